@@ -1,0 +1,8 @@
+export default {
+  files: ['test/**/*.test.ts'],
+  extensions: { ts: 'module' },
+  nodeArguments: ['--import=tsx'],
+  timeout: '2m',
+  concurrency: 2,
+  workerThreads: false,
+};

@@ -1,0 +1,116 @@
+/**
+ * Hosts entities of a topology: gives each its own schema (migrated), key-value scope, keys,
+ * secrets and port, and serves its entity configuration beside its application. One process may
+ * host the whole federation (`gov-id start`) or a single entity (`gov-id serve`); entities talk
+ * to each other over HTTP either way.
+ */
+import Koa from 'koa';
+import { openDatabase, type Database } from '../infra/database.ts';
+import { openKeyValueStore, type KeyValueStore } from '../infra/key-value-store.ts';
+import { migrate } from '../infra/migrate.ts';
+import { loadMasterKey } from '../infra/crypto.ts';
+import { loadKeys } from '../infra/entity-keys.ts';
+import { deriveEntitySecrets, type EntityRuntime } from '../infra/entity-runtime.ts';
+import { listen, SECURITY_HEADERS, type Listener } from '../infra/http-server.ts';
+import { createLogger, type Logger } from '../infra/log.ts';
+import type { DeploymentConfig } from '../infra/config.ts';
+import type { Entity, Topology } from '../federation/topology.ts';
+import { cachedKeyResolver, ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
+import { createOp } from '../idp/op-app.ts';
+import { createServicesApp } from '../services/services-app.ts';
+
+export interface HostOptions extends DeploymentConfig {
+  topology: Topology;
+  demo: boolean;
+  log?: Logger;
+}
+
+export interface HostedEntity {
+  entity: Entity;
+  url: string;
+  runtime: EntityRuntime;
+}
+
+export interface Host {
+  entities: HostedEntity[];
+  close(): Promise<void>;
+}
+
+const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
+  op: ['common', 'idp'],
+  services: ['common', 'services'],
+  portal: ['common'],
+};
+
+export function openEntityDatabase(opts: DeploymentConfig, entity: Entity): Promise<Database> {
+  return openDatabase({ url: opts.databaseUrl, dataDir: opts.pgliteDir ?? `${opts.dataDir}/pglite`, schema: `${opts.schemaPrefix}${entity.id}` });
+}
+
+export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Promise<string[]> {
+  const db = await openEntityDatabase(opts, entity);
+  try {
+    return await migrate(db, MIGRATION_SETS[entity.kind]);
+  } finally {
+    await db.close();
+  }
+}
+
+async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger) {
+  const db = await openEntityDatabase(opts, entity);
+  await migrate(db, MIGRATION_SETS[entity.kind]);
+  const secrets = deriveEntitySecrets(master, entity.url);
+  const runtime: EntityRuntime = {
+    self: { id: entity.id, url: entity.url, name: entity.name },
+    db,
+    kv: root.scoped(entity.id),
+    log: log.child({ entity: entity.id }),
+    ...secrets,
+    entityKeys: await loadKeys(db, secrets.cipher, 'entity', ['ES256']),
+    demo: opts.demo,
+  };
+  const { topology } = opts;
+  let app: Koa;
+  let metadata: Record<string, Record<string, unknown>>;
+  const federationEntity = { organization_name: entity.name['zh-CN'] };
+  if (entity.kind === 'op') {
+    const op = await createOp({ runtime, servicesUrl: topology.services().url });
+    app = op.app;
+    metadata = { openid_provider: { issuer: entity.url }, federation_entity: federationEntity };
+  } else if (entity.kind === 'services') {
+    const trusted = new Set(topology.ops().map((e) => e.url));
+    app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id)) });
+    metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
+  } else {
+    throw new Error(`entity ${entity.id}: portals are not hosted yet`);
+  }
+  const superior = entity.superior ? topology.get(entity.superior).url : null;
+  const statement = new Koa();
+  statement.use(async (ctx, next) => {
+    ctx.set(SECURITY_HEADERS);
+    await next();
+  });
+  statement.use(entityConfigurationMiddleware(() => ({ entityId: entity.url, keys: runtime.entityKeys, metadata, authorityHints: superior ? [superior] : [] })));
+  const appHandler = app.callback();
+  const statementHandler = statement.callback();
+  const listener: Listener = await listen((req, res) => (req.url?.startsWith(ENTITY_CONFIGURATION_PATH) ? statementHandler : appHandler)(req, res), entity.port, topology.host);
+  return { hosted: { entity, url: entity.url, runtime }, listener, db };
+}
+
+export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
+  const log = opts.log ?? createLogger({ topology: opts.topology.name });
+  const master = loadMasterKey(opts.dataDir);
+  const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}` });
+  const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
+  const close = async () => {
+    await Promise.all(started.map((s) => s.listener.close()));
+    await Promise.all(started.map((s) => s.db.close()));
+    await root.close();
+  };
+  try {
+    for (const id of ids) started.push(await hostEntity(opts, opts.topology.get(id), root, master, log));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { entities: started.map((s) => s.hosted), close };
+}

@@ -1,0 +1,136 @@
+/**
+ * The `gov-id` command line. Run `gov-id help` for the list of commands.
+ */
+import { parseArgs } from 'node:util';
+import { configFromEnv } from '../infra/config.ts';
+import { ConfigurationError } from '../infra/errors.ts';
+import { describeTopology, loadTopology, type Topology } from '../federation/topology.ts';
+import { migrateEntity, startHost } from './entity-host.ts';
+import { AdminCallError, callAdmin } from './admin-client.ts';
+
+const HELP = `gov-id — federated identity for Internet + government services
+
+Usage:
+  gov-id start [--topology FILE] [--data DIR]        start the whole federation (demo mode)
+  gov-id serve --entity ID [--topology FILE] [--data DIR] [--demo]
+                                                     serve one entity, as a deployment runs it
+  gov-id migrate [--entity ID]                       apply database migrations
+  gov-id topology [--topology FILE]                  print every entity as JSON
+  gov-id admin person add [--name NAME]              add a person to the population registry
+  gov-id admin outbox --to PHONE                     show the messages sent to a phone
+  gov-id admin client add --entity ID --redirect-uri URI [--redirect-uri URI ...]
+        [--public] [--scope "openid profile ..."] [--name NAME]
+        [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par]
+                                                     register a client at an OP; prints its credentials
+
+Environment: DATABASE_URL, REDIS_URL, GOV_ID_DATA, GOV_ID_MASTER_KEY, GOV_ID_TOPOLOGY (see README.md).
+`;
+
+const OPTIONS = {
+  topology: { type: 'string' },
+  data: { type: 'string' },
+  entity: { type: 'string' },
+  demo: { type: 'boolean' },
+  name: { type: 'string' },
+  to: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  'backchannel-logout-uri': { type: 'string' },
+  public: { type: 'boolean' },
+  scope: { type: 'string' },
+  'require-par': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+function print(value: unknown) {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+async function runUntilSignal(close: () => Promise<void>) {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await close();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const config = configFromEnv();
+  if (values.data) config.dataDir = values.data;
+  const topologyPath = values.topology ?? config.topologyPath;
+  const topology = (): Topology => loadTopology(topologyPath);
+  const [command, sub, action] = positionals;
+
+  if (values.help || !command || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  switch (command) {
+    case 'topology':
+      print(describeTopology(topology()));
+      return 0;
+    case 'migrate': {
+      const t = topology();
+      const ids = values.entity ? [t.get(values.entity).id] : t.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
+      for (const id of ids) print({ entity: id, applied: await migrateEntity(config, t.get(id)) });
+      return 0;
+    }
+    case 'start':
+    case 'serve': {
+      const t = topology();
+      if (command === 'serve' && !values.entity) throw new UsageError('serve needs --entity ID');
+      const ids = command === 'serve' ? [t.get(values.entity!).id] : t.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
+      const host = await startHost({ ...config, topology: t, demo: command === 'start' || Boolean(values.demo) }, ids);
+      process.stdout.write(`gov-id ${t.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`);
+      for (const h of host.entities) process.stdout.write(`  ${h.entity.kind.padEnd(8)} ${h.entity.id.padEnd(12)} ${h.url}\n`);
+      await runUntilSignal(host.close);
+      return 0;
+    }
+    case 'admin': {
+      const t = topology();
+      if (sub === 'person' && action === 'add') {
+        print(await callAdmin(t.services(), config.dataDir, 'POST', '/admin/persons', values.name ? { name: values.name } : {}));
+        return 0;
+      }
+      if (sub === 'outbox') {
+        if (!values.to) throw new UsageError('admin outbox needs --to PHONE');
+        print(await callAdmin(t.services(), config.dataDir, 'GET', `/admin/outbox?to=${encodeURIComponent(values.to)}`));
+        return 0;
+      }
+      if (sub === 'client' && action === 'add') {
+        if (!values.entity) throw new UsageError('admin client add needs --entity ID');
+        const op = t.get(values.entity);
+        if (op.kind !== 'op') throw new UsageError(`${op.id} is not an OP`);
+        const body = {
+          redirect_uris: values['redirect-uri'] ?? [],
+          public: Boolean(values.public),
+          ...(values.scope ? { scope: values.scope } : {}),
+          ...(values.name ? { client_name: values.name } : {}),
+          ...(values['post-logout-redirect-uri'] ? { post_logout_redirect_uris: values['post-logout-redirect-uri'] } : {}),
+          ...(values['backchannel-logout-uri'] ? { backchannel_logout_uri: values['backchannel-logout-uri'] } : {}),
+          ...(values['require-par'] ? { require_pushed_authorization_requests: true } : {}),
+        };
+        print(await callAdmin(op, config.dataDir, 'POST', '/admin/clients', body));
+        return 0;
+      }
+      throw new UsageError(`unknown admin command: ${[sub, action].filter(Boolean).join(' ')}`);
+    }
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError || err instanceof ConfigurationError || err instanceof AdminCallError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`gov-id: ${(err as Error).message}\n${err instanceof UsageError ? 'Run "gov-id help" for usage.\n' : ''}`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`gov-id: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

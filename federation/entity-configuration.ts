@@ -1,0 +1,100 @@
+/**
+ * Entity configuration (OpenID Federation 1.0, section 3): a self-signed statement at
+ * `/.well-known/openid-federation` that carries the entity's federation keys and metadata.
+ * Reading one checks the self-signature with the keys it carries; whether those keys are to be
+ * trusted is the trust chain's question (the topology vouches for entities until then).
+ */
+import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
+import type Koa from 'koa';
+import type { PrivateJwk } from '../infra/entity-keys.ts';
+import { publicJwk } from '../infra/entity-keys.ts';
+
+export const ENTITY_CONFIGURATION_PATH = '/.well-known/openid-federation';
+export const ENTITY_STATEMENT_TYP = 'entity-statement+jwt';
+const LIFETIME_SECONDS = 24 * 3600;
+
+export interface EntityConfigurationInput {
+  entityId: string;
+  keys: PrivateJwk[];
+  metadata: Record<string, Record<string, unknown>>;
+  authorityHints: string[];
+}
+
+export async function signEntityConfiguration(input: EntityConfigurationInput): Promise<string> {
+  const key = input.keys[0]!;
+  return new SignJWT({
+    jwks: { keys: input.keys.map(publicJwk) },
+    metadata: input.metadata,
+    ...(input.authorityHints.length ? { authority_hints: input.authorityHints } : {}),
+  })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ENTITY_STATEMENT_TYP })
+    .setIssuer(input.entityId)
+    .setSubject(input.entityId)
+    .setIssuedAt()
+    .setExpirationTime(`${LIFETIME_SECONDS}s`)
+    .sign(await importJWK(key, key.alg));
+}
+
+/** Serves the entity configuration, re-signed when the cached one nears expiry. */
+export function entityConfigurationMiddleware(input: () => EntityConfigurationInput): Koa.Middleware {
+  let cached: { jwt: string; until: number } | undefined;
+  return async (ctx, next) => {
+    if (ctx.path !== ENTITY_CONFIGURATION_PATH || ctx.method !== 'GET') return next();
+    if (!cached || cached.until < Date.now()) {
+      cached = { jwt: await signEntityConfiguration(input()), until: Date.now() + (LIFETIME_SECONDS / 2) * 1000 };
+    }
+    ctx.type = 'application/entity-statement+jwt';
+    ctx.body = cached.jwt;
+  };
+}
+
+export class EntityConfigurationError extends Error {
+  constructor(entityId: string, reason: string) {
+    super(`entity configuration of ${entityId}: ${reason}`);
+    this.name = 'EntityConfigurationError';
+  }
+}
+
+/** Fetches and checks an entity configuration; returns its federation keys. */
+export async function fetchEntityKeys(entityId: string, timeoutMs = 3000): Promise<JSONWebKeySet> {
+  let jwt: string;
+  try {
+    const res = await fetch(entityId + ENTITY_CONFIGURATION_PATH, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+    if (!res.ok) throw new EntityConfigurationError(entityId, `HTTP ${res.status}`);
+    jwt = (await res.text()).trim();
+  } catch (err) {
+    if (err instanceof EntityConfigurationError) throw err;
+    throw new EntityConfigurationError(entityId, `unreachable (${(err as Error).message})`);
+  }
+  let claims;
+  try {
+    claims = decodeJwt(jwt);
+  } catch {
+    throw new EntityConfigurationError(entityId, 'not a JWT');
+  }
+  const jwks = claims.jwks as JSONWebKeySet | undefined;
+  if (!jwks || !Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new EntityConfigurationError(entityId, 'no jwks');
+  try {
+    await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: entityId, subject: entityId, typ: ENTITY_STATEMENT_TYP });
+  } catch (err) {
+    throw new EntityConfigurationError(entityId, `bad self-signature (${(err as Error).message})`);
+  }
+  return jwks;
+}
+
+/** Remembers verified keys for a while so that every call does not cost a fetch. */
+export function cachedKeyResolver(trusted: (entityId: string) => boolean, ttlMs = 5 * 60_000) {
+  const cache = new Map<string, { keys: JSONWebKeySet; until: number }>();
+  return async (entityId: string): Promise<JSONWebKeySet | null> => {
+    if (!trusted(entityId)) return null;
+    const hit = cache.get(entityId);
+    if (hit && hit.until > Date.now()) return hit.keys;
+    try {
+      const keys = await fetchEntityKeys(entityId);
+      cache.set(entityId, { keys, until: Date.now() + ttlMs });
+      return keys;
+    } catch {
+      return null;
+    }
+  };
+}

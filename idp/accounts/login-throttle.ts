@@ -1,0 +1,87 @@
+/**
+ * Rate limits and lockout, kept in the key-value store so they hold across OP instances.
+ * Keys are blind indexes and client IPs, never identifiers in clear.
+ */
+import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import type { KeyValueStore } from '../../infra/key-value-store.ts';
+
+export type Refusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'ip_limited'; retryAfterSeconds: number };
+
+/** Policy, documented where it is defined (README "Configuration" repeats it). */
+export const THROTTLE_POLICY = {
+  /** Failed logins per account before it is locked, and for how long. */
+  failuresPerAccount: 5,
+  accountLockSeconds: 15 * 60,
+  /** Failed logins per client IP per hour. */
+  failuresPerIp: 50,
+  /** One-time codes per phone: one per minute, ten per day. */
+  otpPerPhonePerMinute: 1,
+  otpPerPhonePerDay: 10,
+  /** Registrations and code requests per client IP per hour. */
+  requestsPerIpPerHour: 60,
+};
+
+const seconds = (r: RateLimiterRes | null) => Math.max(1, Math.ceil((r?.msBeforeNext ?? 1000) / 1000));
+
+export class LoginThrottle {
+  private readonly perAccount: RateLimiterAbstract;
+  private readonly perIp: RateLimiterAbstract;
+  private readonly otpMinute: RateLimiterAbstract;
+  private readonly otpDay: RateLimiterAbstract;
+  private readonly ipRequests: RateLimiterAbstract;
+
+  constructor(kv: KeyValueStore, readonly policy = THROTTLE_POLICY) {
+    this.perAccount = kv.rateLimiter({ keyPrefix: 'fail:acct', points: policy.failuresPerAccount, durationSeconds: policy.accountLockSeconds, blockSeconds: policy.accountLockSeconds });
+    this.perIp = kv.rateLimiter({ keyPrefix: 'fail:ip', points: policy.failuresPerIp, durationSeconds: 3600, blockSeconds: 3600 });
+    this.otpMinute = kv.rateLimiter({ keyPrefix: 'otp:min', points: policy.otpPerPhonePerMinute, durationSeconds: 60 });
+    this.otpDay = kv.rateLimiter({ keyPrefix: 'otp:day', points: policy.otpPerPhonePerDay, durationSeconds: 86400 });
+    this.ipRequests = kv.rateLimiter({ keyPrefix: 'req:ip', points: policy.requestsPerIpPerHour, durationSeconds: 3600 });
+  }
+
+  /** Refuses before any password work when the account or the IP is locked. */
+  async check(accountKey: string, ip: string): Promise<Refusal | null> {
+    const [acct, byIp] = await Promise.all([this.perAccount.get(accountKey), this.perIp.get(ip)]);
+    if (acct && acct.consumedPoints >= this.policy.failuresPerAccount) return { reason: 'locked', retryAfterSeconds: seconds(acct) };
+    if (byIp && byIp.consumedPoints >= this.policy.failuresPerIp) return { reason: 'ip_limited', retryAfterSeconds: seconds(byIp) };
+    return null;
+  }
+
+  /** Records a failure; returns the refusal it caused, if it was the last allowed. */
+  async failure(accountKey: string, ip: string): Promise<Refusal | null> {
+    const [acct] = await Promise.all([
+      this.perAccount.penalty(accountKey, 1),
+      this.perIp.penalty(ip, 1),
+    ]);
+    return acct.consumedPoints >= this.policy.failuresPerAccount ? { reason: 'locked', retryAfterSeconds: this.policy.accountLockSeconds } : null;
+  }
+
+  async success(accountKey: string): Promise<void> {
+    await this.perAccount.delete(accountKey);
+  }
+
+  /** Null when a code may be sent to this phone now, otherwise seconds to wait. */
+  async otpAllowed(phoneKey: string): Promise<number | null> {
+    try {
+      await this.otpMinute.consume(phoneKey);
+    } catch (r) {
+      return seconds(r as RateLimiterRes);
+    }
+    try {
+      await this.otpDay.consume(phoneKey);
+    } catch (r) {
+      return seconds(r as RateLimiterRes);
+    }
+    return null;
+  }
+
+  /** Null when this IP may make another costly request (registration, code), otherwise seconds to wait. */
+  async ipRequestAllowed(ip: string): Promise<number | null> {
+    try {
+      await this.ipRequests.consume(ip);
+      return null;
+    } catch (r) {
+      if (r instanceof Error) throw r;
+      return seconds(r as RateLimiterRes);
+    }
+  }
+}

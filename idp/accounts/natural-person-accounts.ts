@@ -1,0 +1,148 @@
+/**
+ * Natural-person accounts whose home is this OP. ID numbers and phones are encrypted at rest and
+ * looked up through blind indexes; the `sub` is a random, stable identifier unrelated to them.
+ */
+import type { Database } from '../../infra/database.ts';
+import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
+import { randomToken } from '../../infra/crypto.ts';
+import { appendAudit } from '../../infra/audit-log.ts';
+import { isIdNumber, parsePhone } from '../../infra/identifiers.ts';
+import type { LoaLevel } from '../loa.ts';
+
+const AAD_ID = 'natural_persons.id_number';
+const AAD_PHONE = 'natural_persons.phone';
+
+export interface NaturalPerson {
+  subject: string;
+  name: string;
+  loa: LoaLevel;
+  passwordHash: string;
+  idNumberIndex: string;
+  phoneIndex: string;
+  /** Decrypt only when a claim needs them. */
+  sealedIdNumber: string;
+  sealedPhone: string;
+}
+
+export class AccountExists extends Error {
+  constructor(readonly field: 'id_number' | 'phone') {
+    super(`${field} already registered`);
+    this.name = 'AccountExists';
+  }
+}
+
+interface Row {
+  subject: string;
+  name: string;
+  loa: LoaLevel;
+  password_hash: string;
+  id_number_index: string;
+  phone_index: string;
+  id_number_enc: string;
+  phone_enc: string;
+}
+
+const COLUMNS = 'subject, name, loa, password_hash, id_number_index, phone_index, id_number_enc, phone_enc';
+
+function fromRow(r: Row): NaturalPerson {
+  return {
+    subject: r.subject,
+    name: r.name,
+    loa: r.loa,
+    passwordHash: r.password_hash,
+    idNumberIndex: r.id_number_index,
+    phoneIndex: r.phone_index,
+    sealedIdNumber: r.id_number_enc,
+    sealedPhone: r.phone_enc,
+  };
+}
+
+export interface NewNaturalPerson {
+  name: string;
+  idNumber: string;
+  phone: string;
+  passwordHash: string;
+  loa: LoaLevel;
+}
+
+export class NaturalPersonAccounts {
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: FieldCipher,
+    private readonly index: BlindIndex,
+  ) {}
+
+  idNumberIndex(idNumber: string) {
+    return this.index.of('id_number', idNumber);
+  }
+
+  phoneIndex(phone: string) {
+    return this.index.of('phone', phone);
+  }
+
+  /** The blind index an identifier (ID number or phone) is looked up by, or null if it is neither. */
+  identifierIndex(identifier: string): string | null {
+    const value = identifier.trim().toUpperCase();
+    if (isIdNumber(value)) return this.idNumberIndex(value);
+    try {
+      return this.phoneIndex(parsePhone(value));
+    } catch {
+      return null;
+    }
+  }
+
+  async findByIdentifierIndex(index: string): Promise<NaturalPerson | null> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM natural_persons WHERE (id_number_index = $1 OR phone_index = $1) AND status = 'active'`,
+      [index],
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  async findBySubject(subject: string): Promise<NaturalPerson | null> {
+    const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM natural_persons WHERE subject = $1 AND status = 'active'`, [subject]);
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** Which of the person's unique identifiers is already taken here, if any. */
+  async taken(idNumber: string, phone: string): Promise<'id_number' | 'phone' | null> {
+    const { rows } = await this.db.query<{ id_number_index: string }>(
+      'SELECT id_number_index FROM natural_persons WHERE id_number_index = $1 OR phone_index = $2',
+      [this.idNumberIndex(idNumber), this.phoneIndex(phone)],
+    );
+    if (!rows.length) return null;
+    return rows.some((r) => r.id_number_index === this.idNumberIndex(idNumber)) ? 'id_number' : 'phone';
+  }
+
+  /** Creates the account and its audit entry in one transaction; throws AccountExists on a duplicate. */
+  async register(p: NewNaturalPerson, clientId: string | null): Promise<NaturalPerson> {
+    const subject = randomToken(16);
+    const idIndex = this.idNumberIndex(p.idNumber);
+    const phoneIndex = this.phoneIndex(p.phone);
+    try {
+      return await this.db.transaction(async (tx) => {
+        const { rows } = await tx.query<Row>(
+          `INSERT INTO natural_persons (subject, name, id_number_enc, id_number_index, phone_enc, phone_index, password_hash, loa)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+          [subject, p.name, this.cipher.encrypt(p.idNumber, AAD_ID), idIndex, this.cipher.encrypt(p.phone, AAD_PHONE), phoneIndex, p.passwordHash, p.loa],
+        );
+        await appendAudit(tx, { event: 'account.registered', subject, clientId, detail: { user_type: 'natural', loa: p.loa } });
+        return fromRow(rows[0]!);
+      });
+    } catch (err) {
+      const e = err as { code?: string; constraint?: string; message?: string };
+      if (e.code === '23505' || /duplicate key/.test(e.message ?? '')) {
+        throw new AccountExists(/phone/.test(`${e.constraint ?? ''} ${e.message ?? ''}`) ? 'phone' : 'id_number');
+      }
+      throw err;
+    }
+  }
+
+  idNumberOf(p: NaturalPerson): string {
+    return this.cipher.decrypt(p.sealedIdNumber, AAD_ID);
+  }
+
+  phoneOf(p: NaturalPerson): string {
+    return this.cipher.decrypt(p.sealedPhone, AAD_PHONE);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * What every interaction route needs: the dependencies of the OP, the interaction being served
+ * (checked against the cookie and the URL), its locale, CSRF token and page renderer.
+ */
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { Interaction } from 'oidc-provider';
+import type { EntityRuntime } from '../../infra/entity-runtime.ts';
+import { hmac, safeEqual } from '../../infra/crypto.ts';
+import { Forbidden, HttpError } from '../../infra/errors.ts';
+import { pickLocale, translator, type Locale, type Translate } from '../i18n.ts';
+import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
+import type { LoginThrottle } from '../accounts/login-throttle.ts';
+import type { OneTimeCodes } from '../accounts/one-time-codes.ts';
+import type { ServicesClient } from '../services-client.ts';
+import type { LoaLevel } from '../loa.ts';
+import type { FormContext } from '../views/pages.ts';
+
+export interface OpDependencies {
+  provider: Provider;
+  runtime: EntityRuntime;
+  accounts: NaturalPersonAccounts;
+  throttle: LoginThrottle;
+  otp: OneTimeCodes;
+  services: ServicesClient;
+  acrUris: Record<LoaLevel, string>;
+}
+
+export class InteractionExpired extends HttpError {
+  constructor() {
+    super(400, 'session_expired', 'the login session expired or belongs to another browser');
+  }
+}
+
+export interface InteractionScope {
+  details: Interaction;
+  locale: Locale;
+  t: Translate;
+  form: FormContext;
+  clientName: string;
+  /** Form fields as single strings (a repeated field is refused, never merged). */
+  body: Record<string, string>;
+}
+
+function formFields(body: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (body && typeof body === 'object') {
+    for (const [k, v] of Object.entries(body)) {
+      if (typeof v === 'string') out[k] = v;
+      else throw new Forbidden('invalid_request', `form field ${k} must be given once`);
+    }
+  }
+  return out;
+}
+
+export function csrfToken(macKey: Buffer, uid: string): string {
+  return hmac(macKey, `csrf:${uid}`);
+}
+
+/** Loads the interaction this request belongs to; throws InteractionExpired or Forbidden (CSRF). */
+export async function interactionScope(ctx: Koa.Context, deps: OpDependencies): Promise<InteractionScope> {
+  let details: Interaction;
+  try {
+    details = await deps.provider.interactionDetails(ctx.req, ctx.res);
+  } catch {
+    throw new InteractionExpired();
+  }
+  // The cookie names the interaction; the URL must name the same one.
+  if (details.uid !== ctx.params.uid) throw new InteractionExpired();
+  const body = ctx.method === 'POST' ? formFields(ctx.request.body) : {};
+  const csrf = csrfToken(deps.runtime.macKey, details.uid);
+  if (ctx.method === 'POST' && !safeEqual(body.csrf ?? '', csrf)) throw new Forbidden('csrf', 'missing or wrong CSRF token');
+  const locale = pickLocale(body.lang, typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, String(details.params.ui_locales ?? ''), ctx.get('accept-language'));
+  const t = translator(locale);
+  const client = await deps.provider.Client.find(String(details.params.client_id));
+  const action = `/interaction/${details.uid}`;
+  return {
+    details,
+    locale,
+    t,
+    body,
+    clientName: client?.clientName ?? String(details.params.client_id),
+    form: { t, locale, siteName: deps.runtime.self.name[locale === 'en' ? 'en' : 'zh-CN'], action, csrf, switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined },
+  };
+}
+
+export function sendPage(ctx: Koa.Context, page: string, status = 200) {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = page;
+}
+
+/** Ends the interaction and sends the browser back to the authorization endpoint (303). */
+export async function finishInteraction(ctx: Koa.Context, deps: OpDependencies, result: Record<string, unknown>, merge = false) {
+  const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  ctx.redirect(returnTo);
+  ctx.status = 303;
+}

@@ -1,0 +1,108 @@
+/**
+ * Login, identifier first: the ID number or phone, then the password — or an SMS code as the
+ * second way in. Messages never reveal whether an account exists; failures count towards the
+ * per-account lockout and the per-IP limit before any password work is done.
+ */
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import { recordAudit } from '../../infra/audit-log.ts';
+import { UpstreamUnavailable } from '../../infra/errors.ts';
+import { verifyPassword } from '../accounts/password.ts';
+import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
+import type { Refusal } from '../accounts/login-throttle.ts';
+import { identifierPage, otpLoginPage, passwordPage, type LoginView } from '../views/pages.ts';
+import type { MessageKey } from '../i18n.ts';
+import { finishInteraction, interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
+
+function loginView(s: InteractionScope, extra: Partial<LoginView> = {}): LoginView {
+  return { ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, ...extra };
+}
+
+function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<string, number> } {
+  return r.reason === 'locked'
+    ? { error: 'error.locked', errorVars: { minutes: Math.ceil(r.retryAfterSeconds / 60) } }
+    : { error: 'error.ip_limited', errorVars: {} };
+}
+
+export function loginRoutes(router: Router, deps: OpDependencies) {
+  const { accounts, throttle, otp, runtime } = deps;
+
+  const completeLogin = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson, amr: string[]) => {
+    await throttle.success(account.subject);
+    await recordAudit(runtime.db, { event: 'login.succeeded', subject: account.subject, clientId: String(s.details.params.client_id), detail: { amr, ip: ctx.ip } });
+    await finishInteraction(ctx, deps, { login: { accountId: account.subject, acr: deps.acrUris[account.loa], amr, remember: true } });
+  };
+
+  const loginFailed = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson | null, identifierIndex: string, reason: string) => {
+    const refusal = await throttle.failure(account?.subject ?? identifierIndex, ctx.ip);
+    await recordAudit(runtime.db, { event: 'login.failed', subject: account?.subject ?? null, clientId: String(s.details.params.client_id), detail: { reason, ip: ctx.ip, identifier_index: identifierIndex } });
+    return refusal;
+  };
+
+  router.get('/interaction/:uid', async (ctx) => {
+    const s = await interactionScope(ctx, deps);
+    if (s.details.prompt.name === 'consent') return ctx.redirect(`${s.form.action}/consent?lang=${s.locale}`);
+    sendPage(ctx, identifierPage(loginView(s)));
+  });
+
+  router.post('/interaction/:uid/identifier', async (ctx) => {
+    const s = await interactionScope(ctx, deps);
+    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
+    if (!accounts.identifierIndex(identifier)) {
+      return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    }
+    sendPage(ctx, passwordPage({ ...loginView(s), identifier }));
+  });
+
+  router.post('/interaction/:uid/password', async (ctx) => {
+    const s = await interactionScope(ctx, deps);
+    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
+    const index = accounts.identifierIndex(identifier);
+    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    const account = await accounts.findByIdentifierIndex(index);
+    const lockKey = account?.subject ?? index;
+    const refused = await throttle.check(lockKey, ctx.ip);
+    if (refused) return sendPage(ctx, passwordPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
+    if (await verifyPassword(account?.passwordHash ?? null, s.body.password ?? '')) return completeLogin(ctx, s, account!, ['pwd']);
+    const nowRefused = await loginFailed(ctx, s, account, index, 'password');
+    const message = nowRefused ? refusalMessage(nowRefused) : { error: 'error.credentials' as const };
+    sendPage(ctx, passwordPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
+  });
+
+  router.post('/interaction/:uid/otp/send', async (ctx) => {
+    const s = await interactionScope(ctx, deps);
+    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
+    const index = accounts.identifierIndex(identifier);
+    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    const ipWait = await throttle.ipRequestAllowed(ctx.ip);
+    if (ipWait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.rate_limited' }), identifier }), 429);
+    const account = await accounts.findByIdentifierIndex(index);
+    if (account) {
+      const wait = await throttle.otpAllowed(account.phoneIndex);
+      if (wait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.otp_rate', errorVars: { seconds: wait } }), identifier }), 429);
+      try {
+        await otp.send('login', accounts.phoneOf(account), account.phoneIndex);
+      } catch (err) {
+        if (!(err instanceof UpstreamUnavailable)) throw err;
+        return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.sms_unavailable' }), identifier }), 503);
+      }
+    }
+    // Same answer whether or not the account exists.
+    sendPage(ctx, otpLoginPage({ ...loginView(s, { notice: 'text.otp_sent' }), identifier }));
+  });
+
+  router.post('/interaction/:uid/otp', async (ctx) => {
+    const s = await interactionScope(ctx, deps);
+    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
+    const index = accounts.identifierIndex(identifier);
+    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    const account = await accounts.findByIdentifierIndex(index);
+    const refused = await throttle.check(account?.subject ?? index, ctx.ip);
+    if (refused) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
+    const problem = account ? await otp.check('login', account.phoneIndex, (s.body.otp ?? '').trim()) : 'otp_invalid';
+    if (!problem) return completeLogin(ctx, s, account!, ['sms']);
+    const nowRefused = await loginFailed(ctx, s, account, index, problem);
+    const message = nowRefused ? refusalMessage(nowRefused) : { error: `error.${problem}` as MessageKey };
+    sendPage(ctx, otpLoginPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * oidc-provider's storage adapter. Long-lived artifacts (grants, refresh tokens) go to
+ * PostgreSQL; short-lived protocol state (sessions, interactions, codes, PAR, access tokens,
+ * replay detection) goes to the key-value store with its TTL. Clients are read from the
+ * administrator-managed client table.
+ */
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Database } from '../../infra/database.ts';
+import type { KeyValueStore } from '../../infra/key-value-store.ts';
+import type { ClientStore } from './client-store.ts';
+
+const LONG_LIVED = new Set(['Grant', 'RefreshToken']);
+
+const epoch = () => Math.floor(Date.now() / 1000);
+
+class KeyValueAdapter implements Adapter {
+  constructor(private readonly model: string, private readonly kv: KeyValueStore) {}
+
+  private key(id: string) {
+    return `oidc:${this.model}:${id}`;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
+    const ttl = Math.max(1, expiresIn);
+    await this.kv.set(this.key(id), JSON.stringify(payload), ttl);
+    if (payload.grantId) await this.kv.addToSet(`oidc:grant:${this.model}:${payload.grantId}`, id, ttl);
+    if (payload.uid) await this.kv.set(`oidc:uid:${this.model}:${payload.uid}`, id, ttl);
+    if (payload.userCode) await this.kv.set(`oidc:user_code:${this.model}:${payload.userCode}`, id, ttl);
+  }
+
+  async find(id: string) {
+    const raw = await this.kv.get(this.key(id));
+    return raw ? (JSON.parse(raw) as AdapterPayload) : undefined;
+  }
+
+  async findByUid(uid: string) {
+    const id = await this.kv.get(`oidc:uid:${this.model}:${uid}`);
+    return id ? this.find(id) : undefined;
+  }
+
+  async findByUserCode(userCode: string) {
+    const id = await this.kv.get(`oidc:user_code:${this.model}:${userCode}`);
+    return id ? this.find(id) : undefined;
+  }
+
+  async consume(id: string) {
+    const [raw, ttl] = await Promise.all([this.kv.get(this.key(id)), this.kv.ttl(this.key(id))]);
+    if (!raw || ttl === -2) return;
+    await this.kv.set(this.key(id), JSON.stringify({ ...JSON.parse(raw), consumed: epoch() }), ttl > 0 ? ttl : undefined);
+  }
+
+  async destroy(id: string) {
+    await this.kv.del(this.key(id));
+  }
+
+  async revokeByGrantId(grantId: string) {
+    const setKey = `oidc:grant:${this.model}:${grantId}`;
+    const ids = await this.kv.members(setKey);
+    await this.kv.del(setKey, ...ids.map((id) => this.key(id)));
+  }
+}
+
+class DatabaseAdapter implements Adapter {
+  constructor(private readonly model: string, private readonly db: Database) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
+    await this.db.query(
+      `INSERT INTO oidc_artifacts (model, id, payload, grant_id, expires_at)
+       VALUES ($1, $2, $3, $4, CASE WHEN $5::int > 0 THEN now() + make_interval(secs => $5::int) END)
+       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, expires_at = EXCLUDED.expires_at`,
+      [this.model, id, JSON.stringify(payload), payload.grantId ?? null, expiresIn ?? 0],
+    );
+  }
+
+  async find(id: string) {
+    const { rows } = await this.db.query<{ payload: AdapterPayload; consumed: number | null }>(
+      `SELECT payload, extract(epoch FROM consumed_at)::int AS consumed FROM oidc_artifacts
+       WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())`,
+      [this.model, id],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return row.consumed ? { ...row.payload, consumed: row.consumed } : row.payload;
+  }
+
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
+
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+
+  async consume(id: string) {
+    await this.db.query('UPDATE oidc_artifacts SET consumed_at = now() WHERE model = $1 AND id = $2', [this.model, id]);
+  }
+
+  async destroy(id: string) {
+    await this.db.query('DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2', [this.model, id]);
+  }
+
+  async revokeByGrantId(grantId: string) {
+    await this.db.query('DELETE FROM oidc_artifacts WHERE model = $1 AND grant_id = $2', [this.model, grantId]);
+  }
+}
+
+class ClientAdapter implements Adapter {
+  constructor(private readonly clients: ClientStore) {}
+
+  async find(id: string) {
+    return (await this.clients.find(id)) as AdapterPayload | undefined;
+  }
+
+  async upsert(): Promise<void> {
+    throw new Error('clients are registered through the admin API');
+  }
+
+  async destroy(id: string) {
+    await this.clients.remove(id);
+  }
+
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
+
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+
+  async consume(): Promise<void> {}
+
+  async revokeByGrantId(): Promise<void> {}
+}
+
+/** oidc-provider calls this once per model name. */
+export function artifactAdapter(db: Database, kv: KeyValueStore, clients: ClientStore) {
+  return (model: string): Adapter => {
+    if (model === 'Client') return new ClientAdapter(clients);
+    return LONG_LIVED.has(model) ? new DatabaseAdapter(model, db) : new KeyValueAdapter(model, kv);
+  };
+}

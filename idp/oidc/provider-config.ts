@@ -1,0 +1,100 @@
+/**
+ * oidc-provider configuration of a tier OP. Every choice here is a security decision; the
+ * reason is given next to it. Reference: RFC 9700 (OAuth 2.0 Security BCP) and FAPI 2.0.
+ */
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { PrivateJwk } from '../../infra/entity-keys.ts';
+import type { LoaLevel } from '../loa.ts';
+
+export interface ProviderConfigInput {
+  entityId: string;
+  adapter: Configuration['adapter'];
+  findAccount: Configuration['findAccount'];
+  signingKeys: PrivateJwk[];
+  cookieKeys: string[];
+  acrUris: Record<LoaLevel, string>;
+  renderError: NonNullable<Configuration['renderError']>;
+  logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
+  postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
+}
+
+/** Artifact lifetimes in seconds. Codes are short-lived (RFC 9700 §4.5: one minute or less). */
+export const TTL = {
+  AuthorizationCode: 60,
+  PushedAuthorizationRequest: 60,
+  AccessToken: 10 * 60,
+  ClientCredentials: 10 * 60,
+  IdToken: 10 * 60,
+  Interaction: 15 * 60,
+  Session: 8 * 3600,
+  Grant: 30 * 24 * 3600,
+  RefreshToken: 7 * 24 * 3600,
+};
+
+export const SCOPE_CLAIMS = {
+  // acr and amr under openid: every ID token says how the person was authenticated, asked or not.
+  openid: ['sub', 'acr', 'amr', 'user_type', 'home'],
+  profile: ['name'],
+  phone: ['phone_number', 'phone_number_verified'],
+  id_number: ['id_number'],
+};
+
+export function providerConfiguration(c: ProviderConfigInput): Configuration {
+  const cookiePrefix = `gov_id_${c.entityId}`;
+  return {
+    adapter: c.adapter,
+    findAccount: c.findAccount,
+    jwks: { keys: c.signingKeys },
+    // Top-level null entries are claims available without a scope (oidc-provider's convention).
+    claims: { auth_time: null, iss: null, sid: null, ...SCOPE_CLAIMS },
+    scopes: ['openid', 'offline_access', 'profile', 'phone', 'id_number'],
+    acrValues: Object.values(c.acrUris),
+    // Claims a scope grants are put in the ID token too: relying portals and brokers read them there.
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    // PKCE with S256 for every client, confidential ones included (RFC 9700 §2.1.1).
+    pkce: { required: () => true },
+    // Exact redirect URI matching, always stated in the request.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'ES256',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256', 'RS256'],
+      userinfoSigningAlgValues: ['ES256', 'RS256'],
+      requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
+    },
+    cookies: {
+      // Entities share a host in the demo (cookies ignore ports), so every cookie name is the entity's own.
+      names: { session: `${cookiePrefix}_session`, interaction: `${cookiePrefix}_interaction`, resume: `${cookiePrefix}_resume` },
+      keys: c.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false, allowUnregisteredRedirectUris: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource: c.logoutSource, postLogoutSuccessSource: c.postLogoutSuccessSource },
+    },
+    // Refresh tokens for every client allowed the grant; each use rotates it and a reused one revokes the grant.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    ttl: TTL,
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    discovery: {
+      ui_locales_supported: ['zh-CN', 'en'],
+      claims_locales_supported: ['zh-CN'],
+    },
+    renderError: c.renderError,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * A tier OP: oidc-provider for the protocol, our interaction pages for login, registration and
+ * consent, and the admin API, in one Koa application per OP entity.
+ */
+import Router from '@koa/router';
+import type Koa from 'koa';
+import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import { createApp, parseBody } from '../infra/http-server.ts';
+import { requireAdmin } from '../infra/admin-auth.ts';
+import { loadKeys } from '../infra/entity-keys.ts';
+import { recordAudit } from '../infra/audit-log.ts';
+import type { EntityRuntime } from '../infra/entity-runtime.ts';
+import { isMessageKey, pickLocale, translator } from './i18n.ts';
+import { NaturalPersonAccounts } from './accounts/natural-person-accounts.ts';
+import { LoginThrottle } from './accounts/login-throttle.ts';
+import { OneTimeCodes } from './accounts/one-time-codes.ts';
+import { ServicesClient } from './services-client.ts';
+import { ClientStore } from './oidc/client-store.ts';
+import { artifactAdapter } from './oidc/artifact-adapter.ts';
+import { providerConfiguration } from './oidc/provider-config.ts';
+import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
+import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
+import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
+import { loginRoutes } from './interactions/login-routes.ts';
+import { registrationRoutes } from './interactions/registration-routes.ts';
+import { consentRoutes } from './interactions/consent-routes.ts';
+import type { OpDependencies } from './interactions/interaction-context.ts';
+
+export interface OpOptions {
+  runtime: EntityRuntime;
+  /** Base URL of the services entity (population registry, message outbox). */
+  servicesUrl: string;
+  acrUris?: Record<LoaLevel, string>;
+}
+
+export interface OpInstance {
+  app: Koa;
+  provider: Provider;
+  clients: ClientStore;
+}
+
+function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
+  const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+  const locale = pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, String(oidc?.params?.ui_locales ?? ''), ctx.get('accept-language'));
+  return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
+}
+
+export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS }: OpOptions): Promise<OpInstance> {
+  const { db, kv, log } = runtime;
+  const issuer = runtime.self.url;
+  const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
+  const clients = new ClientStore(db, runtime.cipher);
+  const services = new ServicesClient(issuer, servicesUrl, () => runtime.entityKeys[0]!);
+  const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);
+
+  const provider = new Provider(
+    issuer,
+    providerConfiguration({
+      entityId: runtime.self.id,
+      adapter: artifactAdapter(db, kv, clients),
+      signingKeys,
+      cookieKeys: runtime.cookieKeys,
+      acrUris,
+      findAccount: async (_ctx, sub) => {
+        const person = await accounts.findBySubject(sub);
+        if (!person) return undefined;
+        return {
+          accountId: sub,
+          claims: async (_use, scope) => {
+            const scopes = new Set(scope.split(' '));
+            return {
+              sub,
+              user_type: 'natural',
+              home: issuer,
+              name: person.name,
+              ...(scopes.has('phone') ? { phone_number: `+86${accounts.phoneOf(person)}`, phone_number_verified: true } : {}),
+              ...(scopes.has('id_number') ? { id_number: accounts.idNumberOf(person) } : {}),
+            };
+          },
+        };
+      },
+      renderError: async (ctx, out) => {
+        const p = pageContext(ctx, runtime);
+        ctx.type = 'html';
+        ctx.body = errorPage(p, String(out.error_description ?? out.error), String(out.error));
+      },
+      logoutSource: async (ctx, form) => {
+        ctx.type = 'html';
+        ctx.body = logoutPage(pageContext(ctx, runtime), form);
+      },
+      postLogoutSuccessSource: async (ctx) => {
+        ctx.type = 'html';
+        ctx.body = loggedOutPage(pageContext(ctx, runtime));
+      },
+    }),
+  );
+  provider.on('server_error', (_ctx, err) => log.error('oidc-provider server error', { err }));
+  provider.on('end_session.success', (ctx) => {
+    void recordAudit(db, { event: 'logout', subject: ctx.oidc.session?.accountId ?? null, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) => log.error('audit failed', { err }));
+  });
+
+  const deps: OpDependencies = {
+    provider,
+    runtime,
+    accounts,
+    throttle: new LoginThrottle(kv),
+    otp: new OneTimeCodes(kv, runtime.macKey, services, runtime.self.name['zh-CN']),
+    services,
+    acrUris,
+  };
+
+  const router = new Router();
+  router.get(STYLESHEET_PATH, (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = STYLESHEET;
+  });
+  router.use('/interaction', parseBody);
+  loginRoutes(router, deps);
+  registrationRoutes(router, deps);
+  consentRoutes(router, deps);
+  router.post('/admin/clients', requireAdmin(runtime.adminToken), parseBody, async (ctx) => {
+    ctx.status = 201;
+    ctx.body = await clients.add(ctx.request.body);
+  });
+
+  const app = createApp(log, {
+    renderError: (ctx, status, code, message) => {
+      ctx.status = status;
+      if (ctx.path.startsWith('/admin/')) {
+        ctx.body = { error: code, error_description: message };
+        return;
+      }
+      const p = pageContext(ctx, runtime);
+      const key = `error.${code}`;
+      ctx.type = 'html';
+      ctx.body = errorPage(p, isMessageKey(key) ? p.t(key) : status >= 500 ? p.t('error.server') : `${p.t('error.generic')} ${message}`, code);
+    },
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  const protocol = provider.callback();
+  app.use(async (ctx) => {
+    ctx.respond = false;
+    await protocol(ctx.req, ctx.res);
+  });
+  return { app, provider, clients };
+}

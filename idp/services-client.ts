@@ -1,0 +1,46 @@
+/**
+ * The OP's client of the services entity (population registry, message outbox). Every call is
+ * authenticated with an entity assertion and bounded in time.
+ */
+import { signEntityAssertion } from '../infra/entity-assertion.ts';
+import type { PrivateJwk } from '../infra/entity-keys.ts';
+import { UpstreamUnavailable } from '../infra/errors.ts';
+
+const TIMEOUT_MS = 5000;
+
+export class ServicesClient {
+  constructor(
+    private readonly self: string,
+    private readonly servicesUrl: string,
+    private readonly entityKey: () => PrivateJwk,
+  ) {}
+
+  private async post(path: string, body: unknown): Promise<Record<string, unknown>> {
+    let res: Response;
+    try {
+      res = await fetch(this.servicesUrl + path, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await signEntityAssertion(this.entityKey(), this.self, this.servicesUrl)}`,
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new UpstreamUnavailable(`services entity unreachable: ${(err as Error).name}`);
+    }
+    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok) throw new UpstreamUnavailable(`services entity answered ${res.status} ${String(json.error ?? '')}`);
+    return json;
+  }
+
+  /** True only when the population registry holds this ID number under this name. */
+  async verifyPerson(name: string, idNumber: string): Promise<boolean> {
+    return (await this.post('/population/verify', { name, id_number: idNumber })).match === true;
+  }
+
+  async sendMessage(to: string, body: string): Promise<void> {
+    await this.post('/messages', { to, body });
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The OP's server-rendered pages. Accessible forms (every input has a label, errors are tied to
+ * their field with aria-describedby), no scripts, one external stylesheet.
+ */
+import { Html, html } from './html.ts';
+import { STYLESHEET_PATH } from './stylesheet.ts';
+import { isMessageKey, type Locale, type MessageKey, type Translate } from '../i18n.ts';
+
+export interface PageContext {
+  t: Translate;
+  locale: Locale;
+  siteName: string;
+  /** Where the language switch points (a GET URL), when the page has one. */
+  switchLanguageUrl?: string;
+}
+
+export interface FormContext extends PageContext {
+  action: string;
+  csrf: string;
+}
+
+export function layout(p: PageContext, title: MessageKey, body: Html): string {
+  const other = p.locale === 'en' ? 'zh-CN' : 'en';
+  const switcher = p.switchLanguageUrl
+    ? html`<a href="${p.switchLanguageUrl}${p.switchLanguageUrl.includes('?') ? '&' : '?'}lang=${other}" lang="${other}">${p.t('text.language')}</a>`
+    : '';
+  return html`<!DOCTYPE html>
+<html lang="${p.locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${p.t(title)} · ${p.siteName}</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+</head>
+<body>
+<header class="site"><span>${p.siteName}</span>${switcher}</header>
+<main>
+<h1>${p.t(title)}</h1>
+${body}
+</main>
+</body>
+</html>`.value;
+}
+
+const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
+
+function alert(p: PageContext, error?: MessageKey, vars?: Record<string, string | number>): Html | string {
+  return error ? html`<p class="error" role="alert" id="form-error">${p.t(error, vars)}</p>` : '';
+}
+
+interface FieldSpec {
+  name: string;
+  label: MessageKey;
+  type?: 'text' | 'password' | 'tel';
+  value?: string;
+  autocomplete?: string;
+  hint?: MessageKey;
+  error?: MessageKey;
+  required?: boolean;
+  inputmode?: string;
+  maxlength?: number;
+}
+
+function field(p: PageContext, f: FieldSpec): Html {
+  const described = [f.hint ? `${f.name}-hint` : '', f.error ? `${f.name}-error` : ''].filter(Boolean).join(' ');
+  return html`<label for="${f.name}">${p.t(f.label)}</label>
+<input id="${f.name}" name="${f.name}" type="${f.type ?? 'text'}" value="${f.value ?? ''}" autocomplete="${f.autocomplete ?? 'off'}"${f.required === false ? '' : html` required`}${f.inputmode ? html` inputmode="${f.inputmode}"` : ''}${f.maxlength ? html` maxlength="${f.maxlength}"` : ''}${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}>
+${f.hint ? html`<p class="hint" id="${f.name}-hint">${p.t(f.hint)}</p>` : ''}${f.error ? html`<p class="field-error" id="${f.name}-error">${p.t(f.error)}</p>` : ''}`;
+}
+
+export interface LoginView extends FormContext {
+  registerUrl: string;
+  clientName: string;
+  identifier?: string;
+  error?: MessageKey;
+  errorVars?: Record<string, string | number>;
+  notice?: MessageKey;
+}
+
+export function identifierPage(v: LoginView): string {
+  return layout(
+    v,
+    'page.login',
+    html`<p>${v.t('text.login_at', { site: v.clientName })}</p>
+${alert(v, v.error, v.errorVars)}
+<form method="post" action="${v.action}/identifier" novalidate>
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${field(v, { name: 'identifier', label: 'field.identifier', value: v.identifier, autocomplete: 'username', hint: 'hint.identifier', maxlength: 20 })}
+<button type="submit">${v.t('action.next')}</button>
+</form>
+<nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a></nav>`,
+  );
+}
+
+export function passwordPage(v: LoginView & { identifier: string }): string {
+  return layout(
+    v,
+    'page.password',
+    html`${alert(v, v.error, v.errorVars)}
+<form method="post" action="${v.action}/password">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<label for="identifier-shown">${v.t('field.identifier')}</label>
+<input id="identifier-shown" type="text" value="${v.identifier}" readonly autocomplete="username">
+${hidden('identifier', v.identifier)}
+${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128 })}
+<button type="submit">${v.t('action.login')}</button>
+</form>
+<form method="post" action="${v.action}/otp/send">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
+<button type="submit" class="secondary">${v.t('action.use_otp')}</button>
+</form>
+<nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a></nav>`,
+  );
+}
+
+export function otpLoginPage(v: LoginView & { identifier: string }): string {
+  return layout(
+    v,
+    'page.otp',
+    html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error, v.errorVars)}
+<form method="post" action="${v.action}/otp">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
+${field(v, { name: 'otp', label: 'field.otp', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6 })}
+<button type="submit">${v.t('action.login')}</button>
+</form>
+<form method="post" action="${v.action}/identifier">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
+<button type="submit" class="secondary">${v.t('action.use_password')}</button>
+</form>`,
+  );
+}
+
+export interface RegisterView extends FormContext {
+  loginUrl: string;
+  values: { name?: string; id_number?: string; phone?: string };
+  fieldErrors: Partial<Record<'name' | 'id_number' | 'phone' | 'otp' | 'password', MessageKey>>;
+  error?: MessageKey;
+  notice?: { key: MessageKey; vars?: Record<string, string> };
+}
+
+export function registerPage(v: RegisterView): string {
+  const e = v.fieldErrors;
+  return layout(
+    v,
+    'page.register',
+    html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice.key, v.notice.vars)}</p>` : ''}${alert(v, v.error)}
+<form method="post" action="${v.action}/register" novalidate>
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${field(v, { name: 'name', label: 'field.name', value: v.values.name, autocomplete: 'name', error: e.name, maxlength: 64 })}
+${field(v, { name: 'id_number', label: 'field.id_number', value: v.values.id_number, error: e.id_number, maxlength: 18 })}
+<div class="row"><div>
+${field(v, { name: 'phone', label: 'field.phone', type: 'tel', value: v.values.phone, autocomplete: 'tel-national', error: e.phone, inputmode: 'numeric', maxlength: 14 })}
+</div><button type="submit" class="secondary" formaction="${v.action}/register/otp" formnovalidate>${v.t('action.send_otp')}</button></div>
+${field(v, { name: 'otp', label: 'field.otp', autocomplete: 'one-time-code', error: e.otp, inputmode: 'numeric', maxlength: 6 })}
+${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'new-password', hint: 'hint.password', error: e.password, maxlength: 64 })}
+<button type="submit">${v.t('action.register')}</button>
+</form>
+<nav class="links"><a href="${v.loginUrl}">${v.t('action.go_login')}</a></nav>`,
+  );
+}
+
+export interface ConsentView extends FormContext {
+  clientName: string;
+  scopes: string[];
+}
+
+export function consentPage(v: ConsentView): string {
+  const label = (s: string) => {
+    const key = `scope.${s}`;
+    return isMessageKey(key) ? v.t(key) : s;
+  };
+  return layout(
+    v,
+    'page.consent',
+    html`<p>${v.t('text.client_wants', { client: v.clientName })}</p>
+<ul class="scopes">${v.scopes.map((s) => html`<li>${label(s)}</li>`)}</ul>
+<form method="post" action="${v.action}/consent">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<button type="submit">${v.t('action.allow')}</button>
+</form>
+<form method="post" action="${v.action}/abort">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<button type="submit" class="secondary">${v.t('action.deny')}</button>
+</form>`,
+  );
+}
+
+export function errorPage(p: PageContext, message: string, code?: string): string {
+  return layout(p, 'page.error', html`<p class="error" role="alert">${message}</p>${code ? html`<p class="hint">${code}</p>` : ''}`);
+}
+
+/** `form` is oidc-provider's own logout form (it carries its xsrf token). */
+export function logoutPage(p: PageContext, form: string): string {
+  return layout(
+    p,
+    'page.logout',
+    html`<p>${p.t('text.logout_confirm', { site: p.siteName })}</p>
+${new Html(form)}
+<button type="submit" form="op.logoutForm" value="yes" name="logout">${p.t('action.logout')}</button>
+<button type="submit" form="op.logoutForm" class="secondary">${p.t('action.stay')}</button>`,
+  );
+}
+
+export function loggedOutPage(p: PageContext): string {
+  return layout(p, 'page.logged_out', html`<p role="status">${p.t('text.logged_out')}</p>`);
+}

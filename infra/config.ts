@@ -1,0 +1,37 @@
+/**
+ * Deployment configuration from the environment; command-line flags override it.
+ *
+ * | variable | meaning | default |
+ * |---|---|---|
+ * | DATABASE_URL | PostgreSQL URL; without it the embedded PGlite is used | (embedded) |
+ * | REDIS_URL | Redis URL; without it an in-process store is used | (in-process) |
+ * | GOV_ID_DATA | data folder: embedded database, demo master key | ./data |
+ * | GOV_ID_PGLITE | where the embedded database lives (`memory://NAME` keeps it in memory) | DATA/pglite |
+ * | GOV_ID_MASTER_KEY | 32-byte master key (64 hex digits or base64url) | generated into the data folder |
+ * | GOV_ID_TOPOLOGY | topology file | federation/topologies/demo.json |
+ * | GOV_ID_SCHEMA_PREFIX | prefix of every entity's schema and key namespace | (none) |
+ * | GOV_ID_TRUST_PROXY | 1 to take client IPs from X-Forwarded-For | 0 |
+ * | LOG_LEVEL | debug, info, warn, error | info |
+ */
+import { resolve } from 'node:path';
+
+export interface DeploymentConfig {
+  databaseUrl?: string;
+  redisUrl?: string;
+  dataDir: string;
+  /** Folder of the embedded database, or memory://NAME. */
+  pgliteDir?: string;
+  topologyPath?: string;
+  schemaPrefix: string;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    dataDir: resolve(env.GOV_ID_DATA || 'data'),
+    pgliteDir: env.GOV_ID_PGLITE || undefined,
+    topologyPath: env.GOV_ID_TOPOLOGY || undefined,
+    schemaPrefix: env.GOV_ID_SCHEMA_PREFIX ?? '',
+  };
+}

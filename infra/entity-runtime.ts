@@ -1,0 +1,52 @@
+/**
+ * What every hosted entity is given: its identity, its own storage and keys. Built by the host
+ * (cli/entity-host.ts) from the topology and configuration; components receive it and never
+ * reach for globals.
+ */
+import type { Database } from './database.ts';
+import type { KeyValueStore } from './key-value-store.ts';
+import type { Logger } from './log.ts';
+import type { PrivateJwk } from './entity-keys.ts';
+import { BlindIndex, deriveKey, FieldCipher, hmac } from './crypto.ts';
+
+export interface EntityIdentity {
+  id: string;
+  url: string;
+  name: { 'zh-CN': string; en: string };
+}
+
+export interface EntityRuntime {
+  self: EntityIdentity;
+  db: Database;
+  /** Scoped to this entity. */
+  kv: KeyValueStore;
+  log: Logger;
+  /** Encrypts personal data in this entity's tables. */
+  cipher: FieldCipher;
+  /** Blind indexes of this entity's personal data. */
+  blindIndex: BlindIndex;
+  /** Key for CSRF tokens and other MACs that never leave this entity. */
+  macKey: Buffer;
+  /** Keys for oidc-provider cookies. */
+  cookieKeys: string[];
+  /** Bearer token for this entity's admin API. */
+  adminToken: string;
+  /** Keys this entity authenticates itself with to other entities (newest first). */
+  entityKeys: PrivateJwk[];
+  /** Demo-only endpoints (synthetic data, readable outbox) are served when true. */
+  demo: boolean;
+}
+
+export function deriveEntitySecrets(master: Buffer, entityUrl: string) {
+  return {
+    cipher: new FieldCipher(deriveKey(master, entityUrl, 'field-encryption')),
+    blindIndex: new BlindIndex(deriveKey(master, entityUrl, 'blind-index')),
+    macKey: deriveKey(master, entityUrl, 'mac'),
+    cookieKeys: [deriveKey(master, entityUrl, 'cookies').toString('base64url')],
+    adminToken: adminTokenFor(master, entityUrl),
+  };
+}
+
+export function adminTokenFor(master: Buffer, entityUrl: string): string {
+  return hmac(deriveKey(master, entityUrl, 'admin-api'), 'admin');
+}

@@ -1,0 +1,267 @@
+/**
+ * Short-lived shared state: protocol artifacts, one-time codes, counters, rate limits, pub/sub.
+ * Redis (ioredis) when a URL is given, an in-process store otherwise. Every key of an entity is
+ * prefixed with `{entity}:` — the braces are a Redis Cluster hash tag, so all keys of one entity
+ * live on one slot and multi-key commands stay legal.
+ */
+import { Redis } from 'ioredis';
+import { EventEmitter } from 'node:events';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
+export interface RateLimitOptions {
+  keyPrefix: string;
+  points: number;
+  durationSeconds: number;
+  blockSeconds?: number;
+}
+
+export interface KeyValueStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /** Sets only when the key does not exist; true when it was set. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /** Reads and deletes in one atomic step (one-time values). */
+  take(key: string): Promise<string | null>;
+  del(...keys: string[]): Promise<void>;
+  /** Increments a counter, starting its TTL on first use. */
+  incr(key: string, ttlSeconds: number): Promise<number>;
+  /** Adds to a set whose TTL is extended to at least `ttlSeconds`. */
+  addToSet(key: string, member: string, ttlSeconds: number): Promise<void>;
+  members(key: string): Promise<string[]>;
+  ttl(key: string): Promise<number>;
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+  rateLimiter(opts: RateLimitOptions): RateLimiterAbstract;
+  /** A view of this store whose keys are confined to one entity. */
+  scoped(entity: string): KeyValueStore;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  value: string | Set<string>;
+  expiresAt: number;
+}
+
+/** The in-process store: one per process, shared by every entity hosted there. */
+class MemoryBackend {
+  readonly entries = new Map<string, Entry>();
+  readonly bus = new EventEmitter();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor() {
+    this.bus.setMaxListeners(0);
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
+    }, 30_000);
+    this.sweeper.unref();
+  }
+
+  live(key: string): Entry | undefined {
+    const e = this.entries.get(key);
+    if (e && e.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+}
+
+const expiry = (ttlSeconds?: number) => (ttlSeconds ? Date.now() + ttlSeconds * 1000 : Number.POSITIVE_INFINITY);
+
+class MemoryStore implements KeyValueStore {
+  constructor(private readonly backend: MemoryBackend, private readonly prefix = '') {}
+
+  private k(key: string) {
+    return this.prefix + key;
+  }
+
+  async get(key: string) {
+    const e = this.backend.live(this.k(key));
+    return typeof e?.value === 'string' ? e.value : null;
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number) {
+    this.backend.entries.set(this.k(key), { value, expiresAt: expiry(ttlSeconds) });
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number) {
+    if (this.backend.live(this.k(key))) return false;
+    await this.set(key, value, ttlSeconds);
+    return true;
+  }
+
+  async take(key: string) {
+    const value = await this.get(key);
+    this.backend.entries.delete(this.k(key));
+    return value;
+  }
+
+  async del(...keys: string[]) {
+    for (const key of keys) this.backend.entries.delete(this.k(key));
+  }
+
+  async incr(key: string, ttlSeconds: number) {
+    const e = this.backend.live(this.k(key));
+    const next = (typeof e?.value === 'string' ? Number(e.value) : 0) + 1;
+    this.backend.entries.set(this.k(key), { value: String(next), expiresAt: e?.expiresAt ?? expiry(ttlSeconds) });
+    return next;
+  }
+
+  async addToSet(key: string, member: string, ttlSeconds: number) {
+    const e = this.backend.live(this.k(key));
+    const set = e?.value instanceof Set ? e.value : new Set<string>();
+    set.add(member);
+    this.backend.entries.set(this.k(key), { value: set, expiresAt: Math.max(e?.expiresAt ?? 0, expiry(ttlSeconds)) });
+  }
+
+  async members(key: string) {
+    const e = this.backend.live(this.k(key));
+    return e?.value instanceof Set ? [...e.value] : [];
+  }
+
+  async ttl(key: string) {
+    const e = this.backend.live(this.k(key));
+    if (!e) return -2;
+    return e.expiresAt === Number.POSITIVE_INFINITY ? -1 : Math.ceil((e.expiresAt - Date.now()) / 1000);
+  }
+
+  async publish(channel: string, message: string) {
+    this.backend.bus.emit(this.k(channel), message);
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void) {
+    const name = this.k(channel);
+    this.backend.bus.on(name, handler);
+    return async () => void this.backend.bus.off(name, handler);
+  }
+
+  rateLimiter(opts: RateLimitOptions) {
+    return new RateLimiterMemory({
+      keyPrefix: this.k(opts.keyPrefix),
+      points: opts.points,
+      duration: opts.durationSeconds,
+      blockDuration: opts.blockSeconds ?? 0,
+    });
+  }
+
+  scoped(entity: string): KeyValueStore {
+    return new MemoryStore(this.backend, `${this.prefix}{${entity}}:`);
+  }
+
+  async close() {}
+}
+
+class RedisStore implements KeyValueStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly subscriber: () => Redis,
+    private readonly prefix = '',
+  ) {}
+
+  private k(key: string) {
+    return this.prefix + key;
+  }
+
+  get(key: string) {
+    return this.redis.get(this.k(key));
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number) {
+    if (ttlSeconds) await this.redis.set(this.k(key), value, 'EX', ttlSeconds);
+    else await this.redis.set(this.k(key), value);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number) {
+    return (await this.redis.set(this.k(key), value, 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+
+  take(key: string) {
+    return this.redis.getdel(this.k(key));
+  }
+
+  async del(...keys: string[]) {
+    if (keys.length) await this.redis.del(...keys.map((key) => this.k(key)));
+  }
+
+  async incr(key: string, ttlSeconds: number) {
+    const [[, count]] = (await this.redis
+      .multi()
+      .incr(this.k(key))
+      .expire(this.k(key), ttlSeconds, 'NX')
+      .exec()) as [[Error | null, number]];
+    return count;
+  }
+
+  async addToSet(key: string, member: string, ttlSeconds: number) {
+    await this.redis.multi().sadd(this.k(key), member).expire(this.k(key), ttlSeconds, 'GT').expire(this.k(key), ttlSeconds, 'NX').exec();
+  }
+
+  members(key: string) {
+    return this.redis.smembers(this.k(key));
+  }
+
+  ttl(key: string) {
+    return this.redis.ttl(this.k(key));
+  }
+
+  async publish(channel: string, message: string) {
+    await this.redis.publish(this.k(channel), message);
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void) {
+    const name = this.k(channel);
+    const sub = this.subscriber();
+    const listener = (ch: string, message: string) => ch === name && handler(message);
+    sub.on('message', listener);
+    await sub.subscribe(name);
+    return async () => {
+      sub.off('message', listener);
+      await sub.unsubscribe(name);
+    };
+  }
+
+  rateLimiter(opts: RateLimitOptions) {
+    return new RateLimiterRedis({
+      storeClient: this.redis,
+      keyPrefix: this.k(opts.keyPrefix),
+      points: opts.points,
+      duration: opts.durationSeconds,
+      blockDuration: opts.blockSeconds ?? 0,
+    });
+  }
+
+  scoped(entity: string): KeyValueStore {
+    return new RedisStore(this.redis, this.subscriber, `${this.prefix}{${entity}}:`);
+  }
+
+  async close() {
+    // Connections are owned by the root store.
+  }
+}
+
+class RootRedisStore extends RedisStore {
+  private sub?: Redis;
+  constructor(private readonly client: Redis, prefix: string) {
+    super(client, () => (this.sub ??= client.duplicate()), prefix);
+  }
+
+  override async close() {
+    this.sub?.disconnect();
+    await this.client.quit().catch(() => undefined);
+  }
+}
+
+/**
+ * `namespace` separates deployments (or test runs) that share one Redis; it becomes part of every
+ * key so that nothing an earlier run left behind is ever read.
+ */
+export async function openKeyValueStore(opts: { url?: string; namespace: string }): Promise<KeyValueStore> {
+  if (opts.url) {
+    const client = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    client.on('error', () => undefined);
+    await client.connect();
+    return new RootRedisStore(client, `${opts.namespace}:`);
+  }
+  return new MemoryStore(new MemoryBackend(), `${opts.namespace}:`);
+}

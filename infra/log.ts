@@ -1,0 +1,44 @@
+/**
+ * Structured JSON logging. Values under keys that may hold personal data or secrets are
+ * replaced before anything is written, so a careless call cannot leak an ID number.
+ */
+const REDACTED_KEYS = /^(password|otp|code|id_?number|phone|client_?secret|secret|token|access_token|refresh_token|id_token|authorization|cookie|code_verifier|uscc)$/i;
+const ID_NUMBER = /\b\d{17}[\dXx]\b/g;
+const PHONE = /\b1[3-9]\d{9}\b/g;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.replace(ID_NUMBER, '[id]').replace(PHONE, '[phone]');
+  if (value instanceof Error) return { name: value.name, message: scrub(value.message), stack: value.stack };
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = REDACTED_KEYS.test(k) ? '[redacted]' : scrub(v, depth + 1);
+  return out;
+}
+
+export function createLogger(base: Record<string, unknown> = {}, level: LogLevel = (process.env.LOG_LEVEL as LogLevel) || 'info'): Logger {
+  const min = ORDER[level] ?? ORDER.info;
+  const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (ORDER[lvl] < min) return;
+    const line = JSON.stringify({ t: new Date().toISOString(), level: lvl, msg: scrub(msg), ...(scrub({ ...base, ...fields }) as object) });
+    (lvl === 'error' || lvl === 'warn' ? process.stderr : process.stdout).write(line + '\n');
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    child: (fields) => createLogger({ ...base, ...fields }, level),
+  };
+}

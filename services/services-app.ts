@@ -1,0 +1,90 @@
+/**
+ * The services entity: base registries and the message outbox, as HTTP APIs.
+ * - Entity APIs (OPs call them with an entity assertion): POST /population/verify, POST /messages
+ * - Admin API (admin token): POST /admin/persons
+ * - Demo API (demo mode only): POST /demo/persons, GET /demo/outbox?to=PHONE
+ */
+import Router from '@koa/router';
+import { z } from 'zod';
+import { createApp, parseBody } from '../infra/http-server.ts';
+import { requireAdmin } from '../infra/admin-auth.ts';
+import { verifyEntityAssertion, type EntityKeyResolver } from '../infra/entity-assertion.ts';
+import type { EntityRuntime } from '../infra/entity-runtime.ts';
+import { BadRequest, NotFound } from '../infra/errors.ts';
+import { InvalidIdentifier, parseIdNumber } from '../infra/identifiers.ts';
+import { validate } from '../infra/validation.ts';
+import { PopulationRegistry } from './population/population-registry.ts';
+import { MessageOutbox } from './outbox/message-outbox.ts';
+import type Koa from 'koa';
+
+export interface ServicesOptions {
+  runtime: EntityRuntime;
+  /** Resolves the federation keys of a calling entity, or null when it is not trusted. */
+  resolveCallerKeys: EntityKeyResolver;
+}
+
+const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.string().min(1).max(32) }).strict();
+const messageBody = z.object({ to: z.string().min(1).max(20), body: z.string().min(1).max(500) }).strict();
+const personBody = z.object({ name: z.string().trim().min(1).max(64).optional() }).strict();
+
+function identifierError(err: unknown): never {
+  if (err instanceof InvalidIdentifier) throw new BadRequest('invalid_request', `${err.problem}: the identifier is not valid`);
+  throw err;
+}
+
+export async function createServicesApp({ runtime, resolveCallerKeys }: ServicesOptions): Promise<Koa> {
+  const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
+  const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
+  await population.seed();
+
+  const callerOf = (ctx: Koa.Context) =>
+    verifyEntityAssertion(ctx.get('authorization'), { audience: runtime.self.url, resolveKeys: resolveCallerKeys, replay: runtime.kv });
+
+  const router = new Router();
+  router.post('/population/verify', parseBody, async (ctx) => {
+    await callerOf(ctx);
+    const body = validate(verifyBody, ctx.request.body);
+    let idNumber: string;
+    try {
+      idNumber = parseIdNumber(body.id_number);
+    } catch (err) {
+      identifierError(err);
+    }
+    ctx.body = { match: await population.verify(body.name, idNumber) };
+  });
+
+  router.post('/messages', parseBody, async (ctx) => {
+    const caller = await callerOf(ctx);
+    const body = validate(messageBody, ctx.request.body);
+    await outbox.send(body.to, body.body, caller).catch(identifierError);
+    ctx.status = 202;
+    ctx.body = { accepted: true };
+  });
+
+  const addPerson = async (ctx: Koa.Context) => {
+    const body = validate(personBody, ctx.request.body);
+    const p = await population.addSynthetic(body.name);
+    ctx.status = 201;
+    ctx.body = { name: p.name, id_number: p.idNumber, phone: p.phone };
+  };
+  router.post('/admin/persons', requireAdmin(runtime.adminToken), parseBody, addPerson);
+  router.get('/admin/outbox', requireAdmin(runtime.adminToken), async (ctx) => {
+    ctx.body = await outbox.readFor(String(ctx.query.to ?? '')).catch(identifierError);
+  });
+
+  if (runtime.demo) {
+    router.post('/demo/persons', parseBody, addPerson);
+    router.get('/demo/outbox', async (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await outbox.readFor(String(ctx.query.to ?? '')).catch(identifierError);
+    });
+  }
+
+  const app = createApp(runtime.log);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use(async () => {
+    throw new NotFound('no such endpoint');
+  });
+  return app;
+}
