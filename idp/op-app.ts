@@ -16,7 +16,7 @@ import { LoginThrottle } from './accounts/login-throttle.ts';
 import { OneTimeCodes } from './accounts/one-time-codes.ts';
 import { ServicesClient } from './services-client.ts';
 import { ClientStore } from './oidc/client-store.ts';
-import { artifactAdapter } from './oidc/artifact-adapter.ts';
+import { artifactAdapter, latestGrantId } from './oidc/artifact-adapter.ts';
 import { providerConfiguration } from './oidc/provider-config.ts';
 import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
@@ -61,6 +61,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       signingKeys,
       cookieKeys: runtime.cookieKeys,
       acrUris,
+      earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
       findAccount: async (_ctx, sub) => {
         const person = await accounts.findBySubject(sub);
         if (!person) return undefined;

@@ -10,6 +10,8 @@ export interface ProviderConfigInput {
   entityId: string;
   adapter: Configuration['adapter'];
   findAccount: Configuration['findAccount'];
+  /** The grant a person already gave a client in an earlier session, if any. */
+  earlierGrant: (accountId: string, clientId: string) => Promise<string | undefined>;
   signingKeys: PrivateJwk[];
   cookieKeys: string[];
   acrUris: Record<LoaLevel, string>;
@@ -88,6 +90,13 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     // Refresh tokens for every client allowed the grant; each use rotates it and a reused one revokes the grant.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
+    // Consent given once holds across browser sessions until the grant expires or logout revokes it.
+    loadExistingGrant: async (ctx) => {
+      const clientId = ctx.oidc.client!.clientId;
+      const accountId = ctx.oidc.session!.accountId!;
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId) || (await c.earlierGrant(accountId, clientId));
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
     ttl: TTL,
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },

@@ -46,12 +46,15 @@ export interface TestFederation {
   close(): Promise<void>;
 }
 
-/** Starts the given entities (default: every OP and the services entity). */
-export async function startTestFederation(ids?: string[]): Promise<TestFederation> {
+/**
+ * Starts the given entities (default: every OP and the services entity). `embedded` ignores
+ * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run.
+ */
+export async function startTestFederation(ids?: string[], opts: { embedded?: boolean } = {}): Promise<TestFederation> {
   const { topology } = await testTopology();
   const prefix = `t${randomBytes(4).toString('hex')}_`;
   const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-test-'));
-  const env = configFromEnv();
+  const env = opts.embedded ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined } : configFromEnv();
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: undefined };
   const log = createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
   const wanted = ids ?? topology.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
