@@ -32,7 +32,7 @@ function entryHash(prev: string, seq: number, at: string, e: AuditEntry): string
 export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
   // Serializes writers of this schema's chain for the rest of the transaction.
   await tx.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit'))");
-  const { rows } = await tx.query<{ seq: string; hash: string }>('SELECT seq::text, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+  const { rows } = await tx.query<{ seq: string; hash: string }>('SELECT seq::text AS seq, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1');
   const prev = rows[0]?.hash ?? GENESIS;
   const seq = rows[0] ? Number(rows[0].seq) + 1 : 1;
   const at = new Date().toISOString();
@@ -55,7 +55,7 @@ export interface AuditRecord extends AuditEntry {
 /** Walks the chain; returns the first sequence number whose hash does not match, or null. */
 export async function verifyAuditChain(db: Queryable): Promise<{ entries: number; brokenAt: number | null }> {
   const { rows } = await db.query<{ seq: string; at: Date; event: string; subject: string | null; client_id: string | null; detail: Record<string, unknown>; prev_hash: string; hash: string }>(
-    'SELECT seq::text, at, event, subject, client_id, detail, prev_hash, hash FROM audit_log ORDER BY seq',
+    'SELECT seq::text, at, event, subject, client_id, detail, prev_hash, hash FROM audit_log ORDER BY audit_log.seq',
   );
   let prev = GENESIS;
   for (const r of rows) {
@@ -69,7 +69,7 @@ export async function verifyAuditChain(db: Queryable): Promise<{ entries: number
 
 export async function readAudit(db: Queryable, limit = 100): Promise<AuditRecord[]> {
   const { rows } = await db.query<{ seq: string; at: Date; event: string; subject: string | null; client_id: string | null; detail: Record<string, unknown> }>(
-    'SELECT seq::text, at, event, subject, client_id, detail FROM audit_log ORDER BY seq DESC LIMIT $1',
+    'SELECT seq::text, at, event, subject, client_id, detail FROM audit_log ORDER BY audit_log.seq DESC LIMIT $1',
     [limit],
   );
   return rows.map((r) => ({ seq: Number(r.seq), at: new Date(r.at).toISOString(), event: r.event, subject: r.subject, clientId: r.client_id, detail: r.detail }));
