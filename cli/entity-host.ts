@@ -42,8 +42,13 @@ const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
   portal: ['common'],
 };
 
+/**
+ * Embedded: one database folder per entity, so that an entity served alone (`gov-id serve`) and
+ * the same entity in the whole federation (`gov-id start`) find the same data.
+ */
 export function openEntityDatabase(opts: DeploymentConfig, entity: Entity): Promise<Database> {
-  return openDatabase({ url: opts.databaseUrl, dataDir: opts.pgliteDir ?? `${opts.dataDir}/pglite`, schema: `${opts.schemaPrefix}${entity.id}` });
+  const dataDir = opts.pgliteDir ?? `${opts.dataDir}/pglite/${entity.id}`;
+  return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}` });
 }
 
 export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Promise<string[]> {

@@ -57,6 +57,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     issuer,
     providerConfiguration({
       entityId: runtime.self.id,
+      issuer,
       adapter: artifactAdapter(db, kv, clients),
       signingKeys,
       cookieKeys: runtime.cookieKeys,
@@ -96,6 +97,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     }),
   );
   provider.on('server_error', (_ctx, err) => log.error('oidc-provider server error', { err }));
+  provider.on('backchannel.error', (_ctx, err, client) => log.warn('back-channel logout failed', { err, client_id: client.clientId }));
   provider.on('end_session.success', (ctx) => {
     void recordAudit(db, { event: 'logout', subject: ctx.oidc.session?.accountId ?? null, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) => log.error('audit failed', { err }));
   });

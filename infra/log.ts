@@ -19,7 +19,7 @@ export interface Logger {
 
 function scrub(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(ID_NUMBER, '[id]').replace(PHONE, '[phone]');
-  if (value instanceof Error) return { name: value.name, message: scrub(value.message), stack: value.stack };
+  if (value instanceof Error) return { name: value.name, message: scrub(value.message), stack: value.stack, ...(value.cause ? { cause: scrub(value.cause, depth + 1) } : {}) };
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};

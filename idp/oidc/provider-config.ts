@@ -8,6 +8,7 @@ import type { LoaLevel } from '../loa.ts';
 
 export interface ProviderConfigInput {
   entityId: string;
+  issuer: string;
   adapter: Configuration['adapter'];
   findAccount: Configuration['findAccount'];
   /** The grant a person already gave a client in an earlier session, if any. */
@@ -41,9 +42,19 @@ export const SCOPE_CLAIMS = {
   id_number: ['id_number'],
 };
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 export function providerConfiguration(c: ProviderConfigInput): Configuration {
   const cookiePrefix = `gov_id_${c.entityId}`;
+  // oidc-provider refuses outgoing requests (back-channel logout, client JWKS) to special-use
+  // addresses against SSRF. An OP that itself lives on loopback (the demo) must reach its
+  // loopback clients; any other deployment keeps the protection.
+  const loopbackDeployment = LOOPBACK.has(new URL(c.issuer).hostname);
   return {
+    fetch: (url, options) => {
+      if (loopbackDeployment && LOOPBACK.has(new URL(url instanceof Request ? url.url : url).hostname)) delete (options as { dispatcher?: unknown }).dispatcher;
+      return globalThis.fetch(url, options);
+    },
     adapter: c.adapter,
     findAccount: c.findAccount,
     jwks: { keys: c.signingKeys },
