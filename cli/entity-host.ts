@@ -43,11 +43,12 @@ const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
 };
 
 /**
- * Embedded: one database folder per entity, so that an entity served alone (`gov-id serve`) and
- * the same entity in the whole federation (`gov-id start`) find the same data.
+ * Embedded: all entities of a process share one database folder (one schema each), which one
+ * process at a time may open. Entities served by separate processes use PostgreSQL, or a data
+ * folder each.
  */
 export function openEntityDatabase(opts: DeploymentConfig, entity: Entity): Promise<Database> {
-  const dataDir = opts.pgliteDir ?? `${opts.dataDir}/pglite/${entity.id}`;
+  const dataDir = opts.pgliteDir ?? `${opts.dataDir}/pglite`;
   return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}` });
 }
 

@@ -17,6 +17,8 @@ Usage:
   gov-id migrate [--entity ID]                       apply database migrations
   gov-id topology [--topology FILE]                  print every entity as JSON
   gov-id admin person add [--name NAME]              add a person to the population registry
+  gov-id admin org add [--rep-id-number ID]          add an organization to the legal-person registry
+                                                     (its legal representative: that person, or a new one)
   gov-id admin outbox --to PHONE                     show the messages sent to a phone
   gov-id admin client add --entity ID --redirect-uri URI [--redirect-uri URI ...]
         [--public] [--scope "openid profile ..."] [--name NAME]
@@ -33,6 +35,7 @@ const OPTIONS = {
   demo: { type: 'boolean' },
   name: { type: 'string' },
   to: { type: 'string' },
+  'rep-id-number': { type: 'string' },
   'redirect-uri': { type: 'string', multiple: true },
   'post-logout-redirect-uri': { type: 'string', multiple: true },
   'backchannel-logout-uri': { type: 'string' },
@@ -93,6 +96,11 @@ export async function main(argv: string[]): Promise<number> {
       const t = topology();
       if (sub === 'person' && action === 'add') {
         print(await callAdmin(t.services(), config.dataDir, 'POST', '/admin/persons', values.name ? { name: values.name } : {}));
+        return 0;
+      }
+      if (sub === 'org' && action === 'add') {
+        const rep = values['rep-id-number'];
+        print(await callAdmin(t.services(), config.dataDir, 'POST', '/admin/organizations', rep ? { rep_id_number: rep } : {}));
         return 0;
       }
       if (sub === 'outbox') {

@@ -6,7 +6,7 @@
  * | DATABASE_URL | PostgreSQL URL; without it the embedded PGlite is used | (embedded) |
  * | REDIS_URL | Redis URL; without it an in-process store is used | (in-process) |
  * | GOV_ID_DATA | data folder: embedded database, demo master key | ./data |
- * | GOV_ID_PGLITE | where the embedded database lives (`memory://NAME` keeps it in memory, shared by all entities) | DATA/pglite/ENTITY |
+ * | GOV_ID_PGLITE | where the embedded database lives (`memory://NAME` keeps it in memory); one process at a time | DATA/pglite |
  * | GOV_ID_MASTER_KEY | 32-byte master key (64 hex digits or base64url) | generated into the data folder |
  * | GOV_ID_TOPOLOGY | topology file | federation/topologies/demo.json |
  * | GOV_ID_SCHEMA_PREFIX | prefix of every entity's schema and key namespace | (none) |

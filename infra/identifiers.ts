@@ -64,3 +64,32 @@ export function maskIdNumber(idNumber: string): string {
 export function maskPhone(phone: string): string {
   return `${phone.slice(0, 3)}****${phone.slice(7)}`;
 }
+
+/** GB 32100-2015 character set: digits and capitals without I, O, S, V, Z (31 characters). */
+const USCC_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+export type UsccProblem = 'uscc_format' | 'uscc_check_character';
+
+export class InvalidUscc extends Error {
+  constructor(readonly problem: UsccProblem) {
+    super(problem);
+    this.name = 'InvalidUscc';
+  }
+}
+
+/** GB 32100-2015: weighted sum mod 31 over the first 17 characters. */
+export function usccCheckCharacter(first17: string): string {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += USCC_CHARS.indexOf(first17[i]!) * USCC_WEIGHTS[i]!;
+  return USCC_CHARS[(31 - (sum % 31)) % 31]!;
+}
+
+/** Returns the normalized unified social credit code (upper case) or throws InvalidUscc. */
+export function parseUscc(input: string): string {
+  const value = input.trim().toUpperCase();
+  // Registration authority (1-9, A-H, N, Y), organization type, 6-digit division code, 9-character organization code, check character.
+  if (!/^[1-9A-HNY][0-9A-HJ-NP-RTUW-Y]\d{6}[0-9A-HJ-NP-RTUW-Y]{10}$/.test(value)) throw new InvalidUscc('uscc_format');
+  if (usccCheckCharacter(value) !== value[17]) throw new InvalidUscc('uscc_check_character');
+  return value;
+}

@@ -1,8 +1,9 @@
 /**
  * The services entity: base registries and the message outbox, as HTTP APIs.
- * - Entity APIs (OPs call them with an entity assertion): POST /population/verify, POST /messages
- * - Admin API (admin token): POST /admin/persons
- * - Demo API (demo mode only): POST /demo/persons, GET /demo/outbox?to=PHONE
+ * - Entity APIs (OPs call them with an entity assertion): POST /population/verify,
+ *   POST /legal-persons/verify, POST /messages
+ * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
+ * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
  */
 import Router from '@koa/router';
 import { z } from 'zod';
@@ -11,10 +12,11 @@ import { requireAdmin } from '../infra/admin-auth.ts';
 import { verifyEntityAssertion, type EntityKeyResolver } from '../infra/entity-assertion.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
 import { BadRequest, NotFound } from '../infra/errors.ts';
-import { InvalidIdentifier, parseIdNumber } from '../infra/identifiers.ts';
+import { InvalidIdentifier, InvalidUscc, parseIdNumber, parseUscc } from '../infra/identifiers.ts';
 import { validate } from '../infra/validation.ts';
 import { PopulationRegistry } from './population/population-registry.ts';
 import { MessageOutbox } from './outbox/message-outbox.ts';
+import { LegalPersonRegistry } from './legal-persons/legal-person-registry.ts';
 import type Koa from 'koa';
 
 export interface ServicesOptions {
@@ -26,16 +28,30 @@ export interface ServicesOptions {
 const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.string().min(1).max(32) }).strict();
 const messageBody = z.object({ to: z.string().min(1).max(20), body: z.string().min(1).max(500) }).strict();
 const personBody = z.object({ name: z.string().trim().min(1).max(64).optional() }).strict();
+const representativeBody = z
+  .object({ uscc: z.string().min(1).max(32), org_name: z.string().min(1).max(200), representative_name: z.string().min(1).max(64), representative_id_number: z.string().min(1).max(32) })
+  .strict();
+const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
 function identifierError(err: unknown): never {
-  if (err instanceof InvalidIdentifier) throw new BadRequest('invalid_request', `${err.problem}: the identifier is not valid`);
+  if (err instanceof InvalidIdentifier || err instanceof InvalidUscc) throw new BadRequest('invalid_request', `${err.problem}: the identifier is not valid`);
   throw err;
+}
+
+function parsed<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    identifierError(err);
+  }
 }
 
 export async function createServicesApp({ runtime, resolveCallerKeys }: ServicesOptions): Promise<Koa> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
+  const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
   await population.seed();
+  await legalPersons.seed(population.seededPersons(20));
 
   const callerOf = (ctx: Koa.Context) =>
     verifyEntityAssertion(ctx.get('authorization'), { audience: runtime.self.url, resolveKeys: resolveCallerKeys, replay: runtime.kv });
@@ -44,13 +60,19 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   router.post('/population/verify', parseBody, async (ctx) => {
     await callerOf(ctx);
     const body = validate(verifyBody, ctx.request.body);
-    let idNumber: string;
-    try {
-      idNumber = parseIdNumber(body.id_number);
-    } catch (err) {
-      identifierError(err);
-    }
-    ctx.body = { match: await population.verify(body.name, idNumber) };
+    ctx.body = { match: await population.verify(body.name, parsed(() => parseIdNumber(body.id_number))) };
+  });
+
+  router.post('/legal-persons/verify', parseBody, async (ctx) => {
+    await callerOf(ctx);
+    const body = validate(representativeBody, ctx.request.body);
+    const check = await legalPersons.checkRepresentative(
+      parsed(() => parseUscc(body.uscc)),
+      body.org_name,
+      body.representative_name,
+      parsed(() => parseIdNumber(body.representative_id_number)),
+    );
+    ctx.body = { found: check.found, name_matches: check.nameMatches, representative: check.representative, type: check.type ?? null };
   });
 
   router.post('/messages', parseBody, async (ctx) => {
@@ -67,13 +89,22 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
     ctx.status = 201;
     ctx.body = { name: p.name, id_number: p.idNumber, phone: p.phone };
   };
+  const addOrganization = async (ctx: Koa.Context) => {
+    const body = validate(organizationBody, ctx.request.body);
+    const org = await legalPersons.addSynthetic(body.rep_id_number ? parsed(() => parseIdNumber(body.rep_id_number!)) : undefined);
+    if (!org) throw new BadRequest('invalid_request', 'rep_id_number: no such person in the population registry');
+    ctx.status = 201;
+    ctx.body = org;
+  };
   router.post('/admin/persons', requireAdmin(runtime.adminToken), parseBody, addPerson);
+  router.post('/admin/organizations', requireAdmin(runtime.adminToken), parseBody, addOrganization);
   router.get('/admin/outbox', requireAdmin(runtime.adminToken), async (ctx) => {
     ctx.body = await outbox.readFor(String(ctx.query.to ?? '')).catch(identifierError);
   });
 
   if (runtime.demo) {
     router.post('/demo/persons', parseBody, addPerson);
+    router.post('/demo/organizations', parseBody, addOrganization);
     router.get('/demo/outbox', async (ctx) => {
       ctx.set('Cache-Control', 'no-store');
       ctx.body = await outbox.readFor(String(ctx.query.to ?? '')).catch(identifierError);

@@ -69,9 +69,20 @@ export class PopulationRegistry {
     });
   }
 
+  /** The registered name of an ID number, or null. */
+  async nameOf(idNumber: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ name: string }>('SELECT name FROM persons WHERE id_number_index = $1', [this.idIndex(idNumber)]);
+    return rows[0]?.name ?? null;
+  }
+
+  /** The first persons of the seeded population (to represent the seeded organizations). */
+  seededPersons(count: number): { name: string; idNumber: string }[] {
+    const draw = seededDraw(SEED);
+    return Array.from({ length: count }, () => syntheticPerson(draw)).map((p) => ({ name: p.name, idNumber: p.idNumber }));
+  }
+
   /** True only when the ID number is registered under exactly this name. */
   async verify(name: string, idNumber: string): Promise<boolean> {
-    const { rows } = await this.db.query<{ name: string }>('SELECT name FROM persons WHERE id_number_index = $1', [this.idIndex(idNumber)]);
-    return rows.length === 1 && rows[0]!.name === name.trim();
+    return (await this.nameOf(idNumber)) === name.trim();
   }
 }
