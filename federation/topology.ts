@@ -57,7 +57,7 @@ export interface Entity {
   url: string;
   /** OPs only. */
   issuer: string | null;
-  /** The entity above this one (null for the national trust anchor and the services entity). */
+  /** The entity above this one in the federation (null only for the national trust anchor). */
   superior: string | null;
   port: number;
   name: { 'zh-CN': string; en: string };
@@ -90,6 +90,27 @@ export function parseTopology(raw: unknown, source = 'topology'): Topology {
     throw new ConfigurationError(`${source}: ${path}`, msg);
   };
 
+  // Every code and port is unique across the file; a clash is reported at the second field.
+  const codes = new Map<string, string>([['national', 'national']]);
+  const ports = new Map<number, string>();
+  const claim = (field: string, c: string | null, p: number | undefined) => {
+    const label = c === null ? field : `${c} (${field})`;
+    if (c !== null) {
+      if (codes.has(c)) fail(`${field}.code`, `the code "${c}" is used twice (also by ${codes.get(c)})`);
+      codes.set(c, label);
+    }
+    if (p !== undefined) {
+      if (ports.has(p)) fail(`${field}.port`, `port ${p} is already used by ${ports.get(p)}`);
+      ports.set(p, label);
+    }
+  };
+  claim('national', null, file.national.port);
+  claim('services', file.services.code, file.services.port);
+  file.provinces.forEach((p, i) => {
+    claim(`provinces[${i}]`, p.code, p.port);
+    p.cities.forEach((c, j) => claim(`provinces[${i}].cities[${j}]`, c.code, c.port));
+  });
+
   const op = (e: Omit<Entity, 'kind' | 'issuer'>): Entity => ({ ...e, kind: 'op', issuer: e.url });
   entities.push(op({ id: 'national', tier: 'national', province: null, mode: null, url: at(file.national.port, file.national.url), superior: null, port: file.national.port, name: file.national.name }));
   file.provinces.forEach((p, i) => {
@@ -107,15 +128,6 @@ export function parseTopology(raw: unknown, source = 'topology'): Topology {
     });
   });
   entities.push({ id: file.services.code, kind: 'services', tier: 'national', province: null, mode: null, url: at(file.services.port, file.services.url), issuer: null, superior: 'national', port: file.services.port, name: file.services.name });
-
-  const seenIds = new Map<string, string>();
-  const seenPorts = new Map<number, string>();
-  for (const e of entities) {
-    if (seenIds.has(e.id)) fail(e.id, `the code "${e.id}" is used twice (${seenIds.get(e.id)} and ${e.tier})`);
-    seenIds.set(e.id, e.tier);
-    if (seenPorts.has(e.port)) fail(e.id, `port ${e.port} is already used by ${seenPorts.get(e.port)}`);
-    seenPorts.set(e.port, e.id);
-  }
 
   return {
     name: file.name,

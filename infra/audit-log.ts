@@ -36,9 +36,11 @@ export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<voi
   const prev = rows[0]?.hash ?? GENESIS;
   const seq = rows[0] ? Number(rows[0].seq) + 1 : 1;
   const at = new Date().toISOString();
+  // Hash what will be stored: the JSON round trip drops undefined values and turns dates into strings.
+  const detail = JSON.parse(JSON.stringify(entry.detail ?? {})) as Record<string, unknown>;
   await tx.query(
     'INSERT INTO audit_log (seq, at, event, subject, client_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [seq, at, entry.event, entry.subject ?? null, entry.clientId ?? null, JSON.stringify(entry.detail ?? {}), prev, entryHash(prev, seq, at, entry)],
+    [seq, at, entry.event, entry.subject ?? null, entry.clientId ?? null, JSON.stringify(detail), prev, entryHash(prev, seq, at, { ...entry, detail })],
   );
 }
 

@@ -33,7 +33,9 @@ export function parseIdNumber(input: string): string {
   const m = Number(value.slice(10, 12));
   const d = Number(value.slice(12, 14));
   const date = new Date(Date.UTC(y, m - 1, d));
-  if (y < 1900 || date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d || date.getTime() > Date.now()) {
+  // "Not in the future" is judged by the calendar in China (UTC+8), where the numbers are issued.
+  const todayInChina = Date.now() + 8 * 3600_000;
+  if (y < 1900 || date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d || date.getTime() > todayInChina) {
     throw new InvalidIdentifier('id_number_birth_date');
   }
   if (idNumberCheckDigit(value) !== value[17]) throw new InvalidIdentifier('id_number_check_digit');

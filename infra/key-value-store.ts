@@ -92,9 +92,10 @@ class MemoryStore implements KeyValueStore {
   }
 
   async take(key: string) {
-    const value = await this.get(key);
+    // Read and delete with no await between them: concurrent takes cannot both see the value.
+    const e = this.backend.live(this.k(key));
     this.backend.entries.delete(this.k(key));
-    return value;
+    return typeof e?.value === 'string' ? e.value : null;
   }
 
   async del(...keys: string[]) {
@@ -151,6 +152,9 @@ class MemoryStore implements KeyValueStore {
 
   async close() {}
 }
+
+/** Handlers per channel on a subscriber connection: UNSUBSCRIBE only when the last one leaves. */
+const channelHandlers = new WeakMap<Redis, Map<string, number>>();
 
 class RedisStore implements KeyValueStore {
   constructor(
@@ -212,11 +216,20 @@ class RedisStore implements KeyValueStore {
   async subscribe(channel: string, handler: (message: string) => void) {
     const name = this.k(channel);
     const sub = this.subscriber();
+    const counts = channelHandlers.get(sub) ?? new Map<string, number>();
+    channelHandlers.set(sub, counts);
     const listener = (ch: string, message: string) => ch === name && handler(message);
     sub.on('message', listener);
+    counts.set(name, (counts.get(name) ?? 0) + 1);
     await sub.subscribe(name);
     return async () => {
       sub.off('message', listener);
+      const left = (counts.get(name) ?? 1) - 1;
+      if (left > 0) {
+        counts.set(name, left);
+        return;
+      }
+      counts.delete(name);
       await sub.unsubscribe(name);
     };
   }
