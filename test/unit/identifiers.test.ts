@@ -4,7 +4,7 @@
  * from the module's weight table.
  */
 import test from 'ava';
-import { idNumberCheckDigit, InvalidIdentifier, isIdNumber, maskIdNumber, maskPhone, parseIdNumber, parsePhone, type IdentifierProblem } from '../../infra/identifiers.ts';
+import { idNumberCheckDigit, InvalidIdentifier, InvalidUscc, isIdNumber, maskIdNumber, maskPhone, parseIdNumber, parsePhone, parseUscc, usccCheckCharacter, type IdentifierProblem } from '../../infra/identifiers.ts';
 
 /**
  * ISO 7064 MOD 11-2: the 18 characters a1..a18 (X = 10) satisfy
@@ -212,4 +212,28 @@ test('maskPhone keeps only the first 3 and last 4 digits', (t) => {
   t.is(masked, '138****5678');
   t.false(masked.includes('1234'));
   t.is(masked.replace(/\D/g, '').length, 7);
+});
+
+test('parseUscc accepts published unified social credit codes and normalizes case', (t) => {
+  for (const code of ['91350100M000100Y43', '91110000802100433B', '91440300708461136T']) t.is(parseUscc(code.toLowerCase()), code);
+});
+
+test('parseUscc refuses a wrong check character, naming the problem', (t) => {
+  const err = t.throws(() => parseUscc('91350100M000100Y44'), { instanceOf: InvalidUscc });
+  t.is(err?.problem, 'uscc_check_character');
+});
+
+test('parseUscc refuses bad shapes: length, forbidden letters (I, O, S, V, Z), bad registration authority', (t) => {
+  for (const bad of ['91350100M000100Y4', '91350100M000100I43', '91350100M00O100Y43', '01350100M000100Y43', '9135010AM000100Y43']) {
+    t.is(t.throws(() => parseUscc(bad), { instanceOf: InvalidUscc })?.problem, 'uscc_format', bad);
+  }
+});
+
+test('usccCheckCharacter follows GB 32100: weights 3^i mod 31 and (31 - sum mod 31) mod 31', (t) => {
+  const chars = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  const body = '91440300708461136';
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += chars.indexOf(body[i]!) * (3 ** i % 31);
+  t.is(usccCheckCharacter(body), chars[(31 - (sum % 31)) % 31]);
+  t.is(usccCheckCharacter(body), 'T');
 });
