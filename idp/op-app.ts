@@ -12,6 +12,9 @@ import { recordAudit } from '../infra/audit-log.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
 import { isMessageKey, pickLocale, translator } from './i18n.ts';
 import { NaturalPersonAccounts } from './accounts/natural-person-accounts.ts';
+import { LegalPersonAccounts } from './accounts/legal-person-accounts.ts';
+import { accountFinder } from './oidc/find-account.ts';
+import { interactionPolicyFor } from './oidc/interaction-policy.ts';
 import { LoginThrottle } from './accounts/login-throttle.ts';
 import { OneTimeCodes } from './accounts/one-time-codes.ts';
 import { ServicesClient } from './services-client.ts';
@@ -24,6 +27,7 @@ import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
 import { loginRoutes } from './interactions/login-routes.ts';
 import { registrationRoutes } from './interactions/registration-routes.ts';
 import { consentRoutes } from './interactions/consent-routes.ts';
+import { organizationRoutes } from './interactions/organization-routes.ts';
 import type { OpDependencies } from './interactions/interaction-context.ts';
 
 export interface OpOptions {
@@ -49,6 +53,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   const { db, kv, log } = runtime;
   const issuer = runtime.self.url;
   const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
+  const legalPersons = new LegalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
   const clients = new ClientStore(db, runtime.cipher);
   const services = new ServicesClient(issuer, servicesUrl, () => runtime.entityKeys[0]!);
   const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);
@@ -63,24 +68,8 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       cookieKeys: runtime.cookieKeys,
       acrUris,
       earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
-      findAccount: async (_ctx, sub) => {
-        const person = await accounts.findBySubject(sub);
-        if (!person) return undefined;
-        return {
-          accountId: sub,
-          claims: async (_use, scope) => {
-            const scopes = new Set(scope.split(' '));
-            return {
-              sub,
-              user_type: 'natural',
-              home: issuer,
-              name: person.name,
-              ...(scopes.has('phone') ? { phone_number: `+86${accounts.phoneOf(person)}`, phone_number_verified: true } : {}),
-              ...(scopes.has('id_number') ? { id_number: accounts.idNumberOf(person) } : {}),
-            };
-          },
-        };
-      },
+      findAccount: accountFinder(issuer, accounts, legalPersons),
+      interactionPolicy: interactionPolicyFor(async (subject) => (await legalPersons.findBySubject(subject)) !== null),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);
         ctx.type = 'html';
@@ -106,6 +95,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     provider,
     runtime,
     accounts,
+    legalPersons,
     throttle: new LoginThrottle(kv),
     otp: new OneTimeCodes(kv, runtime.macKey, services, runtime.self.name['zh-CN']),
     services,
@@ -122,6 +112,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   loginRoutes(router, deps);
   registrationRoutes(router, deps);
   consentRoutes(router, deps);
+  organizationRoutes(router, deps);
   router.post('/admin/clients', requireAdmin(runtime.adminToken), parseBody, async (ctx) => {
     ctx.status = 201;
     ctx.body = await clients.add(ctx.request.body);

@@ -10,6 +10,7 @@ import { hmac, safeEqual } from '../../infra/crypto.ts';
 import { Forbidden, HttpError } from '../../infra/errors.ts';
 import { pickLocale, translator, type Locale, type Translate } from '../i18n.ts';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
+import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
 import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import type { OneTimeCodes } from '../accounts/one-time-codes.ts';
 import type { ServicesClient } from '../services-client.ts';
@@ -20,6 +21,7 @@ export interface OpDependencies {
   provider: Provider;
   runtime: EntityRuntime;
   accounts: NaturalPersonAccounts;
+  legalPersons: LegalPersonAccounts;
   throttle: LoginThrottle;
   otp: OneTimeCodes;
   services: ServicesClient;

@@ -12,7 +12,8 @@ import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import type { Refusal } from '../accounts/login-throttle.ts';
 import { identifierPage, otpLoginPage, passwordPage, type LoginView } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
-import { finishInteraction, interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
+import { interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
+import { authenticated } from './organization-routes.ts';
 
 function loginView(s: InteractionScope, extra: Partial<LoginView> = {}): LoginView {
   return { ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, ...extra };
@@ -30,7 +31,7 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
   const completeLogin = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson, amr: string[]) => {
     await throttle.success(account.subject);
     await recordAudit(runtime.db, { event: 'login.succeeded', subject: account.subject, clientId: String(s.details.params.client_id), detail: { amr, ip: ctx.ip } });
-    await finishInteraction(ctx, deps, { login: { accountId: account.subject, acr: deps.acrUris[account.loa], amr, remember: true } });
+    await authenticated(ctx, deps, s, account, amr);
   };
 
   const loginFailed = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson | null, identifierIndex: string, reason: string) => {

@@ -12,7 +12,8 @@ import { hashPassword, passwordProblem } from '../accounts/password.ts';
 import { AccountExists } from '../accounts/natural-person-accounts.ts';
 import { registerPage, type RegisterView } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
-import { finishInteraction, interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
+import { interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
+import { authenticated } from './organization-routes.ts';
 
 type Field = 'name' | 'id_number' | 'phone' | 'otp' | 'password';
 type FieldErrors = RegisterView['fieldErrors'];
@@ -117,6 +118,6 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
       if (!(err instanceof AccountExists)) throw err;
       return fail(ctx, s, 409, { [err.field]: `error.${err.field}_registered` as MessageKey });
     }
-    await finishInteraction(ctx, deps, { login: { accountId: account.subject, acr: deps.acrUris[account.loa], amr: ['pwd', 'sms'], remember: true } });
+    await authenticated(ctx, deps, s, account, ['pwd', 'sms']);
   });
 }

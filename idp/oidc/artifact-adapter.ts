@@ -132,11 +132,13 @@ class ClientAdapter implements Adapter {
   async revokeByGrantId(): Promise<void> {}
 }
 
-/** The newest live grant a person gave a client, if any. */
+/** The newest live grant a person gave a client, if any (never one bound to an acting person). */
 export async function latestGrantId(db: Database, accountId: string, clientId: string): Promise<string | undefined> {
   const { rows } = await db.query<{ id: string }>(
     `SELECT id FROM oidc_artifacts WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2
-       AND (expires_at IS NULL OR expires_at > now()) ORDER BY expires_at DESC NULLS LAST LIMIT 1`,
+       AND (expires_at IS NULL OR expires_at > now())
+       AND NOT EXISTS (SELECT 1 FROM grant_actors g WHERE g.grant_id = oidc_artifacts.id)
+     ORDER BY expires_at DESC NULLS LAST LIMIT 1`,
     [accountId, clientId],
   );
   return rows[0]?.id;

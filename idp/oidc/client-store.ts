@@ -13,7 +13,7 @@ import { validate } from '../../infra/validation.ts';
 const AAD = 'oidc_clients.client_secret';
 
 /** Scopes a client gets unless the administrator says otherwise; `id_number` must be granted explicitly. */
-export const DEFAULT_CLIENT_SCOPE = 'openid profile phone offline_access';
+export const DEFAULT_CLIENT_SCOPE = 'openid profile phone offline_access legal_person';
 
 const redirectUri = z.url().refine((u) => {
   const url = new URL(u);

@@ -11,6 +11,7 @@ export interface ProviderConfigInput {
   issuer: string;
   adapter: Configuration['adapter'];
   findAccount: Configuration['findAccount'];
+  interactionPolicy: NonNullable<NonNullable<Configuration['interactions']>['policy']>;
   /** The grant a person already gave a client in an earlier session, if any. */
   earlierGrant: (accountId: string, clientId: string) => Promise<string | undefined>;
   signingKeys: PrivateJwk[];
@@ -40,6 +41,7 @@ export const SCOPE_CLAIMS = {
   profile: ['name'],
   phone: ['phone_number', 'phone_number_verified'],
   id_number: ['id_number'],
+  legal_person: ['uscc', 'org_name', 'act', 'agent_role', 'service_categories'],
 };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -60,7 +62,7 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     jwks: { keys: c.signingKeys },
     // Top-level null entries are claims available without a scope (oidc-provider's convention).
     claims: { auth_time: null, iss: null, sid: null, ...SCOPE_CLAIMS },
-    scopes: ['openid', 'offline_access', 'profile', 'phone', 'id_number'],
+    scopes: ['openid', 'offline_access', 'profile', 'phone', 'id_number', 'legal_person'],
     acrValues: Object.values(c.acrUris),
     // Claims a scope grants are put in the ID token too: relying portals and brokers read them there.
     conformIdTokenClaims: false,
@@ -110,7 +112,7 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     },
     ttl: TTL,
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
-    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: c.interactionPolicy, url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     discovery: {
       ui_locales_supported: ['zh-CN', 'en'],
       claims_locales_supported: ['zh-CN'],

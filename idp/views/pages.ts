@@ -42,9 +42,9 @@ ${body}
 </html>`.value;
 }
 
-const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
+export const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
 
-function alert(p: PageContext, error?: MessageKey, vars?: Record<string, string | number>): Html | string {
+export function alert(p: PageContext, error?: MessageKey, vars?: Record<string, string | number>): Html | string {
   return error ? html`<p class="error" role="alert" id="form-error">${p.t(error, vars)}</p>` : '';
 }
 
@@ -61,7 +61,7 @@ interface FieldSpec {
   maxlength?: number;
 }
 
-function field(p: PageContext, f: FieldSpec): Html {
+export function field(p: PageContext, f: FieldSpec): Html {
   const described = [f.hint ? `${f.name}-hint` : '', f.error ? `${f.name}-error` : ''].filter(Boolean).join(' ');
   return html`<label for="${f.name}">${p.t(f.label)}</label>
 <input id="${f.name}" name="${f.name}" type="${f.type ?? 'text'}" value="${f.value ?? ''}" autocomplete="${f.autocomplete ?? 'off'}"${f.required === false ? '' : html` required`}${f.inputmode ? html` inputmode="${f.inputmode}"` : ''}${f.maxlength ? html` maxlength="${f.maxlength}"` : ''}${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}>
@@ -203,4 +203,42 @@ ${new Html(form)}
 
 export function loggedOutPage(p: PageContext): string {
   return layout(p, 'page.logged_out', html`<p role="status">${p.t('text.logged_out')}</p>`);
+}
+
+export interface OrgPickerView extends FormContext {
+  clientName: string;
+  orgs: { subject: string; orgName: string; role: string }[];
+  error?: MessageKey;
+  notice?: MessageKey;
+  registerErrors: { uscc?: MessageKey; org_name?: MessageKey };
+  values: { uscc?: string; org_name?: string };
+}
+
+/** Choosing the organization to act for (form field `org`), and registering one as its representative. */
+export function orgPickerPage(v: OrgPickerView): string {
+  return layout(
+    v,
+    'page.org_picker',
+    html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error)}
+${v.orgs.length
+  ? html`<form method="post" action="${v.action}/org">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<fieldset><legend>${v.t('text.org_picker_intro', { client: v.clientName })}</legend>
+${v.orgs.map((o, i) => html`<label class="choice"><input type="radio" name="org" value="${o.subject}"${i === 0 ? html` checked` : ''}> ${o.orgName}（${o.role}）</label>`)}
+</fieldset>
+<button type="submit">${v.t('action.continue')}</button>
+</form>`
+  : html`<p>${v.t('text.no_orgs')}</p>`}
+<h2>${v.t('page.register_org')}</h2>
+<form method="post" action="${v.action}/org/register" novalidate>
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${field(v, { name: 'uscc', label: 'field.uscc', value: v.values.uscc, error: v.registerErrors.uscc, maxlength: 18 })}
+${field(v, { name: 'org_name', label: 'field.org_name', value: v.values.org_name, error: v.registerErrors.org_name, maxlength: 200 })}
+<button type="submit" class="secondary">${v.t('action.register_org')}</button>
+</form>
+<form method="post" action="${v.action}/abort">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<button type="submit" class="secondary">${v.t('action.deny')}</button>
+</form>`,
+  );
 }

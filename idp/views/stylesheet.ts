@@ -22,6 +22,14 @@ button.secondary { background: #fff; color: var(--brand); border: 1px solid var(
 .row > div { flex: 1; }
 .row button { width: auto; white-space: nowrap; }
 ul.scopes { padding-left: 20px; }
+fieldset { border: 0; padding: 0; margin: 0; }
+legend { font-weight: 600; margin-bottom: 8px; }
+label.choice { font-weight: normal; display: flex; gap: 8px; align-items: center; margin: 6px 0; }
+h2 { font-size: 1.1em; margin: 24px 0 4px; }
+table { width: 100%; border-collapse: collapse; margin: 8px 0; }
+th, td { text-align: left; border-bottom: 1px solid var(--line); padding: 6px 4px; font-size: .95em; }
+td form button { margin: 0; width: auto; padding: 4px 10px; }
+main.wide { max-width: 760px; }
 nav.links { margin-top: 16px; display: flex; flex-direction: column; gap: 6px; }
 footer { text-align: center; color: var(--muted); font-size: .85em; margin: 16px; }
 `;

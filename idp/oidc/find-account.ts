@@ -1,0 +1,60 @@
+/**
+ * oidc-provider's account lookup. A natural person is found by subject. A legal person is found
+ * by subject too, but its claims need the acting person: that comes from the grant the token
+ * belongs to (bound when the person picked the organization), and only while the mandate is
+ * live — so a revoked or lapsed authorization stops refresh and userinfo at once.
+ */
+import type { Account, FindAccount } from 'oidc-provider';
+import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
+import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
+
+export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, legals: LegalPersonAccounts): FindAccount {
+  return async (_ctx, sub, token): Promise<Account | undefined> => {
+    const person = await naturals.findBySubject(sub);
+    if (person) {
+      return {
+        accountId: sub,
+        claims: async (_use, scope) => {
+          const scopes = new Set(scope.split(' '));
+          return {
+            sub,
+            user_type: 'natural',
+            home: issuer,
+            name: person.name,
+            ...(scopes.has('phone') ? { phone_number: `+86${naturals.phoneOf(person)}`, phone_number_verified: true } : {}),
+            ...(scopes.has('id_number') ? { id_number: naturals.idNumberOf(person) } : {}),
+          };
+        },
+      };
+    }
+    const legal = await legals.findBySubject(sub);
+    if (!legal) return undefined;
+    // During the authorization itself there is no token yet: only the subject is needed.
+    if (!token?.grantId) return { accountId: sub, claims: async () => ({ sub }) };
+    const bound = await legals.actorOf(token.grantId);
+    if (!bound || bound.mandate.legal.subject !== sub) return undefined;
+    const actor = await naturals.findBySubject(bound.actorSubject);
+    if (!actor) return undefined;
+    return {
+      accountId: sub,
+      claims: async (_use, scope) => {
+        const scopes = new Set(scope.split(' '));
+        return {
+          sub,
+          user_type: 'legal',
+          home: issuer,
+          name: legal.orgName,
+          ...(scopes.has('legal_person')
+            ? {
+                uscc: legals.usccOf(legal),
+                org_name: legal.orgName,
+                act: { sub: actor.subject, name: actor.name },
+                agent_role: bound.mandate.role,
+                service_categories: bound.mandate.serviceCategories,
+              }
+            : {}),
+        };
+      },
+    };
+  };
+}
