@@ -28,6 +28,7 @@ import { loginRoutes } from './interactions/login-routes.ts';
 import { registrationRoutes } from './interactions/registration-routes.ts';
 import { consentRoutes } from './interactions/consent-routes.ts';
 import { organizationRoutes } from './interactions/organization-routes.ts';
+import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID, accountRoutes } from './account/account-routes.ts';
 import type { OpDependencies } from './interactions/interaction-context.ts';
 
 export interface OpOptions {
@@ -68,6 +69,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       cookieKeys: runtime.cookieKeys,
       acrUris,
       earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
+      firstPartyClients: new Set([ACCOUNT_CLIENT_ID]),
       findAccount: accountFinder(issuer, accounts, legalPersons),
       interactionPolicy: interactionPolicyFor(async (subject) => (await legalPersons.findBySubject(subject)) !== null),
       renderError: async (ctx, out) => {
@@ -102,6 +104,15 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     acrUris,
   };
 
+  await clients.ensure({
+    client_id: ACCOUNT_CLIENT_ID,
+    client_name: runtime.self.name['zh-CN'],
+    public: true,
+    redirect_uris: [issuer + ACCOUNT_CALLBACK_PATH],
+    post_logout_redirect_uris: [`${issuer}/account`],
+    scope: 'openid profile',
+  });
+
   const router = new Router();
   router.get(STYLESHEET_PATH, (ctx) => {
     ctx.type = 'text/css';
@@ -109,10 +120,12 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     ctx.body = STYLESHEET;
   });
   router.use('/interaction', parseBody);
+  router.use('/account', parseBody);
   loginRoutes(router, deps);
   registrationRoutes(router, deps);
   consentRoutes(router, deps);
   organizationRoutes(router, deps);
+  accountRoutes(router, deps);
   router.post('/admin/clients', requireAdmin(runtime.adminToken), parseBody, async (ctx) => {
     ctx.status = 201;
     ctx.body = await clients.add(ctx.request.body);

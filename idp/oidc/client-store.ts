@@ -73,6 +73,14 @@ export class ClientStore {
     return secret ? { client_id: clientId, client_secret: secret } : { client_id: clientId };
   }
 
+  /** Registers a client the OP itself uses, unless it exists already. */
+  async ensure(input: ClientRegistration & { client_id: string }): Promise<void> {
+    if (!(await this.find(input.client_id))) await this.add(input).catch(async (err) => {
+      // Another instance registered it in the meantime.
+      if (!(await this.find(input.client_id))) throw err;
+    });
+  }
+
   async find(clientId: string): Promise<Record<string, unknown> | undefined> {
     const { rows } = await this.db.query<{ metadata: Record<string, unknown>; client_secret_enc: string | null }>(
       'SELECT metadata, client_secret_enc FROM oidc_clients WHERE client_id = $1',

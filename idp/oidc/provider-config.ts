@@ -12,6 +12,8 @@ export interface ProviderConfigInput {
   adapter: Configuration['adapter'];
   findAccount: Configuration['findAccount'];
   interactionPolicy: NonNullable<NonNullable<Configuration['interactions']>['policy']>;
+  /** The OP's own clients (its account area): their grant needs no consent page. */
+  firstPartyClients: ReadonlySet<string>;
   /** The grant a person already gave a client in an earlier session, if any. */
   earlierGrant: (accountId: string, clientId: string) => Promise<string | undefined>;
   signingKeys: PrivateJwk[];
@@ -108,7 +110,12 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       const clientId = ctx.oidc.client!.clientId;
       const accountId = ctx.oidc.session!.accountId!;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId) || (await c.earlierGrant(accountId, clientId));
-      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      if (!c.firstPartyClients.has(clientId)) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+      grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+      await grant.save();
+      return grant;
     },
     ttl: TTL,
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
