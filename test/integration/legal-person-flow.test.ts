@@ -168,10 +168,10 @@ test('an authorization that lapses stops refresh for the organization', async (t
   const registered = await ua.submit(picker, '/org/register', { uscc: org.uscc, org_name: org.name });
   const [orgSubject] = orgChoices(registered.html);
   const tokens = await redeem(rp, await ua.submit(registered, '/org', { org: orgSubject! }, REDIRECT_URI), a);
-  await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!).then((r) => (tokens.refresh_token = r.refresh_token));
+  const rotated = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
   // The mandate lapses (as an expiry date passing would make it).
   const db = fed.host.entities.find((e) => e.entity.id === 'gz')!.runtime.db;
   await db.query('UPDATE agent_authorizations SET expires_at = now() - interval \'1 second\' WHERE legal_subject = $1', [orgSubject]);
-  const refused = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!));
+  const refused = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(rp.config, rotated.refresh_token!));
   t.is(refused?.error, 'invalid_grant');
 });
