@@ -16,6 +16,8 @@ import { createLogger, type Logger } from '../infra/log.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { cachedKeyResolver, ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
+import { isFederationAuthority, watchAuthorityConfig } from '../federation/authority-config.ts';
+import { allowHttpEntityIds, authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../federation/authority-endpoints.ts';
 import { createOp } from '../idp/op-app.ts';
 import { createServicesApp } from '../services/services-app.ts';
 
@@ -77,7 +79,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const { topology } = opts;
   let app: Koa;
   let metadata: Record<string, Record<string, unknown>>;
-  const federationEntity = { organization_name: entity.name['zh-CN'] };
+  // National and the provinces are federation authorities: they serve statements about their subordinates.
+  const authorityConfig = isFederationAuthority(entity) ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log }) : null;
+  const federationEntity = { organization_name: entity.name['zh-CN'], ...(authorityConfig ? federationEntityEndpoints(entity.url) : {}) };
   if (entity.kind === 'op') {
     const op = await createOp({ runtime, servicesUrl: topology.services().url });
     app = op.app;
@@ -95,10 +99,22 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     ctx.set(SECURITY_HEADERS);
     await next();
   });
+  if (authorityConfig) {
+    statement.use(
+      authorityEndpoints({
+        entityId: entity.url,
+        keys: () => runtime.entityKeys,
+        config: authorityConfig,
+        trustAnchors: [topologyTrustAnchor(topology)],
+        allowHttpEntityIds: allowHttpEntityIds(topology),
+        log: runtime.log,
+      }),
+    );
+  }
   statement.use(entityConfigurationMiddleware(() => ({ entityId: entity.url, keys: runtime.entityKeys, metadata, authorityHints: superior ? [superior] : [] })));
   const appHandler = app.callback();
   const statementHandler = statement.callback();
-  const listener: Listener = await listen((req, res) => (req.url?.startsWith(ENTITY_CONFIGURATION_PATH) ? statementHandler : appHandler)(req, res), entity.port, topology.host);
+  const listener: Listener = await listen((req, res) => (req.url?.startsWith(ENTITY_CONFIGURATION_PATH) || isFederationEndpointPath(req.url) ? statementHandler : appHandler)(req, res), entity.port, topology.host);
   return { hosted: { entity, url: entity.url, runtime }, listener, db };
 }
 

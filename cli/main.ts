@@ -7,6 +7,7 @@ import { ConfigurationError } from '../infra/errors.ts';
 import { describeTopology, loadTopology, type Topology } from '../federation/topology.ts';
 import { migrateEntity, startHost } from './entity-host.ts';
 import { AdminCallError, callAdmin } from './admin-client.ts';
+import { FEDERATION_HELP, federationCommand } from './federation-command.ts';
 
 const HELP = `gov-id — federated identity for Internet + government services
 
@@ -24,7 +25,7 @@ Usage:
         [--public] [--scope "openid profile ..."] [--name NAME]
         [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par]
                                                      register a client at an OP; prints its credentials
-
+${FEDERATION_HELP}
 Environment: DATABASE_URL, REDIS_URL, GOV_ID_DATA, GOV_ID_MASTER_KEY, GOV_ID_TOPOLOGY (see README.md).
 `;
 
@@ -42,6 +43,9 @@ const OPTIONS = {
   public: { type: 'boolean' },
   scope: { type: 'string' },
   'require-par': { type: 'boolean' },
+  subject: { type: 'string' },
+  policy: { type: 'string' },
+  'trust-anchor': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,6 +94,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`gov-id ${t.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`);
       for (const h of host.entities) process.stdout.write(`  ${h.entity.kind.padEnd(8)} ${h.entity.id.padEnd(12)} ${h.url}\n`);
       await runUntilSignal(host.close);
+      return 0;
+    }
+    case 'federation': {
+      if (!sub) throw new UsageError('federation needs a command: list, add-subordinate, remove-subordinate, set-policy, show-chain');
+      print(await federationCommand(sub, values, { topology: topology(), dataDir: config.dataDir }));
       return 0;
     }
     case 'admin': {
