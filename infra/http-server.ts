@@ -38,6 +38,8 @@ export function createApp(log: Logger, opts: { renderError?: ErrorRenderer } = {
       const e = err as Error & { status?: number; statusCode?: number; expose?: boolean; code?: string };
       const status = e.status ?? e.statusCode ?? 500;
       if (err instanceof TooManyRequests) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      // A body refused before it was read leaves the connection unusable: say so.
+      if (!ctx.req.complete) ctx.set('Connection', 'close');
       if (err instanceof HttpError || (status >= 400 && status < 500 && e.expose)) {
         const code = err instanceof HttpError ? err.code : status === 413 ? 'request_too_large' : 'invalid_request';
         (opts.renderError ?? jsonError)(ctx, status, code, e.message);

@@ -30,15 +30,26 @@ export class OneTimeCodes {
     return `otp:${purpose}:${phoneIndex}`;
   }
 
-  async send(purpose: OtpPurpose, phone: string, phoneIndex: string): Promise<void> {
+  private async store(purpose: OtpPurpose, key: string): Promise<string> {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    await this.kv.set(this.key(purpose, phoneIndex), JSON.stringify({ mac: hmac(this.macKey, code), tries: 0 } satisfies Stored), TTL_SECONDS);
+    await this.kv.set(this.key(purpose, key), JSON.stringify({ mac: hmac(this.macKey, code), tries: 0 } satisfies Stored), TTL_SECONDS);
+    return code;
+  }
+
+  /** Stores a code under `key` (a blind index) and sends it to the phone. */
+  async send(purpose: OtpPurpose, phone: string, key: string): Promise<void> {
+    const code = await this.store(purpose, key);
     await this.services.sendMessage(phone, `【${this.siteName}】验证码 ${code}，5分钟内有效，请勿泄露。Your code is ${code}.`);
   }
 
+  /** Stores a code nobody receives: an unknown account then goes down the same path as a real one. */
+  async decoy(purpose: OtpPurpose, key: string): Promise<void> {
+    await this.store(purpose, key);
+  }
+
   /** Null when the code is right (and now used up), otherwise why not. */
-  async check(purpose: OtpPurpose, phoneIndex: string, code: string): Promise<OtpProblem | null> {
-    const key = this.key(purpose, phoneIndex);
+  async check(purpose: OtpPurpose, keyIndex: string, code: string): Promise<OtpProblem | null> {
+    const key = this.key(purpose, keyIndex);
     const raw = await this.kv.get(key);
     if (!raw) return 'otp_expired';
     const stored = JSON.parse(raw) as Stored;

@@ -77,16 +77,17 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
     const ipWait = await throttle.ipRequestAllowed(ctx.ip);
     if (ipWait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.rate_limited' }), identifier }), 429);
+    // Limits, storage and answers are keyed by the identifier, so an unknown account is
+    // indistinguishable from a real one: it gets a code too, sent to nobody.
+    const wait = await throttle.otpAllowed(index);
+    if (wait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.otp_rate', errorVars: { seconds: wait } }), identifier }), 429);
     const account = await accounts.findByIdentifierIndex(index);
-    if (account) {
-      const wait = await throttle.otpAllowed(account.phoneIndex);
-      if (wait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.otp_rate', errorVars: { seconds: wait } }), identifier }), 429);
-      try {
-        await otp.send('login', accounts.phoneOf(account), account.phoneIndex);
-      } catch (err) {
-        if (!(err instanceof UpstreamUnavailable)) throw err;
-        return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.sms_unavailable' }), identifier }), 503);
-      }
+    try {
+      if (account) await otp.send('login', accounts.phoneOf(account), index);
+      else await otp.decoy('login', index);
+    } catch (err) {
+      if (!(err instanceof UpstreamUnavailable)) throw err;
+      return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.sms_unavailable' }), identifier }), 503);
     }
     // Same answer whether or not the account exists.
     sendPage(ctx, otpLoginPage({ ...loginView(s, { notice: 'text.otp_sent' }), identifier }));
@@ -100,10 +101,10 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     const account = await accounts.findByIdentifierIndex(index);
     const refused = await throttle.check(account?.subject ?? index, ctx.ip);
     if (refused) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
-    const problem = account ? await otp.check('login', account.phoneIndex, (s.body.otp ?? '').trim()) : 'otp_invalid';
-    if (!problem) return completeLogin(ctx, s, account!, ['sms']);
-    const nowRefused = await loginFailed(ctx, s, account, index, problem);
-    const message = nowRefused ? refusalMessage(nowRefused) : { error: `error.${problem}` as MessageKey };
+    const problem = await otp.check('login', index, (s.body.otp ?? '').trim());
+    if (!problem && account) return completeLogin(ctx, s, account, ['sms']);
+    const nowRefused = await loginFailed(ctx, s, account, index, problem ?? 'otp_invalid');
+    const message = nowRefused ? refusalMessage(nowRefused) : { error: `error.${problem ?? 'otp_invalid'}` as MessageKey };
     sendPage(ctx, otpLoginPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
   });
 }

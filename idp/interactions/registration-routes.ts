@@ -87,7 +87,8 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     const clientId = String(s.details.params.client_id);
     const { value, errors } = parseIdentity(s.body, ['name', 'id_number', 'phone']);
     const password = s.body.password ?? '';
-    const pwProblem = passwordProblem(password, [s.body.id_number ?? '', s.body.phone ?? ''].map((x) => x.trim()));
+    // Compared with the parsed values: "+86 138-..." and "138..." are the same phone.
+    const pwProblem = passwordProblem(password, [value?.idNumber ?? s.body.id_number ?? '', value?.phone ?? s.body.phone ?? ''].map((x) => x.trim()));
     if (pwProblem) errors.password = pwProblem;
     if (!/^\d{6}$/.test((s.body.otp ?? '').trim())) errors.otp = 'error.otp_invalid';
     if (!value || Object.keys(errors).length) return fail(ctx, s, 400, errors);

@@ -4,17 +4,38 @@
  * replay detection) goes to the key-value store with its TTL. Clients are read from the
  * administrator-managed client table.
  */
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../infra/database.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import type { ClientStore } from './client-store.ts';
 
 const LONG_LIVED = new Set(['Grant', 'RefreshToken']);
+/** Models whose artifacts belong to a grant and die with it. */
+const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
+
+/**
+ * oidc-provider reads an artifact, checks it is not consumed, then consumes it: two concurrent
+ * uses of one code or refresh token could both pass. consume() is therefore atomic here, and the
+ * loser of the race is treated as a replay: the whole grant is revoked and the request refused.
+ */
+class ReplayDetected extends errors.InvalidGrant {
+  constructor(model: string) {
+    super(`${{ RefreshToken: 'refresh token', AuthorizationCode: 'authorization code' }[model] ?? model} already used`);
+  }
+}
 
 const epoch = () => Math.floor(Date.now() / 1000);
+/** How long a consumed-marker outlives its artifact at most (longer than any short-lived artifact). */
+const CONSUMED_MARK_SECONDS = 24 * 3600;
+
+type RevokeGrant = (grantId: string) => Promise<void>;
 
 class KeyValueAdapter implements Adapter {
-  constructor(private readonly model: string, private readonly kv: KeyValueStore) {}
+  constructor(
+    private readonly model: string,
+    private readonly kv: KeyValueStore,
+    private readonly revokeGrant: RevokeGrant,
+  ) {}
 
   private key(id: string) {
     return `oidc:${this.model}:${id}`;
@@ -44,9 +65,16 @@ class KeyValueAdapter implements Adapter {
   }
 
   async consume(id: string) {
+    // The marker is set first: whoever sets it owns the artifact. A missing artifact means a
+    // concurrent replay already revoked the grant, so that is a replay too.
+    const first = await this.kv.setIfAbsent(`oidc:consumed:${this.model}:${id}`, '1', CONSUMED_MARK_SECONDS);
     const [raw, ttl] = await Promise.all([this.kv.get(this.key(id)), this.kv.ttl(this.key(id))]);
-    if (!raw || ttl === -2) return;
-    await this.kv.set(this.key(id), JSON.stringify({ ...JSON.parse(raw), consumed: epoch() }), ttl > 0 ? ttl : undefined);
+    const payload = raw ? (JSON.parse(raw) as AdapterPayload) : null;
+    if (!first || !payload) {
+      if (payload?.grantId) await this.revokeGrant(payload.grantId);
+      throw new ReplayDetected(this.model);
+    }
+    await this.kv.set(this.key(id), JSON.stringify({ ...payload, consumed: epoch() }), ttl > 0 ? ttl : undefined);
   }
 
   async destroy(id: string) {
@@ -61,7 +89,11 @@ class KeyValueAdapter implements Adapter {
 }
 
 class DatabaseAdapter implements Adapter {
-  constructor(private readonly model: string, private readonly db: Database) {}
+  constructor(
+    private readonly model: string,
+    private readonly db: Database,
+    private readonly revokeGrant: RevokeGrant,
+  ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
     await this.db.query(
@@ -92,7 +124,13 @@ class DatabaseAdapter implements Adapter {
   }
 
   async consume(id: string) {
-    await this.db.query('UPDATE oidc_artifacts SET consumed_at = now() WHERE model = $1 AND id = $2', [this.model, id]);
+    // Row locking makes this atomic: of two concurrent updates only one finds consumed_at empty.
+    const done = await this.db.query('UPDATE oidc_artifacts SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL', [this.model, id]);
+    if (done.rowCount === 1) return;
+    // Already consumed, or deleted by a concurrent replay's revocation: a replay either way.
+    const { rows } = await this.db.query<{ grant_id: string | null }>('SELECT grant_id FROM oidc_artifacts WHERE model = $1 AND id = $2', [this.model, id]);
+    if (rows[0]?.grant_id) await this.revokeGrant(rows[0].grant_id);
+    throw new ReplayDetected(this.model);
   }
 
   async destroy(id: string) {
@@ -146,8 +184,12 @@ export async function latestGrantId(db: Database, accountId: string, clientId: s
 
 /** oidc-provider calls this once per model name. */
 export function artifactAdapter(db: Database, kv: KeyValueStore, clients: ClientStore) {
-  return (model: string): Adapter => {
+  const make = (model: string): Adapter => {
     if (model === 'Client') return new ClientAdapter(clients);
-    return LONG_LIVED.has(model) ? new DatabaseAdapter(model, db) : new KeyValueAdapter(model, kv);
+    return LONG_LIVED.has(model) ? new DatabaseAdapter(model, db, revokeGrant) : new KeyValueAdapter(model, kv, revokeGrant);
   };
+  const revokeGrant: RevokeGrant = async (grantId) => {
+    await Promise.all([...GRANT_BOUND.map((m) => make(m).revokeByGrantId(grantId)), make('Grant').destroy(grantId)]);
+  };
+  return make;
 }

@@ -96,7 +96,8 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       devInteractions: { enabled: false },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false, allowUnregisteredRedirectUris: false },
       revocation: { enabled: true },
-      introspection: { enabled: true },
+      // RFC 7662 §4: a client learns about its own tokens only.
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
