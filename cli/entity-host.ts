@@ -18,6 +18,7 @@ import type { Entity, Topology } from '../federation/topology.ts';
 import { cachedKeyResolver, ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
 import { isFederationAuthority, watchAuthorityConfig } from '../federation/authority-config.ts';
 import { allowHttpEntityIds, authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../federation/authority-endpoints.ts';
+import { automaticRegistration } from '../federation/automatic-registration.ts';
 import { createOp } from '../idp/op-app.ts';
 import { createServicesApp } from '../services/services-app.ts';
 
@@ -83,9 +84,17 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const authorityConfig = isFederationAuthority(entity) ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log }) : null;
   const federationEntity = { organization_name: entity.name['zh-CN'], ...(authorityConfig ? federationEntityEndpoints(entity.url) : {}) };
   if (entity.kind === 'op') {
-    const op = await createOp({ runtime, servicesUrl: topology.services().url });
+    const op = await createOp({
+      runtime,
+      servicesUrl: topology.services().url,
+      federationClients: automaticRegistration({
+        trustAnchors: [topologyTrustAnchor(topology)],
+        allowHttpEntityIds: allowHttpEntityIds(topology),
+        onRefused: (entityId, reason) => runtime.log.warn('automatic registration refused', { entity_id: entityId, reason }),
+      }),
+    });
     app = op.app;
-    metadata = { openid_provider: { issuer: entity.url }, federation_entity: federationEntity };
+    metadata = { openid_provider: op.federationMetadata, federation_entity: federationEntity };
   } else if (entity.kind === 'services') {
     const trusted = new Set(topology.ops().map((e) => e.url));
     app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id)) });

@@ -19,7 +19,7 @@ import { LoginThrottle } from './accounts/login-throttle.ts';
 import { OneTimeCodes } from './accounts/one-time-codes.ts';
 import { ServicesClient } from './services-client.ts';
 import { ClientStore } from './oidc/client-store.ts';
-import { artifactAdapter, latestGrantId } from './oidc/artifact-adapter.ts';
+import { artifactAdapter, latestGrantId, type FederationClientResolver } from './oidc/artifact-adapter.ts';
 import { providerConfiguration } from './oidc/provider-config.ts';
 import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
@@ -36,12 +36,16 @@ export interface OpOptions {
   /** Base URL of the services entity (population registry, message outbox). */
   servicesUrl: string;
   acrUris?: Record<LoaLevel, string>;
+  /** Accepts relying parties of the federation by their entity ID (automatic registration). */
+  federationClients?: FederationClientResolver;
 }
 
 export interface OpInstance {
   app: Koa;
   provider: Provider;
   clients: ClientStore;
+  /** The `openid_provider` metadata of the OP's entity configuration. */
+  federationMetadata: Record<string, unknown>;
 }
 
 function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
@@ -50,7 +54,7 @@ function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
   return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
 }
 
-export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS }: OpOptions): Promise<OpInstance> {
+export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS, federationClients }: OpOptions): Promise<OpInstance> {
   const { db, kv, log } = runtime;
   const issuer = runtime.self.url;
   const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
@@ -64,7 +68,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     providerConfiguration({
       entityId: runtime.self.id,
       issuer,
-      adapter: artifactAdapter(db, kv, clients),
+      adapter: artifactAdapter(db, kv, clients, federationClients),
       signingKeys,
       cookieKeys: runtime.cookieKeys,
       acrUris,
@@ -151,5 +155,27 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     ctx.respond = false;
     await protocol(ctx.req, ctx.res);
   });
-  return { app, provider, clients };
+  const federationMetadata = {
+    issuer,
+    authorization_endpoint: provider.urlFor('authorization'),
+    pushed_authorization_request_endpoint: provider.urlFor('pushed_authorization_request'),
+    token_endpoint: provider.urlFor('token'),
+    userinfo_endpoint: provider.urlFor('userinfo'),
+    jwks_uri: provider.urlFor('jwks'),
+    end_session_endpoint: provider.urlFor('end_session'),
+    revocation_endpoint: provider.urlFor('revocation'),
+    introspection_endpoint: provider.urlFor('introspection'),
+    // OpenID Federation §12: relying parties of the federation need no prior registration.
+    client_registration_types_supported: ['automatic', 'explicit'],
+    request_authentication_methods_supported: { par: ['private_key_jwt'] },
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    code_challenge_methods_supported: ['S256'],
+    id_token_signing_alg_values_supported: ['ES256', 'RS256'],
+    token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'none'],
+    scopes_supported: ['openid', 'offline_access', 'profile', 'phone', 'id_number', 'legal_person'],
+    acr_values_supported: Object.values(acrUris),
+    authorization_response_iss_parameter_supported: true,
+  };
+  return { app, provider, clients, federationMetadata };
 }

@@ -142,11 +142,20 @@ class DatabaseAdapter implements Adapter {
   }
 }
 
-class ClientAdapter implements Adapter {
-  constructor(private readonly clients: ClientStore) {}
+/** Metadata of a client accepted through the federation (automatic registration), or null. */
+export type FederationClientResolver = (clientId: string) => Promise<Record<string, unknown> | null>;
 
+class ClientAdapter implements Adapter {
+  constructor(
+    private readonly clients: ClientStore,
+    private readonly federation?: FederationClientResolver,
+  ) {}
+
+  /** Clients an administrator registered come first; then entities of the federation. */
   async find(id: string) {
-    return (await this.clients.find(id)) as AdapterPayload | undefined;
+    const explicit = await this.clients.find(id);
+    if (explicit) return explicit as AdapterPayload;
+    return ((await this.federation?.(id)) ?? undefined) as AdapterPayload | undefined;
   }
 
   async upsert(): Promise<void> {
@@ -183,9 +192,9 @@ export async function latestGrantId(db: Database, accountId: string, clientId: s
 }
 
 /** oidc-provider calls this once per model name. */
-export function artifactAdapter(db: Database, kv: KeyValueStore, clients: ClientStore) {
+export function artifactAdapter(db: Database, kv: KeyValueStore, clients: ClientStore, federation?: FederationClientResolver) {
   const make = (model: string): Adapter => {
-    if (model === 'Client') return new ClientAdapter(clients);
+    if (model === 'Client') return new ClientAdapter(clients, federation);
     return LONG_LIVED.has(model) ? new DatabaseAdapter(model, db, revokeGrant) : new KeyValueAdapter(model, kv, revokeGrant);
   };
   const revokeGrant: RevokeGrant = async (grantId) => {
