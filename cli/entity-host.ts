@@ -9,9 +9,15 @@ import { openDatabase, type Database } from '../infra/database.ts';
 import { openKeyValueStore, type KeyValueStore } from '../infra/key-value-store.ts';
 import { migrate } from '../infra/migrate.ts';
 import { loadMasterKey } from '../infra/crypto.ts';
-import { loadKeys } from '../infra/entity-keys.ts';
+import { EntityKeyRing, ROTATION_GRACE_SECONDS, ROTATION_LEAD_SECONDS } from '../infra/entity-key-ring.ts';
+import { publicJwk } from '../infra/entity-keys.ts';
+import { requireAdmin } from '../infra/admin-auth.ts';
+import { HISTORICAL_KEYS_PATH, historicalKeysMiddleware } from '../federation/historical-keys.ts';
+import Router from '@koa/router';
+import { z } from 'zod';
+import { validate } from '../infra/validation.ts';
 import { deriveEntitySecrets, type EntityRuntime } from '../infra/entity-runtime.ts';
-import { listen, SECURITY_HEADERS, type Listener } from '../infra/http-server.ts';
+import { createApp, listen, parseBody, type Listener } from '../infra/http-server.ts';
 import { createLogger, type Logger } from '../infra/log.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
@@ -64,6 +70,39 @@ export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Pro
   }
 }
 
+const KEYS_ADMIN_PATH = '/admin/keys';
+
+/** Paths every entity serves beside its application: its statements and its federation keys. */
+function isEntityLevelPath(url: string | undefined): boolean {
+  const path = url?.split('?')[0] ?? '';
+  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || path.startsWith(KEYS_ADMIN_PATH);
+}
+
+const rotation = z
+  .object({ lead_seconds: z.number().int().min(0).max(30 * 86400).default(ROTATION_LEAD_SECONDS), grace_seconds: z.number().int().min(0).max(30 * 86400).default(ROTATION_GRACE_SECONDS) })
+  .strict();
+
+/** Admin API of the federation keys: GET /admin/keys lists them, POST /admin/keys/rotate rotates. */
+function keyAdministration(runtime: EntityRuntime): Koa.Middleware {
+  const router = new Router({ prefix: KEYS_ADMIN_PATH });
+  router.use(requireAdmin(runtime.adminToken));
+  const describe = () => ({
+    signing: runtime.keyRing.signingKey().kid,
+    published: runtime.keyRing.published().map(publicJwk),
+    historical: runtime.keyRing.historical(),
+  });
+  router.get('/', (ctx) => {
+    ctx.body = describe();
+  });
+  router.post('/rotate', parseBody, async (ctx) => {
+    const body = validate(rotation, ctx.request.body);
+    const { next, activatesAt } = await runtime.keyRing.rotate(body.lead_seconds, body.grace_seconds);
+    runtime.log.info('federation key rotation', { next: next.kid, activates_at: activatesAt });
+    ctx.body = { next: next.kid, activates_at: activatesAt, ...describe() };
+  });
+  return router.routes() as Koa.Middleware;
+}
+
 async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger) {
   const db = await openEntityDatabase(opts, entity);
   await migrate(db, MIGRATION_SETS[entity.kind]);
@@ -74,7 +113,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     kv: root.scoped(entity.id),
     log: log.child({ entity: entity.id }),
     ...secrets,
-    entityKeys: await loadKeys(db, secrets.cipher, 'entity', ['ES256']),
+    keyRing: await EntityKeyRing.open(db, secrets.cipher),
     demo: opts.demo,
   };
   const { topology } = opts;
@@ -82,7 +121,11 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let metadata: Record<string, Record<string, unknown>>;
   // National and the provinces are federation authorities: they serve statements about their subordinates.
   const authorityConfig = isFederationAuthority(entity) ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log }) : null;
-  const federationEntity = { organization_name: entity.name['zh-CN'], ...(authorityConfig ? federationEntityEndpoints(entity.url) : {}) };
+  const federationEntity = {
+    organization_name: entity.name['zh-CN'],
+    federation_historical_keys_endpoint: entity.url + HISTORICAL_KEYS_PATH,
+    ...(authorityConfig ? federationEntityEndpoints(entity.url) : {}),
+  };
   if (entity.kind === 'op') {
     const op = await createOp({
       runtime,
@@ -103,16 +146,12 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     throw new Error(`entity ${entity.id}: portals are not hosted yet`);
   }
   const superior = entity.superior ? topology.get(entity.superior).url : null;
-  const statement = new Koa();
-  statement.use(async (ctx, next) => {
-    ctx.set(SECURITY_HEADERS);
-    await next();
-  });
+  const statement = createApp(runtime.log);
   if (authorityConfig) {
     statement.use(
       authorityEndpoints({
         entityId: entity.url,
-        keys: () => runtime.entityKeys,
+        keys: () => runtime.keyRing.published(),
         config: authorityConfig,
         trustAnchors: [topologyTrustAnchor(topology)],
         allowHttpEntityIds: allowHttpEntityIds(topology),
@@ -120,10 +159,12 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       }),
     );
   }
-  statement.use(entityConfigurationMiddleware(() => ({ entityId: entity.url, keys: runtime.entityKeys, metadata, authorityHints: superior ? [superior] : [] })));
+  statement.use(historicalKeysMiddleware(entity.url, runtime.keyRing));
+  statement.use(keyAdministration(runtime));
+  statement.use(entityConfigurationMiddleware(() => ({ entityId: entity.url, keys: runtime.keyRing.published(), metadata, authorityHints: superior ? [superior] : [] })));
   const appHandler = app.callback();
   const statementHandler = statement.callback();
-  const listener: Listener = await listen((req, res) => (req.url?.startsWith(ENTITY_CONFIGURATION_PATH) || isFederationEndpointPath(req.url) ? statementHandler : appHandler)(req, res), entity.port, topology.host);
+  const listener: Listener = await listen((req, res) => (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) ? statementHandler : appHandler)(req, res), entity.port, topology.host);
   return { hosted: { entity, url: entity.url, runtime }, listener, db };
 }
 

@@ -25,7 +25,11 @@ Usage:
         [--public] [--scope "openid profile ..."] [--name NAME]
         [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par]
                                                      register a client at an OP; prints its credentials
-${FEDERATION_HELP}
+${FEDERATION_HELP}  gov-id keys list --entity ID                       the entity's federation keys (signing, published, historical)
+  gov-id keys rotate --entity ID [--lead SECONDS] [--grace SECONDS]
+                                                     publish a new federation key that signs after --lead (default 600);
+                                                     the old one stays published for --grace more (default 86400)
+
 Environment: DATABASE_URL, REDIS_URL, GOV_ID_DATA, GOV_ID_MASTER_KEY, GOV_ID_TOPOLOGY (see README.md).
 `;
 
@@ -46,6 +50,8 @@ const OPTIONS = {
   subject: { type: 'string' },
   policy: { type: 'string' },
   'trust-anchor': { type: 'string' },
+  lead: { type: 'string' },
+  grace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -100,6 +106,26 @@ export async function main(argv: string[]): Promise<number> {
       if (!sub) throw new UsageError('federation needs a command: list, add-subordinate, remove-subordinate, set-policy, show-chain');
       print(await federationCommand(sub, values, { topology: topology(), dataDir: config.dataDir }));
       return 0;
+    }
+    case 'keys': {
+      const t = topology();
+      if (!values.entity) throw new UsageError(`keys ${sub ?? ''} needs --entity ID`);
+      const entity = t.get(values.entity);
+      if (sub === 'list') {
+        print(await callAdmin(entity, config.dataDir, 'GET', '/admin/keys'));
+        return 0;
+      }
+      if (sub === 'rotate') {
+        const seconds = (flag: 'lead' | 'grace') => {
+          const raw = values[flag];
+          if (raw === undefined) return undefined;
+          if (!/^\d+$/.test(raw)) throw new UsageError(`--${flag} takes a number of seconds`);
+          return Number(raw);
+        };
+        print(await callAdmin(entity, config.dataDir, 'POST', '/admin/keys/rotate', { lead_seconds: seconds('lead'), grace_seconds: seconds('grace') }));
+        return 0;
+      }
+      throw new UsageError(`unknown keys command: ${sub ?? ''}`);
     }
     case 'admin': {
       const t = topology();

@@ -35,13 +35,15 @@ export async function signEntityConfiguration(input: EntityConfigurationInput): 
     .sign(await importJWK(key, key.alg));
 }
 
-/** Serves the entity configuration, re-signed when the cached one nears expiry. */
+/** Serves the entity configuration, re-signed when the cached one nears expiry or the keys change. */
 export function entityConfigurationMiddleware(input: () => EntityConfigurationInput): Koa.Middleware {
-  let cached: { jwt: string; until: number } | undefined;
+  let cached: { jwt: string; until: number; keys: string } | undefined;
   return async (ctx, next) => {
     if (ctx.path !== ENTITY_CONFIGURATION_PATH || ctx.method !== 'GET') return next();
-    if (!cached || cached.until < Date.now()) {
-      cached = { jwt: await signEntityConfiguration(input()), until: Date.now() + (LIFETIME_SECONDS / 2) * 1000 };
+    const current = input();
+    const keys = current.keys.map((k) => k.kid).join(' ');
+    if (!cached || cached.until < Date.now() || cached.keys !== keys) {
+      cached = { jwt: await signEntityConfiguration(current), until: Date.now() + (LIFETIME_SECONDS / 2) * 1000, keys };
     }
     ctx.type = 'application/entity-statement+jwt';
     ctx.body = cached.jwt;
@@ -82,16 +84,20 @@ export async function fetchEntityKeys(entityId: string, timeoutMs = 3000): Promi
   return jwks;
 }
 
-/** Remembers verified keys for a while so that every call does not cost a fetch. */
+/**
+ * Remembers verified keys for a while so that every call does not cost a fetch; `fresh` asks
+ * again (at most once a second per entity, so that forged kids cannot make us hammer it).
+ */
 export function cachedKeyResolver(trusted: (entityId: string) => boolean, ttlMs = 5 * 60_000) {
-  const cache = new Map<string, { keys: JSONWebKeySet; until: number }>();
-  return async (entityId: string): Promise<JSONWebKeySet | null> => {
+  const cache = new Map<string, { keys: JSONWebKeySet; until: number; fetchedAt: number }>();
+  return async (entityId: string, opts: { fresh?: boolean } = {}): Promise<JSONWebKeySet | null> => {
     if (!trusted(entityId)) return null;
     const hit = cache.get(entityId);
-    if (hit && hit.until > Date.now()) return hit.keys;
+    const refetchAllowed = !hit || Date.now() - hit.fetchedAt > 1_000;
+    if (hit && hit.until > Date.now() && !(opts.fresh && refetchAllowed)) return hit.keys;
     try {
       const keys = await fetchEntityKeys(entityId);
-      cache.set(entityId, { keys, until: Date.now() + ttlMs });
+      cache.set(entityId, { keys, until: Date.now() + ttlMs, fetchedAt: Date.now() });
       return keys;
     } catch {
       return null;

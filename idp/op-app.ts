@@ -60,7 +60,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
   const legalPersons = new LegalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
   const clients = new ClientStore(db, runtime.cipher);
-  const services = new ServicesClient(issuer, servicesUrl, () => runtime.entityKeys[0]!);
+  const services = new ServicesClient(issuer, servicesUrl, () => runtime.keyRing.signingKey());
   const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);
 
   const provider = new Provider(

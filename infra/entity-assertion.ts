@@ -3,7 +3,7 @@
  * entity key (RFC 7523 style), audience-bound, single-use. The callee looks the caller's keys up
  * through a resolver it is given (the federation layer), so no secret is shared between entities.
  */
-import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { PrivateJwk } from './entity-keys.ts';
 import type { KeyValueStore } from './key-value-store.ts';
@@ -24,7 +24,8 @@ export async function signEntityAssertion(key: PrivateJwk, issuer: string, audie
     .sign(await importJWK(key, key.alg));
 }
 
-export type EntityKeyResolver = (entityId: string) => Promise<JSONWebKeySet | null>;
+/** The caller's keys; `fresh` skips any cache (the token names a key the cached set lacks: a rotation). */
+export type EntityKeyResolver = (entityId: string, opts?: { fresh?: boolean }) => Promise<JSONWebKeySet | null>;
 
 /** Returns the caller's entity ID, or throws Unauthorized with the reason. */
 export async function verifyEntityAssertion(
@@ -34,12 +35,15 @@ export async function verifyEntityAssertion(
   const token = /^Bearer ([A-Za-z0-9._-]+)$/.exec(authorization ?? '')?.[1];
   if (!token) throw new Unauthorized('an entity assertion is required (Authorization: Bearer)');
   let issuer: string;
+  let kid: string | undefined;
   try {
     issuer = String(decodeJwt(token).iss ?? '');
+    kid = decodeProtectedHeader(token).kid;
   } catch {
     throw new Unauthorized('the entity assertion is not a JWT');
   }
-  const keys = issuer ? await opts.resolveKeys(issuer) : null;
+  let keys = issuer ? await opts.resolveKeys(issuer) : null;
+  if (keys && kid && !keys.keys.some((k) => k.kid === kid)) keys = await opts.resolveKeys(issuer, { fresh: true });
   if (!keys) throw new Unauthorized('the caller is not a trusted entity');
   try {
     const { payload } = await jwtVerify(token, createLocalJWKSet(keys), {

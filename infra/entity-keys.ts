@@ -1,15 +1,15 @@
 /**
  * An entity's private keys, generated on first use and kept encrypted in its `entity_keys`
- * table. Purposes are separate key sets: `oidc` signs ID tokens and other OP artifacts,
- * `entity` authenticates the entity to other entities (and, with the trust layer, signs its
- * federation statements).
+ * table. Purposes are separate key sets: `oidc` signs ID tokens and other OP artifacts;
+ * `entity` keys (federation keys) authenticate the entity to other entities and sign its
+ * federation statements — those rotate, see entity-key-ring.ts.
  */
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database.ts';
 import type { FieldCipher } from './crypto.ts';
 
-export type KeyPurpose = 'oidc' | 'entity';
+export type KeyPurpose = 'oidc';
 export type SigningAlg = 'ES256' | 'RS256';
 
 export interface PrivateJwk extends JWK {
@@ -20,7 +20,7 @@ export interface PrivateJwk extends JWK {
 
 const AAD = 'entity_keys.private_jwk';
 
-async function generate(alg: SigningAlg): Promise<PrivateJwk> {
+export async function generateKey(alg: SigningAlg): Promise<PrivateJwk> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
   return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg, use: 'sig' };
 }
@@ -36,7 +36,7 @@ export async function loadKeys(db: Database, cipher: FieldCipher, purpose: KeyPu
     const keys = rows.map((r) => JSON.parse(cipher.decrypt(r.private_jwk, AAD)) as PrivateJwk);
     for (const alg of algs) {
       if (keys.some((k) => k.alg === alg)) continue;
-      const key = await generate(alg);
+      const key = await generateKey(alg);
       await tx.query('INSERT INTO entity_keys (kid, purpose, alg, private_jwk) VALUES ($1, $2, $3, $4)', [key.kid, purpose, alg, cipher.encrypt(JSON.stringify(key), AAD)]);
       keys.push(key);
     }

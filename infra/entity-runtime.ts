@@ -6,7 +6,7 @@
 import type { Database } from './database.ts';
 import type { KeyValueStore } from './key-value-store.ts';
 import type { Logger } from './log.ts';
-import type { PrivateJwk } from './entity-keys.ts';
+import type { EntityKeyRing } from './entity-key-ring.ts';
 import { BlindIndex, deriveKey, FieldCipher, hmac } from './crypto.ts';
 
 export interface EntityIdentity {
@@ -31,8 +31,8 @@ export interface EntityRuntime {
   cookieKeys: string[];
   /** Bearer token for this entity's admin API. */
   adminToken: string;
-  /** Keys this entity authenticates itself with to other entities (newest first). */
-  entityKeys: PrivateJwk[];
+  /** The federation keys this entity authenticates itself and signs its statements with. */
+  keyRing: EntityKeyRing;
   /** Demo-only endpoints (synthetic data, readable outbox) are served when true. */
   demo: boolean;
 }
