@@ -78,6 +78,7 @@ async function startServer(): Promise<TestFederation> {
   const config = { ...configFromEnv(), dataDir };
   return {
     topology,
+    topologyFile: join(dataDir, 'topology.json'),
     config,
     host: { entities: [], close: async () => undefined },
     url: (id) => topology.get(id).url,

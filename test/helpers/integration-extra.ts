@@ -1,23 +1,16 @@
 /**
  * More building blocks for the integration tests: the registration form driven field by field,
  * accounts created directly (so that a login test does not spend the phone's one SMS code per
- * minute on registering), ID numbers that are valid but unknown, a federation whose topology is
- * a file the CLI can read, and the CLI itself as a child process.
+ * minute on registering), ID numbers that are valid but unknown, and the CLI itself as a child
+ * process.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes, randomInt } from 'node:crypto';
-import pg from 'pg';
-import { startHost } from '../../cli/entity-host.ts';
-import { configFromEnv, type DeploymentConfig } from '../../infra/config.ts';
-import { createLogger } from '../../infra/log.ts';
+import { randomInt } from 'node:crypto';
 import { idNumberCheckDigit } from '../../infra/identifiers.ts';
 import { NaturalPersonAccounts, type NaturalPerson } from '../../idp/accounts/natural-person-accounts.ts';
 import { hashPassword } from '../../idp/accounts/password.ts';
-import { testTopology, type TestFederation } from './test-federation.ts';
+import type { TestFederation } from './test-federation.ts';
 import { findForm, type Page, type UserAgent } from './user-agent.ts';
 import { latestOtp, REDIRECT_URI, type Person } from './flows.ts';
 
@@ -134,41 +127,6 @@ export async function accountExists(fed: TestFederation, op: string, identifier:
   const accounts = accountsOf(fed, op);
   const index = accounts.identifierIndex(identifier);
   return index ? (await accounts.findByIdentifierIndex(index)) !== null : false;
-}
-
-export interface FileFederation extends TestFederation {
-  topologyFile: string;
-}
-
-/**
- * Like startTestFederation, but the topology is also written to a file, so that a `gov-id`
- * process started with `--topology FILE --data DIR` agrees with the host on ports and keys.
- */
-export async function startFileFederation(ids: string[]): Promise<FileFederation> {
-  const { topology, raw } = await testTopology();
-  const prefix = `t${randomBytes(4).toString('hex')}_`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-cli-'));
-  const topologyFile = join(dataDir, 'topology.json');
-  writeFileSync(topologyFile, JSON.stringify(raw, null, 2));
-  const config: DeploymentConfig = { ...configFromEnv(), dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
-  const host = await startHost({ ...config, topology, demo: true, log: createLogger({}, 'error') }, ids);
-  return {
-    topology,
-    topologyFile,
-    host,
-    config,
-    url: (id) => topology.get(id).url,
-    async close() {
-      await host.close();
-      if (config.databaseUrl) {
-        const client = new pg.Client({ connectionString: config.databaseUrl });
-        await client.connect();
-        for (const id of ids) await client.query(`DROP SCHEMA IF EXISTS "${prefix}${id}" CASCADE`);
-        await client.end();
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 export interface CliResult {

@@ -3,7 +3,7 @@
  * namespace of its own, an in-memory embedded database unless DATABASE_URL is set, Redis when
  * REDIS_URL is set. Nothing an earlier run left behind is read; schemas are dropped at the end.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -40,6 +40,8 @@ export async function testTopology(): Promise<{ topology: Topology; raw: Record<
 
 export interface TestFederation {
   topology: Topology;
+  /** The topology as a file in the data folder: `gov-id --topology FILE --data DIR` agrees with the host. */
+  topologyFile: string;
   host: Host;
   config: DeploymentConfig;
   url(id: string): string;
@@ -51,16 +53,19 @@ export interface TestFederation {
  * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run.
  */
 export async function startTestFederation(ids?: string[], opts: { embedded?: boolean } = {}): Promise<TestFederation> {
-  const { topology } = await testTopology();
+  const { topology, raw } = await testTopology();
   const prefix = `t${randomBytes(4).toString('hex')}_`;
   const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-test-'));
+  const topologyFile = join(dataDir, 'topology.json');
+  writeFileSync(topologyFile, JSON.stringify(raw, null, 2));
   const env = opts.embedded ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined } : configFromEnv();
-  const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: undefined };
+  const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
   const wanted = ids ?? topology.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
   const host = await startHost({ ...config, topology, demo: true, log }, wanted);
   return {
     topology,
+    topologyFile,
     host,
     config,
     url: (id) => topology.get(id).url,

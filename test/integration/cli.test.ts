@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { isIdNumber, parsePhone } from '../../infra/identifiers.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, latestOtp, oidc, redeem, registerOnPage, REDIRECT_URI, type RelyingParty } from '../helpers/flows.ts';
-import { runCli, startFileFederation, type FileFederation } from '../helpers/integration-extra.ts';
+import { runCli } from '../helpers/integration-extra.ts';
+import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 
-let fed: FileFederation;
+let fed: TestFederation;
 let scratch: string;
 test.before(async () => {
-  fed = await startFileFederation(['gd', 'registries']);
+  fed = await startTestFederation(['gd', 'registries']);
   scratch = mkdtempSync(join(tmpdir(), 'gov-id-cli-scratch-'));
 });
 test.after.always(async () => {

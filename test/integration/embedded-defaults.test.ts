@@ -4,7 +4,7 @@
  * still logs in after it, at every OP of the demo.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHost } from '../../cli/entity-host.ts';
@@ -14,12 +14,14 @@ import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, newPerson, passwordLogin, redeem, registerOnPage, relyingParty } from '../helpers/flows.ts';
 
 test('every OP of the demo registers and logs in on the embedded defaults, across a restart', async (t) => {
-  const { topology } = await testTopology();
+  const { topology, raw } = await testTopology();
   const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-embedded-'));
+  const topologyFile = join(dataDir, 'topology.json');
+  writeFileSync(topologyFile, JSON.stringify(raw));
   const config = { dataDir, schemaPrefix: '', databaseUrl: undefined, redisUrl: undefined };
   const ids = topology.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
   const boot = () => startHost({ ...config, topology, demo: true, log: createLogger({}, 'error') }, ids);
-  const fedOf = (host: Awaited<ReturnType<typeof boot>>): TestFederation => ({ topology, host, config, url: (id) => topology.get(id).url, close: host.close });
+  const fedOf = (host: Awaited<ReturnType<typeof boot>>): TestFederation => ({ topology, topologyFile, host, config, url: (id) => topology.get(id).url, close: host.close });
 
   const password = 'Embedded-pass1';
   const registered: { op: string; idNumber: string; sub: string }[] = [];
