@@ -26,6 +26,8 @@ import { isFederationAuthority, watchAuthorityConfig } from '../federation/autho
 import { allowHttpEntityIds, authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../federation/authority-endpoints.ts';
 import { automaticRegistration } from '../federation/automatic-registration.ts';
 import { createOp } from '../idp/op-app.ts';
+import { isTrustMarkEndpointPath, TrustMarkIssuer, trustMarkIssuerMetadata, trustMarkIssuersClaim, watchTrustMarkConfig } from '../federation/trust-mark-issuer.ts';
+import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
 
 export interface HostOptions extends DeploymentConfig {
@@ -121,10 +123,24 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let metadata: Record<string, Record<string, unknown>>;
   // National and the provinces are federation authorities: they serve statements about their subordinates.
   const authorityConfig = isFederationAuthority(entity) ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log }) : null;
+  // The national platform (the trust anchor) issues the federation's trust marks; every entity holds its own.
+  const national = topology.entities.find((e) => e.superior === null)!;
+  const trustMarkIssuer =
+    entity.id === national.id
+      ? new TrustMarkIssuer({ entityId: entity.url, keys: () => runtime.keyRing.published(), config: watchTrustMarkConfig(opts.dataDir, topology, { log: runtime.log }), log: runtime.log })
+      : null;
+  const trustMarkHolder = new TrustMarkHolder({
+    entityId: entity.url,
+    issuer: national.url,
+    log: runtime.log,
+    // National holds its own marks without going through HTTP.
+    ...(trustMarkIssuer ? { issuerKeys: () => trustMarkIssuer.jwks(), obtain: (type: string, sub: string) => trustMarkIssuer.issue(type, sub) } : {}),
+  });
   const federationEntity = {
     organization_name: entity.name['zh-CN'],
     federation_historical_keys_endpoint: entity.url + HISTORICAL_KEYS_PATH,
     ...(authorityConfig ? federationEntityEndpoints(entity.url) : {}),
+    ...(trustMarkIssuer ? trustMarkIssuerMetadata(entity.url) : {}),
   };
   if (entity.kind === 'op') {
     const op = await createOp({
@@ -159,13 +175,29 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       }),
     );
   }
+  if (trustMarkIssuer) statement.use(trustMarkIssuer.middleware());
   statement.use(historicalKeysMiddleware(entity.url, runtime.keyRing));
   statement.use(keyAdministration(runtime));
-  statement.use(entityConfigurationMiddleware(() => ({ entityId: entity.url, keys: runtime.keyRing.published(), metadata, authorityHints: superior ? [superior] : [] })));
+  statement.use(
+    entityConfigurationMiddleware(() => ({
+      entityId: entity.url,
+      keys: runtime.keyRing.published(),
+      metadata,
+      authorityHints: superior ? [superior] : [],
+      trustMarks: trustMarkHolder.trustMarks(),
+      ...(trustMarkIssuer ? { trustMarkIssuers: trustMarkIssuersClaim(entity.url) } : {}),
+    })),
+  );
   const appHandler = app.callback();
   const statementHandler = statement.callback();
-  const listener: Listener = await listen((req, res) => (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) ? statementHandler : appHandler)(req, res), entity.port, topology.host);
-  return { hosted: { entity, url: entity.url, runtime }, listener, db };
+  const listener: Listener = await listen(
+    (req, res) => (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) || (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) ? statementHandler : appHandler)(req, res),
+    entity.port,
+    topology.host,
+  );
+  // Started once the entity listens; never waits for the issuer (it retries in the background).
+  trustMarkHolder.start();
+  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder };
 }
 
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
@@ -174,6 +206,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}` });
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
   const close = async () => {
+    for (const s of started) s.trustMarkHolder.stop();
     await Promise.all(started.map((s) => s.listener.close()));
     await Promise.all(started.map((s) => s.db.close()));
     await root.close();

@@ -8,6 +8,7 @@ import { describeTopology, loadTopology, type Topology } from '../federation/top
 import { migrateEntity, startHost } from './entity-host.ts';
 import { AdminCallError, callAdmin } from './admin-client.ts';
 import { FEDERATION_HELP, federationCommand } from './federation-command.ts';
+import { TRUST_MARK_HELP, trustMarkCommand } from './trust-mark-command.ts';
 
 const HELP = `gov-id — federated identity for Internet + government services
 
@@ -25,7 +26,7 @@ Usage:
         [--public] [--scope "openid profile ..."] [--name NAME]
         [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par]
                                                      register a client at an OP; prints its credentials
-${FEDERATION_HELP}  gov-id keys list --entity ID                       the entity's federation keys (signing, published, historical)
+${FEDERATION_HELP}${TRUST_MARK_HELP}  gov-id keys list --entity ID                       the entity's federation keys (signing, published, historical)
   gov-id keys rotate --entity ID [--lead SECONDS] [--grace SECONDS]
                                                      publish a new federation key that signs after --lead (default 600);
                                                      the old one stays published for --grace more (default 86400)
@@ -50,6 +51,10 @@ const OPTIONS = {
   subject: { type: 'string' },
   policy: { type: 'string' },
   'trust-anchor': { type: 'string' },
+  sub: { type: 'string' },
+  type: { type: 'string' },
+  'max-loa': { type: 'string' },
+  'expires-at': { type: 'string' },
   lead: { type: 'string' },
   grace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -103,7 +108,11 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'federation': {
-      if (!sub) throw new UsageError('federation needs a command: list, add-subordinate, remove-subordinate, set-policy, show-chain');
+      if (!sub) throw new UsageError('federation needs a command: list, add-subordinate, remove-subordinate, set-policy, show-chain, trust-marks');
+      if (sub === 'trust-marks') {
+        print(await trustMarkCommand(action, values, { topology: topology(), dataDir: config.dataDir }));
+        return 0;
+      }
       print(await federationCommand(sub, values, { topology: topology(), dataDir: config.dataDir }));
       return 0;
     }

@@ -30,13 +30,12 @@
  * most once per second, takes a valid edit at once, and refuses an invalid one with a logged
  * error, keeping the last good configuration in force.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type BigIntStats } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { JWK } from 'jose';
 import { ConfigurationError } from '../infra/errors.ts';
 import type { Logger } from '../infra/log.ts';
+import { fileExists, LiveConfigFile, readJsonFile, writeJsonFileAtomically, type LiveConfigSource } from './live-config-file.ts';
 import { MetadataPolicyError } from './federation-errors.ts';
 import { combinePolicies, validatePolicy, type EntityMetadata, type MetadataPolicy } from './metadata-policy.ts';
 import type { Entity, Topology } from './topology.ts';
@@ -332,19 +331,7 @@ export function defaultAuthorityConfig(topology: Topology, authorityId: string):
 
 /** Reads and validates a configuration file. */
 export function readAuthorityConfigFile(file: string, authorityEntityId?: string): AuthorityConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigurationError(file, `cannot read the authority configuration (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigurationError(file, `not valid JSON: ${(err as Error).message}`);
-  }
-  return parseAuthorityConfig(raw, file, authorityEntityId);
+  return parseAuthorityConfig(readJsonFile(file, 'authority configuration'), file, authorityEntityId);
 }
 
 /**
@@ -354,21 +341,7 @@ export function readAuthorityConfigFile(file: string, authorityEntityId?: string
  */
 export function writeAuthorityConfigFile(file: string, config: AuthorityConfig, authorityEntityId?: string): AuthorityConfig {
   const valid = parseAuthorityConfig(JSON.parse(JSON.stringify(config)), file, authorityEntityId);
-  mkdirSync(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const fd = openSync(temp, 'wx', 0o640);
-    try {
-      writeSync(fd, JSON.stringify(valid, null, 2) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw new ConfigurationError(file, `cannot write the authority configuration (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  writeJsonFileAtomically(file, valid, 'authority configuration');
   return valid;
 }
 
@@ -376,7 +349,7 @@ export function writeAuthorityConfigFile(file: string, config: AuthorityConfig, 
 export function loadAuthorityConfig(dataDir: string, topology: Topology, authorityId: string): AuthorityConfig {
   const authority = authorityEntity(topology, authorityId);
   const file = authorityConfigPath(dataDir, authority.id);
-  if (!exists(file)) return writeAuthorityConfigFile(file, defaultAuthorityConfig(topology, authority.id), authority.url);
+  if (!fileExists(file, 'authority configuration')) return writeAuthorityConfigFile(file, defaultAuthorityConfig(topology, authority.id), authority.url);
   return readAuthorityConfigFile(file, authority.url);
 }
 
@@ -386,28 +359,13 @@ export function saveAuthorityConfig(dataDir: string, topology: Topology, authori
   return writeAuthorityConfigFile(authorityConfigPath(dataDir, authority.id), config, authority.url);
 }
 
-function exists(file: string): boolean {
-  try {
-    statSync(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new ConfigurationError(file, `cannot read the authority configuration (${(err as NodeJS.ErrnoException).code})`);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Live reloading
 // ---------------------------------------------------------------------------------------------
 
 /** What a running authority reads its configuration through. */
-export interface AuthorityConfigSource {
-  /** The configuration in force, reloaded first if the file changed (checked at most once per interval). */
-  current(): AuthorityConfig;
-  /** Increases by one every time a changed file is taken into force. */
-  readonly version: number;
-  readonly file: string;
-}
+export type AuthorityConfigSource = LiveConfigSource<AuthorityConfig>;
 
 export interface AuthorityConfigWatcherOptions {
   file: string;
@@ -416,85 +374,23 @@ export interface AuthorityConfigWatcherOptions {
   /** Written when the file is absent at start. */
   defaults?: () => AuthorityConfig;
   log?: Logger;
-  /** Smallest time between two looks at the file, in milliseconds (default 1000). */
   checkIntervalMs?: number;
-  /** Milliseconds since the epoch (tests). */
   now?: () => number;
 }
 
-type Fingerprint = string;
-function fingerprint(stats: BigIntStats): Fingerprint {
-  return `${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
-}
-
-/**
- * Keeps an authority's configuration current without a restart. On access, at most once per
- * interval, it compares the file's inode, size and modification times with those of the
- * configuration in force; a changed file is read and validated, and becomes the configuration in
- * force if valid. An invalid or unreadable file is refused with one logged error (per version of
- * the file) and the last good configuration stays in force. No timers or file watchers are held,
- * so there is nothing to close.
- */
-export class AuthorityConfigWatcher implements AuthorityConfigSource {
-  readonly file: string;
-  readonly #entityId: string;
-  readonly #log: Logger | undefined;
-  readonly #interval: number;
-  readonly #now: () => number;
-  #config: AuthorityConfig;
-  #version = 0;
-  #seen: Fingerprint | null;
-  #checkedAt: number;
-
-  /** Throws ConfigurationError when the file is invalid at start: there is no last good configuration yet. */
+/** An authority's configuration, kept current without a restart (see live-config-file.ts). */
+export class AuthorityConfigWatcher extends LiveConfigFile<AuthorityConfig> {
   constructor(opts: AuthorityConfigWatcherOptions) {
-    this.file = opts.file;
-    this.#entityId = opts.authorityEntityId;
-    this.#log = opts.log;
-    this.#interval = opts.checkIntervalMs ?? 1000;
-    this.#now = opts.now ?? Date.now;
-    if (!exists(this.file) && opts.defaults) writeAuthorityConfigFile(this.file, opts.defaults(), this.#entityId);
-    this.#seen = this.#stat();
-    this.#config = readAuthorityConfigFile(this.file, this.#entityId);
-    this.#checkedAt = this.#now();
-  }
-
-  get version(): number {
-    return this.#version;
-  }
-
-  current(): AuthorityConfig {
-    const now = this.#now();
-    if (now - this.#checkedAt >= this.#interval) {
-      this.#checkedAt = now;
-      this.#reloadIfChanged();
-    }
-    return this.#config;
-  }
-
-  #stat(): Fingerprint | null {
-    try {
-      return fingerprint(statSync(this.file, { bigint: true }));
-    } catch {
-      return null;
-    }
-  }
-
-  #reloadIfChanged(): void {
-    const seen = this.#stat();
-    if (seen === this.#seen) return;
-    this.#seen = seen;
-    if (seen === null) {
-      this.#log?.error('authority configuration file is missing; the last good configuration stays in force', { file: this.file });
-      return;
-    }
-    try {
-      this.#config = readAuthorityConfigFile(this.file, this.#entityId);
-      this.#version++;
-      this.#log?.info('authority configuration reloaded', { file: this.file, subordinates: this.#config.subordinates.length, version: this.#version });
-    } catch (err) {
-      this.#log?.error('authority configuration refused; the last good configuration stays in force', { file: this.file, reason: (err as Error).message });
-    }
+    super({
+      file: opts.file,
+      read: (file) => readAuthorityConfigFile(file, opts.authorityEntityId),
+      createDefault: opts.defaults ? (file) => void writeAuthorityConfigFile(file, opts.defaults!(), opts.authorityEntityId) : undefined,
+      label: 'authority configuration',
+      summary: (c) => ({ subordinates: c.subordinates.length }),
+      log: opts.log,
+      checkIntervalMs: opts.checkIntervalMs,
+      now: opts.now,
+    });
   }
 }
 

@@ -206,7 +206,7 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
 
   async function list(ctx: Koa.Context): Promise<void> {
     for (const unsupported of ['trust_marked', 'trust_mark_type']) {
-      if (values(ctx, unsupported).length) throw new EndpointError(400, 'unsupported_parameter', `the ${unsupported} filter is not supported (this authority issues no trust marks)`);
+      if (values(ctx, unsupported).length) throw new EndpointError(400, 'unsupported_parameter', `the ${unsupported} filter is not supported by this list endpoint (ask the trust mark issuer's list endpoint)`);
     }
     const entityTypes = values(ctx, 'entity_type').filter((t) => t !== '');
     const intermediate = booleanParameter(ctx, 'intermediate');

@@ -18,6 +18,10 @@ export interface EntityConfigurationInput {
   keys: PrivateJwk[];
   metadata: Record<string, Record<string, unknown>>;
   authorityHints: string[];
+  /** The Trust Marks the entity holds (§3.1.2 `trust_marks`), e.g. TrustMarkHolder.trustMarks(); left out when empty. */
+  trustMarks?: { trust_mark_type: string; trust_mark: string }[];
+  /** Trust Anchor only: Trust Mark type → the issuers the federation accepts (§3.1.2 `trust_mark_issuers`). */
+  trustMarkIssuers?: Record<string, string[]>;
 }
 
 export async function signEntityConfiguration(input: EntityConfigurationInput): Promise<string> {
@@ -26,6 +30,8 @@ export async function signEntityConfiguration(input: EntityConfigurationInput): 
     jwks: { keys: input.keys.map(publicJwk) },
     metadata: input.metadata,
     ...(input.authorityHints.length ? { authority_hints: input.authorityHints } : {}),
+    ...(input.trustMarks?.length ? { trust_marks: input.trustMarks } : {}),
+    ...(input.trustMarkIssuers && Object.keys(input.trustMarkIssuers).length ? { trust_mark_issuers: input.trustMarkIssuers } : {}),
   })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ENTITY_STATEMENT_TYP })
     .setIssuer(input.entityId)
@@ -35,15 +41,15 @@ export async function signEntityConfiguration(input: EntityConfigurationInput): 
     .sign(await importJWK(key, key.alg));
 }
 
-/** Serves the entity configuration, re-signed when the cached one nears expiry or the keys change. */
+/** Serves the entity configuration, re-signed when the cached one nears expiry, the keys change or the trust marks change. */
 export function entityConfigurationMiddleware(input: () => EntityConfigurationInput): Koa.Middleware {
-  let cached: { jwt: string; until: number; keys: string } | undefined;
+  let cached: { jwt: string; until: number; fingerprint: string } | undefined;
   return async (ctx, next) => {
     if (ctx.path !== ENTITY_CONFIGURATION_PATH || ctx.method !== 'GET') return next();
     const current = input();
-    const keys = current.keys.map((k) => k.kid).join(' ');
-    if (!cached || cached.until < Date.now() || cached.keys !== keys) {
-      cached = { jwt: await signEntityConfiguration(current), until: Date.now() + (LIFETIME_SECONDS / 2) * 1000, keys };
+    const fingerprint = JSON.stringify([current.keys.map((k) => k.kid), current.trustMarks ?? []]);
+    if (!cached || cached.until < Date.now() || cached.fingerprint !== fingerprint) {
+      cached = { jwt: await signEntityConfiguration(current), until: Date.now() + (LIFETIME_SECONDS / 2) * 1000, fingerprint };
     }
     ctx.type = 'application/entity-statement+jwt';
     ctx.body = cached.jwt;
