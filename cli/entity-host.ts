@@ -149,6 +149,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       federationClients: automaticRegistration({
         trustAnchors: [topologyTrustAnchor(topology)],
         allowHttpEntityIds: allowHttpEntityIds(topology),
+        portalTrustMarkRequired: topology.policy.portal_trust_mark_required,
         onRefused: (entityId, reason) => runtime.log.warn('automatic registration refused', { entity_id: entityId, reason }),
       }),
     });

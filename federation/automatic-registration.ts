@@ -10,6 +10,7 @@ import type { JWK } from 'jose';
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
 import { TrustChainError } from './federation-errors.ts';
 import type { TrustAnchorSource } from './authority-endpoints.ts';
+import { GOVERNMENT_PORTAL, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
 
 export interface AutomaticRegistrationOptions {
   trustAnchors: TrustAnchorSource[];
@@ -18,6 +19,8 @@ export interface AutomaticRegistrationOptions {
   /** Longest time a resolved client is reused before its chain is resolved again (seconds). */
   cacheSeconds?: number;
   onRefused?: (entityId: string, reason: string) => void;
+  /** Accept only portals holding a valid government-portal trust mark from an issuer the anchor names. */
+  portalTrustMarkRequired?: boolean;
 }
 
 /** Looks like an Entity Identifier rather than a client_id an administrator issued. */
@@ -46,6 +49,19 @@ export function automaticRegistration(opts: AutomaticRegistrationOptions) {
         if (!(err instanceof TrustChainError)) throw err;
         opts.onRefused?.(entityId, err.message);
         return null;
+      }
+      if (opts.portalTrustMarkRequired) {
+        const anchor = anchors.find((a) => a.entityId === chain!.trustAnchor)!;
+        try {
+          await requireTrustMark(entityId, chain.trustMarks, GOVERNMENT_PORTAL, {
+            trustAnchor: trustAnchorTrustMarkConfig(chain.statements.at(-1)!),
+            issuerKeys: trustMarkIssuerKeyResolver({ trustAnchor: anchor, fetcher: opts.fetcher ?? httpStatementFetcher(), allowHttpEntityIds: opts.allowHttpEntityIds }),
+          });
+        } catch (err) {
+          if (!(err instanceof TrustMarkError)) throw err;
+          opts.onRefused?.(entityId, err.message);
+          return null;
+        }
       }
       chain = { ...chain, expiresAt: Math.min(chain.expiresAt, now + cacheSeconds) };
       cache.set(entityId, chain);

@@ -41,6 +41,13 @@ const topologySchema = z
     national: z.object({ name: displayName, port, url: url.optional() }).strict(),
     services: z.object({ code, name: displayName, port, url: url.optional() }).strict(),
     provinces: z.array(province).min(1),
+    policy: z
+      .object({
+        /** OPs accept a portal by automatic registration only if it holds a valid government-portal trust mark. */
+        portal_trust_mark_required: z.boolean().default(false),
+      })
+      .strict()
+      .default({ portal_trust_mark_required: false }),
   })
   .strict();
 
@@ -66,6 +73,7 @@ export interface Entity {
 export interface Topology {
   name: string;
   host: string;
+  policy: { portal_trust_mark_required: boolean };
   entities: Entity[];
   get(idOrUrl: string): Entity;
   ops(): Entity[];
@@ -132,6 +140,7 @@ export function parseTopology(raw: unknown, source = 'topology'): Topology {
   return {
     name: file.name,
     host: file.host,
+    policy: file.policy,
     entities,
     get(idOrUrl: string) {
       const found = entities.find((e) => e.id === idOrUrl || e.url === idOrUrl.replace(/\/$/, ''));

@@ -52,8 +52,11 @@ export interface TestFederation {
  * Starts the given entities (default: every OP and the services entity). `embedded` ignores
  * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run.
  */
-export async function startTestFederation(ids?: string[], opts: { embedded?: boolean } = {}): Promise<TestFederation> {
-  const { topology, raw } = await testTopology();
+export async function startTestFederation(ids?: string[], opts: { embedded?: boolean; edit?: (raw: Record<string, unknown>) => void } = {}): Promise<TestFederation> {
+  const fresh = await testTopology();
+  opts.edit?.(fresh.raw);
+  const { raw } = fresh;
+  const topology = opts.edit ? parseTopology(raw, 'test topology') : fresh.topology;
   const prefix = `t${randomBytes(4).toString('hex')}_`;
   const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-test-'));
   const topologyFile = join(dataDir, 'topology.json');
