@@ -7,12 +7,14 @@
  *   npm run bench                      # embedded defaults
  *   DATABASE_URL=… REDIS_URL=… npm run bench
  *   BENCH_SECONDS=20 BENCH_CONCURRENCY=4 npm run bench
+ *   BENCH_PROFILE=/tmp/prof npm run bench   # the server writes a V8 CPU profile there
  */
 import { availableParallelism, tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import argon2 from 'argon2';
+import pg from 'pg';
 import { testTopology, type TestFederation } from '../test/helpers/test-federation.ts';
 import { configFromEnv } from '../infra/config.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
@@ -63,8 +65,11 @@ async function startServer(): Promise<TestFederation> {
   const { topology, raw } = await testTopology();
   const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-bench-'));
   writeFileSync(join(dataDir, 'topology.json'), JSON.stringify(raw));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'start', '--topology', join(dataDir, 'topology.json'), '--data', dataDir], {
-    env: { ...process.env, LOG_LEVEL: 'error' },
+  // A schema prefix of its own: a shared PostgreSQL keeps nothing an earlier run left behind.
+  const schemaPrefix = `bench${Date.now().toString(36)}_`;
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'cli/main.ts', 'start', '--topology', join(dataDir, 'topology.json'), '--data', dataDir], {
+    env: { ...process.env, LOG_LEVEL: 'error', GOV_ID_SCHEMA_PREFIX: schemaPrefix },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -75,7 +80,7 @@ async function startServer(): Promise<TestFederation> {
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
-  const config = { ...configFromEnv(), dataDir };
+  const config = { ...configFromEnv(), dataDir, schemaPrefix };
   return {
     topology,
     topologyFile: join(dataDir, 'topology.json'),
@@ -85,6 +90,12 @@ async function startServer(): Promise<TestFederation> {
     close: async () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
+      if (config.databaseUrl) {
+        const client = new pg.Client({ connectionString: config.databaseUrl });
+        await client.connect();
+        for (const e of topology.entities) await client.query(`DROP SCHEMA IF EXISTS "${schemaPrefix}${e.id}" CASCADE`);
+        await client.end();
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

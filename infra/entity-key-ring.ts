@@ -7,7 +7,7 @@
  */
 import type { Database } from './database.ts';
 import type { FieldCipher } from './crypto.ts';
-import { generateKey, publicJwk, type PrivateJwk, type SigningAlg } from './entity-keys.ts';
+import { decryptKey, generateKey, publicJwk, type PrivateJwk, type SigningAlg } from './entity-keys.ts';
 import type { JWK } from 'jose';
 
 const AAD = 'entity_keys.private_jwk';
@@ -51,7 +51,7 @@ export class EntityKeyRing {
       [PURPOSE],
     );
     this.keys = rows.map((r) => ({
-      jwk: JSON.parse(this.cipher.decrypt(r.private_jwk, AAD)) as PrivateJwk,
+      jwk: decryptKey(this.cipher, r.private_jwk, this.db.schema),
       activatesAt: new Date(r.activates_at).getTime(),
       retiredAt: r.retired_at ? new Date(r.retired_at).getTime() : null,
     }));

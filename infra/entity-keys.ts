@@ -7,7 +7,8 @@
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database.ts';
-import type { FieldCipher } from './crypto.ts';
+import { MASTER_KEY_ENV, type FieldCipher } from './crypto.ts';
+import { ConfigurationError } from './errors.ts';
 
 export type KeyPurpose = 'oidc';
 export type SigningAlg = 'ES256' | 'RS256';
@@ -19,6 +20,18 @@ export interface PrivateJwk extends JWK {
 }
 
 const AAD = 'entity_keys.private_jwk';
+
+/** A key that does not decrypt means the database belongs to another master key: say so plainly. */
+export function decryptKey(cipher: FieldCipher, sealed: string, schema: string): PrivateJwk {
+  try {
+    return JSON.parse(cipher.decrypt(sealed, AAD)) as PrivateJwk;
+  } catch {
+    throw new ConfigurationError(
+      MASTER_KEY_ENV,
+      `the keys in schema ${schema} cannot be decrypted: this database was set up with another master key (set ${MASTER_KEY_ENV}, or use the data folder it was created with)`,
+    );
+  }
+}
 
 export async function generateKey(alg: SigningAlg): Promise<PrivateJwk> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
@@ -33,7 +46,7 @@ export async function loadKeys(db: Database, cipher: FieldCipher, purpose: KeyPu
       'SELECT alg, private_jwk FROM entity_keys WHERE purpose = $1 AND retired_at IS NULL ORDER BY created_at DESC',
       [purpose],
     );
-    const keys = rows.map((r) => JSON.parse(cipher.decrypt(r.private_jwk, AAD)) as PrivateJwk);
+    const keys = rows.map((r) => decryptKey(cipher, r.private_jwk, db.schema));
     for (const alg of algs) {
       if (keys.some((k) => k.alg === alg)) continue;
       const key = await generateKey(alg);
