@@ -29,9 +29,9 @@ export const CONFORMANCE_HELP = `  gov-id conformance --issuer URL [--client-id 
 `;
 
 /**
- * The options of the command, for parseArgs. `redirect-uri`, `post-logout-redirect-uri`, `scope`
- * and `trust-anchor` are declared exactly as the other commands declare them, so the two sets
- * can be merged.
+ * The options of the command that the other commands do not have, for parseArgs (spread them
+ * into the command line's OPTIONS). The command also reads four options the other commands
+ * already declare, with the same definitions: {@link CONFORMANCE_SHARED_OPTIONS}.
  */
 export const CONFORMANCE_OPTIONS = {
   issuer: { type: 'string' },
@@ -44,8 +44,6 @@ export const CONFORMANCE_OPTIONS = {
   report: { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
-  'redirect-uri': { type: 'string', multiple: true },
-  'post-logout-redirect-uri': { type: 'string', multiple: true },
   'par-client-id': { type: 'string' },
   'par-client-secret': { type: 'string' },
   'jwt-client-id': { type: 'string' },
@@ -53,12 +51,18 @@ export const CONFORMANCE_OPTIONS = {
   'lockout-username': { type: 'string' },
   'lockout-password': { type: 'string' },
   'entity-id': { type: 'string' },
-  'trust-anchor': { type: 'string' },
   'trust-anchor-jwks': { type: 'string' },
-  scope: { type: 'string' },
   slow: { type: 'boolean' },
   'max-code-ttl': { type: 'string' },
   timeout: { type: 'string' },
+} as const;
+
+/** Options the command reads that `gov-id` already declares for other commands (identically). */
+export const CONFORMANCE_SHARED_OPTIONS = {
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  scope: { type: 'string' },
+  'trust-anchor': { type: 'string' },
 } as const;
 
 export interface ConformanceValues {
@@ -189,7 +193,8 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
   if (values['lockout-username']) config.lockoutUser = { username: values['lockout-username'], password: values['lockout-password']! };
 
   err(`gov-id conformance: ${issuer}; plans ${plans.map((p) => p.name).join(', ')}`);
-  if (values.register) {
+  if (values.register && !needsLogin) err('  --register: nothing to register, the plans chosen log no one in');
+  if (values.register && needsLogin) {
     try {
       const registered = await registerForConformance(
         {

@@ -8,6 +8,7 @@ import { describeTopology, loadTopology, type Topology } from '../federation/top
 import { migrateEntity, startHost } from './entity-host.ts';
 import { AdminCallError, callAdmin } from './admin-client.ts';
 import { FEDERATION_HELP, federationCommand } from './federation-command.ts';
+import { CONFORMANCE_HELP, CONFORMANCE_OPTIONS, conformanceCommand } from './conformance-command.ts';
 import { TRUST_MARK_HELP, trustMarkCommand } from './trust-mark-command.ts';
 
 const HELP = `gov-id — federated identity for Internet + government services
@@ -30,6 +31,7 @@ ${FEDERATION_HELP}${TRUST_MARK_HELP}  gov-id keys list --entity ID              
   gov-id keys rotate --entity ID [--lead SECONDS] [--grace SECONDS]
                                                      publish a new federation key that signs after --lead (default 600);
                                                      the old one stays published for --grace more (default 86400)
+${CONFORMANCE_HELP}
 
 Environment: DATABASE_URL, REDIS_URL, GOV_ID_DATA, GOV_ID_MASTER_KEY, GOV_ID_TOPOLOGY (see README.md).
 `;
@@ -58,6 +60,7 @@ const OPTIONS = {
   lead: { type: 'string' },
   grace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...CONFORMANCE_OPTIONS,
 } as const;
 
 class UsageError extends Error {}
@@ -136,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       throw new UsageError(`unknown keys command: ${sub ?? ''}`);
     }
+    case 'conformance':
+      return conformanceCommand(values, { topology, dataDir: config.dataDir });
     case 'admin': {
       const t = topology();
       if (sub === 'person' && action === 'add') {

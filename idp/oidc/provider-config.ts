@@ -2,7 +2,7 @@
  * oidc-provider configuration of a tier OP. Every choice here is a security decision; the
  * reason is given next to it. Reference: RFC 9700 (OAuth 2.0 Security BCP) and FAPI 2.0.
  */
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import type { LoaLevel } from '../loa.ts';
 
@@ -95,7 +95,15 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     features: {
       devInteractions: { enabled: false },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false, allowUnregisteredRedirectUris: false },
-      revocation: { enabled: true },
+      // RFC 7009 §2.1: a client revokes only its own tokens; a public client learns nothing about others'.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
       // RFC 7662 §4: a client learns about its own tokens only.
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },

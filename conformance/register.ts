@@ -1,0 +1,126 @@
+/**
+ * `--register`: sets up what a tester would otherwise bring, for a gov-id deployment whose admin
+ * API the caller can reach (the master key of `--data DIR` or GOV_ID_MASTER_KEY, like the other
+ * admin commands):
+ *
+ * - a confidential test client and a client that requires PAR, registered through the OP's admin
+ *   API (`POST /admin/clients`) at the topology entity whose issuer is the target;
+ * - the test user, and a throwaway user the rate-limit probe may lock out: synthetic persons of the
+ *   population registry (`POST {services}/demo/persons`, or the admin API outside demo mode),
+ *   registered through the OP's real registration forms with the SMS code read from the outbox.
+ */
+import { randomBytes } from 'node:crypto';
+import { callAdmin } from '../cli/admin-client.ts';
+import type { Entity, Topology } from '../federation/topology.ts';
+import { ConformanceContext, type ClientConfig, type TargetConfig } from './context.ts';
+import { describe, request } from './http.ts';
+import { registerThroughForms, type Credentials, type PersonToRegister } from './login-driver.ts';
+
+export const DEFAULT_REDIRECT_URI = 'https://rp.conformance.invalid/callback';
+export const DEFAULT_POST_LOGOUT_REDIRECT_URI = 'https://rp.conformance.invalid/logged-out';
+
+export class RegistrationError extends Error {}
+
+export interface RegisterInput {
+  issuer: string;
+  topology: Topology;
+  dataDir: string;
+  redirectUri: string;
+  postLogoutRedirectUri: string;
+  /** What to create. */
+  client: boolean;
+  parClient: boolean;
+  user: boolean;
+  lockoutUser: boolean;
+  /** Progress lines (the command writes them to stderr). */
+  log?: (line: string) => void;
+}
+
+export interface Registered {
+  client?: ClientConfig;
+  parClient?: ClientConfig;
+  user?: Credentials;
+  lockoutUser?: Credentials;
+}
+
+export function opForIssuer(topology: Topology, issuer: string): Entity {
+  const op = topology.entities.find((e) => e.kind === 'op' && (e.issuer === issuer || e.url === issuer));
+  if (!op) {
+    const ops = topology.entities.filter((e) => e.kind === 'op').map((e) => `${e.id} ${e.issuer ?? e.url}`);
+    throw new RegistrationError(`--register: no OP of the topology has the issuer ${issuer}; the OPs are: ${ops.join(', ')} (give --topology FILE for another deployment)`);
+  }
+  return op;
+}
+
+/** A password the registration rules accept: letters and digits, 8–64 characters. */
+export function newPassword(): string {
+  return `Conf${randomBytes(9).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}7`;
+}
+
+async function newPerson(topology: Topology, dataDir: string): Promise<PersonToRegister> {
+  const services = topology.services();
+  const res = await request(`${services.url}/demo/persons`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  if (res.status === 201) return res.json as PersonToRegister;
+  if (res.status !== 404) throw new RegistrationError(`the population registry refused a synthetic person: ${describe(res)}`);
+  return (await callAdmin(services, dataDir, 'POST', '/admin/persons', {})) as PersonToRegister;
+}
+
+/** The newest SMS code sent to a phone, from the outbox (demo API, or the admin API). */
+async function readCode(topology: Topology, dataDir: string, phone: string): Promise<string> {
+  const services = topology.services();
+  let messages: unknown;
+  const res = await request(`${services.url}/demo/outbox?to=${encodeURIComponent(phone)}`);
+  if (res.status === 200) messages = res.json;
+  else messages = await callAdmin(services, dataDir, 'GET', `/admin/outbox?to=${encodeURIComponent(phone)}`);
+  const list = Array.isArray(messages) ? (messages as { body?: string }[]) : [];
+  const code = /(\d{6})/.exec(list[0]?.body ?? '')?.[1];
+  if (!code) throw new RegistrationError(`no SMS code in the outbox for ${phone.slice(0, 3)}****${phone.slice(7)}`);
+  return code;
+}
+
+async function addClient(op: Entity, dataDir: string, body: Record<string, unknown>, redirectUri: string, postLogoutRedirectUri: string): Promise<ClientConfig> {
+  const creds = (await callAdmin(op, dataDir, 'POST', '/admin/clients', body)) as { client_id: string; client_secret?: string };
+  return {
+    clientId: creds.client_id,
+    ...(creds.client_secret ? { clientSecret: creds.client_secret } : {}),
+    authMethod: creds.client_secret ? 'client_secret_basic' : 'none',
+    redirectUri,
+    postLogoutRedirectUri,
+  };
+}
+
+/** A synthetic person registered through the OP's forms; returns their credentials (the phone as the identifier). */
+async function registerPerson(input: RegisterInput, client: ClientConfig, base: TargetConfig): Promise<Credentials> {
+  const person = await newPerson(input.topology, input.dataDir);
+  const password = newPassword();
+  const ctx = new ConformanceContext({ ...base, client });
+  const browser = await ctx.newBrowser();
+  const start = await ctx.authorize({}, { browser, interact: false, client });
+  const end = await registerThroughForms(browser, start.page, person, password, (phone) => readCode(input.topology, input.dataDir, phone));
+  if (!end.left || !new URL(end.url).searchParams.get('code')) throw new RegistrationError(`registering a synthetic person did not end with a code at the redirect URI (${end.status} ${end.url})`);
+  return { username: person.phone, password };
+}
+
+export async function registerForConformance(input: RegisterInput, base: TargetConfig): Promise<Registered> {
+  const log = input.log ?? (() => {});
+  const op = opForIssuer(input.topology, input.issuer);
+  const out: Registered = {};
+  const clientBody = { redirect_uris: [input.redirectUri], post_logout_redirect_uris: [input.postLogoutRedirectUri], client_name: 'gov-id conformance' };
+  if (input.client || input.user || input.lockoutUser) {
+    out.client = await addClient(op, input.dataDir, clientBody, input.redirectUri, input.postLogoutRedirectUri);
+    log(`registered client ${out.client.clientId} at ${op.id}`);
+  }
+  if (input.parClient) {
+    out.parClient = await addClient(op, input.dataDir, { ...clientBody, client_name: 'gov-id conformance (PAR only)', require_pushed_authorization_requests: true }, input.redirectUri, input.postLogoutRedirectUri);
+    log(`registered PAR-only client ${out.parClient.clientId} at ${op.id}`);
+  }
+  if (input.user) {
+    out.user = await registerPerson(input, out.client!, base);
+    log(`registered test user ${out.user.username.slice(0, 3)}****${out.user.username.slice(7)} through the forms`);
+  }
+  if (input.lockoutUser) {
+    out.lockoutUser = await registerPerson(input, out.client!, base);
+    log(`registered throwaway user ${out.lockoutUser.username.slice(0, 3)}****${out.lockoutUser.username.slice(7)} (for the rate-limit probe)`);
+  }
+  return out;
+}
