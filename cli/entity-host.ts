@@ -29,6 +29,7 @@ import { createOp } from '../idp/op-app.ts';
 import { isTrustMarkEndpointPath, TrustMarkIssuer, trustMarkIssuerMetadata, trustMarkIssuersClaim, watchTrustMarkConfig } from '../federation/trust-mark-issuer.ts';
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
+import { createPortalApp } from '../portal-demo/portal-app.ts';
 
 export interface HostOptions extends DeploymentConfig {
   topology: Topology;
@@ -160,7 +161,12 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id)) });
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
-    throw new Error(`entity ${entity.id}: portals are not hosted yet`);
+    // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.
+    const op = topology.get(entity.superior!);
+    if (!op.issuer) throw new Error(`entity ${entity.id}: its superior ${op.id} runs no OP`);
+    const portal = await createPortalApp({ runtime, opIssuer: op.issuer, opName: op.name });
+    app = portal.app;
+    metadata = { openid_relying_party: portal.metadata, federation_entity: federationEntity };
   }
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const statement = createApp(runtime.log);

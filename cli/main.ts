@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'migrate': {
       const t = topology();
-      const ids = values.entity ? [t.get(values.entity).id] : t.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
+      const ids = values.entity ? [t.get(values.entity).id] : t.entities.map((e) => e.id);
       for (const id of ids) print({ entity: id, applied: await migrateEntity(config, t.get(id)) });
       return 0;
     }
@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const t = topology();
       if (command === 'serve' && !values.entity) throw new UsageError('serve needs --entity ID');
-      const ids = command === 'serve' ? [t.get(values.entity!).id] : t.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
+      const ids = command === 'serve' ? [t.get(values.entity!).id] : t.entities.map((e) => e.id);
       const host = await startHost({ ...config, topology: t, demo: command === 'start' || Boolean(values.demo) }, ids);
       process.stdout.write(`gov-id ${t.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`);
       for (const h of host.entities) process.stdout.write(`  ${h.entity.kind.padEnd(8)} ${h.entity.id.padEnd(12)} ${h.url}\n`);

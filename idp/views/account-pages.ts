@@ -1,5 +1,5 @@
 /** Pages of the OP's account area: the person's organizations and, for their administrators, agents. */
-import { html } from './html.ts';
+import { html } from '../../infra/html.ts';
 import { alert, field, hidden, layout, type PageContext } from './pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import type { AgentAuthorization, Mandate, ServiceCategory } from '../accounts/legal-person-accounts.ts';

@@ -2,7 +2,7 @@
  * The OP's server-rendered pages. Accessible forms (every input has a label, errors are tied to
  * their field with aria-describedby), no scripts, one external stylesheet.
  */
-import { Html, html } from './html.ts';
+import { Html, html } from '../../infra/html.ts';
 import { STYLESHEET_PATH } from './stylesheet.ts';
 import { isMessageKey, type Locale, type MessageKey, type Translate } from '../i18n.ts';
 

@@ -14,16 +14,28 @@ import { startHost, type Host } from '../../cli/entity-host.ts';
 import { configFromEnv, type DeploymentConfig } from '../../infra/config.ts';
 import { createLogger } from '../../infra/log.ts';
 
+/**
+ * A port that is free now, picked below the kernel's ephemeral range (32768+): a port from that
+ * range could be taken by an outgoing connection before the entity binds it. Test processes
+ * running side by side draw from disjoint slices (by process ID) and try until one binds.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+  const slice = 20000 + (process.pid % 24) * 500;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = slice + Math.floor(Math.random() * 500);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-  });
+    if (free && !taken.has(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port below the ephemeral range');
 }
+const taken = new Set<number>();
 
 /** The demo topology with every port replaced by a free one. */
 export async function testTopology(): Promise<{ topology: Topology; raw: Record<string, unknown> }> {
@@ -64,7 +76,7 @@ export async function startTestFederation(ids?: string[], opts: { embedded?: boo
   const env = opts.embedded ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined } : configFromEnv();
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
-  const wanted = ids ?? topology.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
+  const wanted = ids ?? topology.entities.map((e) => e.id);
   const host = await startHost({ ...config, topology, demo: true, log }, wanted);
   return {
     topology,

@@ -68,9 +68,9 @@ test('gov-id topology prints every entity of the demo as JSON', async (t) => {
   t.like(byId.get('sz'), { tier: 'city', province: 'gd', mode: 'separate' });
   t.like(byId.get('js'), { tier: 'province', province: 'js', mode: 'hybrid' });
   t.like(byId.get('zj'), { tier: 'province', province: 'zj', mode: 'unified' });
-  // Cities of a hybrid province without a portal are no entities of their own.
-  t.false(byId.has('nj'));
-  t.false(byId.has('wx'));
+  // Cities of the hybrid province are portals, signing in at js where their accounts live.
+  t.like(byId.get('nj'), { kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', issuer: null, url: 'http://127.0.0.1:7201' });
+  t.like(byId.get('wx'), { kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', issuer: null, url: 'http://127.0.0.1:7202' });
 });
 
 test('gov-id topology --topology FILE describes that file', async (t) => {

@@ -19,7 +19,7 @@ test('every OP of the demo registers and logs in on the embedded defaults, acros
   const topologyFile = join(dataDir, 'topology.json');
   writeFileSync(topologyFile, JSON.stringify(raw));
   const config = { dataDir, schemaPrefix: '', databaseUrl: undefined, redisUrl: undefined };
-  const ids = topology.entities.filter((e) => e.kind !== 'portal').map((e) => e.id);
+  const ids = topology.entities.map((e) => e.id);
   const boot = () => startHost({ ...config, topology, demo: true, log: createLogger({}, 'error') }, ids);
   const fedOf = (host: Awaited<ReturnType<typeof boot>>): TestFederation => ({ topology, topologyFile, host, config, url: (id) => topology.get(id).url, close: host.close });
 

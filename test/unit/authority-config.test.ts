@@ -82,12 +82,12 @@ test('national\'s default subordinates are the provinces and the services entity
   t.notThrows(() => parseAuthorityConfig(config, 'default', url('national')));
 });
 
-test('gd\'s default subordinates are its cities gz and sz; js and zj start with none', (t) => {
+test('gd\'s default subordinates are its cities gz and sz; js\'s its city portals; zj starts with none', (t) => {
   t.deepEqual(defaultAuthorityConfig(topology, 'gd').subordinates, [
     { entity_id: GZ, constraints: { max_path_length: 0 } },
     { entity_id: url('sz'), constraints: { max_path_length: 0 } },
   ]);
-  t.deepEqual(defaultAuthorityConfig(topology, 'js').subordinates, []); // nj and wx have no entity of their own
+  t.deepEqual(defaultAuthorityConfig(topology, 'js').subordinates.map((s) => s.entity_id), [url('nj'), url('wx')]);
   t.deepEqual(defaultAuthorityConfig(topology, 'zj').subordinates, []);
 });
 

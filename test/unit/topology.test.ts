@@ -46,6 +46,9 @@ test('the demo topology has the documented entities, in order', (t) => {
     { id: 'gz', kind: 'op', tier: 'city', province: 'gd', mode: 'separate', superior: 'gd', port: 7101, url: 'http://127.0.0.1:7101', issuer: 'http://127.0.0.1:7101' },
     { id: 'sz', kind: 'op', tier: 'city', province: 'gd', mode: 'separate', superior: 'gd', port: 7102, url: 'http://127.0.0.1:7102', issuer: 'http://127.0.0.1:7102' },
     { id: 'js', kind: 'op', tier: 'province', province: 'js', mode: 'hybrid', superior: 'national', port: 7200, url: 'http://127.0.0.1:7200', issuer: 'http://127.0.0.1:7200' },
+    // Hybrid-mode cities have portals only, under their province.
+    { id: 'nj', kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', superior: 'js', port: 7201, url: 'http://127.0.0.1:7201', issuer: null },
+    { id: 'wx', kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', superior: 'js', port: 7202, url: 'http://127.0.0.1:7202', issuer: null },
     { id: 'zj', kind: 'op', tier: 'province', province: 'zj', mode: 'unified', superior: 'national', port: 7300, url: 'http://127.0.0.1:7300', issuer: 'http://127.0.0.1:7300' },
     // The services entity is a leaf under the national trust anchor (authority hint), with no issuer.
     { id: 'registries', kind: 'services', tier: 'national', province: null, mode: null, superior: 'national', port: 7900, url: 'http://127.0.0.1:7900', issuer: null },
@@ -60,16 +63,16 @@ test('the demo topology: ops(), services(), get() by id and by URL, display name
   t.is(topology.get('http://127.0.0.1:7101').id, 'gz');
   t.is(topology.get('http://127.0.0.1:7101/').id, 'gz');
   t.deepEqual(topology.get('gd').name, { 'zh-CN': '广东省政务服务网', en: 'Guangdong Government Services' });
-  // Cities of the hybrid province without a port have no entity of their own.
-  t.false(topology.entities.some((e) => e.id === 'nj' || e.id === 'wx'));
-  const err = t.throws(() => topology.get('nj'), { instanceOf: ConfigurationError });
+  // Cities of the hybrid province are portals, not OPs: their accounts live at js.
+  t.deepEqual(topology.entities.filter((e) => e.kind === 'portal').map((e) => e.id), ['nj', 'wx']);
+  const err = t.throws(() => topology.get('hz'), { instanceOf: ConfigurationError });
   t.is(err.path, '--entity');
-  t.regex(err.message, /known: national, gd, gz, sz, js, zj, registries/);
+  t.regex(err.message, /known: national, gd, gz, sz, js, nj, wx, zj, registries/);
 });
 
 test('describeTopology prints the public fields of every entity, without ports', (t) => {
   const described = describeTopology(loadTopology());
-  t.is(described.length, 7);
+  t.is(described.length, 9);
   t.deepEqual(Object.keys(described[2]!).sort(), ['id', 'issuer', 'kind', 'mode', 'name', 'province', 'superior', 'tier', 'url']);
   t.is(described[2]!.id, 'gz');
 });

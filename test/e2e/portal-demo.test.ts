@@ -1,0 +1,156 @@
+/**
+ * A real browser (Debian's Chromium through playwright-core) at the relying portal of a hybrid
+ * city (nj): 登录 takes it to the province OP (js), where the person registers with their real
+ * name, finding every field by its label; back at the portal the home page greets them, and 退出
+ * signs them out at the portal and the OP. No page may break the CSP.
+ *
+ * The host does not serve portals yet, so the test hosts nj itself, as cli/entity-host.ts hosts
+ * an entity.
+ */
+import test from 'ava';
+import Koa from 'koa';
+import pg from 'pg';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { freePort, startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
+import { latestOtp, newPerson } from '../helpers/flows.ts';
+import { openEntityDatabase } from '../../cli/entity-host.ts';
+import { migrate } from '../../infra/migrate.ts';
+import { openKeyValueStore } from '../../infra/key-value-store.ts';
+import { loadMasterKey } from '../../infra/crypto.ts';
+import { deriveEntitySecrets, type EntityRuntime } from '../../infra/entity-runtime.ts';
+import { EntityKeyRing } from '../../infra/entity-key-ring.ts';
+import { listen } from '../../infra/http-server.ts';
+import { createLogger, type LogLevel } from '../../infra/log.ts';
+import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../../federation/entity-configuration.ts';
+import { createPortalApp } from '../../portal-demo/portal-app.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const browserTest = existsSync(CHROMIUM) ? test : test.skip;
+
+let fed: TestFederation;
+let browser: Browser;
+let portalUrl: string;
+let closePortal: (() => Promise<void>) | undefined;
+
+/** Hosts a portal entity of the test federation the way cli/entity-host.ts hosts entities. */
+async function hostPortal(id: string): Promise<() => Promise<void>> {
+  const entity = fed.topology.get(id);
+  const superior = fed.topology.get(entity.superior!);
+  const db = await openEntityDatabase(fed.config, entity);
+  await migrate(db, ['common']);
+  const root = await openKeyValueStore({ url: fed.config.redisUrl, namespace: `gov-id:${fed.topology.name}:${fed.config.schemaPrefix}` });
+  const secrets = deriveEntitySecrets(loadMasterKey(fed.config.dataDir), entity.url);
+  const runtime: EntityRuntime = {
+    self: { id: entity.id, url: entity.url, name: entity.name },
+    db,
+    kv: root.scoped(entity.id),
+    log: createLogger({ entity: id }, (process.env.TEST_LOG_LEVEL as LogLevel) ?? 'error'),
+    ...secrets,
+    keyRing: await EntityKeyRing.open(db, secrets.cipher),
+    demo: true,
+  };
+  const portal = await createPortalApp({ runtime, opIssuer: superior.issuer!, opName: superior.name });
+  const statement = new Koa();
+  statement.use(
+    entityConfigurationMiddleware(() => ({
+      entityId: entity.url,
+      keys: runtime.keyRing.published(),
+      metadata: { openid_relying_party: portal.metadata, federation_entity: { organization_name: entity.name['zh-CN'] } },
+      authorityHints: [superior.url],
+    })),
+  );
+  const appHandler = portal.app.callback();
+  const statementHandler = statement.callback();
+  const listener = await listen((req, res) => (req.url?.split('?')[0] === ENTITY_CONFIGURATION_PATH ? statementHandler : appHandler)(req, res), entity.port, fed.topology.host);
+  return async () => {
+    await listener.close();
+    await db.close();
+    await root.close();
+    if (fed.config.databaseUrl) {
+      const client = new pg.Client({ connectionString: fed.config.databaseUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${fed.config.schemaPrefix}${id}" CASCADE`);
+      await client.end();
+    }
+  };
+}
+
+test.before(async () => {
+  if (!existsSync(CHROMIUM)) return;
+  const njPort = await freePort();
+  fed = await startTestFederation(['national', 'js', 'registries'], {
+    edit: (raw) => {
+      const js = (raw.provinces as { code: string; cities: { code: string; port?: number }[] }[]).find((p) => p.code === 'js')!;
+      js.cities.find((c) => c.code === 'nj')!.port = njPort;
+    },
+  });
+  closePortal = await hostPortal('nj');
+  portalUrl = fed.url('nj');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+});
+
+test.after.always(async () => {
+  await browser?.close();
+  await closePortal?.();
+  await fed?.close();
+});
+
+browserTest('a person signs in at the city portal with real-name registration at the province, then signs out', async (t) => {
+  const person = await newPerson(fed);
+  const context = await browser.newContext({ locale: 'zh-CN' });
+  const page = await context.newPage();
+  const cspViolations: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+
+  await page.goto(`${portalUrl}/`);
+  t.is(await page.getAttribute('html', 'lang'), 'zh-CN');
+  t.is(await page.getByRole('heading', { level: 1 }).innerText(), '南京市政务服务');
+  // The stylesheet is the portal's own and applies (the header is painted in the brand colour).
+  t.is(await page.locator('header.site').evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(11, 79, 138)');
+  await page.getByRole('button', { name: '登录', exact: true }).click();
+
+  // The province OP's pages.
+  await page.waitForURL(`${fed.url('js')}/**`);
+  await page.getByRole('link', { name: '没有账号？立即实名注册' }).click();
+  await page.getByLabel('姓名').fill(person.name);
+  await page.getByLabel('居民身份证号码').fill(person.id_number);
+  await page.getByLabel('手机号码').fill(person.phone);
+  await page.getByRole('button', { name: '获取验证码' }).click();
+  await page.getByRole('status').waitFor();
+  await page.getByLabel('短信验证码').fill(await latestOtp(fed, person.phone));
+  await page.getByLabel('密码').fill('Portal-browser9');
+  await page.getByRole('button', { name: '注册', exact: true }).click();
+  await page.getByRole('button', { name: '同意授权' }).click();
+
+  // Back at the portal, signed in.
+  await page.waitForURL(`${portalUrl}/`);
+  t.is(await page.getByRole('heading', { level: 1 }).innerText(), `${person.name}，您好`);
+  t.is(await page.getByRole('definition').first().innerText(), person.name);
+  t.true(await page.getByText('自然人', { exact: true }).isVisible());
+  const cookies = await context.cookies(portalUrl);
+  const session = cookies.find((c) => c.name === 'gov_id_nj_session');
+  t.truthy(session);
+  t.true(session!.httpOnly);
+  t.is(session!.sameSite, 'Lax');
+
+  // 退出: the portal, then the OP (which asks for confirmation), then home again, signed out.
+  await page.getByRole('button', { name: '退出' }).click();
+  await page.waitForURL(`${fed.url('js')}/**`);
+  await page.getByRole('button', { name: '确认退出' }).click();
+  await page.waitForURL(`${portalUrl}/`);
+  t.true(await page.getByRole('button', { name: '登录', exact: true }).isVisible());
+  t.falsy((await context.cookies(portalUrl)).find((c) => c.name === 'gov_id_nj_session'));
+
+  // English on request.
+  await page.getByRole('link', { name: 'English' }).click();
+  t.is(await page.getAttribute('html', 'lang'), 'en');
+  t.true(await page.getByRole('button', { name: 'Sign in', exact: true }).isVisible());
+  t.deepEqual(cspViolations, []);
+  await context.close();
+});

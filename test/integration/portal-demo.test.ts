@@ -1,0 +1,350 @@
+/**
+ * The relying portal of a hybrid city (nj, under js) against the real province OP: sign-in with
+ * real-name registration through automatic registration (PAR, private_key_jwt, trust chain
+ * nj → js → national), the person's claims on the home page, legal persons, RP-initiated logout
+ * through the OP, back-channel logout from the OP, and the refusals (forged logout tokens, a
+ * callback with a wrong state, a form without its CSRF token).
+ *
+ * The host does not serve portals yet, so the test hosts nj itself, as cli/entity-host.ts hosts
+ * an entity: its own schema (migrated), key-value scope, secrets, federation keys, and its entity
+ * configuration beside the application on its port.
+ */
+import test from 'ava';
+import Koa from 'koa';
+import pg from 'pg';
+import { generateKeyPair, importJWK, SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { freePort, startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
+import { UserAgent, findForm, type Page } from '../helpers/user-agent.ts';
+import { authorize, newPerson, oidc, redeem, registerOnPage, relyingParty, throughConsent } from '../helpers/flows.ts';
+import { openEntityDatabase } from '../../cli/entity-host.ts';
+import { migrate } from '../../infra/migrate.ts';
+import { openKeyValueStore, type KeyValueStore } from '../../infra/key-value-store.ts';
+import { loadMasterKey } from '../../infra/crypto.ts';
+import { deriveEntitySecrets, type EntityRuntime } from '../../infra/entity-runtime.ts';
+import { EntityKeyRing } from '../../infra/entity-key-ring.ts';
+import { loadKeys } from '../../infra/entity-keys.ts';
+import { listen, type Listener } from '../../infra/http-server.ts';
+import { createLogger, type Logger, type LogLevel } from '../../infra/log.ts';
+import type { Database } from '../../infra/database.ts';
+import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../../federation/entity-configuration.ts';
+import { createPortalApp, type PortalInstance } from '../../portal-demo/portal-app.ts';
+
+interface HostedPortal {
+  url: string;
+  portal: PortalInstance;
+  runtime: EntityRuntime;
+  close(): Promise<void>;
+}
+
+/** Hosts a portal entity of the test federation the way cli/entity-host.ts hosts entities. */
+async function hostPortal(fed: TestFederation, id: string, log: Logger): Promise<HostedPortal> {
+  const entity = fed.topology.get(id);
+  const superior = fed.topology.get(entity.superior!);
+  const db: Database = await openEntityDatabase(fed.config, entity);
+  await migrate(db, ['common']);
+  const root: KeyValueStore = await openKeyValueStore({ url: fed.config.redisUrl, namespace: `gov-id:${fed.topology.name}:${fed.config.schemaPrefix}` });
+  const secrets = deriveEntitySecrets(loadMasterKey(fed.config.dataDir), entity.url);
+  const runtime: EntityRuntime = {
+    self: { id: entity.id, url: entity.url, name: entity.name },
+    db,
+    kv: root.scoped(entity.id),
+    log,
+    ...secrets,
+    keyRing: await EntityKeyRing.open(db, secrets.cipher),
+    demo: true,
+  };
+  // A hybrid city signs in at its province's OP.
+  const portal = await createPortalApp({ runtime, opIssuer: superior.issuer!, opName: superior.name });
+  const statement = new Koa();
+  statement.use(
+    entityConfigurationMiddleware(() => ({
+      entityId: entity.url,
+      keys: runtime.keyRing.published(),
+      metadata: { openid_relying_party: portal.metadata, federation_entity: { organization_name: entity.name['zh-CN'] } },
+      authorityHints: [superior.url],
+    })),
+  );
+  const appHandler = portal.app.callback();
+  const statementHandler = statement.callback();
+  const listener: Listener = await listen((req, res) => (req.url?.split('?')[0] === ENTITY_CONFIGURATION_PATH ? statementHandler : appHandler)(req, res), entity.port, fed.topology.host);
+  return {
+    url: entity.url,
+    portal,
+    runtime,
+    async close() {
+      await listener.close();
+      await db.close();
+      await root.close();
+      if (fed.config.databaseUrl) {
+        const client = new pg.Client({ connectionString: fed.config.databaseUrl });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${fed.config.schemaPrefix}${id}" CASCADE`);
+        await client.end();
+      }
+    },
+  };
+}
+
+/** Every line the portal logs, to check that no authorization code ever reaches the log. */
+const logged: string[] = [];
+function capturingLogger(base: Record<string, unknown>): Logger {
+  const real = createLogger(base, (process.env.TEST_LOG_LEVEL as LogLevel) ?? 'error');
+  const record = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+    logged.push(JSON.stringify({ level, msg, ...fields }, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)));
+    (real as unknown as Record<string, (m: string, f?: Record<string, unknown>) => void>)[level]!(msg, fields);
+  };
+  return { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: (fields) => capturingLogger({ ...base, ...fields }) };
+}
+
+let fed: TestFederation;
+let nj: HostedPortal;
+
+test.before(async () => {
+  const njPort = await freePort();
+  fed = await startTestFederation(['national', 'js', 'registries'], {
+    edit: (raw) => {
+      const js = (raw.provinces as { code: string; cities: { code: string; port?: number }[] }[]).find((p) => p.code === 'js')!;
+      js.cities.find((c) => c.code === 'nj')!.port = njPort;
+    },
+  });
+  nj = await hostPortal(fed, 'nj', capturingLogger({ entity: 'nj' }));
+});
+
+test.after.always(async () => {
+  await nj?.close();
+  await fed?.close();
+});
+
+const lang = (page: Page) => /<html lang="([^"]+)"/.exec(page.html)?.[1];
+const signedIn = (page: Page) => /action="\/logout"/.test(page.html);
+
+/** Home page → 登录 (with the page's CSRF token) → the OP's pages; `as: 'legal'` asks for the legal_person scope. */
+async function startSignIn(ua: UserAgent, fields: Record<string, string> = {}): Promise<Page> {
+  const home = await ua.navigate(`${nj.url}/`);
+  return ua.submit(home, '/login', fields);
+}
+
+async function signInWithRegistration(ua: UserAgent, password: string) {
+  const person = await newPerson(fed);
+  const opPage = await startSignIn(ua);
+  const home = await registerOnPage(fed, ua, opPage, person, password);
+  return { person, home };
+}
+
+test('the home page is in Chinese by default and in English on request, with no inline script or style', async (t) => {
+  const ua = new UserAgent();
+  const res = await ua.request(`${nj.url}/`);
+  t.is(res.status, 200);
+  t.regex(res.headers.get('content-security-policy') ?? '', /default-src 'none'.*style-src 'self'/);
+  t.regex(res.headers.get('set-cookie') ?? '', /^gov_id_nj_csrf=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
+  const zh = { url: `${nj.url}/`, status: 200, html: await res.text() };
+  t.is(lang(zh), 'zh-CN');
+  t.regex(zh.html, /<h1>南京市政务服务<\/h1>/);
+  t.regex(zh.html, /<button type="submit">登录<\/button>/);
+  t.regex(zh.html, /江苏政务服务网/);
+  t.notRegex(zh.html, /<script|style=|<style/);
+  const css = await fetch(`${nj.url}/assets/portal.css`);
+  t.is(css.status, 200);
+  t.regex(css.headers.get('content-type') ?? '', /text\/css/);
+
+  const en = await ua.navigate(`${nj.url}/?lang=en`);
+  t.is(lang(en), 'en');
+  t.regex(en.html, /<button type="submit">Sign in<\/button>/);
+  t.regex(findForm(en.html, '/login').hidden.lang ?? '', /^en$/);
+  const browserEn = new UserAgent();
+  browserEn.acceptLanguage = 'en-GB,en;q=0.9';
+  t.is(lang(await browserEn.navigate(`${nj.url}/`)), 'en');
+
+  const missing = await ua.navigate(`${nj.url}/no-such-page`);
+  t.is(missing.status, 404);
+  t.regex(missing.html, /页面不存在/);
+});
+
+test('the portal publishes its relying-party metadata in its entity configuration', async (t) => {
+  const res = await fetch(`${nj.url}${ENTITY_CONFIGURATION_PATH}`);
+  t.is(res.status, 200);
+  const [, payload] = (await res.text()).split('.');
+  const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+  const rp = claims.metadata.openid_relying_party;
+  t.is(rp.client_name, '南京市政务服务');
+  t.deepEqual(rp.redirect_uris, [`${nj.url}/callback`]);
+  t.deepEqual(rp.post_logout_redirect_uris, [`${nj.url}/`]);
+  t.is(rp.backchannel_logout_uri, `${nj.url}/backchannel-logout`);
+  t.true(rp.backchannel_logout_session_required);
+  t.is(rp.token_endpoint_auth_method, 'private_key_jwt');
+  t.is(rp.jwks.keys.length, 1);
+  t.is(rp.jwks.keys[0].d, undefined, 'never a private part');
+  // The client key is not one of the federation keys.
+  t.false(claims.jwks.keys.some((k: { kid: string }) => k.kid === rp.jwks.keys[0].kid));
+  t.deepEqual(claims.authority_hints, [fed.url('js')]);
+});
+
+test('a person signs in at the portal with real-name registration at the province OP, then signs out through the OP', async (t) => {
+  const ua = new UserAgent();
+  const { person, home } = await signInWithRegistration(ua, 'Portal-pass1');
+  t.is(home.url, `${nj.url}/`);
+  t.is(home.status, 200);
+  t.true(signedIn(home));
+  t.regex(home.html, new RegExp(`<h1>${person.name}，您好</h1>`));
+  t.regex(home.html, /<dt>用户类型<\/dt><dd>自然人<\/dd>/);
+  t.regex(home.html, new RegExp(`<dt>账号注册地</dt><dd><code>${fed.url('js')}</code></dd>`));
+  t.regex(home.html, /<dt>实名等级<\/dt><dd>实名（L3） <code>urn:gov-id:loa:1<\/code><\/dd>/);
+  t.notRegex(home.html, /单位名称/);
+  // The portal's cookies carry its entity ID.
+  const again = await ua.request(`${nj.url}/`);
+  t.is(again.status, 200);
+
+  // 退出: the portal session ends, the OP asks for confirmation, then sends the browser back home.
+  const confirm = await ua.submit(home, '/logout', {});
+  t.true(confirm.url.startsWith(`${fed.url('js')}/session/end`), confirm.url);
+  const back = await ua.submit(confirm, '/session/end/confirm', { logout: 'yes' });
+  t.is(back.url, `${nj.url}/`);
+  t.false(signedIn(back));
+  t.regex(back.html, /<button type="submit">登录<\/button>/);
+  // The OP session is gone too: signing in again asks for credentials.
+  const login = await startSignIn(ua);
+  t.regex(login.url, /\/interaction\//);
+  t.regex(login.html, /身份证号或手机号/);
+});
+
+test('signing out at the OP from another relying party ends the portal session by back-channel logout', async (t) => {
+  const ua = new UserAgent();
+  const { home } = await signInWithRegistration(ua, 'Portal-pass2');
+  t.true(signedIn(home));
+
+  // Another relying party of js, in the same browser: single sign-on, then RP-initiated logout of the whole OP session.
+  const rp = await relyingParty(fed, 'js', { post_logout_redirect_uris: ['http://127.0.0.1:9/bye'] });
+  const a = await authorize(rp, ua);
+  const tokens = await redeem(rp, await throughConsent(ua, a.page), a);
+  const confirm = await ua.navigate(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/bye' }).toString());
+  const bye = await ua.submit(confirm, '/session/end/confirm', { logout: 'yes' }, 'http://127.0.0.1:9/bye');
+  t.true(bye.url.startsWith('http://127.0.0.1:9/bye'));
+
+  const after = await ua.navigate(`${nj.url}/`);
+  t.false(signedIn(after), 'the portal session ended with the OP session');
+  t.regex(after.html, /<button type="submit">登录<\/button>/);
+  t.true(logged.some((l) => /"msg":"back-channel logout","sessions":1/.test(l)));
+});
+
+test('a legal representative signs in for the organization and the home page shows it', async (t) => {
+  const ua = new UserAgent();
+  const rep = await newPerson(fed);
+  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: rep.id_number }) });
+  const org = (await res.json()) as { uscc: string; name: string };
+  const opPage = await startSignIn(ua, { as: 'legal' });
+  const picker = await registerOnPage(fed, ua, opPage, rep, 'Portal-legal1');
+  t.regex(picker.html, /选择办事单位/);
+  const registered = await ua.submit(picker, '/org/register', { uscc: org.uscc, org_name: org.name });
+  t.is(registered.status, 201);
+  const subject = /<input type="radio" name="org" value="([^"]+)"/.exec(registered.html)![1]!;
+  const home = await throughConsent(ua, await ua.submit(registered, '/org', { org: subject }));
+  t.is(home.url, `${nj.url}/`);
+  t.true(signedIn(home));
+  t.regex(home.html, /<dt>用户类型<\/dt><dd>法人<\/dd>/);
+  t.regex(home.html, new RegExp(`<dt>单位名称</dt><dd>${org.name}</dd>`));
+  t.regex(home.html, /<dt>办事角色<\/dt><dd>法定代表人<\/dd>/);
+  t.regex(home.html, new RegExp(`<dt>办事人</dt><dd>${rep.name}</dd>`));
+});
+
+test('an authorization the person declines at the OP ends on an error page with the OAuth error', async (t) => {
+  const ua = new UserAgent();
+  const person = await newPerson(fed);
+  const opPage = await startSignIn(ua, { as: 'legal' });
+  // Someone who may act for no organization declines on the organization page.
+  const picker = await registerOnPage(fed, ua, opPage, person, 'Portal-deny1');
+  const denied = await ua.submit(picker, '/abort', {});
+  t.true(denied.url.startsWith(`${nj.url}/callback?`));
+  t.is(denied.status, 400);
+  t.regex(denied.html, /<p class="error" role="alert">您取消了登录或拒绝了授权。<\/p>/);
+  t.regex(denied.html, /<code>access_denied<\/code>/);
+  t.false(signedIn(await ua.navigate(`${nj.url}/`)));
+});
+
+test('a callback with a wrong state, or with no sign-in pending, is an error page (400), and the code never reaches the log', async (t) => {
+  const ua = new UserAgent();
+  const home = await ua.navigate(`${nj.url}/`);
+  const { hidden } = findForm(home.html, '/login');
+  const started = await ua.request(`${nj.url}/login`, { form: hidden });
+  t.is(started.status, 303);
+  t.true(started.headers.get('location')!.startsWith(`${fed.url('js')}/auth?`));
+  t.regex(started.headers.getSetCookie().join('\n'), /gov_id_nj_login=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=600/);
+
+  const code = `secret-code-${randomUUID()}`;
+  const wrong = await ua.navigate(`${nj.url}/callback?code=${code}&state=not-the-state&iss=${encodeURIComponent(fed.url('js'))}`);
+  t.is(wrong.status, 400);
+  t.regex(wrong.html, /<p class="error" role="alert">/);
+  t.regex(wrong.html, /<code>invalid_response<\/code>/);
+  t.notRegex(wrong.html, new RegExp(code));
+
+  // The pending sign-in was used up: the same callback again finds nothing to finish.
+  const replay = await ua.navigate(`${nj.url}/callback?code=${code}&state=not-the-state`);
+  t.is(replay.status, 400);
+  t.regex(replay.html, /登录请求已失效/);
+  const stranger = await new UserAgent().navigate(`${nj.url}/callback?error=access_denied`);
+  t.is(stranger.status, 400);
+  t.false(logged.some((l) => l.includes(code)), 'no authorization code in the log');
+});
+
+test('forms without their CSRF token, or from another origin, are refused', async (t) => {
+  const ua = new UserAgent();
+  const home = await ua.navigate(`${nj.url}/`);
+  const { hidden } = findForm(home.html, '/login');
+  const noToken = await ua.navigate(`${nj.url}/login`, { method: 'POST', form: {} });
+  t.is(noToken.status, 403);
+  t.regex(noToken.html, /页面已失效/);
+  const otherBrowser = await new UserAgent().navigate(`${nj.url}/login`, { form: hidden });
+  t.is(otherBrowser.status, 403, 'the token belongs to the browser that got the page');
+  const crossOrigin = await ua.request(`${nj.url}/login`, { form: hidden, headers: { origin: 'http://evil.example' } });
+  t.is(crossOrigin.status, 403);
+  const crossSite = await ua.request(`${nj.url}/login`, { form: hidden, headers: { 'sec-fetch-site': 'cross-site' } });
+  t.is(crossSite.status, 403);
+  // Under Referrer-Policy: no-referrer a browser's own form post says `Origin: null`: the token decides.
+  const ownForm = await ua.request(`${nj.url}/login`, { form: hidden, headers: { origin: 'null', 'sec-fetch-site': 'same-origin' } });
+  t.is(ownForm.status, 303);
+  const logout = await ua.navigate(`${nj.url}/logout`, { form: { csrf: 'forged' } });
+  t.is(logout.status, 403);
+});
+
+test('forged, malformed and replayed logout tokens are refused with 400; a valid one is accepted', async (t) => {
+  const js = fed.host.entities.find((e) => e.entity.id === 'js')!.runtime;
+  const [opKey] = await loadKeys(js.db, js.cipher, 'oidc', ['ES256', 'RS256']);
+  const signingKey = (await importJWK(opKey!, 'ES256')) as CryptoKey;
+  const { privateKey: strangerKey } = await generateKeyPair('ES256');
+  const event = { 'http://schemas.openid.net/event/backchannel-logout': {} };
+  const token = async (claims: Record<string, unknown>, opts: { key?: CryptoKey; typ?: string; kid?: string } = {}) =>
+    new SignJWT({ events: event, sid: randomUUID(), jti: randomUUID(), ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: opts.kid ?? opKey!.kid, typ: opts.typ ?? 'logout+jwt' })
+      .setIssuer(fed.url('js'))
+      .setAudience(nj.url)
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .sign(opts.key ?? signingKey);
+  const post = async (body: Record<string, string>) => {
+    const res = await fetch(`${nj.url}/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+    return { status: res.status, body: res.status === 400 ? ((await res.json()) as { error: string; error_description: string }) : await res.text(), cacheControl: res.headers.get('cache-control') };
+  };
+
+  const refused = async (label: string, logoutToken: string | null, reason: RegExp) => {
+    const res = await post(logoutToken === null ? {} : { logout_token: logoutToken });
+    t.is(res.status, 400, label);
+    t.is((res.body as { error: string }).error, 'invalid_request', label);
+    t.regex((res.body as { error_description: string }).error_description, reason, label);
+  };
+  await refused('no token', null, /logout_token is required/);
+  await refused('not a JWT', 'not-a-jwt', /rejected/);
+  await refused('wrong signature', await token({}, { key: strangerKey }), /signature|no applicable key/i);
+  await refused('wrong audience', await new SignJWT({ events: event, sid: 'x', jti: randomUUID() }).setProtectedHeader({ alg: 'ES256', kid: opKey!.kid, typ: 'logout+jwt' }).setIssuer(fed.url('js')).setAudience('http://127.0.0.1:9').setIssuedAt().sign(signingKey), /aud/);
+  await refused('wrong issuer', await new SignJWT({ events: event, sid: 'x', jti: randomUUID() }).setProtectedHeader({ alg: 'ES256', kid: opKey!.kid, typ: 'logout+jwt' }).setIssuer(fed.url('national')).setAudience(nj.url).setIssuedAt().sign(signingKey), /iss/);
+  await refused('nonce present', await token({ nonce: 'n-0S6_WzA2Mj' }), /nonce/);
+  await refused('an ID token, not a logout token', await token({}, { typ: 'JWT' }), /typ/);
+  await refused('no event', await token({ events: { 'http://example.com/other': {} } }), /event/);
+  await refused('neither sid nor sub', await token({ sid: undefined }), /neither sid nor sub/);
+  await refused('no jti', await token({ jti: undefined }), /jti/);
+
+  const valid = await token({ sub: 'someone' });
+  const ok = await post({ logout_token: valid });
+  t.is(ok.status, 200);
+  t.is(ok.cacheControl, 'no-store');
+  await refused('replayed', valid, /replayed/);
+});
