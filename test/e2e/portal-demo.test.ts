@@ -3,27 +3,12 @@
  * city (nj): 登录 takes it to the province OP (js), where the person registers with their real
  * name, finding every field by its label; back at the portal the home page greets them, and 退出
  * signs them out at the portal and the OP. No page may break the CSP.
- *
- * The host does not serve portals yet, so the test hosts nj itself, as cli/entity-host.ts hosts
- * an entity.
  */
 import test from 'ava';
-import Koa from 'koa';
-import pg from 'pg';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-import { freePort, startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
+import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { latestOtp, newPerson } from '../helpers/flows.ts';
-import { openEntityDatabase } from '../../cli/entity-host.ts';
-import { migrate } from '../../infra/migrate.ts';
-import { openKeyValueStore } from '../../infra/key-value-store.ts';
-import { loadMasterKey } from '../../infra/crypto.ts';
-import { deriveEntitySecrets, type EntityRuntime } from '../../infra/entity-runtime.ts';
-import { EntityKeyRing } from '../../infra/entity-key-ring.ts';
-import { listen } from '../../infra/http-server.ts';
-import { createLogger, type LogLevel } from '../../infra/log.ts';
-import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../../federation/entity-configuration.ts';
-import { createPortalApp } from '../../portal-demo/portal-app.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const browserTest = existsSync(CHROMIUM) ? test : test.skip;
@@ -31,61 +16,10 @@ const browserTest = existsSync(CHROMIUM) ? test : test.skip;
 let fed: TestFederation;
 let browser: Browser;
 let portalUrl: string;
-let closePortal: (() => Promise<void>) | undefined;
-
-/** Hosts a portal entity of the test federation the way cli/entity-host.ts hosts entities. */
-async function hostPortal(id: string): Promise<() => Promise<void>> {
-  const entity = fed.topology.get(id);
-  const superior = fed.topology.get(entity.superior!);
-  const db = await openEntityDatabase(fed.config, entity);
-  await migrate(db, ['common']);
-  const root = await openKeyValueStore({ url: fed.config.redisUrl, namespace: `gov-id:${fed.topology.name}:${fed.config.schemaPrefix}` });
-  const secrets = deriveEntitySecrets(loadMasterKey(fed.config.dataDir), entity.url);
-  const runtime: EntityRuntime = {
-    self: { id: entity.id, url: entity.url, name: entity.name },
-    db,
-    kv: root.scoped(entity.id),
-    log: createLogger({ entity: id }, (process.env.TEST_LOG_LEVEL as LogLevel) ?? 'error'),
-    ...secrets,
-    keyRing: await EntityKeyRing.open(db, secrets.cipher),
-    demo: true,
-  };
-  const portal = await createPortalApp({ runtime, opIssuer: superior.issuer!, opName: superior.name });
-  const statement = new Koa();
-  statement.use(
-    entityConfigurationMiddleware(() => ({
-      entityId: entity.url,
-      keys: runtime.keyRing.published(),
-      metadata: { openid_relying_party: portal.metadata, federation_entity: { organization_name: entity.name['zh-CN'] } },
-      authorityHints: [superior.url],
-    })),
-  );
-  const appHandler = portal.app.callback();
-  const statementHandler = statement.callback();
-  const listener = await listen((req, res) => (req.url?.split('?')[0] === ENTITY_CONFIGURATION_PATH ? statementHandler : appHandler)(req, res), entity.port, fed.topology.host);
-  return async () => {
-    await listener.close();
-    await db.close();
-    await root.close();
-    if (fed.config.databaseUrl) {
-      const client = new pg.Client({ connectionString: fed.config.databaseUrl });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${fed.config.schemaPrefix}${id}" CASCADE`);
-      await client.end();
-    }
-  };
-}
 
 test.before(async () => {
   if (!existsSync(CHROMIUM)) return;
-  const njPort = await freePort();
-  fed = await startTestFederation(['national', 'js', 'registries'], {
-    edit: (raw) => {
-      const js = (raw.provinces as { code: string; cities: { code: string; port?: number }[] }[]).find((p) => p.code === 'js')!;
-      js.cities.find((c) => c.code === 'nj')!.port = njPort;
-    },
-  });
-  closePortal = await hostPortal('nj');
+  fed = await startTestFederation(['national', 'js', 'nj', 'registries']);
   portalUrl = fed.url('nj');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -95,7 +29,6 @@ test.before(async () => {
 
 test.after.always(async () => {
   await browser?.close();
-  await closePortal?.();
   await fed?.close();
 });
 

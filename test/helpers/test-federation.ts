@@ -12,7 +12,7 @@ import pg from 'pg';
 import { parseTopology, DEFAULT_TOPOLOGY, type Topology } from '../../federation/topology.ts';
 import { startHost, type Host } from '../../cli/entity-host.ts';
 import { configFromEnv, type DeploymentConfig } from '../../infra/config.ts';
-import { createLogger } from '../../infra/log.ts';
+import { createLogger, type Logger } from '../../infra/log.ts';
 
 /**
  * A port that is free now, picked below the kernel's ephemeral range (32768+): a port from that
@@ -64,7 +64,10 @@ export interface TestFederation {
  * Starts the given entities (default: every OP and the services entity). `embedded` ignores
  * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run.
  */
-export async function startTestFederation(ids?: string[], opts: { embedded?: boolean; edit?: (raw: Record<string, unknown>) => void } = {}): Promise<TestFederation> {
+export async function startTestFederation(
+  ids?: string[],
+  opts: { embedded?: boolean; edit?: (raw: Record<string, unknown>) => void; log?: Logger } = {},
+): Promise<TestFederation> {
   const fresh = await testTopology();
   opts.edit?.(fresh.raw);
   const { raw } = fresh;
@@ -75,7 +78,7 @@ export async function startTestFederation(ids?: string[], opts: { embedded?: boo
   writeFileSync(topologyFile, JSON.stringify(raw, null, 2));
   const env = opts.embedded ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined } : configFromEnv();
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
-  const log = createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
+  const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
   const wanted = ids ?? topology.entities.map((e) => e.id);
   const host = await startHost({ ...config, topology, demo: true, log }, wanted);
   return {

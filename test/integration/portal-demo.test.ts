@@ -4,89 +4,17 @@
  * nj → js → national), the person's claims on the home page, legal persons, RP-initiated logout
  * through the OP, back-channel logout from the OP, and the refusals (forged logout tokens, a
  * callback with a wrong state, a form without its CSRF token).
- *
- * The host does not serve portals yet, so the test hosts nj itself, as cli/entity-host.ts hosts
- * an entity: its own schema (migrated), key-value scope, secrets, federation keys, and its entity
- * configuration beside the application on its port.
  */
 import test from 'ava';
-import Koa from 'koa';
-import pg from 'pg';
 import { generateKeyPair, importJWK, SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { freePort, startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
+import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, findForm, type Page } from '../helpers/user-agent.ts';
 import { authorize, newPerson, oidc, redeem, registerOnPage, relyingParty, throughConsent } from '../helpers/flows.ts';
-import { openEntityDatabase } from '../../cli/entity-host.ts';
-import { migrate } from '../../infra/migrate.ts';
-import { openKeyValueStore, type KeyValueStore } from '../../infra/key-value-store.ts';
-import { loadMasterKey } from '../../infra/crypto.ts';
-import { deriveEntitySecrets, type EntityRuntime } from '../../infra/entity-runtime.ts';
-import { EntityKeyRing } from '../../infra/entity-key-ring.ts';
 import { loadKeys } from '../../infra/entity-keys.ts';
-import { listen, type Listener } from '../../infra/http-server.ts';
 import { createLogger, type Logger, type LogLevel } from '../../infra/log.ts';
-import type { Database } from '../../infra/database.ts';
-import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../../federation/entity-configuration.ts';
-import { createPortalApp, type PortalInstance } from '../../portal-demo/portal-app.ts';
+import { ENTITY_CONFIGURATION_PATH } from '../../federation/entity-configuration.ts';
 
-interface HostedPortal {
-  url: string;
-  portal: PortalInstance;
-  runtime: EntityRuntime;
-  close(): Promise<void>;
-}
-
-/** Hosts a portal entity of the test federation the way cli/entity-host.ts hosts entities. */
-async function hostPortal(fed: TestFederation, id: string, log: Logger): Promise<HostedPortal> {
-  const entity = fed.topology.get(id);
-  const superior = fed.topology.get(entity.superior!);
-  const db: Database = await openEntityDatabase(fed.config, entity);
-  await migrate(db, ['common']);
-  const root: KeyValueStore = await openKeyValueStore({ url: fed.config.redisUrl, namespace: `gov-id:${fed.topology.name}:${fed.config.schemaPrefix}` });
-  const secrets = deriveEntitySecrets(loadMasterKey(fed.config.dataDir), entity.url);
-  const runtime: EntityRuntime = {
-    self: { id: entity.id, url: entity.url, name: entity.name },
-    db,
-    kv: root.scoped(entity.id),
-    log,
-    ...secrets,
-    keyRing: await EntityKeyRing.open(db, secrets.cipher),
-    demo: true,
-  };
-  // A hybrid city signs in at its province's OP.
-  const portal = await createPortalApp({ runtime, opIssuer: superior.issuer!, opName: superior.name });
-  const statement = new Koa();
-  statement.use(
-    entityConfigurationMiddleware(() => ({
-      entityId: entity.url,
-      keys: runtime.keyRing.published(),
-      metadata: { openid_relying_party: portal.metadata, federation_entity: { organization_name: entity.name['zh-CN'] } },
-      authorityHints: [superior.url],
-    })),
-  );
-  const appHandler = portal.app.callback();
-  const statementHandler = statement.callback();
-  const listener: Listener = await listen((req, res) => (req.url?.split('?')[0] === ENTITY_CONFIGURATION_PATH ? statementHandler : appHandler)(req, res), entity.port, fed.topology.host);
-  return {
-    url: entity.url,
-    portal,
-    runtime,
-    async close() {
-      await listener.close();
-      await db.close();
-      await root.close();
-      if (fed.config.databaseUrl) {
-        const client = new pg.Client({ connectionString: fed.config.databaseUrl });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS "${fed.config.schemaPrefix}${id}" CASCADE`);
-        await client.end();
-      }
-    },
-  };
-}
-
-/** Every line the portal logs, to check that no authorization code ever reaches the log. */
 const logged: string[] = [];
 function capturingLogger(base: Record<string, unknown>): Logger {
   const real = createLogger(base, (process.env.TEST_LOG_LEVEL as LogLevel) ?? 'error');
@@ -98,21 +26,15 @@ function capturingLogger(base: Record<string, unknown>): Logger {
 }
 
 let fed: TestFederation;
-let nj: HostedPortal;
+let nj: { url: string };
 
 test.before(async () => {
-  const njPort = await freePort();
-  fed = await startTestFederation(['national', 'js', 'registries'], {
-    edit: (raw) => {
-      const js = (raw.provinces as { code: string; cities: { code: string; port?: number }[] }[]).find((p) => p.code === 'js')!;
-      js.cities.find((c) => c.code === 'nj')!.port = njPort;
-    },
-  });
-  nj = await hostPortal(fed, 'nj', capturingLogger({ entity: 'nj' }));
+  // The Nanjing portal, a hybrid-mode city of js, hosted as `gov-id start` hosts it.
+  fed = await startTestFederation(['national', 'js', 'nj', 'registries'], { log: capturingLogger({}) });
+  nj = { url: fed.url('nj') };
 });
 
 test.after.always(async () => {
-  await nj?.close();
   await fed?.close();
 });
 
