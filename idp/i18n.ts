@@ -2,8 +2,9 @@
  * User-facing text of the OP, Simplified Chinese by default and English on request
  * (`ui_locales`, the `lang` switch, or Accept-Language).
  */
-export type Locale = 'zh-CN' | 'en';
-export const LOCALES: Locale[] = ['zh-CN', 'en'];
+import { catalogTranslator, pickLocale, type Locale, type Translator } from '../infra/i18n.ts';
+
+export { pickLocale, type Locale };
 
 const zh = {
   'page.login': '登录',
@@ -256,20 +257,9 @@ export function isMessageKey(key: string): key is MessageKey {
   return key in zh;
 }
 
-export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
+export type Translate = Translator<MessageKey>;
 
 export function translator(locale: Locale): Translate {
-  return (key, vars) => CATALOG[locale][key].replace(/\{(\w+)\}/g, (_, v: string) => String(vars?.[v] ?? ''));
+  return catalogTranslator(CATALOG, locale);
 }
 
-/** First supported locale among the candidates (ui_locales, explicit choice, Accept-Language). */
-export function pickLocale(...candidates: (string | undefined)[]): Locale {
-  for (const c of candidates) {
-    for (const tag of (c ?? '').split(/[\s,]+/)) {
-      const t = tag.split(';')[0]!.trim().toLowerCase();
-      if (t.startsWith('zh')) return 'zh-CN';
-      if (t.startsWith('en')) return 'en';
-    }
-  }
-  return 'zh-CN';
-}

@@ -3,7 +3,9 @@
  * or when the browser prefers it (Accept-Language). The portal keeps its own catalog: it is a
  * separate application that talks to the OPs over HTTP only.
  */
-export type Locale = 'zh-CN' | 'en';
+import { catalogTranslator, pickLocale, type Locale, type Translator } from '../infra/i18n.ts';
+
+export { pickLocale, type Locale };
 
 const zh = {
   'page.home': '首页',
@@ -90,24 +92,13 @@ const en: typeof zh = {
 export type MessageKey = keyof typeof zh;
 const CATALOG: Record<Locale, typeof zh> = { 'zh-CN': zh, en };
 
-export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
+export type Translate = Translator<MessageKey>;
 
 export function isMessageKey(key: string): key is MessageKey {
   return Object.hasOwn(zh, key);
 }
 
 export function translator(locale: Locale): Translate {
-  return (key, vars) => CATALOG[locale][key].replace(/\{(\w+)\}/g, (_, v: string) => String(vars?.[v] ?? ''));
+  return catalogTranslator(CATALOG, locale);
 }
 
-/** The first supported language among the candidates (explicit choice first, then Accept-Language). */
-export function pickLocale(...candidates: (string | undefined)[]): Locale {
-  for (const c of candidates) {
-    for (const tag of (c ?? '').split(/[\s,]+/)) {
-      const t = tag.split(';')[0]!.trim().toLowerCase();
-      if (t.startsWith('zh')) return 'zh-CN';
-      if (t.startsWith('en')) return 'en';
-    }
-  }
-  return 'zh-CN';
-}

@@ -246,7 +246,7 @@ test('trustAnchorTrustMarkConfig reads trust_mark_issuers from the anchor\'s ent
 // The issuer's configuration
 // ---------------------------------------------------------------------------------------------
 
-test('the default configuration gives every OP real-name-op (loa2 for cities, loa3 above) and nothing to others', (t) => {
+test('the default configuration gives every OP real-name-op (loa2 for cities, loa3 above), every portal government-portal, and nothing to others', (t) => {
   const config = defaultTrustMarkConfig(topology);
   t.notThrows(() => parseTrustMarkConfig(config));
   const loa = (id: string) => config.marks.find((m) => m.sub === url(id))?.max_loa;
@@ -255,8 +255,12 @@ test('the default configuration gives every OP real-name-op (loa2 for cities, lo
   t.is(loa('js'), 'loa3');
   t.is(loa('gz'), 'loa2');
   t.is(loa('sz'), 'loa2');
-  t.true(config.marks.every((m) => m.trust_mark_type === REAL_NAME_OP));
-  t.is(config.marks.length, topology.ops().length);
+  const ops = new Set(topology.ops().map((e) => url(e.id)));
+  const portals = topology.entities.filter((e) => e.kind === 'portal').map((e) => url(e.id));
+  t.deepEqual(portals, [url('nj'), url('wx')]);
+  t.true(config.marks.filter((m) => ops.has(m.sub)).every((m) => m.trust_mark_type === REAL_NAME_OP));
+  t.deepEqual(config.marks.filter((m) => m.trust_mark_type === GOVERNMENT_PORTAL).map((m) => m.sub), portals);
+  t.is(config.marks.length, ops.size + portals.length);
   t.false(config.marks.some((m) => m.sub === url('registries')));
 });
 
