@@ -18,6 +18,7 @@
  * unsupported_parameter; the resolve response carries no trust_marks (this resolver does not
  * verify Trust Marks, and §8.3.2 allows only verified ones).
  */
+import { HttpError } from '../infra/errors.ts';
 import { decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
 import type Koa from 'koa';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
@@ -108,17 +109,8 @@ export interface AuthorityEndpointsOptions {
   log?: Logger;
 }
 
-class EndpointError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
-const badRequest = (message: string) => new EndpointError(400, 'invalid_request', message);
+const badRequest = (message: string) => new HttpError(400, 'invalid_request', message);
 
 /** The values of a query parameter (none, one or several). */
 function values(ctx: Koa.Context, name: string): string[] {
@@ -147,16 +139,16 @@ function booleanParameter(ctx: Koa.Context, name: string): boolean | undefined {
 }
 
 /** The spec's error code and HTTP status for a failed resolution. */
-function resolveError(err: TrustChainError, subject: string): EndpointError {
+function resolveError(err: TrustChainError, subject: string): HttpError {
   const description = err.message;
   if (err.statement === entityConfigurationLabel(subject)) {
-    if (err.check === 'fetch_failed' || err.check === 'fetch_timeout') return new EndpointError(404, 'not_found', description);
-    if (err.check === 'entity_id') return new EndpointError(400, 'invalid_request', description);
+    if (err.check === 'fetch_failed' || err.check === 'fetch_timeout') return new HttpError(404, 'not_found', description);
+    if (err.check === 'entity_id') return new HttpError(400, 'invalid_request', description);
   }
   if (err.check === 'policy_conflict' || err.check === 'policy_illegal' || err.check === 'policy_violation' || err.check === 'metadata') {
-    return new EndpointError(400, 'invalid_metadata', description);
+    return new HttpError(400, 'invalid_metadata', description);
   }
-  return new EndpointError(400, 'invalid_trust_chain', description);
+  return new HttpError(400, 'invalid_trust_chain', description);
 }
 
 /**
@@ -178,7 +170,7 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
     try {
       return (await directory.get(entityId)).jwks;
     } catch (err) {
-      throw new EndpointError(503, 'temporarily_unavailable', `the keys of ${entityId} cannot be obtained: ${(err as Error).message}`);
+      throw new HttpError(503, 'temporarily_unavailable', `the keys of ${entityId} cannot be obtained: ${(err as Error).message}`);
     }
   }
 
@@ -187,7 +179,7 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
     if (sub === opts.entityId) throw badRequest('sub is the issuer itself; its entity configuration is at /.well-known/openid-federation');
     const config = opts.config.current();
     const subordinate = findSubordinate(config, sub);
-    if (!subordinate) throw new EndpointError(404, 'not_found', `${sub} is not a subordinate of ${opts.entityId}`);
+    if (!subordinate) throw new HttpError(404, 'not_found', `${sub} is not a subordinate of ${opts.entityId}`);
     const jwt = await signSubordinateStatement({
       issuer: opts.entityId,
       subject: sub,
@@ -206,7 +198,7 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
 
   async function list(ctx: Koa.Context): Promise<void> {
     for (const unsupported of ['trust_marked', 'trust_mark_type']) {
-      if (values(ctx, unsupported).length) throw new EndpointError(400, 'unsupported_parameter', `the ${unsupported} filter is not supported by this list endpoint (ask the trust mark issuer's list endpoint)`);
+      if (values(ctx, unsupported).length) throw new HttpError(400, 'unsupported_parameter', `the ${unsupported} filter is not supported by this list endpoint (ask the trust mark issuer's list endpoint)`);
     }
     const entityTypes = values(ctx, 'entity_type').filter((t) => t !== '');
     const intermediate = booleanParameter(ctx, 'intermediate');
@@ -230,10 +222,10 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
   async function anchorFor(requested: string[]): Promise<TrustAnchor> {
     const source = opts.trustAnchors.find((a) => requested.includes(a.entityId));
     if (!source) {
-      throw new EndpointError(404, 'invalid_trust_anchor', `${requested.join(', ')} ${requested.length > 1 ? 'are not trust anchors' : 'is not a trust anchor'} of this resolver; it accepts ${opts.trustAnchors.map((a) => a.entityId).join(', ') || 'none'}`);
+      throw new HttpError(404, 'invalid_trust_anchor', `${requested.join(', ')} ${requested.length > 1 ? 'are not trust anchors' : 'is not a trust anchor'} of this resolver; it accepts ${opts.trustAnchors.map((a) => a.entityId).join(', ') || 'none'}`);
     }
     const jwks = typeof source.jwks === 'function' ? await source.jwks().catch(() => null) : source.jwks;
-    if (!jwks) throw new EndpointError(503, 'temporarily_unavailable', `the keys of trust anchor ${source.entityId} cannot be obtained`);
+    if (!jwks) throw new HttpError(503, 'temporarily_unavailable', `the keys of trust anchor ${source.entityId} cannot be obtained`);
     return { entityId: source.entityId, jwks };
   }
 
@@ -292,14 +284,14 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
     try {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
         ctx.set('Allow', 'GET, HEAD');
-        throw new EndpointError(405, 'invalid_request', `use GET; client authentication at federation endpoints is not supported`);
+        throw new HttpError(405, 'invalid_request', `use GET; client authentication at federation endpoints is not supported`);
       }
       await handler(ctx);
     } catch (err) {
       const e =
-        err instanceof EndpointError
+        err instanceof HttpError
           ? err
-          : (opts.log?.error('federation endpoint failed', { err, path: ctx.path }), new EndpointError(500, 'server_error', 'internal error'));
+          : (opts.log?.error('federation endpoint failed', { err, path: ctx.path }), new HttpError(500, 'server_error', 'internal error'));
       ctx.status = e.status;
       ctx.type = 'application/json';
       ctx.body = { error: e.code, error_description: e.message };

@@ -46,7 +46,7 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import { LOA_LEVELS, type LoaLevel } from '../idp/loa.ts';
 import { publicJwk, type PrivateJwk } from '../infra/entity-keys.ts';
-import { ConfigurationError } from '../infra/errors.ts';
+import { ConfigurationError, HttpError } from '../infra/errors.ts';
 import type { Logger } from '../infra/log.ts';
 import { fileExists, LiveConfigFile, readJsonFile, writeJsonFileAtomically, type LiveConfigSource } from './live-config-file.ts';
 import { entityIdProblem } from './authority-config.ts';
@@ -302,16 +302,7 @@ export interface TrustMarkIssuerOptions {
   log?: Logger;
 }
 
-class EndpointError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-const badRequest = (message: string) => new EndpointError(400, 'invalid_request', message);
+const badRequest = (message: string) => new HttpError(400, 'invalid_request', message);
 const MAX_FORM_BYTES = 64 * 1024;
 
 function isGovIdType(type: string): type is GovIdTrustMarkType {
@@ -424,14 +415,14 @@ export class TrustMarkIssuer {
       try {
         if (!handler.methods.includes(ctx.method)) {
           ctx.set('Allow', handler.methods.join(', '));
-          throw new EndpointError(405, 'invalid_request', `use ${handler.methods[0]}${handler.methods[0] === 'GET' ? '; client authentication at federation endpoints is not supported' : ''}`);
+          throw new HttpError(405, 'invalid_request', `use ${handler.methods[0]}${handler.methods[0] === 'GET' ? '; client authentication at federation endpoints is not supported' : ''}`);
         }
         await handler.run(ctx);
       } catch (err) {
         const e =
-          err instanceof EndpointError
+          err instanceof HttpError
             ? err
-            : (this.#opts.log?.error('trust mark endpoint failed', { err, path: ctx.path }), new EndpointError(500, 'server_error', 'internal error'));
+            : (this.#opts.log?.error('trust mark endpoint failed', { err, path: ctx.path }), new HttpError(500, 'server_error', 'internal error'));
         ctx.status = e.status;
         ctx.type = 'application/json';
         ctx.body = { error: e.code, error_description: e.message };
@@ -445,7 +436,7 @@ export class TrustMarkIssuer {
     const sub = single(params, 'sub');
     const jwt = await this.issue(type, sub);
     if (!jwt) {
-      throw new EndpointError(404, 'not_found', isGovIdType(type) ? `${sub} does not have the trust mark ${type}` : `${this.entityId} does not issue trust marks of type ${type}`);
+      throw new HttpError(404, 'not_found', isGovIdType(type) ? `${sub} does not have the trust mark ${type}` : `${this.entityId} does not issue trust marks of type ${type}`);
     }
     ctx.status = 200;
     ctx.type = TRUST_MARK_MEDIA_TYPE;
@@ -462,7 +453,7 @@ export class TrustMarkIssuer {
       if (err instanceof TrustMarkError) throw badRequest('trust_mark is not a JWT');
       throw err;
     }
-    if (status === null) throw new EndpointError(404, 'not_found', `the trust mark was not issued by ${this.entityId}`);
+    if (status === null) throw new HttpError(404, 'not_found', `the trust mark was not issued by ${this.entityId}`);
     ctx.status = 200;
     ctx.type = TRUST_MARK_STATUS_RESPONSE_MEDIA_TYPE;
     ctx.body = await this.statusResponse(jwt, status);
@@ -473,7 +464,7 @@ export class TrustMarkIssuer {
     const type = single(params, 'trust_mark_type');
     const sub = single(params, 'sub', false);
     const ids = this.list(type, sub);
-    if (ids === null) throw new EndpointError(404, 'not_found', `${this.entityId} does not issue trust marks of type ${type}`);
+    if (ids === null) throw new HttpError(404, 'not_found', `${this.entityId} does not issue trust marks of type ${type}`);
     ctx.status = 200;
     ctx.type = 'application/json';
     ctx.body = ids;
@@ -524,7 +515,7 @@ async function readForm(ctx: Koa.Context): Promise<Params> {
   let total = 0;
   for await (const chunk of ctx.req) {
     total += (chunk as Buffer).length;
-    if (total > MAX_FORM_BYTES) throw new EndpointError(413, 'invalid_request', `the request body exceeds ${MAX_FORM_BYTES} bytes`);
+    if (total > MAX_FORM_BYTES) throw new HttpError(413, 'invalid_request', `the request body exceeds ${MAX_FORM_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
   for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) params.set(name, [...(params.get(name) ?? []), value]);
