@@ -147,6 +147,8 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     const op = await createOp({
       runtime,
       servicesUrl: topology.services().url,
+      // Hybrid mode is configuration: the city portals under this OP get the city's name on its pages.
+      cityPortals: new Map(topology.entities.filter((e) => e.kind === 'portal' && e.superior === entity.id).map((e) => [e.url, e.name])),
       federationClients: automaticRegistration({
         trustAnchors: [topologyTrustAnchor(topology)],
         allowHttpEntityIds: allowHttpEntityIds(topology),

@@ -38,6 +38,8 @@ export interface OpOptions {
   acrUris?: Record<LoaLevel, string>;
   /** Accepts relying parties of the federation by their entity ID (automatic registration). */
   federationClients?: FederationClientResolver;
+  /** Hybrid mode: the city portals whose people sign in here, by client ID (entity ID). */
+  cityPortals?: ReadonlyMap<string, { 'zh-CN': string; en: string }>;
 }
 
 export interface OpInstance {
@@ -54,7 +56,7 @@ function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
   return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
 }
 
-export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS, federationClients }: OpOptions): Promise<OpInstance> {
+export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS, federationClients, cityPortals = new Map() }: OpOptions): Promise<OpInstance> {
   const { db, kv, log } = runtime;
   const issuer = runtime.self.url;
   const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
@@ -106,6 +108,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     otp: new OneTimeCodes(kv, runtime.macKey, services, runtime.self.name['zh-CN']),
     services,
     acrUris,
+    cityPortals,
   };
 
   await clients.ensure({

@@ -26,6 +26,11 @@ export interface OpDependencies {
   otp: OneTimeCodes;
   services: ServicesClient;
   acrUris: Record<LoaLevel, string>;
+  /**
+   * Hybrid mode (统分): the portals of this province's cities, by client ID. Their people sign in
+   * on this OP's pages, shown in the city's name.
+   */
+  cityPortals: ReadonlyMap<string, { 'zh-CN': string; en: string }>;
 }
 
 export class InteractionExpired extends HttpError {
@@ -82,8 +87,15 @@ export async function interactionScope(ctx: Koa.Context, deps: OpDependencies): 
     t,
     body,
     clientName: client?.clientName ?? String(details.params.client_id),
-    form: { t, locale, siteName: deps.runtime.self.name[locale === 'en' ? 'en' : 'zh-CN'], action, csrf, switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined },
+    form: { t, locale, siteName: siteNameFor(deps, String(details.params.client_id), locale), action, csrf, switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined },
   };
+}
+
+/** The name on the pages: the city's, for a city portal in hybrid mode, with this platform's behind it. */
+export function siteNameFor(deps: OpDependencies, clientId: string, locale: Locale): string {
+  const city = deps.cityPortals.get(clientId);
+  const own = deps.runtime.self.name[locale];
+  return city ? `${city[locale]}${locale === 'en' ? ` (${own})` : `（${own}）`}` : own;
 }
 
 export function sendPage(ctx: Koa.Context, page: string, status = 200) {

@@ -270,3 +270,12 @@ test('forged, malformed and replayed logout tokens are refused with 400; a valid
   t.is(ok.cacheControl, 'no-store');
   await refused('replayed', valid, /replayed/);
 });
+
+test("hybrid mode: the province's login and registration pages carry the city's name", async (t) => {
+  const ua = new UserAgent();
+  const login = await startSignIn(ua);
+  t.true(login.url.startsWith(fed.url('js')), login.url);
+  t.regex(login.html, /<header class="site"><span>南京市政务服务（江苏政务服务网）<\/span>/);
+  const register = await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(login.html)![1]!.replace(/&amp;/g, '&'), login.url).toString());
+  t.regex(register.html, /<title>实名注册 · 南京市政务服务（江苏政务服务网）<\/title>/);
+});
