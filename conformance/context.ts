@@ -180,25 +180,29 @@ export class ConformanceContext {
 
   // ---- authorization requests ---------------------------------------------------------------
 
-  /**
-   * An authorization request URL for `client` with PKCE S256, state and nonce; `params` override
-   * or (with undefined) remove parameters.
-   */
-  async authorizationRequest(params: Record<string, string | undefined> = {}, client = this.requireClient()) {
+  /** The parameters of an authorization request (PKCE S256, state, nonce); `params` override or remove (undefined). */
+  requestParameters(params: Record<string, string | undefined> = {}, client = this.requireClient()) {
     const verifier = randomToken(32);
-    const state = randomToken();
-    const nonce = randomToken();
     const all: Record<string, string | undefined> = {
       client_id: client.clientId,
       response_type: 'code',
       scope: this.config.scope,
       redirect_uri: client.redirectUri,
-      state,
-      nonce,
+      state: randomToken(),
+      nonce: randomToken(),
       code_challenge: pkceChallenge(verifier),
       code_challenge_method: 'S256',
       ...params,
     };
+    return { all, verifier };
+  }
+
+  /**
+   * An authorization request URL for `client` with PKCE S256, state and nonce; `params` override
+   * or (with undefined) remove parameters.
+   */
+  async authorizationRequest(params: Record<string, string | undefined> = {}, client = this.requireClient()) {
+    const { all, verifier } = this.requestParameters(params, client);
     const url = new URL(await this.endpoint('authorization_endpoint'));
     for (const [k, v] of Object.entries(all)) if (v !== undefined) url.searchParams.set(k, v);
     return { url: url.toString(), verifier, state: all.state ?? '', nonce: all.nonce ?? '' };

@@ -389,20 +389,15 @@ function checkStatement(st: Statement, ctx: Context): void {
 }
 
 function isEntityUrl(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  try {
-    new URL(v);
-    return true;
-  } catch {
-    return false;
-  }
+  return typeof v === 'string' && URL.canParse(v);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Signatures
 // ---------------------------------------------------------------------------------------------
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+/** JWK members that only private (or symmetric) keys have: none may appear in a published key set. */
+export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 /**
  * Verifies `st` with the key of `keys` whose kid equals its kid header (§3.2: "The Entity

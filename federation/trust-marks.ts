@@ -34,7 +34,7 @@ import { compactVerify, decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
 import { LOA_LEVELS, type LoaLevel } from '../idp/loa.ts';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
 import { TrustChainError } from './federation-errors.ts';
-import { resolveTrustChain, DEFAULT_ALGORITHMS, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
+import { resolveTrustChain, DEFAULT_ALGORITHMS, type StatementFetcher, type TrustAnchor, PRIVATE_MEMBERS } from './trust-chain.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Identifiers and media types
@@ -273,16 +273,8 @@ export function peekTrustMark(jwt: string): Record<string, unknown> | null {
 }
 
 function isUrl(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  try {
-    new URL(v);
-    return true;
-  } catch {
-    return false;
-  }
+  return typeof v === 'string' && URL.canParse(v);
 }
-
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 /** Verifies `jwt` with the key of `keys` named by `kid`; returns a reason on failure. */
 async function signatureProblem(jwt: string, header: Record<string, unknown>, keys: JWK[], whose: string): Promise<string | null> {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { idNumberCheckDigit } from '../../infra/identifiers.ts';
 import { findForm, forms, type Browser, type Page } from '../browser.ts';
 import type { ConformanceContext, TokenSet } from '../context.ts';
-import { pkceChallenge, randomToken } from '../context.ts';
+import { randomToken } from '../context.ts';
 import { basicAuth, describe, NetworkError, pageAlert, request, shortUrl, type HttpResponse } from '../http.ts';
 import { completeInteraction, pageKind } from '../login-driver.ts';
 import { classify, describePage, EVIL_ORIGIN, EVIL_URI, linksTo, probe, REFUSED, type Probe } from '../probes.ts';
@@ -36,20 +36,7 @@ function failUnlessRefused(p: Probe, what: string, extra = ''): void {
 /** POSTs a pushed authorization request; returns the response and the request_uri on success. */
 export async function pushAuthorizationRequest(ctx: ConformanceContext, params: Record<string, string | undefined> = {}, client = ctx.requireClient()) {
   const endpoint = await ctx.endpoint('pushed_authorization_request_endpoint', true);
-  const verifier = randomToken(32);
-  const state = randomToken();
-  const nonce = randomToken();
-  const all: Record<string, string | undefined> = {
-    client_id: client.clientId,
-    response_type: 'code',
-    scope: ctx.config.scope,
-    redirect_uri: client.redirectUri,
-    state,
-    nonce,
-    code_challenge: pkceChallenge(verifier),
-    code_challenge_method: 'S256',
-    ...params,
-  };
+  const { all, verifier } = ctx.requestParameters(params, client);
   const body: Record<string, string> = {};
   for (const [k, v] of Object.entries(all)) if (v !== undefined) body[k] = v;
   const response = await ctx.post(endpoint, body, { client });
@@ -57,7 +44,7 @@ export async function pushAuthorizationRequest(ctx: ConformanceContext, params: 
   const url = new URL(await ctx.endpoint('authorization_endpoint'));
   url.searchParams.set('client_id', client.clientId);
   if (typeof requestUri === 'string') url.searchParams.set('request_uri', requestUri);
-  return { response, requestUri: typeof requestUri === 'string' ? requestUri : null, url: url.toString(), verifier, state, nonce };
+  return { response, requestUri: typeof requestUri === 'string' ? requestUri : null, url: url.toString(), verifier, state: all.state ?? '', nonce: all.nonce ?? '' };
 }
 
 /** A valid ID number (GB 11643) of someone born on 1 January 1900: no account has it. */
