@@ -41,7 +41,16 @@ export const clientRegistration = z
 
 export type ClientRegistration = z.input<typeof clientRegistration>;
 
+/**
+ * Client metadata is read on every token request: it is kept in process for a few seconds, so a
+ * change made through another instance takes effect everywhere within CACHE_MS.
+ */
+const CACHE_MS = 10_000;
+const CACHE_ENTRIES = 1000;
+
 export class ClientStore {
+  private readonly cache = new Map<string, { value: Record<string, unknown> | undefined; until: number }>();
+
   constructor(private readonly db: Database, private readonly cipher: FieldCipher) {}
 
   async add(input: unknown): Promise<{ client_id: string; client_secret?: string }> {
@@ -70,6 +79,7 @@ export class ClientStore {
       if (r.rowCount !== 1) throw new BadRequest('invalid_client_metadata', `client_id ${clientId} is already registered`);
       await appendAudit(tx, { event: 'client.registered', clientId, detail: { redirect_uris: reg.redirect_uris, public: reg.public } });
     });
+    this.cache.delete(clientId);
     return secret ? { client_id: clientId, client_secret: secret } : { client_id: clientId };
   }
 
@@ -82,6 +92,15 @@ export class ClientStore {
   }
 
   async find(clientId: string): Promise<Record<string, unknown> | undefined> {
+    const hit = this.cache.get(clientId);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const value = await this.load(clientId);
+    if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(clientId, { value, until: Date.now() + CACHE_MS });
+    return value;
+  }
+
+  private async load(clientId: string): Promise<Record<string, unknown> | undefined> {
     const { rows } = await this.db.query<{ metadata: Record<string, unknown>; client_secret_enc: string | null }>(
       'SELECT metadata, client_secret_enc FROM oidc_clients WHERE client_id = $1',
       [clientId],
@@ -96,5 +115,6 @@ export class ClientStore {
       await tx.query('DELETE FROM oidc_clients WHERE client_id = $1', [clientId]);
       await appendAudit(tx, { event: 'client.removed', clientId });
     });
+    this.cache.delete(clientId);
   }
 }
