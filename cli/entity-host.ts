@@ -9,15 +9,11 @@ import { openDatabase, type Database } from '../infra/database.ts';
 import { openKeyValueStore, type KeyValueStore } from '../infra/key-value-store.ts';
 import { migrate } from '../infra/migrate.ts';
 import { loadMasterKey } from '../infra/crypto.ts';
-import { EntityKeyRing, ROTATION_GRACE_SECONDS, ROTATION_LEAD_SECONDS } from '../infra/entity-key-ring.ts';
-import { publicJwk } from '../infra/entity-keys.ts';
-import { requireAdmin } from '../infra/admin-auth.ts';
 import { HISTORICAL_KEYS_PATH, historicalKeysMiddleware } from '../federation/historical-keys.ts';
-import Router from '@koa/router';
-import { z } from 'zod';
-import { validate } from '../infra/validation.ts';
 import { deriveEntitySecrets, type EntityRuntime } from '../infra/entity-runtime.ts';
-import { createApp, listen, parseBody, type Listener } from '../infra/http-server.ts';
+import { createApp, listen, type Listener } from '../infra/http-server.ts';
+import { EntityKeyRing } from '../infra/entity-key-ring.ts';
+import { entityAdministration, isEntityAdminPath } from './entity-admin.ts';
 import { createLogger, type Logger } from '../infra/log.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
@@ -73,37 +69,10 @@ export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Pro
   }
 }
 
-const KEYS_ADMIN_PATH = '/admin/keys';
-
-/** Paths every entity serves beside its application: its statements and its federation keys. */
+/** Paths every entity serves beside its application: its statements and its administration. */
 function isEntityLevelPath(url: string | undefined): boolean {
   const path = url?.split('?')[0] ?? '';
-  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || path.startsWith(KEYS_ADMIN_PATH);
-}
-
-const rotation = z
-  .object({ lead_seconds: z.number().int().min(0).max(30 * 86400).default(ROTATION_LEAD_SECONDS), grace_seconds: z.number().int().min(0).max(30 * 86400).default(ROTATION_GRACE_SECONDS) })
-  .strict();
-
-/** Admin API of the federation keys: GET /admin/keys lists them, POST /admin/keys/rotate rotates. */
-function keyAdministration(runtime: EntityRuntime): Koa.Middleware {
-  const router = new Router({ prefix: KEYS_ADMIN_PATH });
-  router.use(requireAdmin(runtime.adminToken));
-  const describe = () => ({
-    signing: runtime.keyRing.signingKey().kid,
-    published: runtime.keyRing.published().map(publicJwk),
-    historical: runtime.keyRing.historical(),
-  });
-  router.get('/', (ctx) => {
-    ctx.body = describe();
-  });
-  router.post('/rotate', parseBody, async (ctx) => {
-    const body = validate(rotation, ctx.request.body);
-    const { next, activatesAt } = await runtime.keyRing.rotate(body.lead_seconds, body.grace_seconds);
-    runtime.log.info('federation key rotation', { next: next.kid, activates_at: activatesAt });
-    ctx.body = { next: next.kid, activates_at: activatesAt, ...describe() };
-  });
-  return router.routes() as Koa.Middleware;
+  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || isEntityAdminPath(path);
 }
 
 async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger) {
@@ -186,7 +155,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   }
   if (trustMarkIssuer) statement.use(trustMarkIssuer.middleware());
   statement.use(historicalKeysMiddleware(entity.url, runtime.keyRing));
-  statement.use(keyAdministration(runtime));
+  statement.use(entityAdministration(runtime));
   statement.use(
     entityConfigurationMiddleware(() => ({
       entityId: entity.url,

@@ -31,6 +31,8 @@ ${FEDERATION_HELP}${TRUST_MARK_HELP}  gov-id keys list --entity ID              
   gov-id keys rotate --entity ID [--lead SECONDS] [--grace SECONDS]
                                                      publish a new federation key that signs after --lead (default 600);
                                                      the old one stays published for --grace more (default 86400)
+  gov-id audit list --entity ID [--limit N]           the newest entries of the entity's audit log
+  gov-id audit verify --entity ID                    walk the audit log's hash chain; exit 1 if it is broken
 ${CONFORMANCE_HELP}
 
 Environment: DATABASE_URL, REDIS_URL, GOV_ID_DATA, GOV_ID_MASTER_KEY, GOV_ID_TOPOLOGY (see README.md).
@@ -58,6 +60,7 @@ const OPTIONS = {
   'max-loa': { type: 'string' },
   'expires-at': { type: 'string' },
   lead: { type: 'string' },
+  limit: { type: 'string' },
   grace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...CONFORMANCE_OPTIONS,
@@ -118,6 +121,22 @@ export async function main(argv: string[]): Promise<number> {
       }
       print(await federationCommand(sub, values, { topology: topology(), dataDir: config.dataDir }));
       return 0;
+    }
+    case 'audit': {
+      const t = topology();
+      if (!values.entity) throw new UsageError(`audit ${sub ?? ''} needs --entity ID`);
+      const entity = t.get(values.entity);
+      if (sub === 'list') {
+        if (values.limit !== undefined && !/^\d+$/.test(values.limit)) throw new UsageError('--limit takes a number');
+        print(await callAdmin(entity, config.dataDir, 'GET', `/admin/audit${values.limit ? `?limit=${values.limit}` : ''}`));
+        return 0;
+      }
+      if (sub === 'verify') {
+        const result = (await callAdmin(entity, config.dataDir, 'GET', '/admin/audit/verify')) as { intact: boolean };
+        print(result);
+        return result.intact ? 0 : 1;
+      }
+      throw new UsageError(`unknown audit command: ${sub ?? ''}`);
     }
     case 'keys': {
       const t = topology();
