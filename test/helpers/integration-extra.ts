@@ -12,7 +12,7 @@ import { NaturalPersonAccounts, type NaturalPerson } from '../../idp/accounts/na
 import { hashPassword } from '../../idp/accounts/password.ts';
 import type { TestFederation } from './test-federation.ts';
 import { findForm, type Page, type UserAgent } from './user-agent.ts';
-import { latestOtp, REDIRECT_URI, type Person } from './flows.ts';
+import { latestOtp, newPerson, REDIRECT_URI, type Person } from './flows.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -118,6 +118,13 @@ export function accountsOf(fed: TestFederation, op: string): NaturalPersonAccoun
 }
 
 /** Creates an account as a successful registration would, without the SMS code it costs. */
+/** A new person of the population registry with an account at `op`, created directly. */
+export async function seededPerson(fed: TestFederation, op: string, password: string): Promise<Person> {
+  const person = await newPerson(fed);
+  await seedAccount(fed, op, person, password);
+  return person;
+}
+
 export async function seedAccount(fed: TestFederation, op: string, person: Person, password: string): Promise<NaturalPerson> {
   return accountsOf(fed, op).register({ name: person.name, idNumber: person.id_number, phone: person.phone, passwordHash: await hashPassword(password), loa: 'loa1' }, null);
 }

@@ -9,9 +9,9 @@
 import test from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, findForm, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, latestOtp, newPerson, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Person, type RelyingParty } from '../helpers/flows.ts';
+import { authorize, latestOtp, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Person, type RelyingParty } from '../helpers/flows.ts';
 import { randomInt } from 'node:crypto';
-import { openRegisterPage, pageLang, seedAccount, unknownIdNumber, wrongCheckDigit } from '../helpers/integration-extra.ts';
+import { openRegisterPage, pageLang, seededPerson, unknownIdNumber, wrongCheckDigit } from '../helpers/integration-extra.ts';
 
 const PASSWORD = 'Login-pass-42';
 const WRONG = 'Wrong-pass-42';
@@ -35,11 +35,7 @@ test.after.always(async () => {
   await fed?.close();
 });
 
-async function account(): Promise<Person> {
-  const person = await newPerson(fed);
-  await seedAccount(fed, 'gd', person, PASSWORD);
-  return person;
-}
+const account = (): Promise<Person> => seededPerson(fed, 'gd', PASSWORD);
 
 /** A fresh browser on the OP's password page for `identifier`. */
 async function passwordPageFor(identifier: string, ua = new UserAgent()) {

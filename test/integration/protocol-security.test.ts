@@ -8,8 +8,8 @@ import test, { type ExecutionContext } from 'ava';
 import { decodeProtectedHeader } from 'jose';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, newPerson, oidc, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Authorization, type Person, type RelyingParty } from '../helpers/flows.ts';
-import { seedAccount } from '../helpers/integration-extra.ts';
+import { authorize, oidc, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Authorization, type Person, type RelyingParty } from '../helpers/flows.ts';
+import { seededPerson } from '../helpers/integration-extra.ts';
 
 const PASSWORD = 'Protocol-pass-7';
 
@@ -23,11 +23,7 @@ test.after.always(async () => {
   await fed?.close();
 });
 
-async function account(): Promise<Person> {
-  const person = await newPerson(fed);
-  await seedAccount(fed, 'gd', person, PASSWORD);
-  return person;
-}
+const account = (): Promise<Person> => seededPerson(fed, 'gd', PASSWORD);
 
 interface LoggedIn {
   person: Person;
