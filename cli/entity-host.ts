@@ -26,6 +26,13 @@ import { isTrustMarkEndpointPath, TrustMarkIssuer, trustMarkIssuerMetadata, trus
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
 import { createPortalApp } from '../portal-demo/portal-app.ts';
+import { HomeRegistry } from '../federation/registry-of-homes.ts';
+import { RegistryClient } from '../federation/registry-client.ts';
+import { enqueueRegistryPublication, RegistryPublisher } from '../federation/registry-outbox.ts';
+import { isRegistryPath, registryEndpoints } from '../federation/registry-endpoints.ts';
+import { TrustedOps } from '../federation/trusted-op.ts';
+import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
+import type { Locale } from '../infra/i18n.ts';
 
 export interface HostOptions extends DeploymentConfig {
   topology: Topology;
@@ -67,6 +74,63 @@ export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Pro
   } finally {
     await db.close();
   }
+}
+
+/**
+ * An OP's part in mutual recognition: the brokers (national and the provinces) keep a registry
+ * of homes for everything below them and answer lookups and publications; every OP publishes the
+ * homes of its own accounts upward through its outbox and resolves other OPs through the trust
+ * layer when a login crosses tiers.
+ */
+function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime) {
+  const superior = entity.superior ? topology.get(entity.superior).url : null;
+  const registry = isFederationAuthority(entity) ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
+  const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry });
+  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log }) : null;
+  const opUrls = new Set(topology.ops().map((e) => e.url));
+  const isFederationOp = (id: string) => opUrls.has(id);
+  const byUrl = (url: string) => topology.entities.find((e) => e.url === url);
+  /** Whether `home` is `subordinate` or below it, by the topology's superiors. */
+  const isWithin = (home: string, subordinate: string) => {
+    for (let e = byUrl(home); e; e = e.superior ? topology.get(e.superior) : undefined) if (e.url === subordinate) return true;
+    return false;
+  };
+  const endpoints = registry
+    ? registryEndpoints({
+        self: entity.url,
+        registry,
+        client,
+        db: runtime.db,
+        cipher: runtime.cipher,
+        blindIndex: runtime.blindIndex,
+        resolveCallerKeys: cachedKeyResolver(isFederationOp),
+        kv: runtime.kv,
+        isSubordinate: (id) => byUrl(id)?.superior === entity.id,
+        isWithin,
+        isFederationOp,
+        onPublished: () => publisher?.kick(),
+        log: runtime.log,
+      })
+    : null;
+  const publishHome: HomePublication = {
+    inTransaction: async (tx, kind, identifier) => {
+      if (registry) await registry.record(tx, { kind, identifier, home: entity.url, via: entity.url });
+      if (publisher) await enqueueRegistryPublication(tx, runtime, { kind, identifier, home: entity.url });
+    },
+    committed: () => publisher?.kick(),
+  };
+  return {
+    publisher,
+    endpoints,
+    options: {
+      superior,
+      trustedOps: new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) }),
+      homes: client,
+      isFederationOp,
+      publishHome,
+      siteName: (id: string, locale: Locale) => byUrl(id)?.name[locale] ?? id,
+    },
+  };
 }
 
 /** Paths every entity serves beside its application: its statements and its administration. */
@@ -112,7 +176,12 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     ...(authorityConfig ? federationEntityEndpoints(entity.url) : {}),
     ...(trustMarkIssuer ? trustMarkIssuerMetadata(entity.url) : {}),
   };
+  let publisher: RegistryPublisher | null = null;
+  let registryApp: Koa.Middleware | null = null;
   if (entity.kind === 'op') {
+    const recognition = recognitionFor(topology, entity, runtime);
+    publisher = recognition.publisher;
+    registryApp = recognition.endpoints;
     const op = await createOp({
       runtime,
       servicesUrl: topology.services().url,
@@ -124,9 +193,10 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         portalTrustMarkRequired: topology.policy.portal_trust_mark_required,
         onRefused: (entityId, reason) => runtime.log.warn('automatic registration refused', { entity_id: entityId, reason }),
       }),
+      recognition: recognition.options,
     });
     app = op.app;
-    metadata = { openid_provider: op.federationMetadata, federation_entity: federationEntity };
+    metadata = { openid_provider: op.federationMetadata, openid_relying_party: op.relyingPartyMetadata, federation_entity: federationEntity };
   } else if (entity.kind === 'services') {
     const trusted = new Set(topology.ops().map((e) => e.url));
     app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id)) });
@@ -154,6 +224,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     );
   }
   if (trustMarkIssuer) statement.use(trustMarkIssuer.middleware());
+  if (registryApp) statement.use(registryApp);
   statement.use(historicalKeysMiddleware(entity.url, runtime.keyRing));
   statement.use(entityAdministration(runtime));
   statement.use(
@@ -169,13 +240,16 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const appHandler = app.callback();
   const statementHandler = statement.callback();
   const listener: Listener = await listen(
-    (req, res) => (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) || (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) ? statementHandler : appHandler)(req, res),
+    (req, res) => (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) || (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) || (registryApp !== null && isRegistryPath(req.url))
+        ? statementHandler
+        : appHandler)(req, res),
     entity.port,
     topology.host,
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
-  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder };
+  publisher?.start();
+  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher };
 }
 
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
@@ -185,6 +259,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
   const close = async () => {
     for (const s of started) s.trustMarkHolder.stop();
+    await Promise.all(started.map((s) => s.publisher?.stop()));
     await Promise.all(started.map((s) => s.listener.close()));
     await Promise.all(started.map((s) => s.db.close()));
     await root.close();

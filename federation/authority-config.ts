@@ -39,6 +39,7 @@ import { fileExists, LiveConfigFile, readJsonFile, writeJsonFileAtomically, type
 import { MetadataPolicyError } from './federation-errors.ts';
 import { combinePolicies, validatePolicy, type EntityMetadata, type MetadataPolicy } from './metadata-policy.ts';
 import type { Entity, Topology } from './topology.ts';
+import { LOOPBACK_HOSTS } from '../infra/loopback.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -104,7 +105,6 @@ export function authorityConfigPath(dataDir: string, authorityId: string): strin
 // ---------------------------------------------------------------------------------------------
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** Why `value` is not an acceptable Entity Identifier, or null. */
 export function entityIdProblem(value: string): string | null {

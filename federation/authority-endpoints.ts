@@ -29,6 +29,7 @@ import { entityConfigurationLabel, TrustChainError } from './federation-errors.t
 import { signSubordinateStatement, SubordinateDirectory, type SubordinateInfo } from './subordinate-statements.ts';
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor, type TrustChain } from './trust-chain.ts';
 import type { Topology } from './topology.ts';
+import { isLoopbackUrl } from '../infra/loopback.ts';
 
 export const FEDERATION_FETCH_PATH = '/federation/fetch';
 export const FEDERATION_LIST_PATH = '/federation/list';
@@ -69,6 +70,12 @@ export interface TrustAnchorSource {
   jwks: { keys: JWK[] } | (() => Promise<{ keys: JWK[] } | null>);
 }
 
+/** The anchor with its keys at hand, or null while they cannot be had. */
+export async function materializeTrustAnchor(source: TrustAnchorSource): Promise<TrustAnchor | null> {
+  const jwks = typeof source.jwks === 'function' ? await source.jwks().catch(() => null) : source.jwks;
+  return jwks ? { entityId: source.entityId, jwks } : null;
+}
+
 /**
  * The topology's trust anchor, the national platform, with the keys of its entity configuration
  * fetched over HTTP and remembered for five minutes (the topology vouches for its URL).
@@ -84,7 +91,7 @@ export function topologyTrustAnchor(topology: Topology): TrustAnchorSource {
  * entity of the topology is on a loopback address: the demo federation.
  */
 export function allowHttpEntityIds(topology: Topology): boolean {
-  return topology.entities.every((e) => !e.url.startsWith('http:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(e.url).hostname));
+  return topology.entities.every((e) => !e.url.startsWith('http:') || isLoopbackUrl(e.url));
 }
 
 export interface AuthorityEndpointsOptions {

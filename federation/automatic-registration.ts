@@ -9,7 +9,7 @@
 import type { JWK } from 'jose';
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
 import { TrustChainError } from './federation-errors.ts';
-import type { TrustAnchorSource } from './authority-endpoints.ts';
+import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { GOVERNMENT_PORTAL, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
 
 export interface AutomaticRegistrationOptions {
@@ -28,11 +28,6 @@ export function isEntityIdentifier(clientId: string): boolean {
   return /^https?:\/\/[^/?#]+/.test(clientId);
 }
 
-async function materialize(source: TrustAnchorSource): Promise<TrustAnchor | null> {
-  const jwks = typeof source.jwks === 'function' ? await source.jwks().catch(() => null) : source.jwks;
-  return jwks ? { entityId: source.entityId, jwks } : null;
-}
-
 /** Returns a function from client_id to oidc-provider client metadata, or null when not trusted. */
 export function automaticRegistration(opts: AutomaticRegistrationOptions) {
   const cache = new TrustChainCache({ maxEntries: 1000 });
@@ -42,7 +37,7 @@ export function automaticRegistration(opts: AutomaticRegistrationOptions) {
     const now = Math.floor(Date.now() / 1000);
     let chain = cache.get(entityId, now);
     if (!chain) {
-      const anchors = (await Promise.all(opts.trustAnchors.map(materialize))).filter((a): a is TrustAnchor => a !== null);
+      const anchors = (await Promise.all(opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
       try {
         chain = await resolveTrustChain(entityId, { trustAnchors: anchors, fetcher: opts.fetcher ?? httpStatementFetcher(), allowHttpEntityIds: opts.allowHttpEntityIds, entityType: 'openid_relying_party' });
       } catch (err) {

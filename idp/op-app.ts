@@ -7,11 +7,11 @@ import type Koa from 'koa';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import { createApp, parseBody } from '../infra/http-server.ts';
 import { requireAdmin } from '../infra/admin-auth.ts';
-import { loadKeys } from '../infra/entity-keys.ts';
+import { loadKeys, publicJwk } from '../infra/entity-keys.ts';
 import { recordAudit } from '../infra/audit-log.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
 import { isMessageKey, pickLocale, translator } from './i18n.ts';
-import { NaturalPersonAccounts } from './accounts/natural-person-accounts.ts';
+import { NaturalPersonAccounts, type HomePublication } from './accounts/natural-person-accounts.ts';
 import { LegalPersonAccounts } from './accounts/legal-person-accounts.ts';
 import { accountFinder } from './oidc/find-account.ts';
 import { interactionPolicyFor } from './oidc/interaction-policy.ts';
@@ -20,8 +20,15 @@ import { OneTimeCodes } from './accounts/one-time-codes.ts';
 import { ServicesClient } from './services-client.ts';
 import { ClientStore } from './oidc/client-store.ts';
 import { artifactAdapter, latestGrantId, type FederationClientResolver } from './oidc/artifact-adapter.ts';
-import { providerConfiguration } from './oidc/provider-config.ts';
-import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
+import { providerConfiguration, TTL } from './oidc/provider-config.ts';
+import { DEFAULT_ACR_URIS, LOA_LEVELS, type LoaLevel } from './loa.ts';
+import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
+import { BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_CALLBACK_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';
+import { endedSessionKey, SessionTermination } from './broker/session-termination.ts';
+import { UpstreamLogout } from './broker/upstream-logout.ts';
+import { BROKER_PATHS, brokerRoutes } from './broker/broker-routes.ts';
+import { crossTierRoutes } from './interactions/cross-tier-routes.ts';
+import type { TrustedOps } from '../federation/trusted-op.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
 import { loginRoutes } from './interactions/login-routes.ts';
@@ -29,7 +36,7 @@ import { registrationRoutes } from './interactions/registration-routes.ts';
 import { consentRoutes } from './interactions/consent-routes.ts';
 import { organizationRoutes } from './interactions/organization-routes.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID, accountRoutes } from './account/account-routes.ts';
-import type { OpDependencies } from './interactions/interaction-context.ts';
+import type { OpDependencies, RecognitionDependencies } from './interactions/interaction-context.ts';
 
 export interface OpOptions {
   runtime: EntityRuntime;
@@ -40,6 +47,19 @@ export interface OpOptions {
   federationClients?: FederationClientResolver;
   /** Hybrid mode: the city portals whose people sign in here, by client ID (entity ID). */
   cityPortals?: ReadonlyMap<string, { 'zh-CN': string; en: string }>;
+  /** Mutual recognition: this OP's place in the federation. Without it the OP knows its own accounts only. */
+  recognition?: {
+    superior: string | null;
+    /** Resolves other OPs of the federation through their trust chains. */
+    trustedOps: TrustedOps;
+    /** The registry of homes. */
+    homes: RecognitionDependencies['homes'];
+    /** OPs of the federation (brokers) relaying logins: no consent page for them. */
+    isFederationOp: (entityId: string) => boolean;
+    /** Publishes the home of every account registered here. */
+    publishHome?: HomePublication;
+    siteName: RecognitionDependencies['siteName'];
+  };
 }
 
 export interface OpInstance {
@@ -48,6 +68,8 @@ export interface OpInstance {
   clients: ClientStore;
   /** The `openid_provider` metadata of the OP's entity configuration. */
   federationMetadata: Record<string, unknown>;
+  /** The `openid_relying_party` metadata: the OP as a client of its neighbours in cross-tier logins. */
+  relyingPartyMetadata: Record<string, unknown>;
 }
 
 function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
@@ -56,11 +78,18 @@ function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
   return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
 }
 
-export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS, federationClients, cityPortals = new Map() }: OpOptions): Promise<OpInstance> {
+export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS, federationClients, cityPortals = new Map(), recognition }: OpOptions): Promise<OpInstance> {
   const { db, kv, log } = runtime;
   const issuer = runtime.self.url;
-  const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
-  const legalPersons = new LegalPersonAccounts(db, runtime.cipher, runtime.blindIndex);
+  const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex, recognition?.publishHome);
+  const legalPersons = new LegalPersonAccounts(db, runtime.cipher, runtime.blindIndex, recognition?.publishHome);
+  const recognized = new RecognizedAccounts(db, runtime.cipher, runtime.blindIndex);
+  const [rpKey] = await loadKeys(db, runtime.cipher, 'rp', ['ES256']);
+  const isLegalSubject = async (subject: string) => (await legalPersons.findBySubject(subject)) !== null || (await recognized.findBySubject(subject))?.kind === 'legal';
+  const levelOf = (acr: string) => {
+    const i = LOA_LEVELS.findIndex((l) => acrUris[l] === acr);
+    return i < 0 ? null : i;
+  };
   const clients = new ClientStore(db, runtime.cipher);
   const services = new ServicesClient(issuer, servicesUrl, () => runtime.keyRing.signingKey());
   const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);
@@ -75,9 +104,20 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       cookieKeys: runtime.cookieKeys,
       acrUris,
       earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
-      firstPartyClients: new Set([ACCOUNT_CLIENT_ID]),
-      findAccount: accountFinder(issuer, accounts, legalPersons),
-      interactionPolicy: interactionPolicyFor(async (subject) => (await legalPersons.findBySubject(subject)) !== null),
+      isFirstPartyClient: (clientId) => clientId === ACCOUNT_CLIENT_ID || (recognition?.isFederationOp(clientId) ?? false),
+      findAccount: accountFinder(issuer, accounts, legalPersons, recognized),
+      interactionPolicy: interactionPolicyFor({
+        isLegalSubject,
+        isHinted: async (subject, hint) => {
+          const index = accounts.identifierIndex(hint);
+          if (!index) return false;
+          const own = await accounts.findBySubject(subject);
+          if (own) return own.idNumberIndex === index || own.phoneIndex === index;
+          return (await recognized.findByIdentifier('natural', hint))?.subject === subject;
+        },
+        levelOf,
+        isEnded: async (sessionUid) => (await kv.get(endedSessionKey(sessionUid))) !== null,
+      }),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);
         ctx.type = 'html';
@@ -95,8 +135,13 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   );
   provider.on('server_error', (_ctx, err) => log.error('oidc-provider server error', { err }));
   provider.on('backchannel.error', (_ctx, err, client) => log.warn('back-channel logout failed', { err, client_id: client.clientId }));
+  const sessions = new SessionTermination(provider, kv, log);
+  const upstreamLogout = new UpstreamLogout({ self: issuer, recognized, signingKey: () => runtime.keyRing.signingKey(), log });
   provider.on('end_session.success', (ctx) => {
-    void recordAudit(db, { event: 'logout', subject: ctx.oidc.session?.accountId ?? null, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) => log.error('audit failed', { err }));
+    const subject = ctx.oidc.session?.accountId ?? null;
+    void recordAudit(db, { event: 'logout', subject, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) => log.error('audit failed', { err }));
+    // A recognized account's sessions along the chain end too (each broker passes it further up).
+    if (subject) void upstreamLogout.propagate(subject);
   });
 
   const deps: OpDependencies = {
@@ -109,6 +154,17 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     services,
     acrUris,
     cityPortals,
+    recognized,
+    ...(recognition
+      ? {
+          recognition: {
+            homes: recognition.homes,
+            isBroker: recognition.isFederationOp,
+            siteName: recognition.siteName,
+            login: new CrossTierLogin({ self: issuer, superior: recognition.superior, ops: recognition.trustedOps, clientKey: rpKey!, kv, acrUris, pendingSeconds: TTL.Interaction }),
+          },
+        }
+      : {}),
   };
 
   await clients.ensure({
@@ -133,6 +189,11 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   consentRoutes(router, deps);
   organizationRoutes(router, deps);
   accountRoutes(router, deps);
+  crossTierRoutes(router, deps);
+  if (recognition) {
+    router.use(BROKER_PATHS, parseBody);
+    brokerRoutes(router, { ...deps, sessions, upstreamLogout, trustedOps: recognition.trustedOps });
+  }
   router.post('/admin/clients', requireAdmin(runtime.adminToken), parseBody, async (ctx) => {
     ctx.status = 201;
     ctx.body = await clients.add(ctx.request.body);
@@ -180,5 +241,20 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     acr_values_supported: Object.values(acrUris),
     authorization_response_iss_parameter_supported: true,
   };
-  return { app, provider, clients, federationMetadata };
+  const relyingPartyMetadata = {
+    client_name: runtime.self.name['zh-CN'],
+    client_registration_types: ['automatic'],
+    redirect_uris: [issuer + BROKER_CALLBACK_PATH],
+    backchannel_logout_uri: issuer + BROKER_BACKCHANNEL_LOGOUT_PATH,
+    backchannel_logout_session_required: true,
+    response_types: ['code'],
+    grant_types: ['authorization_code'],
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: rpKey!.alg,
+    id_token_signed_response_alg: 'ES256',
+    require_pushed_authorization_requests: true,
+    jwks: { keys: [publicJwk(rpKey!)] },
+    scope: 'openid profile phone id_number legal_person',
+  };
+  return { app, provider, clients, federationMetadata, relyingPartyMetadata };
 }

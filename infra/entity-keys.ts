@@ -10,7 +10,8 @@ import type { Database } from './database.ts';
 import { MASTER_KEY_ENV, type FieldCipher } from './crypto.ts';
 import { ConfigurationError } from './errors.ts';
 
-export type KeyPurpose = 'oidc';
+/** `oidc`: an OP's token signing keys (or a portal's client key); `rp`: an OP's key as a relying party of other OPs. */
+export type KeyPurpose = 'oidc' | 'rp';
 export type SigningAlg = 'ES256' | 'RS256';
 
 export interface PrivateJwk extends JWK {

@@ -20,7 +20,8 @@ import { hmac, randomToken, safeEqual } from '../infra/crypto.ts';
 import { loadKeys, publicJwk, type PrivateJwk } from '../infra/entity-keys.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
 import { isMessageKey, pickLocale, translator, type Locale, type MessageKey } from './i18n.ts';
-import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError, OpConnection } from './op-connection.ts';
+import { OpConnection } from './op-connection.ts';
+import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
 import { errorPage, homePage, type PageContext, type SignedInView } from './views/pages.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
@@ -124,6 +125,7 @@ function signedInView(claims: oidc.IDToken): SignedInView {
     orgName: str(claims.org_name),
     agentRole: str(claims.agent_role),
     actName: str(act?.name),
+    recognized: claims.recognized === true ? 'yes' : undefined,
   };
   return Object.fromEntries(Object.entries(view).filter(([, v]) => v !== undefined)) as SignedInView;
 }

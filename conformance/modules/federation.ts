@@ -13,17 +13,17 @@ import type { ConformanceContext } from '../context.ts';
 import { randomToken } from '../context.ts';
 import { describe, request, shortJson, shortUrl, type HttpResponse } from '../http.ts';
 import { expect, Fail, Skip, type ConformanceModule } from '../types.ts';
+import { LOOPBACK_HOSTS } from '../../infra/loopback.ts';
 
 const ENTITY_STATEMENT_TYP = 'entity-statement+jwt';
 const ENTITY_STATEMENT_MEDIA_TYPE = 'application/entity-statement+jwt';
 const RESOLVE_RESPONSE_TYP = 'resolve-response+jwt';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** http Entity Identifiers are accepted only when every one involved is on a loopback address. */
 export function httpAllowedFor(...ids: string[]): boolean {
   return ids.every((id) => {
     const u = URL.parse(id);
-    return !!u && (u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname)));
+    return !!u && (u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname)));
   }) && ids.some((id) => id.startsWith('http:'));
 }
 

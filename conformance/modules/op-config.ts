@@ -5,14 +5,14 @@
 import { importJWK, type JWK } from 'jose';
 import { describe, shortJson } from '../http.ts';
 import { expect, Fail, type ConformanceModule } from '../types.ts';
+import { LOOPBACK_HOSTS } from '../../infra/loopback.ts';
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** https, or http on a loopback address (development deployments). */
 export function secureUrl(value: unknown): boolean {
   if (typeof value !== 'string') return false;
   const u = URL.parse(value);
-  return !!u && !u.hash && (u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname)));
+  return !!u && !u.hash && (u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname)));
 }
 
 const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');

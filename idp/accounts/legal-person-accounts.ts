@@ -9,6 +9,7 @@ import type { Database, Queryable } from '../../infra/database.ts';
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import { randomToken } from '../../infra/crypto.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
+import type { HomePublication } from './natural-person-accounts.ts';
 
 const AAD_USCC = 'legal_persons.uscc';
 
@@ -90,6 +91,7 @@ export class LegalPersonAccounts {
     private readonly db: Database,
     private readonly cipher: FieldCipher,
     private readonly index: BlindIndex,
+    private readonly publishHome?: HomePublication,
   ) {}
 
   usccIndex(uscc: string) {
@@ -148,7 +150,9 @@ export class LegalPersonAccounts {
         ]);
         await this.insertAuthorization(tx, subject, { agentIndex: input.representative.idNumberIndex, agentName: input.representative.name, role: 'representative', serviceCategories: [...SERVICE_CATEGORIES], expiresAt: null }, input.representative.subject);
         await appendAudit(tx, { event: 'legal_person.registered', subject, clientId, detail: { representative: input.representative.subject } });
+        await this.publishHome?.inTransaction(tx, 'legal', input.uscc);
       });
+      this.publishHome?.committed();
     } catch (err) {
       if ((err as { code?: string }).code === '23505' || /duplicate key/.test((err as Error).message)) throw new OrganizationExists();
       throw err;

@@ -2,7 +2,7 @@
  * Natural-person accounts whose home is this OP. ID numbers and phones are encrypted at rest and
  * looked up through blind indexes; the `sub` is a random, stable identifier unrelated to them.
  */
-import type { Database } from '../../infra/database.ts';
+import type { Database, Queryable } from '../../infra/database.ts';
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import { randomToken } from '../../infra/crypto.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
@@ -65,11 +65,22 @@ export interface NewNaturalPerson {
   loa: LoaLevel;
 }
 
+/**
+ * Publishes a new account's home to the registry of homes inside the transaction that creates the
+ * account: no account without its registry entry, no entry without its account.
+ */
+export interface HomePublication {
+  inTransaction(tx: Queryable, kind: 'natural' | 'legal', identifier: string): Promise<void>;
+  /** Delivery may start: the transaction committed. */
+  committed(): void;
+}
+
 export class NaturalPersonAccounts {
   constructor(
     private readonly db: Database,
     private readonly cipher: FieldCipher,
     private readonly index: BlindIndex,
+    private readonly publishHome?: HomePublication,
   ) {}
 
   idNumberIndex(idNumber: string) {
@@ -120,15 +131,18 @@ export class NaturalPersonAccounts {
     const idIndex = this.idNumberIndex(p.idNumber);
     const phoneIndex = this.phoneIndex(p.phone);
     try {
-      return await this.db.transaction(async (tx) => {
+      const account = await this.db.transaction(async (tx) => {
         const { rows } = await tx.query<Row>(
           `INSERT INTO natural_persons (subject, name, id_number_enc, id_number_index, phone_enc, phone_index, password_hash, loa)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
           [subject, p.name, this.cipher.encrypt(p.idNumber, AAD_ID), idIndex, this.cipher.encrypt(p.phone, AAD_PHONE), phoneIndex, p.passwordHash, p.loa],
         );
         await appendAudit(tx, { event: 'account.registered', subject, clientId, detail: { user_type: 'natural', loa: p.loa } });
+        await this.publishHome?.inTransaction(tx, 'natural', p.idNumber);
         return fromRow(rows[0]!);
       });
+      this.publishHome?.committed();
+      return account;
     } catch (err) {
       const e = err as { code?: string; constraint?: string; message?: string };
       if (e.code === '23505' || /duplicate key/.test(e.message ?? '')) {

@@ -16,6 +16,19 @@ import type { OneTimeCodes } from '../accounts/one-time-codes.ts';
 import type { ServicesClient } from '../services-client.ts';
 import type { LoaLevel } from '../loa.ts';
 import type { FormContext } from '../views/pages.ts';
+import type { RecognizedAccounts, RecognizedKind } from '../accounts/recognized-accounts.ts';
+import type { CrossTierLogin } from '../broker/cross-tier-login.ts';
+
+/** What an OP that takes part in mutual recognition has (every OP of a federation does). */
+export interface RecognitionDependencies {
+  login: CrossTierLogin;
+  /** The registry of homes: where an ID number or USCC is registered (asked city → province → national). */
+  homes: { lookup(kind: RecognizedKind, identifier: string): Promise<string | null> };
+  /** OPs of the federation: only they may name the home of a request (`home_hint`). */
+  isBroker(entityId: string): boolean;
+  /** The display name of a platform of the federation (its entity ID when unknown). */
+  siteName(entityId: string, locale: Locale): string;
+}
 
 export interface OpDependencies {
   provider: Provider;
@@ -26,6 +39,10 @@ export interface OpDependencies {
   otp: OneTimeCodes;
   services: ServicesClient;
   acrUris: Record<LoaLevel, string>;
+  /** People and organizations whose home is elsewhere, linked here. */
+  recognized: RecognizedAccounts;
+  /** Absent on an OP outside any federation (it then knows its own accounts only). */
+  recognition?: RecognitionDependencies;
   /**
    * Hybrid mode (统分): the portals of this province's cities, by client ID. Their people sign in
    * on this OP's pages, shown in the city's name.

@@ -14,6 +14,7 @@ import { identifierPage, otpLoginPage, passwordPage, type LoginView } from '../v
 import type { MessageKey } from '../i18n.ts';
 import { interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
 import { authenticated } from './organization-routes.ts';
+import { sendToHome } from './cross-tier-routes.ts';
 
 function loginView(s: InteractionScope, extra: Partial<LoginView> = {}): LoginView {
   return { ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, ...extra };
@@ -40,19 +41,26 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     return refusal;
   };
 
+  /** Identifier given: this OP's password page, or on to the account's home elsewhere. */
+  const identified = async (ctx: Koa.Context, s: InteractionScope, identifier: string) => {
+    const index = accounts.identifierIndex(identifier);
+    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!(await accounts.findByIdentifierIndex(index)) && (await sendToHome(ctx, deps, s, identifier))) return;
+    sendPage(ctx, passwordPage({ ...loginView(s), identifier }));
+  };
+
   router.get('/interaction/:uid', async (ctx) => {
     const s = await interactionScope(ctx, deps);
     if (s.details.prompt.name === 'consent') return ctx.redirect(`${s.form.action}/consent?lang=${s.locale}`);
+    // A login_hint (pushed, so never seen in a URL) skips the identifier page.
+    const hint = s.details.params.login_hint;
+    if (typeof hint === 'string' && hint) return identified(ctx, s, hint.trim().toUpperCase());
     sendPage(ctx, identifierPage(loginView(s)));
   });
 
   router.post('/interaction/:uid/identifier', async (ctx) => {
     const s = await interactionScope(ctx, deps);
-    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
-    if (!accounts.identifierIndex(identifier)) {
-      return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
-    }
-    sendPage(ctx, passwordPage({ ...loginView(s), identifier }));
+    await identified(ctx, s, (s.body.identifier ?? '').trim().toUpperCase());
   });
 
   router.post('/interaction/:uid/password', async (ctx) => {

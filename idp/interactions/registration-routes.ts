@@ -10,6 +10,7 @@ import { UpstreamUnavailable } from '../../infra/errors.ts';
 import { recordAudit } from '../../infra/audit-log.ts';
 import { hashPassword, passwordProblem } from '../accounts/password.ts';
 import { AccountExists } from '../accounts/natural-person-accounts.ts';
+import { HomeConflict } from '../../federation/registry-of-homes.ts';
 import { registerPage, type RegisterView } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import { interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
@@ -96,6 +97,18 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     if (await throttle.ipRequestAllowed(ctx.ip)) return fail(ctx, s, 429, {}, 'error.rate_limited');
     const taken = await accounts.taken(value.idNumber, value.phone);
     if (taken) return fail(ctx, s, 409, { [taken]: `error.${taken}_registered` as MessageKey });
+    // Register once: a person whose home is another platform logs in with that account instead.
+    let home: string | null = null;
+    try {
+      home = (await deps.recognition?.homes.lookup('natural', value.idNumber)) ?? null;
+    } catch (err) {
+      if (!(err instanceof UpstreamUnavailable)) throw err;
+      return fail(ctx, s, 503, {}, 'error.directory_unavailable');
+    }
+    if (home && home !== runtime.self.url) {
+      await recordAudit(runtime.db, { event: 'registration.refused', clientId, detail: { reason: 'registered_elsewhere', home } });
+      return sendPage(ctx, registerPage(registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(home, s.locale), idNumber: value.idNumber } })), 409);
+    }
 
     let match: boolean;
     try {
@@ -116,6 +129,10 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     try {
       account = await accounts.register({ ...value, passwordHash: await hashPassword(password), loa: 'loa1' }, clientId);
     } catch (err) {
+      if (err instanceof HomeConflict) {
+        // Registered elsewhere between the lookup and now: the registry of this broker refused the second home.
+        return sendPage(ctx, registerPage(registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(err.home, s.locale), idNumber: value.idNumber } })), 409);
+      }
       if (!(err instanceof AccountExists)) throw err;
       return fail(ctx, s, 409, { [err.field]: `error.${err.field}_registered` as MessageKey });
     }

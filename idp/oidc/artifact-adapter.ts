@@ -24,6 +24,9 @@ class ReplayDetected extends errors.InvalidGrant {
   }
 }
 
+/** The uids of an account's sessions at this OP (entries may outlive their session). */
+export const accountSessionsKey = (accountId: string) => `oidc:account-sessions:${accountId}`;
+
 const epoch = () => Math.floor(Date.now() / 1000);
 /** How long a consumed-marker outlives its artifact at most (longer than any short-lived artifact). */
 const CONSUMED_MARK_SECONDS = 24 * 3600;
@@ -47,6 +50,8 @@ class KeyValueAdapter implements Adapter {
     if (payload.grantId) await this.kv.addToSet(`oidc:grant:${this.model}:${payload.grantId}`, id, ttl);
     if (payload.uid) await this.kv.set(`oidc:uid:${this.model}:${payload.uid}`, id, ttl);
     if (payload.userCode) await this.kv.set(`oidc:user_code:${this.model}:${payload.userCode}`, id, ttl);
+    // A logout arriving from another OP names an account, not a browser: find its sessions.
+    if (this.model === 'Session' && payload.accountId && payload.uid) await this.kv.addToSet(accountSessionsKey(payload.accountId), payload.uid, ttl);
   }
 
   async find(id: string) {
@@ -189,6 +194,15 @@ export async function latestGrantId(db: Database, accountId: string, clientId: s
     [accountId, clientId],
   );
   return rows[0]?.id;
+}
+
+/** Whether a client was ever granted anything for the account (live grants only). */
+export async function hasGrant(db: Database, accountId: string, clientId: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM oidc_artifacts WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2 AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+    [accountId, clientId],
+  );
+  return rows.length > 0;
 }
 
 /** oidc-provider calls this once per model name. */

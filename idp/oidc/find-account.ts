@@ -7,8 +7,39 @@
 import type { Account, FindAccount } from 'oidc-provider';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
 import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
+import type { RecognizedAccount, RecognizedAccounts } from '../accounts/recognized-accounts.ts';
 
-export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, legals: LegalPersonAccounts): FindAccount {
+/**
+ * A recognized account's claims are the ones its home gave at the last login, said with this
+ * OP's own `sub`, and `home` naming where the account lives. A recognized organization's acting
+ * person comes from the grant, as for a local one.
+ */
+async function recognizedAccount(account: RecognizedAccount, recognized: RecognizedAccounts, grantId: string | undefined): Promise<Account | undefined> {
+  const { subject: sub, claims: home } = account;
+  const common = { sub, user_type: account.kind, home: account.home, recognized: true, name: home.name };
+  if (account.kind === 'natural') {
+    return {
+      accountId: sub,
+      claims: async (_use, scope) => {
+        const scopes = new Set(scope.split(' '));
+        return {
+          ...common,
+          ...(scopes.has('phone') && home.phone_number ? { phone_number: home.phone_number, phone_number_verified: home.phone_number_verified === true } : {}),
+          ...(scopes.has('id_number') ? { id_number: home.id_number } : {}),
+        };
+      },
+    };
+  }
+  if (!grantId) return { accountId: sub, claims: async () => ({ sub }) };
+  const actor = await recognized.actorOf(grantId);
+  if (!actor) return undefined;
+  return {
+    accountId: sub,
+    claims: async (_use, scope) => ({ ...common, ...(new Set(scope.split(' ')).has('legal_person') ? { uscc: home.uscc, org_name: home.org_name, ...actor } : {}) }),
+  };
+}
+
+export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, legals: LegalPersonAccounts, recognized: RecognizedAccounts): FindAccount {
   return async (_ctx, sub, token): Promise<Account | undefined> => {
     const person = await naturals.findBySubject(sub);
     if (person) {
@@ -20,6 +51,7 @@ export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, l
             sub,
             user_type: 'natural',
             home: issuer,
+            recognized: false,
             name: person.name,
             ...(scopes.has('phone') ? { phone_number: `+86${naturals.phoneOf(person)}`, phone_number_verified: true } : {}),
             ...(scopes.has('id_number') ? { id_number: naturals.idNumberOf(person) } : {}),
@@ -28,7 +60,10 @@ export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, l
       };
     }
     const legal = await legals.findBySubject(sub);
-    if (!legal) return undefined;
+    if (!legal) {
+      const other = await recognized.findBySubject(sub);
+      return other ? recognizedAccount(other, recognized, token?.grantId) : undefined;
+    }
     // During the authorization itself there is no token yet: only the subject is needed.
     if (!token?.grantId) return { accountId: sub, claims: async () => ({ sub }) };
     const bound = await legals.actorOf(token.grantId);
@@ -43,6 +78,7 @@ export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, l
           sub,
           user_type: 'legal',
           home: issuer,
+          recognized: false,
           name: legal.orgName,
           ...(scopes.has('legal_person')
             ? {

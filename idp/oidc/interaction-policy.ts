@@ -13,8 +13,45 @@ export function wantsLegalPerson(scope: string | Set<string>): boolean {
   return typeof scope === 'string' ? scope.split(' ').includes(LEGAL_PERSON_SCOPE) : scope.has(LEGAL_PERSON_SCOPE);
 }
 
-export function interactionPolicyFor(isLegalSubject: (subject: string) => Promise<boolean>) {
+export interface SessionFacts {
+  isLegalSubject(subject: string): Promise<boolean>;
+  /** Whether the session's account is the person a `login_hint` names (ID number or phone). */
+  isHinted(subject: string, hint: string): Promise<boolean>;
+  /** The level of an `acr` value (for acr_values against the session's acr). */
+  levelOf(acr: string): number | null;
+  /** Whether a logout from elsewhere ended the session while a login was in flight in it. */
+  isEnded(sessionUid: string): Promise<boolean>;
+}
+
+export function interactionPolicyFor(facts: SessionFacts) {
+  const { isLegalSubject } = facts;
   const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('session_ended', 'the session was ended by a logout elsewhere', async (ctx: KoaContextWithOIDC) => {
+      const { session } = ctx.oidc;
+      return session?.accountId ? facts.isEnded(session.uid) : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  // A broker relaying someone else's login must not answer with the session it happens to hold.
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('login_hint_mismatch', 'the session belongs to another person than the login_hint names', async (ctx: KoaContextWithOIDC) => {
+      const { session, params } = ctx.oidc;
+      const hint = params?.login_hint;
+      if (!session?.accountId || typeof hint !== 'string' || !hint) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      if (await isLegalSubject(session.accountId)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return !(await facts.isHinted(session.accountId, hint.trim().toUpperCase()));
+    }),
+  );
+  // Single sign-on only when the session's level meets the lowest level the request asks for.
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('acr_not_met', 'the session was authenticated below the requested level', async (ctx: KoaContextWithOIDC) => {
+      const { session, params } = ctx.oidc;
+      if (!session?.accountId || typeof params?.acr_values !== 'string') return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const asked = params.acr_values.split(' ').map((a) => facts.levelOf(a)).filter((l): l is number => l !== null);
+      const held = session.acr ? facts.levelOf(session.acr) : null;
+      return asked.length > 0 && (held === null || held < Math.min(...asked));
+    }),
+  );
   policy.get('login')!.checks.add(
     new interactionPolicy.Check('persona_mismatch', 'the session does not act as the request asks (natural or legal person)', async (ctx: KoaContextWithOIDC) => {
       const { session, client, requestParamScopes } = ctx.oidc;

@@ -5,6 +5,8 @@
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import type { LoaLevel } from '../loa.ts';
+import { isLoopbackUrl } from '../../infra/loopback.ts';
+import { HOME_HINT_PARAM, ROUTE_PARAM } from '../../federation/recognition-routing.ts';
 
 export interface ProviderConfigInput {
   entityId: string;
@@ -12,8 +14,11 @@ export interface ProviderConfigInput {
   adapter: Configuration['adapter'];
   findAccount: Configuration['findAccount'];
   interactionPolicy: NonNullable<NonNullable<Configuration['interactions']>['policy']>;
-  /** The OP's own clients (its account area): their grant needs no consent page. */
-  firstPartyClients: ReadonlySet<string>;
+  /**
+   * Clients whose grant needs no consent page: the OP's own account area, and the brokers of the
+   * federation relaying a login (the person consents where they started, to the portal).
+   */
+  isFirstPartyClient: (clientId: string) => boolean;
   /** The grant a person already gave a client in an earlier session, if any. */
   earlierGrant: (accountId: string, clientId: string) => Promise<string | undefined>;
   signingKeys: PrivateJwk[];
@@ -39,24 +44,22 @@ export const TTL = {
 
 export const SCOPE_CLAIMS = {
   // acr and amr under openid: every ID token says how the person was authenticated, asked or not.
-  openid: ['sub', 'acr', 'amr', 'user_type', 'home'],
+  openid: ['sub', 'acr', 'amr', 'user_type', 'home', 'recognized'],
   profile: ['name'],
   phone: ['phone_number', 'phone_number_verified'],
   id_number: ['id_number'],
   legal_person: ['uscc', 'org_name', 'act', 'agent_role', 'service_categories'],
 };
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 export function providerConfiguration(c: ProviderConfigInput): Configuration {
   const cookiePrefix = `gov_id_${c.entityId}`;
   // oidc-provider refuses outgoing requests (back-channel logout, client JWKS) to special-use
   // addresses against SSRF. An OP that itself lives on loopback (the demo) must reach its
   // loopback clients; any other deployment keeps the protection.
-  const loopbackDeployment = LOOPBACK.has(new URL(c.issuer).hostname);
+  const loopbackDeployment = isLoopbackUrl(c.issuer);
   return {
     fetch: (url, options) => {
-      if (loopbackDeployment && LOOPBACK.has(new URL(url instanceof Request ? url.url : url).hostname)) delete (options as { dispatcher?: unknown }).dispatcher;
+      if (loopbackDeployment && isLoopbackUrl(url instanceof Request ? url.url : String(url))) delete (options as { dispatcher?: unknown }).dispatcher;
       return globalThis.fetch(url, options);
     },
     adapter: c.adapter,
@@ -69,6 +72,8 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     // Claims a scope grants are put in the ID token too: relying portals and brokers read them there.
     conformIdTokenClaims: false,
     responseTypes: ['code'],
+    // A cross-tier login's hops pass on the home the registry named and the route so far (pushed only).
+    extraParams: [HOME_HINT_PARAM, ROUTE_PARAM],
     // PKCE with S256 for every client, confidential ones included (RFC 9700 §2.1.1).
     pkce: { required: () => true },
     // Exact redirect URI matching, always stated in the request.
@@ -120,7 +125,7 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       const accountId = ctx.oidc.session!.accountId!;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId) || (await c.earlierGrant(accountId, clientId));
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-      if (!c.firstPartyClients.has(clientId)) return undefined;
+      if (!c.isFirstPartyClient(clientId)) return undefined;
       const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
       grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
       await grant.save();

@@ -136,6 +136,17 @@ export interface RegisterView extends FormContext {
   fieldErrors: Partial<Record<'name' | 'id_number' | 'phone' | 'otp' | 'password', MessageKey>>;
   error?: MessageKey;
   notice?: { key: MessageKey; vars?: Record<string, string> };
+  /** Register once: the person is registered at another platform, named here; offer to log in there. */
+  elsewhere?: { site: string; idNumber: string };
+}
+
+function registeredElsewhere(v: RegisterView): Html | string {
+  if (!v.elsewhere) return '';
+  return html`${alert(v, 'error.registered_elsewhere', { site: v.elsewhere.site })}
+<form method="post" action="${v.action}/identifier">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.elsewhere.idNumber)}
+<button type="submit">${v.t('action.login_with_existing')}</button>
+</form>`;
 }
 
 export function registerPage(v: RegisterView): string {
@@ -143,7 +154,7 @@ export function registerPage(v: RegisterView): string {
   return layout(
     v,
     'page.register',
-    html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice.key, v.notice.vars)}</p>` : ''}${alert(v, v.error)}
+    html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice.key, v.notice.vars)}</p>` : ''}${alert(v, v.error)}${registeredElsewhere(v)}
 <form method="post" action="${v.action}/register" novalidate>
 ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
 ${field(v, { name: 'name', label: 'field.name', value: v.values.name, autocomplete: 'name', error: e.name, maxlength: 64 })}

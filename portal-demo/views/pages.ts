@@ -23,6 +23,8 @@ export interface SignedInView {
   orgName?: string;
   agentRole?: string;
   actName?: string;
+  /** A recognized account (互认账号): registered at `home`, another platform. */
+  recognized?: string;
 }
 
 function layout(p: PageContext, title: string, body: Html): string {
@@ -101,6 +103,7 @@ ${row('field.org_name', s.orgName)}
 ${row('field.agent_role', label(v, 'role', s.agentRole))}
 ${row('field.act', s.actName)}
 ${row('field.home', s.home ? html`<code>${s.home}</code>` : undefined)}
+${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
 ${row('field.acr', acrLabel(v, s.acr))}
 </dl>
 <form method="post" action="/logout">

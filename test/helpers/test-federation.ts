@@ -50,6 +50,12 @@ export async function testTopology(): Promise<{ topology: Topology; raw: Record<
   return { topology: parseTopology(raw, 'test topology'), raw };
 }
 
+function withSuperiors(topology: Topology, id: string): string[] {
+  const chain: string[] = [];
+  for (let e: string | null = id; e; e = topology.get(e).superior) chain.unshift(e);
+  return chain;
+}
+
 export interface TestFederation {
   topology: Topology;
   /** The topology as a file in the data folder: `gov-id --topology FILE --data DIR` agrees with the host. */
@@ -79,7 +85,8 @@ export async function startTestFederation(
   const env = opts.embedded ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined } : configFromEnv();
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
-  const wanted = ids ?? topology.entities.map((e) => e.id);
+  // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of homes).
+  const wanted = ids ? [...new Set(ids.flatMap((id) => withSuperiors(topology, id)))] : topology.entities.map((e) => e.id);
   const host = await startHost({ ...config, topology, demo: true, log }, wanted);
   return {
     topology,

@@ -58,7 +58,14 @@ export class UserAgent {
       current = next;
       res = await this.request(current);
     }
-    return { url: current, status: res.status, html: await res.text() };
+    const html = await res.text();
+    // oidc-provider's self-submitting forms (ending the previous session on an account switch): a browser runs the script.
+    const auto = /document\.forms\[0\]\.submit\(\)[\s\S]*?<form method="post" action="([^"]+)"/.exec(html);
+    if (auto) {
+      const { hidden } = findForm(html, new URL(decode(auto[1]!)).pathname);
+      return this.navigate(decode(auto[1]!), { form: hidden }, stopAt);
+    }
+    return { url: current, status: res.status, html };
   }
 
   /** Submits the form whose action ends with `actionSuffix`, with its hidden fields plus `fields`. */

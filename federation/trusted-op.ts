@@ -1,0 +1,93 @@
+/**
+ * What a broker needs to know about another OP of the federation before it sends a login there
+ * or believes an ID token from it: that its trust chain to the anchor validates (its metadata is
+ * then the chain's resolved `openid_provider` metadata), where it sits (its path to the anchor,
+ * for routing) and the highest level of assurance its real-name-op trust mark lets it assert.
+ * An OP without a valid real-name-op mark is not trusted with logins at all.
+ */
+import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
+import { TrustChainError } from './federation-errors.ts';
+import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
+import { federationPath } from './recognition-routing.ts';
+import { REAL_NAME_OP, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
+import type { LoaLevel } from '../idp/loa.ts';
+
+export interface TrustedOp {
+  entityId: string;
+  /** [the OP, its superior, ..., the trust anchor]. */
+  path: string[];
+  /** Its `openid_provider` metadata after the federation's policies. */
+  metadata: Record<string, unknown>;
+  /** From its real-name-op trust mark. */
+  maxLoa: LoaLevel;
+  expiresAt: number;
+}
+
+export class UntrustedOp extends Error {
+  constructor(
+    readonly entityId: string,
+    reason: string,
+    /** Its statements could not be fetched (down or slow), rather than found wrong. */
+    readonly unreachable = false,
+  ) {
+    super(`${entityId} is not a trusted OP of the federation: ${reason}`);
+    this.name = 'UntrustedOp';
+  }
+}
+
+export interface TrustedOpsOptions {
+  trustAnchors: TrustAnchorSource[];
+  allowHttpEntityIds: boolean;
+  fetcher?: StatementFetcher;
+  /** Longest reuse of a resolved OP before its chain is resolved again (seconds, default 300). */
+  cacheSeconds?: number;
+}
+
+export class TrustedOps {
+  private readonly cache = new TrustChainCache({ maxEntries: 1000 });
+  private readonly known = new Map<string, TrustedOp>();
+  private readonly fetcher: StatementFetcher;
+
+  constructor(private readonly opts: TrustedOpsOptions) {
+    this.fetcher = opts.fetcher ?? httpStatementFetcher();
+  }
+
+  /** Resolves (or reuses) the OP; throws UntrustedOp with the reason. */
+  async get(entityId: string): Promise<TrustedOp> {
+    const now = Math.floor(Date.now() / 1000);
+    const hit = this.known.get(entityId);
+    if (hit && this.cache.get(entityId, now)) return hit;
+    if (!URL.canParse(entityId)) throw new UntrustedOp(entityId, 'not an entity identifier');
+    const anchors = (await Promise.all(this.opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
+    let chain;
+    try {
+      chain = await resolveTrustChain(entityId, { trustAnchors: anchors, fetcher: this.fetcher, allowHttpEntityIds: this.opts.allowHttpEntityIds, entityType: 'openid_provider' });
+    } catch (err) {
+      if (!(err instanceof TrustChainError)) throw err;
+      throw new UntrustedOp(entityId, err.message, err.check === 'fetch_failed' || err.check === 'fetch_timeout');
+    }
+    const anchor = anchors.find((a) => a.entityId === chain.trustAnchor)!;
+    let mark;
+    try {
+      mark = await requireTrustMark(entityId, chain.trustMarks, REAL_NAME_OP, {
+        trustAnchor: trustAnchorTrustMarkConfig(chain.statements.at(-1)!),
+        issuerKeys: trustMarkIssuerKeyResolver({ trustAnchor: anchor, fetcher: this.fetcher, allowHttpEntityIds: this.opts.allowHttpEntityIds }),
+      });
+    } catch (err) {
+      if (!(err instanceof TrustMarkError)) throw err;
+      throw new UntrustedOp(entityId, err.message);
+    }
+    if (!mark.max_loa) throw new UntrustedOp(entityId, 'its real-name-op trust mark has no max_loa');
+    const expiresAt = Math.min(chain.expiresAt, mark.exp ?? Infinity, now + (this.opts.cacheSeconds ?? 300));
+    const op: TrustedOp = { entityId, path: federationPath(chain), metadata: chain.metadata.openid_provider!, maxLoa: mark.max_loa, expiresAt };
+    this.cache.set(entityId, { ...chain, expiresAt });
+    this.known.set(entityId, op);
+    return op;
+  }
+
+  /** Forgets an OP (e.g. after its answer failed verification, so that its keys are fetched again). */
+  forget(entityId: string): void {
+    this.cache.delete(entityId);
+    this.known.delete(entityId);
+  }
+}

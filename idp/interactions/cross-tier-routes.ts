@@ -1,0 +1,138 @@
+/**
+ * The interaction side of mutual recognition. When the identifier given at login (typed, or the
+ * `login_hint` a neighbour OP pushed) is not an account of this OP, the registry of homes says
+ * where it is registered and the login goes there through the brokers (broker/cross-tier-login.ts).
+ * When the answer comes back to `/broker/callback`, the recognized account is linked and the
+ * interaction ends as a login here: with the home's claims, the capped level and the home's
+ * authentication time. A failure at a hop in the middle of the route is passed back to the
+ * previous hop as an OAuth error, so the person always reads the message on the OP they visited.
+ */
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import { recordAudit } from '../../infra/audit-log.ts';
+import { UpstreamUnavailable } from '../../infra/errors.ts';
+import { isIdNumber } from '../../infra/identifiers.ts';
+import { ROUTE_PARAM, HOME_HINT_PARAM } from '../../federation/recognition-routing.ts';
+import { BROKER_CALLBACK_PATH, RecognitionError, type HopResult } from '../broker/cross-tier-login.ts';
+import { LocalAccountExists, type RecognizedKind } from '../accounts/recognized-accounts.ts';
+import { wantsLegalPerson } from '../oidc/interaction-policy.ts';
+import { TTL } from '../oidc/provider-config.ts';
+import { identifierPage } from '../views/pages.ts';
+import type { MessageKey } from '../i18n.ts';
+import { finishInteraction, interactionScope, InteractionExpired, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
+
+/** The OAuth error a hop in the middle of a route answers with, for each refusal. */
+function oauthErrorFor(err: RecognitionError): string {
+  return err.code === 'home_unavailable' ? 'temporarily_unavailable' : 'access_denied';
+}
+
+function messageFor(err: RecognitionError): { error: MessageKey; errorVars?: Record<string, string> } {
+  if (err.code === 'home_unavailable' || (err.code === 'upstream_error' && /temporarily_unavailable/.test(err.message))) return { error: 'error.home_unavailable' };
+  return { error: 'error.recognition_refused', errorVars: { reason: err.code } };
+}
+
+/** True when this request is itself a hop of a cross-tier login (a neighbour OP sent it). */
+function isHop(s: InteractionScope): boolean {
+  return typeof s.details.params[ROUTE_PARAM] === 'string';
+}
+
+/** Tells the person on this OP's page, or, in the middle of a route, the previous hop. */
+async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, err: RecognitionError, identifier: string) {
+  await recordAudit(deps.runtime.db, { event: 'recognition.refused', clientId: String(s.details.params.client_id), detail: { reason: err.code, message: err.message } });
+  deps.runtime.log.warn('cross-tier login refused', { reason: err.code, message: err.message });
+  if (isHop(s)) return finishInteraction(ctx, deps, { error: oauthErrorFor(err), error_description: `${deps.runtime.self.url}: ${err.message}` });
+  const registerUrl = `${s.form.action}/register?lang=${s.locale}`;
+  sendPage(ctx, identifierPage({ ...s.form, clientName: s.clientName, registerUrl, identifier, ...messageFor(err) }), err.code === 'home_unavailable' ? 503 : 403);
+}
+
+/**
+ * Sends the login on to the account's home when that is another OP; returns false when the
+ * account is (or can only be) here, and this OP goes on with its own login page.
+ */
+export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, identifier: string): Promise<boolean> {
+  const recognition = deps.recognition;
+  if (!recognition || !isIdNumber(identifier)) return false;
+  const kind: RecognizedKind = 'natural';
+  const hint = s.details.params[HOME_HINT_PARAM];
+  let home: string | null;
+  try {
+    // A hint from the previous hop saves a registry round trip; the answer is checked against it anyway.
+    home = typeof hint === 'string' && hint !== deps.runtime.self.url && recognition.isBroker(String(s.details.params.client_id)) ? hint : await recognition.homes.lookup(kind, identifier);
+  } catch (err) {
+    if (!(err instanceof UpstreamUnavailable)) throw err;
+    if (isHop(s)) return refuse(ctx, deps, s, new RecognitionError('home_unavailable', `registry of homes unreachable: ${err.message}`), identifier).then(() => true);
+    // Without the directory this OP cannot tell where else the account could be; it answers as
+    // for an unknown identifier, so local logins and the login form's answers stay as they are.
+    deps.runtime.log.warn('registry of homes unreachable at login', { err: err.message });
+    return false;
+  }
+  if (!home || home === deps.runtime.self.url) return false;
+  try {
+    const legal = wantsLegalPerson(String(s.details.params.scope ?? ''));
+    const { url, next } = await recognition.login.start({ uid: s.details.uid, params: s.details.params, ...(s.details.session?.uid ? { sessionUid: s.details.session.uid } : {}) }, legal ? 'legal' : kind, identifier, home);
+    await recordAudit(deps.runtime.db, { event: 'recognition.routed', clientId: String(s.details.params.client_id), detail: { home, next } });
+    ctx.status = 303;
+    ctx.redirect(url);
+  } catch (err) {
+    if (!(err instanceof RecognitionError)) throw err;
+    await refuse(ctx, deps, s, err, identifier);
+  }
+  return true;
+}
+
+/** The claims a recognized account keeps from home (and this OP repeats), by kind. */
+function homeClaims(r: HopResult): { identifier: unknown; claims: Record<string, unknown>; actor: Record<string, unknown> } {
+  const c = r.claims;
+  if (r.kind === 'legal') {
+    return {
+      identifier: c.uscc,
+      claims: { name: c.name, org_name: c.org_name, uscc: c.uscc },
+      actor: { act: c.act, agent_role: c.agent_role, service_categories: c.service_categories },
+    };
+  }
+  return { identifier: c.id_number, claims: { name: c.name, id_number: c.id_number, phone_number: c.phone_number, phone_number_verified: c.phone_number_verified }, actor: {} };
+}
+
+export function crossTierRoutes(router: Router, deps: OpDependencies) {
+  // The neighbour sends the browser to the fixed redirect URI; the interaction cookie is scoped to
+  // the interaction's path, so the answer continues there, where the cookie binds it to the browser.
+  router.get(BROKER_CALLBACK_PATH, async (ctx) => {
+    const uid = await deps.recognition?.login.pendingInteraction(String(ctx.query.state ?? ''));
+    if (!uid) throw new InteractionExpired();
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${uid}/upstream${ctx.search}`);
+  });
+
+  router.get('/interaction/:uid/upstream', async (ctx) => {
+    const recognition = deps.recognition;
+    if (!recognition) throw new InteractionExpired();
+    const s = await interactionScope(ctx, deps);
+    const uid = s.details.uid;
+    const clientId = String(s.details.params.client_id);
+    let result: HopResult;
+    let account;
+    try {
+      result = await recognition.login.finish(ctx.search, uid);
+      const { identifier, claims, actor } = homeClaims(result);
+      if (typeof identifier !== 'string' || !identifier) throw new RecognitionError('invalid_response', `${result.upstream} did not say the ${result.kind === 'legal' ? 'uscc' : 'id_number'}`);
+      try {
+        account = await deps.recognized.link({ kind: result.kind, identifier, home: result.home, upstream: result.upstream, upstreamSubject: String(result.claims.sub), loa: result.loa, claims }, clientId);
+      } catch (err) {
+        if (err instanceof LocalAccountExists) throw new RecognitionError('local_account_exists', `${result.home} answered for an account that is also registered here`);
+        throw err;
+      }
+      await recordAudit(deps.runtime.db, { event: 'login.recognized', subject: account.subject, clientId, detail: { home: result.home, upstream: result.upstream, loa: result.loa, amr: result.amr } });
+      const login = { accountId: account.subject, acr: deps.acrUris[result.loa], amr: result.amr, ts: result.authTime, remember: true };
+      if (result.kind === 'natural') return await finishInteraction(ctx, deps, { login });
+      // A legal person: a grant of its own, bound to the acting person as the home asserted them.
+      const grant = new deps.provider.Grant({ accountId: account.subject, clientId });
+      grant.addOIDCScope(String(s.details.params.scope ?? 'openid'));
+      const grantId = await grant.save();
+      await deps.recognized.bindActor(grantId, account.subject, actor, TTL.Grant);
+      await finishInteraction(ctx, deps, { login, consent: { grantId } });
+    } catch (err) {
+      if (!(err instanceof RecognitionError)) throw err;
+      await refuse(ctx, deps, s, err, '');
+    }
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * One entity calling another's API: a JSON POST authenticated with an entity assertion for the
+ * callee and bounded in time. Personal data travels only in the body, never in the URL. A callee
+ * that cannot be reached or does not answer in time is UpstreamUnavailable; what a status means
+ * is the caller's business.
+ */
+import { signEntityAssertion } from './entity-assertion.ts';
+import type { PrivateJwk } from './entity-keys.ts';
+import { UpstreamUnavailable } from './errors.ts';
+
+export interface EntityRequest {
+  /** The calling entity's ID and its current federation key. */
+  from: string;
+  key: PrivateJwk;
+  /** The callee's entity ID (the assertion's audience) and the path of its API. */
+  to: string;
+  path: string;
+  body: unknown;
+  timeoutMs: number;
+}
+
+export interface EntityResponse {
+  status: number;
+  /** The JSON object answered, or {} when the answer is not one. */
+  json: Record<string, unknown>;
+}
+
+export async function postAsEntity(req: EntityRequest): Promise<EntityResponse> {
+  // One deadline for the whole exchange, body included.
+  const signal = AbortSignal.timeout(req.timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(req.to + req.path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await signEntityAssertion(req.key, req.from, req.to)}` },
+      body: JSON.stringify(req.body),
+      signal,
+      redirect: 'error',
+    });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: unknown } };
+    throw new UpstreamUnavailable(`${req.to} is unreachable: ${typeof e.cause?.code === 'string' ? e.cause.code : e.name}`);
+  }
+  const json = await res.json().catch(() => null);
+  if (signal.aborted) throw new UpstreamUnavailable(`${req.to} did not answer in time`);
+  return { status: res.status, json: json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : {} };
+}

@@ -1,0 +1,107 @@
+/**
+ * The places a person logs in at in the mutual-recognition tests: an OP through a relying party
+ * driven by openid-client, or the hybrid province js through its city portal nj (the province's
+ * pages in the city's name). Each site starts a login in a browser and reads back who the person
+ * is there (from the ID token, or from the portal's page).
+ */
+import { UserAgent, type Page } from './user-agent.ts';
+import { authorize, redeem, registerOnPage, relyingParty, REDIRECT_URI, throughConsent, type Authorization, type Person, type RelyingParty } from './flows.ts';
+import type { TestFederation } from './test-federation.ts';
+
+export interface SignedIn {
+  sub?: string;
+  name?: string;
+  home?: string;
+  recognized?: boolean;
+  acr?: string;
+  userType?: string;
+  idToken?: string;
+}
+
+export interface Login {
+  /** The first page the person sees (the visited OP's identifier page). */
+  page: Page;
+  /** Reads who is signed in from the page the flow ended on. */
+  complete(last: Page): Promise<SignedIn>;
+}
+
+export interface Site {
+  /** The OP whose accounts the site's people use (js for the nj portal). */
+  op: string;
+  label: string;
+  start(ua: UserAgent, params?: Record<string, string>): Promise<Login>;
+}
+
+function fromPortalPage(page: Page): SignedIn {
+  const dd = (dt: string) => new RegExp(`<dt>${dt}</dt><dd>(.*?)</dd>`).exec(page.html)?.[1];
+  if (!/action="\/logout"/.test(page.html)) throw new Error(`the portal shows no signed-in person: ${page.status} ${page.url}\n${page.html.slice(0, 1500)}`);
+  return {
+    name: /<h1>(.*?)，您好<\/h1>/.exec(page.html)?.[1],
+    home: /<code>(.*?)<\/code>/.exec(dd('账号注册地') ?? '')?.[1],
+    recognized: dd('互认账号') !== undefined,
+    acr: /<code>(.*?)<\/code>/.exec(dd('实名等级') ?? '')?.[1],
+  };
+}
+
+/** An OP with a relying party of its own (registered through the admin API). */
+export function opSite(fed: TestFederation, op: string, rpBody: Record<string, unknown> = {}): Site {
+  let rp: Promise<RelyingParty> | undefined;
+  return {
+    op,
+    label: op,
+    async start(ua, params = {}) {
+      rp ??= relyingParty(fed, op, { scope: 'openid profile phone id_number legal_person', ...rpBody });
+      const client = await rp;
+      const a: Authorization = await authorize(client, ua, { scope: 'openid profile id_number', ...params }, true);
+      return {
+        page: a.page,
+        async complete(last) {
+          const tokens = await redeem(client, last, a);
+          const c = tokens.claims()!;
+          return { sub: c.sub, name: c.name as string, home: c.home as string, recognized: c.recognized as boolean, acr: c.acr as string, userType: c.user_type as string, idToken: tokens.id_token };
+        },
+      };
+    },
+  };
+}
+
+/** A hybrid-mode city portal (nj under js): its people's accounts live at the province. */
+export function portalSite(fed: TestFederation, portal: string): Site {
+  const url = fed.url(portal);
+  const op = fed.topology.get(portal).superior!;
+  return {
+    op,
+    label: `${op} (via ${portal})`,
+    async start(ua, params = {}) {
+      const home = await ua.navigate(`${url}/`);
+      const page = await ua.submit(home, '/login', params);
+      return { page, complete: async (last) => fromPortalPage(last) };
+    },
+  };
+}
+
+/** Registers the person on the site's own registration page (which signs them in). */
+export async function registerAt(fed: TestFederation, site: Site, person: Person, password: string): Promise<SignedIn> {
+  const ua = new UserAgent();
+  const login = await site.start(ua);
+  const last = await registerOnPage(fed, ua, login.page, person, password);
+  return login.complete(last);
+}
+
+/**
+ * Logs in at the site with the identifier and the password typed on the home OP's page (to
+ * which the brokers take the browser). Returns the page of the home OP too, to look at it.
+ */
+export async function loginAt(ua: UserAgent, site: Site, identifier: string, password: string | null, params: Record<string, string> = {}): Promise<{ signedIn: SignedIn; passwordPage: Page | null; last: Page }> {
+  const login = await site.start(ua, params);
+  let page = login.page;
+  if (/\/interaction\//.test(page.url)) page = await ua.submit(page, '/identifier', { identifier });
+  let passwordPage: Page | null = null;
+  if (!page.url.startsWith(REDIRECT_URI) && /\/password"/.test(page.html)) {
+    if (password === null) throw new Error(`a password was asked at ${page.url}`);
+    passwordPage = page;
+    page = await ua.submit(page, '/password', { password }, REDIRECT_URI);
+  }
+  const last = await throughConsent(ua, page);
+  return { signedIn: await login.complete(last), passwordPage, last };
+}

@@ -1,0 +1,128 @@
+/**
+ * Single sign-on and single logout across tiers, and register once. After one cross-tier login
+ * the brokers hold sessions: the next visit to any other platform asks for no password (unless
+ * the relying party insists with prompt=login), and a logout at any platform ends the sessions
+ * along the chain and reaches the relying parties by back-channel logout. A person registered
+ * anywhere who tries to register again elsewhere is told where, and offered to log in instead.
+ */
+import test from 'ava';
+import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
+import { UserAgent, findForm } from '../helpers/user-agent.ts';
+import { newPerson, latestOtp, type Person } from '../helpers/flows.ts';
+import { loginAt, opSite, portalSite, registerAt, type Site } from '../helpers/recognition-sites.ts';
+import { readAudit } from '../../infra/audit-log.ts';
+
+let fed: TestFederation;
+let gz: Site, sz: Site, zj: Site, nj: Site, national: Site;
+
+test.before(async () => {
+  fed = await startTestFederation();
+  [gz, sz, zj, nj, national] = [opSite(fed, 'gz'), opSite(fed, 'sz'), opSite(fed, 'zj'), portalSite(fed, 'nj'), opSite(fed, 'national')];
+});
+
+test.after.always(async () => {
+  await fed?.close();
+});
+
+async function registered(site: Site, password: string): Promise<Person> {
+  const person = await newPerson(fed);
+  await registerAt(fed, site, person, password);
+  return person;
+}
+
+const signedInAtPortal = async (ua: UserAgent) => /action="\/logout"/.test((await ua.navigate(`${fed.url('nj')}/`)).html);
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('after one cross-tier login, other platforms in any province log the person in without a password', async (t) => {
+  const password = 'Sso-pass-1';
+  const person = await registered(gz, password);
+  const ua = new UserAgent();
+  const first = await loginAt(ua, zj, person.id_number, password);
+  t.truthy(first.passwordPage);
+  t.is(first.signedIn.home, fed.url('gz'));
+
+  // sz is gz's neighbour city: the gd broker holds a session.
+  const second = await loginAt(ua, sz, person.id_number, null);
+  t.is(second.passwordPage, null);
+  t.is(second.signedIn.home, fed.url('gz'));
+  t.true(second.signedIn.recognized);
+  // js (through the nj portal): the national broker holds a session.
+  const third = await loginAt(ua, nj, person.id_number, null);
+  t.is(third.passwordPage, null);
+  t.is(third.signedIn.home, fed.url('gz'));
+  t.true(third.signedIn.recognized);
+});
+
+test('prompt=login and max_age=0 make the home ask for the password again', async (t) => {
+  const password = 'Sso-pass-2';
+  const person = await registered(gz, password);
+  const ua = new UserAgent();
+  await loginAt(ua, zj, person.id_number, password);
+  const forced = await loginAt(ua, national, person.id_number, password, { prompt: 'login' });
+  t.truthy(forced.passwordPage);
+  t.true(forced.passwordPage!.url.startsWith(fed.url('gz')));
+  const aged = await loginAt(ua, sz, person.id_number, password, { max_age: '0' });
+  t.truthy(aged.passwordPage);
+});
+
+test('a broker session of one person is not used for another person in the same browser', async (t) => {
+  const a = await registered(gz, 'Sso-pass-3a');
+  const b = await registered(gz, 'Sso-pass-3b');
+  const ua = new UserAgent();
+  await loginAt(ua, zj, a.id_number, 'Sso-pass-3a');
+  const other = await loginAt(ua, sz, b.id_number, 'Sso-pass-3b');
+  t.truthy(other.passwordPage);
+  t.is(other.signedIn.name, b.name);
+});
+
+test('logging out at one platform ends the sessions along the chain and notifies the portals by back-channel logout', async (t) => {
+  const password = 'Slo-pass-1';
+  const person = await registered(gz, password);
+  const ua = new UserAgent();
+  const atZj = await loginAt(ua, zj, person.id_number, password);
+  await loginAt(ua, sz, person.id_number, null);
+  await loginAt(ua, nj, person.id_number, null);
+  t.true(await signedInAtPortal(ua));
+
+  // RP-initiated logout at zj, confirmed on zj's page.
+  const confirm = await ua.navigate(`${fed.url('zj')}/session/end?id_token_hint=${atZj.signedIn.idToken}`);
+  const done = await ua.submit(confirm, '/session/end/confirm', { logout: 'yes' });
+  t.is(done.status, 200);
+
+  // The nj portal (relying party of js, whose session came through national) learns it by back-channel logout.
+  await until(async () => !(await signedInAtPortal(ua)), 'the portal session to end');
+  // Every broker session is gone: the next login anywhere asks for the password at home.
+  const again = await loginAt(ua, sz, person.id_number, password);
+  t.truthy(again.passwordPage);
+  const audit = await readAudit(fed.host.entities.find((e) => e.entity.id === 'gd')!.runtime.db, 50);
+  t.true(audit.some((e) => e.event === 'logout.from_downstream'));
+});
+
+test('a person registered at one platform who registers again elsewhere is told where, and can log in there instead', async (t) => {
+  const password = 'Once-pass-1';
+  const person = await registered(gz, password);
+  const ua = new UserAgent();
+  const login = await zj.start(ua);
+  const registerPage = await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(login.page.html)![1]!.replace(/&amp;/g, '&'), login.page.url).toString());
+  const { action, hidden } = findForm(registerPage.html, '/register');
+  const sent = await ua.navigate(new URL(`${action}/otp`, registerPage.url).toString(), { form: { ...hidden, phone: person.phone } });
+  const otp = await latestOtp(fed, person.phone);
+  const refused = await ua.submit(sent, '/register', { name: person.name, id_number: person.id_number, phone: person.phone, otp, password: 'Another-pass-1' });
+  t.is(refused.status, 409);
+  t.regex(refused.html, /已在“广州市政务服务网”注册/);
+  // No account was created at zj.
+  const zjDb = fed.host.entities.find((e) => e.entity.id === 'zj')!.runtime.db;
+  const { rows } = await zjDb.query<{ n: number }>('SELECT count(*)::int AS n FROM natural_persons');
+  t.is(rows[0]!.n, 0);
+  // 用已有账号登录: straight to the home's password page.
+  const home = await ua.submit(refused, '/identifier', {});
+  t.true(home.url.startsWith(fed.url('gz')), home.url);
+  t.regex(home.html, /name="password"/);
+});
