@@ -113,9 +113,11 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
       })
     : null;
   const publishHome: HomePublication = {
-    inTransaction: async (tx, kind, identifier) => {
-      if (registry) await registry.record(tx, { kind, identifier, home: entity.url, via: entity.url });
-      if (publisher) await enqueueRegistryPublication(tx, runtime, { kind, identifier, home: entity.url });
+    inTransaction: async (tx, kind, identifier, move) => {
+      const home = move?.to ?? entity.url;
+      const previousHome = move?.from ?? null;
+      if (registry) await registry.record(tx, { kind, identifier, home, via: entity.url, previousHome });
+      if (publisher) await enqueueRegistryPublication(tx, runtime, { kind, identifier, home, previousHome });
     },
     committed: () => publisher?.kick(),
   };

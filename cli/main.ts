@@ -23,6 +23,9 @@ Usage:
   gov-id admin org add [--rep-id-number ID]          add an organization to the legal-person registry
                                                      (its legal representative: that person, or a new one)
   gov-id admin outbox --to PHONE                     show the messages sent to a phone
+  gov-id admin account move --entity ID --id-number ID --to ENTITY
+                                                     relocation: the account's home moves from --entity to --to
+                                                     (the old home then sends its logins to the new one)
   gov-id admin client add --entity ID --redirect-uri URI [--redirect-uri URI ...]
         [--public] [--scope "openid profile ..."] [--name NAME]
         [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par]
@@ -46,6 +49,7 @@ const OPTIONS = {
   name: { type: 'string' },
   to: { type: 'string' },
   'rep-id-number': { type: 'string' },
+  'id-number': { type: 'string' },
   'redirect-uri': { type: 'string', multiple: true },
   'post-logout-redirect-uri': { type: 'string', multiple: true },
   'backchannel-logout-uri': { type: 'string' },
@@ -174,6 +178,13 @@ export async function main(argv: string[]): Promise<number> {
       if (sub === 'outbox') {
         if (!values.to) throw new UsageError('admin outbox needs --to PHONE');
         print(await callAdmin(t.services(), config.dataDir, 'GET', `/admin/outbox?to=${encodeURIComponent(values.to)}`));
+        return 0;
+      }
+      if (sub === 'account' && action === 'move') {
+        if (!values.entity || !values['id-number'] || !values.to) throw new UsageError('admin account move needs --entity ID --id-number ID --to ENTITY');
+        const [from, to] = [t.get(values.entity), t.get(values.to)];
+        if (from.kind !== 'op' || to.kind !== 'op') throw new UsageError('accounts live at OPs: --entity and --to name OPs');
+        print(await callAdmin(from, config.dataDir, 'POST', '/admin/accounts/move', { id_number: values['id-number'], to: to.url }));
         return 0;
       }
       if (sub === 'client' && action === 'add') {

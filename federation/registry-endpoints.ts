@@ -118,7 +118,9 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
     const body = validate(homesBody, await readJson(ctx));
     const previousHome = body.previous_home ?? null;
     const audited = { kind: body.kind, home: body.home, via: caller, previous_home: previousHome };
-    if (body.home !== caller && !opts.isWithin(body.home, caller)) {
+    const under = (entity: string | null) => entity !== null && (entity === caller || opts.isWithin(entity, caller));
+    // The new home announces a move in; the old home announces a move out (so that brokers on its side learn it too).
+    if (!under(body.home) && !under(previousHome)) {
       throw await refused(new Forbidden('home_outside_subtree', `${body.home} is neither ${caller} nor within its subtree`), audited);
     }
     const superior = opts.client.superior;

@@ -28,6 +28,8 @@ import { endedSessionKey, SessionTermination } from './broker/session-terminatio
 import { UpstreamLogout } from './broker/upstream-logout.ts';
 import { BROKER_PATHS, brokerRoutes } from './broker/broker-routes.ts';
 import { crossTierRoutes } from './interactions/cross-tier-routes.ts';
+import { moveBody, Relocation } from './broker/relocation.ts';
+import { validate } from '../infra/validation.ts';
 import type { TrustedOps } from '../federation/trusted-op.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
@@ -198,6 +200,13 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     ctx.status = 201;
     ctx.body = await clients.add(ctx.request.body);
   });
+  if (recognition) {
+    const relocation = new Relocation({ self: issuer, accounts, trustedOps: recognition.trustedOps, sessions, signingKey: () => runtime.keyRing.signingKey() });
+    router.post('/admin/accounts/move', requireAdmin(runtime.adminToken), parseBody, async (ctx) => {
+      const { id_number: idNumber, to } = validate(moveBody, ctx.request.body);
+      ctx.body = { moved: true, to, ...(await relocation.moveAway(idNumber, to)) };
+    });
+  }
 
   const app = createApp(log, {
     renderError: (ctx, status, code, message) => {

@@ -70,7 +70,8 @@ export interface NewNaturalPerson {
  * account: no account without its registry entry, no entry without its account.
  */
 export interface HomePublication {
-  inTransaction(tx: Queryable, kind: 'natural' | 'legal', identifier: string): Promise<void>;
+  /** `move`: a relocation from one home to another (published by both, each to its own side). */
+  inTransaction(tx: Queryable, kind: 'natural' | 'legal', identifier: string, move?: { from: string; to: string }): Promise<void>;
   /** Delivery may start: the transaction committed. */
   committed(): void;
 }
@@ -118,7 +119,8 @@ export class NaturalPersonAccounts {
   /** Which of the person's unique identifiers is already taken here, if any. */
   async taken(idNumber: string, phone: string): Promise<'id_number' | 'phone' | null> {
     const { rows } = await this.db.query<{ id_number_index: string }>(
-      'SELECT id_number_index FROM natural_persons WHERE id_number_index = $1 OR phone_index = $2',
+      // A moved-away account is not here any more: the registry of homes names its new home.
+      "SELECT id_number_index FROM natural_persons WHERE (id_number_index = $1 OR phone_index = $2) AND status <> 'moved'",
       [this.idNumberIndex(idNumber), this.phoneIndex(phone)],
     );
     if (!rows.length) return null;
@@ -148,6 +150,71 @@ export class NaturalPersonAccounts {
       if (e.code === '23505' || /duplicate key/.test(e.message ?? '')) {
         throw new AccountExists(/phone/.test(`${e.constraint ?? ''} ${e.message ?? ''}`) ? 'phone' : 'id_number');
       }
+      throw err;
+    }
+  }
+
+  /** The new home of an account that moved away from here, if it did. */
+  async movedTo(idNumberIndex: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ moved_to: string }>("SELECT moved_to FROM natural_persons WHERE id_number_index = $1 AND status = 'moved'", [idNumberIndex]);
+    return rows[0]?.moved_to ?? null;
+  }
+
+  /** First step of a move: the account stops working here (and is not yet anywhere else). */
+  async beginMove(idNumber: string): Promise<NaturalPerson | null> {
+    const { rows } = await this.db.query<Row>(
+      `UPDATE natural_persons SET status = 'moving', updated_at = now() WHERE id_number_index = $1 AND status IN ('active', 'moving') RETURNING ${COLUMNS}`,
+      [this.idNumberIndex(idNumber)],
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** The move failed before the new home took the account: it works here again. */
+  async abortMove(subject: string): Promise<void> {
+    await this.db.query("UPDATE natural_persons SET status = 'active', updated_at = now() WHERE subject = $1 AND status = 'moving'", [subject]);
+  }
+
+  /** The new home holds the account: this OP keeps only where it went, and tells the registry. */
+  async completeMove(p: NaturalPerson, to: string, self: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query("UPDATE natural_persons SET status = 'moved', moved_to = $2, password_hash = '', updated_at = now() WHERE subject = $1", [p.subject, to]);
+      await appendAudit(tx, { event: 'account.moved_out', subject: p.subject, detail: { to } });
+      // The old home's side of the federation learns the move from here (the new home tells its own side).
+      await this.publishHome?.inTransaction(tx, 'natural', this.idNumberOf(p), { from: self, to });
+    });
+    this.publishHome?.committed();
+  }
+
+  /**
+   * Takes in an account moving from another home (its credentials included) and publishes the new
+   * home; a repeated import of the same move is answered with the account already taken in.
+   */
+  async importMoved(p: NewNaturalPerson, from: string, self: string): Promise<NaturalPerson> {
+    const existing = await this.db.query<Row & { moved_from: string | null; status: string }>(`SELECT ${COLUMNS}, moved_from, status FROM natural_persons WHERE id_number_index = $1`, [this.idNumberIndex(p.idNumber)]);
+    const row = existing.rows[0];
+    if (row) {
+      if (row.moved_from === from && row.status === 'active') return fromRow(row);
+      throw new AccountExists('id_number');
+    }
+    try {
+      const account = await this.db.transaction(async (tx) => {
+        // Known here already as a recognized account: keep its subject, so this OP's relying parties see the same person.
+        const linked = await tx.query<{ subject: string }>("DELETE FROM recognized_accounts WHERE kind = 'natural' AND identifier_index = $1 RETURNING subject", [this.idNumberIndex(p.idNumber)]);
+        const subject = linked.rows[0]?.subject ?? randomToken(16);
+        const { rows } = await tx.query<Row>(
+          `INSERT INTO natural_persons (subject, name, id_number_enc, id_number_index, phone_enc, phone_index, password_hash, loa, moved_from)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+          [subject, p.name, this.cipher.encrypt(p.idNumber, AAD_ID), this.idNumberIndex(p.idNumber), this.cipher.encrypt(p.phone, AAD_PHONE), this.phoneIndex(p.phone), p.passwordHash, p.loa, from],
+        );
+        await appendAudit(tx, { event: 'account.moved_in', subject, detail: { from, loa: p.loa, was_recognized: linked.rows.length > 0 } });
+        await this.publishHome?.inTransaction(tx, 'natural', p.idNumber, { from, to: self });
+        return fromRow(rows[0]!);
+      });
+      this.publishHome?.committed();
+      return account;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (e.code === '23505' || /duplicate key/.test(e.message ?? '')) throw new AccountExists(/phone/.test(e.message ?? '') ? 'phone' : 'id_number');
       throw err;
     }
   }

@@ -89,7 +89,7 @@ export class RecognizedAccounts {
     const index = this.identifierIndex(input.kind, input.identifier);
     const sealed = this.cipher.encrypt(JSON.stringify(input.claims), AAD_CLAIMS);
     return this.db.transaction(async (tx) => {
-      const own = input.kind === 'natural' ? 'SELECT 1 FROM natural_persons WHERE id_number_index = $1' : 'SELECT 1 FROM legal_persons WHERE uscc_index = $1';
+      const own = input.kind === 'natural' ? "SELECT 1 FROM natural_persons WHERE id_number_index = $1 AND status <> 'moved'" : 'SELECT 1 FROM legal_persons WHERE uscc_index = $1';
       if ((await tx.query(own, [index])).rows.length) throw new LocalAccountExists();
       const { rows } = await tx.query<Row & { created: boolean }>(
         `INSERT INTO recognized_accounts (subject, kind, identifier_index, home, upstream, upstream_subject, claims_enc, loa)

@@ -6,6 +6,8 @@
  * - `POST /broker/logout`: a neighbour this OP answered logins for passes a logout up (JSON
  *   `{ sub }`, entity assertion): end that account's sessions here, tell the relying parties, and
  *   pass it further up when the account is itself recognized from elsewhere.
+ * - `POST /broker/accounts/import`: another OP hands over an account whose home moves here
+ *   (relocation.ts).
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
@@ -21,8 +23,11 @@ import { hasGrant } from '../oidc/artifact-adapter.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH } from './cross-tier-login.ts';
 import type { SessionTermination } from './session-termination.ts';
 import { BROKER_LOGOUT_PATH, type UpstreamLogout } from './upstream-logout.ts';
+import { ACCOUNT_IMPORT_PATH, importBody } from './relocation.ts';
+import { AccountExists } from '../accounts/natural-person-accounts.ts';
+import type { LoaLevel } from '../loa.ts';
 
-export const BROKER_PATHS = [BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_LOGOUT_PATH];
+export const BROKER_PATHS = [BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_LOGOUT_PATH, ACCOUNT_IMPORT_PATH];
 
 export interface BrokerRouteDependencies extends OpDependencies {
   sessions: SessionTermination;
@@ -69,19 +74,41 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
     ctx.status = 200;
   });
 
-  router.post(BROKER_LOGOUT_PATH, async (ctx) => {
-    let caller: string;
+  /** The calling OP, or null when the request was answered with 401. */
+  const callingOp = async (ctx: Koa.Context): Promise<string | null> => {
     try {
-      caller = await verifyEntityAssertion(ctx.get('authorization'), {
+      return await verifyEntityAssertion(ctx.get('authorization'), {
         audience: self,
-        // Only OPs the federation vouches for (trust chain and real-name-op mark) may ask.
+        // Only OPs the federation vouches for (trust chain and real-name-op mark) may call.
         resolveKeys: async (id, opts) => ((await trustedOps.get(id).then(() => true, () => false)) ? entityKeys(id, opts) : null),
         replay: runtime.kv,
       });
     } catch (err) {
       if (!(err instanceof Unauthorized)) throw err;
-      return answerError(ctx, 401, 'unauthorized', err.message);
+      answerError(ctx, 401, 'unauthorized', err.message);
+      return null;
     }
+  };
+
+  router.post(ACCOUNT_IMPORT_PATH, async (ctx) => {
+    const caller = await callingOp(ctx);
+    if (!caller) return;
+    const parsed = importBody.safeParse(ctx.request.body ?? {});
+    if (!parsed.success) return answerError(ctx, 400, 'invalid_request', `${parsed.error.issues[0]!.path.join('.') || 'body'}: ${parsed.error.issues[0]!.message}`);
+    const b = parsed.data;
+    try {
+      const account = await deps.accounts.importMoved({ name: b.name, idNumber: b.id_number, phone: b.phone, passwordHash: b.password_hash, loa: b.loa as LoaLevel }, caller, self);
+      ctx.status = 201;
+      ctx.body = { subject: account.subject };
+    } catch (err) {
+      if (!(err instanceof AccountExists)) throw err;
+      answerError(ctx, 409, 'account_exists', `an account with this ${err.field === 'phone' ? 'phone number' : 'ID number'} already lives here`);
+    }
+  });
+
+  router.post(BROKER_LOGOUT_PATH, async (ctx) => {
+    const caller = await callingOp(ctx);
+    if (!caller) return;
     const sub = (ctx.request.body as Record<string, unknown> | undefined)?.sub;
     if (typeof sub !== 'string' || !sub || sub.length > 128) return answerError(ctx, 400, 'invalid_request', 'sub (the subject this OP gave the caller) is required');
     // A neighbour may end only sessions of accounts it was given tokens for.

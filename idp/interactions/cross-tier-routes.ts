@@ -56,8 +56,11 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
   const hint = s.details.params[HOME_HINT_PARAM];
   let home: string | null;
   try {
+    // An account that moved away from here: its new home, even before the registry has caught up.
+    const movedTo = await deps.accounts.movedTo(deps.accounts.idNumberIndex(identifier));
     // A hint from the previous hop saves a registry round trip; the answer is checked against it anyway.
-    home = typeof hint === 'string' && hint !== deps.runtime.self.url && recognition.isBroker(String(s.details.params.client_id)) ? hint : await recognition.homes.lookup(kind, identifier);
+    const hinted = typeof hint === 'string' && hint !== deps.runtime.self.url && recognition.isBroker(String(s.details.params.client_id)) ? hint : null;
+    home = movedTo ?? hinted ?? (await recognition.homes.lookup(kind, identifier));
   } catch (err) {
     if (!(err instanceof UpstreamUnavailable)) throw err;
     if (isHop(s)) return refuse(ctx, deps, s, new RecognitionError('home_unavailable', `registry of homes unreachable: ${err.message}`), identifier).then(() => true);

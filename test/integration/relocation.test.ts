@@ -1,0 +1,75 @@
+/**
+ * Relocation: a person registered at the city gz moves home to the unified province zj with
+ * `gov-id admin account move`. The account leaves gz (which keeps only where it went and sends
+ * its logins there), zj takes it with its credentials and keeps the subject its portals knew,
+ * and the registry of homes follows on both sides, so logins anywhere reach the new home.
+ */
+import test from 'ava';
+import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
+import { UserAgent } from '../helpers/user-agent.ts';
+import { newPerson } from '../helpers/flows.ts';
+import { accountsOf, runCli } from '../helpers/integration-extra.ts';
+import { loginAt, opSite, registerAt, type Site } from '../helpers/recognition-sites.ts';
+
+let fed: TestFederation;
+let gz: Site, sz: Site, zj: Site;
+
+test.before(async () => {
+  fed = await startTestFederation(['gz', 'sz', 'zj', 'registries']);
+  [gz, sz, zj] = [opSite(fed, 'gz'), opSite(fed, 'sz'), opSite(fed, 'zj')];
+});
+test.after.always(async () => {
+  await fed?.close();
+});
+
+const db = (id: string) => fed.host.entities.find((e) => e.entity.id === id)!.runtime.db;
+const cli = (args: string[]) => runCli([...args, '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
+
+test('an account moved from gz to zj logs in everywhere at its new home, keeping its subject at zj', async (t) => {
+  const person = await newPerson(fed);
+  const password = 'Moving-home-1';
+  await registerAt(fed, gz, person, password);
+  const before = await loginAt(new UserAgent(), zj, person.id_number, password);
+  t.is(before.signedIn.home, fed.url('gz'));
+
+  const moved = await cli(['admin', 'account', 'move', '--entity', 'gz', '--id-number', person.id_number, '--to', 'zj']);
+  t.is(moved.code, 0, moved.stderr);
+  t.like(JSON.parse(moved.stdout), { moved: true, to: fed.url('zj'), subject: before.signedIn.sub });
+
+  // At zj the account is its own now: the password is typed on zj's page, and the subject is unchanged.
+  const atZj = await loginAt(new UserAgent(), zj, person.id_number, password);
+  t.true(atZj.passwordPage!.url.startsWith(fed.url('zj')));
+  t.is(atZj.signedIn.sub, before.signedIn.sub);
+  t.is(atZj.signedIn.home, fed.url('zj'));
+  t.false(atZj.signedIn.recognized);
+
+  // The old home sends its logins to the new one.
+  const atGz = await loginAt(new UserAgent(), gz, person.id_number, password);
+  t.true(atGz.passwordPage!.url.startsWith(fed.url('zj')), atGz.passwordPage!.url);
+  t.is(atGz.signedIn.home, fed.url('zj'));
+  t.true(atGz.signedIn.recognized);
+  // So does gz's side of the registry (gd), once the move reached it.
+  const atSz = await loginAt(new UserAgent(), sz, person.id_number, password);
+  t.true(atSz.passwordPage!.url.startsWith(fed.url('zj')));
+
+  // Never two homes: gz keeps a moved row without credentials.
+  const { rows } = await db('gz').query<{ status: string; moved_to: string; password_hash: string }>('SELECT status, moved_to, password_hash FROM natural_persons WHERE id_number_index = $1', [
+    accountsOf(fed, 'gz').idNumberIndex(person.id_number),
+  ]);
+  t.deepEqual(rows, [{ status: 'moved', moved_to: fed.url('zj'), password_hash: '' }]);
+});
+
+test('moving an account that is not there, or to an entity outside the federation, is refused and changes nothing', async (t) => {
+  const person = await newPerson(fed);
+  const missing = await cli(['admin', 'account', 'move', '--entity', 'gz', '--id-number', person.id_number, '--to', 'zj']);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /no active account/);
+  await registerAt(fed, gz, person, 'Staying-put-1');
+  const toServices = await cli(['admin', 'account', 'move', '--entity', 'gz', '--id-number', person.id_number, '--to', 'registries']);
+  t.is(toServices.code, 2);
+  t.regex(toServices.stderr, /accounts live at OPs/);
+  const { rows } = await db('gz').query<{ status: string }>('SELECT status FROM natural_persons WHERE id_number_index = $1', [accountsOf(fed, 'gz').idNumberIndex(person.id_number)]);
+  t.deepEqual(rows, [{ status: 'active' }]);
+  const still = await loginAt(new UserAgent(), gz, person.id_number, 'Staying-put-1');
+  t.is(still.signedIn.home, fed.url('gz'));
+});
