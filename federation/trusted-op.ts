@@ -6,7 +6,7 @@
  * An OP without a valid real-name-op mark is not trusted with logins at all.
  */
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
-import { TrustChainError } from './federation-errors.ts';
+import { entityConfigurationLabel, TrustChainError } from './federation-errors.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { federationPath } from './recognition-routing.ts';
 import { REAL_NAME_OP, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
@@ -64,7 +64,10 @@ export class TrustedOps {
       chain = await resolveTrustChain(entityId, { trustAnchors: anchors, fetcher: this.fetcher, allowHttpEntityIds: this.opts.allowHttpEntityIds, entityType: 'openid_provider' });
     } catch (err) {
       if (!(err instanceof TrustChainError)) throw err;
-      throw new UntrustedOp(entityId, err.message, err.check === 'fetch_failed' || err.check === 'fetch_timeout');
+      // Down or slow (its own configuration did not come) is not the same as wrong: the person is told to try later.
+      const ownConfiguration = err.statement === entityConfigurationLabel(entityId);
+      const unreachable = ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
+      throw new UntrustedOp(entityId, err.message, unreachable);
     }
     const anchor = anchors.find((a) => a.entityId === chain.trustAnchor)!;
     let mark;
