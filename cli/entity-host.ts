@@ -131,6 +131,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
       isFederationOp,
       publishHome,
       siteName: (id: string, locale: Locale) => byUrl(id)?.name[locale] ?? id,
+      platforms: () => [...opUrls],
     },
   };
 }

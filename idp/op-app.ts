@@ -61,6 +61,7 @@ export interface OpOptions {
     /** Publishes the home of every account registered here. */
     publishHome?: HomePublication;
     siteName: RecognitionDependencies['siteName'];
+    platforms: RecognitionDependencies['platforms'];
   };
 }
 
@@ -163,6 +164,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
             homes: recognition.homes,
             isBroker: recognition.isFederationOp,
             siteName: recognition.siteName,
+            platforms: recognition.platforms,
             login: new CrossTierLogin({ self: issuer, superior: recognition.superior, ops: recognition.trustedOps, clientKey: rpKey!, kv, acrUris, pendingSeconds: TTL.Interaction }),
           },
         }

@@ -114,9 +114,10 @@ export class CrossTierLogin {
 
   /**
    * Pushes the authorization request to the next hop towards `home` and returns the URL the
-   * browser goes to. `params` are the parameters of the request this OP is serving.
+   * browser goes to. `params` are the parameters of the request this OP is serving; `identifier`
+   * (the ID number) is pushed as login_hint when the person gave it here.
    */
-  async start(interaction: { uid: string; params: Record<string, unknown>; sessionUid?: string }, kind: RecognizedKind, identifier: string, home: string): Promise<{ url: string; next: string }> {
+  async start(interaction: { uid: string; params: Record<string, unknown>; sessionUid?: string }, kind: RecognizedKind, identifier: string | null, home: string): Promise<{ url: string; next: string }> {
     const { uid, params } = interaction;
     let route: string[];
     let next: string | null;
@@ -149,7 +150,8 @@ export class CrossTierLogin {
       code_challenge_method: 'S256',
       state,
       nonce,
-      login_hint: identifier,
+      // Without one (the person chose the platform instead), the home asks for it on its own page.
+      ...(identifier ? { login_hint: identifier } : {}),
       [HOME_HINT_PARAM]: home,
       [ROUTE_PARAM]: route.join(' '),
       // What the portal asked of this OP, the next one must honour: LoA, re-authentication, age.

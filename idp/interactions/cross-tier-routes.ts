@@ -14,10 +14,10 @@ import { UpstreamUnavailable } from '../../infra/errors.ts';
 import { isIdNumber } from '../../infra/identifiers.ts';
 import { ROUTE_PARAM, HOME_HINT_PARAM } from '../../federation/recognition-routing.ts';
 import { BROKER_CALLBACK_PATH, RecognitionError, type HopResult } from '../broker/cross-tier-login.ts';
-import { LocalAccountExists, type RecognizedKind } from '../accounts/recognized-accounts.ts';
+import { LocalAccountExists } from '../accounts/recognized-accounts.ts';
 import { wantsLegalPerson } from '../oidc/interaction-policy.ts';
 import { TTL } from '../oidc/provider-config.ts';
-import { identifierPage } from '../views/pages.ts';
+import { identifierPage, regionsPage } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import { finishInteraction, interactionScope, InteractionExpired, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
 
@@ -41,26 +41,52 @@ async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScop
   await recordAudit(deps.runtime.db, { event: 'recognition.refused', clientId: String(s.details.params.client_id), detail: { reason: err.code, message: err.message } });
   deps.runtime.log.warn('cross-tier login refused', { reason: err.code, message: err.message });
   if (isHop(s)) return finishInteraction(ctx, deps, { error: oauthErrorFor(err), error_description: `${deps.runtime.self.url}: ${err.message}` });
-  const registerUrl = `${s.form.action}/register?lang=${s.locale}`;
-  sendPage(ctx, identifierPage({ ...s.form, clientName: s.clientName, registerUrl, identifier, ...messageFor(err) }), err.code === 'home_unavailable' ? 503 : 403);
+  sendPage(ctx, identifierPage({ ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, identifier, ...messageFor(err) }), err.code === 'home_unavailable' ? 503 : 403);
+}
+
+/** Pushes the login on towards `home` and sends the browser there (or says why not). */
+async function route(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, identifier: string | null, home: string) {
+  const recognition = deps.recognition!;
+  try {
+    const legal = wantsLegalPerson(String(s.details.params.scope ?? ''));
+    const interaction = { uid: s.details.uid, params: s.details.params, ...(s.details.session?.uid ? { sessionUid: s.details.session.uid } : {}) };
+    const { url, next } = await recognition.login.start(interaction, legal ? 'legal' : 'natural', identifier, home);
+    await recordAudit(deps.runtime.db, { event: 'recognition.routed', clientId: String(s.details.params.client_id), detail: { home, next } });
+    ctx.status = 303;
+    ctx.redirect(url);
+  } catch (err) {
+    if (!(err instanceof RecognitionError)) throw err;
+    await refuse(ctx, deps, s, err, identifier ?? '');
+  }
+}
+
+/** The home a neighbour OP named for this request (only brokers may), unless it is this OP. */
+function hintedHome(deps: OpDependencies, s: InteractionScope): string | null {
+  const hint = s.details.params[HOME_HINT_PARAM];
+  return typeof hint === 'string' && hint !== deps.runtime.self.url && deps.recognition?.isBroker(String(s.details.params.client_id)) ? hint : null;
 }
 
 /**
  * Sends the login on to the account's home when that is another OP; returns false when the
- * account is (or can only be) here, and this OP goes on with its own login page.
+ * account is (or can only be) here, and this OP goes on with its own login page. Without an
+ * identifier (the person chose the platform), only a home named by the previous hop is followed.
  */
-export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, identifier: string): Promise<boolean> {
+export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, identifier: string | null): Promise<boolean> {
   const recognition = deps.recognition;
-  if (!recognition || !isIdNumber(identifier)) return false;
-  const kind: RecognizedKind = 'natural';
-  const hint = s.details.params[HOME_HINT_PARAM];
+  if (!recognition) return false;
+  if (identifier === null) {
+    const home = hintedHome(deps, s);
+    if (!home) return false;
+    await route(ctx, deps, s, null, home);
+    return true;
+  }
+  if (!isIdNumber(identifier)) return false;
   let home: string | null;
   try {
     // An account that moved away from here: its new home, even before the registry has caught up.
     const movedTo = await deps.accounts.movedTo(deps.accounts.idNumberIndex(identifier));
     // A hint from the previous hop saves a registry round trip; the answer is checked against it anyway.
-    const hinted = typeof hint === 'string' && hint !== deps.runtime.self.url && recognition.isBroker(String(s.details.params.client_id)) ? hint : null;
-    home = movedTo ?? hinted ?? (await recognition.homes.lookup(kind, identifier));
+    home = movedTo ?? hintedHome(deps, s) ?? (await recognition.homes.lookup('natural', identifier));
   } catch (err) {
     if (!(err instanceof UpstreamUnavailable)) throw err;
     if (isHop(s)) return refuse(ctx, deps, s, new RecognitionError('home_unavailable', `registry of homes unreachable: ${err.message}`), identifier).then(() => true);
@@ -70,16 +96,7 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
     return false;
   }
   if (!home || home === deps.runtime.self.url) return false;
-  try {
-    const legal = wantsLegalPerson(String(s.details.params.scope ?? ''));
-    const { url, next } = await recognition.login.start({ uid: s.details.uid, params: s.details.params, ...(s.details.session?.uid ? { sessionUid: s.details.session.uid } : {}) }, legal ? 'legal' : kind, identifier, home);
-    await recordAudit(deps.runtime.db, { event: 'recognition.routed', clientId: String(s.details.params.client_id), detail: { home, next } });
-    ctx.status = 303;
-    ctx.redirect(url);
-  } catch (err) {
-    if (!(err instanceof RecognitionError)) throw err;
-    await refuse(ctx, deps, s, err, identifier);
-  }
+  await route(ctx, deps, s, identifier, home);
   return true;
 }
 
@@ -97,6 +114,25 @@ function homeClaims(r: HopResult): { identifier: unknown; claims: Record<string,
 }
 
 export function crossTierRoutes(router: Router, deps: OpDependencies) {
+  const platforms = (s: InteractionScope) =>
+    deps.recognition!.platforms()
+      .filter((id) => id !== deps.runtime.self.url)
+      .map((id) => ({ id, name: deps.recognition!.siteName(id, s.locale) }));
+
+  router.get('/interaction/:uid/regions', async (ctx) => {
+    if (!deps.recognition) throw new InteractionExpired();
+    const s = await interactionScope(ctx, deps);
+    sendPage(ctx, regionsPage({ ...s.form, platforms: platforms(s) }));
+  });
+
+  router.post('/interaction/:uid/regions', async (ctx) => {
+    if (!deps.recognition) throw new InteractionExpired();
+    const s = await interactionScope(ctx, deps);
+    const home = s.body.home ?? '';
+    if (!platforms(s).some((p) => p.id === home)) return sendPage(ctx, regionsPage({ ...s.form, platforms: platforms(s), error: 'error.platform_unknown' }), 400);
+    await route(ctx, deps, s, null, home);
+  });
+
   // The neighbour sends the browser to the fixed redirect URI; the interaction cookie is scoped to
   // the interaction's path, so the answer continues there, where the cookie binds it to the browser.
   router.get(BROKER_CALLBACK_PATH, async (ctx) => {

@@ -26,6 +26,8 @@ export interface RecognitionDependencies {
   homes: { lookup(kind: RecognizedKind, identifier: string): Promise<string | null> };
   /** OPs of the federation: only they may name the home of a request (`home_hint`). */
   isBroker(entityId: string): boolean;
+  /** The OPs of the federation a person may have their account at (for the chooser). */
+  platforms(): string[];
   /** The display name of a platform of the federation (its entity ID when unknown). */
   siteName(entityId: string, locale: Locale): string;
 }

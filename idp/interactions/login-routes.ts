@@ -16,8 +16,9 @@ import { interactionScope, sendPage, type InteractionScope, type OpDependencies 
 import { authenticated } from './organization-routes.ts';
 import { sendToHome } from './cross-tier-routes.ts';
 
-function loginView(s: InteractionScope, extra: Partial<LoginView> = {}): LoginView {
-  return { ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, ...extra };
+function loginView(s: InteractionScope, extra: Partial<LoginView> & { federated?: boolean } = {}): LoginView {
+  const { federated, ...rest } = extra;
+  return { ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, ...(federated ? { regionsUrl: `${s.form.action}/regions?lang=${s.locale}` } : {}), ...rest };
 }
 
 function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<string, number> } {
@@ -55,7 +56,9 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     // A login_hint (pushed, so never seen in a URL) skips the identifier page.
     const hint = s.details.params.login_hint;
     if (typeof hint === 'string' && hint) return identified(ctx, s, hint.trim().toUpperCase());
-    sendPage(ctx, identifierPage(loginView(s)));
+    // A neighbour relaying a login whose person chose the platform rather than give the identifier.
+    if (await sendToHome(ctx, deps, s, null)) return;
+    sendPage(ctx, identifierPage(loginView(s, { federated: deps.recognition !== undefined })));
   });
 
   router.post('/interaction/:uid/identifier', async (ctx) => {

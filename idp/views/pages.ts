@@ -70,6 +70,8 @@ ${f.hint ? html`<p class="hint" id="${f.name}-hint">${p.t(f.hint)}</p>` : ''}${f
 
 export interface LoginView extends FormContext {
   registerUrl: string;
+  /** The chooser of platforms (cross-tier login without giving the identifier here). */
+  regionsUrl?: string;
   clientName: string;
   identifier?: string;
   error?: MessageKey;
@@ -88,7 +90,23 @@ ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
 ${field(v, { name: 'identifier', label: 'field.identifier', value: v.identifier, autocomplete: 'username', hint: 'hint.identifier', maxlength: 20 })}
 <button type="submit">${v.t('action.next')}</button>
 </form>
-<nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a></nav>`,
+<nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a>${v.regionsUrl ? html` <a href="${v.regionsUrl}">${v.t('action.login_elsewhere')}</a>` : ''}</nav>`,
+  );
+}
+
+/** The fallback of cross-tier login: choose the platform of one's account instead of giving the identifier here. */
+export function regionsPage(v: FormContext & { platforms: { id: string; name: string }[]; error?: MessageKey }): string {
+  return layout(
+    v,
+    'page.regions',
+    html`<p>${v.t('text.regions')}</p>${alert(v, v.error)}
+<form method="post" action="${v.action}/regions">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<fieldset><legend>${v.t('field.home_platform')}</legend>
+${v.platforms.map((p) => html`<label class="choice"><input type="radio" name="home" value="${p.id}" required> ${p.name}</label>`)}
+</fieldset>
+<button type="submit">${v.t('action.continue')}</button>
+</form>`,
   );
 }
 

@@ -8,7 +8,7 @@
 import test from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, findForm } from '../helpers/user-agent.ts';
-import { newPerson, latestOtp, type Person } from '../helpers/flows.ts';
+import { newPerson, latestOtp, REDIRECT_URI, throughConsent, type Person } from '../helpers/flows.ts';
 import { loginAt, opSite, portalSite, registerAt, type Site } from '../helpers/recognition-sites.ts';
 import { readAudit } from '../../infra/audit-log.ts';
 
@@ -125,4 +125,27 @@ test('a person registered at one platform who registers again elsewhere is told 
   const home = await ua.submit(refused, '/identifier', {});
   t.true(home.url.startsWith(fed.url('gz')), home.url);
   t.regex(home.html, /name="password"/);
+});
+
+test('a person who would rather not give the identifier at the visited platform chooses the platform of the account instead', async (t) => {
+  const password = 'Chooser-pass-1';
+  const person = await registered(gz, password);
+  const ua = new UserAgent();
+  const login = await zj.start(ua);
+  const link = /href="([^"]*\/regions[^"]*)"/.exec(login.page.html)![1]!.replace(/&amp;/g, '&');
+  const chooser = await ua.navigate(new URL(link, login.page.url).toString());
+  t.regex(chooser.html, /选择账号注册地/);
+  t.regex(chooser.html, /广州市政务服务网/);
+  t.notRegex(chooser.html, /value="[^"]*"[^>]*> 浙江政务服务网/, 'the visited platform itself is not offered');
+  const unknown = await ua.submit(chooser, '/regions', { home: 'http://127.0.0.1:1' });
+  t.is(unknown.status, 400);
+  // At gz's own identifier page: the ID number is typed at home only.
+  const atHome = await ua.submit(chooser, '/regions', { home: fed.url('gz') });
+  t.true(atHome.url.startsWith(fed.url('gz')), atHome.url);
+  t.regex(atHome.html, /name="identifier"/);
+  const pw = await ua.submit(atHome, '/identifier', { identifier: person.id_number });
+  const last = await throughConsent(ua, await ua.submit(pw, '/password', { password }, REDIRECT_URI));
+  const signedIn = await login.complete(last);
+  t.is(signedIn.home, fed.url('gz'));
+  t.true(signedIn.recognized);
 });
