@@ -189,7 +189,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       runtime,
       servicesUrl: topology.services().url,
       // Hybrid mode is configuration: the city portals under this OP get the city's name on its pages.
-      cityPortals: new Map(topology.entities.filter((e) => e.kind === 'portal' && e.superior === entity.id).map((e) => [e.url, e.name])),
+      cityPortals: new Map(
+        topology.entities.filter((e) => e.kind === 'portal' && e.superior === entity.id).map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
+      ),
       federationClients: automaticRegistration({
         trustAnchors: [topologyTrustAnchor(topology)],
         allowHttpEntityIds: allowHttpEntityIds(topology),

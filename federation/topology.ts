@@ -20,7 +20,14 @@ const displayName = z.object({ 'zh-CN': z.string().min(1), en: z.string().min(1)
 const url = z.url({ protocol: /^https?$/ }).refine((u) => !u.endsWith('/'), 'must not end with a slash');
 
 const city = z
-  .object({ code, name: displayName, port: port.optional(), url: url.optional() })
+  .object({
+    code,
+    name: displayName,
+    port: port.optional(),
+    url: url.optional(),
+    /** Hybrid mode: the colour of the city's branding on the province's login pages. */
+    color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #0b5394').optional(),
+  })
   .strict();
 
 const province = z
@@ -68,6 +75,8 @@ export interface Entity {
   superior: string | null;
   port: number;
   name: { 'zh-CN': string; en: string };
+  /** A hybrid city portal's brand colour (the province's pages wear it for the city's people). */
+  color?: string;
 }
 
 export interface Topology {
@@ -131,7 +140,7 @@ export function parseTopology(raw: unknown, source = 'topology'): Topology {
         entities.push(op({ id: c.code, tier: 'city', province: p.code, mode: p.mode, url: at(c.port!, c.url), superior: p.code, port: c.port!, name: c.name }));
       } else if (c.port !== undefined) {
         // Hybrid-mode cities have portals only; their accounts live at the province.
-        entities.push({ id: c.code, kind: 'portal', tier: 'city', province: p.code, mode: p.mode, url: at(c.port, c.url), issuer: null, superior: p.code, port: c.port, name: c.name });
+        entities.push({ id: c.code, kind: 'portal', tier: 'city', province: p.code, mode: p.mode, url: at(c.port, c.url), issuer: null, superior: p.code, port: c.port, name: c.name, ...(c.color ? { color: c.color } : {}) });
       }
     });
   });

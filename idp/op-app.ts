@@ -38,7 +38,7 @@ import { registrationRoutes } from './interactions/registration-routes.ts';
 import { consentRoutes } from './interactions/consent-routes.ts';
 import { organizationRoutes } from './interactions/organization-routes.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID, accountRoutes } from './account/account-routes.ts';
-import type { OpDependencies, RecognitionDependencies } from './interactions/interaction-context.ts';
+import { brandStylesheetPath, type CityPortal, type OpDependencies, type RecognitionDependencies } from './interactions/interaction-context.ts';
 
 export interface OpOptions {
   runtime: EntityRuntime;
@@ -48,7 +48,7 @@ export interface OpOptions {
   /** Accepts relying parties of the federation by their entity ID (automatic registration). */
   federationClients?: FederationClientResolver;
   /** Hybrid mode: the city portals whose people sign in here, by client ID (entity ID). */
-  cityPortals?: ReadonlyMap<string, { 'zh-CN': string; en: string }>;
+  cityPortals?: ReadonlyMap<string, CityPortal>;
   /** Mutual recognition: this OP's place in the federation. Without it the OP knows its own accounts only. */
   recognition?: {
     superior: string | null;
@@ -186,6 +186,15 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = STYLESHEET;
   });
+  for (const city of cityPortals.values()) {
+    if (!city.color) continue;
+    const css = `:root { --brand: ${city.color}; }\n`;
+    router.get(brandStylesheetPath(city.code), (ctx) => {
+      ctx.type = 'text/css';
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.body = css;
+    });
+  }
   router.use('/interaction', parseBody);
   router.use('/account', parseBody);
   loginRoutes(router, deps);

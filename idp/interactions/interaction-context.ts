@@ -32,6 +32,16 @@ export interface RecognitionDependencies {
   siteName(entityId: string, locale: Locale): string;
 }
 
+/** A hybrid-mode city portal whose people sign in on this OP's pages, in the city's name and colours. */
+export interface CityPortal {
+  code: string;
+  name: { 'zh-CN': string; en: string };
+  color?: string;
+}
+
+/** The stylesheet carrying a city's brand colour. */
+export const brandStylesheetPath = (code: string) => `/assets/brand/${code}.css`;
+
 export interface OpDependencies {
   provider: Provider;
   runtime: EntityRuntime;
@@ -49,7 +59,7 @@ export interface OpDependencies {
    * Hybrid mode (统分): the portals of this province's cities, by client ID. Their people sign in
    * on this OP's pages, shown in the city's name.
    */
-  cityPortals: ReadonlyMap<string, { 'zh-CN': string; en: string }>;
+  cityPortals: ReadonlyMap<string, CityPortal>;
 }
 
 export class InteractionExpired extends HttpError {
@@ -106,7 +116,15 @@ export async function interactionScope(ctx: Koa.Context, deps: OpDependencies): 
     t,
     body,
     clientName: client?.clientName ?? String(details.params.client_id),
-    form: { t, locale, siteName: siteNameFor(deps, String(details.params.client_id), locale), action, csrf, switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined },
+    form: {
+      t,
+      locale,
+      siteName: siteNameFor(deps, String(details.params.client_id), locale),
+      ...brandOf(deps, String(details.params.client_id)),
+      action,
+      csrf,
+      switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined,
+    },
   };
 }
 
@@ -114,7 +132,12 @@ export async function interactionScope(ctx: Koa.Context, deps: OpDependencies): 
 export function siteNameFor(deps: OpDependencies, clientId: string, locale: Locale): string {
   const city = deps.cityPortals.get(clientId);
   const own = deps.runtime.self.name[locale];
-  return city ? `${city[locale]}${locale === 'en' ? ` (${own})` : `（${own}）`}` : own;
+  return city ? `${city.name[locale]}${locale === 'en' ? ` (${own})` : `（${own}）`}` : own;
+}
+
+function brandOf(deps: OpDependencies, clientId: string): { brandStylesheet?: string } {
+  const city = deps.cityPortals.get(clientId);
+  return city?.color ? { brandStylesheet: brandStylesheetPath(city.code) } : {};
 }
 
 export function sendPage(ctx: Koa.Context, page: string, status = 200) {

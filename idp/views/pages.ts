@@ -12,6 +12,8 @@ export interface PageContext {
   siteName: string;
   /** Where the language switch points (a GET URL), when the page has one. */
   switchLanguageUrl?: string;
+  /** A city's brand stylesheet (hybrid mode), on top of the OP's own. */
+  brandStylesheet?: string;
 }
 
 export interface FormContext extends PageContext {
@@ -30,7 +32,8 @@ export function layout(p: PageContext, title: MessageKey, body: Html): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${p.t(title)} · ${p.siteName}</title>
-<link rel="stylesheet" href="${STYLESHEET_PATH}">
+<link rel="stylesheet" href="${STYLESHEET_PATH}">${p.brandStylesheet ? html`
+<link rel="stylesheet" href="${p.brandStylesheet}">` : ''}
 </head>
 <body>
 <header class="site"><span>${p.siteName}</span>${switcher}</header>

@@ -279,3 +279,19 @@ test("hybrid mode: the province's login and registration pages carry the city's 
   const register = await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(login.html)![1]!.replace(/&amp;/g, '&'), login.url).toString());
   t.regex(register.html, /<title>实名注册 · 南京市政务服务（江苏政务服务网）<\/title>/);
 });
+
+test("the province's login page wears the city's name and colours for the city portal's people", async (t) => {
+  const ua = new UserAgent();
+  const login = await startSignIn(ua);
+  t.true(login.url.startsWith(fed.url('js')));
+  t.regex(login.html, /<header class="site"><span>南京市政务服务（江苏政务服务网）<\/span>/);
+  const brand = /<link rel="stylesheet" href="(\/assets\/brand\/nj\.css)">/.exec(login.html)?.[1];
+  t.truthy(brand);
+  const css = await fetch(fed.url('js') + brand!);
+  t.is(css.status, 200);
+  t.regex(await css.text(), /--brand: #0b5394/);
+  // The province's own people see the province's pages.
+  const rp = await relyingParty(fed, 'js');
+  const own = await authorize(rp, new UserAgent());
+  t.notRegex(own.page.html, /assets\/brand/);
+});
