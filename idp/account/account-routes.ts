@@ -16,7 +16,7 @@ import { pickLocale, translator, type MessageKey } from '../i18n.ts';
 import { AgentAlreadyAuthorized, SERVICE_CATEGORIES, type Mandate, type ServiceCategory } from '../accounts/legal-person-accounts.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import { registerOrganization } from '../accounts/organization-registration.ts';
-import { accountPage, organizationPage, type AccountContext, type OrganizationView } from '../views/account-pages.ts';
+import { accountElsewherePage, accountPage, organizationPage, type AccountContext, type OrganizationView } from '../views/account-pages.ts';
 import { sendPage, type OpDependencies } from '../interactions/interaction-context.ts';
 
 export const ACCOUNT_CLIENT_ID = 'gov-id-account';
@@ -53,6 +53,14 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
   const signedIn = async (ctx: Koa.Context): Promise<Signed | null> => {
     const session = await provider.Session.get(ctx as unknown as Parameters<typeof provider.Session.get>[0]);
     const person = session.accountId ? await accounts.findBySubject(session.accountId) : null;
+    const recognized = !person && session.accountId ? await deps.recognized.findBySubject(session.accountId) : null;
+    if (recognized) {
+      const locale = pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, ctx.get('accept-language'));
+      const name = String(recognized.claims.name ?? '');
+      const homeName = deps.recognition?.siteName(recognized.home, locale) ?? recognized.home;
+      sendPage(ctx, accountElsewherePage({ t: translator(locale), locale, siteName: runtime.self.name[locale], name, homeName, homeAccountUrl: `${recognized.home}/account` }));
+      return null;
+    }
     if (!person) {
       const verifier = randomToken(32);
       const query = new URLSearchParams({

@@ -53,6 +53,16 @@ export interface OrganizationView extends AccountContext {
   values: { name?: string; id_number?: string; expires?: string };
 }
 
+/** A recognized account signed in here: its account area is at its home. */
+export function accountElsewherePage(v: PageContext & { name: string; homeName: string; homeAccountUrl: string }): string {
+  return layout(
+    v,
+    'page.account',
+    html`<p>${v.t('text.account_elsewhere', { name: v.name, site: v.homeName })}</p>
+<nav class="links"><a href="${v.homeAccountUrl}">${v.t('action.go_home_account')}</a></nav>`,
+  );
+}
+
 export function organizationPage(v: OrganizationView): string {
   const base = `/account/organizations/${v.mandate.legal.subject}`;
   return layout(

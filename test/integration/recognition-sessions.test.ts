@@ -149,3 +149,16 @@ test('a person who would rather not give the identifier at the visited platform 
   t.is(signedIn.home, fed.url('gz'));
   t.true(signedIn.recognized);
 });
+
+test("a recognized person opening the visited platform's account area is sent to the home's", async (t) => {
+  const password = 'Account-area-1';
+  const person = await registered(zj, password);
+  const ua = new UserAgent();
+  const area = await ua.navigate(`${fed.url('gz')}/account`);
+  const pw = await ua.submit(area, '/identifier', { identifier: person.id_number });
+  t.true(pw.url.startsWith(fed.url('zj')));
+  const back = await ua.submit(pw, '/password', { password });
+  t.is(back.url, `${fed.url('gz')}/account`);
+  t.regex(back.html, /您的账号注册在“浙江政务服务网”/);
+  t.regex(back.html, new RegExp(`href="${fed.url('zj')}/account"`));
+});
