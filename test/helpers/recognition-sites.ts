@@ -5,11 +5,14 @@
  * is there (from the ID token, or from the portal's page).
  */
 import { UserAgent, type Page } from './user-agent.ts';
-import { authorize, redeem, registerOnPage, relyingParty, REDIRECT_URI, throughConsent, type Authorization, type Person, type RelyingParty } from './flows.ts';
+import { authorize, newPerson, redeem, registerOnPage, relyingParty, REDIRECT_URI, throughConsent, type Authorization, type Person, type RelyingParty } from './flows.ts';
 import type { TestFederation } from './test-federation.ts';
 
 export interface SignedIn {
   sub?: string;
+  /** Legal persons: the organization and who acts for it. */
+  orgName?: string;
+  actName?: string;
   name?: string;
   home?: string;
   recognized?: boolean;
@@ -29,7 +32,8 @@ export interface Site {
   /** The OP whose accounts the site's people use (js for the nj portal). */
   op: string;
   label: string;
-  start(ua: UserAgent, params?: Record<string, string>): Promise<Login>;
+  /** `legal`: the login is for an organization (scope legal_person). */
+  start(ua: UserAgent, params?: Record<string, string>, legal?: boolean): Promise<Login>;
 }
 
 function fromPortalPage(page: Page): SignedIn {
@@ -40,6 +44,9 @@ function fromPortalPage(page: Page): SignedIn {
     home: /<code>(.*?)<\/code>/.exec(dd('账号注册地') ?? '')?.[1],
     recognized: dd('互认账号') !== undefined,
     acr: /<code>(.*?)<\/code>/.exec(dd('实名等级') ?? '')?.[1],
+    userType: dd('用户类型') === '法人' ? 'legal' : 'natural',
+    orgName: dd('单位名称'),
+    actName: dd('办事人'),
   };
 }
 
@@ -49,16 +56,26 @@ export function opSite(fed: TestFederation, op: string, rpBody: Record<string, u
   return {
     op,
     label: op,
-    async start(ua, params = {}) {
+    async start(ua, params = {}, legal = false) {
       rp ??= relyingParty(fed, op, { scope: 'openid profile phone id_number legal_person', ...rpBody });
       const client = await rp;
-      const a: Authorization = await authorize(client, ua, { scope: 'openid profile id_number', ...params }, true);
+      const a: Authorization = await authorize(client, ua, { scope: legal ? 'openid profile legal_person' : 'openid profile id_number', ...params }, true);
       return {
         page: a.page,
         async complete(last) {
           const tokens = await redeem(client, last, a);
           const c = tokens.claims()!;
-          return { sub: c.sub, name: c.name as string, home: c.home as string, recognized: c.recognized as boolean, acr: c.acr as string, userType: c.user_type as string, idToken: tokens.id_token };
+          const act = c.act as { name?: string } | undefined;
+          return {
+            sub: c.sub,
+            name: c.name as string,
+            home: c.home as string,
+            recognized: c.recognized as boolean,
+            acr: c.acr as string,
+            userType: c.user_type as string,
+            idToken: tokens.id_token,
+            ...(c.org_name ? { orgName: c.org_name as string, actName: act?.name } : {}),
+          };
         },
       };
     },
@@ -72,9 +89,9 @@ export function portalSite(fed: TestFederation, portal: string): Site {
   return {
     op,
     label: `${op} (via ${portal})`,
-    async start(ua, params = {}) {
+    async start(ua, params = {}, legal = false) {
       const home = await ua.navigate(`${url}/`);
-      const page = await ua.submit(home, '/login', params);
+      const page = await ua.submit(home, '/login', { ...params, ...(legal ? { as: 'legal' } : {}) });
       return { page, complete: async (last) => fromPortalPage(last) };
     },
   };
@@ -92,8 +109,15 @@ export async function registerAt(fed: TestFederation, site: Site, person: Person
  * Logs in at the site with the identifier and the password typed on the home OP's page (to
  * which the brokers take the browser). Returns the page of the home OP too, to look at it.
  */
-export async function loginAt(ua: UserAgent, site: Site, identifier: string, password: string | null, params: Record<string, string> = {}): Promise<{ signedIn: SignedIn; passwordPage: Page | null; last: Page }> {
-  const login = await site.start(ua, params);
+export async function loginAt(
+  ua: UserAgent,
+  site: Site,
+  identifier: string,
+  password: string | null,
+  params: Record<string, string> = {},
+  legal = false,
+): Promise<{ signedIn: SignedIn; passwordPage: Page | null; last: Page }> {
+  const login = await site.start(ua, params, legal);
   let page = login.page;
   if (/\/interaction\//.test(page.url)) page = await ua.submit(page, '/identifier', { identifier });
   let passwordPage: Page | null = null;
@@ -102,6 +126,29 @@ export async function loginAt(ua: UserAgent, site: Site, identifier: string, pas
     passwordPage = page;
     page = await ua.submit(page, '/password', { password }, REDIRECT_URI);
   }
+  // For an organization: the home's picker, the first organization the person may act for.
+  const org = /<input type="radio" name="org" value="([^"]+)"/.exec(page.html)?.[1];
+  if (legal && org) page = await ua.submit(page, '/org', { org }, REDIRECT_URI);
   const last = await throughConsent(ua, page);
   return { signedIn: await login.complete(last), passwordPage, last };
+}
+
+/**
+ * An organization registered at the site's OP by its legal representative (account area), and
+ * an agent it authorized there; both people registered at the site through the real forms.
+ */
+export async function organizationWithAgent(fed: TestFederation, site: Site, password: string): Promise<{ org: { uscc: string; name: string }; agent: Person }> {
+  const [rep, agent] = [await newPerson(fed), await newPerson(fed)];
+  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: rep.id_number }) });
+  const org = (await res.json()) as { uscc: string; name: string };
+  for (const p of [rep, agent]) await registerAt(fed, site, p, password);
+  const ua = new UserAgent();
+  const login = await ua.navigate(`${fed.url(site.op)}/account`);
+  const account = await ua.submit(await ua.submit(login, '/identifier', { identifier: rep.id_number }), '/password', { password });
+  const registered = await ua.submit(account, '/account/organizations', { uscc: org.uscc, org_name: org.name });
+  if (registered.status !== 201) throw new Error(`organization not registered: ${registered.status}`);
+  const manage = await ua.navigate(new URL(/href="(\/account\/organizations\/[^"]+)"/.exec(registered.html)![1]!, registered.url).toString());
+  const added = await ua.submit(manage, '/agents', { name: agent.name, id_number: agent.id_number, role: 'agent', categories: 'tax', expires: '' });
+  if (added.status !== 201) throw new Error(`agent not authorized: ${added.status}`);
+  return { org, agent };
 }

@@ -4,14 +4,15 @@
  * hybrid js (through its city portal nj), unified zj and national — a person registered at the
  * first through the real forms logs in at the second with the same account: the visited OP
  * issues its own tokens saying `recognized` and naming the home, and it never asked for a
- * second registration. Logins go through the brokers of the real federation (PAR at each hop,
+ * second registration; the same for an agent acting for an organization registered at the first.
+ * Logins go through the brokers of the real federation (PAR at each hop,
  * trust chains, the registry of homes).
  */
 import test from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { newPerson } from '../helpers/flows.ts';
-import { loginAt, opSite, portalSite, registerAt, type Site } from '../helpers/recognition-sites.ts';
+import { loginAt, opSite, organizationWithAgent, portalSite, registerAt, type Site } from '../helpers/recognition-sites.ts';
 
 let fed: TestFederation;
 let sites: Site[];
@@ -43,5 +44,17 @@ for (const [from, to] of PAIRS) {
     t.is(signedIn.home, fed.url(from));
     t.true(signedIn.recognized);
     t.is(signedIn.name, person.name);
+  });
+
+  test(`an agent of an organization registered at ${from} acts for it at ${to}`, async (t) => {
+    const password = `Agent-${from}-pass1`;
+    const { org, agent } = await organizationWithAgent(fed, site(from), password);
+    const { signedIn, passwordPage } = await loginAt(new UserAgent(), site(to), agent.id_number, password, {}, true);
+    t.true(passwordPage!.url.startsWith(fed.url(from)), passwordPage!.url);
+    t.is(signedIn.userType, 'legal');
+    t.is(signedIn.home, fed.url(from));
+    t.true(signedIn.recognized);
+    t.is(signedIn.orgName, org.name);
+    t.is(signedIn.actName, agent.name);
   });
 }
