@@ -87,7 +87,7 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
 
   const text = (v: string | string[] | undefined) => (typeof v === 'string' ? v : '');
 
-  const showAccount = async (ctx: Koa.Context, s: Signed, status = 200, extra: { error?: MessageKey; notice?: MessageKey; registerErrors?: { uscc?: MessageKey; org_name?: MessageKey }; values?: { uscc?: string; org_name?: string } } = {}) => {
+  const showAccount = async (ctx: Koa.Context, s: Signed, status = 200, extra: { error?: MessageKey; errorVars?: Record<string, string>; notice?: MessageKey; registerErrors?: { uscc?: MessageKey; org_name?: MessageKey }; values?: { uscc?: string; org_name?: string } } = {}) => {
     sendPage(
       ctx,
       accountPage({
@@ -98,6 +98,7 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
         registerErrors: extra.registerErrors ?? {},
         values: extra.values ?? {},
         ...(extra.error ? { error: extra.error } : {}),
+        ...(extra.errorVars ? { errorVars: extra.errorVars } : {}),
         ...(extra.notice ? { notice: extra.notice } : {}),
       }),
       status,
@@ -129,9 +130,9 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     const s = await signedIn(ctx);
     if (!s) return;
     const values = { uscc: text(s.body.uscc), org_name: text(s.body.org_name) };
-    const result = await registerOrganization(deps, s.person, { uscc: values.uscc, orgName: values.org_name }, ACCOUNT_CLIENT_ID);
+    const result = await registerOrganization(deps, s.person, { uscc: values.uscc, orgName: values.org_name }, ACCOUNT_CLIENT_ID, s.page.locale);
     if ('subject' in result) return showAccount(ctx, s, 201, { notice: 'text.org_registered' });
-    await showAccount(ctx, s, result.status, { values, ...(result.field ? { registerErrors: { [result.field]: result.error } } : { error: result.error }) });
+    await showAccount(ctx, s, result.status, { values, ...(result.field ? { registerErrors: { [result.field]: result.error } } : { error: result.error, ...(result.errorVars ? { errorVars: result.errorVars } : {}) }) });
   });
 
   router.get('/account/organizations/:subject', async (ctx) => {

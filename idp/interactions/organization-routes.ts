@@ -82,9 +82,9 @@ export function organizationRoutes(router: Router, deps: OpDependencies) {
     const s = await interactionScope(ctx, deps);
     const { person } = await authenticatedPerson(s);
     const values = { uscc: s.body.uscc ?? '', org_name: s.body.org_name ?? '' };
-    const result = await registerOrganization(deps, person, { uscc: values.uscc, orgName: values.org_name }, String(s.details.params.client_id));
+    const result = await registerOrganization(deps, person, { uscc: values.uscc, orgName: values.org_name }, String(s.details.params.client_id), s.locale);
     if ('subject' in result) return sendPage(ctx, orgPickerPage(await pickerView(deps, s, person, { notice: 'text.org_registered' })), 201);
     const registerErrors = result.field ? { [result.field]: result.error } : {};
-    sendPage(ctx, orgPickerPage(await pickerView(deps, s, person, { values, registerErrors, ...(result.field ? {} : { error: result.error }) })), result.status);
+    sendPage(ctx, orgPickerPage(await pickerView(deps, s, person, { values, registerErrors, ...(result.field ? {} : { error: result.error, ...(result.errorVars ? { errorVars: result.errorVars } : {}) }) })), result.status);
   });
 }

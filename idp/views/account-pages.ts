@@ -13,6 +13,7 @@ export interface AccountView extends AccountContext {
   maskedIdNumber: string;
   mandates: Mandate[];
   error?: MessageKey;
+  errorVars?: Record<string, string>;
   notice?: MessageKey;
   registerErrors: { uscc?: MessageKey; org_name?: MessageKey };
   values: { uscc?: string; org_name?: string };
@@ -25,7 +26,7 @@ export function accountPage(v: AccountView): string {
     v,
     'page.account',
     html`<p>${v.t('text.account_intro', { name: v.name, id_number: v.maskedIdNumber })}</p>
-${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error)}
+${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error, v.errorVars)}
 <h2>${v.t('text.my_orgs')}</h2>
 ${v.mandates.length
   ? html`<table><thead><tr><th scope="col">${v.t('field.org_name')}</th><th scope="col">${v.t('field.role')}</th><th scope="col"></th></tr></thead><tbody>

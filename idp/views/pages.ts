@@ -241,6 +241,7 @@ export interface OrgPickerView extends FormContext {
   clientName: string;
   orgs: { subject: string; orgName: string; role: string }[];
   error?: MessageKey;
+  errorVars?: Record<string, string>;
   notice?: MessageKey;
   registerErrors: { uscc?: MessageKey; org_name?: MessageKey };
   values: { uscc?: string; org_name?: string };
@@ -251,7 +252,7 @@ export function orgPickerPage(v: OrgPickerView): string {
   return layout(
     v,
     'page.org_picker',
-    html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error)}
+    html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error, v.errorVars)}
 ${v.orgs.length
   ? html`<form method="post" action="${v.action}/org">
 ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}

@@ -53,3 +53,27 @@ test('the representative of an organization registered at gz acts for it at zj, 
   t.is((claims.act as { name: string }).name, rep.name);
   t.not(claims.sub, homeClaims.sub, 'zj speaks of the organization with its own subject');
 });
+
+test('an organization registered at gz cannot be registered again at zj: its representative is told where', async (t) => {
+  const rep = await newPerson(fed);
+  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: rep.id_number }) });
+  const org = (await res.json()) as { uscc: string; name: string };
+  const atGz = await relyingParty(fed, 'gz');
+  const ua = new UserAgent();
+  const a = await authorize(atGz, ua, { scope: 'openid profile legal_person' });
+  const picker = await registerOnPage(fed, ua, a.page, rep, 'Legal-once-1');
+  t.is((await ua.submit(picker, '/org/register', { uscc: org.uscc, org_name: org.name })).status, 201);
+
+  // At zj, a person registered there registers an organization of their own, then tries gz's.
+  const other = await newPerson(fed);
+  const res2 = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: other.id_number }) });
+  const otherOrg = (await res2.json()) as { uscc: string; name: string };
+  const atZj = await relyingParty(fed, 'zj');
+  const ua2 = new UserAgent();
+  const b = await authorize(atZj, ua2, { scope: 'openid profile legal_person' });
+  const picker2 = await registerOnPage(fed, ua2, b.page, other, 'Legal-once-2');
+  t.is((await ua2.submit(picker2, '/org/register', { uscc: otherOrg.uscc, org_name: otherOrg.name })).status, 201, 'a new organization registers at zj');
+  const again = await ua2.submit(picker2, '/org/register', { uscc: org.uscc, org_name: org.name });
+  t.is(again.status, 409);
+  t.regex(again.html, /已在“广州市政务服务网”注册/);
+});
