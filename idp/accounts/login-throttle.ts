@@ -19,6 +19,11 @@ export const THROTTLE_POLICY = {
   otpPerPhonePerDay: 10,
   /** Registrations and code requests per client IP per hour. */
   requestsPerIpPerHour: 60,
+  /**
+   * Identifiers looked up in the registry of homes per client IP per hour: where an ID number is
+   * registered is not to be enumerated from one address (an office behind NAT still logs in).
+   */
+  homeLookupsPerIpPerHour: 300,
 };
 
 const seconds = (r: RateLimiterRes | null) => Math.max(1, Math.ceil((r?.msBeforeNext ?? 1000) / 1000));
@@ -29,6 +34,7 @@ export class LoginThrottle {
   private readonly otpMinute: RateLimiterAbstract;
   private readonly otpDay: RateLimiterAbstract;
   private readonly ipRequests: RateLimiterAbstract;
+  private readonly homeLookups: RateLimiterAbstract;
 
   constructor(kv: KeyValueStore, readonly policy = THROTTLE_POLICY) {
     this.perAccount = kv.rateLimiter({ keyPrefix: 'fail:acct', points: policy.failuresPerAccount, durationSeconds: policy.accountLockSeconds, blockSeconds: policy.accountLockSeconds });
@@ -36,6 +42,7 @@ export class LoginThrottle {
     this.otpMinute = kv.rateLimiter({ keyPrefix: 'otp:min', points: policy.otpPerPhonePerMinute, durationSeconds: 60 });
     this.otpDay = kv.rateLimiter({ keyPrefix: 'otp:day', points: policy.otpPerPhonePerDay, durationSeconds: 86400 });
     this.ipRequests = kv.rateLimiter({ keyPrefix: 'req:ip', points: policy.requestsPerIpPerHour, durationSeconds: 3600 });
+    this.homeLookups = kv.rateLimiter({ keyPrefix: 'home:ip', points: policy.homeLookupsPerIpPerHour, durationSeconds: 3600 });
   }
 
   /** Refuses before any password work when the account or the IP is locked. */
@@ -75,13 +82,22 @@ export class LoginThrottle {
   }
 
   /** Null when this IP may make another costly request (registration, code), otherwise seconds to wait. */
-  async ipRequestAllowed(ip: string): Promise<number | null> {
-    try {
-      await this.ipRequests.consume(ip);
-      return null;
-    } catch (r) {
-      if (r instanceof Error) throw r;
-      return seconds(r as RateLimiterRes);
-    }
+  ipRequestAllowed(ip: string): Promise<number | null> {
+    return consumeOrWait(this.ipRequests, ip);
+  }
+
+  /** Null when this IP may have another identifier looked up in the registry of homes, otherwise seconds to wait. */
+  homeLookupAllowed(ip: string): Promise<number | null> {
+    return consumeOrWait(this.homeLookups, ip);
+  }
+}
+
+async function consumeOrWait(limiter: RateLimiterAbstract, key: string): Promise<number | null> {
+  try {
+    await limiter.consume(key);
+    return null;
+  } catch (r) {
+    if (r instanceof Error) throw r;
+    return seconds(r as RateLimiterRes);
   }
 }

@@ -81,6 +81,11 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
     return true;
   }
   if (!isIdNumber(identifier)) return false;
+  // The person typing here (not a neighbour relaying): lookups are limited per address.
+  if (!isHop(s) && (await deps.throttle.homeLookupAllowed(ctx.ip))) {
+    sendPage(ctx, identifierPage({ ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, identifier, error: 'error.rate_limited' }), 429);
+    return true;
+  }
   let home: string | null;
   try {
     // An account that moved away from here: its new home, even before the registry has caught up.
