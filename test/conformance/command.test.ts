@@ -6,6 +6,7 @@
 import test from 'ava';
 import { conformanceCommand, type ConformanceValues } from '../../cli/conformance-command.ts';
 import { PLAN_NAMES, selectPlans } from '../../conformance/plans.ts';
+import { defaultHome } from '../../conformance/register.ts';
 import { formatResult, formatSummary, runPlans } from '../../conformance/runner.ts';
 import { Fail, Skip, type Plan } from '../../conformance/types.ts';
 import { ConfigurationError } from '../../infra/errors.ts';
@@ -27,11 +28,22 @@ test('usage errors say what is missing', async (t) => {
     [{ issuer: 'https://op.example', 'max-code-ttl': '0' }, /--max-code-ttl: 0 is not a whole number/],
     [{ issuer: 'https://op.example', 'jwt-client-id': 'j' }, /--jwt-client-id needs --jwt-key/],
     [{ issuer: 'https://op.example', register: true, plan: ['op-basic'] }, /no OP of the topology has the issuer https:\/\/op\.example/],
+    [{ issuer: 'https://op.example', plan: ['recognition'] }, /the plan recognition logs a person of another OP in at the target with a test client/],
+    [{ issuer: 'https://op.example', 'home-username': 'u', 'home-password': 'p' }, /--home-username needs --home-issuer URL/],
+    [{ issuer: 'https://op.example', 'home-issuer': 'https://home.example', 'home-username': 'u' }, /--home-username needs --home-password/],
+    [{ issuer: 'https://op.example', 'home-issuer': 'https://home.example' }, /--home-issuer needs --home-username\/--home-password .*, or --register/],
+    [{ issuer: 'https://op.example', 'home-issuer': 'https://op.example', 'home-username': 'u', 'home-password': 'p' }, /--home-issuer must be another OP than --issuer/],
   ];
   for (const [values, message] of cases) {
     const err = await t.throwsAsync(run(values), { instanceOf: ConfigurationError }, JSON.stringify(values));
     t.regex(err?.message ?? '', message);
   }
+});
+
+test('--register picks as home the OP whose route from the target crosses the most brokers', (t) => {
+  const topo = topology();
+  const homes = Object.fromEntries(topo.ops().map((e) => [e.id, defaultHome(topo, e)?.id]));
+  t.deepEqual(homes, { national: 'gz', gd: 'js', gz: 'js', sz: 'js', js: 'gz', zj: 'gz' });
 });
 
 test('plans are selected by name, comma-separated or repeated; all by default', (t) => {

@@ -1,7 +1,8 @@
 /**
- * `gov-id conformance` against the demo federation, as CI runs it: every plan against a
- * provincial OP with --register (its own clients and persons, registered through the real
- * forms), and the federation and configuration plans against a city OP (a two-level chain).
+ * `gov-id conformance` against the demo federation, as CI runs it: every plan against every OP
+ * with --register (its own clients and persons, registered through the real forms; for the
+ * recognition plan, a person registered at the OP farthest away, who logs in through the
+ * brokers), and the federation and configuration plans against a city OP (a two-level chain).
  * Every module passes, or is skipped with its reason; the JSON report holds every result and
  * no secret.
  */
@@ -34,6 +35,8 @@ test.after.always(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+const host = (id: string) => new URL(fed.url(id)).host;
+
 async function conformance(values: ConformanceValues) {
   const out: string[] = [];
   const err: string[] = [];
@@ -44,11 +47,8 @@ async function conformance(values: ConformanceValues) {
 const EXPECTED_SKIPS: Record<string, string> = {
   'par-fapi2/short-code-lifetime': 'waits 62 s for a code to expire; run with --slow',
   'par-fapi2/private-key-jwt-client-auth': 'needs a client registered with private_key_jwt and its private key (--jwt-client-id/--jwt-key)',
-  'recognition/cross-op-login': 'brokers not deployed (issue 5)',
-  'recognition/home-and-recognized-claims': 'brokers not deployed (issue 5)',
-  'recognition/loa-cap': 'brokers not deployed (issue 5)',
-  'recognition/logout-propagation': 'brokers not deployed (issue 5)',
 };
+const SKIPPED = Object.keys(EXPECTED_SKIPS).length;
 
 test('every plan against a provincial OP with --register: all PASS, or SKIP with the reason', async (t) => {
   const report = join(dir, 'gd.json');
@@ -63,15 +63,17 @@ test('every plan against a provincial OP with --register: all PASS, or SKIP with
   const warned = out.some((l) => timingWarning.test(l)) ? 1 : 0;
   const skips = Object.fromEntries(out.filter((l) => l.startsWith('SKIP ')).map((l) => /^SKIP (\S+): (.*)$/.exec(l)!.slice(1, 3) as [string, string]));
   t.deepEqual(skips, EXPECTED_SKIPS);
-  t.is(out.at(-1), `${total - 6 - warned} passed, 0 failed, 6 skipped, ${warned} warnings`);
+  t.is(out.at(-1), `${total - SKIPPED - warned} passed, 0 failed, ${SKIPPED} skipped, ${warned} warnings`);
   t.is(status, 0);
   t.true(err.some((l) => /registered test user/.test(l)) && err.some((l) => /registered throwaway user/.test(l)), err.join('\n'));
+  // gd's farthest OP: js, two hops away through national (the first of the topology among js and zj).
+  t.true(err.some((l) => /registered home test user \d{3}\*\*\*\d{2} at js through the forms/.test(l)), err.join('\n'));
 
   const text = readFileSync(report, 'utf8');
   const json = JSON.parse(text) as Report;
   t.is(json.format, 'gov-id-conformance-report/1');
   t.true(json.ok);
-  t.deepEqual(json.summary, { passed: total - 6 - warned, failed: 0, skipped: 6, warnings: warned });
+  t.deepEqual(json.summary, { passed: total - SKIPPED - warned, failed: 0, skipped: SKIPPED, warnings: warned });
   t.is(json.results.length, total);
   t.deepEqual(json.options.plans, PLANS.map((p) => p.name));
   for (const r of json.results) {
@@ -84,6 +86,10 @@ test('every plan against a provincial OP with --register: all PASS, or SKIP with
   t.notRegex(text, /"client_secret"\s*:/);
   t.notRegex(text, /eyJ[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{20,}/, 'no whole JWT');
   t.regex(json.target.test_user ?? '', /^\d{3}\*\*\*\d{2}$/);
+  t.is(json.target.home, fed.url('js'));
+  t.regex(json.target.home_user ?? '', /^\d{3}\*\*\*\d{2}$/);
+  t.regex(json.results.find((r) => r.module === 'recognition/cross-op-login')?.evidence ?? '', new RegExp(`route ${host('gd')} → ${host('national')} → ${host('js')}; a login page at ${fed.url('js')}/interaction/`));
+  t.regex(json.results.find((r) => r.module === 'recognition/home-and-recognized-claims')?.evidence ?? '', /ID token \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":true,"user_type":"natural"\}.*local test user \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":false\}/);
   t.regex(json.results.find((r) => r.module === 'federation/trust-marks')?.evidence ?? '', /real-name-op: valid, issued by http:\/\/127\.0\.0\.1:\d+, status active; tampered: invalid/);
 });
 
@@ -91,9 +97,24 @@ test('every plan against every other OP of the demo, as CI runs it: nothing fail
   for (const op of fed.topology.ops().filter((e) => e.id !== 'gd')) {
     const { status, out } = await conformance({ issuer: op.url, register: true });
     t.deepEqual(out.filter((l) => l.startsWith('FAIL ')), [], `${op.id}:\n${out.join('\n')}`);
+    t.deepEqual(out.filter((l) => / recognition\//.test(l) && !l.startsWith('PASS ')), [], `${op.id}: every recognition module passes`);
     t.is(status, 0, op.id);
     t.regex(out.at(-1)!, /^\d+ passed, 0 failed, \d+ skipped, \d+ warnings$/, op.id);
   }
+});
+
+test('the recognition plan alone with --home-issuer: a person of a city (its trust mark: loa2) logs in at a unified province, three brokers away', async (t) => {
+  const report = join(dir, 'zj-recognition.json');
+  const { status, out, err } = await conformance({ issuer: fed.url('zj'), register: true, plan: ['recognition'], 'home-issuer': fed.url('sz'), report });
+  t.is(status, 0, out.join('\n'));
+  t.deepEqual(out.map((l) => l.split(' (')[0]), [...PLANS.find((p) => p.name === 'recognition')!.modules.map((m) => `PASS ${m.name}`), '5 passed, 0 failed, 0 skipped, 0 warnings']);
+  t.true(err.some((l) => /registered home test user .* at sz /.test(l)), err.join('\n'));
+  const evidence = (module: string) => (JSON.parse(readFileSync(report, 'utf8')) as Report).results.find((r) => r.module === `recognition/${module}`)?.evidence ?? '';
+  t.regex(evidence('cross-op-login'), new RegExp(`route ${host('zj')} → ${host('national')} → ${host('gd')} → ${host('sz')}; a login page at ${fed.url('sz')}/`));
+  t.regex(evidence('loa-cap'), /^acr urn:gov-id:loa:1 \(level 1\); the home's real-name-op trust mark allows at most loa2/);
+  // The second visit: national's session answers, the password is not asked again.
+  t.regex(evidence('sso-second-visit'), new RegExp(`route ${host('zj')} → ${host('national')} → ${host('zj')} → rp\\.conformance\\.invalid; no login page`));
+  t.regex(evidence('logout-propagation'), new RegExp(`confirm → https://rp\\.conformance\\.invalid/logged-out; 1000 ms later identifier at ${host('zj')}; route ${host('zj')} → ${host('national')} → ${host('gd')} → ${host('sz')}; a login page at ${fed.url('sz')}/`));
 });
 
 test('the federation and op-config plans against a city OP: a two-level trust chain to national', async (t) => {

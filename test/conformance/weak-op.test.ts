@@ -5,27 +5,11 @@
  */
 import test from 'ava';
 import type { TargetConfig } from '../../conformance/context.ts';
+import { NOT_ADVERTISED } from '../../conformance/modules/recognition.ts';
 import { PLANS } from '../../conformance/plans.ts';
 import { runPlans } from '../../conformance/runner.ts';
 import type { ModuleResult, Status } from '../../conformance/types.ts';
-import { startWeakOp, type WeakOp, type Weakness, type WeakOpOptions } from './helpers/weak-op.ts';
-
-function targetOf(op: WeakOp, extra: Partial<TargetConfig> = {}): TargetConfig {
-  return {
-    issuer: op.issuer,
-    entityId: op.issuer,
-    scope: 'openid profile',
-    slow: false,
-    maxCodeTtlSeconds: 60,
-    timeoutMs: 5000,
-    client: { ...op.client, authMethod: 'client_secret_basic' },
-    parClient: { ...op.parClient, authMethod: 'client_secret_basic' },
-    jwtClient: { ...op.jwtClient, authMethod: 'private_key_jwt' },
-    user: op.user,
-    lockoutUser: op.lockoutUser,
-    ...extra,
-  };
-}
+import { line, startWeakOp, targetOf, type Weakness, type WeakOpOptions } from './helpers/weak-op.ts';
 
 async function runAgainst(opts: WeakOpOptions, modules: string[] | undefined, extra: Partial<TargetConfig> = {}): Promise<ModuleResult[]> {
   const op = await startWeakOp(opts);
@@ -36,9 +20,7 @@ async function runAgainst(opts: WeakOpOptions, modules: string[] | undefined, ex
   }
 }
 
-const line = (r: ModuleResult) => `${r.status} ${r.module}: ${r.reason ?? ''} — ${r.evidence ?? ''}`;
-
-test('control: a sound plain oidc-provider passes every module (recognition: skipped, brokers not deployed)', async (t) => {
+test('control: a sound plain oidc-provider passes every module (recognition: skipped, it does not advertise it)', async (t) => {
   const results = await runAgainst({}, undefined);
   // A timing warning of user-enumeration is a measurement on a loaded machine, not a verdict: tolerated.
   const timing = (r: ModuleResult) => r.module === 'op-negative/user-enumeration' && r.status === 'WARN' && /consistently longer/.test(r.reason ?? '');
@@ -46,8 +28,8 @@ test('control: a sound plain oidc-provider passes every module (recognition: ski
   t.deepEqual(notPassed.map(line), []);
   t.is(results.find((r) => r.module === 'par-fapi2/short-code-lifetime')?.status, 'SKIP', 'it waits: only with --slow (next test)');
   const recognition = results.filter((r) => r.module.startsWith('recognition/'));
-  t.is(recognition.length, 4);
-  for (const r of recognition) t.is(`${r.status} ${r.reason}`, 'SKIP brokers not deployed (issue 5)');
+  t.is(recognition.length, 5);
+  for (const r of recognition) t.is(`${r.status} ${r.reason}`, `SKIP ${NOT_ADVERTISED}`);
   t.is(results.length, PLANS.reduce((n, p) => n + p.modules.length, 0), 'every module ran');
 });
 
@@ -99,7 +81,6 @@ const CASES: [Weakness, string, Status][] = [
   ['trust-mark-untrusted-issuer', 'federation/trust-marks', 'FAIL'],
   ['trust-mark-status-lies', 'federation/trust-marks', 'FAIL'],
   ['historical-keys-private', 'federation/historical-keys', 'FAIL'],
-  ['advertise-recognized', 'recognition/cross-op-login', 'WARN'],
 ];
 
 for (const [weakness, module, status] of CASES) {

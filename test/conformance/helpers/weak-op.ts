@@ -10,15 +10,27 @@
  * lifetime, implicit response types…) or through a small shim in front of it that behaves like
  * a broken deployment would (a gateway that forwards any client secret, an error handler that
  * redirects to any redirect_uri, a parser that crashes on bad percent-encoding…).
+ *
+ * For the recognition plan, one weak OP can recognize the accounts of another (`recognizes`):
+ * the stand-in for a visited OP with a one-hop route to the home. An identifier that is not its
+ * own goes to the home as a login_hint (the home shows its password page at once), the answer is
+ * linked as a recognized account with the home's claims and a level capped by the home's
+ * real-name-op trust mark, and a logout is passed to the home (in process, as a back-channel
+ * would). Its weaknesses break what a recognition module checks.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as querystring from 'node:querystring';
 import Koa from 'koa';
-import Provider, { type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
+import Provider, { type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
 import { compactVerify, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import type { TargetConfig } from '../../../conformance/context.ts';
+import type { ModuleResult } from '../../../conformance/types.ts';
 import { httpStatementFetcher, resolveTrustChain } from '../../../federation/trust-chain.ts';
+import { REAL_NAME_OP } from '../../../federation/trust-marks.ts';
+import type { LoaLevel } from '../../../idp/loa.ts';
+import { Recognizer, UPSTREAM_CALLBACK_PATH } from './weak-recognition.ts';
 
 export type Weakness =
   // op-config
@@ -70,13 +82,22 @@ export type Weakness =
   | 'trust-mark-untrusted-issuer'
   | 'trust-mark-status-lies'
   | 'historical-keys-private'
-  // recognition
-  | 'advertise-recognized';
+  // recognition: a plain OP that advertises the recognized claim (and asks every password itself)
+  | 'advertise-recognized'
+  // recognition, for an OP that `recognizes` another
+  | 'no-home-claims'
+  | 'acr-above-home-mark'
+  | 'sso-ignored'
+  | 'logout-not-propagated';
 
 export interface WeakOpOptions {
   weaknesses?: Weakness[];
   /** Authorization code lifetime in seconds (default 60). */
   codeTtl?: number;
+  /** The max_loa of its real-name-op trust mark (default loa2). */
+  maxLoa?: LoaLevel;
+  /** The OP whose accounts this one recognizes, as a visited OP does through the brokers. */
+  recognizes?: WeakOp;
 }
 
 export interface WeakOp {
@@ -87,16 +108,24 @@ export interface WeakOp {
   jwtClient: { clientId: string; privateJwk: JWK; redirectUri: string };
   user: { username: string; password: string };
   lockoutUser: { username: string; password: string };
+  /** A person registered here only (an ID number of this OP's own): the one another OP recognizes. */
+  person: { username: string; password: string };
+  maxLoa: LoaLevel;
+  /** Registers a client (another OP's broker side). */
+  addClient(metadata: ClientMetadata): void;
+  /** Ends every session of an account: what a back-channel logout from a neighbour does. */
+  endSessionsOf(accountId: string): void;
   close(): Promise<void>;
 }
 
 const REDIRECT_URI = 'https://rp.weak.invalid/cb';
+/** acr values by level, lowest first (the order acr_values_supported publishes them in). */
+const ACR = ['urn:weak:loa:1', 'urn:weak:loa:2', 'urn:weak:loa:3'];
 const POST_LOGOUT_URI = 'https://rp.weak.invalid/bye';
 const LOCKOUT_AFTER = 5;
 
 /** A Map-backed adapter (oidc-provider's memory adapter is not exported), with breakable consume/revoke. */
-function memoryAdapter(weak: Set<Weakness>) {
-  const store = new Map<string, AdapterPayload>();
+function memoryAdapter(weak: Set<Weakness>, store: Map<string, AdapterPayload>) {
   const grants = new Map<string, Set<string>>();
   return class MemoryAdapter implements Adapter {
     constructor(readonly model: string) {}
@@ -155,8 +184,10 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
   const server: Server = createServer({ maxHeaderSize: weak.has('large-headers') ? 1024 * 1024 : 16 * 1024 }, (req, res) => handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://127.0.0.1:${port}`;
   const anchor = `${issuer}/anchor`;
+  const maxLoa = opts.maxLoa ?? 'loa2';
 
   // Keys: the OP's ID token key, the federation keys of the OP and of its anchor, the private_key_jwt client's key.
   const signing = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'weak-sig', alg: 'ES256', use: 'sig' };
@@ -175,15 +206,20 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     [client.clientId, client.clientSecret],
     [parClient.clientId, parClient.clientSecret],
   ]);
+  // The person's identifier is this OP's own (the port in it): to another weak OP, someone registered elsewhere.
+  const person = { username: `4401011990${String(port).padStart(8, '0')}`, password: 'Weak-pass-3' };
   const users = new Map([
     ['13900000001', { password: 'Weak-pass-1', sub: 'weak-user-1', name: '测试用户' }],
     ['13900000002', { password: 'Weak-pass-2', sub: 'weak-user-2', name: '锁定用户' }],
+    [person.username, { password: person.password, sub: 'weak-person', name: '互认用户' }],
   ]);
   const failures = new Map<string, number>();
+  const store = new Map<string, AdapterPayload>();
+  const recognizer = opts.recognizes ? new Recognizer(issuer, opts.recognizes, weak, ACR) : null;
 
-  const claims: Configuration['claims'] = weak.has('name-without-profile') ? { openid: ['sub', 'acr', 'name'], profile: ['name'] } : { openid: ['sub', 'acr'], profile: ['name'] };
+  const openidClaims = ['sub', 'acr', ...(weak.has('name-without-profile') ? ['name'] : []), ...(recognizer ? ['home', 'recognized'] : [])];
   const provider = new Provider(issuer, {
-    adapter: memoryAdapter(weak),
+    adapter: memoryAdapter(weak, store),
     clients: [
       {
         client_id: client.clientId,
@@ -214,12 +250,15 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     ],
     jwks: { keys: [signing] },
     findAccount: async (_ctx, sub) => {
+      const recognized = recognizer?.claims(sub);
+      if (recognized) return { accountId: sub, claims: async () => recognized };
       const entry = [...users.values()].find((u) => u.sub === sub);
-      return entry ? { accountId: sub, claims: async () => ({ sub, name: entry.name }) } : undefined;
+      const local = recognizer ? { home: issuer, recognized: false } : {};
+      return entry ? { accountId: sub, claims: async () => ({ sub, name: entry.name, ...local }) } : undefined;
     },
-    claims,
+    claims: { openid: openidClaims, profile: ['name'] },
     scopes: ['openid', 'profile', 'offline_access'],
-    acrValues: ['urn:weak:loa:1'],
+    acrValues: ACR,
     responseTypes: weak.has('implicit') ? ['code', 'id_token', 'code id_token'] : ['code'],
     pkce: { required: () => !(weak.has('pkce-optional') || weak.has('pkce-ignored')) },
     allowOmittingSingleRegisteredRedirectUri: weak.has('redirect-omittable'),
@@ -228,7 +267,8 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed('refresh_token'),
     conformIdTokenClaims: false,
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: 'ES256', token_endpoint_auth_method: 'client_secret_basic' },
-    cookies: { keys: ['weak-cookie-key-0123456789'] },
+    // Weak OPs share a host in the recognition tests (cookies ignore ports): each names its own.
+    cookies: { keys: ['weak-cookie-key-0123456789'], names: { session: `weak_${port}_session`, interaction: `weak_${port}_interaction`, resume: `weak_${port}_resume` } },
     ttl: { AuthorizationCode: opts.codeTtl ?? 60, AccessToken: 600, IdToken: 600, RefreshToken: 86400, Interaction: 600, Session: 3600, Grant: 86400, PushedAuthorizationRequest: 60 },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
@@ -244,6 +284,10 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     clientBasedCORS: () => false,
   });
   provider.on('server_error', () => {});
+  provider.on('end_session.success', (ctx) => {
+    const session = ctx.oidc.session as { accountId?: string; destroyed?: boolean } | undefined;
+    if (session?.destroyed && session.accountId) recognizer?.loggedOut(session.accountId);
+  });
 
   const csrfFor = (uid: string) => (weak.has('no-csrf') ? 'unused' : createHash('sha256').update(`csrf:${uid}`).digest('base64url'));
 
@@ -257,11 +301,11 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
   const opMetadata = { openid_provider: { issuer }, federation_entity: { organization_name: 'weak OP', federation_historical_keys_endpoint: `${issuer}/federation/historical-keys` } };
   const retired = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'weak-fed-old', alg: 'ES256' };
   // A trust mark for the OP, issued by the anchor (or, as a weakness, by the OP itself).
-  const markType = 'https://weak.invalid/trust-marks/op';
+  const markType = REAL_NAME_OP;
   const trustMark = () =>
     weak.has('trust-mark-untrusted-issuer')
-      ? sign({ iss: issuer, sub: issuer, trust_mark_type: markType }, fedKey, 'trust-mark+jwt')
-      : sign({ iss: anchor, sub: issuer, trust_mark_type: markType }, anchorKey, 'trust-mark+jwt');
+      ? sign({ iss: issuer, sub: issuer, trust_mark_type: markType, max_loa: maxLoa }, fedKey, 'trust-mark+jwt')
+      : sign({ iss: anchor, sub: issuer, trust_mark_type: markType, max_loa: maxLoa }, anchorKey, 'trust-mark+jwt');
   const markStatus = async (jwt: string) => {
     if (weak.has('trust-mark-status-lies')) return 'active';
     try {
@@ -443,8 +487,21 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
       (ctx.req as IncomingMessage & { body?: unknown }).body = body;
     }
 
+    // ---- the home's answer to a recognized login: continue where the interaction cookie is sent ----
+    if (path === UPSTREAM_CALLBACK_PATH && recognizer) {
+      const uid = recognizer.interactionOf(new URLSearchParams(ctx.querystring));
+      if (!uid) {
+        ctx.status = 400;
+        ctx.body = page('会话已过期', '', 'session expired');
+        return;
+      }
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${uid}/upstream?${ctx.querystring}`);
+      return;
+    }
+
     // ---- the login pages (the same forms as gov-id's) ----
-    const m = /^\/interaction\/([^/]+)(?:\/(identifier|password))?$/.exec(path);
+    const m = /^\/interaction\/([^/]+)(?:\/(identifier|password|upstream))?$/.exec(path);
     if (m) {
       const [, uid, step] = m;
       let details;
@@ -481,12 +538,26 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
         ctx.status = 303;
         return;
       }
+      if (step === 'upstream' && recognizer) {
+        const login = await recognizer.finish(new URLSearchParams(ctx.querystring));
+        ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, { login }, { mergeWithLastSubmission: false }));
+        ctx.status = 303;
+        return;
+      }
       if (!step) {
-        ctx.body = identifierForm();
+        // Another OP sending the person home names them (login_hint): the password page at once.
+        const hint = details.params.login_hint;
+        ctx.body = typeof hint === 'string' && hint ? passwordForm(hint) : identifierForm();
         return;
       }
       const identifier = String(form.identifier ?? '');
       if (step === 'identifier') {
+        // The stand-in for the registry of homes: whoever is not registered here is registered at the home.
+        if (recognizer && !users.has(identifier)) {
+          ctx.status = 303;
+          ctx.redirect(recognizer.start(uid!, identifier));
+          return;
+        }
         ctx.body = passwordForm(identifier);
         return;
       }
@@ -503,7 +574,7 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
         return;
       }
       failures.delete(identifier);
-      ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.sub, acr: 'urn:weak:loa:1' } }, { mergeWithLastSubmission: false }));
+      ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.sub, acr: ACR[0]! } }, { mergeWithLastSubmission: false }));
       ctx.status = 303;
       return;
     }
@@ -541,6 +612,15 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     jwtClient,
     user: { username: '13900000001', password: 'Weak-pass-1' },
     lockoutUser: { username: '13900000002', password: 'Weak-pass-2' },
+    person,
+    maxLoa,
+    addClient(metadata) {
+      // oidc-provider looks a client up in the adapter when it is not one of the configuration's.
+      store.set(`Client:${metadata.client_id}`, metadata as AdapterPayload);
+    },
+    endSessionsOf(accountId) {
+      for (const [key, payload] of store) if (key.startsWith('Session:') && payload.accountId === accountId) store.delete(key);
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -548,3 +628,23 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
   };
 }
 
+/** The suite's configuration for a weak OP: its clients and users, as a tester would give them. */
+export function targetOf(op: WeakOp, extra: Partial<TargetConfig> = {}): TargetConfig {
+  return {
+    issuer: op.issuer,
+    entityId: op.issuer,
+    scope: 'openid profile',
+    slow: false,
+    maxCodeTtlSeconds: 60,
+    timeoutMs: 5000,
+    client: { ...op.client, authMethod: 'client_secret_basic' },
+    parClient: { ...op.parClient, authMethod: 'client_secret_basic' },
+    jwtClient: { ...op.jwtClient, authMethod: 'private_key_jwt' },
+    user: op.user,
+    lockoutUser: op.lockoutUser,
+    ...extra,
+  };
+}
+
+/** A result in one line, for assertion messages and logs. */
+export const line = (r: ModuleResult) => `${r.status} ${r.module}: ${r.reason ?? ''} — ${r.evidence ?? ''}`;
