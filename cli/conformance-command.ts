@@ -21,6 +21,7 @@ export const CONFORMANCE_HELP = `  gov-id conformance --issuer URL [--client-id 
         [--username ID_OR_PHONE --password P] [--plan NAME[,NAME]] [--module NAME] [--report FILE]
         [--par-client-id ID --par-client-secret S] [--lockout-username U --lockout-password P]
         [--jwt-client-id ID --jwt-key FILE] [--post-logout-redirect-uri URI] [--client-auth METHOD]
+        [--home-issuer URL --home-username ID --home-password P]
         [--entity-id URL] [--trust-anchor URL] [--trust-anchor-jwks FILE] [--scope S]
         [--slow] [--max-code-ttl SECONDS] [--timeout SECONDS]
                                                      check a deployed OP against the OpenID and federation
@@ -50,6 +51,9 @@ export const CONFORMANCE_OPTIONS = {
   'jwt-key': { type: 'string' },
   'lockout-username': { type: 'string' },
   'lockout-password': { type: 'string' },
+  'home-issuer': { type: 'string' },
+  'home-username': { type: 'string' },
+  'home-password': { type: 'string' },
   'entity-id': { type: 'string' },
   'trust-anchor-jwks': { type: 'string' },
   slow: { type: 'boolean' },
@@ -84,6 +88,9 @@ export interface ConformanceValues {
   'jwt-key'?: string;
   'lockout-username'?: string;
   'lockout-password'?: string;
+  'home-issuer'?: string;
+  'home-username'?: string;
+  'home-password'?: string;
   'entity-id'?: string;
   'trust-anchor'?: string;
   'trust-anchor-jwks'?: string;
@@ -145,6 +152,9 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
   }
   const planNames = new Set(plans.map((p) => p.name));
   const needsLogin = [...planNames].some((p) => PLANS_NEEDING_LOGIN.has(p));
+  // The recognition plan logs in at the target too, but a person of another OP: it needs the client, not the test user.
+  const recognition = planNames.has('recognition');
+  const needsClient = needsLogin || recognition;
 
   const clientSecret = values['client-secret'] ?? env.GOV_ID_CONFORMANCE_CLIENT_SECRET;
   const password = values.password ?? env.GOV_ID_CONFORMANCE_PASSWORD;
@@ -154,6 +164,11 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
   if (values['lockout-username'] && !values['lockout-password']) throw usage('--lockout-username needs --lockout-password');
   if (values['par-client-id'] && !values['client-id'] && !values.register) throw usage('--par-client-id is used with --client-id');
   if (values['jwt-client-id'] && !values['jwt-key']) throw usage('--jwt-client-id needs --jwt-key FILE (the private JWK)');
+  const homePassword = values['home-password'] ?? env.GOV_ID_CONFORMANCE_HOME_PASSWORD;
+  if (values['home-username'] && !values['home-issuer']) throw usage('--home-username needs --home-issuer URL (the OP where that person is registered)');
+  if (values['home-username'] && !homePassword) throw usage('--home-username needs --home-password (or GOV_ID_CONFORMANCE_HOME_PASSWORD)');
+  if (values['home-issuer'] && !values['home-username'] && !values.register) throw usage('--home-issuer needs --home-username/--home-password (a person registered there), or --register to register one');
+  if (values['home-issuer'] && url('home-issuer', values['home-issuer']) === issuer) throw usage('--home-issuer must be another OP than --issuer: the person logs in at the target with an account of their home');
 
   const redirectUri = values['redirect-uri']?.[0];
   if (redirectUri) url('redirect-uri', redirectUri);
@@ -191,10 +206,11 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
   }
   if (values.username) config.user = { username: values.username, password: password! };
   if (values['lockout-username']) config.lockoutUser = { username: values['lockout-username'], password: values['lockout-password']! };
+  if (values['home-username']) config.home = { issuer: values['home-issuer']!, user: { username: values['home-username'], password: homePassword! } };
 
   err(`gov-id conformance: ${issuer}; plans ${plans.map((p) => p.name).join(', ')}`);
-  if (values.register && !needsLogin) err('  --register: nothing to register, the plans chosen log no one in');
-  if (values.register && needsLogin) {
+  if (values.register && !needsClient) err('  --register: nothing to register, the plans chosen log no one in');
+  if (values.register && needsClient) {
     try {
       const registered = await registerForConformance(
         {
@@ -203,10 +219,12 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
           dataDir: ctx.dataDir,
           redirectUri: redirectUri ?? DEFAULT_REDIRECT_URI,
           postLogoutRedirectUri: postLogoutRedirectUri ?? DEFAULT_POST_LOGOUT_REDIRECT_URI,
-          client: needsLogin,
+          client: needsClient,
           parClient: planNames.has('par-fapi2'),
           user: needsLogin && !config.user,
           lockoutUser: planNames.has('op-negative') && !config.lockoutUser,
+          home: recognition && !config.home,
+          ...(values['home-issuer'] ? { homeIssuer: values['home-issuer'] } : {}),
           log: (line) => err(`  ${line}`),
         },
         config,
@@ -219,6 +237,9 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
   }
   if (needsLogin && (!config.client || !config.user)) {
     throw usage(`the plans ${[...planNames].filter((p) => PLANS_NEEDING_LOGIN.has(p)).join(', ')} log a test user in: give --client-id/--client-secret/--redirect-uri and --username/--password, or --register (our deployments), or choose other plans with --plan`);
+  }
+  if (recognition && !config.client) {
+    throw usage('the plan recognition logs a person of another OP in at the target with a test client: give --client-id/--client-secret/--redirect-uri (and --home-issuer/--home-username/--home-password), or --register (our deployments), or choose other plans with --plan');
   }
 
   const run = await runPlans(plans, config, { ...(values.module ? { modules: values.module } : {}), onResult: (r) => out(formatResult(r)) });

@@ -24,8 +24,14 @@ export interface FormInfo {
   inputs: string[];
 }
 
+interface Cookie {
+  value: string;
+  /** The origin whose response set it (sites on one host share cookies, but each knows its own). */
+  origin: string;
+}
+
 export class Browser {
-  private readonly jar = new Map<string, Map<string, string>>();
+  private readonly jar = new Map<string, Map<string, Cookie>>();
   acceptLanguage = 'zh-CN';
 
   /**
@@ -39,11 +45,11 @@ export class Browser {
   }
 
   private cookieHeader(url: URL): string {
-    return [...(this.jar.get(url.hostname) ?? new Map<string, string>()).entries()].map(([k, v]) => `${k}=${v}`).join('; ');
+    return [...(this.jar.get(url.hostname) ?? new Map<string, Cookie>()).entries()].map(([k, c]) => `${k}=${c.value}`).join('; ');
   }
 
   private store(url: URL, res: HttpResponse) {
-    const jar = this.jar.get(url.hostname) ?? new Map<string, string>();
+    const jar = this.jar.get(url.hostname) ?? new Map<string, Cookie>();
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const i = pair!.indexOf('=');
@@ -51,9 +57,20 @@ export class Browser {
       const name = pair!.slice(0, i).trim();
       const value = pair!.slice(i + 1).trim();
       if (!value || /expires=Thu, 01 Jan 1970/i.test(line) || /max-age=0\b/i.test(line)) jar.delete(name);
-      else jar.set(name, value);
+      else jar.set(name, { value, origin: url.origin });
     }
     this.jar.set(url.hostname, jar);
+  }
+
+  /**
+   * Forgets the cookies the given origins set, keeping every other site's: what "clear site
+   * data" does, as when a session there expires. Ports count here (unlike for sending cookies),
+   * so that one site of a host shared with others (the demo) can be cleared alone.
+   */
+  forgetSites(origins: Set<string>): void {
+    for (const jar of this.jar.values()) {
+      for (const [name, cookie] of jar) if (origins.has(cookie.origin)) jar.delete(name);
+    }
   }
 
   /** One request with this browser's cookies; no redirect following. */

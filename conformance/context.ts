@@ -28,6 +28,14 @@ export interface ClientConfig {
   postLogoutRedirectUri?: string;
 }
 
+/** Mutual recognition: a person registered at another OP of the federation, their home. */
+export interface HomeConfig {
+  /** The home OP's issuer, which is also its Entity Identifier and the `home` the target must assert. */
+  issuer: string;
+  /** The person, with the identifier the target's login page takes for someone registered elsewhere (gov-id: the ID number). */
+  user: Credentials;
+}
+
 export interface TargetConfig {
   issuer: string;
   /** The main test client. */
@@ -40,6 +48,8 @@ export interface TargetConfig {
   user?: Credentials;
   /** A second account the rate-limit probe may lock out. */
   lockoutUser?: Credentials;
+  /** The person the recognition plan logs in at the target, and their home. */
+  home?: HomeConfig;
   /** The Entity Identifier checked by the federation plan (default: the issuer). */
   entityId: string;
   trustAnchor?: string;
@@ -86,6 +96,11 @@ export const randomToken = (bytes = 16) => b64url(randomBytes(bytes));
 export const pkceChallenge = (verifier: string) => b64url(createHash('sha256').update(verifier).digest());
 
 export type Discovery = Record<string, unknown> & { issuer?: unknown };
+
+/** The redirect back to the client, when the browser was sent to its redirect URI. */
+export function callbackOf(page: Page, client: ClientConfig): URL | null {
+  return page.left && page.url.split(/[?#]/)[0] === client.redirectUri.split(/[?#]/)[0] ? new URL(page.url) : null;
+}
 
 export class ConformanceContext {
   /** The module running now (set by the runner). */
@@ -223,8 +238,7 @@ export class ConformanceContext {
     const browser = opts.browser ?? (await this.session()).browser;
     let page = await browser.navigate(url);
     if (opts.interact !== false && !page.left) page = await completeInteraction(browser, page, opts.user ?? this.config.user);
-    const callback = page.left && page.url.split(/[?#]/)[0] === client.redirectUri.split(/[?#]/)[0] ? new URL(page.url) : null;
-    return { requestUrl: url, page, callback, ...secrets };
+    return { requestUrl: url, page, callback: callbackOf(page, client), ...secrets };
   }
 
   /** The test user's browser, logged in once with a full authorization (prerequisite "login"). */

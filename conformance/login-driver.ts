@@ -4,7 +4,7 @@
  * the gov-id login forms (form actions ending in /identifier, /password, /consent, /register and
  * the fields identifier, password, csrf); another OP implementation needs a driver of its own.
  */
-import { Browser, findForm, findLink, type Page } from './browser.ts';
+import { Browser, findForm, findLink, forms, type Page } from './browser.ts';
 import { pageAlert } from './http.ts';
 
 export interface Credentials {
@@ -93,4 +93,20 @@ export async function registerThroughForms(
   const done = await browser.submit(sent, '/register', { name: person.name, id_number: person.id_number, phone: person.phone, otp, password });
   if (!done.left && pageKind(done) === 'register') throw new LoginError('the registration was refused', done);
   return completeInteraction(browser, done, undefined);
+}
+
+/**
+ * Opens an end-session URL and says yes to the confirmation page as a person would (its POST form
+ * with `logout=yes`, which ends the whole session rather than one client's part of it). Returns
+ * every page on the way: the first is the answer to the URL, the last where the logout ended.
+ */
+export async function logOut(browser: Browser, url: string): Promise<Page[]> {
+  const pages = [await browser.navigate(url)];
+  for (let i = 0; i < 2; i++) {
+    const page = pages.at(-1)!;
+    const form = page.left || page.status !== 200 ? undefined : forms(page.html).find((f) => f.method === 'post');
+    if (!form) break;
+    pages.push(await browser.navigate(new URL(form.action, page.url).toString(), { form: { ...form.hidden, logout: 'yes' } }));
+  }
+  return pages;
 }

@@ -16,7 +16,7 @@ export const PLANS: readonly Plan[] = [
   { name: 'op-negative', title: 'requests that must be refused, open redirects, login CSRF, user enumeration, rate limit', modules: opNegativeModules },
   { name: 'par-fapi2', title: 'PAR, PAR-only clients, code lifetime, private_key_jwt, DPoP', modules: parFapi2Modules },
   { name: 'federation', title: 'entity configuration, subordinate statements, trust chain, resolve endpoint, bad signatures', modules: federationModules },
-  { name: 'recognition', title: 'mutual recognition through the brokers (not deployed yet: issue 5)', modules: recognitionModules },
+  { name: 'recognition', title: 'a person of another OP logs in through the brokers: home and recognized claims, LoA cap, SSO, logout along the chain', modules: recognitionModules },
 ];
 
 export const PLAN_NAMES = PLANS.map((p) => p.name);

@@ -70,6 +70,11 @@ export function describePage(page: Page): string {
   return `→ ${page.status}${alert ? ` page "${alert.slice(0, 120)}"` : ''}${code ? ` (${code})` : ''}`;
 }
 
+/** The pages of a logout (see logOut in the login driver) in one line: the end-session request, then each confirmation. */
+export function describeLogout(url: string | URL, pages: Page[]): string {
+  return pages.map((p, i) => `${i === 0 ? `GET ${shortUrl(url)}` : 'confirm'} ${describePage(p)}`).join(', ');
+}
+
 /** Opens `url` in `browser` without logging in or consenting, and classifies the outcome. */
 export async function probe(browser: Browser, url: string, client: ClientConfig, init: Parameters<Browser['navigate']>[1] = {}): Promise<Probe> {
   const page = await browser.navigate(url, init);

@@ -23,6 +23,9 @@ export interface Report {
     jwt_client_id: string | null;
     test_user: string | null;
     lockout_user: string | null;
+    /** The recognition plan's person and their home OP. */
+    home: string | null;
+    home_user: string | null;
   };
   options: { plans: string[]; modules: string[] | null; slow: boolean; max_code_ttl: number; registered: boolean };
   started_at: string;
@@ -52,6 +55,8 @@ export function buildReport(run: Run, config: TargetConfig, plans: Plan[], extra
       jwt_client_id: config.jwtClient?.clientId ?? null,
       test_user: config.user ? maskUser(config.user.username) : null,
       lockout_user: config.lockoutUser ? maskUser(config.lockoutUser.username) : null,
+      home: config.home?.issuer ?? null,
+      home_user: config.home ? maskUser(config.home.user.username) : null,
     },
     options: { plans: plans.map((p) => p.name), modules: extra.modules?.length ? extra.modules : null, slow: config.slow, max_code_ttl: config.maxCodeTtlSeconds, registered: extra.registered },
     started_at: run.startedAt,

@@ -91,19 +91,27 @@ function entityConfiguration(ctx: ConformanceContext): Promise<FetchedStatement>
   });
 }
 
+/**
+ * An entity's configuration and those of its superiors, up the first authority hint of each to
+ * an entity without hints (at most 8 levels): [the entity, its superior, …, the top].
+ */
+export async function superiors(ctx: ConformanceContext, entityId: string, own?: FetchedStatement): Promise<{ id: string; statement: FetchedStatement }[]> {
+  const path = [{ id: entityId, statement: own ?? (await fetchStatement(ctx, ecUrl(entityId), `the entity configuration of ${entityId}`)) }];
+  for (let depth = 0; depth < 8; depth++) {
+    const hints = path.at(-1)!.statement.claims.authority_hints;
+    if (!Array.isArray(hints) || hints.length === 0) break;
+    path.push({ id: hints[0]!, statement: await fetchStatement(ctx, ecUrl(hints[0]!), `the entity configuration of ${hints[0]}`) });
+  }
+  return path;
+}
+
 /** The trust anchor: --trust-anchor, or the end of the first authority_hints path (prerequisite "trust-anchor"). */
-function trustAnchor(ctx: ConformanceContext): Promise<{ entityId: string; jwks: { keys: JWK[] }; configuration: FetchedStatement; pinned: boolean; path: string[] }> {
+export function trustAnchor(ctx: ConformanceContext): Promise<{ entityId: string; jwks: { keys: JWK[] }; configuration: FetchedStatement; pinned: boolean; path: string[] }> {
   return ctx.prereq('trust-anchor', async () => {
     let id = ctx.config.trustAnchor;
-    const path = [ctx.config.entityId];
+    let path = [ctx.config.entityId];
     if (!id) {
-      let current = await entityConfiguration(ctx);
-      for (let depth = 0; depth < 8; depth++) {
-        const hints = current.claims.authority_hints;
-        if (!Array.isArray(hints) || hints.length === 0) break;
-        path.push(hints[0]!);
-        current = await fetchStatement(ctx, ecUrl(hints[0]!), `the entity configuration of ${hints[0]}`);
-      }
+      path = (await superiors(ctx, ctx.config.entityId, await entityConfiguration(ctx))).map((e) => e.id);
       id = path.at(-1)!;
     }
     const configuration = await fetchStatement(ctx, ecUrl(id), `the trust anchor's entity configuration (${id})`);

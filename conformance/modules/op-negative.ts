@@ -6,12 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { idNumberCheckDigit } from '../../infra/identifiers.ts';
-import { findForm, forms, type Browser, type Page } from '../browser.ts';
+import { findForm, type Browser, type Page } from '../browser.ts';
 import type { ConformanceContext, TokenSet } from '../context.ts';
 import { randomToken } from '../context.ts';
-import { basicAuth, describe, NetworkError, pageAlert, request, shortUrl, type HttpResponse } from '../http.ts';
-import { completeInteraction, pageKind } from '../login-driver.ts';
-import { classify, describePage, EVIL_ORIGIN, EVIL_URI, linksTo, probe, REFUSED, type Probe } from '../probes.ts';
+import { basicAuth, describe, NetworkError, pageAlert, request, type HttpResponse } from '../http.ts';
+import { completeInteraction, logOut, pageKind } from '../login-driver.ts';
+import { classify, describeLogout, describePage, EVIL_ORIGIN, EVIL_URI, linksTo, probe, REFUSED, type Probe } from '../probes.ts';
 import { expect, Fail, Skip, type ConformanceModule } from '../types.ts';
 
 /** A correct code redeemed once in this run (prerequisite "token-baseline"): the token endpoint works. */
@@ -404,17 +404,9 @@ export const opNegativeModules: ConformanceModule[] = [
         const browser = await ctx.newBrowser();
         const url = new URL(endpoint);
         for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-        let page = await browser.navigate(url.toString());
-        const steps = [`GET ${shortUrl(url)} ${describePage(page)}`];
-        // A confirmation page: say yes, as a person would.
-        for (let i = 0; i < 2 && !page.left && page.status === 200; i++) {
-          const form = forms(page.html).find((f) => f.method === 'post');
-          if (!form) break;
-          const data: Record<string, string> = { ...form.hidden, logout: 'yes' };
-          page = await browser.navigate(new URL(form.action, page.url).toString(), { form: data });
-          steps.push(`confirm ${describePage(page)}`);
-        }
-        const evidence = steps.join(', ');
+        const pages = await logOut(browser, url.toString());
+        const page = pages.at(-1)!;
+        const evidence = describeLogout(url, pages);
         if (expectTarget) {
           expect(page.left && page.url.startsWith(expectTarget), `${label}: the registered post_logout_redirect_uri is not honoured (baseline)`, evidence);
         } else {

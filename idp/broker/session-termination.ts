@@ -10,10 +10,14 @@ import type { Logger } from '../../infra/log.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import { accountSessionsKey } from '../oidc/artifact-adapter.ts';
 import { hopSessionKey } from './cross-tier-login.ts';
+import { TTL } from '../oidc/provider-config.ts';
 
-/** A session ended while a login was in flight in it: it may carry that login to its end, never sign anyone in. */
+/**
+ * A session ended from elsewhere: it never signs anyone in again. Kept as long as a session can
+ * live, because a request in flight at that moment may save the session object back (oidc-provider
+ * persists the session it loaded), and a login in flight in it may still carry that login to its end.
+ */
 export const endedSessionKey = (sessionUid: string) => `broker:ended-session:${sessionUid}`;
-const ENDED_MARK_SECONDS = 15 * 60;
 
 export class SessionTermination {
   constructor(
@@ -48,10 +52,10 @@ export class SessionTermination {
           }
         }),
       );
+      await this.kv.set(endedSessionKey(uid), '1', TTL.Session);
       // Destroying it would also end the login under way in this browser (oidc-provider binds
       // the interaction to its session); that login switches the account and ends it properly.
-      if (await this.kv.get(hopSessionKey(uid))) await this.kv.set(endedSessionKey(uid), '1', ENDED_MARK_SECONDS);
-      else await session.destroy();
+      if (!(await this.kv.get(hopSessionKey(uid)))) await session.destroy();
     }
     await this.kv.del(accountSessionsKey(accountId));
     return notified;

@@ -18,6 +18,7 @@ import type { LoaLevel } from '../loa.ts';
 import type { FormContext } from '../views/pages.ts';
 import type { RecognizedAccounts, RecognizedKind } from '../accounts/recognized-accounts.ts';
 import type { CrossTierLogin } from '../broker/cross-tier-login.ts';
+import { endedSessionKey } from '../broker/session-termination.ts';
 
 /** What an OP that takes part in mutual recognition has (every OP of a federation does). */
 export interface RecognitionDependencies {
@@ -149,6 +150,11 @@ export function sendPage(ctx: Koa.Context, page: string, status = 200) {
 
 /** Ends the interaction and sends the browser back to the authorization endpoint (303). */
 export async function finishInteraction(ctx: Koa.Context, deps: OpDependencies, result: Record<string, unknown>, merge = false) {
+  if (result.login) {
+    // A fresh login: the browser session is good again even if a logout from elsewhere had ended it.
+    const sessionUid = (await deps.provider.interactionDetails(ctx.req, ctx.res)).session?.uid;
+    if (sessionUid) await deps.runtime.kv.del(endedSessionKey(sessionUid));
+  }
   const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
   ctx.redirect(returnTo);
   ctx.status = 303;
