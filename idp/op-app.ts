@@ -140,11 +140,13 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   provider.on('backchannel.error', (_ctx, err, client) => log.warn('back-channel logout failed', { err, client_id: client.clientId }));
   const sessions = new SessionTermination(provider, kv, log);
   const upstreamLogout = new UpstreamLogout({ self: issuer, recognized, signingKey: () => runtime.keyRing.signingKey(), log });
+  /** Confirmations whose logout already went up the chain before oidc-provider ended the session here. */
+  const passedUp = new WeakSet<object>();
   provider.on('end_session.success', (ctx) => {
     const subject = ctx.oidc.session?.accountId ?? null;
     void recordAudit(db, { event: 'logout', subject, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) => log.error('audit failed', { err }));
     // A recognized account's sessions along the chain end too (each broker passes it further up).
-    if (subject) void upstreamLogout.propagate(subject);
+    if (subject && !passedUp.has(ctx.req)) void upstreamLogout.propagate(subject);
   });
 
   const deps: OpDependencies = {
@@ -234,6 +236,19 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   });
   app.use(router.routes());
   app.use(router.allowedMethods());
+  // Logout along the chain completes before the person sees "logged out": on a same-origin
+  // confirmation (the Origin check stands in for oidc-provider's xsrf token, which is in the body
+  // it reads itself), the upstream sessions end first, then oidc-provider ends this one.
+  app.use(async (ctx, next) => {
+    if (recognition && ctx.method === 'POST' && ctx.path === '/session/end/confirm' && ctx.get('origin') === new URL(issuer).origin) {
+      const session = await provider.Session.get(ctx as unknown as Parameters<typeof provider.Session.get>[0]);
+      if (session.accountId && session.state) {
+        passedUp.add(ctx.req);
+        await upstreamLogout.propagate(session.accountId);
+      }
+    }
+    await next();
+  });
   const protocol = provider.callback();
   app.use(async (ctx) => {
     ctx.respond = false;

@@ -113,7 +113,7 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
     if (typeof sub !== 'string' || !sub || sub.length > 128) return answerError(ctx, 400, 'invalid_request', 'sub (the subject this OP gave the caller) is required');
     // A neighbour may end only sessions of accounts it was given tokens for.
     if (!(await hasGrant(runtime.db, sub, caller))) return answerError(ctx, 403, 'forbidden', `${caller} holds no grant for this subject`);
-    const notified = await sessions.endSessionsOf(sub);
+    const notified = await sessions.endSessionsOf(sub, caller);
     await recordAudit(runtime.db, { event: 'logout.from_downstream', subject: sub, clientId: caller, detail: { notified } });
     await upstreamLogout.propagate(sub);
     ctx.status = 204;

@@ -26,8 +26,11 @@ export class SessionTermination {
     private readonly log: Logger,
   ) {}
 
-  /** Ends the account's sessions; returns the relying parties told (client IDs). */
-  async endSessionsOf(accountId: string): Promise<string[]> {
+  /**
+   * Ends the account's sessions; returns the relying parties told (client IDs). `except` is not
+   * told: the neighbour that passed the logout here, which ends its own sessions itself.
+   */
+  async endSessionsOf(accountId: string, except?: string): Promise<string[]> {
     const { provider } = this;
     const notified: string[] = [];
     for (const uid of await this.kv.members(accountSessionsKey(accountId))) {
@@ -37,7 +40,7 @@ export class SessionTermination {
       await Promise.all(
         authorizations.map(async ([clientId, authorization]) => {
           const client = await provider.Client.find(clientId).catch(() => undefined);
-          if (client?.backchannelLogoutUri && authorization.sid) {
+          if (client?.backchannelLogoutUri && authorization.sid && clientId !== except) {
             try {
               // Public in oidc-provider (end_session calls it) but missing from its type definitions.
               await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, authorization.sid);

@@ -71,7 +71,8 @@ export class UserAgent {
   /** Submits the form whose action ends with `actionSuffix`, with its hidden fields plus `fields`. */
   async submit(page: Page, actionSuffix: string, fields: Record<string, string>, stopAt?: string): Promise<Page> {
     const { action, hidden } = findForm(page.html, actionSuffix);
-    return this.navigate(new URL(action, page.url).toString(), { form: { ...hidden, ...fields } }, stopAt);
+    // Browsers say where a form was submitted from.
+    return this.navigate(new URL(action, page.url).toString(), { form: { ...hidden, ...fields }, headers: { origin: new URL(page.url).origin } }, stopAt);
   }
 }
 

@@ -99,9 +99,9 @@ test('logging out at one platform ends the sessions along the chain and notifies
 
   // The nj portal (relying party of js, whose session came through national) learns it by back-channel logout.
   await until(async () => !(await signedInAtPortal(ua)), 'the portal session to end');
-  // The logout travels up to the home (gz) in the background: wait for it to arrive there.
+  // The logout reached the home (gz) before zj answered.
   const gzDb = fed.host.entities.find((e) => e.entity.id === 'gz')!.runtime.db;
-  await until(async () => (await readAudit(gzDb, 200)).some((e) => e.event === 'logout.from_downstream'), 'the logout to reach the home');
+  t.true((await readAudit(gzDb, 200)).some((e) => e.event === 'logout.from_downstream'));
   // Every broker session is gone: the next login anywhere asks for the password at home.
   const again = await loginAt(ua, sz, person.id_number, password);
   t.truthy(again.passwordPage);
