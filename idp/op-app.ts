@@ -237,10 +237,12 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   app.use(router.routes());
   app.use(router.allowedMethods());
   // Logout along the chain completes before the person sees "logged out": on a same-origin
-  // confirmation (the Origin check stands in for oidc-provider's xsrf token, which is in the body
-  // it reads itself), the upstream sessions end first, then oidc-provider ends this one.
+  // confirmation (Sec-Fetch-Site, or Origin, stands in for oidc-provider's xsrf token, which is in
+  // the body it reads itself; under Referrer-Policy no-referrer browsers send Origin: null), the
+  // upstream sessions end first, then oidc-provider ends this one.
+  const sameOrigin = (ctx: Koa.Context) => ctx.get('sec-fetch-site') === 'same-origin' || ctx.get('origin') === new URL(issuer).origin;
   app.use(async (ctx, next) => {
-    if (recognition && ctx.method === 'POST' && ctx.path === '/session/end/confirm' && ctx.get('origin') === new URL(issuer).origin) {
+    if (recognition && ctx.method === 'POST' && ctx.path === '/session/end/confirm' && sameOrigin(ctx)) {
       const session = await provider.Session.get(ctx as unknown as Parameters<typeof provider.Session.get>[0]);
       if (session.accountId && session.state) {
         passedUp.add(ctx.req);

@@ -5,26 +5,20 @@
  * signs them out at the portal and the OP. No page may break the CSP.
  */
 import test from 'ava';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
-import { latestOtp, newPerson } from '../helpers/flows.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = existsSync(CHROMIUM) ? test : test.skip;
+import { newPerson } from '../helpers/flows.ts';
+import { browserTest, fillRegistration, hasChromium, launchChromium } from '../helpers/browser.ts';
 
 let fed: TestFederation;
 let browser: Browser;
 let portalUrl: string;
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) return;
+  if (!hasChromium) return;
   fed = await startTestFederation(['national', 'js', 'nj', 'registries']);
   portalUrl = fed.url('nj');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 test.after.always(async () => {
@@ -51,12 +45,7 @@ browserTest('a person signs in at the city portal with real-name registration at
   // The province OP's pages.
   await page.waitForURL(`${fed.url('js')}/**`);
   await page.getByRole('link', { name: '没有账号？立即实名注册' }).click();
-  await page.getByLabel('姓名').fill(person.name);
-  await page.getByLabel('居民身份证号码').fill(person.id_number);
-  await page.getByLabel('手机号码').fill(person.phone);
-  await page.getByRole('button', { name: '获取验证码' }).click();
-  await page.getByRole('status').waitFor();
-  await page.getByLabel('短信验证码').fill(await latestOtp(fed, person.phone));
+  await fillRegistration(page, fed, person);
   await page.getByLabel('密码').fill('Portal-browser9');
   await page.getByRole('button', { name: '注册', exact: true }).click();
   await page.getByRole('button', { name: '同意授权' }).click();

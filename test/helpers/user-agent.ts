@@ -71,8 +71,10 @@ export class UserAgent {
   /** Submits the form whose action ends with `actionSuffix`, with its hidden fields plus `fields`. */
   async submit(page: Page, actionSuffix: string, fields: Record<string, string>, stopAt?: string): Promise<Page> {
     const { action, hidden } = findForm(page.html, actionSuffix);
-    // Browsers say where a form was submitted from.
-    return this.navigate(new URL(action, page.url).toString(), { form: { ...hidden, ...fields }, headers: { origin: new URL(page.url).origin } }, stopAt);
+    const target = new URL(action, page.url);
+    // As Chromium does under our Referrer-Policy no-referrer: Origin null, and whether the form was on the same origin.
+    const headers = { origin: 'null', 'sec-fetch-site': target.origin === new URL(page.url).origin ? 'same-origin' : 'cross-site' };
+    return this.navigate(target.toString(), { form: { ...hidden, ...fields }, headers }, stopAt);
   }
 }
 
