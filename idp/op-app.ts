@@ -23,6 +23,7 @@ import { artifactAdapter, latestGrantId, type FederationClientResolver } from '.
 import { providerConfiguration, TTL } from './oidc/provider-config.ts';
 import { DEFAULT_ACR_URIS, LOA_LEVELS, type LoaLevel } from './loa.ts';
 import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
+import { AccountDirectory } from './accounts/account-directory.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_CALLBACK_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';
 import { endedSessionKey, SessionTermination } from './broker/session-termination.ts';
 import { UpstreamLogout } from './broker/upstream-logout.ts';
@@ -88,7 +89,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   const legalPersons = new LegalPersonAccounts(db, runtime.cipher, runtime.blindIndex, recognition?.publishHome);
   const recognized = new RecognizedAccounts(db, runtime.cipher, runtime.blindIndex);
   const [rpKey] = await loadKeys(db, runtime.cipher, 'rp', ['ES256']);
-  const isLegalSubject = async (subject: string) => (await legalPersons.findBySubject(subject)) !== null || (await recognized.findBySubject(subject))?.kind === 'legal';
+  const directory = new AccountDirectory(accounts, legalPersons, recognized);
   const levelOf = (acr: string) => {
     const i = LOA_LEVELS.findIndex((l) => acrUris[l] === acr);
     return i < 0 ? null : i;
@@ -108,15 +109,14 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       acrUris,
       earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
       isFirstPartyClient: (clientId) => clientId === ACCOUNT_CLIENT_ID || (recognition?.isFederationOp(clientId) ?? false),
-      findAccount: accountFinder(issuer, accounts, legalPersons, recognized),
+      findAccount: accountFinder(issuer, directory, accounts, legalPersons, recognized),
       interactionPolicy: interactionPolicyFor({
-        isLegalSubject,
+        isLegalSubject: (subject) => directory.isLegal(subject),
         isHinted: async (subject, hint) => {
           const index = accounts.identifierIndex(hint);
-          if (!index) return false;
-          const own = await accounts.findBySubject(subject);
-          if (own) return own.idNumberIndex === index || own.phoneIndex === index;
-          return (await recognized.findByIdentifier('natural', hint))?.subject === subject;
+          const found = index ? await directory.find(subject) : null;
+          if (found?.kind === 'natural') return found.person.idNumberIndex === index || found.person.phoneIndex === index;
+          return found?.kind === 'recognized' && found.account.identifierIndex === index;
         },
         levelOf,
         isEnded: async (sessionUid) => (await kv.get(endedSessionKey(sessionUid))) !== null,

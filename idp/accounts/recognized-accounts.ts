@@ -22,6 +22,8 @@ export type HomeClaims = Record<string, unknown>;
 export interface RecognizedAccount {
   subject: string;
   kind: RecognizedKind;
+  /** Blind index of its ID number or USCC, with this OP's key. */
+  identifierIndex: string;
   home: string;
   upstream: string;
   upstreamSubject: string;
@@ -39,6 +41,7 @@ export class LocalAccountExists extends Error {
 interface Row {
   subject: string;
   kind: RecognizedKind;
+  identifier_index: string;
   home: string;
   upstream: string;
   upstream_subject: string;
@@ -46,7 +49,7 @@ interface Row {
   claims_enc: string;
 }
 
-const COLUMNS = 'subject, kind, home, upstream, upstream_subject, loa, claims_enc';
+const COLUMNS = 'subject, kind, identifier_index, home, upstream, upstream_subject, loa, claims_enc';
 
 export class RecognizedAccounts {
   constructor(
@@ -61,16 +64,11 @@ export class RecognizedAccounts {
   }
 
   private fromRow(r: Row): RecognizedAccount {
-    return { subject: r.subject, kind: r.kind, home: r.home, upstream: r.upstream, upstreamSubject: r.upstream_subject, loa: r.loa, claims: JSON.parse(this.cipher.decrypt(r.claims_enc, AAD_CLAIMS)) as HomeClaims };
+    return { subject: r.subject, kind: r.kind, identifierIndex: r.identifier_index, home: r.home, upstream: r.upstream, upstreamSubject: r.upstream_subject, loa: r.loa, claims: JSON.parse(this.cipher.decrypt(r.claims_enc, AAD_CLAIMS)) as HomeClaims };
   }
 
   async findBySubject(subject: string): Promise<RecognizedAccount | null> {
     const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM recognized_accounts WHERE subject = $1`, [subject]);
-    return rows[0] ? this.fromRow(rows[0]) : null;
-  }
-
-  async findByIdentifier(kind: RecognizedKind, identifier: string): Promise<RecognizedAccount | null> {
-    const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM recognized_accounts WHERE kind = $1 AND identifier_index = $2`, [kind, this.identifierIndex(kind, identifier)]);
     return rows[0] ? this.fromRow(rows[0]) : null;
   }
 
@@ -83,9 +81,14 @@ export class RecognizedAccounts {
   /**
    * Creates or refreshes the link for a login that came back from home. Refused when the person
    * or organization also has an account of its own here (one person, one home). One transaction
-   * with its audit entry.
+   * with its audit entries.
    */
-  async link(input: { kind: RecognizedKind; identifier: string; home: string; upstream: string; upstreamSubject: string; loa: LoaLevel; claims: HomeClaims }, clientId: string): Promise<RecognizedAccount> {
+  async link(
+    input: { kind: RecognizedKind; identifier: string; home: string; upstream: string; upstreamSubject: string; loa: LoaLevel; claims: HomeClaims },
+    clientId: string,
+    /** The login this link is made for, audited in the same transaction. */
+    login: { event: string; detail: Record<string, unknown> },
+  ): Promise<RecognizedAccount> {
     const index = this.identifierIndex(input.kind, input.identifier);
     const sealed = this.cipher.encrypt(JSON.stringify(input.claims), AAD_CLAIMS);
     return this.db.transaction(async (tx) => {
@@ -101,6 +104,7 @@ export class RecognizedAccounts {
       );
       const row = rows[0]!;
       if (row.created) await appendAudit(tx, { event: 'account.recognized', subject: row.subject, clientId, detail: { user_type: input.kind, home: input.home, upstream: input.upstream } });
+      await appendAudit(tx, { ...login, subject: row.subject, clientId });
       return this.fromRow(row);
     });
   }

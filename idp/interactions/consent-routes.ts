@@ -31,12 +31,12 @@ export function consentRoutes(router: Router, deps: OpDependencies) {
     if (missingClaims) grant.addOIDCClaims(missingClaims);
     const grantId = await grant.save();
     await recordAudit(runtime.db, { event: 'consent.granted', subject: details.session.accountId, clientId, detail: { scope: missingScope ?? [] } });
-    await finishInteraction(ctx, deps, { consent: { grantId } }, true);
+    await finishInteraction(ctx, deps, s, { consent: { grantId } }, true);
   });
 
   router.post('/interaction/:uid/abort', async (ctx) => {
     const s = await interactionScope(ctx, deps);
     await recordAudit(runtime.db, { event: 'consent.denied', subject: s.details.session?.accountId ?? null, clientId: String(s.details.params.client_id) });
-    await finishInteraction(ctx, deps, { error: 'access_denied', error_description: 'End-User aborted interaction' });
+    await finishInteraction(ctx, deps, s, { error: 'access_denied', error_description: 'End-User aborted interaction' });
   });
 }

@@ -40,7 +40,7 @@ function isHop(s: InteractionScope): boolean {
 async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, err: RecognitionError, identifier: string) {
   await recordAudit(deps.runtime.db, { event: 'recognition.refused', clientId: String(s.details.params.client_id), detail: { reason: err.code, message: err.message } });
   deps.runtime.log.warn('cross-tier login refused', { reason: err.code, message: err.message });
-  if (isHop(s)) return finishInteraction(ctx, deps, { error: oauthErrorFor(err), error_description: `${deps.runtime.self.url}: ${err.message}` });
+  if (isHop(s)) return finishInteraction(ctx, deps, s, { error: oauthErrorFor(err), error_description: `${deps.runtime.self.url}: ${err.message}` });
   sendPage(ctx, identifierPage({ ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, identifier, ...messageFor(err) }), err.code === 'home_unavailable' ? 503 : 403);
 }
 
@@ -160,20 +160,22 @@ export function crossTierRoutes(router: Router, deps: OpDependencies) {
       const { identifier, claims, actor } = homeClaims(result);
       if (typeof identifier !== 'string' || !identifier) throw new RecognitionError('invalid_response', `${result.upstream} did not say the ${result.kind === 'legal' ? 'uscc' : 'id_number'}`);
       try {
-        account = await deps.recognized.link({ kind: result.kind, identifier, home: result.home, upstream: result.upstream, upstreamSubject: String(result.claims.sub), loa: result.loa, claims }, clientId);
+        account = await deps.recognized.link({ kind: result.kind, identifier, home: result.home, upstream: result.upstream, upstreamSubject: String(result.claims.sub), loa: result.loa, claims }, clientId, {
+          event: 'login.recognized',
+          detail: { home: result.home, upstream: result.upstream, loa: result.loa, amr: result.amr },
+        });
       } catch (err) {
         if (err instanceof LocalAccountExists) throw new RecognitionError('local_account_exists', `${result.home} answered for an account that is also registered here`);
         throw err;
       }
-      await recordAudit(deps.runtime.db, { event: 'login.recognized', subject: account.subject, clientId, detail: { home: result.home, upstream: result.upstream, loa: result.loa, amr: result.amr } });
       const login = { accountId: account.subject, acr: deps.acrUris[result.loa], amr: result.amr, ts: result.authTime, remember: true };
-      if (result.kind === 'natural') return await finishInteraction(ctx, deps, { login });
+      if (result.kind === 'natural') return await finishInteraction(ctx, deps, s, { login });
       // A legal person: a grant of its own, bound to the acting person as the home asserted them.
       const grant = new deps.provider.Grant({ accountId: account.subject, clientId });
       grant.addOIDCScope(String(s.details.params.scope ?? 'openid'));
       const grantId = await grant.save();
       await deps.recognized.bindActor(grantId, account.subject, actor, TTL.Grant);
-      await finishInteraction(ctx, deps, { login, consent: { grantId } });
+      await finishInteraction(ctx, deps, s, { login, consent: { grantId } });
     } catch (err) {
       if (!(err instanceof RecognitionError)) throw err;
       await refuse(ctx, deps, s, err, '');

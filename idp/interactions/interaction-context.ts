@@ -149,12 +149,10 @@ export function sendPage(ctx: Koa.Context, page: string, status = 200) {
 }
 
 /** Ends the interaction and sends the browser back to the authorization endpoint (303). */
-export async function finishInteraction(ctx: Koa.Context, deps: OpDependencies, result: Record<string, unknown>, merge = false) {
-  if (result.login) {
-    // A fresh login: the browser session is good again even if a logout from elsewhere had ended it.
-    const sessionUid = (await deps.provider.interactionDetails(ctx.req, ctx.res)).session?.uid;
-    if (sessionUid) await deps.runtime.kv.del(endedSessionKey(sessionUid));
-  }
+export async function finishInteraction(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, result: Record<string, unknown>, merge = false) {
+  // A fresh login: the browser session is good again even if a logout from elsewhere had ended it.
+  const sessionUid = s.details.session?.uid;
+  if (result.login && sessionUid) await deps.runtime.kv.del(endedSessionKey(sessionUid));
   const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
   ctx.redirect(returnTo);
   ctx.status = 303;

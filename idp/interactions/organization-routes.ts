@@ -42,7 +42,7 @@ async function pickerView(deps: OpDependencies, s: InteractionScope, person: Nat
  */
 export async function authenticated(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, person: NaturalPerson, amr: string[]) {
   const login: PendingLogin = { accountId: person.subject, acr: deps.acrUris[person.loa], amr, ts: Math.floor(Date.now() / 1000) };
-  if (!wantsLegalPerson(String(s.details.params.scope ?? ''))) return finishInteraction(ctx, deps, { login: { ...login, remember: true } });
+  if (!wantsLegalPerson(String(s.details.params.scope ?? ''))) return finishInteraction(ctx, deps, s, { login: { ...login, remember: true } });
   await deps.runtime.kv.set(pendingKey(s.details.uid), JSON.stringify(login), TTL.Interaction);
   sendPage(ctx, orgPickerPage(await pickerView(deps, s, person)));
 }
@@ -75,7 +75,7 @@ export function organizationRoutes(router: Router, deps: OpDependencies) {
     await legalPersons.bindActor(grantId, mandate, person.subject, TTL.Grant);
     await runtime.kv.del(pendingKey(s.details.uid));
     await recordAudit(runtime.db, { event: 'login.acting_for', subject: mandate.legal.subject, clientId, detail: { actor: person.subject, role: mandate.role, authorization: mandate.authorizationId } });
-    await finishInteraction(ctx, deps, { login: { ...login, accountId: mandate.legal.subject, remember: true }, consent: { grantId } });
+    await finishInteraction(ctx, deps, s, { login: { ...login, accountId: mandate.legal.subject, remember: true }, consent: { grantId } });
   });
 
   router.post('/interaction/:uid/org/register', async (ctx) => {

@@ -46,12 +46,15 @@ class KeyValueAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
     const ttl = Math.max(1, expiresIn);
-    await this.kv.set(this.key(id), JSON.stringify(payload), ttl);
-    if (payload.grantId) await this.kv.addToSet(`oidc:grant:${this.model}:${payload.grantId}`, id, ttl);
-    if (payload.uid) await this.kv.set(`oidc:uid:${this.model}:${payload.uid}`, id, ttl);
-    if (payload.userCode) await this.kv.set(`oidc:user_code:${this.model}:${payload.userCode}`, id, ttl);
-    // A logout arriving from another OP names an account, not a browser: find its sessions.
-    if (this.model === 'Session' && payload.accountId && payload.uid) await this.kv.addToSet(accountSessionsKey(payload.accountId), payload.uid, ttl);
+    // Sent together: one round trip to the store rather than one per index.
+    await Promise.all([
+      this.kv.set(this.key(id), JSON.stringify(payload), ttl),
+      payload.grantId && this.kv.addToSet(`oidc:grant:${this.model}:${payload.grantId}`, id, ttl),
+      payload.uid && this.kv.set(`oidc:uid:${this.model}:${payload.uid}`, id, ttl),
+      payload.userCode && this.kv.set(`oidc:user_code:${this.model}:${payload.userCode}`, id, ttl),
+      // A logout arriving from another OP names an account, not a browser: find its sessions.
+      this.model === 'Session' && payload.accountId && payload.uid && this.kv.addToSet(accountSessionsKey(payload.accountId), payload.uid, ttl),
+    ]);
   }
 
   async find(id: string) {

@@ -8,6 +8,7 @@ import type { Account, FindAccount } from 'oidc-provider';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
 import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
 import type { RecognizedAccount, RecognizedAccounts } from '../accounts/recognized-accounts.ts';
+import type { AccountDirectory } from '../accounts/account-directory.ts';
 
 /**
  * A recognized account's claims are the ones its home gave at the last login, said with this
@@ -39,10 +40,16 @@ async function recognizedAccount(account: RecognizedAccount, recognized: Recogni
   };
 }
 
-export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, legals: LegalPersonAccounts, recognized: RecognizedAccounts): FindAccount {
-  return async (_ctx, sub, token): Promise<Account | undefined> => {
-    const person = await naturals.findBySubject(sub);
-    if (person) {
+export function accountFinder(issuer: string, directory: AccountDirectory, naturals: NaturalPersonAccounts, legals: LegalPersonAccounts, recognized: RecognizedAccounts): FindAccount {
+  // oidc-provider asks several times within one request (code, ID token, userinfo claims): the
+  // answer is kept for that request only, so a change (a revoked mandate) counts from the next one.
+  const perRequest = new WeakMap<object, Map<string, Promise<Account | undefined>>>();
+  const find = async (sub: string, token: Parameters<FindAccount>[2]): Promise<Account | undefined> => {
+    const found = await directory.find(sub);
+    if (!found) return undefined;
+    if (found.kind === 'recognized') return recognizedAccount(found.account, recognized, token?.grantId);
+    if (found.kind === 'natural') {
+      const { person } = found;
       return {
         accountId: sub,
         claims: async (_use, scope) => {
@@ -59,11 +66,7 @@ export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, l
         },
       };
     }
-    const legal = await legals.findBySubject(sub);
-    if (!legal) {
-      const other = await recognized.findBySubject(sub);
-      return other ? recognizedAccount(other, recognized, token?.grantId) : undefined;
-    }
+    const { legal } = found;
     // During the authorization itself there is no token yet: only the subject is needed.
     if (!token?.grantId) return { accountId: sub, claims: async () => ({ sub }) };
     const bound = await legals.actorOf(token.grantId);
@@ -92,5 +95,13 @@ export function accountFinder(issuer: string, naturals: NaturalPersonAccounts, l
         };
       },
     };
+  };
+  return (ctx, sub, token) => {
+    const key = `${sub} ${token?.grantId ?? ''}`;
+    let memo = perRequest.get(ctx);
+    if (!memo) perRequest.set(ctx, (memo = new Map()));
+    let found = memo.get(key);
+    if (!found) memo.set(key, (found = find(sub, token)));
+    return found;
   };
 }

@@ -1,0 +1,59 @@
+/**
+ * Which kind of account a subject of this OP is — a natural person registered here, a legal
+ * person registered here, or a recognized account whose home is elsewhere — and the account.
+ * oidc-provider and the interaction policy ask this many times per login; a subject's kind is
+ * remembered so that the next lookup goes to the right table first (one query instead of three).
+ * The memory is only a hint: when the hinted table no longer has the subject (a recognized
+ * account became a local one by relocation), every table is asked again.
+ */
+import type { NaturalPerson, NaturalPersonAccounts } from './natural-person-accounts.ts';
+import type { LegalPerson, LegalPersonAccounts } from './legal-person-accounts.ts';
+import type { RecognizedAccount, RecognizedAccounts } from './recognized-accounts.ts';
+
+export type FoundAccount = { kind: 'natural'; person: NaturalPerson } | { kind: 'legal'; legal: LegalPerson } | { kind: 'recognized'; account: RecognizedAccount };
+type Kind = FoundAccount['kind'];
+
+const KINDS: Kind[] = ['natural', 'legal', 'recognized'];
+const REMEMBERED = 10_000;
+
+export class AccountDirectory {
+  private readonly kinds = new Map<string, Kind>();
+
+  constructor(
+    private readonly naturals: NaturalPersonAccounts,
+    private readonly legals: LegalPersonAccounts,
+    private readonly recognized: RecognizedAccounts,
+  ) {}
+
+  private async load(kind: Kind, subject: string): Promise<FoundAccount | null> {
+    if (kind === 'natural') {
+      const person = await this.naturals.findBySubject(subject);
+      return person && { kind, person };
+    }
+    if (kind === 'legal') {
+      const legal = await this.legals.findBySubject(subject);
+      return legal && { kind, legal };
+    }
+    const account = await this.recognized.findBySubject(subject);
+    return account && { kind, account };
+  }
+
+  async find(subject: string): Promise<FoundAccount | null> {
+    const hinted = this.kinds.get(subject);
+    for (const kind of hinted ? [hinted, ...KINDS.filter((k) => k !== hinted)] : KINDS) {
+      const found = await this.load(kind, subject);
+      if (!found) continue;
+      this.kinds.delete(subject);
+      this.kinds.set(subject, kind);
+      if (this.kinds.size > REMEMBERED) this.kinds.delete(this.kinds.keys().next().value!);
+      return found;
+    }
+    return null;
+  }
+
+  /** An organization (registered here or recognized): its sessions act for it, not for a person. */
+  async isLegal(subject: string): Promise<boolean> {
+    const found = await this.find(subject);
+    return found?.kind === 'legal' || (found?.kind === 'recognized' && found.account.kind === 'legal');
+  }
+}
