@@ -204,11 +204,14 @@ export class CrossTierLogin {
     const asserted = levelOf(claims.acr, this.o.acrUris);
     if (!asserted) throw new RecognitionError('invalid_response', `${pending.upstream} asserted an unknown acr ${String(claims.acr)}`);
     if (!loaWithin(asserted, op.maxLoa)) throw new RecognitionError('loa_above_trust_mark', `${pending.upstream} asserted ${asserted}, its real-name-op trust mark allows at most ${op.maxLoa}`);
-    // Believed only up to what the home itself is trusted with.
+    // Believed only up to what the home itself is trusted with: its trust mark, and the levels its
+    // superiors' metadata policy leaves it (acr_values_supported of its resolved metadata).
     const homeOp = await this.o.ops.get(pending.home).catch((err) => {
       throw new RecognitionError('home_untrusted', describe(err));
     });
-    const loa = loaWithin(asserted, homeOp.maxLoa) ? asserted : homeOp.maxLoa;
+    const byPolicy = this.policyMaxLoa(homeOp);
+    const cap = byPolicy !== null && loaWithin(byPolicy, homeOp.maxLoa) ? byPolicy : homeOp.maxLoa;
+    const loa = loaWithin(asserted, cap) ? asserted : cap;
     return {
       kind: pending.kind,
       home: pending.home,
@@ -218,6 +221,14 @@ export class CrossTierLogin {
       amr: Array.isArray(claims.amr) ? claims.amr.map(String) : [],
       authTime: typeof claims.auth_time === 'number' ? claims.auth_time : Math.floor(Date.now() / 1000),
     };
+  }
+
+  /** The highest level the OP's resolved metadata lists (its superiors' policy may have removed some), or null when it lists none. */
+  private policyMaxLoa(op: TrustedOp): LoaLevel | null {
+    const listed = op.metadata.acr_values_supported;
+    if (!Array.isArray(listed)) return null;
+    const levels = listed.map((acr) => levelOf(acr, this.o.acrUris)).filter((l): l is LoaLevel => l !== null);
+    return LOA_LEVELS.filter((l) => levels.includes(l)).at(-1) ?? LOA_LEVELS[0]!;
   }
 
   /** Keys (and metadata) of a neighbour are resolved again on next use. */
