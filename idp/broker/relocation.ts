@@ -20,26 +20,23 @@ import type { SessionTermination } from './session-termination.ts';
 export const ACCOUNT_IMPORT_PATH = '/broker/accounts/import';
 const TIMEOUT_MS = 5000;
 
+/** A string field normalized by `parse`, which throws on a bad value: then `message` is the field's error. */
+const parsed = (parse: (value: string) => string, message: string) =>
+  z.string().transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+  });
+
 /** What the new home receives. */
 export const importBody = z
   .object({
     name: z.string().min(1).max(64),
-    id_number: z.string().transform((v, ctx) => {
-      try {
-        return parseIdNumber(v);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not a valid resident ID number' });
-        return z.NEVER;
-      }
-    }),
-    phone: z.string().transform((v, ctx) => {
-      try {
-        return parsePhone(v);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not a mainland mobile number' });
-        return z.NEVER;
-      }
-    }),
+    id_number: parsed(parseIdNumber, 'not a valid resident ID number'),
+    phone: parsed(parsePhone, 'not a mainland mobile number'),
     password_hash: z.string().regex(/^\$argon2id\$/, 'must be an argon2id hash').max(256),
     loa: z.enum(LOA_LEVELS as [string, ...string[]]),
   })

@@ -7,32 +7,13 @@
  * at the portal ends the sessions along the chain, so the next login asks for zj's password again.
  * Real browsers honour cookie paths, the CSP and self-submitting forms: no page may break the CSP.
  */
-import test from 'ava';
-import type { Browser, Page } from 'playwright-core';
-import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
+import type { Page } from 'playwright-core';
 import { newPerson, relyingParty, type RelyingParty } from '../helpers/flows.ts';
-import { browserTest, callbackEndpoint, fillRegistration, hasChromium, launchChromium, redeemAt, startAuthorization as startAt } from '../helpers/browser.ts';
+import { browserFederation, browserTest, fillRegistration, redeemAt, startAuthorization as startAt } from '../helpers/browser.ts';
 
-let fed: TestFederation;
-let browser: Browser;
-let callback: { url: string; close(): void };
-let callbackUrl: string;
+const env = browserFederation();
 
-test.before(async () => {
-  if (!hasChromium) return;
-  fed = await startTestFederation();
-  browser = await launchChromium();
-  callback = await callbackEndpoint();
-  callbackUrl = callback.url;
-});
-
-test.after.always(async () => {
-  await browser?.close();
-  callback?.close();
-  await fed?.close();
-});
-
-const startAuthorization = (rp: RelyingParty) => startAt(rp, callbackUrl);
+const startAuthorization = (rp: RelyingParty) => startAt(rp, env.callbackUrl);
 
 /** The documents the browser fetched (redirects included), most recent last: shown when a step fails. */
 const trail: string[] = [];
@@ -40,7 +21,7 @@ const lastSteps = () => trail.slice(-14).map((l) => `  ${l}`).join('\n');
 
 type UrlTest = (url: URL) => boolean;
 const onOrigin = (base: string): UrlTest => (url) => url.origin === new URL(base).origin;
-const atCallback: UrlTest = (url) => url.href.startsWith(`${callbackUrl}?`);
+const atCallback: UrlTest = (url) => url.href.startsWith(`${env.callbackUrl}?`);
 const at = (exact: string): UrlTest => (url) => url.href === exact;
 
 /** Waits until the browser shows a page whose URL passes `where`, or fails with what it shows instead. */
@@ -78,13 +59,13 @@ async function consentIfAsked(page: Page, where: UrlTest, what: string): Promise
 }
 
 browserTest('registered once at zj, a person signs in at the Nanjing portal and at gd through the brokers, then logs out everywhere', async (t) => {
-  const person = await newPerson(fed);
+  const person = await newPerson(env.fed);
   const password = 'Cross-tier-9';
-  const [zjUrl, jsUrl, gdUrl, portalUrl] = ['zj', 'js', 'gd', 'nj'].map((id) => fed.url(id)) as [string, string, string, string];
-  const atZj = await relyingParty(fed, 'zj', { redirect_uris: [callbackUrl], client_name: '浙江政务服务网门户' });
-  const atGd = await relyingParty(fed, 'gd', { redirect_uris: [callbackUrl], client_name: '广东政务服务网门户' });
+  const [zjUrl, jsUrl, gdUrl, portalUrl] = ['zj', 'js', 'gd', 'nj'].map((id) => env.fed.url(id)) as [string, string, string, string];
+  const atZj = await relyingParty(env.fed, 'zj', { redirect_uris: [env.callbackUrl], client_name: '浙江政务服务网门户' });
+  const atGd = await relyingParty(env.fed, 'gd', { redirect_uris: [env.callbackUrl], client_name: '广东政务服务网门户' });
 
-  const context = await browser.newContext({ locale: 'zh-CN' });
+  const context = await env.browser.newContext({ locale: 'zh-CN' });
   const page = await context.newPage();
   const cspViolations: string[] = [];
   page.on('console', (msg) => {
@@ -104,7 +85,7 @@ browserTest('registered once at zj, a person signs in at the Nanjing portal and 
   const first = await startAuthorization(atZj);
   await page.goto(first.url);
   await page.getByRole('link', { name: '没有账号？立即实名注册' }).click();
-  await fillRegistration(page, fed, person);
+  await fillRegistration(page, env.fed, person);
   await page.getByLabel('密码').fill(password);
   await page.getByRole('button', { name: '注册', exact: true }).click();
   await consentIfAsked(page, atCallback, "zj's redirect to its relying party");

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { latestOtp, oidc, type Person, type RelyingParty } from './flows.ts';
-import type { TestFederation } from './test-federation.ts';
+import { startTestFederation, type TestFederation } from './test-federation.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
@@ -27,6 +27,36 @@ export async function callbackEndpoint(): Promise<{ url: string; close(): void }
   const server = createServer((_req, res) => res.end('<!DOCTYPE html><title>portal</title><p>signed in</p>'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/callback`, close: () => server.close() };
+}
+
+export interface BrowserFederation {
+  fed: TestFederation;
+  browser: Browser;
+  /** The relying parties' redirect URI. */
+  callbackUrl: string;
+}
+
+/**
+ * The demo federation (or the given entities), Chromium and a callback endpoint for the tests of
+ * one file: started before them, closed after them. Nothing starts where Chromium is missing.
+ */
+export function browserFederation(ids?: string[]): BrowserFederation {
+  const env = {} as BrowserFederation;
+  let callback: { close(): void } | undefined;
+  test.before(async () => {
+    if (!hasChromium) return;
+    env.fed = await startTestFederation(ids);
+    env.browser = await launchChromium();
+    const endpoint = await callbackEndpoint();
+    callback = endpoint;
+    env.callbackUrl = endpoint.url;
+  });
+  test.after.always(async () => {
+    await env.browser?.close();
+    callback?.close();
+    await env.fed?.close();
+  });
+  return env;
 }
 
 export interface Started {

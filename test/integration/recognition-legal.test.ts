@@ -19,17 +19,25 @@ test.after.always(async () => {
 
 const orgChoices = (html: string) => [...html.matchAll(/<input type="radio" name="org" value="([^"]+)"/g)].map((m) => m[1]!);
 
-test('the representative of an organization registered at gz acts for it at zj, with the claims of its home', async (t) => {
+/**
+ * A new person registers at `op` in a legal-person login and, as its legal representative,
+ * registers a new organization there; the organization picker is returned with the flow.
+ */
+async function representativeRegisters(op: string, password: string) {
   const rep = await newPerson(fed);
   const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: rep.id_number }) });
   const org = (await res.json()) as { uscc: string; name: string };
-
-  // At home: registration of the person, then of the organization, in one login.
-  const atGz = await relyingParty(fed, 'gz');
+  const rp = await relyingParty(fed, op);
   const ua = new UserAgent();
-  const a = await authorize(atGz, ua, { scope: 'openid profile legal_person' });
-  const picker = await registerOnPage(fed, ua, a.page, rep, 'Legal-cross-1');
+  const a = await authorize(rp, ua, { scope: 'openid profile legal_person' });
+  const picker = await registerOnPage(fed, ua, a.page, rep, password);
   const registered = await ua.submit(picker, '/org/register', { uscc: org.uscc, org_name: org.name });
+  return { rep, org, rp, ua, a, picker, registered };
+}
+
+test('the representative of an organization registered at gz acts for it at zj, with the claims of its home', async (t) => {
+  // At home: registration of the person, then of the organization, in one login.
+  const { rep, org, rp: atGz, ua, a, registered } = await representativeRegisters('gz', 'Legal-cross-1');
   t.is(registered.status, 201);
   const homeClaims = (await redeem(atGz, await ua.submit(registered, '/org', { org: orgChoices(registered.html)[0]! }, REDIRECT_URI), a)).claims()!;
 
@@ -55,25 +63,13 @@ test('the representative of an organization registered at gz acts for it at zj, 
 });
 
 test('an organization registered at gz cannot be registered again at zj: its representative is told where', async (t) => {
-  const rep = await newPerson(fed);
-  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: rep.id_number }) });
-  const org = (await res.json()) as { uscc: string; name: string };
-  const atGz = await relyingParty(fed, 'gz');
-  const ua = new UserAgent();
-  const a = await authorize(atGz, ua, { scope: 'openid profile legal_person' });
-  const picker = await registerOnPage(fed, ua, a.page, rep, 'Legal-once-1');
-  t.is((await ua.submit(picker, '/org/register', { uscc: org.uscc, org_name: org.name })).status, 201);
+  const atGz = await representativeRegisters('gz', 'Legal-once-1');
+  t.is(atGz.registered.status, 201);
 
   // At zj, a person registered there registers an organization of their own, then tries gz's.
-  const other = await newPerson(fed);
-  const res2 = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: other.id_number }) });
-  const otherOrg = (await res2.json()) as { uscc: string; name: string };
-  const atZj = await relyingParty(fed, 'zj');
-  const ua2 = new UserAgent();
-  const b = await authorize(atZj, ua2, { scope: 'openid profile legal_person' });
-  const picker2 = await registerOnPage(fed, ua2, b.page, other, 'Legal-once-2');
-  t.is((await ua2.submit(picker2, '/org/register', { uscc: otherOrg.uscc, org_name: otherOrg.name })).status, 201, 'a new organization registers at zj');
-  const again = await ua2.submit(picker2, '/org/register', { uscc: org.uscc, org_name: org.name });
+  const atZj = await representativeRegisters('zj', 'Legal-once-2');
+  t.is(atZj.registered.status, 201, 'a new organization registers at zj');
+  const again = await atZj.ua.submit(atZj.picker, '/org/register', { uscc: atGz.org.uscc, org_name: atGz.org.name });
   t.is(again.status, 409);
   t.regex(again.html, /已在“广州市政务服务网”注册/);
 });
