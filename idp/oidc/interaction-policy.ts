@@ -23,6 +23,11 @@ export interface SessionFacts {
   isEnded(sessionUid: string): Promise<boolean>;
 }
 
+/** The person authenticated in the interaction this request resumes: asking again would loop. */
+function justLoggedIn(ctx: KoaContextWithOIDC): boolean {
+  return Boolean(ctx.oidc.result?.login);
+}
+
 export function interactionPolicyFor(facts: SessionFacts) {
   const { isLegalSubject } = facts;
   const policy = interactionPolicy.base();
@@ -37,7 +42,7 @@ export function interactionPolicyFor(facts: SessionFacts) {
     new interactionPolicy.Check('login_hint_mismatch', 'the session belongs to another person than the login_hint names', async (ctx: KoaContextWithOIDC) => {
       const { session, params } = ctx.oidc;
       const hint = params?.login_hint;
-      if (!session?.accountId || typeof hint !== 'string' || !hint) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      if (!session?.accountId || typeof hint !== 'string' || !hint || justLoggedIn(ctx)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       if (await isLegalSubject(session.accountId)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       return !(await facts.isHinted(session.accountId, hint.trim().toUpperCase()));
     }),
@@ -46,7 +51,8 @@ export function interactionPolicyFor(facts: SessionFacts) {
   policy.get('login')!.checks.add(
     new interactionPolicy.Check('acr_not_met', 'the session was authenticated below the requested level', async (ctx: KoaContextWithOIDC) => {
       const { session, params } = ctx.oidc;
-      if (!session?.accountId || typeof params?.acr_values !== 'string') return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // acr_values are voluntary (Core §3.1.2.1): after a fresh login the level reached is the answer.
+      if (!session?.accountId || typeof params?.acr_values !== 'string' || justLoggedIn(ctx)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const asked = params.acr_values.split(' ').map((a) => facts.levelOf(a)).filter((l): l is number => l !== null);
       const held = session.acr ? facts.levelOf(session.acr) : null;
       return asked.length > 0 && (held === null || held < Math.min(...asked));

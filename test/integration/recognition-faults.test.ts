@@ -188,3 +188,12 @@ test('a registration whose registry publication fails leaves neither an account 
   const outbox = await r.db.query("SELECT 1 FROM registry_outbox WHERE identifier_index = 'x'");
   t.is(outbox.rows.length, 0);
 });
+
+test('two first logins of one person at once, in two browsers, leave one recognized account', async (t) => {
+  const person = await newPerson(fed);
+  await registerAt(fed, gz, person, 'Twice-pass-1');
+  const [a, b] = await Promise.all([loginAt(new UserAgent(), zj, person.id_number, 'Twice-pass-1'), loginAt(new UserAgent(), zj, person.id_number, 'Twice-pass-1')]);
+  t.is(a.signedIn.sub, b.signedIn.sub);
+  const { rows } = await runtime('zj').db.query<{ n: number }>('SELECT count(*)::int AS n FROM recognized_accounts WHERE identifier_index = $1', [accountsOf(fed, 'zj').idNumberIndex(person.id_number)]);
+  t.is(rows[0]!.n, 1);
+});

@@ -165,3 +165,16 @@ test("a recognized person opening the visited platform's account area is sent to
   t.regex(back.html, /您的账号注册在“浙江政务服务网”/);
   t.regex(back.html, new RegExp(`href="${fed.url('zj')}/account"`));
 });
+
+test('a request for a higher level than the sessions along the chain hold asks the home to authenticate again', async (t) => {
+  const password = 'Acr-pass-1';
+  const person = await registered(gz, password);
+  const ua = new UserAgent();
+  await loginAt(ua, zj, person.id_number, password);
+  const sso = await loginAt(ua, sz, person.id_number, null);
+  t.is(sso.passwordPage, null);
+  // The sessions hold loa1; loa2 is asked for.
+  const higher = await loginAt(ua, national, person.id_number, password, { acr_values: 'urn:gov-id:loa:2' });
+  t.truthy(higher.passwordPage);
+  t.true(higher.passwordPage!.url.startsWith(fed.url('gz')));
+});
