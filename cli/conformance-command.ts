@@ -120,7 +120,8 @@ function url(option: string, value: string): string {
   return value;
 }
 
-function readJson(option: string, file: string): unknown {
+/** A JSON file given as `--option FILE`; a file that cannot be read or parsed is a usage error naming both. */
+export function readJson(option: string, file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
@@ -221,6 +222,7 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
           postLogoutRedirectUri: postLogoutRedirectUri ?? DEFAULT_POST_LOGOUT_REDIRECT_URI,
           client: needsClient,
           parClient: planNames.has('par-fapi2'),
+          jwtClient: planNames.has('par-fapi2') && !config.jwtClient,
           user: needsLogin && !config.user,
           lockoutUser: planNames.has('op-negative') && !config.lockoutUser,
           home: recognition && !config.home,

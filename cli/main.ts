@@ -8,7 +8,7 @@ import { describeTopology, loadTopology, type Topology } from '../federation/top
 import { migrateEntity, startHost } from './entity-host.ts';
 import { AdminCallError, callAdmin } from './admin-client.ts';
 import { FEDERATION_HELP, federationCommand } from './federation-command.ts';
-import { CONFORMANCE_HELP, CONFORMANCE_OPTIONS, conformanceCommand } from './conformance-command.ts';
+import { CONFORMANCE_HELP, CONFORMANCE_OPTIONS, conformanceCommand, readJson } from './conformance-command.ts';
 import { TRUST_MARK_HELP, trustMarkCommand } from './trust-mark-command.ts';
 
 const HELP = `gov-id — federated identity for Internet + government services
@@ -28,8 +28,10 @@ Usage:
                                                      (the old home then sends its logins to the new one)
   gov-id admin client add --entity ID --redirect-uri URI [--redirect-uri URI ...]
         [--public] [--scope "openid profile ..."] [--name NAME]
-        [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par]
+        [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par] [--jwks FILE]
                                                      register a client at an OP; prints its credentials
+                                                     (--jwks: a JWK Set of its public keys, EC P-256 or RSA:
+                                                     a private_key_jwt client, with no secret)
 ${FEDERATION_HELP}${TRUST_MARK_HELP}  gov-id keys list --entity ID                       the entity's federation keys (signing, published, historical)
   gov-id keys rotate --entity ID [--lead SECONDS] [--grace SECONDS]
                                                      publish a new federation key that signs after --lead (default 600);
@@ -56,6 +58,7 @@ const OPTIONS = {
   public: { type: 'boolean' },
   scope: { type: 'string' },
   'require-par': { type: 'boolean' },
+  jwks: { type: 'string' },
   subject: { type: 'string' },
   policy: { type: 'string' },
   'trust-anchor': { type: 'string' },
@@ -199,6 +202,7 @@ export async function main(argv: string[]): Promise<number> {
           ...(values['post-logout-redirect-uri'] ? { post_logout_redirect_uris: values['post-logout-redirect-uri'] } : {}),
           ...(values['backchannel-logout-uri'] ? { backchannel_logout_uri: values['backchannel-logout-uri'] } : {}),
           ...(values['require-par'] ? { require_pushed_authorization_requests: true } : {}),
+          ...(values.jwks ? { jwks: readJson('jwks', values.jwks) } : {}),
         };
         print(await callAdmin(op, config.dataDir, 'POST', '/admin/clients', body));
         return 0;

@@ -3,8 +3,9 @@
  * API the caller can reach (the master key of `--data DIR` or GOV_ID_MASTER_KEY, like the other
  * admin commands):
  *
- * - a confidential test client and a client that requires PAR, registered through the OP's admin
- *   API (`POST /admin/clients`) at the topology entity whose issuer is the target;
+ * - a confidential test client, a client that requires PAR and a private_key_jwt client (its ES256
+ *   key pair made for the run, the public key registered), through the OP's admin API
+ *   (`POST /admin/clients`) at the topology entity whose issuer is the target;
  * - the test user, and a throwaway user the rate-limit probe may lock out: synthetic persons of the
  *   population registry (`POST {services}/demo/persons`, or the admin API outside demo mode),
  *   registered through the OP's real registration forms with the SMS code read from the outbox;
@@ -12,6 +13,7 @@
  *   home: `--home-issuer`, or the OP farthest from the target), through a client added there.
  */
 import { randomBytes } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { callAdmin } from '../cli/admin-client.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { ConformanceContext, type ClientConfig, type HomeConfig, type TargetConfig } from './context.ts';
@@ -33,6 +35,7 @@ export interface RegisterInput {
   /** What to create. */
   client: boolean;
   parClient: boolean;
+  jwtClient: boolean;
   user: boolean;
   lockoutUser: boolean;
   /** A person registered at a home OP for the recognition plan: at `homeIssuer`, or at {@link defaultHome}. */
@@ -45,6 +48,7 @@ export interface RegisterInput {
 export interface Registered {
   client?: ClientConfig;
   parClient?: ClientConfig;
+  jwtClient?: ClientConfig;
   user?: Credentials;
   lockoutUser?: Credentials;
   home?: HomeConfig;
@@ -118,6 +122,15 @@ async function addClient(op: Entity, dataDir: string, body: Record<string, unkno
   };
 }
 
+/** A private_key_jwt client: a key pair made for this run, whose private half never leaves this process. */
+async function addJwtClient(op: Entity, input: RegisterInput, body: Record<string, unknown>): Promise<ClientConfig> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const key = { kid: await calculateJwkThumbprint(publicJwk), alg: 'ES256' };
+  const client = await addClient(op, input.dataDir, { ...body, jwks: { keys: [{ ...publicJwk, ...key, use: 'sig' }] } }, input.redirectUri, input.postLogoutRedirectUri);
+  return { ...client, authMethod: 'private_key_jwt', privateJwk: { ...(await exportJWK(privateKey)), ...key } };
+}
+
 /** A synthetic person registered through the forms of the OP `issuer`, where `client` is registered. */
 async function registerPerson(input: RegisterInput, issuer: string, client: ClientConfig, base: TargetConfig): Promise<{ person: PersonToRegister; password: string }> {
   const person = await newPerson(input.topology, input.dataDir);
@@ -158,6 +171,10 @@ export async function registerForConformance(input: RegisterInput, base: TargetC
   if (input.parClient) {
     out.parClient = await addClient(op, input.dataDir, { ...clientBody, client_name: 'gov-id conformance (PAR only)', require_pushed_authorization_requests: true }, input.redirectUri, input.postLogoutRedirectUri);
     log(`registered PAR-only client ${out.parClient.clientId} at ${op.id}`);
+  }
+  if (input.jwtClient) {
+    out.jwtClient = await addJwtClient(op, input, { ...clientBody, client_name: 'gov-id conformance (private_key_jwt)' });
+    log(`registered private_key_jwt client ${out.jwtClient.clientId} at ${op.id}`);
   }
   // The phone is the local users' identifier.
   const registerLocal = async () => {

@@ -1,8 +1,12 @@
 /**
  * Clients registered explicitly by an administrator (`gov-id admin client add`). Metadata is
  * validated by oidc-provider itself when the client is first used; the secret is encrypted at rest.
+ * A client that registers keys (`jwks`) authenticates with private_key_jwt and has no secret.
  */
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { PRIVATE_MEMBERS } from '../../federation/trust-chain.ts';
+import { LOOPBACK_HOSTS } from '../../infra/loopback.ts';
 import type { Database } from '../../infra/database.ts';
 import type { FieldCipher } from '../../infra/crypto.ts';
 import { randomToken } from '../../infra/crypto.ts';
@@ -18,8 +22,58 @@ export const DEFAULT_CLIENT_SCOPE = 'openid profile phone offline_access legal_p
 const redirectUri = z.url().refine((u) => {
   const url = new URL(u);
   // Exact, absolute redirect URIs: https, or http on loopback for development (RFC 8252 §7.3).
-  return !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)));
+  return !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)));
 }, 'must be an absolute https URL (http only on loopback) without a fragment');
+
+/** The key in use and its successors while a client rotates. */
+const MAX_CLIENT_KEYS = 3;
+const MIN_RSA_BITS = 2048;
+
+const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be base64url');
+const keyId = z.string('a key needs a kid').min(1).max(100);
+const signatureUse = z.literal('sig', 'a client assertion key has use "sig" (or none)').optional();
+
+/**
+ * A client's public key for private_key_jwt. Private members are refused before anything else, so
+ * the message names them whatever else is wrong. The algorithms are those the OP accepts for client
+ * assertions (provider-config's clientAuthSigningAlgValues); an RSA key signs with either of two,
+ * so it must say which.
+ */
+const clientJwk = z
+  .record(z.string(), z.unknown())
+  .superRefine((key, ctx) => {
+    for (const member of PRIVATE_MEMBERS) {
+      if (member in key) ctx.addIssue({ code: 'custom', path: [member], message: 'private key material: register the public key only' });
+    }
+  })
+  .pipe(
+    z.discriminatedUnion(
+      'kty',
+      [
+        z.object({ kty: z.literal('EC'), kid: keyId, use: signatureUse, crv: z.literal('P-256', 'EC keys must be on P-256'), x: base64url, y: base64url, alg: z.literal('ES256', 'an EC P-256 key signs with ES256').default('ES256') }),
+        z.object({ kty: z.literal('RSA'), kid: keyId, use: signatureUse, n: base64url, e: base64url, alg: z.enum(['RS256', 'PS256'], 'an RSA key names its algorithm: RS256 or PS256') }),
+      ],
+      { error: 'kty must be EC (P-256) or RSA' },
+    ),
+  )
+  .superRefine((key, ctx) => {
+    let bits: number | undefined;
+    try {
+      // Checks the key itself: an EC point on the curve, a well-formed RSA modulus.
+      bits = createPublicKey({ key, format: 'jwk' }).asymmetricKeyDetails?.modulusLength;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `not a valid ${key.kty} public key` });
+      return;
+    }
+    if (key.kty === 'RSA' && (bits ?? 0) < MIN_RSA_BITS) ctx.addIssue({ code: 'custom', path: ['n'], message: `an RSA key of ${bits} bits: at least ${MIN_RSA_BITS} are required` });
+  });
+
+const clientJwks = z
+  .object({ keys: z.array(clientJwk).min(1).max(MAX_CLIENT_KEYS) })
+  .strict()
+  .refine(({ keys }) => new Set(keys.map((k) => k.kid)).size === keys.length, { path: ['keys'], message: 'each key needs a kid of its own' })
+  // The client's token_endpoint_auth_signing_alg is one algorithm.
+  .refine(({ keys }) => new Set(keys.map((k) => k.alg)).size === 1, { path: ['keys'], message: 'the keys must all sign with one algorithm' });
 
 export const clientRegistration = z
   .object({
@@ -36,8 +90,10 @@ export const clientRegistration = z
     id_token_signed_response_alg: z.enum(['ES256', 'RS256']).default('ES256'),
     require_pushed_authorization_requests: z.boolean().default(false),
     client_id: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/).optional(),
+    jwks: clientJwks.optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => !(r.public && r.jwks), { path: ['jwks'], message: 'a public client has no keys: give either public or jwks' });
 
 export type ClientRegistration = z.input<typeof clientRegistration>;
 
@@ -56,7 +112,8 @@ export class ClientStore {
   async add(input: unknown): Promise<{ client_id: string; client_secret?: string }> {
     const reg = validate(clientRegistration, input);
     const clientId = reg.client_id ?? randomToken(16);
-    const secret = reg.public ? undefined : randomToken(32);
+    const authMethod = reg.jwks ? 'private_key_jwt' : reg.public ? 'none' : 'client_secret_basic';
+    const secret = authMethod === 'client_secret_basic' ? randomToken(32) : undefined;
     const metadata = {
       client_id: clientId,
       client_name: reg.client_name,
@@ -65,7 +122,8 @@ export class ClientStore {
       grant_types: reg.public ? ['authorization_code', 'refresh_token'] : ['authorization_code', 'refresh_token', 'client_credentials'],
       response_types: ['code'],
       scope: reg.scope,
-      token_endpoint_auth_method: reg.public ? 'none' : 'client_secret_basic',
+      token_endpoint_auth_method: authMethod,
+      ...(reg.jwks ? { jwks: reg.jwks, token_endpoint_auth_signing_alg: reg.jwks.keys[0]!.alg } : {}),
       id_token_signed_response_alg: reg.id_token_signed_response_alg,
       require_pushed_authorization_requests: reg.require_pushed_authorization_requests,
       ...(reg.backchannel_logout_uri ? { backchannel_logout_uri: reg.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
@@ -77,7 +135,7 @@ export class ClientStore {
         secret ? this.cipher.encrypt(secret, AAD) : null,
       ]);
       if (r.rowCount !== 1) throw new BadRequest('invalid_client_metadata', `client_id ${clientId} is already registered`);
-      await appendAudit(tx, { event: 'client.registered', clientId, detail: { redirect_uris: reg.redirect_uris, public: reg.public } });
+      await appendAudit(tx, { event: 'client.registered', clientId, detail: { redirect_uris: reg.redirect_uris, public: reg.public, token_endpoint_auth_method: authMethod } });
     });
     this.cache.delete(clientId);
     return secret ? { client_id: clientId, client_secret: secret } : { client_id: clientId };

@@ -5,9 +5,11 @@
  * make the CLI agree with the host on ports and on the master key.
  */
 import test from 'ava';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
 import { isIdNumber, parsePhone } from '../../infra/identifiers.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, latestOtp, oidc, redeem, registerOnPage, REDIRECT_URI, type RelyingParty } from '../helpers/flows.ts';
@@ -129,6 +131,64 @@ test('admin client add --public gives no secret; --scope and --require-par are k
   const { client_id } = json<{ client_id: string }>(par.stdout);
   const res = await fetch(`${fed.url('gd')}/auth?${new URLSearchParams({ client_id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`, { redirect: 'manual' });
   t.is(new URL(res.headers.get('location') ?? 'http://x/').searchParams.get('error'), 'invalid_request', 'the client must use PAR');
+});
+
+/** Writes a JWK Set to a file of the scratch folder, for --jwks. */
+function jwksFile(name: string, keys: unknown[]): string {
+  const file = join(scratch, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ keys }));
+  return file;
+}
+
+test('admin client add --jwks registers a private_key_jwt client: no secret, it authenticates with its key alone, the audit names the method but no key', async (t) => {
+  t.timeout(240_000);
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const added = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--jwks', jwksFile('client-keys', [{ ...(await exportJWK(publicKey)), kid: 'client-1' }]));
+  t.is(added.code, 0, added.stderr);
+  const creds = json<{ client_id: string; client_secret?: string }>(added.stdout);
+  t.deepEqual(Object.keys(creds), ['client_id'], 'no secret');
+
+  const grant = (key: CryptoKey) =>
+    oidc.discovery(new URL(fed.url('gd')), creds.client_id, {}, oidc.PrivateKeyJwt(key), { execute: [oidc.allowInsecureRequests] }).then((config) => oidc.clientCredentialsGrant(config));
+  t.truthy((await grant(privateKey)).access_token, 'an assertion signed with the registered key authenticates the client');
+  const other = await generateKeyPair('ES256');
+  const refused = await t.throwsAsync(grant(other.privateKey));
+  t.is((refused as { error?: string } | undefined)?.error, 'invalid_client', 'an assertion signed with another key does not');
+
+  const audit = await cli('audit', 'list', '--entity', 'gd', '--limit', '50');
+  t.is(audit.code, 0, audit.stderr);
+  const entry = json<{ event: string; clientId: string | null; detail: unknown }[]>(audit.stdout).find((e) => e.event === 'client.registered' && e.clientId === creds.client_id);
+  t.deepEqual(entry?.detail, { redirect_uris: [REDIRECT_URI], public: false, token_endpoint_auth_method: 'private_key_jwt' });
+});
+
+test('admin client add --jwks refuses private key material, a weak or broken key, an unknown algorithm, a key without kid', async (t) => {
+  t.timeout(240_000);
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const ec = { ...(await exportJWK(publicKey)), kid: 'client-1' };
+  const weakRsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+  const refusals: [string, unknown[], RegExp][] = [
+    ['private', [{ ...(await exportJWK(privateKey)), kid: 'client-1' }], /jwks\.keys\.0\.d: private key material: register the public key only/],
+    ['symmetric', [{ kty: 'oct', k: 'c2VjcmV0', kid: 'client-1', alg: 'HS256' }], /jwks\.keys\.0\.k: private key material/],
+    ['weak-rsa', [{ ...weakRsa, kid: 'client-1', alg: 'PS256' }], /jwks\.keys\.0\.n: an RSA key of 1024 bits: at least 2048 are required/],
+    ['off-curve', [{ ...ec, x: ec.y }], /jwks\.keys\.0: not a valid EC public key/],
+    ['unknown-alg', [{ ...ec, alg: 'HS256' }], /jwks\.keys\.0\.alg: an EC P-256 key signs with ES256/],
+    ['rsa-no-alg', [{ ...weakRsa, kid: 'client-1' }], /jwks\.keys\.0\.alg: an RSA key names its algorithm: RS256 or PS256/],
+    ['no-kid', [{ ...ec, kid: undefined }], /jwks\.keys\.0\.kid: a key needs a kid/],
+    ['too-many', [1, 2, 3, 4].map((i) => ({ ...ec, kid: `client-${i}` })), /jwks\.keys: Too big/],
+  ];
+  for (const [name, keys, message] of refusals) {
+    const r = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--jwks', jwksFile(name, keys));
+    t.is(r.code, 2, name);
+    t.regex(r.stderr, /gd refused: 400 invalid_request /, name);
+    t.regex(r.stderr, message, `${name}: ${r.stderr}`);
+    t.is(r.stdout, '', name);
+  }
+  const pub = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--public', '--jwks', jwksFile('public', [ec]));
+  t.is(pub.code, 2);
+  t.regex(pub.stderr, /jwks: a public client has no keys/);
+  const missing = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--jwks', join(scratch, 'no-such-keys.json'));
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /--jwks .*no-such-keys\.json: ENOENT/);
 });
 
 test('an unknown entity exits with code 2 and names it', async (t) => {
