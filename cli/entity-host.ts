@@ -18,7 +18,7 @@ import { createLogger, type Logger } from '../infra/log.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { cachedKeyResolver, ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
-import { isFederationAuthority, watchAuthorityConfig } from '../federation/authority-config.ts';
+import { isFederationAuthority, watchAuthorityConfig, type AuthorityConfigSource } from '../federation/authority-config.ts';
 import { allowHttpEntityIds, authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../federation/authority-endpoints.ts';
 import { automaticRegistration } from '../federation/automatic-registration.ts';
 import { createOp } from '../idp/op-app.ts';
@@ -82,36 +82,35 @@ export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Pro
  * homes of its own accounts upward through its outbox and resolves other OPs through the trust
  * layer when a login crosses tiers.
  */
-function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime) {
+function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime, authorityConfig: AuthorityConfigSource | null) {
   const superior = entity.superior ? topology.get(entity.superior).url : null;
-  const registry = isFederationAuthority(entity) ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
+  const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
   const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry });
   const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log }) : null;
-  const opUrls = new Set(topology.ops().map((e) => e.url));
-  const isFederationOp = (id: string) => opUrls.has(id);
-  const byUrl = (url: string) => topology.entities.find((e) => e.url === url);
-  /** Whether `home` is `subordinate` or below it, by the topology's superiors. */
-  const isWithin = (home: string, subordinate: string) => {
-    for (let e = byUrl(home); e; e = e.superior ? topology.get(e.superior) : undefined) if (e.url === subordinate) return true;
-    return false;
-  };
-  const endpoints = registry
-    ? registryEndpoints({
-        self: entity.url,
-        registry,
-        client,
-        db: runtime.db,
-        cipher: runtime.cipher,
-        blindIndex: runtime.blindIndex,
-        resolveCallerKeys: cachedKeyResolver(isFederationOp),
-        kv: runtime.kv,
-        isSubordinate: (id) => byUrl(id)?.superior === entity.id,
-        isWithin,
-        isFederationOp,
-        onPublished: () => publisher?.kick(),
-        log: runtime.log,
-      })
-    : null;
+  const trustedOps = new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) });
+  // Who may use the registry is the federation's say, not the topology file's: an OP is one whose
+  // trust chain (as an OP) validates; a subordinate is one the authority's live configuration
+  // lists; a home is within a subordinate when the home's chain runs through it.
+  const isFederationOp = async (id: string) => (await trustedOps.pathOf(id)) !== null;
+  const entityKeys = cachedKeyResolver(() => true);
+  const endpoints =
+    registry && authorityConfig
+      ? registryEndpoints({
+          self: entity.url,
+          registry,
+          client,
+          db: runtime.db,
+          cipher: runtime.cipher,
+          blindIndex: runtime.blindIndex,
+          resolveCallerKeys: async (id, opts) => ((await isFederationOp(id)) ? entityKeys(id, opts) : null),
+          kv: runtime.kv,
+          isSubordinate: (id) => authorityConfig.current().subordinates.some((s) => s.entity_id === id),
+          isWithin: async (home, subordinate) => (await trustedOps.pathOf(home))?.includes(subordinate) ?? false,
+          isFederationOp,
+          onPublished: () => publisher?.kick(),
+          log: runtime.log,
+        })
+      : null;
   const publishHome: HomePublication = {
     inTransaction: async (tx, kind, identifier, move) => {
       const home = move?.to ?? entity.url;
@@ -121,17 +120,20 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
     },
     committed: () => publisher?.kick(),
   };
+  const opUrls = topology.ops().map((e) => e.url);
+  const byUrl = (url: string) => topology.entities.find((e) => e.url === url);
   return {
     publisher,
     endpoints,
     options: {
       superior,
-      trustedOps: new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) }),
+      trustedOps,
       homes: client,
-      isFederationOp,
+      // Brokers relaying a login skip the consent page: the OPs of this deployment's topology.
+      isFederationOp: (id: string) => opUrls.includes(id),
       publishHome,
       siteName: (id: string, locale: Locale) => byUrl(id)?.name[locale] ?? id,
-      platforms: () => [...opUrls],
+      platforms: () => opUrls,
     },
   };
 }
@@ -182,7 +184,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let publisher: RegistryPublisher | null = null;
   let registryApp: Koa.Middleware | null = null;
   if (entity.kind === 'op') {
-    const recognition = recognitionFor(topology, entity, runtime);
+    const recognition = recognitionFor(topology, entity, runtime, authorityConfig);
     publisher = recognition.publisher;
     registryApp = recognition.endpoints;
     const op = await createOp({

@@ -49,10 +49,10 @@ export interface RegistryEndpointsOptions {
   resolveCallerKeys: EntityKeyResolver;
   /** This entity's key-value store: replayed assertions and lookup rate limits. */
   kv: KeyValueStore;
-  isSubordinate: (entityId: string) => boolean;
+  isSubordinate: (entityId: string) => boolean | Promise<boolean>;
   /** Whether `home` is in the subtree under `subordinate`. */
-  isWithin: (home: string, subordinate: string) => boolean;
-  isFederationOp: (entityId: string) => boolean;
+  isWithin: (home: string, subordinate: string) => boolean | Promise<boolean>;
+  isFederationOp: (entityId: string) => boolean | Promise<boolean>;
   /** Called after a publication upward was committed (the host kicks its publisher). */
   onPublished?: () => void;
   /** Lookups per caller per minute; a province broker asks for its whole subtree (default 6000). */
@@ -114,13 +114,13 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
 
   async function publishHome(ctx: Koa.Context): Promise<void> {
     const caller = await authenticate(ctx);
-    if (!opts.isSubordinate(caller)) throw await refused(new Forbidden('not_subordinate', `${caller} is not a direct subordinate of ${opts.self}`), { via: caller });
+    if (!(await opts.isSubordinate(caller))) throw await refused(new Forbidden('not_subordinate', `${caller} is not a direct subordinate of ${opts.self}`), { via: caller });
     const body = validate(homesBody, await readJson(ctx));
     const previousHome = body.previous_home ?? null;
     const audited = { kind: body.kind, home: body.home, via: caller, previous_home: previousHome };
-    const under = (entity: string | null) => entity !== null && (entity === caller || opts.isWithin(entity, caller));
+    const under = async (entity: string | null) => entity !== null && (entity === caller || (await opts.isWithin(entity, caller)));
     // The new home announces a move in; the old home announces a move out (so that brokers on its side learn it too).
-    if (!under(body.home) && !under(previousHome)) {
+    if (!(await under(body.home)) && !(await under(previousHome))) {
       throw await refused(new Forbidden('home_outside_subtree', `${body.home} is neither ${caller} nor within its subtree`), audited);
     }
     const superior = opts.client.superior;
@@ -144,7 +144,7 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
 
   async function lookup(ctx: Koa.Context): Promise<void> {
     const caller = await authenticate(ctx);
-    if (!opts.isFederationOp(caller)) throw new Forbidden('not_federation_op', `${caller} is not an OP of the federation`);
+    if (!(await opts.isFederationOp(caller))) throw new Forbidden('not_federation_op', `${caller} is not an OP of the federation`);
     try {
       await lookups.consume(caller);
     } catch (r) {

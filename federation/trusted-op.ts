@@ -5,7 +5,7 @@
  * for routing) and the highest level of assurance its real-name-op trust mark lets it assert.
  * An OP without a valid real-name-op mark is not trusted with logins at all.
  */
-import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
+import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor, type TrustChain } from './trust-chain.ts';
 import { entityConfigurationLabel, TrustChainError } from './federation-errors.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { federationPath } from './recognition-routing.ts';
@@ -48,17 +48,20 @@ export class TrustedOps {
   private readonly known = new Map<string, TrustedOp>();
   private readonly fetcher: StatementFetcher;
 
+  /** Validated chains, marks not checked (membership); `cache` and `known` hold the OPs trusted with logins. */
+  private readonly chains = new TrustChainCache({ maxEntries: 1000 });
+
   constructor(private readonly opts: TrustedOpsOptions) {
     this.fetcher = opts.fetcher ?? httpStatementFetcher();
   }
 
-  /** Resolves (or reuses) the OP; throws UntrustedOp with the reason. */
-  async get(entityId: string): Promise<TrustedOp> {
-    const now = Math.floor(Date.now() / 1000);
-    const hit = this.known.get(entityId);
-    if (hit && this.cache.get(entityId, now)) return hit;
-    if (!URL.canParse(entityId)) throw new UntrustedOp(entityId, 'not an entity identifier');
+  /** The OP's validated trust chain (resolved or reused), its trust marks not checked; throws UntrustedOp. */
+  private async chain(entityId: string): Promise<{ chain: TrustChain; anchors: TrustAnchor[] }> {
     const anchors = (await Promise.all(this.opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
+    const now = Math.floor(Date.now() / 1000);
+    const hit = this.chains.get(entityId, now);
+    if (hit) return { chain: hit, anchors };
+    if (!URL.canParse(entityId)) throw new UntrustedOp(entityId, 'not an entity identifier');
     let chain;
     try {
       chain = await resolveTrustChain(entityId, { trustAnchors: anchors, fetcher: this.fetcher, allowHttpEntityIds: this.opts.allowHttpEntityIds, entityType: 'openid_provider' });
@@ -69,6 +72,24 @@ export class TrustedOps {
       const unreachable = ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
       throw new UntrustedOp(entityId, err.message, unreachable);
     }
+    this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + (this.opts.cacheSeconds ?? 300)) });
+    return { chain, anchors };
+  }
+
+  /**
+   * [the OP, its superior, ..., the anchor] when the entity is an OP of the federation (its chain
+   * validates), else null. Membership only: trusting its logins takes {@link get}.
+   */
+  async pathOf(entityId: string): Promise<string[] | null> {
+    return this.chain(entityId).then(({ chain }) => federationPath(chain), () => null);
+  }
+
+  /** Resolves (or reuses) the OP and its real-name-op mark; throws UntrustedOp with the reason. */
+  async get(entityId: string): Promise<TrustedOp> {
+    const now = Math.floor(Date.now() / 1000);
+    const hit = this.known.get(entityId);
+    if (hit && this.cache.get(entityId, now)) return hit;
+    const { chain, anchors } = await this.chain(entityId);
     const anchor = anchors.find((a) => a.entityId === chain.trustAnchor)!;
     let mark;
     try {
@@ -78,6 +99,8 @@ export class TrustedOps {
       });
     } catch (err) {
       if (!(err instanceof TrustMarkError)) throw err;
+      // Its configuration may carry the mark by the next try (an entity obtains its marks after it starts).
+      this.chains.delete(entityId);
       throw new UntrustedOp(entityId, err.message);
     }
     if (!mark.max_loa) throw new UntrustedOp(entityId, 'its real-name-op trust mark has no max_loa');
@@ -90,6 +113,7 @@ export class TrustedOps {
 
   /** Forgets an OP (e.g. after its answer failed verification, so that its keys are fetched again). */
   forget(entityId: string): void {
+    this.chains.delete(entityId);
     this.cache.delete(entityId);
     this.known.delete(entityId);
   }
