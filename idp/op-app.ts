@@ -168,6 +168,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
             siteName: recognition.siteName,
             platforms: recognition.platforms,
             login: new CrossTierLogin({ self: issuer, superior: recognition.superior, ops: recognition.trustedOps, clientKey: rpKey!, kv, acrUris, pendingSeconds: TTL.Interaction }),
+            relocation: new Relocation({ self: issuer, accounts, legalPersons, trustedOps: recognition.trustedOps, sessions, signingKey: () => runtime.keyRing.signingKey() }),
           },
         }
       : {}),
@@ -213,8 +214,8 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     ctx.status = 201;
     ctx.body = await clients.add(ctx.request.body);
   });
-  if (recognition) {
-    const relocation = new Relocation({ self: issuer, accounts, trustedOps: recognition.trustedOps, sessions, signingKey: () => runtime.keyRing.signingKey() });
+  const { relocation } = deps.recognition ?? {};
+  if (relocation) {
     router.post('/admin/accounts/move', requireAdmin(runtime.adminToken), parseBody, async (ctx) => {
       const { id_number: idNumber, to } = validate(moveBody, ctx.request.body);
       ctx.body = { moved: true, to, ...(await relocation.moveAway(idNumber, to)) };

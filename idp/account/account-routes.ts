@@ -9,14 +9,15 @@ import type Koa from 'koa';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { hmac, randomToken, safeEqual } from '../../infra/crypto.ts';
-import { Forbidden } from '../../infra/errors.ts';
+import { Forbidden, HttpError } from '../../infra/errors.ts';
 import { InvalidIdentifier, maskIdNumber, parseIdNumber } from '../../infra/identifiers.ts';
 import { UpstreamUnavailable } from '../../infra/errors.ts';
 import { pickLocale, translator, type MessageKey } from '../i18n.ts';
 import { AgentAlreadyAuthorized, SERVICE_CATEGORIES, type Mandate, type ServiceCategory } from '../accounts/legal-person-accounts.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import { registerOrganization } from '../accounts/organization-registration.ts';
-import { accountElsewherePage, accountPage, organizationPage, type AccountContext, type OrganizationView } from '../views/account-pages.ts';
+import { accountElsewherePage, accountMovedPage, accountPage, organizationPage, type AccountContext, type AccountView, type OrganizationView } from '../views/account-pages.ts';
+import { verifyPassword } from '../accounts/password.ts';
 import { sendPage, type OpDependencies } from '../interactions/interaction-context.ts';
 
 export const ACCOUNT_CLIENT_ID = 'gov-id-account';
@@ -87,11 +88,17 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
 
   const text = (v: string | string[] | undefined) => (typeof v === 'string' ? v : '');
 
-  const showAccount = async (ctx: Koa.Context, s: Signed, status = 200, extra: { error?: MessageKey; errorVars?: Record<string, string>; notice?: MessageKey; registerErrors?: { uscc?: MessageKey; org_name?: MessageKey }; values?: { uscc?: string; org_name?: string } } = {}) => {
+  /** Where the person may move the account to: the other platforms of the federation. */
+  const platformsFor = (s: Signed) =>
+    (deps.recognition?.platforms() ?? []).filter((id) => id !== issuer).map((id) => ({ id, name: deps.recognition!.siteName(id, s.page.locale) }));
+
+  type AccountExtra = Pick<AccountView, 'error' | 'errorVars' | 'notice' | 'moveError' | 'moveErrorVars'> & { registerErrors?: AccountView['registerErrors']; values?: AccountView['values'] };
+  const showAccount = async (ctx: Koa.Context, s: Signed, status = 200, extra: AccountExtra = {}) => {
     sendPage(
       ctx,
       accountPage({
         ...s.page,
+        platforms: platformsFor(s),
         name: s.person.name,
         maskedIdNumber: maskIdNumber(accounts.idNumberOf(s.person)),
         mandates: await legalPersons.mandatesOf(s.person.idNumberIndex),
@@ -100,6 +107,8 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
         ...(extra.error ? { error: extra.error } : {}),
         ...(extra.errorVars ? { errorVars: extra.errorVars } : {}),
         ...(extra.notice ? { notice: extra.notice } : {}),
+        ...(extra.moveError ? { moveError: extra.moveError } : {}),
+        ...(extra.moveErrorVars ? { moveErrorVars: extra.moveErrorVars } : {}),
       }),
       status,
     );
@@ -133,6 +142,27 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     const result = await registerOrganization(deps, s.person, { uscc: values.uscc, orgName: values.org_name }, ACCOUNT_CLIENT_ID, s.page.locale);
     if ('subject' in result) return showAccount(ctx, s, 201, { notice: 'text.org_registered' });
     await showAccount(ctx, s, result.status, { values, ...(result.field ? { registerErrors: { [result.field]: result.error } } : { error: result.error, ...(result.errorVars ? { errorVars: result.errorVars } : {}) }) });
+  });
+
+  // Relocation by the person: the password again, then the account leaves for its new home.
+  router.post('/account/move', async (ctx) => {
+    const s = await signedIn(ctx);
+    if (!s) return;
+    const relocation = deps.recognition?.relocation;
+    const home = text(s.body.home);
+    if (!relocation || !platformsFor(s).some((p) => p.id === home)) return showAccount(ctx, s, 400, { moveError: 'error.platform_unknown' });
+    if (await deps.throttle.check(s.person.subject, ctx.ip)) return showAccount(ctx, s, 429, { moveError: 'error.rate_limited' });
+    if (!(await verifyPassword(s.person.passwordHash, text(s.body.password)))) {
+      await deps.throttle.failure(s.person.subject, ctx.ip);
+      return showAccount(ctx, s, 401, { moveError: 'error.credentials' });
+    }
+    try {
+      await relocation.moveAway(accounts.idNumberOf(s.person), home);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      return showAccount(ctx, s, err.status, err.code === 'acts_for_organizations' ? { moveError: 'error.move_has_orgs' } : { moveError: 'error.move_refused', moveErrorVars: { reason: err.code } });
+    }
+    sendPage(ctx, accountMovedPage({ ...s.page, homeName: deps.recognition!.siteName(home, s.page.locale), homeAccountUrl: `${home}/account` }));
   });
 
   router.get('/account/organizations/:subject', async (ctx) => {

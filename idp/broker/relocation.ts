@@ -15,6 +15,7 @@ import { parseIdNumber, parsePhone } from '../../infra/identifiers.ts';
 import { UntrustedOp, type TrustedOps } from '../../federation/trusted-op.ts';
 import { LOA_LEVELS } from '../loa.ts';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
+import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
 import type { SessionTermination } from './session-termination.ts';
 
 export const ACCOUNT_IMPORT_PATH = '/broker/accounts/import';
@@ -48,6 +49,7 @@ export const moveBody = z.object({ id_number: z.string().min(1).max(32), to: z.u
 export interface RelocationOptions {
   self: string;
   accounts: NaturalPersonAccounts;
+  legalPersons: LegalPersonAccounts;
   trustedOps: TrustedOps;
   sessions: SessionTermination;
   signingKey: () => PrivateJwk;
@@ -65,6 +67,10 @@ export class Relocation {
       throw new BadRequest('invalid_request', 'id_number: not a valid resident ID number');
     }
     if (to === self) throw new Conflict('same_home', 'the account already lives here');
+    // Organizations stay with their home, and a mandate here works only for a person who logs in here.
+    if ((await this.o.legalPersons.mandatesOf(accounts.idNumberIndex(idNumber))).length > 0) {
+      throw new Conflict('acts_for_organizations', 'the person acts for organizations registered here; those mandates must be handed over or revoked before moving');
+    }
     try {
       await this.o.trustedOps.get(to);
     } catch (err) {

@@ -18,11 +18,14 @@ import type { LoaLevel } from '../loa.ts';
 import type { FormContext } from '../views/pages.ts';
 import type { RecognizedAccounts, RecognizedKind } from '../accounts/recognized-accounts.ts';
 import type { CrossTierLogin } from '../broker/cross-tier-login.ts';
+import type { Relocation } from '../broker/relocation.ts';
 import { endedSessionKey } from '../broker/session-termination.ts';
 
 /** What an OP that takes part in mutual recognition has (every OP of a federation does). */
 export interface RecognitionDependencies {
   login: CrossTierLogin;
+  /** Moving an account's home to another OP (by its administrator, or by the person). */
+  relocation: Relocation;
   /** The registry of homes: where an ID number or USCC is registered (asked city → province → national). */
   homes: { lookup(kind: RecognizedKind, identifier: string): Promise<string | null> };
   /** OPs of the federation: only they may name the home of a request (`home_hint`). */

@@ -9,6 +9,10 @@ export interface AccountContext extends PageContext {
 }
 
 export interface AccountView extends AccountContext {
+  /** The platforms the account may move to (relocation), when this OP takes part in the federation. */
+  platforms?: { id: string; name: string }[];
+  moveError?: MessageKey;
+  moveErrorVars?: Record<string, string>;
   name: string;
   maskedIdNumber: string;
   mandates: Mandate[];
@@ -40,6 +44,7 @@ ${field(v, { name: 'uscc', label: 'field.uscc', value: v.values.uscc, error: v.r
 ${field(v, { name: 'org_name', label: 'field.org_name', value: v.values.org_name, error: v.registerErrors.org_name, maxlength: 200 })}
 <button type="submit" class="secondary">${v.t('action.register_org')}</button>
 </form>
+${v.platforms?.length ? movingForm(v, v.platforms) : ''}
 <nav class="links"><a href="/session/end">${v.t('action.account_logout')}</a></nav>`,
   );
 }
@@ -52,6 +57,30 @@ export interface OrganizationView extends AccountContext {
   notice?: MessageKey;
   fieldErrors: Partial<Record<'name' | 'id_number' | 'role' | 'categories' | 'expires', MessageKey>>;
   values: { name?: string; id_number?: string; expires?: string };
+}
+
+/** Relocation by the person: the new platform, and the password again (the account and its credentials leave). */
+function movingForm(v: AccountView, platforms: { id: string; name: string }[]) {
+  return html`<h2>${v.t('page.move')}</h2>
+<p class="hint">${v.t('text.move')}</p>${alert(v, v.moveError, v.moveErrorVars)}
+<form method="post" action="/account/move">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<fieldset><legend>${v.t('field.move_to')}</legend>
+${platforms.map((p) => html`<label class="choice"><input type="radio" name="home" value="${p.id}" required> ${p.name}</label>`)}
+</fieldset>
+${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128 })}
+<button type="submit" class="secondary">${v.t('action.move')}</button>
+</form>`;
+}
+
+/** After a move: the account now lives at its new home. */
+export function accountMovedPage(v: PageContext & { homeName: string; homeAccountUrl: string }): string {
+  return layout(
+    v,
+    'page.move',
+    html`<p class="notice" role="status">${v.t('text.moved', { site: v.homeName })}</p>
+<nav class="links"><a href="${v.homeAccountUrl}">${v.t('action.go_home_account')}</a></nav>`,
+  );
 }
 
 /** A recognized account signed in here: its account area is at its home. */

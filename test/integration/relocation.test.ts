@@ -8,8 +8,8 @@ import test from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { newPerson } from '../helpers/flows.ts';
-import { accountsOf, runCli } from '../helpers/integration-extra.ts';
-import { loginAt, opSite, registerAt, type Site } from '../helpers/recognition-sites.ts';
+import { accountExists, accountsOf, runCli } from '../helpers/integration-extra.ts';
+import { loginAt, opSite, organizationWithAgent, registerAt, type Site } from '../helpers/recognition-sites.ts';
 
 let fed: TestFederation;
 let gz: Site, sz: Site, zj: Site;
@@ -71,5 +71,44 @@ test('moving an account that is not there, or to an entity outside the federatio
   const { rows } = await db('gz').query<{ status: string }>('SELECT status FROM natural_persons WHERE id_number_index = $1', [accountsOf(fed, 'gz').idNumberIndex(person.id_number)]);
   t.deepEqual(rows, [{ status: 'active' }]);
   const still = await loginAt(new UserAgent(), gz, person.id_number, 'Staying-put-1');
+  t.is(still.signedIn.home, fed.url('gz'));
+});
+
+async function accountArea(ua: UserAgent, op: string, identifier: string, password: string) {
+  const login = await ua.navigate(`${fed.url(op)}/account`);
+  return ua.submit(await ua.submit(login, '/identifier', { identifier }), '/password', { password });
+}
+
+test('a person moves their own account from the account area, after giving the password again', async (t) => {
+  const person = await newPerson(fed);
+  const password = 'Self-move-1';
+  await registerAt(fed, gz, person, password);
+  const ua = new UserAgent();
+  const account = await accountArea(ua, 'gz', person.id_number, password);
+  t.regex(account.html, /迁移账号注册地/);
+  t.regex(account.html, /浙江政务服务网/);
+  const wrong = await ua.submit(account, '/account/move', { home: fed.url('zj'), password: 'Not-the-pass1' });
+  t.is(wrong.status, 401);
+  t.false(await accountExists(fed, 'zj', person.id_number));
+  const unknown = await ua.submit(account, '/account/move', { home: 'http://127.0.0.1:1', password });
+  t.is(unknown.status, 400);
+  const moved = await ua.submit(account, '/account/move', { home: fed.url('zj'), password });
+  t.is(moved.status, 200);
+  t.regex(moved.html, /您的账号已迁至“浙江政务服务网”/);
+  t.true(await accountExists(fed, 'zj', person.id_number));
+  // Signed out at gz by the move; logins at gz now go to zj.
+  const again = await loginAt(new UserAgent(), gz, person.id_number, password);
+  t.true(again.passwordPage!.url.startsWith(fed.url('zj')));
+});
+
+test('a person who acts for an organization of the old home cannot move before handing that over', async (t) => {
+  const { agent } = await organizationWithAgent(fed, gz, 'Org-stays-1');
+  const ua = new UserAgent();
+  const account = await accountArea(ua, 'gz', agent.id_number, 'Org-stays-1');
+  const refused = await ua.submit(account, '/account/move', { home: fed.url('zj'), password: 'Org-stays-1' });
+  t.is(refused.status, 409);
+  t.regex(refused.html, /请先移交或撤销这些授权/);
+  t.false(await accountExists(fed, 'zj', agent.id_number));
+  const still = await loginAt(new UserAgent(), gz, agent.id_number, 'Org-stays-1');
   t.is(still.signedIn.home, fed.url('gz'));
 });
