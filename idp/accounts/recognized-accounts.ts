@@ -59,7 +59,7 @@ export class RecognizedAccounts {
   ) {}
 
   /** The same blind indexes as the OP's own accounts: an ID number or USCC is one key here. */
-  identifierIndex(kind: RecognizedKind, identifier: string): string {
+  private identifierIndex(kind: RecognizedKind, identifier: string): string {
     return this.index.of(kind === 'natural' ? 'id_number' : 'uscc', identifier);
   }
 

@@ -223,7 +223,7 @@ export class CrossTierLogin {
     };
   }
 
-  /** The highest level the OP's resolved metadata lists (its superiors' policy may have removed some), or null when it lists none. */
+  /** The highest level the OP's resolved metadata lists (its superiors' policy may have removed some); null when it says nothing. */
   private policyMaxLoa(op: TrustedOp): LoaLevel | null {
     const listed = op.metadata.acr_values_supported;
     if (!Array.isArray(listed)) return null;
@@ -232,15 +232,9 @@ export class CrossTierLogin {
   }
 
   /** Keys (and metadata) of a neighbour are resolved again on next use. */
-  forget(entityId: string): void {
+  private forget(entityId: string): void {
     this.configs.delete(entityId);
     this.o.ops.forget(entityId);
-  }
-
-  /** The neighbour's published signing keys, for its back-channel logout tokens. */
-  async neighbourJwksUri(entityId: string): Promise<string | null> {
-    const { op } = await this.neighbour(entityId);
-    return typeof op.metadata.jwks_uri === 'string' ? op.metadata.jwks_uri : null;
   }
 }
 
