@@ -9,6 +9,7 @@
  */
 import type { Page } from 'playwright-core';
 import { newPerson, relyingParty, type RelyingParty } from '../helpers/flows.ts';
+import { homePublished } from '../helpers/recognition-sites.ts';
 import { browserFederation, browserTest, fillRegistration, redeemAt, startAuthorization as startAt } from '../helpers/browser.ts';
 
 const env = browserFederation();
@@ -90,6 +91,7 @@ browserTest('registered once at zj, a person signs in at the Nanjing portal and 
   await page.getByRole('button', { name: '注册', exact: true }).click();
   await consentIfAsked(page, atCallback, "zj's redirect to its relying party");
   const registered = await redeemAt(atZj, page, first);
+  await homePublished(env.fed, 'natural', person.id_number, env.fed.url('zj'));
   t.is(registered.claims()!.name, person.name);
   t.is(registered.claims()!.home, zjUrl);
   t.false(registered.claims()!.recognized);

@@ -7,6 +7,7 @@
 import { UserAgent, type Page } from './user-agent.ts';
 import { authorize, newPerson, redeem, registerOnPage, relyingParty, REDIRECT_URI, throughConsent, type Authorization, type Person, type RelyingParty } from './flows.ts';
 import type { TestFederation } from './test-federation.ts';
+import { HomeRegistry, type HomeKind } from '../../federation/registry-of-homes.ts';
 
 export interface SignedIn {
   sub?: string;
@@ -97,12 +98,29 @@ export function portalSite(fed: TestFederation, portal: string): Site {
   };
 }
 
-/** Registers the person on the site's own registration page (which signs them in). */
+/**
+ * Registers the person on the site's own registration page (which signs them in), and waits until
+ * the registry of homes at national knows the home: publication goes through outboxes, city →
+ * province → national, a moment after the registration commits.
+ */
 export async function registerAt(fed: TestFederation, site: Site, person: Person, password: string): Promise<SignedIn> {
   const ua = new UserAgent();
   const login = await site.start(ua);
   const last = await registerOnPage(fed, ua, login.page, person, password);
-  return login.complete(last);
+  const signedIn = await login.complete(last);
+  await homePublished(fed, 'natural', person.id_number, fed.url(site.op));
+  return signedIn;
+}
+
+export async function homePublished(fed: TestFederation, kind: HomeKind, identifier: string, home: string): Promise<void> {
+  const national = fed.host.entities.find((e) => e.entity.id === 'national');
+  if (!national) return;
+  const registry = new HomeRegistry(national.runtime.db, national.runtime.blindIndex);
+  for (let i = 0; i < 200; i++) {
+    if ((await registry.lookup(kind, identifier)) === home) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the registry of homes at national never learned that ${home} is the home`);
 }
 
 /**

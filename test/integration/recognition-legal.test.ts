@@ -8,6 +8,7 @@ import test from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, newPerson, redeem, registerOnPage, relyingParty, REDIRECT_URI, throughConsent } from '../helpers/flows.ts';
+import { homePublished } from '../helpers/recognition-sites.ts';
 
 let fed: TestFederation;
 test.before(async () => {
@@ -32,6 +33,8 @@ async function representativeRegisters(op: string, password: string) {
   const a = await authorize(rp, ua, { scope: 'openid profile legal_person' });
   const picker = await registerOnPage(fed, ua, a.page, rep, password);
   const registered = await ua.submit(picker, '/org/register', { uscc: org.uscc, org_name: org.name });
+  await homePublished(fed, 'natural', rep.id_number, fed.url(op));
+  if (registered.status === 201) await homePublished(fed, 'legal', org.uscc, fed.url(op));
   return { rep, org, rp, ua, a, picker, registered };
 }
 
