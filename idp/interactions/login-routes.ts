@@ -72,6 +72,9 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     const index = accounts.identifierIndex(identifier);
     if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
     const account = await accounts.findByIdentifierIndex(index);
+    // Not here: the registry may have learned the home since the identifier step (a registration
+    // elsewhere moments ago, or a directory that was unreachable then). The password stays unread.
+    if (!account && (await sendToHome(ctx, deps, s, identifier))) return;
     const lockKey = account?.subject ?? index;
     const refused = await throttle.check(lockKey, ctx.ip);
     if (refused) return sendPage(ctx, passwordPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);

@@ -178,3 +178,16 @@ test('a request for a higher level than the sessions along the chain hold asks t
   t.truthy(higher.passwordPage);
   t.true(higher.passwordPage!.url.startsWith(fed.url('gz')));
 });
+
+test('a person whose home the registry learned only after the identifier step is sent home instead of being told the password is wrong', async (t) => {
+  const person = await newPerson(fed);
+  const ua = new UserAgent();
+  // The identifier is given at zj before the person registered anywhere: zj's own password page.
+  const login = await zj.start(ua);
+  const pw = await ua.submit(login.page, '/identifier', { identifier: person.id_number });
+  t.true(pw.url.startsWith(fed.url('zj')));
+  await registerAt(fed, gz, person, 'Late-home-1');
+  const next = await ua.submit(pw, '/password', { password: 'Late-home-1' });
+  t.true(next.url.startsWith(fed.url('gz')), next.url);
+  t.regex(next.html, /name="password"/);
+});
