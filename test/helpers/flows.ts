@@ -6,7 +6,8 @@
 import * as oidc from 'openid-client';
 import { callAdmin } from '../../cli/admin-client.ts';
 import { UserAgent, findForm, type Page } from './user-agent.ts';
-import type { TestFederation } from './test-federation.ts';
+import test from 'ava';
+import { startTestFederation, type TestFederation } from './test-federation.ts';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
@@ -34,6 +35,19 @@ export async function relyingParty(fed: TestFederation, op: string, body: Record
     execute: [oidc.allowInsecureRequests],
   });
   return { clientId: creds.client_id, clientSecret: creds.client_secret, config, issuer };
+}
+
+/** The entities of one test file's federation and a client at `op`: started before its tests, closed after them. */
+export function federationWithClient(ids: string[], op: string): { fed: TestFederation; rp: RelyingParty } {
+  const env = {} as { fed: TestFederation; rp: RelyingParty };
+  test.before(async () => {
+    env.fed = await startTestFederation(ids);
+    env.rp = await relyingParty(env.fed, op);
+  });
+  test.after.always(async () => {
+    await env.fed?.close();
+  });
+  return env;
 }
 
 export async function newPerson(fed: TestFederation, name?: string): Promise<Person> {

@@ -7,9 +7,8 @@
  * so that the phone's one SMS code per minute is left for the login being tested.
  */
 import test from 'ava';
-import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, findForm, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, latestOtp, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Person, type RelyingParty } from '../helpers/flows.ts';
+import { authorize, federationWithClient, latestOtp, passwordLogin, redeem, throughConsent, REDIRECT_URI, type Person } from '../helpers/flows.ts';
 import { randomInt } from 'node:crypto';
 import { openRegisterPage, pageLang, seededPerson, unknownIdNumber, wrongCheckDigit } from '../helpers/integration-extra.ts';
 
@@ -25,21 +24,13 @@ const ZH = {
   identifierFormat: '请输入有效的身份证号码或手机号码。',
 };
 
-let fed: TestFederation;
-let rp: RelyingParty;
-test.before(async () => {
-  fed = await startTestFederation(['gd', 'registries']);
-  rp = await relyingParty(fed, 'gd');
-});
-test.after.always(async () => {
-  await fed?.close();
-});
+const env = federationWithClient(['gd', 'registries'], 'gd');
 
-const account = (): Promise<Person> => seededPerson(fed, 'gd', PASSWORD);
+const account = (): Promise<Person> => seededPerson(env.fed, 'gd', PASSWORD);
 
 /** A fresh browser on the OP's password page for `identifier`. */
 async function passwordPageFor(identifier: string, ua = new UserAgent()) {
-  const auth = await authorize(rp, ua);
+  const auth = await authorize(env.rp, ua);
   const page = await ua.submit(auth.page, '/identifier', { identifier });
   return { ua, auth, page };
 }
@@ -84,7 +75,7 @@ test('a wrong password and an unknown identifier get the same 401 and the same g
 
 test('an identifier that is neither an ID number nor a phone is refused on the identifier page', async (t) => {
   const ua = new UserAgent();
-  const auth = await authorize(rp, ua);
+  const auth = await authorize(env.rp, ua);
   for (const identifier of ['hello', '12345', wrongCheckDigit(unknownIdNumber()), '12345678901']) {
     const page = await ua.submit(auth.page, '/identifier', { identifier });
     t.is(page.status, 400, identifier);
@@ -122,7 +113,7 @@ test('five wrong passwords lock the account: then even the right password is ref
   const other = await account();
   const { ua: ua2, auth } = await passwordPageFor(other.id_number);
   const ok = await passwordLogin(ua2, auth.page, other.id_number, PASSWORD);
-  t.truthy((await redeem(rp, ok, auth)).claims()!.sub);
+  t.truthy((await redeem(env.rp, ok, auth)).claims()!.sub);
 });
 
 test('an unknown identifier is locked out the same way as a real account', async (t) => {
@@ -137,21 +128,21 @@ test('a successful login clears the failures counted so far', async (t) => {
   for (let i = 1; i <= 4; i++) t.is((await tryPassword(person.id_number, `${WRONG}${i}`)).status, 401);
   const { ua, auth } = await passwordPageFor(person.id_number);
   const ok = await passwordLogin(ua, auth.page, person.id_number, PASSWORD);
-  t.truthy((await redeem(rp, ok, auth)).claims()!.sub);
+  t.truthy((await redeem(env.rp, ok, auth)).claims()!.sub);
   for (let i = 1; i <= 4; i++) t.is((await tryPassword(person.id_number, `${WRONG}${i}`)).status, 401, `failure ${i} after the reset is not yet a lock`);
 });
 
 test('an SMS code logs in, the ID token says amr sms, and the code works only once', async (t) => {
   const person = await account();
   const ua = new UserAgent();
-  const auth = await authorize(rp, ua);
+  const auth = await authorize(env.rp, ua);
   const pw = await ua.submit(auth.page, '/identifier', { identifier: person.id_number });
   const sent = await ua.submit(pw, '/otp/send', {});
   t.is(sent.status, 200);
   t.true(sent.html.includes(ZH.otpSent));
-  const otp = await latestOtp(fed, person.phone);
+  const otp = await latestOtp(env.fed, person.phone);
   const done = await throughConsent(ua, await ua.submit(sent, '/otp', { otp }, REDIRECT_URI));
-  const tokens = await redeem(rp, done, auth);
+  const tokens = await redeem(env.rp, done, auth);
   const claims = tokens.claims()!;
   t.true(Array.isArray(claims.amr) && (claims.amr as string[]).includes('sms'), `amr ${JSON.stringify(claims.amr)}`);
   t.false((claims.amr as string[]).includes('pwd'));
@@ -160,7 +151,7 @@ test('an SMS code logs in, the ID token says amr sms, and the code works only on
 
   // The same code again, in another browser: it has been used.
   const ua2 = new UserAgent();
-  const auth2 = await authorize(rp, ua2);
+  const auth2 = await authorize(env.rp, ua2);
   const pw2 = await ua2.submit(auth2.page, '/identifier', { identifier: person.id_number });
   const { action, hidden } = findForm(pw2.html, '/otp/send');
   const again = await ua2.navigate(new URL(action.replace(/\/send$/, ''), pw2.url).toString(), { form: { ...hidden, otp } }, REDIRECT_URI);
@@ -171,10 +162,10 @@ test('an SMS code logs in, the ID token says amr sms, and the code works only on
 test('a wrong SMS code is refused, and the right one still works after it', async (t) => {
   const person = await account();
   const ua = new UserAgent();
-  const auth = await authorize(rp, ua);
+  const auth = await authorize(env.rp, ua);
   const pw = await ua.submit(auth.page, '/identifier', { identifier: person.phone });
   const sent = await ua.submit(pw, '/otp/send', {});
-  const otp = await latestOtp(fed, person.phone);
+  const otp = await latestOtp(env.fed, person.phone);
   const wrong = String((Number(otp) + 1) % 1_000_000).padStart(6, '0');
   for (const code of [wrong, '', 'abcdef']) {
     const refused = await ua.submit(sent, '/otp', { otp: code }, REDIRECT_URI);
@@ -183,33 +174,33 @@ test('a wrong SMS code is refused, and the right one still works after it', asyn
     t.false(refused.url.startsWith(REDIRECT_URI));
   }
   const done = await throughConsent(ua, await ua.submit(sent, '/otp', { otp }, REDIRECT_URI));
-  t.true(((await redeem(rp, done, auth)).claims()!.amr as string[]).includes('sms'));
+  t.true(((await redeem(env.rp, done, auth)).claims()!.amr as string[]).includes('sms'));
 });
 
 test('the phone number works as the identifier, for the same account', async (t) => {
   const person = await account();
   const ua1 = new UserAgent();
-  const a1 = await authorize(rp, ua1);
-  const byId = (await redeem(rp, await passwordLogin(ua1, a1.page, person.id_number, PASSWORD), a1)).claims()!;
+  const a1 = await authorize(env.rp, ua1);
+  const byId = (await redeem(env.rp, await passwordLogin(ua1, a1.page, person.id_number, PASSWORD), a1)).claims()!;
 
   const ua2 = new UserAgent();
-  const a2 = await authorize(rp, ua2);
-  const byPhone = (await redeem(rp, await passwordLogin(ua2, a2.page, person.phone, PASSWORD), a2)).claims()!;
+  const a2 = await authorize(env.rp, ua2);
+  const byPhone = (await redeem(env.rp, await passwordLogin(ua2, a2.page, person.phone, PASSWORD), a2)).claims()!;
   t.is(byPhone.sub, byId.sub);
   t.deepEqual(byPhone.amr, ['pwd']);
 
   // Written the international way, with spaces.
   const ua3 = new UserAgent();
-  const a3 = await authorize(rp, ua3);
+  const a3 = await authorize(env.rp, ua3);
   const spaced = `+86 ${person.phone.slice(0, 3)} ${person.phone.slice(3, 7)} ${person.phone.slice(7)}`;
-  const byIntl = (await redeem(rp, await passwordLogin(ua3, a3.page, spaced, PASSWORD), a3)).claims()!;
+  const byIntl = (await redeem(env.rp, await passwordLogin(ua3, a3.page, spaced, PASSWORD), a3)).claims()!;
   t.is(byIntl.sub, byId.sub);
 });
 
 test('an interaction URL opened by another browser, or without cookies, gets the 400 session-expired page', async (t) => {
   const person = await account();
   const ua1 = new UserAgent();
-  const a1 = await authorize(rp, ua1);
+  const a1 = await authorize(env.rp, ua1);
   const interactionUrl = a1.page.url;
   t.regex(new URL(interactionUrl).pathname, /^\/interaction\/[^/]+$/);
 
@@ -223,7 +214,7 @@ test('an interaction URL opened by another browser, or without cookies, gets the
 
   // Another browser, with an interaction of its own.
   const ua2 = new UserAgent();
-  await authorize(rp, ua2);
+  await authorize(env.rp, ua2);
   const foreign = await ua2.navigate(interactionUrl);
   t.is(foreign.status, 400);
   t.is(pageError(foreign), ZH.sessionExpired);
@@ -241,7 +232,7 @@ test('an interaction URL opened by another browser, or without cookies, gets the
 
   // The first browser still logs in.
   const done = await throughConsent(ua1, await ua1.submit(pw1, '/password', { password: PASSWORD }, REDIRECT_URI));
-  t.truthy((await redeem(rp, done, a1)).claims()!.sub);
+  t.truthy((await redeem(env.rp, done, a1)).claims()!.sub);
 
   // And its finished interaction cannot be replayed.
   const replay = await ua1.navigate(interactionUrl);
@@ -252,7 +243,7 @@ test('an interaction URL opened by another browser, or without cookies, gets the
 test('ui_locales=en gives English pages, errors and consent', async (t) => {
   const person = await account();
   const ua = new UserAgent();
-  const auth = await authorize(rp, ua, { ui_locales: 'en' });
+  const auth = await authorize(env.rp, ua, { ui_locales: 'en' });
   t.is(auth.page.status, 200);
   t.is(pageLang(auth.page), 'en');
   t.true(auth.page.html.includes('Sign in'));
@@ -270,7 +261,7 @@ test('ui_locales=en gives English pages, errors and consent', async (t) => {
     t.is(pageLang(consent), 'en');
     t.true(consent.html.includes('Allow'));
   }
-  t.truthy((await redeem(rp, await throughConsent(ua, consent), auth)).claims()!.sub);
+  t.truthy((await redeem(env.rp, await throughConsent(ua, consent), auth)).claims()!.sub);
 
   // Another browser that asks for Chinese gets its session-expired page in Chinese.
   const expired = await new UserAgent().navigate(auth.page.url);
@@ -282,7 +273,7 @@ test('ui_locales=en gives English pages, errors and consent', async (t) => {
 test('Accept-Language: en gives English pages; Chinese stays the default', async (t) => {
   const ua = new UserAgent();
   ua.acceptLanguage = 'en-US,en;q=0.9';
-  const auth = await authorize(rp, ua);
+  const auth = await authorize(env.rp, ua);
   t.is(pageLang(auth.page), 'en');
   t.true(auth.page.html.includes('Sign in'));
   const bad = await ua.submit(auth.page, '/identifier', { identifier: 'nonsense' });
@@ -300,13 +291,13 @@ test('Accept-Language: en gives English pages; Chinese stays the default', async
   // ui_locales wins over Accept-Language.
   const ua2 = new UserAgent();
   ua2.acceptLanguage = 'en';
-  const zh = await authorize(rp, ua2, { ui_locales: 'zh-CN' });
+  const zh = await authorize(env.rp, ua2, { ui_locales: 'zh-CN' });
   t.is(pageLang(zh.page), 'zh-CN');
 
   // No preference at all: Simplified Chinese.
   const ua3 = new UserAgent();
   ua3.acceptLanguage = '';
-  const plain = await authorize(rp, ua3);
+  const plain = await authorize(env.rp, ua3);
   t.is(pageLang(plain.page), 'zh-CN');
   t.true(plain.page.html.includes('登录'));
 });

@@ -6,24 +6,15 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { decodeProtectedHeader } from 'jose';
-import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, oidc, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Authorization, type Person, type RelyingParty } from '../helpers/flows.ts';
+import { authorize, federationWithClient, oidc, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Authorization, type Person, type RelyingParty } from '../helpers/flows.ts';
 import { seededPerson } from '../helpers/integration-extra.ts';
 
 const PASSWORD = 'Protocol-pass-7';
 
-let fed: TestFederation;
-let rp: RelyingParty;
-test.before(async () => {
-  fed = await startTestFederation(['gd', 'registries']);
-  rp = await relyingParty(fed, 'gd');
-});
-test.after.always(async () => {
-  await fed?.close();
-});
+const env = federationWithClient(['gd', 'registries'], 'gd');
 
-const account = (): Promise<Person> => seededPerson(fed, 'gd', PASSWORD);
+const account = (): Promise<Person> => seededPerson(env.fed, 'gd', PASSWORD);
 
 interface LoggedIn {
   person: Person;
@@ -74,7 +65,7 @@ function refused(t: ExecutionContext, o: Outcome, error: string, label = '') {
   t.is(o.error, error, `${label}: ${o.status} ${o.location ?? ''} ${o.html.slice(0, 300)}`);
   if (o.location?.toString().startsWith(REDIRECT_URI)) {
     t.is(o.location.searchParams.get('code'), null, `${label}: no code`);
-    t.is(o.location.searchParams.get('iss'), fed.url('gd'), `${label}: iss on the error response too`);
+    t.is(o.location.searchParams.get('iss'), env.fed.url('gd'), `${label}: iss on the error response too`);
   } else {
     t.is(o.status, 400, label);
   }
@@ -90,32 +81,32 @@ function refusedOnPage(t: ExecutionContext, o: Outcome, error: string, label = '
 
 test('PKCE is required, and only with S256', async (t) => {
   const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
-  refused(t, await outcome(authUrl(rp, {})), 'invalid_request', 'no code_challenge');
-  refused(t, await outcome(authUrl(rp, { code_challenge_method: 'S256' })), 'invalid_request', 'a method without a challenge');
-  refused(t, await outcome(authUrl(rp, { code_challenge: challenge })), 'invalid_request', 'a challenge without a method');
-  const plain = await outcome(authUrl(rp, { code_challenge: oidc.randomPKCECodeVerifier(), code_challenge_method: 'plain' }));
+  refused(t, await outcome(authUrl(env.rp, {})), 'invalid_request', 'no code_challenge');
+  refused(t, await outcome(authUrl(env.rp, { code_challenge_method: 'S256' })), 'invalid_request', 'a method without a challenge');
+  refused(t, await outcome(authUrl(env.rp, { code_challenge: challenge })), 'invalid_request', 'a challenge without a method');
+  const plain = await outcome(authUrl(env.rp, { code_challenge: oidc.randomPKCECodeVerifier(), code_challenge_method: 'plain' }));
   refused(t, plain, 'invalid_request', 'plain');
   t.regex(plain.location?.searchParams.get('error_description') ?? plain.html, /code_challenge_method/);
-  refused(t, await outcome(authUrl(rp, { code_challenge: 'short', code_challenge_method: 'S256' })), 'invalid_request', 'a challenge of the wrong length');
+  refused(t, await outcome(authUrl(env.rp, { code_challenge: 'short', code_challenge_method: 'S256' })), 'invalid_request', 'a challenge of the wrong length');
 
   // The same request with S256 gets the login page.
-  const ok = await outcome(authUrl(rp, { code_challenge: challenge, code_challenge_method: 'S256' }));
+  const ok = await outcome(authUrl(env.rp, { code_challenge: challenge, code_challenge_method: 'S256' }));
   t.true(ok.status === 303 || ok.status === 302);
   t.regex(ok.location?.pathname ?? '', /^\/interaction\//);
 });
 
 test('a wrong or missing code_verifier at the token endpoint is invalid_grant', async (t) => {
-  const { callback, auth } = await login(rp);
+  const { callback, auth } = await login(env.rp);
   const wrong = await t.throwsAsync<oidc.ResponseBodyError>(
-    oidc.authorizationCodeGrant(rp.config, new URL(callback.url), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: auth.state, expectedNonce: auth.nonce }),
+    oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: auth.state, expectedNonce: auth.nonce }),
   );
   t.is(wrong?.error, 'invalid_grant');
 
-  const second = await login(rp);
+  const second = await login(env.rp);
   const code = new URL(second.callback.url).searchParams.get('code')!;
-  const res = await fetch(`${rp.issuer}/token`, {
+  const res = await fetch(`${env.rp.issuer}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(rp.clientId)}:${encodeURIComponent(rp.clientSecret!)}`).toString('base64')}` },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(env.rp.clientId)}:${encodeURIComponent(env.rp.clientSecret!)}`).toString('base64')}` },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }),
   });
   t.is(res.status, 400);
@@ -137,12 +128,12 @@ test('a redirect_uri that is not exactly a registered one gets an error page, ne
     'https://evil.example/callback',
   ];
   for (const redirect_uri of variants) {
-    const o = await outcome(authUrl(rp, { redirect_uri, code_challenge: challenge, code_challenge_method: 'S256' }));
+    const o = await outcome(authUrl(env.rp, { redirect_uri, code_challenge: challenge, code_challenge_method: 'S256' }));
     refusedOnPage(t, o, 'invalid_redirect_uri', redirect_uri);
     t.false(o.html.includes('evil.example') && o.html.includes('href="https://evil'), 'no link to the unregistered URI');
   }
   // Leaving it out is refused as well, although the client has only one.
-  const missing = await outcome(authUrl(rp, { redirect_uri: undefined, code_challenge: challenge, code_challenge_method: 'S256' }));
+  const missing = await outcome(authUrl(env.rp, { redirect_uri: undefined, code_challenge: challenge, code_challenge_method: 'S256' }));
   t.is(missing.status, 400);
   t.is(missing.location, null);
   t.true(['invalid_request', 'invalid_redirect_uri'].includes(missing.error ?? ''), String(missing.error));
@@ -150,40 +141,40 @@ test('a redirect_uri that is not exactly a registered one gets an error page, ne
 
 test('an unknown or missing client_id gets an error page, never a redirect', async (t) => {
   const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
-  const unknown = await outcome(authUrl(rp, { client_id: 'no-such-client-123', code_challenge: challenge, code_challenge_method: 'S256' }));
+  const unknown = await outcome(authUrl(env.rp, { client_id: 'no-such-client-123', code_challenge: challenge, code_challenge_method: 'S256' }));
   refusedOnPage(t, unknown, 'invalid_client', 'unknown client');
   t.truthy(pageError({ url: '', status: unknown.status, html: unknown.html }));
-  const missing = await outcome(authUrl(rp, { client_id: undefined, code_challenge: challenge, code_challenge_method: 'S256' }));
+  const missing = await outcome(authUrl(env.rp, { client_id: undefined, code_challenge: challenge, code_challenge_method: 'S256' }));
   t.is(missing.status, 400);
   t.is(missing.location, null);
   t.true(['invalid_request', 'invalid_client'].includes(missing.error ?? ''), String(missing.error));
 });
 
 test('a replayed authorization code is invalid_grant and revokes what the first redemption got', async (t) => {
-  const { callback, auth } = await login(rp);
-  const first = await redeem(rp, callback, auth);
-  t.true((await oidc.tokenIntrospection(rp.config, first.access_token)).active);
+  const { callback, auth } = await login(env.rp);
+  const first = await redeem(env.rp, callback, auth);
+  t.true((await oidc.tokenIntrospection(env.rp.config, first.access_token)).active);
 
   const replay = await t.throwsAsync<oidc.ResponseBodyError>(
-    oidc.authorizationCodeGrant(rp.config, new URL(callback.url), { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce }),
+    oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce }),
   );
   t.is(replay?.error, 'invalid_grant');
 
-  const after = await oidc.tokenIntrospection(rp.config, first.access_token);
+  const after = await oidc.tokenIntrospection(env.rp.config, first.access_token);
   t.false(after.active, 'the access token of the first redemption is revoked');
-  const refresh = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(rp.config, first.refresh_token!));
+  const refresh = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(env.rp.config, first.refresh_token!));
   t.is(refresh?.error, 'invalid_grant', 'so is its refresh token');
-  const userinfo = await t.throwsAsync(oidc.fetchUserInfo(rp.config, first.access_token, first.claims()!.sub));
+  const userinfo = await t.throwsAsync(oidc.fetchUserInfo(env.rp.config, first.access_token, first.claims()!.sub));
   t.truthy(userinfo, 'userinfo refuses the revoked access token');
 });
 
 test('PAR works, and a client registered to require it is refused without it', async (t) => {
-  const viaPar = await login(rp, {}, true);
+  const viaPar = await login(env.rp, {}, true);
   t.regex(viaPar.auth.page.url, /\/interaction\//);
-  const tokens = await redeem(rp, viaPar.callback, viaPar.auth);
+  const tokens = await redeem(env.rp, viaPar.callback, viaPar.auth);
   t.is(tokens.claims()!.name, viaPar.person.name);
 
-  const strict = await relyingParty(fed, 'gd', { require_pushed_authorization_requests: true });
+  const strict = await relyingParty(env.fed, 'gd', { require_pushed_authorization_requests: true });
   const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
   const withoutPar = await outcome(authUrl(strict, { code_challenge: challenge, code_challenge_method: 'S256' }));
   refused(t, withoutPar, 'invalid_request', 'a PAR-only client without PAR');
@@ -198,7 +189,7 @@ test('a request_uri cannot be used again once it produced a code', async (t) => 
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
-  const url = await oidc.buildAuthorizationUrlWithPAR(rp.config, {
+  const url = await oidc.buildAuthorizationUrlWithPAR(env.rp.config, {
     redirect_uri: REDIRECT_URI,
     scope: 'openid profile',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
@@ -214,7 +205,7 @@ test('a request_uri cannot be used again once it produced a code', async (t) => 
   const page1 = await ua1.navigate(url.toString(), {}, REDIRECT_URI);
   const page2 = await ua2.navigate(url.toString(), {}, REDIRECT_URI);
   const callback = await passwordLogin(ua1, page1, person.id_number, PASSWORD);
-  const tokens = await redeem(rp, callback, { page: page1, verifier, state, nonce });
+  const tokens = await redeem(env.rp, callback, { page: page1, verifier, state, nonce });
   t.truthy(tokens.access_token);
 
   const second = await passwordLogin(ua2, page2, person.id_number, PASSWORD);
@@ -229,66 +220,66 @@ test('a request_uri cannot be used again once it produced a code', async (t) => 
 });
 
 test('refresh tokens rotate: the old one is invalid_grant after use, and reusing it revokes the grant', async (t) => {
-  const { callback, auth } = await login(rp);
-  const tokens = await redeem(rp, callback, auth);
-  const r1 = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+  const { callback, auth } = await login(env.rp);
+  const tokens = await redeem(env.rp, callback, auth);
+  const r1 = await oidc.refreshTokenGrant(env.rp.config, tokens.refresh_token!);
   t.truthy(r1.refresh_token);
   t.not(r1.refresh_token, tokens.refresh_token);
   t.truthy(r1.id_token, 'a refreshed ID token');
   t.is(r1.claims()!.sub, tokens.claims()!.sub);
-  const r2 = await oidc.refreshTokenGrant(rp.config, r1.refresh_token!);
+  const r2 = await oidc.refreshTokenGrant(env.rp.config, r1.refresh_token!);
   t.not(r2.refresh_token, r1.refresh_token);
 
-  const reused = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!));
+  const reused = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(env.rp.config, tokens.refresh_token!));
   t.is(reused?.error, 'invalid_grant');
   // A rotated token coming back means it was stolen: the whole grant goes.
-  const newest = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(rp.config, r2.refresh_token!));
+  const newest = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(env.rp.config, r2.refresh_token!));
   t.is(newest?.error, 'invalid_grant', 'the newest refresh token died with the grant');
-  t.false((await oidc.tokenIntrospection(rp.config, r2.access_token)).active, 'and so did the newest access token');
+  t.false((await oidc.tokenIntrospection(env.rp.config, r2.access_token)).active, 'and so did the newest access token');
 });
 
 test('revoked tokens are inactive; a valid access token introspects as active with its client_id', async (t) => {
-  const { callback, auth, person } = await login(rp);
-  const tokens = await redeem(rp, callback, auth);
-  const info = await oidc.tokenIntrospection(rp.config, tokens.access_token);
+  const { callback, auth, person } = await login(env.rp);
+  const tokens = await redeem(env.rp, callback, auth);
+  const info = await oidc.tokenIntrospection(env.rp.config, tokens.access_token);
   t.true(info.active);
-  t.is(info.client_id, rp.clientId);
+  t.is(info.client_id, env.rp.clientId);
   t.is(info.sub, tokens.claims()!.sub);
-  t.is(info.iss, fed.url('gd'));
+  t.is(info.iss, env.fed.url('gd'));
   t.true(String(info.scope).split(' ').includes('openid'));
   t.is(info.token_type, 'Bearer');
   t.false(JSON.stringify(info).includes(person.id_number));
 
-  const rt = await oidc.tokenIntrospection(rp.config, tokens.refresh_token!);
+  const rt = await oidc.tokenIntrospection(env.rp.config, tokens.refresh_token!);
   t.true(rt.active);
-  t.is(rt.client_id, rp.clientId);
+  t.is(rt.client_id, env.rp.clientId);
 
-  await oidc.tokenRevocation(rp.config, tokens.access_token);
-  t.false((await oidc.tokenIntrospection(rp.config, tokens.access_token)).active, 'a revoked access token is inactive');
-  await t.throwsAsync(oidc.fetchUserInfo(rp.config, tokens.access_token, tokens.claims()!.sub));
+  await oidc.tokenRevocation(env.rp.config, tokens.access_token);
+  t.false((await oidc.tokenIntrospection(env.rp.config, tokens.access_token)).active, 'a revoked access token is inactive');
+  await t.throwsAsync(oidc.fetchUserInfo(env.rp.config, tokens.access_token, tokens.claims()!.sub));
 
-  await oidc.tokenRevocation(rp.config, tokens.refresh_token!);
-  t.false((await oidc.tokenIntrospection(rp.config, tokens.refresh_token!)).active, 'a revoked refresh token is inactive');
-  const refresh = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!));
+  await oidc.tokenRevocation(env.rp.config, tokens.refresh_token!);
+  t.false((await oidc.tokenIntrospection(env.rp.config, tokens.refresh_token!)).active, 'a revoked refresh token is inactive');
+  const refresh = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(env.rp.config, tokens.refresh_token!));
   t.is(refresh?.error, 'invalid_grant');
 
   // Tokens that never were.
-  t.false((await oidc.tokenIntrospection(rp.config, 'not-a-token')).active);
+  t.false((await oidc.tokenIntrospection(env.rp.config, 'not-a-token')).active);
 });
 
 test('id_number is only for clients registered with it', async (t) => {
-  const asked = await outcome(authUrl(rp, { scope: 'openid id_number', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' }));
+  const asked = await outcome(authUrl(env.rp, { scope: 'openid id_number', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' }));
   if (asked.error) {
     refused(t, asked, 'invalid_scope', 'id_number at a default client');
   } else {
     // If the OP let the request through, the claim must at least be absent.
-    const { callback, auth } = await login(rp, { scope: 'openid profile id_number' });
-    const tokens = await redeem(rp, callback, auth);
+    const { callback, auth } = await login(env.rp, { scope: 'openid profile id_number' });
+    const tokens = await redeem(env.rp, callback, auth);
     t.is(tokens.claims()!.id_number, undefined);
-    t.is((await oidc.fetchUserInfo(rp.config, tokens.access_token, tokens.claims()!.sub)).id_number, undefined);
+    t.is((await oidc.fetchUserInfo(env.rp.config, tokens.access_token, tokens.claims()!.sub)).id_number, undefined);
   }
 
-  const allowed = await relyingParty(fed, 'gd', { scope: 'openid profile id_number' });
+  const allowed = await relyingParty(env.fed, 'gd', { scope: 'openid profile id_number' });
   const person = await account();
   const ua = new UserAgent();
   const auth = await authorize(allowed, ua, { scope: 'openid profile id_number' });
@@ -308,33 +299,33 @@ test('id_number is only for clients registered with it', async (t) => {
 });
 
 test('the client_credentials grant works for a confidential client, not for a public one', async (t) => {
-  const cc = await oidc.clientCredentialsGrant(rp.config);
+  const cc = await oidc.clientCredentialsGrant(env.rp.config);
   t.truthy(cc.access_token);
   t.is(cc.token_type?.toLowerCase(), 'bearer');
   t.is(cc.refresh_token, undefined);
   t.is(cc.id_token, undefined);
-  const info = await oidc.tokenIntrospection(rp.config, cc.access_token);
+  const info = await oidc.tokenIntrospection(env.rp.config, cc.access_token);
   t.true(info.active);
-  t.is(info.client_id, rp.clientId);
+  t.is(info.client_id, env.rp.clientId);
   t.is(info.sub, undefined, 'no person behind it');
 
-  const pub = await relyingParty(fed, 'gd', { public: true });
+  const pub = await relyingParty(env.fed, 'gd', { public: true });
   const refusedGrant = await t.throwsAsync<oidc.ResponseBodyError>(oidc.clientCredentialsGrant(pub.config));
   t.true(['unauthorized_client', 'invalid_client', 'invalid_request'].includes(refusedGrant?.error ?? ''), `${refusedGrant?.error}: ${refusedGrant?.error_description}`);
 
   // A wrong secret is invalid_client.
-  const wrongSecret = await oidc.discovery(new URL(rp.issuer), rp.clientId, { client_secret: 'wrong' }, oidc.ClientSecretBasic('wrong'), { execute: [oidc.allowInsecureRequests] });
+  const wrongSecret = await oidc.discovery(new URL(env.rp.issuer), env.rp.clientId, { client_secret: 'wrong' }, oidc.ClientSecretBasic('wrong'), { execute: [oidc.allowInsecureRequests] });
   const bad = await t.throwsAsync<oidc.WWWAuthenticateChallengeError>(oidc.clientCredentialsGrant(wrongSecret));
   t.is(bad?.status, 401);
   t.is(bad?.cause[0]?.parameters.error, 'invalid_client');
 });
 
 test('ID tokens are ES256 by default and RS256 for a client registered with it', async (t) => {
-  const es = await login(rp);
-  const esTokens = await redeem(rp, es.callback, es.auth);
+  const es = await login(env.rp);
+  const esTokens = await redeem(env.rp, es.callback, es.auth);
   t.is(decodeProtectedHeader(esTokens.id_token!).alg, 'ES256');
 
-  const rsClient = await relyingParty(fed, 'gd', { id_token_signed_response_alg: 'RS256' });
+  const rsClient = await relyingParty(env.fed, 'gd', { id_token_signed_response_alg: 'RS256' });
   const rs = await login(rsClient, {}, false, es.person);
   const rsTokens = await redeem(rsClient, rs.callback, rs.auth);
   const header = decodeProtectedHeader(rsTokens.id_token!);
@@ -343,29 +334,29 @@ test('ID tokens are ES256 by default and RS256 for a client registered with it',
   t.is(rsTokens.claims()!.aud, rsClient.clientId);
 
   // Both keys are published.
-  const jwks = (await (await fetch(`${rp.issuer}/jwks`)).json()) as { keys: { alg?: string; kty: string; d?: string }[] };
+  const jwks = (await (await fetch(`${env.rp.issuer}/jwks`)).json()) as { keys: { alg?: string; kty: string; d?: string }[] };
   t.true(jwks.keys.some((k) => k.kty === 'EC'));
   t.true(jwks.keys.some((k) => k.kty === 'RSA'));
   t.false(jwks.keys.some((k) => 'd' in k), 'no private key material');
 });
 
 test('the authorization response carries iss (RFC 9207), and discovery says so', async (t) => {
-  const config = (await (await fetch(`${rp.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
-  t.is(config.issuer, fed.url('gd'));
+  const config = (await (await fetch(`${env.rp.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  t.is(config.issuer, env.fed.url('gd'));
   t.true(config.authorization_response_iss_parameter_supported);
   t.deepEqual(config.code_challenge_methods_supported, ['S256']);
   t.deepEqual(config.response_types_supported, ['code']);
 
-  const { callback, auth } = await login(rp);
+  const { callback, auth } = await login(env.rp);
   const params = new URL(callback.url).searchParams;
-  t.is(params.get('iss'), fed.url('gd'));
+  t.is(params.get('iss'), env.fed.url('gd'));
   t.is(params.get('state'), auth.state);
   t.truthy(params.get('code'));
 
   // openid-client checks iss: a response naming another issuer is refused.
   const forged = new URL(callback.url);
   forged.searchParams.set('iss', 'http://127.0.0.1:1');
-  await t.throwsAsync(oidc.authorizationCodeGrant(rp.config, forged, { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce }));
+  await t.throwsAsync(oidc.authorizationCodeGrant(env.rp.config, forged, { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce }));
 });
 
 // RFC 7662 §4: the server must decide whether the caller may learn about the token. With
@@ -373,9 +364,9 @@ test('the authorization response carries iss (RFC 9207), and discovery says so',
 // prints a NOTICE saying it SHOULD be changed) any confidential client of the OP can introspect any
 // other client's tokens and learn that they are live, whose they are (sub) and what they allow.
 test('one client cannot introspect the tokens of another client', async (t) => {
-  const { callback, auth } = await login(rp);
-  const tokens = await redeem(rp, callback, auth);
-  const other = await relyingParty(fed, 'gd');
+  const { callback, auth } = await login(env.rp);
+  const tokens = await redeem(env.rp, callback, auth);
+  const other = await relyingParty(env.fed, 'gd');
   const info = await oidc.tokenIntrospection(other.config, tokens.access_token);
   t.false(info.active, `another client learned ${JSON.stringify(info)}`);
   const rt = await oidc.tokenIntrospection(other.config, tokens.refresh_token!);
@@ -387,23 +378,23 @@ test('one client cannot introspect the tokens of another client', async (t) => {
 const RACERS = 10;
 
 test('of concurrent redemptions of one authorization code at most one gets tokens', async (t) => {
-  const { callback, auth } = await login(rp);
+  const { callback, auth } = await login(env.rp);
   const results = await Promise.allSettled(
-    Array.from({ length: RACERS }, () => oidc.authorizationCodeGrant(rp.config, new URL(callback.url), { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce })),
+    Array.from({ length: RACERS }, () => oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce })),
   );
   const issued = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   for (const r of results) if (r.status === 'rejected') t.is((r.reason as oidc.ResponseBodyError).error, 'invalid_grant');
   t.true(issued.length <= 1, `${issued.length} of ${RACERS} concurrent redemptions of one code got tokens`);
-  const active = (await Promise.all(issued.map((i) => oidc.tokenIntrospection(rp.config, i.access_token)))).filter((i) => i.active);
+  const active = (await Promise.all(issued.map((i) => oidc.tokenIntrospection(env.rp.config, i.access_token)))).filter((i) => i.active);
   t.true(active.length <= 1, `${active.length} access tokens from one code are active`);
 });
 
 test('of concurrent uses of one refresh token at most one gets a new one', async (t) => {
-  const { callback, auth } = await login(rp);
-  const tokens = await redeem(rp, callback, auth);
-  const results = await Promise.allSettled(Array.from({ length: RACERS }, () => oidc.refreshTokenGrant(rp.config, tokens.refresh_token!)));
+  const { callback, auth } = await login(env.rp);
+  const tokens = await redeem(env.rp, callback, auth);
+  const results = await Promise.allSettled(Array.from({ length: RACERS }, () => oidc.refreshTokenGrant(env.rp.config, tokens.refresh_token!)));
   const rotated = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   t.true(rotated.length <= 1, `${rotated.length} of ${RACERS} concurrent uses of one refresh token got a new one`);
-  const live = (await Promise.all(rotated.map((r) => oidc.tokenIntrospection(rp.config, r.refresh_token!)))).filter((i) => i.active);
+  const live = (await Promise.all(rotated.map((r) => oidc.tokenIntrospection(env.rp.config, r.refresh_token!)))).filter((i) => i.active);
   t.true(live.length <= 1, `${live.length} live refresh tokens descend from one`);
 });

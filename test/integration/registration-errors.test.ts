@@ -9,9 +9,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, findForm, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, newPerson, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Authorization, type Person, type RelyingParty } from '../helpers/flows.ts';
+import { authorize, federationWithClient, newPerson, passwordLogin, redeem, throughConsent, REDIRECT_URI, type Authorization, type Person } from '../helpers/flows.ts';
 import {
   accountExists,
   alertText,
@@ -47,15 +46,7 @@ const ZH = {
   generic: '请求无法完成。',
 };
 
-let fed: TestFederation;
-let rp: RelyingParty;
-test.before(async () => {
-  fed = await startTestFederation(['gd', 'registries']);
-  rp = await relyingParty(fed, 'gd');
-});
-test.after.always(async () => {
-  await fed?.close();
-});
+const env = federationWithClient(['gd', 'registries'], 'gd');
 
 interface Started {
   person: Person;
@@ -68,11 +59,11 @@ interface Started {
 
 /** A fresh person in a fresh browser on the registration page, with an SMS code sent to their phone. */
 async function start(): Promise<Started> {
-  const person = await newPerson(fed);
+  const person = await newPerson(env.fed);
   const ua = new UserAgent();
-  const auth = await authorize(rp, ua);
+  const auth = await authorize(env.rp, ua);
   const register = await openRegisterPage(ua, auth.page);
-  const { page, otp } = await sendRegisterOtp(fed, ua, register, person.phone);
+  const { page, otp } = await sendRegisterOtp(env.fed, ua, register, person.phone);
   return { person, ua, auth, page, otp };
 }
 
@@ -86,13 +77,13 @@ function assertRefusedOnForm(t: ExecutionContext, page: Page, status: number) {
 
 /** The person registers correctly now, in the same browser and interaction: nothing earlier was kept. */
 async function registersAfterwards(t: ExecutionContext, s: Started, latestPage: Page) {
-  t.false(await accountExists(fed, 'gd', s.person.id_number), 'no account for the ID number');
-  t.false(await accountExists(fed, 'gd', s.person.phone), 'no account for the phone');
+  t.false(await accountExists(env.fed, 'gd', s.person.id_number), 'no account for the ID number');
+  t.false(await accountExists(env.fed, 'gd', s.person.phone), 'no account for the phone');
   const page = findFormOr(latestPage, s.page);
   const done = await throughConsent(s.ua, await submitRegistration(s.ua, page, registrationFields(s.person, s.otp, PASSWORD)));
-  const tokens = await redeem(rp, done, s.auth);
+  const tokens = await redeem(env.rp, done, s.auth);
   t.is(tokens.claims()!.name, s.person.name, 'the correct registration afterwards succeeds');
-  t.true(await accountExists(fed, 'gd', s.person.id_number));
+  t.true(await accountExists(env.fed, 'gd', s.person.id_number));
 }
 
 /** The refused page when it still has the form (with the same CSRF token), else the earlier form page. */
@@ -229,10 +220,10 @@ test('five wrong SMS codes use the code up: then even the right one has expired'
   const right = await submitRegistration(s.ua, s.page, registrationFields(s.person, s.otp, PASSWORD));
   assertRefusedOnForm(t, right, 400);
   t.is(fieldError(right, 'otp'), ZH.otpExpired);
-  t.false(await accountExists(fed, 'gd', s.person.id_number));
+  t.false(await accountExists(env.fed, 'gd', s.person.id_number));
   // A password login with the ID number fails: there is no account.
   const ua = new UserAgent();
-  const a = await authorize(rp, ua);
+  const a = await authorize(env.rp, ua);
   const login = await passwordLogin(ua, a.page, s.person.id_number, PASSWORD);
   t.is(login.status, 401);
   t.false(login.url.startsWith(REDIRECT_URI));
@@ -241,29 +232,29 @@ test('five wrong SMS codes use the code up: then even the right one has expired'
 test('a code used for a registration cannot register a second person with the same phone', async (t) => {
   const first = await start();
   const done = await throughConsent(first.ua, await submitRegistration(first.ua, first.page, registrationFields(first.person, first.otp, PASSWORD)));
-  t.truthy((await redeem(rp, done, first.auth)).claims()!.sub);
+  t.truthy((await redeem(env.rp, done, first.auth)).claims()!.sub);
 
   // A second person, in another browser, tries the phone and the code the first one used.
-  const second = await newPerson(fed);
+  const second = await newPerson(env.fed);
   const ua = new UserAgent();
-  const auth = await authorize(rp, ua);
+  const auth = await authorize(env.rp, ua);
   const register = await openRegisterPage(ua, auth.page);
   const page = await submitRegistration(ua, register, { ...registrationFields(second, first.otp, PASSWORD), phone: first.person.phone });
   assertRefusedOnForm(t, page, 409);
   t.is(fieldError(page, 'phone'), ZH.phoneRegistered);
-  t.false(await accountExists(fed, 'gd', second.id_number), 'the second person got no account');
+  t.false(await accountExists(env.fed, 'gd', second.id_number), 'the second person got no account');
 
   // The second person registers with their own phone.
-  const { page: withCode, otp } = await sendRegisterOtp(fed, ua, page, second.phone);
+  const { page: withCode, otp } = await sendRegisterOtp(env.fed, ua, page, second.phone);
   const ok = await throughConsent(ua, await submitRegistration(ua, withCode, registrationFields(second, otp, PASSWORD)));
-  t.is((await redeem(rp, ok, auth)).claims()!.name, second.name);
+  t.is((await redeem(env.rp, ok, auth)).claims()!.name, second.name);
 });
 
 test('the same code submitted twice at once registers the person once', async (t) => {
   const s = await start();
   // A second browser, already on the registration page, gets the same code (e.g. a double submit from two tabs).
   const ua2 = new UserAgent();
-  const auth2 = await authorize(rp, ua2);
+  const auth2 = await authorize(env.rp, ua2);
   const page2 = await openRegisterPage(ua2, auth2.page);
   const [r1, r2] = await Promise.all([
     submitRegistration(s.ua, s.page, registrationFields(s.person, s.otp, PASSWORD)),
@@ -278,16 +269,16 @@ test('the same code submitted twice at once registers the person once', async (t
   t.true([400, 409].includes(no.status), `refused with ${no.status}`);
   const why = fieldError(no, 'otp') ?? fieldError(no, 'id_number') ?? fieldError(no, 'phone');
   t.true([ZH.otpExpired, ZH.idRegistered, ZH.phoneRegistered].includes(why ?? ''), `refusal: ${why}`);
-  t.true(await accountExists(fed, 'gd', s.person.id_number));
+  t.true(await accountExists(env.fed, 'gd', s.person.id_number));
 });
 
 test('an ID number registered already is refused in another browser with 409', async (t) => {
   const s = await start();
   const done = await throughConsent(s.ua, await submitRegistration(s.ua, s.page, registrationFields(s.person, s.otp, PASSWORD)));
-  const sub = (await redeem(rp, done, s.auth)).claims()!.sub;
+  const sub = (await redeem(env.rp, done, s.auth)).claims()!.sub;
 
   const ua = new UserAgent();
-  const auth = await authorize(rp, ua);
+  const auth = await authorize(env.rp, ua);
   const register = await openRegisterPage(ua, auth.page);
   const page = await submitRegistration(ua, register, registrationFields(s.person, '000000', 'Other-pass22'));
   assertRefusedOnForm(t, page, 409);
@@ -296,13 +287,13 @@ test('an ID number registered already is refused in another browser with 409', a
 
   // Nothing was overwritten: the first password still logs in, as the same subject; the second does not.
   const uaA = new UserAgent();
-  const aA = await authorize(rp, uaA);
+  const aA = await authorize(env.rp, uaA);
   const bad = await passwordLogin(uaA, aA.page, s.person.id_number, 'Other-pass22');
   t.is(bad.status, 401);
   const uaB = new UserAgent();
-  const aB = await authorize(rp, uaB);
+  const aB = await authorize(env.rp, uaB);
   const good = await passwordLogin(uaB, aB.page, s.person.id_number, PASSWORD);
-  t.is((await redeem(rp, good, aB)).claims()!.sub, sub);
+  t.is((await redeem(env.rp, good, aB)).claims()!.sub, sub);
 });
 
 test('a missing or wrong CSRF token gets the 403 page and registers nothing', async (t) => {
@@ -322,7 +313,7 @@ test('a missing or wrong CSRF token gets the 403 page and registers nothing', as
   }
   // A token of another interaction (another browser's page) is wrong here too.
   const ua2 = new UserAgent();
-  const other = await openRegisterPage(ua2, (await authorize(rp, ua2)).page);
+  const other = await openRegisterPage(ua2, (await authorize(env.rp, ua2)).page);
   const foreign = await submitRegistration(s.ua, s.page, fields, { csrf: findForm(other.html, '/register').hidden.csrf });
   t.is(foreign.status, 403);
   t.is(pageError(foreign), ZH.csrf);
@@ -350,7 +341,7 @@ test('a repeated or structured form field is refused, never merged', async (t) =
     t.true(page.status === 400 || page.status === 403, `${label}: ${page.status}`);
     t.false(page.url.startsWith(REDIRECT_URI), label);
     t.true((alertText(page) ?? '').startsWith(ZH.generic), `${label}: ${alertText(page)}`);
-    t.false(await accountExists(fed, 'gd', s.person.id_number), label);
+    t.false(await accountExists(env.fed, 'gd', s.person.id_number), label);
   }
   await registersAfterwards(t, s, s.page);
 });
@@ -397,7 +388,7 @@ test('a form body over 16 kB gets 413, never a 500', async (t) => {
   t.true(chunked.status === undefined || chunked.status === 413, `chunked oversize body answered ${chunked.status}`);
   t.false(chunked.body.includes('服务器内部错误'));
 
-  t.false(await accountExists(fed, 'gd', s.person.id_number));
+  t.false(await accountExists(env.fed, 'gd', s.person.id_number));
   await registersAfterwards(t, s, s.page);
 });
 
@@ -405,9 +396,9 @@ test('a form body over 16 kB gets 413, never a 500', async (t) => {
 // form accepts "+86…" or "138-0013-8000" for the phone, and then a password made of the phone
 // digits passes (idp/interactions/registration-routes.ts passes the raw s.body.phone to passwordProblem).
 test('a password containing the phone is refused however the phone was written', async (t) => {
-  const person = await newPerson(fed);
+  const person = await newPerson(env.fed);
   const ua = new UserAgent();
-  const register = await openRegisterPage(ua, (await authorize(rp, ua)).page);
+  const register = await openRegisterPage(ua, (await authorize(env.rp, ua)).page);
   const p = person.phone;
   for (const phone of [`+86${p}`, `${p.slice(0, 3)}-${p.slice(3, 7)}-${p.slice(7)}`, `${p.slice(0, 3)} ${p.slice(3, 7)} ${p.slice(7)}`]) {
     // No code was sent: whatever else happens, this registration cannot complete.
@@ -415,14 +406,14 @@ test('a password containing the phone is refused however the phone was written',
     t.is(page.status, 400, phone);
     t.is(fieldError(page, 'password'), ZH.passwordPersonal, `phone written as "${phone}": ${JSON.stringify(fieldErrors(page))}`);
   }
-  t.false(await accountExists(fed, 'gd', person.id_number));
+  t.false(await accountExists(env.fed, 'gd', person.id_number));
 });
 
 // After refusing a body it did not read, the server must not promise to keep the connection: the
 // 413 says "Connection: keep-alive", yet the rest of the body is never read, so a client that
 // finishes its request and sends the next one on that connection hangs or gets a reset.
 test('a refused oversize body ends with Connection: close (or the connection stays usable)', async (t) => {
-  const u = new URL(fed.url('gd'));
+  const u = new URL(env.fed.url('gd'));
   const result = await new Promise<{ head: string; second: boolean }>((resolve) => {
     const socket = connect(Number(u.port), u.hostname);
     let data = '';
