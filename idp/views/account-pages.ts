@@ -1,6 +1,6 @@
 /** Pages of the OP's account area: the person's organizations and, for their administrators, agents. */
 import { html } from '../../infra/html.ts';
-import { alert, field, hidden, layout, type PageContext } from './pages.ts';
+import { alert, field, hidden, layout, platformChoice, type PageContext } from './pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import type { AgentAuthorization, Mandate, ServiceCategory } from '../accounts/legal-person-accounts.ts';
 
@@ -65,9 +65,7 @@ function movingForm(v: AccountView, platforms: { id: string; name: string }[]) {
 <p class="hint">${v.t('text.move')}</p>${alert(v, v.moveError, v.moveErrorVars)}
 <form method="post" action="/account/move">
 ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-<fieldset><legend>${v.t('field.move_to')}</legend>
-${platforms.map((p) => html`<label class="choice"><input type="radio" name="home" value="${p.id}" required> ${p.name}</label>`)}
-</fieldset>
+${platformChoice(v, 'field.move_to', platforms)}
 ${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128 })}
 <button type="submit" class="secondary">${v.t('action.move')}</button>
 </form>`;

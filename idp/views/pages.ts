@@ -97,6 +97,13 @@ ${field(v, { name: 'identifier', label: 'field.identifier', value: v.identifier,
   );
 }
 
+/** A required choice of one platform of the federation (form field `home`). */
+export function platformChoice(p: PageContext, legend: MessageKey, platforms: { id: string; name: string }[]): Html {
+  return html`<fieldset><legend>${p.t(legend)}</legend>
+${platforms.map((x) => html`<label class="choice"><input type="radio" name="home" value="${x.id}" required> ${x.name}</label>`)}
+</fieldset>`;
+}
+
 /** The fallback of cross-tier login: choose the platform of one's account instead of giving the identifier here. */
 export function regionsPage(v: FormContext & { platforms: { id: string; name: string }[]; error?: MessageKey }): string {
   return layout(
@@ -105,9 +112,7 @@ export function regionsPage(v: FormContext & { platforms: { id: string; name: st
     html`<p>${v.t('text.regions')}</p>${alert(v, v.error)}
 <form method="post" action="${v.action}/regions">
 ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-<fieldset><legend>${v.t('field.home_platform')}</legend>
-${v.platforms.map((p) => html`<label class="choice"><input type="radio" name="home" value="${p.id}" required> ${p.name}</label>`)}
-</fieldset>
+${platformChoice(v, 'field.home_platform', v.platforms)}
 <button type="submit">${v.t('action.continue')}</button>
 </form>`,
   );
