@@ -30,30 +30,29 @@ function sourceFolders(root) {
  * @returns {string | null}
  */
 export function compiledMain(root = ROOT) {
-  let built;
   try {
-    built = statSync(join(root, DIST, STAMP)).mtimeMs;
+    const built = statSync(join(root, DIST, STAMP)).mtimeMs;
+    /** @param {string} path */
+    const changed = (path) => statSync(path).mtimeMs > built;
+    for (const folder of sourceFolders(root)) {
+      const dir = join(root, folder);
+      if (changed(dir) || readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((entry) => changed(join(dir, entry)))) return null;
+    }
+    return pathToFileURL(join(root, DIST, 'cli', 'main.js')).href;
   } catch {
+    // Never built, or a file went away while we looked (an editor saving): run the sources.
     return null;
   }
-  for (const folder of sourceFolders(root)) {
-    const dir = join(root, folder);
-    if (statSync(dir).mtimeMs > built) return null;
-    for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-      if (statSync(join(dir, entry)).mtimeMs > built) return null;
-    }
-  }
-  return pathToFileURL(join(root, DIST, 'cli', 'main.js')).href;
 }
 
-/** Compiles the sources into a fresh dist/; returns false (and says why) when TypeScript is not installed. */
+/** Compiles the sources into a fresh dist/; without TypeScript (npm ci --omit=dev) it only says so. */
 export function buildDist(root = ROOT) {
   let tsc;
   try {
     tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
   } catch {
     process.stderr.write('gov-id: TypeScript is not installed (npm ci --omit=dev?); gov-id will compile its sources at every start\n');
-    return false;
+    return;
   }
   const started = new Date();
   rmSync(join(root, DIST), { recursive: true, force: true });
@@ -62,5 +61,4 @@ export function buildDist(root = ROOT) {
   const stamp = join(root, DIST, STAMP);
   writeFileSync(stamp, `${started.toISOString()}\n`);
   utimesSync(stamp, started, started);
-  return true;
 }
