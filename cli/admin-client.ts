@@ -2,8 +2,10 @@
 import { loadMasterKey } from '../infra/crypto.ts';
 import { adminTokenFor } from '../infra/entity-runtime.ts';
 import type { Entity } from '../federation/topology.ts';
+import { CommandLineError } from './command.ts';
 
-export class AdminCallError extends Error {
+/** The entity is not reachable or refused the call (the command line prints it with exit status 2). */
+export class AdminCallError extends CommandLineError {
   constructor(message: string) {
     super(message);
     this.name = 'AdminCallError';

@@ -4,70 +4,17 @@
  * JSON report. Exit status: 0 when no module failed, 1 when one did; usage errors are thrown as
  * ConfigurationError (the command line prints them with exit status 2). See docs/conformance.md.
  */
-import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { ConfigurationError } from '../infra/errors.ts';
-import type { Topology } from '../federation/topology.ts';
+import { readJson, type CommandContext } from './command.ts';
+import { loadTopology, type Topology } from '../federation/topology.ts';
 import type { ClientConfig, TargetConfig } from '../conformance/context.ts';
 import { DEFAULT_TIMEOUT_MS } from '../conformance/http.ts';
 import { LoginError } from '../conformance/login-driver.ts';
-import { PLAN_NAMES, PLANS_NEEDING_LOGIN, selectPlans, UnknownPlanError } from '../conformance/plans.ts';
+import { PLANS_NEEDING_LOGIN, selectPlans, UnknownPlanError } from '../conformance/plans.ts';
 import { DEFAULT_POST_LOGOUT_REDIRECT_URI, DEFAULT_REDIRECT_URI, registerForConformance, RegistrationError } from '../conformance/register.ts';
 import { buildReport, writeReport } from '../conformance/report.ts';
 import { formatResult, formatSummary, runPlans } from '../conformance/runner.ts';
-
-/** Help lines for `gov-id help`. */
-export const CONFORMANCE_HELP = `  gov-id conformance --issuer URL [--client-id ID --client-secret S --redirect-uri URI | --register]
-        [--username ID_OR_PHONE --password P] [--plan NAME[,NAME]] [--module NAME] [--report FILE]
-        [--par-client-id ID --par-client-secret S] [--lockout-username U --lockout-password P]
-        [--jwt-client-id ID --jwt-key FILE] [--post-logout-redirect-uri URI] [--client-auth METHOD]
-        [--home-issuer URL --home-username ID --home-password P]
-        [--entity-id URL] [--trust-anchor URL] [--trust-anchor-jwks FILE] [--scope S]
-        [--slow] [--max-code-ttl SECONDS] [--timeout SECONDS]
-                                                     check a deployed OP against the OpenID and federation
-                                                     specifications (plans: ${PLAN_NAMES.join(', ')});
-                                                     exit status 1 when a module fails (docs/conformance.md)
-`;
-
-/**
- * The options of the command that the other commands do not have, for parseArgs (spread them
- * into the command line's OPTIONS). The command also reads four options the other commands
- * already declare, with the same definitions: {@link CONFORMANCE_SHARED_OPTIONS}.
- */
-export const CONFORMANCE_OPTIONS = {
-  issuer: { type: 'string' },
-  'client-id': { type: 'string' },
-  'client-secret': { type: 'string' },
-  'client-auth': { type: 'string' },
-  register: { type: 'boolean' },
-  plan: { type: 'string', multiple: true },
-  module: { type: 'string', multiple: true },
-  report: { type: 'string' },
-  username: { type: 'string' },
-  password: { type: 'string' },
-  'par-client-id': { type: 'string' },
-  'par-client-secret': { type: 'string' },
-  'jwt-client-id': { type: 'string' },
-  'jwt-key': { type: 'string' },
-  'lockout-username': { type: 'string' },
-  'lockout-password': { type: 'string' },
-  'home-issuer': { type: 'string' },
-  'home-username': { type: 'string' },
-  'home-password': { type: 'string' },
-  'entity-id': { type: 'string' },
-  'trust-anchor-jwks': { type: 'string' },
-  slow: { type: 'boolean' },
-  'max-code-ttl': { type: 'string' },
-  timeout: { type: 'string' },
-} as const;
-
-/** Options the command reads that `gov-id` already declares for other commands (identically). */
-export const CONFORMANCE_SHARED_OPTIONS = {
-  'redirect-uri': { type: 'string', multiple: true },
-  'post-logout-redirect-uri': { type: 'string', multiple: true },
-  scope: { type: 'string' },
-  'trust-anchor': { type: 'string' },
-} as const;
 
 export interface ConformanceValues {
   issuer?: string;
@@ -118,15 +65,6 @@ const usage = (message: string) => new ConfigurationError('', message);
 function url(option: string, value: string): string {
   if (!URL.canParse(value)) throw usage(`--${option}: ${value} is not an absolute URL`);
   return value;
-}
-
-/** A JSON file given as `--option FILE`; a file that cannot be read or parsed is a usage error naming both. */
-export function readJson(option: string, file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw usage(`--${option} ${file}: ${(err as Error).message}`);
-  }
 }
 
 function positiveInteger(option: string, value: string | undefined, fallback: number): number {
@@ -251,4 +189,9 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
     err(`report: ${values.report}`);
   }
   return run.summary.failed > 0 ? 1 : 0;
+}
+
+/** `gov-id conformance` on the command line (the topology is read only if --register needs it). */
+export function runConformanceCommand({ values, config, topologyPath }: CommandContext): Promise<number> {
+  return conformanceCommand(values, { topology: () => loadTopology(topologyPath), dataDir: config.dataDir });
 }

@@ -30,20 +30,8 @@ import { EntityConfigurationError, fetchEntityKeys } from '../federation/entity-
 import { MetadataPolicyError, TrustChainError } from '../federation/federation-errors.ts';
 import { validatePolicy, type MetadataPolicy } from '../federation/metadata-policy.ts';
 import { httpStatementFetcher, resolveTrustChain, type StatementFetcher } from '../federation/trust-chain.ts';
-import type { Entity, Topology } from '../federation/topology.ts';
-
-/** Help lines for `gov-id help`. */
-export const FEDERATION_HELP = `  gov-id federation list --entity AUTH               subordinates of an authority (national or a province) and their policies
-  gov-id federation add-subordinate --entity AUTH --subject URL [--policy FILE]
-                                                     vouch for an entity (URL or topology ID)
-  gov-id federation remove-subordinate --entity AUTH --subject URL
-                                                     stop vouching for an entity
-  gov-id federation set-policy --entity AUTH [--subject URL] --policy FILE
-                                                     metadata policy of one subordinate, or of all (without --subject);
-                                                     a file holding {} removes it
-  gov-id federation show-chain --entity ID [--trust-anchor URL]
-                                                     resolve an entity's trust chain in the running federation
-`;
+import { loadTopology, type Entity, type Topology } from '../federation/topology.ts';
+import { print, type CommandContext } from './command.ts';
 
 /**
  * A federation command that cannot be carried out; the message says why and what to do. A
@@ -316,4 +304,10 @@ export async function federationCommand(action: string, values: Record<string, u
     default:
       throw new FederationCommandError(`unknown federation command "${action}"; use one of ${ACTIONS.join(', ')}`);
   }
+}
+
+/** `gov-id federation ACTION` on the command line: prints what the action returns. */
+export async function runFederationCommand(action: string, { values, config, topologyPath }: CommandContext): Promise<number> {
+  print(await federationCommand(action, values, { topology: loadTopology(topologyPath), dataDir: config.dataDir }));
+  return 0;
 }

@@ -15,7 +15,8 @@
 import { LOA_LEVELS, type LoaLevel } from '../idp/loa.ts';
 import { ConfigurationError } from '../infra/errors.ts';
 import { entityIdProblem } from '../federation/authority-config.ts';
-import type { Entity, Topology } from '../federation/topology.ts';
+import { loadTopology, type Entity, type Topology } from '../federation/topology.ts';
+import { print, type CommandContext } from './command.ts';
 import {
   defaultMaxLoa,
   findGrant,
@@ -28,15 +29,6 @@ import {
   type TrustMarkIssuerConfig,
 } from '../federation/trust-mark-issuer.ts';
 import { govIdTrustMarkType, REAL_NAME_OP, GOVERNMENT_PORTAL, TRUST_MARK_SHORT_NAMES, trustMarkShortName, type GovIdTrustMarkType } from '../federation/trust-marks.ts';
-
-/** Help lines for `gov-id help`. */
-export const TRUST_MARK_HELP = `  gov-id federation trust-marks list [--sub URL] [--type TYPE]
-                                                     trust marks the national platform issues, and their state
-  gov-id federation trust-marks grant --sub URL --type TYPE [--max-loa loa1|loa2|loa3] [--expires-at DATE]
-                                                     give an entity a trust mark (TYPE: real-name-op, government-portal)
-  gov-id federation trust-marks revoke --sub URL --type TYPE
-                                                     withdraw it (the status endpoint answers "revoked" at once)
-`;
 
 /** A trust-marks command that cannot be carried out; printed as `gov-id: MESSAGE` with exit code 2. */
 export class TrustMarkCommandError extends ConfigurationError {
@@ -217,4 +209,10 @@ export async function trustMarkCommand(action: string | undefined, values: Recor
     default:
       throw new TrustMarkCommandError(`${action ? `unknown federation trust-marks command "${action}"` : 'federation trust-marks needs a command'}; use one of ${ACTIONS.join(', ')}`);
   }
+}
+
+/** `gov-id federation trust-marks ACTION` on the command line: prints what the action returns. */
+export async function runTrustMarkCommand(action: string, { values, config, topologyPath }: CommandContext): Promise<number> {
+  print(await trustMarkCommand(action, values, { topology: loadTopology(topologyPath), dataDir: config.dataDir }));
+  return 0;
 }

@@ -8,9 +8,12 @@ import { opConfigModules } from './modules/op-config.ts';
 import { opNegativeModules } from './modules/op-negative.ts';
 import { parFapi2Modules } from './modules/par-fapi2.ts';
 import { recognitionModules } from './modules/recognition.ts';
+import { PLAN_NAMES, type PlanName } from './plan-names.ts';
 import type { ConformanceModule, Plan } from './types.ts';
 
-export const PLANS: readonly Plan[] = [
+export { PLAN_NAMES };
+
+export const PLANS: readonly (Plan & { name: PlanName })[] = [
   { name: 'op-config', title: 'discovery document, JWKS, required metadata, issuer, algorithms, no implicit/hybrid', modules: opConfigModules },
   { name: 'op-basic', title: 'code flow end to end: PKCE, state/nonce, ID token, userinfo, claims by scope, refresh rotation, revocation, iss', modules: opBasicModules },
   { name: 'op-negative', title: 'requests that must be refused, open redirects, login CSRF, user enumeration, rate limit', modules: opNegativeModules },
@@ -18,8 +21,6 @@ export const PLANS: readonly Plan[] = [
   { name: 'federation', title: 'entity configuration, subordinate statements, trust chain, resolve endpoint, bad signatures', modules: federationModules },
   { name: 'recognition', title: 'a person of another OP logs in through the brokers: home and recognized claims, LoA cap, SSO, logout along the chain', modules: recognitionModules },
 ];
-
-export const PLAN_NAMES = PLANS.map((p) => p.name);
 
 /** Plans that need a client and a test user. */
 export const PLANS_NEEDING_LOGIN = new Set(['op-basic', 'op-negative', 'par-fapi2']);

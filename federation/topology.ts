@@ -4,11 +4,12 @@
  * Format reference: docs/topology.md.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../infra/errors.ts';
+import { PACKAGE_ROOT } from '../infra/package-root.ts';
 
-export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('./topologies/demo.json', import.meta.url));
+export const DEFAULT_TOPOLOGY = join(PACKAGE_ROOT, 'federation', 'topologies', 'demo.json');
 
 export type Tier = 'national' | 'province' | 'city';
 export type BuildMode = 'separate' | 'hybrid' | 'unified';

@@ -5,6 +5,7 @@
  * process.
  */
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { idNumberCheckDigit } from '../../infra/identifiers.ts';
@@ -142,10 +143,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `npx gov-id ARGS` in the project folder, as a person would, with this process's environment. */
+/**
+ * Runs `gov-id ARGS` in the project folder with this process's environment: bin/gov-id.js, which
+ * `npx gov-id` runs, on this process's Node (npx's own search for the bin costs more than most
+ * commands).
+ */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runInProject(process.execPath, [join(PROJECT_ROOT, 'bin', 'gov-id.js'), ...args], env);
+}
+
+/** Runs a program in the project folder with this process's environment, to its end. */
+export function runInProject(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    execFile('npx', ['gov-id', ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, timeout: 90_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
       resolve({ code: err ? Number((err as { code: number }).code) : 0, stdout: String(stdout), stderr: String(stderr) });
     });

@@ -1,6 +1,6 @@
 /**
- * The `gov-id` command as a separate process (`npx gov-id …` in the project folder, with this
- * process's environment, so DATABASE_URL and REDIS_URL are inherited). The admin commands run
+ * The `gov-id` command as a separate process (the bin `npx gov-id …` runs, in the project folder,
+ * with this process's environment, so DATABASE_URL and REDIS_URL are inherited). The admin commands run
  * against a test federation whose topology was written to a file: `--topology FILE --data DIR`
  * make the CLI agree with the host on ports and on the master key.
  */
@@ -45,7 +45,6 @@ interface Described {
 }
 
 test('gov-id topology prints every entity of the demo as JSON', async (t) => {
-  t.timeout(240_000);
   // The default topology, whatever the environment names.
   const r = await runCli(['topology'], { GOV_ID_TOPOLOGY: '' });
   t.is(r.code, 0, r.stderr);
@@ -76,7 +75,6 @@ test('gov-id topology prints every entity of the demo as JSON', async (t) => {
 });
 
 test('gov-id topology --topology FILE describes that file', async (t) => {
-  t.timeout(240_000);
   const r = await runCli(['topology', '--topology', fed.topologyFile]);
   t.is(r.code, 0, r.stderr);
   const entities = json<Described[]>(r.stdout);
@@ -84,7 +82,6 @@ test('gov-id topology --topology FILE describes that file', async (t) => {
 });
 
 test('admin person add, client add and outbox drive a real registration', async (t) => {
-  t.timeout(240_000);
   const added = await cli('admin', 'person', 'add', '--name', '李四');
   t.is(added.code, 0, added.stderr);
   const person = json<{ name: string; id_number: string; phone: string }>(added.stdout);
@@ -119,7 +116,6 @@ test('admin person add, client add and outbox drive a real registration', async 
 });
 
 test('admin client add --public gives no secret; --scope and --require-par are kept', async (t) => {
-  t.timeout(240_000);
   const pub = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--public');
   t.is(pub.code, 0, pub.stderr);
   const p = json<{ client_id: string; client_secret?: string }>(pub.stdout);
@@ -141,7 +137,6 @@ function jwksFile(name: string, keys: unknown[]): string {
 }
 
 test('admin client add --jwks registers a private_key_jwt client: no secret, it authenticates with its key alone, the audit names the method but no key', async (t) => {
-  t.timeout(240_000);
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
   const added = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--jwks', jwksFile('client-keys', [{ ...(await exportJWK(publicKey)), kid: 'client-1' }]));
   t.is(added.code, 0, added.stderr);
@@ -162,7 +157,6 @@ test('admin client add --jwks registers a private_key_jwt client: no secret, it 
 });
 
 test('admin client add --jwks refuses private key material, a weak or broken key, an unknown algorithm, a key without kid', async (t) => {
-  t.timeout(240_000);
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
   const ec = { ...(await exportJWK(publicKey)), kid: 'client-1' };
   const weakRsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
@@ -192,7 +186,6 @@ test('admin client add --jwks refuses private key material, a weak or broken key
 });
 
 test('an unknown entity exits with code 2 and names it', async (t) => {
-  t.timeout(240_000);
   const r = await cli('admin', 'client', 'add', '--entity', 'nowhere', '--redirect-uri', 'http://127.0.0.1:9/cb');
   t.is(r.code, 2);
   t.regex(r.stderr, /nowhere/);
@@ -203,7 +196,6 @@ test('an unknown entity exits with code 2 and names it', async (t) => {
 });
 
 test('a bad topology file exits with code 2 and names the field', async (t) => {
-  t.timeout(240_000);
   const valid = JSON.parse(readFileSync(fed.topologyFile, 'utf8')) as { national: { port: unknown }; provinces: { cities?: { port?: number }[] }[] };
 
   const badPort = join(scratch, 'bad-port.json');
@@ -238,7 +230,6 @@ test('a bad topology file exits with code 2 and names the field', async (t) => {
 });
 
 test('admin client add refuses an http redirect URI that is not on loopback', async (t) => {
-  t.timeout(240_000);
   for (const uri of ['http://portal.example.gov.cn/callback', 'http://10.0.0.8/cb']) {
     const r = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', uri);
     t.is(r.code, 2, uri);
@@ -257,7 +248,6 @@ test('admin client add refuses an http redirect URI that is not on loopback', as
 });
 
 test('usage errors exit with code 2; an entity that is not running is reported as such', async (t) => {
-  t.timeout(240_000);
   const noTo = await cli('admin', 'outbox');
   t.is(noTo.code, 2);
   t.regex(noTo.stderr, /--to PHONE/);
@@ -274,7 +264,6 @@ test('usage errors exit with code 2; an entity that is not running is reported a
 });
 
 test('admin commands with another master key are refused', async (t) => {
-  t.timeout(240_000);
   if (process.env.GOV_ID_MASTER_KEY) return t.pass('the master key comes from the environment here');
   const otherData = mkdtempSync(join(scratch, 'other-data-'));
   const r = await runCli(['admin', 'person', 'add', '--topology', fed.topologyFile, '--data', otherData]);

@@ -1,0 +1,37 @@
+/** `gov-id start`, `serve` and `migrate`: the commands that host entities or prepare their databases. */
+import { loadTopology, type Topology } from '../federation/topology.ts';
+import { print, UsageError, type CommandContext } from './command.ts';
+import { migrateEntity, startHost } from './entity-host.ts';
+
+export async function migrate(ctx: CommandContext): Promise<number> {
+  const t = loadTopology(ctx.topologyPath);
+  const ids = ctx.values.entity ? [t.get(ctx.values.entity).id] : t.entities.map((e) => e.id);
+  for (const id of ids) print({ entity: id, applied: await migrateEntity(ctx.config, t.get(id)) });
+  return 0;
+}
+
+/** The whole federation in this process, with the demo's conveniences. */
+export function start(ctx: CommandContext): Promise<number> {
+  const t = loadTopology(ctx.topologyPath);
+  return host(ctx, t, t.entities.map((e) => e.id), true);
+}
+
+/** One entity, as a deployment runs it (--demo for the demo's conveniences). */
+export function serve(ctx: CommandContext): Promise<number> {
+  const t = loadTopology(ctx.topologyPath);
+  if (!ctx.values.entity) throw new UsageError('serve needs --entity ID');
+  return host(ctx, t, [t.get(ctx.values.entity).id], Boolean(ctx.values.demo));
+}
+
+/** Hosts the entities until SIGINT or SIGTERM. */
+async function host({ config }: CommandContext, topology: Topology, ids: string[], demo: boolean): Promise<number> {
+  const host = await startHost({ ...config, topology, demo }, ids);
+  process.stdout.write(`gov-id ${topology.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`);
+  for (const h of host.entities) process.stdout.write(`  ${h.entity.kind.padEnd(8)} ${h.entity.id.padEnd(12)} ${h.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await host.close();
+  return 0;
+}
