@@ -1,0 +1,35 @@
+/**
+ * The federation a benchmark loads, in a process of its own (as in a deployment, and so that the
+ * CPU time it reports is the servers' alone). Started by bench/federation-process.ts with the IDs
+ * of the entities to run; answers its questions over IPC: this process's CPU time, and argon2id
+ * verify times measured here, on the cores the servers use.
+ */
+import { startTestFederation } from '../test/helpers/test-federation.ts';
+import { argon2VerifyMs, processCpuMs } from './measure.ts';
+import type { FederationReady, ServerAnswer, ServerQuestion } from './federation-process.ts';
+
+const ids = process.argv.slice(2);
+const fed = await startTestFederation(ids.length ? ids : undefined);
+
+async function answer(question: ServerQuestion): Promise<number> {
+  switch (question.kind) {
+    case 'cpu':
+      return processCpuMs();
+    case 'argon2':
+      return argon2VerifyMs(question.verifies);
+  }
+}
+
+let closing: Promise<void> | undefined;
+const close = () => (closing ??= fed.close().finally(() => process.exit(0)));
+
+process.on('message', (question: ServerQuestion | { kind: 'close' }) => {
+  if (question.kind === 'close') return void close();
+  answer(question).then(
+    (value) => process.send!({ id: question.id, value } satisfies ServerAnswer),
+    (err: Error) => process.send!({ id: question.id, error: err.message } satisfies ServerAnswer),
+  );
+});
+// The benchmark ended without closing (killed, crashed): drop what this run created all the same.
+process.on('disconnect', () => void close());
+process.send!({ topologyFile: fed.topologyFile, config: fed.config } satisfies FederationReady);
