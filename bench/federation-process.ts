@@ -12,11 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { parseTopology } from '../federation/topology.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { FederationAddresses } from '../test/helpers/flows.ts';
-import type { LoopResult } from './measure.ts';
+import type { Argon2Verify, LoopResult } from './measure.ts';
 
 type Question = { kind: 'cpu' } | { kind: 'argon2'; verifies: number };
 export type ServerQuestion = Question & { id: number };
-export type ServerAnswer = { id: number; value: number } | { id: number; error: string };
+export type ServerAnswer = { id: number; value: unknown } | { id: number; error: string };
 export interface FederationReady {
   topologyFile: string;
   config: DeploymentConfig;
@@ -26,8 +26,8 @@ export interface FederationProcess {
   fed: FederationAddresses;
   /** User plus system CPU time of the server process so far, in milliseconds. */
   cpuMs(): Promise<number>;
-  /** Mean argon2id verify time at the project's parameters, measured in the server process. */
-  argon2VerifyMs(verifies: number): Promise<number>;
+  /** argon2id verify time at the project's parameters, measured in the server process. */
+  argon2Verify(verifies: number): Promise<Argon2Verify>;
   close(): Promise<void>;
 }
 
@@ -43,7 +43,7 @@ export async function startFederationProcess(ids: string[]): Promise<FederationP
     void exited.then((code) => reject(new Error(`the federation process exited with ${code} before it was ready`)));
   });
 
-  const pending = new Map<number, { resolve(v: number): void; reject(e: Error): void }>();
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 0;
   child.on('message', (m) => {
     const a = m as ServerAnswer;
@@ -57,7 +57,7 @@ export async function startFederationProcess(ids: string[]): Promise<FederationP
     pending.clear();
   });
   const ask = (q: Question) =>
-    new Promise<number>((resolve, reject) => {
+    new Promise<unknown>((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
       child.send({ ...q, id });
@@ -66,8 +66,8 @@ export async function startFederationProcess(ids: string[]): Promise<FederationP
   const topology = parseTopology(JSON.parse(readFileSync(ready.topologyFile, 'utf8')), ready.topologyFile);
   return {
     fed: { topology, config: ready.config, url: (id) => topology.get(id).url },
-    cpuMs: () => ask({ kind: 'cpu' }),
-    argon2VerifyMs: (verifies) => ask({ kind: 'argon2', verifies }),
+    cpuMs: async () => (await ask({ kind: 'cpu' })) as number,
+    argon2Verify: async (verifies) => (await ask({ kind: 'argon2', verifies })) as Argon2Verify,
     async close() {
       if (child.exitCode === null) child.send({ kind: 'close' });
       const code = await exited;
