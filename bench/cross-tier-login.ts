@@ -24,16 +24,14 @@
  *   DATABASE_URL=… REDIS_URL=… npm run bench -- cross-tier
  *   BENCH_PERSONS=20 npm run bench -- cross-tier    # at most 28: gz takes 60 registrations and
  *                                                   # code requests per client IP and hour
- *   BENCH_PROFILE=/tmp/prof npm run bench -- cross-tier   # V8 CPU profile of the (b) logins
+ *   BENCH_PROFILE=/tmp/prof npm run bench -- cross-tier   # V8 CPU profile of the first (b) logins
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
 import { startTestFederation, type TestFederation } from '../test/helpers/test-federation.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { newPerson, type Person } from '../test/helpers/flows.ts';
 import { loginAt, opSite, registerAt, type SignedIn, type Site } from '../test/helpers/recognition-sites.ts';
+import { startCpuProfile } from './cpu-profile.ts';
 import { argon2Figures, argon2Verify, ascending, ms, percentile, processCpuMs, round, storage, type BenchOptions, type Figures } from './measure.ts';
 import type { Database, Transaction } from '../infra/database.ts';
 import type { KeyValueStore } from '../infra/key-value-store.ts';
@@ -220,24 +218,6 @@ const pct = (xs: number[], p: number) => percentile(ascending(xs), p);
 const p50p95 = (xs: number[]) => `p50 ${ms(pct(xs, 0.5)).padStart(9)}  p95 ${ms(pct(xs, 0.95)).padStart(9)}`;
 const range = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? String(xs[0]) : `${Math.min(...xs)}–${Math.max(...xs)}`);
 
-/** With BENCH_PROFILE=DIR, a V8 CPU profile of the cross-tier logins (b) only: DIR/cross-tier-login.cpuprofile. */
-async function startProfile(): Promise<(() => Promise<void>) | null> {
-  const dir = process.env.BENCH_PROFILE;
-  if (!dir) return null;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'cross-tier-login.cpuprofile'), JSON.stringify(profile));
-    session.disconnect();
-    console.log(`CPU profile of the cross-tier logins: ${join(dir, 'cross-tier-login.cpuprofile')} (the profiler slows them: their times are not the benchmark's)`);
-  };
-}
-
 /** This process's CPU time per flow while `run` does `count` flows. */
 async function cpuPerFlow<T>(count: number, run: () => Promise<T>): Promise<[T, number]> {
   const cpu0 = processCpuMs();
@@ -325,10 +305,10 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
       return flows;
     });
     const browsers = people.map(() => new TimedAgent());
-    const profiler = await startProfile();
+    const stopProfile = await startCpuProfile('cross-tier-login');
     const cross: Flow[] = [];
     for (const [i, person] of people.entries()) cross.push(await crossLogin(browsers[i]!, person, i + 1));
-    await profiler?.();
+    await stopProfile();
     const warmFlows: Flow[][] = warm.map(() => []);
     for (const [i, person] of people.entries()) (await warmVisits(browsers[i]!, person, i + 1)).forEach((f, k) => warmFlows[k]!.push(f));
 

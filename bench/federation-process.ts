@@ -4,7 +4,7 @@
  * the end. Over IPC it reads the server process's own CPU time, before and after a measurement,
  * so that a noisy machine does not hide what an operation costs the servers.
  *
- * BENCH_PROFILE=DIR: the server process writes a V8 CPU profile there when it ends.
+ * BENCH_PROFILE=DIR: the server process writes a V8 CPU profile of each measured loop there.
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import type { DeploymentConfig } from '../infra/config.ts';
 import type { FederationAddresses } from '../test/helpers/flows.ts';
 import type { Argon2Verify, LoopResult } from './measure.ts';
 
-type Question = { kind: 'cpu' } | { kind: 'argon2'; verifies: number };
+type Question = { kind: 'cpu' } | { kind: 'argon2'; verifies: number } | { kind: 'profile'; name: string } | { kind: 'profile-end' };
 export type ServerQuestion = Question & { id: number };
 export type ServerAnswer = { id: number; value: unknown } | { id: number; error: string };
 export interface FederationReady {
@@ -28,6 +28,8 @@ export interface FederationProcess {
   cpuMs(): Promise<number>;
   /** argon2id verify time at the project's parameters, measured in the server process. */
   argon2Verify(verifies: number): Promise<Argon2Verify>;
+  /** With BENCH_PROFILE set, profiles the server process until the function returned is called. */
+  profile(name: string): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -35,8 +37,7 @@ const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url))
 
 /** Starts the entities (with their superiors) in a child process; resolves once they all listen. */
 export async function startFederationProcess(ids: string[]): Promise<FederationProcess> {
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-  const child = fork(SERVER, ids, { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(SERVER, ids, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const ready = await new Promise<FederationReady>((resolve, reject) => {
     child.once('message', (m) => resolve(m as FederationReady));
@@ -68,6 +69,10 @@ export async function startFederationProcess(ids: string[]): Promise<FederationP
     fed: { topology, config: ready.config, url: (id) => topology.get(id).url },
     cpuMs: async () => (await ask({ kind: 'cpu' })) as number,
     argon2Verify: async (verifies) => (await ask({ kind: 'argon2', verifies })) as Argon2Verify,
+    async profile(name) {
+      await ask({ kind: 'profile', name });
+      return async () => void (await ask({ kind: 'profile-end' }));
+    },
     async close() {
       if (child.exitCode === null) child.send({ kind: 'close' });
       const code = await exited;
@@ -76,9 +81,15 @@ export async function startFederationProcess(ids: string[]): Promise<FederationP
   };
 }
 
-/** A timed loop with the server's CPU time read before and after it: milliseconds per successful operation. */
-export async function withServerCpu(server: FederationProcess, loop: () => Promise<LoopResult>): Promise<{ loop: LoopResult; cpuMsPerOp: number }> {
+/**
+ * A timed loop with the server's CPU time read before and after it (milliseconds per successful
+ * operation), and profiled in the server process when BENCH_PROFILE is set.
+ */
+export async function withServerCpu(server: FederationProcess, name: string, loop: () => Promise<LoopResult>): Promise<{ loop: LoopResult; cpuMsPerOp: number }> {
+  const stopProfile = await server.profile(name);
   const cpu0 = await server.cpuMs();
   const result = await loop();
-  return { loop: result, cpuMsPerOp: ((await server.cpuMs()) - cpu0) / result.ok };
+  const cpuMsPerOp = ((await server.cpuMs()) - cpu0) / result.ok;
+  await stopProfile();
+  return { loop: result, cpuMsPerOp };
 }

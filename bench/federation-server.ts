@@ -1,18 +1,28 @@
 /**
  * The federation a benchmark loads, in a process of its own (as in a deployment, and so that the
  * CPU time it reports is the servers' alone). Started by bench/federation-process.ts with the IDs
- * of the entities to run; answers its questions over IPC: this process's CPU time, and argon2id
- * verify times measured here, on the cores the servers use.
+ * of the entities to run; answers its questions over IPC: this process's CPU time, argon2id
+ * verify times measured here, on the cores the servers use, and CPU profiles of a stretch.
  */
 import { startTestFederation } from '../test/helpers/test-federation.ts';
 import { argon2Verify, processCpuMs } from './measure.ts';
+import { startCpuProfile } from './cpu-profile.ts';
 import type { FederationReady, ServerAnswer, ServerQuestion } from './federation-process.ts';
 
 const ids = process.argv.slice(2);
 const fed = await startTestFederation(ids.length ? ids : undefined);
 
+let stopProfile: (() => Promise<void>) | undefined;
+
 async function answer(question: ServerQuestion): Promise<unknown> {
   switch (question.kind) {
+    case 'profile':
+      stopProfile = await startCpuProfile(question.name);
+      return null;
+    case 'profile-end':
+      await stopProfile?.();
+      stopProfile = undefined;
+      return null;
     case 'cpu':
       return processCpuMs();
     case 'argon2':

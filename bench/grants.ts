@@ -3,7 +3,7 @@
  * "Targets": at least 1,200 per second per core; server CPU per grant at most 0.8 ms). The OP
  * runs in a process of its own; its CPU time per grant is the robust figure on a shared machine.
  *
- *   BENCH_SECONDS (default 10 per grant), BENCH_CONCURRENCY (default 4)
+ *   BENCH_SECONDS (default 10 per grant), BENCH_CONCURRENCY (default 4), BENCH_PROFILE (bench/federation-process.ts)
  */
 import { availableParallelism } from 'node:os';
 import { oidc, relyingParty } from '../test/helpers/flows.ts';
@@ -21,13 +21,13 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
     const argon2 = await server.argon2Verify(argon2Verifies);
     console.log(`storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process)`);
 
-    const refresh = await withServerCpu(server, () =>
+    const refresh = await withServerCpu(server, 'refresh', () =>
       timedLoop('refresh grant', concurrency, length, async (slot) => {
         refreshTokens[slot] = (await oidc.refreshTokenGrant(rp.config, refreshTokens[slot]!)).refresh_token!;
       }),
     );
     console.log(`  = ${(refresh.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${refresh.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`);
-    const cc = await withServerCpu(server, () =>
+    const cc = await withServerCpu(server, 'client-credentials', () =>
       timedLoop('client credentials', concurrency, length, async () => {
         await oidc.clientCredentialsGrant(rp.config);
       }),

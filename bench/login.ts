@@ -4,7 +4,7 @@
  * bound; server CPU per login at most the argon2id verify plus 3 ms). The OP runs in a process of
  * its own; its CPU time per login is the robust figure on a shared machine.
  *
- *   BENCH_SECONDS (default 10), BENCH_CONCURRENCY (default 4)
+ *   BENCH_SECONDS (default 10), BENCH_CONCURRENCY (default 4), BENCH_PROFILE (bench/federation-process.ts)
  */
 import { availableParallelism } from 'node:os';
 import { UserAgent } from '../test/helpers/user-agent.ts';
@@ -24,7 +24,7 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
     const bound = (cores * 1000) / argon2.ms;
     console.log(`storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process) → bound ${bound.toFixed(1)} logins/s`);
 
-    const { loop: logins, cpuMsPerOp: cpuPerLogin } = await withServerCpu(server, () =>
+    const { loop: logins, cpuMsPerOp: cpuPerLogin } = await withServerCpu(server, 'login', () =>
       timedLoop('password login', concurrency, length, async (slot) => {
         const ua = new UserAgent();
         const a = await authorize(rp, ua);

@@ -8,9 +8,10 @@
  *   resolve    resolveTrustChain from the portal's entity ID, the statements served from memory;
  *   cache hit  TrustChainCache.get of the resolved chain.
  *
- *   BENCH_SECONDS (default 10, split between validate and resolve)
+ *   BENCH_SECONDS (default 10, split between validate and resolve), BENCH_PROFILE (bench/cpu-profile.ts)
  */
 import { argon2Figures, argon2Verify, percentile, processCpuMs, round, timedLoop, type BenchOptions, type Figures, type LoopResult } from './measure.ts';
+import { startCpuProfile } from './cpu-profile.ts';
 import { generateKey, publicJwk } from '../infra/entity-keys.ts';
 import { signEntityConfiguration } from '../federation/entity-configuration.ts';
 import { signSubordinateStatement } from '../federation/subordinate-statements.ts';
@@ -64,11 +65,14 @@ async function threeStatements(): Promise<{ statements: string[]; opts: ResolveO
 }
 
 /** A loop on one slot, with this process's CPU time per operation. */
-async function cpuTimed(label: string, opts: BenchOptions, operation: () => Promise<unknown>): Promise<{ loop: LoopResult; cpuUs: number }> {
+async function cpuTimed(name: string, label: string, opts: BenchOptions, operation: () => Promise<unknown>): Promise<{ loop: LoopResult; cpuUs: number }> {
   const length = opts.smoke ? { operationsPerSlot: 20 } : { seconds: Number(process.env.BENCH_SECONDS ?? 10) / 2 };
+  const stopProfile = await startCpuProfile(`trust-chain-${name}`);
   const cpu0 = processCpuMs();
   const loop = await timedLoop(label, 1, length, async () => void (await operation()));
-  return { loop, cpuUs: ((processCpuMs() - cpu0) * 1000) / loop.ok };
+  const cpuUs = ((processCpuMs() - cpu0) * 1000) / loop.ok;
+  await stopProfile();
+  return { loop, cpuUs };
 }
 
 const us = (loop: LoopResult, p: number) => round(percentile(loop.latencies, p) * 1000, 1);
@@ -81,8 +85,8 @@ export async function trustChainBenchmark(opts: BenchOptions): Promise<Figures> 
   const chain = await resolveTrustChain(PORTAL, resolveOpts);
   if (chain.statements.length !== 3) throw new Error(`expected a chain of three statements, got ${chain.statements.length}`);
 
-  const validate = await cpuTimed('validate (3 stmts)', opts, () => validateTrustChain(statements, validateOpts));
-  const resolve = await cpuTimed('resolve from memory', opts, () => resolveTrustChain(PORTAL, resolveOpts));
+  const validate = await cpuTimed('validate', 'validate (3 stmts)', opts, () => validateTrustChain(statements, validateOpts));
+  const resolve = await cpuTimed('resolve', 'resolve from memory', opts, () => resolveTrustChain(PORTAL, resolveOpts));
 
   const cache = new TrustChainCache({ maxEntries: 1000 });
   cache.set(PORTAL, chain);
