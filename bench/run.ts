@@ -33,12 +33,28 @@ ${Object.entries(NOT_YET)
   all          every benchmark above, one after the other
   --smoke      a handful of operations each: shows that the benchmarks run; figures not judged`;
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { smoke: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
-const name = positionals[0] ?? 'all';
-if (values.help || positionals.length > 1 || (name !== 'all' && !(name in BENCHMARKS))) {
-  console.error(name in NOT_YET ? `${name}: not yet built\n\n${USAGE}` : USAGE);
-  process.exit(values.help ? 0 : 2);
+function usageError(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
 }
+
+const OPTIONS = { smoke: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+function parse() {
+  try {
+    return parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+}
+const { positionals, values } = parse();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const name = positionals[0] ?? 'all';
+if (positionals.length > 1) usageError('one benchmark name, or all');
+if (Object.hasOwn(NOT_YET, name)) usageError(`${name}: not yet built`);
+if (name !== 'all' && !Object.hasOwn(BENCHMARKS, name)) usageError(`${name}: no such benchmark`);
 
 let failed = 0;
 for (const benchmark of name === 'all' ? Object.keys(BENCHMARKS) : [name]) {
