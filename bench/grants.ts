@@ -6,17 +6,16 @@
  *   BENCH_SECONDS (default 10 per grant), BENCH_CONCURRENCY (default 4), BENCH_PROFILE (bench/federation-process.ts)
  */
 import { availableParallelism } from 'node:os';
-import { oidc, relyingParty } from '../test/helpers/flows.ts';
-import { startFederationProcess, withServerCpu } from './federation-process.ts';
-import { signedInPeople } from './signed-in-people.ts';
+import { oidc } from '../test/helpers/flows.ts';
+import { withServerCpu } from './federation-process.ts';
+import { startOpWithPeople } from './op-with-people.ts';
 import { argon2Figures, loopSettings, percentile, round, storage, timedLoop, type BenchOptions, type Figures } from './measure.ts';
 
 export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
   const { concurrency, length, argon2Verifies } = loopSettings(opts);
-  const server = await startFederationProcess(['gd', 'registries']);
+  const { server, rp, people } = await startOpWithPeople(concurrency);
   try {
-    const rp = await relyingParty(server.fed, 'gd');
-    const refreshTokens = (await signedInPeople(server.fed, rp, concurrency)).map((p) => p.refreshToken);
+    const refreshTokens = people.map((p) => p.refreshToken);
     const cores = availableParallelism();
     const argon2 = await server.argon2Verify(argon2Verifies);
     console.log(`storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process)`);

@@ -8,17 +8,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { UserAgent } from '../test/helpers/user-agent.ts';
-import { authorize, passwordLogin, redeem, relyingParty } from '../test/helpers/flows.ts';
-import { startFederationProcess, withServerCpu } from './federation-process.ts';
-import { BENCH_PASSWORD, signedInPeople } from './signed-in-people.ts';
+import { authorize, passwordLogin, redeem } from '../test/helpers/flows.ts';
+import { withServerCpu } from './federation-process.ts';
+import { BENCH_PASSWORD, startOpWithPeople } from './op-with-people.ts';
 import { argon2Figures, loopSettings, percentile, round, storage, timedLoop, type BenchOptions, type Figures } from './measure.ts';
 
 export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
   const { concurrency, length, argon2Verifies } = loopSettings(opts);
-  const server = await startFederationProcess(['gd', 'registries']);
+  const { server, rp, people } = await startOpWithPeople(concurrency);
   try {
-    const rp = await relyingParty(server.fed, 'gd');
-    const people = await signedInPeople(server.fed, rp, concurrency);
     const cores = availableParallelism();
     const argon2 = await server.argon2Verify(argon2Verifies);
     const bound = (cores * 1000) / argon2.ms;
