@@ -16,32 +16,29 @@
  * call made in the process is timed too: what the browser asked of which OP, and the back-channel
  * calls the OPs made while answering it (PAR, token redemption, trust chains, registry), giving
  * the split of the added time at p50; and each entity's SQL statements and key-value operations
- * (each one an awaited round trip on PostgreSQL and Redis). Prints its figures; asserts nothing.
+ * (each one an awaited round trip on PostgreSQL and Redis). The instrumentation needs the
+ * federation in this process, so the CPU time per flow it reports is this process's: all OPs and
+ * the client together (the difference b − a is the routing's). Prints its figures; asserts nothing.
  *
- *   npm run bench:recognition                       # embedded defaults (PGlite, in-process store)
- *   DATABASE_URL=… REDIS_URL=… npm run bench:recognition
- *   BENCH_PERSONS=20 npm run bench:recognition      # at most 28: gz takes 60 registrations and
+ *   npm run bench -- cross-tier                     # embedded defaults (PGlite, in-process store)
+ *   DATABASE_URL=… REDIS_URL=… npm run bench -- cross-tier
+ *   BENCH_PERSONS=20 npm run bench -- cross-tier    # at most 28: gz takes 60 registrations and
  *                                                   # code requests per client IP and hour
- *   BENCH_PROFILE=/tmp/prof npm run bench:recognition   # V8 CPU profile of the (b) logins
+ *   BENCH_PROFILE=/tmp/prof npm run bench -- cross-tier   # V8 CPU profile of the first (b) logins
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
-import argon2 from 'argon2';
 import { startTestFederation, type TestFederation } from '../test/helpers/test-federation.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { newPerson, type Person } from '../test/helpers/flows.ts';
 import { loginAt, opSite, registerAt, type SignedIn, type Site } from '../test/helpers/recognition-sites.ts';
-import { ARGON2_OPTIONS } from '../idp/accounts/password.ts';
+import { startCpuProfile } from './cpu-profile.ts';
+import { argon2Figures, argon2Verify, ascending, ms, percentile, processCpuMs, round, storage, type BenchOptions, type Figures } from './measure.ts';
 import type { Database, Transaction } from '../infra/database.ts';
 import type { KeyValueStore } from '../infra/key-value-store.ts';
 
-const PERSONS = Number(process.env.BENCH_PERSONS ?? 20);
 const PASSWORD = 'Bench-cross-1';
 const TARGET_ADDED_MS = 60;
 const TARGET_WARM_HOPS = 2;
-if (!Number.isInteger(PERSONS) || PERSONS < 1 || PERSONS > 28) throw new Error('BENCH_PERSONS must be 1 … 28 (gz allows 60 registrations and code requests per client IP and hour; one more person warms the caches)');
 
 // ---- every HTTP call of the process, timed ----------------------------------------------------
 
@@ -59,7 +56,7 @@ interface Call {
 const actor = new AsyncLocalStorage<Actor>();
 let calls: Call[] | null = null;
 const realFetch = globalThis.fetch;
-globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+const timedFetch = async (input: string | URL | Request, init?: RequestInit) => {
   const log = calls;
   if (!log) return realFetch(input, init);
   const url = new URL(input instanceof Request ? input.url : input.toString());
@@ -217,165 +214,186 @@ function backChannel(f: Flow): string {
 
 // ---- figures ----------------------------------------------------------------------------------
 
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const pct = (xs: number[], p: number) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
-const ms = (x: number) => `${x.toFixed(1)} ms`;
+const pct = (xs: number[], p: number) => percentile(ascending(xs), p);
 const p50p95 = (xs: number[]) => `p50 ${ms(pct(xs, 0.5)).padStart(9)}  p95 ${ms(pct(xs, 0.95)).padStart(9)}`;
 const range = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? String(xs[0]) : `${Math.min(...xs)}–${Math.max(...xs)}`);
 
-async function argon2VerifyMs(): Promise<number> {
-  const hash = await argon2.hash(PASSWORD, ARGON2_OPTIONS);
-  const n = 10;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await argon2.verify(hash, PASSWORD);
-  return (performance.now() - t0) / n;
+/** This process's CPU time per flow while `run` does `count` flows. */
+async function cpuPerFlow<T>(count: number, run: () => Promise<T>): Promise<[T, number]> {
+  const cpu0 = processCpuMs();
+  const result = await run();
+  return [result, (processCpuMs() - cpu0) / count];
 }
 
-/** With BENCH_PROFILE=DIR, a V8 CPU profile of the cross-tier logins (b) only: DIR/cross-tier-login.cpuprofile. */
-async function startProfile(): Promise<(() => Promise<void>) | null> {
-  const dir = process.env.BENCH_PROFILE;
-  if (!dir) return null;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'cross-tier-login.cpuprofile'), JSON.stringify(profile));
-    session.disconnect();
-    console.log(`CPU profile of the cross-tier logins: ${join(dir, 'cross-tier-login.cpuprofile')} (the profiler slows them: their times are not the benchmark's)`);
-  };
-}
-
-const started = performance.now();
-fed = await startTestFederation();
-try {
-  for (const h of fed.host.entities) instrument(h.entity.id, h.runtime.db, h.runtime.kv);
-  const gz = opSite(fed, 'gz');
-  const zj = opSite(fed, 'zj');
-  const warm = [opSite(fed, 'sz'), opSite(fed, 'js')];
-  const gzUrl = fed.url('gz');
-  console.log(`storage: ${fed.config.databaseUrl ? 'PostgreSQL' : 'PGlite'} + ${fed.config.redisUrl ? 'Redis' : 'in-process store'}; federation in this process on 127.0.0.1; started in ${((performance.now() - started) / 1000).toFixed(1)} s; argon2id verify ${ms(await argon2VerifyMs())}`);
-
-  // One more person than measured: the first logins fill the trust chain and client caches.
-  const t0 = performance.now();
-  const people: Person[] = [];
-  for (let i = 0; i <= PERSONS; i++) {
-    const person = await newPerson(fed);
-    const at = await registerAt(fed, gz, person, PASSWORD);
-    if (at.home !== gzUrl) throw new Error(`registration at gz signed ${person.id_number} in with home ${at.home}`);
-    people.push(person);
+export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figures> {
+  const measured = opts.smoke ? 1 : Number(process.env.BENCH_PERSONS ?? 20);
+  if (!Number.isInteger(measured) || measured < 1 || measured > 28) throw new Error('BENCH_PERSONS must be 1 … 28 (gz allows 60 registrations and code requests per client IP and hour; one more person warms the caches)');
+  const started = performance.now();
+  globalThis.fetch = timedFetch;
+  try {
+    fed = await startTestFederation();
+  } catch (err) {
+    globalThis.fetch = realFetch;
+    throw err;
   }
-  console.log(`registered ${people.length} persons at gz through its pages in ${((performance.now() - t0) / 1000).toFixed(1)} s (the first warms the caches and is reported apart)`);
+  try {
+    for (const h of fed.host.entities) instrument(h.entity.id, h.runtime.db, h.runtime.kv);
+    const gz = opSite(fed, 'gz');
+    const zj = opSite(fed, 'zj');
+    const warm = [opSite(fed, 'sz'), opSite(fed, 'js')];
+    const gzUrl = fed.url('gz');
+    const argon2 = await argon2Verify(opts.smoke ? 2 : 10);
+    console.log(`storage: ${storage(fed.config)}; federation in this process on 127.0.0.1; started in ${((performance.now() - started) / 1000).toFixed(1)} s; argon2id verify ${ms(argon2.ms)}, ${ms(argon2.cpuMs)} CPU`);
 
-  const problems: string[] = [];
-  const check = (who: string, f: Flow, recognized: boolean) => {
-    if (f.signedIn.home !== gzUrl) problems.push(`${who}: home ${f.signedIn.home}, expected ${gzUrl}`);
-    if (recognized && f.signedIn.recognized !== true) problems.push(`${who}: not a recognized account`);
-  };
-  const localLogin = async (person: Person, i: number) => {
-    const a = await flow(new TimedAgent(), gz, person, PASSWORD);
-    check(`person ${i} local`, a, false);
-    return a;
-  };
-  const crossLogin = async (ua: UserAgent, person: Person, i: number) => {
-    // The registry of homes learns a registration through gz's outbox (gz → gd → national): a moment's wait at most.
-    let b = await flow(ua, zj, person, PASSWORD).catch((err: Error) => err);
-    for (let retry = 0; (b instanceof Error || b.signedIn.home !== gzUrl) && retry < 20; retry++) {
-      problems.push(`person ${i} cross: zj did not route to gz at once (${b instanceof Error ? b.message.split('\n')[0] : b.signedIn.home}); retried`);
-      await new Promise((r) => setTimeout(r, 100));
-      b = await flow(ua, zj, person, PASSWORD).catch((err: Error) => err);
+    // One more person than measured: the first logins fill the trust chain and client caches.
+    const t0 = performance.now();
+    const people: Person[] = [];
+    for (let i = 0; i <= measured; i++) {
+      const person = await newPerson(fed);
+      const at = await registerAt(fed, gz, person, PASSWORD);
+      if (at.home !== gzUrl) throw new Error(`registration at gz signed ${person.id_number} in with home ${at.home}`);
+      people.push(person);
     }
-    if (b instanceof Error) throw b;
-    check(`person ${i} cross`, b, true);
-    if (!b.passwordAsked) problems.push(`person ${i} cross: no password page at gz`);
-    return b;
-  };
-  // The password is given only to see whether it is asked; it should not be.
-  const warmVisits = (ua: UserAgent, person: Person, i: number) =>
-    warm.reduce<Promise<Flow[]>>(async (done, site) => {
-      const fs = await done;
-      const f = await flow(ua, site, person, PASSWORD);
-      check(`person ${i} warm ${site.label}`, f, true);
-      return [...fs, f];
-    }, Promise.resolve([]));
+    console.log(`registered ${people.length} persons at gz through its pages in ${((performance.now() - t0) / 1000).toFixed(1)} s (the first warms the caches and is reported apart)`);
 
-  {
-    const [first] = people.splice(0, 1);
-    const a = await localLogin(first!, 0);
-    const ua = new TimedAgent();
-    const b = await crossLogin(ua, first!, 0);
-    const c = await warmVisits(ua, first!, 0);
-    console.log(`cold (first person)  local ${ms(a.ms)}  cross ${ms(b.ms)}  added ${ms(b.ms - a.ms)}  warm ${c.map((f, k) => `${warm[k]!.label} ${ms(f.ms)}`).join(', ')}`);
-    console.log(`  back-channel of the cold cross login: ${backChannel(b)}`);
+    const problems: string[] = [];
+    const check = (who: string, f: Flow, recognized: boolean) => {
+      if (f.signedIn.home !== gzUrl) problems.push(`${who}: home ${f.signedIn.home}, expected ${gzUrl}`);
+      if (recognized && f.signedIn.recognized !== true) problems.push(`${who}: not a recognized account`);
+    };
+    const localLogin = async (person: Person, i: number) => {
+      const a = await flow(new TimedAgent(), gz, person, PASSWORD);
+      check(`person ${i} local`, a, false);
+      return a;
+    };
+    const crossLogin = async (ua: UserAgent, person: Person, i: number) => {
+      // The registry of homes learns a registration through gz's outbox (gz → gd → national): a moment's wait at most.
+      let b = await flow(ua, zj, person, PASSWORD).catch((err: Error) => err);
+      for (let retry = 0; (b instanceof Error || b.signedIn.home !== gzUrl) && retry < 20; retry++) {
+        problems.push(`person ${i} cross: zj did not route to gz at once (${b instanceof Error ? b.message.split('\n')[0] : b.signedIn.home}); retried`);
+        await new Promise((r) => setTimeout(r, 100));
+        b = await flow(ua, zj, person, PASSWORD).catch((err: Error) => err);
+      }
+      if (b instanceof Error) throw b;
+      check(`person ${i} cross`, b, true);
+      if (!b.passwordAsked) problems.push(`person ${i} cross: no password page at gz`);
+      return b;
+    };
+    // The password is given only to see whether it is asked; it should not be.
+    const warmVisits = (ua: UserAgent, person: Person, i: number) =>
+      warm.reduce<Promise<Flow[]>>(async (done, site) => {
+        const fs = await done;
+        const f = await flow(ua, site, person, PASSWORD);
+        check(`person ${i} warm ${site.label}`, f, true);
+        return [...fs, f];
+      }, Promise.resolve([]));
+
+    {
+      const [first] = people.splice(0, 1);
+      const a = await localLogin(first!, 0);
+      const ua = new TimedAgent();
+      const b = await crossLogin(ua, first!, 0);
+      const c = await warmVisits(ua, first!, 0);
+      console.log(`cold (first person)  local ${ms(a.ms)}  cross ${ms(b.ms)}  added ${ms(b.ms - a.ms)}  warm ${c.map((f, k) => `${warm[k]!.label} ${ms(f.ms)}`).join(', ')}`);
+      console.log(`  back-channel of the cold cross login: ${backChannel(b)}`);
+    }
+
+    // In phases, one person at a time, so that a profile can cover the cross-tier logins alone.
+    const [local, cpuLocal] = await cpuPerFlow(people.length, async () => {
+      const flows: Flow[] = [];
+      for (const [i, person] of people.entries()) flows.push(await localLogin(person, i + 1));
+      return flows;
+    });
+    const browsers = people.map(() => new TimedAgent());
+    const stopProfile = await startCpuProfile('cross-tier-login');
+    const cross: Flow[] = [];
+    for (const [i, person] of people.entries()) cross.push(await crossLogin(browsers[i]!, person, i + 1));
+    await stopProfile();
+    const warmFlows: Flow[][] = warm.map(() => []);
+    for (const [i, person] of people.entries()) (await warmVisits(browsers[i]!, person, i + 1)).forEach((f, k) => warmFlows[k]!.push(f));
+
+    const [returning, cpuCross] = await cpuPerFlow(people.length, async () => {
+      const flows: Flow[] = [];
+      for (const [i, person] of people.entries()) flows.push(await crossLogin(new TimedAgent(), person, i + 1));
+      return flows;
+    });
+
+    const firstAdded = cross.map((b, i) => b.ms - local[i]!.ms);
+    const added = returning.map((b, i) => b.ms - local[i]!.ms);
+    const n = cross.length;
+    console.log(`\n${n} persons, one at a time, each flow in a fresh browser (warm visits in the browser of (b)):`);
+    console.log(`(a) local login at gz      ${p50p95(local.map((f) => f.ms))}   OPs ${range(local.map(hops))}, redirects ${range(local.map(redirects))}, browser requests ${range(local.map((f) => browserCalls(f).length))}`);
+    console.log(`(b) cross login at zj, first visit   ${p50p95(cross.map((f) => f.ms))}   OPs ${range(cross.map(hops))}, redirects ${range(cross.map(redirects))}, browser requests ${range(cross.map((f) => browserCalls(f).length))}`);
+    console.log(`    added (b − a, per person) ${p50p95(firstAdded)}   (includes the one-time consent and the creation of the recognized accounts)`);
+    console.log(`(b) cross login at zj, returning     ${p50p95(returning.map((f) => f.ms))}   OPs ${range(returning.map(hops))}, redirects ${range(returning.map(redirects))}, browser requests ${range(returning.map((f) => browserCalls(f).length))}`);
+    console.log(`    path: ${opPath(returning[0]!).join(' → ')}; password asked ${returning.filter((f) => f.passwordAsked).length}/${n}`);
+    console.log(`    added (b − a, per person) ${p50p95(added)}   (target p50 ≤ ${TARGET_ADDED_MS} ms)`);
+    warm.forEach((site, k) => {
+      const fs = warmFlows[k]!;
+      console.log(`(c) warm visit at ${site.label.padEnd(8)} ${p50p95(fs.map((f) => f.ms))}   OPs ${range(fs.map(hops))}, redirects ${range(fs.map(redirects))}, browser requests ${range(fs.map((f) => browserCalls(f).length))}`);
+      console.log(`    path: ${opPath(fs[0]!).join(' → ')}; password asked ${fs.filter((f) => f.passwordAsked).length}/${n}`);
+    });
+
+    // Where the added time goes: each item's p50 in the returning (b) against (a) (an item a flow lacks counts as 0 there).
+    const splits = { b: returning.map(split), a: local.map(split) };
+    const keys = [...new Set(splits.b.flatMap((m) => [...m.keys()]))];
+    const itemP50 = (maps: Map<string, number>[], k: string) => (maps.some((m) => m.has(k)) ? pct(maps.map((m) => m.get(k) ?? 0), 0.5) : null);
+    console.log(`\nwhere the time of (b) goes, p50 per item (a = the same item in the local login):`);
+    for (const k of keys) {
+      const a = itemP50(splits.a, k);
+      console.log(`  ${ms(itemP50(splits.b, k)!).padStart(9)}  ${(a === null ? '' : `(a ${ms(a)})`).padEnd(13)}  ${k}`);
+    }
+    const byCategory = (fs: Flow[], cat: string) =>
+      pct(
+        fs.map((f) => f.calls.filter((c) => c.who === 'server' && category(c) === cat).reduce((s, c) => s + (c.t1 - c.t0), 0)),
+        0.5,
+      );
+    console.log(`  back-channel in (b), p50 by kind: ${CATEGORIES.map((c) => `${c} ${ms(byCategory(returning, c))}`).join(', ')}`);
+
+    const total = (f: Flow, k: keyof StoreUse) => [...f.store.values()].reduce((sum, u) => sum + u[k], 0);
+    const storeLine = (fs: Flow[]) =>
+      `SQL statements ${range(fs.map((f) => total(f, 'sql')))}, transactions ${range(fs.map((f) => total(f, 'tx')))} (p50 ${ms(pct(fs.map((f) => total(f, 'dbMs')), 0.5))} in the database), key-value operations ${range(fs.map((f) => total(f, 'kv')))} (p50 ${ms(pct(fs.map((f) => total(f, 'kvMs')), 0.5))})`;
+    console.log(`\nstorage per flow: (a) ${storeLine(local)}`);
+    console.log(`                  (b) ${storeLine(returning)}`);
+    // (Entities off the route show up now and then: their registry publishers poll in the background.)
+    const perEntity = [...new Set(returning.flatMap((f) => [...f.store.keys()]))].flatMap((id) => {
+      const of = (k: keyof StoreUse) => pct(returning.map((f) => f.store.get(id)?.[k] ?? 0), 0.5);
+      return of('sql') + of('kv') === 0 ? [] : [`${id} ${of('sql')} SQL (${of('tx')} tx) ${ms(of('dbMs'))}, ${of('kv')} KV ${ms(of('kvMs'))}`];
+    });
+    console.log(`                  (b) by entity, p50: ${perEntity.join('; ')}`);
+
+    const warmOk = warmFlows.every((fs) => fs.every((f) => !f.passwordAsked && hops(f) <= TARGET_WARM_HOPS));
+    const addedOk = pct(added, 0.5) <= TARGET_ADDED_MS;
+    console.log(`\ntarget: added time p50 ${ms(pct(added, 0.5))} ≤ ${TARGET_ADDED_MS} ms: ${addedOk ? 'met' : 'MISSED'}`);
+    console.log(`target: warm SSO, no password and ≤ ${TARGET_WARM_HOPS} OPs: ${warmOk ? 'met' : 'MISSED'} (${warm.map((s, k) => `${s.label}: ${range(warmFlows[k]!.map(hops))} OPs, ${warmFlows[k]!.filter((f) => f.passwordAsked).length} password pages`).join('; ')})`);
+    console.log(`CPU of this process (OPs and client) per flow: (a) ${ms(cpuLocal)}, (b) returning ${ms(cpuCross)}, added ${ms(cpuCross - cpuLocal)}`);
+    if (problems.length) console.log(`problems (${problems.length}):\n  ${problems.slice(0, 10).join('\n  ')}`);
+    console.log(`run took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const warmHops = warmFlows.flatMap((fs) => fs.map(hops));
+    return {
+      storage: storage(fed.config),
+      persons: n,
+      local_p50_ms: round(pct(local.map((f) => f.ms), 0.5)),
+      local_p95_ms: round(pct(local.map((f) => f.ms), 0.95)),
+      cross_first_p50_ms: round(pct(cross.map((f) => f.ms), 0.5)),
+      cross_first_added_p50_ms: round(pct(firstAdded, 0.5)),
+      cross_p50_ms: round(pct(returning.map((f) => f.ms), 0.5)),
+      cross_p95_ms: round(pct(returning.map((f) => f.ms), 0.95)),
+      added_p50_ms: round(pct(added, 0.5)),
+      added_p95_ms: round(pct(added, 0.95)),
+      cross_hops: Math.max(...returning.map(hops)),
+      warm_hops_max: Math.max(...warmHops),
+      warm_passwords_asked: warmFlows.flat().filter((f) => f.passwordAsked).length,
+      process_cpu_ms_per_local_login: round(cpuLocal),
+      process_cpu_ms_per_cross_login: round(cpuCross),
+      process_cpu_ms_added_per_cross_login: round(cpuCross - cpuLocal),
+      ...argon2Figures(argon2),
+      target_added_met: addedOk,
+      target_warm_met: warmOk,
+      problems: problems.length,
+    };
+  } finally {
+    await fed.close();
+    globalThis.fetch = realFetch;
   }
-
-  // In phases, one person at a time, so that a profile can cover the cross-tier logins alone.
-  const local: Flow[] = [];
-  for (const [i, person] of people.entries()) local.push(await localLogin(person, i + 1));
-  const browsers = people.map(() => new TimedAgent());
-  const profiler = await startProfile();
-  const cross: Flow[] = [];
-  for (const [i, person] of people.entries()) cross.push(await crossLogin(browsers[i]!, person, i + 1));
-  await profiler?.();
-  const warmFlows: Flow[][] = warm.map(() => []);
-  for (const [i, person] of people.entries()) (await warmVisits(browsers[i]!, person, i + 1)).forEach((f, k) => warmFlows[k]!.push(f));
-
-  const returning: Flow[] = [];
-  for (const [i, person] of people.entries()) returning.push(await crossLogin(new TimedAgent(), person, i + 1));
-
-  const firstAdded = cross.map((b, i) => b.ms - local[i]!.ms);
-  const added = returning.map((b, i) => b.ms - local[i]!.ms);
-  const n = cross.length;
-  console.log(`\n${n} persons, one at a time, each flow in a fresh browser (warm visits in the browser of (b)):`);
-  console.log(`(a) local login at gz      ${p50p95(local.map((f) => f.ms))}   OPs ${range(local.map(hops))}, redirects ${range(local.map(redirects))}, browser requests ${range(local.map((f) => browserCalls(f).length))}`);
-  console.log(`(b) cross login at zj, first visit   ${p50p95(cross.map((f) => f.ms))}   OPs ${range(cross.map(hops))}, redirects ${range(cross.map(redirects))}, browser requests ${range(cross.map((f) => browserCalls(f).length))}`);
-  console.log(`    added (b − a, per person) ${p50p95(firstAdded)}   (includes the one-time consent and the creation of the recognized accounts)`);
-  console.log(`(b) cross login at zj, returning     ${p50p95(returning.map((f) => f.ms))}   OPs ${range(returning.map(hops))}, redirects ${range(returning.map(redirects))}, browser requests ${range(returning.map((f) => browserCalls(f).length))}`);
-  console.log(`    path: ${opPath(returning[0]!).join(' → ')}; password asked ${returning.filter((f) => f.passwordAsked).length}/${n}`);
-  console.log(`    added (b − a, per person) ${p50p95(added)}   (target p50 ≤ ${TARGET_ADDED_MS} ms)`);
-  warm.forEach((site, k) => {
-    const fs = warmFlows[k]!;
-    console.log(`(c) warm visit at ${site.label.padEnd(8)} ${p50p95(fs.map((f) => f.ms))}   OPs ${range(fs.map(hops))}, redirects ${range(fs.map(redirects))}, browser requests ${range(fs.map((f) => browserCalls(f).length))}`);
-    console.log(`    path: ${opPath(fs[0]!).join(' → ')}; password asked ${fs.filter((f) => f.passwordAsked).length}/${n}`);
-  });
-
-  // Where the added time goes: each item's p50 in the returning (b) against (a) (an item a flow lacks counts as 0 there).
-  const splits = { b: returning.map(split), a: local.map(split) };
-  const keys = [...new Set(splits.b.flatMap((m) => [...m.keys()]))];
-  const itemP50 = (maps: Map<string, number>[], k: string) => (maps.some((m) => m.has(k)) ? pct(maps.map((m) => m.get(k) ?? 0), 0.5) : null);
-  console.log(`\nwhere the time of (b) goes, p50 per item (a = the same item in the local login):`);
-  for (const k of keys) {
-    const a = itemP50(splits.a, k);
-    console.log(`  ${ms(itemP50(splits.b, k)!).padStart(9)}  ${(a === null ? '' : `(a ${ms(a)})`).padEnd(13)}  ${k}`);
-  }
-  const byCategory = (fs: Flow[], cat: string) =>
-    pct(
-      fs.map((f) => f.calls.filter((c) => c.who === 'server' && category(c) === cat).reduce((s, c) => s + (c.t1 - c.t0), 0)),
-      0.5,
-    );
-  console.log(`  back-channel in (b), p50 by kind: ${CATEGORIES.map((c) => `${c} ${ms(byCategory(returning, c))}`).join(', ')}`);
-
-  const total = (f: Flow, k: keyof StoreUse) => [...f.store.values()].reduce((sum, u) => sum + u[k], 0);
-  const storeLine = (fs: Flow[]) =>
-    `SQL statements ${range(fs.map((f) => total(f, 'sql')))}, transactions ${range(fs.map((f) => total(f, 'tx')))} (p50 ${ms(pct(fs.map((f) => total(f, 'dbMs')), 0.5))} in the database), key-value operations ${range(fs.map((f) => total(f, 'kv')))} (p50 ${ms(pct(fs.map((f) => total(f, 'kvMs')), 0.5))})`;
-  console.log(`\nstorage per flow: (a) ${storeLine(local)}`);
-  console.log(`                  (b) ${storeLine(returning)}`);
-  // (Entities off the route show up now and then: their registry publishers poll in the background.)
-  const perEntity = [...new Set(returning.flatMap((f) => [...f.store.keys()]))].flatMap((id) => {
-    const of = (k: keyof StoreUse) => pct(returning.map((f) => f.store.get(id)?.[k] ?? 0), 0.5);
-    return of('sql') + of('kv') === 0 ? [] : [`${id} ${of('sql')} SQL (${of('tx')} tx) ${ms(of('dbMs'))}, ${of('kv')} KV ${ms(of('kvMs'))}`];
-  });
-  console.log(`                  (b) by entity, p50: ${perEntity.join('; ')}`);
-
-  const warmOk = warmFlows.every((fs) => fs.every((f) => !f.passwordAsked && hops(f) <= TARGET_WARM_HOPS));
-  const addedOk = pct(added, 0.5) <= TARGET_ADDED_MS;
-  console.log(`\ntarget: added time p50 ${ms(pct(added, 0.5))} ≤ ${TARGET_ADDED_MS} ms: ${addedOk ? 'met' : 'MISSED'}`);
-  console.log(`target: warm SSO, no password and ≤ ${TARGET_WARM_HOPS} OPs: ${warmOk ? 'met' : 'MISSED'} (${warm.map((s, k) => `${s.label}: ${range(warmFlows[k]!.map(hops))} OPs, ${warmFlows[k]!.filter((f) => f.passwordAsked).length} password pages`).join('; ')})`);
-  if (problems.length) console.log(`problems (${problems.length}):\n  ${problems.slice(0, 10).join('\n  ')}`);
-  console.log(`run took ${((performance.now() - started) / 1000).toFixed(1)} s`);
-} finally {
-  await fed.close();
 }

@@ -1,13 +1,16 @@
 /**
  * Building blocks of end-to-end flows: a client registered through the admin API, a synthetic
  * person from the population registry, codes read from the outbox, and the steps a person takes
- * on the OP's pages, with openid-client as the relying party.
+ * on the OP's pages, with openid-client as the relying party. Free of the test runner, so that
+ * the benchmarks use them too (bench/).
  */
 import * as oidc from 'openid-client';
 import { callAdmin } from '../../cli/admin-client.ts';
 import { UserAgent, findForm, type Page } from './user-agent.ts';
-import test from 'ava';
-import { startTestFederation, type TestFederation } from './test-federation.ts';
+import type { TestFederation } from './test-federation.ts';
+
+/** What the flows need of a federation, whether it runs in this process or in another. */
+export type FederationAddresses = Pick<TestFederation, 'topology' | 'config' | 'url'>;
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
@@ -24,11 +27,11 @@ export interface RelyingParty {
   issuer: string;
 }
 
-export async function addClient(fed: TestFederation, op: string, body: Record<string, unknown> = {}): Promise<{ client_id: string; client_secret?: string }> {
+export async function addClient(fed: FederationAddresses, op: string, body: Record<string, unknown> = {}): Promise<{ client_id: string; client_secret?: string }> {
   return (await callAdmin(fed.topology.get(op), fed.config.dataDir, 'POST', '/admin/clients', { redirect_uris: [REDIRECT_URI], ...body })) as { client_id: string; client_secret?: string };
 }
 
-export async function relyingParty(fed: TestFederation, op: string, body: Record<string, unknown> = {}): Promise<RelyingParty> {
+export async function relyingParty(fed: FederationAddresses, op: string, body: Record<string, unknown> = {}): Promise<RelyingParty> {
   const creds = await addClient(fed, op, body);
   const issuer = fed.url(op);
   const config = await oidc.discovery(new URL(issuer), creds.client_id, creds.client_secret ? { client_secret: creds.client_secret } : {}, creds.client_secret ? oidc.ClientSecretBasic(creds.client_secret) : oidc.None(), {
@@ -37,27 +40,14 @@ export async function relyingParty(fed: TestFederation, op: string, body: Record
   return { clientId: creds.client_id, clientSecret: creds.client_secret, config, issuer };
 }
 
-/** The entities of one test file's federation and a client at `op`: started before its tests, closed after them. */
-export function federationWithClient(ids: string[], op: string): { fed: TestFederation; rp: RelyingParty } {
-  const env = {} as { fed: TestFederation; rp: RelyingParty };
-  test.before(async () => {
-    env.fed = await startTestFederation(ids);
-    env.rp = await relyingParty(env.fed, op);
-  });
-  test.after.always(async () => {
-    await env.fed?.close();
-  });
-  return env;
-}
-
-export async function newPerson(fed: TestFederation, name?: string): Promise<Person> {
+export async function newPerson(fed: FederationAddresses, name?: string): Promise<Person> {
   const res = await fetch(`${fed.topology.services().url}/demo/persons`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(name ? { name } : {}) });
   if (res.status !== 201) throw new Error(`demo person: ${res.status} ${await res.text()}`);
   return (await res.json()) as Person;
 }
 
 /** The newest code sent to a phone. */
-export async function latestOtp(fed: TestFederation, phone: string): Promise<string> {
+export async function latestOtp(fed: FederationAddresses, phone: string): Promise<string> {
   const res = await fetch(`${fed.topology.services().url}/demo/outbox?to=${phone}`);
   const messages = (await res.json()) as { body: string }[];
   const code = /验证码 (\d{6})/.exec(messages[0]?.body ?? '')?.[1];
@@ -98,7 +88,7 @@ export async function throughConsent(ua: UserAgent, page: Page): Promise<Page> {
   return page;
 }
 
-export async function registerOnPage(fed: TestFederation, ua: UserAgent, page: Page, person: Person, password: string): Promise<Page> {
+export async function registerOnPage(fed: FederationAddresses, ua: UserAgent, page: Page, person: Person, password: string): Promise<Page> {
   const loginPage = page.url.includes('/register') ? page : await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(page.html)![1]!.replace(/&amp;/g, '&'), page.url).toString());
   const { action, hidden } = findForm(loginPage.html, '/register');
   const sent = await ua.navigate(new URL(`${action}/otp`, loginPage.url).toString(), { form: { ...hidden, phone: person.phone } });

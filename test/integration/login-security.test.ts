@@ -8,7 +8,8 @@
  */
 import test from 'ava';
 import { UserAgent, findForm, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, federationWithClient, latestOtp, passwordLogin, redeem, throughConsent, REDIRECT_URI, type Person } from '../helpers/flows.ts';
+import { authorize, latestOtp, passwordLogin, redeem, throughConsent, REDIRECT_URI, type Person } from '../helpers/flows.ts';
+import { federationWithClient } from '../helpers/gd-fixture.ts';
 import { randomInt } from 'node:crypto';
 import { openRegisterPage, pageLang, seededPerson, unknownIdNumber, wrongCheckDigit } from '../helpers/integration-extra.ts';
 

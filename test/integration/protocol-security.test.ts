@@ -7,7 +7,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { decodeProtectedHeader } from 'jose';
 import { UserAgent, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, federationWithClient, oidc, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Authorization, type Person, type RelyingParty } from '../helpers/flows.ts';
+import { authorize, oidc, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Authorization, type Person, type RelyingParty } from '../helpers/flows.ts';
+import { federationWithClient } from '../helpers/gd-fixture.ts';
 import { seededPerson } from '../helpers/integration-extra.ts';
 
 const PASSWORD = 'Protocol-pass-7';

@@ -10,7 +10,8 @@ import test, { type ExecutionContext } from 'ava';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { UserAgent, findForm, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, federationWithClient, newPerson, passwordLogin, redeem, throughConsent, REDIRECT_URI, type Authorization, type Person } from '../helpers/flows.ts';
+import { authorize, newPerson, passwordLogin, redeem, throughConsent, REDIRECT_URI, type Authorization, type Person } from '../helpers/flows.ts';
+import { federationWithClient } from '../helpers/gd-fixture.ts';
 import {
   accountExists,
   alertText,

@@ -1,0 +1,95 @@
+/**
+ * Runs (part of) the demo federation in a child process for a benchmark, the load coming from
+ * this one: fresh ports, schemas and key namespace (test/helpers/test-federation.ts), dropped at
+ * the end. Over IPC it reads the server process's own CPU time, before and after a measurement,
+ * so that a noisy machine does not hide what an operation costs the servers.
+ *
+ * BENCH_PROFILE=DIR: the server process writes a V8 CPU profile of each measured loop there.
+ */
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseTopology } from '../federation/topology.ts';
+import type { DeploymentConfig } from '../infra/config.ts';
+import type { FederationAddresses } from '../test/helpers/flows.ts';
+import type { Argon2Verify, LoopResult } from './measure.ts';
+
+type Question = { kind: 'cpu' } | { kind: 'argon2'; verifies: number } | { kind: 'profile'; name: string } | { kind: 'profile-end' };
+export type ServerQuestion = Question & { id: number };
+export type ServerAnswer = { id: number; value: unknown } | { id: number; error: string };
+export interface FederationReady {
+  topologyFile: string;
+  config: DeploymentConfig;
+}
+
+export interface FederationProcess {
+  fed: FederationAddresses;
+  /** User plus system CPU time of the server process so far, in milliseconds. */
+  cpuMs(): Promise<number>;
+  /** argon2id verify time at the project's parameters, measured in the server process. */
+  argon2Verify(verifies: number): Promise<Argon2Verify>;
+  /** With BENCH_PROFILE set, profiles the server process until the function returned is called. */
+  profile(name: string): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url));
+
+/** Starts the entities (with their superiors) in a child process; resolves once they all listen. */
+export async function startFederationProcess(ids: string[]): Promise<FederationProcess> {
+  const child = fork(SERVER, ids, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ready = await new Promise<FederationReady>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as FederationReady));
+    void exited.then((code) => reject(new Error(`the federation process exited with ${code} before it was ready`)));
+  });
+
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let nextId = 0;
+  child.on('message', (m) => {
+    const a = m as ServerAnswer;
+    const p = pending.get(a.id);
+    pending.delete(a.id);
+    if ('error' in a) p?.reject(new Error(`federation process: ${a.error}`));
+    else p?.resolve(a.value);
+  });
+  void exited.then((code) => {
+    for (const p of pending.values()) p.reject(new Error(`the federation process exited with ${code}`));
+    pending.clear();
+  });
+  const ask = (q: Question) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      child.send({ ...q, id });
+    });
+
+  const topology = parseTopology(JSON.parse(readFileSync(ready.topologyFile, 'utf8')), ready.topologyFile);
+  return {
+    fed: { topology, config: ready.config, url: (id) => topology.get(id).url },
+    cpuMs: async () => (await ask({ kind: 'cpu' })) as number,
+    argon2Verify: async (verifies) => (await ask({ kind: 'argon2', verifies })) as Argon2Verify,
+    async profile(name) {
+      await ask({ kind: 'profile', name });
+      return async () => void (await ask({ kind: 'profile-end' }));
+    },
+    async close() {
+      if (child.exitCode === null) child.send({ kind: 'close' });
+      const code = await exited;
+      if (code !== 0) throw new Error(`the federation process exited with ${code}`);
+    },
+  };
+}
+
+/**
+ * A timed loop with the server's CPU time read before and after it (milliseconds per successful
+ * operation), and profiled in the server process when BENCH_PROFILE is set.
+ */
+export async function withServerCpu(server: FederationProcess, name: string, loop: () => Promise<LoopResult>): Promise<{ loop: LoopResult; cpuMsPerOp: number }> {
+  const stopProfile = await server.profile(name);
+  const cpu0 = await server.cpuMs();
+  const result = await loop();
+  const cpuMsPerOp = ((await server.cpuMs()) - cpu0) / result.ok;
+  await stopProfile();
+  return { loop: result, cpuMsPerOp };
+}

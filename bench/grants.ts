@@ -1,0 +1,58 @@
+/**
+ * Refresh and client-credentials grants at one OP (gd), each at a fixed concurrency (docs/DESIGN
+ * "Targets": at least 1,200 per second per core; server CPU per grant at most 0.8 ms). The OP
+ * runs in a process of its own; its CPU time per grant is the robust figure on a shared machine.
+ *
+ *   BENCH_SECONDS (default 10 per grant), BENCH_CONCURRENCY (default 4), BENCH_PROFILE (bench/federation-process.ts)
+ */
+import { availableParallelism } from 'node:os';
+import { oidc } from '../test/helpers/flows.ts';
+import { withServerCpu } from './federation-process.ts';
+import { startOpWithPeople } from './op-with-people.ts';
+import { argon2Figures, loopSettings, percentile, round, storage, timedLoop, type BenchOptions, type Figures } from './measure.ts';
+
+export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
+  const { concurrency, length, argon2Verifies } = loopSettings(opts);
+  const { server, rp, people } = await startOpWithPeople(concurrency);
+  try {
+    const refreshTokens = people.map((p) => p.refreshToken);
+    const cores = availableParallelism();
+    const argon2 = await server.argon2Verify(argon2Verifies);
+    console.log(`storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process)`);
+
+    const refresh = await withServerCpu(server, 'refresh', () =>
+      timedLoop('refresh grant', concurrency, length, async (slot) => {
+        refreshTokens[slot] = (await oidc.refreshTokenGrant(rp.config, refreshTokens[slot]!)).refresh_token!;
+      }),
+    );
+    console.log(`  = ${(refresh.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${refresh.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`);
+    const cc = await withServerCpu(server, 'client-credentials', () =>
+      timedLoop('client credentials', concurrency, length, async () => {
+        await oidc.clientCredentialsGrant(rp.config);
+      }),
+    );
+    console.log(`  = ${(cc.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${cc.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`);
+    return {
+      storage: storage(),
+      cores,
+      concurrency,
+      refreshes: refresh.loop.ok,
+      refresh_errors: refresh.loop.errors,
+      refresh_per_s: round(refresh.loop.perSecond),
+      refresh_per_s_per_core: round(refresh.loop.perSecond / cores),
+      refresh_p50_ms: round(percentile(refresh.loop.latencies, 0.5)),
+      refresh_p99_ms: round(percentile(refresh.loop.latencies, 0.99)),
+      server_cpu_ms_per_refresh: round(refresh.cpuMsPerOp, 3),
+      client_credentials: cc.loop.ok,
+      client_credentials_errors: cc.loop.errors,
+      client_credentials_per_s: round(cc.loop.perSecond),
+      client_credentials_per_s_per_core: round(cc.loop.perSecond / cores),
+      client_credentials_p50_ms: round(percentile(cc.loop.latencies, 0.5)),
+      client_credentials_p99_ms: round(percentile(cc.loop.latencies, 0.99)),
+      server_cpu_ms_per_client_credentials: round(cc.cpuMsPerOp, 3),
+      ...argon2Figures(argon2),
+    };
+  } finally {
+    await server.close();
+  }
+}
