@@ -69,9 +69,9 @@ function openOp(deployment: Deployment): Promise<Op> {
  * pool on PostgreSQL) and its own Redis connection on the same namespace. The in-process store
  * lives in one process only, so there the instances share it.
  */
-async function secondInstance(op: Op): Promise<Op> {
-  const db = await (op.db.engine === 'pglite' ? pglite : postgres).reopen(op.db.schema);
-  if (!process.env.REDIS_URL || op.db.engine === 'pglite') return opOver(db, op.kv, op.namespace);
+async function secondInstance(deployment: Deployment, op: Op): Promise<Op> {
+  const db = await deployment.db.reopen(op.db.schema);
+  if (deployment.store.name !== 'redis') return opOver(db, op.kv, op.namespace);
   const kv = await openKeyValueStore({ url: process.env.REDIS_URL, namespace: op.namespace });
   extraStores.push(kv);
   return opOver(db, kv, op.namespace);
@@ -127,7 +127,7 @@ for (const { model, artifact, message, where } of CASES) {
 
   forEngines(deployments, `${model} (${where}): of eight concurrent consumes from two OP instances exactly one wins`, async (t, deployment) => {
     const first = await openOp(deployment);
-    const second = await secondInstance(first);
+    const second = await secondInstance(deployment, first);
     const ids = await grantWithArtifacts(first);
     const { won, lost } = await race(Array.from({ length: 8 }, (_, i) => (i % 2 ? second : first).adapter(model).consume(ids[artifact])));
     t.is(won, 1);
