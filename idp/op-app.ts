@@ -15,17 +15,18 @@ import { NaturalPersonAccounts, type HomePublication } from './accounts/natural-
 import { LegalPersonAccounts } from './accounts/legal-person-accounts.ts';
 import { accountFinder } from './oidc/find-account.ts';
 import { interactionPolicyFor } from './oidc/interaction-policy.ts';
+import { sessionFacts } from './oidc/session-facts.ts';
 import { LoginThrottle } from './accounts/login-throttle.ts';
 import { OneTimeCodes } from './accounts/one-time-codes.ts';
 import { ServicesClient } from './services-client.ts';
 import { ClientStore } from './oidc/client-store.ts';
 import { artifactAdapter, latestGrantId, type FederationClientResolver } from './oidc/artifact-adapter.ts';
 import { providerConfiguration, TTL } from './oidc/provider-config.ts';
-import { DEFAULT_ACR_URIS, LOA_LEVELS, type LoaLevel } from './loa.ts';
+import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
 import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
 import { AccountDirectory } from './accounts/account-directory.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_CALLBACK_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';
-import { endedSessionKey, SessionTermination } from './broker/session-termination.ts';
+import { SessionTermination } from './broker/session-termination.ts';
 import { UpstreamLogout } from './broker/upstream-logout.ts';
 import { BROKER_PATHS, brokerRoutes } from './broker/broker-routes.ts';
 import { crossTierRoutes } from './interactions/cross-tier-routes.ts';
@@ -90,10 +91,6 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   const recognized = new RecognizedAccounts(db, runtime.cipher, runtime.blindIndex);
   const [rpKey] = await loadKeys(db, runtime.cipher, 'rp', ['ES256']);
   const directory = new AccountDirectory(accounts, legalPersons, recognized);
-  const levelOf = (acr: string) => {
-    const i = LOA_LEVELS.findIndex((l) => acrUris[l] === acr);
-    return i < 0 ? null : i;
-  };
   const clients = new ClientStore(db, runtime.cipher);
   const services = new ServicesClient(issuer, servicesUrl, () => runtime.keyRing.signingKey());
   const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);
@@ -110,17 +107,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
       isFirstPartyClient: (clientId) => clientId === ACCOUNT_CLIENT_ID || (recognition?.isFederationOp(clientId) ?? false),
       findAccount: accountFinder(issuer, directory, accounts, legalPersons, recognized),
-      interactionPolicy: interactionPolicyFor({
-        isLegalSubject: (subject) => directory.isLegal(subject),
-        isHinted: async (subject, hint) => {
-          const index = accounts.identifierIndex(hint);
-          const found = index ? await directory.find(subject) : null;
-          if (found?.kind === 'natural') return found.person.idNumberIndex === index || found.person.phoneIndex === index;
-          return found?.kind === 'recognized' && found.account.identifierIndex === index;
-        },
-        levelOf,
-        isEnded: async (sessionUid) => (await kv.get(endedSessionKey(sessionUid))) !== null,
-      }),
+      interactionPolicy: interactionPolicyFor(sessionFacts({ directory, accounts, kv, acrUris })),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);
         ctx.type = 'html';
