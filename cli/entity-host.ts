@@ -253,9 +253,6 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     entity.port,
     topology.host,
   );
-  // Started once the entity listens; never waits for the issuer (it retries in the background).
-  trustMarkHolder.start();
-  publisher?.start();
   return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher };
 }
 
@@ -276,6 +273,13 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   } catch (err) {
     await close();
     throw err;
+  }
+  // Background work starts once every entity of the host listens: a superior checks a relayed
+  // publication against the statements of the home, which may be hosted here too (started after
+  // the relaying broker). Neither waits for the other side: both retry in the background.
+  for (const s of started) {
+    s.trustMarkHolder.start();
+    s.publisher?.start();
   }
   return { entities: started.map((s) => s.hosted), close };
 }
