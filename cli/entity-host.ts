@@ -253,6 +253,8 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     entity.port,
     topology.host,
   );
+  // Started once the entity listens; never waits for the issuer (it retries in the background).
+  trustMarkHolder.start();
   return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher };
 }
 
@@ -274,12 +276,9 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
     await close();
     throw err;
   }
-  // Background work starts once every entity of the host listens: a superior checks a relayed
-  // publication against the statements of the home, which may be hosted here too (started after
-  // the relaying broker). Neither waits for the other side: both retry in the background.
-  for (const s of started) {
-    s.trustMarkHolder.start();
-    s.publisher?.start();
-  }
+  // Publications go out once every entity of the host listens: a superior checks one a broker
+  // relays against the statements of its home, which may be hosted here too, started after the
+  // broker. (A publisher never waits for its superior: it retries in the background.)
+  for (const s of started) s.publisher?.start();
   return { entities: started.map((s) => s.hosted), close };
 }
