@@ -115,7 +115,7 @@ export function bodyParser(accept: BodyType[]): Koa.Middleware {
     const kind: BodyType = type === FORM ? 'form' : 'json';
     const text = decode(await readRaw(ctx, LIMITS[kind]));
     const body = kind === 'form' ? parseForm(text) : parseJsonObject(text);
-    refuseUnfitInput(body, 'body');
+    refuseUnfitInput(body);
     ctx.request.body = body;
     return next();
   };
@@ -138,7 +138,7 @@ export async function checkedFormRequest(ctx: Koa.Context): Promise<{ req: Incom
   if (ctx.method !== 'POST' || !hasBody(ctx.req) || !ctx.is(FORM)) return { req: ctx.req, form: null };
   const raw = await readRaw(ctx, PROTOCOL_FORM_LIMIT);
   const form = parseQueryString(raw.toString('utf8'));
-  refuseUnfitInput(form, 'body');
+  refuseUnfitInput(form);
   const original = ctx.req;
   const replay = Object.assign(Readable.from([raw], { objectMode: false }), {
     headers: original.headers,

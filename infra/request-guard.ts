@@ -32,14 +32,14 @@ export function unfitField(value: unknown, field = '', depth = 0): string | null
   return null;
 }
 
-/** Throws the 400 that names the field, if any value holds an unfit character. */
-export function refuseUnfitInput(value: unknown, where: 'query' | 'body'): void {
+/** Throws the 400 that names the field (as validate() does), if any value holds an unfit character. */
+export function refuseUnfitInput(value: unknown): void {
   const field = unfitField(value);
-  if (field) throw new BadRequest('invalid_request', `${where === 'query' ? 'query parameter ' : ''}${field}: contains a character that is not allowed (a control character or an invalid one)`);
+  if (field) throw new BadRequest('invalid_request', `${field}: contains a character that is not allowed (a control character or an invalid one)`);
 }
 
 /** createApp's first middleware after the error mapping: every query string is checked. */
 export const requestGuard: Koa.Middleware = async (ctx, next) => {
-  if (ctx.querystring) refuseUnfitInput(ctx.query, 'query');
+  if (ctx.querystring) refuseUnfitInput(ctx.query);
   await next();
 };
