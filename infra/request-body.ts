@@ -140,7 +140,10 @@ export async function checkedFormRequest(ctx: Koa.Context): Promise<{ req: Incom
   const form = parseQueryString(raw.toString('utf8'));
   refuseUnfitInput(form);
   const original = ctx.req;
-  const replay = Object.assign(Readable.from([raw], { objectMode: false }), {
+  const body = new Readable({ read() {} });
+  body.push(raw);
+  body.push(null);
+  const replay = Object.assign(body, {
     headers: original.headers,
     rawHeaders: original.rawHeaders,
     method: original.method,
