@@ -230,11 +230,11 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   }
 
   // Endpoints called by servers, never by a browser: their errors are JSON (RFC 6749 §5.2).
-  const backChannelPaths = new Set([...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo'].map((name) => provider.pathFor(name)), ...BROKER_PATHS]);
+  const backChannelPaths = new Set([...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo', 'jwks'].map((name) => provider.pathFor(name)), ...BROKER_PATHS]);
   const app = createApp(log, {
     renderError: (ctx, status, code, message) => {
       ctx.status = status;
-      if (ctx.path.startsWith('/admin/') || backChannelPaths.has(ctx.path)) {
+      if (ctx.path.startsWith('/admin/') || ctx.path.startsWith('/.well-known/') || backChannelPaths.has(ctx.path)) {
         ctx.body = { error: code, error_description: message };
         return;
       }

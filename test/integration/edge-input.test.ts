@@ -77,6 +77,9 @@ test('NUL and other control characters are refused at the OP with invalid_reques
     const description = await jsonRefusal(t, await fetch(url, { method: 'POST', headers: { ...FORM, ...headers }, body }), 400, 'invalid_request', label);
     t.regex(description, /^(client_id|refresh_token|code|token|state): /, `${label}: names the field`);
   }
+  for (const path of ['/jwks', '/.well-known/openid-configuration', '/me']) {
+    await jsonRefusal(t, await fetch(`${gd()}${path}?x=%00`), 400, 'invalid_request', `GET ${path}: JSON for a server`);
+  }
   noErrorLogged(t);
 });
 
