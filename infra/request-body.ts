@@ -5,7 +5,7 @@
  * Keys that could reach an object's prototype (`__proto__`, `constructor`, `prototype`) are
  * refused rather than parsed, so no later spread or assignment can be turned against us.
  */
-import { IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { parse as parseQueryString, type ParsedUrlQuery } from 'node:querystring';
 import { Readable } from 'node:stream';
 import type Koa from 'koa';
