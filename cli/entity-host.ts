@@ -255,7 +255,6 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
-  publisher?.start();
   return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher };
 }
 
@@ -277,5 +276,9 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
     await close();
     throw err;
   }
+  // Publications go out once every entity of the host listens: a superior checks one a broker
+  // relays against the statements of its home, which may be hosted here too, started after the
+  // broker. (A publisher never waits for its superior: it retries in the background.)
+  for (const s of started) s.publisher?.start();
   return { entities: started.map((s) => s.hosted), close };
 }

@@ -5,7 +5,9 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
-import { createApp, parseBody } from '../infra/http-server.ts';
+import { createApp, refuseOtherMethods } from '../infra/http-server.ts';
+import { checkedFormRequest, parseBody, parseFormBody } from '../infra/request-body.ts';
+import { stringify as formEncode } from 'node:querystring';
 import { requireAdmin } from '../infra/admin-auth.ts';
 import { loadKeys, publicJwk } from '../infra/entity-keys.ts';
 import { recordAudit } from '../infra/audit-log.ts';
@@ -32,6 +34,7 @@ import { BROKER_PATHS, brokerRoutes } from './broker/broker-routes.ts';
 import { crossTierRoutes } from './interactions/cross-tier-routes.ts';
 import { moveBody, Relocation } from './broker/relocation.ts';
 import { validate } from '../infra/validation.ts';
+import { BadRequest, HttpError } from '../infra/errors.ts';
 import type { TrustedOps } from '../federation/trusted-op.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
@@ -76,6 +79,9 @@ export interface OpInstance {
   /** The `openid_relying_party` metadata: the OP as a client of its neighbours in cross-tier logins. */
   relyingPartyMetadata: Record<string, unknown>;
 }
+
+/** A POSTed authorization or logout request becomes a URL no longer than this (browsers and proxies cope with 8 KiB). */
+const MAX_REDIRECTED_FORM = 8 * 1024;
 
 function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
   const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
@@ -185,8 +191,9 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       ctx.body = css;
     });
   }
-  router.use('/interaction', parseBody);
-  router.use('/account', parseBody);
+  // The pages post forms; the broker paths take forms (back-channel logout) and JSON (entity calls).
+  router.use('/interaction', parseFormBody);
+  router.use('/account', parseFormBody);
   loginRoutes(router, deps);
   registrationRoutes(router, deps);
   consentRoutes(router, deps);
@@ -209,10 +216,12 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     });
   }
 
+  // Endpoints called by servers, never by a browser: their errors are JSON (RFC 6749 §5.2).
+  const backChannelPaths = new Set([...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo', 'jwks'].map((name) => provider.pathFor(name)), ...BROKER_PATHS]);
   const app = createApp(log, {
     renderError: (ctx, status, code, message) => {
       ctx.status = status;
-      if (ctx.path.startsWith('/admin/')) {
+      if (ctx.path.startsWith('/admin/') || ctx.path.startsWith('/.well-known/') || backChannelPaths.has(ctx.path)) {
         ctx.body = { error: code, error_description: message };
         return;
       }
@@ -223,7 +232,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     },
   });
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(refuseOtherMethods);
   // Logout along the chain completes before the person sees "logged out": on a same-origin
   // confirmation (Sec-Fetch-Site, or Origin, stands in for oidc-provider's xsrf token, which is in
   // the body it reads itself; under Referrer-Policy no-referrer browsers send Origin: null), the
@@ -240,9 +249,26 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     await next();
   });
   const protocol = provider.callback();
+  // OpenID Connect Core §3.1.2.1 (and RP-Initiated Logout §2): these endpoints take POST too.
+  // oidc-provider serves POST there only with a SameSite=None session cookie (a cross-site POST
+  // carries no Lax cookie, so the person's session would not be seen); instead the form is
+  // answered with a redirect to the same request by GET, which carries the session cookie.
+  const getOnlyEndpoints = new Set([provider.pathFor('authorization'), provider.pathFor('end_session')]);
   app.use(async (ctx) => {
+    // oidc-provider reads form bodies itself: they pass the edge guard first.
+    const { req, form } = await checkedFormRequest(ctx);
+    if (ctx.method === 'POST' && getOnlyEndpoints.has(ctx.path)) {
+      if (!form && ctx.get('content-type')) throw new HttpError(415, 'invalid_request', 'only application/x-www-form-urlencoded bodies are accepted here');
+      // Encoded afresh: the query carries exactly the fields read, whatever the body's own encoding.
+      const query = form ? formEncode(form) : '';
+      if (query.length > MAX_REDIRECTED_FORM) throw new BadRequest('invalid_request', 'the request is too large for this endpoint: push it (PAR) or pass it by reference (request_uri)');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 303;
+      ctx.redirect(query ? `${ctx.path}?${query}` : ctx.path);
+      return;
+    }
     ctx.respond = false;
-    await protocol(ctx.req, ctx.res);
+    await protocol(req, ctx.res);
   });
   const federationMetadata = {
     issuer,

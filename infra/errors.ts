@@ -40,6 +40,15 @@ export class NotFound extends HttpError {
   }
 }
 
+export class MethodNotAllowed extends HttpError {
+  /** The methods the resource does allow, for the `Allow` header. */
+  readonly allow: string[];
+  constructor(method: string, allow: string[]) {
+    super(405, 'method_not_allowed', `${method} is not allowed here`);
+    this.allow = allow;
+  }
+}
+
 export class Conflict extends HttpError {
   constructor(code: string, message: string) {
     super(409, code, message);

@@ -1,13 +1,16 @@
 /**
- * HTTP plumbing shared by every entity: a Koa application with security headers, error mapping
- * and body limits, and a listener bound to the configured loopback address.
+ * HTTP plumbing shared by every entity: a Koa application with security headers, the edge guard
+ * and error mapping, and a listener bound to the configured loopback address.
  */
 import Koa from 'koa';
-import { bodyParser } from '@koa/bodyparser';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpError, TooManyRequests } from './errors.ts';
+import { HttpError, MethodNotAllowed, TooManyRequests } from './errors.ts';
 import type { Logger } from './log.ts';
+import { requestGuard } from './request-guard.ts';
+
+/** Kept here for the routes that import it with the rest of the plumbing. */
+export { parseBody } from './request-body.ts';
 
 /** Pages render their own errors; APIs get `{error, error_description}`. */
 export type ErrorRenderer = (ctx: Koa.Context, status: number, code: string, message: string) => void;
@@ -30,36 +33,52 @@ export const SECURITY_HEADERS: Record<string, string> = {
 export function createApp(log: Logger, opts: { renderError?: ErrorRenderer } = {}): Koa {
   const app = new Koa();
   app.proxy = process.env.GOV_ID_TRUST_PROXY === '1';
+  const render = opts.renderError ?? jsonError;
   app.use(async (ctx, next) => {
     ctx.set(SECURITY_HEADERS);
     try {
       await next();
     } catch (err) {
-      const e = err as Error & { status?: number; statusCode?: number; expose?: boolean; code?: string };
+      const e = err as Error & { status?: number; statusCode?: number; expose?: boolean };
       const status = e.status ?? e.statusCode ?? 500;
       if (err instanceof TooManyRequests) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      if (err instanceof MethodNotAllowed) ctx.set('Allow', err.allow.join(', '));
       // A body refused before it was read leaves the connection unusable: say so.
       if (!ctx.req.complete) ctx.set('Connection', 'close');
-      if (err instanceof HttpError || (status >= 400 && status < 500 && e.expose)) {
-        const code = err instanceof HttpError ? err.code : status === 413 ? 'request_too_large' : 'invalid_request';
-        (opts.renderError ?? jsonError)(ctx, status, code, e.message);
-        return;
+      if (err instanceof HttpError) return render(ctx, status, err.code, e.message);
+      if (status >= 400 && status < 500) {
+        // The client's mistake, reported by a library: one line, no stack (anyone can cause these).
+        log.info('request refused', { status, method: ctx.method, path: ctx.path, reason: e.message.slice(0, 200) });
+        return render(ctx, status, status === 413 ? 'request_too_large' : 'invalid_request', e.expose ? e.message : 'the request cannot be processed');
       }
       log.error('unhandled error', { err: e, path: ctx.path, method: ctx.method });
-      (opts.renderError ?? jsonError)(ctx, 500, 'server_error', 'internal error');
+      render(ctx, 500, 'server_error', 'internal error');
     }
   });
+  app.use(requestGuard);
   app.on('error', () => undefined);
   return app;
 }
 
-/** Form and JSON bodies for our own routes (oidc-provider parses its own). */
-export const parseBody = bodyParser({
-  enableTypes: ['form', 'json'],
-  formLimit: '16kb',
-  jsonLimit: '64kb',
-  encoding: 'utf-8',
-});
+interface RoutedContext {
+  /** Set by @koa/router: the layers whose path matched, whatever their methods. */
+  matched?: { methods: string[] }[];
+}
+
+/**
+ * Mounted right after a router's routes: a path the router serves, asked with a method it does not
+ * serve (known to HTTP or not), is answered 405 with `Allow`; OPTIONS is answered with `Allow`.
+ */
+export const refuseOtherMethods: Koa.Middleware = async (ctx, next) => {
+  const allowed = [...new Set(((ctx as unknown as RoutedContext).matched ?? []).flatMap((layer) => layer.methods))];
+  if (allowed.length > 0 && !allowed.includes(ctx.method)) {
+    if (ctx.method !== 'OPTIONS') throw new MethodNotAllowed(ctx.method, allowed);
+    ctx.status = 204;
+    ctx.set('Allow', allowed.join(', '));
+    return;
+  }
+  await next();
+};
 
 export interface Listener {
   server: Server;

@@ -1,7 +1,12 @@
 /**
  * Structured JSON logging. Values under keys that may hold personal data or secrets are
- * replaced before anything is written, so a careless call cannot leak an ID number.
+ * replaced before anything is written, so a careless call cannot leak an ID number. Stack frames
+ * name source files relative to the project (dependencies from `node_modules/`), never where the
+ * code is installed.
  */
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 const REDACTED_KEYS = /^(password|otp|code|id_?number|phone|client_?secret|secret|token|access_token|refresh_token|id_token|authorization|cookie|code_verifier|uscc)$/i;
 // Not preceded or followed by a letter or digit (an underscore or a word around them still counts as a boundary).
 const ID_NUMBER = /(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])/g;
@@ -18,9 +23,29 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const FRAME = /^\s+at /;
+/** A path where a frame names its file: after "at " or "(", possibly as a file: URL. */
+const ABSOLUTE_PATH = /(?<=[\s(])(?:file:\/\/)?\/[^\s():'"]+/g;
+
+function relativePath(path: string): string {
+  const file = path.replace(/^file:\/\//, '');
+  const dependency = file.lastIndexOf('/node_modules/');
+  if (dependency >= 0) return file.slice(dependency + 1);
+  return file.startsWith(PROJECT_ROOT) ? file.slice(PROJECT_ROOT.length) : basename(file);
+}
+
+/** The stack with every absolute path in its frames made relative (the message lines are left alone). */
+export function relativeStack(stack: string): string {
+  return stack
+    .split('\n')
+    .map((line) => (FRAME.test(line) ? line.replace(ABSOLUTE_PATH, relativePath) : line))
+    .join('\n');
+}
+
 function scrub(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(ID_NUMBER, '[id]').replace(PHONE, '[phone]');
-  if (value instanceof Error) return { name: value.name, message: scrub(value.message), stack: scrub(value.stack), ...(value.cause ? { cause: scrub(value.cause, depth + 1) } : {}) };
+  if (value instanceof Error) return { name: value.name, message: scrub(value.message), stack: value.stack === undefined ? undefined : scrub(relativeStack(value.stack)), ...(value.cause ? { cause: scrub(value.cause, depth + 1) } : {}) };
   if (value === null || typeof value !== 'object') return value;
   if (depth > 4) return '[truncated]';
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));

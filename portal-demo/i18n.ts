@@ -48,6 +48,7 @@ const zh = {
   'error.not_found': '您访问的页面不存在。',
   'error.bad_request': '请求无法处理。',
   'error.server': '服务器内部错误，请稍后再试。',
+  'error.method_not_allowed': '此地址不接受这种请求。',
 };
 
 const en: typeof zh = {
@@ -91,6 +92,7 @@ const en: typeof zh = {
   'error.not_found': 'There is no page at this address.',
   'error.bad_request': 'The request could not be processed.',
   'error.server': 'Internal error. Try again later.',
+  'error.method_not_allowed': 'This address does not accept this kind of request.',
 };
 
 export type MessageKey = keyof typeof zh;

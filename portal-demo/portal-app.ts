@@ -15,7 +15,8 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import * as oidc from 'openid-client';
-import { createApp, parseBody } from '../infra/http-server.ts';
+import { createApp, refuseOtherMethods } from '../infra/http-server.ts';
+import { parseFormBody } from '../infra/request-body.ts';
 import { hmac, randomToken, safeEqual } from '../infra/crypto.ts';
 import { loadKeys, publicJwk, type PrivateJwk } from '../infra/entity-keys.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
@@ -221,7 +222,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     ctx.body = homePage({ ...p, switchLanguagePath: '/', csrf: csrfFor(ctx), lang, opName: opName(p.locale), person: session?.person ?? null });
   });
 
-  router.post('/login', parseBody, async (ctx) => {
+  router.post('/login', parseFormBody, async (ctx) => {
     const body = formFields(ctx.request.body);
     if (!body) return showError(ctx, 400, 'error.bad_request', { code: 'invalid_request' });
     const lang = explicitLang(body.lang);
@@ -300,7 +301,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     ctx.status = 303;
   });
 
-  router.post('/logout', parseBody, async (ctx) => {
+  router.post('/logout', parseFormBody, async (ctx) => {
     const body = formFields(ctx.request.body);
     if (!body) return showError(ctx, 400, 'error.bad_request', { code: 'invalid_request' });
     const lang = explicitLang(body.lang);
@@ -334,7 +335,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
   });
 
   // OpenID Connect Back-Channel Logout 1.0 §2.5–2.8: 200 when done, 400 with an OAuth error otherwise.
-  router.post(BACKCHANNEL_LOGOUT_PATH, parseBody, async (ctx) => {
+  router.post(BACKCHANNEL_LOGOUT_PATH, parseFormBody, async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const refuse = (description: string) => {
       log.warn('back-channel logout refused', { reason: description });
@@ -373,7 +374,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     },
   });
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(refuseOtherMethods);
   app.use(async (ctx) => {
     if (ctx.status === 404 && ctx.body === undefined) showError(ctx, 404, 'error.not_found');
   });

@@ -7,7 +7,7 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { createApp, parseBody } from '../infra/http-server.ts';
+import { createApp, parseBody, refuseOtherMethods } from '../infra/http-server.ts';
 import { requireAdmin } from '../infra/admin-auth.ts';
 import { verifyEntityAssertion, type EntityKeyResolver } from '../infra/entity-assertion.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
@@ -113,7 +113,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
 
   const app = createApp(runtime.log);
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(refuseOtherMethods);
   app.use(async () => {
     throw new NotFound('no such endpoint');
   });

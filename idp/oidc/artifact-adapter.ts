@@ -8,6 +8,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../infra/database.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import type { ClientStore } from './client-store.ts';
+import { hasUnfitCharacter } from '../../infra/request-guard.ts';
 
 const LONG_LIVED = new Set(['Grant', 'RefreshToken']);
 /** Models whose artifacts belong to a grant and die with it. */
@@ -28,6 +29,12 @@ class ReplayDetected extends errors.InvalidGrant {
 export const accountSessionsKey = (accountId: string) => `oidc:account-sessions:${accountId}`;
 
 const epoch = () => Math.floor(Date.now() / 1000);
+
+/**
+ * oidc-provider takes ids from cookies, headers and JWT claims as well as from parameters: an id
+ * no stored one can equal (PostgreSQL text holds no NUL) is simply not found, never a query.
+ */
+const unstorable = (id: string) => hasUnfitCharacter(id);
 /** How long a consumed-marker outlives its artifact at most (longer than any short-lived artifact). */
 const CONSUMED_MARK_SECONDS = 24 * 3600;
 
@@ -113,6 +120,7 @@ class DatabaseAdapter implements Adapter {
   }
 
   async find(id: string) {
+    if (unstorable(id)) return undefined;
     const { rows } = await this.db.query<{ payload: AdapterPayload; consumed: number | null }>(
       `SELECT payload, extract(epoch FROM consumed_at)::int AS consumed FROM oidc_artifacts
        WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())`,
@@ -161,6 +169,7 @@ class ClientAdapter implements Adapter {
 
   /** Clients an administrator registered come first; then entities of the federation. */
   async find(id: string) {
+    if (unstorable(id)) return undefined;
     const explicit = await this.clients.find(id);
     if (explicit) return explicit as AdapterPayload;
     return ((await this.federation?.(id)) ?? undefined) as AdapterPayload | undefined;

@@ -72,7 +72,13 @@ export interface TestFederation {
  */
 export async function startTestFederation(
   ids?: string[],
-  opts: { embedded?: boolean; edit?: (raw: Record<string, unknown>) => void; log?: Logger } = {},
+  opts: {
+    embedded?: boolean;
+    edit?: (raw: Record<string, unknown>) => void;
+    log?: Logger;
+    /** Runs before any entity starts: state the entities find at start, as after a restart. */
+    prepare?: (config: DeploymentConfig, topology: Topology) => Promise<void>;
+  } = {},
 ): Promise<TestFederation> {
   const fresh = await testTopology();
   opts.edit?.(fresh.raw);
@@ -87,6 +93,7 @@ export async function startTestFederation(
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
   // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of homes).
   const wanted = ids ? [...new Set(ids.flatMap((id) => withSuperiors(topology, id)))] : topology.entities.map((e) => e.id);
+  await opts.prepare?.(config, topology);
   const host = await startHost({ ...config, topology, demo: true, log }, wanted);
   return {
     topology,

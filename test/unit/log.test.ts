@@ -4,6 +4,7 @@
  * tests running concurrently never see each other's lines.
  */
 import test from 'ava';
+import { decodeJwt } from 'jose';
 import { createLogger, type Logger } from '../../infra/log.ts';
 
 type Stream = 'stdout' | 'stderr';
@@ -178,4 +179,23 @@ test('levels below the minimum are dropped; warn and error go to stderr', (t) =>
 
   const debug = createLogger({}, 'debug');
   t.is(capture(() => debug.debug('visible')).stdout.length, 1);
+});
+
+test('a stack names source files relative to the project and its dependencies, never where they are installed', (t) => {
+  const log = createLogger({}, 'info');
+  const root = new URL('../../', import.meta.url).pathname;
+  let fromDependency: Error | undefined;
+  try {
+    decodeJwt('not a JWT');
+  } catch (err) {
+    fromDependency = err as Error;
+  }
+  const { stderr } = capture(() => log.error('failed', { err: new Error('ours'), cause: fromDependency }));
+  const entry = JSON.parse(stderr[0]!) as { err: { stack: string }; cause: { stack: string } };
+  t.regex(entry.err.stack, /at .*\(test\/unit\/log\.test\.ts:\d+:\d+\)/);
+  t.regex(entry.cause.stack, /\(node_modules\/jose\//);
+  for (const stack of [entry.err.stack, entry.cause.stack]) {
+    t.false(stack.includes(root), `no absolute path of the project: ${stack}`);
+    t.notRegex(stack.split('\n').slice(1).join('\n'), /\(\/|file:\/\//, `no absolute path in a frame: ${stack}`);
+  }
 });

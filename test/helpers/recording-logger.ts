@@ -1,0 +1,13 @@
+/** A Logger that keeps its lines in memory, for tests that assert what was (not) logged. */
+import type { Logger } from '../../infra/log.ts';
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+export function recordingLogger(lines: LogLine[], base: Record<string, unknown> = {}): Logger {
+  const at = (level: LogLine['level']) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push({ level, msg, fields: { ...base, ...fields } });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => recordingLogger(lines, { ...base, ...fields }) };
+}
