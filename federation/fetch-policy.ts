@@ -5,8 +5,8 @@
  * goes through its fetcher, which asks in this order:
  *
  * 1. Negative cache: an identifier refused in the last `negativeSeconds` is refused again at once.
- * 2. Listing: the identifier must be the trust anchor, one of this entity's own subordinates, or
- *    listed top-down by the federation's authorities (federation-membership.ts). An identifier
+ * 2. Listing: the identifier must be the trust anchor, this entity or one of its superiors or its
+ *    own subordinates, or listed top-down by the federation's authorities (federation-membership.ts). An identifier
  *    the listing does not hold costs its source one lookup of `unknownLookupsPerMinute`, then
  *    waits for a fresh listing; if that does not hold it either, it is refused and remembered.
  * 3. Address: the connection may reach only public addresses and the topology's own
@@ -35,6 +35,8 @@ export function withFetchSource<T>(source: string | undefined, run: () => T): T 
 
 export interface FetchPolicyOptions {
   trustAnchor: string;
+  /** The entity itself and its superiors up to the anchor, as its configuration names them. */
+  configured?: string[];
   /** This entity's own subordinates (its live configuration): fetched without consulting the listing. */
   ownSubordinates?: () => Iterable<string>;
   /** Addresses allowed although private or loopback: the demo topology's host. */
@@ -105,7 +107,7 @@ export class FederationFetchPolicy {
     if (refused && refused.until > now) refuse(refused.reason, false);
     if (refused) this.#refused.delete(entityId);
     if (!isEntityIdentifier(entityId, this.#opts.allowHttp)) refuse(`${entityId} is not an entity identifier`, true);
-    if (this.#membership.listed(entityId) || [...(this.#opts.ownSubordinates?.() ?? [])].includes(entityId)) return;
+    if (this.#opts.configured?.includes(entityId) || [...(this.#opts.ownSubordinates?.() ?? [])].includes(entityId) || this.#membership.listed(entityId)) return;
 
     // Until the first listing is read every identifier is unknown: only later ones cost a lookup.
     const source = sources.getStore();
