@@ -142,13 +142,6 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   };
 }
 
-/** The entity's URL and its superiors' up to the trust anchor. */
-function upToTheAnchor(topology: Topology, entity: Entity): string[] {
-  const urls: string[] = [];
-  for (let e: Entity | null = entity; e; e = e.superior ? topology.get(e.superior) : null) urls.push(e.url);
-  return urls;
-}
-
 /** The client's address, as Koa's ctx.ip has it: X-Forwarded-For counts only behind a trusted proxy (infra/http-server.ts). */
 function clientAddress(req: IncomingMessage): string | undefined {
   const forwarded = process.env.GOV_ID_TRUST_PROXY === '1' ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
@@ -183,7 +176,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   // Every federation fetch of this entity goes through its fetch policy (docs/federation.md, "What the federation fetches").
   const { fetcher } = new FederationFetchPolicy({
     trustAnchor: national.url,
-    configured: upToTheAnchor(topology, entity),
+    configured: topology.entities.map((e) => e.url),
     ownSubordinates: () => authorityConfig?.current().subordinates.map((s) => s.entity_id) ?? [],
     allowedAddresses: topologyAddresses(topology.host),
     allowHttp: allowHttpEntityIds(topology),

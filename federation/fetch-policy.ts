@@ -5,8 +5,9 @@
  * goes through its fetcher, which asks in this order:
  *
  * 1. Negative cache: an identifier refused in the last `negativeSeconds` is refused again at once.
- * 2. Listing: the identifier must be the trust anchor, this entity or one of its superiors or its
- *    own subordinates, or listed top-down by the federation's authorities (federation-membership.ts). An identifier
+ * 2. Listing: the identifier must be the trust anchor, an entity the topology names, one of this
+ *    entity's own subordinates, or listed top-down by the federation's authorities
+ *    (federation-membership.ts). An identifier
  *    the listing does not hold costs its source one lookup of `unknownLookupsPerMinute`, then
  *    waits for a fresh listing; if that does not hold it either, it is refused and remembered.
  * 3. Address: the connection may reach only public addresses and the topology's own
@@ -35,7 +36,7 @@ export function withFetchSource<T>(source: string | undefined, run: () => T): T 
 
 export interface FetchPolicyOptions {
   trustAnchor: string;
-  /** The entity itself and its superiors up to the anchor, as its configuration names them. */
+  /** The entities the deployment's configuration (the topology) names. */
   configured?: string[];
   /** This entity's own subordinates (its live configuration): fetched without consulting the listing. */
   ownSubordinates?: () => Iterable<string>;
