@@ -6,9 +6,9 @@
  * configured anchor, so an identifier someone merely names is never fetched to find out.
  *
  * The listing decides where federation fetches may go, not whom to trust: the trust chain is
- * still validated in full. It is kept for `freshSeconds`, then refreshed in the background while
+ * still validated in full. It is kept for a minute, then refreshed in the background while
  * the old one answers. An identifier it does not hold waits for a walk that started after it was
- * asked about (walks are spaced at least `minIntervalMs` apart and shared by every waiting
+ * asked about (walks are spaced at least a second apart and shared by every waiting
  * question), so a subordinate an administrator just added is found, and asking about many
  * unknown identifiers costs at most one walk per interval.
  */
@@ -16,6 +16,13 @@ import { decodeJwt } from 'jose';
 import { entityConfigurationUrl } from './trust-chain.ts';
 
 const ENTITY_STATEMENT_MEDIA_TYPE = 'application/entity-statement+jwt';
+/** Levels of authorities below the anchor walked (as a trust chain's path length), authorities walked and entities recorded at most. */
+const MAX_DEPTH = 5;
+const MAX_AUTHORITIES = 1000;
+const MAX_MEMBERS = 100_000;
+/** A listing answers this long before it is refreshed in the background; walks are at least this far apart. */
+const FRESH_MS = 60_000;
+const MIN_INTERVAL_MS = 1000;
 
 /** A GET through the address policy; the walk needs nothing else. */
 export type ListingGet = (url: string, accept: string) => Promise<{ status: number; contentType: string; body: string }>;
@@ -23,14 +30,6 @@ export type ListingGet = (url: string, accept: string) => Promise<{ status: numb
 export interface MembershipOptions {
   trustAnchor: string;
   get: ListingGet;
-  /** Authorities below the anchor walked at most (default 5, as the trust chain's path length). */
-  maxDepth?: number;
-  /** Entities recorded at most (default 100,000) and authorities walked at most (default 1,000). */
-  maxMembers?: number;
-  maxAuthorities?: number;
-  freshSeconds?: number;
-  minIntervalMs?: number;
-  now?: () => number;
 }
 
 interface Listing {
@@ -39,7 +38,7 @@ interface Listing {
 }
 
 export class FederationMembership {
-  readonly #opts: Required<Omit<MembershipOptions, 'now'>> & { now: () => number };
+  readonly #opts: MembershipOptions;
   #listing: Listing | undefined;
   #walk: Promise<Listing> | undefined;
   /** When the latest walk starts (or started); questions asked until then share it. */
@@ -47,7 +46,7 @@ export class FederationMembership {
   #walking = false;
 
   constructor(opts: MembershipOptions) {
-    this.#opts = { maxDepth: 5, maxMembers: 100_000, maxAuthorities: 1000, freshSeconds: 60, minIntervalMs: 1000, now: Date.now, ...opts };
+    this.#opts = opts;
   }
 
   get hasListing(): boolean {
@@ -57,24 +56,24 @@ export class FederationMembership {
   /** Whether the listing at hand holds `entityId` (no fetch; a stale listing is refreshed in the background). */
   listed(entityId: string): boolean {
     const listing = this.#listing;
-    const stale = listing !== undefined && this.#opts.now() - listing.startedAt > this.#opts.freshSeconds * 1000;
-    if (stale && !this.#walking) this.#refresh(this.#opts.now()).catch(() => {});
+    const stale = listing !== undefined && Date.now() - listing.startedAt > FRESH_MS;
+    if (stale && !this.#walking) this.#refresh(Date.now()).catch(() => {});
     return entityId === this.#opts.trustAnchor || (listing?.members.has(entityId) ?? false);
   }
 
   /** Whether a listing read after this call holds `entityId`; throws when the federation cannot be listed now. */
   async listedNow(entityId: string): Promise<boolean> {
-    return (await this.#refresh(this.#opts.now())).members.has(entityId);
+    return (await this.#refresh(Date.now())).members.has(entityId);
   }
 
   /** A walk that starts no earlier than `asked`, shared with every other question waiting for one. */
   #refresh(asked: number): Promise<Listing> {
     if (this.#walk && this.#walkStartsAt >= asked) return this.#walk;
-    const startsAt = Math.max(asked, this.#walkStartsAt + this.#opts.minIntervalMs);
+    const startsAt = Math.max(asked, this.#walkStartsAt + MIN_INTERVAL_MS);
     const walk = (this.#walk ?? Promise.resolve())
       .catch(() => undefined)
       .then(async () => {
-        const wait = startsAt - this.#opts.now();
+        const wait = startsAt - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         return this.#walkFromAnchor();
       });
@@ -91,23 +90,29 @@ export class FederationMembership {
   }
 
   async #walkFromAnchor(): Promise<Listing> {
-    const startedAt = this.#opts.now();
+    const startedAt = Date.now();
     const members = new Set([this.#opts.trustAnchor]);
+    const walked = new Set<string>();
     let level = [this.#opts.trustAnchor];
-    let walked = 0;
-    for (let depth = 0; depth <= this.#opts.maxDepth && level.length > 0; depth++) {
-      const batch = level.slice(0, this.#opts.maxAuthorities - walked);
-      walked += batch.length;
-      const below = await Promise.all(batch.map((authority) => this.#subordinatesOf(authority).catch((err: Error) => {
-        // The anchor must answer; an intermediate that does not leaves its subtree out until the next walk.
-        if (authority === this.#opts.trustAnchor) throw err;
-        return { listed: [], intermediates: [] };
-      })));
-      level = [];
+    for (let depth = 0; depth <= MAX_DEPTH && level.length > 0; depth++) {
+      const batch = level.slice(0, MAX_AUTHORITIES - walked.size);
+      for (const authority of batch) walked.add(authority);
+      const below = await Promise.all(
+        batch.map((authority) =>
+          this.#subordinatesOf(authority).catch((err: Error) => {
+            // The anchor must answer; an intermediate that does not leaves its subtree out until the next walk.
+            if (authority === this.#opts.trustAnchor) throw err;
+            return { listed: [], intermediates: [] };
+          }),
+        ),
+      );
+      const next = new Set<string>();
       for (const { listed, intermediates } of below) {
-        for (const id of listed) if (members.size < this.#opts.maxMembers) members.add(id);
-        for (const id of intermediates) if (members.has(id) && !level.includes(id)) level.push(id);
+        for (const id of listed) if (members.size < MAX_MEMBERS) members.add(id);
+        // Only an intermediate its superior also lists, and each once (a listing may loop).
+        for (const id of intermediates) if (members.has(id) && !walked.has(id)) next.add(id);
       }
+      level = [...next];
     }
     return { members, startedAt };
   }

@@ -4,12 +4,12 @@
  * chains, automatic registration, callers' keys and trust mark issuers; subordinate statements)
  * goes through its fetcher, which asks in this order:
  *
- * 1. Negative cache: an identifier refused in the last `negativeSeconds` is refused again at once.
+ * 1. Negative cache: an identifier refused in the last minute is refused again at once.
  * 2. Listing: the identifier must be the trust anchor, an entity the topology names, one of this
  *    entity's own subordinates, or listed top-down by the federation's authorities
- *    (federation-membership.ts). An identifier
- *    the listing does not hold costs its source one lookup of `unknownLookupsPerMinute`, then
- *    waits for a fresh listing; if that does not hold it either, it is refused and remembered.
+ *    (federation-membership.ts). An identifier the listing does not hold costs its source one of
+ *    its lookups a minute, then waits for a fresh listing; if that does not hold it either, it is
+ *    refused and remembered.
  * 3. Address: the connection may reach only public addresses and the topology's own
  *    (address-policy.ts); no redirects, a size and a time limit.
  *
@@ -26,6 +26,15 @@ import { AddressRefused, addressPolicy, guardedGet } from './address-policy.ts';
 import { FederationMembership } from './federation-membership.ts';
 import { entityConfigurationLabel, subordinateStatementLabel, TrustChainError } from './federation-errors.ts';
 import { entityConfigurationUrl, fetchStatementUrl, httpStatementFetcher, type StatementFetcher, type StatementTransport } from './trust-chain.ts';
+
+/** Lookups of identifiers the listing does not hold, per source per minute. */
+const UNKNOWN_LOOKUPS_PER_MINUTE = 30;
+/** How long a refused identifier is refused without asking again, and how many are remembered. */
+const REFUSED_MS = 60_000;
+const REFUSED_MAX_ENTRIES = 10_000;
+/** Per fetch; per statement the trust chain's own limit (64 KiB) applies, per list 1 MiB. */
+const TIMEOUT_MS = 3000;
+const MAX_LIST_BYTES = 1024 * 1024;
 
 const sources = new AsyncLocalStorage<string>();
 
@@ -46,16 +55,6 @@ export interface FetchPolicyOptions {
   allowHttp: boolean;
   /** This entity's store, for the per-source limit. */
   kv: KeyValueStore;
-  /** Lookups of identifiers the listing does not hold, per source per minute (default 30). */
-  unknownLookupsPerMinute?: number;
-  /** How long a refused identifier is refused without asking again (default 60 s), and how many are remembered (default 10,000). */
-  negativeSeconds?: number;
-  negativeMaxEntries?: number;
-  /** Per fetch (default 3 s) and per answer (default 64 KiB). */
-  timeoutMs?: number;
-  maxBytes?: number;
-  /** How long a listing answers before it is refreshed in the background (default 60 s). */
-  listingFreshSeconds?: number;
 }
 
 export class FederationFetchPolicy {
@@ -65,24 +64,21 @@ export class FederationFetchPolicy {
   readonly #membership: FederationMembership;
   readonly #unknownLookups;
   readonly #refused = new Map<string, { reason: string; until: number }>();
-  readonly #transport: StatementTransport;
 
   constructor(opts: FetchPolicyOptions) {
     this.#opts = opts;
     const permitted = addressPolicy(opts.allowedAddresses);
-    const timeoutMs = opts.timeoutMs ?? 3000;
-    this.#transport = (url, { accept, maxBytes, signal }) => {
+    const transport: StatementTransport = (url, { accept, maxBytes, signal }) => {
       const scheme = new URL(url).protocol;
       if (scheme !== 'https:' && !(opts.allowHttp && scheme === 'http:')) return Promise.reject(new AddressRefused(`${url}: federation fetches use https${opts.allowHttp ? ' or http' : ''}`));
-      return guardedGet(url, { permitted, accept, maxBytes, timeoutMs, ...(signal ? { signal } : {}) });
+      return guardedGet(url, { permitted, accept, maxBytes, timeoutMs: TIMEOUT_MS, ...(signal ? { signal } : {}) });
     };
     this.#membership = new FederationMembership({
       trustAnchor: opts.trustAnchor,
-      get: (url, accept) => this.#transport(url, { accept, maxBytes: 1024 * 1024 }),
-      ...(opts.listingFreshSeconds !== undefined ? { freshSeconds: opts.listingFreshSeconds } : {}),
+      get: (url, accept) => transport(url, { accept, maxBytes: MAX_LIST_BYTES }),
     });
-    this.#unknownLookups = opts.kv.rateLimiter({ keyPrefix: 'federation:unknown-entity', points: opts.unknownLookupsPerMinute ?? 30, durationSeconds: 60 });
-    const statements = httpStatementFetcher({ transport: this.#transport, ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}) });
+    this.#unknownLookups = opts.kv.rateLimiter({ keyPrefix: 'federation:unknown-entity', points: UNKNOWN_LOOKUPS_PER_MINUTE, durationSeconds: 60 });
+    const statements = httpStatementFetcher({ transport });
     this.fetcher = {
       entityConfiguration: async (entityId, signal) => {
         const at = { label: entityConfigurationLabel(entityId), url: entityConfigurationUrl(entityId) };
@@ -116,8 +112,9 @@ export class FederationFetchPolicy {
       try {
         await this.#unknownLookups.consume(source);
       } catch (r) {
-        if (!(r instanceof RateLimiterRes)) throw r;
-        refuse(`too many lookups of unlisted entities from ${source}; retry in ${Math.ceil(r.msBeforeNext / 1000)} s`, false);
+        // A store that cannot count (e.g. Redis down) refuses rather than lets lookups through uncounted.
+        if (!(r instanceof RateLimiterRes)) refuse(`lookups of unlisted entities cannot be counted now (${(r as Error).message})`, false);
+        refuse(`too many lookups of unlisted entities from ${source}; retry in ${Math.ceil((r as RateLimiterRes).msBeforeNext / 1000)} s`, false);
       }
     }
     let listed: boolean;
@@ -141,9 +138,8 @@ export class FederationFetchPolicy {
 
   #remember(entityId: string, reason: string): void {
     this.#refused.delete(entityId);
-    this.#refused.set(entityId, { reason, until: Date.now() + (this.#opts.negativeSeconds ?? 60) * 1000 });
-    const max = this.#opts.negativeMaxEntries ?? 10_000;
-    while (this.#refused.size > max) this.#refused.delete(this.#refused.keys().next().value!);
+    this.#refused.set(entityId, { reason, until: Date.now() + REFUSED_MS });
+    while (this.#refused.size > REFUSED_MAX_ENTRIES) this.#refused.delete(this.#refused.keys().next().value!);
   }
 }
 
