@@ -33,6 +33,10 @@ import { isRegistryPath, registryEndpoints } from '../federation/registry-endpoi
 import { TrustedOps } from '../federation/trusted-op.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
 import type { Locale } from '../infra/i18n.ts';
+import type { IncomingMessage } from 'node:http';
+import { FederationFetchPolicy, withFetchSource } from '../federation/fetch-policy.ts';
+import { topologyAddresses } from '../federation/address-policy.ts';
+import type { StatementFetcher } from '../federation/trust-chain.ts';
 
 export interface HostOptions extends DeploymentConfig {
   topology: Topology;
@@ -82,17 +86,17 @@ export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Pro
  * homes of its own accounts upward through its outbox and resolves other OPs through the trust
  * layer when a login crosses tiers.
  */
-function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime, authorityConfig: AuthorityConfigSource | null) {
+function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime, authorityConfig: AuthorityConfigSource | null, fetcher: StatementFetcher) {
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
   const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry });
   const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log }) : null;
-  const trustedOps = new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) });
+  const trustedOps = new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology, fetcher)], allowHttpEntityIds: allowHttpEntityIds(topology), fetcher });
   // Who may use the registry is the federation's say, not the topology file's: an OP is one whose
   // trust chain (as an OP) validates; a subordinate is one the authority's live configuration
   // lists; a home is within a subordinate when the home's chain runs through it.
   const isFederationOp = async (id: string) => (await trustedOps.pathOf(id)) !== null;
-  const entityKeys = cachedKeyResolver(() => true);
+  const entityKeys = cachedKeyResolver(() => true, fetcher);
   const endpoints =
     registry && authorityConfig
       ? registryEndpoints({
@@ -138,6 +142,12 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   };
 }
 
+/** The client's address, as Koa's ctx.ip has it: X-Forwarded-For counts only behind a trusted proxy (infra/http-server.ts). */
+function clientAddress(req: IncomingMessage): string | undefined {
+  const forwarded = process.env.GOV_ID_TRUST_PROXY === '1' ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+  return forwarded || req.socket.remoteAddress;
+}
+
 /** Paths every entity serves beside its application: its statements and its administration. */
 function isEntityLevelPath(url: string | undefined): boolean {
   const path = url?.split('?')[0] ?? '';
@@ -162,8 +172,17 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let metadata: Record<string, Record<string, unknown>>;
   // National and the provinces are federation authorities: they serve statements about their subordinates.
   const authorityConfig = isFederationAuthority(entity) ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log }) : null;
-  // The national platform (the trust anchor) issues the federation's trust marks; every entity holds its own.
   const national = topology.entities.find((e) => e.superior === null)!;
+  // Every federation fetch of this entity goes through its fetch policy (docs/federation.md, "What the federation fetches").
+  const { fetcher } = new FederationFetchPolicy({
+    trustAnchor: national.url,
+    configured: topology.entities.map((e) => e.url),
+    ownSubordinates: () => authorityConfig?.current().subordinates.map((s) => s.entity_id) ?? [],
+    allowedAddresses: topologyAddresses(topology.host),
+    allowHttp: allowHttpEntityIds(topology),
+    kv: runtime.kv,
+  });
+  // The national platform (the trust anchor) issues the federation's trust marks; every entity holds its own.
   const trustMarkIssuer =
     entity.id === national.id
       ? new TrustMarkIssuer({ entityId: entity.url, keys: () => runtime.keyRing.published(), config: watchTrustMarkConfig(opts.dataDir, topology, { log: runtime.log }), log: runtime.log })
@@ -184,7 +203,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let publisher: RegistryPublisher | null = null;
   let registryApp: Koa.Middleware | null = null;
   if (entity.kind === 'op') {
-    const recognition = recognitionFor(topology, entity, runtime, authorityConfig);
+    const recognition = recognitionFor(topology, entity, runtime, authorityConfig, fetcher);
     publisher = recognition.publisher;
     registryApp = recognition.endpoints;
     const op = await createOp({
@@ -195,7 +214,8 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         topology.entities.filter((e) => e.kind === 'portal' && e.superior === entity.id).map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
       ),
       federationClients: automaticRegistration({
-        trustAnchors: [topologyTrustAnchor(topology)],
+        trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+        fetcher,
         allowHttpEntityIds: allowHttpEntityIds(topology),
         portalTrustMarkRequired: topology.policy.portal_trust_mark_required,
         onRefused: (entityId, reason) => runtime.log.warn('automatic registration refused', { entity_id: entityId, reason }),
@@ -206,7 +226,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     metadata = { openid_provider: op.federationMetadata, openid_relying_party: op.relyingPartyMetadata, federation_entity: federationEntity };
   } else if (entity.kind === 'services') {
     const trusted = new Set(topology.ops().map((e) => e.url));
-    app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id)) });
+    app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id), fetcher) });
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
     // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.
@@ -224,7 +244,8 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         entityId: entity.url,
         keys: () => runtime.keyRing.published(),
         config: authorityConfig,
-        trustAnchors: [topologyTrustAnchor(topology)],
+        trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+        fetcher,
         allowHttpEntityIds: allowHttpEntityIds(topology),
         log: runtime.log,
       }),
@@ -247,9 +268,12 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const appHandler = app.callback();
   const statementHandler = statement.callback();
   const listener: Listener = await listen(
-    (req, res) => (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) || (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) || (registryApp !== null && isRegistryPath(req.url))
-        ? statementHandler
-        : appHandler)(req, res),
+    (req, res) =>
+      withFetchSource(clientAddress(req), () =>
+        (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) || (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) || (registryApp !== null && isRegistryPath(req.url))
+          ? statementHandler
+          : appHandler)(req, res),
+      ),
     entity.port,
     topology.host,
   );

@@ -200,9 +200,10 @@ async function showChain(ctx: FederationCommandContext, values: Record<string, u
   const anchorProblem = entityIdProblem(anchorId);
   if (anchorProblem) throw new FederationCommandError(`--trust-anchor: ${anchorId} ${anchorProblem}`);
 
+  const fetcher = ctx.fetcher ?? httpStatementFetcher();
   let anchorKeys: { keys: JWK[] };
   try {
-    anchorKeys = (await fetchEntityKeys(anchorId)) as { keys: JWK[] };
+    anchorKeys = (await fetchEntityKeys(anchorId, fetcher)) as { keys: JWK[] };
   } catch (err) {
     if (!(err instanceof EntityConfigurationError)) throw err;
     throw new FederationCommandError(`cannot get the keys of trust anchor ${anchorId}: ${err.message}; is the federation running ("gov-id start")?`, { cause: err });
@@ -211,7 +212,7 @@ async function showChain(ctx: FederationCommandContext, values: Record<string, u
   try {
     chain = await resolveTrustChain(subjectId, {
       trustAnchors: [{ entityId: anchorId, jwks: anchorKeys }],
-      fetcher: ctx.fetcher ?? httpStatementFetcher(),
+      fetcher,
       allowHttpEntityIds: allowHttpEntityIds(ctx.topology),
     });
   } catch (err) {

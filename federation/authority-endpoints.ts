@@ -78,11 +78,12 @@ export async function materializeTrustAnchor(source: TrustAnchorSource): Promise
 
 /**
  * The topology's trust anchor, the national platform, with the keys of its entity configuration
- * fetched over HTTP and remembered for five minutes (the topology vouches for its URL).
+ * fetched (through `fetcher`, a running entity's fetch policy) and remembered for five minutes
+ * (the topology vouches for its URL).
  */
-export function topologyTrustAnchor(topology: Topology): TrustAnchorSource {
+export function topologyTrustAnchor(topology: Topology, fetcher: StatementFetcher = httpStatementFetcher()): TrustAnchorSource {
   const national = topology.entities.find((e) => e.superior === null)!;
-  const resolveKeys = cachedKeyResolver((id) => id === national.url);
+  const resolveKeys = cachedKeyResolver((id) => id === national.url, fetcher);
   return { entityId: national.url, jwks: async () => (await resolveKeys(national.url)) as { keys: JWK[] } | null };
 }
 
@@ -149,7 +150,8 @@ function booleanParameter(ctx: Koa.Context, name: string): boolean | undefined {
 function resolveError(err: TrustChainError, subject: string): HttpError {
   const description = err.message;
   if (err.statement === entityConfigurationLabel(subject)) {
-    if (err.check === 'fetch_failed' || err.check === 'fetch_timeout') return new HttpError(404, 'not_found', description);
+    // Refused by the fetch policy (not listed by the federation, or an address it may not reach): not found here either.
+    if (err.check === 'fetch_failed' || err.check === 'fetch_timeout' || err.check === 'fetch_refused') return new HttpError(404, 'not_found', description);
     if (err.check === 'entity_id') return new HttpError(400, 'invalid_request', description);
   }
   if (err.check === 'policy_conflict' || err.check === 'policy_illegal' || err.check === 'policy_violation' || err.check === 'metadata') {

@@ -8,6 +8,7 @@ import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JSONW
 import type Koa from 'koa';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
 import { publicJwk } from '../infra/entity-keys.ts';
+import type { StatementFetcher } from './trust-chain.ts';
 
 export const ENTITY_CONFIGURATION_PATH = '/.well-known/openid-federation';
 export const ENTITY_STATEMENT_TYP = 'entity-statement+jwt';
@@ -63,15 +64,12 @@ export class EntityConfigurationError extends Error {
   }
 }
 
-/** Fetches and checks an entity configuration; returns its federation keys. */
-export async function fetchEntityKeys(entityId: string, timeoutMs = 3000): Promise<JSONWebKeySet> {
+/** Fetches (through `fetcher`: a running entity's is its fetch policy's) and checks an entity configuration; returns its federation keys. */
+export async function fetchEntityKeys(entityId: string, fetcher: StatementFetcher, timeoutMs = 3000): Promise<JSONWebKeySet> {
   let jwt: string;
   try {
-    const res = await fetch(entityId + ENTITY_CONFIGURATION_PATH, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-    if (!res.ok) throw new EntityConfigurationError(entityId, `HTTP ${res.status}`);
-    jwt = (await res.text()).trim();
+    jwt = (await fetcher.entityConfiguration(entityId, AbortSignal.timeout(timeoutMs))).trim();
   } catch (err) {
-    if (err instanceof EntityConfigurationError) throw err;
     throw new EntityConfigurationError(entityId, `unreachable (${(err as Error).message})`);
   }
   let claims;
@@ -94,7 +92,7 @@ export async function fetchEntityKeys(entityId: string, timeoutMs = 3000): Promi
  * Remembers verified keys for a while so that every call does not cost a fetch; `fresh` asks
  * again (at most once a second per entity, so that forged kids cannot make us hammer it).
  */
-export function cachedKeyResolver(trusted: (entityId: string) => boolean, ttlMs = 5 * 60_000) {
+export function cachedKeyResolver(trusted: (entityId: string) => boolean, fetcher: StatementFetcher, ttlMs = 5 * 60_000) {
   const cache = new Map<string, { keys: JSONWebKeySet; until: number; fetchedAt: number }>();
   return async (entityId: string, opts: { fresh?: boolean } = {}): Promise<JSONWebKeySet | null> => {
     if (!trusted(entityId)) return null;
@@ -102,7 +100,7 @@ export function cachedKeyResolver(trusted: (entityId: string) => boolean, ttlMs 
     const refetchAllowed = !hit || Date.now() - hit.fetchedAt > 1_000;
     if (hit && hit.until > Date.now() && !(opts.fresh && refetchAllowed)) return hit.keys;
     try {
-      const keys = await fetchEntityKeys(entityId);
+      const keys = await fetchEntityKeys(entityId, fetcher);
       cache.set(entityId, { keys, until: Date.now() + ttlMs, fetchedAt: Date.now() });
       return keys;
     } catch {

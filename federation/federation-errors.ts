@@ -65,6 +65,7 @@ export type TrustChainCheck =
   | 'too_large' // a statement exceeds the byte limit
   | 'fetch_timeout' // fetching a statement took longer than the timeout
   | 'fetch_failed' // fetching a statement failed
+  | 'fetch_refused' // the fetch policy refused to fetch it (not listed by the federation, address refused, too many lookups)
   | 'fetch_budget'; // resolution needed more fetches than allowed
 
 export class TrustChainError extends Error {

@@ -24,6 +24,7 @@ import {
   type TrustChainCheck,
 } from './federation-errors.ts';
 import { ENTITY_CONFIGURATION_PATH, ENTITY_STATEMENT_TYP } from './entity-configuration.ts';
+import { ResponseTooLarge } from './address-policy.ts';
 import { applyPolicy, combinePolicies, SUPPORTED_ADDITIONAL_OPERATORS, validatePolicy, type MetadataPolicy } from './metadata-policy.ts';
 
 const ENTITY_STATEMENT_MEDIA_TYPE = 'application/entity-statement+jwt';
@@ -809,37 +810,54 @@ export async function resolveTrustChain(entityId: string, opts: ResolveOptions):
 // HTTP fetcher
 // ---------------------------------------------------------------------------------------------
 
+/** One GET of a statement: the status, the media type (lower case, no parameters) and the body read up to `maxBytes` (else ResponseTooLarge). */
+export type StatementTransport = (url: string, opts: { accept: string; maxBytes: number; signal?: AbortSignal }) => Promise<{ status: number; contentType: string; body: string }>;
+
+/** The transport of tools run by an operator (the CLI, the conformance suite): the global fetch, no redirects. */
+const fetchTransport: StatementTransport = async (url, { accept, maxBytes, signal }) => {
+  const res = await fetch(url, { redirect: 'error', headers: { accept }, ...(signal ? { signal } : {}) });
+  const contentType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    return { status: res.status, contentType, body: '' };
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new ResponseTooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return { status: res.status, contentType, body: Buffer.concat(chunks).toString('utf8') };
+};
+
 /**
  * A StatementFetcher over HTTP (§8.1.1, §9): GET with no redirects, 200 with content type
- * application/entity-statement+jwt required, body read up to `maxBytes`.
+ * application/entity-statement+jwt required, body read up to `maxBytes`. A running entity passes
+ * the transport of its fetch policy (federation/fetch-policy.ts).
  */
-export function httpStatementFetcher(opts: { maxBytes?: number } = {}): StatementFetcher {
+export function httpStatementFetcher(opts: { maxBytes?: number; transport?: StatementTransport } = {}): StatementFetcher {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_JWT_BYTES;
+  const transport = opts.transport ?? fetchTransport;
   const get = async (url: string, label: string, signal?: AbortSignal): Promise<string> => {
-    const res = await fetch(url, { redirect: 'error', headers: { accept: ENTITY_STATEMENT_MEDIA_TYPE }, ...(signal ? { signal } : {}) });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      throw new TrustChainError(label, 'fetch_failed', `HTTP ${res.status}`, { url });
+    let res;
+    try {
+      res = await transport(url, { accept: ENTITY_STATEMENT_MEDIA_TYPE, maxBytes, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (err instanceof ResponseTooLarge) throw new TrustChainError(label, 'too_large', err.message, { url });
+      throw err;
     }
-    const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== ENTITY_STATEMENT_MEDIA_TYPE) {
-      await res.body?.cancel();
-      throw new TrustChainError(label, 'fetch_failed', `content type ${type || 'missing'}, expected ${ENTITY_STATEMENT_MEDIA_TYPE}`, { url });
+    if (res.status !== 200) throw new TrustChainError(label, 'fetch_failed', `HTTP ${res.status}`, { url });
+    if (res.contentType !== ENTITY_STATEMENT_MEDIA_TYPE) {
+      throw new TrustChainError(label, 'fetch_failed', `content type ${res.contentType || 'missing'}, expected ${ENTITY_STATEMENT_MEDIA_TYPE}`, { url });
     }
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const reader = res.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel();
-        throw new TrustChainError(label, 'too_large', `response exceeds ${maxBytes} bytes`, { url });
-      }
-      chunks.push(value);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    return res.body;
   };
   return {
     entityConfiguration: (entityId, signal) => get(entityConfigurationUrl(entityId), entityConfigurationLabel(entityId), signal),

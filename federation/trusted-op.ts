@@ -46,7 +46,8 @@ export interface TrustedOpsOptions {
 export class TrustedOps {
   private readonly cache = new TrustChainCache({ maxEntries: 1000 });
   private readonly known = new Map<string, TrustedOp>();
-  private readonly fetcher: StatementFetcher;
+  /** What this OP's trust decisions fetch through (a running entity's fetch policy). */
+  readonly fetcher: StatementFetcher;
 
   /** Validated chains, marks not checked (membership); `cache` and `known` hold the OPs trusted with logins. */
   private readonly chains = new TrustChainCache({ maxEntries: 1000 });

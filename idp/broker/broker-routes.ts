@@ -45,7 +45,7 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
   const { runtime, recognized, sessions, upstreamLogout, trustedOps } = deps;
   const self = runtime.self.url;
   const remoteKeys = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
-  const entityKeys = cachedKeyResolver(() => true);
+  const entityKeys = cachedKeyResolver(() => true, trustedOps.fetcher);
 
   router.post(BROKER_BACKCHANNEL_LOGOUT_PATH, async (ctx) => {
     const token = (ctx.request.body as Record<string, unknown> | undefined)?.logout_token;
