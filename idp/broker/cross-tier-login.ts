@@ -106,6 +106,10 @@ export class CrossTierLogin {
     const key = (await importJWK(this.o.clientKey, this.o.clientKey.alg)) as CryptoKey;
     const config = new oidc.Configuration(op.metadata as oidc.ServerMetadata, this.o.self, { id_token_signed_response_alg: ID_TOKEN_ALG }, oidc.PrivateKeyJwt({ key, kid: this.o.clientKey.kid }));
     if (insecureLoopback(entityId)) oidc.allowInsecureRequests(config);
+    // The ID token must be signed by the neighbour's keys (its jwks_uri from the resolved chain):
+    // openid-client checks the signature only when asked, and over plain http on loopback
+    // nothing else authenticates the token endpoint's answer.
+    oidc.enableNonRepudiationChecks(config);
     config.timeout = HOP_TIMEOUT_SECONDS;
     const entry = { op, config };
     this.configs.set(entityId, entry);
