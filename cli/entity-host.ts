@@ -31,6 +31,8 @@ import { RegistryClient } from '../federation/registry-client.ts';
 import { enqueueRegistryPublication, RegistryPublisher } from '../federation/registry-outbox.ts';
 import { isRegistryPath, registryEndpoints } from '../federation/registry-endpoints.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
+import { FederationTrust } from '../federation/federation-trust.ts';
+import { ACCOUNT_CLIENT_ID } from '../idp/account/account-routes.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
 import type { Locale } from '../infra/i18n.ts';
 
@@ -87,11 +89,16 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
   const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry });
   const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log }) : null;
-  const trustedOps = new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) });
-  // Who may use the registry is the federation's say, not the topology file's: an OP is one whose
-  // trust chain (as an OP) validates; a subordinate is one the authority's live configuration
-  // lists; a home is within a subordinate when the home's chain runs through it.
-  const isFederationOp = async (id: string) => (await trustedOps.pathOf(id)) !== null;
+  const trustedOps = new TrustedOps({
+    trustAnchors: [topologyTrustAnchor(topology)],
+    allowHttpEntityIds: allowHttpEntityIds(topology),
+    ...(authorityConfig ? { ownConfiguration: authorityConfig } : {}),
+  });
+  // Whom this OP trusts is the live federation's say, never the topology file's (federation-trust.ts).
+  const subordinates = () => authorityConfig?.current().subordinates.map((s) => s.entity_id) ?? [];
+  const trust = new FederationTrust({ self: entity.url, ops: trustedOps, subordinates, ownClients: [ACCOUNT_CLIENT_ID] });
+  // A subordinate (for publications) is one the authority's live configuration lists; a home is
+  // within a subordinate when the home's chain runs through it.
   const entityKeys = cachedKeyResolver(() => true);
   const endpoints =
     registry && authorityConfig
@@ -102,11 +109,11 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
           db: runtime.db,
           cipher: runtime.cipher,
           blindIndex: runtime.blindIndex,
-          resolveCallerKeys: async (id, opts) => ((await isFederationOp(id)) ? entityKeys(id, opts) : null),
+          resolveCallerKeys: async (id, opts) => ((await trust.isFederationOp(id)) ? entityKeys(id, opts) : null),
           kv: runtime.kv,
-          isSubordinate: (id) => authorityConfig.current().subordinates.some((s) => s.entity_id === id),
+          isSubordinate: (id) => subordinates().includes(id),
           isWithin: async (home, subordinate) => (await trustedOps.pathOf(home))?.includes(subordinate) ?? false,
-          isFederationOp,
+          isFederationOp: (id) => trust.isFederationOp(id),
           onPublished: () => publisher?.kick(),
           log: runtime.log,
         })
@@ -129,8 +136,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
       superior,
       trustedOps,
       homes: client,
-      // Brokers relaying a login skip the consent page: the OPs of this deployment's topology.
-      isFederationOp: (id: string) => opUrls.includes(id),
+      trust,
       publishHome,
       siteName: (id: string, locale: Locale) => byUrl(id)?.name[locale] ?? id,
       platforms: () => opUrls,

@@ -7,6 +7,7 @@
  */
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor, type TrustChain } from './trust-chain.ts';
 import { entityConfigurationLabel, TrustChainError } from './federation-errors.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { federationPath } from './recognition-routing.ts';
 import { REAL_NAME_OP, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
@@ -39,24 +40,46 @@ export interface TrustedOpsOptions {
   trustAnchors: TrustAnchorSource[];
   allowHttpEntityIds: boolean;
   fetcher?: StatementFetcher;
-  /** Longest reuse of a resolved OP before its chain is resolved again (seconds, default 300). */
+  /** Longest reuse of a resolved OP before its chain is resolved again (seconds; default: FEDERATION_DEFAULTS.trustCacheSeconds). */
   cacheSeconds?: number;
+  /**
+   * An authority's own live configuration: when it changes (a subordinate added or removed), every
+   * OP is resolved again, so what this authority decides follows its configuration at once.
+   */
+  ownConfiguration?: { current(): unknown; readonly version: number };
 }
 
 export class TrustedOps {
   private readonly cache = new TrustChainCache({ maxEntries: 1000 });
   private readonly known = new Map<string, TrustedOp>();
   private readonly fetcher: StatementFetcher;
+  private readonly cacheSeconds: number;
+  private configurationVersion: number | undefined;
 
   /** Validated chains, marks not checked (membership); `cache` and `known` hold the OPs trusted with logins. */
   private readonly chains = new TrustChainCache({ maxEntries: 1000 });
 
   constructor(private readonly opts: TrustedOpsOptions) {
     this.fetcher = opts.fetcher ?? httpStatementFetcher();
+    this.cacheSeconds = opts.cacheSeconds ?? FEDERATION_DEFAULTS.trustCacheSeconds;
+    this.configurationVersion = opts.ownConfiguration?.version;
+  }
+
+  /** Forgets every OP when the authority's own configuration changed since the last look. */
+  private followOwnConfiguration(): void {
+    const own = this.opts.ownConfiguration;
+    if (!own) return;
+    own.current();
+    if (own.version === this.configurationVersion) return;
+    this.configurationVersion = own.version;
+    this.chains.clear();
+    this.cache.clear();
+    this.known.clear();
   }
 
   /** The OP's validated trust chain (resolved or reused), its trust marks not checked; throws UntrustedOp. */
   private async chain(entityId: string): Promise<{ chain: TrustChain; anchors: TrustAnchor[] }> {
+    this.followOwnConfiguration();
     const anchors = (await Promise.all(this.opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
     const now = Math.floor(Date.now() / 1000);
     const hit = this.chains.get(entityId, now);
@@ -72,7 +95,7 @@ export class TrustedOps {
       const unreachable = ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
       throw new UntrustedOp(entityId, err.message, unreachable);
     }
-    this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + (this.opts.cacheSeconds ?? 300)) });
+    this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + this.cacheSeconds) });
     return { chain, anchors };
   }
 
@@ -86,6 +109,7 @@ export class TrustedOps {
 
   /** Resolves (or reuses) the OP and its real-name-op mark; throws UntrustedOp with the reason. */
   async get(entityId: string): Promise<TrustedOp> {
+    this.followOwnConfiguration();
     const now = Math.floor(Date.now() / 1000);
     const hit = this.known.get(entityId);
     if (hit && this.cache.get(entityId, now)) return hit;
@@ -104,7 +128,7 @@ export class TrustedOps {
       throw new UntrustedOp(entityId, err.message);
     }
     if (!mark.max_loa) throw new UntrustedOp(entityId, 'its real-name-op trust mark has no max_loa');
-    const expiresAt = Math.min(chain.expiresAt, mark.exp ?? Infinity, now + (this.opts.cacheSeconds ?? 300));
+    const expiresAt = Math.min(chain.expiresAt, mark.exp ?? Infinity, now + this.cacheSeconds);
     const op: TrustedOp = { entityId, path: federationPath(chain), metadata: chain.metadata.openid_provider!, maxLoa: mark.max_loa, expiresAt };
     this.cache.set(entityId, { ...chain, expiresAt });
     this.known.set(entityId, op);

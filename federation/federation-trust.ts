@@ -1,0 +1,55 @@
+/**
+ * The trust an OP puts in the other entities of the federation, each decision named once and
+ * each answered from the live federation (trust chains through the authorities' current
+ * configurations), never from the topology file. So an OP an authority adds with
+ * `gov-id federation add-subordinate` is trusted alike by the registry of homes, the consent
+ * page and the routing of cross-tier logins, and one it removes is distrusted alike by all
+ * three (at that authority at once: its TrustedOps follows its configuration; elsewhere when the
+ * resolved chain is next resolved, FEDERATION_DEFAULTS.trustCacheSeconds at most).
+ */
+import type { TrustedOps } from './trusted-op.ts';
+import { isEntityIdentifier } from './automatic-registration.ts';
+
+export interface FederationTrustOptions {
+  /** This OP's entity ID. */
+  self: string;
+  ops: TrustedOps;
+  /** The entity IDs this OP vouches for now (its live configuration); none when it is no authority. */
+  subordinates: () => readonly string[];
+  /** Client IDs of the OP's own applications (its account area). */
+  ownClients: readonly string[];
+}
+
+export class FederationTrust {
+  constructor(private readonly o: FederationTrustOptions) {}
+
+  /** Its trust chain to the anchor validates as an OP (`openid_provider`): it may use the registry of homes. */
+  async isFederationOp(entityId: string): Promise<boolean> {
+    return (await this.o.ops.pathOf(entityId)) !== null;
+  }
+
+  /**
+   * It relays logins to this OP, so it may name the home of a request (`home_hint`) and needs no
+   * consent page. Logins travel between neighbours only (recognition-routing.ts: up to the
+   * superior, down along the home's path), so a broker of this OP is its superior on its own
+   * trust chain, or an OP directly below it: listed in this OP's configuration, with a chain that
+   * runs through this OP. Other OPs of the federation are no brokers here.
+   */
+  async isBroker(clientId: string): Promise<boolean> {
+    if (!isEntityIdentifier(clientId) || clientId === this.o.self) return false;
+    if (clientId === (await this.superior())) return true;
+    if (!this.o.subordinates().includes(clientId)) return false;
+    return (await this.o.ops.pathOf(clientId))?.[1] === this.o.self;
+  }
+
+  /** The OP's own applications, and its brokers (the person consents where the login started, to the portal). */
+  async maySkipConsent(clientId: string): Promise<boolean> {
+    return this.o.ownClients.includes(clientId) || this.isBroker(clientId);
+  }
+
+  /** The next entity up this OP's own validated chain; null at the trust anchor or when its chain does not validate. */
+  private async superior(): Promise<string | null> {
+    const up = (await this.o.ops.pathOf(this.o.self))?.[1];
+    return up !== undefined && up !== this.o.self ? up : null;
+  }
+}
