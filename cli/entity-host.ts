@@ -17,7 +17,7 @@ import { entityAdministration, isEntityAdminPath } from './entity-admin.ts';
 import { createLogger, type Logger } from '../infra/log.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
-import { cachedKeyResolver, ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
+import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
 import { isFederationAuthority, watchAuthorityConfig, type AuthorityConfigSource } from '../federation/authority-config.ts';
 import { allowHttpEntityIds, authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../federation/authority-endpoints.ts';
 import { automaticRegistration } from '../federation/automatic-registration.ts';
@@ -99,7 +99,6 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   const trust = new FederationTrust({ self: entity.url, ops: trustedOps, subordinates, ownClients: [ACCOUNT_CLIENT_ID] });
   // A subordinate (for publications) is one the authority's live configuration lists; a home is
   // within a subordinate when the home's chain runs through it.
-  const entityKeys = cachedKeyResolver(() => true);
   const endpoints =
     registry && authorityConfig
       ? registryEndpoints({
@@ -109,7 +108,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
           db: runtime.db,
           cipher: runtime.cipher,
           blindIndex: runtime.blindIndex,
-          resolveCallerKeys: async (id, opts) => ((await trust.isFederationOp(id)) ? entityKeys(id, opts) : null),
+          resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
           kv: runtime.kv,
           isSubordinate: (id) => subordinates().includes(id),
           isWithin: async (home, subordinate) => (await trustedOps.pathOf(home))?.includes(subordinate) ?? false,
@@ -211,8 +210,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     app = op.app;
     metadata = { openid_provider: op.federationMetadata, openid_relying_party: op.relyingPartyMetadata, federation_entity: federationEntity };
   } else if (entity.kind === 'services') {
-    const trusted = new Set(topology.ops().map((e) => e.url));
-    app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id)) });
+    // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
+    const trust = new FederationTrust({ self: entity.url, ops: new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) }) });
+    app = await createServicesApp({ runtime, resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts) });
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
     // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.

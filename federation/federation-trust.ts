@@ -7,25 +7,34 @@
  * three (at that authority at once: its TrustedOps follows its configuration; elsewhere when the
  * resolved chain is next resolved, FEDERATION_DEFAULTS.trustCacheSeconds at most).
  */
+import type { JSONWebKeySet } from 'jose';
 import type { TrustedOps } from './trusted-op.ts';
 import { isEntityIdentifier } from './automatic-registration.ts';
+import { cachedKeyResolver } from './entity-configuration.ts';
 
 export interface FederationTrustOptions {
   /** This OP's entity ID. */
   self: string;
   ops: TrustedOps;
-  /** The entity IDs this OP vouches for now (its live configuration); none when it is no authority. */
-  subordinates: () => readonly string[];
+  /** The entity IDs this entity vouches for now (its live configuration); none when it is no authority. */
+  subordinates?: () => readonly string[];
   /** Client IDs of the OP's own applications (its account area). */
-  ownClients: readonly string[];
+  ownClients?: readonly string[];
 }
 
 export class FederationTrust {
+  private readonly entityKeys = cachedKeyResolver(() => true);
+
   constructor(private readonly o: FederationTrustOptions) {}
 
-  /** Its trust chain to the anchor validates as an OP (`openid_provider`): it may use the registry of homes. */
+  /** Its trust chain to the anchor validates as an OP (`openid_provider`): it may use the registry of homes and the base registries. */
   async isFederationOp(entityId: string): Promise<boolean> {
     return (await this.o.ops.pathOf(entityId)) !== null;
+  }
+
+  /** The federation keys a call signed by `entityId` is verified with, when it is an OP of the federation; null for anyone else. */
+  async federationOpKeys(entityId: string, opts?: { fresh?: boolean }): Promise<JSONWebKeySet | null> {
+    return (await this.isFederationOp(entityId)) ? this.entityKeys(entityId, opts) : null;
   }
 
   /**
@@ -38,13 +47,13 @@ export class FederationTrust {
   async isBroker(clientId: string): Promise<boolean> {
     if (!isEntityIdentifier(clientId) || clientId === this.o.self) return false;
     if (clientId === (await this.superior())) return true;
-    if (!this.o.subordinates().includes(clientId)) return false;
+    if (!this.o.subordinates?.().includes(clientId)) return false;
     return (await this.o.ops.pathOf(clientId))?.[1] === this.o.self;
   }
 
   /** The OP's own applications, and its brokers (the person consents where the login started, to the portal). */
   async maySkipConsent(clientId: string): Promise<boolean> {
-    return this.o.ownClients.includes(clientId) || this.isBroker(clientId);
+    return (this.o.ownClients?.includes(clientId) ?? false) || this.isBroker(clientId);
   }
 
   /** The next entity up this OP's own validated chain; null at the trust anchor or when its chain does not validate. */

@@ -77,6 +77,11 @@ export class TrustedOps {
     this.known.clear();
   }
 
+  /** False when the configuration changed while a chain was being resolved: that chain may predate the change and is not kept. */
+  private configurationUnchanged(): boolean {
+    return this.opts.ownConfiguration?.version === this.configurationVersion;
+  }
+
   /** The OP's validated trust chain (resolved or reused), its trust marks not checked; throws UntrustedOp. */
   private async chain(entityId: string): Promise<{ chain: TrustChain; anchors: TrustAnchor[] }> {
     this.followOwnConfiguration();
@@ -95,7 +100,7 @@ export class TrustedOps {
       const unreachable = ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
       throw new UntrustedOp(entityId, err.message, unreachable);
     }
-    this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + this.cacheSeconds) });
+    if (this.configurationUnchanged()) this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + this.cacheSeconds) });
     return { chain, anchors };
   }
 
@@ -130,8 +135,10 @@ export class TrustedOps {
     if (!mark.max_loa) throw new UntrustedOp(entityId, 'its real-name-op trust mark has no max_loa');
     const expiresAt = Math.min(chain.expiresAt, mark.exp ?? Infinity, now + this.cacheSeconds);
     const op: TrustedOp = { entityId, path: federationPath(chain), metadata: chain.metadata.openid_provider!, maxLoa: mark.max_loa, expiresAt };
-    this.cache.set(entityId, { ...chain, expiresAt });
-    this.known.set(entityId, op);
+    if (this.configurationUnchanged()) {
+      this.cache.set(entityId, { ...chain, expiresAt });
+      this.known.set(entityId, op);
+    }
     return op;
   }
 

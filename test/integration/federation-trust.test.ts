@@ -4,7 +4,8 @@
  * file does not name it). Once the province admin adds it with
  * `gov-id federation add-subordinate`, Guangdong treats it as an OP of the federation for the
  * registry of homes, follows the home it names in a relayed login (`home_hint`) and asks no
- * consent of it as a broker; once the admin removes it, Guangdong refuses it all three at once.
+ * consent of it as a broker, and the base registries answer it; once the admin removes it,
+ * Guangdong refuses it all three at once.
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -58,11 +59,16 @@ async function gdVouchesForFs(expected: boolean): Promise<void> {
   throw new Error(`gd never ${expected ? 'started' : 'stopped'} vouching for fs`);
 }
 
-/** fs asks Guangdong's registry of homes where an ID number is registered, as its registry client does. */
-async function registryLookupByFs(idNumber: string) {
-  const runtime = fsHost.entities[0]!.runtime;
-  return postAsEntity({ from: fs, key: runtime.keyRing.signingKey(), to: gd, path: REGISTRY_LOOKUP_PATH, body: { kind: 'natural', identifier: idNumber }, timeoutMs: 15_000 });
+/** A call signed by fs, as its registry client and its services client make them. */
+function postAsFs(to: string, path: string, body: unknown) {
+  return postAsEntity({ from: fs, key: fsHost.entities[0]!.runtime.keyRing.signingKey(), to, path, body, timeoutMs: 15_000 });
 }
+
+/** fs asks Guangdong's registry of homes where an ID number is registered. */
+const registryLookupByFs = (idNumber: string) => postAsFs(gd, REGISTRY_LOOKUP_PATH, { kind: 'natural', identifier: idNumber });
+
+/** fs asks the population registry whether a person is who they say. */
+const populationCheckByFs = (person: Person) => postAsFs(fed.topology.services().url, '/population/verify', { name: person.name, id_number: person.id_number });
 
 /** A person whose home is gz, known to Guangdong's registry. */
 async function personOfGz(password: string): Promise<Person> {
@@ -91,8 +97,9 @@ test.serial('an OP added live is trusted alike for the registry, its home_hint a
   const password = 'Foshan-trust-1';
   const person = await personOfGz(password);
 
-  // Not (yet) vouched for: no OP of the federation, whose keys the registry would check its call with.
+  // Not (yet) vouched for: no OP of the federation, whose keys its calls would be checked with.
   t.is((await registryLookupByFs(person.id_number)).status, 401);
+  t.is((await populationCheckByFs(person)).status, 401);
 
   await federation('add-subordinate', fs);
   await gdVouchesForFs(true);
@@ -101,6 +108,10 @@ test.serial('an OP added live is trusted alike for the registry, its home_hint a
   const lookup = await registryLookupByFs(person.id_number);
   t.is(lookup.status, 200, JSON.stringify(lookup.json));
   t.is(lookup.json.home, gz);
+  // So do the base registries (a person registering at fs is checked there).
+  const check = await populationCheckByFs(person);
+  t.is(check.status, 200, JSON.stringify(check.json));
+  t.true(check.json.match);
 
   // Guangdong follows the home fs named: the browser goes on to gz, where the ID number is typed.
   const ua = new UserAgent();
