@@ -1,11 +1,12 @@
 /**
- * The trust an OP puts in the other entities of the federation, each decision named once and
- * each answered from the live federation (trust chains through the authorities' current
- * configurations), never from the topology file. So an OP an authority adds with
- * `gov-id federation add-subordinate` is trusted alike by the registry of homes, the consent
- * page and the routing of cross-tier logins, and one it removes is distrusted alike by all
- * three (at that authority at once: its TrustedOps follows its configuration; elsewhere when the
- * resolved chain is next resolved, FEDERATION_DEFAULTS.trustCacheSeconds at most).
+ * The trust an entity (an OP, or the services entity) puts in the OPs of the federation, each
+ * decision named once and each answered from the live federation (trust chains through the
+ * authorities' current configurations), never from the topology file. So an OP an authority adds
+ * with `gov-id federation add-subordinate` is trusted alike by the registry of homes, the base
+ * registries, the consent page and the routing of cross-tier logins, and one it removes is
+ * distrusted alike by all of them (at that authority at once: its TrustedOps follows its
+ * configuration; elsewhere when the chain is next resolved, FEDERATION_DEFAULTS.trustCacheSeconds
+ * at most).
  */
 import type { JSONWebKeySet } from 'jose';
 import type { TrustedOps } from './trusted-op.ts';
@@ -13,7 +14,7 @@ import { isEntityIdentifier } from './automatic-registration.ts';
 import { cachedKeyResolver } from './entity-configuration.ts';
 
 export interface FederationTrustOptions {
-  /** This OP's entity ID. */
+  /** This entity's ID. */
   self: string;
   ops: TrustedOps;
   /** The entity IDs this entity vouches for now (its live configuration); none when it is no authority. */
