@@ -92,7 +92,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   const trustedOps = new TrustedOps({
     trustAnchors: [topologyTrustAnchor(topology)],
     allowHttpEntityIds: allowHttpEntityIds(topology),
-    ...(authorityConfig ? { ownConfiguration: authorityConfig } : {}),
+    ...(authorityConfig ? { authorityConfig } : {}),
   });
   // Whom this OP trusts is the live federation's say, never the topology file's (federation-trust.ts).
   const subordinates = () => authorityConfig?.current().subordinates.map((s) => s.entity_id) ?? [];

@@ -46,7 +46,7 @@ export interface TrustedOpsOptions {
    * An authority's own live configuration: when it changes (a subordinate added or removed), every
    * OP is resolved again, so what this authority decides follows its configuration at once.
    */
-  ownConfiguration?: { current(): unknown; readonly version: number };
+  authorityConfig?: { current(): unknown; readonly version: number };
 }
 
 export class TrustedOps {
@@ -55,6 +55,8 @@ export class TrustedOps {
   private readonly fetcher: StatementFetcher;
   private readonly cacheSeconds: number;
   private configurationVersion: number | undefined;
+  /** Resolutions under way: concurrent first requests about one OP share one (a cold start does not multiply the fetches). */
+  private readonly resolving = new Map<string, Promise<TrustChain>>();
 
   /** Validated chains, marks not checked (membership); `cache` and `known` hold the OPs trusted with logins. */
   private readonly chains = new TrustChainCache({ maxEntries: 1000 });
@@ -62,24 +64,25 @@ export class TrustedOps {
   constructor(private readonly opts: TrustedOpsOptions) {
     this.fetcher = opts.fetcher ?? httpStatementFetcher();
     this.cacheSeconds = opts.cacheSeconds ?? FEDERATION_DEFAULTS.trustCacheSeconds;
-    this.configurationVersion = opts.ownConfiguration?.version;
+    this.configurationVersion = opts.authorityConfig?.version;
   }
 
   /** Forgets every OP when the authority's own configuration changed since the last look. */
   private followOwnConfiguration(): void {
-    const own = this.opts.ownConfiguration;
-    if (!own) return;
-    own.current();
-    if (own.version === this.configurationVersion) return;
-    this.configurationVersion = own.version;
+    const config = this.opts.authorityConfig;
+    if (!config) return;
+    config.current();
+    if (config.version === this.configurationVersion) return;
+    this.configurationVersion = config.version;
     this.chains.clear();
     this.cache.clear();
     this.known.clear();
+    this.resolving.clear();
   }
 
   /** False when the configuration changed while a chain was being resolved: that chain may predate the change and is not kept. */
   private configurationUnchanged(): boolean {
-    return this.opts.ownConfiguration?.version === this.configurationVersion;
+    return this.opts.authorityConfig?.version === this.configurationVersion;
   }
 
   /** The OP's validated trust chain (resolved or reused), its trust marks not checked; throws UntrustedOp. */
@@ -90,6 +93,18 @@ export class TrustedOps {
     const hit = this.chains.get(entityId, now);
     if (hit) return { chain: hit, anchors };
     if (!URL.canParse(entityId)) throw new UntrustedOp(entityId, 'not an entity identifier');
+    let pending = this.resolving.get(entityId);
+    if (!pending) {
+      const started = this.resolve(entityId, anchors, now).finally(() => {
+        if (this.resolving.get(entityId) === started) this.resolving.delete(entityId);
+      });
+      this.resolving.set(entityId, (pending = started));
+    }
+    return { chain: await pending, anchors };
+  }
+
+  /** Resolves the OP's chain and remembers it; throws UntrustedOp. */
+  private async resolve(entityId: string, anchors: TrustAnchor[], now: number): Promise<TrustChain> {
     let chain;
     try {
       chain = await resolveTrustChain(entityId, { trustAnchors: anchors, fetcher: this.fetcher, allowHttpEntityIds: this.opts.allowHttpEntityIds, entityType: 'openid_provider' });
@@ -101,7 +116,7 @@ export class TrustedOps {
       throw new UntrustedOp(entityId, err.message, unreachable);
     }
     if (this.configurationUnchanged()) this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + this.cacheSeconds) });
-    return { chain, anchors };
+    return chain;
   }
 
   /**
