@@ -17,7 +17,7 @@ import { entityAdministration, isEntityAdminPath } from './entity-admin.ts';
 import { createLogger, type Logger } from '../infra/log.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
-import { cachedKeyResolver, ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
+import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
 import { isFederationAuthority, watchAuthorityConfig, type AuthorityConfigSource } from '../federation/authority-config.ts';
 import { allowHttpEntityIds, authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../federation/authority-endpoints.ts';
 import { automaticRegistration } from '../federation/automatic-registration.ts';
@@ -31,6 +31,8 @@ import { RegistryClient } from '../federation/registry-client.ts';
 import { enqueueRegistryPublication, RegistryPublisher } from '../federation/registry-outbox.ts';
 import { isRegistryPath, registryEndpoints } from '../federation/registry-endpoints.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
+import { FederationTrust } from '../federation/federation-trust.ts';
+import { ACCOUNT_CLIENT_ID } from '../idp/account/account-routes.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
 import type { Locale } from '../infra/i18n.ts';
 import type { IncomingMessage } from 'node:http';
@@ -91,12 +93,17 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
   const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry });
   const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log }) : null;
-  const trustedOps = new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology, fetcher)], allowHttpEntityIds: allowHttpEntityIds(topology), fetcher });
-  // Who may use the registry is the federation's say, not the topology file's: an OP is one whose
-  // trust chain (as an OP) validates; a subordinate is one the authority's live configuration
-  // lists; a home is within a subordinate when the home's chain runs through it.
-  const isFederationOp = async (id: string) => (await trustedOps.pathOf(id)) !== null;
-  const entityKeys = cachedKeyResolver(() => true, fetcher);
+  const trustedOps = new TrustedOps({
+    trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+    allowHttpEntityIds: allowHttpEntityIds(topology),
+    fetcher,
+    ...(authorityConfig ? { authorityConfig } : {}),
+  });
+  // Whom this OP trusts is the live federation's say, never the topology file's (federation-trust.ts).
+  const subordinates = () => authorityConfig?.current().subordinates.map((s) => s.entity_id) ?? [];
+  const trust = new FederationTrust({ self: entity.url, ops: trustedOps, subordinates, ownClients: [ACCOUNT_CLIENT_ID] });
+  // A subordinate (for publications) is one the authority's live configuration lists; a home is
+  // within a subordinate when the home's chain runs through it.
   const endpoints =
     registry && authorityConfig
       ? registryEndpoints({
@@ -106,11 +113,11 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
           db: runtime.db,
           cipher: runtime.cipher,
           blindIndex: runtime.blindIndex,
-          resolveCallerKeys: async (id, opts) => ((await isFederationOp(id)) ? entityKeys(id, opts) : null),
+          resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
           kv: runtime.kv,
-          isSubordinate: (id) => authorityConfig.current().subordinates.some((s) => s.entity_id === id),
+          isSubordinate: (id) => subordinates().includes(id),
           isWithin: async (home, subordinate) => (await trustedOps.pathOf(home))?.includes(subordinate) ?? false,
-          isFederationOp,
+          isFederationOp: (id) => trust.isFederationOp(id),
           onPublished: () => publisher?.kick(),
           log: runtime.log,
         })
@@ -133,8 +140,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
       superior,
       trustedOps,
       homes: client,
-      // Brokers relaying a login skip the consent page: the OPs of this deployment's topology.
-      isFederationOp: (id: string) => opUrls.includes(id),
+      trust,
       publishHome,
       siteName: (id: string, locale: Locale) => byUrl(id)?.name[locale] ?? id,
       platforms: () => opUrls,
@@ -225,8 +231,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     app = op.app;
     metadata = { openid_provider: op.federationMetadata, openid_relying_party: op.relyingPartyMetadata, federation_entity: federationEntity };
   } else if (entity.kind === 'services') {
-    const trusted = new Set(topology.ops().map((e) => e.url));
-    app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id), fetcher) });
+    // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
+    const trust = new FederationTrust({ self: entity.url, ops: new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology, fetcher)], allowHttpEntityIds: allowHttpEntityIds(topology), fetcher }) });
+    app = await createServicesApp({ runtime, resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts) });
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
     // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.

@@ -26,6 +26,7 @@ import type { Logger } from '../infra/log.ts';
 import { effectivePolicy, findSubordinate, type AuthorityConfigSource } from './authority-config.ts';
 import { cachedKeyResolver } from './entity-configuration.ts';
 import { entityConfigurationLabel, TrustChainError } from './federation-errors.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { signSubordinateStatement, SubordinateDirectory, type SubordinateInfo } from './subordinate-statements.ts';
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor, type TrustChain } from './trust-chain.ts';
 import type { Topology } from './topology.ts';
@@ -110,9 +111,9 @@ export interface AuthorityEndpointsOptions {
   allowHttpEntityIds?: boolean;
   /** What the subordinates publish (default: fetched from their entity configurations, five minutes' cache). */
   directory?: SubordinateDirectory;
-  /** Lifetime of subordinate statements in seconds (default one day). */
+  /** Lifetime of subordinate statements in seconds (default: FEDERATION_DEFAULTS.subordinateStatementLifetimeSeconds). */
   statementLifetimeSeconds?: number;
-  /** Longest time a resolved chain is reused, in seconds (default 300; never past the chain's expiry). */
+  /** Longest time a resolved chain is reused, in seconds (default: FEDERATION_DEFAULTS.trustCacheSeconds; never past the chain's expiry). */
   resolveCacheSeconds?: number;
   log?: Logger;
 }
@@ -170,7 +171,7 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
   const keys = typeof opts.keys === 'function' ? opts.keys : () => opts.keys as PrivateJwk[];
   const endpoints = federationEntityEndpoints(opts.entityId);
   const chains = new TrustChainCache({ maxEntries: 1000 });
-  const resolveCacheSeconds = opts.resolveCacheSeconds ?? 300;
+  const resolveCacheSeconds = opts.resolveCacheSeconds ?? FEDERATION_DEFAULTS.trustCacheSeconds;
   let chainsVersion = opts.config.version;
 
   /** The subordinate's keys: pinned in the configuration, or those of its entity configuration. */

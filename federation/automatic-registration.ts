@@ -10,13 +10,14 @@ import type { JWK } from 'jose';
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
 import { TrustChainError } from './federation-errors.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { GOVERNMENT_PORTAL, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
 
 export interface AutomaticRegistrationOptions {
   trustAnchors: TrustAnchorSource[];
   allowHttpEntityIds: boolean;
   fetcher?: StatementFetcher;
-  /** Longest time a resolved client is reused before its chain is resolved again (seconds). */
+  /** Longest time a resolved client is reused before its chain is resolved again (seconds; default: FEDERATION_DEFAULTS.trustCacheSeconds). */
   cacheSeconds?: number;
   onRefused?: (entityId: string, reason: string) => void;
   /** Accept only portals holding a valid government-portal trust mark from an issuer the anchor names. */
@@ -31,7 +32,7 @@ export function isEntityIdentifier(clientId: string): boolean {
 /** Returns a function from client_id to oidc-provider client metadata, or null when not trusted. */
 export function automaticRegistration(opts: AutomaticRegistrationOptions) {
   const cache = new TrustChainCache({ maxEntries: 1000 });
-  const cacheSeconds = opts.cacheSeconds ?? 300;
+  const cacheSeconds = opts.cacheSeconds ?? FEDERATION_DEFAULTS.trustCacheSeconds;
   return async (entityId: string): Promise<Record<string, unknown> | null> => {
     if (!isEntityIdentifier(entityId)) return null;
     const now = Math.floor(Date.now() / 1000);

@@ -9,10 +9,11 @@ import type Koa from 'koa';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
 import { publicJwk } from '../infra/entity-keys.ts';
 import type { StatementFetcher } from './trust-chain.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 
 export const ENTITY_CONFIGURATION_PATH = '/.well-known/openid-federation';
 export const ENTITY_STATEMENT_TYP = 'entity-statement+jwt';
-const LIFETIME_SECONDS = 24 * 3600;
+const LIFETIME_SECONDS = FEDERATION_DEFAULTS.entityConfigurationLifetimeSeconds;
 
 export interface EntityConfigurationInput {
   entityId: string;
@@ -65,7 +66,7 @@ export class EntityConfigurationError extends Error {
 }
 
 /** Fetches (through `fetcher`: a running entity's is its fetch policy's) and checks an entity configuration; returns its federation keys. */
-export async function fetchEntityKeys(entityId: string, fetcher: StatementFetcher, timeoutMs = 3000): Promise<JSONWebKeySet> {
+export async function fetchEntityKeys(entityId: string, fetcher: StatementFetcher, timeoutMs: number = FEDERATION_DEFAULTS.fetchTimeoutMs): Promise<JSONWebKeySet> {
   let jwt: string;
   try {
     jwt = (await fetcher.entityConfiguration(entityId, AbortSignal.timeout(timeoutMs))).trim();
@@ -92,7 +93,7 @@ export async function fetchEntityKeys(entityId: string, fetcher: StatementFetche
  * Remembers verified keys for a while so that every call does not cost a fetch; `fresh` asks
  * again (at most once a second per entity, so that forged kids cannot make us hammer it).
  */
-export function cachedKeyResolver(trusted: (entityId: string) => boolean, fetcher: StatementFetcher, ttlMs = 5 * 60_000) {
+export function cachedKeyResolver(trusted: (entityId: string) => boolean, fetcher: StatementFetcher, ttlMs = FEDERATION_DEFAULTS.entityKeysCacheSeconds * 1000) {
   const cache = new Map<string, { keys: JSONWebKeySet; until: number; fetchedAt: number }>();
   return async (entityId: string, opts: { fresh?: boolean } = {}): Promise<JSONWebKeySet | null> => {
     if (!trusted(entityId)) return null;

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../infra/errors.ts';
 import type { Logger } from '../infra/log.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 
 export interface LiveConfigSource<T> {
   /** The configuration in force, reloaded first if the file changed. */
@@ -30,7 +31,7 @@ export interface LiveConfigFileOptions<T> {
   /** A few words about a configuration for the reload log line. */
   summary?: (config: T) => Record<string, unknown>;
   log?: Logger;
-  /** Smallest time between two looks at the file, in milliseconds (default 1000). */
+  /** Smallest time between two looks at the file, in milliseconds (default: FEDERATION_DEFAULTS.configCheckIntervalMs). */
   checkIntervalMs?: number;
   /** Milliseconds since the epoch (tests). */
   now?: () => number;
@@ -54,7 +55,7 @@ export class LiveConfigFile<T> implements LiveConfigSource<T> {
   constructor(opts: LiveConfigFileOptions<T>) {
     this.file = opts.file;
     this.#opts = opts;
-    this.#interval = opts.checkIntervalMs ?? 1000;
+    this.#interval = opts.checkIntervalMs ?? FEDERATION_DEFAULTS.configCheckIntervalMs;
     this.#now = opts.now ?? Date.now;
     if (!existsSync(this.file)) opts.createDefault?.(this.file);
     this.#seen = this.#stat();

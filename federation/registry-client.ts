@@ -9,6 +9,7 @@ import { postAsEntity } from '../infra/entity-request.ts';
 import { UpstreamUnavailable } from '../infra/errors.ts';
 import { HomeConflict, type HomeKind, type HomeRegistry } from './registry-of-homes.ts';
 import type { Publication } from './registry-outbox.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 
 export const REGISTRY_LOOKUP_PATH = '/registry/lookup';
 export const REGISTRY_HOMES_PATH = '/registry/homes';
@@ -21,6 +22,7 @@ export interface RegistryClientOptions {
   signingKey: () => PrivateJwk;
   /** This entity's own registry, on brokers. */
   local: HomeRegistry | null;
+  /** Default: FEDERATION_DEFAULTS.registryTimeoutMs. */
   timeoutMs?: number;
 }
 
@@ -52,7 +54,7 @@ export class RegistryClient {
   }
 
   private post(to: string, path: string, body: unknown) {
-    return postAsEntity({ from: this.opts.self, key: this.opts.signingKey(), to, path, body, timeoutMs: this.opts.timeoutMs ?? 3000 });
+    return postAsEntity({ from: this.opts.self, key: this.opts.signingKey(), to, path, body, timeoutMs: this.opts.timeoutMs ?? FEDERATION_DEFAULTS.registryTimeoutMs });
   }
 
   /** Only the status and the error code: a description could echo the request. */

@@ -15,8 +15,7 @@ import { EntityConfigurationError, ENTITY_STATEMENT_TYP } from './entity-configu
 import type { MetadataPolicy, EntityMetadata } from './metadata-policy.ts';
 import { httpStatementFetcher, DEFAULT_ALGORITHMS, type StatementFetcher } from './trust-chain.ts';
 import type { SubordinateConstraints } from './authority-config.ts';
-
-export const SUBORDINATE_STATEMENT_LIFETIME_SECONDS = 24 * 3600;
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 
 export interface SubordinateStatementInput {
   /** The authority's Entity Identifier (iss). */
@@ -50,7 +49,7 @@ export async function signSubordinateStatement(input: SubordinateStatementInput)
   const key = input.keys[0];
   if (!key) throw new Error(`${input.issuer} has no federation key to sign with`);
   const now = input.now ?? Math.floor(Date.now() / 1000);
-  const lifetime = input.lifetimeSeconds ?? SUBORDINATE_STATEMENT_LIFETIME_SECONDS;
+  const lifetime = input.lifetimeSeconds ?? FEDERATION_DEFAULTS.subordinateStatementLifetimeSeconds;
   const claims: Record<string, unknown> = {
     iss: input.issuer,
     sub: input.subject,
@@ -91,7 +90,7 @@ export async function fetchSubordinateInfo(entityId: string, opts: { fetcher?: S
   const fetcher = opts.fetcher ?? httpStatementFetcher();
   let jwt: string;
   try {
-    jwt = (await fetcher.entityConfiguration(entityId, AbortSignal.timeout(opts.timeoutMs ?? 3000))).trim();
+    jwt = (await fetcher.entityConfiguration(entityId, AbortSignal.timeout(opts.timeoutMs ?? FEDERATION_DEFAULTS.fetchTimeoutMs))).trim();
   } catch (err) {
     throw new EntityConfigurationError(entityId, `unreachable (${(err as Error).message})`);
   }
@@ -120,8 +119,9 @@ export async function fetchSubordinateInfo(entityId: string, opts: { fetcher?: S
 }
 
 /**
- * Remembers what subordinates publish for `ttlMs` (default five minutes). When a refresh fails, the
- * last known information is used for up to `staleMs` more (default one hour), so that a
+ * Remembers what subordinates publish for `ttlMs` (default: FEDERATION_DEFAULTS.subordinateInfoFreshSeconds).
+ * When a refresh fails, the last known information is used for up to `staleMs` more (default:
+ * FEDERATION_DEFAULTS.subordinateInfoStaleSeconds), so that a
  * subordinate's brief outage does not make its superior's fetch endpoint fail.
  */
 export class SubordinateDirectory {
@@ -132,8 +132,8 @@ export class SubordinateDirectory {
   readonly #pending = new Map<string, Promise<SubordinateInfo>>();
 
   constructor(opts: { ttlMs?: number; staleMs?: number; fetch?: (entityId: string) => Promise<SubordinateInfo>; fetcher?: StatementFetcher } = {}) {
-    this.#ttlMs = opts.ttlMs ?? 5 * 60_000;
-    this.#staleMs = opts.staleMs ?? 60 * 60_000;
+    this.#ttlMs = opts.ttlMs ?? FEDERATION_DEFAULTS.subordinateInfoFreshSeconds * 1000;
+    this.#staleMs = opts.staleMs ?? FEDERATION_DEFAULTS.subordinateInfoStaleSeconds * 1000;
     const fetcher = opts.fetcher;
     this.#fetch = opts.fetch ?? ((id) => fetchSubordinateInfo(id, fetcher ? { fetcher } : {}));
   }

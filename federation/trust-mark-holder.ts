@@ -21,6 +21,7 @@
  */
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
 import type { Logger } from '../infra/log.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { ENTITY_CONFIGURATION_PATH, ENTITY_STATEMENT_TYP } from './entity-configuration.ts';
 import { TRUST_MARK_MEDIA_TYPE, TRUST_MARK_TYPES, TrustMarkError, verifyTrustMark, type TrustMarkClaims, type TrustMarkEntry } from './trust-marks.ts';
 
@@ -43,11 +44,11 @@ export interface TrustMarkHolderOptions {
    * (`() => issuer.jwks()`), or the issuer's entity configuration is fetched for them.
    */
   obtain?: (trustMarkType: string, sub: string) => Promise<string | null>;
-  /** Time between regular checks, in milliseconds (default ten minutes). */
+  /** Time between regular checks, in milliseconds (default: FEDERATION_DEFAULTS.trustMarkCheckIntervalMs). */
   checkIntervalMs?: number;
-  /** First retry after a failure, in milliseconds (default 5 s; doubles up to min(5 min, checkIntervalMs)). */
+  /** First retry after a failure, in milliseconds (default: FEDERATION_DEFAULTS.trustMarkRetryMs; doubles up to min(FEDERATION_DEFAULTS.trustMarkRetryMaxMs, checkIntervalMs)). */
   retryMs?: number;
-  /** Time allowed for each HTTP request, in milliseconds (default 5 s). */
+  /** Time allowed for each HTTP request, in milliseconds (default: FEDERATION_DEFAULTS.trustMarkRequestTimeoutMs). */
   timeoutMs?: number;
   /** Milliseconds since the epoch (tests). */
   now?: () => number;
@@ -101,9 +102,9 @@ export class TrustMarkHolder {
     this.#opts = opts;
     this.#types = opts.types ?? TRUST_MARK_TYPES;
     this.#now = opts.now ?? Date.now;
-    this.#checkInterval = opts.checkIntervalMs ?? 600_000;
-    this.#retryMin = opts.retryMs ?? 5000;
-    this.#retryMax = Math.max(this.#retryMin, Math.min(300_000, this.#checkInterval));
+    this.#checkInterval = opts.checkIntervalMs ?? FEDERATION_DEFAULTS.trustMarkCheckIntervalMs;
+    this.#retryMin = opts.retryMs ?? FEDERATION_DEFAULTS.trustMarkRetryMs;
+    this.#retryMax = Math.max(this.#retryMin, Math.min(FEDERATION_DEFAULTS.trustMarkRetryMaxMs, this.#checkInterval));
     this.firstAttempt = new Promise((resolve) => (this.#resolveFirst = resolve));
   }
 
@@ -209,7 +210,7 @@ export class TrustMarkHolder {
     const url = new URL(endpoint);
     url.searchParams.set('trust_mark_type', type);
     url.searchParams.set('sub', this.entityId);
-    const res = await fetch(url, { redirect: 'error', headers: { accept: TRUST_MARK_MEDIA_TYPE }, signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 5000) });
+    const res = await fetch(url, { redirect: 'error', headers: { accept: TRUST_MARK_MEDIA_TYPE }, signal: AbortSignal.timeout(this.#opts.timeoutMs ?? FEDERATION_DEFAULTS.trustMarkRequestTimeoutMs) });
     const body = await res.text();
     if (res.status === 404) throw new NotGranted();
     if (res.status !== 200) throw new Error(`${url.href}: HTTP ${res.status} ${body.slice(0, 200)}`);
@@ -240,7 +241,7 @@ export class TrustMarkHolder {
     if (given && this.#opts.issuerKeys) return { endpoint: given, keys: await this.#keys() };
     if (this.#issuerInfo && this.#issuerInfo.until > this.#now()) return this.#issuerInfo;
     const issuer = this.#opts.issuer;
-    const res = await fetch(issuer.replace(/\/$/, '') + ENTITY_CONFIGURATION_PATH, { redirect: 'error', signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 5000) });
+    const res = await fetch(issuer.replace(/\/$/, '') + ENTITY_CONFIGURATION_PATH, { redirect: 'error', signal: AbortSignal.timeout(this.#opts.timeoutMs ?? FEDERATION_DEFAULTS.trustMarkRequestTimeoutMs) });
     if (res.status !== 200) {
       await res.body?.cancel();
       throw new Error(`entity configuration of ${issuer}: HTTP ${res.status}`);
@@ -263,7 +264,7 @@ export class TrustMarkHolder {
     const endpoint = given ?? metadata?.federation_entity?.federation_trust_mark_endpoint;
     if (typeof endpoint !== 'string') throw new Error(`entity configuration of ${issuer}: no federation_trust_mark_endpoint in its federation_entity metadata`);
     const keys = this.#opts.issuerKeys ? await this.#keys() : jwks;
-    this.#issuerInfo = { endpoint, keys, until: this.#now() + 300_000 };
+    this.#issuerInfo = { endpoint, keys, until: this.#now() + FEDERATION_DEFAULTS.entityKeysCacheSeconds * 1000 };
     return this.#issuerInfo;
   }
 }

@@ -51,12 +51,12 @@ import type { Logger } from '../infra/log.ts';
 import { fileExists, LiveConfigFile, readJsonFile, writeJsonFileAtomically, type LiveConfigSource } from './live-config-file.ts';
 import { entityIdProblem } from './authority-config.ts';
 import type { Entity, Topology } from './topology.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import {
   GOVERNMENT_PORTAL,
   issueTrustMark,
   peekTrustMark,
   REAL_NAME_OP,
-  TRUST_MARK_LIFETIME_SECONDS,
   TRUST_MARK_MEDIA_TYPE,
   TRUST_MARK_STATUS_RESPONSE_MEDIA_TYPE,
   TRUST_MARK_STATUS_RESPONSE_TYP,
@@ -291,7 +291,7 @@ export interface TrustMarkIssuerOptions {
   /** Its Federation Entity Keys (those of its entity configuration); the first signs. */
   keys: PrivateJwk[] | (() => PrivateJwk[]);
   config: TrustMarkConfigSource;
-  /** Lifetime of issued marks in seconds (default one day). */
+  /** Lifetime of issued marks in seconds (default: FEDERATION_DEFAULTS.trustMarkLifetimeSeconds). */
   lifetimeSeconds?: number;
   /** Per type: a URL with human-readable information about the mark's issuance (`ref`). */
   ref?: Partial<Record<GovIdTrustMarkType, string>>;
@@ -321,7 +321,7 @@ export class TrustMarkIssuer {
     this.entityId = opts.entityId;
     this.#keys = typeof opts.keys === 'function' ? opts.keys : () => opts.keys as PrivateJwk[];
     this.#config = opts.config;
-    this.#lifetime = opts.lifetimeSeconds ?? TRUST_MARK_LIFETIME_SECONDS;
+    this.#lifetime = opts.lifetimeSeconds ?? FEDERATION_DEFAULTS.trustMarkLifetimeSeconds;
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000));
     this.#opts = opts;
   }

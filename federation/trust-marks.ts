@@ -34,6 +34,7 @@ import { compactVerify, decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
 import { LOA_LEVELS, type LoaLevel } from '../idp/loa.ts';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
 import { TrustChainError } from './federation-errors.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { resolveTrustChain, DEFAULT_ALGORITHMS, type StatementFetcher, type TrustAnchor, PRIVATE_MEMBERS } from './trust-chain.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -66,7 +67,6 @@ export const TRUST_MARK_STATUS_RESPONSE_TYP = 'trust-mark-status-response+jwt';
 export const TRUST_MARK_STATUS_RESPONSE_MEDIA_TYPE = 'application/trust-mark-status-response+jwt';
 
 /** One day: marks are short-lived (§19.2 privacy), and refreshed by their holders well before. */
-export const TRUST_MARK_LIFETIME_SECONDS = 24 * 3600;
 const MAX_CLOCK_SKEW_SECONDS = 60;
 const MAX_JWT_BYTES = 16 * 1024;
 
@@ -197,7 +197,7 @@ export async function issueTrustMark(input: IssueTrustMarkInput): Promise<string
   if (input.trustMarkType === REAL_NAME_OP && !parseMaxLoa(input.maxLoa)) throw new Error('a real-name-op trust mark needs maxLoa (loa1, loa2 or loa3)');
   if (input.trustMarkType !== REAL_NAME_OP && input.maxLoa !== undefined) throw new Error('only real-name-op trust marks carry max_loa');
   const now = input.now ?? Math.floor(Date.now() / 1000);
-  const lifetime = input.lifetimeSeconds === undefined ? TRUST_MARK_LIFETIME_SECONDS : input.lifetimeSeconds;
+  const lifetime = input.lifetimeSeconds === undefined ? FEDERATION_DEFAULTS.trustMarkLifetimeSeconds : input.lifetimeSeconds;
   const candidates = [lifetime === null ? Infinity : now + lifetime, input.notAfter ?? Infinity];
   const exp = Math.min(...candidates);
   const claims: Record<string, unknown> = { iss: input.issuer, sub: input.subject, trust_mark_type: input.trustMarkType, iat: now };
@@ -433,7 +433,8 @@ export function trustAnchorTrustMarkConfig(anchorEntityConfiguration: string | R
  * Establishes trust in Trust Mark Issuers (§7.3: "An Entity MUST therefore establish trust in
  * the Trust Mark Issuer" first): the anchor itself is trusted with its configured keys; any other
  * issuer needs a valid Trust Chain to the anchor, and its keys are those of its entity
- * configuration in that chain. Results are remembered until the chain expires (at most `ttlSeconds`).
+ * configuration in that chain. Results are remembered until the chain expires (at most `ttlSeconds`;
+ * default: FEDERATION_DEFAULTS.trustCacheSeconds).
  */
 export function trustMarkIssuerKeyResolver(opts: {
   trustAnchor: TrustAnchor;
@@ -444,7 +445,7 @@ export function trustMarkIssuerKeyResolver(opts: {
 }): (issuer: string) => Promise<Jwks | null> {
   const cache = new Map<string, { keys: Jwks; until: number }>();
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-  const ttl = opts.ttlSeconds ?? 300;
+  const ttl = opts.ttlSeconds ?? FEDERATION_DEFAULTS.trustCacheSeconds;
   return async (issuer) => {
     if (issuer === opts.trustAnchor.entityId) return opts.trustAnchor.jwks;
     const hit = cache.get(issuer);

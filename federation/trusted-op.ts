@@ -7,6 +7,7 @@
  */
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor, type TrustChain } from './trust-chain.ts';
 import { entityConfigurationLabel, TrustChainError } from './federation-errors.ts';
+import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { federationPath } from './recognition-routing.ts';
 import { REAL_NAME_OP, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
@@ -39,8 +40,13 @@ export interface TrustedOpsOptions {
   trustAnchors: TrustAnchorSource[];
   allowHttpEntityIds: boolean;
   fetcher?: StatementFetcher;
-  /** Longest reuse of a resolved OP before its chain is resolved again (seconds, default 300). */
+  /** Longest reuse of a resolved OP before its chain is resolved again (seconds; default: FEDERATION_DEFAULTS.trustCacheSeconds). */
   cacheSeconds?: number;
+  /**
+   * An authority's own live configuration: when it changes (a subordinate added or removed), every
+   * OP is resolved again, so what this authority decides follows its configuration at once.
+   */
+  authorityConfig?: { current(): unknown; readonly version: number };
 }
 
 export class TrustedOps {
@@ -48,21 +54,58 @@ export class TrustedOps {
   private readonly known = new Map<string, TrustedOp>();
   /** What this OP's trust decisions fetch through (a running entity's fetch policy). */
   readonly fetcher: StatementFetcher;
+  private readonly cacheSeconds: number;
+  private configurationVersion: number | undefined;
+  /** Resolutions under way: concurrent first requests about one OP share one (a cold start does not multiply the fetches). */
+  private readonly resolving = new Map<string, Promise<TrustChain>>();
 
   /** Validated chains, marks not checked (membership); `cache` and `known` hold the OPs trusted with logins. */
   private readonly chains = new TrustChainCache({ maxEntries: 1000 });
 
   constructor(private readonly opts: TrustedOpsOptions) {
     this.fetcher = opts.fetcher ?? httpStatementFetcher();
+    this.cacheSeconds = opts.cacheSeconds ?? FEDERATION_DEFAULTS.trustCacheSeconds;
+    this.configurationVersion = opts.authorityConfig?.version;
+  }
+
+  /** Forgets every OP when the authority's own configuration changed since the last look. */
+  private followOwnConfiguration(): void {
+    const config = this.opts.authorityConfig;
+    if (!config) return;
+    config.current();
+    if (config.version === this.configurationVersion) return;
+    this.configurationVersion = config.version;
+    this.chains.clear();
+    this.cache.clear();
+    this.known.clear();
+    this.resolving.clear();
+  }
+
+  /** False when the configuration changed while a chain was being resolved: that chain may predate the change and is not kept. */
+  private configurationUnchanged(): boolean {
+    return this.opts.authorityConfig?.version === this.configurationVersion;
   }
 
   /** The OP's validated trust chain (resolved or reused), its trust marks not checked; throws UntrustedOp. */
   private async chain(entityId: string): Promise<{ chain: TrustChain; anchors: TrustAnchor[] }> {
+    this.followOwnConfiguration();
     const anchors = (await Promise.all(this.opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
     const now = Math.floor(Date.now() / 1000);
     const hit = this.chains.get(entityId, now);
     if (hit) return { chain: hit, anchors };
     if (!URL.canParse(entityId)) throw new UntrustedOp(entityId, 'not an entity identifier');
+    let pending = this.resolving.get(entityId);
+    if (!pending) {
+      const started = this.resolve(entityId, anchors, now).finally(() => {
+        if (this.resolving.get(entityId) === started) this.resolving.delete(entityId);
+      });
+      this.resolving.set(entityId, (pending = started));
+    }
+    return { chain: await pending, anchors };
+  }
+
+  /** Resolves the OP's chain and remembers it; throws UntrustedOp. */
+  private async resolve(entityId: string, anchors: TrustAnchor[], now: number): Promise<TrustChain> {
     let chain;
     try {
       chain = await resolveTrustChain(entityId, { trustAnchors: anchors, fetcher: this.fetcher, allowHttpEntityIds: this.opts.allowHttpEntityIds, entityType: 'openid_provider' });
@@ -73,8 +116,8 @@ export class TrustedOps {
       const unreachable = ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
       throw new UntrustedOp(entityId, err.message, unreachable);
     }
-    this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + (this.opts.cacheSeconds ?? 300)) });
-    return { chain, anchors };
+    if (this.configurationUnchanged()) this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + this.cacheSeconds) });
+    return chain;
   }
 
   /**
@@ -87,6 +130,7 @@ export class TrustedOps {
 
   /** Resolves (or reuses) the OP and its real-name-op mark; throws UntrustedOp with the reason. */
   async get(entityId: string): Promise<TrustedOp> {
+    this.followOwnConfiguration();
     const now = Math.floor(Date.now() / 1000);
     const hit = this.known.get(entityId);
     if (hit && this.cache.get(entityId, now)) return hit;
@@ -105,10 +149,12 @@ export class TrustedOps {
       throw new UntrustedOp(entityId, err.message);
     }
     if (!mark.max_loa) throw new UntrustedOp(entityId, 'its real-name-op trust mark has no max_loa');
-    const expiresAt = Math.min(chain.expiresAt, mark.exp ?? Infinity, now + (this.opts.cacheSeconds ?? 300));
+    const expiresAt = Math.min(chain.expiresAt, mark.exp ?? Infinity, now + this.cacheSeconds);
     const op: TrustedOp = { entityId, path: federationPath(chain), metadata: chain.metadata.openid_provider!, maxLoa: mark.max_loa, expiresAt };
-    this.cache.set(entityId, { ...chain, expiresAt });
-    this.known.set(entityId, op);
+    if (this.configurationUnchanged()) {
+      this.cache.set(entityId, { ...chain, expiresAt });
+      this.known.set(entityId, op);
+    }
     return op;
   }
 

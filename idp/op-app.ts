@@ -24,6 +24,7 @@ import { ServicesClient } from './services-client.ts';
 import { ClientStore } from './oidc/client-store.ts';
 import { artifactAdapter, latestGrantId, type FederationClientResolver } from './oidc/artifact-adapter.ts';
 import { providerConfiguration, TTL } from './oidc/provider-config.ts';
+import { openidProviderMetadata } from './oidc/provider-metadata.ts';
 import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
 import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
 import { AccountDirectory } from './accounts/account-directory.ts';
@@ -36,6 +37,7 @@ import { moveBody, Relocation } from './broker/relocation.ts';
 import { validate } from '../infra/validation.ts';
 import { BadRequest, HttpError } from '../infra/errors.ts';
 import type { TrustedOps } from '../federation/trusted-op.ts';
+import type { FederationTrust } from '../federation/federation-trust.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
 import { loginRoutes } from './interactions/login-routes.ts';
@@ -61,8 +63,8 @@ export interface OpOptions {
     trustedOps: TrustedOps;
     /** The registry of homes. */
     homes: RecognitionDependencies['homes'];
-    /** OPs of the federation (brokers) relaying logins: no consent page for them. */
-    isFederationOp: (entityId: string) => boolean;
+    /** Whom this OP trusts in the federation: OPs, its brokers, clients that skip consent. */
+    trust: FederationTrust;
     /** Publishes the home of every account registered here. */
     publishHome?: HomePublication;
     siteName: RecognitionDependencies['siteName'];
@@ -111,7 +113,8 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       cookieKeys: runtime.cookieKeys,
       acrUris,
       earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
-      isFirstPartyClient: (clientId) => clientId === ACCOUNT_CLIENT_ID || (recognition?.isFederationOp(clientId) ?? false),
+      // Outside a federation, only the OP's own account area.
+      maySkipConsent: (clientId) => recognition?.trust.maySkipConsent(clientId) ?? Promise.resolve(clientId === ACCOUNT_CLIENT_ID),
       findAccount: accountFinder(issuer, directory, accounts, legalPersons, recognized),
       interactionPolicy: interactionPolicyFor(sessionFacts({ directory, accounts, kv, acrUris })),
       renderError: async (ctx, out) => {
@@ -157,7 +160,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       ? {
           recognition: {
             homes: recognition.homes,
-            isBroker: recognition.isFederationOp,
+            trust: recognition.trust,
             siteName: recognition.siteName,
             platforms: recognition.platforms,
             login: new CrossTierLogin({ self: issuer, superior: recognition.superior, ops: recognition.trustedOps, clientKey: rpKey!, kv, acrUris, pendingSeconds: TTL.Interaction }),
@@ -270,28 +273,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     ctx.respond = false;
     await protocol(req, ctx.res);
   });
-  const federationMetadata = {
-    issuer,
-    authorization_endpoint: provider.urlFor('authorization'),
-    pushed_authorization_request_endpoint: provider.urlFor('pushed_authorization_request'),
-    token_endpoint: provider.urlFor('token'),
-    userinfo_endpoint: provider.urlFor('userinfo'),
-    jwks_uri: provider.urlFor('jwks'),
-    end_session_endpoint: provider.urlFor('end_session'),
-    revocation_endpoint: provider.urlFor('revocation'),
-    introspection_endpoint: provider.urlFor('introspection'),
-    // OpenID Federation §12: relying parties of the federation need no prior registration.
-    client_registration_types_supported: ['automatic', 'explicit'],
-    request_authentication_methods_supported: { par: ['private_key_jwt'] },
-    response_types_supported: ['code'],
-    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
-    code_challenge_methods_supported: ['S256'],
-    id_token_signing_alg_values_supported: ['ES256', 'RS256'],
-    token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'none'],
-    scopes_supported: ['openid', 'offline_access', 'profile', 'phone', 'id_number', 'legal_person'],
-    acr_values_supported: Object.values(acrUris),
-    authorization_response_iss_parameter_supported: true,
-  };
+  const federationMetadata = openidProviderMetadata(provider, acrUris);
   const relyingPartyMetadata = {
     client_name: runtime.self.name['zh-CN'],
     client_registration_types: ['automatic'],

@@ -21,6 +21,7 @@ import { UntrustedOp, type TrustedOps } from '../../federation/trusted-op.ts';
 import type { OpDependencies } from '../interactions/interaction-context.ts';
 import { hasGrant } from '../oidc/artifact-adapter.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH } from './cross-tier-login.ts';
+import { BROKER_TIMEOUTS } from './broker-timeouts.ts';
 import type { SessionTermination } from './session-termination.ts';
 import { BROKER_LOGOUT_PATH, type UpstreamLogout } from './upstream-logout.ts';
 import { ACCOUNT_IMPORT_PATH, importBody } from './relocation.ts';
@@ -55,7 +56,7 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
       const iss = String(decodeJwt(token).iss ?? '');
       const op = await trustedOps.get(iss);
       const jwksUri = String(op.metadata.jwks_uri ?? '');
-      if (!remoteKeys.has(jwksUri)) remoteKeys.set(jwksUri, createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000 }));
+      if (!remoteKeys.has(jwksUri)) remoteKeys.set(jwksUri, createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: BROKER_TIMEOUTS.neighbourJwksMs }));
       claims = await verifyLogoutToken(token, { keys: remoteKeys.get(jwksUri)!, issuer: iss, audience: self, algorithms: ['ES256'] });
     } catch (err) {
       // Whatever fails here is the token's fault: not a JWT, an issuer the federation does not vouch for, a bad signature or claim.

@@ -18,12 +18,12 @@ import { UntrustedOp, type TrustedOp, type TrustedOps } from '../../federation/t
 import { loaWithin } from '../../federation/trust-marks.ts';
 import { LOA_LEVELS, type LoaLevel } from '../loa.ts';
 import type { RecognizedKind } from '../accounts/recognized-accounts.ts';
+import { BROKER_TIMEOUTS } from './broker-timeouts.ts';
 
 export const BROKER_CALLBACK_PATH = '/broker/callback';
 export const BROKER_BACKCHANNEL_LOGOUT_PATH = '/broker/backchannel-logout';
 /** What a broker asks its neighbour for: enough to link the account and repeat the home's claims. */
 const HOP_SCOPE = 'openid profile phone id_number';
-const HOP_TIMEOUT_SECONDS = 5;
 const ID_TOKEN_ALG = 'ES256';
 
 export type RecognitionRefusal =
@@ -110,7 +110,7 @@ export class CrossTierLogin {
     // openid-client checks the signature only when asked, and over plain http on loopback
     // nothing else authenticates the token endpoint's answer.
     oidc.enableNonRepudiationChecks(config);
-    config.timeout = HOP_TIMEOUT_SECONDS;
+    config.timeout = BROKER_TIMEOUTS.hopSeconds;
     const entry = { op, config };
     this.configs.set(entityId, entry);
     return entry;

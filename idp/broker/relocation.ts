@@ -17,9 +17,9 @@ import { LOA_LEVELS } from '../loa.ts';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
 import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
 import type { SessionTermination } from './session-termination.ts';
+import { BROKER_TIMEOUTS } from './broker-timeouts.ts';
 
 export const ACCOUNT_IMPORT_PATH = '/broker/accounts/import';
-const TIMEOUT_MS = 5000;
 
 /** A string field normalized by `parse`, which throws on a bad value: then `message` is the field's error. */
 const parsed = (parse: (value: string) => string, message: string) =>
@@ -87,7 +87,7 @@ export class Relocation {
         to,
         path: ACCOUNT_IMPORT_PATH,
         body: { name: account.name, id_number: accounts.idNumberOf(account), phone: accounts.phoneOf(account), password_hash: account.passwordHash, loa: account.loa },
-        timeoutMs: TIMEOUT_MS,
+        timeoutMs: BROKER_TIMEOUTS.relocationMs,
       });
     } catch (err) {
       await accounts.abortMove(account.subject);

@@ -9,9 +9,9 @@ import { signEntityAssertion } from '../../infra/entity-assertion.ts';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import type { Logger } from '../../infra/log.ts';
 import type { RecognizedAccounts } from '../accounts/recognized-accounts.ts';
+import { BROKER_TIMEOUTS } from './broker-timeouts.ts';
 
 export const BROKER_LOGOUT_PATH = '/broker/logout';
-const TIMEOUT_MS = 5000;
 
 export class UpstreamLogout {
   constructor(
@@ -27,7 +27,7 @@ export class UpstreamLogout {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${await signEntityAssertion(this.o.signingKey(), this.o.self, account.upstream)}` },
         body: JSON.stringify({ sub: account.upstreamSubject }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: AbortSignal.timeout(BROKER_TIMEOUTS.upstreamLogoutMs),
       });
       if (!res.ok) throw new Error(`${account.upstream} answered ${res.status} ${await res.text().catch(() => '')}`.trim());
       return true;

@@ -60,10 +60,11 @@ async function route(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope
   }
 }
 
-/** The home a neighbour OP named for this request (only brokers may), unless it is this OP. */
-function hintedHome(deps: OpDependencies, s: InteractionScope): string | null {
+/** The home a neighbour OP named for this request (only brokers of this OP may), unless it is this OP. */
+async function hintedHome(deps: OpDependencies, s: InteractionScope): Promise<string | null> {
   const hint = s.details.params[HOME_HINT_PARAM];
-  return typeof hint === 'string' && hint !== deps.runtime.self.url && deps.recognition?.isBroker(String(s.details.params.client_id)) ? hint : null;
+  if (typeof hint !== 'string' || hint === deps.runtime.self.url) return null;
+  return (await deps.recognition?.trust.isBroker(String(s.details.params.client_id))) ? hint : null;
 }
 
 /**
@@ -75,7 +76,7 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
   const recognition = deps.recognition;
   if (!recognition) return false;
   if (identifier === null) {
-    const home = hintedHome(deps, s);
+    const home = await hintedHome(deps, s);
     if (!home) return false;
     await route(ctx, deps, s, null, home);
     return true;
@@ -91,7 +92,7 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
     // An account that moved away from here: its new home, even before the registry has caught up.
     const movedTo = await deps.accounts.movedTo(deps.accounts.idNumberIndex(identifier));
     // A hint from the previous hop saves a registry round trip; the answer is checked against it anyway.
-    home = movedTo ?? hintedHome(deps, s) ?? (await recognition.homes.lookup('natural', identifier));
+    home = movedTo ?? (await hintedHome(deps, s)) ?? (await recognition.homes.lookup('natural', identifier));
   } catch (err) {
     if (!(err instanceof UpstreamUnavailable)) throw err;
     if (isHop(s)) return refuse(ctx, deps, s, new RecognitionError('home_unavailable', `registry of homes unreachable: ${err.message}`), identifier).then(() => true);

@@ -20,6 +20,7 @@ import type { RecognizedAccounts, RecognizedKind } from '../accounts/recognized-
 import type { CrossTierLogin } from '../broker/cross-tier-login.ts';
 import type { Relocation } from '../broker/relocation.ts';
 import { endedSessionKey } from '../broker/session-termination.ts';
+import type { FederationTrust } from '../../federation/federation-trust.ts';
 
 /** What an OP that takes part in mutual recognition has (every OP of a federation does). */
 export interface RecognitionDependencies {
@@ -28,8 +29,8 @@ export interface RecognitionDependencies {
   relocation: Relocation;
   /** The registry of homes: where an ID number or USCC is registered (asked city → province → national). */
   homes: { lookup(kind: RecognizedKind, identifier: string): Promise<string | null> };
-  /** OPs of the federation: only they may name the home of a request (`home_hint`). */
-  isBroker(entityId: string): boolean;
+  /** Whom this OP trusts in the federation: only its brokers may name the home of a request (`home_hint`). */
+  trust: FederationTrust;
   /** The OPs of the federation a person may have their account at (for the chooser). */
   platforms(): string[];
   /** The display name of a platform of the federation (its entity ID when unknown). */

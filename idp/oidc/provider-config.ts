@@ -7,6 +7,7 @@ import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import type { LoaLevel } from '../loa.ts';
 import { isLoopbackUrl } from '../../infra/loopback.ts';
 import { HOME_HINT_PARAM, ROUTE_PARAM } from '../../federation/recognition-routing.ts';
+import { list, OP_METADATA } from './provider-metadata.ts';
 
 export interface ProviderConfigInput {
   entityId: string;
@@ -18,7 +19,7 @@ export interface ProviderConfigInput {
    * Clients whose grant needs no consent page: the OP's own account area, and the brokers of the
    * federation relaying a login (the person consents where they started, to the portal).
    */
-  isFirstPartyClient: (clientId: string) => boolean;
+  maySkipConsent: (clientId: string) => Promise<boolean>;
   /** The grant a person already gave a client in an earlier session, if any. */
   earlierGrant: (accountId: string, clientId: string) => Promise<string | undefined>;
   signingKeys: PrivateJwk[];
@@ -67,11 +68,14 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     jwks: { keys: c.signingKeys },
     // Top-level null entries are claims available without a scope (oidc-provider's convention).
     claims: { auth_time: null, iss: null, sid: null, ...SCOPE_CLAIMS },
-    scopes: ['openid', 'offline_access', 'profile', 'phone', 'id_number', 'legal_person'],
+    // What the OP offers comes from OP_METADATA, as its federation metadata does.
+    scopes: list(OP_METADATA.scopes),
     acrValues: Object.values(c.acrUris),
+    subjectTypes: list(OP_METADATA.subjectTypes),
+    clientAuthMethods: list(OP_METADATA.clientAuthMethods),
     // Claims a scope grants are put in the ID token too: relying portals and brokers read them there.
     conformIdTokenClaims: false,
-    responseTypes: ['code'],
+    responseTypes: list(OP_METADATA.responseTypes),
     // A cross-tier login's hops pass on the home the registry named and the route so far (pushed only).
     extraParams: [HOME_HINT_PARAM, ROUTE_PARAM],
     // PKCE with S256 for every client, confidential ones included (RFC 9700 §2.1.1).
@@ -85,10 +89,10 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     enabledJWA: {
-      idTokenSigningAlgValues: ['ES256', 'RS256'],
+      idTokenSigningAlgValues: list(OP_METADATA.idTokenSigningAlgValues),
       userinfoSigningAlgValues: ['ES256', 'RS256'],
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
-      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
+      clientAuthSigningAlgValues: list(OP_METADATA.clientAuthSigningAlgValues),
     },
     cookies: {
       // Entities share a host in the demo (cookies ignore ports), so every cookie name is the entity's own.
@@ -112,7 +116,7 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       // RFC 7662 §4: a client learns about its own tokens only.
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
-      clientCredentials: { enabled: true },
+      clientCredentials: { enabled: OP_METADATA.grantTypes.includes('client_credentials') },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: c.logoutSource, postLogoutSuccessSource: c.postLogoutSuccessSource },
     },
@@ -125,7 +129,7 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       const accountId = ctx.oidc.session!.accountId!;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId) || (await c.earlierGrant(accountId, clientId));
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-      if (!c.isFirstPartyClient(clientId)) return undefined;
+      if (!(await c.maySkipConsent(clientId))) return undefined;
       const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
       grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
       await grant.save();
@@ -135,8 +139,8 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     interactions: { policy: c.interactionPolicy, url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     discovery: {
-      ui_locales_supported: ['zh-CN', 'en'],
-      claims_locales_supported: ['zh-CN'],
+      ui_locales_supported: list(OP_METADATA.uiLocales),
+      claims_locales_supported: list(OP_METADATA.claimsLocales),
     },
     renderError: c.renderError,
   };

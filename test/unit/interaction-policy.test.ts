@@ -176,7 +176,7 @@ async function provider() {
     adapter: artifactAdapter(db, kv, new ClientStore(db, new FieldCipher(randomBytes(32)))),
     findAccount: async () => undefined,
     interactionPolicy: policy,
-    isFirstPartyClient: (clientId) => clientId === FIRST_PARTY,
+    maySkipConsent: async (clientId) => clientId === FIRST_PARTY,
     earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
     signingKeys: [signingKey],
     cookieKeys: [randomToken()],

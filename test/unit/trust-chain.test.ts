@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TrustChainError, type TrustChainCheck } from '../../federation/federation-errors.ts';
 import type { MetadataPolicy } from '../../federation/metadata-policy.ts';
+import { TrustedOps } from '../../federation/trusted-op.ts';
 import {
   httpStatementFetcher,
   resolveTrustChain,
@@ -719,4 +720,19 @@ test('cache: lookups take well under a millisecond', (t) => {
   const perLookupMs = Number(process.hrtime.bigint() - started) / 1e6 / lookups;
   t.is(hits, lookups);
   t.true(perLookupMs < 0.01, `${perLookupMs} ms per lookup`);
+});
+
+test('trusted OPs: concurrent first questions about one OP resolve its chain once', async (t) => {
+  const fed = await federation();
+  const { fetcher } = await publish(fed);
+  const ops = new TrustedOps({ trustAnchors: fed.anchors, allowHttpEntityIds: false, fetcher });
+  const paths = await Promise.all(Array.from({ length: 8 }, () => ops.pathOf(GZ)));
+  for (const path of paths) t.deepEqual(path, [GZ, GD, NATIONAL]);
+  t.is(fetcher.calls.filter((c) => c === `ec ${GZ}`).length, 1, fetcher.calls.join('\n'));
+  // A failed resolution is shared too, and not remembered: the next question asks again.
+  const ghost = 'https://ghost.gd.gov.cn';
+  t.deepEqual(await Promise.all([ops.pathOf(ghost), ops.pathOf(ghost)]), [null, null]);
+  t.is(fetcher.calls.filter((c) => c === `ec ${ghost}`).length, 1);
+  await ops.pathOf(ghost);
+  t.is(fetcher.calls.filter((c) => c === `ec ${ghost}`).length, 2);
 });

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publicJwk, type PrivateJwk } from '../../infra/entity-keys.ts';
+import { FEDERATION_DEFAULTS } from '../../federation/federation-defaults.ts';
 import { ConfigurationError } from '../../infra/errors.ts';
 import type { Logger } from '../../infra/log.ts';
 import { loadTopology } from '../../federation/topology.ts';
@@ -21,7 +22,6 @@ import {
   REAL_NAME_OP,
   requireTrustMark,
   TRUST_MARK_DELEGATION_TYP,
-  TRUST_MARK_LIFETIME_SECONDS,
   TRUST_MARK_TYP,
   TrustMarkError,
   trustAnchorTrustMarkConfig,
@@ -111,7 +111,7 @@ test('a real-name-op mark is a trust-mark+jwt with iss, sub, trust_mark_type, ia
     sub: GZ,
     trust_mark_type: 'https://gov-id.example/trust-marks/real-name-op',
     iat: NOW,
-    exp: NOW + TRUST_MARK_LIFETIME_SECONDS,
+    exp: NOW + FEDERATION_DEFAULTS.trustMarkLifetimeSeconds,
     max_loa: 'loa2',
     logo_uri: 'https://gov-id.example/logo.svg',
     ref: 'https://gov-id.example/docs/real-name-op',

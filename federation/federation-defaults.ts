@@ -1,0 +1,44 @@
+/**
+ * The trust layer's timeouts, cache periods and lifetimes, in one place with the reason for each.
+ * Every option that overrides one of them (mostly for tests) says "default: FEDERATION_DEFAULTS.x".
+ * (The statement fetcher's own limits are in trust-chain.ts; the brokers' in idp/broker/broker-timeouts.ts.)
+ */
+export const FEDERATION_DEFAULTS = {
+  /**
+   * Time allowed for fetching one entity configuration outside trust-chain resolution (an
+   * authority reading its subordinate's keys, an entity reading the anchor's): the same bound as
+   * a statement fetch, so a dead entity costs a login or a statement request no more than that.
+   */
+  fetchTimeoutMs: 3000,
+  /** A lookup or publication at the superior's registry of homes: a login waits on a lookup. */
+  registryTimeoutMs: 3000,
+  /**
+   * Longest reuse of a resolved trust chain (a trusted OP, an automatically registered client, a
+   * trust mark issuer's keys, the resolve endpoint's answer) before it is resolved again: how long
+   * an entity an authority stopped vouching for may still be trusted elsewhere.
+   */
+  trustCacheSeconds: 300,
+  /** Longest reuse of another entity's federation keys read from its entity configuration. */
+  entityKeysCacheSeconds: 300,
+  /** What an authority remembers of a subordinate's entity configuration (its keys, entity types). */
+  subordinateInfoFreshSeconds: 300,
+  /** ... and how much longer it uses that when a refresh fails, so a subordinate's short outage does not break every chain through it. */
+  subordinateInfoStaleSeconds: 3600,
+  /**
+   * Lifetime of a subordinate statement, an entity configuration and a trust mark: a day, so a
+   * key rotation's grace period (infra/entity-key-ring.ts) outlives every statement signed with
+   * the old key; entity configurations are re-signed at half their lifetime.
+   */
+  subordinateStatementLifetimeSeconds: 24 * 3600,
+  entityConfigurationLifetimeSeconds: 24 * 3600,
+  trustMarkLifetimeSeconds: 24 * 3600,
+  /** Smallest time between two looks at a live configuration file (authority, trust mark issuer): an edit is in force within it. */
+  configCheckIntervalMs: 1000,
+  /** A trust mark holder asks its issuer again this often (its marks last a day) ... */
+  trustMarkCheckIntervalMs: 10 * 60_000,
+  /** ... retries a failure first after this long, doubling up to trustMarkRetryMaxMs (or the check interval if shorter) ... */
+  trustMarkRetryMs: 5000,
+  trustMarkRetryMaxMs: 5 * 60_000,
+  /** ... and allows each request to the issuer this long (off any login's path: more than a statement fetch). */
+  trustMarkRequestTimeoutMs: 5000,
+} as const;
