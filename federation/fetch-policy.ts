@@ -99,12 +99,16 @@ export class FederationFetchPolicy {
       if (remember) this.#remember(entityId, reason);
       throw new TrustChainError(at.label, 'fetch_refused', reason, { url: at.url });
     };
+    // What this entity's own configuration names is fetched even if it was refused a moment ago
+    // (a subordinate just added must be served at once).
+    const own = this.#opts.configured?.includes(entityId) || [...(this.#opts.ownSubordinates?.() ?? [])].includes(entityId);
+    if (own && isEntityIdentifier(entityId, this.#opts.allowHttp)) return;
     const now = Date.now();
     const refused = this.#refused.get(entityId);
     if (refused && refused.until > now) refuse(refused.reason, false);
     if (refused) this.#refused.delete(entityId);
     if (!isEntityIdentifier(entityId, this.#opts.allowHttp)) refuse(`${entityId} is not an entity identifier`, true);
-    if (this.#opts.configured?.includes(entityId) || [...(this.#opts.ownSubordinates?.() ?? [])].includes(entityId) || this.#membership.listed(entityId)) return;
+    if (this.#membership.listed(entityId)) return;
 
     // Until the first listing is read every identifier is unknown: only later ones cost a lookup.
     const source = sources.getStore();
