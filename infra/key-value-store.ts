@@ -4,9 +4,10 @@
  * prefixed with `{entity}:` — the braces are a Redis Cluster hash tag, so all keys of one entity
  * live on one slot and multi-key commands stay legal.
  */
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { EventEmitter } from 'node:events';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import { StoreUnavailable } from './errors.ts';
 
 export interface RateLimitOptions {
   keyPrefix: string;
@@ -15,6 +16,21 @@ export interface RateLimitOptions {
   blockSeconds?: number;
 }
 
+/**
+ * The rate limiter operations callers use. A refusal rejects with a RateLimiterRes; a store that
+ * cannot be reached rejects with StoreUnavailable.
+ */
+export interface RateLimiter {
+  consume(key: string, points?: number): Promise<RateLimiterRes>;
+  penalty(key: string, points?: number): Promise<RateLimiterRes>;
+  get(key: string): Promise<RateLimiterRes | null>;
+  delete(key: string): Promise<boolean>;
+}
+
+/**
+ * Every operation of the Redis store rejects with StoreUnavailable when Redis cannot be reached,
+ * at once rather than after retries (see openKeyValueStore).
+ */
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
@@ -31,7 +47,7 @@ export interface KeyValueStore {
   ttl(key: string): Promise<number>;
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
-  rateLimiter(opts: RateLimitOptions): RateLimiterAbstract;
+  rateLimiter(opts: RateLimitOptions): RateLimiter;
   /** A view of this store whose keys are confined to one entity. */
   scoped(entity: string): KeyValueStore;
   close(): Promise<void>;
@@ -137,7 +153,7 @@ class MemoryStore implements KeyValueStore {
     return async () => void this.backend.bus.off(name, handler);
   }
 
-  rateLimiter(opts: RateLimitOptions) {
+  rateLimiter(opts: RateLimitOptions): RateLimiter {
     return new RateLimiterMemory({
       keyPrefix: this.k(opts.keyPrefix),
       points: opts.points,
@@ -156,6 +172,11 @@ class MemoryStore implements KeyValueStore {
 /** Handlers per channel on a subscriber connection: UNSUBSCRIBE only when the last one leaves. */
 const channelHandlers = new WeakMap<Redis, Map<string, number>>();
 
+/** Redis not reached (closed, reconnecting, timed out) is an outage; a reply Redis gave, or a rate limiter's refusal, is passed on. */
+function outage(err: unknown): never {
+  throw err instanceof Error && !(err instanceof ReplyError) ? new StoreUnavailable(err) : err;
+}
+
 class RedisStore implements KeyValueStore {
   constructor(
     private readonly redis: Redis,
@@ -168,24 +189,24 @@ class RedisStore implements KeyValueStore {
   }
 
   get(key: string) {
-    return this.redis.get(this.k(key));
+    return this.redis.get(this.k(key)).catch(outage);
   }
 
   async set(key: string, value: string, ttlSeconds?: number) {
-    if (ttlSeconds) await this.redis.set(this.k(key), value, 'EX', ttlSeconds);
-    else await this.redis.set(this.k(key), value);
+    if (ttlSeconds) await this.redis.set(this.k(key), value, 'EX', ttlSeconds).catch(outage);
+    else await this.redis.set(this.k(key), value).catch(outage);
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number) {
-    return (await this.redis.set(this.k(key), value, 'EX', ttlSeconds, 'NX')) === 'OK';
+    return (await this.redis.set(this.k(key), value, 'EX', ttlSeconds, 'NX').catch(outage)) === 'OK';
   }
 
   take(key: string) {
-    return this.redis.getdel(this.k(key));
+    return this.redis.getdel(this.k(key)).catch(outage);
   }
 
   async del(...keys: string[]) {
-    if (keys.length) await this.redis.del(...keys.map((key) => this.k(key)));
+    if (keys.length) await this.redis.del(...keys.map((key) => this.k(key))).catch(outage);
   }
 
   async incr(key: string, ttlSeconds: number) {
@@ -193,24 +214,25 @@ class RedisStore implements KeyValueStore {
       .multi()
       .incr(this.k(key))
       .expire(this.k(key), ttlSeconds, 'NX')
-      .exec()) as [[Error | null, number]];
+      .exec()
+      .catch(outage)) as [[Error | null, number]];
     return count;
   }
 
   async addToSet(key: string, member: string, ttlSeconds: number) {
-    await this.redis.multi().sadd(this.k(key), member).expire(this.k(key), ttlSeconds, 'GT').expire(this.k(key), ttlSeconds, 'NX').exec();
+    await this.redis.multi().sadd(this.k(key), member).expire(this.k(key), ttlSeconds, 'GT').expire(this.k(key), ttlSeconds, 'NX').exec().catch(outage);
   }
 
   members(key: string) {
-    return this.redis.smembers(this.k(key));
+    return this.redis.smembers(this.k(key)).catch(outage);
   }
 
   ttl(key: string) {
-    return this.redis.ttl(this.k(key));
+    return this.redis.ttl(this.k(key)).catch(outage);
   }
 
   async publish(channel: string, message: string) {
-    await this.redis.publish(this.k(channel), message);
+    await this.redis.publish(this.k(channel), message).catch(outage);
   }
 
   async subscribe(channel: string, handler: (message: string) => void) {
@@ -221,7 +243,7 @@ class RedisStore implements KeyValueStore {
     const listener = (ch: string, message: string) => ch === name && handler(message);
     sub.on('message', listener);
     counts.set(name, (counts.get(name) ?? 0) + 1);
-    await sub.subscribe(name);
+    await sub.subscribe(name).catch(outage);
     return async () => {
       sub.off('message', listener);
       const left = (counts.get(name) ?? 1) - 1;
@@ -230,18 +252,24 @@ class RedisStore implements KeyValueStore {
         return;
       }
       counts.delete(name);
-      await sub.unsubscribe(name);
+      await sub.unsubscribe(name).catch(outage);
     };
   }
 
-  rateLimiter(opts: RateLimitOptions) {
-    return new RateLimiterRedis({
+  rateLimiter(opts: RateLimitOptions): RateLimiter {
+    const limiter = new RateLimiterRedis({
       storeClient: this.redis,
       keyPrefix: this.k(opts.keyPrefix),
       points: opts.points,
       duration: opts.durationSeconds,
       blockDuration: opts.blockSeconds ?? 0,
     });
+    return {
+      consume: (key, points) => limiter.consume(key, points).catch(outage),
+      penalty: (key, points) => limiter.penalty(key, points).catch(outage),
+      get: (key) => limiter.get(key).catch(outage),
+      delete: (key) => limiter.delete(key).catch(outage),
+    };
   }
 
   scoped(entity: string): KeyValueStore {
@@ -256,12 +284,15 @@ class RedisStore implements KeyValueStore {
 class RootRedisStore extends RedisStore {
   private sub?: Redis;
   constructor(private readonly client: Redis, prefix: string) {
-    super(client, () => (this.sub ??= client.duplicate()), prefix);
+    // Subscriptions wait for the connection (and ioredis renews them after a reconnect).
+    super(client, () => (this.sub ??= client.duplicate({ enableOfflineQueue: true })), prefix);
   }
 
   override async close() {
     this.sub?.disconnect();
     await this.client.quit().catch(() => undefined);
+    // Stops reconnecting as well, should Redis be out at this moment (then QUIT failed).
+    this.client.disconnect();
   }
 }
 
@@ -271,7 +302,16 @@ class RootRedisStore extends RedisStore {
  */
 export async function openKeyValueStore(opts: { url?: string; namespace: string }): Promise<KeyValueStore> {
   if (opts.url) {
-    const client = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    const client = new Redis(opts.url, {
+      lazyConnect: true,
+      // An outage is answered at once (StoreUnavailable, 503) instead of holding requests: no queue
+      // while disconnected, commands in flight fail at the disconnect, a hung server after 2 s.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 2000,
+      // Reconnects for ever, at most 1 s apart: service resumes by itself when Redis is back.
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
     client.on('error', () => undefined);
     await client.connect();
     return new RootRedisStore(client, `${opts.namespace}:`);
