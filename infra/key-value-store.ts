@@ -305,10 +305,11 @@ export async function openKeyValueStore(opts: { url?: string; namespace: string 
     const client = new Redis(opts.url, {
       lazyConnect: true,
       // An outage is answered at once (StoreUnavailable, 503) instead of holding requests: no queue
-      // while disconnected, commands in flight fail at the disconnect, a hung server after 2 s.
+      // while disconnected, commands in flight fail at the disconnect, a hung server after 5 s
+      // (a bound that a busy host's pauses stay under: the timer may fire before the reply is read).
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: 2000,
+      commandTimeout: 5000,
       // Reconnects for ever, at most 1 s apart: service resumes by itself when Redis is back.
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
