@@ -15,6 +15,6 @@ export function rotationAllOrNothing(db: Database) {
     await next();
     if (ctx.status < 400) return;
     const { RotatedRefreshToken: presented, RefreshToken: successor } = ctx.oidc?.entities ?? {};
-    if (presented && successor && presented !== successor) await undoRotation(db, presented.jti, successor.jti ?? '');
+    if (presented && successor) await undoRotation(db, presented.jti, successor.jti);
   };
 }
