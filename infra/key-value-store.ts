@@ -8,6 +8,7 @@ import { Redis, ReplyError } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import { StoreUnavailable } from './errors.ts';
+import type { Logger } from './log.ts';
 
 export interface RateLimitOptions {
   keyPrefix: string;
@@ -283,12 +284,26 @@ class RedisStore implements KeyValueStore {
 
 class RootRedisStore extends RedisStore {
   private sub?: Redis;
-  constructor(private readonly client: Redis, prefix: string) {
+  private closing = false;
+  constructor(private readonly client: Redis, prefix: string, log?: Logger) {
     // Subscriptions wait for the connection (and ioredis renews them after a reconnect).
     super(client, () => (this.sub ??= client.duplicate({ enableOfflineQueue: true })), prefix);
+    // An outage is logged when it starts and when it ends, not once per refused request.
+    let reachable = true;
+    client.on('close', () => {
+      if (!reachable || this.closing) return;
+      reachable = false;
+      log?.error('key-value store unreachable: requests that need it are answered 503 until it is back');
+    });
+    client.on('ready', () => {
+      if (reachable) return;
+      reachable = true;
+      log?.info('key-value store reachable again');
+    });
   }
 
   override async close() {
+    this.closing = true;
     this.sub?.disconnect();
     await this.client.quit().catch(() => undefined);
     // Stops reconnecting as well, should Redis be out at this moment (then QUIT failed).
@@ -300,7 +315,7 @@ class RootRedisStore extends RedisStore {
  * `namespace` separates deployments (or test runs) that share one Redis; it becomes part of every
  * key so that nothing an earlier run left behind is ever read.
  */
-export async function openKeyValueStore(opts: { url?: string; namespace: string }): Promise<KeyValueStore> {
+export async function openKeyValueStore(opts: { url?: string; namespace: string; log?: Logger }): Promise<KeyValueStore> {
   if (opts.url) {
     const client = new Redis(opts.url, {
       lazyConnect: true,
@@ -315,7 +330,7 @@ export async function openKeyValueStore(opts: { url?: string; namespace: string 
     });
     client.on('error', () => undefined);
     await client.connect();
-    return new RootRedisStore(client, `${opts.namespace}:`);
+    return new RootRedisStore(client, `${opts.namespace}:`, opts.log);
   }
   return new MemoryStore(new MemoryBackend(), `${opts.namespace}:`);
 }

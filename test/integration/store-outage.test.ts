@@ -13,6 +13,7 @@ import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, oidc, passwordLogin, redeem, relyingParty, type RelyingParty } from '../helpers/flows.ts';
 import { seededPerson } from '../helpers/integration-extra.ts';
 import { until } from '../helpers/until.ts';
+import { capturingLogger } from '../helpers/capturing-logger.ts';
 
 const PASSWORD = 'Outage-pass-42';
 const UNAVAILABLE = { zh: '服务暂时不可用，请稍后再试。', en: 'The service is temporarily unavailable. Try again later.' };
@@ -22,11 +23,12 @@ const RECOVERY_BOUND_MS = 60_000;
 let redis: PrivateRedis;
 let fed: TestFederation;
 let rp: RelyingParty;
+const logged: string[] = [];
 
 test.before(async () => {
   if (!redisServerInstalled) return;
   redis = await startPrivateRedis();
-  fed = await startTestFederation(['gd', 'registries'], { redisUrl: redis.url });
+  fed = await startTestFederation(['gd', 'registries'], { redisUrl: redis.url, log: capturingLogger(logged) });
   rp = await relyingParty(fed, 'gd');
 });
 test.after.always(async () => {
@@ -109,5 +111,9 @@ async function answersUnavailable(t: ExecutionContext, res: Response) {
     const again = await authorize(rp, after);
     const relogged = await redeem(rp, await passwordLogin(after, again.page, person.id_number, PASSWORD), again);
     t.is(relogged.claims()!.sub, tokens.claims()!.sub, 'a full login works again');
+
+    // Operators learn of it once when it starts and once when it ends, not once per request.
+    const outageLog = logged.filter((l) => l.includes('key-value store')).map((l) => (JSON.parse(l) as { level: string }).level);
+    t.deepEqual(outageLog, ['error', 'info']);
   },
 );
