@@ -19,7 +19,7 @@ import { LoginThrottle } from './accounts/login-throttle.ts';
 import { OneTimeCodes } from './accounts/one-time-codes.ts';
 import { ServicesClient } from './services-client.ts';
 import { ClientStore } from './oidc/client-store.ts';
-import { artifactAdapter, latestGrantId, ProtocolStateUnavailable, type FederationClientResolver } from './oidc/artifact-adapter.ts';
+import { artifactAdapter, inProviderTerms, latestGrantId, ProtocolStateUnavailable, type FederationClientResolver } from './oidc/artifact-adapter.ts';
 import { rotationAllOrNothing } from './oidc/refresh-rotation.ts';
 import { providerConfiguration, TTL } from './oidc/provider-config.ts';
 import { DEFAULT_ACR_URIS, LOA_LEVELS, type LoaLevel } from './loa.ts';
@@ -120,7 +120,7 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
           return found?.kind === 'recognized' && found.account.identifierIndex === index;
         },
         levelOf,
-        isEnded: async (sessionUid) => (await kv.get(endedSessionKey(sessionUid))) !== null,
+        isEnded: async (sessionUid) => (await kv.get(endedSessionKey(sessionUid)).catch(inProviderTerms)) !== null,
       }),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);

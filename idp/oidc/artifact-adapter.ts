@@ -41,7 +41,8 @@ export class ProtocolStateUnavailable extends errors.OIDCProviderError {
   }
 }
 
-const inProviderTerms = (err: unknown): never => {
+/** Rethrows a store outage in oidc-provider's terms: for store calls that oidc-provider makes, through us. */
+export const inProviderTerms = (err: unknown): never => {
   throw err instanceof StoreUnavailable ? new ProtocolStateUnavailable(err) : err;
 };
 
