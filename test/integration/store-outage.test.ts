@@ -36,7 +36,7 @@ test.after.always(async () => {
   await redis?.kill();
 });
 
-/** Loads login pages in fresh browsers, one after another, until stopped; returns every status seen. */
+/** Loads login pages in fresh browsers, one after another, until stopped, recording every status. */
 function loginPageTraffic() {
   const statuses: number[] = [];
   let stopped = false;
