@@ -292,7 +292,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
   const log = opts.log ?? createLogger({ topology: opts.topology.name });
   const master = loadMasterKey(opts.dataDir);
-  const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}` });
+  const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}`, log });
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
   const close = async () => {
     for (const s of started) s.trustMarkHolder.stop();

@@ -146,6 +146,7 @@ const zh = {
   'error.authorization_not_found': '没有找到该授权。',
   'error.generic': '请求无法完成。',
   'error.server': '服务器内部错误，请稍后再试。',
+  'error.temporarily_unavailable': '服务暂时不可用，请稍后再试。',
 };
 
 const en: typeof zh = {
@@ -288,6 +289,7 @@ const en: typeof zh = {
   'error.authorization_not_found': 'No such authorization.',
   'error.generic': 'The request could not be completed.',
   'error.server': 'Internal error. Try again later.',
+  'error.temporarily_unavailable': 'The service is temporarily unavailable. Try again later.',
 };
 
 export type MessageKey = keyof typeof zh;

@@ -22,7 +22,8 @@ import { LoginThrottle } from './accounts/login-throttle.ts';
 import { OneTimeCodes } from './accounts/one-time-codes.ts';
 import { ServicesClient } from './services-client.ts';
 import { ClientStore } from './oidc/client-store.ts';
-import { artifactAdapter, latestGrantId, type FederationClientResolver } from './oidc/artifact-adapter.ts';
+import { artifactAdapter, latestGrantId, ProtocolStateUnavailable, type FederationClientResolver } from './oidc/artifact-adapter.ts';
+import { rotationAllOrNothing } from './oidc/refresh-rotation.ts';
 import { providerConfiguration, TTL } from './oidc/provider-config.ts';
 import { openidProviderMetadata } from './oidc/provider-metadata.ts';
 import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
@@ -119,8 +120,9 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       interactionPolicy: interactionPolicyFor(sessionFacts({ directory, accounts, kv, acrUris })),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);
+        const key = `error.${out.error}`;
         ctx.type = 'html';
-        ctx.body = errorPage(p, String(out.error_description ?? out.error), String(out.error));
+        ctx.body = errorPage(p, isMessageKey(key) ? p.t(key) : String(out.error_description ?? out.error), String(out.error));
       },
       logoutSource: async (ctx, form) => {
         ctx.type = 'html';
@@ -133,6 +135,13 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     }),
   );
   provider.on('server_error', (_ctx, err) => log.error('oidc-provider server error', { err }));
+  provider.use(rotationAllOrNothing(db));
+  // Tokens outlive the browser session's record (expiresWithSession is false), yet logging out of
+  // this session still revokes what this login gave the client, unless it was given offline_access.
+  provider.on('authorization.success', (ctx) => {
+    const { session, client, entities } = ctx.oidc;
+    if (session && client) session.authorizationFor(client.clientId).persistsLogout = entities.AuthorizationCode?.scopes.has('offline_access') ?? false;
+  });
   provider.on('backchannel.error', (_ctx, err, client) => log.warn('back-channel logout failed', { err, client_id: client.clientId }));
   const sessions = new SessionTermination(provider, kv, log);
   const upstreamLogout = new UpstreamLogout({ self: issuer, recognized, signingKey: () => runtime.keyRing.signingKey(), log });
@@ -233,6 +242,15 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       ctx.type = 'html';
       ctx.body = errorPage(p, isMessageKey(key) ? p.t(key) : status >= 500 ? p.t('error.server') : `${p.t('error.generic')} ${message}`, code);
     },
+  });
+  // oidc-provider's models, called from our routes, report a store outage in oidc-provider's terms:
+  // our routes answer it as the store's own error (503 temporarily_unavailable).
+  app.use(async (_ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      throw err instanceof ProtocolStateUnavailable ? err.cause : err;
+    }
   });
   app.use(router.routes());
   app.use(refuseOtherMethods);

@@ -69,6 +69,17 @@ export class UpstreamUnavailable extends HttpError {
   }
 }
 
+/**
+ * The key-value store cannot be reached (not a reply it gave): short-lived state is out of reach
+ * until it is back. Not an UpstreamUnavailable, which names another entity the caller may explain.
+ */
+export class StoreUnavailable extends HttpError {
+  constructor(cause: unknown) {
+    super(503, 'temporarily_unavailable', 'the key-value store is unavailable');
+    this.cause = cause;
+  }
+}
+
 /** A configuration file or flag that cannot be used; `path` names the offending field. */
 export class ConfigurationError extends Error {
   readonly path: string;

@@ -4,9 +4,11 @@
  * prefixed with `{entity}:` — the braces are a Redis Cluster hash tag, so all keys of one entity
  * live on one slot and multi-key commands stay legal.
  */
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { EventEmitter } from 'node:events';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import { StoreUnavailable } from './errors.ts';
+import type { Logger } from './log.ts';
 
 export interface RateLimitOptions {
   keyPrefix: string;
@@ -15,6 +17,21 @@ export interface RateLimitOptions {
   blockSeconds?: number;
 }
 
+/**
+ * The rate limiter operations callers use. A refusal rejects with a RateLimiterRes; a store that
+ * cannot be reached rejects with StoreUnavailable.
+ */
+export interface RateLimiter {
+  consume(key: string, points?: number): Promise<RateLimiterRes>;
+  penalty(key: string, points?: number): Promise<RateLimiterRes>;
+  get(key: string): Promise<RateLimiterRes | null>;
+  delete(key: string): Promise<boolean>;
+}
+
+/**
+ * Every operation of the Redis store rejects with StoreUnavailable when Redis cannot be reached,
+ * at once rather than after retries (see openKeyValueStore).
+ */
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
@@ -31,7 +48,7 @@ export interface KeyValueStore {
   ttl(key: string): Promise<number>;
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
-  rateLimiter(opts: RateLimitOptions): RateLimiterAbstract;
+  rateLimiter(opts: RateLimitOptions): RateLimiter;
   /** A view of this store whose keys are confined to one entity. */
   scoped(entity: string): KeyValueStore;
   close(): Promise<void>;
@@ -137,7 +154,7 @@ class MemoryStore implements KeyValueStore {
     return async () => void this.backend.bus.off(name, handler);
   }
 
-  rateLimiter(opts: RateLimitOptions) {
+  rateLimiter(opts: RateLimitOptions): RateLimiter {
     return new RateLimiterMemory({
       keyPrefix: this.k(opts.keyPrefix),
       points: opts.points,
@@ -156,6 +173,11 @@ class MemoryStore implements KeyValueStore {
 /** Handlers per channel on a subscriber connection: UNSUBSCRIBE only when the last one leaves. */
 const channelHandlers = new WeakMap<Redis, Map<string, number>>();
 
+/** Redis not reached (closed, reconnecting, timed out) is an outage; a reply Redis gave, or a rate limiter's refusal, is passed on. */
+function outage(err: unknown): never {
+  throw err instanceof Error && !(err instanceof ReplyError) ? new StoreUnavailable(err) : err;
+}
+
 class RedisStore implements KeyValueStore {
   constructor(
     private readonly redis: Redis,
@@ -168,24 +190,24 @@ class RedisStore implements KeyValueStore {
   }
 
   get(key: string) {
-    return this.redis.get(this.k(key));
+    return this.redis.get(this.k(key)).catch(outage);
   }
 
   async set(key: string, value: string, ttlSeconds?: number) {
-    if (ttlSeconds) await this.redis.set(this.k(key), value, 'EX', ttlSeconds);
-    else await this.redis.set(this.k(key), value);
+    if (ttlSeconds) await this.redis.set(this.k(key), value, 'EX', ttlSeconds).catch(outage);
+    else await this.redis.set(this.k(key), value).catch(outage);
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number) {
-    return (await this.redis.set(this.k(key), value, 'EX', ttlSeconds, 'NX')) === 'OK';
+    return (await this.redis.set(this.k(key), value, 'EX', ttlSeconds, 'NX').catch(outage)) === 'OK';
   }
 
   take(key: string) {
-    return this.redis.getdel(this.k(key));
+    return this.redis.getdel(this.k(key)).catch(outage);
   }
 
   async del(...keys: string[]) {
-    if (keys.length) await this.redis.del(...keys.map((key) => this.k(key)));
+    if (keys.length) await this.redis.del(...keys.map((key) => this.k(key))).catch(outage);
   }
 
   async incr(key: string, ttlSeconds: number) {
@@ -193,24 +215,25 @@ class RedisStore implements KeyValueStore {
       .multi()
       .incr(this.k(key))
       .expire(this.k(key), ttlSeconds, 'NX')
-      .exec()) as [[Error | null, number]];
+      .exec()
+      .catch(outage)) as [[Error | null, number]];
     return count;
   }
 
   async addToSet(key: string, member: string, ttlSeconds: number) {
-    await this.redis.multi().sadd(this.k(key), member).expire(this.k(key), ttlSeconds, 'GT').expire(this.k(key), ttlSeconds, 'NX').exec();
+    await this.redis.multi().sadd(this.k(key), member).expire(this.k(key), ttlSeconds, 'GT').expire(this.k(key), ttlSeconds, 'NX').exec().catch(outage);
   }
 
   members(key: string) {
-    return this.redis.smembers(this.k(key));
+    return this.redis.smembers(this.k(key)).catch(outage);
   }
 
   ttl(key: string) {
-    return this.redis.ttl(this.k(key));
+    return this.redis.ttl(this.k(key)).catch(outage);
   }
 
   async publish(channel: string, message: string) {
-    await this.redis.publish(this.k(channel), message);
+    await this.redis.publish(this.k(channel), message).catch(outage);
   }
 
   async subscribe(channel: string, handler: (message: string) => void) {
@@ -221,7 +244,7 @@ class RedisStore implements KeyValueStore {
     const listener = (ch: string, message: string) => ch === name && handler(message);
     sub.on('message', listener);
     counts.set(name, (counts.get(name) ?? 0) + 1);
-    await sub.subscribe(name);
+    await sub.subscribe(name).catch(outage);
     return async () => {
       sub.off('message', listener);
       const left = (counts.get(name) ?? 1) - 1;
@@ -230,18 +253,24 @@ class RedisStore implements KeyValueStore {
         return;
       }
       counts.delete(name);
-      await sub.unsubscribe(name);
+      await sub.unsubscribe(name).catch(outage);
     };
   }
 
-  rateLimiter(opts: RateLimitOptions) {
-    return new RateLimiterRedis({
+  rateLimiter(opts: RateLimitOptions): RateLimiter {
+    const limiter = new RateLimiterRedis({
       storeClient: this.redis,
       keyPrefix: this.k(opts.keyPrefix),
       points: opts.points,
       duration: opts.durationSeconds,
       blockDuration: opts.blockSeconds ?? 0,
     });
+    return {
+      consume: (key, points) => limiter.consume(key, points).catch(outage),
+      penalty: (key, points) => limiter.penalty(key, points).catch(outage),
+      get: (key) => limiter.get(key).catch(outage),
+      delete: (key) => limiter.delete(key).catch(outage),
+    };
   }
 
   scoped(entity: string): KeyValueStore {
@@ -255,13 +284,30 @@ class RedisStore implements KeyValueStore {
 
 class RootRedisStore extends RedisStore {
   private sub?: Redis;
-  constructor(private readonly client: Redis, prefix: string) {
-    super(client, () => (this.sub ??= client.duplicate()), prefix);
+  private closing = false;
+  constructor(private readonly client: Redis, prefix: string, log?: Logger) {
+    // Subscriptions wait for the connection (and ioredis renews them after a reconnect).
+    super(client, () => (this.sub ??= client.duplicate({ enableOfflineQueue: true })), prefix);
+    // An outage is logged when it starts and when it ends, not once per refused request.
+    let reachable = true;
+    client.on('close', () => {
+      if (!reachable || this.closing) return;
+      reachable = false;
+      log?.error('key-value store unreachable: requests that need it are answered 503 until it is back');
+    });
+    client.on('ready', () => {
+      if (reachable) return;
+      reachable = true;
+      log?.info('key-value store reachable again');
+    });
   }
 
   override async close() {
+    this.closing = true;
     this.sub?.disconnect();
     await this.client.quit().catch(() => undefined);
+    // Stops reconnecting as well, should Redis be out at this moment (then QUIT failed).
+    this.client.disconnect();
   }
 }
 
@@ -269,12 +315,22 @@ class RootRedisStore extends RedisStore {
  * `namespace` separates deployments (or test runs) that share one Redis; it becomes part of every
  * key so that nothing an earlier run left behind is ever read.
  */
-export async function openKeyValueStore(opts: { url?: string; namespace: string }): Promise<KeyValueStore> {
+export async function openKeyValueStore(opts: { url?: string; namespace: string; log?: Logger }): Promise<KeyValueStore> {
   if (opts.url) {
-    const client = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    const client = new Redis(opts.url, {
+      lazyConnect: true,
+      // An outage is answered at once (StoreUnavailable, 503) instead of holding requests: no queue
+      // while disconnected, commands in flight fail at the disconnect, a hung server after 5 s
+      // (a bound that a busy host's pauses stay under: the timer may fire before the reply is read).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 5000,
+      // Reconnects for ever, at most 1 s apart: service resumes by itself when Redis is back.
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
     client.on('error', () => undefined);
     await client.connect();
-    return new RootRedisStore(client, `${opts.namespace}:`);
+    return new RootRedisStore(client, `${opts.namespace}:`, opts.log);
   }
   return new MemoryStore(new MemoryBackend(), `${opts.namespace}:`);
 }

@@ -2,8 +2,8 @@
  * Rate limits and lockout, kept in the key-value store so they hold across OP instances.
  * Keys are blind indexes and client IPs, never identifiers in clear.
  */
-import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
-import type { KeyValueStore } from '../../infra/key-value-store.ts';
+import type { RateLimiterRes } from 'rate-limiter-flexible';
+import type { KeyValueStore, RateLimiter } from '../../infra/key-value-store.ts';
 
 export type Refusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'ip_limited'; retryAfterSeconds: number };
 
@@ -29,12 +29,12 @@ export const THROTTLE_POLICY = {
 const seconds = (r: RateLimiterRes | null) => Math.max(1, Math.ceil((r?.msBeforeNext ?? 1000) / 1000));
 
 export class LoginThrottle {
-  private readonly perAccount: RateLimiterAbstract;
-  private readonly perIp: RateLimiterAbstract;
-  private readonly otpMinute: RateLimiterAbstract;
-  private readonly otpDay: RateLimiterAbstract;
-  private readonly ipRequests: RateLimiterAbstract;
-  private readonly homeLookups: RateLimiterAbstract;
+  private readonly perAccount: RateLimiter;
+  private readonly perIp: RateLimiter;
+  private readonly otpMinute: RateLimiter;
+  private readonly otpDay: RateLimiter;
+  private readonly ipRequests: RateLimiter;
+  private readonly homeLookups: RateLimiter;
 
   constructor(kv: KeyValueStore, readonly policy = THROTTLE_POLICY) {
     this.perAccount = kv.rateLimiter({ keyPrefix: 'fail:acct', points: policy.failuresPerAccount, durationSeconds: policy.accountLockSeconds, blockSeconds: policy.accountLockSeconds });
@@ -68,17 +68,7 @@ export class LoginThrottle {
 
   /** Null when a code may be sent to this phone now, otherwise seconds to wait. */
   async otpAllowed(phoneKey: string): Promise<number | null> {
-    try {
-      await this.otpMinute.consume(phoneKey);
-    } catch (r) {
-      return seconds(r as RateLimiterRes);
-    }
-    try {
-      await this.otpDay.consume(phoneKey);
-    } catch (r) {
-      return seconds(r as RateLimiterRes);
-    }
-    return null;
+    return (await consumeOrWait(this.otpMinute, phoneKey)) ?? consumeOrWait(this.otpDay, phoneKey);
   }
 
   /** Null when this IP may make another costly request (registration, code), otherwise seconds to wait. */
@@ -92,7 +82,7 @@ export class LoginThrottle {
   }
 }
 
-async function consumeOrWait(limiter: RateLimiterAbstract, key: string): Promise<number | null> {
+async function consumeOrWait(limiter: RateLimiter, key: string): Promise<number | null> {
   try {
     await limiter.consume(key);
     return null;

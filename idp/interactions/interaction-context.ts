@@ -8,6 +8,7 @@ import type { Interaction } from 'oidc-provider';
 import type { EntityRuntime } from '../../infra/entity-runtime.ts';
 import { hmac, safeEqual } from '../../infra/crypto.ts';
 import { Forbidden, HttpError } from '../../infra/errors.ts';
+import { ProtocolStateUnavailable } from '../oidc/artifact-adapter.ts';
 import { pickLocale, translator, type Locale, type Translate } from '../i18n.ts';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
 import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
@@ -103,7 +104,9 @@ export async function interactionScope(ctx: Koa.Context, deps: OpDependencies): 
   let details: Interaction;
   try {
     details = await deps.provider.interactionDetails(ctx.req, ctx.res);
-  } catch {
+  } catch (err) {
+    // A store outage is not an expired login: it is answered as such (op-app.ts).
+    if (err instanceof ProtocolStateUnavailable) throw err;
     throw new InteractionExpired();
   }
   // The cookie names the interaction; the URL must name the same one.

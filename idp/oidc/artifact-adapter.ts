@@ -7,6 +7,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../infra/database.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
+import { StoreUnavailable } from '../../infra/errors.ts';
 import type { ClientStore } from './client-store.ts';
 import { hasUnfitCharacter } from '../../infra/request-guard.ts';
 
@@ -25,6 +26,27 @@ class ReplayDetected extends errors.InvalidGrant {
   }
 }
 
+/**
+ * The key-value store is out, in oidc-provider's terms: it answers 503 temporarily_unavailable
+ * (JSON, or our error page), never a redirect, since the request may not have been checked yet.
+ * `cause` is the store's own error, which our routes answer the same way.
+ */
+export class ProtocolStateUnavailable extends errors.OIDCProviderError {
+  override readonly cause: StoreUnavailable;
+  constructor(cause: StoreUnavailable) {
+    super(503, 'temporarily_unavailable', { cause });
+    this.cause = cause;
+    this.expose = true;
+    this.allow_redirect = false;
+    this.error_description = 'the service is temporarily unavailable, try again later';
+  }
+}
+
+/** Rethrows a store outage in oidc-provider's terms: for store calls that oidc-provider makes, through us. */
+export const inProviderTerms = (err: unknown): never => {
+  throw err instanceof StoreUnavailable ? new ProtocolStateUnavailable(err) : err;
+};
+
 /** The uids of an account's sessions at this OP (entries may outlive their session). */
 export const accountSessionsKey = (accountId: string) => `oidc:account-sessions:${accountId}`;
 
@@ -40,6 +62,7 @@ const CONSUMED_MARK_SECONDS = 24 * 3600;
 
 type RevokeGrant = (grantId: string) => Promise<void>;
 
+/** Every operation answers a store outage as ProtocolStateUnavailable. */
 class KeyValueAdapter implements Adapter {
   constructor(
     private readonly model: string,
@@ -61,25 +84,29 @@ class KeyValueAdapter implements Adapter {
       payload.userCode && this.kv.set(`oidc:user_code:${this.model}:${payload.userCode}`, id, ttl),
       // A logout arriving from another OP names an account, not a browser: find its sessions.
       this.model === 'Session' && payload.accountId && payload.uid && this.kv.addToSet(accountSessionsKey(payload.accountId), payload.uid, ttl),
-    ]);
+    ]).catch(inProviderTerms);
   }
 
   async find(id: string) {
-    const raw = await this.kv.get(this.key(id));
+    const raw = await this.kv.get(this.key(id)).catch(inProviderTerms);
     return raw ? (JSON.parse(raw) as AdapterPayload) : undefined;
   }
 
   async findByUid(uid: string) {
-    const id = await this.kv.get(`oidc:uid:${this.model}:${uid}`);
+    const id = await this.kv.get(`oidc:uid:${this.model}:${uid}`).catch(inProviderTerms);
     return id ? this.find(id) : undefined;
   }
 
   async findByUserCode(userCode: string) {
-    const id = await this.kv.get(`oidc:user_code:${this.model}:${userCode}`);
+    const id = await this.kv.get(`oidc:user_code:${this.model}:${userCode}`).catch(inProviderTerms);
     return id ? this.find(id) : undefined;
   }
 
   async consume(id: string) {
+    await this.consumeOnce(id).catch(inProviderTerms);
+  }
+
+  private async consumeOnce(id: string) {
     // The marker is set first: whoever sets it owns the artifact. A missing artifact means a
     // concurrent replay already revoked the grant, so that is a replay too.
     const first = await this.kv.setIfAbsent(`oidc:consumed:${this.model}:${id}`, '1', CONSUMED_MARK_SECONDS);
@@ -93,13 +120,13 @@ class KeyValueAdapter implements Adapter {
   }
 
   async destroy(id: string) {
-    await this.kv.del(this.key(id));
+    await this.kv.del(this.key(id)).catch(inProviderTerms);
   }
 
   async revokeByGrantId(grantId: string) {
     const setKey = `oidc:grant:${this.model}:${grantId}`;
-    const ids = await this.kv.members(setKey);
-    await this.kv.del(setKey, ...ids.map((id) => this.key(id)));
+    const ids = await this.kv.members(setKey).catch(inProviderTerms);
+    await this.kv.del(setKey, ...ids.map((id) => this.key(id))).catch(inProviderTerms);
   }
 }
 
@@ -156,6 +183,19 @@ class DatabaseAdapter implements Adapter {
   async revokeByGrantId(grantId: string) {
     await this.db.query('DELETE FROM oidc_artifacts WHERE model = $1 AND grant_id = $2', [this.model, grantId]);
   }
+}
+
+/**
+ * Undoes a refresh token's rotation whose answer never reached the client: the presented token is
+ * unused again and its successor, never delivered, is gone. A token a replay revoked meanwhile
+ * stays revoked (its row is gone, nothing is restored).
+ */
+export async function undoRotation(db: Database, presentedId: string, successorId: string): Promise<void> {
+  await db.query(
+    `WITH successor AS (DELETE FROM oidc_artifacts WHERE model = 'RefreshToken' AND id = $2)
+     UPDATE oidc_artifacts SET consumed_at = NULL WHERE model = 'RefreshToken' AND id = $1`,
+    [presentedId, successorId],
+  );
 }
 
 /** Metadata of a client accepted through the federation (automatic registration), or null. */

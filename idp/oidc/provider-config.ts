@@ -123,15 +123,29 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     // Refresh tokens for every client allowed the grant; each use rotates it and a reused one revokes the grant.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
-    // Consent given once holds across browser sessions until the grant expires or logout revokes it.
+    // No token depends on the browser session's record, which lives in the key-value store: a
+    // refresh token and its grant (PostgreSQL) outlive the session's expiry and the store's loss.
+    // Logging out of a session still revokes its grant (op-app.ts keeps oidc-provider's logout rule).
+    expiresWithSession: async () => false,
+    // Each browser session has a grant of its own, so that a logout revokes the tokens of that
+    // session only; consent given in an earlier session is carried over, until it expires.
     loadExistingGrant: async (ctx) => {
+      const { Grant } = ctx.oidc.provider;
       const clientId = ctx.oidc.client!.clientId;
       const accountId = ctx.oidc.session!.accountId!;
-      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId) || (await c.earlierGrant(accountId, clientId));
-      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-      if (!(await c.maySkipConsent(clientId))) return undefined;
-      const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
-      grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
+      if (grantId) return Grant.find(grantId);
+      const earlierId = await c.earlierGrant(accountId, clientId);
+      const found = earlierId ? await Grant.find(earlierId) : undefined;
+      // A consent about to expire is asked for again rather than carried over for seconds.
+      const earlier = found && found.remainingTTL > 60 ? found : undefined;
+      if (!earlier && !(await c.maySkipConsent(clientId))) return undefined;
+      const grant = new Grant({ accountId, clientId });
+      if (earlier) {
+        grant.addOIDCScope(earlier.getOIDCScope());
+        grant.addOIDCClaims(earlier.getOIDCClaims());
+        grant.exp = earlier.exp;
+      } else grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
       await grant.save();
       return grant;
     },

@@ -7,6 +7,7 @@ import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import type { AccountDirectory } from '../accounts/account-directory.ts';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
 import { endedSessionKey } from '../broker/session-termination.ts';
+import { inProviderTerms } from './artifact-adapter.ts';
 import { LOA_LEVELS, type LoaLevel } from '../loa.ts';
 import type { SessionFacts } from './interaction-policy.ts';
 
@@ -23,6 +24,6 @@ export function sessionFacts(o: { directory: AccountDirectory; accounts: Natural
       const i = LOA_LEVELS.findIndex((l) => o.acrUris[l] === acr);
       return i < 0 ? null : i;
     },
-    isEnded: async (sessionUid) => (await o.kv.get(endedSessionKey(sessionUid))) !== null,
+    isEnded: async (sessionUid) => (await o.kv.get(endedSessionKey(sessionUid)).catch(inProviderTerms)) !== null,
   };
 }

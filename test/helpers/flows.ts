@@ -108,4 +108,12 @@ export async function redeem(rp: RelyingParty, callback: Page, a: Authorization)
   return oidc.authorizationCodeGrant(rp.config, new URL(callback.url), { pkceCodeVerifier: a.verifier, expectedState: a.state, expectedNonce: a.nonce, idTokenExpected: true });
 }
 
+export const POST_LOGOUT_URI = 'http://127.0.0.1:9/bye';
+
+/** RP-initiated logout, confirmed on the OP's page as the person would; returns where it ended. */
+export async function logOut(rp: RelyingParty, ua: UserAgent, idToken: string): Promise<Page> {
+  const confirm = await ua.navigate(oidc.buildEndSessionUrl(rp.config, { id_token_hint: idToken, post_logout_redirect_uri: POST_LOGOUT_URI }).toString());
+  return ua.submit(confirm, '/session/end/confirm', { logout: 'yes' }, POST_LOGOUT_URI);
+}
+
 export { oidc };

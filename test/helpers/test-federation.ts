@@ -68,12 +68,14 @@ export interface TestFederation {
 
 /**
  * Starts the given entities (default: every OP and the services entity). `embedded` ignores
- * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run.
+ * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run; `redisUrl` puts
+ * the federation on a Redis of the test's own (one it may stop) instead of REDIS_URL's.
  */
 export async function startTestFederation(
   ids?: string[],
   opts: {
     embedded?: boolean;
+    redisUrl?: string;
     edit?: (raw: Record<string, unknown>) => void;
     log?: Logger;
     /** Runs before any entity starts: state the entities find at start, as after a restart. */
@@ -88,7 +90,7 @@ export async function startTestFederation(
   const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-test-'));
   const topologyFile = join(dataDir, 'topology.json');
   writeFileSync(topologyFile, JSON.stringify(raw, null, 2));
-  const env = opts.embedded ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined } : configFromEnv();
+  const env = opts.embedded ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined } : { ...configFromEnv(), ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}) };
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
   // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of homes).

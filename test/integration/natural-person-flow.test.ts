@@ -1,7 +1,8 @@
 import test from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
-import { authorize, newPerson, oidc, passwordLogin, redeem, registerOnPage, relyingParty, REDIRECT_URI } from '../helpers/flows.ts';
+import { authorize, logOut, newPerson, oidc, passwordLogin, POST_LOGOUT_URI, redeem, registerOnPage, relyingParty, REDIRECT_URI } from '../helpers/flows.ts';
+import { seededPerson } from '../helpers/integration-extra.ts';
 
 let fed: TestFederation;
 test.before(async () => {
@@ -60,4 +61,29 @@ test('register → login → token → userinfo → refresh → logout at an OP,
   const again = await authorize(rp, ua2);
   t.true(again.page.html.includes('name="identifier"'), 'a new login asks for the identifier again');
   t.false(again.page.url.startsWith(REDIRECT_URI));
+});
+
+test('logout in one browser ends the refresh tokens of that browser only; offline_access outlives logout', async (t) => {
+  const rp = await relyingParty(fed, 'gd', { post_logout_redirect_uris: [POST_LOGOUT_URI] });
+  const password = 'Passw0rd-two';
+  const person = await seededPerson(fed, 'gd', password);
+  const signIn = async (params: Record<string, string> = {}) => {
+    const ua = new UserAgent();
+    const a = await authorize(rp, ua, params);
+    return { ua, tokens: await redeem(rp, await passwordLogin(ua, a.page, person.id_number, password), a) };
+  };
+  const office = await signIn();
+  const home = await signIn();
+  const offline = await signIn({ scope: 'openid profile offline_access', prompt: 'consent' });
+  t.true(offline.tokens.scope?.split(' ').includes('offline_access'));
+
+  const bye = await logOut(rp, office.ua, office.tokens.id_token!);
+  t.true(bye.url.startsWith(POST_LOGOUT_URI), `${bye.status} ${bye.url}`);
+  await logOut(rp, offline.ua, offline.tokens.id_token!);
+
+  const ended = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(rp.config, office.tokens.refresh_token!));
+  t.is(ended?.error, 'invalid_grant', 'the refresh token of the browser that logged out is revoked');
+  const other = await oidc.refreshTokenGrant(rp.config, home.tokens.refresh_token!);
+  t.is(other.claims()?.sub, home.tokens.claims()!.sub, "another browser's refresh token still works");
+  t.truthy(await oidc.refreshTokenGrant(rp.config, offline.tokens.refresh_token!), 'an offline_access refresh token outlives logout');
 });

@@ -12,25 +12,17 @@ import { startTestFederation, type TestFederation } from '../helpers/test-federa
 import { UserAgent, findForm, type Page } from '../helpers/user-agent.ts';
 import { authorize, newPerson, oidc, redeem, registerOnPage, relyingParty, throughConsent } from '../helpers/flows.ts';
 import { loadKeys } from '../../infra/entity-keys.ts';
-import { createLogger, type Logger, type LogLevel } from '../../infra/log.ts';
+import { capturingLogger } from '../helpers/capturing-logger.ts';
 import { ENTITY_CONFIGURATION_PATH } from '../../federation/entity-configuration.ts';
 
 const logged: string[] = [];
-function capturingLogger(base: Record<string, unknown>): Logger {
-  const real = createLogger(base, (process.env.TEST_LOG_LEVEL as LogLevel) ?? 'error');
-  const record = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-    logged.push(JSON.stringify({ level, msg, ...fields }, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)));
-    (real as unknown as Record<string, (m: string, f?: Record<string, unknown>) => void>)[level]!(msg, fields);
-  };
-  return { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: (fields) => capturingLogger({ ...base, ...fields }) };
-}
 
 let fed: TestFederation;
 let nj: { url: string };
 
 test.before(async () => {
   // The Nanjing portal, a hybrid-mode city of js, hosted as `gov-id start` hosts it.
-  fed = await startTestFederation(['national', 'js', 'nj', 'registries'], { log: capturingLogger({}) });
+  fed = await startTestFederation(['national', 'js', 'nj', 'registries'], { log: capturingLogger(logged) });
   nj = { url: fed.url('nj') };
 });
 

@@ -12,6 +12,7 @@ import { newPerson, latestOtp, REDIRECT_URI, throughConsent, type Person } from 
 import { loginAt, opSite, portalSite, registerAt, type Site } from '../helpers/recognition-sites.ts';
 import { readAudit } from '../../infra/audit-log.ts';
 import { accountExists } from '../helpers/integration-extra.ts';
+import { until } from '../helpers/until.ts';
 
 let fed: TestFederation;
 let gz: Site, sz: Site, zj: Site, nj: Site, national: Site;
@@ -32,14 +33,6 @@ async function registered(site: Site, password: string): Promise<Person> {
 }
 
 const signedInAtPortal = async (ua: UserAgent) => /action="\/logout"/.test((await ua.navigate(`${fed.url('nj')}/`)).html);
-
-async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test('after one cross-tier login, other platforms in any province log the person in without a password', async (t) => {
   const password = 'Sso-pass-1';

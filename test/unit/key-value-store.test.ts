@@ -6,8 +6,11 @@
  */
 import test from 'ava';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { KeyValueStore } from '../../infra/key-value-store.ts';
-import { forEngines, redisKeys, storeEngines } from '../helpers/unit-engines.ts';
+import { openKeyValueStore, type KeyValueStore } from '../../infra/key-value-store.ts';
+import { StoreUnavailable } from '../../infra/errors.ts';
+import { forEngines, redisKeys, storeEngines, uniqueName } from '../helpers/unit-engines.ts';
+import { redisServerInstalled, startPrivateRedis } from '../helpers/private-redis.ts';
+import { until } from '../helpers/until.ts';
 
 const { engines, cleanup } = storeEngines();
 test.after.always(cleanup);
@@ -250,3 +253,25 @@ forEngines(engines, 'rateLimiter with blockSeconds blocks for the block duration
   t.is((await gz.consume('sub-1')).remainingPoints, 1, 'gz counts its own failures');
   t.is(await gz.get('never'), null);
 });
+
+(redisServerInstalled ? test : test.skip)(
+  `[redis] while Redis is out every operation fails at once with StoreUnavailable; the store works again when it is back${redisServerInstalled ? '' : ' (skipped: redis-server is not installed)'}`,
+  async (t) => {
+    const redis = await startPrivateRedis();
+    const store = await openKeyValueStore({ url: redis.url, namespace: uniqueName('gov-id-unit') });
+    try {
+      await store.set('k', 'v', 60);
+      const limiter = store.rateLimiter({ keyPrefix: 'otp:min', points: 1, durationSeconds: 60 });
+      await redis.kill();
+      const operations = [() => store.get('k'), () => store.set('k', 'w', 60), () => store.take('k'), () => store.incr('n', 60), () => store.addToSet('s', 'm', 60), () => limiter.consume('p'), () => limiter.get('p')];
+      for (const operation of operations) await t.throwsAsync(operation(), { instanceOf: StoreUnavailable });
+      // Back empty, as after losing its memory; the client reconnects by itself.
+      await redis.start();
+      await until(async () => (await store.get('k').catch(() => 'unreachable')) === null, 'the store after Redis is back', 60_000);
+      t.is((await limiter.consume('p')).remainingPoints, 0);
+    } finally {
+      await store.close();
+      await redis.kill();
+    }
+  },
+);

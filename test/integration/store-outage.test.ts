@@ -1,0 +1,119 @@
+/**
+ * Losing the key-value store. The federation runs on a Redis of this test's own, which is killed
+ * while browsers are loading the login page: every page answers at once, either as usual or 503
+ * "temporarily unavailable" (never a bare server error), OAuth endpoints answer
+ * temporarily_unavailable, and a refresh token, kept in PostgreSQL, is neither lost nor used up.
+ * Redis then comes back empty on the same port, as after losing its memory: logins work again
+ * without restarting gov-id, and the refresh token issued before the outage still refreshes.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
+import { redisServerInstalled, startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.ts';
+import { UserAgent } from '../helpers/user-agent.ts';
+import { authorize, oidc, passwordLogin, redeem, relyingParty, type RelyingParty } from '../helpers/flows.ts';
+import { seededPerson } from '../helpers/integration-extra.ts';
+import { until } from '../helpers/until.ts';
+import { capturingLogger } from '../helpers/capturing-logger.ts';
+
+const PASSWORD = 'Outage-pass-42';
+const UNAVAILABLE = { zh: '服务暂时不可用，请稍后再试。', en: 'The service is temporarily unavailable. Try again later.' };
+/** Redis reconnects at most a second apart; this only bounds a failure. */
+const RECOVERY_BOUND_MS = 60_000;
+
+let redis: PrivateRedis;
+let fed: TestFederation;
+let rp: RelyingParty;
+const logged: string[] = [];
+
+test.before(async () => {
+  if (!redisServerInstalled) return;
+  redis = await startPrivateRedis();
+  fed = await startTestFederation(['gd', 'registries'], { redisUrl: redis.url, log: capturingLogger(logged) });
+  rp = await relyingParty(fed, 'gd');
+});
+test.after.always(async () => {
+  await fed?.close();
+  await redis?.kill();
+});
+
+/** Loads login pages in fresh browsers, one after another, until stopped, recording every status. */
+function loginPageTraffic() {
+  const statuses: number[] = [];
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) statuses.push((await authorize(rp, new UserAgent())).page.status);
+  })();
+  return {
+    statuses,
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+async function unavailablePage(t: ExecutionContext, lang: 'zh' | 'en', load: (ua: UserAgent) => Promise<{ status: number; html: string }>) {
+  const ua = new UserAgent();
+  ua.acceptLanguage = lang === 'zh' ? 'zh-CN' : 'en';
+  const started = Date.now();
+  const page = await load(ua);
+  t.log(`answered ${page.status} in ${Date.now() - started} ms`);
+  t.is(page.status, 503, page.html.slice(0, 500));
+  t.true(page.html.includes(UNAVAILABLE[lang]), page.html.slice(0, 1500));
+}
+
+async function answersUnavailable(t: ExecutionContext, res: Response) {
+  t.is(res.status, 503);
+  t.is(((await res.json()) as { error?: string }).error, 'temporarily_unavailable');
+}
+
+(redisServerInstalled ? test : test.skip)(
+  `a store outage answers 503 temporarily_unavailable at once, keeps refresh tokens, and ends without a restart${redisServerInstalled ? '' : ' (skipped: redis-server is not installed)'}`,
+  async (t) => {
+    const person = await seededPerson(fed, 'gd', PASSWORD);
+    const before = new UserAgent();
+    const a = await authorize(rp, before);
+    const tokens = await redeem(rp, await passwordLogin(before, a.page, person.id_number, PASSWORD), a);
+    t.truthy(tokens.refresh_token);
+    // A login under way when Redis goes: its next step finds no interaction state.
+    const halfway = new UserAgent();
+    const loginPage = (await authorize(rp, halfway)).page;
+
+    const traffic = loginPageTraffic();
+    try {
+      await until(async () => traffic.statuses.includes(200), 'login pages to load before the outage', RECOVERY_BOUND_MS);
+      await redis.kill();
+      await until(async () => traffic.statuses.some((s) => s !== 200), 'a login page answered during the outage', RECOVERY_BOUND_MS);
+    } finally {
+      await traffic.stop();
+    }
+    t.deepEqual([...new Set(traffic.statuses)].filter((s) => s !== 200 && s !== 503), [], `every login page answered 200 or 503: ${traffic.statuses.join(' ')}`);
+
+    // The authorization endpoint (oidc-provider) and our interaction pages, in both languages.
+    await unavailablePage(t, 'zh', async (ua) => (await authorize(rp, ua)).page);
+    await unavailablePage(t, 'en', async (ua) => (await authorize(rp, ua)).page);
+    await unavailablePage(t, 'zh', () => halfway.submit(loginPage, '/identifier', { identifier: person.id_number }));
+
+    // openid-client takes a 5xx for a non-conforming answer and hands over the response as it came.
+    const refreshDuring = await t.throwsAsync<oidc.ClientError>(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!));
+    await answersUnavailable(t, refreshDuring?.cause as Response);
+    await answersUnavailable(t, await fetch(rp.config.serverMetadata().userinfo_endpoint!, { headers: { authorization: `Bearer ${tokens.access_token}` } }));
+
+    // Redis is back, empty: no session, interaction or access token survived. No restart of gov-id.
+    await redis.start();
+    await until(async () => (await authorize(rp, new UserAgent())).page.status === 200, 'the login page after Redis is back', RECOVERY_BOUND_MS);
+
+    const refreshed = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+    t.not(refreshed.refresh_token, tokens.refresh_token, 'the refresh token from before the outage still works, and rotates');
+    t.is(refreshed.claims()?.sub, tokens.claims()!.sub);
+
+    const after = new UserAgent();
+    const again = await authorize(rp, after);
+    const relogged = await redeem(rp, await passwordLogin(after, again.page, person.id_number, PASSWORD), again);
+    t.is(relogged.claims()!.sub, tokens.claims()!.sub, 'a full login works again');
+
+    // Operators learn of it once when it starts and once when it ends, not once per request.
+    const outageLog = logged.filter((l) => l.includes('key-value store')).map((l) => (JSON.parse(l) as { level: string }).level);
+    t.deepEqual(outageLog, ['error', 'info']);
+  },
+);
