@@ -26,10 +26,12 @@ import { isTrustMarkEndpointPath, TrustMarkIssuer, trustMarkIssuerMetadata, trus
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
 import { createPortalApp } from '../portal-demo/portal-app.ts';
-import { HomeRegistry } from '../federation/registry-of-homes.ts';
+import { HomeRegistry, identifierIndex, type HomeKind } from '../federation/registry-of-homes.ts';
+import { crashPoint } from '../infra/crash-points.ts';
 import { RegistryClient } from '../federation/registry-client.ts';
 import { enqueueRegistryPublication, RegistryPublisher } from '../federation/registry-outbox.ts';
 import { isRegistryPath, registryEndpoints } from '../federation/registry-endpoints.ts';
+import { REGISTRY_CONFLICTS_PATH, registryConflictsAdmin } from '../federation/registry-conflicts-admin.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
 import type { Locale } from '../infra/i18n.ts';
@@ -82,11 +84,13 @@ export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Pro
  * homes of its own accounts upward through its outbox and resolves other OPs through the trust
  * layer when a login crosses tiers.
  */
-function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime, authorityConfig: AuthorityConfigSource | null) {
+function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime, authorityConfig: AuthorityConfigSource | null, registrationsOpen: () => Promise<boolean>) {
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
-  const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry });
-  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log }) : null;
+  const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry, registrationsOpen });
+  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log, entity: entity.url }) : null;
+  // In the request that committed the publication: the person sees "registered" once the superior knows.
+  const deliverNow = async (kind: HomeKind, identifier: string) => publisher?.deliverNow(kind, identifierIndex(runtime.blindIndex, kind, identifier));
   const trustedOps = new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) });
   // Who may use the registry is the federation's say, not the topology file's: an OP is one whose
   // trust chain (as an OP) validates; a subordinate is one the authority's live configuration
@@ -107,7 +111,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
           isSubordinate: (id) => authorityConfig.current().subordinates.some((s) => s.entity_id === id),
           isWithin: async (home, subordinate) => (await trustedOps.pathOf(home))?.includes(subordinate) ?? false,
           isFederationOp,
-          onPublished: () => publisher?.kick(),
+          onPublished: deliverNow,
           log: runtime.log,
         })
       : null;
@@ -118,7 +122,10 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
       if (registry) await registry.record(tx, { kind, identifier, home, via: entity.url, previousHome });
       if (publisher) await enqueueRegistryPublication(tx, runtime, { kind, identifier, home, previousHome });
     },
-    committed: () => publisher?.kick(),
+    committed: (kind, identifier) => {
+      crashPoint('home.committed', entity.url);
+      return deliverNow(kind, identifier);
+    },
   };
   const opUrls = topology.ops().map((e) => e.url);
   const byUrl = (url: string) => topology.entities.find((e) => e.url === url);
@@ -141,10 +148,20 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
 /** Paths every entity serves beside its application: its statements and its administration. */
 function isEntityLevelPath(url: string | undefined): boolean {
   const path = url?.split('?')[0] ?? '';
-  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || isEntityAdminPath(path);
+  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || path === REGISTRY_CONFLICTS_PATH || isEntityAdminPath(path);
 }
 
-async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger) {
+/**
+ * Registrations wait until the whole host has started and delivered what a crash left in its
+ * outboxes: until then a registry could miss a home that committed before the crash.
+ */
+class RegistrationGate {
+  started = false;
+  readonly publishers: RegistryPublisher[] = [];
+  readonly open = async () => this.started && (await Promise.all(this.publishers.map((p) => p.backlogCleared()))).every(Boolean);
+}
+
+async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger, gate: RegistrationGate) {
   const db = await openEntityDatabase(opts, entity);
   await migrate(db, MIGRATION_SETS[entity.kind]);
   const secrets = deriveEntitySecrets(master, entity.url);
@@ -184,8 +201,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let publisher: RegistryPublisher | null = null;
   let registryApp: Koa.Middleware | null = null;
   if (entity.kind === 'op') {
-    const recognition = recognitionFor(topology, entity, runtime, authorityConfig);
+    const recognition = recognitionFor(topology, entity, runtime, authorityConfig, gate.open);
     publisher = recognition.publisher;
+    if (publisher) gate.publishers.push(publisher);
     registryApp = recognition.endpoints;
     const op = await createOp({
       runtime,
@@ -232,6 +250,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   }
   if (trustMarkIssuer) statement.use(trustMarkIssuer.middleware());
   if (registryApp) statement.use(registryApp);
+  if (entity.kind === 'op') statement.use(registryConflictsAdmin(runtime));
   statement.use(historicalKeysMiddleware(entity.url, runtime.keyRing));
   statement.use(entityAdministration(runtime));
   statement.use(
@@ -255,7 +274,6 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
-  publisher?.start();
   return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher };
 }
 
@@ -264,6 +282,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   const master = loadMasterKey(opts.dataDir);
   const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}` });
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
+  const gate = new RegistrationGate();
   const close = async () => {
     for (const s of started) s.trustMarkHolder.stop();
     await Promise.all(started.map((s) => s.publisher?.stop()));
@@ -272,7 +291,10 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
     await root.close();
   };
   try {
-    for (const id of ids) started.push(await hostEntity(opts, opts.topology.get(id), root, master, log));
+    for (const id of ids) started.push(await hostEntity(opts, opts.topology.get(id), root, master, log, gate));
+    // Once every entity listens: the backlog goes up through brokers of this host too.
+    await Promise.all(gate.publishers.map((p) => p.start()));
+    gate.started = true;
   } catch (err) {
     await close();
     throw err;

@@ -10,6 +10,7 @@ import { AdminCallError, callAdmin } from './admin-client.ts';
 import { FEDERATION_HELP, federationCommand } from './federation-command.ts';
 import { CONFORMANCE_HELP, CONFORMANCE_OPTIONS, conformanceCommand, readJson } from './conformance-command.ts';
 import { TRUST_MARK_HELP, trustMarkCommand } from './trust-mark-command.ts';
+import { ACCOUNT_CONFLICTS_HELP, accountConflictsCommand } from './account-conflicts-command.ts';
 
 const HELP = `gov-id — federated identity for Internet + government services
 
@@ -26,7 +27,7 @@ Usage:
   gov-id admin account move --entity ID --id-number ID --to ENTITY
                                                      relocation: the account's home moves from --entity to --to
                                                      (the old home then sends its logins to the new one)
-  gov-id admin client add --entity ID --redirect-uri URI [--redirect-uri URI ...]
+${ACCOUNT_CONFLICTS_HELP}  gov-id admin client add --entity ID --redirect-uri URI [--redirect-uri URI ...]
         [--public] [--scope "openid profile ..."] [--name NAME]
         [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par] [--jwks FILE]
                                                      register a client at an OP; prints its credentials
@@ -188,6 +189,10 @@ export async function main(argv: string[]): Promise<number> {
         const [from, to] = [t.get(values.entity), t.get(values.to)];
         if (from.kind !== 'op' || to.kind !== 'op') throw new UsageError('accounts live at OPs: --entity and --to name OPs');
         print(await callAdmin(from, config.dataDir, 'POST', '/admin/accounts/move', { id_number: values['id-number'], to: to.url }));
+        return 0;
+      }
+      if (sub === 'account' && action === 'conflicts') {
+        print(await accountConflictsCommand(values, { topology: t, dataDir: config.dataDir }));
         return 0;
       }
       if (sub === 'client' && action === 'add') {

@@ -15,6 +15,7 @@ import type Koa from 'koa';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { appendAudit, recordAudit } from '../infra/audit-log.ts';
+import { crashPoint } from '../infra/crash-points.ts';
 import type { BlindIndex, FieldCipher } from '../infra/crypto.ts';
 import type { Database } from '../infra/database.ts';
 import { verifyEntityAssertion, type EntityKeyResolver } from '../infra/entity-assertion.ts';
@@ -25,7 +26,7 @@ import type { KeyValueStore } from '../infra/key-value-store.ts';
 import type { Logger } from '../infra/log.ts';
 import { validate } from '../infra/validation.ts';
 import { REGISTRY_HOMES_PATH, REGISTRY_LOOKUP_PATH, type RegistryClient } from './registry-client.ts';
-import { HOME_KINDS, HomeConflict, type HomeRegistry } from './registry-of-homes.ts';
+import { HOME_KINDS, HomeConflict, type HomeKind, type HomeRegistry } from './registry-of-homes.ts';
 import { enqueueRegistryPublication } from './registry-outbox.ts';
 
 const PATHS = new Set([REGISTRY_HOMES_PATH, REGISTRY_LOOKUP_PATH]);
@@ -53,8 +54,8 @@ export interface RegistryEndpointsOptions {
   /** Whether `home` is in the subtree under `subordinate`. */
   isWithin: (home: string, subordinate: string) => boolean | Promise<boolean>;
   isFederationOp: (entityId: string) => boolean | Promise<boolean>;
-  /** Called after a publication upward was committed (the host kicks its publisher). */
-  onPublished?: () => void;
+  /** Called after a publication upward was committed: delivers it before this broker answers. */
+  onPublished?: (kind: HomeKind, identifier: string) => Promise<void>;
   /** Lookups per caller per minute; a province broker asks for its whole subtree (default 6000). */
   lookupsPerMinute?: number;
   log: Logger;
@@ -137,7 +138,11 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
       .catch(async (err: unknown) => {
         throw err instanceof HomeConflict ? await refused(err, { ...audited, existing_home: err.home }) : err;
       });
-    if (superior && outcome !== 'unchanged') opts.onPublished?.();
+    if (superior && outcome !== 'unchanged') {
+      crashPoint('registry.recorded', opts.self);
+      // Forwarded in this request, so that the subordinate's registration answers once the superior knows too.
+      await opts.onPublished?.(body.kind, body.identifier);
+    }
     ctx.status = 200;
     ctx.body = { outcome };
   }

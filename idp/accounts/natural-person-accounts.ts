@@ -72,8 +72,11 @@ export interface NewNaturalPerson {
 export interface HomePublication {
   /** `move`: a relocation from one home to another (published by both, each to its own side). */
   inTransaction(tx: Queryable, kind: 'natural' | 'legal', identifier: string, move?: { from: string; to: string }): Promise<void>;
-  /** Delivery may start: the transaction committed. */
-  committed(): void;
+  /**
+   * The transaction committed: delivers the publication before the caller answers, as far as the
+   * superior answers in time (what fails stays in the outbox, retried). Never throws.
+   */
+  committed(kind: 'natural' | 'legal', identifier: string): Promise<void> | void;
 }
 
 export class NaturalPersonAccounts {
@@ -143,7 +146,7 @@ export class NaturalPersonAccounts {
         await this.publishHome?.inTransaction(tx, 'natural', p.idNumber);
         return fromRow(rows[0]!);
       });
-      this.publishHome?.committed();
+      await this.publishHome?.committed('natural', p.idNumber);
       return account;
     } catch (err) {
       const e = err as { code?: string; constraint?: string; message?: string };
@@ -182,7 +185,7 @@ export class NaturalPersonAccounts {
       // The old home's side of the federation learns the move from here (the new home tells its own side).
       await this.publishHome?.inTransaction(tx, 'natural', this.idNumberOf(p), { from: self, to });
     });
-    this.publishHome?.committed();
+    await this.publishHome?.committed('natural', this.idNumberOf(p));
   }
 
   /**
@@ -210,7 +213,7 @@ export class NaturalPersonAccounts {
         await this.publishHome?.inTransaction(tx, 'natural', p.idNumber, { from, to: self });
         return fromRow(rows[0]!);
       });
-      this.publishHome?.committed();
+      await this.publishHome?.committed('natural', p.idNumber);
       return account;
     } catch (err) {
       const e = err as { code?: string; message?: string };
