@@ -31,7 +31,7 @@ import { crashPoint } from '../infra/crash-points.ts';
 import { RegistryClient } from '../federation/registry-client.ts';
 import { enqueueRegistryPublication, RegistryPublisher } from '../federation/registry-outbox.ts';
 import { isRegistryPath, registryEndpoints } from '../federation/registry-endpoints.ts';
-import { REGISTRY_CONFLICTS_PATH, registryConflictsAdmin } from '../federation/registry-conflicts-admin.ts';
+import { isRegistryConflictsPath, registryConflictsAdmin } from '../federation/registry-conflicts-admin.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
 import type { Locale } from '../infra/i18n.ts';
@@ -148,7 +148,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
 /** Paths every entity serves beside its application: its statements and its administration. */
 function isEntityLevelPath(url: string | undefined): boolean {
   const path = url?.split('?')[0] ?? '';
-  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || path === REGISTRY_CONFLICTS_PATH || isEntityAdminPath(path);
+  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || isRegistryConflictsPath(path) || isEntityAdminPath(path);
 }
 
 /**

@@ -10,7 +10,7 @@ import { AdminCallError, callAdmin } from './admin-client.ts';
 import { FEDERATION_HELP, federationCommand } from './federation-command.ts';
 import { CONFORMANCE_HELP, CONFORMANCE_OPTIONS, conformanceCommand, readJson } from './conformance-command.ts';
 import { TRUST_MARK_HELP, trustMarkCommand } from './trust-mark-command.ts';
-import { ACCOUNT_CONFLICTS_HELP, accountConflictsCommand } from './account-conflicts-command.ts';
+import { ACCOUNT_CONFLICT_ACTIONS, ACCOUNT_CONFLICTS_HELP, accountConflictsCommand } from './account-conflicts-command.ts';
 
 const HELP = `gov-id — federated identity for Internet + government services
 
@@ -191,8 +191,8 @@ export async function main(argv: string[]): Promise<number> {
         print(await callAdmin(from, config.dataDir, 'POST', '/admin/accounts/move', { id_number: values['id-number'], to: to.url }));
         return 0;
       }
-      if (sub === 'account' && action === 'conflicts') {
-        print(await accountConflictsCommand(values, { topology: t, dataDir: config.dataDir }));
+      if (sub === 'account' && action && ACCOUNT_CONFLICT_ACTIONS.has(action)) {
+        print(await accountConflictsCommand(action, values, { topology: t, dataDir: config.dataDir }));
         return 0;
       }
       if (sub === 'client' && action === 'add') {

@@ -341,3 +341,17 @@ export async function listRegistryConflicts(db: Database, cipher: FieldCipher): 
     refused_at: new Date(r.conflict_at).toISOString(),
   }));
 }
+
+/**
+ * After the operators resolved conflicts: the publications kept as conflicts are delivered again
+ * (one still refused is kept, and audited, again). Returns how many were reopened.
+ */
+export async function retryRegistryConflicts(db: Database): Promise<number> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string }>(
+      'UPDATE registry_outbox SET conflict_at = NULL, conflict_home = NULL, next_attempt_at = now(), lease_owner = NULL WHERE conflict_at IS NOT NULL RETURNING id::text AS id',
+    );
+    if (rows.length) await appendAudit(tx, { event: 'registry.conflicts_retried', detail: { outbox_ids: rows.map((r) => r.id) } });
+    return rows.length;
+  });
+}

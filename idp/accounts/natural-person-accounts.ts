@@ -177,11 +177,14 @@ export class NaturalPersonAccounts {
     await this.db.query("UPDATE natural_persons SET status = 'active', updated_at = now() WHERE subject = $1 AND status = 'moving'", [subject]);
   }
 
-  /** The new home holds the account: this OP keeps only where it went, and tells the registry. */
-  async completeMove(p: NaturalPerson, to: string, self: string): Promise<void> {
+  /**
+   * The new home holds the account (or, `duplicate`, holds the person's other account, which they
+   * keep): this OP keeps only where it went, and tells the registry.
+   */
+  async completeMove(p: NaturalPerson, to: string, self: string, reason: 'moved' | 'duplicate' = 'moved'): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query("UPDATE natural_persons SET status = 'moved', moved_to = $2, password_hash = '', updated_at = now() WHERE subject = $1", [p.subject, to]);
-      await appendAudit(tx, { event: 'account.moved_out', subject: p.subject, detail: { to } });
+      await appendAudit(tx, { event: reason === 'moved' ? 'account.moved_out' : 'account.duplicate_closed', subject: p.subject, detail: { to } });
       // The old home's side of the federation learns the move from here (the new home tells its own side).
       await this.publishHome?.inTransaction(tx, 'natural', this.idNumberOf(p), { from: self, to });
     });

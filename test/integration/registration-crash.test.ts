@@ -160,7 +160,7 @@ test.serial('a crash at any point of registration and delivery never leaves a pe
       }
       t.true(sawAccount, `${label}: the account committed at ${crash.home}`);
       for (const op of OPS) {
-        const { conflicts } = (await accountConflictsCommand({ entity: op }, { topology, dataDir })) as { conflicts: unknown[] };
+        const { conflicts } = (await accountConflictsCommand('conflicts', { entity: op }, { topology, dataDir })) as { conflicts: unknown[] };
         t.deepEqual(conflicts, [], `${label}: no registry conflict at ${op}`);
       }
     }
