@@ -3,8 +3,10 @@
  *
  * - `POST /registry/homes` {kind, identifier, home, previous_home?}: a direct subordinate publishes
  *   a home in its own subtree. The entry and, when this broker has a superior, its publication
- *   upward commit in one transaction. 409 `home_conflict` (with the existing `home`) when the
- *   identifier has another home and the publication is not a move away from it.
+ *   upward commit in one transaction; the publication upward is attempted before the answer, so
+ *   that the registries above know the home when the subordinate does. 409 `home_conflict` (with
+ *   the existing `home`) when the identifier has another home and the publication is not a move
+ *   away from it.
  * - `POST /registry/lookup` {kind, identifier} → {home}: any OP of the federation asks where an
  *   identifier's home is (this registry, then the superior's). Rate-limited per caller.
  *
