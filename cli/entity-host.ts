@@ -29,9 +29,11 @@ import { createPortalApp } from '../portal-demo/portal-app.ts';
 import { HomeRegistry, identifierIndex, type HomeKind } from '../federation/registry-of-homes.ts';
 import { crashPoint } from '../infra/crash-points.ts';
 import { RegistryClient } from '../federation/registry-client.ts';
-import { enqueueRegistryPublication, RegistryPublisher } from '../federation/registry-outbox.ts';
+import { enqueueRegistryPublication, RegistryPublisher, type Publication } from '../federation/registry-outbox.ts';
 import { isRegistryPath, registryEndpoints } from '../federation/registry-endpoints.ts';
 import { isRegistryConflictsPath, registryConflictsAdmin } from '../federation/registry-conflicts-admin.ts';
+import { CONFLICT_NOTICE_PATH, conflictNoticeEndpoint, sendConflictNotices } from '../federation/registry-conflict-notices.ts';
+import type { EntityKeyResolver } from '../infra/entity-assertion.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
 import type { Locale } from '../infra/i18n.ts';
@@ -88,7 +90,9 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
   const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry, registrationsOpen });
-  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log, entity: entity.url }) : null;
+  const signingKey = () => runtime.keyRing.signingKey();
+  const onConflict = (p: Publication, existingHome: string) => sendConflictNotices(p, existingHome, { self: entity.url, signingKey, log: runtime.log });
+  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log, onConflict, entity: entity.url }) : null;
   // In the request that committed the publication: the person sees "registered" once the superior knows.
   const deliverNow = async (kind: HomeKind, identifier: string) => publisher?.deliverNow(kind, identifierIndex(runtime.blindIndex, kind, identifier));
   const trustedOps = new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) });
@@ -97,6 +101,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   // lists; a home is within a subordinate when the home's chain runs through it.
   const isFederationOp = async (id: string) => (await trustedOps.pathOf(id)) !== null;
   const entityKeys = cachedKeyResolver(() => true);
+  const resolveCallerKeys: EntityKeyResolver = async (id, opts) => ((await isFederationOp(id)) ? entityKeys(id, opts) : null);
   const endpoints =
     registry && authorityConfig
       ? registryEndpoints({
@@ -106,7 +111,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
           db: runtime.db,
           cipher: runtime.cipher,
           blindIndex: runtime.blindIndex,
-          resolveCallerKeys: async (id, opts) => ((await isFederationOp(id)) ? entityKeys(id, opts) : null),
+          resolveCallerKeys,
           kv: runtime.kv,
           isSubordinate: (id) => authorityConfig.current().subordinates.some((s) => s.entity_id === id),
           isWithin: async (home, subordinate) => (await trustedOps.pathOf(home))?.includes(subordinate) ?? false,
@@ -132,6 +137,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   return {
     publisher,
     endpoints,
+    conflictNotices: conflictNoticeEndpoint({ self: entity.url, db: runtime.db, blindIndex: runtime.blindIndex, resolveCallerKeys, kv: runtime.kv, log: runtime.log }),
     options: {
       superior,
       trustedOps,
@@ -148,7 +154,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
 /** Paths every entity serves beside its application: its statements and its administration. */
 function isEntityLevelPath(url: string | undefined): boolean {
   const path = url?.split('?')[0] ?? '';
-  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || isRegistryConflictsPath(path) || isEntityAdminPath(path);
+  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || path === CONFLICT_NOTICE_PATH || isRegistryConflictsPath(path) || isEntityAdminPath(path);
 }
 
 /**
@@ -200,11 +206,13 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   };
   let publisher: RegistryPublisher | null = null;
   let registryApp: Koa.Middleware | null = null;
+  let conflictNotices: Koa.Middleware | null = null;
   if (entity.kind === 'op') {
     const recognition = recognitionFor(topology, entity, runtime, authorityConfig, gate.open);
     publisher = recognition.publisher;
     if (publisher) gate.publishers.push(publisher);
     registryApp = recognition.endpoints;
+    conflictNotices = recognition.conflictNotices;
     const op = await createOp({
       runtime,
       servicesUrl: topology.services().url,
@@ -250,7 +258,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   }
   if (trustMarkIssuer) statement.use(trustMarkIssuer.middleware());
   if (registryApp) statement.use(registryApp);
-  if (entity.kind === 'op') statement.use(registryConflictsAdmin(runtime));
+  if (conflictNotices) statement.use(conflictNotices).use(registryConflictsAdmin(runtime));
   statement.use(historicalKeysMiddleware(entity.url, runtime.keyRing));
   statement.use(entityAdministration(runtime));
   statement.use(

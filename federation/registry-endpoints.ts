@@ -68,7 +68,8 @@ const identified = { kind: z.enum(HOME_KINDS), identifier: z.string().min(1).max
 const homesBody = z.object({ ...identified, home: entityId, previous_home: entityId.nullable().optional() }).strict();
 const lookupBody = z.object(identified).strict();
 
-async function readJson(ctx: Koa.Context): Promise<unknown> {
+/** The JSON body of a registry call; errors never quote it. */
+export async function readJson(ctx: Koa.Context): Promise<unknown> {
   if (!ctx.is('application/json')) throw new HttpError(415, 'invalid_request', 'the body must be application/json');
   try {
     await parseBody(ctx, async () => undefined);
@@ -81,7 +82,7 @@ async function readJson(ctx: Koa.Context): Promise<unknown> {
 }
 
 /** The error answered for anything thrown; unexpected ones are logged, never shown. */
-function answer(ctx: Koa.Context, err: unknown, log: Logger): void {
+export function answer(ctx: Koa.Context, err: unknown, log: Logger): void {
   if (err instanceof HomeConflict) {
     ctx.status = 409;
     ctx.body = { error: 'home_conflict', error_description: err.message, home: err.home };

@@ -72,6 +72,8 @@ export interface RegistryPublisherOptions {
   /** Resolves once the superior acknowledged; errors must not carry the identifier. */
   deliver: (p: Publication) => Promise<void>;
   log: Logger;
+  /** Called once a publication is kept as a conflict (the host tells both homes); must not throw. */
+  onConflict?: (p: Publication, existingHome: string) => Promise<void>;
   /** The entity's ID, its URL (for the crash points of the crash tests). */
   entity?: string;
   intervalMs?: number;
@@ -258,11 +260,11 @@ export class RegistryPublisher {
   }
 
   private async attempt(row: OutboxRow): Promise<boolean> {
+    const publication = { kind: row.kind, identifier: this.opts.cipher.decrypt(row.identifier_enc, AAD), home: row.home, previousHome: row.previous_home };
     try {
-      const identifier = this.opts.cipher.decrypt(row.identifier_enc, AAD);
-      await this.opts.deliver({ kind: row.kind, identifier, home: row.home, previousHome: row.previous_home });
+      await this.opts.deliver(publication);
     } catch (err) {
-      if (err instanceof HomeConflict) await this.keepConflict(row, err);
+      if (err instanceof HomeConflict) await this.keepConflict(row, publication, err);
       else await this.retryLater(row, err);
       return false;
     }
@@ -293,21 +295,24 @@ export class RegistryPublisher {
   }
 
   /** Another home holds the identifier: retrying cannot help. Kept for the operators, audited once. */
-  private async keepConflict(row: OutboxRow, conflict: HomeConflict): Promise<void> {
-    await this.opts.db.transaction(async (tx) => {
+  private async keepConflict(row: OutboxRow, publication: Publication, conflict: HomeConflict): Promise<void> {
+    const kept = await this.opts.db.transaction(async (tx) => {
       const kept = await tx.query(
         'UPDATE registry_outbox SET attempts = attempts + 1, last_error = $2, conflict_home = $3, conflict_at = now(), lease_owner = NULL WHERE id = $1 AND conflict_at IS NULL RETURNING 1',
         [row.id, describe(conflict), conflict.home],
       );
-      if (!kept.rows.length) return;
+      if (!kept.rows.length) return false;
       await appendAudit(tx, { event: 'registry.conflict', detail: { kind: row.kind, outbox_id: row.id, home: row.home, previous_home: row.previous_home, existing_home: conflict.home } });
+      return true;
     });
+    if (!kept) return;
     this.opts.log.error('registry publication refused: the identifier already has another home; kept as a conflict (gov-id admin account conflicts)', {
       outbox_id: row.id,
       kind: row.kind,
       home: row.home,
       existing_home: conflict.home,
     });
+    await this.opts.onConflict?.(publication, conflict.home);
   }
 }
 

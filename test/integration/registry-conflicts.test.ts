@@ -1,6 +1,7 @@
 /**
  * A second home that slipped past register-once: the publication its superior refuses is kept as
- * a conflict (not retried for ever), audited, listed by `gov-id admin account conflicts`, and
+ * a conflict (not retried for ever), audited, reported to the other home, listed by
+ * `gov-id admin account conflicts`, and
  * resolved by the documented procedure: `close-duplicate` at the home that gives the person up
  * (then `retry-conflicts` where the conflict was kept, when it is not settled by itself).
  */
@@ -12,6 +13,8 @@ import { opSite, registerAt } from '../helpers/recognition-sites.ts';
 import { readAudit } from '../../infra/audit-log.ts';
 import { enqueueRegistryPublication, type RegistryConflict } from '../../federation/registry-outbox.ts';
 import { HomeRegistry } from '../../federation/registry-of-homes.ts';
+import { CONFLICT_NOTICE_PATH } from '../../federation/registry-conflict-notices.ts';
+import { postAsEntity } from '../../infra/entity-request.ts';
 
 let fed: TestFederation;
 
@@ -58,6 +61,13 @@ test.serial('the refused publication is kept as a conflict and audited; closing 
   const audit = await readAudit(runtime('zj').db, 50);
   t.like(audit.find((e) => e.event === 'registry.conflict')?.detail, { home: fed.url('zj'), existing_home: fed.url('gz') });
   t.true((await readAudit(runtime('national').db, 50)).some((e) => e.event === 'registry.refused' && (e.detail as { reason: string }).reason === 'home_conflict'));
+  // The other home is told too: its operator reads it in its own audit log.
+  let notice;
+  for (let i = 0; i < 300 && !notice; i++) {
+    notice = (await readAudit(runtime('gz').db, 50)).find((e) => e.event === 'registry.conflict_reported');
+    if (!notice) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  t.like(notice?.detail, { kind: 'natural', identifier_index: accountsOf(fed, 'gz').idNumberIndex(person.id_number), home: fed.url('zj'), existing_home: fed.url('gz'), reported_by: fed.url('zj') });
   const { rows } = await runtime('zj').db.query<{ attempts: number }>('SELECT attempts FROM registry_outbox WHERE conflict_at IS NOT NULL');
   t.deepEqual(rows, [{ attempts: 1 }], 'not retried');
 
@@ -80,4 +90,16 @@ test.serial('when the other home gives the person up, retry-conflicts delivers t
   t.like(await cli(['admin', 'account', 'retry-conflicts', '--entity', 'zj']), { retried: 1 });
   await conflictsUntil('zj', (c) => c.length === 0);
   t.deepEqual((await runtime('zj').db.query('SELECT 1 FROM registry_outbox')).rows, []);
+});
+
+test('a conflict notice needs an OP of the federation as sender and must name the receiving OP as a home', async (t) => {
+  const person = await newPerson(fed);
+  const body = { kind: 'natural', identifier: person.id_number, home: fed.url('zj'), existing_home: fed.url('national') };
+  const anonymous = await fetch(`${fed.url('gz')}${CONFLICT_NOTICE_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  t.is(anonymous.status, 401);
+  const notMine = await postAsEntity({ from: fed.url('zj'), key: runtime('zj').keyRing.signingKey(), to: fed.url('gz'), path: CONFLICT_NOTICE_PATH, body, timeoutMs: 10_000 });
+  t.like(notMine, { status: 403, json: { error: 'not_a_home' } });
+  const malformed = await postAsEntity({ from: fed.url('zj'), key: runtime('zj').keyRing.signingKey(), to: fed.url('gz'), path: CONFLICT_NOTICE_PATH, body: { ...body, identifier: '123', existing_home: fed.url('gz') }, timeoutMs: 10_000 });
+  t.is(malformed.status, 400);
+  t.false((await readAudit(runtime('gz').db, 50)).some((e) => e.event === 'registry.conflict_reported' && (e.detail as { home: string; existing_home: string }).existing_home === fed.url('national')));
 });
