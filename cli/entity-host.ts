@@ -89,8 +89,8 @@ export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Pro
 function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime, authorityConfig: AuthorityConfigSource | null, registrationsOpen: () => Promise<boolean>) {
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
-  const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry, registrationsOpen });
   const signingKey = () => runtime.keyRing.signingKey();
+  const client = new RegistryClient({ self: entity.url, superior, signingKey, local: registry, registrationsOpen });
   const onConflict = (p: Publication, existingHome: string) => sendConflictNotices(p, existingHome, { self: entity.url, signingKey, log: runtime.log });
   const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log, onConflict, entity: entity.url }) : null;
   // In the request that committed the publication: the person sees "registered" once the superior knows.

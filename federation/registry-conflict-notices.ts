@@ -20,7 +20,7 @@ import { Forbidden, HttpError } from '../infra/errors.ts';
 import type { KeyValueStore } from '../infra/key-value-store.ts';
 import type { Logger } from '../infra/log.ts';
 import { validate } from '../infra/validation.ts';
-import { answer, readJson } from './registry-endpoints.ts';
+import { answerRegistryError, readRegistryJson } from './registry-endpoints.ts';
 import { HOME_KINDS, identifierIndex } from './registry-of-homes.ts';
 import type { Publication } from './registry-outbox.ts';
 
@@ -76,7 +76,7 @@ export function conflictNoticeEndpoint(opts: ConflictNoticeOptions): Koa.Middlew
         throw new HttpError(405, 'invalid_request', 'use POST');
       }
       const caller = await verifyEntityAssertion(ctx.get('authorization'), { audience: opts.self, resolveKeys: opts.resolveCallerKeys, replay: opts.kv });
-      const body = validate(noticeBody, await readJson(ctx));
+      const body = validate(noticeBody, await readRegistryJson(ctx));
       if (body.home !== opts.self && body.existing_home !== opts.self) throw new Forbidden('not_a_home', `the conflict does not name ${opts.self} as a home`);
       const detail = { kind: body.kind, identifier_index: identifierIndex(opts.blindIndex, body.kind, body.identifier), home: body.home, existing_home: body.existing_home, reported_by: caller };
       await recordAudit(opts.db, { event: 'registry.conflict_reported', detail });
@@ -88,7 +88,7 @@ export function conflictNoticeEndpoint(opts: ConflictNoticeOptions): Koa.Middlew
       });
       ctx.status = 204;
     } catch (err) {
-      answer(ctx, err, opts.log);
+      answerRegistryError(ctx, err, opts.log);
     }
   };
 }

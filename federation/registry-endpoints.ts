@@ -69,7 +69,7 @@ const homesBody = z.object({ ...identified, home: entityId, previous_home: entit
 const lookupBody = z.object(identified).strict();
 
 /** The JSON body of a registry call; errors never quote it. */
-export async function readJson(ctx: Koa.Context): Promise<unknown> {
+export async function readRegistryJson(ctx: Koa.Context): Promise<unknown> {
   if (!ctx.is('application/json')) throw new HttpError(415, 'invalid_request', 'the body must be application/json');
   try {
     await parseBody(ctx, async () => undefined);
@@ -82,7 +82,7 @@ export async function readJson(ctx: Koa.Context): Promise<unknown> {
 }
 
 /** The error answered for anything thrown; unexpected ones are logged, never shown. */
-export function answer(ctx: Koa.Context, err: unknown, log: Logger): void {
+export function answerRegistryError(ctx: Koa.Context, err: unknown, log: Logger): void {
   if (err instanceof HomeConflict) {
     ctx.status = 409;
     ctx.body = { error: 'home_conflict', error_description: err.message, home: err.home };
@@ -119,7 +119,7 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
   async function publishHome(ctx: Koa.Context): Promise<void> {
     const caller = await authenticate(ctx);
     if (!(await opts.isSubordinate(caller))) throw await refused(new Forbidden('not_subordinate', `${caller} is not a direct subordinate of ${opts.self}`), { via: caller });
-    const body = validate(homesBody, await readJson(ctx));
+    const body = validate(homesBody, await readRegistryJson(ctx));
     const previousHome = body.previous_home ?? null;
     const audited = { kind: body.kind, home: body.home, via: caller, previous_home: previousHome };
     const under = async (entity: string | null) => entity !== null && (entity === caller || (await opts.isWithin(entity, caller)));
@@ -160,7 +160,7 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
       const seconds = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
       throw new TooManyRequests(`too many registry lookups by ${caller}; retry in ${seconds} s`, seconds);
     }
-    const body = validate(lookupBody, await readJson(ctx));
+    const body = validate(lookupBody, await readRegistryJson(ctx));
     ctx.status = 200;
     ctx.body = { home: await opts.client.lookup(body.kind, body.identifier) };
   }
@@ -181,7 +181,7 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
       }
       await handler(ctx);
     } catch (err) {
-      answer(ctx, err, opts.log);
+      answerRegistryError(ctx, err, opts.log);
     }
   };
 }
