@@ -98,6 +98,24 @@ export const COMMANDS: readonly CommandEntry[] = [
     run: (c) => import('./admin-commands.ts').then((m) => m.moveAccount(c)),
   },
   {
+    words: 'admin account conflicts',
+    synopsis: '--entity ID',
+    summary: 'publications the superior refused because the person or\norganization already has another home (docs/recognition.md)',
+    run: (c) => import('./account-conflicts-command.ts').then((m) => m.accountConflictsCommand('conflicts', c)),
+  },
+  {
+    words: 'admin account close-duplicate',
+    synopsis: '--entity ID --id-number ID --to ENTITY',
+    summary: 'a conflict resolved: the person keeps the account at ENTITY;\nthe one at --entity ends as if moved there',
+    run: (c) => import('./account-conflicts-command.ts').then((m) => m.accountConflictsCommand('close-duplicate', c)),
+  },
+  {
+    words: 'admin account retry-conflicts',
+    synopsis: '--entity ID',
+    summary: 'deliver the publications kept as conflicts again',
+    run: (c) => import('./account-conflicts-command.ts').then((m) => m.accountConflictsCommand('retry-conflicts', c)),
+  },
+  {
     words: 'admin client add',
     synopsis: '--entity ID --redirect-uri URI [--redirect-uri URI ...]\n[--public] [--scope "openid profile ..."] [--name NAME]\n[--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par] [--jwks FILE]',
     summary: 'register a client at an OP; prints its credentials\n(--jwks: a JWK Set of its public keys, EC P-256 or RSA:\na private_key_jwt client, with no secret)',

@@ -26,10 +26,14 @@ import { isTrustMarkEndpointPath, TrustMarkIssuer, trustMarkIssuerMetadata, trus
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
 import { createPortalApp } from '../portal-demo/portal-app.ts';
-import { HomeRegistry } from '../federation/registry-of-homes.ts';
+import { HomeRegistry, identifierIndex, type HomeKind } from '../federation/registry-of-homes.ts';
+import { crashPoint } from '../infra/crash-points.ts';
 import { RegistryClient } from '../federation/registry-client.ts';
-import { enqueueRegistryPublication, RegistryPublisher } from '../federation/registry-outbox.ts';
+import { enqueueRegistryPublication, RegistryPublisher, type Publication } from '../federation/registry-outbox.ts';
 import { isRegistryPath, registryEndpoints } from '../federation/registry-endpoints.ts';
+import { isRegistryConflictsPath, registryConflictsAdmin } from '../federation/registry-conflicts-admin.ts';
+import { CONFLICT_NOTICE_PATH, conflictNoticeEndpoint, sendConflictNotices } from '../federation/registry-conflict-notices.ts';
+import type { EntityKeyResolver } from '../infra/entity-assertion.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
 import { FederationTrust } from '../federation/federation-trust.ts';
 import { ACCOUNT_CLIENT_ID } from '../idp/account/account-routes.ts';
@@ -88,11 +92,22 @@ export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Pro
  * homes of its own accounts upward through its outbox and resolves other OPs through the trust
  * layer when a login crosses tiers.
  */
-function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRuntime, authorityConfig: AuthorityConfigSource | null, fetcher: StatementFetcher) {
+function recognitionFor(
+  topology: Topology,
+  entity: Entity,
+  runtime: EntityRuntime,
+  authorityConfig: AuthorityConfigSource | null,
+  fetcher: StatementFetcher,
+  registrationsOpen: () => Promise<boolean>,
+) {
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
-  const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry });
-  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log }) : null;
+  const signingKey = () => runtime.keyRing.signingKey();
+  const client = new RegistryClient({ self: entity.url, superior, signingKey, local: registry, registrationsOpen });
+  const onConflict = (p: Publication, existingHome: string) => sendConflictNotices(p, existingHome, { self: entity.url, signingKey, log: runtime.log });
+  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log, onConflict, entity: entity.url }) : null;
+  // In the request that committed the publication: the person sees "registered" once the superior knows.
+  const deliverNow = async (kind: HomeKind, identifier: string) => publisher?.deliverNow(kind, identifierIndex(runtime.blindIndex, kind, identifier));
   const trustedOps = new TrustedOps({
     trustAnchors: [topologyTrustAnchor(topology, fetcher)],
     allowHttpEntityIds: allowHttpEntityIds(topology),
@@ -102,6 +117,7 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   // Whom this OP trusts is the live federation's say, never the topology file's (federation-trust.ts).
   const subordinates = () => authorityConfig?.current().subordinates.map((s) => s.entity_id) ?? [];
   const trust = new FederationTrust({ self: entity.url, ops: trustedOps, subordinates, ownClients: [ACCOUNT_CLIENT_ID] });
+  const resolveCallerKeys: EntityKeyResolver = (id, opts) => trust.federationOpKeys(id, opts);
   // A subordinate (for publications) is one the authority's live configuration lists; a home is
   // within a subordinate when the home's chain runs through it.
   const endpoints =
@@ -113,12 +129,12 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
           db: runtime.db,
           cipher: runtime.cipher,
           blindIndex: runtime.blindIndex,
-          resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
+          resolveCallerKeys,
           kv: runtime.kv,
           isSubordinate: (id) => subordinates().includes(id),
           isWithin: async (home, subordinate) => (await trustedOps.pathOf(home))?.includes(subordinate) ?? false,
           isFederationOp: (id) => trust.isFederationOp(id),
-          onPublished: () => publisher?.kick(),
+          onPublished: deliverNow,
           log: runtime.log,
         })
       : null;
@@ -129,13 +145,17 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
       if (registry) await registry.record(tx, { kind, identifier, home, via: entity.url, previousHome });
       if (publisher) await enqueueRegistryPublication(tx, runtime, { kind, identifier, home, previousHome });
     },
-    committed: () => publisher?.kick(),
+    committed: (kind, identifier) => {
+      crashPoint('home.committed', entity.url);
+      return deliverNow(kind, identifier);
+    },
   };
   const opUrls = topology.ops().map((e) => e.url);
   const byUrl = (url: string) => topology.entities.find((e) => e.url === url);
   return {
     publisher,
     endpoints,
+    conflictNotices: conflictNoticeEndpoint({ self: entity.url, db: runtime.db, blindIndex: runtime.blindIndex, resolveCallerKeys, kv: runtime.kv, log: runtime.log }),
     options: {
       superior,
       trustedOps,
@@ -157,10 +177,20 @@ function clientAddress(req: IncomingMessage): string | undefined {
 /** Paths every entity serves beside its application: its statements and its administration. */
 function isEntityLevelPath(url: string | undefined): boolean {
   const path = url?.split('?')[0] ?? '';
-  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || isEntityAdminPath(path);
+  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || path === CONFLICT_NOTICE_PATH || isRegistryConflictsPath(path) || isEntityAdminPath(path);
 }
 
-async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger) {
+/**
+ * Registrations wait until the whole host has started and delivered what a crash left in its
+ * outboxes: until then a registry could miss a home that committed before the crash.
+ */
+class RegistrationGate {
+  started = false;
+  readonly publishers: RegistryPublisher[] = [];
+  readonly open = async () => this.started && (await Promise.all(this.publishers.map((p) => p.backlogCleared()))).every(Boolean);
+}
+
+async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger, gate: RegistrationGate) {
   const db = await openEntityDatabase(opts, entity);
   await migrate(db, MIGRATION_SETS[entity.kind]);
   const secrets = deriveEntitySecrets(master, entity.url);
@@ -208,10 +238,13 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   };
   let publisher: RegistryPublisher | null = null;
   let registryApp: Koa.Middleware | null = null;
+  let conflictNotices: Koa.Middleware | null = null;
   if (entity.kind === 'op') {
-    const recognition = recognitionFor(topology, entity, runtime, authorityConfig, fetcher);
+    const recognition = recognitionFor(topology, entity, runtime, authorityConfig, fetcher, gate.open);
     publisher = recognition.publisher;
+    if (publisher) gate.publishers.push(publisher);
     registryApp = recognition.endpoints;
+    conflictNotices = recognition.conflictNotices;
     const op = await createOp({
       runtime,
       servicesUrl: topology.services().url,
@@ -260,6 +293,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   }
   if (trustMarkIssuer) statement.use(trustMarkIssuer.middleware());
   if (registryApp) statement.use(registryApp);
+  if (conflictNotices) statement.use(conflictNotices).use(registryConflictsAdmin(runtime));
   statement.use(historicalKeysMiddleware(entity.url, runtime.keyRing));
   statement.use(entityAdministration(runtime));
   statement.use(
@@ -294,6 +328,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   const master = loadMasterKey(opts.dataDir);
   const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}`, log });
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
+  const gate = new RegistrationGate();
   const close = async () => {
     for (const s of started) s.trustMarkHolder.stop();
     await Promise.all(started.map((s) => s.publisher?.stop()));
@@ -302,7 +337,10 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
     await root.close();
   };
   try {
-    for (const id of ids) started.push(await hostEntity(opts, opts.topology.get(id), root, master, log));
+    for (const id of ids) started.push(await hostEntity(opts, opts.topology.get(id), root, master, log, gate));
+    // Once every entity listens: the backlog goes up through brokers of this host too.
+    await Promise.all(gate.publishers.map((p) => p.start()));
+    gate.started = true;
   } catch (err) {
     await close();
     throw err;

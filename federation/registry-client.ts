@@ -22,6 +22,11 @@ export interface RegistryClientOptions {
   signingKey: () => PrivateJwk;
   /** This entity's own registry, on brokers. */
   local: HomeRegistry | null;
+  /**
+   * Whether registrations may be checked now: false while publications that a crash left undelivered
+   * are on their way (until then the registry could miss a home).
+   */
+  registrationsOpen?: () => Promise<boolean>;
   /** Default: FEDERATION_DEFAULTS.registryTimeoutMs. */
   timeoutMs?: number;
 }
@@ -42,6 +47,14 @@ export class RegistryClient {
     if (status !== 200) throw this.refused(this.superior, status, json);
     if (json.home !== null && typeof json.home !== 'string') throw new UpstreamUnavailable(`the registry of ${this.superior} gave a malformed answer`);
     return json.home;
+  }
+
+  /** The register-once check: `lookup`, refused while registrations wait for a crash's backlog. */
+  async lookupBeforeRegistration(kind: HomeKind, identifier: string): Promise<string | null> {
+    if (this.opts.registrationsOpen && !(await this.opts.registrationsOpen())) {
+      throw new UpstreamUnavailable(`${this.opts.self} is still delivering registrations made before it restarted`);
+    }
+    return this.lookup(kind, identifier);
   }
 
   /** Resolves once the superior acknowledged; the publisher's `deliver`. */

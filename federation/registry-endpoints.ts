@@ -3,8 +3,10 @@
  *
  * - `POST /registry/homes` {kind, identifier, home, previous_home?}: a direct subordinate publishes
  *   a home in its own subtree. The entry and, when this broker has a superior, its publication
- *   upward commit in one transaction. 409 `home_conflict` (with the existing `home`) when the
- *   identifier has another home and the publication is not a move away from it.
+ *   upward commit in one transaction; the publication upward is attempted before the answer, so
+ *   that the registries above know the home when the subordinate does. 409 `home_conflict` (with
+ *   the existing `home`) when the identifier has another home and the publication is not a move
+ *   away from it.
  * - `POST /registry/lookup` {kind, identifier} → {home}: any OP of the federation asks where an
  *   identifier's home is (this registry, then the superior's). Rate-limited per caller.
  *
@@ -15,6 +17,7 @@ import type Koa from 'koa';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { appendAudit, recordAudit } from '../infra/audit-log.ts';
+import { crashPoint } from '../infra/crash-points.ts';
 import type { BlindIndex, FieldCipher } from '../infra/crypto.ts';
 import type { Database } from '../infra/database.ts';
 import { verifyEntityAssertion, type EntityKeyResolver } from '../infra/entity-assertion.ts';
@@ -25,7 +28,7 @@ import type { KeyValueStore } from '../infra/key-value-store.ts';
 import type { Logger } from '../infra/log.ts';
 import { validate } from '../infra/validation.ts';
 import { REGISTRY_HOMES_PATH, REGISTRY_LOOKUP_PATH, type RegistryClient } from './registry-client.ts';
-import { HOME_KINDS, HomeConflict, type HomeRegistry } from './registry-of-homes.ts';
+import { HOME_KINDS, HomeConflict, type HomeKind, type HomeRegistry } from './registry-of-homes.ts';
 import { enqueueRegistryPublication } from './registry-outbox.ts';
 
 const PATHS = new Set([REGISTRY_HOMES_PATH, REGISTRY_LOOKUP_PATH]);
@@ -53,8 +56,8 @@ export interface RegistryEndpointsOptions {
   /** Whether `home` is in the subtree under `subordinate`. */
   isWithin: (home: string, subordinate: string) => boolean | Promise<boolean>;
   isFederationOp: (entityId: string) => boolean | Promise<boolean>;
-  /** Called after a publication upward was committed (the host kicks its publisher). */
-  onPublished?: () => void;
+  /** Called after a publication upward was committed: delivers it before this broker answers. */
+  onPublished?: (kind: HomeKind, identifier: string) => Promise<void>;
   /** Lookups per caller per minute; a province broker asks for its whole subtree (default 6000). */
   lookupsPerMinute?: number;
   log: Logger;
@@ -65,7 +68,8 @@ const identified = { kind: z.enum(HOME_KINDS), identifier: z.string().min(1).max
 const homesBody = z.object({ ...identified, home: entityId, previous_home: entityId.nullable().optional() }).strict();
 const lookupBody = z.object(identified).strict();
 
-async function readJson(ctx: Koa.Context): Promise<unknown> {
+/** The JSON body of a registry call; errors never quote it. */
+export async function readRegistryJson(ctx: Koa.Context): Promise<unknown> {
   if (!ctx.is('application/json')) throw new HttpError(415, 'invalid_request', 'the body must be application/json');
   try {
     await parseBody(ctx, async () => undefined);
@@ -78,7 +82,7 @@ async function readJson(ctx: Koa.Context): Promise<unknown> {
 }
 
 /** The error answered for anything thrown; unexpected ones are logged, never shown. */
-function answer(ctx: Koa.Context, err: unknown, log: Logger): void {
+export function answerRegistryError(ctx: Koa.Context, err: unknown, log: Logger): void {
   if (err instanceof HomeConflict) {
     ctx.status = 409;
     ctx.body = { error: 'home_conflict', error_description: err.message, home: err.home };
@@ -115,7 +119,7 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
   async function publishHome(ctx: Koa.Context): Promise<void> {
     const caller = await authenticate(ctx);
     if (!(await opts.isSubordinate(caller))) throw await refused(new Forbidden('not_subordinate', `${caller} is not a direct subordinate of ${opts.self}`), { via: caller });
-    const body = validate(homesBody, await readJson(ctx));
+    const body = validate(homesBody, await readRegistryJson(ctx));
     const previousHome = body.previous_home ?? null;
     const audited = { kind: body.kind, home: body.home, via: caller, previous_home: previousHome };
     const under = async (entity: string | null) => entity !== null && (entity === caller || (await opts.isWithin(entity, caller)));
@@ -137,7 +141,11 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
       .catch(async (err: unknown) => {
         throw err instanceof HomeConflict ? await refused(err, { ...audited, existing_home: err.home }) : err;
       });
-    if (superior && outcome !== 'unchanged') opts.onPublished?.();
+    if (superior && outcome !== 'unchanged') {
+      crashPoint('registry.recorded', opts.self);
+      // Forwarded in this request, so that the subordinate's registration answers once the superior knows too.
+      await opts.onPublished?.(body.kind, body.identifier);
+    }
     ctx.status = 200;
     ctx.body = { outcome };
   }
@@ -152,7 +160,7 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
       const seconds = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
       throw new TooManyRequests(`too many registry lookups by ${caller}; retry in ${seconds} s`, seconds);
     }
-    const body = validate(lookupBody, await readJson(ctx));
+    const body = validate(lookupBody, await readRegistryJson(ctx));
     ctx.status = 200;
     ctx.body = { home: await opts.client.lookup(body.kind, body.identifier) };
   }
@@ -173,7 +181,7 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
       }
       await handler(ctx);
     } catch (err) {
-      answer(ctx, err, opts.log);
+      answerRegistryError(ctx, err, opts.log);
     }
   };
 }

@@ -226,6 +226,10 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       const { id_number: idNumber, to } = validate(moveBody, ctx.request.body);
       ctx.body = { moved: true, to, ...(await relocation.moveAway(idNumber, to)) };
     });
+    router.post('/admin/accounts/close-duplicate', requireAdmin(runtime.adminToken), parseBody, async (ctx) => {
+      const { id_number: idNumber, to } = validate(moveBody, ctx.request.body);
+      ctx.body = { closed: true, kept_at: to, ...(await relocation.closeDuplicate(idNumber, to)) };
+    });
   }
 
   // Endpoints called by servers, never by a browser: their errors are JSON (RFC 6749 §5.2).

@@ -28,6 +28,12 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Runs several statements at once (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Holds a session advisory lock on `key` (a bigint) on a connection of its own until released,
+   * or until the process dies and the server drops that connection: how other processes see that
+   * this one is alive. The embedded engine serves one process per data folder and takes none.
+   */
+  holdSessionLock(key: string): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -39,7 +45,7 @@ export function schemaName(raw: string): string {
 
 class PostgresDatabase implements Database {
   readonly engine = 'postgres' as const;
-  constructor(readonly schema: string, private readonly pool: pg.Pool) {}
+  constructor(readonly schema: string, private readonly pool: pg.Pool, private readonly url: string) {}
 
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
     const r = await this.pool.query(sql, params as unknown[]);
@@ -72,6 +78,19 @@ class PostgresDatabase implements Database {
 
   async exec(sql: string): Promise<void> {
     await this.pool.query(sql);
+  }
+
+  async holdSessionLock(key: string): Promise<() => Promise<void>> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1::bigint)', [key]);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    return () => client.end().catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -150,6 +169,10 @@ class EmbeddedDatabase implements Database {
     await this.engineRef.run(this.schema, () => this.engineRef.db.exec(sql));
   }
 
+  async holdSessionLock(): Promise<() => Promise<void>> {
+    return async () => undefined;
+  }
+
   async close(): Promise<void> {
     await this.engineRef.release();
   }
@@ -175,7 +198,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     });
     // A pool error (a connection dropped by the server) must not crash the process.
     pool.on('error', () => undefined);
-    return new PostgresDatabase(schema, pool);
+    return new PostgresDatabase(schema, pool, opts.url);
   }
   const key = opts.dataDir;
   let pending = engines.get(key);

@@ -152,7 +152,7 @@ export class LegalPersonAccounts {
         await appendAudit(tx, { event: 'legal_person.registered', subject, clientId, detail: { representative: input.representative.subject } });
         await this.publishHome?.inTransaction(tx, 'legal', input.uscc);
       });
-      this.publishHome?.committed();
+      await this.publishHome?.committed('legal', input.uscc);
     } catch (err) {
       if ((err as { code?: string }).code === '23505' || /duplicate key/.test((err as Error).message)) throw new OrganizationExists();
       throw err;

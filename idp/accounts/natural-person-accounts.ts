@@ -72,8 +72,11 @@ export interface NewNaturalPerson {
 export interface HomePublication {
   /** `move`: a relocation from one home to another (published by both, each to its own side). */
   inTransaction(tx: Queryable, kind: 'natural' | 'legal', identifier: string, move?: { from: string; to: string }): Promise<void>;
-  /** Delivery may start: the transaction committed. */
-  committed(): void;
+  /**
+   * The transaction committed: delivers the publication before the caller answers, as far as the
+   * superior answers in time (what fails stays in the outbox, retried). Never throws.
+   */
+  committed(kind: 'natural' | 'legal', identifier: string): Promise<void> | void;
 }
 
 export class NaturalPersonAccounts {
@@ -143,7 +146,7 @@ export class NaturalPersonAccounts {
         await this.publishHome?.inTransaction(tx, 'natural', p.idNumber);
         return fromRow(rows[0]!);
       });
-      this.publishHome?.committed();
+      await this.publishHome?.committed('natural', p.idNumber);
       return account;
     } catch (err) {
       const e = err as { code?: string; constraint?: string; message?: string };
@@ -174,15 +177,18 @@ export class NaturalPersonAccounts {
     await this.db.query("UPDATE natural_persons SET status = 'active', updated_at = now() WHERE subject = $1 AND status = 'moving'", [subject]);
   }
 
-  /** The new home holds the account: this OP keeps only where it went, and tells the registry. */
-  async completeMove(p: NaturalPerson, to: string, self: string): Promise<void> {
+  /**
+   * The new home holds the account (or, `duplicate`, holds the person's other account, which they
+   * keep): this OP keeps only where it went, and tells the registry.
+   */
+  async completeMove(p: NaturalPerson, to: string, self: string, reason: 'moved' | 'duplicate' = 'moved'): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query("UPDATE natural_persons SET status = 'moved', moved_to = $2, password_hash = '', updated_at = now() WHERE subject = $1", [p.subject, to]);
-      await appendAudit(tx, { event: 'account.moved_out', subject: p.subject, detail: { to } });
+      await appendAudit(tx, { event: reason === 'moved' ? 'account.moved_out' : 'account.duplicate_closed', subject: p.subject, detail: { to } });
       // The old home's side of the federation learns the move from here (the new home tells its own side).
       await this.publishHome?.inTransaction(tx, 'natural', this.idNumberOf(p), { from: self, to });
     });
-    this.publishHome?.committed();
+    await this.publishHome?.committed('natural', this.idNumberOf(p));
   }
 
   /**
@@ -210,7 +216,7 @@ export class NaturalPersonAccounts {
         await this.publishHome?.inTransaction(tx, 'natural', p.idNumber, { from, to: self });
         return fromRow(rows[0]!);
       });
-      this.publishHome?.committed();
+      await this.publishHome?.committed('natural', p.idNumber);
       return account;
     } catch (err) {
       const e = err as { code?: string; message?: string };

@@ -34,7 +34,7 @@ export async function registerOrganization(
   // Register once: an organization registered at another platform is used from there.
   let home: string | null;
   try {
-    home = (await deps.recognition?.homes.lookup('legal', uscc)) ?? null;
+    home = (await deps.recognition?.homes.lookupBeforeRegistration('legal', uscc)) ?? null;
   } catch (err) {
     if (!(err instanceof UpstreamUnavailable)) throw err;
     return { field: null, error: 'error.directory_unavailable', status: 503 };

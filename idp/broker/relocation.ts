@@ -58,17 +58,17 @@ export interface RelocationOptions {
 export class Relocation {
   constructor(private readonly o: RelocationOptions) {}
 
-  /** Moves the account with this ID number to `to`; returns its subject there. */
-  async moveAway(idNumber: string, to: string): Promise<{ subject: string }> {
-    const { accounts, self } = this.o;
+  /** The checks before an account leaves for `to`; returns the normalized ID number. */
+  private async mayLeave(rawIdNumber: string, to: string): Promise<string> {
+    let idNumber: string;
     try {
-      idNumber = parseIdNumber(idNumber);
+      idNumber = parseIdNumber(rawIdNumber);
     } catch {
       throw new BadRequest('invalid_request', 'id_number: not a valid resident ID number');
     }
-    if (to === self) throw new Conflict('same_home', 'the account already lives here');
+    if (to === this.o.self) throw new Conflict('same_home', 'the account already lives here');
     // Organizations stay with their home, and a mandate here works only for a person who logs in here.
-    if ((await this.o.legalPersons.mandatesOf(accounts.idNumberIndex(idNumber))).length > 0) {
+    if ((await this.o.legalPersons.mandatesOf(this.o.accounts.idNumberIndex(idNumber))).length > 0) {
       throw new Conflict('acts_for_organizations', 'the person acts for organizations registered here; those mandates must be handed over or revoked before moving');
     }
     try {
@@ -77,6 +77,13 @@ export class Relocation {
       if (err instanceof UntrustedOp) throw new HttpError(400, 'untrusted_home', err.message);
       throw err;
     }
+    return idNumber;
+  }
+
+  /** Moves the account with this ID number to `to`; returns its subject there. */
+  async moveAway(rawIdNumber: string, to: string): Promise<{ subject: string }> {
+    const { accounts, self } = this.o;
+    const idNumber = await this.mayLeave(rawIdNumber, to);
     const account = await accounts.beginMove(idNumber);
     if (!account) throw new NotFound('no active account with this ID number here');
     let answer;
@@ -101,5 +108,20 @@ export class Relocation {
     await accounts.completeMove(account, to, self);
     await this.o.sessions.endSessionsOf(account.subject);
     return { subject: String(answer.json.subject ?? '') };
+  }
+
+  /**
+   * Resolves a registry conflict (docs/recognition.md): the person registered twice, and `keptAt`
+   * keeps them. The account here ends as if moved there, without handing anything over (the person
+   * has credentials there): logins here go there, and the registries on this side learn the home.
+   */
+  async closeDuplicate(rawIdNumber: string, keptAt: string): Promise<{ subject: string }> {
+    const { accounts, self } = this.o;
+    const idNumber = await this.mayLeave(rawIdNumber, keptAt);
+    const account = await accounts.beginMove(idNumber);
+    if (!account) throw new NotFound('no active account with this ID number here');
+    await accounts.completeMove(account, keptAt, self, 'duplicate');
+    await this.o.sessions.endSessionsOf(account.subject);
+    return { subject: account.subject };
   }
 }

@@ -29,7 +29,11 @@ export interface RecognitionDependencies {
   /** Moving an account's home to another OP (by its administrator, or by the person). */
   relocation: Relocation;
   /** The registry of homes: where an ID number or USCC is registered (asked city → province → national). */
-  homes: { lookup(kind: RecognizedKind, identifier: string): Promise<string | null> };
+  homes: {
+    lookup(kind: RecognizedKind, identifier: string): Promise<string | null>;
+    /** The register-once check: unavailable while this OP's host still delivers what a crash left. */
+    lookupBeforeRegistration(kind: RecognizedKind, identifier: string): Promise<string | null>;
+  };
   /** Whom this OP trusts in the federation: only its brokers may name the home of a request (`home_hint`). */
   trust: FederationTrust;
   /** The OPs of the federation a person may have their account at (for the chooser). */

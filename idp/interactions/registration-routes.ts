@@ -100,7 +100,7 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     // Register once: a person whose home is another platform logs in with that account instead.
     let home: string | null = null;
     try {
-      home = (await deps.recognition?.homes.lookup('natural', value.idNumber)) ?? null;
+      home = (await deps.recognition?.homes.lookupBeforeRegistration('natural', value.idNumber)) ?? null;
     } catch (err) {
       if (!(err instanceof UpstreamUnavailable)) throw err;
       return fail(ctx, s, 503, {}, 'error.directory_unavailable');

@@ -1,0 +1,30 @@
+/**
+ * Crash points for the crash tests only. When GOV_ID_TEST_CRASH_FILE names a file whose text is
+ * `<point>@<entity ID>` (the entity's URL), the process kills itself with SIGKILL (nothing flushed, nothing closed)
+ * the moment that entity reaches that point. Without the variable every call returns at once:
+ * deployments never set it.
+ */
+import { readFileSync } from 'node:fs';
+
+export type CrashPoint =
+  /** A registration (or move) and its outbox row committed; nothing delivered yet. */
+  | 'home.committed'
+  /** A broker recorded a publication and its own row upward; not forwarded yet. */
+  | 'registry.recorded'
+  /** An outbox row is leased; not sent yet. */
+  | 'outbox.claimed'
+  /** The superior acknowledged a row; it is not deleted yet. */
+  | 'outbox.delivered';
+
+const armedBy = process.env.GOV_ID_TEST_CRASH_FILE;
+
+export function crashPoint(point: CrashPoint, entity: string): void {
+  if (!armedBy) return;
+  let armed = '';
+  try {
+    armed = readFileSync(armedBy, 'utf8').trim();
+  } catch {
+    return;
+  }
+  if (armed === `${point}@${entity}`) process.kill(process.pid, 'SIGKILL');
+}
