@@ -27,7 +27,7 @@ test('usage errors exit with status 2, say what is wrong on stderr, and print no
   const cases: [string[], RegExp][] = [
     [['frobnicate'], /^gov-id: unknown command: frobnicate\nRun "gov-id help" for usage\.\n$/],
     [['topology', '--no-such-flag'], /^gov-id: Unknown option '--no-such-flag'/],
-    [['admin'], /^gov-id: admin needs a command; use one of person add, org add, outbox, account move, client add\n/],
+    [['admin'], /^gov-id: admin needs a command; use one of person add, org add, outbox, account move, account conflicts, account close-duplicate, account retry-conflicts, client add\n/],
     [['admin', 'frobnicate'], /^gov-id: unknown admin command: frobnicate; use one of person add, org add/],
     [['federation'], /^gov-id: federation needs a command; use one of list, add-subordinate, .*trust-marks revoke\n/],
     [['federation', 'trust-marks', 'frobnicate'], /^gov-id: unknown federation trust-marks command: frobnicate; use one of list, grant, revoke\n/],
