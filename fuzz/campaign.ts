@@ -93,7 +93,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
         return null;
       });
       const request = await materialize(c, endpoint, catalogue.urls, live);
-      const foreign = foreignHosts(request, opts.allowedHosts);
+      const foreign = foreignHosts(request, opts.allowedHosts, catalogue.names);
       if (foreign.length) {
         report.skipped++;
         note(`a case naming ${foreign.join(', ')} was not sent (loopback only)`);
@@ -114,6 +114,48 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, worker));
   report.durationMs = Math.round(performance.now() - started);
   return report;
+}
+
+/** The parts of `text` between `separator`s, with the `i`th left out. */
+const without = (text: string, separator: string, i: number) => text.split(separator).filter((_, j) => j !== i).join(separator);
+
+/**
+ * Cuts each finding's reproducer down: drops its headers, query parameters and form fields one
+ * at a time for as long as the server still answers with a server error. Hangs are left as they
+ * are (each try would wait the full limit). Returns the number of requests this took.
+ */
+export async function shrinkFindings(report: CampaignReport, hangMs: number): Promise<number> {
+  let sent = 0;
+  for (const finding of report.findings.values()) {
+    if (finding.smallest.outcome === 'hang') continue;
+    const origin = new URL(finding.smallest.origin);
+    const fails = async (r: RawRequest) => {
+      sent++;
+      return classify(await sendRaw(origin, r, hangMs)).serverError;
+    };
+    let current = finding.smallest.request;
+    for (let i = current.headers.length - 1; i >= 0; i--) {
+      const candidate = { ...current, headers: current.headers.filter((_, j) => j !== i) };
+      if (await fails(candidate)) current = candidate;
+    }
+    const q = current.target.indexOf('?');
+    if (q >= 0) {
+      for (let i = current.target.slice(q + 1).split('&').length - 1; i >= 0; i--) {
+        const query = without(current.target.slice(q + 1), '&', i);
+        const candidate = { ...current, target: current.target.slice(0, q) + (query ? `?${query}` : '') };
+        if (await fails(candidate)) current = candidate;
+      }
+    }
+    const form = current.headers.some(([k, v]) => k.toLowerCase() === 'content-type' && v.includes('urlencoded')) && current.body?.includes('&');
+    if (form) {
+      for (let i = current.body!.toString('latin1').split('&').length - 1; i >= 0; i--) {
+        const candidate = { ...current, body: Buffer.from(without(current.body!.toString('latin1'), '&', i), 'latin1') };
+        if (await fails(candidate)) current = candidate;
+      }
+    }
+    finding.smallest = { ...finding.smallest, request: current };
+  }
+  return sent;
 }
 
 function utf8(bytes: Buffer): string | null {

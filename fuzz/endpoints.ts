@@ -56,6 +56,8 @@ export interface Catalogue {
   endpoints: Endpoint[];
   /** Every URL a generated value may name: the federation's own, plus closed loopback ports. */
   urls: string[];
+  /** URLs that only name something and are never fetched: the trust mark types the federation issues. */
+  names: string[];
 }
 
 /** A loopback address where nothing listens: ids pointing there fail fast, and nothing leaves the machine. */
@@ -347,5 +349,6 @@ export async function discoverCatalogue(entities: { url: string; label: string }
     entities: discovered,
     endpoints: discovered.flatMap((e) => endpointsOf(e, discovered)),
     urls: [...discovered.map((e) => e.url), CLOSED_LOOPBACK],
+    names: discovered.flatMap((e) => Object.keys((e.configuration.trust_mark_issuers ?? {}) as Record<string, unknown>)),
   };
 }

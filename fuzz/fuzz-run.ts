@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { discoverCatalogue, walkFederation } from './endpoints.ts';
-import { runCampaign, summarize } from './campaign.ts';
+import { runCampaign, shrinkFindings, summarize } from './campaign.ts';
 import { startLocalFederation, type LocalFederation } from './local-federation.ts';
 
 const HANG_MS = 10_000;
@@ -78,7 +78,9 @@ try {
       if (done % step === 0) console.error(`… ${done}/${runs} requests, ${r.serverErrors} server errors, ${r.hangs} hangs`);
     },
   });
+  const shrinking = await shrinkFindings(report, HANG_MS);
   for (const line of summarize(report)) console.log(line);
+  if (shrinking) console.log(`(reproducers cut down with ${shrinking} more requests, not counted below)`);
   for (const crash of crashes) console.log(crash);
   for (const note of report.notes) console.log(`note: ${note}`);
   console.log(`mutation families: ${[...report.families].map(([k, n]) => `${k} ${n}`).join(', ')}${report.skipped ? `; ${report.skipped} cases not sent (loopback only)` : ''}`);

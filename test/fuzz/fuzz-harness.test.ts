@@ -35,7 +35,7 @@ async function faultyServer(): Promise<{ server: Server; origin: string }> {
 
 const catalogue = (origin: string, path: string): Catalogue => {
   const endpoint: Endpoint = { entity: 't', kind: 'services', origin, method: 'POST', path, body: 'json', fields: [{ name: 'name', base: ['x'] }] };
-  return { entities: [], endpoints: [endpoint], urls: [origin, CLOSED_LOOPBACK] };
+  return { entities: [], endpoints: [endpoint], urls: [origin, CLOSED_LOOPBACK], names: [] };
 };
 
 test('server errors are counted per endpoint, with the smallest request as reproducer', async (t) => {
@@ -86,4 +86,8 @@ test('requests name loopback hosts only', async (t) => {
   t.deepEqual(foreignHosts(body('{"a":"https:\\/\\/example.org\\/x"}'), new Set()), ['example.org']);
   t.deepEqual(foreignHosts(body('iss=http%3A%2F%2F127.0.0.1%40evil.test%2F'), new Set()), ['evil.test']);
   t.deepEqual(foreignHosts(body('iss=http://localhost:1/&b=http://[::1]:2/'), new Set()), []);
+  // A trust mark type is a name: that very string is let through, another URL on its host is not.
+  const type = 'https://gov-id.example/m';
+  t.deepEqual(foreignHosts(body(`type=${encodeURIComponent(type)}&t=${type}`), new Set(), [type]), []);
+  t.deepEqual(foreignHosts(body(`type=${type}&sub=https://gov-id.example/other`), new Set(), [type]), ['gov-id.example']);
 });
