@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check';
 import type { Catalogue, Endpoint } from './endpoints.ts';
-import { caseArb, foreignHosts, materialize, type Case } from './mutations.ts';
+import { caseArb, materialize, type Case } from './mutations.ts';
+import { foreignHosts } from './loopback-guard.ts';
 import { sendRaw, type Outcome, type RawRequest } from './raw-http.ts';
 import { BrowserSessions } from './browser-sessions.ts';
 
@@ -96,7 +97,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       const foreign = foreignHosts(request, opts.allowedHosts, catalogue.names);
       if (foreign.length) {
         report.skipped++;
-        note(`a case naming ${foreign.join(', ')} was not sent (loopback only)`);
+        note(`cases naming a host outside the machine were not sent, e.g. ${JSON.stringify(foreign[0])}`);
         continue;
       }
       const outcome = await sendRaw(new URL(endpoint.origin), request, opts.hangMs);

@@ -39,6 +39,11 @@ export interface Endpoint {
   /** What the Authorization header carries when the server reads one. */
   authorization?: 'entity-assertion' | 'access-token' | 'admin' | 'client-basic';
   session?: SessionNeed;
+  /**
+   * Coherent parameter sets (one kind of request the endpoint serves, e.g. a refresh grant of a
+   * public client), so that a case breaks one thing of a request that otherwise gets far.
+   */
+  profiles?: Record<string, string>[];
 }
 
 export interface DiscoveredEntity {
@@ -269,21 +274,35 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
     endSession: pathOf(d.end_session_endpoint, '/session/end'),
     jwks: pathOf(d.jwks_uri, '/jwks'),
   };
+  // Coherent requests: the OP's own public account client (which gets furthest without keys), and a portal of the federation.
+  const accountClient = { client_id: 'gov-id-account' };
+  const portal = { client_id: clientIds[0]!, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: 'eyJhbGciOiJub25lIn0.e30.' };
+  const pkce = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+  const authRequest = { ...accountClient, response_type: 'code', scope: 'openid profile', redirect_uri: `${e.url}/account/callback`, state: 's', ...pkce };
+  const authProfiles: Record<string, string>[] = [authRequest, { ...authRequest, prompt: 'none' }, { ...authRequest, login_hint: SYNTHETIC.idNumbers[0]! }, accountClient, { ...accountClient, request_uri: 'urn:ietf:params:oauth:request_uri:x' }, { ...authRequest, request: 'eyJhbGciOiJub25lIn0.e30.' }];
+  const tokenProfiles: Record<string, string>[] = [
+    { ...accountClient, grant_type: 'refresh_token', refresh_token: 'x' },
+    { ...accountClient, grant_type: 'authorization_code', code: 'x', redirect_uri: `${e.url}/account/callback`, code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' },
+    { ...portal, grant_type: 'client_credentials', scope: 'openid' },
+    { ...portal, grant_type: 'refresh_token', refresh_token: 'x' },
+  ];
+  const tokenOpProfiles: Record<string, string>[] = [{ ...accountClient, token: 'x' }, { ...accountClient, token: 'x', token_type_hint: 'refresh_token' }, { ...portal, token: 'x', token_type_hint: 'access_token' }];
+  const endSessionProfiles: Record<string, string>[] = [accountClient, { id_token_hint: 'eyJhbGciOiJub25lIn0.e30.' }, { ...accountClient, post_logout_redirect_uri: `${e.url}/account`, state: 's' }, {}];
   const out: Endpoint[] = [
     ep('GET', '/.well-known/openid-configuration', 'none', []),
     ep('GET', paths.jwks, 'none', []),
     ep('GET', '/assets/gov-id.css', 'none', []),
-    ep('GET', paths.authorization, 'none', authorization),
-    ep('POST', paths.authorization, 'form', authorization),
+    ep('GET', paths.authorization, 'none', authorization, { profiles: authProfiles }),
+    ep('POST', paths.authorization, 'form', authorization, { profiles: authProfiles }),
     ep('GET', `${paths.authorization}/:uid`, 'none', [uid]),
-    ep('POST', paths.par, 'form', [...authorization.filter((x) => x.name !== 'client_id'), ...clientAuth], { authorization: 'client-basic' }),
-    ep('POST', paths.token, 'form', token, { authorization: 'client-basic' }),
-    ep('GET', paths.userinfo, 'none', [f('access_token', ['x'])], { authorization: 'access-token' }),
+    ep('POST', paths.par, 'form', [...authorization.filter((x) => x.name !== 'client_id'), ...clientAuth], { authorization: 'client-basic', profiles: [authRequest, { ...authRequest, ...portal, redirect_uri: `${portal.client_id}/callback` }] }),
+    ep('POST', paths.token, 'form', token, { authorization: 'client-basic', profiles: tokenProfiles }),
+    ep('GET', paths.userinfo, 'none', [f('access_token', ['x'])], { authorization: 'access-token', profiles: [{}, { access_token: 'x' }] }),
     ep('POST', paths.userinfo, 'form', [f('access_token', ['x'])], { authorization: 'access-token' }),
-    ep('POST', paths.introspection, 'form', tokenOps, { authorization: 'client-basic' }),
-    ep('POST', paths.revocation, 'form', tokenOps, { authorization: 'client-basic' }),
-    ep('GET', paths.endSession, 'none', endSession),
-    ep('POST', paths.endSession, 'form', endSession),
+    ep('POST', paths.introspection, 'form', tokenOps, { authorization: 'client-basic', profiles: tokenOpProfiles }),
+    ep('POST', paths.revocation, 'form', tokenOps, { authorization: 'client-basic', profiles: tokenOpProfiles }),
+    ep('GET', paths.endSession, 'none', endSession, { profiles: endSessionProfiles }),
+    ep('POST', paths.endSession, 'form', endSession, { profiles: endSessionProfiles }),
     ep('POST', `${paths.endSession}/confirm`, 'form', [f('xsrf', ['x']), f('logout', ['yes'])]),
     // Interaction forms, on a live interaction of this OP (fuzz/browser-sessions.ts).
     interaction('GET', ''),

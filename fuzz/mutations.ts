@@ -5,15 +5,14 @@
  * of one request against the live federation (its interaction, CSRF token and cookies).
  *
  * Every URL a plan can name is one of the federation's own or a closed loopback port, and every
- * generated string is kept from spelling `//`: nothing the server might fetch leaves the machine.
- * `loopbackOnly` checks each request before it is sent.
+ * generated string is kept from spelling `//`: nothing the server might fetch leaves the machine
+ * (fuzz/loopback-guard.ts checks each request before it is sent).
  */
 import fc from 'fast-check';
-import { createPrivateKey, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { idNumberCheckDigit, usccCheckCharacter } from '../infra/identifiers.ts';
 import type { Endpoint, Field } from './endpoints.ts';
 import type { RawRequest } from './raw-http.ts';
+import { jwtPlanArb, materializeJwt, type JwtPlan } from './jwts.ts';
 
 // ---------------------------------------------------------------- values
 
@@ -71,12 +70,17 @@ const HOSTILE = [
   'urn:ietf:params:oauth:grant-type:',
 ];
 
+/** Single characters that break parsers and databases when slipped into an otherwise valid value. */
+const INJECTED = ['\u0000', '\u0000', '\r\n', '\n', '\uD800', '\u00FF', '%', '%00', '\u202E', "'", '"', '<', '\\', '\uFFFF', '\u0001', ' '];
+
 /** No generated text may spell `//` (so no absolute URL to another host is ever formed). */
 const noDoubleSlash = (s: string) => s.replace(/\/(?=\/)/g, '/_');
 
 export type Value =
   | { t: 'base'; i: number }
   | { t: 'str'; s: string }
+  /** The field's well-formed value with `s` slipped in at `at` (modulo its length). */
+  | { t: 'inject'; s: string; at: number }
   | { t: 'repeat'; s: string; n: number }
   | { t: 'url'; i: number; prefix: string; suffix: string }
   | { t: 'id'; kind: 'id_number' | 'uscc' | 'phone'; digits: string; valid: boolean }
@@ -91,6 +95,7 @@ const valueArb = (jwtWeight: number, json: boolean): fc.Arbitrary<Value> =>
   fc.oneof(
     { weight: 3, arbitrary: fc.nat(20).map((i): Value => ({ t: 'base', i })) },
     { weight: 6, arbitrary: fc.constantFrom(...HOSTILE).map((s): Value => ({ t: 'str', s })) },
+    { weight: 4, arbitrary: fc.record({ s: fc.constantFrom(...INJECTED), at: fc.nat(64) }).map((r): Value => ({ t: 'inject', ...r })) },
     { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((s): Value => ({ t: 'str', s: noDoubleSlash(s) })) },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 24 }).map((s): Value => ({ t: 'str', s: noDoubleSlash(s) })) },
     {
@@ -110,107 +115,6 @@ const valueArb = (jwtWeight: number, json: boolean): fc.Arbitrary<Value> =>
     { weight: jwtWeight, arbitrary: jwtPlanArb.map((plan): Value => ({ t: 'jwt', plan })) },
     { weight: json ? 3 : 0, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v): Value => ({ t: 'json', v })) },
   );
-
-// ---------------------------------------------------------------- JWTs
-
-export type JwtForm =
-  | 'none'
-  | 'none-signed'
-  | 'wrong-key-es256'
-  | 'wrong-key-eddsa'
-  | 'hs256'
-  | 'expired'
-  | 'not-yet-valid'
-  | 'malformed'
-  | 'bad-header'
-  | 'bad-payload'
-  | 'huge-claim';
-
-export interface JwtPlan {
-  form: JwtForm;
-  /** Index into the catalogue's URLs, or -1 for none. */
-  iss: number;
-  aud: number;
-  typ: string | null;
-  claims: Record<string, unknown>;
-  garbage: string;
-}
-
-const TYPS = ['JWT', 'entity-statement+jwt', 'entity-assertion+jwt', 'logout+jwt', 'trust-mark+jwt', 'oauth-authz-req+jwt', 'client-authentication+jwt', 'at+jwt', 'x'];
-const EXTRA_CLAIMS: Record<string, unknown>[] = [
-  {},
-  { events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sid: 's' },
-  { events: 'x' },
-  { jti: 'j' },
-  { jti: { a: 1 } },
-  { client_id: 'gov-id-account', response_type: 'code', redirect_uri: 'http://127.0.0.1:9/cb', scope: 'openid' },
-  { trust_mark_type: 'x', iat: 1 },
-  { exp: 'tomorrow' },
-  { exp: 1e20, iat: -1 },
-  { nonce: '\u0000' },
-  { __proto__: { admin: true } },
-  { sub: '\u0000' },
-];
-const jwtPlanArb: fc.Arbitrary<JwtPlan> = fc.record({
-  form: fc.constantFrom<JwtForm>('none', 'none-signed', 'wrong-key-es256', 'wrong-key-eddsa', 'hs256', 'expired', 'not-yet-valid', 'malformed', 'bad-header', 'bad-payload', 'huge-claim'),
-  iss: fc.integer({ min: -1, max: 30 }),
-  aud: fc.integer({ min: -1, max: 30 }),
-  typ: fc.option(fc.constantFrom(...TYPS)),
-  claims: fc.constantFrom(...EXTRA_CLAIMS),
-  garbage: fc.constantFrom('a.b', 'a.b.c.d', '..', '...', 'eyJ', 'e30.e30', '=.=.=', 'a b.c.d', '\u0000.\u0000.\u0000'),
-});
-
-/** Keys the federation never trusted. The Ed25519 and HMAC keys are fixed, so their signatures are the same every run. */
-const KEYS = {
-  eddsa: createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]), format: 'der', type: 'pkcs8' }),
-  es256: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-  hs256: createSecretKey(Buffer.alloc(32, 9)),
-};
-
-const b64 = (x: unknown) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
-
-async function signed(header: Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader(header as { alg: string }).sign(key);
-}
-
-export async function materializeJwt(plan: JwtPlan, urls: string[], audience: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const pick = (i: number) => (i < 0 ? undefined : (urls[i % urls.length] ?? audience));
-  const iss = pick(plan.iss);
-  const payload: Record<string, unknown> = {
-    ...(iss ? { iss, sub: iss } : {}),
-    aud: plan.aud < 0 ? audience : pick(plan.aud),
-    iat: now,
-    exp: now + 60,
-    jti: `fuzz-${plan.iss}-${plan.aud}`,
-    ...plan.claims,
-  };
-  const header = { ...(plan.typ ? { typ: plan.typ } : {}), kid: 'fuzz' };
-  switch (plan.form) {
-    case 'none':
-      return `${b64({ ...header, alg: 'none' })}.${b64(payload)}.`;
-    case 'none-signed':
-      return `${b64({ ...header, alg: 'none' })}.${b64(payload)}.${b64('sig')}`;
-    case 'wrong-key-es256':
-      return signed({ ...header, alg: 'ES256' }, payload, KEYS.es256);
-    case 'wrong-key-eddsa':
-      return signed({ ...header, alg: 'EdDSA' }, payload, KEYS.eddsa);
-    case 'hs256':
-      return signed({ ...header, alg: 'HS256' }, payload, KEYS.hs256);
-    case 'expired':
-      return signed({ ...header, alg: 'EdDSA' }, { ...payload, iat: now - 7200, exp: now - 3600 }, KEYS.eddsa);
-    case 'not-yet-valid':
-      return signed({ ...header, alg: 'EdDSA' }, { ...payload, nbf: now + 3600, iat: now + 3600 }, KEYS.eddsa);
-    case 'malformed':
-      return plan.garbage;
-    case 'bad-header':
-      return `${b64('{"alg":')}.${b64(payload)}.${b64('sig')}`;
-    case 'bad-payload':
-      return `${b64({ ...header, alg: 'ES256' })}.${b64('[1,')}.${b64('sig')}`;
-    case 'huge-claim':
-      return `${b64({ ...header, alg: 'ES256' })}.${b64({ ...payload, x: 'A'.repeat(60_000) })}.${b64('sig')}`;
-  }
-}
 
 // ---------------------------------------------------------------- encodings
 
@@ -260,6 +164,10 @@ function encodeValue(value: string, encoding: Encoding): string {
 export interface FieldPlan {
   /** Index into the endpoint's fields; beyond them, an extra name from EXTRA_NAMES. */
   field: number;
+  /** Whether this case breaks the field; an unbroken field keeps its profile's value, or one of its well-formed values. */
+  mutated: boolean;
+  /** Which well-formed value (modulo their number). */
+  base: number;
   omit: boolean;
   value: Value | null;
   encoding: Encoding;
@@ -391,6 +299,8 @@ const targetArb: fc.Arbitrary<TargetPlan> = fc.oneof(
 
 export interface Case {
   endpoint: number;
+  /** Which of the endpoint's coherent parameter sets the case starts from (modulo their number). */
+  profile: number;
   /** The family of mutations this case stresses (for the summary). */
   family: 'parameters' | 'body' | 'headers' | 'method' | 'target';
   fields: FieldPlan[];
@@ -403,37 +313,46 @@ export interface Case {
   target: TargetPlan | null;
 }
 
-const fieldPlansArb = (endpoint: Endpoint, mutated: boolean): fc.Arbitrary<FieldPlan[]> => {
+const fieldPlansArb = (endpoint: Endpoint, mutated: boolean, profile: Record<string, string> | undefined): fc.Arbitrary<FieldPlan[]> => {
   const json = endpoint.body === 'json';
   const jwtHeavy = (f: Field | undefined) => (f?.jwt ? 6 : 1);
   const plan = (i: number) =>
     fc.record({
       field: fc.constant(i),
+      mutated: fc.constant(true),
+      base: fc.nat(20),
       omit: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      value: fc.option(valueArb(jwtHeavy(endpoint.fields[i]), json), { freq: 2 }),
+      value: fc.option(valueArb(jwtHeavy(endpoint.fields[i]), json), { freq: 6 }),
       encoding: encodingArb,
       duplicate: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     });
   const n = endpoint.fields.length;
-  if (!mutated) return fc.constant(endpoint.fields.map((_, i) => ({ field: i, omit: false, value: null, encoding: 'plain' as const, duplicate: false })));
-  // Some of the declared fields, a few unknown ones besides.
-  return fc.tuple(fc.array(fc.nat(Math.max(0, n - 1)), { minLength: n ? 1 : 0, maxLength: Math.min(n, 3) }), fc.array(fc.nat(EXTRA_NAMES.length - 1), { maxLength: 2 })).chain(([own, extra]) =>
-    fc.tuple(...[...new Set(own)].map(plan), ...extra.map((x) => plan(n + x))).map((plans) => {
-      const chosen = new Map(plans.map((p) => [p.field, p]));
-      const all: FieldPlan[] = endpoint.fields.map((_, i) => chosen.get(i) ?? { field: i, omit: false, value: null, encoding: 'plain', duplicate: false });
-      return [...all, ...plans.filter((p) => p.field >= n)];
-    }),
+  const unbroken = fc.tuple(...endpoint.fields.map(() => fc.nat(20))).map((bases) =>
+    bases.map((base, i): FieldPlan => ({ field: i, mutated: false, base, omit: false, value: null, encoding: 'plain', duplicate: false })),
   );
+  if (!mutated) return unbroken;
+  // Mostly fields of the profile (those the server reads on this path), sometimes any; a few unknown ones besides.
+  const inProfile = endpoint.fields.flatMap((f, i) => (profile && Object.hasOwn(profile, f.name) ? [i] : []));
+  const indexArb = inProfile.length ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...inProfile) }, { weight: 1, arbitrary: fc.nat(n - 1) }) : fc.nat(Math.max(0, n - 1));
+  return fc
+    .tuple(unbroken, fc.array(indexArb, { minLength: n ? 1 : 0, maxLength: Math.min(n, 3) }), fc.array(fc.nat(EXTRA_NAMES.length - 1), { maxLength: 2 }))
+    .chain(([all, own, extra]) =>
+      fc.tuple(...[...new Set(own)].map(plan), ...extra.map((x) => plan(n + x))).map((plans) => {
+        const chosen = new Map(plans.map((p) => [p.field, p]));
+        return [...all.map((p) => chosen.get(p.field) ?? p), ...plans.filter((p) => p.field >= n)];
+      }),
+    );
 };
 
 /** The cases of a campaign over `endpoints`: one family of mutations per case, the rest of the request well-formed. */
 export function caseArb(endpoints: Endpoint[]): fc.Arbitrary<Case> {
-  return fc.nat(endpoints.length - 1).chain((index) => {
+  return fc.tuple(fc.nat(endpoints.length - 1), fc.nat(15)).chain(([index, profileIndex]) => {
     const endpoint = endpoints[index]!;
-    const base = { endpoint: fc.constant(index), session: sessionArb, headers: fc.constant([] as HeaderPlan[]), authorization: fc.constant(null), method: fc.constant(null), target: fc.constant(null) };
-    const wellFormed = { fields: fieldPlansArb(endpoint, false), body: fc.constant<BodyShape>({ t: 'fields' }), contentType: fc.constant<'declared'>('declared') };
+    const profile = endpoint.profiles?.[profileIndex % endpoint.profiles.length];
+    const base = { endpoint: fc.constant(index), profile: fc.constant(profileIndex), session: sessionArb, headers: fc.constant([] as HeaderPlan[]), authorization: fc.constant(null), method: fc.constant(null), target: fc.constant(null) };
+    const wellFormed = { fields: fieldPlansArb(endpoint, false, profile), body: fc.constant<BodyShape>({ t: 'fields' }), contentType: fc.constant<'declared'>('declared') };
     return fc.oneof(
-      { weight: 6, arbitrary: fc.record({ ...base, ...wellFormed, family: fc.constant('parameters' as const), fields: fieldPlansArb(endpoint, true) }) },
+      { weight: 6, arbitrary: fc.record({ ...base, ...wellFormed, family: fc.constant('parameters' as const), fields: fieldPlansArb(endpoint, true, profile) }) },
       {
         weight: 2,
         arbitrary: fc.record({
@@ -480,13 +399,18 @@ function idValue(kind: 'id_number' | 'uscc' | 'phone', digits: string, valid: bo
   return first17 + (valid ? check : check === '0' ? '1' : '0');
 }
 
-async function valueText(v: Value | null, field: Field | undefined, urls: string[], audience: string): Promise<string | unknown> {
-  if (!v) return field?.base[0] ?? 'x';
+/** A value as text (or, for JSON type confusion, any JSON value); `baseline` is the field's unbroken value. */
+async function valueText(v: Value | null, field: Field | undefined, urls: string[], audience: string, baseline = 'x'): Promise<string | unknown> {
+  if (!v) return baseline;
   switch (v.t) {
     case 'base':
       return field?.base.length ? field.base[v.i % field.base.length]! : 'x';
     case 'str':
       return v.s;
+    case 'inject': {
+      const at = v.at % (baseline.length + 1);
+      return baseline.slice(0, at) + v.s + baseline.slice(at);
+    }
     case 'repeat':
       return v.s.repeat(Math.ceil(v.n / v.s.length));
     case 'url': {
@@ -537,11 +461,16 @@ export async function materialize(c: Case, endpoint: Endpoint, urls: string[], l
   let path = endpoint.path;
   const method = c.method ?? endpoint.method;
   const inQuery = endpoint.body === 'none' || method === 'GET';
+  const profile = endpoint.profiles?.[c.profile % endpoint.profiles.length];
   for (const plan of c.fields) {
     const field = endpoint.fields[plan.field];
     const name = fieldName(endpoint, plan);
     if (plan.omit) continue;
-    let value = await valueText(plan.value, field, urls, audience);
+    // A profile names the parameters of one coherent request: the others are left out unless broken.
+    const inProfile = profile !== undefined && Object.hasOwn(profile, name);
+    if (profile && field?.in !== 'path' && !plan.mutated && !inProfile) continue;
+    const baseline = inProfile ? profile[name]! : field?.base.length ? field.base[plan.base % field.base.length]! : 'x';
+    let value = await valueText(plan.value, field, urls, audience, baseline);
     if (field?.in === 'path') {
       if (name === 'uid' && live?.uid && c.session.uid === 'live' && plan.value === null) value = live.uid;
       if (name === 'uid' && c.session.uid === 'stale') value = 'Fuzz0000000000000000000000000000000000000000';
@@ -587,27 +516,4 @@ async function authorizationText(a: AuthorizationPlan, urls: string[], audience:
     return encodeValue(asText(await valueText(v, undefined, urls, audience)), 'plain');
   };
   return `Basic ${Buffer.from(`${await part(a.user)}:${await part(a.password)}`).toString('base64')}`;
-}
-
-// ---------------------------------------------------------------- the loopback guard
-
-const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/i;
-
-/**
- * The hosts of the absolute URLs a request names anywhere (percent-decoded up to twice), other
- * than `allowed` ones and loopback. `names` are URLs that are only names, never fetched (trust
- * mark types): exactly those are not looked at.
- */
-export function foreignHosts(req: RawRequest, allowedHosts: ReadonlySet<string>, names: readonly string[] = []): string[] {
-  let text = [req.target, ...req.headers.map(([k, v]) => `${k}: ${v}`), req.body?.toString('latin1') ?? ''].join('\n');
-  for (const name of names) text = text.split(name).join('').split(encodeURIComponent(name)).join('');
-  for (let i = 0; i < 2; i++) text += `\n${text.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)))}`;
-  const out = new Set<string>();
-  // Anchored on the `://` itself: the text may be a long run of letters, which a scheme pattern would scan quadratically.
-  for (const m of text.matchAll(/:(?:\\?\/){2}([^/?#\s"'<>\\&]*)/g)) {
-    const authority = m[1]!.split('@').pop()!.toLowerCase();
-    const host = (authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':')[0]!).replace(/\.+$/, '');
-    if (host && !LOOPBACK_HOST.test(host) && !allowedHosts.has(host)) out.add(host);
-  }
-  return [...out];
 }

@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runCampaign } from '../../fuzz/campaign.ts';
 import { CLOSED_LOOPBACK, type Catalogue, type Endpoint } from '../../fuzz/endpoints.ts';
-import { caseArb, foreignHosts, materialize } from '../../fuzz/mutations.ts';
+import { caseArb, materialize } from '../../fuzz/mutations.ts';
+import { foreignHosts } from '../../fuzz/loopback-guard.ts';
 
 /** 500 on a body that is not a JSON object or holds a NUL; never answers /hang. */
 async function faultyServer(): Promise<{ server: Server; origin: string }> {
