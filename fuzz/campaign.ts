@@ -80,10 +80,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
   const cases = fc.sample(caseArb(catalogue.endpoints), { seed: opts.seed, numRuns: opts.runs });
   const started = performance.now();
   let next = 0;
+  // Each kind of note once (`key`), with its first instance.
   const noted = new Set<string>();
-  const note = (text: string) => {
-    if (!noted.has(text)) report.notes.push(text);
-    noted.add(text);
+  const note = (text: string, key = text) => {
+    if (!noted.has(key)) report.notes.push(text);
+    noted.add(key);
   };
   const worker = async () => {
     while (next < cases.length) {
@@ -97,7 +98,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       const foreign = foreignHosts(request, opts.allowedHosts, catalogue.names);
       if (foreign.length) {
         report.skipped++;
-        note(`cases naming a host outside the machine were not sent, e.g. ${JSON.stringify(foreign[0])}`);
+        note(`cases naming a host outside the machine were not sent, e.g. ${JSON.stringify(foreign[0])}`, 'foreign host');
         continue;
       }
       const outcome = await sendRaw(new URL(endpoint.origin), request, opts.hangMs);
