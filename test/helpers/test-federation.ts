@@ -3,52 +3,21 @@
  * namespace of its own, an in-memory embedded database unless DATABASE_URL is set, Redis when
  * REDIS_URL is set. Nothing an earlier run left behind is read; schemas are dropped at the end.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { parseTopology, DEFAULT_TOPOLOGY, type Topology } from '../../federation/topology.ts';
+import { parseTopology, type Topology } from '../../federation/topology.ts';
+import { demoTopologyOnFreePorts } from '../../cli/free-ports.ts';
 import { startHost, type Host } from '../../cli/entity-host.ts';
 import { configFromEnv, type DeploymentConfig } from '../../infra/config.ts';
 import { createLogger, type Logger } from '../../infra/log.ts';
 
-/**
- * A port that is free now, picked below the kernel's ephemeral range (32768+): a port from that
- * range could be taken by an outgoing connection before the entity binds it. Test processes
- * running side by side draw from disjoint slices (by process ID) and try until one binds.
- */
-export async function freePort(): Promise<number> {
-  const slice = 20000 + (process.pid % 24) * 500;
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = slice + Math.floor(Math.random() * 500);
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (free && !taken.has(port)) {
-      taken.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free port below the ephemeral range');
-}
-const taken = new Set<number>();
+export { freePort } from '../../cli/free-ports.ts';
 
 /** The demo topology with every port replaced by a free one. */
-export async function testTopology(): Promise<{ topology: Topology; raw: Record<string, unknown> }> {
-  const raw = JSON.parse(readFileSync(DEFAULT_TOPOLOGY, 'utf8'));
-  raw.name = `test-${randomBytes(3).toString('hex')}`;
-  raw.national.port = await freePort();
-  raw.services.port = await freePort();
-  for (const p of raw.provinces) {
-    p.port = await freePort();
-    for (const c of p.cities ?? []) if (c.port !== undefined) c.port = await freePort();
-  }
-  return { topology: parseTopology(raw, 'test topology'), raw };
-}
+export const testTopology = demoTopologyOnFreePorts;
 
 function withSuperiors(topology: Topology, id: string): string[] {
   const chain: string[] = [];

@@ -13,7 +13,8 @@ export class UserAgent {
   private readonly jar = new Map<string, Map<string, string>>();
   acceptLanguage = 'zh-CN';
 
-  private cookieHeader(url: URL): string {
+  /** The Cookie header this browser sends to `url`. */
+  cookieHeader(url: URL): string {
     return [...(this.jar.get(url.hostname) ?? new Map()).entries()].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
