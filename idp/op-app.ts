@@ -25,7 +25,7 @@ import { ClientStore } from './oidc/client-store.ts';
 import { artifactAdapter, latestGrantId, type FederationClientResolver } from './oidc/artifact-adapter.ts';
 import { providerConfiguration, TTL } from './oidc/provider-config.ts';
 import { openidProviderMetadata } from './oidc/provider-metadata.ts';
-import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
+import { DEFAULT_ACR_URIS, type LoaLevel } from '../federation/loa.ts';
 import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
 import { AccountDirectory } from './accounts/account-directory.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_CALLBACK_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';

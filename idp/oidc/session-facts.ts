@@ -7,7 +7,7 @@ import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import type { AccountDirectory } from '../accounts/account-directory.ts';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
 import { endedSessionKey } from '../broker/session-termination.ts';
-import { LOA_LEVELS, type LoaLevel } from '../loa.ts';
+import { LOA_LEVELS, type LoaLevel } from '../../federation/loa.ts';
 import type { SessionFacts } from './interaction-policy.ts';
 
 export function sessionFacts(o: { directory: AccountDirectory; accounts: NaturalPersonAccounts; kv: KeyValueStore; acrUris: Record<LoaLevel, string> }): SessionFacts {
