@@ -9,7 +9,7 @@
 import { loadTopology, type Entity, type Topology } from '../federation/topology.ts';
 import { print, UsageError, type CommandContext } from './command.ts';
 import { REGISTRY_CONFLICTS_PATH } from '../federation/registry-conflicts-admin.ts';
-import { callAdmin } from './admin-client.ts';
+import { callAdmin } from '../infra/admin-client.ts';
 
 /** `gov-id admin account conflicts|retry-conflicts|close-duplicate`: `action` is the command's last word. */
 export async function accountConflictsCommand(action: 'conflicts' | 'close-duplicate' | 'retry-conflicts', { values, config, topologyPath }: CommandContext): Promise<number> {

@@ -3,7 +3,7 @@
  * accounts and clients, through the admin APIs of the running entities.
  */
 import { loadTopology } from '../federation/topology.ts';
-import { callAdmin } from './admin-client.ts';
+import { callAdmin } from '../infra/admin-client.ts';
 import { print, readJson, UsageError, type CommandContext } from './command.ts';
 
 export async function addPerson({ values, config, topologyPath }: CommandContext): Promise<number> {

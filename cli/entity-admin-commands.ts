@@ -3,7 +3,7 @@
  * admin API (cli/entity-admin.ts serves it).
  */
 import { loadTopology, type Entity } from '../federation/topology.ts';
-import { callAdmin } from './admin-client.ts';
+import { callAdmin } from '../infra/admin-client.ts';
 import { print, UsageError, type CommandContext } from './command.ts';
 
 /** The entity named by --entity, which `command` needs. */

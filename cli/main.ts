@@ -3,6 +3,7 @@
  * the module of the command that runs is loaded.
  */
 import { configFromEnv } from '../infra/config.ts';
+import { AdminCallError } from '../infra/admin-client.ts';
 import { ConfigurationError } from '../infra/errors.ts';
 import { CommandLineError, UsageError } from './command.ts';
 import { findCommand, HELP, parseCommandLine } from './commands.ts';
@@ -22,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof CommandLineError || err instanceof ConfigurationError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (err instanceof CommandLineError || err instanceof AdminCallError || err instanceof ConfigurationError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`gov-id: ${(err as Error).message}\n${err instanceof UsageError ? 'Run "gov-id help" for usage.\n' : ''}`);
     process.exitCode = 2;
   } else {

@@ -12,7 +12,7 @@
  * TYPE is `real-name-op`, `government-portal` or the full identifier; URL is an Entity Identifier
  * or the ID of an entity of the topology (`gz`). `--subject` is accepted for `--sub`.
  */
-import { LOA_LEVELS, type LoaLevel } from '../idp/loa.ts';
+import { LOA_LEVELS, type LoaLevel } from '../federation/loa.ts';
 import { ConfigurationError } from '../infra/errors.ts';
 import { entityIdProblem } from '../federation/authority-config.ts';
 import { loadTopology, type Entity, type Topology } from '../federation/topology.ts';

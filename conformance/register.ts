@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import { callAdmin } from '../cli/admin-client.ts';
+import { callAdmin } from '../infra/admin-client.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { ConformanceContext, type ClientConfig, type HomeConfig, type TargetConfig } from './context.ts';
 import { describe, request } from './http.ts';

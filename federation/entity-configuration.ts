@@ -8,7 +8,7 @@ import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JSONW
 import type Koa from 'koa';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
 import { publicJwk } from '../infra/entity-keys.ts';
-import type { StatementFetcher } from './trust-chain.ts';
+import type { StatementFetcher } from './trust-chain-types.ts';
 import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 
 export const ENTITY_CONFIGURATION_PATH = '/.well-known/openid-federation';

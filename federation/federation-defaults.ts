@@ -1,9 +1,21 @@
 /**
- * The trust layer's timeouts, cache periods and lifetimes, in one place with the reason for each.
- * Every option that overrides one of them (mostly for tests) says "default: FEDERATION_DEFAULTS.x".
- * (The statement fetcher's own limits are in trust-chain.ts; the brokers' in idp/broker/broker-timeouts.ts.)
+ * The trust layer's timeouts, limits, cache periods and lifetimes, in one place with the reason for
+ * each. Every option that overrides one of them (mostly for tests) says "default: FEDERATION_DEFAULTS.x".
+ * (The brokers' timeouts are in idp/broker/broker-timeouts.ts.)
  */
 export const FEDERATION_DEFAULTS = {
+  /** Time allowed for each statement fetch of a trust chain resolution: a dead superior fails the resolution rather than hangs a login. */
+  statementFetchTimeoutMs: 3000,
+  /** Largest Entity Statement accepted, in bytes: real statements are a few KiB; more is an attack on memory or parsing. */
+  statementMaxBytes: 64 * 1024,
+  /** Most Intermediate Entities between a subject and its Trust Anchor: the federation has one tier of intermediates (provinces); 5 leaves room. */
+  trustChainMaxPathLength: 5,
+  /** authority_hints inspected per entity (§18.1 asks implementations to set a limit): bounds the breadth of a resolution. */
+  maxAuthorityHints: 10,
+  /** Fetches allowed for one resolution: bounds the work an adversarial web of authority_hints can cause. */
+  maxFetchesPerResolution: 100,
+  /** Leeway for a statement's iat/exp against this clock (also the most a caller may ask for): entities' clocks drift by seconds, not minutes. */
+  maxClockSkewSeconds: 60,
   /**
    * Time allowed for fetching one entity configuration outside trust-chain resolution (an
    * authority reading its subordinate's keys, an entity reading the anchor's): the same bound as

@@ -44,7 +44,7 @@ import { join } from 'node:path';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import type Koa from 'koa';
 import { z } from 'zod';
-import { LOA_LEVELS, type LoaLevel } from '../idp/loa.ts';
+import { LOA_LEVELS, type LoaLevel } from './loa.ts';
 import { publicJwk, type PrivateJwk } from '../infra/entity-keys.ts';
 import { ConfigurationError, HttpError } from '../infra/errors.ts';
 import type { Logger } from '../infra/log.ts';

@@ -31,7 +31,7 @@
  * federation's. The path names the framework (`trust-marks/`) and the criterion.
  */
 import { compactVerify, decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
-import { LOA_LEVELS, type LoaLevel } from '../idp/loa.ts';
+import { LOA_LEVELS, type LoaLevel } from './loa.ts';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
 import { TrustChainError } from './federation-errors.ts';
 import { FEDERATION_DEFAULTS } from './federation-defaults.ts';

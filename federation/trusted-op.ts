@@ -11,7 +11,7 @@ import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { federationPath } from './recognition-routing.ts';
 import { REAL_NAME_OP, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
-import type { LoaLevel } from '../idp/loa.ts';
+import type { LoaLevel } from './loa.ts';
 
 export interface TrustedOp {
   entityId: string;

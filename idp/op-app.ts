@@ -26,7 +26,7 @@ import { artifactAdapter, latestGrantId, ProtocolStateUnavailable, type Federati
 import { rotationAllOrNothing } from './oidc/refresh-rotation.ts';
 import { providerConfiguration, TTL } from './oidc/provider-config.ts';
 import { openidProviderMetadata } from './oidc/provider-metadata.ts';
-import { DEFAULT_ACR_URIS, type LoaLevel } from './loa.ts';
+import { DEFAULT_ACR_URIS, type LoaLevel } from '../federation/loa.ts';
 import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
 import { AccountDirectory } from './accounts/account-directory.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_CALLBACK_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';

@@ -12,7 +12,7 @@
  */
 import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { TrustedOps, UntrustedOp } from '../../federation/trusted-op.ts';
-import { LOA_LEVELS } from '../../idp/loa.ts';
+import { LOA_LEVELS } from '../../federation/loa.ts';
 import { Browser, type Page } from '../browser.ts';
 import { callbackOf, type ClientConfig, type ConformanceContext, type HomeConfig, type TokenSet } from '../context.ts';
 import { pageAlert, shortJson, shortUrl } from '../http.ts';

@@ -7,7 +7,7 @@ import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import { randomToken } from '../../infra/crypto.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
 import { isIdNumber, parsePhone } from '../../infra/identifiers.ts';
-import type { LoaLevel } from '../loa.ts';
+import type { LoaLevel } from '../../federation/loa.ts';
 
 const AAD_ID = 'natural_persons.id_number';
 const AAD_PHONE = 'natural_persons.phone';

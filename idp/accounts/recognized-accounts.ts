@@ -9,7 +9,7 @@ import type { Database } from '../../infra/database.ts';
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import { randomToken } from '../../infra/crypto.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
-import type { LoaLevel } from '../loa.ts';
+import type { LoaLevel } from '../../federation/loa.ts';
 
 export type RecognizedKind = 'natural' | 'legal';
 

@@ -26,7 +26,7 @@ import type { SessionTermination } from './session-termination.ts';
 import { BROKER_LOGOUT_PATH, type UpstreamLogout } from './upstream-logout.ts';
 import { ACCOUNT_IMPORT_PATH, importBody } from './relocation.ts';
 import { AccountExists } from '../accounts/natural-person-accounts.ts';
-import type { LoaLevel } from '../loa.ts';
+import type { LoaLevel } from '../../federation/loa.ts';
 
 export const BROKER_PATHS = [BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_LOGOUT_PATH, ACCOUNT_IMPORT_PATH];
 

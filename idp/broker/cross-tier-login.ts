@@ -16,7 +16,7 @@ import { insecureLoopback } from '../../infra/loopback.ts';
 import { extendRoute, HOME_HINT_PARAM, nextHop, ROUTE_PARAM, RoutingError } from '../../federation/recognition-routing.ts';
 import { UntrustedOp, type TrustedOp, type TrustedOps } from '../../federation/trusted-op.ts';
 import { loaWithin } from '../../federation/trust-marks.ts';
-import { LOA_LEVELS, type LoaLevel } from '../loa.ts';
+import { LOA_LEVELS, type LoaLevel } from '../../federation/loa.ts';
 import type { RecognizedKind } from '../accounts/recognized-accounts.ts';
 import { BROKER_TIMEOUTS } from './broker-timeouts.ts';
 

@@ -13,7 +13,7 @@ import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import { BadRequest, Conflict, HttpError, NotFound, UpstreamUnavailable } from '../../infra/errors.ts';
 import { parseIdNumber, parsePhone } from '../../infra/identifiers.ts';
 import { UntrustedOp, type TrustedOps } from '../../federation/trusted-op.ts';
-import { LOA_LEVELS } from '../loa.ts';
+import { LOA_LEVELS } from '../../federation/loa.ts';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
 import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
 import type { SessionTermination } from './session-termination.ts';

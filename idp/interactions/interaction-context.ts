@@ -15,7 +15,7 @@ import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
 import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import type { OneTimeCodes } from '../accounts/one-time-codes.ts';
 import type { ServicesClient } from '../services-client.ts';
-import type { LoaLevel } from '../loa.ts';
+import type { LoaLevel } from '../../federation/loa.ts';
 import type { FormContext } from '../views/pages.ts';
 import type { RecognizedAccounts, RecognizedKind } from '../accounts/recognized-accounts.ts';
 import type { CrossTierLogin } from '../broker/cross-tier-login.ts';

@@ -4,7 +4,7 @@
  */
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
-import type { LoaLevel } from '../loa.ts';
+import type { LoaLevel } from '../../federation/loa.ts';
 import { isLoopbackUrl } from '../../infra/loopback.ts';
 import { HOME_HINT_PARAM, ROUTE_PARAM } from '../../federation/recognition-routing.ts';
 import { list, OP_METADATA } from './provider-metadata.ts';

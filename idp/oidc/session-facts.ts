@@ -8,7 +8,7 @@ import type { AccountDirectory } from '../accounts/account-directory.ts';
 import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
 import { endedSessionKey } from '../broker/session-termination.ts';
 import { inProviderTerms } from './artifact-adapter.ts';
-import { LOA_LEVELS, type LoaLevel } from '../loa.ts';
+import { LOA_LEVELS, type LoaLevel } from '../../federation/loa.ts';
 import type { SessionFacts } from './interaction-policy.ts';
 
 export function sessionFacts(o: { directory: AccountDirectory; accounts: NaturalPersonAccounts; kv: KeyValueStore; acrUris: Record<LoaLevel, string> }): SessionFacts {

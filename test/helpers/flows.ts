@@ -5,7 +5,7 @@
  * the benchmarks use them too (bench/).
  */
 import * as oidc from 'openid-client';
-import { callAdmin } from '../../cli/admin-client.ts';
+import { callAdmin } from '../../infra/admin-client.ts';
 import { UserAgent, findForm, type Page } from './user-agent.ts';
 import type { TestFederation } from './test-federation.ts';
 

@@ -1,6 +1,6 @@
 /** Every entity's administration: its audit log can be read and its hash chain verified, with the admin token only. */
 import test from 'ava';
-import { callAdmin } from '../../cli/admin-client.ts';
+import { callAdmin } from '../../infra/admin-client.ts';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, newPerson, redeem, registerOnPage, relyingParty } from '../helpers/flows.ts';

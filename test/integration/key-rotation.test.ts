@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
-import { callAdmin } from '../../cli/admin-client.ts';
+import { callAdmin } from '../../infra/admin-client.ts';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, newPerson, redeem, registerOnPage, relyingParty } from '../helpers/flows.ts';

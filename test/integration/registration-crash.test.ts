@@ -18,7 +18,7 @@ import { newPerson, registerOnPage, type Person } from '../helpers/flows.ts';
 import { opSite, type Site } from '../helpers/recognition-sites.ts';
 import { UserAgent, type Page } from '../helpers/user-agent.ts';
 import { configFromEnv } from '../../infra/config.ts';
-import { callAdmin } from '../../cli/admin-client.ts';
+import { callAdmin } from '../../infra/admin-client.ts';
 import { REGISTRY_CONFLICTS_PATH } from '../../federation/registry-conflicts-admin.ts';
 import type { CrashPoint } from '../../infra/crash-points.ts';
 

@@ -23,7 +23,7 @@ import { trustMarkIssuersClaim } from '../../federation/trust-mark-issuer.ts';
 import { issueTrustMark, REAL_NAME_OP } from '../../federation/trust-marks.ts';
 import { TrustedOps } from '../../federation/trusted-op.ts';
 import { CrossTierLogin, RecognitionError, type RecognitionRefusal } from '../../idp/broker/cross-tier-login.ts';
-import { DEFAULT_ACR_URIS, type LoaLevel } from '../../idp/loa.ts';
+import { DEFAULT_ACR_URIS, type LoaLevel } from '../../federation/loa.ts';
 import { randomDraw, syntheticIdNumber } from '../../services/population/synthetic-persons.ts';
 import { uniqueName } from '../helpers/unit-engines.ts';
 

@@ -18,7 +18,7 @@ import { LegalPersonAccounts } from '../../idp/accounts/legal-person-accounts.ts
 import { NaturalPersonAccounts } from '../../idp/accounts/natural-person-accounts.ts';
 import { RecognizedAccounts } from '../../idp/accounts/recognized-accounts.ts';
 import { endedSessionKey } from '../../idp/broker/session-termination.ts';
-import { DEFAULT_ACR_URIS } from '../../idp/loa.ts';
+import { DEFAULT_ACR_URIS } from '../../federation/loa.ts';
 import { artifactAdapter, latestGrantId } from '../../idp/oidc/artifact-adapter.ts';
 import { ClientStore } from '../../idp/oidc/client-store.ts';
 import { interactionPolicyFor, LEGAL_PERSON_SCOPE } from '../../idp/oidc/interaction-policy.ts';

@@ -29,7 +29,7 @@ import type { TargetConfig } from '../../../conformance/context.ts';
 import type { ModuleResult } from '../../../conformance/types.ts';
 import { httpStatementFetcher, resolveTrustChain } from '../../../federation/trust-chain.ts';
 import { REAL_NAME_OP } from '../../../federation/trust-marks.ts';
-import type { LoaLevel } from '../../../idp/loa.ts';
+import type { LoaLevel } from '../../../federation/loa.ts';
 import { Recognizer, UPSTREAM_CALLBACK_PATH } from './weak-recognition.ts';
 
 export type Weakness =

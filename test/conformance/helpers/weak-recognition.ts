@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { LOA_LEVELS } from '../../../idp/loa.ts';
+import { LOA_LEVELS } from '../../../federation/loa.ts';
 import type { WeakOp, Weakness } from './weak-op.ts';
 
 export const UPSTREAM_CALLBACK_PATH = '/upstream/callback';

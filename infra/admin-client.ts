@@ -1,18 +1,20 @@
-/** The admin commands' HTTP client: calls an entity's admin API with the deployment's admin token. */
-import { loadMasterKey } from '../infra/crypto.ts';
-import { adminTokenFor } from '../infra/entity-runtime.ts';
-import type { Entity } from '../federation/topology.ts';
-import { CommandLineError } from './command.ts';
+/**
+ * The client of an entity's admin API, with the deployment's admin token: used by the operator's
+ * tools (the `gov-id` admin commands, the conformance suite's registration, tests).
+ */
+import { loadMasterKey } from './crypto.ts';
+import { adminTokenFor } from './entity-runtime.ts';
 
-/** The entity is not reachable or refused the call (the command line prints it with exit status 2). */
-export class AdminCallError extends CommandLineError {
+/** The entity is not reachable or refused the call (the command line prints it without a stack, exit status 2). */
+export class AdminCallError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'AdminCallError';
   }
 }
 
-export async function callAdmin(entity: Entity, dataDir: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+/** `entity` is an entity of the topology: its ID names it in messages, its URL is where its admin API is. */
+export async function callAdmin(entity: { id: string; url: string }, dataDir: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const token = adminTokenFor(loadMasterKey(dataDir), entity.url);
   let res: Response;
   try {
