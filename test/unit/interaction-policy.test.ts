@@ -210,13 +210,18 @@ test('consent: a first-party client gets a grant for what it asks without a cons
   t.is(await config.loadExistingGrant!(consentContext(p, PORTAL, accountId)), undefined, 'the portal asks for consent');
 });
 
-test('consent: a grant the person gave the portal before (this session or an earlier one) is reused', async (t) => {
+test('consent: a grant the person gave the portal before is reused in this session, and carried into a grant of its own in a new session', async (t) => {
   const { config, provider: p } = await provider();
   const accountId = randomToken(8);
   const earlier = new p.Grant({ accountId, clientId: PORTAL });
   earlier.addOIDCScope('openid profile');
   const earlierId = await earlier.save();
-  t.is((await config.loadExistingGrant!(consentContext(p, PORTAL, accountId)))?.jti, earlierId, 'from an earlier session');
+  // A session of its own gets a grant of its own (its logout revokes that one only), with the consent carried over.
+  const carried = await config.loadExistingGrant!(consentContext(p, PORTAL, accountId));
+  t.truthy(carried, 'from an earlier session');
+  t.not(carried!.jti, earlierId);
+  t.is(carried!.getOIDCScope(), 'openid profile');
+  t.is(carried!.exp, (await p.Grant.find(earlierId))!.exp, 'the consent keeps its expiry');
   const inSession = new p.Grant({ accountId, clientId: PORTAL });
   inSession.addOIDCScope('openid');
   const inSessionId = await inSession.save();
