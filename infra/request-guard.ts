@@ -2,7 +2,7 @@
  * The edge guard: request values no field can hold are refused before any handler, store or
  * query sees them. PostgreSQL text cannot hold NUL (0x00) at all, and no field of ours holds the
  * other C0 controls (TAB, CR and LF excepted: a text area may hold them) or a lone UTF-16
- * surrogate, which has no UTF-8 form. createApp checks every query string; the body readers
+ * surrogate, which has no UTF-8 form. createApp checks every path and query string; the body readers
  * (request-body.ts) check every body they parse.
  */
 import type Koa from 'koa';
@@ -38,8 +38,20 @@ export function refuseUnfitInput(value: unknown): void {
   if (field) throw new BadRequest('invalid_request', `${field}: contains a character that is not allowed (a control character or an invalid one)`);
 }
 
-/** createApp's first middleware after the error mapping: every query string is checked. */
+/** The path as routers decode it into parameters; a percent-encoding that decodes to nothing is refused too. */
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new BadRequest('invalid_request', 'path: malformed percent-encoding');
+  }
+}
+
+/** createApp's first middleware after the error mapping: every path and query string is checked. */
 export const requestGuard: Koa.Middleware = async (ctx, next) => {
+  if (ctx.path.includes('%') && hasUnfitCharacter(decodedPath(ctx.path))) {
+    throw new BadRequest('invalid_request', 'path: contains a character that is not allowed (a control character or an invalid one)');
+  }
   if (ctx.querystring) refuseUnfitInput(ctx.query);
   await next();
 };

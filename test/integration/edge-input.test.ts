@@ -80,6 +80,12 @@ test('NUL and other control characters are refused at the OP with invalid_reques
   for (const path of ['/jwks', '/.well-known/openid-configuration', '/me']) {
     await jsonRefusal(t, await fetch(`${gd()}${path}?x=%00`), 400, 'invalid_request', `GET ${path}: JSON for a server`);
   }
+  // Path parameters too (the account area's organization subject), and a percent-encoding that decodes to nothing.
+  for (const path of ['/account/organizations/%00', '/account/organizations/x%00/agents', '/account/organizations/%E0%A4%A']) {
+    const res = await fetch(`${gd()}${path}`, { redirect: 'manual' });
+    await res.body?.cancel();
+    t.is(res.status, 400, `GET ${path}`);
+  }
   noErrorLogged(t);
 });
 
