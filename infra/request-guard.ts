@@ -8,6 +8,7 @@
 import type Koa from 'koa';
 import { BadRequest } from './errors.ts';
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNFIT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Whether a string holds a character no field of ours can hold. */
