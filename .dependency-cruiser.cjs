@@ -54,7 +54,8 @@ module.exports = {
     },
     {
       name: 'no-test-runner-outside-tests',
-      comment: 'The product, benchmarks and the fuzz harness never load the test runner, not even through a test helper they share (bench/ uses test/helpers/test-federation.ts, which must stay free of ava).',
+      comment:
+        'The product, benchmarks and the fuzz harness never load the test runner, not even through a test helper they share (bench/ uses test/helpers/test-federation.ts, which must stay free of ava).',
       severity: 'error',
       from: { pathNot: '^test/' },
       to: { path: '(^|/)node_modules/ava/', reachable: true },

@@ -11,7 +11,10 @@ import type { StatementFetcher } from './trust-chain-types.ts';
 const ENTITY_STATEMENT_MEDIA_TYPE = 'application/entity-statement+jwt';
 
 /** One GET of a statement: the status, the media type (lower case, no parameters) and the body read up to `maxBytes` (else ResponseTooLarge). */
-export type StatementTransport = (url: string, opts: { accept: string; maxBytes: number; signal?: AbortSignal }) => Promise<{ status: number; contentType: string; body: string }>;
+export type StatementTransport = (
+  url: string,
+  opts: { accept: string; maxBytes: number; signal?: AbortSignal },
+) => Promise<{ status: number; contentType: string; body: string }>;
 
 /** The transport of tools run by an operator (the CLI, the conformance suite): the global fetch, no redirects. */
 const fetchTransport: StatementTransport = async (url, { accept, maxBytes, signal }) => {
@@ -55,12 +58,18 @@ export function httpStatementFetcher(opts: { maxBytes?: number; transport?: Stat
     }
     if (res.status !== 200) throw new TrustChainError(label, 'fetch_failed', `HTTP ${res.status}`, { url });
     if (res.contentType !== ENTITY_STATEMENT_MEDIA_TYPE) {
-      throw new TrustChainError(label, 'fetch_failed', `content type ${res.contentType || 'missing'}, expected ${ENTITY_STATEMENT_MEDIA_TYPE}`, { url });
+      throw new TrustChainError(
+        label,
+        'fetch_failed',
+        `content type ${res.contentType || 'missing'}, expected ${ENTITY_STATEMENT_MEDIA_TYPE}`,
+        { url },
+      );
     }
     return res.body;
   };
   return {
     entityConfiguration: (entityId, signal) => get(entityConfigurationUrl(entityId), entityConfigurationLabel(entityId), signal),
-    subordinateStatement: (endpoint, issuer, subject, signal) => get(fetchStatementUrl(endpoint, subject), subordinateStatementLabel(issuer, subject), signal),
+    subordinateStatement: (endpoint, issuer, subject, signal) =>
+      get(fetchStatementUrl(endpoint, subject), subordinateStatementLabel(issuer, subject), signal),
   };
 }

@@ -121,7 +121,8 @@ function byteLength(jwt: string): number {
 export function parseStatement(jwt: unknown, ctx: Context, fallbackLabel: string): Statement {
   if (typeof jwt !== 'string') fail(fallbackLabel, 'malformed', 'not a string');
   const text = jwt as string;
-  if (byteLength(text) > ctx.maxJwtBytes) fail(fallbackLabel, 'too_large', `${byteLength(text)} bytes exceeds the limit of ${ctx.maxJwtBytes}`);
+  if (byteLength(text) > ctx.maxJwtBytes)
+    fail(fallbackLabel, 'too_large', `${byteLength(text)} bytes exceeds the limit of ${ctx.maxJwtBytes}`);
   const parts = text.split('.');
   if (parts.length !== 3) fail(fallbackLabel, 'malformed', 'not a compact JWS (three dot-separated parts)');
   let header: Record<string, unknown>;

@@ -70,7 +70,8 @@ class Resolver {
   }
 
   #budget(label: string, url: string): void {
-    if (++this.#fetches > this.#maxFetches) throw new TrustChainError(label, 'fetch_budget', `more than ${this.#maxFetches} fetches`, { url });
+    if (++this.#fetches > this.#maxFetches)
+      throw new TrustChainError(label, 'fetch_budget', `more than ${this.#maxFetches} fetches`, { url });
   }
 
   /** The entity's configuration, fetched once per resolution ("MUST NOT attempt to fetch Entity Statements they already have obtained"). */
@@ -91,7 +92,8 @@ class Resolver {
     const jwt = await timed(label, url, this.#timeoutMs, (signal) => this.#fetcher.entityConfiguration(entityId, signal));
     const st = parseStatement(jwt, this.#ctx, label);
     checkStatement(st, this.#ctx);
-    if (st.claims.iss !== entityId || st.claims.sub !== entityId) fail(label, 'iss_sub', `iss/sub are ${st.claims.iss}/${st.claims.sub}, expected ${entityId}`);
+    if (st.claims.iss !== entityId || st.claims.sub !== entityId)
+      fail(label, 'iss_sub', `iss/sub are ${st.claims.iss}/${st.claims.sub}, expected ${entityId}`);
     // "the entity configuration is self-signed with a key from its own jwks"
     await verifySignature(st, st.claims.jwks.keys, 'its own jwks', 'signature');
     return st;
@@ -114,13 +116,17 @@ class Resolver {
     // §8.1: the fetch endpoint is published in the superior's own entity configuration.
     const fed = superior.claims.metadata?.federation_entity;
     const endpoint = fed?.federation_fetch_endpoint;
-    if (typeof endpoint !== 'string' || !isEntityUrl(endpoint)) fail(superior.label, 'no_fetch_endpoint', 'metadata.federation_entity.federation_fetch_endpoint is missing');
+    if (typeof endpoint !== 'string' || !isEntityUrl(endpoint))
+      fail(superior.label, 'no_fetch_endpoint', 'metadata.federation_entity.federation_fetch_endpoint is missing');
     const url = fetchStatementUrl(endpoint as string, subject);
     this.#budget(label, url);
-    const jwt = await timed(label, url, this.#timeoutMs, (signal) => this.#fetcher.subordinateStatement(endpoint as string, issuer, subject, signal));
+    const jwt = await timed(label, url, this.#timeoutMs, (signal) =>
+      this.#fetcher.subordinateStatement(endpoint as string, issuer, subject, signal),
+    );
     const st = parseStatement(jwt, this.#ctx, label);
     checkStatement(st, this.#ctx);
-    if (st.claims.iss !== issuer || st.claims.sub !== subject) fail(st.label, 'iss_sub', `expected a statement by ${issuer} about ${subject}`);
+    if (st.claims.iss !== issuer || st.claims.sub !== subject)
+      fail(st.label, 'iss_sub', `expected a statement by ${issuer} about ${subject}`);
     // §3.2: signed with a key in the issuer's entity configuration.
     await verifySignature(st, superior.claims.jwks.keys, superior.label, 'signature');
     return st;
@@ -165,7 +171,13 @@ class Resolver {
             }
             const intermediates = path.subordinates.length + 1;
             if (intermediates > ctx.maxPathLength) {
-              errors.push(new TrustChainError(statement.label, 'max_path_length', `more than ${ctx.maxPathLength} intermediates without reaching a trust anchor`));
+              errors.push(
+                new TrustChainError(
+                  statement.label,
+                  'max_path_length',
+                  `more than ${ctx.maxPathLength} intermediates without reaching a trust anchor`,
+                ),
+              );
               continue;
             }
             next.push({ configurations: [...path.configurations, superior], subordinates: [...path.subordinates, statement] });

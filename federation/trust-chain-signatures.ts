@@ -19,7 +19,8 @@ export async function verifySignature(st: Statement, keys: JWK[], whose: string,
   const alg = st.header.alg as string;
   const jwk = keys.find((k) => k.kid === kid);
   if (!jwk) fail(st.label, missingKeyCheck, `signing key ${kid} is not in ${whose}`);
-  if (jwk!.alg !== undefined && jwk!.alg !== alg) fail(st.label, 'signature', `key ${kid} of ${whose} is for ${jwk!.alg}, the statement uses ${alg}`);
+  if (jwk!.alg !== undefined && jwk!.alg !== alg)
+    fail(st.label, 'signature', `key ${kid} of ${whose} is for ${jwk!.alg}, the statement uses ${alg}`);
   if (jwk!.use !== undefined && jwk!.use !== 'sig') fail(st.label, 'signature', `key ${kid} of ${whose} is not a signing key`);
   const pub: JWK = { ...jwk! };
   for (const member of PRIVATE_MEMBERS) delete (pub as Record<string, unknown>)[member];

@@ -21,9 +21,24 @@ export function isEntityId(v: unknown, allowHttp: boolean): v is string {
 
 /** Claims this specification defines for Entity Statements; `crit` must not list them (§3.1.1, §13.4). */
 const SPEC_CLAIMS = new Set([
-  'iss', 'sub', 'iat', 'exp', 'jwks', 'metadata', 'crit', 'authority_hints', 'trust_anchor_hints', 'trust_marks',
-  'trust_mark_issuers', 'trust_mark_owners', 'constraints', 'metadata_policy', 'metadata_policy_crit', 'source_endpoint',
-  'aud', 'trust_anchor',
+  'iss',
+  'sub',
+  'iat',
+  'exp',
+  'jwks',
+  'metadata',
+  'crit',
+  'authority_hints',
+  'trust_anchor_hints',
+  'trust_marks',
+  'trust_mark_issuers',
+  'trust_mark_owners',
+  'constraints',
+  'metadata_policy',
+  'metadata_policy_crit',
+  'source_endpoint',
+  'aud',
+  'trust_anchor',
 ]);
 /** Claims allowed only in Entity Configurations (§3.1.2), and only in Subordinate Statements (§3.1.3). */
 const EC_ONLY = ['authority_hints', 'trust_anchor_hints', 'trust_marks', 'trust_mark_issuers', 'trust_mark_owners'];
@@ -50,7 +65,8 @@ function checkJwks(label: string, jwks: unknown): void {
 function checkConstraintsSyntax(label: string, c: unknown): void {
   if (!isObject(c)) return void fail(label, 'constraints', 'constraints must be a JSON object');
   const { max_path_length: mpl, naming_constraints: nc, allowed_entity_types: aet } = c;
-  if (mpl !== undefined && !(Number.isInteger(mpl) && (mpl as number) >= 0)) fail(label, 'constraints', 'max_path_length must be an integer >= 0');
+  if (mpl !== undefined && !(Number.isInteger(mpl) && (mpl as number) >= 0))
+    fail(label, 'constraints', 'max_path_length must be an integer >= 0');
   if (nc !== undefined) {
     if (!isObject(nc)) fail(label, 'constraints', 'naming_constraints must be a JSON object');
     for (const member of ['permitted', 'excluded'] as const) {
@@ -61,7 +77,8 @@ function checkConstraintsSyntax(label: string, c: unknown): void {
     }
   }
   if (aet !== undefined) {
-    if (!(Array.isArray(aet) && aet.every((t) => typeof t === 'string'))) fail(label, 'constraints', 'allowed_entity_types must be an array of strings');
+    if (!(Array.isArray(aet) && aet.every((t) => typeof t === 'string')))
+      fail(label, 'constraints', 'allowed_entity_types must be an array of strings');
     // §6.2.3: federation_entity "is always allowed and MUST NOT be included in the constraint".
     if ((aet as string[]).includes('federation_entity')) fail(label, 'constraints', 'allowed_entity_types must not list federation_entity');
   }
@@ -80,7 +97,8 @@ function checkTrustMarks(label: string, marks: unknown): void {
     } catch {
       fail(label, 'trust_marks', 'trust_mark is not a JWT');
     }
-    if (type !== (mark as { trust_mark_type: string }).trust_mark_type) fail(label, 'trust_marks', 'trust_mark_type differs from the one in the Trust Mark JWT');
+    if (type !== (mark as { trust_mark_type: string }).trust_mark_type)
+      fail(label, 'trust_marks', 'trust_mark_type differs from the one in the Trust Mark JWT');
   }
 }
 
@@ -89,12 +107,16 @@ export function checkStatement(st: Statement, ctx: Context): void {
   const { header, claims, label } = st;
   // "Entity Statements without a typ header parameter or with a different typ value MUST be rejected."
   if (header.typ !== ENTITY_STATEMENT_TYP) fail(label, 'typ', `typ is ${JSON.stringify(header.typ)}, not ${ENTITY_STATEMENT_TYP}`);
-  if (typeof header.alg !== 'string' || header.alg === 'none' || !ctx.algorithms.has(header.alg)) fail(label, 'alg', `alg ${JSON.stringify(header.alg)} is not accepted`);
+  if (typeof header.alg !== 'string' || header.alg === 'none' || !ctx.algorithms.has(header.alg))
+    fail(label, 'alg', `alg ${JSON.stringify(header.alg)} is not accepted`);
   if (typeof header.kid !== 'string' || header.kid.length === 0) fail(label, 'kid', 'kid header parameter missing or empty');
-  if ('trust_chain' in header || 'peer_trust_chain' in header) fail(label, 'malformed', 'entity statements must not carry a trust_chain header');
+  if ('trust_chain' in header || 'peer_trust_chain' in header)
+    fail(label, 'malformed', 'entity statements must not carry a trust_chain header');
 
-  if (!isEntityId(claims.iss, ctx.allowHttp)) fail(label, 'entity_id', `iss ${JSON.stringify(claims.iss)} is not a valid Entity Identifier`);
-  if (!isEntityId(claims.sub, ctx.allowHttp)) fail(label, 'entity_id', `sub ${JSON.stringify(claims.sub)} is not a valid Entity Identifier`);
+  if (!isEntityId(claims.iss, ctx.allowHttp))
+    fail(label, 'entity_id', `iss ${JSON.stringify(claims.iss)} is not a valid Entity Identifier`);
+  if (!isEntityId(claims.sub, ctx.allowHttp))
+    fail(label, 'entity_id', `sub ${JSON.stringify(claims.sub)} is not a valid Entity Identifier`);
   if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) fail(label, 'claims', 'iat missing or not a number');
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) fail(label, 'claims', 'exp missing or not a number');
   if (claims.jwks === undefined) fail(label, 'claims', 'jwks missing');
@@ -117,7 +139,12 @@ export function checkStatement(st: Statement, ctx: Context): void {
   }
 
   for (const claim of st.isEntityConfiguration ? SS_ONLY : EC_ONLY) {
-    if (claim in claims) fail(label, 'claims', `${claim} is not allowed in ${st.isEntityConfiguration ? 'an entity configuration' : 'a subordinate statement'}`);
+    if (claim in claims)
+      fail(
+        label,
+        'claims',
+        `${claim} is not allowed in ${st.isEntityConfiguration ? 'an entity configuration' : 'a subordinate statement'}`,
+      );
   }
   // aud and trust_anchor belong to explicit registration only (§3.1.4, §3.1.5).
   for (const claim of ['aud', 'trust_anchor']) if (claim in claims) fail(label, 'claims', `${claim} is only for explicit registration`);
@@ -125,12 +152,16 @@ export function checkStatement(st: Statement, ctx: Context): void {
   if (claims.authority_hints !== undefined) {
     const hints = claims.authority_hints;
     if (!Array.isArray(hints) || hints.length === 0) fail(label, 'claims', 'authority_hints must be a non-empty array');
-    for (const hint of hints) if (!isEntityId(hint, ctx.allowHttp)) fail(label, 'entity_id', `authority hint ${JSON.stringify(hint)} is not a valid Entity Identifier`);
+    for (const hint of hints)
+      if (!isEntityId(hint, ctx.allowHttp))
+        fail(label, 'entity_id', `authority hint ${JSON.stringify(hint)} is not a valid Entity Identifier`);
   }
   if (claims.trust_anchor_hints !== undefined) {
     const hints = claims.trust_anchor_hints;
     if (!Array.isArray(hints) || hints.length === 0) fail(label, 'claims', 'trust_anchor_hints must be a non-empty array');
-    for (const hint of hints) if (!isEntityId(hint, ctx.allowHttp)) fail(label, 'entity_id', `trust anchor hint ${JSON.stringify(hint)} is not a valid Entity Identifier`);
+    for (const hint of hints)
+      if (!isEntityId(hint, ctx.allowHttp))
+        fail(label, 'entity_id', `trust anchor hint ${JSON.stringify(hint)} is not a valid Entity Identifier`);
   }
   if (claims.trust_mark_issuers !== undefined) {
     const issuers = claims.trust_mark_issuers;
@@ -155,7 +186,8 @@ export function checkStatement(st: Statement, ctx: Context): void {
       }
     }
   }
-  if (claims.metadata_policy !== undefined && !isObject(claims.metadata_policy)) fail(label, 'policy_illegal', 'metadata_policy must be a JSON object');
+  if (claims.metadata_policy !== undefined && !isObject(claims.metadata_policy))
+    fail(label, 'policy_illegal', 'metadata_policy must be a JSON object');
   if (claims.metadata_policy_crit !== undefined) {
     const crit = claims.metadata_policy_crit;
     if (!Array.isArray(crit) || crit.length === 0 || !crit.every((c) => typeof c === 'string')) {

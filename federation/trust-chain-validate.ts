@@ -27,7 +27,8 @@ export async function validateStatements(stmts: Statement[], ctx: Context): Prom
 
   const n = stmts.length;
   const leaf = stmts[0]!;
-  if (!leaf.isEntityConfiguration) fail(leaf.label, 'iss_sub', 'the first statement must be the subject\'s entity configuration (iss == sub)');
+  if (!leaf.isEntityConfiguration)
+    fail(leaf.label, 'iss_sub', "the first statement must be the subject's entity configuration (iss == sub)");
   const last = stmts[n - 1]!;
   const anchorEC = n === 1 || last.isEntityConfiguration ? last : undefined;
   const lastSubordinate = anchorEC ? n - 2 : n - 1; // subordinate statements are ES[1..lastSubordinate]
@@ -38,17 +39,20 @@ export async function validateStatements(stmts: Statement[], ctx: Context): Prom
   // ES[j]["iss"] == ES[j+1]["sub"]
   for (let j = 0; j < n - 1; j++) {
     const [a, b] = [stmts[j]!, stmts[j + 1]!];
-    if (a.claims.iss !== b.claims.sub) fail(b.label, 'iss_sub', `sub ${b.claims.sub} does not match the issuer ${a.claims.iss} of the statement below it`);
+    if (a.claims.iss !== b.claims.sub)
+      fail(b.label, 'iss_sub', `sub ${b.claims.sub} does not match the issuer ${a.claims.iss} of the statement below it`);
   }
   // §3.2: the issuer of a subordinate statement must be among the subject's authority_hints.
   if (lastSubordinate >= 1) {
     const issuer = stmts[1]!.claims.iss;
-    if (!(leaf.claims.authority_hints ?? []).includes(issuer)) fail(leaf.label, 'authority_hints', `${issuer} is not among the authority_hints`);
+    if (!(leaf.claims.authority_hints ?? []).includes(issuer))
+      fail(leaf.label, 'authority_hints', `${issuer} is not among the authority_hints`);
   }
 
   const anchorId = anchorEC ? anchorEC.claims.sub : stmts[lastSubordinate]!.claims.iss;
   const anchor = ctx.anchors.get(anchorId);
-  if (!anchor) fail(anchorEC?.label ?? stmts[lastSubordinate]!.label, 'unknown_trust_anchor', `${anchorId} is not a configured trust anchor`);
+  if (!anchor)
+    fail(anchorEC?.label ?? stmts[lastSubordinate]!.label, 'unknown_trust_anchor', `${anchorId} is not a configured trust anchor`);
   const intermediates = Math.max(0, lastSubordinate - 1);
   if (intermediates > ctx.maxPathLength) {
     fail(stmts[lastSubordinate]!.label, 'max_path_length', `${intermediates} intermediates exceed the limit of ${ctx.maxPathLength}`);
@@ -61,7 +65,8 @@ export async function validateStatements(stmts: Statement[], ctx: Context): Prom
   const anchorKeys = anchor!.jwks.keys;
   if (anchorEC) {
     await verifySignature(anchorEC, anchorKeys, `the configured keys of trust anchor ${anchorId}`, 'signature');
-    if (!anchorEC.claims.jwks.keys.some((k) => k.kid === anchorEC.header.kid)) fail(anchorEC.label, 'signature', 'signing key is not in its own jwks');
+    if (!anchorEC.claims.jwks.keys.some((k) => k.kid === anchorEC.header.kid))
+      fail(anchorEC.label, 'signature', 'signing key is not in its own jwks');
   }
   for (let j = lastSubordinate; j >= 1; j--) {
     const st = stmts[j]!;
@@ -85,10 +90,19 @@ export async function validateStatements(stmts: Statement[], ctx: Context): Prom
     if (!c) continue;
     // max_path_length: Intermediates between the issuer of ES[j] and the subject are ES[1..j-1]'s issuers.
     if (c.max_path_length !== undefined && j - 1 > c.max_path_length) {
-      fail(st.label, 'max_path_length', `${j - 1} intermediates between the issuer and the subject exceed max_path_length ${c.max_path_length}`);
+      fail(
+        st.label,
+        'max_path_length',
+        `${j - 1} intermediates between the issuer and the subject exceed max_path_length ${c.max_path_length}`,
+      );
     }
     // naming_constraints apply to the subject of ES[j] and all entities below it.
-    if (c.naming_constraints) checkNamingConstraints(st.label, c.naming_constraints, stmts.slice(1, j + 1).map((s) => s.claims.sub));
+    if (c.naming_constraints)
+      checkNamingConstraints(
+        st.label,
+        c.naming_constraints,
+        stmts.slice(1, j + 1).map((s) => s.claims.sub),
+      );
     if (c.allowed_entity_types) allowedTypes.push(c.allowed_entity_types);
   }
 
@@ -109,7 +123,8 @@ export async function validateStatements(stmts: Statement[], ctx: Context): Prom
   const critical = new Set<string>();
   for (let j = 1; j <= lastSubordinate; j++) {
     for (const op of stmts[j]!.claims.metadata_policy_crit ?? []) {
-      if (!SUPPORTED_ADDITIONAL_OPERATORS.has(op)) fail(stmts[j]!.label, 'policy_illegal', `critical policy operator ${op} is not supported`);
+      if (!SUPPORTED_ADDITIONAL_OPERATORS.has(op))
+        fail(stmts[j]!.label, 'policy_illegal', `critical policy operator ${op} is not supported`);
       critical.add(op);
     }
   }
@@ -133,7 +148,8 @@ export async function validateStatements(stmts: Statement[], ctx: Context): Prom
   } catch (err) {
     throw policyError(leaf.label, err);
   }
-  if (ctx.entityType !== undefined && !metadata[ctx.entityType]) fail(leaf.label, 'entity_type', `the resolved metadata has no ${ctx.entityType}`);
+  if (ctx.entityType !== undefined && !metadata[ctx.entityType])
+    fail(leaf.label, 'entity_type', `the resolved metadata has no ${ctx.entityType}`);
 
   const chain: TrustChain = {
     subject: leaf.claims.sub,
@@ -149,7 +165,8 @@ export async function validateStatements(stmts: Statement[], ctx: Context): Prom
 /** A MetadataPolicyError as the TrustChainError of the statement that caused it. */
 function policyError(label: string, err: unknown): Error {
   if (!(err instanceof MetadataPolicyError)) return err as Error;
-  const check: TrustChainCheck = err.kind === 'illegal' ? 'policy_illegal' : err.kind === 'conflict' ? 'policy_conflict' : 'policy_violation';
+  const check: TrustChainCheck =
+    err.kind === 'illegal' ? 'policy_illegal' : err.kind === 'conflict' ? 'policy_conflict' : 'policy_violation';
   return new TrustChainError(label, check, err.message, { cause: err });
 }
 

@@ -96,7 +96,11 @@ async function openInteraction(op: string, ua = new UserAgent()): Promise<LiveSt
 async function signIntoAccountArea(op: string, catalogue: Catalogue): Promise<LiveState> {
   const services = catalogue.entities.find((e) => e.kind === 'services');
   if (!services) throw new Error('no services entity to draw a synthetic person from');
-  const created = await fetch(`${services.url}/demo/persons`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const created = await fetch(`${services.url}/demo/persons`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   if (created.status !== 201) throw new Error(`the demo population registry answered ${created.status}`);
   const person = (await created.json()) as { name: string; id_number: string; phone: string };
   const ua = new UserAgent();
@@ -105,13 +109,23 @@ async function signIntoAccountArea(op: string, catalogue: Catalogue): Promise<Li
   if (!registerHref) throw new Error('the login page offers no registration');
   const registerPage = await ua.navigate(new URL(registerHref.replace(/&amp;/g, '&'), login.url).toString());
   const { action, hidden } = findForm(registerPage.html, '/register');
-  const sent = await ua.navigate(new URL(`${action}/otp`, registerPage.url).toString(), { form: { ...hidden, phone: person.phone }, headers: { origin: 'null', 'sec-fetch-site': 'same-origin' } });
+  const sent = await ua.navigate(new URL(`${action}/otp`, registerPage.url).toString(), {
+    form: { ...hidden, phone: person.phone },
+    headers: { origin: 'null', 'sec-fetch-site': 'same-origin' },
+  });
   if (sent.status !== 200) throw new Error(`sending the registration code failed: ${sent.status}`);
   const outbox = (await (await fetch(`${services.url}/demo/outbox?to=${person.phone}`)).json()) as { body: string }[];
   const otp = /(\d{6})/.exec(outbox[0]?.body ?? '')?.[1];
   if (!otp) throw new Error('no registration code in the demo outbox');
-  const account = await ua.submit(sent, '/register', { name: person.name, id_number: person.id_number, phone: person.phone, otp, password: PASSWORD });
+  const account = await ua.submit(sent, '/register', {
+    name: person.name,
+    id_number: person.id_number,
+    phone: person.phone,
+    otp,
+    password: PASSWORD,
+  });
   const csrf = /name="csrf" value="([^"]*)"/.exec(account.html)?.[1];
-  if (!account.url.endsWith('/account') || !csrf) throw new Error(`registration did not end in the account area (${account.status} ${account.url})`);
+  if (!account.url.endsWith('/account') || !csrf)
+    throw new Error(`registration did not end in the account area (${account.status} ${account.url})`);
   return { cookie: ua.cookieHeader(new URL(op)), csrf };
 }

@@ -57,7 +57,15 @@ function record(report: CampaignReport, endpoint: Endpoint, request: RawRequest,
   const key = `${endpoint.kind} ${request.method} ${endpoint.path}`;
   let finding = report.findings.get(key);
   if (!finding) {
-    finding = { kind: endpoint.kind, method: request.method, path: endpoint.path, entities: new Set(), count: 0, outcomes: new Map(), smallest: { origin: endpoint.origin, request, outcome } };
+    finding = {
+      kind: endpoint.kind,
+      method: request.method,
+      path: endpoint.path,
+      entities: new Set(),
+      count: 0,
+      outcomes: new Map(),
+      smallest: { origin: endpoint.origin, request, outcome },
+    };
     report.findings.set(key, finding);
   }
   finding.entities.add(endpoint.entity);
@@ -74,7 +82,17 @@ function classify(outcome: Outcome): { serverError: boolean; hang: boolean; labe
 
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
   const { catalogue } = opts;
-  const report: CampaignReport = { requests: 0, serverErrors: 0, hangs: 0, skipped: 0, findings: new Map(), families: new Map(), statuses: new Map(), notes: [], durationMs: 0 };
+  const report: CampaignReport = {
+    requests: 0,
+    serverErrors: 0,
+    hangs: 0,
+    skipped: 0,
+    findings: new Map(),
+    families: new Map(),
+    statuses: new Map(),
+    notes: [],
+    durationMs: 0,
+  };
   const sessions = new BrowserSessions(catalogue, report.notes);
   // The same seed gives the same cases in the same order.
   const cases = fc.sample(caseArb(catalogue.endpoints), { seed: opts.seed, numRuns: opts.runs });
@@ -119,7 +137,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
 }
 
 /** The parts of `text` between `separator`s, with the `i`th left out. */
-const without = (text: string, separator: string, i: number) => text.split(separator).filter((_, j) => j !== i).join(separator);
+const without = (text: string, separator: string, i: number) =>
+  text
+    .split(separator)
+    .filter((_, j) => j !== i)
+    .join(separator);
 
 /**
  * Cuts each finding's reproducer down: drops its headers, query parameters and form fields one
@@ -148,7 +170,8 @@ export async function shrinkFindings(report: CampaignReport, hangMs: number): Pr
         if (await fails(candidate)) current = candidate;
       }
     }
-    const form = current.headers.some(([k, v]) => k.toLowerCase() === 'content-type' && v.includes('urlencoded')) && current.body?.includes('&');
+    const form =
+      current.headers.some(([k, v]) => k.toLowerCase() === 'content-type' && v.includes('urlencoded')) && current.body?.includes('&');
     if (form) {
       for (let i = current.body!.toString('latin1').split('&').length - 1; i >= 0; i--) {
         const candidate = { ...current, body: Buffer.from(without(current.body!.toString('latin1'), '&', i), 'latin1') };
@@ -174,8 +197,12 @@ export function describeRequest(origin: string, r: RawRequest): string {
   const show = (s: string) => JSON.stringify(cut(s)).slice(1, -1);
   const lines = [`${show(r.method)} ${origin}${show(r.target)}`];
   // Session cookies are the harness's own browser state: replaying needs a fresh one anyway.
-  for (const [k, v] of r.headers) lines.push(`  ${show(k)}: ${show(k.toLowerCase() === 'cookie' ? v.replace(/=[\w.-]{20,}/g, '=<live>') : v)}`);
-  if (r.body !== undefined) lines.push(`  body (${r.body.length} bytes${utf8(r.body) === null ? ', shown as latin1' : ''}): ${show(utf8(r.body) ?? r.body.toString('latin1'))}`);
+  for (const [k, v] of r.headers)
+    lines.push(`  ${show(k)}: ${show(k.toLowerCase() === 'cookie' ? v.replace(/=[\w.-]{20,}/g, '=<live>') : v)}`);
+  if (r.body !== undefined)
+    lines.push(
+      `  body (${r.body.length} bytes${utf8(r.body) === null ? ', shown as latin1' : ''}): ${show(utf8(r.body) ?? r.body.toString('latin1'))}`,
+    );
   return lines.join('\n');
 }
 

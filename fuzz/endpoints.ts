@@ -87,7 +87,8 @@ async function entityConfiguration(url: string): Promise<Record<string, unknown>
   return decodeJwtPayload(await fetchText(url + ENTITY_CONFIGURATION));
 }
 
-const metadataOf = (ec: Record<string, unknown>, type: string) => ((ec.metadata ?? {}) as Record<string, Record<string, unknown> | undefined>)[type];
+const metadataOf = (ec: Record<string, unknown>, type: string) =>
+  ((ec.metadata ?? {}) as Record<string, Record<string, unknown> | undefined>)[type];
 
 /**
  * The entities reachable from `start` through the federation's own statements: authority hints
@@ -133,12 +134,23 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
   const portals = all.filter((x) => x.kind === 'portal').map((x) => x.url);
   const entityIds = [...all.map((x) => x.url), CLOSED_LOOPBACK];
   const clientIds = [...portals, 'gov-id-account', ...ops, CLOSED_LOOPBACK];
-  const redirects = [...portals.map((p) => `${p}/callback`), `${e.url}/account/callback`, ...ops.map((o) => `${o}/broker/callback`), `${CLOSED_LOOPBACK}/cb`];
+  const redirects = [
+    ...portals.map((p) => `${p}/callback`),
+    `${e.url}/account/callback`,
+    ...ops.map((o) => `${o}/broker/callback`),
+    `${CLOSED_LOOPBACK}/cb`,
+  ];
   const lang = { name: 'lang', base: ['zh-CN', 'en'] };
   const identifiers = [...SYNTHETIC.idNumbers, ...SYNTHETIC.phones];
   const f = (name: string, base: string[], extra: Partial<Field> = {}): Field => ({ name, base, ...extra });
   const jwt = (name: string): Field => ({ name, base: ['eyJhbGciOiJub25lIn0.e30.'], jwt: true });
-  const ep = (method: Endpoint['method'], path: string, body: Endpoint['body'], fields: Field[], extra: Partial<Endpoint> = {}): Endpoint => ({
+  const ep = (
+    method: Endpoint['method'],
+    path: string,
+    body: Endpoint['body'],
+    fields: Field[],
+    extra: Partial<Endpoint> = {},
+  ): Endpoint => ({
     entity: e.label,
     kind: e.kind,
     origin: e.url,
@@ -162,11 +174,37 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
     const types = ['openid_provider', 'openid_relying_party', 'federation_entity', 'oauth_resource'];
     out.push(
       ep('GET', pathOf(fed.federation_fetch_endpoint, ''), 'none', [f('sub', entityIds), f('iss', [e.url])]),
-      ep('GET', pathOf(fed.federation_list_endpoint, ''), 'none', [f('entity_type', types), f('intermediate', ['true', 'false']), f('trust_marked', ['true']), f('trust_mark_type', ['x'])]),
-      ep('GET', pathOf(fed.federation_resolve_endpoint, ''), 'none', [f('sub', entityIds), f('trust_anchor', [all[0]!.url, ...entityIds]), f('entity_type', types)]),
+      ep('GET', pathOf(fed.federation_list_endpoint, ''), 'none', [
+        f('entity_type', types),
+        f('intermediate', ['true', 'false']),
+        f('trust_marked', ['true']),
+        f('trust_mark_type', ['x']),
+      ]),
+      ep('GET', pathOf(fed.federation_resolve_endpoint, ''), 'none', [
+        f('sub', entityIds),
+        f('trust_anchor', [all[0]!.url, ...entityIds]),
+        f('entity_type', types),
+      ]),
       // The registry of homes every authority keeps.
-      ep('POST', '/registry/homes', 'json', [f('kind', ['natural', 'legal']), f('identifier', [...SYNTHETIC.idNumbers, ...SYNTHETIC.usccs]), f('home', ops), f('previous_home', ops)], { authorization: 'entity-assertion' }),
-      ep('POST', '/registry/lookup', 'json', [f('kind', ['natural', 'legal']), f('identifier', [...SYNTHETIC.idNumbers, ...SYNTHETIC.usccs])], { authorization: 'entity-assertion' }),
+      ep(
+        'POST',
+        '/registry/homes',
+        'json',
+        [
+          f('kind', ['natural', 'legal']),
+          f('identifier', [...SYNTHETIC.idNumbers, ...SYNTHETIC.usccs]),
+          f('home', ops),
+          f('previous_home', ops),
+        ],
+        { authorization: 'entity-assertion' },
+      ),
+      ep(
+        'POST',
+        '/registry/lookup',
+        'json',
+        [f('kind', ['natural', 'legal']), f('identifier', [...SYNTHETIC.idNumbers, ...SYNTHETIC.usccs])],
+        { authorization: 'entity-assertion' },
+      ),
     );
   }
   if (typeof fed.federation_trust_mark_endpoint === 'string') {
@@ -191,8 +229,21 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
   if (e.kind === 'services') {
     const names = ['张三', 'Fuzz'];
     out.push(
-      ep('POST', '/population/verify', 'json', [f('name', names), f('id_number', SYNTHETIC.idNumbers)], { authorization: 'entity-assertion' }),
-      ep('POST', '/legal-persons/verify', 'json', [f('uscc', SYNTHETIC.usccs), f('org_name', ['某公司']), f('representative_name', names), f('representative_id_number', SYNTHETIC.idNumbers)], { authorization: 'entity-assertion' }),
+      ep('POST', '/population/verify', 'json', [f('name', names), f('id_number', SYNTHETIC.idNumbers)], {
+        authorization: 'entity-assertion',
+      }),
+      ep(
+        'POST',
+        '/legal-persons/verify',
+        'json',
+        [
+          f('uscc', SYNTHETIC.usccs),
+          f('org_name', ['某公司']),
+          f('representative_name', names),
+          f('representative_id_number', SYNTHETIC.idNumbers),
+        ],
+        { authorization: 'entity-assertion' },
+      ),
       ep('POST', '/messages', 'json', [f('to', SYNTHETIC.phones), f('body', ['验证码 123456'])], { authorization: 'entity-assertion' }),
       ep('POST', '/admin/persons', 'json', [f('name', names)], { authorization: 'admin' }),
       ep('POST', '/admin/organizations', 'json', [f('rep_id_number', SYNTHETIC.idNumbers)], { authorization: 'admin' }),
@@ -221,7 +272,12 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
   const { ep, f, jwt, lang, ops, clientIds, redirects, identifiers } = h;
   const d = e.discovery!;
   const acrs = (d.acr_values_supported as string[] | undefined) ?? ['x'];
-  const clientAuth = [f('client_id', clientIds), f('client_secret', ['x']), f('client_assertion_type', ['urn:ietf:params:oauth:client-assertion-type:jwt-bearer']), jwt('client_assertion')];
+  const clientAuth = [
+    f('client_id', clientIds),
+    f('client_secret', ['x']),
+    f('client_assertion_type', ['urn:ietf:params:oauth:client-assertion-type:jwt-bearer']),
+    jwt('client_assertion'),
+  ];
   const authorization = [
     f('client_id', clientIds),
     f('response_type', ['code', 'code id_token', 'token', 'none']),
@@ -245,7 +301,13 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
     f('resource', h.entityIds),
   ];
   const token = [
-    f('grant_type', ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:token-exchange']),
+    f('grant_type', [
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+    ]),
     f('code', ['x']),
     f('redirect_uri', redirects),
     f('code_verifier', ['dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk']),
@@ -257,12 +319,30 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
     ...clientAuth,
   ];
   const tokenOps = [jwt('token'), f('token_type_hint', ['access_token', 'refresh_token']), ...clientAuth];
-  const endSession = [jwt('id_token_hint'), f('post_logout_redirect_uri', h.entityIds.map((u) => `${u}/`)), f('state', ['s']), f('ui_locales', ['zh-CN']), f('client_id', clientIds), f('logout_hint', identifiers)];
+  const endSession = [
+    jwt('id_token_hint'),
+    f(
+      'post_logout_redirect_uri',
+      h.entityIds.map((u) => `${u}/`),
+    ),
+    f('state', ['s']),
+    f('ui_locales', ['zh-CN']),
+    f('client_id', clientIds),
+    f('logout_hint', identifiers),
+  ];
   const uid = f('uid', ['x'], { in: 'path' });
   const interaction = (method: Endpoint['method'], suffix: string, fields: Field[] = []): Endpoint =>
-    ep(method, `/interaction/:uid${suffix}`, method === 'POST' ? 'form' : 'none', [uid, ...(method === 'POST' ? [f('csrf', ['x'])] : []), lang, ...fields], { session: 'interaction' });
+    ep(
+      method,
+      `/interaction/:uid${suffix}`,
+      method === 'POST' ? 'form' : 'none',
+      [uid, ...(method === 'POST' ? [f('csrf', ['x'])] : []), lang, ...fields],
+      { session: 'interaction' },
+    );
   const account = (method: Endpoint['method'], path: string, fields: Field[] = []): Endpoint =>
-    ep(method, path, method === 'POST' ? 'form' : 'none', [...(method === 'POST' ? [f('csrf', ['x'])] : []), lang, ...fields], { session: 'account' });
+    ep(method, path, method === 'POST' ? 'form' : 'none', [...(method === 'POST' ? [f('csrf', ['x'])] : []), lang, ...fields], {
+      session: 'account',
+    });
   const subject = f('subject', ['x', '00000000-0000-0000-0000-000000000000'], { in: 'path' });
   const paths = {
     authorization: pathOf(d.authorization_endpoint, '/auth'),
@@ -276,18 +356,51 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
   };
   // Coherent requests: the OP's own public account client (which gets furthest without keys), and a portal of the federation.
   const accountClient = { client_id: 'gov-id-account' };
-  const portal = { client_id: clientIds[0]!, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: 'eyJhbGciOiJub25lIn0.e30.' };
+  const portal = {
+    client_id: clientIds[0]!,
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: 'eyJhbGciOiJub25lIn0.e30.',
+  };
   const pkce = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
-  const authRequest = { ...accountClient, response_type: 'code', scope: 'openid profile', redirect_uri: `${e.url}/account/callback`, state: 's', ...pkce };
-  const authProfiles: Record<string, string>[] = [authRequest, { ...authRequest, prompt: 'none' }, { ...authRequest, login_hint: SYNTHETIC.idNumbers[0]! }, accountClient, { ...accountClient, request_uri: 'urn:ietf:params:oauth:request_uri:x' }, { ...authRequest, request: 'eyJhbGciOiJub25lIn0.e30.' }];
+  const authRequest = {
+    ...accountClient,
+    response_type: 'code',
+    scope: 'openid profile',
+    redirect_uri: `${e.url}/account/callback`,
+    state: 's',
+    ...pkce,
+  };
+  const authProfiles: Record<string, string>[] = [
+    authRequest,
+    { ...authRequest, prompt: 'none' },
+    { ...authRequest, login_hint: SYNTHETIC.idNumbers[0]! },
+    accountClient,
+    { ...accountClient, request_uri: 'urn:ietf:params:oauth:request_uri:x' },
+    { ...authRequest, request: 'eyJhbGciOiJub25lIn0.e30.' },
+  ];
   const tokenProfiles: Record<string, string>[] = [
     { ...accountClient, grant_type: 'refresh_token', refresh_token: 'x' },
-    { ...accountClient, grant_type: 'authorization_code', code: 'x', redirect_uri: `${e.url}/account/callback`, code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' },
+    {
+      ...accountClient,
+      grant_type: 'authorization_code',
+      code: 'x',
+      redirect_uri: `${e.url}/account/callback`,
+      code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+    },
     { ...portal, grant_type: 'client_credentials', scope: 'openid' },
     { ...portal, grant_type: 'refresh_token', refresh_token: 'x' },
   ];
-  const tokenOpProfiles: Record<string, string>[] = [{ ...accountClient, token: 'x' }, { ...accountClient, token: 'x', token_type_hint: 'refresh_token' }, { ...portal, token: 'x', token_type_hint: 'access_token' }];
-  const endSessionProfiles: Record<string, string>[] = [accountClient, { id_token_hint: 'eyJhbGciOiJub25lIn0.e30.' }, { ...accountClient, post_logout_redirect_uri: `${e.url}/account`, state: 's' }, {}];
+  const tokenOpProfiles: Record<string, string>[] = [
+    { ...accountClient, token: 'x' },
+    { ...accountClient, token: 'x', token_type_hint: 'refresh_token' },
+    { ...portal, token: 'x', token_type_hint: 'access_token' },
+  ];
+  const endSessionProfiles: Record<string, string>[] = [
+    accountClient,
+    { id_token_hint: 'eyJhbGciOiJub25lIn0.e30.' },
+    { ...accountClient, post_logout_redirect_uri: `${e.url}/account`, state: 's' },
+    {},
+  ];
   const out: Endpoint[] = [
     ep('GET', '/.well-known/openid-configuration', 'none', []),
     ep('GET', paths.jwks, 'none', []),
@@ -295,7 +408,10 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
     ep('GET', paths.authorization, 'none', authorization, { profiles: authProfiles }),
     ep('POST', paths.authorization, 'form', authorization, { profiles: authProfiles }),
     ep('GET', `${paths.authorization}/:uid`, 'none', [uid]),
-    ep('POST', paths.par, 'form', [...authorization.filter((x) => x.name !== 'client_id'), ...clientAuth], { authorization: 'client-basic', profiles: [authRequest, { ...authRequest, ...portal, redirect_uri: `${portal.client_id}/callback` }] }),
+    ep('POST', paths.par, 'form', [...authorization.filter((x) => x.name !== 'client_id'), ...clientAuth], {
+      authorization: 'client-basic',
+      profiles: [authRequest, { ...authRequest, ...portal, redirect_uri: `${portal.client_id}/callback` }],
+    }),
     ep('POST', paths.token, 'form', token, { authorization: 'client-basic', profiles: tokenProfiles }),
     ep('GET', paths.userinfo, 'none', [f('access_token', ['x'])], { authorization: 'access-token', profiles: [{}, { access_token: 'x' }] }),
     ep('POST', paths.userinfo, 'form', [f('access_token', ['x'])], { authorization: 'access-token' }),
@@ -320,16 +436,31 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
     interaction('POST', '/abort'),
     interaction('GET', '/register'),
     interaction('POST', '/register/otp', [f('phone', SYNTHETIC.phones)]),
-    interaction('POST', '/register', [f('name', ['张三']), f('id_number', SYNTHETIC.idNumbers), f('phone', SYNTHETIC.phones), f('otp', ['123456']), f('password', ['Fuzz-Passw0rd-2026!'])]),
+    interaction('POST', '/register', [
+      f('name', ['张三']),
+      f('id_number', SYNTHETIC.idNumbers),
+      f('phone', SYNTHETIC.phones),
+      f('otp', ['123456']),
+      f('password', ['Fuzz-Passw0rd-2026!']),
+    ]),
     // The account area, signed in as a synthetic person where the deployment lets the harness register one.
     account('GET', '/account'),
     ep('GET', '/account/callback', 'none', [f('code', ['x']), f('state', ['x']), f('iss', [e.url])], { session: 'account' }),
     account('POST', '/account/organizations', [f('uscc', SYNTHETIC.usccs), f('org_name', ['某公司'])]),
     account('POST', '/account/move', [f('home', ops), f('password', ['Wrong-Passw0rd!'])]),
     account('GET', '/account/organizations/:subject', [subject]),
-    account('POST', '/account/organizations/:subject/agents', [subject, f('name', ['张三']), f('id_number', SYNTHETIC.idNumbers), f('expires', ['2099-12-31', '']), f('role', ['agent', 'admin']), f('categories', ['x'])]),
+    account('POST', '/account/organizations/:subject/agents', [
+      subject,
+      f('name', ['张三']),
+      f('id_number', SYNTHETIC.idNumbers),
+      f('expires', ['2099-12-31', '']),
+      f('role', ['agent', 'admin']),
+      f('categories', ['x']),
+    ]),
     account('POST', '/account/organizations/:subject/agents/:id/revoke', [subject, f('id', ['1', 'x'], { in: 'path' })]),
-    ep('POST', '/admin/clients', 'json', [f('redirect_uris', [`${CLOSED_LOOPBACK}/cb`]), f('client_name', ['x'])], { authorization: 'admin' }),
+    ep('POST', '/admin/clients', 'json', [f('redirect_uris', [`${CLOSED_LOOPBACK}/cb`]), f('client_name', ['x'])], {
+      authorization: 'admin',
+    }),
     ep('POST', '/admin/accounts/move', 'json', [f('id_number', SYNTHETIC.idNumbers), f('to', ops)], { authorization: 'admin' }),
   ];
   // A broker: the OP is a relying party of its neighbours, with their back-channel logout and its own logout and import APIs.

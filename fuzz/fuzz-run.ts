@@ -71,8 +71,12 @@ async function main(): Promise<number> {
   try {
     const catalogue = await discoverCatalogue(entities);
     const byKind = (k: string) => catalogue.entities.filter((e) => e.kind === k).length;
-    console.log(`fuzzing ${values.target ?? 'the demo federation in this process'}: seed ${seed}, ${runs} runs, concurrency ${concurrency}`);
-    console.log(`${catalogue.entities.length} entities (${byKind('op')} OPs, ${byKind('portal')} portals, ${byKind('services')} services), ${catalogue.endpoints.length} endpoints`);
+    console.log(
+      `fuzzing ${values.target ?? 'the demo federation in this process'}: seed ${seed}, ${runs} runs, concurrency ${concurrency}`,
+    );
+    console.log(
+      `${catalogue.entities.length} entities (${byKind('op')} OPs, ${byKind('portal')} portals, ${byKind('services')} services), ${catalogue.endpoints.length} endpoints`,
+    );
     const memoryBefore = local ? memory() : null;
     const step = Math.max(1000, Math.round(runs / 20));
     const report = await runCampaign({
@@ -91,10 +95,21 @@ async function main(): Promise<number> {
     if (shrinking) console.log(`(reproducers cut down with ${shrinking} more requests, not counted below)`);
     for (const crash of crashes) console.log(crash);
     for (const note of report.notes) console.log(`note: ${note}`);
-    console.log(`mutation families: ${[...report.families].map(([k, n]) => `${k} ${n}`).join(', ')}${report.skipped ? `; ${report.skipped} cases not sent (loopback only)` : ''}`);
-    console.log(`answers: ${[...report.statuses].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+    console.log(
+      `mutation families: ${[...report.families].map(([k, n]) => `${k} ${n}`).join(', ')}${report.skipped ? `; ${report.skipped} cases not sent (loopback only)` : ''}`,
+    );
+    console.log(
+      `answers: ${[...report.statuses]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ')}`,
+    );
     console.log(`duration ${(report.durationMs / 1000).toFixed(1)} s`);
-    console.log(local ? `server memory${gc ? ' (after a full GC)' : ''}: before ${memoryBefore}; after ${memory()}` : 'server memory: not measured (the federation runs elsewhere: --target)');
+    console.log(
+      local
+        ? `server memory${gc ? ' (after a full GC)' : ''}: before ${memoryBefore}; after ${memory()}`
+        : 'server memory: not measured (the federation runs elsewhere: --target)',
+    );
     const serverErrors = report.serverErrors + crashes.length;
     console.log(`${report.requests} requests, ${serverErrors} server errors, ${report.hangs} hangs`);
     return serverErrors || report.hangs ? 1 : 0;

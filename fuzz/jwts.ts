@@ -30,7 +30,17 @@ export interface JwtPlan {
   garbage: string;
 }
 
-const TYPS = ['JWT', 'entity-statement+jwt', 'entity-assertion+jwt', 'logout+jwt', 'trust-mark+jwt', 'oauth-authz-req+jwt', 'client-authentication+jwt', 'at+jwt', 'x'];
+const TYPS = [
+  'JWT',
+  'entity-statement+jwt',
+  'entity-assertion+jwt',
+  'logout+jwt',
+  'trust-mark+jwt',
+  'oauth-authz-req+jwt',
+  'client-authentication+jwt',
+  'at+jwt',
+  'x',
+];
 const EXTRA_CLAIMS: Record<string, unknown>[] = [
   {},
   { events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sid: 's' },
@@ -46,7 +56,19 @@ const EXTRA_CLAIMS: Record<string, unknown>[] = [
   { sub: '\u0000' },
 ];
 export const jwtPlanArb: fc.Arbitrary<JwtPlan> = fc.record({
-  form: fc.constantFrom<JwtForm>('none', 'none-signed', 'wrong-key-es256', 'wrong-key-eddsa', 'hs256', 'expired', 'not-yet-valid', 'malformed', 'bad-header', 'bad-payload', 'huge-claim'),
+  form: fc.constantFrom<JwtForm>(
+    'none',
+    'none-signed',
+    'wrong-key-es256',
+    'wrong-key-eddsa',
+    'hs256',
+    'expired',
+    'not-yet-valid',
+    'malformed',
+    'bad-header',
+    'bad-payload',
+    'huge-claim',
+  ),
   iss: fc.integer({ min: -1, max: 30 }),
   aud: fc.integer({ min: -1, max: 30 }),
   typ: fc.option(fc.constantFrom(...TYPS)),
@@ -56,7 +78,11 @@ export const jwtPlanArb: fc.Arbitrary<JwtPlan> = fc.record({
 
 /** Keys the federation never trusted. The Ed25519 and HMAC keys are fixed, so their signatures are the same every run. */
 const KEYS = {
-  eddsa: createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]), format: 'der', type: 'pkcs8' }),
+  eddsa: createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]),
+    format: 'der',
+    type: 'pkcs8',
+  }),
   es256: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
   hs256: createSecretKey(Buffer.alloc(32, 9)),
 };

@@ -21,7 +21,10 @@ export async function startLocalFederation(logLevel: LogLevel = 'error'): Promis
   const prefix = `f${randomBytes(4).toString('hex')}_`;
   const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-fuzz-'));
   const log = createLogger({ topology: topology.name }, logLevel);
-  const host = await startHost({ dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topology, demo: true, log }, topology.entities.map((e) => e.id));
+  const host = await startHost(
+    { dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topology, demo: true, log },
+    topology.entities.map((e) => e.id),
+  );
   return {
     entities: topology.entities.map((e) => ({ url: e.url, label: e.id })),
     async close() {

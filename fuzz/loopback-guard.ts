@@ -19,7 +19,10 @@ export function foreignHosts(req: RawRequest, allowedHosts: ReadonlySet<string>,
   // Anchored on the `://` itself: the text may be a long run of letters, which a scheme pattern would scan quadratically.
   for (const m of text.matchAll(/:(?:\\?\/){2}([^/?#\s"'<>\\&]*)/g)) {
     const authority = m[1]!.split('@').pop()!.toLowerCase();
-    const host = (authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':')[0]!).replace(/\.+$/, '');
+    const host = (authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':')[0]!).replace(
+      /\.+$/,
+      '',
+    );
     if (host && !LOOPBACK_HOST.test(host) && !allowedHosts.has(host)) out.add(host);
   }
   return [...out];

@@ -71,7 +71,26 @@ const HOSTILE = [
 ];
 
 /** Single characters that break parsers and databases when slipped into an otherwise valid value. */
-const INJECTED = ['\u0000', '\u0000', '\u0000', '\u0000', '\r\n', '\n', '\uD800', '\u00FF', '%', '%00', '\u202E', "'", '"', '<', '\\', '\uFFFF', '\u0001', ' '];
+const INJECTED = [
+  '\u0000',
+  '\u0000',
+  '\u0000',
+  '\u0000',
+  '\r\n',
+  '\n',
+  '\uD800',
+  '\u00FF',
+  '%',
+  '%00',
+  '\u202E',
+  "'",
+  '"',
+  '<',
+  '\\',
+  '\uFFFF',
+  '\u0001',
+  ' ',
+];
 
 /** No generated text may spell `//` (so no absolute URL to another host is ever formed). */
 const noDoubleSlash = (s: string) => s.replace(/\/(?=\/)/g, '/_');
@@ -89,7 +108,21 @@ export type Value =
   | { t: 'json'; v: unknown };
 
 const URL_PREFIXES = ['', 'https', 'HTTP', 'http ', 'localhost'];
-const URL_SUFFIXES = ['', '/', '/x', '?a=b', '#f', '/.well-known/openid-federation', '%00', '/..', ':99999', '.', ' ', '/callback', '/%2e%2e/'];
+const URL_SUFFIXES = [
+  '',
+  '/',
+  '/x',
+  '?a=b',
+  '#f',
+  '/.well-known/openid-federation',
+  '%00',
+  '/..',
+  ':99999',
+  '.',
+  ' ',
+  '/callback',
+  '/%2e%2e/',
+];
 
 const valueArb = (jwtWeight: number, json: boolean): fc.Arbitrary<Value> =>
   fc.oneof(
@@ -100,16 +133,24 @@ const valueArb = (jwtWeight: number, json: boolean): fc.Arbitrary<Value> =>
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 24 }).map((s): Value => ({ t: 'str', s: noDoubleSlash(s) })) },
     {
       weight: 1,
-      arbitrary: fc.record({ s: fc.constantFrom('A', '\u0000', '%', '中', '😀', '\r\n', 'a&b=c'), n: fc.integer({ min: 256, max: 70_000 }) }).map((r): Value => ({ t: 'repeat', ...r })),
-    },
-    {
-      weight: 2,
-      arbitrary: fc.record({ i: fc.nat(30), prefix: fc.constantFrom(...URL_PREFIXES), suffix: fc.constantFrom(...URL_SUFFIXES) }).map((r): Value => ({ t: 'url', ...r })),
+      arbitrary: fc
+        .record({ s: fc.constantFrom('A', '\u0000', '%', '中', '😀', '\r\n', 'a&b=c'), n: fc.integer({ min: 256, max: 70_000 }) })
+        .map((r): Value => ({ t: 'repeat', ...r })),
     },
     {
       weight: 2,
       arbitrary: fc
-        .record({ kind: fc.constantFrom('id_number' as const, 'uscc' as const, 'phone' as const), digits: fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 17, maxLength: 17 }), valid: fc.boolean() })
+        .record({ i: fc.nat(30), prefix: fc.constantFrom(...URL_PREFIXES), suffix: fc.constantFrom(...URL_SUFFIXES) })
+        .map((r): Value => ({ t: 'url', ...r })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({
+          kind: fc.constantFrom('id_number' as const, 'uscc' as const, 'phone' as const),
+          digits: fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 17, maxLength: 17 }),
+          valid: fc.boolean(),
+        })
         .map((r): Value => ({ t: 'id', ...r })),
     },
     { weight: jwtWeight, arbitrary: jwtPlanArb.map((plan): Value => ({ t: 'jwt', plan })) },
@@ -174,7 +215,22 @@ export interface FieldPlan {
   duplicate: boolean;
 }
 
-const EXTRA_NAMES = ['__proto__', 'constructor', '', 'a[b]', 'a[]', 'a.b', 'x\u0000', '中文', 'csrf', 'lang', 'client_id', 'request', 'registration', 'state'];
+const EXTRA_NAMES = [
+  '__proto__',
+  'constructor',
+  '',
+  'a[b]',
+  'a[]',
+  'a.b',
+  'x\u0000',
+  '中文',
+  'csrf',
+  'lang',
+  'client_id',
+  'request',
+  'registration',
+  'state',
+];
 
 export type BodyShape =
   | { t: 'fields' }
@@ -215,10 +271,26 @@ const MALFORMED_JSON = [
 const bodyShapeArb: fc.Arbitrary<BodyShape> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...MALFORMED_JSON).map((text): BodyShape => ({ t: 'text', text })) },
   { weight: 1, arbitrary: fc.json({ maxDepth: 4 }).map((text): BodyShape => ({ t: 'text', text })) },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }).map((text): BodyShape => ({ t: 'text', text: noDoubleSlash(text) })) },
-  { weight: 2, arbitrary: fc.record({ open: fc.constantFrom('[' as const, '{"a":' as const, 'a[a]' as const), n: fc.integer({ min: 32, max: 12_000 }) }).map((r): BodyShape => ({ t: 'deep', ...r })) },
-  { weight: 1, arbitrary: fc.record({ n: fc.integer({ min: 16_000, max: 300_000 }), json: fc.boolean() }).map((r): BodyShape => ({ t: 'huge', ...r })) },
-  { weight: 2, arbitrary: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 48 }).map((bytes): BodyShape => ({ t: 'bytes', bytes })) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ unit: 'binary', maxLength: 60 }).map((text): BodyShape => ({ t: 'text', text: noDoubleSlash(text) })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ open: fc.constantFrom('[' as const, '{"a":' as const, 'a[a]' as const), n: fc.integer({ min: 32, max: 12_000 }) })
+      .map((r): BodyShape => ({ t: 'deep', ...r })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ n: fc.integer({ min: 16_000, max: 300_000 }), json: fc.boolean() }).map((r): BodyShape => ({ t: 'huge', ...r })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 48 })
+      .map((bytes): BodyShape => ({ t: 'bytes', bytes })),
+  },
 );
 
 const CONTENT_TYPES = [
@@ -265,34 +337,80 @@ const headerArb: fc.Arbitrary<HeaderPlan> = fc.oneof(
     { name: 'Content-Encoding', value: { t: 'literal', s: 'br, deflate, x' } },
   ),
   fc
-    .record({ name: fc.constantFrom('Accept-Language', 'Cookie', 'Origin', 'Sec-Fetch-Site', 'X-Forwarded-For', 'Authorization', 'DPoP', 'Referer', 'If-None-Match', 'Range'), value: valueArb(1, false) })
+    .record({
+      name: fc.constantFrom(
+        'Accept-Language',
+        'Cookie',
+        'Origin',
+        'Sec-Fetch-Site',
+        'X-Forwarded-For',
+        'Authorization',
+        'DPoP',
+        'Referer',
+        'If-None-Match',
+        'Range',
+      ),
+      value: valueArb(1, false),
+    })
     .map((r): HeaderPlan => r),
 );
 
-export type AuthorizationPlan = { t: 'bearer-jwt'; plan: JwtPlan } | { t: 'literal'; s: string } | { t: 'basic'; user: Value; password: Value };
+export type AuthorizationPlan =
+  { t: 'bearer-jwt'; plan: JwtPlan } | { t: 'literal'; s: string } | { t: 'basic'; user: Value; password: Value };
 const authorizationArb: fc.Arbitrary<AuthorizationPlan> = fc.oneof(
   { weight: 4, arbitrary: jwtPlanArb.map((plan): AuthorizationPlan => ({ t: 'bearer-jwt', plan })) },
   {
     weight: 2,
     arbitrary: fc
-      .constantFrom('Bearer', 'Bearer ', 'Bearer  x', 'Bearer a\u0000', 'Basic', 'Basic !!!', 'Basic Og==', 'Basic YTpiOmM=', 'DPoP x', 'Negotiate x', 'bearer x', 'Bearer x, Bearer y')
+      .constantFrom(
+        'Bearer',
+        'Bearer ',
+        'Bearer  x',
+        'Bearer a\u0000',
+        'Basic',
+        'Basic !!!',
+        'Basic Og==',
+        'Basic YTpiOmM=',
+        'DPoP x',
+        'Negotiate x',
+        'bearer x',
+        'Bearer x, Bearer y',
+      )
       .map((s): AuthorizationPlan => ({ t: 'literal', s })),
   },
-  { weight: 2, arbitrary: fc.record({ user: valueArb(0, false), password: valueArb(0, false) }).map((r): AuthorizationPlan => ({ t: 'basic', ...r })) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ user: valueArb(0, false), password: valueArb(0, false) }).map((r): AuthorizationPlan => ({ t: 'basic', ...r })),
+  },
 );
 
-export type SessionPlan = { csrf: 'valid' | 'missing' | 'wrong' | 'duplicated' | 'hostile'; cookies: boolean; uid: 'live' | 'hostile' | 'stale' };
+export type SessionPlan = {
+  csrf: 'valid' | 'missing' | 'wrong' | 'duplicated' | 'hostile';
+  cookies: boolean;
+  uid: 'live' | 'hostile' | 'stale';
+};
 const sessionArb: fc.Arbitrary<SessionPlan> = fc.record({
-  csrf: fc.oneof({ weight: 6, arbitrary: fc.constant('valid' as const) }, { weight: 1, arbitrary: fc.constantFrom('missing' as const, 'wrong' as const, 'duplicated' as const, 'hostile' as const) }),
+  csrf: fc.oneof(
+    { weight: 6, arbitrary: fc.constant('valid' as const) },
+    { weight: 1, arbitrary: fc.constantFrom('missing' as const, 'wrong' as const, 'duplicated' as const, 'hostile' as const) },
+  ),
   cookies: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-  uid: fc.oneof({ weight: 8, arbitrary: fc.constant('live' as const) }, { weight: 1, arbitrary: fc.constantFrom('hostile' as const, 'stale' as const) }),
+  uid: fc.oneof(
+    { weight: 8, arbitrary: fc.constant('live' as const) },
+    { weight: 1, arbitrary: fc.constantFrom('hostile' as const, 'stale' as const) },
+  ),
 });
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND', 'get', 'FOO', 'POST /x'];
 
 export type TargetPlan = { t: 'path'; prefix: string; suffix: string } | { t: 'long-query'; n: number } | { t: 'absolute' } | { t: 'star' };
 const targetArb: fc.Arbitrary<TargetPlan> = fc.oneof(
-  fc.record({ prefix: fc.constantFrom('', '/', '//', '/.', '/%2e', '/x/..'), suffix: fc.constantFrom('', '/', '//', ';x', '%00', '%2f', '.json', '/..', '?', '??', '?&&=&', '#f', '%', '%zz', '\u00ff') }).map((r): TargetPlan => ({ t: 'path', ...r })),
+  fc
+    .record({
+      prefix: fc.constantFrom('', '/', '//', '/.', '/%2e', '/x/..'),
+      suffix: fc.constantFrom('', '/', '//', ';x', '%00', '%2f', '.json', '/..', '?', '??', '?&&=&', '#f', '%', '%zz', '\u00ff'),
+    })
+    .map((r): TargetPlan => ({ t: 'path', ...r })),
   fc.integer({ min: 2_000, max: 70_000 }).map((n): TargetPlan => ({ t: 'long-query', n })),
   fc.constantFrom<TargetPlan>({ t: 'absolute' }, { t: 'star' }),
 );
@@ -327,15 +445,31 @@ const fieldPlansArb = (endpoint: Endpoint, mutated: boolean, profile: Record<str
       duplicate: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     });
   const n = endpoint.fields.length;
-  const unbroken = fc.tuple(...endpoint.fields.map(() => fc.nat(20))).map((bases) =>
-    bases.map((base, i): FieldPlan => ({ field: i, mutated: false, base, omit: false, value: null, encoding: 'plain', duplicate: false })),
-  );
+  const unbroken = fc
+    .tuple(...endpoint.fields.map(() => fc.nat(20)))
+    .map((bases) =>
+      bases.map((base, i): FieldPlan => ({
+        field: i,
+        mutated: false,
+        base,
+        omit: false,
+        value: null,
+        encoding: 'plain',
+        duplicate: false,
+      })),
+    );
   if (!mutated) return unbroken;
   // Mostly fields of the profile (those the server reads on this path), sometimes any; a few unknown ones besides.
   const inProfile = endpoint.fields.flatMap((f, i) => (profile && Object.hasOwn(profile, f.name) ? [i] : []));
-  const indexArb = inProfile.length ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...inProfile) }, { weight: 1, arbitrary: fc.nat(n - 1) }) : fc.nat(Math.max(0, n - 1));
+  const indexArb = inProfile.length
+    ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...inProfile) }, { weight: 1, arbitrary: fc.nat(n - 1) })
+    : fc.nat(Math.max(0, n - 1));
   return fc
-    .tuple(unbroken, fc.array(indexArb, { minLength: n ? 1 : 0, maxLength: Math.min(n, 3) }), fc.array(fc.nat(EXTRA_NAMES.length - 1), { maxLength: 2 }))
+    .tuple(
+      unbroken,
+      fc.array(indexArb, { minLength: n ? 1 : 0, maxLength: Math.min(n, 3) }),
+      fc.array(fc.nat(EXTRA_NAMES.length - 1), { maxLength: 2 }),
+    )
     .chain(([all, own, extra]) =>
       fc.tuple(...[...new Set(own)].map(plan), ...extra.map((x) => plan(n + x))).map((plans) => {
         const chosen = new Map(plans.map((p) => [p.field, p]));
@@ -349,10 +483,30 @@ export function caseArb(endpoints: Endpoint[]): fc.Arbitrary<Case> {
   return fc.tuple(fc.nat(endpoints.length - 1), fc.nat(15)).chain(([index, profileIndex]) => {
     const endpoint = endpoints[index]!;
     const profile = endpoint.profiles?.[profileIndex % endpoint.profiles.length];
-    const base = { endpoint: fc.constant(index), profile: fc.constant(profileIndex), session: sessionArb, headers: fc.constant([] as HeaderPlan[]), authorization: fc.constant(null), method: fc.constant(null), target: fc.constant(null) };
-    const wellFormed = { fields: fieldPlansArb(endpoint, false, profile), body: fc.constant<BodyShape>({ t: 'fields' }), contentType: fc.constant<'declared'>('declared') };
+    const base = {
+      endpoint: fc.constant(index),
+      profile: fc.constant(profileIndex),
+      session: sessionArb,
+      headers: fc.constant([] as HeaderPlan[]),
+      authorization: fc.constant(null),
+      method: fc.constant(null),
+      target: fc.constant(null),
+    };
+    const wellFormed = {
+      fields: fieldPlansArb(endpoint, false, profile),
+      body: fc.constant<BodyShape>({ t: 'fields' }),
+      contentType: fc.constant<'declared'>('declared'),
+    };
     return fc.oneof(
-      { weight: 6, arbitrary: fc.record({ ...base, ...wellFormed, family: fc.constant('parameters' as const), fields: fieldPlansArb(endpoint, true, profile) }) },
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          ...base,
+          ...wellFormed,
+          family: fc.constant('parameters' as const),
+          fields: fieldPlansArb(endpoint, true, profile),
+        }),
+      },
       {
         weight: 2,
         arbitrary: fc.record({
@@ -361,7 +515,11 @@ export function caseArb(endpoints: Endpoint[]): fc.Arbitrary<Case> {
           family: fc.constant('body' as const),
           method: fc.constant(endpoint.method === 'GET' ? 'POST' : null),
           body: bodyShapeArb,
-          contentType: fc.oneof({ weight: 3, arbitrary: fc.constant('application/json') }, { weight: 2, arbitrary: fc.constantFrom(...CONTENT_TYPES) }, { weight: 1, arbitrary: fc.constant<'declared'>('declared') }),
+          contentType: fc.oneof(
+            { weight: 3, arbitrary: fc.constant('application/json') },
+            { weight: 2, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
+            { weight: 1, arbitrary: fc.constant<'declared'>('declared') },
+          ),
         }),
       },
       {
@@ -372,10 +530,16 @@ export function caseArb(endpoints: Endpoint[]): fc.Arbitrary<Case> {
           family: fc.constant('headers' as const),
           headers: fc.array(headerArb, { minLength: 0, maxLength: 3 }),
           authorization: fc.option(authorizationArb, { freq: 4 }),
-          contentType: fc.oneof({ weight: 3, arbitrary: fc.constant<'declared'>('declared') }, { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) }),
+          contentType: fc.oneof(
+            { weight: 3, arbitrary: fc.constant<'declared'>('declared') },
+            { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
+          ),
         }),
       },
-      { weight: 1, arbitrary: fc.record({ ...base, ...wellFormed, family: fc.constant('method' as const), method: fc.constantFrom(...METHODS) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({ ...base, ...wellFormed, family: fc.constant('method' as const), method: fc.constantFrom(...METHODS) }),
+      },
       { weight: 1, arbitrary: fc.record({ ...base, ...wellFormed, family: fc.constant('target' as const), target: targetArb }) },
     );
   });
@@ -392,7 +556,8 @@ export interface LiveState {
 
 function idValue(kind: 'id_number' | 'uscc' | 'phone', digits: string, valid: boolean): string {
   if (kind === 'phone') return `1${digits.slice(0, 10)}`;
-  if (kind === 'uscc') return valid ? `9144${digits.slice(0, 13)}${usccCheckCharacter(`9144${digits.slice(0, 13)}`)}` : `9144${digits.slice(0, 14)}`;
+  if (kind === 'uscc')
+    return valid ? `9144${digits.slice(0, 13)}${usccCheckCharacter(`9144${digits.slice(0, 13)}`)}` : `9144${digits.slice(0, 14)}`;
   // Birth dates of 1990 keep most ID numbers plausible; invalid ones keep a wrong check digit.
   const first17 = `440106199${digits.slice(0, 1)}0${(Number(digits[1]) % 9) + 1}1${digits.slice(2, 3)}${digits.slice(3, 6)}`;
   const check = idNumberCheckDigit(first17);
@@ -400,7 +565,13 @@ function idValue(kind: 'id_number' | 'uscc' | 'phone', digits: string, valid: bo
 }
 
 /** A value as text (or, for JSON type confusion, any JSON value); `baseline` is the field's unbroken value. */
-async function valueText(v: Value | null, field: Field | undefined, urls: string[], audience: string, baseline = 'x'): Promise<string | unknown> {
+async function valueText(
+  v: Value | null,
+  field: Field | undefined,
+  urls: string[],
+  audience: string,
+  baseline = 'x',
+): Promise<string | unknown> {
   if (!v) return baseline;
   switch (v.t) {
     case 'base':
@@ -446,7 +617,10 @@ function bodyOf(shape: BodyShape, endpoint: Endpoint, form: string, parts: { nam
       return Buffer.from(shape.text, 'utf8');
     case 'deep':
       if (shape.open === 'a[a]') return Buffer.from(`a${'[a]'.repeat(shape.n)}=1`, 'latin1');
-      return Buffer.from(shape.open.repeat(shape.n) + (shape.open === '[' ? '' : '1') + (shape.open === '[' ? ']' : '}').repeat(shape.n), 'latin1');
+      return Buffer.from(
+        shape.open.repeat(shape.n) + (shape.open === '[' ? '' : '1') + (shape.open === '[' ? ']' : '}').repeat(shape.n),
+        'latin1',
+      );
     case 'huge':
       return Buffer.from(shape.json ? `{"a":"${'A'.repeat(shape.n)}"}` : `a=${'A'.repeat(shape.n)}`, 'latin1');
     case 'bytes':
@@ -500,7 +674,8 @@ export async function materialize(c: Case, endpoint: Endpoint, urls: string[], l
   const contentType = c.contentType === 'declared' ? (withBody ? declaredType : null) : c.contentType;
   if (contentType !== null) headers.push(['Content-Type', contentType]);
   if (live && c.session.cookies && live.cookie) headers.push(['Cookie', live.cookie]);
-  if (endpoint.session === 'interaction' || endpoint.session === 'portal') headers.push(['Origin', 'null'], ['Sec-Fetch-Site', 'same-origin']);
+  if (endpoint.session === 'interaction' || endpoint.session === 'portal')
+    headers.push(['Origin', 'null'], ['Sec-Fetch-Site', 'same-origin']);
   if (c.authorization) headers.push(['Authorization', await authorizationText(c.authorization, urls, audience)]);
   for (const h of c.headers) {
     const v = h.value.t === 'literal' ? h.value.s : await valueText(h.value, undefined, urls, audience);

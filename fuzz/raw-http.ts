@@ -28,7 +28,12 @@ export type Outcome =
   | { kind: 'no-response'; error: string; ms: number };
 
 export function encodeRequest(host: string, req: RawRequest): Buffer {
-  const lines = [`${req.method} ${req.target} HTTP/1.1`, `Host: ${host}`, ...req.headers.map(([k, v]) => `${k}: ${v}`), 'Connection: close'];
+  const lines = [
+    `${req.method} ${req.target} HTTP/1.1`,
+    `Host: ${host}`,
+    ...req.headers.map(([k, v]) => `${k}: ${v}`),
+    'Connection: close',
+  ];
   if (req.body !== undefined) lines.push(`Content-Length: ${req.body.length}`);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), req.body ?? Buffer.alloc(0)]);
 }
@@ -48,7 +53,12 @@ function parseResponse(data: Buffer, method: string, ended: boolean): RawRespons
   const rest = data.subarray(end + 4);
   if (method === 'HEAD' || status === 204 || status === 304) return { status, headers, body: Buffer.alloc(0) };
   const length = header('content-length');
-  if (length !== undefined) return rest.length >= Number(length) ? { status, headers, body: rest.subarray(0, Number(length)) } : ended ? { status, headers, body: rest } : null;
+  if (length !== undefined)
+    return rest.length >= Number(length)
+      ? { status, headers, body: rest.subarray(0, Number(length)) }
+      : ended
+        ? { status, headers, body: rest }
+        : null;
   if (header('transfer-encoding')?.toLowerCase() === 'chunked') {
     const chunks: Buffer[] = [];
     let at = 0;

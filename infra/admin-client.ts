@@ -14,7 +14,13 @@ export class AdminCallError extends Error {
 }
 
 /** `entity` is an entity of the topology: its ID names it in messages, its URL is where its admin API is. */
-export async function callAdmin(entity: { id: string; url: string }, dataDir: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+export async function callAdmin(
+  entity: { id: string; url: string },
+  dataDir: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   const token = adminTokenFor(loadMasterKey(dataDir), entity.url);
   let res: Response;
   try {
@@ -25,9 +31,14 @@ export async function callAdmin(entity: { id: string; url: string }, dataDir: st
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
-    throw new AdminCallError(`${entity.id} is not reachable at ${entity.url} (${(err as Error).message}); start it with "gov-id start" or "gov-id serve --entity ${entity.id}"`);
+    throw new AdminCallError(
+      `${entity.id} is not reachable at ${entity.url} (${(err as Error).message}); start it with "gov-id start" or "gov-id serve --entity ${entity.id}"`,
+    );
   }
   const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok) throw new AdminCallError(`${entity.id} refused: ${res.status} ${String(json.error ?? '')} ${String(json.error_description ?? '')}`.trim());
+  if (!res.ok)
+    throw new AdminCallError(
+      `${entity.id} refused: ${res.status} ${String(json.error ?? '')} ${String(json.error_description ?? '')}`.trim(),
+    );
   return json;
 }

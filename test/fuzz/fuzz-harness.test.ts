@@ -34,7 +34,15 @@ async function faultyServer(): Promise<{ server: Server; origin: string }> {
 }
 
 const catalogue = (origin: string, path: string): Catalogue => {
-  const endpoint: Endpoint = { entity: 't', kind: 'services', origin, method: 'POST', path, body: 'json', fields: [{ name: 'name', base: ['x'] }] };
+  const endpoint: Endpoint = {
+    entity: 't',
+    kind: 'services',
+    origin,
+    method: 'POST',
+    path,
+    body: 'json',
+    fields: [{ name: 'name', base: ['x'] }],
+  };
   return { entities: [], endpoints: [endpoint], urls: [origin, CLOSED_LOOPBACK], names: [] };
 };
 
@@ -44,7 +52,14 @@ test('server errors are counted per endpoint, with the smallest request as repro
     server.close();
     server.closeAllConnections();
   });
-  const report = await runCampaign({ catalogue: catalogue(origin, '/echo'), runs: 200, seed: 3, concurrency: 2, hangMs: 10_000, allowedHosts: new Set() });
+  const report = await runCampaign({
+    catalogue: catalogue(origin, '/echo'),
+    runs: 200,
+    seed: 3,
+    concurrency: 2,
+    hangMs: 10_000,
+    allowedHosts: new Set(),
+  });
   t.is(report.requests + report.skipped, 200);
   t.true(report.serverErrors > 0);
   t.is(report.hangs, 0);
@@ -67,13 +82,23 @@ test('a request the server never answers is a hang, and the run still ends', asy
     for (const s of sockets) s.destroy();
   });
   const origin = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-  const report = await runCampaign({ catalogue: catalogue(origin, '/hang'), runs: 3, seed: 1, concurrency: 3, hangMs: 1_000, allowedHosts: new Set() });
+  const report = await runCampaign({
+    catalogue: catalogue(origin, '/hang'),
+    runs: 3,
+    seed: 1,
+    concurrency: 3,
+    hangMs: 1_000,
+    allowedHosts: new Set(),
+  });
   t.is(report.requests, 3);
   t.is(report.hangs, 3);
   t.is(report.serverErrors, 0);
   // Findings are per method sent: method confusion may split them.
   const findings = [...report.findings.values()];
-  t.is(findings.reduce((n, f) => n + (f.outcomes.get('hang') ?? 0), 0), 3);
+  t.is(
+    findings.reduce((n, f) => n + (f.outcomes.get('hang') ?? 0), 0),
+    3,
+  );
 });
 
 test('a seed gives the same requests in the same order', async (t) => {

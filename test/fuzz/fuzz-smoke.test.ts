@@ -11,7 +11,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function fuzz(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'fuzz/fuzz-run.ts', ...args], { cwd: root, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' } });
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'fuzz/fuzz-run.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
