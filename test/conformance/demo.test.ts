@@ -73,7 +73,7 @@ test('every plan against a provincial OP with --register and --slow: every modul
   );
   // gd's farthest OP: js, two hops away through national (the first of the topology among js and zj).
   t.true(
-    err.some((l) => /registered home test user \d{3}\*\*\*\d{2} at js through the forms/.test(l)),
+    err.some((l) => /registered home test user \d{3}\*\*\*[\dX]{2} at js through the forms/.test(l)),
     err.join('\n'),
   );
 
@@ -103,9 +103,9 @@ test('every plan against a provincial OP with --register and --slow: every modul
   t.notRegex(text, /"client_secret"\s*:/);
   t.notRegex(text, /"d"\s*:/, 'no private key');
   t.notRegex(text, /eyJ[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{20,}/, 'no whole JWT');
-  t.regex(json.target.test_user ?? '', /^\d{3}\*\*\*\d{2}$/);
+  t.regex(json.target.test_user ?? '', /^\d{3}\*\*\*[\dX]{2}$/);
   t.is(json.target.home, fed.url('js'));
-  t.regex(json.target.home_user ?? '', /^\d{3}\*\*\*\d{2}$/);
+  t.regex(json.target.home_user ?? '', /^\d{3}\*\*\*[\dX]{2}$/);
   t.regex(
     json.results.find((r) => r.module === 'recognition/cross-op-login')?.evidence ?? '',
     new RegExp(`route ${host('gd')} → ${host('national')} → ${host('js')}; a login page at ${fed.url('js')}/interaction/`),
