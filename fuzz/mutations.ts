@@ -445,19 +445,17 @@ const fieldPlansArb = (endpoint: Endpoint, mutated: boolean, profile: Record<str
       duplicate: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     });
   const n = endpoint.fields.length;
-  const unbroken = fc
-    .tuple(...endpoint.fields.map(() => fc.nat(20)))
-    .map((bases) =>
-      bases.map((base, i): FieldPlan => ({
-        field: i,
-        mutated: false,
-        base,
-        omit: false,
-        value: null,
-        encoding: 'plain',
-        duplicate: false,
-      })),
-    );
+  const unbroken = fc.tuple(...endpoint.fields.map(() => fc.nat(20))).map((bases) =>
+    bases.map((base, i): FieldPlan => ({
+      field: i,
+      mutated: false,
+      base,
+      omit: false,
+      value: null,
+      encoding: 'plain',
+      duplicate: false,
+    })),
+  );
   if (!mutated) return unbroken;
   // Mostly fields of the profile (those the server reads on this path), sometimes any; a few unknown ones besides.
   const inProfile = endpoint.fields.flatMap((f, i) => (profile && Object.hasOwn(profile, f.name) ? [i] : []));
