@@ -641,7 +641,7 @@ async function timed(label: string, url: string, timeoutMs: number, run: (signal
   } catch (err) {
     if (err instanceof TrustChainError) {
       if (err.url || (err.check !== 'fetch_failed' && err.check !== 'too_large')) throw err;
-      throw new TrustChainError(err.statement, err.check, err.detail, { url, cause: err.cause });
+      throw new TrustChainError(err.statement, err.check, err.detail, { url, cause: err.cause, ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }) });
     }
     throw new TrustChainError(label, 'fetch_failed', (err as Error)?.message ?? String(err), { url, cause: err });
   } finally {
@@ -853,7 +853,7 @@ export function httpStatementFetcher(opts: { maxBytes?: number; transport?: Stat
       if (err instanceof ResponseTooLarge) throw new TrustChainError(label, 'too_large', err.message, { url });
       throw err;
     }
-    if (res.status !== 200) throw new TrustChainError(label, 'fetch_failed', `HTTP ${res.status}`, { url });
+    if (res.status !== 200) throw new TrustChainError(label, 'fetch_failed', `HTTP ${res.status}`, { url, httpStatus: res.status });
     if (res.contentType !== ENTITY_STATEMENT_MEDIA_TYPE) {
       throw new TrustChainError(label, 'fetch_failed', `content type ${res.contentType || 'missing'}, expected ${ENTITY_STATEMENT_MEDIA_TYPE}`, { url });
     }

@@ -112,9 +112,7 @@ export class TrustedOps {
     } catch (err) {
       if (!(err instanceof TrustChainError)) throw err;
       // Down or slow (its own configuration did not come) is not the same as wrong: the person is told to try later.
-      const ownConfiguration = err.statement === entityConfigurationLabel(entityId);
-      const unreachable = ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
-      throw new UntrustedOp(entityId, err.message, unreachable);
+      throw new UntrustedOp(entityId, err.message, err.statement === entityConfigurationLabel(entityId) && err.unanswered);
     }
     if (this.configurationUnchanged()) this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + this.cacheSeconds) });
     return chain;
