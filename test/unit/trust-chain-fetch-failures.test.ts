@@ -31,7 +31,7 @@ test('an HTTP answer other than 200 carries its status and is an answer; a close
 test('an OP whose configuration does not come is unreachable; one that answers an error is untrusted', async (t) => {
   const { server, base } = await serve(500);
   const ops = new TrustedOps({ trustAnchors: [anchor], allowHttpEntityIds: true });
-  t.like(await t.throwsAsync(ops.get(`${base}/gz`), { instanceOf: UntrustedOp }), { unreachable: false });
+  t.like(await t.throwsAsync(ops.get(`${base}/gz`), { instanceOf: UntrustedOp }), { unreachable: false, status: 403, code: 'untrusted_op' });
   await new Promise((resolve) => server.close(resolve));
-  t.like(await t.throwsAsync(ops.get(`${base}/sz`), { instanceOf: UntrustedOp }), { unreachable: true });
+  t.like(await t.throwsAsync(ops.get(`${base}/sz`), { instanceOf: UntrustedOp }), { unreachable: true, status: 503, code: 'temporarily_unavailable' });
 });
