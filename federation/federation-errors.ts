@@ -81,8 +81,16 @@ export class TrustChainError extends Error {
   /** For fetch_failed, the HTTP status the server answered with (not 200); undefined when no answer came. */
   readonly httpStatus: number | undefined;
 
-  constructor(statement: string, check: TrustChainCheck, detail: string, opts: { url?: string; cause?: unknown; alternatives?: TrustChainError[]; httpStatus?: number } = {}) {
-    super(`${statement}: ${check}: ${detail}${opts.url ? ` (${opts.url})` : ''}`, opts.cause === undefined ? undefined : { cause: opts.cause });
+  constructor(
+    statement: string,
+    check: TrustChainCheck,
+    detail: string,
+    opts: { url?: string; cause?: unknown; alternatives?: TrustChainError[]; httpStatus?: number } = {},
+  ) {
+    super(
+      `${statement}: ${check}: ${detail}${opts.url ? ` (${opts.url})` : ''}`,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
     this.name = 'TrustChainError';
     this.statement = statement;
     this.check = check;

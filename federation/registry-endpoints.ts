@@ -102,7 +102,8 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
 
   async function publishHome(ctx: Koa.Context): Promise<void> {
     const caller = await authenticate(ctx);
-    if (!(await opts.isSubordinate(caller))) throw await refused(new Forbidden('not_subordinate', `${caller} is not a direct subordinate of ${opts.self}`), { via: caller });
+    if (!(await opts.isSubordinate(caller)))
+      throw await refused(new Forbidden('not_subordinate', `${caller} is not a direct subordinate of ${opts.self}`), { via: caller });
     const body = validate(homesBody, await readRegistryJson(ctx));
     const previousHome = body.previous_home ?? null;
     const audited = { kind: body.kind, home: body.home, via: caller, previous_home: previousHome };
@@ -114,10 +115,20 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
     const superior = opts.client.superior;
     const outcome = await opts.db
       .transaction(async (tx) => {
-        const outcome = await opts.registry.record(tx, { kind: body.kind, identifier: body.identifier, home: body.home, via: caller, previousHome });
+        const outcome = await opts.registry.record(tx, {
+          kind: body.kind,
+          identifier: body.identifier,
+          home: body.home,
+          via: caller,
+          previousHome,
+        });
         // An unchanged entry was forwarded when it was first recorded.
         if (superior && outcome !== 'unchanged') {
-          await enqueueRegistryPublication(tx, { cipher: opts.cipher, blindIndex: opts.blindIndex }, { kind: body.kind, identifier: body.identifier, home: body.home, previousHome });
+          await enqueueRegistryPublication(
+            tx,
+            { cipher: opts.cipher, blindIndex: opts.blindIndex },
+            { kind: body.kind, identifier: body.identifier, home: body.home, previousHome },
+          );
         }
         await appendAudit(tx, { event: 'registry.recorded', detail: { ...audited, outcome } });
         return outcome;

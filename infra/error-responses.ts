@@ -39,10 +39,23 @@ function clientErrorOf(err: unknown): { status: number; expose: boolean; message
  */
 export function errorResponse(err: unknown): ErrorResponse {
   if (err instanceof HttpError) {
-    return { status: err.status, code: err.code, message: err.expose ? err.message : err.status >= 500 ? SERVER_ERROR.message : UNEXPOSED_CLIENT_ERROR, headers: err.headers, details: err.details };
+    return {
+      status: err.status,
+      code: err.code,
+      message: err.expose ? err.message : err.status >= 500 ? SERVER_ERROR.message : UNEXPOSED_CLIENT_ERROR,
+      headers: err.headers,
+      details: err.details,
+    };
   }
   const client = clientErrorOf(err);
-  if (client) return { status: client.status, code: client.status === 413 ? 'request_too_large' : 'invalid_request', message: client.expose ? client.message : UNEXPOSED_CLIENT_ERROR, headers: {}, details: {} };
+  if (client)
+    return {
+      status: client.status,
+      code: client.status === 413 ? 'request_too_large' : 'invalid_request',
+      message: client.expose ? client.message : UNEXPOSED_CLIENT_ERROR,
+      headers: {},
+      details: {},
+    };
   return SERVER_ERROR;
 }
 
@@ -71,9 +84,22 @@ export function answerPage(render: (ctx: Koa.Context, response: ErrorResponse) =
 
 /** Error codes of the authorization endpoint (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). */
 const AUTHORIZATION_ERRORS = new Set([
-  'invalid_request', 'unauthorized_client', 'access_denied', 'unsupported_response_type', 'invalid_scope', 'server_error', 'temporarily_unavailable',
-  'interaction_required', 'login_required', 'account_selection_required', 'consent_required', 'invalid_request_uri', 'invalid_request_object',
-  'request_not_supported', 'request_uri_not_supported', 'registration_not_supported',
+  'invalid_request',
+  'unauthorized_client',
+  'access_denied',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'interaction_required',
+  'login_required',
+  'account_selection_required',
+  'consent_required',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'request_not_supported',
+  'request_uri_not_supported',
+  'registration_not_supported',
 ]);
 
 /**
@@ -84,7 +110,13 @@ const AUTHORIZATION_ERRORS = new Set([
  * redirect URI, after it has validated the client: never redirect with it by hand.
  */
 export function oauthError(r: ErrorResponse): { error: string; error_description: string } {
-  const error = AUTHORIZATION_ERRORS.has(r.code) ? r.code : r.status === 503 ? 'temporarily_unavailable' : r.status >= 500 ? 'server_error' : 'access_denied';
+  const error = AUTHORIZATION_ERRORS.has(r.code)
+    ? r.code
+    : r.status === 503
+      ? 'temporarily_unavailable'
+      : r.status >= 500
+        ? 'server_error'
+        : 'access_denied';
   return { error, error_description: r.message };
 }
 
@@ -92,14 +124,25 @@ export function oauthError(r: ErrorResponse): { error: string; error_description
  * Runs `handler` and answers what it throws with `answer`: client errors reported by a library
  * are logged in one line (anyone can cause them), unexpected errors with their stack.
  */
-export async function answeringErrors(ctx: Koa.Context, log: Logger | undefined, answer: ErrorAnswer, handler: () => Promise<unknown>): Promise<void> {
+export async function answeringErrors(
+  ctx: Koa.Context,
+  log: Logger | undefined,
+  answer: ErrorAnswer,
+  handler: () => Promise<unknown>,
+): Promise<void> {
   try {
     await handler();
   } catch (err) {
     const r = errorResponse(err);
     if (!(err instanceof HttpError)) {
       if (r.status === 500) log?.error('unhandled error', { err, path: ctx.path, method: ctx.method });
-      else log?.info('request refused', { status: r.status, method: ctx.method, path: ctx.path, reason: String((err as Error).message).slice(0, 200) });
+      else
+        log?.info('request refused', {
+          status: r.status,
+          method: ctx.method,
+          path: ctx.path,
+          reason: String((err as Error).message).slice(0, 200),
+        });
     }
     // A body refused before it was read leaves the connection unusable: say so.
     if (!ctx.req.complete) ctx.set('Connection', 'close');

@@ -67,7 +67,9 @@ export class MethodNotAllowed extends HttpError {
    * method_not_allowed unless the protocol has its own (OpenID Federation: invalid_request).
    */
   constructor(method: string, allow: string[], opts: { code?: string; message?: string } = {}) {
-    super(405, opts.code ?? 'method_not_allowed', opts.message ?? `${method} is not allowed here`, { headers: { Allow: allow.join(', ') } });
+    super(405, opts.code ?? 'method_not_allowed', opts.message ?? `${method} is not allowed here`, {
+      headers: { Allow: allow.join(', ') },
+    });
   }
 }
 

@@ -29,7 +29,12 @@ const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.stri
 const messageBody = z.object({ to: z.string().min(1).max(20), body: z.string().min(1).max(500) }).strict();
 const personBody = z.object({ name: z.string().trim().min(1).max(64).optional() }).strict();
 const representativeBody = z
-  .object({ uscc: z.string().min(1).max(32), org_name: z.string().min(1).max(200), representative_name: z.string().min(1).max(64), representative_id_number: z.string().min(1).max(32) })
+  .object({
+    uscc: z.string().min(1).max(32),
+    org_name: z.string().min(1).max(200),
+    representative_name: z.string().min(1).max(64),
+    representative_id_number: z.string().min(1).max(32),
+  })
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 

@@ -50,11 +50,13 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
       const iss = String(decodeJwt(token).iss ?? '');
       const op = await trustedOps.get(iss);
       const jwksUri = String(op.metadata.jwks_uri ?? '');
-      if (!remoteKeys.has(jwksUri)) remoteKeys.set(jwksUri, createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: BROKER_TIMEOUTS.neighbourJwksMs }));
+      if (!remoteKeys.has(jwksUri))
+        remoteKeys.set(jwksUri, createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: BROKER_TIMEOUTS.neighbourJwksMs }));
       claims = await verifyLogoutToken(token, { keys: remoteKeys.get(jwksUri)!, issuer: iss, audience: self, algorithms: ['ES256'] });
     } catch (err) {
       // Whatever fails here is the token's fault: not a JWT, an issuer the federation does not vouch for, a bad signature or claim.
-      const reason = err instanceof LogoutTokenError || err instanceof UntrustedOp ? err.message : `logout token rejected: ${(err as Error).message}`;
+      const reason =
+        err instanceof LogoutTokenError || err instanceof UntrustedOp ? err.message : `logout token rejected: ${(err as Error).message}`;
       throw new BadRequest('invalid_request', reason, { cause: err });
     }
     if (!claims.sub) throw new BadRequest('invalid_request', 'a broker needs the sub of the logout token');
@@ -74,17 +76,28 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
     verifyEntityAssertion(ctx.get('authorization'), {
       audience: self,
       // Only OPs the federation vouches for (trust chain and real-name-op mark) may call.
-      resolveKeys: async (id, opts) => ((await trustedOps.get(id).then(() => true, () => false)) ? entityKeys(id, opts) : null),
+      resolveKeys: async (id, opts) =>
+        (await trustedOps.get(id).then(
+          () => true,
+          () => false,
+        ))
+          ? entityKeys(id, opts)
+          : null,
       replay: runtime.kv,
     });
 
   router.post(ACCOUNT_IMPORT_PATH, async (ctx) => {
     const caller = await callingOp(ctx);
     const parsed = importBody.safeParse(ctx.request.body ?? {});
-    if (!parsed.success) throw new BadRequest('invalid_request', `${parsed.error.issues[0]!.path.join('.') || 'body'}: ${parsed.error.issues[0]!.message}`);
+    if (!parsed.success)
+      throw new BadRequest('invalid_request', `${parsed.error.issues[0]!.path.join('.') || 'body'}: ${parsed.error.issues[0]!.message}`);
     const b = parsed.data;
     // A person with an account here already: AccountExists, 409 account_exists.
-    const account = await deps.accounts.importMoved({ name: b.name, idNumber: b.id_number, phone: b.phone, passwordHash: b.password_hash, loa: b.loa as LoaLevel }, caller, self);
+    const account = await deps.accounts.importMoved(
+      { name: b.name, idNumber: b.id_number, phone: b.phone, passwordHash: b.password_hash, loa: b.loa as LoaLevel },
+      caller,
+      self,
+    );
     ctx.status = 201;
     ctx.body = { subject: account.subject };
   });
@@ -92,7 +105,8 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
   router.post(BROKER_LOGOUT_PATH, async (ctx) => {
     const caller = await callingOp(ctx);
     const sub = (ctx.request.body as Record<string, unknown> | undefined)?.sub;
-    if (typeof sub !== 'string' || !sub || sub.length > 128) throw new BadRequest('invalid_request', 'sub (the subject this OP gave the caller) is required');
+    if (typeof sub !== 'string' || !sub || sub.length > 128)
+      throw new BadRequest('invalid_request', 'sub (the subject this OP gave the caller) is required');
     // A neighbour may end only sessions of accounts it was given tokens for.
     if (!(await hasGrant(runtime.db, sub, caller))) throw new Forbidden('forbidden', `${caller} holds no grant for this subject`);
     const notified = await sessions.endSessionsOf(sub, caller);
@@ -101,5 +115,3 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
     ctx.status = 204;
   });
 }
-
-

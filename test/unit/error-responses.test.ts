@@ -6,7 +6,15 @@
 import test from 'ava';
 import Router from '@koa/router';
 import { answerPage, errorResponse, oauthError, type ErrorAnswer } from '../../infra/error-responses.ts';
-import { BadRequest, Forbidden, HttpError, MethodNotAllowed, StoreUnavailable, TooManyRequests, UpstreamUnavailable } from '../../infra/errors.ts';
+import {
+  BadRequest,
+  Forbidden,
+  HttpError,
+  MethodNotAllowed,
+  StoreUnavailable,
+  TooManyRequests,
+  UpstreamUnavailable,
+} from '../../infra/errors.ts';
 import { createApp, listen } from '../../infra/http-server.ts';
 import { HomeConflict } from '../../federation/registry-of-homes.ts';
 import { recordingLogger, type LogLine } from '../helpers/recording-logger.ts';
@@ -37,18 +45,49 @@ async function serve(t: import('ava').ExecutionContext, answerError?: ErrorAnswe
 }
 
 test('errorResponse: an HttpError answers its own status, code, headers and details; a hidden message is replaced', (t) => {
-  t.deepEqual(errorResponse(new HomeConflict(HOME)), { status: 409, code: 'home_conflict', message: `the identifier is already registered, with its home at ${HOME}`, headers: {}, details: { home: HOME } });
+  t.deepEqual(errorResponse(new HomeConflict(HOME)), {
+    status: 409,
+    code: 'home_conflict',
+    message: `the identifier is already registered, with its home at ${HOME}`,
+    headers: {},
+    details: { home: HOME },
+  });
   t.like(errorResponse(new TooManyRequests('slow down', 7)), { status: 429, code: 'too_many_requests', headers: { 'Retry-After': '7' } });
-  t.like(errorResponse(new Forbidden('x', 'internal detail', { expose: false })), { status: 403, code: 'x', message: 'the request cannot be processed' });
-  t.like(errorResponse(new HttpError(502, 'bad_gateway', 'upstream said secret', { expose: false })), { status: 502, message: 'internal error' });
-  t.like(errorResponse(new UpstreamUnavailable('the registry of gd did not answer in time')), { status: 503, code: 'temporarily_unavailable', message: 'the registry of gd did not answer in time' });
+  t.like(errorResponse(new Forbidden('x', 'internal detail', { expose: false })), {
+    status: 403,
+    code: 'x',
+    message: 'the request cannot be processed',
+  });
+  t.like(errorResponse(new HttpError(502, 'bad_gateway', 'upstream said secret', { expose: false })), {
+    status: 502,
+    message: 'internal error',
+  });
+  t.like(errorResponse(new UpstreamUnavailable('the registry of gd did not answer in time')), {
+    status: 503,
+    code: 'temporarily_unavailable',
+    message: 'the registry of gd did not answer in time',
+  });
 });
 
 test("errorResponse: a library's client error is invalid_request (request_too_large for 413), its message only when exposed; anything else is a 500", (t) => {
-  t.like(errorResponse(Object.assign(new Error('body: secret'), { status: 413, expose: false })), { status: 413, code: 'request_too_large', message: 'the request cannot be processed' });
-  t.like(errorResponse(Object.assign(new Error('invalid JSON'), { status: 400, expose: true })), { status: 400, code: 'invalid_request', message: 'invalid JSON' });
+  t.like(errorResponse(Object.assign(new Error('body: secret'), { status: 413, expose: false })), {
+    status: 413,
+    code: 'request_too_large',
+    message: 'the request cannot be processed',
+  });
+  t.like(errorResponse(Object.assign(new Error('invalid JSON'), { status: 400, expose: true })), {
+    status: 400,
+    code: 'invalid_request',
+    message: 'invalid JSON',
+  });
   t.like(errorResponse(Object.assign(new Error('unsupported'), { statusCode: 415 })), { status: 415, code: 'invalid_request' });
-  t.deepEqual(errorResponse(new TypeError('a bug')), { status: 500, code: 'server_error', message: 'internal error', headers: {}, details: {} });
+  t.deepEqual(errorResponse(new TypeError('a bug')), {
+    status: 500,
+    code: 'server_error',
+    message: 'internal error',
+    headers: {},
+    details: {},
+  });
   t.like(errorResponse(Object.assign(new Error('down'), { status: 503 })), { status: 500, code: 'server_error' });
   t.like(errorResponse('a string'), { status: 500 });
 });
@@ -59,7 +98,11 @@ test('answerJson: {error, error_description} with the details, the headers the e
   t.is(conflict.status, 409);
   t.is(conflict.headers.get('cache-control'), 'no-store');
   t.regex(conflict.headers.get('content-type') ?? '', /^application\/json/);
-  t.deepEqual(await conflict.json(), { error: 'home_conflict', error_description: `the identifier is already registered, with its home at ${HOME}`, home: HOME });
+  t.deepEqual(await conflict.json(), {
+    error: 'home_conflict',
+    error_description: `the identifier is already registered, with its home at ${HOME}`,
+    home: HOME,
+  });
   const limited = await fetch(`${url}/limited`);
   t.is(limited.status, 429);
   t.is(limited.headers.get('retry-after'), '42');
@@ -95,8 +138,14 @@ test("answerPage: the entity's page, with the status and headers of the error", 
 });
 
 test("oauthError: the protocol's own codes pass; a refusal is access_denied, an outage temporarily_unavailable, a fault server_error", (t) => {
-  t.deepEqual(oauthError(errorResponse(new BadRequest('invalid_request', 'login_hint: not an ID number'))), { error: 'invalid_request', error_description: 'login_hint: not an ID number' });
-  t.deepEqual(oauthError(errorResponse(new Forbidden('home_untrusted', 'gz is not a trusted OP'))), { error: 'access_denied', error_description: 'gz is not a trusted OP' });
+  t.deepEqual(oauthError(errorResponse(new BadRequest('invalid_request', 'login_hint: not an ID number'))), {
+    error: 'invalid_request',
+    error_description: 'login_hint: not an ID number',
+  });
+  t.deepEqual(oauthError(errorResponse(new Forbidden('home_untrusted', 'gz is not a trusted OP'))), {
+    error: 'access_denied',
+    error_description: 'gz is not a trusted OP',
+  });
   t.like(oauthError(errorResponse(new UpstreamUnavailable('gz did not answer in time'))), { error: 'temporarily_unavailable' });
   t.like(oauthError(errorResponse(new StoreUnavailable(null))), { error: 'temporarily_unavailable' });
   t.deepEqual(oauthError(errorResponse(new TypeError('a bug'))), { error: 'server_error', error_description: 'internal error' });

@@ -17,7 +17,8 @@ async function serve(status: number): Promise<{ server: Server; base: string }> 
 }
 
 const anchor = { entityId: 'http://127.0.0.1:1/national', jwks: { keys: [] } };
-const resolveOf = (entityId: string) => resolveTrustChain(entityId, { trustAnchors: [anchor], fetcher: httpStatementFetcher(), allowHttpEntityIds: true });
+const resolveOf = (entityId: string) =>
+  resolveTrustChain(entityId, { trustAnchors: [anchor], fetcher: httpStatementFetcher(), allowHttpEntityIds: true });
 
 test('an HTTP answer other than 200 carries its status and is an answer; a closed port is no answer', async (t) => {
   const { server, base } = await serve(503);
@@ -31,7 +32,15 @@ test('an HTTP answer other than 200 carries its status and is an answer; a close
 test('an OP whose configuration does not come is unreachable; one that answers an error is untrusted', async (t) => {
   const { server, base } = await serve(500);
   const ops = new TrustedOps({ trustAnchors: [anchor], allowHttpEntityIds: true });
-  t.like(await t.throwsAsync(ops.get(`${base}/gz`), { instanceOf: UntrustedOp }), { unreachable: false, status: 403, code: 'untrusted_op' });
+  t.like(await t.throwsAsync(ops.get(`${base}/gz`), { instanceOf: UntrustedOp }), {
+    unreachable: false,
+    status: 403,
+    code: 'untrusted_op',
+  });
   await new Promise((resolve) => server.close(resolve));
-  t.like(await t.throwsAsync(ops.get(`${base}/sz`), { instanceOf: UntrustedOp }), { unreachable: true, status: 503, code: 'temporarily_unavailable' });
+  t.like(await t.throwsAsync(ops.get(`${base}/sz`), { instanceOf: UntrustedOp }), {
+    unreachable: true,
+    status: 503,
+    code: 'temporarily_unavailable',
+  });
 });

@@ -44,7 +44,11 @@ forEngines(engines, 'a unique violation names its constraint; any other error is
   t.is(uniqueViolation(duplicate), 'probe_b_key');
   t.is(uniqueViolation(await t.throwsAsync(db.query("INSERT INTO probe VALUES ('1', '3')"))), 'probe_pkey');
   t.is(uniqueViolation(await t.throwsAsync(db.query('INSERT INTO probe VALUES (NULL, 4)'))), null, 'a not-null violation (23502)');
-  t.is(uniqueViolation(new Error('duplicate key value violates unique constraint "probe_b_key"')), null, 'the text of a message is not read');
+  t.is(
+    uniqueViolation(new Error('duplicate key value violates unique constraint "probe_b_key"')),
+    null,
+    'the text of a message is not read',
+  );
   t.is(uniqueViolation(undefined), null);
 });
 
@@ -58,7 +62,10 @@ forEngines(engines, 'a duplicate ID number or phone is told apart by its constra
   const samePhone = await t.throwsAsync(accounts.register(person({ phone: first.phone }), null), { instanceOf: AccountExists });
   t.is(samePhone?.field, 'phone');
   t.like(samePhone, { status: 409, code: 'account_exists', message: 'an account with this phone number already lives here' });
-  const moved = await t.throwsAsync(accounts.importMoved(person({ phone: first.phone }), 'https://gz.example.gov.cn', 'https://gd.example.gov.cn'), { instanceOf: AccountExists });
+  const moved = await t.throwsAsync(
+    accounts.importMoved(person({ phone: first.phone }), 'https://gz.example.gov.cn', 'https://gd.example.gov.cn'),
+    { instanceOf: AccountExists },
+  );
   t.is(moved?.field, 'phone');
 });
 
@@ -71,9 +78,17 @@ forEngines(engines, 'a second registration of an organization, or of a live agen
   const uscc = syntheticUscc(randomDraw);
   const representative = { subject: rep.subject, name: rep.name, idNumberIndex: rep.idNumberIndex };
   const legal = await organizations.register({ uscc, orgName: '某公司', orgType: null, representative }, null);
-  const again = await t.throwsAsync(organizations.register({ uscc, orgName: '某公司', orgType: null, representative }, null), { instanceOf: OrganizationExists });
+  const again = await t.throwsAsync(organizations.register({ uscc, orgName: '某公司', orgType: null, representative }, null), {
+    instanceOf: OrganizationExists,
+  });
   t.like(again, { status: 409, code: 'organization_exists' });
-  const mandate = { agentIndex: agent.idNumberIndex, agentName: agent.name, role: 'agent' as const, serviceCategories: ['tax' as const], expiresAt: null };
+  const mandate = {
+    agentIndex: agent.idNumberIndex,
+    agentName: agent.name,
+    role: 'agent' as const,
+    serviceCategories: ['tax' as const],
+    expiresAt: null,
+  };
   await organizations.authorize(legal, mandate, rep.subject);
   const twice = await t.throwsAsync(organizations.authorize(legal, mandate, rep.subject), { instanceOf: AgentAlreadyAuthorized });
   t.like(twice, { status: 409, code: 'agent_already_authorized' });
