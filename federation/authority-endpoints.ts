@@ -18,7 +18,8 @@
  * unsupported_parameter; the resolve response carries no trust_marks (this resolver does not
  * verify Trust Marks, and §8.3.2 allows only verified ones).
  */
-import { HttpError } from '../infra/errors.ts';
+import { answerJson, answeringErrors } from '../infra/error-responses.ts';
+import { HttpError, MethodNotAllowed, UpstreamUnavailable } from '../infra/errors.ts';
 import { decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
 import type Koa from 'koa';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
@@ -127,6 +128,13 @@ export interface AuthorityEndpointsOptions {
 
 const badRequest = (message: string) => new HttpError(400, 'invalid_request', message);
 
+/** §8.9 has no code of its own for a method not allowed. */
+const onlyGet = (ctx: Koa.Context) =>
+  new MethodNotAllowed(ctx.method, ['GET', 'HEAD'], {
+    code: 'invalid_request',
+    message: 'use GET; client authentication at federation endpoints is not supported',
+  });
+
 /** The values of a query parameter (none, one or several). */
 function values(ctx: Koa.Context, name: string): string[] {
   const v = ctx.query[name];
@@ -153,7 +161,7 @@ function booleanParameter(ctx: Koa.Context, name: string): boolean | undefined {
   return v === 'true';
 }
 
-/** The spec's error code and HTTP status for a failed resolution. */
+/** The spec's error code and HTTP status for a failed resolution (§8.9): which statement failed decides. */
 function resolveError(err: TrustChainError, subject: string): HttpError {
   const description = err.message;
   if (err.statement === entityConfigurationLabel(subject)) {
@@ -187,7 +195,7 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
     try {
       return (await directory.get(entityId)).jwks;
     } catch (err) {
-      throw new HttpError(503, 'temporarily_unavailable', `the keys of ${entityId} cannot be obtained: ${(err as Error).message}`);
+      throw new UpstreamUnavailable(`the keys of ${entityId} cannot be obtained: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -251,7 +259,7 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
       );
     }
     const jwks = typeof source.jwks === 'function' ? await source.jwks().catch(() => null) : source.jwks;
-    if (!jwks) throw new HttpError(503, 'temporarily_unavailable', `the keys of trust anchor ${source.entityId} cannot be obtained`);
+    if (!jwks) throw new UpstreamUnavailable(`the keys of trust anchor ${source.entityId} cannot be obtained`);
     return { entityId: source.entityId, jwks };
   }
 
@@ -309,20 +317,9 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
   return async (ctx, next) => {
     const handler = handlers[ctx.path];
     if (!handler) return next();
-    try {
-      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-        ctx.set('Allow', 'GET, HEAD');
-        throw new HttpError(405, 'invalid_request', `use GET; client authentication at federation endpoints is not supported`);
-      }
+    await answeringErrors(ctx, opts.log, answerJson, async () => {
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw onlyGet(ctx);
       await handler(ctx);
-    } catch (err) {
-      const e =
-        err instanceof HttpError
-          ? err
-          : (opts.log?.error('federation endpoint failed', { err, path: ctx.path }), new HttpError(500, 'server_error', 'internal error'));
-      ctx.status = e.status;
-      ctx.type = 'application/json';
-      ctx.body = { error: e.code, error_description: e.message };
-    }
+    });
   };
 }

@@ -78,12 +78,14 @@ export class TrustChainError extends Error {
   readonly url: string | undefined;
   /** When resolution tried several paths, the errors of the other paths. */
   readonly alternatives: TrustChainError[];
+  /** For fetch_failed, the HTTP status the server answered with (not 200); undefined when no answer came. */
+  readonly httpStatus: number | undefined;
 
   constructor(
     statement: string,
     check: TrustChainCheck,
     detail: string,
-    opts: { url?: string; cause?: unknown; alternatives?: TrustChainError[] } = {},
+    opts: { url?: string; cause?: unknown; alternatives?: TrustChainError[]; httpStatus?: number } = {},
   ) {
     super(
       `${statement}: ${check}: ${detail}${opts.url ? ` (${opts.url})` : ''}`,
@@ -95,6 +97,12 @@ export class TrustChainError extends Error {
     this.detail = detail;
     this.url = opts.url;
     this.alternatives = opts.alternatives ?? [];
+    this.httpStatus = opts.httpStatus;
+  }
+
+  /** The statement did not come (no answer, or none in time), rather than came wrong. */
+  get unanswered(): boolean {
+    return this.check === 'fetch_timeout' || (this.check === 'fetch_failed' && this.httpStatus === undefined);
   }
 }
 

@@ -16,11 +16,12 @@ import type { Database } from '../infra/database.ts';
 import { verifyEntityAssertion, type EntityKeyResolver } from '../infra/entity-assertion.ts';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
 import { postAsEntity } from '../infra/entity-request.ts';
-import { Forbidden, HttpError } from '../infra/errors.ts';
+import { answerJson, answeringErrors } from '../infra/error-responses.ts';
+import { Forbidden } from '../infra/errors.ts';
 import type { KeyValueStore } from '../infra/key-value-store.ts';
 import type { Logger } from '../infra/log.ts';
 import { validate } from '../infra/validation.ts';
-import { answerRegistryError, readRegistryJson } from './registry-endpoints.ts';
+import { onlyPost, readRegistryJson } from './registry-endpoints.ts';
 import { HOME_KINDS, identifierIndex } from './registry-of-homes.ts';
 import type { Publication } from './registry-outbox.ts';
 
@@ -72,11 +73,8 @@ export function conflictNoticeEndpoint(opts: ConflictNoticeOptions): Koa.Middlew
   return async (ctx, next) => {
     if (ctx.path !== CONFLICT_NOTICE_PATH) return next();
     ctx.set('Cache-Control', 'no-store');
-    try {
-      if (ctx.method !== 'POST') {
-        ctx.set('Allow', 'POST');
-        throw new HttpError(405, 'invalid_request', 'use POST');
-      }
+    await answeringErrors(ctx, opts.log, answerJson, async () => {
+      if (ctx.method !== 'POST') throw onlyPost(ctx);
       const caller = await verifyEntityAssertion(ctx.get('authorization'), {
         audience: opts.self,
         resolveKeys: opts.resolveCallerKeys,
@@ -103,8 +101,6 @@ export function conflictNoticeEndpoint(opts: ConflictNoticeOptions): Koa.Middlew
         },
       );
       ctx.status = 204;
-    } catch (err) {
-      answerRegistryError(ctx, err, opts.log);
-    }
+    });
   };
 }

@@ -11,7 +11,7 @@
  *   identifier's home is (this registry, then the superior's). Rate-limited per caller.
  *
  * Callers authenticate with an entity assertion. Identifiers travel only in JSON bodies and never
- * reach the log or the audit log. Errors are JSON `{error, error_description}`.
+ * reach the log or the audit log. Errors are JSON `{error, error_description}` (infra/error-responses.ts).
  */
 import type Koa from 'koa';
 import { RateLimiterRes } from 'rate-limiter-flexible';
@@ -21,9 +21,9 @@ import { crashPoint } from '../infra/crash-points.ts';
 import type { BlindIndex, FieldCipher } from '../infra/crypto.ts';
 import type { Database } from '../infra/database.ts';
 import { verifyEntityAssertion, type EntityKeyResolver } from '../infra/entity-assertion.ts';
-import { BadRequest, Forbidden, HttpError, TooManyRequests } from '../infra/errors.ts';
+import { answerJson, answeringErrors } from '../infra/error-responses.ts';
+import { BadRequest, Forbidden, HttpError, MethodNotAllowed, TooManyRequests } from '../infra/errors.ts';
 import { parseBody } from '../infra/http-server.ts';
-import { InvalidIdentifier, InvalidUscc } from '../infra/identifiers.ts';
 import type { KeyValueStore } from '../infra/key-value-store.ts';
 import type { Logger } from '../infra/log.ts';
 import { validate } from '../infra/validation.ts';
@@ -68,6 +68,9 @@ const identified = { kind: z.enum(HOME_KINDS), identifier: z.string().min(1).max
 const homesBody = z.object({ ...identified, home: entityId, previous_home: entityId.nullable().optional() }).strict();
 const lookupBody = z.object(identified).strict();
 
+/** The answer to a method other than POST at a registry endpoint. */
+export const onlyPost = (ctx: Koa.Context) => new MethodNotAllowed(ctx.method, ['POST'], { code: 'invalid_request', message: 'use POST' });
+
 /** The JSON body of a registry call; errors never quote it. */
 export async function readRegistryJson(ctx: Koa.Context): Promise<unknown> {
   if (!ctx.is('application/json')) throw new HttpError(415, 'invalid_request', 'the body must be application/json');
@@ -79,26 +82,6 @@ export async function readRegistryJson(ctx: Koa.Context): Promise<unknown> {
     throw new BadRequest('invalid_request', 'the body is not valid JSON');
   }
   return ctx.request.body;
-}
-
-/** The error answered for anything thrown; unexpected ones are logged, never shown. */
-export function answerRegistryError(ctx: Koa.Context, err: unknown, log: Logger): void {
-  if (err instanceof HomeConflict) {
-    ctx.status = 409;
-    ctx.body = { error: 'home_conflict', error_description: err.message, home: err.home };
-    return;
-  }
-  let e: HttpError;
-  if (err instanceof HttpError) e = err;
-  else if (err instanceof InvalidIdentifier || err instanceof InvalidUscc)
-    e = new BadRequest('invalid_request', `identifier: ${err.problem}`);
-  else {
-    log.error('registry endpoint failed', { err, path: ctx.path });
-    e = new HttpError(500, 'server_error', 'internal error');
-  }
-  if (e instanceof TooManyRequests) ctx.set('Retry-After', String(e.retryAfterSeconds));
-  ctx.status = e.status;
-  ctx.body = { error: e.code, error_description: e.message };
 }
 
 /**
@@ -113,10 +96,7 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
 
   /** Audits a refusal with its reason (never the identifier); returns it to be thrown. */
   async function refused<E extends Forbidden | HomeConflict>(err: E, detail: Record<string, unknown>): Promise<E> {
-    await recordAudit(opts.db, {
-      event: 'registry.refused',
-      detail: { ...detail, reason: err instanceof HomeConflict ? 'home_conflict' : err.code },
-    });
+    await recordAudit(opts.db, { event: 'registry.refused', detail: { ...detail, reason: err.code } });
     return err;
   }
 
@@ -189,14 +169,9 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
     const handler = handlers[ctx.path];
     if (!handler) return next();
     ctx.set('Cache-Control', 'no-store');
-    try {
-      if (ctx.method !== 'POST') {
-        ctx.set('Allow', 'POST');
-        throw new HttpError(405, 'invalid_request', 'use POST');
-      }
+    await answeringErrors(ctx, opts.log, answerJson, async () => {
+      if (ctx.method !== 'POST') throw onlyPost(ctx);
       await handler(ctx);
-    } catch (err) {
-      answerRegistryError(ctx, err, opts.log);
-    }
+    });
   };
 }

@@ -7,6 +7,7 @@
  */
 import type { BlindIndex } from '../infra/crypto.ts';
 import type { Database, Queryable } from '../infra/database.ts';
+import { Conflict } from '../infra/errors.ts';
 import { parseIdNumber, parseUscc } from '../infra/identifiers.ts';
 
 export const HOME_KINDS = ['natural', 'legal'] as const;
@@ -25,10 +26,10 @@ export interface HomeEntry {
 export type RecordOutcome = 'recorded' | 'unchanged' | 'moved';
 
 /** The identifier already has another home (and the publication is not a move away from it). */
-export class HomeConflict extends Error {
+/** The identifier has another home: 409 home_conflict, with that `home` in the answer. */
+export class HomeConflict extends Conflict {
   constructor(readonly home: string) {
-    super(`the identifier is already registered, with its home at ${home}`);
-    this.name = 'HomeConflict';
+    super('home_conflict', `the identifier is already registered, with its home at ${home}`, { details: { home } });
   }
 }
 

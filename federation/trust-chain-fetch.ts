@@ -56,7 +56,7 @@ export function httpStatementFetcher(opts: { maxBytes?: number; transport?: Stat
       if (err instanceof ResponseTooLarge) throw new TrustChainError(label, 'too_large', err.message, { url });
       throw err;
     }
-    if (res.status !== 200) throw new TrustChainError(label, 'fetch_failed', `HTTP ${res.status}`, { url });
+    if (res.status !== 200) throw new TrustChainError(label, 'fetch_failed', `HTTP ${res.status}`, { url, httpStatus: res.status });
     if (res.contentType !== ENTITY_STATEMENT_MEDIA_TYPE) {
       throw new TrustChainError(
         label,

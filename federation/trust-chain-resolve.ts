@@ -43,7 +43,11 @@ async function timed(label: string, url: string, timeoutMs: number, run: (signal
   } catch (err) {
     if (err instanceof TrustChainError) {
       if (err.url || (err.check !== 'fetch_failed' && err.check !== 'too_large')) throw err;
-      throw new TrustChainError(err.statement, err.check, err.detail, { url, cause: err.cause });
+      throw new TrustChainError(err.statement, err.check, err.detail, {
+        url,
+        cause: err.cause,
+        ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
+      });
     }
     throw new TrustChainError(label, 'fetch_failed', (err as Error)?.message ?? String(err), { url, cause: err });
   } finally {

@@ -46,7 +46,8 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import { LOA_LEVELS, type LoaLevel } from './loa.ts';
 import { publicJwk, type PrivateJwk } from '../infra/entity-keys.ts';
-import { ConfigurationError, HttpError } from '../infra/errors.ts';
+import { answerJson, answeringErrors } from '../infra/error-responses.ts';
+import { ConfigurationError, HttpError, MethodNotAllowed } from '../infra/errors.ts';
 import type { Logger } from '../infra/log.ts';
 import { fileExists, LiveConfigFile, readJsonFile, writeJsonFileAtomically, type LiveConfigSource } from './live-config-file.ts';
 import { entityIdProblem } from './authority-config.ts';
@@ -383,7 +384,7 @@ export class TrustMarkIssuer {
    */
   async status(jwt: string): Promise<TrustMarkStatus | null> {
     const claims = peekTrustMark(jwt);
-    if (!claims) throw new TrustMarkError('malformed', 'not a compact JWS');
+    if (!claims) throw new TrustMarkError('malformed', 'trust_mark is not a JWT');
     if (claims.iss !== this.entityId) return null;
     const now = this.#now();
     let verified;
@@ -433,26 +434,13 @@ export class TrustMarkIssuer {
     return async (ctx, next) => {
       const handler = handlers[ctx.path];
       if (!handler) return next();
-      try {
+      await answeringErrors(ctx, this.#opts.log, answerJson, async () => {
         if (!handler.methods.includes(ctx.method)) {
-          ctx.set('Allow', handler.methods.join(', '));
-          throw new HttpError(
-            405,
-            'invalid_request',
-            `use ${handler.methods[0]}${handler.methods[0] === 'GET' ? '; client authentication at federation endpoints is not supported' : ''}`,
-          );
+          const message = `use ${handler.methods[0]}${handler.methods[0] === 'GET' ? '; client authentication at federation endpoints is not supported' : ''}`;
+          throw new MethodNotAllowed(ctx.method, handler.methods, { code: 'invalid_request', message });
         }
         await handler.run(ctx);
-      } catch (err) {
-        const e =
-          err instanceof HttpError
-            ? err
-            : (this.#opts.log?.error('trust mark endpoint failed', { err, path: ctx.path }),
-              new HttpError(500, 'server_error', 'internal error'));
-        ctx.status = e.status;
-        ctx.type = 'application/json';
-        ctx.body = { error: e.code, error_description: e.message };
-      }
+      });
     };
   }
 
@@ -476,13 +464,7 @@ export class TrustMarkIssuer {
   async #statusEndpoint(ctx: Koa.Context): Promise<void> {
     const params = await readForm(ctx);
     const jwt = single(params, 'trust_mark');
-    let status: TrustMarkStatus | null;
-    try {
-      status = await this.status(jwt);
-    } catch (err) {
-      if (err instanceof TrustMarkError) throw badRequest('trust_mark is not a JWT');
-      throw err;
-    }
+    const status = await this.status(jwt);
     if (status === null) throw new HttpError(404, 'not_found', `the trust mark was not issued by ${this.entityId}`);
     ctx.status = 200;
     ctx.type = TRUST_MARK_STATUS_RESPONSE_MEDIA_TYPE;

@@ -34,6 +34,7 @@ import { compactVerify, decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
 import { LOA_LEVELS, type LoaLevel } from './loa.ts';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
 import { TrustChainError } from './federation-errors.ts';
+import { BadRequest } from '../infra/errors.ts';
 import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { resolveTrustChain, DEFAULT_ALGORITHMS, type StatementFetcher, type TrustAnchor, PRIVATE_MEMBERS } from './trust-chain.ts';
 
@@ -147,7 +148,8 @@ export type TrustMarkCheck =
   | 'max_loa' // a real-name-op mark without a valid max_loa, or below the level required
   | 'missing'; // the entity has no mark of the required type
 
-export class TrustMarkError extends Error {
+/** A trust mark that does not validate; presented in a request, the request is a 400 invalid_request. */
+export class TrustMarkError extends BadRequest {
   readonly check: TrustMarkCheck;
   /** What exactly was wrong (the message without the prefix). */
   readonly detail: string;
@@ -161,8 +163,7 @@ export class TrustMarkError extends Error {
     options?: { cause?: unknown },
   ) {
     const what = about.type ? `trust mark ${trustMarkShortName(about.type)}${about.sub ? ` of ${about.sub}` : ''}` : 'trust mark';
-    super(`${what}: ${check}: ${detail}`, options);
-    this.name = 'TrustMarkError';
+    super('invalid_request', `${what}: ${check}: ${detail}`, options);
     this.check = check;
     this.detail = detail;
     this.trustMarkType = about.type;

@@ -17,6 +17,7 @@ import { entityConfigurationLabel, TrustChainError } from './federation-errors.t
 import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { federationPath } from './recognition-routing.ts';
+import { HttpError } from '../infra/errors.ts';
 import { REAL_NAME_OP, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
 import type { LoaLevel } from './loa.ts';
 
@@ -31,15 +32,19 @@ export interface TrustedOp {
   expiresAt: number;
 }
 
-export class UntrustedOp extends Error {
+/** 403 untrusted_op; 503 temporarily_unavailable when the OP could not be reached (try later). */
+export class UntrustedOp extends HttpError {
   constructor(
     readonly entityId: string,
     reason: string,
     /** Its statements could not be fetched (down or slow), rather than found wrong. */
     readonly unreachable = false,
   ) {
-    super(`${entityId} is not a trusted OP of the federation: ${reason}`);
-    this.name = 'UntrustedOp';
+    super(
+      unreachable ? 503 : 403,
+      unreachable ? 'temporarily_unavailable' : 'untrusted_op',
+      `${entityId} is not a trusted OP of the federation: ${reason}`,
+    );
   }
 }
 
@@ -124,10 +129,7 @@ export class TrustedOps {
     } catch (err) {
       if (!(err instanceof TrustChainError)) throw err;
       // Down or slow (its own configuration did not come) is not the same as wrong: the person is told to try later.
-      const ownConfiguration = err.statement === entityConfigurationLabel(entityId);
-      const unreachable =
-        ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
-      throw new UntrustedOp(entityId, err.message, unreachable);
+      throw new UntrustedOp(entityId, err.message, err.statement === entityConfigurationLabel(entityId) && err.unanswered);
     }
     if (this.configurationUnchanged())
       this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + this.cacheSeconds) });

@@ -5,6 +5,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import { answerJson, answerPage } from '../infra/error-responses.ts';
 import { createApp, refuseOtherMethods } from '../infra/http-server.ts';
 import { checkedFormRequest, parseBody, parseFormBody } from '../infra/request-body.ts';
 import { stringify as formEncode } from 'node:querystring';
@@ -271,22 +272,16 @@ export async function createOp({
     ...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo', 'jwks'].map((name) => provider.pathFor(name)),
     ...BROKER_PATHS,
   ]);
+  const answerWithPage = answerPage((ctx, { status, code, message }) => {
+    const p = pageContext(ctx, runtime);
+    const key = `error.${code}`;
+    return errorPage(p, isMessageKey(key) ? p.t(key) : status >= 500 ? p.t('error.server') : `${p.t('error.generic')} ${message}`, code);
+  });
   const app = createApp(log, {
-    renderError: (ctx, status, code, message) => {
-      ctx.status = status;
-      if (ctx.path.startsWith('/admin/') || ctx.path.startsWith('/.well-known/') || backChannelPaths.has(ctx.path)) {
-        ctx.body = { error: code, error_description: message };
-        return;
-      }
-      const p = pageContext(ctx, runtime);
-      const key = `error.${code}`;
-      ctx.type = 'html';
-      ctx.body = errorPage(
-        p,
-        isMessageKey(key) ? p.t(key) : status >= 500 ? p.t('error.server') : `${p.t('error.generic')} ${message}`,
-        code,
-      );
-    },
+    answerError: (ctx, response) =>
+      (ctx.path.startsWith('/admin/') || ctx.path.startsWith('/.well-known/') || backChannelPaths.has(ctx.path)
+        ? answerJson
+        : answerWithPage)(ctx, response),
   });
   // oidc-provider's models, called from our routes, report a store outage in oidc-provider's terms:
   // our routes answer it as the store's own error (503 temporarily_unavailable).

@@ -37,6 +37,16 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * The constraint a unique violation (SQLSTATE 23505) broke, or null for any other error. Both
+ * engines report `code` and `constraint` (pg's DatabaseError, PGlite's error). Unnamed UNIQUE
+ * constraints are named `<table>_<column>_key`; a unique index reports the index's name.
+ */
+export function uniqueViolation(err: unknown): string | null {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && typeof e.constraint === 'string' ? e.constraint : null;
+}
+
 export function schemaName(raw: string): string {
   const name = raw.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unusable schema name: ${raw}`);

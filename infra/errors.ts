@@ -1,24 +1,45 @@
 /**
- * Errors that carry their HTTP meaning. Anything thrown that is not one of these is a bug and
- * is answered with a generic 500 whose details go only to the log.
+ * The error vocabulary. An error a request may end with carries its response:
+ * - `status`: the HTTP status;
+ * - `code`: the protocol's error code where there is one (OAuth 2.0 / OpenID Connect, OpenID
+ *   Federation §8.9), else a problem code of ours; snake_case, stable for clients;
+ * - `expose`: whether its message may be shown to the client (default true: messages are written
+ *   for the caller; pass false when the message names internals);
+ * - `headers`: what the response must carry besides (Retry-After, Allow);
+ * - `details`: further members of a JSON error body (e.g. the `home` of a home_conflict).
+ * Domain errors extend these classes (or HttpError) so that routes just throw; the one mapper,
+ * infra/error-responses.ts, turns any of them into a JSON body, an error page or an OAuth error.
+ * Anything thrown that is not one of these is a bug: a 500 whose details go only to the log.
  */
+export interface HttpErrorOptions {
+  expose?: boolean;
+  headers?: Record<string, string>;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
 export class HttpError extends Error {
   readonly status: number;
   /** Machine-readable code, stable for clients (OAuth-style snake_case). */
   readonly code: string;
-  readonly expose = true;
+  readonly expose: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(status: number, code: string, message: string) {
-    super(message);
+  constructor(status: number, code: string, message: string, opts: HttpErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.status = status;
     this.code = code;
+    this.expose = opts.expose ?? true;
+    this.headers = opts.headers ?? {};
+    this.details = opts.details ?? {};
   }
 }
 
 export class BadRequest extends HttpError {
-  constructor(code: string, message: string) {
-    super(400, code, message);
+  constructor(code: string, message: string, opts?: HttpErrorOptions) {
+    super(400, code, message, opts);
   }
 }
 
@@ -29,43 +50,47 @@ export class Unauthorized extends HttpError {
 }
 
 export class Forbidden extends HttpError {
-  constructor(code: string, message: string) {
-    super(403, code, message);
+  constructor(code: string, message: string, opts?: HttpErrorOptions) {
+    super(403, code, message, opts);
   }
 }
 
 export class NotFound extends HttpError {
-  constructor(message = 'not found') {
-    super(404, 'not_found', message);
+  constructor(message = 'not found', code = 'not_found') {
+    super(404, code, message);
   }
 }
 
 export class MethodNotAllowed extends HttpError {
-  /** The methods the resource does allow, for the `Allow` header. */
-  readonly allow: string[];
-  constructor(method: string, allow: string[]) {
-    super(405, 'method_not_allowed', `${method} is not allowed here`);
-    this.allow = allow;
+  /**
+   * `allow`: the methods the resource does allow (the `Allow` header). The code is
+   * method_not_allowed unless the protocol has its own (OpenID Federation: invalid_request).
+   */
+  constructor(method: string, allow: string[], opts: { code?: string; message?: string } = {}) {
+    super(405, opts.code ?? 'method_not_allowed', opts.message ?? `${method} is not allowed here`, {
+      headers: { Allow: allow.join(', ') },
+    });
   }
 }
 
 export class Conflict extends HttpError {
-  constructor(code: string, message: string) {
-    super(409, code, message);
+  constructor(code: string, message: string, opts?: HttpErrorOptions) {
+    super(409, code, message, opts);
   }
 }
 
 export class TooManyRequests extends HttpError {
   readonly retryAfterSeconds: number;
   constructor(message: string, retryAfterSeconds: number) {
-    super(429, 'too_many_requests', message);
+    super(429, 'too_many_requests', message, { headers: { 'Retry-After': String(retryAfterSeconds) } });
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
+/** Another entity (a registry, a neighbour OP, the services) did not answer usefully: try later. */
 export class UpstreamUnavailable extends HttpError {
-  constructor(message: string) {
-    super(503, 'temporarily_unavailable', message);
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super(503, 'temporarily_unavailable', message, opts);
   }
 }
 
@@ -75,8 +100,7 @@ export class UpstreamUnavailable extends HttpError {
  */
 export class StoreUnavailable extends HttpError {
   constructor(cause: unknown) {
-    super(503, 'temporarily_unavailable', 'the key-value store is unavailable');
-    this.cause = cause;
+    super(503, 'temporarily_unavailable', 'the key-value store is unavailable', { cause });
   }
 }
 

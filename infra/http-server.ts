@@ -5,20 +5,13 @@
 import Koa from 'koa';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpError, MethodNotAllowed, TooManyRequests } from './errors.ts';
+import { answerJson, answeringErrors, type ErrorAnswer } from './error-responses.ts';
+import { MethodNotAllowed } from './errors.ts';
 import type { Logger } from './log.ts';
 import { requestGuard } from './request-guard.ts';
 
 /** Kept here for the routes that import it with the rest of the plumbing. */
 export { parseBody } from './request-body.ts';
-
-/** Pages render their own errors; APIs get `{error, error_description}`. */
-export type ErrorRenderer = (ctx: Koa.Context, status: number, code: string, message: string) => void;
-
-const jsonError: ErrorRenderer = (ctx, status, code, message) => {
-  ctx.status = status;
-  ctx.body = { error: code, error_description: message };
-};
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // No inline script or style: pages load one stylesheet from their own origin. script-src is
@@ -31,35 +24,14 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'Cross-Origin-Opener-Policy': 'same-origin',
 };
 
-export function createApp(log: Logger, opts: { renderError?: ErrorRenderer } = {}): Koa {
+/** Errors are answered as JSON `{error, error_description}` unless `answerError` says otherwise (infra/error-responses.ts). */
+export function createApp(log: Logger, opts: { answerError?: ErrorAnswer } = {}): Koa {
   const app = new Koa();
   app.proxy = process.env.GOV_ID_TRUST_PROXY === '1';
-  const render = opts.renderError ?? jsonError;
+  const answer = opts.answerError ?? answerJson;
   app.use(async (ctx, next) => {
     ctx.set(SECURITY_HEADERS);
-    try {
-      await next();
-    } catch (err) {
-      const e = err as Error & { status?: number; statusCode?: number; expose?: boolean };
-      const status = e.status ?? e.statusCode ?? 500;
-      if (err instanceof TooManyRequests) ctx.set('Retry-After', String(err.retryAfterSeconds));
-      if (err instanceof MethodNotAllowed) ctx.set('Allow', err.allow.join(', '));
-      // A body refused before it was read leaves the connection unusable: say so.
-      if (!ctx.req.complete) ctx.set('Connection', 'close');
-      if (err instanceof HttpError) return render(ctx, status, err.code, e.message);
-      if (status >= 400 && status < 500) {
-        // The client's mistake, reported by a library: one line, no stack (anyone can cause these).
-        log.info('request refused', { status, method: ctx.method, path: ctx.path, reason: e.message.slice(0, 200) });
-        return render(
-          ctx,
-          status,
-          status === 413 ? 'request_too_large' : 'invalid_request',
-          e.expose ? e.message : 'the request cannot be processed',
-        );
-      }
-      log.error('unhandled error', { err: e, path: ctx.path, method: ctx.method });
-      render(ctx, 500, 'server_error', 'internal error');
-    }
+    await answeringErrors(ctx, log, answer, next);
   });
   app.use(requestGuard);
   app.on('error', () => undefined);

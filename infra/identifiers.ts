@@ -3,13 +3,15 @@
  * base registries. Errors are specific so that forms can tell the user exactly what is wrong.
  */
 
+import { BadRequest } from './errors.ts';
+
 /** Why an identifier was refused; the code doubles as the i18n message key. */
 export type IdentifierProblem = 'id_number_format' | 'id_number_region' | 'id_number_birth_date' | 'id_number_check_digit' | 'phone_format';
 
-export class InvalidIdentifier extends Error {
+/** An ID number or phone that is not one; a request carrying it is a 400 invalid_request naming the problem. */
+export class InvalidIdentifier extends BadRequest {
   constructor(readonly problem: IdentifierProblem) {
-    super(problem);
-    this.name = 'InvalidIdentifier';
+    super('invalid_request', problem);
   }
 }
 
@@ -73,10 +75,10 @@ const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30
 
 export type UsccProblem = 'uscc_format' | 'uscc_check_character';
 
-export class InvalidUscc extends Error {
+/** A unified social credit code that is not one; a request carrying it is a 400 invalid_request naming the problem. */
+export class InvalidUscc extends BadRequest {
   constructor(readonly problem: UsccProblem) {
-    super(problem);
-    this.name = 'InvalidUscc';
+    super('invalid_request', problem);
   }
 }
 

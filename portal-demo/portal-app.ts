@@ -15,6 +15,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import * as oidc from 'openid-client';
+import { answerJson, answerPage } from '../infra/error-responses.ts';
 import { createApp, refuseOtherMethods } from '../infra/http-server.ts';
 import { parseFormBody } from '../infra/request-body.ts';
 import { hmac, randomToken, safeEqual } from '../infra/crypto.ts';
@@ -180,23 +181,22 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
   };
 
-  const showError = (
-    ctx: Koa.Context,
-    status: number,
-    message: MessageKey,
-    extra: { code?: string; description?: string; lang?: string } = {},
-  ) => {
+  type ErrorPageExtra = { code?: string; description?: string; lang?: string };
+  const errorPageOf = (ctx: Koa.Context, status: number, message: MessageKey, extra: ErrorPageExtra = {}) => {
     const p = page(ctx, extra.lang);
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = errorPage({
+    return errorPage({
       ...p,
       title: status === 404 ? 'page.not_found' : 'page.error',
       message: p.t(message),
       code: extra.code,
       description: extra.description,
     });
+  };
+  const showError = (ctx: Koa.Context, status: number, message: MessageKey, extra: ErrorPageExtra = {}) => {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = errorPageOf(ctx, status, message, extra);
   };
 
   /** The browser's CSRF secret (a cookie), created on first sight; forms carry its MAC. */
@@ -403,16 +403,16 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     }
   });
 
+  const answerWithPage = answerPage((ctx, { status, code }) => {
+    const key = `error.${code}`;
+    return errorPageOf(ctx, status, isMessageKey(key) ? key : status >= 500 ? 'error.server' : 'error.bad_request', { code });
+  });
   const app = createApp(log, {
-    renderError: (ctx, status, code, message) => {
-      if (ctx.path === BACKCHANNEL_LOGOUT_PATH) {
-        ctx.status = status;
-        ctx.body = { error: status >= 500 ? 'server_error' : 'invalid_request', error_description: message };
-        return;
-      }
-      const key = `error.${code}`;
-      showError(ctx, status, isMessageKey(key) ? key : status >= 500 ? 'error.server' : 'error.bad_request', { code });
-    },
+    // Back-Channel Logout §2.8 knows two errors only.
+    answerError: (ctx, r) =>
+      ctx.path === BACKCHANNEL_LOGOUT_PATH
+        ? answerJson(ctx, { ...r, code: r.status >= 500 ? 'server_error' : 'invalid_request' })
+        : answerWithPage(ctx, r),
   });
   app.use(router.routes());
   app.use(refuseOtherMethods);

@@ -12,7 +12,7 @@ import { requireAdmin } from '../infra/admin-auth.ts';
 import { verifyEntityAssertion, type EntityKeyResolver } from '../infra/entity-assertion.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
 import { BadRequest, NotFound } from '../infra/errors.ts';
-import { InvalidIdentifier, InvalidUscc, parseIdNumber, parseUscc } from '../infra/identifiers.ts';
+import { parseIdNumber, parseUscc } from '../infra/identifiers.ts';
 import { validate } from '../infra/validation.ts';
 import { PopulationRegistry } from './population/population-registry.ts';
 import { MessageOutbox } from './outbox/message-outbox.ts';
@@ -38,20 +38,6 @@ const representativeBody = z
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
-function identifierError(err: unknown): never {
-  if (err instanceof InvalidIdentifier || err instanceof InvalidUscc)
-    throw new BadRequest('invalid_request', `${err.problem}: the identifier is not valid`);
-  throw err;
-}
-
-function parsed<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    identifierError(err);
-  }
-}
-
 export async function createServicesApp({ runtime, resolveCallerKeys }: ServicesOptions): Promise<Koa> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
@@ -66,22 +52,17 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   router.post('/population/verify', parseBody, async (ctx) => {
     await callerOf(ctx);
     const body = validate(verifyBody, ctx.request.body);
-    ctx.body = {
-      match: await population.verify(
-        body.name,
-        parsed(() => parseIdNumber(body.id_number)),
-      ),
-    };
+    ctx.body = { match: await population.verify(body.name, parseIdNumber(body.id_number)) };
   });
 
   router.post('/legal-persons/verify', parseBody, async (ctx) => {
     await callerOf(ctx);
     const body = validate(representativeBody, ctx.request.body);
     const check = await legalPersons.checkRepresentative(
-      parsed(() => parseUscc(body.uscc)),
+      parseUscc(body.uscc),
       body.org_name,
       body.representative_name,
-      parsed(() => parseIdNumber(body.representative_id_number)),
+      parseIdNumber(body.representative_id_number),
     );
     ctx.body = { found: check.found, name_matches: check.nameMatches, representative: check.representative, type: check.type ?? null };
   });
@@ -89,7 +70,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   router.post('/messages', parseBody, async (ctx) => {
     const caller = await callerOf(ctx);
     const body = validate(messageBody, ctx.request.body);
-    await outbox.send(body.to, body.body, caller).catch(identifierError);
+    await outbox.send(body.to, body.body, caller);
     ctx.status = 202;
     ctx.body = { accepted: true };
   });
@@ -102,7 +83,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   };
   const addOrganization = async (ctx: Koa.Context) => {
     const body = validate(organizationBody, ctx.request.body);
-    const org = await legalPersons.addSynthetic(body.rep_id_number ? parsed(() => parseIdNumber(body.rep_id_number!)) : undefined);
+    const org = await legalPersons.addSynthetic(body.rep_id_number ? parseIdNumber(body.rep_id_number) : undefined);
     if (!org) throw new BadRequest('invalid_request', 'rep_id_number: no such person in the population registry');
     ctx.status = 201;
     ctx.body = org;
@@ -110,7 +91,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   router.post('/admin/persons', requireAdmin(runtime.adminToken), parseBody, addPerson);
   router.post('/admin/organizations', requireAdmin(runtime.adminToken), parseBody, addOrganization);
   router.get('/admin/outbox', requireAdmin(runtime.adminToken), async (ctx) => {
-    ctx.body = await outbox.readFor(String(ctx.query.to ?? '')).catch(identifierError);
+    ctx.body = await outbox.readFor(String(ctx.query.to ?? ''));
   });
 
   if (runtime.demo) {
@@ -118,7 +99,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
     router.post('/demo/organizations', parseBody, addOrganization);
     router.get('/demo/outbox', async (ctx) => {
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = await outbox.readFor(String(ctx.query.to ?? '')).catch(identifierError);
+      ctx.body = await outbox.readFor(String(ctx.query.to ?? ''));
     });
   }
 

@@ -5,7 +5,8 @@
  * Every change is audited in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import type { Database, Queryable } from '../../infra/database.ts';
+import { uniqueViolation, type Database, type Queryable } from '../../infra/database.ts';
+import { Conflict } from '../../infra/errors.ts';
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import { randomToken } from '../../infra/crypto.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
@@ -46,17 +47,17 @@ export interface AgentAuthorization {
   createdAt: string;
 }
 
-export class OrganizationExists extends Error {
+/** The USCC is registered here already (constraint legal_persons_uscc_index_key). */
+export class OrganizationExists extends Conflict {
   constructor() {
-    super('organization already registered here');
-    this.name = 'OrganizationExists';
+    super('organization_exists', 'organization already registered here');
   }
 }
 
-export class AgentAlreadyAuthorized extends Error {
+/** The person holds a live authorization for the organization (unique index agent_authorizations_live). */
+export class AgentAlreadyAuthorized extends Conflict {
   constructor() {
-    super('this person is already authorized for the organization');
-    this.name = 'AgentAlreadyAuthorized';
+    super('agent_already_authorized', 'this person is already authorized for the organization');
   }
 }
 
@@ -205,8 +206,7 @@ export class LegalPersonAccounts {
       });
       await this.publishHome?.committed('legal', input.uscc);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505' || /duplicate key/.test((err as Error).message)) throw new OrganizationExists();
-      throw err;
+      throw uniqueViolation(err) === 'legal_persons_uscc_index_key' ? new OrganizationExists() : err;
     }
     return subject;
   }
@@ -290,8 +290,7 @@ export class LegalPersonAccounts {
         return id;
       });
     } catch (err) {
-      if ((err as { code?: string }).code === '23505' || /duplicate key/.test((err as Error).message)) throw new AgentAlreadyAuthorized();
-      throw err;
+      throw uniqueViolation(err) === 'agent_authorizations_live' ? new AgentAlreadyAuthorized() : err;
     }
   }
 

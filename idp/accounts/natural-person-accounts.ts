@@ -2,7 +2,8 @@
  * Natural-person accounts whose home is this OP. ID numbers and phones are encrypted at rest and
  * looked up through blind indexes; the `sub` is a random, stable identifier unrelated to them.
  */
-import type { Database, Queryable } from '../../infra/database.ts';
+import { uniqueViolation, type Database, type Queryable } from '../../infra/database.ts';
+import { Conflict } from '../../infra/errors.ts';
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import { randomToken } from '../../infra/crypto.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
@@ -24,11 +25,22 @@ export interface NaturalPerson {
   sealedPhone: string;
 }
 
-export class AccountExists extends Error {
+export class AccountExists extends Conflict {
   constructor(readonly field: 'id_number' | 'phone') {
-    super(`${field} already registered`);
-    this.name = 'AccountExists';
+    super('account_exists', `an account with this ${field === 'phone' ? 'phone number' : 'ID number'} already lives here`);
   }
+}
+
+/** The unique constraints of natural_persons (migrations/idp/001_natural_persons.sql) and the field each guards. */
+const UNIQUE_FIELDS: Record<string, AccountExists['field']> = {
+  natural_persons_id_number_index_key: 'id_number',
+  natural_persons_phone_index_key: 'phone',
+};
+
+/** AccountExists when `err` is a duplicate ID number or phone, else null. */
+function accountExistsFor(err: unknown): AccountExists | null {
+  const field = UNIQUE_FIELDS[uniqueViolation(err) ?? ''];
+  return field ? new AccountExists(field) : null;
 }
 
 interface Row {
@@ -158,11 +170,7 @@ export class NaturalPersonAccounts {
       await this.publishHome?.committed('natural', p.idNumber);
       return account;
     } catch (err) {
-      const e = err as { code?: string; constraint?: string; message?: string };
-      if (e.code === '23505' || /duplicate key/.test(e.message ?? '')) {
-        throw new AccountExists(/phone/.test(`${e.constraint ?? ''} ${e.message ?? ''}`) ? 'phone' : 'id_number');
-      }
-      throw err;
+      throw accountExistsFor(err) ?? err;
     }
   }
 
@@ -256,10 +264,7 @@ export class NaturalPersonAccounts {
       await this.publishHome?.committed('natural', p.idNumber);
       return account;
     } catch (err) {
-      const e = err as { code?: string; message?: string };
-      if (e.code === '23505' || /duplicate key/.test(e.message ?? ''))
-        throw new AccountExists(/phone/.test(e.message ?? '') ? 'phone' : 'id_number');
-      throw err;
+      throw accountExistsFor(err) ?? err;
     }
   }
 
