@@ -9,14 +9,12 @@ import { recordAudit } from '../../infra/audit-log.ts';
 import { verifyPassword } from '../accounts/password.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import type { Refusal } from '../accounts/login-throttle.ts';
-import { identifierPage, loginView as loginPageView, otpLoginPage, passwordPage, type LoginView } from '../views/pages.ts';
+import { identifierPage, loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
 import { answeringOutages, orUnavailable } from '../upstream-outage.ts';
 import { authenticated, identified, sendToHome } from '../login/login-completion.ts';
 import { interactionScope, sendPage, type InteractionScope } from './interaction-context.ts';
-
-const loginView = (s: InteractionScope, extra: Partial<LoginView> & { federated?: boolean } = {}) => loginPageView(s.form, s.clientName, extra);
 
 function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<string, number> } {
   return r.reason === 'locked'

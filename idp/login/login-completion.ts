@@ -34,9 +34,9 @@ import { RecognitionError, type HopResult } from './cross-tier-hops.ts';
 /** 1. Identifier given: this OP's password page, or on to the account's home elsewhere. */
 export async function identified(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, identifier: string) {
   const index = deps.accounts.identifierIndex(identifier);
-  if (!index) return sendPage(ctx, identifierPage(loginView(s.form, s.clientName, { identifier, error: 'error.identifier_format' })), 400);
+  if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
   if (!(await deps.accounts.findByIdentifierIndex(index)) && (await sendToHome(ctx, deps, s, identifier))) return;
-  sendPage(ctx, passwordPage({ ...loginView(s.form, s.clientName), identifier }));
+  sendPage(ctx, passwordPage({ ...loginView(s), identifier }));
 }
 
 /**
@@ -55,7 +55,7 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
   if (!isIdNumber(identifier)) return false;
   // The person typing here (not a neighbour relaying): lookups are limited per address.
   if (!isHop(s) && (await deps.throttle.homeLookupAllowed(ctx.ip))) {
-    sendPage(ctx, identifierPage(loginView(s.form, s.clientName, { identifier, error: 'error.rate_limited' })), 429);
+    sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.rate_limited' })), 429);
     return true;
   }
   let home: string | null;
@@ -210,7 +210,7 @@ async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScop
   await recordAudit(deps.runtime.db, { event: 'recognition.refused', clientId: String(s.details.params.client_id), detail: { reason: err.code, message: err.message } });
   deps.runtime.log.warn('cross-tier login refused', { reason: err.code, message: err.message });
   if (isHop(s)) return finishInteraction(ctx, deps, s, { error: err.code === 'home_unavailable' ? 'temporarily_unavailable' : 'access_denied', error_description: `${deps.runtime.self.url}: ${err.message}` });
-  sendPage(ctx, identifierPage(loginView(s.form, s.clientName, { identifier, ...refusalMessage(err) })), err.code === 'home_unavailable' ? 503 : 403);
+  sendPage(ctx, identifierPage(loginView(s, { identifier, ...refusalMessage(err) })), err.code === 'home_unavailable' ? 503 : 403);
 }
 
 function refusalMessage(err: RecognitionError): { error: MessageKey; errorVars?: Record<string, string> } {
