@@ -333,6 +333,22 @@ test('an error answer from gd is upstream_error with gd\'s error', async (t) => 
   await refused(t, login.finish(query, hop.uid), 'upstream_error', /answered access_denied: the person cancelled/);
 });
 
+test('gd\'s OAuth error code is kept as a field: temporarily_unavailable reads as the home being down, access_denied does not', async (t) => {
+  const login = await szLogin();
+  const answered = async (error: string) => {
+    const hop = await startHop(login);
+    const query = `?${new URLSearchParams({ error, state: hop.request.state!, iss: GD })}`;
+    return t.throwsAsync(login.finish(query, hop.uid), { instanceOf: RecognitionError });
+  };
+  const down = await answered('temporarily_unavailable');
+  t.is(down?.code, 'upstream_error');
+  t.is(down?.upstreamError, 'temporarily_unavailable');
+  t.true(down?.homeUnavailable);
+  const denied = await answered('access_denied');
+  t.is(denied?.upstreamError, 'access_denied');
+  t.false(denied?.homeUnavailable);
+});
+
 // ---------------------------------------------------------------------------------------------
 // home, person kind, level
 // ---------------------------------------------------------------------------------------------
