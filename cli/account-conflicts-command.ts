@@ -12,15 +12,24 @@ import { REGISTRY_CONFLICTS_PATH } from '../federation/registry-conflicts-admin.
 import { callAdmin } from './admin-client.ts';
 
 /** `gov-id admin account conflicts|retry-conflicts|close-duplicate`: `action` is the command's last word. */
-export async function accountConflictsCommand(action: 'conflicts' | 'close-duplicate' | 'retry-conflicts', { values, config, topologyPath }: CommandContext): Promise<number> {
+export async function accountConflictsCommand(
+  action: 'conflicts' | 'close-duplicate' | 'retry-conflicts',
+  { values, config, topologyPath }: CommandContext,
+): Promise<number> {
   if (!values.entity) throw new UsageError(`admin account ${action} needs --entity ID`);
   const topology = loadTopology(topologyPath);
   const op = opOf(topology, values.entity);
   if (action === 'conflicts') print(await callAdmin(op, config.dataDir, 'GET', REGISTRY_CONFLICTS_PATH));
   else if (action === 'retry-conflicts') print(await callAdmin(op, config.dataDir, 'POST', `${REGISTRY_CONFLICTS_PATH}/retry`));
   else {
-    if (!values['id-number'] || !values.to) throw new UsageError('admin account close-duplicate needs --entity ID --id-number ID --to ENTITY');
-    print(await callAdmin(op, config.dataDir, 'POST', '/admin/accounts/close-duplicate', { id_number: values['id-number'], to: opOf(topology, values.to).url }));
+    if (!values['id-number'] || !values.to)
+      throw new UsageError('admin account close-duplicate needs --entity ID --id-number ID --to ENTITY');
+    print(
+      await callAdmin(op, config.dataDir, 'POST', '/admin/accounts/close-duplicate', {
+        id_number: values['id-number'],
+        to: opOf(topology, values.to).url,
+      }),
+    );
   }
   return 0;
 }

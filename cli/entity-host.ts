@@ -19,10 +19,22 @@ import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
 import { isFederationAuthority, watchAuthorityConfig, type AuthorityConfigSource } from '../federation/authority-config.ts';
-import { allowHttpEntityIds, authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../federation/authority-endpoints.ts';
+import {
+  allowHttpEntityIds,
+  authorityEndpoints,
+  federationEntityEndpoints,
+  isFederationEndpointPath,
+  topologyTrustAnchor,
+} from '../federation/authority-endpoints.ts';
 import { automaticRegistration } from '../federation/automatic-registration.ts';
 import { createOp } from '../idp/op-app.ts';
-import { isTrustMarkEndpointPath, TrustMarkIssuer, trustMarkIssuerMetadata, trustMarkIssuersClaim, watchTrustMarkConfig } from '../federation/trust-mark-issuer.ts';
+import {
+  isTrustMarkEndpointPath,
+  TrustMarkIssuer,
+  trustMarkIssuerMetadata,
+  trustMarkIssuersClaim,
+  watchTrustMarkConfig,
+} from '../federation/trust-mark-issuer.ts';
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
 import { createPortalApp } from '../portal-demo/portal-app.ts';
@@ -104,10 +116,21 @@ function recognitionFor(
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
   const signingKey = () => runtime.keyRing.signingKey();
   const client = new RegistryClient({ self: entity.url, superior, signingKey, local: registry, registrationsOpen });
-  const onConflict = (p: Publication, existingHome: string) => sendConflictNotices(p, existingHome, { self: entity.url, signingKey, log: runtime.log });
-  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log, onConflict, entity: entity.url }) : null;
+  const onConflict = (p: Publication, existingHome: string) =>
+    sendConflictNotices(p, existingHome, { self: entity.url, signingKey, log: runtime.log });
+  const publisher = superior
+    ? new RegistryPublisher({
+        db: runtime.db,
+        cipher: runtime.cipher,
+        deliver: (p) => client.publish(p),
+        log: runtime.log,
+        onConflict,
+        entity: entity.url,
+      })
+    : null;
   // In the request that committed the publication: the person sees "registered" once the superior knows.
-  const deliverNow = async (kind: HomeKind, identifier: string) => publisher?.deliverNow(kind, identifierIndex(runtime.blindIndex, kind, identifier));
+  const deliverNow = async (kind: HomeKind, identifier: string) =>
+    publisher?.deliverNow(kind, identifierIndex(runtime.blindIndex, kind, identifier));
   const trustedOps = new TrustedOps({
     trustAnchors: [topologyTrustAnchor(topology, fetcher)],
     allowHttpEntityIds: allowHttpEntityIds(topology),
@@ -155,7 +178,14 @@ function recognitionFor(
   return {
     publisher,
     endpoints,
-    conflictNotices: conflictNoticeEndpoint({ self: entity.url, db: runtime.db, blindIndex: runtime.blindIndex, resolveCallerKeys, kv: runtime.kv, log: runtime.log }),
+    conflictNotices: conflictNoticeEndpoint({
+      self: entity.url,
+      db: runtime.db,
+      blindIndex: runtime.blindIndex,
+      resolveCallerKeys,
+      kv: runtime.kv,
+      log: runtime.log,
+    }),
     options: {
       superior,
       trustedOps,
@@ -170,14 +200,25 @@ function recognitionFor(
 
 /** The client's address, as Koa's ctx.ip has it: X-Forwarded-For counts only behind a trusted proxy (infra/http-server.ts). */
 function clientAddress(req: IncomingMessage): string | undefined {
-  const forwarded = process.env.GOV_ID_TRUST_PROXY === '1' ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+  const forwarded =
+    process.env.GOV_ID_TRUST_PROXY === '1'
+      ? String(req.headers['x-forwarded-for'] ?? '')
+          .split(',')[0]!
+          .trim()
+      : '';
   return forwarded || req.socket.remoteAddress;
 }
 
 /** Paths every entity serves beside its application: its statements and its administration. */
 function isEntityLevelPath(url: string | undefined): boolean {
   const path = url?.split('?')[0] ?? '';
-  return path === ENTITY_CONFIGURATION_PATH || path === HISTORICAL_KEYS_PATH || path === CONFLICT_NOTICE_PATH || isRegistryConflictsPath(path) || isEntityAdminPath(path);
+  return (
+    path === ENTITY_CONFIGURATION_PATH ||
+    path === HISTORICAL_KEYS_PATH ||
+    path === CONFLICT_NOTICE_PATH ||
+    isRegistryConflictsPath(path) ||
+    isEntityAdminPath(path)
+  );
 }
 
 /**
@@ -207,7 +248,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let app: Koa;
   let metadata: Record<string, Record<string, unknown>>;
   // National and the provinces are federation authorities: they serve statements about their subordinates.
-  const authorityConfig = isFederationAuthority(entity) ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log }) : null;
+  const authorityConfig = isFederationAuthority(entity)
+    ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log })
+    : null;
   const national = topology.entities.find((e) => e.superior === null)!;
   // Every federation fetch of this entity goes through its fetch policy (docs/federation.md, "What the federation fetches").
   const { fetcher } = new FederationFetchPolicy({
@@ -221,14 +264,21 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   // The national platform (the trust anchor) issues the federation's trust marks; every entity holds its own.
   const trustMarkIssuer =
     entity.id === national.id
-      ? new TrustMarkIssuer({ entityId: entity.url, keys: () => runtime.keyRing.published(), config: watchTrustMarkConfig(opts.dataDir, topology, { log: runtime.log }), log: runtime.log })
+      ? new TrustMarkIssuer({
+          entityId: entity.url,
+          keys: () => runtime.keyRing.published(),
+          config: watchTrustMarkConfig(opts.dataDir, topology, { log: runtime.log }),
+          log: runtime.log,
+        })
       : null;
   const trustMarkHolder = new TrustMarkHolder({
     entityId: entity.url,
     issuer: national.url,
     log: runtime.log,
     // National holds its own marks without going through HTTP.
-    ...(trustMarkIssuer ? { issuerKeys: () => trustMarkIssuer.jwks(), obtain: (type: string, sub: string) => trustMarkIssuer.issue(type, sub) } : {}),
+    ...(trustMarkIssuer
+      ? { issuerKeys: () => trustMarkIssuer.jwks(), obtain: (type: string, sub: string) => trustMarkIssuer.issue(type, sub) }
+      : {}),
   });
   const federationEntity = {
     organization_name: entity.name['zh-CN'],
@@ -250,7 +300,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       servicesUrl: topology.services().url,
       // Hybrid mode is configuration: the city portals under this OP get the city's name on its pages.
       cityPortals: new Map(
-        topology.entities.filter((e) => e.kind === 'portal' && e.superior === entity.id).map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
+        topology.entities
+          .filter((e) => e.kind === 'portal' && e.superior === entity.id)
+          .map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
       ),
       federationClients: automaticRegistration({
         trustAnchors: [topologyTrustAnchor(topology, fetcher)],
@@ -262,10 +314,21 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       recognition: recognition.options,
     });
     app = op.app;
-    metadata = { openid_provider: op.federationMetadata, openid_relying_party: op.relyingPartyMetadata, federation_entity: federationEntity };
+    metadata = {
+      openid_provider: op.federationMetadata,
+      openid_relying_party: op.relyingPartyMetadata,
+      federation_entity: federationEntity,
+    };
   } else if (entity.kind === 'services') {
     // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
-    const trust = new FederationTrust({ self: entity.url, ops: new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology, fetcher)], allowHttpEntityIds: allowHttpEntityIds(topology), fetcher }) });
+    const trust = new FederationTrust({
+      self: entity.url,
+      ops: new TrustedOps({
+        trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+        allowHttpEntityIds: allowHttpEntityIds(topology),
+        fetcher,
+      }),
+    });
     app = await createServicesApp({ runtime, resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts) });
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
@@ -311,7 +374,10 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const listener: Listener = await listen(
     (req, res) =>
       withFetchSource(clientAddress(req), () =>
-        (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) || (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) || (registryApp !== null && isRegistryPath(req.url))
+        (isEntityLevelPath(req.url) ||
+          isFederationEndpointPath(req.url) ||
+          (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) ||
+          (registryApp !== null && isRegistryPath(req.url))
           ? statementHandler
           : appHandler)(req, res),
       ),

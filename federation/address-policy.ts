@@ -29,7 +29,8 @@ for (const [net, prefix] of [
   ['203.0.113.0', 24], // documentation
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, and broadcast
-] as const) SPECIAL_PURPOSE.addSubnet(net, prefix, 'ipv4');
+] as const)
+  SPECIAL_PURPOSE.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
@@ -39,7 +40,8 @@ for (const [net, prefix] of [
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
-] as const) SPECIAL_PURPOSE.addSubnet(net, prefix, 'ipv6');
+] as const)
+  SPECIAL_PURPOSE.addSubnet(net, prefix, 'ipv6');
 
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
@@ -74,7 +76,9 @@ export class AddressRefused extends Error {
   }
 
   static forAddress(host: string, address: string): AddressRefused {
-    return new AddressRefused(`${host} is ${host === address ? '' : `at ${address}, `}an address federation fetches may not reach (private, loopback, link-local or reserved)`);
+    return new AddressRefused(
+      `${host} is ${host === address ? '' : `at ${address}, `}an address federation fetches may not reach (private, loopback, link-local or reserved)`,
+    );
   }
 }
 
@@ -119,7 +123,8 @@ export interface GuardedResponse {
  */
 export function guardedGet(target: string, opts: GuardedGetOptions): Promise<GuardedResponse> {
   const url = new URL(target);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new AddressRefused(`${url.protocol} URLs are not fetched`));
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return Promise.reject(new AddressRefused(`${url.protocol} URLs are not fetched`));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // An IP literal is connected to without a lookup: check it here.
   if (isIP(host) !== 0 && !opts.permitted(host)) return Promise.reject(AddressRefused.forAddress(host, host));
@@ -127,30 +132,34 @@ export function guardedGet(target: string, opts: GuardedGetOptions): Promise<Gua
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     // A connection of its own (agent: false): nothing is reused past the check, and no kept-alive socket closes under a request.
-    const req = client.get(url, { headers: { accept: opts.accept }, lookup: guardedLookup(opts.permitted), signal, agent: false }, (res) => {
-      const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > opts.maxBytes) {
-        req.destroy();
-        return reject(new ResponseTooLarge(opts.maxBytes));
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      res.on('data', (chunk: Buffer) => {
-        total += chunk.byteLength;
-        if (total > opts.maxBytes) {
+    const req = client.get(
+      url,
+      { headers: { accept: opts.accept }, lookup: guardedLookup(opts.permitted), signal, agent: false },
+      (res) => {
+        const declared = Number(res.headers['content-length'] ?? 0);
+        if (declared > opts.maxBytes) {
           req.destroy();
-          reject(new ResponseTooLarge(opts.maxBytes));
-        } else chunks.push(chunk);
-      });
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          contentType: (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase(),
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-      res.on('error', reject);
-    });
+          return reject(new ResponseTooLarge(opts.maxBytes));
+        }
+        const chunks: Buffer[] = [];
+        let total = 0;
+        res.on('data', (chunk: Buffer) => {
+          total += chunk.byteLength;
+          if (total > opts.maxBytes) {
+            req.destroy();
+            reject(new ResponseTooLarge(opts.maxBytes));
+          } else chunks.push(chunk);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase(),
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
   });
 }

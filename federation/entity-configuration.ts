@@ -66,7 +66,11 @@ export class EntityConfigurationError extends Error {
 }
 
 /** Fetches (through `fetcher`: a running entity's is its fetch policy's) and checks an entity configuration; returns its federation keys. */
-export async function fetchEntityKeys(entityId: string, fetcher: StatementFetcher, timeoutMs: number = FEDERATION_DEFAULTS.fetchTimeoutMs): Promise<JSONWebKeySet> {
+export async function fetchEntityKeys(
+  entityId: string,
+  fetcher: StatementFetcher,
+  timeoutMs: number = FEDERATION_DEFAULTS.fetchTimeoutMs,
+): Promise<JSONWebKeySet> {
   let jwt: string;
   try {
     jwt = (await fetcher.entityConfiguration(entityId, AbortSignal.timeout(timeoutMs))).trim();
@@ -93,7 +97,11 @@ export async function fetchEntityKeys(entityId: string, fetcher: StatementFetche
  * Remembers verified keys for a while so that every call does not cost a fetch; `fresh` asks
  * again (at most once a second per entity, so that forged kids cannot make us hammer it).
  */
-export function cachedKeyResolver(trusted: (entityId: string) => boolean, fetcher: StatementFetcher, ttlMs = FEDERATION_DEFAULTS.entityKeysCacheSeconds * 1000) {
+export function cachedKeyResolver(
+  trusted: (entityId: string) => boolean,
+  fetcher: StatementFetcher,
+  ttlMs = FEDERATION_DEFAULTS.entityKeysCacheSeconds * 1000,
+) {
   const cache = new Map<string, { keys: JSONWebKeySet; until: number; fetchedAt: number }>();
   return async (entityId: string, opts: { fresh?: boolean } = {}): Promise<JSONWebKeySet | null> => {
     if (!trusted(entityId)) return null;

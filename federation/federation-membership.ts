@@ -80,12 +80,14 @@ export class FederationMembership {
     this.#walkStartsAt = startsAt;
     this.#walk = walk;
     this.#walking = true;
-    walk.then(
-      (listing) => (this.#listing = listing),
-      () => {},
-    ).finally(() => {
-      if (this.#walk === walk) this.#walking = false;
-    });
+    walk
+      .then(
+        (listing) => (this.#listing = listing),
+        () => {},
+      )
+      .finally(() => {
+        if (this.#walk === walk) this.#walking = false;
+      });
     return walk;
   }
 

@@ -25,7 +25,13 @@ import type { KeyValueStore } from '../infra/key-value-store.ts';
 import { AddressRefused, addressPolicy, guardedGet } from './address-policy.ts';
 import { FederationMembership } from './federation-membership.ts';
 import { entityConfigurationLabel, subordinateStatementLabel, TrustChainError } from './federation-errors.ts';
-import { entityConfigurationUrl, fetchStatementUrl, httpStatementFetcher, type StatementFetcher, type StatementTransport } from './trust-chain.ts';
+import {
+  entityConfigurationUrl,
+  fetchStatementUrl,
+  httpStatementFetcher,
+  type StatementFetcher,
+  type StatementTransport,
+} from './trust-chain.ts';
 
 /** Lookups of identifiers the listing does not hold, per source per minute. */
 const UNKNOWN_LOOKUPS_PER_MINUTE = 30;
@@ -70,14 +76,19 @@ export class FederationFetchPolicy {
     const permitted = addressPolicy(opts.allowedAddresses);
     const transport: StatementTransport = (url, { accept, maxBytes, signal }) => {
       const scheme = new URL(url).protocol;
-      if (scheme !== 'https:' && !(opts.allowHttp && scheme === 'http:')) return Promise.reject(new AddressRefused(`${url}: federation fetches use https${opts.allowHttp ? ' or http' : ''}`));
+      if (scheme !== 'https:' && !(opts.allowHttp && scheme === 'http:'))
+        return Promise.reject(new AddressRefused(`${url}: federation fetches use https${opts.allowHttp ? ' or http' : ''}`));
       return guardedGet(url, { permitted, accept, maxBytes, timeoutMs: TIMEOUT_MS, ...(signal ? { signal } : {}) });
     };
     this.#membership = new FederationMembership({
       trustAnchor: opts.trustAnchor,
       get: (url, accept) => transport(url, { accept, maxBytes: MAX_LIST_BYTES }),
     });
-    this.#unknownLookups = opts.kv.rateLimiter({ keyPrefix: 'federation:unknown-entity', points: UNKNOWN_LOOKUPS_PER_MINUTE, durationSeconds: 60 });
+    this.#unknownLookups = opts.kv.rateLimiter({
+      keyPrefix: 'federation:unknown-entity',
+      points: UNKNOWN_LOOKUPS_PER_MINUTE,
+      durationSeconds: 60,
+    });
     const statements = httpStatementFetcher({ transport });
     this.fetcher = {
       entityConfiguration: async (entityId, signal) => {
@@ -118,7 +129,10 @@ export class FederationFetchPolicy {
       } catch (r) {
         // A store that cannot count (e.g. Redis down) refuses rather than lets lookups through uncounted.
         if (!(r instanceof RateLimiterRes)) refuse(`lookups of unlisted entities cannot be counted now (${(r as Error).message})`, false);
-        refuse(`too many lookups of unlisted entities from ${source}; retry in ${Math.ceil((r as RateLimiterRes).msBeforeNext / 1000)} s`, false);
+        refuse(
+          `too many lookups of unlisted entities from ${source}; retry in ${Math.ceil((r as RateLimiterRes).msBeforeNext / 1000)} s`,
+          false,
+        );
       }
     }
     let listed: boolean;

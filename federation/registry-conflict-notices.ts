@@ -28,7 +28,9 @@ export const CONFLICT_NOTICE_PATH = '/registry/conflict-notices';
 const TIMEOUT_MS = 3000;
 
 const entityId = z.url({ protocol: /^https?$/ }).max(512);
-const noticeBody = z.object({ kind: z.enum(HOME_KINDS), identifier: z.string().min(1).max(64), home: entityId, existing_home: entityId }).strict();
+const noticeBody = z
+  .object({ kind: z.enum(HOME_KINDS), identifier: z.string().min(1).max(64), home: entityId, existing_home: entityId })
+  .strict();
 
 /** Tells both homes of a conflict kept by `self` (a home that is `self` has it in its own audit log already). */
 export async function sendConflictNotices(
@@ -75,17 +77,31 @@ export function conflictNoticeEndpoint(opts: ConflictNoticeOptions): Koa.Middlew
         ctx.set('Allow', 'POST');
         throw new HttpError(405, 'invalid_request', 'use POST');
       }
-      const caller = await verifyEntityAssertion(ctx.get('authorization'), { audience: opts.self, resolveKeys: opts.resolveCallerKeys, replay: opts.kv });
+      const caller = await verifyEntityAssertion(ctx.get('authorization'), {
+        audience: opts.self,
+        resolveKeys: opts.resolveCallerKeys,
+        replay: opts.kv,
+      });
       const body = validate(noticeBody, await readRegistryJson(ctx));
-      if (body.home !== opts.self && body.existing_home !== opts.self) throw new Forbidden('not_a_home', `the conflict does not name ${opts.self} as a home`);
-      const detail = { kind: body.kind, identifier_index: identifierIndex(opts.blindIndex, body.kind, body.identifier), home: body.home, existing_home: body.existing_home, reported_by: caller };
-      await recordAudit(opts.db, { event: 'registry.conflict_reported', detail });
-      opts.log.error('registry conflict reported: a person or organization registered here has another home (listed by gov-id admin account conflicts at the reporter)', {
+      if (body.home !== opts.self && body.existing_home !== opts.self)
+        throw new Forbidden('not_a_home', `the conflict does not name ${opts.self} as a home`);
+      const detail = {
         kind: body.kind,
+        identifier_index: identifierIndex(opts.blindIndex, body.kind, body.identifier),
         home: body.home,
         existing_home: body.existing_home,
         reported_by: caller,
-      });
+      };
+      await recordAudit(opts.db, { event: 'registry.conflict_reported', detail });
+      opts.log.error(
+        'registry conflict reported: a person or organization registered here has another home (listed by gov-id admin account conflicts at the reporter)',
+        {
+          kind: body.kind,
+          home: body.home,
+          existing_home: body.existing_home,
+          reported_by: caller,
+        },
+      );
       ctx.status = 204;
     } catch (err) {
       answerRegistryError(ctx, err, opts.log);

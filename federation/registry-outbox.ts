@@ -162,7 +162,9 @@ export class RegistryPublisher {
   async backlogCleared(): Promise<boolean> {
     if (this.backlogDone) return true;
     if (this.backlogMark === null) return false;
-    const { rows } = await this.opts.db.query('SELECT 1 FROM registry_outbox WHERE id <= $1::bigint AND conflict_at IS NULL LIMIT 1', [this.backlogMark]);
+    const { rows } = await this.opts.db.query('SELECT 1 FROM registry_outbox WHERE id <= $1::bigint AND conflict_at IS NULL LIMIT 1', [
+      this.backlogMark,
+    ]);
     this.backlogDone = rows.length === 0;
     return this.backlogDone;
   }
@@ -260,7 +262,12 @@ export class RegistryPublisher {
   }
 
   private async attempt(row: OutboxRow): Promise<boolean> {
-    const publication = { kind: row.kind, identifier: this.opts.cipher.decrypt(row.identifier_enc, AAD), home: row.home, previousHome: row.previous_home };
+    const publication = {
+      kind: row.kind,
+      identifier: this.opts.cipher.decrypt(row.identifier_enc, AAD),
+      home: row.home,
+      previousHome: row.previous_home,
+    };
     try {
       await this.opts.deliver(publication);
     } catch (err) {
@@ -277,7 +284,16 @@ export class RegistryPublisher {
         [row.kind, row.identifier_index, row.id],
       );
       for (const c of settled) {
-        await appendAudit(tx, { event: 'registry.conflict_resolved', detail: { kind: row.kind, outbox_id: c.id, home: c.home, existing_home: c.conflict_home, by: { home: row.home, previous_home: row.previous_home } } });
+        await appendAudit(tx, {
+          event: 'registry.conflict_resolved',
+          detail: {
+            kind: row.kind,
+            outbox_id: c.id,
+            home: c.home,
+            existing_home: c.conflict_home,
+            by: { home: row.home, previous_home: row.previous_home },
+          },
+        });
       }
     });
     return true;
@@ -285,13 +301,17 @@ export class RegistryPublisher {
 
   private async retryLater(row: OutboxRow, err: unknown): Promise<void> {
     const attempts = row.attempts + 1;
-    await this.opts.db.query('UPDATE registry_outbox SET attempts = $2, next_attempt_at = now() + make_interval(secs => $3::int), last_error = $4, lease_owner = NULL WHERE id = $1', [
-      row.id,
+    await this.opts.db.query(
+      'UPDATE registry_outbox SET attempts = $2, next_attempt_at = now() + make_interval(secs => $3::int), last_error = $4, lease_owner = NULL WHERE id = $1',
+      [row.id, attempts, backoffSeconds(attempts), describe(err)],
+    );
+    this.opts.log.warn('registry publication not delivered; will retry', {
+      outbox_id: row.id,
+      kind: row.kind,
+      home: row.home,
       attempts,
-      backoffSeconds(attempts),
-      describe(err),
-    ]);
-    this.opts.log.warn('registry publication not delivered; will retry', { outbox_id: row.id, kind: row.kind, home: row.home, attempts, error: describe(err) });
+      error: describe(err),
+    });
   }
 
   /** Another home holds the identifier: retrying cannot help. Kept for the operators, audited once. */
@@ -302,16 +322,22 @@ export class RegistryPublisher {
         [row.id, describe(conflict), conflict.home],
       );
       if (!kept.rows.length) return false;
-      await appendAudit(tx, { event: 'registry.conflict', detail: { kind: row.kind, outbox_id: row.id, home: row.home, previous_home: row.previous_home, existing_home: conflict.home } });
+      await appendAudit(tx, {
+        event: 'registry.conflict',
+        detail: { kind: row.kind, outbox_id: row.id, home: row.home, previous_home: row.previous_home, existing_home: conflict.home },
+      });
       return true;
     });
     if (!kept) return;
-    this.opts.log.error('registry publication refused: the identifier already has another home; kept as a conflict (gov-id admin account conflicts)', {
-      outbox_id: row.id,
-      kind: row.kind,
-      home: row.home,
-      existing_home: conflict.home,
-    });
+    this.opts.log.error(
+      'registry publication refused: the identifier already has another home; kept as a conflict (gov-id admin account conflicts)',
+      {
+        outbox_id: row.id,
+        kind: row.kind,
+        home: row.home,
+        existing_home: conflict.home,
+      },
+    );
     await this.opts.onConflict?.(publication, conflict.home);
   }
 }

@@ -89,11 +89,22 @@ const MAX_REDIRECTED_FORM = 8 * 1024;
 
 function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
   const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
-  const locale = pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, String(oidc?.params?.ui_locales ?? ''), ctx.get('accept-language'));
+  const locale = pickLocale(
+    typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined,
+    String(oidc?.params?.ui_locales ?? ''),
+    ctx.get('accept-language'),
+  );
   return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
 }
 
-export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS, federationClients, cityPortals = new Map(), recognition }: OpOptions): Promise<OpInstance> {
+export async function createOp({
+  runtime,
+  servicesUrl,
+  acrUris = DEFAULT_ACR_URIS,
+  federationClients,
+  cityPortals = new Map(),
+  recognition,
+}: OpOptions): Promise<OpInstance> {
   const { db, kv, log } = runtime;
   const issuer = runtime.self.url;
   const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex, recognition?.publishHome);
@@ -141,7 +152,8 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   // this session still revokes what this login gave the client, unless it was given offline_access.
   provider.on('authorization.success', (ctx) => {
     const { session, client, entities } = ctx.oidc;
-    if (session && client) session.authorizationFor(client.clientId).persistsLogout = entities.AuthorizationCode?.scopes.has('offline_access') ?? false;
+    if (session && client)
+      session.authorizationFor(client.clientId).persistsLogout = entities.AuthorizationCode?.scopes.has('offline_access') ?? false;
   });
   provider.on('backchannel.error', (_ctx, err, client) => log.warn('back-channel logout failed', { err, client_id: client.clientId }));
   const sessions = new SessionTermination(provider, kv, log);
@@ -150,7 +162,9 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   const passedUp = new WeakSet<object>();
   provider.on('end_session.success', (ctx) => {
     const subject = ctx.oidc.session?.accountId ?? null;
-    void recordAudit(db, { event: 'logout', subject, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) => log.error('audit failed', { err }));
+    void recordAudit(db, { event: 'logout', subject, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) =>
+      log.error('audit failed', { err }),
+    );
     // A recognized account's sessions along the chain end too (each broker passes it further up).
     if (subject && !passedUp.has(ctx.req)) void upstreamLogout.propagate(subject);
   });
@@ -173,8 +187,23 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
             trust: recognition.trust,
             siteName: recognition.siteName,
             platforms: recognition.platforms,
-            login: new CrossTierLogin({ self: issuer, superior: recognition.superior, ops: recognition.trustedOps, clientKey: rpKey!, kv, acrUris, pendingSeconds: TTL.Interaction }),
-            relocation: new Relocation({ self: issuer, accounts, legalPersons, trustedOps: recognition.trustedOps, sessions, signingKey: () => runtime.keyRing.signingKey() }),
+            login: new CrossTierLogin({
+              self: issuer,
+              superior: recognition.superior,
+              ops: recognition.trustedOps,
+              clientKey: rpKey!,
+              kv,
+              acrUris,
+              pendingSeconds: TTL.Interaction,
+            }),
+            relocation: new Relocation({
+              self: issuer,
+              accounts,
+              legalPersons,
+              trustedOps: recognition.trustedOps,
+              sessions,
+              signingKey: () => runtime.keyRing.signingKey(),
+            }),
           },
         }
       : {}),
@@ -234,7 +263,10 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   }
 
   // Endpoints called by servers, never by a browser: their errors are JSON (RFC 6749 §5.2).
-  const backChannelPaths = new Set([...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo', 'jwks'].map((name) => provider.pathFor(name)), ...BROKER_PATHS]);
+  const backChannelPaths = new Set([
+    ...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo', 'jwks'].map((name) => provider.pathFor(name)),
+    ...BROKER_PATHS,
+  ]);
   const app = createApp(log, {
     renderError: (ctx, status, code, message) => {
       ctx.status = status;
@@ -245,7 +277,11 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       const p = pageContext(ctx, runtime);
       const key = `error.${code}`;
       ctx.type = 'html';
-      ctx.body = errorPage(p, isMessageKey(key) ? p.t(key) : status >= 500 ? p.t('error.server') : `${p.t('error.generic')} ${message}`, code);
+      ctx.body = errorPage(
+        p,
+        isMessageKey(key) ? p.t(key) : status >= 500 ? p.t('error.server') : `${p.t('error.generic')} ${message}`,
+        code,
+      );
     },
   });
   // oidc-provider's models, called from our routes, report a store outage in oidc-provider's terms:
@@ -284,10 +320,15 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
     // oidc-provider reads form bodies itself: they pass the edge guard first.
     const { req, form } = await checkedFormRequest(ctx);
     if (ctx.method === 'POST' && getOnlyEndpoints.has(ctx.path)) {
-      if (!form && ctx.get('content-type')) throw new HttpError(415, 'invalid_request', 'only application/x-www-form-urlencoded bodies are accepted here');
+      if (!form && ctx.get('content-type'))
+        throw new HttpError(415, 'invalid_request', 'only application/x-www-form-urlencoded bodies are accepted here');
       // Encoded afresh: the query carries exactly the fields read, whatever the body's own encoding.
       const query = form ? formEncode(form) : '';
-      if (query.length > MAX_REDIRECTED_FORM) throw new BadRequest('invalid_request', 'the request is too large for this endpoint: push it (PAR) or pass it by reference (request_uri)');
+      if (query.length > MAX_REDIRECTED_FORM)
+        throw new BadRequest(
+          'invalid_request',
+          'the request is too large for this endpoint: push it (PAR) or pass it by reference (request_uri)',
+        );
       ctx.set('Cache-Control', 'no-store');
       ctx.status = 303;
       ctx.redirect(query ? `${ctx.path}?${query}` : ctx.path);

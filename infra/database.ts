@@ -45,7 +45,11 @@ export function schemaName(raw: string): string {
 
 class PostgresDatabase implements Database {
   readonly engine = 'postgres' as const;
-  constructor(readonly schema: string, private readonly pool: pg.Pool, private readonly url: string) {}
+  constructor(
+    readonly schema: string,
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+  ) {}
 
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
     const r = await this.pool.query(sql, params as unknown[]);
@@ -107,7 +111,10 @@ class EmbeddedEngine {
   private tail: Promise<unknown> = Promise.resolve();
   private currentSchema = '';
   private users = 0;
-  constructor(readonly db: PGlite, private readonly onIdle: () => void) {}
+  constructor(
+    readonly db: PGlite,
+    private readonly onIdle: () => void,
+  ) {}
 
   acquire() {
     this.users++;
@@ -137,7 +144,10 @@ const engines = new Map<string, Promise<EmbeddedEngine>>();
 
 class EmbeddedDatabase implements Database {
   readonly engine = 'pglite' as const;
-  constructor(readonly schema: string, private readonly engineRef: EmbeddedEngine) {}
+  constructor(
+    readonly schema: string,
+    private readonly engineRef: EmbeddedEngine,
+  ) {}
 
   private async raw<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
     const r = await this.engineRef.db.query<R>(sql, params);

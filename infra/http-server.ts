@@ -23,7 +23,8 @@ const jsonError: ErrorRenderer = (ctx, status, code, message) => {
 export const SECURITY_HEADERS: Record<string, string> = {
   // No inline script or style: pages load one stylesheet from their own origin. script-src is
   // stated so that oidc-provider can add the hash of its one inline script (form_post responses).
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
@@ -49,7 +50,12 @@ export function createApp(log: Logger, opts: { renderError?: ErrorRenderer } = {
       if (status >= 400 && status < 500) {
         // The client's mistake, reported by a library: one line, no stack (anyone can cause these).
         log.info('request refused', { status, method: ctx.method, path: ctx.path, reason: e.message.slice(0, 200) });
-        return render(ctx, status, status === 413 ? 'request_too_large' : 'invalid_request', e.expose ? e.message : 'the request cannot be processed');
+        return render(
+          ctx,
+          status,
+          status === 413 ? 'request_too_large' : 'invalid_request',
+          e.expose ? e.message : 'the request cannot be processed',
+        );
       }
       log.error('unhandled error', { err: e, path: ctx.path, method: ctx.method });
       render(ctx, 500, 'server_error', 'internal error');

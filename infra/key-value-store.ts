@@ -87,7 +87,10 @@ class MemoryBackend {
 const expiry = (ttlSeconds?: number) => (ttlSeconds ? Date.now() + ttlSeconds * 1000 : Number.POSITIVE_INFINITY);
 
 class MemoryStore implements KeyValueStore {
-  constructor(private readonly backend: MemoryBackend, private readonly prefix = '') {}
+  constructor(
+    private readonly backend: MemoryBackend,
+    private readonly prefix = '',
+  ) {}
 
   private k(key: string) {
     return this.prefix + key;
@@ -211,17 +214,20 @@ class RedisStore implements KeyValueStore {
   }
 
   async incr(key: string, ttlSeconds: number) {
-    const [[, count]] = (await this.redis
-      .multi()
-      .incr(this.k(key))
-      .expire(this.k(key), ttlSeconds, 'NX')
-      .exec()
-      .catch(outage)) as [[Error | null, number]];
+    const [[, count]] = (await this.redis.multi().incr(this.k(key)).expire(this.k(key), ttlSeconds, 'NX').exec().catch(outage)) as [
+      [Error | null, number],
+    ];
     return count;
   }
 
   async addToSet(key: string, member: string, ttlSeconds: number) {
-    await this.redis.multi().sadd(this.k(key), member).expire(this.k(key), ttlSeconds, 'GT').expire(this.k(key), ttlSeconds, 'NX').exec().catch(outage);
+    await this.redis
+      .multi()
+      .sadd(this.k(key), member)
+      .expire(this.k(key), ttlSeconds, 'GT')
+      .expire(this.k(key), ttlSeconds, 'NX')
+      .exec()
+      .catch(outage);
   }
 
   members(key: string) {
@@ -285,7 +291,11 @@ class RedisStore implements KeyValueStore {
 class RootRedisStore extends RedisStore {
   private sub?: Redis;
   private closing = false;
-  constructor(private readonly client: Redis, prefix: string, log?: Logger) {
+  constructor(
+    private readonly client: Redis,
+    prefix: string,
+    log?: Logger,
+  ) {
     // Subscriptions wait for the connection (and ioredis renews them after a reconnect).
     super(client, () => (this.sub ??= client.duplicate({ enableOfflineQueue: true })), prefix);
     // An outage is logged when it starts and when it ends, not once per refused request.

@@ -30,13 +30,16 @@ function tooLarge(limit: number): HttpError {
 }
 
 function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  return (
+    req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+  );
 }
 
 /** The raw body, refused as soon as it is known to exceed `limit`. */
 async function readRaw(ctx: Koa.Context, limit: number): Promise<Buffer> {
   if ((ctx.request.length ?? 0) > limit) throw tooLarge(limit);
-  if ((ctx.get('content-encoding') || 'identity').toLowerCase() !== 'identity') throw new HttpError(415, 'invalid_request', 'a compressed request body is not accepted');
+  if ((ctx.get('content-encoding') || 'identity').toLowerCase() !== 'identity')
+    throw new HttpError(415, 'invalid_request', 'a compressed request body is not accepted');
   const chunks: Buffer[] = [];
   let received = 0;
   try {
@@ -74,7 +77,8 @@ function parseForm(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(parseQueryString(text))) {
     refusePrototypeKey(key);
-    if (/[[\]]/.test(key)) throw new BadRequest('invalid_request', `form field ${key.slice(0, 64)}: a structured field name is not accepted`);
+    if (/[[\]]/.test(key))
+      throw new BadRequest('invalid_request', `form field ${key.slice(0, 64)}: a structured field name is not accepted`);
     out[key] = value!;
   }
   return out;
@@ -92,7 +96,8 @@ function parseJsonObject(text: string): Record<string, unknown> {
     // Never the parser's message: it quotes the body.
     throw new BadRequest('invalid_request', 'malformed JSON body');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BadRequest('invalid_request', 'the JSON body must be an object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new BadRequest('invalid_request', 'the JSON body must be an object');
   return value as Record<string, unknown>;
 }
 

@@ -35,7 +35,8 @@ export function unfitField(value: unknown, field = '', depth = 0): string | null
 /** Throws the 400 that names the field (as validate() does), if any value holds an unfit character. */
 export function refuseUnfitInput(value: unknown): void {
   const field = unfitField(value);
-  if (field) throw new BadRequest('invalid_request', `${field}: contains a character that is not allowed (a control character or an invalid one)`);
+  if (field)
+    throw new BadRequest('invalid_request', `${field}: contains a character that is not allowed (a control character or an invalid one)`);
 }
 
 /** createApp's first middleware after the error mapping: every query string is checked. */

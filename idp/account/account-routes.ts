@@ -15,7 +15,15 @@ import { pickLocale, translator, type MessageKey } from '../i18n.ts';
 import { AgentAlreadyAuthorized, SERVICE_CATEGORIES, type Mandate, type ServiceCategory } from '../accounts/legal-person-accounts.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import { registerOrganization } from '../accounts/organization-registration.ts';
-import { accountElsewherePage, accountMovedPage, accountPage, organizationPage, type AccountContext, type AccountView, type OrganizationView } from '../views/account-pages.ts';
+import {
+  accountElsewherePage,
+  accountMovedPage,
+  accountPage,
+  organizationPage,
+  type AccountContext,
+  type AccountView,
+  type OrganizationView,
+} from '../views/account-pages.ts';
 import { verifyPassword } from '../accounts/password.ts';
 import { organizationRefusalAnswer } from '../views/organization-refusals.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
@@ -44,7 +52,8 @@ function expiryOf(input: string): string | null | undefined {
   if (!input) return null;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input)) return undefined;
   const end = new Date(`${input}T23:59:59+08:00`);
-  if (Number.isNaN(end.getTime()) || end.toISOString().slice(0, 10) < new Date().toISOString().slice(0, 10) || end.getTime() <= Date.now()) return undefined;
+  if (Number.isNaN(end.getTime()) || end.toISOString().slice(0, 10) < new Date().toISOString().slice(0, 10) || end.getTime() <= Date.now())
+    return undefined;
   return end.toISOString();
 }
 
@@ -61,7 +70,17 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
       const locale = pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, ctx.get('accept-language'));
       const name = String(recognized.claims.name ?? '');
       const homeName = deps.recognition?.siteName(recognized.home, locale) ?? recognized.home;
-      sendPage(ctx, accountElsewherePage({ t: translator(locale), locale, siteName: runtime.self.name[locale], name, homeName, homeAccountUrl: `${recognized.home}/account` }));
+      sendPage(
+        ctx,
+        accountElsewherePage({
+          t: translator(locale),
+          locale,
+          siteName: runtime.self.name[locale],
+          name,
+          homeName,
+          homeAccountUrl: `${recognized.home}/account`,
+        }),
+      );
       return null;
     }
     if (!person) {
@@ -82,19 +101,35 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     const raw = (ctx.request.body ?? {}) as Record<string, string | string[]>;
     const body = typeof raw === 'object' ? raw : {};
     const csrf = hmac(runtime.macKey, `account-csrf:${session.uid}`);
-    if (ctx.method === 'POST' && !safeEqual(typeof body.csrf === 'string' ? body.csrf : '', csrf)) throw new Forbidden('csrf', 'missing or wrong CSRF token');
+    if (ctx.method === 'POST' && !safeEqual(typeof body.csrf === 'string' ? body.csrf : '', csrf))
+      throw new Forbidden('csrf', 'missing or wrong CSRF token');
     const lang = typeof body.lang === 'string' ? body.lang : typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
     const locale = pickLocale(lang, ctx.get('accept-language'));
-    return { person, body, page: { t: translator(locale), locale, siteName: runtime.self.name[locale], csrf, switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined } };
+    return {
+      person,
+      body,
+      page: {
+        t: translator(locale),
+        locale,
+        siteName: runtime.self.name[locale],
+        csrf,
+        switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined,
+      },
+    };
   };
 
   const text = (v: string | string[] | undefined) => (typeof v === 'string' ? v : '');
 
   /** Where the person may move the account to: the other platforms of the federation. */
   const platformsFor = (s: Signed) =>
-    (deps.recognition?.platforms() ?? []).filter((id) => id !== issuer).map((id) => ({ id, name: deps.recognition!.siteName(id, s.page.locale) }));
+    (deps.recognition?.platforms() ?? [])
+      .filter((id) => id !== issuer)
+      .map((id) => ({ id, name: deps.recognition!.siteName(id, s.page.locale) }));
 
-  type AccountExtra = Pick<AccountView, 'error' | 'errorVars' | 'notice' | 'moveError' | 'moveErrorVars'> & { registerErrors?: AccountView['registerErrors']; values?: AccountView['values'] };
+  type AccountExtra = Pick<AccountView, 'error' | 'errorVars' | 'notice' | 'moveError' | 'moveErrorVars'> & {
+    registerErrors?: AccountView['registerErrors'];
+    values?: AccountView['values'];
+  };
   const showAccount = async (ctx: Koa.Context, s: Signed, status = 200, extra: AccountExtra = {}) => {
     sendPage(
       ctx,
@@ -119,12 +154,25 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
   /** The mandate that lets this person manage the organization, or a 403. */
   const managing = async (s: Signed, legalSubject: string): Promise<Mandate> => {
     const mandate = await legalPersons.mandate(s.person.idNumberIndex, legalSubject);
-    if (!mandate || (mandate.role !== 'representative' && mandate.role !== 'admin')) throw new Forbidden('not_org_admin', 'not an administrator of this organization');
+    if (!mandate || (mandate.role !== 'representative' && mandate.role !== 'admin'))
+      throw new Forbidden('not_org_admin', 'not an administrator of this organization');
     return mandate;
   };
 
   const showOrganization = async (ctx: Koa.Context, s: Signed, mandate: Mandate, status = 200, extra: Partial<OrganizationView> = {}) => {
-    sendPage(ctx, organizationPage({ ...s.page, mandate, agents: await legalPersons.authorizations(mandate.legal.subject), categories: SERVICE_CATEGORIES, fieldErrors: {}, values: {}, ...extra }), status);
+    sendPage(
+      ctx,
+      organizationPage({
+        ...s.page,
+        mandate,
+        agents: await legalPersons.authorizations(mandate.legal.subject),
+        categories: SERVICE_CATEGORIES,
+        fieldErrors: {},
+        values: {},
+        ...extra,
+      }),
+      status,
+    );
   };
 
   router.get(ACCOUNT_CALLBACK_PATH, (ctx) => {
@@ -141,7 +189,12 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     const s = await signedIn(ctx);
     if (!s) return;
     const values = { uscc: text(s.body.uscc), org_name: text(s.body.org_name) };
-    const result = await registerOrganization({ accounts, legalPersons, services: deps.services, homes: deps.recognition?.homes, self: issuer }, s.person, { uscc: values.uscc, orgName: values.org_name }, ACCOUNT_CLIENT_ID);
+    const result = await registerOrganization(
+      { accounts, legalPersons, services: deps.services, homes: deps.recognition?.homes, self: issuer },
+      s.person,
+      { uscc: values.uscc, orgName: values.org_name },
+      ACCOUNT_CLIENT_ID,
+    );
     if ('registered' in result) return showAccount(ctx, s, 201, { notice: 'text.org_registered' });
     const { status, ...answer } = organizationRefusalAnswer(result, (home) => deps.recognition?.siteName(home, s.page.locale) ?? home);
     await showAccount(ctx, s, status, { values, ...answer });
@@ -153,7 +206,8 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     if (!s) return;
     const relocation = deps.recognition?.relocation;
     const home = text(s.body.home);
-    if (!relocation || !platformsFor(s).some((p) => p.id === home)) return showAccount(ctx, s, 400, { moveError: 'error.platform_unknown' });
+    if (!relocation || !platformsFor(s).some((p) => p.id === home))
+      return showAccount(ctx, s, 400, { moveError: 'error.platform_unknown' });
     if (await deps.throttle.check(s.person.subject, ctx.ip)) return showAccount(ctx, s, 429, { moveError: 'error.rate_limited' });
     if (!(await verifyPassword(s.person.passwordHash, text(s.body.password)))) {
       await deps.throttle.failure(s.person.subject, ctx.ip);
@@ -163,9 +217,19 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
       await relocation.moveAway(accounts.idNumberOf(s.person), home);
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
-      return showAccount(ctx, s, err.status, err.code === 'acts_for_organizations' ? { moveError: 'error.move_has_orgs' } : { moveError: 'error.move_refused', moveErrorVars: { reason: err.code } });
+      return showAccount(
+        ctx,
+        s,
+        err.status,
+        err.code === 'acts_for_organizations'
+          ? { moveError: 'error.move_has_orgs' }
+          : { moveError: 'error.move_refused', moveErrorVars: { reason: err.code } },
+      );
     }
-    sendPage(ctx, accountMovedPage({ ...s.page, homeName: deps.recognition!.siteName(home, s.page.locale), homeAccountUrl: `${home}/account` }));
+    sendPage(
+      ctx,
+      accountMovedPage({ ...s.page, homeName: deps.recognition!.siteName(home, s.page.locale), homeAccountUrl: `${home}/account` }),
+    );
   });
 
   router.get('/account/organizations/:subject', async (ctx) => {
@@ -177,13 +241,26 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     const s = await signedIn(ctx);
     if (!s) return;
     const mandate = await managing(s, ctx.params.subject!);
-    const raw = { ...s.body, categories: ([] as string[]).concat(s.body.categories ?? []), expires: text(s.body.expires), role: text(s.body.role) || 'agent' };
+    const raw = {
+      ...s.body,
+      categories: ([] as string[]).concat(s.body.categories ?? []),
+      expires: text(s.body.expires),
+      role: text(s.body.role) || 'agent',
+    };
     const values = { name: text(s.body.name), id_number: text(s.body.id_number), expires: raw.expires };
-    const fail = (status: number, fieldErrors: OrganizationView['fieldErrors'], error?: MessageKey) => showOrganization(ctx, s, mandate, status, { values, fieldErrors, ...(error ? { error } : {}) });
+    const fail = (status: number, fieldErrors: OrganizationView['fieldErrors'], error?: MessageKey) =>
+      showOrganization(ctx, s, mandate, status, { values, fieldErrors, ...(error ? { error } : {}) });
     const parsed = agentForm.safeParse(raw);
     if (!parsed.success) {
       const field = String(parsed.error.issues[0]!.path[0]);
-      return fail(400, field === 'categories' ? { categories: 'error.categories_required' } : field === 'name' ? { name: 'error.name_format' } : { id_number: 'error.id_number_format' });
+      return fail(
+        400,
+        field === 'categories'
+          ? { categories: 'error.categories_required' }
+          : field === 'name'
+            ? { name: 'error.name_format' }
+            : { id_number: 'error.id_number_format' },
+      );
     }
     const form = parsed.data;
     if (form.role === 'admin' && mandate.role !== 'representative') return fail(403, {}, 'error.admin_by_representative');
@@ -198,11 +275,18 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     if (expiresAt === undefined) return fail(400, { expires: 'error.expires_format' });
     await answeringOutages(
       async () => {
-        if (!(await orUnavailable(deps.services.verifyPerson(form.name, idNumber), 'error.registry_unavailable'))) return fail(422, { name: 'error.agent_mismatch' });
+        if (!(await orUnavailable(deps.services.verifyPerson(form.name, idNumber), 'error.registry_unavailable')))
+          return fail(422, { name: 'error.agent_mismatch' });
         try {
           await legalPersons.authorize(
             mandate.legal.subject,
-            { agentIndex: accounts.idNumberIndex(idNumber), agentName: form.name, role: form.role, serviceCategories: form.categories as ServiceCategory[], expiresAt },
+            {
+              agentIndex: accounts.idNumberIndex(idNumber),
+              agentName: form.name,
+              role: form.role,
+              serviceCategories: form.categories as ServiceCategory[],
+              expiresAt,
+            },
             s.person.subject,
           );
         } catch (err) {
@@ -220,6 +304,12 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     if (!s) return;
     const mandate = await managing(s, ctx.params.subject!);
     const revoked = await legalPersons.revoke(mandate.legal.subject, ctx.params.id!, s.person.subject);
-    await showOrganization(ctx, s, mandate, revoked ? 200 : 404, revoked ? { notice: 'text.agent_revoked' } : { error: 'error.authorization_not_found' });
+    await showOrganization(
+      ctx,
+      s,
+      mandate,
+      revoked ? 200 : 404,
+      revoked ? { notice: 'text.agent_revoked' } : { error: 'error.authorization_not_found' },
+    );
   });
 }

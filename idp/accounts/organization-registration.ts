@@ -31,7 +31,13 @@ export interface RegisterOnceCheck {
 export type OrganizationRegistration = { registered: string } | OrganizationRefusal;
 
 export async function registerOrganization(
-  deps: { accounts: NaturalPersonAccounts; legalPersons: LegalPersonAccounts; services: ServicesClient; homes: RegisterOnceCheck | undefined; self: string },
+  deps: {
+    accounts: NaturalPersonAccounts;
+    legalPersons: LegalPersonAccounts;
+    services: ServicesClient;
+    homes: RegisterOnceCheck | undefined;
+    self: string;
+  },
   person: NaturalPerson,
   input: { uscc: string; orgName: string },
   clientId: string | null,
@@ -47,17 +53,28 @@ export async function registerOrganization(
   if (!orgName || orgName.length > 200) return { refused: 'org_name_invalid' };
   if (await deps.legalPersons.isRegistered(uscc)) return { refused: 'registered_here' };
   // Register once: an organization registered at another platform is used from there.
-  const home = await whenUnavailable(deps.homes?.lookupBeforeRegistration('legal', uscc) ?? Promise.resolve(null), () => ({ refused: 'directory_unavailable' }) as const);
+  const home = await whenUnavailable(
+    deps.homes?.lookupBeforeRegistration('legal', uscc) ?? Promise.resolve(null),
+    () => ({ refused: 'directory_unavailable' }) as const,
+  );
   if (typeof home === 'object' && home) return home;
   if (home && home !== deps.self) return { refused: 'registered_elsewhere', home };
-  const check = await whenUnavailable(deps.services.checkRepresentative(uscc, orgName, person.name, deps.accounts.idNumberOf(person)), () => ({ refused: 'registry_unavailable' }) as const);
+  const check = await whenUnavailable(
+    deps.services.checkRepresentative(uscc, orgName, person.name, deps.accounts.idNumberOf(person)),
+    () => ({ refused: 'registry_unavailable' }) as const,
+  );
   if ('refused' in check) return check;
   if (!check.found) return { refused: 'unknown_to_registry' };
   if (!check.nameMatches) return { refused: 'name_mismatch' };
   if (!check.representative) return { refused: 'not_representative' };
   try {
     const subject = await deps.legalPersons.register(
-      { uscc, orgName, orgType: check.type, representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex } },
+      {
+        uscc,
+        orgName,
+        orgType: check.type,
+        representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex },
+      },
       clientId,
     );
     return { registered: subject };

@@ -14,7 +14,8 @@ import { interactionScope, InteractionExpired, sendPage, type InteractionScope }
 
 export function crossTierRoutes(router: Router, deps: OpDependencies) {
   const platforms = (s: InteractionScope) =>
-    deps.recognition!.platforms()
+    deps
+      .recognition!.platforms()
       .filter((id) => id !== deps.runtime.self.url)
       .map((id) => ({ id, name: deps.recognition!.siteName(id, s.locale) }));
 
@@ -28,7 +29,8 @@ export function crossTierRoutes(router: Router, deps: OpDependencies) {
     if (!deps.recognition) throw new InteractionExpired();
     const s = await interactionScope(ctx, deps);
     const home = s.body.home ?? '';
-    if (!platforms(s).some((p) => p.id === home)) return sendPage(ctx, regionsPage({ ...s.form, platforms: platforms(s), error: 'error.platform_unknown' }), 400);
+    if (!platforms(s).some((p) => p.id === home))
+      return sendPage(ctx, regionsPage({ ...s.form, platforms: platforms(s), error: 'error.platform_unknown' }), 400);
     await routeToHome(ctx, deps, s, null, home);
   });
 

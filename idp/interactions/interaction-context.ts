@@ -58,7 +58,12 @@ export async function interactionScope(ctx: Koa.Context, deps: OpDependencies): 
   const body = ctx.method === 'POST' ? formFields(ctx.request.body) : {};
   const csrf = csrfToken(deps.runtime.macKey, details.uid);
   if (ctx.method === 'POST' && !safeEqual(body.csrf ?? '', csrf)) throw new Forbidden('csrf', 'missing or wrong CSRF token');
-  const locale = pickLocale(body.lang, typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, String(details.params.ui_locales ?? ''), ctx.get('accept-language'));
+  const locale = pickLocale(
+    body.lang,
+    typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined,
+    String(details.params.ui_locales ?? ''),
+    ctx.get('accept-language'),
+  );
   const t = translator(locale);
   const client = await deps.provider.Client.find(String(details.params.client_id));
   const action = `/interaction/${details.uid}`;

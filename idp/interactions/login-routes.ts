@@ -27,13 +27,29 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
 
   const completeLogin = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson, amr: string[]) => {
     await throttle.success(account.subject);
-    await recordAudit(runtime.db, { event: 'login.succeeded', subject: account.subject, clientId: String(s.details.params.client_id), detail: { amr, ip: ctx.ip } });
+    await recordAudit(runtime.db, {
+      event: 'login.succeeded',
+      subject: account.subject,
+      clientId: String(s.details.params.client_id),
+      detail: { amr, ip: ctx.ip },
+    });
     await authenticated(ctx, deps, s, account, amr);
   };
 
-  const loginFailed = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson | null, identifierIndex: string, reason: string) => {
+  const loginFailed = async (
+    ctx: Koa.Context,
+    s: InteractionScope,
+    account: NaturalPerson | null,
+    identifierIndex: string,
+    reason: string,
+  ) => {
     const refusal = await throttle.failure(account?.subject ?? identifierIndex, ctx.ip);
-    await recordAudit(runtime.db, { event: 'login.failed', subject: account?.subject ?? null, clientId: String(s.details.params.client_id), detail: { reason, ip: ctx.ip, identifier_index: identifierIndex } });
+    await recordAudit(runtime.db, {
+      event: 'login.failed',
+      subject: account?.subject ?? null,
+      clientId: String(s.details.params.client_id),
+      detail: { reason, ip: ctx.ip, identifier_index: identifierIndex },
+    });
     return refusal;
   };
 
@@ -81,11 +97,15 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     // Limits, storage and answers are keyed by the identifier, so an unknown account is
     // indistinguishable from a real one: it gets a code too, sent to nobody.
     const wait = await throttle.otpAllowed(index);
-    if (wait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.otp_rate', errorVars: { seconds: wait } }), identifier }), 429);
+    if (wait)
+      return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.otp_rate', errorVars: { seconds: wait } }), identifier }), 429);
     const account = await accounts.findByIdentifierIndex(index);
     await answeringOutages(
       async () => {
-        await orUnavailable(account ? otp.send('login', accounts.phoneOf(account), index) : otp.decoy('login', index), 'error.sms_unavailable');
+        await orUnavailable(
+          account ? otp.send('login', accounts.phoneOf(account), index) : otp.decoy('login', index),
+          'error.sms_unavailable',
+        );
         // Same answer whether or not the account exists.
         sendPage(ctx, otpLoginPage({ ...loginView(s, { notice: 'text.otp_sent' }), identifier }));
       },

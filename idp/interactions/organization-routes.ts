@@ -24,7 +24,12 @@ export function organizationRoutes(router: Router, deps: OpDependencies) {
     const mandate = await legalPersons.mandate(person.idNumberIndex, s.body.org ?? '');
     const clientId = String(s.details.params.client_id);
     if (!mandate) {
-      await recordAudit(runtime.db, { event: 'login.org_refused', subject: person.subject, clientId, detail: { org: (s.body.org ?? '').slice(0, 64) } });
+      await recordAudit(runtime.db, {
+        event: 'login.org_refused',
+        subject: person.subject,
+        clientId,
+        detail: { org: (s.body.org ?? '').slice(0, 64) },
+      });
       return sendPage(ctx, await organizationPicker(deps, s, person, { error: 'error.org_not_authorized' }), 403);
     }
     // A grant of its own for this authorization, so that its tokens always name this actor.
@@ -33,7 +38,12 @@ export function organizationRoutes(router: Router, deps: OpDependencies) {
     const grantId = await grant.save();
     await legalPersons.bindActor(grantId, mandate, person.subject, TTL.Grant);
     await pickedOrganization(deps, s);
-    await recordAudit(runtime.db, { event: 'login.acting_for', subject: mandate.legal.subject, clientId, detail: { actor: person.subject, role: mandate.role, authorization: mandate.authorizationId } });
+    await recordAudit(runtime.db, {
+      event: 'login.acting_for',
+      subject: mandate.legal.subject,
+      clientId,
+      detail: { actor: person.subject, role: mandate.role, authorization: mandate.authorizationId },
+    });
     await finishInteraction(ctx, deps, s, { login: { ...login, accountId: mandate.legal.subject, remember: true }, consent: { grantId } });
   });
 
@@ -41,7 +51,12 @@ export function organizationRoutes(router: Router, deps: OpDependencies) {
     const s = await interactionScope(ctx, deps);
     const { person } = await authenticatedPerson(deps, s);
     const values = { uscc: s.body.uscc ?? '', org_name: s.body.org_name ?? '' };
-    const result = await registerOrganization({ accounts, legalPersons, services, homes: deps.recognition?.homes, self: runtime.self.url }, person, { uscc: values.uscc, orgName: values.org_name }, String(s.details.params.client_id));
+    const result = await registerOrganization(
+      { accounts, legalPersons, services, homes: deps.recognition?.homes, self: runtime.self.url },
+      person,
+      { uscc: values.uscc, orgName: values.org_name },
+      String(s.details.params.client_id),
+    );
     if ('registered' in result) return sendPage(ctx, await organizationPicker(deps, s, person, { notice: 'text.org_registered' }), 201);
     const { status, ...answer } = organizationRefusalAnswer(result, (home) => deps.recognition?.siteName(home, s.locale) ?? home);
     sendPage(ctx, await organizationPicker(deps, s, person, { values, ...answer }), status);

@@ -89,7 +89,10 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     const wait = (await throttle.ipRequestAllowed(ctx.ip)) ?? (await throttle.otpAllowed(phoneIndex));
     if (wait) return fail(ctx, s, 429, {}, 'error.rate_limited');
     await orUnavailable(otp.send('register', value.phone, phoneIndex), 'error.sms_unavailable');
-    sendPage(ctx, registerPage(registerView(s, {}, { notice: { key: 'text.register_otp_sent', vars: { phone: maskPhone(value.phone) } } })));
+    sendPage(
+      ctx,
+      registerPage(registerView(s, {}, { notice: { key: 'text.register_otp_sent', vars: { phone: maskPhone(value.phone) } } })),
+    );
   }
 
   /** The form checked, then register once, the population registry, the SMS code; the account made and signed in. */
@@ -98,7 +101,10 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     const { value, errors } = parseIdentity(s.body, ['name', 'id_number', 'phone']);
     const password = s.body.password ?? '';
     // Compared with the parsed values: "+86 138-..." and "138..." are the same phone.
-    const pwProblem = passwordProblem(password, [value?.idNumber ?? s.body.id_number ?? '', value?.phone ?? s.body.phone ?? ''].map((x) => x.trim()));
+    const pwProblem = passwordProblem(
+      password,
+      [value?.idNumber ?? s.body.id_number ?? '', value?.phone ?? s.body.phone ?? ''].map((x) => x.trim()),
+    );
     if (pwProblem) errors.password = pwProblem;
     if (!/^\d{6}$/.test((s.body.otp ?? '').trim())) errors.otp = 'error.otp_invalid';
     if (!value || Object.keys(errors).length) return fail(ctx, s, 400, errors);
@@ -107,14 +113,21 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     const taken = await accounts.taken(value.idNumber, value.phone);
     if (taken) return fail(ctx, s, 409, { [taken]: `error.${taken}_registered` as MessageKey });
     // Register once: a person whose home is another platform logs in with that account instead.
-    const home = await orUnavailable(deps.recognition?.homes.lookupBeforeRegistration('natural', value.idNumber) ?? Promise.resolve(null), 'error.directory_unavailable');
+    const home = await orUnavailable(
+      deps.recognition?.homes.lookupBeforeRegistration('natural', value.idNumber) ?? Promise.resolve(null),
+      'error.directory_unavailable',
+    );
     if (home && home !== runtime.self.url) {
       await recordAudit(runtime.db, { event: 'registration.refused', clientId, detail: { reason: 'registered_elsewhere', home } });
       return registeredElsewhere(ctx, s, home, value.idNumber);
     }
 
     if (!(await orUnavailable(services.verifyPerson(value.name, value.idNumber), 'error.registry_unavailable'))) {
-      await recordAudit(runtime.db, { event: 'registration.refused', clientId, detail: { reason: 'registry_mismatch', id_number_index: accounts.idNumberIndex(value.idNumber) } });
+      await recordAudit(runtime.db, {
+        event: 'registration.refused',
+        clientId,
+        detail: { reason: 'registry_mismatch', id_number_index: accounts.idNumberIndex(value.idNumber) },
+      });
       return fail(ctx, s, 422, { name: 'error.person_mismatch' });
     }
 

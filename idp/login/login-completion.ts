@@ -98,7 +98,8 @@ async function hintedHome(deps: OpDependencies, s: InteractionScope): Promise<st
 /** 3, here: the end of every successful authentication at this OP (password, SMS code, registration). */
 export async function authenticated(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, person: NaturalPerson, amr: string[]) {
   const login: PendingLogin = { accountId: person.subject, acr: deps.acrUris[person.loa], amr, ts: Math.floor(Date.now() / 1000) };
-  if (!wantsLegalPerson(String(s.details.params.scope ?? ''))) return finishInteraction(ctx, deps, s, { login: { ...login, remember: true } });
+  if (!wantsLegalPerson(String(s.details.params.scope ?? '')))
+    return finishInteraction(ctx, deps, s, { login: { ...login, remember: true } });
   // Acting for an organization: the authentication waits under the interaction while the person picks one.
   await deps.runtime.kv.set(pendingLoginKey(s.details.uid), JSON.stringify(login), TTL.Interaction);
   sendPage(ctx, await organizationPicker(deps, s, person));
@@ -115,7 +116,10 @@ export interface PendingLogin {
 const pendingLoginKey = (uid: string) => `interaction:${uid}:authenticated`;
 
 /** The person this interaction already authenticated; a forged or stale form finds none. */
-export async function authenticatedPerson(deps: OpDependencies, s: InteractionScope): Promise<{ login: PendingLogin; person: NaturalPerson }> {
+export async function authenticatedPerson(
+  deps: OpDependencies,
+  s: InteractionScope,
+): Promise<{ login: PendingLogin; person: NaturalPerson }> {
   const raw = await deps.runtime.kv.get(pendingLoginKey(s.details.uid));
   const login = raw ? (JSON.parse(raw) as PendingLogin) : null;
   const person = login ? await deps.accounts.findBySubject(login.accountId) : null;
@@ -129,7 +133,12 @@ export async function pickedOrganization(deps: OpDependencies, s: InteractionSco
 }
 
 /** The page listing the organizations the person may act for, with the form to register one. */
-export async function organizationPicker(deps: OpDependencies, s: InteractionScope, person: NaturalPerson, extra: Partial<OrgPickerView> = {}): Promise<string> {
+export async function organizationPicker(
+  deps: OpDependencies,
+  s: InteractionScope,
+  person: NaturalPerson,
+  extra: Partial<OrgPickerView> = {},
+): Promise<string> {
   const mandates = await deps.legalPersons.mandatesOf(person.idNumberIndex);
   return orgPickerPage({
     ...s.form,
@@ -145,9 +154,17 @@ export async function organizationPicker(deps: OpDependencies, s: InteractionSco
 export async function routeToHome(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, identifier: string | null, home: string) {
   try {
     const legal = wantsLegalPerson(String(s.details.params.scope ?? ''));
-    const interaction = { uid: s.details.uid, params: s.details.params, ...(s.details.session?.uid ? { sessionUid: s.details.session.uid } : {}) };
+    const interaction = {
+      uid: s.details.uid,
+      params: s.details.params,
+      ...(s.details.session?.uid ? { sessionUid: s.details.session.uid } : {}),
+    };
     const { url, next } = await deps.recognition!.login.start(interaction, legal ? 'legal' : 'natural', identifier, home);
-    await recordAudit(deps.runtime.db, { event: 'recognition.routed', clientId: String(s.details.params.client_id), detail: { home, next } });
+    await recordAudit(deps.runtime.db, {
+      event: 'recognition.routed',
+      clientId: String(s.details.params.client_id),
+      detail: { home, next },
+    });
     ctx.status = 303;
     ctx.redirect(url);
   } catch (err) {
@@ -162,15 +179,32 @@ export async function returnedFromHome(ctx: Koa.Context, deps: OpDependencies, s
   try {
     const result = await deps.recognition!.login.finish(query, s.details.uid);
     const { identifier, claims, actor } = homeClaims(result);
-    if (typeof identifier !== 'string' || !identifier) throw new RecognitionError('invalid_response', `${result.upstream} did not say the ${result.kind === 'legal' ? 'uscc' : 'id_number'}`);
+    if (typeof identifier !== 'string' || !identifier)
+      throw new RecognitionError(
+        'invalid_response',
+        `${result.upstream} did not say the ${result.kind === 'legal' ? 'uscc' : 'id_number'}`,
+      );
     let account;
     try {
-      account = await deps.recognized.link({ kind: result.kind, identifier, home: result.home, upstream: result.upstream, upstreamSubject: String(result.claims.sub), loa: result.loa, claims }, clientId, {
-        event: 'login.recognized',
-        detail: { home: result.home, upstream: result.upstream, loa: result.loa, amr: result.amr },
-      });
+      account = await deps.recognized.link(
+        {
+          kind: result.kind,
+          identifier,
+          home: result.home,
+          upstream: result.upstream,
+          upstreamSubject: String(result.claims.sub),
+          loa: result.loa,
+          claims,
+        },
+        clientId,
+        {
+          event: 'login.recognized',
+          detail: { home: result.home, upstream: result.upstream, loa: result.loa, amr: result.amr },
+        },
+      );
     } catch (err) {
-      if (err instanceof LocalAccountExists) throw new RecognitionError('local_account_exists', `${result.home} answered for an account that is also registered here`);
+      if (err instanceof LocalAccountExists)
+        throw new RecognitionError('local_account_exists', `${result.home} answered for an account that is also registered here`);
       throw err;
     }
     const login = { accountId: account.subject, acr: deps.acrUris[result.loa], amr: result.amr, ts: result.authTime, remember: true };
@@ -197,7 +231,11 @@ function homeClaims(r: HopResult): { identifier: unknown; claims: Record<string,
       actor: { act: c.act, agent_role: c.agent_role, service_categories: c.service_categories },
     };
   }
-  return { identifier: c.id_number, claims: { name: c.name, id_number: c.id_number, phone_number: c.phone_number, phone_number_verified: c.phone_number_verified }, actor: {} };
+  return {
+    identifier: c.id_number,
+    claims: { name: c.name, id_number: c.id_number, phone_number: c.phone_number, phone_number_verified: c.phone_number_verified },
+    actor: {},
+  };
 }
 
 /** True when this request is itself a hop of a cross-tier login (a neighbour OP sent it). */
@@ -207,18 +245,34 @@ function isHop(s: InteractionScope): boolean {
 
 /** A cross-tier login that cannot go on: told to the person on this OP's page, or, in the middle of a route, to the previous hop. */
 async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, err: RecognitionError, identifier: string) {
-  await recordAudit(deps.runtime.db, { event: 'recognition.refused', clientId: String(s.details.params.client_id), detail: { reason: err.code, message: err.message } });
+  await recordAudit(deps.runtime.db, {
+    event: 'recognition.refused',
+    clientId: String(s.details.params.client_id),
+    detail: { reason: err.code, message: err.message },
+  });
   deps.runtime.log.warn('cross-tier login refused', { reason: err.code, message: err.message });
-  if (isHop(s)) return finishInteraction(ctx, deps, s, { error: err.code === 'home_unavailable' ? 'temporarily_unavailable' : 'access_denied', error_description: `${deps.runtime.self.url}: ${err.message}` });
+  if (isHop(s))
+    return finishInteraction(ctx, deps, s, {
+      error: err.code === 'home_unavailable' ? 'temporarily_unavailable' : 'access_denied',
+      error_description: `${deps.runtime.self.url}: ${err.message}`,
+    });
   sendPage(ctx, identifierPage(loginView(s, { identifier, ...refusalMessage(err) })), err.code === 'home_unavailable' ? 503 : 403);
 }
 
 function refusalMessage(err: RecognitionError): { error: MessageKey; errorVars?: Record<string, string> } {
-  return err.homeUnavailable ? { error: 'error.home_unavailable' } : { error: 'error.recognition_refused', errorVars: { reason: err.code } };
+  return err.homeUnavailable
+    ? { error: 'error.home_unavailable' }
+    : { error: 'error.recognition_refused', errorVars: { reason: err.code } };
 }
 
 /** 4. Ends the interaction and sends the browser back to the authorization endpoint (303), for consent and the code. */
-export async function finishInteraction(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, result: Record<string, unknown>, merge = false) {
+export async function finishInteraction(
+  ctx: Koa.Context,
+  deps: OpDependencies,
+  s: InteractionScope,
+  result: Record<string, unknown>,
+  merge = false,
+) {
   // A fresh login: the browser session is good again even if a logout from elsewhere had ended it.
   const sessionUid = s.details.session?.uid;
   if (result.login && sessionUid) await deps.runtime.kv.del(endedSessionKey(sessionUid));

@@ -60,7 +60,8 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
   const loopbackDeployment = isLoopbackUrl(c.issuer);
   return {
     fetch: (url, options) => {
-      if (loopbackDeployment && isLoopbackUrl(url instanceof Request ? url.url : String(url))) delete (options as { dispatcher?: unknown }).dispatcher;
+      if (loopbackDeployment && isLoopbackUrl(url instanceof Request ? url.url : String(url)))
+        delete (options as { dispatcher?: unknown }).dispatcher;
       return globalThis.fetch(url, options);
     },
     adapter: c.adapter,

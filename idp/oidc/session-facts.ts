@@ -11,7 +11,12 @@ import { inProviderTerms } from './artifact-adapter.ts';
 import { LOA_LEVELS, type LoaLevel } from '../loa.ts';
 import type { SessionFacts } from './interaction-policy.ts';
 
-export function sessionFacts(o: { directory: AccountDirectory; accounts: NaturalPersonAccounts; kv: KeyValueStore; acrUris: Record<LoaLevel, string> }): SessionFacts {
+export function sessionFacts(o: {
+  directory: AccountDirectory;
+  accounts: NaturalPersonAccounts;
+  kv: KeyValueStore;
+  acrUris: Record<LoaLevel, string>;
+}): SessionFacts {
   return {
     isLegalSubject: (subject) => o.directory.isLegal(subject),
     isHinted: async (subject, hint) => {

@@ -90,7 +90,9 @@ export async function startTestFederation(
   const dataDir = mkdtempSync(join(tmpdir(), 'gov-id-test-'));
   const topologyFile = join(dataDir, 'topology.json');
   writeFileSync(topologyFile, JSON.stringify(raw, null, 2));
-  const env = opts.embedded ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined } : { ...configFromEnv(), ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}) };
+  const env = opts.embedded
+    ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined }
+    : { ...configFromEnv(), ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}) };
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
   // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of homes).

@@ -28,7 +28,8 @@ test.after.always(async () => {
 });
 
 const gd = () => env.fed.url('gd');
-const basic = () => `Basic ${Buffer.from(`${encodeURIComponent(env.rp.clientId)}:${encodeURIComponent(env.rp.clientSecret!)}`).toString('base64')}`;
+const basic = () =>
+  `Basic ${Buffer.from(`${encodeURIComponent(env.rp.clientId)}:${encodeURIComponent(env.rp.clientSecret!)}`).toString('base64')}`;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const JSON_TYPE = { 'content-type': 'application/json' };
 
@@ -68,13 +69,29 @@ test('NUL and other control characters are refused at the OP with invalid_reques
   const backChannel: [string, string, string, Record<string, string>][] = [
     ['client credentials, client_id with NUL', `${gd()}/token`, 'grant_type=client_credentials&client_id=a%00b', {}],
     ['refresh_token with NUL', `${gd()}/token`, 'grant_type=refresh_token&refresh_token=a%00b', { authorization: basic() }],
-    ['code with NUL', `${gd()}/token`, `grant_type=authorization_code&code=a%00b&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_verifier=${'v'.repeat(43)}`, { authorization: basic() }],
+    [
+      'code with NUL',
+      `${gd()}/token`,
+      `grant_type=authorization_code&code=a%00b&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_verifier=${'v'.repeat(43)}`,
+      { authorization: basic() },
+    ],
     ['introspection of a token with NUL', `${gd()}/token/introspection`, 'token=a%00b', { authorization: basic() }],
     ['revocation of a token with NUL', `${gd()}/token/revocation`, 'token=a%00b&token_type_hint=refresh_token', { authorization: basic() }],
-    ['pushed request with NUL', par, `response_type=code&scope=openid&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&state=%00`, { authorization: basic() }],
+    [
+      'pushed request with NUL',
+      par,
+      `response_type=code&scope=openid&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&state=%00`,
+      { authorization: basic() },
+    ],
   ];
   for (const [label, url, body, headers] of backChannel) {
-    const description = await jsonRefusal(t, await fetch(url, { method: 'POST', headers: { ...FORM, ...headers }, body }), 400, 'invalid_request', label);
+    const description = await jsonRefusal(
+      t,
+      await fetch(url, { method: 'POST', headers: { ...FORM, ...headers }, body }),
+      400,
+      'invalid_request',
+      label,
+    );
     t.regex(description, /^(client_id|refresh_token|code|token|state): /, `${label}: names the field`);
   }
   for (const path of ['/jwks', '/.well-known/openid-configuration', '/me']) {
@@ -94,11 +111,25 @@ test('an id the edge cannot see (the claims of a client assertion) is simply not
     .setIssuedAt()
     .setExpirationTime('1m')
     .sign(privateKey);
-  const body = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion });
-  await jsonRefusal(t, await fetch(token, { method: 'POST', headers: FORM, body }), 401, 'invalid_client', 'client assertion naming a client with NUL');
+  const body = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: assertion,
+  });
+  await jsonRefusal(
+    t,
+    await fetch(token, { method: 'POST', headers: FORM, body }),
+    401,
+    'invalid_client',
+    'client assertion naming a client with NUL',
+  );
 
   // Basic credentials are decoded by oidc-provider itself, which refuses the character.
-  const res = await fetch(token, { method: 'POST', headers: { ...FORM, authorization: `Basic ${Buffer.from('a%00b:secret').toString('base64')}` }, body: 'grant_type=client_credentials' });
+  const res = await fetch(token, {
+    method: 'POST',
+    headers: { ...FORM, authorization: `Basic ${Buffer.from('a%00b:secret').toString('base64')}` },
+    body: 'grant_type=client_credentials',
+  });
   t.true(res.status >= 400 && res.status < 500, `Basic credentials with NUL: ${res.status}`);
   noErrorLogged(t);
 });
@@ -107,7 +138,13 @@ test('malformed bodies are a 400 (or 415 where the route takes no JSON) on every
   const bodies = ['[1,]', '"str"', '{"a":NaN}', '{"__proto__":{"x":1}}'];
   // The OP's pages take forms only.
   for (const body of bodies) {
-    await refusedOnPage(t, await fetch(`${gd()}/interaction/x/identifier`, { method: 'POST', headers: JSON_TYPE, body }), 415, 'invalid_request', `interaction page, ${body}`);
+    await refusedOnPage(
+      t,
+      await fetch(`${gd()}/interaction/x/identifier`, { method: 'POST', headers: JSON_TYPE, body }),
+      415,
+      'invalid_request',
+      `interaction page, ${body}`,
+    );
   }
   // The services' APIs take JSON: each problem is named, the body never echoed.
   const services = env.fed.topology.services().url;
@@ -119,10 +156,28 @@ test('malformed bodies are a 400 (or 415 where the route takes no JSON) on every
     ['{"name":"a\\u0000b"}', /^name: /],
   ];
   for (const [body, reason] of reasons) {
-    t.regex(await jsonRefusal(t, await fetch(`${services}/demo/persons`, { method: 'POST', headers: JSON_TYPE, body }), 400, 'invalid_request', `demo persons, ${body}`), reason);
+    t.regex(
+      await jsonRefusal(
+        t,
+        await fetch(`${services}/demo/persons`, { method: 'POST', headers: JSON_TYPE, body }),
+        400,
+        'invalid_request',
+        `demo persons, ${body}`,
+      ),
+      reason,
+    );
   }
   // A broker path called by other OPs answers in JSON.
-  t.regex(await jsonRefusal(t, await fetch(`${gd()}/broker/logout`, { method: 'POST', headers: JSON_TYPE, body: '[1,]' }), 400, 'invalid_request', 'broker logout'), /malformed JSON body/);
+  t.regex(
+    await jsonRefusal(
+      t,
+      await fetch(`${gd()}/broker/logout`, { method: 'POST', headers: JSON_TYPE, body: '[1,]' }),
+      400,
+      'invalid_request',
+      'broker logout',
+    ),
+    /malformed JSON body/,
+  );
   // The portal's forms and its back-channel logout endpoint take forms only.
   const nj = env.fed.url('nj');
   for (const path of ['/login', '/logout']) {
@@ -130,7 +185,13 @@ test('malformed bodies are a 400 (or 415 where the route takes no JSON) on every
     t.is(res.status, 415, path);
     t.regex(await res.text(), /<html lang="zh-CN">/, `${path}: the portal's page`);
   }
-  await jsonRefusal(t, await fetch(`${nj}/backchannel-logout`, { method: 'POST', headers: JSON_TYPE, body: '[1,]' }), 415, 'invalid_request', 'portal back-channel logout');
+  await jsonRefusal(
+    t,
+    await fetch(`${nj}/backchannel-logout`, { method: 'POST', headers: JSON_TYPE, body: '[1,]' }),
+    415,
+    'invalid_request',
+    'portal back-channel logout',
+  );
   noErrorLogged(t);
 });
 

@@ -29,9 +29,12 @@ async function countingEntity(superior: string): Promise<{ url: string; requests
   const server = createServer((req, res) => {
     requests++;
     if (req.url !== '/.well-known/openid-federation') return void res.writeHead(404).end();
-    void signEntityConfiguration({ entityId: url, keys: [key], metadata: { federation_entity: { organization_name: 'counter' } }, authorityHints: [superior] }).then((jwt) =>
-      res.writeHead(200, { 'content-type': 'application/entity-statement+jwt' }).end(jwt),
-    );
+    void signEntityConfiguration({
+      entityId: url,
+      keys: [key],
+      metadata: { federation_entity: { organization_name: 'counter' } },
+      authorityHints: [superior],
+    }).then((jwt) => res.writeHead(200, { 'content-type': 'application/entity-statement+jwt' }).end(jwt));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   listeners.push(server);
@@ -55,12 +58,22 @@ function logoutTokenFrom(iss: string): string {
 
 const askers: Record<string, (id: string) => Promise<{ status: number; body: string }>> = {
   'client_id at /auth': async (id) => {
-    const query = new URLSearchParams({ client_id: id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    const query = new URLSearchParams({
+      client_id: id,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: REDIRECT_URI,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
     const res = await fetch(`${fed.url('gd')}/auth?${query}`, { redirect: 'manual' });
     return { status: res.status, body: await res.text() };
   },
   'the iss of a logout token at /broker/backchannel-logout': async (id) => {
-    const res = await fetch(`${fed.url('gd')}/broker/backchannel-logout`, { method: 'POST', body: new URLSearchParams({ logout_token: logoutTokenFrom(id) }) });
+    const res = await fetch(`${fed.url('gd')}/broker/backchannel-logout`, {
+      method: 'POST',
+      body: new URLSearchParams({ logout_token: logoutTokenFrom(id) }),
+    });
     return { status: res.status, body: await res.text() };
   },
   'the iss of an entity assertion at /registry/lookup': async (id) => {
@@ -73,7 +86,9 @@ const askers: Record<string, (id: string) => Promise<{ status: number; body: str
     return { status: res.status, body: await res.text() };
   },
   'sub at /federation/resolve': async (id) => {
-    const res = await fetch(`${fed.url('national')}/federation/resolve?${new URLSearchParams({ sub: id, trust_anchor: fed.url('national') })}`);
+    const res = await fetch(
+      `${fed.url('national')}/federation/resolve?${new URLSearchParams({ sub: id, trust_anchor: fed.url('national') })}`,
+    );
     return { status: res.status, body: await res.text() };
   },
 };
@@ -100,15 +115,28 @@ test.serial('many different unlisted identifiers from one source run into the pe
   const stranger = await countingEntity(fed.url('gd'));
   // Paths under the listener and under a listed entity's own origin: all unlisted.
   const ids = Array.from({ length: ATTEMPTS }, (_, i) => (i % 2 ? `${stranger.url}/tenant-${i}` : `${fed.url('gd')}/tenant-${i}`));
-  const answers = await Promise.all(ids.map((id) => fetch(`${fed.url('gd')}/federation/resolve?${new URLSearchParams({ sub: id, trust_anchor: fed.url('national') })}`).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: string; error_description: string } }))));
-  t.true(answers.every((a) => a.status === 404 && a.body.error === 'not_found'), JSON.stringify(answers.find((a) => a.status !== 404)));
+  const answers = await Promise.all(
+    ids.map((id) =>
+      fetch(`${fed.url('gd')}/federation/resolve?${new URLSearchParams({ sub: id, trust_anchor: fed.url('national') })}`).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as { error: string; error_description: string } }),
+      ),
+    ),
+  );
+  t.true(
+    answers.every((a) => a.status === 404 && a.body.error === 'not_found'),
+    JSON.stringify(answers.find((a) => a.status !== 404)),
+  );
   t.true(answers.some((a) => /too many lookups of unlisted entities/.test(a.body.error_description)));
   t.is(stranger.requests(), 0);
 });
 
 test.serial('once an authority lists an entity, it is fetched and its chain resolves', async (t) => {
   const member = await countingEntity(fed.url('gd'));
-  await federationCommand('add-subordinate', { entity: 'gd', subject: member.url }, { topology: fed.topology, dataDir: fed.config.dataDir });
+  await federationCommand(
+    'add-subordinate',
+    { entity: 'gd', subject: member.url },
+    { topology: fed.topology, dataDir: fed.config.dataDir },
+  );
   // gd reads its configuration file again at most once a second: wait until its list endpoint names the member.
   const deadline = Date.now() + 30_000;
   while (!((await (await fetch(`${fed.url('gd')}/federation/list`)).json()) as string[]).includes(member.url)) {

@@ -12,7 +12,16 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { startTestFederation, freePort, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, type Page } from '../helpers/user-agent.ts';
-import { authorize, newPerson, redeem, relyingParty, REDIRECT_URI, throughConsent, type Person, type RelyingParty } from '../helpers/flows.ts';
+import {
+  authorize,
+  newPerson,
+  redeem,
+  relyingParty,
+  REDIRECT_URI,
+  throughConsent,
+  type Person,
+  type RelyingParty,
+} from '../helpers/flows.ts';
 import { seedAccount } from '../helpers/integration-extra.ts';
 import { startHost, type Host } from '../../cli/entity-host.ts';
 import { federationCommand } from '../../cli/federation-command.ts';
@@ -30,7 +39,9 @@ let gd: string, gz: string, fs: string;
 test.before(async () => {
   fed = await startTestFederation(['gd', 'gz', 'registries']);
   const raw = JSON.parse(readFileSync(fed.topologyFile, 'utf8'));
-  raw.provinces.find((p: { code: string }) => p.code === 'gd').cities.push({ code: 'fs', port: await freePort(), name: { 'zh-CN': '佛山市政务服务网', en: 'Foshan Government Services' } });
+  raw.provinces
+    .find((p: { code: string }) => p.code === 'gd')
+    .cities.push({ code: 'fs', port: await freePort(), name: { 'zh-CN': '佛山市政务服务网', en: 'Foshan Government Services' } });
   withFs = parseTopology(raw, 'test topology with fs');
   fsHost = await startHost({ ...fed.config, topology: withFs, demo: true, log: createLogger({}, 'error') }, ['fs']);
   [gd, gz, fs] = [fed.url('gd'), fed.url('gz'), withFs.get('fs').url];
@@ -46,7 +57,8 @@ test.after.always(async () => {
   }
 });
 
-const federation = (action: string, subject: string) => federationCommand(action, { entity: 'gd', subject }, { topology: fed.topology, dataDir: fed.config.dataDir });
+const federation = (action: string, subject: string) =>
+  federationCommand(action, { entity: 'gd', subject }, { topology: fed.topology, dataDir: fed.config.dataDir });
 
 /** Waits until Guangdong's fetch endpoint answers for fs as its configuration now says (it looks at its file at most once a second). */
 async function gdVouchesForFs(expected: boolean): Promise<void> {
@@ -68,14 +80,17 @@ function postAsFs(to: string, path: string, body: unknown) {
 const registryLookupByFs = (idNumber: string) => postAsFs(gd, REGISTRY_LOOKUP_PATH, { kind: 'natural', identifier: idNumber });
 
 /** fs asks the population registry whether a person is who they say. */
-const populationCheckByFs = (person: Person) => postAsFs(fed.topology.services().url, '/population/verify', { name: person.name, id_number: person.id_number });
+const populationCheckByFs = (person: Person) =>
+  postAsFs(fed.topology.services().url, '/population/verify', { name: person.name, id_number: person.id_number });
 
 /** A person whose home is gz, known to Guangdong's registry. */
 async function personOfGz(password: string): Promise<Person> {
   const person = await newPerson(fed);
   await seedAccount(fed, 'gz', person, password);
   const runtime = fed.host.entities.find((e) => e.entity.id === 'gd')!.runtime;
-  await runtime.db.transaction((tx) => new HomeRegistry(runtime.db, runtime.blindIndex).record(tx, { kind: 'natural', identifier: person.id_number, home: gz, via: gz }));
+  await runtime.db.transaction((tx) =>
+    new HomeRegistry(runtime.db, runtime.blindIndex).record(tx, { kind: 'natural', identifier: person.id_number, home: gz, via: gz }),
+  );
   return person;
 }
 
@@ -93,60 +108,63 @@ async function chooseGzAtFs(ua: UserAgent) {
 
 const at = (page: Page, origin: string) => page.url.startsWith(origin + '/');
 
-test.serial('an OP added live is trusted alike for the registry, its home_hint and consent; removed live, it is refused all three', async (t) => {
-  const password = 'Foshan-trust-1';
-  const person = await personOfGz(password);
+test.serial(
+  'an OP added live is trusted alike for the registry, its home_hint and consent; removed live, it is refused all three',
+  async (t) => {
+    const password = 'Foshan-trust-1';
+    const person = await personOfGz(password);
 
-  // Not (yet) vouched for: no OP of the federation, whose keys its calls would be checked with.
-  t.is((await registryLookupByFs(person.id_number)).status, 401);
-  t.is((await populationCheckByFs(person)).status, 401);
+    // Not (yet) vouched for: no OP of the federation, whose keys its calls would be checked with.
+    t.is((await registryLookupByFs(person.id_number)).status, 401);
+    t.is((await populationCheckByFs(person)).status, 401);
 
-  await federation('add-subordinate', fs);
-  await gdVouchesForFs(true);
+    await federation('add-subordinate', fs);
+    await gdVouchesForFs(true);
 
-  // The registry of homes answers fs.
-  const lookup = await registryLookupByFs(person.id_number);
-  t.is(lookup.status, 200, JSON.stringify(lookup.json));
-  t.is(lookup.json.home, gz);
-  // So do the base registries (a person registering at fs is checked there), once their fetch
-  // policy forgets its refusal of fs from before it was added (federation/fetch-policy.ts: a minute).
-  let check = await populationCheckByFs(person);
-  for (let i = 0; check.status === 401 && i < 150; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    check = await populationCheckByFs(person);
-  }
-  t.is(check.status, 200, JSON.stringify(check.json));
-  t.true(check.json.match);
+    // The registry of homes answers fs.
+    const lookup = await registryLookupByFs(person.id_number);
+    t.is(lookup.status, 200, JSON.stringify(lookup.json));
+    t.is(lookup.json.home, gz);
+    // So do the base registries (a person registering at fs is checked there), once their fetch
+    // policy forgets its refusal of fs from before it was added (federation/fetch-policy.ts: a minute).
+    let check = await populationCheckByFs(person);
+    for (let i = 0; check.status === 401 && i < 150; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      check = await populationCheckByFs(person);
+    }
+    t.is(check.status, 200, JSON.stringify(check.json));
+    t.true(check.json.match);
 
-  // Guangdong follows the home fs named: the browser goes on to gz, where the ID number is typed.
-  const ua = new UserAgent();
-  const { rp, a, page } = await chooseGzAtFs(ua);
-  t.true(at(page, gz), page.url);
-  const pw = await ua.submit(page, '/identifier', { identifier: person.id_number });
-  const back = await ua.submit(pw, '/password', { password }, REDIRECT_URI);
-  // No consent page at Guangdong for its broker fs: the person is back at fs (its own consent for its portal, or the portal).
-  t.false(at(back, gd), back.url);
-  const tokens = await redeem(rp, await throughConsent(ua, back), a);
-  t.is(tokens.claims()!.home, gz);
-  t.true(tokens.claims()!.recognized);
+    // Guangdong follows the home fs named: the browser goes on to gz, where the ID number is typed.
+    const ua = new UserAgent();
+    const { rp, a, page } = await chooseGzAtFs(ua);
+    t.true(at(page, gz), page.url);
+    const pw = await ua.submit(page, '/identifier', { identifier: person.id_number });
+    const back = await ua.submit(pw, '/password', { password }, REDIRECT_URI);
+    // No consent page at Guangdong for its broker fs: the person is back at fs (its own consent for its portal, or the portal).
+    t.false(at(back, gd), back.url);
+    const tokens = await redeem(rp, await throughConsent(ua, back), a);
+    t.is(tokens.claims()!.home, gz);
+    t.true(tokens.claims()!.recognized);
 
-  await federation('remove-subordinate', fs);
-  await gdVouchesForFs(false);
+    await federation('remove-subordinate', fs);
+    await gdVouchesForFs(false);
 
-  // At once, not after a cache period: the registry refuses fs ...
-  t.is((await registryLookupByFs(person.id_number)).status, 401);
-  // ... and Guangdong, which still knows fs as a client for a while (automatic registration keeps
-  // a resolved client for FEDERATION_DEFAULTS.trustCacheSeconds), ignores the home it names:
-  // the person (another one: consent once given holds) is asked for the ID number at Guangdong ...
-  const other = await personOfGz(password);
-  const ua2 = new UserAgent();
-  const again = await chooseGzAtFs(ua2);
-  t.true(at(again.page, gd), again.page.url);
-  t.regex(again.page.html, /name="identifier"/);
-  // ... and, once authenticated at home, for consent at Guangdong: fs is no broker of it any more.
-  const pw2 = await ua2.submit(again.page, '/identifier', { identifier: other.id_number });
-  t.true(at(pw2, gz), pw2.url);
-  const consent = await ua2.submit(pw2, '/password', { password }, REDIRECT_URI);
-  t.true(at(consent, gd), consent.url);
-  t.regex(consent.url, /\/consent/);
-});
+    // At once, not after a cache period: the registry refuses fs ...
+    t.is((await registryLookupByFs(person.id_number)).status, 401);
+    // ... and Guangdong, which still knows fs as a client for a while (automatic registration keeps
+    // a resolved client for FEDERATION_DEFAULTS.trustCacheSeconds), ignores the home it names:
+    // the person (another one: consent once given holds) is asked for the ID number at Guangdong ...
+    const other = await personOfGz(password);
+    const ua2 = new UserAgent();
+    const again = await chooseGzAtFs(ua2);
+    t.true(at(again.page, gd), again.page.url);
+    t.regex(again.page.html, /name="identifier"/);
+    // ... and, once authenticated at home, for consent at Guangdong: fs is no broker of it any more.
+    const pw2 = await ua2.submit(again.page, '/identifier', { identifier: other.id_number });
+    t.true(at(pw2, gz), pw2.url);
+    const consent = await ua2.submit(pw2, '/password', { password }, REDIRECT_URI);
+    t.true(at(consent, gd), consent.url);
+    t.regex(consent.url, /\/consent/);
+  },
+);

@@ -34,7 +34,9 @@ test('a publication pending in a broker at start is accepted by national on its 
       relaying = await openEntityDatabase(config, gd);
       await migrate(relaying, ['common', 'idp']);
       const keys = deriveEntitySecrets(loadMasterKey(config.dataDir), gd.url);
-      await relaying.transaction((tx) => enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: ID_NUMBER, home: topology.get('gz').url }));
+      await relaying.transaction((tx) =>
+        enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: ID_NUMBER, home: topology.get('gz').url }),
+      );
     },
   });
   t.teardown(() => fed.close());
@@ -45,7 +47,9 @@ test('a publication pending in a broker at start is accepted by national on its 
   const registry = new HomeRegistry(national.db, national.blindIndex);
   await until(async () => (await registry.lookup('natural', ID_NUMBER)) !== null, 'national to record the home');
   t.is(await registry.lookup('natural', ID_NUMBER), fed.url('gz'));
-  const { rows } = await national.db.query<{ detail: { reason?: string } }>("SELECT detail FROM audit_log WHERE event = 'registry.refused'");
+  const { rows } = await national.db.query<{ detail: { reason?: string } }>(
+    "SELECT detail FROM audit_log WHERE event = 'registry.refused'",
+  );
   t.deepEqual(
     rows.map((r) => r.detail.reason),
     [],

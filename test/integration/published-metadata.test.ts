@@ -57,7 +57,10 @@ test('every OP says the same in its discovery document and in its federation met
   for (const op of ops) {
     const { discovery, federation } = await published(op.issuer!);
     for (const key of ESSENTIAL) {
-      t.true(key in discovery && key in federation, `${op.id}: ${key} is published in ${key in discovery ? 'discovery only' : key in federation ? 'the federation metadata only' : 'neither'}`);
+      t.true(
+        key in discovery && key in federation,
+        `${op.id}: ${key} is published in ${key in discovery ? 'discovery only' : key in federation ? 'the federation metadata only' : 'neither'}`,
+      );
     }
     for (const [key, value] of Object.entries(federation)) {
       if (FEDERATION_ONLY.includes(key)) continue;

@@ -53,11 +53,15 @@ class FederationProcess {
 
   /** Resolves once every entity listens and the backlog a crash left was delivered. */
   async start(): Promise<void> {
-    const child = spawn(join(ROOT, 'node_modules/.bin/node'), ['--import', 'tsx', join(ROOT, 'cli/main.ts'), 'start', '--topology', this.topologyFile, '--data', this.dataDir], {
-      cwd: ROOT,
-      env: { ...process.env, GOV_ID_TEST_CRASH_FILE: this.crashFile, GOV_ID_SCHEMA_PREFIX: this.schemaPrefix, LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      join(ROOT, 'node_modules/.bin/node'),
+      ['--import', 'tsx', join(ROOT, 'cli/main.ts'), 'start', '--topology', this.topologyFile, '--data', this.dataDir],
+      {
+        cwd: ROOT,
+        env: { ...process.env, GOV_ID_TEST_CRASH_FILE: this.crashFile, GOV_ID_SCHEMA_PREFIX: this.schemaPrefix, LOG_LEVEL: 'error' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
     let output = '';
@@ -100,8 +104,16 @@ class FederationProcess {
 async function registrationAttempt(site: Site, person: Person): Promise<Page> {
   const ua = new UserAgent();
   const login = await site.start(ua);
-  const register = await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(login.page.html)![1]!.replace(/&amp;/g, '&'), login.page.url).toString());
-  return ua.submit(register, '/register', { name: person.name, id_number: person.id_number, phone: person.phone, otp: '000000', password: 'Second-home-1' });
+  const register = await ua.navigate(
+    new URL(/href="([^"]*\/register[^"]*)"/.exec(login.page.html)![1]!.replace(/&amp;/g, '&'), login.page.url).toString(),
+  );
+  return ua.submit(register, '/register', {
+    name: person.name,
+    id_number: person.id_number,
+    phone: person.phone,
+    otp: '000000',
+    password: 'Second-home-1',
+  });
 }
 
 /** Registration is refused while the restarted host still delivers its backlog (503): try again until it answers. */

@@ -87,7 +87,11 @@ async function answersUnavailable(t: ExecutionContext, res: Response) {
     } finally {
       await traffic.stop();
     }
-    t.deepEqual([...new Set(traffic.statuses)].filter((s) => s !== 200 && s !== 503), [], `every login page answered 200 or 503: ${traffic.statuses.join(' ')}`);
+    t.deepEqual(
+      [...new Set(traffic.statuses)].filter((s) => s !== 200 && s !== 503),
+      [],
+      `every login page answered 200 or 503: ${traffic.statuses.join(' ')}`,
+    );
 
     // The authorization endpoint (oidc-provider) and our interaction pages, in both languages.
     await unavailablePage(t, 'zh', async (ua) => (await authorize(rp, ua)).page);
@@ -97,11 +101,18 @@ async function answersUnavailable(t: ExecutionContext, res: Response) {
     // openid-client takes a 5xx for a non-conforming answer and hands over the response as it came.
     const refreshDuring = await t.throwsAsync<oidc.ClientError>(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!));
     await answersUnavailable(t, refreshDuring?.cause as Response);
-    await answersUnavailable(t, await fetch(rp.config.serverMetadata().userinfo_endpoint!, { headers: { authorization: `Bearer ${tokens.access_token}` } }));
+    await answersUnavailable(
+      t,
+      await fetch(rp.config.serverMetadata().userinfo_endpoint!, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+    );
 
     // Redis is back, empty: no session, interaction or access token survived. No restart of gov-id.
     await redis.start();
-    await until(async () => (await authorize(rp, new UserAgent())).page.status === 200, 'the login page after Redis is back', RECOVERY_BOUND_MS);
+    await until(
+      async () => (await authorize(rp, new UserAgent())).page.status === 200,
+      'the login page after Redis is back',
+      RECOVERY_BOUND_MS,
+    );
 
     const refreshed = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
     t.not(refreshed.refresh_token, tokens.refresh_token, 'the refresh token from before the outage still works, and rotates');

@@ -45,14 +45,37 @@ async function accountsOf(engine: DatabaseEngine) {
   const naturals = new NaturalPersonAccounts(queries.db, cipher, blindIndex);
   const legals = new LegalPersonAccounts(queries.db, cipher, blindIndex);
   const recognized = new RecognizedAccounts(queries.db, cipher, blindIndex);
-  const person = await naturals.register({ name: '张三', idNumber: syntheticIdNumber(randomDraw), phone: '13800138000', passwordHash: PASSWORD_HASH, loa: 'loa2' }, null);
-  const organization = await legals.register({ uscc: syntheticUscc(randomDraw), orgName: '广州示例科技有限公司', orgType: null, representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex } }, null);
+  const person = await naturals.register(
+    { name: '张三', idNumber: syntheticIdNumber(randomDraw), phone: '13800138000', passwordHash: PASSWORD_HASH, loa: 'loa2' },
+    null,
+  );
+  const organization = await legals.register(
+    {
+      uscc: syntheticUscc(randomDraw),
+      orgName: '广州示例科技有限公司',
+      orgType: null,
+      representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex },
+    },
+    null,
+  );
   const link = (kind: 'natural' | 'legal', identifier: string) =>
-    recognized.link({ kind, identifier, home: HOME, upstream: HOME, upstreamSubject: randomToken(8), loa: 'loa1', claims: { name: '李四' } }, 'portal-1', { event: 'login.recognized', detail: {} });
+    recognized.link(
+      { kind, identifier, home: HOME, upstream: HOME, upstreamSubject: randomToken(8), loa: 'loa1', claims: { name: '李四' } },
+      'portal-1',
+      { event: 'login.recognized', detail: {} },
+    );
   const visitor = await link('natural', syntheticIdNumber(randomDraw));
   const visitingOrganization = await link('legal', syntheticUscc(randomDraw));
   queries.tables.length = 0;
-  return { db, tables: queries.tables, directory: () => new AccountDirectory(naturals, legals, recognized), person, organization, visitor, visitingOrganization };
+  return {
+    db,
+    tables: queries.tables,
+    directory: () => new AccountDirectory(naturals, legals, recognized),
+    person,
+    organization,
+    visitor,
+    visitingOrganization,
+  };
 }
 
 forEngines(engines, 'finds each kind of account by subject, and nothing for an unknown subject', async (t, engine) => {
@@ -70,15 +93,19 @@ forEngines(engines, 'finds each kind of account by subject, and nothing for an u
   t.is(await directory.find('no-such-subject'), null);
 });
 
-forEngines(engines, 'isLegal: an organization registered here or recognized acts for an organization; a person does not', async (t, engine) => {
-  const a = await accountsOf(engine);
-  const directory = a.directory();
-  t.true(await directory.isLegal(a.organization));
-  t.true(await directory.isLegal(a.visitingOrganization.subject));
-  t.false(await directory.isLegal(a.person.subject));
-  t.false(await directory.isLegal(a.visitor.subject));
-  t.false(await directory.isLegal('no-such-subject'));
-});
+forEngines(
+  engines,
+  'isLegal: an organization registered here or recognized acts for an organization; a person does not',
+  async (t, engine) => {
+    const a = await accountsOf(engine);
+    const directory = a.directory();
+    t.true(await directory.isLegal(a.organization));
+    t.true(await directory.isLegal(a.visitingOrganization.subject));
+    t.false(await directory.isLegal(a.person.subject));
+    t.false(await directory.isLegal(a.visitor.subject));
+    t.false(await directory.isLegal('no-such-subject'));
+  },
+);
 
 forEngines(engines, 'a subject found once is looked up in its own table first: one query', async (t, engine) => {
   const a = await accountsOf(engine);
@@ -101,7 +128,10 @@ forEngines(engines, 'the remembered kind is a hint: a subject gone from that tab
   t.is((await directory.find(a.visitor.subject))?.kind, 'recognized');
   // As after a relocation that made the recognized account a local one under the same subject.
   await a.db.query('DELETE FROM recognized_accounts WHERE subject = $1', [a.visitor.subject]);
-  const moved = await new NaturalPersonAccounts(a.db, cipher, blindIndex).register({ name: '李四', idNumber: syntheticIdNumber(randomDraw), phone: '13900139000', passwordHash: PASSWORD_HASH, loa: 'loa1' }, null);
+  const moved = await new NaturalPersonAccounts(a.db, cipher, blindIndex).register(
+    { name: '李四', idNumber: syntheticIdNumber(randomDraw), phone: '13900139000', passwordHash: PASSWORD_HASH, loa: 'loa1' },
+    null,
+  );
   await a.db.query('UPDATE natural_persons SET subject = $1 WHERE subject = $2', [a.visitor.subject, moved.subject]);
   a.tables.length = 0;
   t.is((await directory.find(a.visitor.subject))?.kind, 'natural');

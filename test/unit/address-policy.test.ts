@@ -14,7 +14,9 @@ const servers: Server[] = [];
 test.after.always(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))));
 
 /** A loopback listener answering `respond`; counts its requests. */
-async function counter(respond: (res: import('node:http').ServerResponse) => void = (res) => res.end('ok')): Promise<{ port: number; requests: () => number }> {
+async function counter(
+  respond: (res: import('node:http').ServerResponse) => void = (res) => res.end('ok'),
+): Promise<{ port: number; requests: () => number }> {
   let requests = 0;
   const server = createServer((_req, res) => {
     requests++;
@@ -25,16 +27,37 @@ async function counter(respond: (res: import('node:http').ServerResponse) => voi
   return { port: (server.address() as { port: number }).port, requests: () => requests };
 }
 
-const get = (url: string, permitted: (a: string) => boolean, maxBytes = 1024) => guardedGet(url, { permitted, accept: 'text/plain', maxBytes, timeoutMs: 10_000 });
+const get = (url: string, permitted: (a: string) => boolean, maxBytes = 1024) =>
+  guardedGet(url, { permitted, accept: 'text/plain', maxBytes, timeoutMs: 10_000 });
 
 test('private, loopback, link-local, CGNAT, unique-local, multicast and unspecified addresses are refused; public ones pass', (t) => {
   const permitted = addressPolicy([]);
   for (const refused of [
-    '127.0.0.1', '127.8.9.10', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0',
-    '224.0.0.1', '255.255.255.255', '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1',
-    '64:ff9b::a00:1', 'not-an-address',
-  ]) t.false(permitted(refused), refused);
-  for (const allowed of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2001:4860:4860::8888', '[2400:3200::1]']) t.true(permitted(allowed), allowed);
+    '127.0.0.1',
+    '127.8.9.10',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    'fd12:3456::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+    '64:ff9b::a00:1',
+    'not-an-address',
+  ])
+    t.false(permitted(refused), refused);
+  for (const allowed of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2001:4860:4860::8888', '[2400:3200::1]'])
+    t.true(permitted(allowed), allowed);
 });
 
 test('the allow list lets exactly its own addresses through (also IPv4-mapped)', (t) => {
@@ -78,8 +101,16 @@ test('the fetch policy refuses an address it may not reach with fetch_refused, a
     const err = await t.throwsAsync(policy.fetcher.entityConfiguration(`http://127.0.0.1:${anchor.port}`), { instanceOf: TrustChainError });
     t.is(err!.check, 'fetch_refused');
   }
-  const https = new FederationFetchPolicy({ trustAnchor: `http://127.0.0.1:${anchor.port}`, allowedAddresses: ['127.0.0.1'], allowHttp: false, kv });
-  t.is((await t.throwsAsync(https.fetcher.entityConfiguration(`http://127.0.0.1:${anchor.port}`), { instanceOf: TrustChainError }))!.check, 'fetch_refused');
+  const https = new FederationFetchPolicy({
+    trustAnchor: `http://127.0.0.1:${anchor.port}`,
+    allowedAddresses: ['127.0.0.1'],
+    allowHttp: false,
+    kv,
+  });
+  t.is(
+    (await t.throwsAsync(https.fetcher.entityConfiguration(`http://127.0.0.1:${anchor.port}`), { instanceOf: TrustChainError }))!.check,
+    'fetch_refused',
+  );
   t.is(anchor.requests(), 0);
   await kv.close();
 });

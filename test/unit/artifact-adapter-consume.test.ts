@@ -31,7 +31,13 @@ const [pglite, postgres] = databases.engines as [(typeof databases.engines)[0], 
 const [memory, redis] = stores.engines as [(typeof stores.engines)[0], (typeof stores.engines)[0]];
 const deployments = [
   { name: 'pglite+memory', available: true, skipReason: '', db: pglite, store: memory },
-  { name: 'postgres+redis', available: postgres.available && redis.available, skipReason: 'skipped: DATABASE_URL and REDIS_URL are not both set', db: postgres, store: redis },
+  {
+    name: 'postgres+redis',
+    available: postgres.available && redis.available,
+    skipReason: 'skipped: DATABASE_URL and REDIS_URL are not both set',
+    db: postgres,
+    store: redis,
+  },
 ];
 type Deployment = (typeof deployments)[number];
 
@@ -46,7 +52,12 @@ interface Op {
   adapter: (model: string) => Adapter;
 }
 
-const opOver = (db: Database, kv: KeyValueStore, namespace: string): Op => ({ db, kv, namespace, adapter: artifactAdapter(db, kv, new ClientStore(db, cipher)) });
+const opOver = (db: Database, kv: KeyValueStore, namespace: string): Op => ({
+  db,
+  kv,
+  namespace,
+  adapter: artifactAdapter(db, kv, new ClientStore(db, cipher)),
+});
 
 /** One OP per deployment, shared by the tests of this file (every artifact ID is unique): one schema to migrate. */
 const ops = new Map<string, Promise<Op>>();
@@ -110,41 +121,53 @@ const CASES = [
 ] as const;
 
 for (const { model, artifact, message, where } of CASES) {
-  forEngines(deployments, `${model} (${where}): of two concurrent consumes exactly one wins; the loser is invalid_grant and revokes the grant`, async (t, deployment) => {
-    const op = await openOp(deployment);
-    const ids = await grantWithArtifacts(op);
-    const other = await grantWithArtifacts(op);
-    const { won, lost } = await race([op.adapter(model).consume(ids[artifact]), op.adapter(model).consume(ids[artifact])]);
-    t.is(won, 1);
-    t.is(lost.length, 1);
-    t.true(lost[0] instanceof errors.InvalidGrant, String(lost[0]));
-    t.is((lost[0] as errors.InvalidGrant).error_detail, message);
-    await assertRevoked(t, op, ids);
-    // Another grant is untouched.
-    t.truthy(await op.adapter('Grant').find(other.grant));
-    t.truthy(await op.adapter(model).find(other[artifact]));
-  });
+  forEngines(
+    deployments,
+    `${model} (${where}): of two concurrent consumes exactly one wins; the loser is invalid_grant and revokes the grant`,
+    async (t, deployment) => {
+      const op = await openOp(deployment);
+      const ids = await grantWithArtifacts(op);
+      const other = await grantWithArtifacts(op);
+      const { won, lost } = await race([op.adapter(model).consume(ids[artifact]), op.adapter(model).consume(ids[artifact])]);
+      t.is(won, 1);
+      t.is(lost.length, 1);
+      t.true(lost[0] instanceof errors.InvalidGrant, String(lost[0]));
+      t.is((lost[0] as errors.InvalidGrant).error_detail, message);
+      await assertRevoked(t, op, ids);
+      // Another grant is untouched.
+      t.truthy(await op.adapter('Grant').find(other.grant));
+      t.truthy(await op.adapter(model).find(other[artifact]));
+    },
+  );
 
-  forEngines(deployments, `${model} (${where}): of eight concurrent consumes from two OP instances exactly one wins`, async (t, deployment) => {
-    const first = await openOp(deployment);
-    const second = await secondInstance(deployment, first);
-    const ids = await grantWithArtifacts(first);
-    const { won, lost } = await race(Array.from({ length: 8 }, (_, i) => (i % 2 ? second : first).adapter(model).consume(ids[artifact])));
-    t.is(won, 1);
-    t.is(lost.length, 7);
-    t.true(lost.every((e) => e instanceof errors.InvalidGrant));
-    await assertRevoked(t, second, ids);
-  });
+  forEngines(
+    deployments,
+    `${model} (${where}): of eight concurrent consumes from two OP instances exactly one wins`,
+    async (t, deployment) => {
+      const first = await openOp(deployment);
+      const second = await secondInstance(deployment, first);
+      const ids = await grantWithArtifacts(first);
+      const { won, lost } = await race(Array.from({ length: 8 }, (_, i) => (i % 2 ? second : first).adapter(model).consume(ids[artifact])));
+      t.is(won, 1);
+      t.is(lost.length, 7);
+      t.true(lost.every((e) => e instanceof errors.InvalidGrant));
+      await assertRevoked(t, second, ids);
+    },
+  );
 
-  forEngines(deployments, `${model} (${where}): the winner marks it consumed; a later replay is refused and revokes the grant`, async (t, deployment) => {
-    const op = await openOp(deployment);
-    const ids = await grantWithArtifacts(op);
-    await op.adapter(model).consume(ids[artifact]);
-    const consumed = await op.adapter(model).find(ids[artifact]);
-    t.is(typeof consumed?.consumed, 'number', 'oidc-provider sees it consumed');
-    t.truthy(await op.adapter('Grant').find(ids.grant), 'one use revokes nothing');
-    const err = await t.throwsAsync(op.adapter(model).consume(ids[artifact]), { instanceOf: errors.InvalidGrant });
-    t.is(err?.error_detail, message);
-    await assertRevoked(t, op, ids);
-  });
+  forEngines(
+    deployments,
+    `${model} (${where}): the winner marks it consumed; a later replay is refused and revokes the grant`,
+    async (t, deployment) => {
+      const op = await openOp(deployment);
+      const ids = await grantWithArtifacts(op);
+      await op.adapter(model).consume(ids[artifact]);
+      const consumed = await op.adapter(model).find(ids[artifact]);
+      t.is(typeof consumed?.consumed, 'number', 'oidc-provider sees it consumed');
+      t.truthy(await op.adapter('Grant').find(ids.grant), 'one use revokes nothing');
+      const err = await t.throwsAsync(op.adapter(model).consume(ids[artifact]), { instanceOf: errors.InvalidGrant });
+      t.is(err?.error_detail, message);
+      await assertRevoked(t, op, ids);
+    },
+  );
 }

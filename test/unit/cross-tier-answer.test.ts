@@ -74,8 +74,14 @@ const server = createServer((req, res) => {
       const issued = codes.get(body.get('code') ?? '');
       codes.delete(body.get('code') ?? '');
       // RFC 7636 §4.6: the verifier must hash to the challenge the code was issued for.
-      if (!issued || s256(body.get('code_verifier') ?? '') !== issued.challenge) return json(res, 400, { error: 'invalid_grant', error_description: 'code or code_verifier does not match' });
-      return json(res, 200, { access_token: randomBytes(16).toString('base64url'), token_type: 'Bearer', expires_in: 600, id_token: issued.idToken });
+      if (!issued || s256(body.get('code_verifier') ?? '') !== issued.challenge)
+        return json(res, 400, { error: 'invalid_grant', error_description: 'code or code_verifier does not match' });
+      return json(res, 200, {
+        access_token: randomBytes(16).toString('base64url'),
+        token_type: 'Bearer',
+        expires_in: 600,
+        id_token: issued.idToken,
+      });
     }
     if (req.method === 'GET' && req.url === '/gd/jwks') return json(res, 200, { keys: [publicJwk(gdOpKey)] });
     json(res, 404, { error: 'not_found' });
@@ -141,18 +147,59 @@ interface FederationShape {
 
 /** The statements of the federation, served by an in-memory fetcher (the network is the only thing replaced). */
 async function federation(shape: FederationShape): Promise<StatementFetcher> {
-  const mark = (subject: string, maxLoa: LoaLevel) => issueTrustMark({ issuer: NATIONAL, subject, trustMarkType: REAL_NAME_OP, keys: [nationalKey], maxLoa });
+  const mark = (subject: string, maxLoa: LoaLevel) =>
+    issueTrustMark({ issuer: NATIONAL, subject, trustMarkType: REAL_NAME_OP, keys: [nationalKey], maxLoa });
   const fetchEndpoint = (id: string) => ({ federation_entity: { federation_fetch_endpoint: `${id}/fetch` } });
   const configurations = new Map<string, string>([
-    [NATIONAL, await signEntityConfiguration({ entityId: NATIONAL, keys: [nationalKey], metadata: fetchEndpoint(NATIONAL), authorityHints: [], trustMarkIssuers: trustMarkIssuersClaim(NATIONAL) })],
-    [GD, await signEntityConfiguration({ entityId: GD, keys: [gdKey], metadata: { ...fetchEndpoint(GD), openid_provider: opMetadata(GD) }, authorityHints: [NATIONAL], trustMarks: [{ trust_mark_type: REAL_NAME_OP, trust_mark: await mark(GD, shape.gdMaxLoa) }] })],
-    [GZ, await signEntityConfiguration({ entityId: GZ, keys: [gzKey], metadata: { openid_provider: opMetadata(GZ) }, authorityHints: [GD], trustMarks: [{ trust_mark_type: REAL_NAME_OP, trust_mark: await mark(GZ, shape.gzMaxLoa) }] })],
+    [
+      NATIONAL,
+      await signEntityConfiguration({
+        entityId: NATIONAL,
+        keys: [nationalKey],
+        metadata: fetchEndpoint(NATIONAL),
+        authorityHints: [],
+        trustMarkIssuers: trustMarkIssuersClaim(NATIONAL),
+      }),
+    ],
+    [
+      GD,
+      await signEntityConfiguration({
+        entityId: GD,
+        keys: [gdKey],
+        metadata: { ...fetchEndpoint(GD), openid_provider: opMetadata(GD) },
+        authorityHints: [NATIONAL],
+        trustMarks: [{ trust_mark_type: REAL_NAME_OP, trust_mark: await mark(GD, shape.gdMaxLoa) }],
+      }),
+    ],
+    [
+      GZ,
+      await signEntityConfiguration({
+        entityId: GZ,
+        keys: [gzKey],
+        metadata: { openid_provider: opMetadata(GZ) },
+        authorityHints: [GD],
+        trustMarks: [{ trust_mark_type: REAL_NAME_OP, trust_mark: await mark(GZ, shape.gzMaxLoa) }],
+      }),
+    ],
   ]);
   const subordinates = new Map<string, string>([
-    [`${NATIONAL} ${GD}`, await signSubordinateStatement({ issuer: NATIONAL, subject: GD, keys: [nationalKey], jwks: { keys: [publicJwk(gdKey)] } })],
-    [`${GD} ${GZ}`, await signSubordinateStatement({ issuer: GD, subject: GZ, keys: [gdKey], jwks: { keys: [publicJwk(gzKey)] }, ...(shape.gdPolicyOnGz ? { metadataPolicy: shape.gdPolicyOnGz } : {}) })],
+    [
+      `${NATIONAL} ${GD}`,
+      await signSubordinateStatement({ issuer: NATIONAL, subject: GD, keys: [nationalKey], jwks: { keys: [publicJwk(gdKey)] } }),
+    ],
+    [
+      `${GD} ${GZ}`,
+      await signSubordinateStatement({
+        issuer: GD,
+        subject: GZ,
+        keys: [gdKey],
+        jwks: { keys: [publicJwk(gzKey)] },
+        ...(shape.gdPolicyOnGz ? { metadataPolicy: shape.gdPolicyOnGz } : {}),
+      }),
+    ],
   ]);
-  const served = (jwt: string | undefined, what: string) => (jwt ? Promise.resolve(jwt) : Promise.reject(new Error(`HTTP 404 for ${what}`)));
+  const served = (jwt: string | undefined, what: string) =>
+    jwt ? Promise.resolve(jwt) : Promise.reject(new Error(`HTTP 404 for ${what}`));
   return {
     entityConfiguration: (entityId) => served(configurations.get(entityId), entityId),
     subordinateStatement: (_endpoint, issuer, subject) => served(subordinates.get(`${issuer} ${subject}`), `${issuer} about ${subject}`),
@@ -162,7 +209,11 @@ async function federation(shape: FederationShape): Promise<StatementFetcher> {
 /** sz's CrossTierLogin (superior gd) over a real TrustedOps of that federation. */
 async function szLogin(shape: Partial<FederationShape> = {}): Promise<CrossTierLogin> {
   const fetcher = await federation({ gdMaxLoa: 'loa3', gzMaxLoa: 'loa3', ...shape });
-  const ops = new TrustedOps({ trustAnchors: [{ entityId: NATIONAL, jwks: { keys: [publicJwk(nationalKey)] } }], allowHttpEntityIds: true, fetcher });
+  const ops = new TrustedOps({
+    trustAnchors: [{ entityId: NATIONAL, jwks: { keys: [publicJwk(nationalKey)] } }],
+    allowHttpEntityIds: true,
+    fetcher,
+  });
   return new CrossTierLogin({ self: SZ, superior: GD, ops, clientKey: szRpKey, kv, acrUris: DEFAULT_ACR_URIS, pendingSeconds: 600 });
 }
 
@@ -214,7 +265,11 @@ async function signIdToken(claims: Record<string, unknown>, key: PrivateJwk = gd
  * gd issues a code for the challenge of `forHop` (default: the hop itself) answering with
  * `claims`; returns the query string of the callback to sz.
  */
-async function answer(hop: Hop, claims: Record<string, unknown>, opts: { forHop?: Hop; iss?: string; key?: PrivateJwk } = {}): Promise<string> {
+async function answer(
+  hop: Hop,
+  claims: Record<string, unknown>,
+  opts: { forHop?: Hop; iss?: string; key?: PrivateJwk } = {},
+): Promise<string> {
   const code = randomBytes(16).toString('base64url');
   codes.set(code, { challenge: (opts.forHop ?? hop).request.code_challenge!, idToken: await signIdToken(claims, opts.key) });
   return `?${new URLSearchParams({ code, state: hop.request.state!, iss: opts.iss ?? GD })}`;
@@ -247,7 +302,11 @@ test('sz pushes to gd with PKCE (S256), a nonce, the ID number as login_hint, th
   t.is(r.acr_values, DEFAULT_ACR_URIS.loa2);
   t.is(r.prompt, 'login', 'only login is passed on');
   t.is(r.max_age, '300');
-  t.is(r.client_assertion_type, 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', 'sz authenticates with its key, no shared secret');
+  t.is(
+    r.client_assertion_type,
+    'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    'sz authenticates with its key, no shared secret',
+  );
   t.false(r.scope!.split(' ').includes('legal_person'));
   const legal = await startHop(login, 'legal');
   t.true(legal.request.scope!.split(' ').includes('legal_person'));
@@ -288,7 +347,7 @@ test('iss mix-up: an ID token issued by another OP than gd is refused', async (t
 });
 
 // Over plain http (the loopback demo) only the signature authenticates the token endpoint's answer.
-test('an ID token not signed by gd\'s keys is refused', async (t) => {
+test("an ID token not signed by gd's keys is refused", async (t) => {
   const login = await szLogin();
   const hop = await startHop(login);
   await refused(t, login.finish(await answer(hop, answerClaims(hop), { key: await newKey(gdOpKey.kid) }), hop.uid), 'invalid_response');
@@ -304,17 +363,27 @@ test('nonce mix-up: an ID token bound to another hop (or to none) is refused', a
   const login = await szLogin();
   const hop = await startHop(login);
   const other = await startHop(login);
-  await refused(t, login.finish(await answer(hop, { ...answerClaims(hop), nonce: other.request.nonce }), hop.uid), 'invalid_response', /failed verification/);
+  await refused(
+    t,
+    login.finish(await answer(hop, { ...answerClaims(hop), nonce: other.request.nonce }), hop.uid),
+    'invalid_response',
+    /failed verification/,
+  );
   const third = await startHop(login);
   const { nonce: _, ...withoutNonce } = answerClaims(third);
   await refused(t, login.finish(await answer(third, withoutNonce), third.uid), 'invalid_response', /failed verification/);
 });
 
-test('PKCE mix-up: a code issued for another hop\'s challenge is refused by gd, and the hop fails', async (t) => {
+test("PKCE mix-up: a code issued for another hop's challenge is refused by gd, and the hop fails", async (t) => {
   const login = await szLogin();
   const hop = await startHop(login);
   const other = await startHop(login);
-  await refused(t, login.finish(await answer(hop, answerClaims(hop), { forHop: other }), hop.uid), 'invalid_response', /failed verification/);
+  await refused(
+    t,
+    login.finish(await answer(hop, answerClaims(hop), { forHop: other }), hop.uid),
+    'invalid_response',
+    /failed verification/,
+  );
 });
 
 test('state: an answer for no pending hop, or for another interaction than the one it was started in, is refused', async (t) => {
@@ -326,14 +395,14 @@ test('state: an answer for no pending hop, or for another interaction than the o
   await refused(t, login.finish(await answer(hop, answerClaims(hop)), hop.uid), 'hop_expired');
 });
 
-test('an error answer from gd is upstream_error with gd\'s error', async (t) => {
+test("an error answer from gd is upstream_error with gd's error", async (t) => {
   const login = await szLogin();
   const hop = await startHop(login);
   const query = `?${new URLSearchParams({ error: 'access_denied', error_description: 'the person cancelled', state: hop.request.state!, iss: GD })}`;
   await refused(t, login.finish(query, hop.uid), 'upstream_error', /answered access_denied: the person cancelled/);
 });
 
-test('gd\'s OAuth error code is kept as a field: temporarily_unavailable reads as the home being down, access_denied does not', async (t) => {
+test("gd's OAuth error code is kept as a field: temporarily_unavailable reads as the home being down, access_denied does not", async (t) => {
   const login = await szLogin();
   const answered = async (error: string) => {
     const hop = await startHop(login);
@@ -356,7 +425,12 @@ test('gd\'s OAuth error code is kept as a field: temporarily_unavailable reads a
 test('home mismatch: an answer for another home than the one the login was sent to is refused', async (t) => {
   const login = await szLogin();
   const hop = await startHop(login);
-  await refused(t, login.finish(await answer(hop, { ...answerClaims(hop), home: `${origin}/sz` }), hop.uid), 'home_mismatch', new RegExp(`answered for home ${origin}/sz, the login was sent to ${GZ}`));
+  await refused(
+    t,
+    login.finish(await answer(hop, { ...answerClaims(hop), home: `${origin}/sz` }), hop.uid),
+    'home_mismatch',
+    new RegExp(`answered for home ${origin}/sz, the login was sent to ${GZ}`),
+  );
   const noHome = await startHop(login);
   const { home: _, ...withoutHome } = answerClaims(noHome);
   await refused(t, login.finish(await answer(noHome, withoutHome), noHome.uid), 'home_mismatch');
@@ -371,25 +445,37 @@ test('an answer for another kind of person than asked is refused', async (t) => 
 test('an acr that is no level of the federation is refused', async (t) => {
   const login = await szLogin();
   const hop = await startHop(login);
-  await refused(t, login.finish(await answer(hop, { ...answerClaims(hop), acr: 'urn:example:loa:9' }), hop.uid), 'invalid_response', /unknown acr/);
+  await refused(
+    t,
+    login.finish(await answer(hop, { ...answerClaims(hop), acr: 'urn:example:loa:9' }), hop.uid),
+    'invalid_response',
+    /unknown acr/,
+  );
 });
 
-test('an acr above what gd\'s real-name-op trust mark allows is refused', async (t) => {
+test("an acr above what gd's real-name-op trust mark allows is refused", async (t) => {
   const login = await szLogin({ gdMaxLoa: 'loa2' });
   const hop = await startHop(login);
-  await refused(t, login.finish(await answer(hop, answerClaims(hop, 'loa3')), hop.uid), 'loa_above_trust_mark', /asserted loa3, its real-name-op trust mark allows at most loa2/);
+  await refused(
+    t,
+    login.finish(await answer(hop, answerClaims(hop, 'loa3')), hop.uid),
+    'loa_above_trust_mark',
+    /asserted loa3, its real-name-op trust mark allows at most loa2/,
+  );
   const within = await startHop(login);
   t.is((await login.finish(await answer(within, answerClaims(within, 'loa2')), within.uid)).loa, 'loa2', 'up to the mark is believed');
 });
 
-test('the level is capped by the home\'s trust mark', async (t) => {
+test("the level is capped by the home's trust mark", async (t) => {
   const login = await szLogin({ gdMaxLoa: 'loa3', gzMaxLoa: 'loa1' });
   const hop = await startHop(login);
   t.is((await login.finish(await answer(hop, answerClaims(hop, 'loa3')), hop.uid)).loa, 'loa1');
 });
 
-test('the level is capped by the levels the federation\'s policy leaves the home', async (t) => {
-  const policy: MetadataPolicy = { openid_provider: { acr_values_supported: { subset_of: [DEFAULT_ACR_URIS.loa1, DEFAULT_ACR_URIS.loa2] } } };
+test("the level is capped by the levels the federation's policy leaves the home", async (t) => {
+  const policy: MetadataPolicy = {
+    openid_provider: { acr_values_supported: { subset_of: [DEFAULT_ACR_URIS.loa1, DEFAULT_ACR_URIS.loa2] } },
+  };
   const login = await szLogin({ gdMaxLoa: 'loa3', gzMaxLoa: 'loa3', gdPolicyOnGz: policy });
   const hop = await startHop(login);
   t.is((await login.finish(await answer(hop, answerClaims(hop, 'loa3')), hop.uid)).loa, 'loa2');

@@ -94,7 +94,11 @@ test('malformed JSON is a 400 with a reason, never a 500 or a logged stack; prot
   }
   const form = await post(`${url}/json`, 'application/x-www-form-urlencoded', '__proto__%5Bx%5D=1&constructor=2');
   t.is(form.status, 400);
-  const utf8 = await post(`${url}/json`, 'application/json', new Blob([new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])]));
+  const utf8 = await post(
+    `${url}/json`,
+    'application/json',
+    new Blob([new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])]),
+  );
   t.is(utf8.status, 400, 'bytes that are not UTF-8');
   t.is((await post(`${url}/json`, 'text/plain', 'hello')).status, 415, 'a type no route takes');
   t.is((await post(`${url}/form`, 'application/json', '{"a":1}')).status, 415, 'JSON where only forms are taken');
@@ -120,10 +124,17 @@ test('only a server fault logs an error with a stack; a library refusing input l
   lines.length = 0;
   const refused = await fetch(`${url}/library-refusal`);
   t.is(refused.status, 400);
-  t.is(((await refused.json()) as { error_description: string }).error_description, 'the request cannot be processed', 'an unexposed message is not shown');
+  t.is(
+    ((await refused.json()) as { error_description: string }).error_description,
+    'the request cannot be processed',
+    'an unexposed message is not shown',
+  );
   t.is(lines.length, 1);
   t.like(lines[0], { level: 'info', msg: 'request refused' });
-  t.false(Object.values(lines[0]!.fields).some((v) => v instanceof Error || (typeof v === 'string' && v.includes('\n    at '))), 'no stack');
+  t.false(
+    Object.values(lines[0]!.fields).some((v) => v instanceof Error || (typeof v === 'string' && v.includes('\n    at '))),
+    'no stack',
+  );
 
   lines.length = 0;
   t.is((await fetch(`${url}/refusal`)).status, 400);

@@ -46,9 +46,29 @@ async function op() {
   const recognized = new RecognizedAccounts(db, cipher, blindIndex);
   const idNumber = syntheticIdNumber(randomDraw);
   const person = await accounts.register({ name: '张三', idNumber, phone: PHONE, passwordHash: 'unused', loa: 'loa2' }, null);
-  const organization = await legals.register({ uscc: syntheticUscc(randomDraw), orgName: '广州示例科技有限公司', orgType: null, representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex } }, null);
+  const organization = await legals.register(
+    {
+      uscc: syntheticUscc(randomDraw),
+      orgName: '广州示例科技有限公司',
+      orgType: null,
+      representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex },
+    },
+    null,
+  );
   const visitorIdNumber = syntheticIdNumber(randomDraw);
-  const visitor = await recognized.link({ kind: 'natural', identifier: visitorIdNumber, home: 'https://gz.example.gov.cn', upstream: 'https://gd.example.gov.cn', upstreamSubject: 'gd-1', loa: 'loa1', claims: {} }, PORTAL, { event: 'login.recognized', detail: {} });
+  const visitor = await recognized.link(
+    {
+      kind: 'natural',
+      identifier: visitorIdNumber,
+      home: 'https://gz.example.gov.cn',
+      upstream: 'https://gd.example.gov.cn',
+      upstreamSubject: 'gd-1',
+      loa: 'loa1',
+      claims: {},
+    },
+    PORTAL,
+    { event: 'login.recognized', detail: {} },
+  );
   const directory = new AccountDirectory(accounts, legals, recognized);
   const policy = interactionPolicyFor(sessionFacts({ directory, accounts, kv, acrUris: DEFAULT_ACR_URIS }));
   return { db, kv, policy, person, idNumber, organization, visitor, visitorIdNumber };
@@ -79,7 +99,14 @@ function context(r: Request, sessionUid = randomToken(8)): KoaContextWithOIDC {
   const scope = r.scope ?? 'openid profile';
   return {
     oidc: {
-      session: r.accountId ? { uid: sessionUid, accountId: r.accountId, acr: r.sessionAcr, grantIdFor: (clientId: string) => (r.grants?.includes(clientId) ? 'grant-1' : undefined) } : { uid: sessionUid },
+      session: r.accountId
+        ? {
+            uid: sessionUid,
+            accountId: r.accountId,
+            acr: r.sessionAcr,
+            grantIdFor: (clientId: string) => (r.grants?.includes(clientId) ? 'grant-1' : undefined),
+          }
+        : { uid: sessionUid },
       params: { client_id: PORTAL, scope, ...r.params },
       client: { clientId: PORTAL },
       requestParamScopes: new Set(scope.split(' ')),
@@ -95,13 +122,28 @@ async function asks(reason: string, r: Request, sessionUid?: string): Promise<bo
   return Boolean(await check.check(context(r, sessionUid)));
 }
 
-test('the login prompt keeps oidc-provider\'s checks and adds four; consent keeps its own', async (t) => {
+test("the login prompt keeps oidc-provider's checks and adds four; consent keeps its own", async (t) => {
   const { policy } = await setup;
   t.deepEqual(
     policy.get('login')!.checks.map((c) => c.reason),
-    [...interactionPolicy.base().get('login')!.checks.map((c) => c.reason), 'session_ended', 'login_hint_mismatch', 'acr_not_met', 'persona_mismatch'],
+    [
+      ...interactionPolicy
+        .base()
+        .get('login')!
+        .checks.map((c) => c.reason),
+      'session_ended',
+      'login_hint_mismatch',
+      'acr_not_met',
+      'persona_mismatch',
+    ],
   );
-  t.deepEqual(policy.get('consent')!.checks.map((c) => c.reason), interactionPolicy.base().get('consent')!.checks.map((c) => c.reason));
+  t.deepEqual(
+    policy.get('consent')!.checks.map((c) => c.reason),
+    interactionPolicy
+      .base()
+      .get('consent')!
+      .checks.map((c) => c.reason),
+  );
 });
 
 test('session_ended: a session a logout elsewhere ended asks for a login; a live one, or none, does not', async (t) => {
@@ -113,29 +155,57 @@ test('session_ended: a session a logout elsewhere ended asks for a login; a live
   t.false(await asks('session_ended', {}, ended), 'no one signed in: the base checks ask anyway');
 });
 
-test('login_hint_mismatch: a hint naming another person than the session\'s asks for a login', async (t) => {
+test("login_hint_mismatch: a hint naming another person than the session's asks for a login", async (t) => {
   const { person, idNumber, visitor, visitorIdNumber } = await setup;
   const other = syntheticIdNumber(randomDraw);
   t.false(await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: idNumber } }), 'its ID number');
-  t.false(await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: ` ${idNumber.toLowerCase()} ` } }), 'trimmed, any case');
+  t.false(
+    await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: ` ${idNumber.toLowerCase()} ` } }),
+    'trimmed, any case',
+  );
   t.false(await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: PHONE } }), 'its phone');
   t.true(await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: other } }), 'another ID number');
-  t.true(await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: 'not-an-identifier' } }), 'neither ID number nor phone');
-  t.false(await asks('login_hint_mismatch', { accountId: visitor.subject, params: { login_hint: visitorIdNumber } }), 'a recognized account, its ID number');
-  t.true(await asks('login_hint_mismatch', { accountId: visitor.subject, params: { login_hint: idNumber } }), 'a recognized account, another person');
-  t.false(await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: other }, justLoggedIn: true }), 'just signed in: asking again would loop');
+  t.true(
+    await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: 'not-an-identifier' } }),
+    'neither ID number nor phone',
+  );
+  t.false(
+    await asks('login_hint_mismatch', { accountId: visitor.subject, params: { login_hint: visitorIdNumber } }),
+    'a recognized account, its ID number',
+  );
+  t.true(
+    await asks('login_hint_mismatch', { accountId: visitor.subject, params: { login_hint: idNumber } }),
+    'a recognized account, another person',
+  );
+  t.false(
+    await asks('login_hint_mismatch', { accountId: person.subject, params: { login_hint: other }, justLoggedIn: true }),
+    'just signed in: asking again would loop',
+  );
   t.false(await asks('login_hint_mismatch', { accountId: person.subject }), 'no hint');
   t.false(await asks('login_hint_mismatch', { params: { login_hint: other } }), 'no one signed in');
 });
 
-test('login_hint_mismatch: an organization\'s session is not checked against a person\'s hint (persona_mismatch decides)', async (t) => {
+test("login_hint_mismatch: an organization's session is not checked against a person's hint (persona_mismatch decides)", async (t) => {
   const { organization, idNumber } = await setup;
-  t.false(await asks('login_hint_mismatch', { accountId: organization, params: { login_hint: idNumber }, scope: `openid ${LEGAL_PERSON_SCOPE}`, grants: [PORTAL] }));
+  t.false(
+    await asks('login_hint_mismatch', {
+      accountId: organization,
+      params: { login_hint: idNumber },
+      scope: `openid ${LEGAL_PERSON_SCOPE}`,
+      grants: [PORTAL],
+    }),
+  );
 });
 
-test('acr_not_met: single sign-on only when the session\'s level meets the lowest level asked', async (t) => {
+test("acr_not_met: single sign-on only when the session's level meets the lowest level asked", async (t) => {
   const { person } = await setup;
-  const at = (sessionAcr: string | undefined, acrValues: string, justLoggedIn = false) => asks('acr_not_met', { accountId: person.subject, ...(sessionAcr ? { sessionAcr } : {}), params: { acr_values: acrValues }, justLoggedIn });
+  const at = (sessionAcr: string | undefined, acrValues: string, justLoggedIn = false) =>
+    asks('acr_not_met', {
+      accountId: person.subject,
+      ...(sessionAcr ? { sessionAcr } : {}),
+      params: { acr_values: acrValues },
+      justLoggedIn,
+    });
   t.true(await at(loa1, loa2));
   t.true(await at(loa2, `${loa3}`));
   t.false(await at(loa2, loa2));
@@ -155,8 +225,14 @@ test('persona_mismatch: a session acts for one persona; a legal-person request n
   t.false(await asks('persona_mismatch', { accountId: visitor.subject }), 'a recognized person, as a person');
   t.true(await asks('persona_mismatch', { accountId: person.subject, scope: legal }), 'a person asked for an organization: pick one');
   t.true(await asks('persona_mismatch', { accountId: organization }), 'an organization asked for a person');
-  t.false(await asks('persona_mismatch', { accountId: organization, scope: legal, grants: [PORTAL] }), 'the organization, bound for this client');
-  t.true(await asks('persona_mismatch', { accountId: organization, scope: legal, grants: ['https://other-portal.example.gov.cn'] }), 'no acting person bound for this client');
+  t.false(
+    await asks('persona_mismatch', { accountId: organization, scope: legal, grants: [PORTAL] }),
+    'the organization, bound for this client',
+  );
+  t.true(
+    await asks('persona_mismatch', { accountId: organization, scope: legal, grants: ['https://other-portal.example.gov.cn'] }),
+    'no acting person bound for this client',
+  );
   t.false(await asks('persona_mismatch', { scope: legal }), 'no one signed in');
 });
 
@@ -220,6 +296,10 @@ test('consent: a grant the person gave the portal before (this session or an ear
   const inSession = new p.Grant({ accountId, clientId: PORTAL });
   inSession.addOIDCScope('openid');
   const inSessionId = await inSession.save();
-  t.is((await config.loadExistingGrant!(consentContext(p, PORTAL, accountId, inSessionId)))?.jti, inSessionId, "the session's own grant first");
+  t.is(
+    (await config.loadExistingGrant!(consentContext(p, PORTAL, accountId, inSessionId)))?.jti,
+    inSessionId,
+    "the session's own grant first",
+  );
   t.is(await config.loadExistingGrant!(consentContext(p, PORTAL, randomToken(8))), undefined, 'another person gave none');
 });
