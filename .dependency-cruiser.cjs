@@ -61,18 +61,16 @@ module.exports = {
       to: { path: '(^|/)node_modules/ava/', reachable: true },
     },
     {
-      // error once idp/interactions is restructured (issue 12 item 4)
       name: 'interactions-and-broker-apart',
-      comment: 'The interaction pages and the broker side meet in the login-completion module, not in each other.',
-      severity: 'warn',
+      comment: 'The interaction pages and the broker side meet in idp/login/ (the login story and what both share), not in each other.',
+      severity: 'error',
       from: { path: '^idp/(interactions|broker)/' },
       to: { path: '^idp/(interactions|broker)/', pathNot: '^idp/$1/' },
     },
     {
-      // error once idp/interactions is restructured (issue 12 item 4)
       name: 'routes-import-rules-and-views',
       comment: 'A route file never imports a sibling route file: shared steps live in rules or views.',
-      severity: 'warn',
+      severity: 'error',
       from: { path: '-routes\\.ts$' },
       to: { path: '-routes\\.ts$' },
     },

@@ -30,7 +30,8 @@ import { openidProviderMetadata } from './oidc/provider-metadata.ts';
 import { DEFAULT_ACR_URIS, type LoaLevel } from '../federation/loa.ts';
 import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
 import { AccountDirectory } from './accounts/account-directory.ts';
-import { BROKER_BACKCHANNEL_LOGOUT_PATH, BROKER_CALLBACK_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';
+import { BROKER_BACKCHANNEL_LOGOUT_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';
+import { BROKER_CALLBACK_PATH } from './login/cross-tier-hops.ts';
 import { SessionTermination } from './broker/session-termination.ts';
 import { UpstreamLogout } from './broker/upstream-logout.ts';
 import { BROKER_PATHS, brokerRoutes } from './broker/broker-routes.ts';
@@ -41,18 +42,13 @@ import { BadRequest, HttpError } from '../infra/errors.ts';
 import type { TrustedOps } from '../federation/trusted-op.ts';
 import type { FederationTrust } from '../federation/federation-trust.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
-import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
+import { brandStylesheetPath, STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
 import { loginRoutes } from './interactions/login-routes.ts';
 import { registrationRoutes } from './interactions/registration-routes.ts';
 import { consentRoutes } from './interactions/consent-routes.ts';
 import { organizationRoutes } from './interactions/organization-routes.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID, accountRoutes } from './account/account-routes.ts';
-import {
-  brandStylesheetPath,
-  type CityPortal,
-  type OpDependencies,
-  type RecognitionDependencies,
-} from './interactions/interaction-context.ts';
+import type { CityPortal, OpDependencies, RecognitionDependencies } from './op-dependencies.ts';
 
 export interface OpOptions {
   runtime: EntityRuntime;

@@ -11,7 +11,6 @@ import { z } from 'zod';
 import { hmac, randomToken, safeEqual } from '../../infra/crypto.ts';
 import { Forbidden, HttpError } from '../../infra/errors.ts';
 import { InvalidIdentifier, maskIdNumber, parseIdNumber } from '../../infra/identifiers.ts';
-import { UpstreamUnavailable } from '../../infra/errors.ts';
 import { pickLocale, translator, type MessageKey } from '../i18n.ts';
 import { AgentAlreadyAuthorized, SERVICE_CATEGORIES, type Mandate, type ServiceCategory } from '../accounts/legal-person-accounts.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
@@ -26,7 +25,10 @@ import {
   type OrganizationView,
 } from '../views/account-pages.ts';
 import { verifyPassword } from '../accounts/password.ts';
-import { sendPage, type OpDependencies } from '../interactions/interaction-context.ts';
+import { organizationRefusalAnswer } from '../views/organization-refusals.ts';
+import type { OpDependencies } from '../op-dependencies.ts';
+import { answeringOutages, orUnavailable } from '../upstream-outage.ts';
+import { sendPage } from '../interactions/interaction-context.ts';
 
 export const ACCOUNT_CLIENT_ID = 'gov-id-account';
 export const ACCOUNT_CALLBACK_PATH = '/account/callback';
@@ -188,19 +190,14 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     if (!s) return;
     const values = { uscc: text(s.body.uscc), org_name: text(s.body.org_name) };
     const result = await registerOrganization(
-      deps,
+      { accounts, legalPersons, services: deps.services, homes: deps.recognition?.homes, self: issuer },
       s.person,
       { uscc: values.uscc, orgName: values.org_name },
       ACCOUNT_CLIENT_ID,
-      s.page.locale,
     );
-    if ('subject' in result) return showAccount(ctx, s, 201, { notice: 'text.org_registered' });
-    await showAccount(ctx, s, result.status, {
-      values,
-      ...(result.field
-        ? { registerErrors: { [result.field]: result.error } }
-        : { error: result.error, ...(result.errorVars ? { errorVars: result.errorVars } : {}) }),
-    });
+    if ('registered' in result) return showAccount(ctx, s, 201, { notice: 'text.org_registered' });
+    const { status, ...answer } = organizationRefusalAnswer(result, (home) => deps.recognition?.siteName(home, s.page.locale) ?? home);
+    await showAccount(ctx, s, status, { values, ...answer });
   });
 
   // Relocation by the person: the password again, then the account leaves for its new home.
@@ -276,29 +273,30 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     }
     const expiresAt = expiryOf(form.expires);
     if (expiresAt === undefined) return fail(400, { expires: 'error.expires_format' });
-    try {
-      if (!(await deps.services.verifyPerson(form.name, idNumber))) return fail(422, { name: 'error.agent_mismatch' });
-    } catch (err) {
-      if (!(err instanceof UpstreamUnavailable)) throw err;
-      return fail(503, {}, 'error.registry_unavailable');
-    }
-    try {
-      await legalPersons.authorize(
-        mandate.legal.subject,
-        {
-          agentIndex: accounts.idNumberIndex(idNumber),
-          agentName: form.name,
-          role: form.role,
-          serviceCategories: form.categories as ServiceCategory[],
-          expiresAt,
-        },
-        s.person.subject,
-      );
-    } catch (err) {
-      if (!(err instanceof AgentAlreadyAuthorized)) throw err;
-      return fail(409, { id_number: 'error.agent_exists' });
-    }
-    await showOrganization(ctx, s, mandate, 201, { notice: 'text.agent_authorized' });
+    await answeringOutages(
+      async () => {
+        if (!(await orUnavailable(deps.services.verifyPerson(form.name, idNumber), 'error.registry_unavailable')))
+          return fail(422, { name: 'error.agent_mismatch' });
+        try {
+          await legalPersons.authorize(
+            mandate.legal.subject,
+            {
+              agentIndex: accounts.idNumberIndex(idNumber),
+              agentName: form.name,
+              role: form.role,
+              serviceCategories: form.categories as ServiceCategory[],
+              expiresAt,
+            },
+            s.person.subject,
+          );
+        } catch (err) {
+          if (!(err instanceof AgentAlreadyAuthorized)) throw err;
+          return fail(409, { id_number: 'error.agent_exists' });
+        }
+        await showOrganization(ctx, s, mandate, 201, { notice: 'text.agent_authorized' });
+      },
+      (error) => fail(503, {}, error),
+    );
   });
 
   router.post('/account/organizations/:subject/agents/:id/revoke', async (ctx) => {

@@ -19,7 +19,7 @@ import { BadRequest, Forbidden } from '../../infra/errors.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError, verifyLogoutToken } from '../../infra/logout-token.ts';
 import { cachedKeyResolver } from '../../federation/entity-configuration.ts';
 import { UntrustedOp, type TrustedOps } from '../../federation/trusted-op.ts';
-import type { OpDependencies } from '../interactions/interaction-context.ts';
+import type { OpDependencies } from '../op-dependencies.ts';
 import { hasGrant } from '../oidc/artifact-adapter.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH } from './cross-tier-login.ts';
 import { BROKER_TIMEOUTS } from './broker-timeouts.ts';

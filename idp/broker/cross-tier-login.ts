@@ -18,38 +18,19 @@ import { UntrustedOp, type TrustedOp, type TrustedOps } from '../../federation/t
 import { loaWithin } from '../../federation/trust-marks.ts';
 import { LOA_LEVELS, type LoaLevel } from '../../federation/loa.ts';
 import type { RecognizedKind } from '../accounts/recognized-accounts.ts';
+import {
+  BROKER_CALLBACK_PATH,
+  RecognitionError,
+  type CrossTierHops,
+  type HopInteraction,
+  type HopResult,
+} from '../login/cross-tier-hops.ts';
 import { BROKER_TIMEOUTS } from './broker-timeouts.ts';
 
-export const BROKER_CALLBACK_PATH = '/broker/callback';
 export const BROKER_BACKCHANNEL_LOGOUT_PATH = '/broker/backchannel-logout';
 /** What a broker asks its neighbour for: enough to link the account and repeat the home's claims. */
 const HOP_SCOPE = 'openid profile phone id_number';
 const ID_TOKEN_ALG = 'ES256';
-
-export type RecognitionRefusal =
-  | 'home_untrusted'
-  | 'route_loop'
-  | 'route_too_long'
-  | 'route_malformed'
-  | 'no_route'
-  | 'home_unavailable'
-  | 'hop_expired'
-  | 'upstream_error'
-  | 'invalid_response'
-  | 'home_mismatch'
-  | 'loa_above_trust_mark'
-  | 'local_account_exists';
-
-/** A cross-tier login that cannot go on; `code` goes to the audit log and picks the message. */
-export class RecognitionError extends Error {
-  constructor(
-    readonly code: RecognitionRefusal,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RecognitionError';
-  }
-}
 
 /** What this OP remembers of a hop while the browser is away (keyed by `state`). */
 interface PendingHop {
@@ -60,17 +41,6 @@ interface PendingHop {
   verifier: string;
   nonce: string;
   maxAge?: number;
-}
-
-/** The verified outcome of a hop: the claims of the ID token, with the level already capped. */
-export interface HopResult {
-  kind: RecognizedKind;
-  home: string;
-  upstream: string;
-  claims: oidc.IDToken;
-  loa: LoaLevel;
-  amr: string[];
-  authTime: number;
 }
 
 export interface CrossTierLoginOptions {
@@ -93,7 +63,7 @@ function levelOf(acr: unknown, acrUris: Record<LoaLevel, string>): LoaLevel | nu
   return LOA_LEVELS.find((l) => acrUris[l] === acr) ?? null;
 }
 
-export class CrossTierLogin {
+export class CrossTierLogin implements CrossTierHops {
   private readonly configs = new Map<string, { op: TrustedOp; config: oidc.Configuration }>();
 
   constructor(private readonly o: CrossTierLoginOptions) {}
@@ -127,7 +97,7 @@ export class CrossTierLogin {
    * (the ID number) is pushed as login_hint when the person gave it here.
    */
   async start(
-    interaction: { uid: string; params: Record<string, unknown>; sessionUid?: string },
+    interaction: HopInteraction,
     kind: RecognizedKind,
     identifier: string | null,
     home: string,
@@ -233,6 +203,7 @@ export class CrossTierLogin {
         throw new RecognitionError(
           'upstream_error',
           `${pending.upstream} answered ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`,
+          err.error,
         );
       // A bad signature may mean rotated keys: resolve the neighbour again next time.
       this.forget(pending.upstream);

@@ -5,7 +5,9 @@
 import type Router from '@koa/router';
 import { recordAudit } from '../../infra/audit-log.ts';
 import { consentPage } from '../views/pages.ts';
-import { finishInteraction, interactionScope, InteractionExpired, sendPage, type OpDependencies } from './interaction-context.ts';
+import type { OpDependencies } from '../op-dependencies.ts';
+import { finishInteraction } from '../login/login-completion.ts';
+import { interactionScope, InteractionExpired, sendPage } from './interaction-context.ts';
 
 export function consentRoutes(router: Router, deps: OpDependencies) {
   const { provider, runtime } = deps;

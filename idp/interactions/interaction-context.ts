@@ -1,76 +1,16 @@
 /**
- * What every interaction route needs: the dependencies of the OP, the interaction being served
- * (checked against the cookie and the URL), its locale, CSRF token and page renderer.
+ * What every interaction route needs: the interaction being served (checked against the cookie
+ * and the URL), its locale, CSRF token and page renderer.
  */
 import type Koa from 'koa';
-import type Provider from 'oidc-provider';
 import type { Interaction } from 'oidc-provider';
-import type { EntityRuntime } from '../../infra/entity-runtime.ts';
 import { hmac, safeEqual } from '../../infra/crypto.ts';
 import { Forbidden, HttpError } from '../../infra/errors.ts';
 import { ProtocolStateUnavailable } from '../oidc/artifact-adapter.ts';
 import { pickLocale, translator, type Locale, type Translate } from '../i18n.ts';
-import type { NaturalPersonAccounts } from '../accounts/natural-person-accounts.ts';
-import type { LegalPersonAccounts } from '../accounts/legal-person-accounts.ts';
-import type { LoginThrottle } from '../accounts/login-throttle.ts';
-import type { OneTimeCodes } from '../accounts/one-time-codes.ts';
-import type { ServicesClient } from '../services-client.ts';
-import type { LoaLevel } from '../../federation/loa.ts';
 import type { FormContext } from '../views/pages.ts';
-import type { RecognizedAccounts, RecognizedKind } from '../accounts/recognized-accounts.ts';
-import type { CrossTierLogin } from '../broker/cross-tier-login.ts';
-import type { Relocation } from '../broker/relocation.ts';
-import { endedSessionKey } from '../broker/session-termination.ts';
-import type { FederationTrust } from '../../federation/federation-trust.ts';
-
-/** What an OP that takes part in mutual recognition has (every OP of a federation does). */
-export interface RecognitionDependencies {
-  login: CrossTierLogin;
-  /** Moving an account's home to another OP (by its administrator, or by the person). */
-  relocation: Relocation;
-  /** The registry of homes: where an ID number or USCC is registered (asked city → province → national). */
-  homes: {
-    lookup(kind: RecognizedKind, identifier: string): Promise<string | null>;
-    /** The register-once check: unavailable while this OP's host still delivers what a crash left. */
-    lookupBeforeRegistration(kind: RecognizedKind, identifier: string): Promise<string | null>;
-  };
-  /** Whom this OP trusts in the federation: only its brokers may name the home of a request (`home_hint`). */
-  trust: FederationTrust;
-  /** The OPs of the federation a person may have their account at (for the chooser). */
-  platforms(): string[];
-  /** The display name of a platform of the federation (its entity ID when unknown). */
-  siteName(entityId: string, locale: Locale): string;
-}
-
-/** A hybrid-mode city portal whose people sign in on this OP's pages, in the city's name and colours. */
-export interface CityPortal {
-  code: string;
-  name: { 'zh-CN': string; en: string };
-  color?: string;
-}
-
-/** The stylesheet carrying a city's brand colour. */
-export const brandStylesheetPath = (code: string) => `/assets/brand/${code}.css`;
-
-export interface OpDependencies {
-  provider: Provider;
-  runtime: EntityRuntime;
-  accounts: NaturalPersonAccounts;
-  legalPersons: LegalPersonAccounts;
-  throttle: LoginThrottle;
-  otp: OneTimeCodes;
-  services: ServicesClient;
-  acrUris: Record<LoaLevel, string>;
-  /** People and organizations whose home is elsewhere, linked here. */
-  recognized: RecognizedAccounts;
-  /** Absent on an OP outside any federation (it then knows its own accounts only). */
-  recognition?: RecognitionDependencies;
-  /**
-   * Hybrid mode (统分): the portals of this province's cities, by client ID. Their people sign in
-   * on this OP's pages, shown in the city's name.
-   */
-  cityPortals: ReadonlyMap<string, CityPortal>;
-}
+import { brandStylesheetPath } from '../views/stylesheet.ts';
+import type { OpDependencies } from '../op-dependencies.ts';
 
 export class InteractionExpired extends HttpError {
   constructor() {
@@ -162,20 +102,4 @@ export function sendPage(ctx: Koa.Context, page: string, status = 200) {
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
   ctx.body = page;
-}
-
-/** Ends the interaction and sends the browser back to the authorization endpoint (303). */
-export async function finishInteraction(
-  ctx: Koa.Context,
-  deps: OpDependencies,
-  s: InteractionScope,
-  result: Record<string, unknown>,
-  merge = false,
-) {
-  // A fresh login: the browser session is good again even if a logout from elsewhere had ended it.
-  const sessionUid = s.details.session?.uid;
-  if (result.login && sessionUid) await deps.runtime.kv.del(endedSessionKey(sessionUid));
-  const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
-  ctx.redirect(returnTo);
-  ctx.status = 303;
 }

@@ -6,26 +6,15 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { recordAudit } from '../../infra/audit-log.ts';
-import { UpstreamUnavailable } from '../../infra/errors.ts';
 import { verifyPassword } from '../accounts/password.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import type { Refusal } from '../accounts/login-throttle.ts';
-import { identifierPage, otpLoginPage, passwordPage, type LoginView } from '../views/pages.ts';
+import { identifierPage, loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
-import { interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
-import { authenticated } from './organization-routes.ts';
-import { sendToHome } from './cross-tier-routes.ts';
-
-function loginView(s: InteractionScope, extra: Partial<LoginView> & { federated?: boolean } = {}): LoginView {
-  const { federated, ...rest } = extra;
-  return {
-    ...s.form,
-    clientName: s.clientName,
-    registerUrl: `${s.form.action}/register?lang=${s.locale}`,
-    ...(federated ? { regionsUrl: `${s.form.action}/regions?lang=${s.locale}` } : {}),
-    ...rest,
-  };
-}
+import type { OpDependencies } from '../op-dependencies.ts';
+import { answeringOutages, orUnavailable } from '../upstream-outage.ts';
+import { authenticated, identified, sendToHome } from '../login/login-completion.ts';
+import { interactionScope, sendPage, type InteractionScope } from './interaction-context.ts';
 
 function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<string, number> } {
   return r.reason === 'locked'
@@ -64,20 +53,12 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     return refusal;
   };
 
-  /** Identifier given: this OP's password page, or on to the account's home elsewhere. */
-  const identified = async (ctx: Koa.Context, s: InteractionScope, identifier: string) => {
-    const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
-    if (!(await accounts.findByIdentifierIndex(index)) && (await sendToHome(ctx, deps, s, identifier))) return;
-    sendPage(ctx, passwordPage({ ...loginView(s), identifier }));
-  };
-
   router.get('/interaction/:uid', async (ctx) => {
     const s = await interactionScope(ctx, deps);
     if (s.details.prompt.name === 'consent') return ctx.redirect(`${s.form.action}/consent?lang=${s.locale}`);
     // A login_hint (pushed, so never seen in a URL) skips the identifier page.
     const hint = s.details.params.login_hint;
-    if (typeof hint === 'string' && hint) return identified(ctx, s, hint.trim().toUpperCase());
+    if (typeof hint === 'string' && hint) return identified(ctx, deps, s, hint.trim().toUpperCase());
     // A neighbour relaying a login whose person chose the platform rather than give the identifier.
     if (await sendToHome(ctx, deps, s, null)) return;
     sendPage(ctx, identifierPage(loginView(s, { federated: deps.recognition !== undefined })));
@@ -85,7 +66,7 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
 
   router.post('/interaction/:uid/identifier', async (ctx) => {
     const s = await interactionScope(ctx, deps);
-    await identified(ctx, s, (s.body.identifier ?? '').trim().toUpperCase());
+    await identified(ctx, deps, s, (s.body.identifier ?? '').trim().toUpperCase());
   });
 
   router.post('/interaction/:uid/password', async (ctx) => {
@@ -119,15 +100,17 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     if (wait)
       return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.otp_rate', errorVars: { seconds: wait } }), identifier }), 429);
     const account = await accounts.findByIdentifierIndex(index);
-    try {
-      if (account) await otp.send('login', accounts.phoneOf(account), index);
-      else await otp.decoy('login', index);
-    } catch (err) {
-      if (!(err instanceof UpstreamUnavailable)) throw err;
-      return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.sms_unavailable' }), identifier }), 503);
-    }
-    // Same answer whether or not the account exists.
-    sendPage(ctx, otpLoginPage({ ...loginView(s, { notice: 'text.otp_sent' }), identifier }));
+    await answeringOutages(
+      async () => {
+        await orUnavailable(
+          account ? otp.send('login', accounts.phoneOf(account), index) : otp.decoy('login', index),
+          'error.sms_unavailable',
+        );
+        // Same answer whether or not the account exists.
+        sendPage(ctx, otpLoginPage({ ...loginView(s, { notice: 'text.otp_sent' }), identifier }));
+      },
+      (error) => sendPage(ctx, otpLoginPage({ ...loginView(s, { error }), identifier }), 503),
+    );
   });
 
   router.post('/interaction/:uid/otp', async (ctx) => {

@@ -6,15 +6,16 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { InvalidIdentifier, maskPhone, parseIdNumber, parsePhone } from '../../infra/identifiers.ts';
-import { UpstreamUnavailable } from '../../infra/errors.ts';
 import { recordAudit } from '../../infra/audit-log.ts';
 import { hashPassword, passwordProblem } from '../accounts/password.ts';
 import { AccountExists } from '../accounts/natural-person-accounts.ts';
 import { HomeConflict } from '../../federation/registry-of-homes.ts';
 import { registerPage, type RegisterView } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
-import { interactionScope, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
-import { authenticated } from './organization-routes.ts';
+import type { OpDependencies } from '../op-dependencies.ts';
+import { answeringOutages, orUnavailable } from '../upstream-outage.ts';
+import { authenticated } from '../login/login-completion.ts';
+import { interactionScope, sendPage, type InteractionScope } from './interaction-context.ts';
 
 type Field = 'name' | 'id_number' | 'phone' | 'otp' | 'password';
 type FieldErrors = RegisterView['fieldErrors'];
@@ -67,27 +68,35 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     sendPage(ctx, registerPage(registerView(s)));
   });
 
+  /** The register page again, saying that a service a step needs is down. */
+  const unavailable = (ctx: Koa.Context, s: InteractionScope) => (error: MessageKey) => fail(ctx, s, 503, {}, error);
+
   router.post('/interaction/:uid/register/otp', async (ctx) => {
     const s = await interactionScope(ctx, deps);
+    await answeringOutages(() => sendRegistrationCode(ctx, s), unavailable(ctx, s));
+  });
+
+  router.post('/interaction/:uid/register', async (ctx) => {
+    const s = await interactionScope(ctx, deps);
+    await answeringOutages(() => register(ctx, s), unavailable(ctx, s));
+  });
+
+  /** The SMS code that proves the phone. */
+  async function sendRegistrationCode(ctx: Koa.Context, s: InteractionScope) {
     const { value, errors } = parseIdentity(s.body, ['phone']);
     if (!value) return fail(ctx, s, 400, errors);
     const phoneIndex = accounts.phoneIndex(value.phone);
     const wait = (await throttle.ipRequestAllowed(ctx.ip)) ?? (await throttle.otpAllowed(phoneIndex));
     if (wait) return fail(ctx, s, 429, {}, 'error.rate_limited');
-    try {
-      await otp.send('register', value.phone, phoneIndex);
-    } catch (err) {
-      if (!(err instanceof UpstreamUnavailable)) throw err;
-      return fail(ctx, s, 503, {}, 'error.sms_unavailable');
-    }
+    await orUnavailable(otp.send('register', value.phone, phoneIndex), 'error.sms_unavailable');
     sendPage(
       ctx,
       registerPage(registerView(s, {}, { notice: { key: 'text.register_otp_sent', vars: { phone: maskPhone(value.phone) } } })),
     );
-  });
+  }
 
-  router.post('/interaction/:uid/register', async (ctx) => {
-    const s = await interactionScope(ctx, deps);
+  /** The form checked, then register once, the population registry, the SMS code; the account made and signed in. */
+  async function register(ctx: Koa.Context, s: InteractionScope) {
     const clientId = String(s.details.params.client_id);
     const { value, errors } = parseIdentity(s.body, ['name', 'id_number', 'phone']);
     const password = s.body.password ?? '';
@@ -104,30 +113,16 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     const taken = await accounts.taken(value.idNumber, value.phone);
     if (taken) return fail(ctx, s, 409, { [taken]: `error.${taken}_registered` as MessageKey });
     // Register once: a person whose home is another platform logs in with that account instead.
-    let home: string | null = null;
-    try {
-      home = (await deps.recognition?.homes.lookupBeforeRegistration('natural', value.idNumber)) ?? null;
-    } catch (err) {
-      if (!(err instanceof UpstreamUnavailable)) throw err;
-      return fail(ctx, s, 503, {}, 'error.directory_unavailable');
-    }
+    const home = await orUnavailable(
+      deps.recognition?.homes.lookupBeforeRegistration('natural', value.idNumber) ?? Promise.resolve(null),
+      'error.directory_unavailable',
+    );
     if (home && home !== runtime.self.url) {
       await recordAudit(runtime.db, { event: 'registration.refused', clientId, detail: { reason: 'registered_elsewhere', home } });
-      return sendPage(
-        ctx,
-        registerPage(registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(home, s.locale), idNumber: value.idNumber } })),
-        409,
-      );
+      return registeredElsewhere(ctx, s, home, value.idNumber);
     }
 
-    let match: boolean;
-    try {
-      match = await services.verifyPerson(value.name, value.idNumber);
-    } catch (err) {
-      if (!(err instanceof UpstreamUnavailable)) throw err;
-      return fail(ctx, s, 503, {}, 'error.registry_unavailable');
-    }
-    if (!match) {
+    if (!(await orUnavailable(services.verifyPerson(value.name, value.idNumber), 'error.registry_unavailable'))) {
       await recordAudit(runtime.db, {
         event: 'registration.refused',
         clientId,
@@ -143,19 +138,14 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     try {
       account = await accounts.register({ ...value, passwordHash: await hashPassword(password), loa: 'loa1' }, clientId);
     } catch (err) {
-      if (err instanceof HomeConflict) {
-        // Registered elsewhere between the lookup and now: the registry of this broker refused the second home.
-        return sendPage(
-          ctx,
-          registerPage(
-            registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(err.home, s.locale), idNumber: value.idNumber } }),
-          ),
-          409,
-        );
-      }
+      // Registered elsewhere between the lookup and now: the registry of this broker refused the second home.
+      if (err instanceof HomeConflict) return registeredElsewhere(ctx, s, err.home, value.idNumber);
       if (!(err instanceof AccountExists)) throw err;
       return fail(ctx, s, 409, { [err.field]: `error.${err.field}_registered` as MessageKey });
     }
     await authenticated(ctx, deps, s, account, ['pwd', 'sms']);
-  });
+  }
+
+  const registeredElsewhere = (ctx: Koa.Context, s: InteractionScope, home: string, idNumber: string) =>
+    sendPage(ctx, registerPage(registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(home, s.locale), idNumber } })), 409);
 }

@@ -91,6 +91,21 @@ export interface LoginView extends FormContext {
   notice?: MessageKey;
 }
 
+/** The login pages' view: the form, the portal's name, the link to registration and, in a federation, to the chooser of platforms. */
+export function loginView(
+  { form, clientName }: { form: FormContext; clientName: string },
+  extra: Partial<LoginView> & { federated?: boolean } = {},
+): LoginView {
+  const { federated, ...rest } = extra;
+  return {
+    ...form,
+    clientName,
+    registerUrl: `${form.action}/register?lang=${form.locale}`,
+    ...(federated ? { regionsUrl: `${form.action}/regions?lang=${form.locale}` } : {}),
+    ...rest,
+  };
+}
+
 export function identifierPage(v: LoginView): string {
   return layout(
     v,

@@ -33,3 +33,6 @@ main.wide { max-width: 760px; }
 nav.links { margin-top: 16px; display: flex; flex-direction: column; gap: 6px; }
 footer { text-align: center; color: var(--muted); font-size: .85em; margin: 16px; }
 `;
+
+/** The stylesheet carrying a hybrid-mode city's brand colour. */
+export const brandStylesheetPath = (code: string) => `/assets/brand/${code}.css`;

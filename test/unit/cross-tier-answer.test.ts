@@ -22,7 +22,8 @@ import type { StatementFetcher } from '../../federation/trust-chain.ts';
 import { trustMarkIssuersClaim } from '../../federation/trust-mark-issuer.ts';
 import { issueTrustMark, REAL_NAME_OP } from '../../federation/trust-marks.ts';
 import { TrustedOps } from '../../federation/trusted-op.ts';
-import { CrossTierLogin, RecognitionError, type RecognitionRefusal } from '../../idp/broker/cross-tier-login.ts';
+import { CrossTierLogin } from '../../idp/broker/cross-tier-login.ts';
+import { RecognitionError, type RecognitionRefusal } from '../../idp/login/cross-tier-hops.ts';
 import { DEFAULT_ACR_URIS, type LoaLevel } from '../../federation/loa.ts';
 import { randomDraw, syntheticIdNumber } from '../../services/population/synthetic-persons.ts';
 import { uniqueName } from '../helpers/unit-engines.ts';
@@ -399,6 +400,22 @@ test("an error answer from gd is upstream_error with gd's error", async (t) => {
   const hop = await startHop(login);
   const query = `?${new URLSearchParams({ error: 'access_denied', error_description: 'the person cancelled', state: hop.request.state!, iss: GD })}`;
   await refused(t, login.finish(query, hop.uid), 'upstream_error', /answered access_denied: the person cancelled/);
+});
+
+test("gd's OAuth error code is kept as a field: temporarily_unavailable reads as the home being down, access_denied does not", async (t) => {
+  const login = await szLogin();
+  const answered = async (error: string) => {
+    const hop = await startHop(login);
+    const query = `?${new URLSearchParams({ error, state: hop.request.state!, iss: GD })}`;
+    return t.throwsAsync(login.finish(query, hop.uid), { instanceOf: RecognitionError });
+  };
+  const down = await answered('temporarily_unavailable');
+  t.is(down?.code, 'upstream_error');
+  t.is(down?.upstreamError, 'temporarily_unavailable');
+  t.true(down?.homeUnavailable);
+  const denied = await answered('access_denied');
+  t.is(denied?.upstreamError, 'access_denied');
+  t.false(denied?.homeUnavailable);
 });
 
 // ---------------------------------------------------------------------------------------------
