@@ -33,6 +33,9 @@ const OPTIONS = {
   lead: { type: 'string' },
   limit: { type: 'string' },
   grace: { type: 'string' },
+  actor: { type: 'string' },
+  person: { type: 'string' },
+  note: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   // conformance's own (it also reads --redirect-uri, --post-logout-redirect-uri, --scope, --trust-anchor)
   issuer: { type: 'string' },
@@ -130,6 +133,15 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   { words: 'audit list', synopsis: '--entity ID [--limit N]', summary: "the newest entries of the entity's audit log", run: (c) => import('./entity-admin-commands.ts').then((m) => m.listAudit(c)) },
   { words: 'audit verify', synopsis: '--entity ID', summary: "walk the audit log's hash chain; exit 1 if it is broken", run: (c) => import('./entity-admin-commands.ts').then((m) => m.verifyAudit(c)) },
+  { words: 'catalog import', synopsis: '--entity ID FILE', summary: 'import a catalog file into a services entity (docs/catalog.md)', run: (c) => import('./catalog-command.ts').then((m) => m.importCatalog(c)) },
+  { words: 'catalog export', synopsis: '--entity ID FILE', summary: 'write its catalog, newest published versions, to FILE', run: (c) => import('./catalog-command.ts').then((m) => m.exportCatalog(c)) },
+  { words: 'catalog list', synopsis: '--entity ID', summary: 'implementation items in force', run: (c) => import('./catalog-command.ts').then((m) => m.listCatalog(c)) },
+  { words: 'catalog show', synopsis: '--entity ID CODE', summary: 'one item in force', run: (c) => import('./catalog-command.ts').then((m) => m.showItem(c)) },
+  { words: 'catalog search', synopsis: '--entity ID QUERY', summary: 'search items in force, best first', run: (c) => import('./catalog-command.ts').then((m) => m.searchCatalog(c)) },
+  { words: 'catalog change submit', synopsis: '--entity ID --actor CODE --person NAME FILE', summary: 'draft the change in FILE and submit it for approval', run: (c) => import('./catalog-command.ts').then((m) => m.submitChange(c)) },
+  { words: 'catalog change approve', synopsis: '--entity ID --actor CODE --person NAME CHANGE', summary: 'publish a submitted change (a reviewer of its owner)', run: (c) => import('./catalog-command.ts').then((m) => m.decideChange(c, 'approve')) },
+  { words: 'catalog change reject', synopsis: '--entity ID --actor CODE --person NAME [--note TEXT] CHANGE', summary: 'turn a submitted change down', run: (c) => import('./catalog-command.ts').then((m) => m.decideChange(c, 'reject')) },
+  { words: 'catalog change history', synopsis: '--entity ID CODE', summary: "an item's versions: state, who, when", run: (c) => import('./catalog-command.ts').then((m) => m.changeHistory(c)) },
   {
     words: 'conformance',
     synopsis: [

@@ -63,7 +63,7 @@ export function catalogRouter(catalog: CatalogService, adminToken: string): Rout
     ctx.body = await browse(catalog.db, facetFilter(ctx.query));
   });
   router.get('/catalog/narrow', async (ctx) => {
-    ctx.body = await narrow(catalog.db, ctx.query.q, facetFilter(ctx.query));
+    ctx.body = await narrow(catalog.db, ctx.query.q, facetFilter(ctx.query), typeof ctx.query.code === 'string' ? ctx.query.code : undefined);
   });
 
   router.post('/admin/catalog/import', admin, parseCatalogFile, async (ctx) => {

@@ -119,26 +119,30 @@ const QUESTIONS = [
 
 export interface Narrowing {
   candidates: { code: string; name: string }[];
-  /** The next question, or null when one item is left (or nothing tells the rest apart but their names). */
-  question: { key: string; text: { 'zh-CN': string; en: string }; options: { value: string; count: number }[] } | null;
+  /** The next question, or null when one item (or none) is left. */
+  question: { key: string; text: { 'zh-CN': string; en: string }; options: { value: string; label?: string; count: number }[] } | null;
 }
 
+const WHICH_ITEM = { 'zh-CN': '您要办理的是哪一项？', en: 'Which item is it?' };
+
 /**
- * One step of 我要办: the candidates under the answers so far (facet filters, plus an optional
- * query) and the first question whose answers split them.
+ * One step of 我要办: the candidates under the answers so far (facet filters, an optional query,
+ * and at the end the item chosen by name) and the first question whose answers split them; when
+ * no attribute tells the rest apart, the last question lists them by name (answered with `code`).
  */
-export async function narrow(db: Queryable, q: unknown, filter: Partial<Facets>): Promise<Narrowing> {
-  const rows: { code: string; name: string; facets: Facets }[] =
+export async function narrow(db: Queryable, q: unknown, filter: Partial<Facets>, code?: string): Promise<Narrowing> {
+  const found: { code: string; name: string; facets: Facets }[] =
     q === undefined ? (await listInForce(db, filter, 200)).map((r) => ({ code: r.item_code, name: r.name, facets: r.facets })) : await search(db, q, filter, 200);
-  const candidates = rows.map(({ code, name }) => ({ code, name }));
+  const rows = code === undefined ? found : found.filter((r) => r.code === code);
+  const candidates = rows.map((r) => ({ code: r.code, name: r.name }));
   if (rows.length <= 1) return { candidates, question: null };
   for (const question of QUESTIONS) {
     const counts = new Map<string, number>();
     for (const r of rows) for (const v of question.values(r.facets)) counts.set(v, (counts.get(v) ?? 0) + 1);
     // A question helps when some answer leaves fewer candidates than there are.
-    if (counts.size > 1 || [...counts.values()].some((n) => n < rows.length)) {
+    if ([...counts.values()].some((n) => n < rows.length)) {
       return { candidates, question: { key: question.key, text: question.text, options: [...counts].map(([value, count]) => ({ value, count })) } };
     }
   }
-  return { candidates, question: null };
+  return { candidates, question: { key: 'code', text: WHICH_ITEM, options: rows.map((r) => ({ value: r.code, label: r.name, count: 1 })) } };
 }
