@@ -94,7 +94,7 @@ export class CatalogService {
   constructor(readonly db: Database) {}
 
   async isEmpty(): Promise<boolean> {
-    return (await this.db.query('SELECT 1 FROM catalog_items LIMIT 1')).rowCount === 0;
+    return (await this.db.query('SELECT 1 FROM catalog_items LIMIT 1')).rows.length === 0;
   }
 
   /** Items in force under the facets, by code. */

@@ -73,7 +73,7 @@ export async function authority(db: Queryable, code: string): Promise<Authority 
 }
 
 export async function itemExists(db: Queryable, code: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM catalog_items WHERE code = $1', [code])).rowCount > 0;
+  return (await db.query('SELECT 1 FROM catalog_items WHERE code = $1', [code])).rows.length > 0;
 }
 
 export async function insertItem(db: Queryable, item: { code: string; kind: ItemKind; basicCode: string; parentCode: string | null; owner: string }): Promise<void> {
