@@ -16,7 +16,14 @@ import { browse, facetFilter, narrow, search } from './catalog-search.ts';
 import type { CatalogService } from './catalog-service.ts';
 
 /** A whole catalog file is larger than the usual API body. */
-const parseCatalogFile = bodyParser({ enableTypes: ['json'], jsonLimit: '8mb', encoding: 'utf-8' });
+const parseCatalogFile = bodyParser({
+  enableTypes: ['json'],
+  jsonLimit: '8mb',
+  encoding: 'utf-8',
+  onError: (err) => {
+    throw (err as { status?: number }).status === 413 ? err : new BadRequest('invalid_request', `body: not JSON (${(err as Error).message})`);
+  },
+});
 
 function versionParam(raw: unknown, name: string): number | undefined {
   if (raw === undefined) return undefined;
