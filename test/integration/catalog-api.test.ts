@@ -4,7 +4,7 @@
  * through the command line.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMasterKey } from '../../infra/crypto.ts';
 import { adminTokenFor } from '../../infra/entity-runtime.ts';
@@ -135,7 +135,7 @@ test('search refuses empty, overlong, control-character and operator-only querie
   t.is((await q('身份证')).status, 200, 'the catalog is still there');
 });
 
-test('gov-id catalog search and export answer from the command line', async (t) => {
+test('gov-id catalog search, export and a change through approval from the command line', async (t) => {
   const cli = (...args: string[]) => runCli([...args, '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
   const found = await cli('catalog', 'search', '--entity', 'registries', '办营业执照');
   t.is(found.code, 0, found.stderr);
@@ -147,4 +147,18 @@ test('gov-id catalog search and export answer from the command line', async (t) 
   const refused = await cli('catalog', 'search', '--entity', 'registries', '');
   t.is(refused.code, 2);
   t.regex(refused.stderr, /400 invalid_query/);
+
+  const permit = impl('建筑工程施工许可证核发');
+  const changeFile = join(fed.config.dataDir, 'change.json');
+  writeFileSync(changeFile, JSON.stringify({ kind: 'implementation', item: { ...permit, promised_time_limit_days: 5 } }));
+  const owner = ['--actor', permit.implementing_authority];
+  const submitted = await cli('catalog', 'change', 'submit', '--entity', 'registries', ...owner, '--person', '周', changeFile);
+  t.is(submitted.code, 0, submitted.stderr);
+  const id = String(JSON.parse(submitted.stdout).id);
+  const approved = await cli('catalog', 'change', 'approve', '--entity', 'registries', ...owner, '--person', '吴', id);
+  t.is(approved.code, 0, approved.stderr);
+  const history = await cli('catalog', 'change', 'history', '--entity', 'registries', permit.implementing_code);
+  t.deepEqual(JSON.parse(history.stdout).versions.map((v: { version: number; reviewer: string }) => [v.version, v.reviewer]), [[1, 'import'], [2, '吴']]);
+  const shown = await cli('catalog', 'show', '--entity', 'registries', permit.implementing_code);
+  t.is(JSON.parse(shown.stdout).item.promised_time_limit_days, 5);
 });
