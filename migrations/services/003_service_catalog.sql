@@ -31,9 +31,6 @@ CREATE TABLE catalog_versions (
   state             text NOT NULL CHECK (state IN ('draft', 'submitted', 'approved', 'rejected')),
   origin            text NOT NULL CHECK (origin IN ('import', 'change', 'propagation')),
   content           jsonb NOT NULL,
-  name              text NOT NULL,
-  search_tokens     tsvector NOT NULL,
-  facets            jsonb NOT NULL,         -- what browsing filters on (tier, authority, topics ...), matched with @>
   effective_from    date NOT NULL,
   flags             jsonb NOT NULL DEFAULT '[]'::jsonb,
   author_authority  text NOT NULL,
@@ -46,11 +43,27 @@ CREATE TABLE catalog_versions (
   review_note       text,
   UNIQUE (item_code, version)
 );
-CREATE INDEX catalog_versions_in_force ON catalog_versions (item_code, effective_from DESC, version DESC) WHERE state = 'approved';
+CREATE INDEX catalog_versions_approved ON catalog_versions (item_code, effective_from DESC, version DESC) WHERE state = 'approved';
 CREATE INDEX catalog_versions_open ON catalog_versions (state) WHERE state IN ('draft', 'submitted');
-CREATE INDEX catalog_versions_tokens ON catalog_versions USING gin (search_tokens) WHERE state = 'approved';
-CREATE INDEX catalog_versions_facets ON catalog_versions USING gin (facets jsonb_path_ops) WHERE state = 'approved';
-CREATE INDEX catalog_versions_name_trgm ON catalog_versions USING gin (name public.gin_trgm_ops) WHERE state = 'approved';
+
+-- Published versions as search and browsing read them: one row per approved version with the
+-- days it is in force, [valid_from, valid_until), kept by the application when an item gets a new
+-- approved version, so finding what is in force today needs no scan of every version.
+CREATE TABLE catalog_published (
+  version_id     bigint PRIMARY KEY REFERENCES catalog_versions (id),
+  item_code      text NOT NULL REFERENCES catalog_items (code),
+  version        integer NOT NULL,
+  name           text NOT NULL,
+  search_tokens  tsvector NOT NULL,
+  facets         jsonb NOT NULL,          -- what browsing filters on (tier, authority, topics ...), matched with @>
+  valid_from     date NOT NULL,
+  valid_until    date
+);
+CREATE INDEX catalog_published_item ON catalog_published (item_code, valid_from, version);
+CREATE INDEX catalog_published_current ON catalog_published (valid_until, valid_from);
+CREATE INDEX catalog_published_tokens ON catalog_published USING gin (search_tokens);
+CREATE INDEX catalog_published_facets ON catalog_published USING gin (facets jsonb_path_ops);
+CREATE INDEX catalog_published_name_trgm ON catalog_published USING gin (name public.gin_trgm_ops);
 
 CREATE FUNCTION catalog_version_is_published() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

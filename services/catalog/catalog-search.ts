@@ -6,9 +6,9 @@
  */
 import type { Queryable } from '../../infra/database.ts';
 import { isImplementation, type Authority, type CatalogItem, type DirectoryItem } from './catalog-schema.ts';
-import { IN_FORCE, listInForce, type Facets, type SearchTokens } from './catalog-store.ts';
+import { IN_FORCE_TODAY, listInForce, type Facets, type SearchTokens } from './catalog-store.ts';
 import { mainItemOf } from './item-codes.ts';
-import { allOf, anyOf, documentTokens, parseQuery } from './search-tokens.ts';
+import { allOf, documentTokens, parseQuery, twoOf } from './search-tokens.ts';
 
 /** The name, tokens and facets a version is stored with. */
 export function searchEntry(item: CatalogItem, directory: DirectoryItem, authorityOf: (code: string) => Authority): { name: string; tokens: SearchTokens; facets: Facets } {
@@ -67,33 +67,48 @@ export function facetFilter(query: Record<string, unknown>): Partial<Facets> {
 /** Share of a name's trigrams a typo may miss and still match it. */
 const TYPO_LIKENESS = 0.3;
 
+/** How the name matches the query text ($3): equal, starts with it, contains it. */
+const NAME_BOOST = 'CASE WHEN p.name = $3 THEN 10 WHEN strpos(p.name, $3) = 1 THEN 3 WHEN strpos(p.name, $3) > 0 THEN 2 ELSE 0 END';
+
 /**
- * Items in force matching `q`, best first: every query lexeme present (ranked by ts_rank, then by
- * how the name matches); for a query of three characters or more, names that look like it.
+ * Items in force matching `q`, best first, in three tiers tried in turn until `limit` is reached,
+ * so a broad query ranks only the items it names rather than every item that mentions it:
+ * 1. every query lexeme in the name or other names (ts_rank plus name boosts);
+ * 2. every lexeme anywhere in the guide (materials, authorities …);
+ * 3. for a query of three characters or more, names that look like it (pg_trgm, for typos) among
+ *    the items whose names share two of its lexemes (one, for a query of two).
  */
 export async function search(db: Queryable, q: unknown, filter: Partial<Facets>, limit = 20): Promise<SearchHit[]> {
   const { text, lexemes } = parseQuery(q);
-  const fuzzy = [...text].length >= 3;
-  const { rows } = await db.query<HitRow>(
-    `SELECT cur.item_code, cur.name, cur.version, cur.facets,
-       (cur.search_tokens @@ to_tsquery('simple', $1))::int * 100
-       + ts_rank(cur.search_tokens, to_tsquery('simple', $1))
-       + CASE WHEN cur.name = $3 THEN 10 WHEN strpos(cur.name, $3) = 1 THEN 3 WHEN strpos(cur.name, $3) > 0 THEN 2 ELSE 0 END
-       + public.word_similarity($3, cur.name) AS score
-     FROM (${IN_FORCE}) cur
-     WHERE cur.facets @> $4::jsonb
-       AND (cur.search_tokens @@ to_tsquery('simple', $1)
-            OR ($5 AND cur.search_tokens @@ to_tsquery('simple', $2) AND public.word_similarity($3, cur.name) >= ${TYPO_LIKENESS}))
-     ORDER BY score DESC, cur.item_code
-     LIMIT $6`,
-    [allOf(lexemes), anyOf(lexemes), text, JSON.stringify(filter), fuzzy, limit],
-  );
-  return rows.map(hit);
+  const facets = JSON.stringify(filter);
+  const hits: SearchHit[] = [];
+  const tier = async (match: string, score: string, params: unknown[]) => {
+    // $1 is the facet filter; a tier's own parameters follow.
+    if (hits.length >= limit) return;
+    const { rows } = await db.query<HitRow>(
+      `SELECT p.item_code, p.name, p.version, p.facets, ${score} AS score
+       FROM catalog_published p
+       WHERE ${IN_FORCE_TODAY} AND p.facets @> $1::jsonb AND ${match}
+       ORDER BY score DESC, p.item_code LIMIT ${limit - hits.length}`,
+      [facets, ...params],
+    );
+    hits.push(...rows.map(hit));
+  };
+  await tier("p.search_tokens @@ to_tsquery('simple', $2)", `ts_rank(p.search_tokens, to_tsquery('simple', $2)) + ${NAME_BOOST}`, [allOf(lexemes, 'AB'), text]);
+  await tier("p.search_tokens @@ to_tsquery('simple', $2) AND NOT p.search_tokens @@ to_tsquery('simple', $3)", "ts_rank(p.search_tokens, to_tsquery('simple', $2))", [allOf(lexemes), allOf(lexemes, 'AB')]);
+  if ([...text].length >= 3) {
+    await tier(
+      `p.search_tokens @@ to_tsquery('simple', $2) AND NOT p.search_tokens @@ to_tsquery('simple', $3) AND public.word_similarity($4, p.name) >= ${TYPO_LIKENESS}`,
+      'public.word_similarity($4, p.name)',
+      [twoOf(lexemes, 'A'), allOf(lexemes), text],
+    );
+  }
+  return hits;
 }
 
 /** How many items in force fall under each department, topic, life event, user type and tier. */
 export async function browse(db: Queryable, filter: Partial<Facets>): Promise<Record<string, Record<string, number>>> {
-  const { rows } = await db.query<{ facets: Facets }>(`SELECT cur.facets FROM (${IN_FORCE}) cur WHERE cur.facets @> $1::jsonb`, [JSON.stringify(filter)]);
+  const { rows } = await db.query<{ facets: Facets }>(`SELECT p.facets FROM catalog_published p WHERE ${IN_FORCE_TODAY} AND p.facets @> $1::jsonb`, [JSON.stringify(filter)]);
   const counts: Record<string, Record<string, number>> = { department: {}, topic: {}, life_event: {}, user_type: {}, tier: {} };
   const add = (facet: string, values: string[]) => {
     for (const v of values) counts[facet]![v] = (counts[facet]![v] ?? 0) + 1;

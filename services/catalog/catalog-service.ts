@@ -79,10 +79,6 @@ function validateItem(kind: store.ItemKind, raw: unknown): CatalogItem {
   return validate(z.object({ item: kind === 'directory' ? directoryItemSchema : implementationItemSchema }), { item: raw }).item;
 }
 
-function today(): string {
-  return new Date().toISOString().slice(0, 10);
-}
-
 export interface ChangeInput {
   actor: Actor;
   kind: 'directory' | 'implementation';
@@ -122,7 +118,8 @@ export class CatalogService {
         const code = codeOf(item);
         await store.insertItem(tx, { code, kind: isImplementation(item) ? 'implementation' : 'directory', basicCode: item.basic_code, parentCode: parentOf(item), owner: ownerOf(item) });
         const author = { authority: ownerOf(item), person: 'import' };
-        await store.insertVersion(tx, { itemCode: code, state: 'approved', origin: 'import', content: item, ...(await entryOf(item, lookup)), effectiveFrom: today(), flags: [], author, reviewer: author });
+        const { id } = await store.insertVersion(tx, { itemCode: code, state: 'approved', origin: 'import', content: item, flags: [], author, reviewer: author });
+        await store.publish(tx, id, await entryOf(item, lookup));
       }
       return { authorities: file.authorities.length, directory: file.directory.length, implementation: file.implementation.length };
     });
@@ -155,7 +152,7 @@ export class CatalogService {
       await check(item, lookup, 'item');
       if (!exists) await store.insertItem(tx, { code, kind: input.kind, basicCode: item.basic_code, parentCode: parentOf(item), owner });
       const { id } = await store.insertVersion(tx, {
-        itemCode: code, state: 'draft', origin: 'change', content: item, ...(await entryOf(item, lookup)), effectiveFrom: input.effectiveFrom ?? today(), flags: [], author: input.actor,
+        itemCode: code, state: 'draft', origin: 'change', content: item, effectiveFrom: input.effectiveFrom, flags: [], author: input.actor,
       });
       return (await store.change(tx, id))!;
     });
@@ -170,7 +167,7 @@ export class CatalogService {
       if (ownerOf(item) !== row.owner) throw new BadRequest('invalid_item', `item: the owner of ${row.item_code} is ${row.owner}; it does not change`);
       const lookup = storeLookup(tx);
       await check(item, lookup, 'item');
-      await store.updateDraft(tx, id, { content: item, ...(await entryOf(item, lookup)), effectiveFrom: input.effectiveFrom ?? row.effective_from, author: input.actor });
+      await store.updateDraft(tx, id, { content: item, effectiveFrom: input.effectiveFrom ?? row.effective_from, author: input.actor });
       return (await store.change(tx, id))!;
     });
   }
@@ -198,8 +195,10 @@ export class CatalogService {
   async approve(id: string, actor: Actor, note?: string): Promise<{ change: store.VersionRow; propagated: store.VersionRow[] }> {
     return this.db.transaction(async (tx) => {
       const row = await this.open(tx, id, 'approve', actor);
-      await check(row.content, storeLookup(tx), 'item');
+      const lookup = storeLookup(tx);
+      await check(row.content, lookup, 'item');
       await store.setState(tx, id, 'approved', { ...actor, note });
+      await store.publish(tx, id, await entryOf(row.content, lookup));
       const approved = (await store.change(tx, id))!;
       const propagated = isImplementation(approved.content) ? [] : await this.propagate(tx, approved);
       return { change: approved, propagated };
@@ -233,12 +232,12 @@ export class CatalogService {
         state: decided ? 'approved' : 'draft',
         origin: 'propagation',
         content: item,
-        ...(await entryOf(item, lookup)),
         effectiveFrom: directoryVersion.effective_from,
         flags: flags.map((f) => `${notice}: ${f}`),
         author: { authority: directoryVersion.reviewer_authority!, person: directoryVersion.reviewer! },
         ...(decided ? { reviewer: { authority: directoryVersion.reviewer_authority!, person: directoryVersion.reviewer! } } : {}),
       });
+      if (decided) await store.publish(tx, id, await entryOf(item, lookup));
       created.push((await store.change(tx, id))!);
     }
     return created;

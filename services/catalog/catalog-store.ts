@@ -1,6 +1,7 @@
 /**
  * The catalog's queries (migrations/services/003_service_catalog.sql). The version in force of an
- * item is its newest approved version whose effective date has come.
+ * item is its newest approved version whose effective date has come; catalog_published keeps, for
+ * every approved version, the days it is in force.
  */
 import type { Queryable } from '../../infra/database.ts';
 import type { ChangeState } from './catalog-changes.ts';
@@ -52,11 +53,13 @@ export interface VersionRow {
 const VERSION_COLUMNS = `v.id::text AS id, v.item_code, i.kind, i.owner, v.version, v.state, v.origin, v.content, to_char(v.effective_from, 'YYYY-MM-DD') AS effective_from,
   v.flags, v.author_authority, v.author, v.created_at, v.submitted_at, v.reviewer_authority, v.reviewer, v.reviewed_at, v.review_note`;
 
-/** The version in force of each item, as a subquery over `catalog_versions v JOIN catalog_items i`. */
-export const IN_FORCE = `SELECT DISTINCT ON (v.item_code) ${VERSION_COLUMNS}, v.search_tokens, v.name, v.facets
-  FROM catalog_versions v JOIN catalog_items i ON i.code = v.item_code
-  WHERE v.state = 'approved' AND v.effective_from <= current_date
-  ORDER BY v.item_code, v.effective_from DESC, v.version DESC`;
+/** A condition on catalog_published `p`: the version is in force today. */
+export const IN_FORCE_TODAY = 'p.valid_from <= current_date AND (p.valid_until IS NULL OR p.valid_until > current_date)';
+
+/** The version in force of each item, with its name, facets and tokens. */
+const IN_FORCE = `SELECT ${VERSION_COLUMNS}, p.search_tokens, p.name, p.facets
+  FROM catalog_published p JOIN catalog_versions v ON v.id = p.version_id JOIN catalog_items i ON i.code = v.item_code
+  WHERE ${IN_FORCE_TODAY}`;
 
 export async function insertAuthorities(db: Queryable, authorities: Authority[]): Promise<void> {
   for (const a of authorities) {
@@ -85,41 +88,50 @@ export interface NewVersion {
   state: ChangeState;
   origin: VersionOrigin;
   content: CatalogItem;
-  name: string;
-  tokens: SearchTokens;
-  facets: Facets;
-  effectiveFrom: string;
+  /** YYYY-MM-DD; the database's today when absent. */
+  effectiveFrom?: string;
   flags: string[];
   author: { authority: string; person: string };
   reviewer?: { authority: string; person: string };
 }
 
-const TOKENS_SQL = (a: string, b: string, c: string) =>
-  `setweight(to_tsvector('simple', ${a}), 'A') || setweight(to_tsvector('simple', ${b}), 'B') || setweight(to_tsvector('simple', ${c}), 'C')`;
-
 /** Adds the item's next version; returns its change id and number. */
 export async function insertVersion(db: Queryable, v: NewVersion): Promise<{ id: string; version: number }> {
   const { rows } = await db.query<{ id: string; version: number }>(
-    `INSERT INTO catalog_versions (item_code, version, state, origin, content, name, search_tokens, facets, effective_from, flags, author_authority, author,
+    `INSERT INTO catalog_versions (item_code, version, state, origin, content, effective_from, flags, author_authority, author,
        submitted_at, reviewer_authority, reviewer, reviewed_at)
-     SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, ${TOKENS_SQL('$6', '$7', '$8')}, $9, $10::date, $11, $12, $13,
-       CASE WHEN $2 IN ('submitted', 'approved') THEN now() END, $14::text, $15::text, CASE WHEN $14::text IS NOT NULL THEN now() END
+     SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, coalesce($5::date, current_date), $6, $7, $8,
+       CASE WHEN $2 IN ('submitted', 'approved') THEN now() END, $9::text, $10::text, CASE WHEN $9::text IS NOT NULL THEN now() END
      FROM catalog_versions WHERE item_code = $1
      RETURNING id::text AS id, version`,
-    [
-      v.itemCode, v.state, v.origin, JSON.stringify(v.content), v.name, v.tokens.name, v.tokens.other_names, v.tokens.guide, JSON.stringify(v.facets), v.effectiveFrom,
-      JSON.stringify(v.flags), v.author.authority, v.author.person, v.reviewer?.authority ?? null, v.reviewer?.person ?? null,
-    ],
+    [v.itemCode, v.state, v.origin, JSON.stringify(v.content), v.effectiveFrom ?? null, JSON.stringify(v.flags), v.author.authority, v.author.person, v.reviewer?.authority ?? null, v.reviewer?.person ?? null],
   );
   return rows[0]!;
 }
 
 /** Replaces a draft's content (the trigger refuses it for any other state). */
-export async function updateDraft(db: Queryable, id: string, v: Pick<NewVersion, 'content' | 'name' | 'tokens' | 'facets' | 'effectiveFrom' | 'author'>): Promise<void> {
+export async function updateDraft(db: Queryable, id: string, v: { content: CatalogItem; effectiveFrom: string; author: { person: string } }): Promise<void> {
+  await db.query("UPDATE catalog_versions SET content = $2, effective_from = $3::date, author = $4, flags = '[]'::jsonb WHERE id = $1", [id, JSON.stringify(v.content), v.effectiveFrom, v.author.person]);
+}
+
+/**
+ * Makes an approved version findable: its row in catalog_published, and the days each published
+ * version of the item is in force (until the next one by effective date, then version).
+ */
+export async function publish(db: Queryable, versionId: string, entry: { name: string; tokens: SearchTokens; facets: Facets }): Promise<void> {
   await db.query(
-    `UPDATE catalog_versions SET content = $2, name = $3, search_tokens = ${TOKENS_SQL('$4', '$5', '$6')}, facets = $7, effective_from = $8::date, author = $9, flags = '[]'::jsonb
-     WHERE id = $1`,
-    [id, JSON.stringify(v.content), v.name, v.tokens.name, v.tokens.other_names, v.tokens.guide, JSON.stringify(v.facets), v.effectiveFrom, v.author.person],
+    `INSERT INTO catalog_published (version_id, item_code, version, name, search_tokens, facets, valid_from)
+     SELECT v.id, v.item_code, v.version, $2,
+       setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B') || setweight(to_tsvector('simple', $5), 'C'), $6, v.effective_from
+     FROM catalog_versions v WHERE v.id = $1 AND v.state = 'approved'`,
+    [versionId, entry.name, entry.tokens.name, entry.tokens.other_names, entry.tokens.guide, JSON.stringify(entry.facets)],
+  );
+  await db.query(
+    `UPDATE catalog_published p SET valid_until = n.next_from
+     FROM (SELECT version_id, lead(valid_from) OVER (ORDER BY valid_from, version) AS next_from
+           FROM catalog_published WHERE item_code = (SELECT item_code FROM catalog_versions WHERE id = $1)) n
+     WHERE p.version_id = n.version_id AND p.valid_until IS DISTINCT FROM n.next_from`,
+    [versionId],
   );
 }
 
@@ -128,7 +140,8 @@ export async function setState(db: Queryable, id: string, state: ChangeState, re
     await db.query('UPDATE catalog_versions SET state = $2, submitted_at = now() WHERE id = $1', [id, state]);
     return;
   }
-  await db.query('UPDATE catalog_versions SET state = $2, reviewer_authority = $3, reviewer = $4, review_note = $5, reviewed_at = now() WHERE id = $1', [
+  // An approved change takes effect on its date, or on the day of approval if that date has passed.
+  await db.query('UPDATE catalog_versions SET state = $2, reviewer_authority = $3, reviewer = $4, review_note = $5, reviewed_at = now(), effective_from = greatest(effective_from, current_date) WHERE id = $1', [
     id, state, reviewer?.authority ?? null, reviewer?.person ?? null, reviewer?.note ?? null,
   ]);
 }

@@ -46,18 +46,31 @@ export function queryLexemes(text: string): string[] {
   return [...new Set(lexemes)];
 }
 
-function quoted(lexeme: string): string {
-  return `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+/** A lexeme as tsquery text, quoted, optionally restricted to weights (A name, B other names). */
+function quoted(lexeme: string, weights = ''): string {
+  return `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'${weights ? `:${weights}` : ''}`;
 }
 
-/** A tsquery text that requires every lexeme. */
-export function allOf(lexemes: string[]): string {
-  return lexemes.map(quoted).join(' & ');
+/** A tsquery text that requires every lexeme (in the given weights). */
+export function allOf(lexemes: string[], weights = ''): string {
+  return lexemes.map((l) => quoted(l, weights)).join(' & ');
 }
 
-/** A tsquery text that any lexeme satisfies (candidates for typo-tolerant matching). */
-export function anyOf(lexemes: string[]): string {
-  return lexemes.map(quoted).join(' | ');
+/** A tsquery text that any lexeme satisfies (in the given weights). */
+export function anyOf(lexemes: string[], weights = ''): string {
+  return lexemes.map((l) => quoted(l, weights)).join(' | ');
+}
+
+/**
+ * A tsquery text that any two of the lexemes satisfy together (the first 12 lexemes), or any one
+ * when there are only two: the candidates a typo-tolerant match compares, few enough to compare.
+ */
+export function twoOf(lexemes: string[], weights = ''): string {
+  const head = lexemes.slice(0, 12);
+  if (head.length <= 2) return anyOf(head, weights);
+  const pairs: string[] = [];
+  for (let i = 0; i < head.length; i++) for (let j = i + 1; j < head.length; j++) pairs.push(`(${allOf([head[i]!, head[j]!], weights)})`);
+  return pairs.join(' | ');
 }
 
 /** A query a person typed, checked: a 400 that says what is wrong, or the text and its lexemes. */
