@@ -44,7 +44,8 @@ CREATE TABLE catalog_versions (
   UNIQUE (item_code, version)
 );
 CREATE INDEX catalog_versions_approved ON catalog_versions (item_code, effective_from DESC, version DESC) WHERE state = 'approved';
-CREATE INDEX catalog_versions_open ON catalog_versions (state) WHERE state IN ('draft', 'submitted');
+-- An item has at most one open change.
+CREATE UNIQUE INDEX catalog_versions_open ON catalog_versions (item_code) WHERE state IN ('draft', 'submitted');
 
 -- Published versions as search and browsing read them: one row per approved version with the
 -- days it is in force, [valid_from, valid_until), kept by the application when an item gets a new

@@ -141,7 +141,6 @@ export type DirectoryItem = z.infer<typeof directoryItemSchema>;
 export type ImplementationItem = z.infer<typeof implementationItemSchema>;
 export type CatalogFile = z.infer<typeof catalogFileSchema>;
 export type CatalogItem = DirectoryItem | ImplementationItem;
-export type Tier = (typeof TIERS)[number];
 
 export function isImplementation(item: CatalogItem): item is ImplementationItem {
   return 'implementing_code' in item;

@@ -108,7 +108,7 @@ export class CatalogService {
       for (const { item, at } of entries) {
         const code = codeOf(item);
         const path = `${at}.${isImplementation(item) ? 'implementing_code' : 'basic_code'}`;
-        if (seen.has(code) || (await store.itemExists(tx, code))) throw new Conflict('code_collision', `${path}: ${code} is already used by another item`);
+        if (seen.has(code) || (await store.item(tx, code))) throw new Conflict('code_collision', `${path}: ${code} is already used by another item`);
         seen.add(code);
       }
       const lookup = fileLookup(file, storeLookup(tx));
@@ -138,24 +138,27 @@ export class CatalogService {
   /** A new draft version of an item (a new item, or a change of an existing one) by its owner. */
   async createChange(input: ChangeInput): Promise<store.VersionRow> {
     const item = validateItem(input.kind, input.item);
-    return this.db.transaction(async (tx) => {
-      const code = codeOf(item);
-      const existing = await store.latestApproved(tx, code);
-      const exists = await store.itemExists(tx, code);
-      const owner = existing?.owner ?? ownerOf(item);
-      if (exists && existing && existing.kind !== input.kind) throw new Conflict('code_collision', `item: ${code} is a ${existing.kind} item`);
-      if (ownerOf(item) !== owner) throw new BadRequest('invalid_item', `item.${isImplementation(item) ? 'implementing_authority' : 'owner'}: the owner of ${code} is ${owner}; it does not change`);
-      authorize('edit', input.actor, owner, '');
-      const open = exists ? await store.openChange(tx, code) : undefined;
-      if (open) throw new Conflict('change_open', `item: ${code} already has change ${open.id} (${open.state}); edit or decide it first`);
-      const lookup = storeLookup(tx);
-      await check(item, lookup, 'item');
-      if (!exists) await store.insertItem(tx, { code, kind: input.kind, basicCode: item.basic_code, parentCode: parentOf(item), owner });
-      const { id } = await store.insertVersion(tx, {
-        itemCode: code, state: 'draft', origin: 'change', content: item, effectiveFrom: input.effectiveFrom, flags: [], author: input.actor,
+    const code = codeOf(item);
+    return this.db
+      .transaction(async (tx) => {
+        const existing = await store.item(tx, code);
+        const owner = existing?.owner ?? ownerOf(item);
+        if (existing && existing.kind !== input.kind) throw new Conflict('code_collision', `item: ${code} is a ${existing.kind} item`);
+        if (ownerOf(item) !== owner) throw new BadRequest('invalid_item', `item.${isImplementation(item) ? 'implementing_authority' : 'owner'}: the owner of ${code} is ${owner}; it does not change`);
+        authorize('edit', input.actor, owner, '');
+        const open = existing ? await store.openChange(tx, code) : undefined;
+        if (open) throw new Conflict('change_open', `item: ${code} already has change ${open.id} (${open.state}); edit or decide it first`);
+        const lookup = storeLookup(tx);
+        await check(item, lookup, 'item');
+        if (!existing) await store.insertItem(tx, { code, kind: input.kind, basicCode: item.basic_code, parentCode: parentOf(item), owner });
+        const { id } = await store.insertVersion(tx, { itemCode: code, state: 'draft', origin: 'change', content: item, effectiveFrom: input.effectiveFrom, flags: [], author: input.actor });
+        return (await store.change(tx, id))!;
+      })
+      .catch((err: unknown) => {
+        // Two changes of one item drafted at the same moment: the unique indexes let only one through.
+        if ((err as { code?: string }).code === '23505') throw new Conflict('change_open', `item: another change of ${code} was drafted at the same time; look at its changes`);
+        throw err;
       });
-      return (await store.change(tx, id))!;
-    });
   }
 
   /** Replaces a draft's content. */

@@ -75,8 +75,8 @@ export async function authority(db: Queryable, code: string): Promise<Authority 
   return (await db.query<Authority>('SELECT code, name, tier, region, department FROM catalog_authorities WHERE code = $1', [code])).rows[0];
 }
 
-export async function itemExists(db: Queryable, code: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM catalog_items WHERE code = $1', [code])).rows.length > 0;
+export async function item(db: Queryable, code: string): Promise<{ kind: ItemKind; owner: string } | undefined> {
+  return (await db.query<{ kind: ItemKind; owner: string }>('SELECT kind, owner FROM catalog_items WHERE code = $1', [code])).rows[0];
 }
 
 export async function insertItem(db: Queryable, item: { code: string; kind: ItemKind; basicCode: string; parentCode: string | null; owner: string }): Promise<void> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../infra/package-root.ts';
 import type { CatalogService } from './catalog-service.ts';
 
-export const DEMO_CATALOG_FILE = join(PACKAGE_ROOT, 'services/catalog/demo-catalog.json');
+const DEMO_CATALOG_FILE = join(PACKAGE_ROOT, 'services/catalog/demo-catalog.json');
 
 export async function seedDemoCatalog(catalog: CatalogService): Promise<void> {
   if (!(await catalog.isEmpty())) return;

@@ -9,7 +9,7 @@ import { BadRequest } from '../../infra/errors.ts';
 
 const TOKEN_RUN = /[\p{Script=Han}]+|[\p{Script=Latin}\d]+/gu;
 const IS_CJK = /^\p{Script=Han}/u;
-export const MAX_QUERY_LENGTH = 100;
+const MAX_QUERY_LENGTH = 100;
 
 /** Runs of CJK characters, and runs of Latin letters and digits. */
 function runs(text: string): string[] {
@@ -32,7 +32,7 @@ export function documentTokens(text: string): string {
 }
 
 /** The lexemes a query must match: a lone CJK character itself, longer runs their bigrams. */
-export function queryLexemes(text: string): string[] {
+function queryLexemes(text: string): string[] {
   const lexemes: string[] = [];
   for (const run of runs(text)) {
     if (!IS_CJK.test(run)) {
