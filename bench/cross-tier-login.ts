@@ -32,7 +32,18 @@ import { UserAgent } from '../test/helpers/user-agent.ts';
 import { newPerson, type Person } from '../test/helpers/flows.ts';
 import { loginAt, opSite, registerAt, type SignedIn, type Site } from '../test/helpers/recognition-sites.ts';
 import { startCpuProfile } from './cpu-profile.ts';
-import { argon2Figures, argon2Verify, ascending, ms, percentile, processCpuMs, round, storage, type BenchOptions, type Figures } from './measure.ts';
+import {
+  argon2Figures,
+  argon2Verify,
+  ascending,
+  ms,
+  percentile,
+  processCpuMs,
+  round,
+  storage,
+  type BenchOptions,
+  type Figures,
+} from './measure.ts';
 import type { Database, Transaction } from '../infra/database.ts';
 import type { KeyValueStore } from '../infra/key-value-store.ts';
 
@@ -119,7 +130,10 @@ function instrument(id: string, db: Database, kv: KeyValueStore) {
   db.transaction = (<T>(fn: (tx: Transaction) => Promise<T>) =>
     timedStore(id, 'tx', () =>
       transaction((tx) =>
-        fn({ exec: (sql) => tx.exec(sql), query: ((sql: string, params?: unknown[]) => timedStore(id, 'inner', () => tx.query(sql, params))) as Transaction['query'] }),
+        fn({
+          exec: (sql) => tx.exec(sql),
+          query: ((sql: string, params?: unknown[]) => timedStore(id, 'inner', () => tx.query(sql, params))) as Transaction['query'],
+        }),
       ),
     )) as Database['transaction'];
   for (const m of ['get', 'set', 'setIfAbsent', 'take', 'del', 'incr', 'addToSet', 'members', 'ttl', 'publish'] as const) {
@@ -227,7 +241,10 @@ async function cpuPerFlow<T>(count: number, run: () => Promise<T>): Promise<[T, 
 
 export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figures> {
   const measured = opts.smoke ? 1 : Number(process.env.BENCH_PERSONS ?? 20);
-  if (!Number.isInteger(measured) || measured < 1 || measured > 28) throw new Error('BENCH_PERSONS must be 1 … 28 (gz allows 60 registrations and code requests per client IP and hour; one more person warms the caches)');
+  if (!Number.isInteger(measured) || measured < 1 || measured > 28)
+    throw new Error(
+      'BENCH_PERSONS must be 1 … 28 (gz allows 60 registrations and code requests per client IP and hour; one more person warms the caches)',
+    );
   const started = performance.now();
   globalThis.fetch = timedFetch;
   try {
@@ -243,7 +260,9 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
     const warm = [opSite(fed, 'sz'), opSite(fed, 'js')];
     const gzUrl = fed.url('gz');
     const argon2 = await argon2Verify(opts.smoke ? 2 : 10);
-    console.log(`storage: ${storage(fed.config)}; federation in this process on 127.0.0.1; started in ${((performance.now() - started) / 1000).toFixed(1)} s; argon2id verify ${ms(argon2.ms)}, ${ms(argon2.cpuMs)} CPU`);
+    console.log(
+      `storage: ${storage(fed.config)}; federation in this process on 127.0.0.1; started in ${((performance.now() - started) / 1000).toFixed(1)} s; argon2id verify ${ms(argon2.ms)}, ${ms(argon2.cpuMs)} CPU`,
+    );
 
     // One more person than measured: the first logins fill the trust chain and client caches.
     const t0 = performance.now();
@@ -254,7 +273,9 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
       if (at.home !== gzUrl) throw new Error(`registration at gz signed ${person.id_number} in with home ${at.home}`);
       people.push(person);
     }
-    console.log(`registered ${people.length} persons at gz through its pages in ${((performance.now() - t0) / 1000).toFixed(1)} s (the first warms the caches and is reported apart)`);
+    console.log(
+      `registered ${people.length} persons at gz through its pages in ${((performance.now() - t0) / 1000).toFixed(1)} s (the first warms the caches and is reported apart)`,
+    );
 
     const problems: string[] = [];
     const check = (who: string, f: Flow, recognized: boolean) => {
@@ -270,7 +291,9 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
       // The registry of homes learns a registration through gz's outbox (gz → gd → national): a moment's wait at most.
       let b = await flow(ua, zj, person, PASSWORD).catch((err: Error) => err);
       for (let retry = 0; (b instanceof Error || b.signedIn.home !== gzUrl) && retry < 20; retry++) {
-        problems.push(`person ${i} cross: zj did not route to gz at once (${b instanceof Error ? b.message.split('\n')[0] : b.signedIn.home}); retried`);
+        problems.push(
+          `person ${i} cross: zj did not route to gz at once (${b instanceof Error ? b.message.split('\n')[0] : b.signedIn.home}); retried`,
+        );
         await new Promise((r) => setTimeout(r, 100));
         b = await flow(ua, zj, person, PASSWORD).catch((err: Error) => err);
       }
@@ -294,7 +317,9 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
       const ua = new TimedAgent();
       const b = await crossLogin(ua, first!, 0);
       const c = await warmVisits(ua, first!, 0);
-      console.log(`cold (first person)  local ${ms(a.ms)}  cross ${ms(b.ms)}  added ${ms(b.ms - a.ms)}  warm ${c.map((f, k) => `${warm[k]!.label} ${ms(f.ms)}`).join(', ')}`);
+      console.log(
+        `cold (first person)  local ${ms(a.ms)}  cross ${ms(b.ms)}  added ${ms(b.ms - a.ms)}  warm ${c.map((f, k) => `${warm[k]!.label} ${ms(f.ms)}`).join(', ')}`,
+      );
       console.log(`  back-channel of the cold cross login: ${backChannel(b)}`);
     }
 
@@ -322,22 +347,38 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
     const added = returning.map((b, i) => b.ms - local[i]!.ms);
     const n = cross.length;
     console.log(`\n${n} persons, one at a time, each flow in a fresh browser (warm visits in the browser of (b)):`);
-    console.log(`(a) local login at gz      ${p50p95(local.map((f) => f.ms))}   OPs ${range(local.map(hops))}, redirects ${range(local.map(redirects))}, browser requests ${range(local.map((f) => browserCalls(f).length))}`);
-    console.log(`(b) cross login at zj, first visit   ${p50p95(cross.map((f) => f.ms))}   OPs ${range(cross.map(hops))}, redirects ${range(cross.map(redirects))}, browser requests ${range(cross.map((f) => browserCalls(f).length))}`);
-    console.log(`    added (b − a, per person) ${p50p95(firstAdded)}   (includes the one-time consent and the creation of the recognized accounts)`);
-    console.log(`(b) cross login at zj, returning     ${p50p95(returning.map((f) => f.ms))}   OPs ${range(returning.map(hops))}, redirects ${range(returning.map(redirects))}, browser requests ${range(returning.map((f) => browserCalls(f).length))}`);
+    console.log(
+      `(a) local login at gz      ${p50p95(local.map((f) => f.ms))}   OPs ${range(local.map(hops))}, redirects ${range(local.map(redirects))}, browser requests ${range(local.map((f) => browserCalls(f).length))}`,
+    );
+    console.log(
+      `(b) cross login at zj, first visit   ${p50p95(cross.map((f) => f.ms))}   OPs ${range(cross.map(hops))}, redirects ${range(cross.map(redirects))}, browser requests ${range(cross.map((f) => browserCalls(f).length))}`,
+    );
+    console.log(
+      `    added (b − a, per person) ${p50p95(firstAdded)}   (includes the one-time consent and the creation of the recognized accounts)`,
+    );
+    console.log(
+      `(b) cross login at zj, returning     ${p50p95(returning.map((f) => f.ms))}   OPs ${range(returning.map(hops))}, redirects ${range(returning.map(redirects))}, browser requests ${range(returning.map((f) => browserCalls(f).length))}`,
+    );
     console.log(`    path: ${opPath(returning[0]!).join(' → ')}; password asked ${returning.filter((f) => f.passwordAsked).length}/${n}`);
     console.log(`    added (b − a, per person) ${p50p95(added)}   (target p50 ≤ ${TARGET_ADDED_MS} ms)`);
     warm.forEach((site, k) => {
       const fs = warmFlows[k]!;
-      console.log(`(c) warm visit at ${site.label.padEnd(8)} ${p50p95(fs.map((f) => f.ms))}   OPs ${range(fs.map(hops))}, redirects ${range(fs.map(redirects))}, browser requests ${range(fs.map((f) => browserCalls(f).length))}`);
+      console.log(
+        `(c) warm visit at ${site.label.padEnd(8)} ${p50p95(fs.map((f) => f.ms))}   OPs ${range(fs.map(hops))}, redirects ${range(fs.map(redirects))}, browser requests ${range(fs.map((f) => browserCalls(f).length))}`,
+      );
       console.log(`    path: ${opPath(fs[0]!).join(' → ')}; password asked ${fs.filter((f) => f.passwordAsked).length}/${n}`);
     });
 
     // Where the added time goes: each item's p50 in the returning (b) against (a) (an item a flow lacks counts as 0 there).
     const splits = { b: returning.map(split), a: local.map(split) };
     const keys = [...new Set(splits.b.flatMap((m) => [...m.keys()]))];
-    const itemP50 = (maps: Map<string, number>[], k: string) => (maps.some((m) => m.has(k)) ? pct(maps.map((m) => m.get(k) ?? 0), 0.5) : null);
+    const itemP50 = (maps: Map<string, number>[], k: string) =>
+      maps.some((m) => m.has(k))
+        ? pct(
+            maps.map((m) => m.get(k) ?? 0),
+            0.5,
+          )
+        : null;
     console.log(`\nwhere the time of (b) goes, p50 per item (a = the same item in the local login):`);
     for (const k of keys) {
       const a = itemP50(splits.a, k);
@@ -352,33 +393,78 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
 
     const total = (f: Flow, k: keyof StoreUse) => [...f.store.values()].reduce((sum, u) => sum + u[k], 0);
     const storeLine = (fs: Flow[]) =>
-      `SQL statements ${range(fs.map((f) => total(f, 'sql')))}, transactions ${range(fs.map((f) => total(f, 'tx')))} (p50 ${ms(pct(fs.map((f) => total(f, 'dbMs')), 0.5))} in the database), key-value operations ${range(fs.map((f) => total(f, 'kv')))} (p50 ${ms(pct(fs.map((f) => total(f, 'kvMs')), 0.5))})`;
+      `SQL statements ${range(fs.map((f) => total(f, 'sql')))}, transactions ${range(fs.map((f) => total(f, 'tx')))} (p50 ${ms(
+        pct(
+          fs.map((f) => total(f, 'dbMs')),
+          0.5,
+        ),
+      )} in the database), key-value operations ${range(fs.map((f) => total(f, 'kv')))} (p50 ${ms(
+        pct(
+          fs.map((f) => total(f, 'kvMs')),
+          0.5,
+        ),
+      )})`;
     console.log(`\nstorage per flow: (a) ${storeLine(local)}`);
     console.log(`                  (b) ${storeLine(returning)}`);
     // (Entities off the route show up now and then: their registry publishers poll in the background.)
     const perEntity = [...new Set(returning.flatMap((f) => [...f.store.keys()]))].flatMap((id) => {
-      const of = (k: keyof StoreUse) => pct(returning.map((f) => f.store.get(id)?.[k] ?? 0), 0.5);
-      return of('sql') + of('kv') === 0 ? [] : [`${id} ${of('sql')} SQL (${of('tx')} tx) ${ms(of('dbMs'))}, ${of('kv')} KV ${ms(of('kvMs'))}`];
+      const of = (k: keyof StoreUse) =>
+        pct(
+          returning.map((f) => f.store.get(id)?.[k] ?? 0),
+          0.5,
+        );
+      return of('sql') + of('kv') === 0
+        ? []
+        : [`${id} ${of('sql')} SQL (${of('tx')} tx) ${ms(of('dbMs'))}, ${of('kv')} KV ${ms(of('kvMs'))}`];
     });
     console.log(`                  (b) by entity, p50: ${perEntity.join('; ')}`);
 
     const warmOk = warmFlows.every((fs) => fs.every((f) => !f.passwordAsked && hops(f) <= TARGET_WARM_HOPS));
     const addedOk = pct(added, 0.5) <= TARGET_ADDED_MS;
     console.log(`\ntarget: added time p50 ${ms(pct(added, 0.5))} ≤ ${TARGET_ADDED_MS} ms: ${addedOk ? 'met' : 'MISSED'}`);
-    console.log(`target: warm SSO, no password and ≤ ${TARGET_WARM_HOPS} OPs: ${warmOk ? 'met' : 'MISSED'} (${warm.map((s, k) => `${s.label}: ${range(warmFlows[k]!.map(hops))} OPs, ${warmFlows[k]!.filter((f) => f.passwordAsked).length} password pages`).join('; ')})`);
-    console.log(`CPU of this process (OPs and client) per flow: (a) ${ms(cpuLocal)}, (b) returning ${ms(cpuCross)}, added ${ms(cpuCross - cpuLocal)}`);
+    console.log(
+      `target: warm SSO, no password and ≤ ${TARGET_WARM_HOPS} OPs: ${warmOk ? 'met' : 'MISSED'} (${warm.map((s, k) => `${s.label}: ${range(warmFlows[k]!.map(hops))} OPs, ${warmFlows[k]!.filter((f) => f.passwordAsked).length} password pages`).join('; ')})`,
+    );
+    console.log(
+      `CPU of this process (OPs and client) per flow: (a) ${ms(cpuLocal)}, (b) returning ${ms(cpuCross)}, added ${ms(cpuCross - cpuLocal)}`,
+    );
     if (problems.length) console.log(`problems (${problems.length}):\n  ${problems.slice(0, 10).join('\n  ')}`);
     console.log(`run took ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const warmHops = warmFlows.flatMap((fs) => fs.map(hops));
     return {
       storage: storage(fed.config),
       persons: n,
-      local_p50_ms: round(pct(local.map((f) => f.ms), 0.5)),
-      local_p95_ms: round(pct(local.map((f) => f.ms), 0.95)),
-      cross_first_p50_ms: round(pct(cross.map((f) => f.ms), 0.5)),
+      local_p50_ms: round(
+        pct(
+          local.map((f) => f.ms),
+          0.5,
+        ),
+      ),
+      local_p95_ms: round(
+        pct(
+          local.map((f) => f.ms),
+          0.95,
+        ),
+      ),
+      cross_first_p50_ms: round(
+        pct(
+          cross.map((f) => f.ms),
+          0.5,
+        ),
+      ),
       cross_first_added_p50_ms: round(pct(firstAdded, 0.5)),
-      cross_p50_ms: round(pct(returning.map((f) => f.ms), 0.5)),
-      cross_p95_ms: round(pct(returning.map((f) => f.ms), 0.95)),
+      cross_p50_ms: round(
+        pct(
+          returning.map((f) => f.ms),
+          0.5,
+        ),
+      ),
+      cross_p95_ms: round(
+        pct(
+          returning.map((f) => f.ms),
+          0.95,
+        ),
+      ),
       added_p50_ms: round(pct(added, 0.5)),
       added_p95_ms: round(pct(added, 0.95)),
       cross_hops: Math.max(...returning.map(hops)),

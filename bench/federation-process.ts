@@ -85,7 +85,11 @@ export async function startFederationProcess(ids: string[]): Promise<FederationP
  * A timed loop with the server's CPU time read before and after it (milliseconds per successful
  * operation), and profiled in the server process when BENCH_PROFILE is set.
  */
-export async function withServerCpu(server: FederationProcess, name: string, loop: () => Promise<LoopResult>): Promise<{ loop: LoopResult; cpuMsPerOp: number }> {
+export async function withServerCpu(
+  server: FederationProcess,
+  name: string,
+  loop: () => Promise<LoopResult>,
+): Promise<{ loop: LoopResult; cpuMsPerOp: number }> {
   const stopProfile = await server.profile(name);
   const cpu0 = await server.cpuMs();
   const result = await loop();

@@ -18,20 +18,26 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
     const refreshTokens = people.map((p) => p.refreshToken);
     const cores = availableParallelism();
     const argon2 = await server.argon2Verify(argon2Verifies);
-    console.log(`storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process)`);
+    console.log(
+      `storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process)`,
+    );
 
     const refresh = await withServerCpu(server, 'refresh', () =>
       timedLoop('refresh grant', concurrency, length, async (slot) => {
         refreshTokens[slot] = (await oidc.refreshTokenGrant(rp.config, refreshTokens[slot]!)).refresh_token!;
       }),
     );
-    console.log(`  = ${(refresh.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${refresh.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`);
+    console.log(
+      `  = ${(refresh.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${refresh.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`,
+    );
     const cc = await withServerCpu(server, 'client-credentials', () =>
       timedLoop('client credentials', concurrency, length, async () => {
         await oidc.clientCredentialsGrant(rp.config);
       }),
     );
-    console.log(`  = ${(cc.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${cc.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`);
+    console.log(
+      `  = ${(cc.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${cc.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`,
+    );
     return {
       storage: storage(),
       cores,

@@ -20,7 +20,9 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
     const cores = availableParallelism();
     const argon2 = await server.argon2Verify(argon2Verifies);
     const bound = (cores * 1000) / argon2.ms;
-    console.log(`storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process) → bound ${bound.toFixed(1)} logins/s`);
+    console.log(
+      `storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process) → bound ${bound.toFixed(1)} logins/s`,
+    );
 
     const { loop: logins, cpuMsPerOp: cpuPerLogin } = await withServerCpu(server, 'login', () =>
       timedLoop('password login', concurrency, length, async (slot) => {
@@ -29,7 +31,9 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
         await redeem(rp, await passwordLogin(ua, a.page, people[slot]!.person.id_number, BENCH_PASSWORD), a);
       }),
     );
-    console.log(`  = ${((logins.perSecond / bound) * 100).toFixed(0)}% of the argon2id bound (target ≥ 90%); server CPU ${cpuPerLogin.toFixed(1)} ms per login, argon2id CPU + ${(cpuPerLogin - argon2.cpuMs).toFixed(1)} ms (target ≤ 3 ms)`);
+    console.log(
+      `  = ${((logins.perSecond / bound) * 100).toFixed(0)}% of the argon2id bound (target ≥ 90%); server CPU ${cpuPerLogin.toFixed(1)} ms per login, argon2id CPU + ${(cpuPerLogin - argon2.cpuMs).toFixed(1)} ms (target ≤ 3 ms)`,
+    );
     return {
       storage: storage(),
       cores,

@@ -17,7 +17,11 @@ export type Figures = Record<string, number | string | boolean | null>;
 /** Concurrency, loop length and argon2id verifies: from BENCH_CONCURRENCY and BENCH_SECONDS, or a handful in smoke mode. */
 export function loopSettings(opts: BenchOptions): { concurrency: number; length: LoopLength; argon2Verifies: number } {
   if (opts.smoke) return { concurrency: 2, length: { operationsPerSlot: 3 }, argon2Verifies: 2 };
-  return { concurrency: Number(process.env.BENCH_CONCURRENCY ?? 4), length: { seconds: Number(process.env.BENCH_SECONDS ?? 10) }, argon2Verifies: 20 };
+  return {
+    concurrency: Number(process.env.BENCH_CONCURRENCY ?? 4),
+    length: { seconds: Number(process.env.BENCH_SECONDS ?? 10) },
+    argon2Verifies: 20,
+  };
 }
 
 /** How long a loop runs: for a time, or a number of operations per slot (smoke mode). */
@@ -33,7 +37,12 @@ export interface LoopResult {
 }
 
 /** Runs `operation` in `concurrency` slots at once until the loop's length is reached. */
-export async function timedLoop(label: string, concurrency: number, length: LoopLength, operation: (slot: number) => Promise<void>): Promise<LoopResult> {
+export async function timedLoop(
+  label: string,
+  concurrency: number,
+  length: LoopLength,
+  operation: (slot: number) => Promise<void>,
+): Promise<LoopResult> {
   const latencies: number[] = [];
   let errors = 0;
   const end = 'seconds' in length ? performance.now() + length.seconds * 1000 : Infinity;

@@ -10,13 +10,29 @@
  *
  *   BENCH_SECONDS (default 10, split between validate and resolve), BENCH_PROFILE (bench/cpu-profile.ts)
  */
-import { argon2Figures, argon2Verify, percentile, processCpuMs, round, timedLoop, type BenchOptions, type Figures, type LoopResult } from './measure.ts';
+import {
+  argon2Figures,
+  argon2Verify,
+  percentile,
+  processCpuMs,
+  round,
+  timedLoop,
+  type BenchOptions,
+  type Figures,
+  type LoopResult,
+} from './measure.ts';
 import { startCpuProfile } from './cpu-profile.ts';
 import { generateKey, publicJwk } from '../infra/entity-keys.ts';
 import { signEntityConfiguration } from '../federation/entity-configuration.ts';
 import { signSubordinateStatement } from '../federation/subordinate-statements.ts';
 import { defaultMetadataPolicy } from '../federation/authority-config.ts';
-import { resolveTrustChain, TrustChainCache, validateTrustChain, type ResolveOptions, type StatementFetcher } from '../federation/trust-chain.ts';
+import {
+  resolveTrustChain,
+  TrustChainCache,
+  validateTrustChain,
+  type ResolveOptions,
+  type StatementFetcher,
+} from '../federation/trust-chain.ts';
 
 const ANCHOR = 'https://national.gov-id.example';
 const PORTAL = 'https://portal.gov-id.example';
@@ -58,14 +74,24 @@ async function threeStatements(): Promise<{ statements: string[]; opts: ResolveO
   const configurations: Record<string, string> = { [PORTAL]: portalEC, [ANCHOR]: anchorEC };
   const fetcher: StatementFetcher = {
     entityConfiguration: async (entityId) => configurations[entityId] ?? Promise.reject(new Error(`no statement for ${entityId}`)),
-    subordinateStatement: async (_endpoint, issuer, subject) => (issuer === ANCHOR && subject === PORTAL ? aboutPortal : Promise.reject(new Error(`no statement about ${subject}`))),
+    subordinateStatement: async (_endpoint, issuer, subject) =>
+      issuer === ANCHOR && subject === PORTAL ? aboutPortal : Promise.reject(new Error(`no statement about ${subject}`)),
   };
-  const opts: ResolveOptions = { trustAnchors: [{ entityId: ANCHOR, jwks: { keys: [publicJwk(anchorKey)] } }], fetcher, entityType: 'openid_relying_party' };
+  const opts: ResolveOptions = {
+    trustAnchors: [{ entityId: ANCHOR, jwks: { keys: [publicJwk(anchorKey)] } }],
+    fetcher,
+    entityType: 'openid_relying_party',
+  };
   return { statements: [portalEC, aboutPortal, anchorEC], opts };
 }
 
 /** A loop on one slot, with this process's CPU time per operation. */
-async function cpuTimed(name: string, label: string, opts: BenchOptions, operation: () => Promise<unknown>): Promise<{ loop: LoopResult; cpuUs: number }> {
+async function cpuTimed(
+  name: string,
+  label: string,
+  opts: BenchOptions,
+  operation: () => Promise<unknown>,
+): Promise<{ loop: LoopResult; cpuUs: number }> {
   const length = opts.smoke ? { operationsPerSlot: 20 } : { seconds: Number(process.env.BENCH_SECONDS ?? 10) / 2 };
   const stopProfile = await startCpuProfile(`trust-chain-${name}`);
   const cpu0 = processCpuMs();

@@ -23,9 +23,14 @@ export async function callAdmin(entity: Entity, dataDir: string, method: 'GET' |
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
-    throw new AdminCallError(`${entity.id} is not reachable at ${entity.url} (${(err as Error).message}); start it with "gov-id start" or "gov-id serve --entity ${entity.id}"`);
+    throw new AdminCallError(
+      `${entity.id} is not reachable at ${entity.url} (${(err as Error).message}); start it with "gov-id start" or "gov-id serve --entity ${entity.id}"`,
+    );
   }
   const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok) throw new AdminCallError(`${entity.id} refused: ${res.status} ${String(json.error ?? '')} ${String(json.error_description ?? '')}`.trim());
+  if (!res.ok)
+    throw new AdminCallError(
+      `${entity.id} refused: ${res.status} ${String(json.error ?? '')} ${String(json.error_description ?? '')}`.trim(),
+    );
   return json;
 }

@@ -28,7 +28,8 @@ export async function showOutbox({ values, config, topologyPath }: CommandContex
 
 export async function moveAccount({ values, config, topologyPath }: CommandContext): Promise<number> {
   const t = loadTopology(topologyPath);
-  if (!values.entity || !values['id-number'] || !values.to) throw new UsageError('admin account move needs --entity ID --id-number ID --to ENTITY');
+  if (!values.entity || !values['id-number'] || !values.to)
+    throw new UsageError('admin account move needs --entity ID --id-number ID --to ENTITY');
   const [from, to] = [t.get(values.entity), t.get(values.to)];
   if (from.kind !== 'op' || to.kind !== 'op') throw new UsageError('accounts live at OPs: --entity and --to name OPs');
   print(await callAdmin(from, config.dataDir, 'POST', '/admin/accounts/move', { id_number: values['id-number'], to: to.url }));

@@ -35,7 +35,8 @@ function actor(ctx: CommandContext, command: string) {
   return { actor: authority, person, ...(ctx.values.note ? { note: ctx.values.note } : {}) };
 }
 
-const call = (ctx: CommandContext, command: string, method: 'GET' | 'POST', path: string, body?: unknown) => callAdmin(servicesEntity(ctx, command), ctx.config.dataDir, method, path, body);
+const call = (ctx: CommandContext, command: string, method: 'GET' | 'POST', path: string, body?: unknown) =>
+  callAdmin(servicesEntity(ctx, command), ctx.config.dataDir, method, path, body);
 
 export async function importCatalog(ctx: CommandContext): Promise<number> {
   const file = argument(ctx, 'import', 'the catalog FILE');
@@ -72,7 +73,9 @@ export async function searchCatalog(ctx: CommandContext): Promise<number> {
 export async function submitChange(ctx: CommandContext): Promise<number> {
   const by = actor(ctx, 'submit');
   const change = readFile(argument(ctx, 'change submit', 'the change FILE')) as Record<string, unknown>;
-  const draft = (await call(ctx, 'change submit', 'POST', '/admin/catalog/changes', { ...change, actor: by.actor, person: by.person })) as { id: string };
+  const draft = (await call(ctx, 'change submit', 'POST', '/admin/catalog/changes', { ...change, actor: by.actor, person: by.person })) as {
+    id: string;
+  };
   print(await call(ctx, 'change submit', 'POST', `/admin/catalog/changes/${draft.id}/submit`, by));
   return 0;
 }

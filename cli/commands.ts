@@ -82,18 +82,48 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  { words: 'start', synopsis: '[--topology FILE] [--data DIR]', summary: 'start the whole federation (demo mode)', run: (c) => import('./host-commands.ts').then((m) => m.start(c)) },
-  { words: 'serve', synopsis: '--entity ID [--topology FILE] [--data DIR] [--demo]', summary: 'serve one entity, as a deployment runs it', run: (c) => import('./host-commands.ts').then((m) => m.serve(c)) },
-  { words: 'migrate', synopsis: '[--entity ID]', summary: 'apply database migrations', run: (c) => import('./host-commands.ts').then((m) => m.migrate(c)) },
-  { words: 'topology', synopsis: '[--topology FILE]', summary: 'print every entity as JSON', run: (c) => import('./topology-command.ts').then((m) => m.topology(c)) },
-  { words: 'admin person add', synopsis: '[--name NAME]', summary: 'add a person to the population registry', run: (c) => import('./admin-commands.ts').then((m) => m.addPerson(c)) },
+  {
+    words: 'start',
+    synopsis: '[--topology FILE] [--data DIR]',
+    summary: 'start the whole federation (demo mode)',
+    run: (c) => import('./host-commands.ts').then((m) => m.start(c)),
+  },
+  {
+    words: 'serve',
+    synopsis: '--entity ID [--topology FILE] [--data DIR] [--demo]',
+    summary: 'serve one entity, as a deployment runs it',
+    run: (c) => import('./host-commands.ts').then((m) => m.serve(c)),
+  },
+  {
+    words: 'migrate',
+    synopsis: '[--entity ID]',
+    summary: 'apply database migrations',
+    run: (c) => import('./host-commands.ts').then((m) => m.migrate(c)),
+  },
+  {
+    words: 'topology',
+    synopsis: '[--topology FILE]',
+    summary: 'print every entity as JSON',
+    run: (c) => import('./topology-command.ts').then((m) => m.topology(c)),
+  },
+  {
+    words: 'admin person add',
+    synopsis: '[--name NAME]',
+    summary: 'add a person to the population registry',
+    run: (c) => import('./admin-commands.ts').then((m) => m.addPerson(c)),
+  },
   {
     words: 'admin org add',
     synopsis: '[--rep-id-number ID]',
     summary: 'add an organization to the legal-person registry\n(its legal representative: that person, or a new one)',
     run: (c) => import('./admin-commands.ts').then((m) => m.addOrganization(c)),
   },
-  { words: 'admin outbox', synopsis: '--to PHONE', summary: 'show the messages sent to a phone', run: (c) => import('./admin-commands.ts').then((m) => m.showOutbox(c)) },
+  {
+    words: 'admin outbox',
+    synopsis: '--to PHONE',
+    summary: 'show the messages sent to a phone',
+    run: (c) => import('./admin-commands.ts').then((m) => m.showOutbox(c)),
+  },
   {
     words: 'admin account move',
     synopsis: '--entity ID --id-number ID --to ENTITY',
@@ -102,46 +132,139 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     words: 'admin client add',
-    synopsis: '--entity ID --redirect-uri URI [--redirect-uri URI ...]\n[--public] [--scope "openid profile ..."] [--name NAME]\n[--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par] [--jwks FILE]',
-    summary: 'register a client at an OP; prints its credentials\n(--jwks: a JWK Set of its public keys, EC P-256 or RSA:\na private_key_jwt client, with no secret)',
+    synopsis:
+      '--entity ID --redirect-uri URI [--redirect-uri URI ...]\n[--public] [--scope "openid profile ..."] [--name NAME]\n[--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--require-par] [--jwks FILE]',
+    summary:
+      'register a client at an OP; prints its credentials\n(--jwks: a JWK Set of its public keys, EC P-256 or RSA:\na private_key_jwt client, with no secret)',
     run: (c) => import('./admin-commands.ts').then((m) => m.addClient(c)),
   },
-  { words: 'federation list', synopsis: '--entity AUTH', summary: 'subordinates of an authority (national or a province) and their policies', run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('list', c)) },
-  { words: 'federation add-subordinate', synopsis: '--entity AUTH --subject URL [--policy FILE]', summary: 'vouch for an entity (URL or topology ID)', run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('add-subordinate', c)) },
-  { words: 'federation remove-subordinate', synopsis: '--entity AUTH --subject URL', summary: 'stop vouching for an entity', run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('remove-subordinate', c)) },
+  {
+    words: 'federation list',
+    synopsis: '--entity AUTH',
+    summary: 'subordinates of an authority (national or a province) and their policies',
+    run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('list', c)),
+  },
+  {
+    words: 'federation add-subordinate',
+    synopsis: '--entity AUTH --subject URL [--policy FILE]',
+    summary: 'vouch for an entity (URL or topology ID)',
+    run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('add-subordinate', c)),
+  },
+  {
+    words: 'federation remove-subordinate',
+    synopsis: '--entity AUTH --subject URL',
+    summary: 'stop vouching for an entity',
+    run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('remove-subordinate', c)),
+  },
   {
     words: 'federation set-policy',
     synopsis: '--entity AUTH [--subject URL] --policy FILE',
     summary: 'metadata policy of one subordinate, or of all (without --subject);\na file holding {} removes it',
     run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('set-policy', c)),
   },
-  { words: 'federation show-chain', synopsis: '--entity ID [--trust-anchor URL]', summary: "resolve an entity's trust chain in the running federation", run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('show-chain', c)) },
-  { words: 'federation trust-marks list', synopsis: '[--sub URL] [--type TYPE]', summary: 'trust marks the national platform issues, and their state', run: (c) => import('./trust-mark-command.ts').then((m) => m.runTrustMarkCommand('list', c)) },
+  {
+    words: 'federation show-chain',
+    synopsis: '--entity ID [--trust-anchor URL]',
+    summary: "resolve an entity's trust chain in the running federation",
+    run: (c) => import('./federation-command.ts').then((m) => m.runFederationCommand('show-chain', c)),
+  },
+  {
+    words: 'federation trust-marks list',
+    synopsis: '[--sub URL] [--type TYPE]',
+    summary: 'trust marks the national platform issues, and their state',
+    run: (c) => import('./trust-mark-command.ts').then((m) => m.runTrustMarkCommand('list', c)),
+  },
   {
     words: 'federation trust-marks grant',
     synopsis: '--sub URL --type TYPE [--max-loa loa1|loa2|loa3] [--expires-at DATE]',
     summary: 'give an entity a trust mark (TYPE: real-name-op, government-portal)',
     run: (c) => import('./trust-mark-command.ts').then((m) => m.runTrustMarkCommand('grant', c)),
   },
-  { words: 'federation trust-marks revoke', synopsis: '--sub URL --type TYPE', summary: 'withdraw it (the status endpoint answers "revoked" at once)', run: (c) => import('./trust-mark-command.ts').then((m) => m.runTrustMarkCommand('revoke', c)) },
-  { words: 'keys list', synopsis: '--entity ID', summary: "the entity's federation keys (signing, published, historical)", run: (c) => import('./entity-admin-commands.ts').then((m) => m.listKeys(c)) },
+  {
+    words: 'federation trust-marks revoke',
+    synopsis: '--sub URL --type TYPE',
+    summary: 'withdraw it (the status endpoint answers "revoked" at once)',
+    run: (c) => import('./trust-mark-command.ts').then((m) => m.runTrustMarkCommand('revoke', c)),
+  },
+  {
+    words: 'keys list',
+    synopsis: '--entity ID',
+    summary: "the entity's federation keys (signing, published, historical)",
+    run: (c) => import('./entity-admin-commands.ts').then((m) => m.listKeys(c)),
+  },
   {
     words: 'keys rotate',
     synopsis: '--entity ID [--lead SECONDS] [--grace SECONDS]',
-    summary: 'publish a new federation key that signs after --lead (default 600);\nthe old one stays published for --grace more (default 86400)',
+    summary:
+      'publish a new federation key that signs after --lead (default 600);\nthe old one stays published for --grace more (default 86400)',
     run: (c) => import('./entity-admin-commands.ts').then((m) => m.rotateKeys(c)),
   },
-  { words: 'audit list', synopsis: '--entity ID [--limit N]', summary: "the newest entries of the entity's audit log", run: (c) => import('./entity-admin-commands.ts').then((m) => m.listAudit(c)) },
-  { words: 'audit verify', synopsis: '--entity ID', summary: "walk the audit log's hash chain; exit 1 if it is broken", run: (c) => import('./entity-admin-commands.ts').then((m) => m.verifyAudit(c)) },
-  { words: 'catalog import', synopsis: '--entity ID FILE', summary: 'import a catalog file into a services entity (docs/catalog.md)', run: (c) => import('./catalog-command.ts').then((m) => m.importCatalog(c)) },
-  { words: 'catalog export', synopsis: '--entity ID FILE', summary: 'write its catalog, newest published versions, to FILE', run: (c) => import('./catalog-command.ts').then((m) => m.exportCatalog(c)) },
-  { words: 'catalog list', synopsis: '--entity ID', summary: 'implementation items in force', run: (c) => import('./catalog-command.ts').then((m) => m.listCatalog(c)) },
-  { words: 'catalog show', synopsis: '--entity ID CODE', summary: 'one item in force', run: (c) => import('./catalog-command.ts').then((m) => m.showItem(c)) },
-  { words: 'catalog search', synopsis: '--entity ID QUERY', summary: 'search items in force, best first', run: (c) => import('./catalog-command.ts').then((m) => m.searchCatalog(c)) },
-  { words: 'catalog change submit', synopsis: '--entity ID --actor CODE --person NAME FILE', summary: 'draft the change in FILE and submit it for approval', run: (c) => import('./catalog-command.ts').then((m) => m.submitChange(c)) },
-  { words: 'catalog change approve', synopsis: '--entity ID --actor CODE --person NAME CHANGE', summary: 'publish a submitted change (a reviewer of its owner)', run: (c) => import('./catalog-command.ts').then((m) => m.decideChange(c, 'approve')) },
-  { words: 'catalog change reject', synopsis: '--entity ID --actor CODE --person NAME [--note TEXT] CHANGE', summary: 'turn a submitted change down', run: (c) => import('./catalog-command.ts').then((m) => m.decideChange(c, 'reject')) },
-  { words: 'catalog change history', synopsis: '--entity ID CODE', summary: "an item's versions: state, who, when", run: (c) => import('./catalog-command.ts').then((m) => m.changeHistory(c)) },
+  {
+    words: 'audit list',
+    synopsis: '--entity ID [--limit N]',
+    summary: "the newest entries of the entity's audit log",
+    run: (c) => import('./entity-admin-commands.ts').then((m) => m.listAudit(c)),
+  },
+  {
+    words: 'audit verify',
+    synopsis: '--entity ID',
+    summary: "walk the audit log's hash chain; exit 1 if it is broken",
+    run: (c) => import('./entity-admin-commands.ts').then((m) => m.verifyAudit(c)),
+  },
+  {
+    words: 'catalog import',
+    synopsis: '--entity ID FILE',
+    summary: 'import a catalog file into a services entity (docs/catalog.md)',
+    run: (c) => import('./catalog-command.ts').then((m) => m.importCatalog(c)),
+  },
+  {
+    words: 'catalog export',
+    synopsis: '--entity ID FILE',
+    summary: 'write its catalog, newest published versions, to FILE',
+    run: (c) => import('./catalog-command.ts').then((m) => m.exportCatalog(c)),
+  },
+  {
+    words: 'catalog list',
+    synopsis: '--entity ID',
+    summary: 'implementation items in force',
+    run: (c) => import('./catalog-command.ts').then((m) => m.listCatalog(c)),
+  },
+  {
+    words: 'catalog show',
+    synopsis: '--entity ID CODE',
+    summary: 'one item in force',
+    run: (c) => import('./catalog-command.ts').then((m) => m.showItem(c)),
+  },
+  {
+    words: 'catalog search',
+    synopsis: '--entity ID QUERY',
+    summary: 'search items in force, best first',
+    run: (c) => import('./catalog-command.ts').then((m) => m.searchCatalog(c)),
+  },
+  {
+    words: 'catalog change submit',
+    synopsis: '--entity ID --actor CODE --person NAME FILE',
+    summary: 'draft the change in FILE and submit it for approval',
+    run: (c) => import('./catalog-command.ts').then((m) => m.submitChange(c)),
+  },
+  {
+    words: 'catalog change approve',
+    synopsis: '--entity ID --actor CODE --person NAME CHANGE',
+    summary: 'publish a submitted change (a reviewer of its owner)',
+    run: (c) => import('./catalog-command.ts').then((m) => m.decideChange(c, 'approve')),
+  },
+  {
+    words: 'catalog change reject',
+    synopsis: '--entity ID --actor CODE --person NAME [--note TEXT] CHANGE',
+    summary: 'turn a submitted change down',
+    run: (c) => import('./catalog-command.ts').then((m) => m.decideChange(c, 'reject')),
+  },
+  {
+    words: 'catalog change history',
+    synopsis: '--entity ID CODE',
+    summary: "an item's versions: state, who, when",
+    run: (c) => import('./catalog-command.ts').then((m) => m.changeHistory(c)),
+  },
   {
     words: 'conformance',
     synopsis: [
@@ -162,7 +285,9 @@ export const COMMANDS: readonly CommandEntry[] = [
 const SUMMARY_COLUMN = 53;
 
 function usage(entry: CommandEntry): string {
-  const lines = `gov-id ${entry.words}${entry.synopsis ? ` ${entry.synopsis}` : ''}`.split('\n').map((l, i) => (i === 0 ? `  ${l}` : `        ${l}`));
+  const lines = `gov-id ${entry.words}${entry.synopsis ? ` ${entry.synopsis}` : ''}`
+    .split('\n')
+    .map((l, i) => (i === 0 ? `  ${l}` : `        ${l}`));
   const summary = entry.summary.split('\n');
   const last = lines[lines.length - 1]!;
   if (last.length + 2 <= SUMMARY_COLUMN) lines[lines.length - 1] = last.padEnd(SUMMARY_COLUMN) + summary.shift();

@@ -12,7 +12,12 @@ import type { ClientConfig, TargetConfig } from '../conformance/context.ts';
 import { DEFAULT_TIMEOUT_MS } from '../conformance/http.ts';
 import { LoginError } from '../conformance/login-driver.ts';
 import { PLANS_NEEDING_LOGIN, selectPlans, UnknownPlanError } from '../conformance/plans.ts';
-import { DEFAULT_POST_LOGOUT_REDIRECT_URI, DEFAULT_REDIRECT_URI, registerForConformance, RegistrationError } from '../conformance/register.ts';
+import {
+  DEFAULT_POST_LOGOUT_REDIRECT_URI,
+  DEFAULT_REDIRECT_URI,
+  registerForConformance,
+  RegistrationError,
+} from '../conformance/register.ts';
 import { buildReport, writeReport } from '../conformance/report.ts';
 import { formatResult, formatSummary, runPlans } from '../conformance/runner.ts';
 
@@ -104,17 +109,22 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
   if (values['par-client-id'] && !values['client-id'] && !values.register) throw usage('--par-client-id is used with --client-id');
   if (values['jwt-client-id'] && !values['jwt-key']) throw usage('--jwt-client-id needs --jwt-key FILE (the private JWK)');
   const homePassword = values['home-password'] ?? env.GOV_ID_CONFORMANCE_HOME_PASSWORD;
-  if (values['home-username'] && !values['home-issuer']) throw usage('--home-username needs --home-issuer URL (the OP where that person is registered)');
+  if (values['home-username'] && !values['home-issuer'])
+    throw usage('--home-username needs --home-issuer URL (the OP where that person is registered)');
   if (values['home-username'] && !homePassword) throw usage('--home-username needs --home-password (or GOV_ID_CONFORMANCE_HOME_PASSWORD)');
-  if (values['home-issuer'] && !values['home-username'] && !values.register) throw usage('--home-issuer needs --home-username/--home-password (a person registered there), or --register to register one');
-  if (values['home-issuer'] && url('home-issuer', values['home-issuer']) === issuer) throw usage('--home-issuer must be another OP than --issuer: the person logs in at the target with an account of their home');
+  if (values['home-issuer'] && !values['home-username'] && !values.register)
+    throw usage('--home-issuer needs --home-username/--home-password (a person registered there), or --register to register one');
+  if (values['home-issuer'] && url('home-issuer', values['home-issuer']) === issuer)
+    throw usage('--home-issuer must be another OP than --issuer: the person logs in at the target with an account of their home');
 
   const redirectUri = values['redirect-uri']?.[0];
   if (redirectUri) url('redirect-uri', redirectUri);
   const postLogoutRedirectUri = values['post-logout-redirect-uri']?.[0];
   if (postLogoutRedirectUri) url('post-logout-redirect-uri', postLogoutRedirectUri);
-  const authMethod = (values['client-auth'] ?? (values['client-id'] && !clientSecret ? 'none' : 'client_secret_basic')) as ClientConfig['authMethod'];
-  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod)) throw usage('--client-auth must be client_secret_basic, client_secret_post or none');
+  const authMethod = (values['client-auth'] ??
+    (values['client-id'] && !clientSecret ? 'none' : 'client_secret_basic')) as ClientConfig['authMethod'];
+  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod))
+    throw usage('--client-auth must be client_secret_basic, client_secret_post or none');
 
   const config: TargetConfig = {
     issuer,
@@ -131,21 +141,41 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
     config.trustAnchorJwks = { keys: jwks.keys };
   }
   if (values['client-id']) {
-    if (!redirectUri) throw usage('--client-id needs --redirect-uri URI (a redirect URI registered for the client, exactly; nothing needs to listen there)');
-    config.client = { clientId: values['client-id'], ...(clientSecret ? { clientSecret } : {}), authMethod, redirectUri, ...(postLogoutRedirectUri ? { postLogoutRedirectUri } : {}) };
+    if (!redirectUri)
+      throw usage(
+        '--client-id needs --redirect-uri URI (a redirect URI registered for the client, exactly; nothing needs to listen there)',
+      );
+    config.client = {
+      clientId: values['client-id'],
+      ...(clientSecret ? { clientSecret } : {}),
+      authMethod,
+      redirectUri,
+      ...(postLogoutRedirectUri ? { postLogoutRedirectUri } : {}),
+    };
     if (values['par-client-id']) {
       const parSecret = values['par-client-secret'] ?? env.GOV_ID_CONFORMANCE_PAR_CLIENT_SECRET;
-      config.parClient = { clientId: values['par-client-id'], ...(parSecret ? { clientSecret: parSecret } : {}), authMethod: parSecret ? authMethod : 'none', redirectUri };
+      config.parClient = {
+        clientId: values['par-client-id'],
+        ...(parSecret ? { clientSecret: parSecret } : {}),
+        authMethod: parSecret ? authMethod : 'none',
+        redirectUri,
+      };
     }
   }
   if (values['jwt-client-id']) {
     const jwk = readJson('jwt-key', values['jwt-key']!) as JWK;
     if (!jwk || typeof jwk !== 'object' || !('d' in jwk)) throw usage(`--jwt-key ${values['jwt-key']}: not a private JWK`);
-    config.jwtClient = { clientId: values['jwt-client-id'], authMethod: 'private_key_jwt', privateJwk: jwk, redirectUri: redirectUri ?? DEFAULT_REDIRECT_URI };
+    config.jwtClient = {
+      clientId: values['jwt-client-id'],
+      authMethod: 'private_key_jwt',
+      privateJwk: jwk,
+      redirectUri: redirectUri ?? DEFAULT_REDIRECT_URI,
+    };
   }
   if (values.username) config.user = { username: values.username, password: password! };
   if (values['lockout-username']) config.lockoutUser = { username: values['lockout-username'], password: values['lockout-password']! };
-  if (values['home-username']) config.home = { issuer: values['home-issuer']!, user: { username: values['home-username'], password: homePassword! } };
+  if (values['home-username'])
+    config.home = { issuer: values['home-issuer']!, user: { username: values['home-username'], password: homePassword! } };
 
   err(`gov-id conformance: ${issuer}; plans ${plans.map((p) => p.name).join(', ')}`);
   if (values.register && !needsClient) err('  --register: nothing to register, the plans chosen log no one in');
@@ -169,23 +199,36 @@ export async function conformanceCommand(values: ConformanceValues, ctx: Conform
         },
         config,
       );
-      Object.assign(config, Object.fromEntries(Object.entries(registered).filter(([k, v]) => v !== undefined && !(k === 'user' && config.user))));
+      Object.assign(
+        config,
+        Object.fromEntries(Object.entries(registered).filter(([k, v]) => v !== undefined && !(k === 'user' && config.user))),
+      );
     } catch (e) {
       if (e instanceof RegistrationError || e instanceof LoginError) throw usage(e.message);
       throw e;
     }
   }
   if (needsLogin && (!config.client || !config.user)) {
-    throw usage(`the plans ${[...planNames].filter((p) => PLANS_NEEDING_LOGIN.has(p)).join(', ')} log a test user in: give --client-id/--client-secret/--redirect-uri and --username/--password, or --register (our deployments), or choose other plans with --plan`);
+    throw usage(
+      `the plans ${[...planNames].filter((p) => PLANS_NEEDING_LOGIN.has(p)).join(', ')} log a test user in: give --client-id/--client-secret/--redirect-uri and --username/--password, or --register (our deployments), or choose other plans with --plan`,
+    );
   }
   if (recognition && !config.client) {
-    throw usage('the plan recognition logs a person of another OP in at the target with a test client: give --client-id/--client-secret/--redirect-uri (and --home-issuer/--home-username/--home-password), or --register (our deployments), or choose other plans with --plan');
+    throw usage(
+      'the plan recognition logs a person of another OP in at the target with a test client: give --client-id/--client-secret/--redirect-uri (and --home-issuer/--home-username/--home-password), or --register (our deployments), or choose other plans with --plan',
+    );
   }
 
-  const run = await runPlans(plans, config, { ...(values.module ? { modules: values.module } : {}), onResult: (r) => out(formatResult(r)) });
+  const run = await runPlans(plans, config, {
+    ...(values.module ? { modules: values.module } : {}),
+    onResult: (r) => out(formatResult(r)),
+  });
   out(formatSummary(run.summary));
   if (values.report) {
-    writeReport(values.report, buildReport(run, config, plans, { ...(values.module ? { modules: values.module } : {}), registered: Boolean(values.register) }));
+    writeReport(
+      values.report,
+      buildReport(run, config, plans, { ...(values.module ? { modules: values.module } : {}), registered: Boolean(values.register) }),
+    );
     err(`report: ${values.report}`);
   }
   return run.summary.failed > 0 ? 1 : 0;

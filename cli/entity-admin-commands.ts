@@ -26,7 +26,12 @@ export async function rotateKeys(ctx: CommandContext): Promise<number> {
     if (!/^\d+$/.test(raw)) throw new UsageError(`--${flag} takes a number of seconds`);
     return Number(raw);
   };
-  print(await callAdmin(target, ctx.config.dataDir, 'POST', '/admin/keys/rotate', { lead_seconds: seconds('lead'), grace_seconds: seconds('grace') }));
+  print(
+    await callAdmin(target, ctx.config.dataDir, 'POST', '/admin/keys/rotate', {
+      lead_seconds: seconds('lead'),
+      grace_seconds: seconds('grace'),
+    }),
+  );
   return 0;
 }
 

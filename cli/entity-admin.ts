@@ -22,7 +22,20 @@ export function isEntityAdminPath(path: string): boolean {
 }
 
 const rotation = z
-  .object({ lead_seconds: z.number().int().min(0).max(30 * 86400).default(ROTATION_LEAD_SECONDS), grace_seconds: z.number().int().min(0).max(30 * 86400).default(ROTATION_GRACE_SECONDS) })
+  .object({
+    lead_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86400)
+      .default(ROTATION_LEAD_SECONDS),
+    grace_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86400)
+      .default(ROTATION_GRACE_SECONDS),
+  })
   .strict();
 const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
 

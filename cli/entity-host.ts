@@ -19,10 +19,22 @@ import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { cachedKeyResolver, ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
 import { isFederationAuthority, watchAuthorityConfig, type AuthorityConfigSource } from '../federation/authority-config.ts';
-import { allowHttpEntityIds, authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../federation/authority-endpoints.ts';
+import {
+  allowHttpEntityIds,
+  authorityEndpoints,
+  federationEntityEndpoints,
+  isFederationEndpointPath,
+  topologyTrustAnchor,
+} from '../federation/authority-endpoints.ts';
 import { automaticRegistration } from '../federation/automatic-registration.ts';
 import { createOp } from '../idp/op-app.ts';
-import { isTrustMarkEndpointPath, TrustMarkIssuer, trustMarkIssuerMetadata, trustMarkIssuersClaim, watchTrustMarkConfig } from '../federation/trust-mark-issuer.ts';
+import {
+  isTrustMarkEndpointPath,
+  TrustMarkIssuer,
+  trustMarkIssuerMetadata,
+  trustMarkIssuersClaim,
+  watchTrustMarkConfig,
+} from '../federation/trust-mark-issuer.ts';
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
 import { createPortalApp } from '../portal-demo/portal-app.ts';
@@ -86,7 +98,9 @@ function recognitionFor(topology: Topology, entity: Entity, runtime: EntityRunti
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
   const client = new RegistryClient({ self: entity.url, superior, signingKey: () => runtime.keyRing.signingKey(), local: registry });
-  const publisher = superior ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log }) : null;
+  const publisher = superior
+    ? new RegistryPublisher({ db: runtime.db, cipher: runtime.cipher, deliver: (p) => client.publish(p), log: runtime.log })
+    : null;
   const trustedOps = new TrustedOps({ trustAnchors: [topologyTrustAnchor(topology)], allowHttpEntityIds: allowHttpEntityIds(topology) });
   // Who may use the registry is the federation's say, not the topology file's: an OP is one whose
   // trust chain (as an OP) validates; a subordinate is one the authority's live configuration
@@ -161,19 +175,28 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let app: Koa;
   let metadata: Record<string, Record<string, unknown>>;
   // National and the provinces are federation authorities: they serve statements about their subordinates.
-  const authorityConfig = isFederationAuthority(entity) ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log }) : null;
+  const authorityConfig = isFederationAuthority(entity)
+    ? watchAuthorityConfig(opts.dataDir, topology, entity.id, { log: runtime.log })
+    : null;
   // The national platform (the trust anchor) issues the federation's trust marks; every entity holds its own.
   const national = topology.entities.find((e) => e.superior === null)!;
   const trustMarkIssuer =
     entity.id === national.id
-      ? new TrustMarkIssuer({ entityId: entity.url, keys: () => runtime.keyRing.published(), config: watchTrustMarkConfig(opts.dataDir, topology, { log: runtime.log }), log: runtime.log })
+      ? new TrustMarkIssuer({
+          entityId: entity.url,
+          keys: () => runtime.keyRing.published(),
+          config: watchTrustMarkConfig(opts.dataDir, topology, { log: runtime.log }),
+          log: runtime.log,
+        })
       : null;
   const trustMarkHolder = new TrustMarkHolder({
     entityId: entity.url,
     issuer: national.url,
     log: runtime.log,
     // National holds its own marks without going through HTTP.
-    ...(trustMarkIssuer ? { issuerKeys: () => trustMarkIssuer.jwks(), obtain: (type: string, sub: string) => trustMarkIssuer.issue(type, sub) } : {}),
+    ...(trustMarkIssuer
+      ? { issuerKeys: () => trustMarkIssuer.jwks(), obtain: (type: string, sub: string) => trustMarkIssuer.issue(type, sub) }
+      : {}),
   });
   const federationEntity = {
     organization_name: entity.name['zh-CN'],
@@ -192,7 +215,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       servicesUrl: topology.services().url,
       // Hybrid mode is configuration: the city portals under this OP get the city's name on its pages.
       cityPortals: new Map(
-        topology.entities.filter((e) => e.kind === 'portal' && e.superior === entity.id).map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
+        topology.entities
+          .filter((e) => e.kind === 'portal' && e.superior === entity.id)
+          .map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
       ),
       federationClients: automaticRegistration({
         trustAnchors: [topologyTrustAnchor(topology)],
@@ -203,7 +228,11 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       recognition: recognition.options,
     });
     app = op.app;
-    metadata = { openid_provider: op.federationMetadata, openid_relying_party: op.relyingPartyMetadata, federation_entity: federationEntity };
+    metadata = {
+      openid_provider: op.federationMetadata,
+      openid_relying_party: op.relyingPartyMetadata,
+      federation_entity: federationEntity,
+    };
   } else if (entity.kind === 'services') {
     const trusted = new Set(topology.ops().map((e) => e.url));
     app = await createServicesApp({ runtime, resolveCallerKeys: cachedKeyResolver((id) => trusted.has(id)) });
@@ -247,7 +276,11 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const appHandler = app.callback();
   const statementHandler = statement.callback();
   const listener: Listener = await listen(
-    (req, res) => (isEntityLevelPath(req.url) || isFederationEndpointPath(req.url) || (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) || (registryApp !== null && isRegistryPath(req.url))
+    (req, res) =>
+      (isEntityLevelPath(req.url) ||
+        isFederationEndpointPath(req.url) ||
+        (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) ||
+        (registryApp !== null && isRegistryPath(req.url))
         ? statementHandler
         : appHandler)(req, res),
     entity.port,

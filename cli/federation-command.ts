@@ -68,7 +68,8 @@ function stringOption(values: Record<string, unknown>, name: string, action: str
 
 /** A configuration error from loading or saving, as a FederationCommandError with the same message. */
 function rethrow(err: unknown): never {
-  if (err instanceof ConfigurationError && !(err instanceof FederationCommandError)) throw new FederationCommandError(err.message, { cause: err });
+  if (err instanceof ConfigurationError && !(err instanceof FederationCommandError))
+    throw new FederationCommandError(err.message, { cause: err });
   throw err;
 }
 
@@ -106,7 +107,9 @@ function readPolicyFile(file: string): MetadataPolicy | undefined {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new FederationCommandError(`--policy ${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new FederationCommandError(
+      `--policy ${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   let policy: unknown;
   try {
@@ -178,7 +181,9 @@ function superiorWarning(ctx: FederationCommandContext, auth: Entity, subjectId:
   const entity = ctx.topology.entities.find((e) => e.url === subjectId);
   if (!entity || entity.superior === auth.id) return [];
   const superior = entity.superior ? `${entity.superior}` : 'no superior';
-  return [`${entity.id}'s superior in the topology is ${superior}: its entity configuration does not name ${auth.id} in authority_hints, so trust chains will not go through this statement`];
+  return [
+    `${entity.id}'s superior in the topology is ${superior}: its entity configuration does not name ${auth.id} in authority_hints, so trust chains will not go through this statement`,
+  ];
 }
 
 async function showChain(ctx: FederationCommandContext, values: Record<string, unknown>) {
@@ -205,7 +210,10 @@ async function showChain(ctx: FederationCommandContext, values: Record<string, u
     anchorKeys = (await fetchEntityKeys(anchorId)) as { keys: JWK[] };
   } catch (err) {
     if (!(err instanceof EntityConfigurationError)) throw err;
-    throw new FederationCommandError(`cannot get the keys of trust anchor ${anchorId}: ${err.message}; is the federation running ("gov-id start")?`, { cause: err });
+    throw new FederationCommandError(
+      `cannot get the keys of trust anchor ${anchorId}: ${err.message}; is the federation running ("gov-id start")?`,
+      { cause: err },
+    );
   }
   let chain;
   try {
@@ -261,7 +269,10 @@ export async function federationCommand(action: string, values: Record<string, u
       const policy = policyFile === undefined ? undefined : readPolicyFile(policyFile);
       const config = load(ctx, auth);
       if (sub === auth.url) throw new FederationCommandError(`${sub} is ${auth.id} itself; an authority is not its own subordinate`);
-      if (findSubordinate(config, sub)) throw new FederationCommandError(`${sub} is already a subordinate of ${auth.id}; change its policy with "gov-id federation set-policy"`);
+      if (findSubordinate(config, sub))
+        throw new FederationCommandError(
+          `${sub} is already a subordinate of ${auth.id}; change its policy with "gov-id federation set-policy"`,
+        );
       const entity = ctx.topology.entities.find((e) => e.url === sub);
       const added: SubordinateConfig = { entity_id: sub, ...(policy ? { metadata_policy: policy } : {}) };
       if (entity) added.constraints = { max_path_length: entity.superior === auth.id && entity.tier === 'province' ? 1 : 0 };
@@ -274,7 +285,9 @@ export async function federationCommand(action: string, values: Record<string, u
       const sub = subject(ctx, values, action, true);
       const config = load(ctx, auth);
       if (!findSubordinate(config, sub)) {
-        throw new FederationCommandError(`${sub} is not a subordinate of ${auth.id}; its subordinates are ${config.subordinates.map((s) => s.entity_id).join(', ') || 'none'}`);
+        throw new FederationCommandError(
+          `${sub} is not a subordinate of ${auth.id}; its subordinates are ${config.subordinates.map((s) => s.entity_id).join(', ') || 'none'}`,
+        );
       }
       const saved = save(ctx, auth, { ...config, subordinates: config.subordinates.filter((s) => s.entity_id !== sub) });
       return { ...summary(ctx, auth, saved), removed: sub };
@@ -291,7 +304,10 @@ export async function federationCommand(action: string, values: Record<string, u
         next = policy ? { ...rest, metadata_policy: policy } : rest;
       } else {
         const current = findSubordinate(config, sub);
-        if (!current) throw new FederationCommandError(`${sub} is not a subordinate of ${auth.id}; add it first with "gov-id federation add-subordinate"`);
+        if (!current)
+          throw new FederationCommandError(
+            `${sub} is not a subordinate of ${auth.id}; add it first with "gov-id federation add-subordinate"`,
+          );
         const { metadata_policy: _old, ...rest } = current;
         const updated: SubordinateConfig = policy ? { ...rest, metadata_policy: policy } : rest;
         next = { ...config, subordinates: config.subordinates.map((s) => (s === current ? updated : s)) };

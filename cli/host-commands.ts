@@ -13,7 +13,12 @@ export async function migrate(ctx: CommandContext): Promise<number> {
 /** The whole federation in this process, with the demo's conveniences. */
 export function start(ctx: CommandContext): Promise<number> {
   const t = loadTopology(ctx.topologyPath);
-  return host(ctx, t, t.entities.map((e) => e.id), true);
+  return host(
+    ctx,
+    t,
+    t.entities.map((e) => e.id),
+    true,
+  );
 }
 
 /** One entity, as a deployment runs it (--demo for the demo's conveniences). */
@@ -26,7 +31,9 @@ export function serve(ctx: CommandContext): Promise<number> {
 /** Hosts the entities until SIGINT or SIGTERM. */
 async function host({ config }: CommandContext, topology: Topology, ids: string[], demo: boolean): Promise<number> {
   const host = await startHost({ ...config, topology, demo }, ids);
-  process.stdout.write(`gov-id ${topology.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`);
+  process.stdout.write(
+    `gov-id ${topology.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`,
+  );
   for (const h of host.entities) process.stdout.write(`  ${h.entity.kind.padEnd(8)} ${h.entity.id.padEnd(12)} ${h.url}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -22,7 +22,11 @@ export async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof CommandLineError || err instanceof ConfigurationError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (
+    err instanceof CommandLineError ||
+    err instanceof ConfigurationError ||
+    (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+  ) {
     process.stderr.write(`gov-id: ${(err as Error).message}\n${err instanceof UsageError ? 'Run "gov-id help" for usage.\n' : ''}`);
     process.exitCode = 2;
   } else {

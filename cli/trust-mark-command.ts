@@ -28,7 +28,14 @@ import {
   type TrustMarkGrant,
   type TrustMarkIssuerConfig,
 } from '../federation/trust-mark-issuer.ts';
-import { govIdTrustMarkType, REAL_NAME_OP, GOVERNMENT_PORTAL, TRUST_MARK_SHORT_NAMES, trustMarkShortName, type GovIdTrustMarkType } from '../federation/trust-marks.ts';
+import {
+  govIdTrustMarkType,
+  REAL_NAME_OP,
+  GOVERNMENT_PORTAL,
+  TRUST_MARK_SHORT_NAMES,
+  trustMarkShortName,
+  type GovIdTrustMarkType,
+} from '../federation/trust-marks.ts';
 
 /** A trust-marks command that cannot be carried out; printed as `gov-id: MESSAGE` with exit code 2. */
 export class TrustMarkCommandError extends ConfigurationError {
@@ -64,7 +71,8 @@ function option(values: Record<string, unknown>, names: string[], action: string
 }
 
 function rethrow(err: unknown): never {
-  if (err instanceof ConfigurationError && !(err instanceof TrustMarkCommandError)) throw new TrustMarkCommandError(err.message, { cause: err });
+  if (err instanceof ConfigurationError && !(err instanceof TrustMarkCommandError))
+    throw new TrustMarkCommandError(err.message, { cause: err });
   throw err;
 }
 
@@ -86,7 +94,10 @@ function type(values: Record<string, unknown>, action: string, required: boolean
   const raw = required ? option(values, ['type'], action, true) : option(values, ['type'], action, false);
   if (raw === undefined) return undefined;
   const t = govIdTrustMarkType(raw);
-  if (!t) throw new TrustMarkCommandError(`--type: "${raw}" is not a trust mark type of this federation; use ${Object.keys(TRUST_MARK_SHORT_NAMES).join(' or ')}`);
+  if (!t)
+    throw new TrustMarkCommandError(
+      `--type: "${raw}" is not a trust mark type of this federation; use ${Object.keys(TRUST_MARK_SHORT_NAMES).join(' or ')}`,
+    );
   return t;
 }
 
@@ -124,7 +135,12 @@ function describe(ctx: TrustMarkCommandContext, grant: TrustMarkGrant, now: numb
   };
 }
 
-function summary(ctx: TrustMarkCommandContext, config: TrustMarkIssuerConfig, now: number, filter: { sub?: string | undefined; type?: string | undefined } = {}) {
+function summary(
+  ctx: TrustMarkCommandContext,
+  config: TrustMarkIssuerConfig,
+  now: number,
+  filter: { sub?: string | undefined; type?: string | undefined } = {},
+) {
   const national = issuer(ctx);
   return {
     issuer: national.id,
@@ -141,8 +157,10 @@ function summary(ctx: TrustMarkCommandContext, config: TrustMarkIssuerConfig, no
 function warnings(ctx: TrustMarkCommandContext, t: GovIdTrustMarkType, sub: string): string[] {
   const entity = ctx.topology.entities.find((e) => e.url === sub);
   if (!entity) return [];
-  if (t === REAL_NAME_OP && entity.kind !== 'op') return [`${entity.id} is a ${entity.kind} in the topology, not an OpenID Provider; real-name-op is meant for OPs`];
-  if (t === GOVERNMENT_PORTAL && entity.kind !== 'portal') return [`${entity.id} is a ${entity.kind} in the topology, not a portal; government-portal is meant for portals`];
+  if (t === REAL_NAME_OP && entity.kind !== 'op')
+    return [`${entity.id} is a ${entity.kind} in the topology, not an OpenID Provider; real-name-op is meant for OPs`];
+  if (t === GOVERNMENT_PORTAL && entity.kind !== 'portal')
+    return [`${entity.id} is a ${entity.kind} in the topology, not a portal; government-portal is meant for portals`];
   return [];
 }
 
@@ -160,7 +178,11 @@ function parseExpiresAt(raw: string | undefined, now: number): string | undefine
  * --subject, --type, --max-loa, --expires-at) and returns the JSON to print. Throws
  * TrustMarkCommandError.
  */
-export async function trustMarkCommand(action: string | undefined, values: Record<string, unknown>, ctx: TrustMarkCommandContext): Promise<unknown> {
+export async function trustMarkCommand(
+  action: string | undefined,
+  values: Record<string, unknown>,
+  ctx: TrustMarkCommandContext,
+): Promise<unknown> {
   const now = (ctx.now ?? (() => Math.floor(Date.now() / 1000)))();
   switch (action) {
     case 'list': {
@@ -173,7 +195,8 @@ export async function trustMarkCommand(action: string | undefined, values: Recor
       const maxLoaRaw = option(values, ['max-loa'], action, false);
       let maxLoa: LoaLevel | undefined;
       if (maxLoaRaw !== undefined) {
-        if (!(LOA_LEVELS as string[]).includes(maxLoaRaw)) throw new TrustMarkCommandError(`--max-loa: "${maxLoaRaw}" must be one of ${LOA_LEVELS.join(', ')}`);
+        if (!(LOA_LEVELS as string[]).includes(maxLoaRaw))
+          throw new TrustMarkCommandError(`--max-loa: "${maxLoaRaw}" must be one of ${LOA_LEVELS.join(', ')}`);
         if (t !== REAL_NAME_OP) throw new TrustMarkCommandError(`--max-loa: only real-name-op marks carry a level of assurance`);
         maxLoa = maxLoaRaw as LoaLevel;
       }
@@ -183,14 +206,27 @@ export async function trustMarkCommand(action: string | undefined, values: Recor
       if (t === REAL_NAME_OP && maxLoa === undefined) {
         const entity = ctx.topology.entities.find((e) => e.url === sub && e.kind === 'op');
         maxLoa = current?.max_loa ?? (entity ? defaultMaxLoa(entity) : undefined);
-        if (maxLoa === undefined) throw new TrustMarkCommandError(`federation trust-marks grant --type real-name-op needs --max-loa (loa1, loa2 or loa3): the highest level of assurance ${sub} may assert`);
+        if (maxLoa === undefined)
+          throw new TrustMarkCommandError(
+            `federation trust-marks grant --type real-name-op needs --max-loa (loa1, loa2 or loa3): the highest level of assurance ${sub} may assert`,
+          );
       }
       const { revoked: _revoked, ...kept } = current ?? { trust_mark_type: t, sub };
-      const granted: TrustMarkGrant = { ...kept, trust_mark_type: t, sub, ...(maxLoa ? { max_loa: maxLoa } : {}), ...(expiresAt ? { expires_at: expiresAt } : {}) };
+      const granted: TrustMarkGrant = {
+        ...kept,
+        trust_mark_type: t,
+        sub,
+        ...(maxLoa ? { max_loa: maxLoa } : {}),
+        ...(expiresAt ? { expires_at: expiresAt } : {}),
+      };
       const marks = current ? config.marks.map((m) => (m === current ? granted : m)) : [...config.marks, granted];
       const saved = save(ctx, { ...config, marks });
       const w = warnings(ctx, t, sub);
-      return { ...summary(ctx, saved, now), [current ? 'updated' : 'granted']: describe(ctx, granted, now), ...(w.length ? { warnings: w } : {}) };
+      return {
+        ...summary(ctx, saved, now),
+        [current ? 'updated' : 'granted']: describe(ctx, granted, now),
+        ...(w.length ? { warnings: w } : {}),
+      };
     }
     case 'revoke': {
       const sub = subject(ctx, values, action, true)!;
@@ -199,15 +235,20 @@ export async function trustMarkCommand(action: string | undefined, values: Recor
       const current = findGrant(config, t, sub);
       if (!current) {
         const held = config.marks.filter((m) => m.sub === sub).map((m) => trustMarkShortName(m.trust_mark_type));
-        throw new TrustMarkCommandError(`${sub} has no ${trustMarkShortName(t)} trust mark to revoke${held.length ? `; it has ${held.join(', ')}` : ''}`);
+        throw new TrustMarkCommandError(
+          `${sub} has no ${trustMarkShortName(t)} trust mark to revoke${held.length ? `; it has ${held.join(', ')}` : ''}`,
+        );
       }
-      if (current.revoked) return { ...summary(ctx, config, now), revoked: describe(ctx, current, now), note: 'it was already revoked; nothing changed' };
+      if (current.revoked)
+        return { ...summary(ctx, config, now), revoked: describe(ctx, current, now), note: 'it was already revoked; nothing changed' };
       const revoked: TrustMarkGrant = { ...current, revoked: true };
       const saved = save(ctx, { ...config, marks: config.marks.map((m) => (m === current ? revoked : m)) });
       return { ...summary(ctx, saved, now), revoked: describe(ctx, revoked, now) };
     }
     default:
-      throw new TrustMarkCommandError(`${action ? `unknown federation trust-marks command "${action}"` : 'federation trust-marks needs a command'}; use one of ${ACTIONS.join(', ')}`);
+      throw new TrustMarkCommandError(
+        `${action ? `unknown federation trust-marks command "${action}"` : 'federation trust-marks needs a command'}; use one of ${ACTIONS.join(', ')}`,
+      );
   }
 }
 

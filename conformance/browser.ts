@@ -74,12 +74,20 @@ export class Browser {
   }
 
   /** One request with this browser's cookies; no redirect following. */
-  async request(url: string, init: { method?: string; form?: Record<string, string> | URLSearchParams; headers?: Record<string, string> } = {}): Promise<HttpResponse> {
+  async request(
+    url: string,
+    init: { method?: string; form?: Record<string, string> | URLSearchParams; headers?: Record<string, string> } = {},
+  ): Promise<HttpResponse> {
     const u = new URL(url);
     const cookie = this.cookieHeader(u);
     const res = await request(url, {
       ...init,
-      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-language': this.acceptLanguage, ...(cookie ? { cookie } : {}), ...init.headers },
+      headers: {
+        accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
+        'accept-language': this.acceptLanguage,
+        ...(cookie ? { cookie } : {}),
+        ...init.headers,
+      },
     });
     this.store(u, res);
     return res;

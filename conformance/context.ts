@@ -136,7 +136,8 @@ export class ConformanceContext {
     return this.prereq('discovery', async () => {
       const res = await request(this.discoveryUrl, { timeoutMs: this.config.timeoutMs });
       if (res.status !== 200) throw new Fail(`the discovery document is not served (HTTP ${res.status})`, describe(res));
-      if (!res.json || typeof res.json !== 'object' || Array.isArray(res.json)) throw new Fail('the discovery document is not a JSON object', describe(res));
+      if (!res.json || typeof res.json !== 'object' || Array.isArray(res.json))
+        throw new Fail('the discovery document is not a JSON object', describe(res));
       return res;
     });
   }
@@ -227,14 +228,22 @@ export class ConformanceContext {
    * Sends the browser (default: the test user's logged-in session) to the authorization
    * endpoint and, unless `interact` is false, completes login and consent if the OP asks.
    */
-  async authorize(params: Record<string, string | undefined> = {}, opts: { browser?: Browser; client?: ClientConfig; interact?: boolean; user?: Credentials } = {}): Promise<AuthResult> {
+  async authorize(
+    params: Record<string, string | undefined> = {},
+    opts: { browser?: Browser; client?: ClientConfig; interact?: boolean; user?: Credentials } = {},
+  ): Promise<AuthResult> {
     const client = opts.client ?? this.requireClient();
     const req = await this.authorizationRequest(params, client);
     return this.openAuthorization(req.url, { verifier: req.verifier, state: req.state, nonce: req.nonce }, client, opts);
   }
 
   /** Opens an authorization URL (e.g. one with a request_uri) in a browser; see authorize. */
-  async openAuthorization(url: string, secrets: { verifier: string; state: string; nonce: string }, client: ClientConfig, opts: { browser?: Browser; interact?: boolean; user?: Credentials } = {}): Promise<AuthResult> {
+  async openAuthorization(
+    url: string,
+    secrets: { verifier: string; state: string; nonce: string },
+    client: ClientConfig,
+    opts: { browser?: Browser; interact?: boolean; user?: Credentials } = {},
+  ): Promise<AuthResult> {
     const browser = opts.browser ?? (await this.session()).browser;
     let page = await browser.navigate(url);
     if (opts.interact !== false && !page.left) page = await completeInteraction(browser, page, opts.user ?? this.config.user);
@@ -249,7 +258,8 @@ export class ConformanceContext {
       const browser = await this.newBrowser();
       const req = await this.authorizationRequest({}, client);
       const first = await this.openAuthorization(req.url, req, client, { browser, user });
-      if (!first.callback) throw new Fail('the login did not end at the redirect URI', `${shortUrl(first.page.url)} (${first.page.status})`);
+      if (!first.callback)
+        throw new Fail('the login did not end at the redirect URI', `${shortUrl(first.page.url)} (${first.page.status})`);
       return { browser, first };
     });
   }
@@ -258,7 +268,11 @@ export class ConformanceContext {
   async code(params: Record<string, string | undefined> = {}, client?: ClientConfig): Promise<AuthResult & { code: string }> {
     const a = await this.authorize(params, client ? { client } : {});
     const code = a.callback?.searchParams.get('code');
-    if (!code) throw new Fail('no authorization code was issued for a valid request', `${shortUrl(a.requestUrl)} → ${a.page.left ? shortUrl(a.page.url) : `${a.page.status} ${a.page.url}`}`);
+    if (!code)
+      throw new Fail(
+        'no authorization code was issued for a valid request',
+        `${shortUrl(a.requestUrl)} → ${a.page.left ? shortUrl(a.page.url) : `${a.page.status} ${a.page.url}`}`,
+      );
     return { ...a, code };
   }
 
@@ -301,7 +315,11 @@ export class ConformanceContext {
    * POSTs a form to an endpoint with client authentication (`client: null` sends none;
    * `headers` may override, e.g. a wrong Authorization header).
    */
-  async post(endpoint: string, params: Record<string, string> | URLSearchParams, opts: { client?: ClientConfig | null; headers?: Record<string, string> } = {}): Promise<HttpResponse> {
+  async post(
+    endpoint: string,
+    params: Record<string, string> | URLSearchParams,
+    opts: { client?: ClientConfig | null; headers?: Record<string, string> } = {},
+  ): Promise<HttpResponse> {
     const body = new URLSearchParams(params);
     const headers: Record<string, string> = {};
     const client = opts.client === undefined ? this.requireClient() : opts.client;
@@ -310,15 +328,22 @@ export class ConformanceContext {
     return request(endpoint, { form: body, headers, timeoutMs: this.config.timeoutMs });
   }
 
-  async tokenRequest(params: Record<string, string> | URLSearchParams, opts: { client?: ClientConfig | null; headers?: Record<string, string> } = {}): Promise<HttpResponse> {
+  async tokenRequest(
+    params: Record<string, string> | URLSearchParams,
+    opts: { client?: ClientConfig | null; headers?: Record<string, string> } = {},
+  ): Promise<HttpResponse> {
     return this.post(await this.endpoint('token_endpoint'), params, opts);
   }
 
   /** Redeems a code; Fail unless the token endpoint answers 200 with an access token. */
   async redeem(code: string, verifier: string, client = this.requireClient()): Promise<{ tokens: TokenSet; response: HttpResponse }> {
-    const res = await this.tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }, { client });
+    const res = await this.tokenRequest(
+      { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier },
+      { client },
+    );
     const tokens = res.json as TokenSet | undefined;
-    if (res.status !== 200 || !tokens || typeof tokens.access_token !== 'string') throw new Fail('the token endpoint did not redeem a valid code', describe(res));
+    if (res.status !== 200 || !tokens || typeof tokens.access_token !== 'string')
+      throw new Fail('the token endpoint did not redeem a valid code', describe(res));
     return { tokens, response: res };
   }
 
@@ -339,10 +364,14 @@ export class ConformanceContext {
     if (typeof d.introspection_endpoint === 'string') {
       const res = await this.introspect(token, 'access_token');
       const body = res.json as { active?: unknown } | undefined;
-      if (res.status !== 200 || typeof body?.active !== 'boolean') throw new Fail('the introspection endpoint did not answer', describe(res));
+      if (res.status !== 200 || typeof body?.active !== 'boolean')
+        throw new Fail('the introspection endpoint did not answer', describe(res));
       return { active: body.active, evidence: `introspection → ${shortJson({ active: body.active })}` };
     }
-    const res = await request(await this.endpoint('userinfo_endpoint'), { headers: { authorization: `${tokenType} ${token}` }, timeoutMs: this.config.timeoutMs });
+    const res = await request(await this.endpoint('userinfo_endpoint'), {
+      headers: { authorization: `${tokenType} ${token}` },
+      timeoutMs: this.config.timeoutMs,
+    });
     return { active: res.status === 200, evidence: describe(res) };
   }
 }

@@ -33,7 +33,9 @@ export class NetworkError extends Error {
     readonly url: string,
     cause: unknown,
   ) {
-    super(`${method} ${shortUrl(url)}: no HTTP answer (${(cause as Error)?.cause ? String(((cause as Error).cause as Error).message ?? (cause as Error).cause) : (cause as Error)?.message ?? String(cause)})`);
+    super(
+      `${method} ${shortUrl(url)}: no HTTP answer (${(cause as Error)?.cause ? String(((cause as Error).cause as Error).message ?? (cause as Error).cause) : ((cause as Error)?.message ?? String(cause))})`,
+    );
     this.name = 'NetworkError';
   }
 }
@@ -49,7 +51,13 @@ export async function request(url: string, init: RequestInit = {}): Promise<Http
   const started = performance.now();
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(init.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
+    res = await fetch(url, {
+      method,
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(init.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    });
   } catch (err) {
     throw new NetworkError(method, url, err);
   }
@@ -85,7 +93,8 @@ export function shortUrl(url: string | URL): string {
   return `${u.origin}${u.pathname}${query}`.slice(0, 400);
 }
 
-const SECRET_NAMES = /^(code|code_verifier|access_token|refresh_token|id_token|id_token_hint|client_secret|client_assertion|password|token|csrf|xsrf|request_uri)$/;
+const SECRET_NAMES =
+  /^(code|code_verifier|access_token|refresh_token|id_token|id_token_hint|client_secret|client_assertion|password|token|csrf|xsrf|request_uri)$/;
 
 function maskValue(name: string, value: string): string {
   if (value.length > 80) return `${value.slice(0, 12)}…(${value.length} chars)`;
@@ -123,8 +132,14 @@ const decodeEntities = (s: string) =>
 
 /** The text of a page's error alert (role="alert" or class error), if any. */
 export function pageAlert(html: string): string | null {
-  const m = /<(p|div|span)[^>]*(?:role="alert"|class="(?:[^"]*\s)?(?:error|field-error|alert)(?:\s[^"]*)?")[^>]*>([\s\S]*?)<\/\1>/i.exec(html);
-  return m ? decodeEntities(m[2]!.replace(/<[^>]+>/g, '')).replace(/\s+/g, ' ').trim() : null;
+  const m = /<(p|div|span)[^>]*(?:role="alert"|class="(?:[^"]*\s)?(?:error|field-error|alert)(?:\s[^"]*)?")[^>]*>([\s\S]*?)<\/\1>/i.exec(
+    html,
+  );
+  return m
+    ? decodeEntities(m[2]!.replace(/<[^>]+>/g, ''))
+        .replace(/\s+/g, ' ')
+        .trim()
+    : null;
 }
 
 /** The OAuth error code shown on an error page (oidc-provider and our pages show it). */

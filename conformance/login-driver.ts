@@ -58,7 +58,10 @@ export async function completeInteraction(browser: Browser, start: Page, user: C
       if (!user) throw new LoginError('the OP asks for a password and no test user was given', page);
       if (passwordTried) throw new LoginError('the password was refused', page);
       passwordTried = true;
-      page = await browser.submit(page, '/password', { identifier: findForm(page.html, '/password')!.hidden.identifier ?? user.username, password: user.password });
+      page = await browser.submit(page, '/password', {
+        identifier: findForm(page.html, '/password')!.hidden.identifier ?? user.username,
+        password: user.password,
+      });
     } else if (kind === 'consent') {
       page = await browser.submit(page, '/consent', {});
     } else {
@@ -87,10 +90,18 @@ export async function registerThroughForms(
   }
   const form = findForm(page.html, '/register');
   if (!form) throw new LoginError('no registration form', page);
-  const sent = await browser.navigate(new URL(`${form.action}/otp`, page.url).toString(), { form: { ...form.hidden, phone: person.phone } });
+  const sent = await browser.navigate(new URL(`${form.action}/otp`, page.url).toString(), {
+    form: { ...form.hidden, phone: person.phone },
+  });
   if (sent.status !== 200) throw new LoginError('sending the registration code was refused', sent);
   const otp = await readCode(person.phone);
-  const done = await browser.submit(sent, '/register', { name: person.name, id_number: person.id_number, phone: person.phone, otp, password });
+  const done = await browser.submit(sent, '/register', {
+    name: person.name,
+    id_number: person.id_number,
+    phone: person.phone,
+    otp,
+    password,
+  });
   if (!done.left && pageKind(done) === 'register') throw new LoginError('the registration was refused', done);
   return completeInteraction(browser, done, undefined);
 }

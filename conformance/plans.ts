@@ -14,12 +14,32 @@ import type { ConformanceModule, Plan } from './types.ts';
 export { PLAN_NAMES };
 
 export const PLANS: readonly (Plan & { name: PlanName })[] = [
-  { name: 'op-config', title: 'discovery document, JWKS, required metadata, issuer, algorithms, no implicit/hybrid', modules: opConfigModules },
-  { name: 'op-basic', title: 'code flow end to end: PKCE, state/nonce, ID token, userinfo, claims by scope, refresh rotation, revocation, iss', modules: opBasicModules },
-  { name: 'op-negative', title: 'requests that must be refused, open redirects, login CSRF, user enumeration, rate limit', modules: opNegativeModules },
+  {
+    name: 'op-config',
+    title: 'discovery document, JWKS, required metadata, issuer, algorithms, no implicit/hybrid',
+    modules: opConfigModules,
+  },
+  {
+    name: 'op-basic',
+    title: 'code flow end to end: PKCE, state/nonce, ID token, userinfo, claims by scope, refresh rotation, revocation, iss',
+    modules: opBasicModules,
+  },
+  {
+    name: 'op-negative',
+    title: 'requests that must be refused, open redirects, login CSRF, user enumeration, rate limit',
+    modules: opNegativeModules,
+  },
   { name: 'par-fapi2', title: 'PAR, PAR-only clients, code lifetime, private_key_jwt, DPoP', modules: parFapi2Modules },
-  { name: 'federation', title: 'entity configuration, subordinate statements, trust chain, resolve endpoint, bad signatures', modules: federationModules },
-  { name: 'recognition', title: 'a person of another OP logs in through the brokers: home and recognized claims, LoA cap, SSO, logout along the chain', modules: recognitionModules },
+  {
+    name: 'federation',
+    title: 'entity configuration, subordinate statements, trust chain, resolve endpoint, bad signatures',
+    modules: federationModules,
+  },
+  {
+    name: 'recognition',
+    title: 'a person of another OP logs in through the brokers: home and recognized claims, LoA cap, SSO, logout along the chain',
+    modules: recognitionModules,
+  },
 ];
 
 /** Plans that need a client and a test user. */
@@ -29,7 +49,10 @@ export class UnknownPlanError extends Error {}
 
 /** Plans by name (comma-separated names allowed); all plans when none is given. */
 export function selectPlans(names: string[] | undefined): Plan[] {
-  const wanted = (names ?? []).flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean);
+  const wanted = (names ?? [])
+    .flatMap((n) => n.split(','))
+    .map((n) => n.trim())
+    .filter(Boolean);
   if (wanted.length === 0 || wanted.includes('all')) return [...PLANS];
   return wanted.map((name) => {
     const plan = PLANS.find((p) => p.name === name);

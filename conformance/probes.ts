@@ -76,7 +76,12 @@ export function describeLogout(url: string | URL, pages: Page[]): string {
 }
 
 /** Opens `url` in `browser` without logging in or consenting, and classifies the outcome. */
-export async function probe(browser: Browser, url: string, client: ClientConfig, init: Parameters<Browser['navigate']>[1] = {}): Promise<Probe> {
+export async function probe(
+  browser: Browser,
+  url: string,
+  client: ClientConfig,
+  init: Parameters<Browser['navigate']>[1] = {},
+): Promise<Probe> {
   const page = await browser.navigate(url, init);
   return { verdict: classify(page, client), page, evidence: `${init.form ? 'POST' : 'GET'} ${shortUrl(url)} ${describePage(page)}` };
 }
@@ -86,5 +91,8 @@ export const REFUSED: ReadonlySet<Verdict> = new Set(['error-page', 'error-redir
 /** Whether the page links, posts or refreshes to `origin` (an open redirect one click away). */
 export function linksTo(html: string, origin: string): boolean {
   const host = new URL(origin).host.replace(/\./g, '\\.');
-  return new RegExp(`(?:href|action|content|src)\\s*=\\s*["'][^"']*${host}`, 'i').test(html) || new RegExp(`location(?:\\.href)?\\s*=\\s*["'][^"']*${host}`, 'i').test(html);
+  return (
+    new RegExp(`(?:href|action|content|src)\\s*=\\s*["'][^"']*${host}`, 'i').test(html) ||
+    new RegExp(`location(?:\\.href)?\\s*=\\s*["'][^"']*${host}`, 'i').test(html)
+  );
 }

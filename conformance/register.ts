@@ -58,7 +58,9 @@ export function opForIssuer(topology: Topology, issuer: string): Entity {
   const op = topology.entities.find((e) => e.kind === 'op' && (e.issuer === issuer || e.url === issuer));
   if (!op) {
     const ops = topology.entities.filter((e) => e.kind === 'op').map((e) => `${e.id} ${e.issuer ?? e.url}`);
-    throw new RegistrationError(`--register: no OP of the topology has the issuer ${issuer}; the OPs are: ${ops.join(', ')} (give --topology FILE for another deployment)`);
+    throw new RegistrationError(
+      `--register: no OP of the topology has the issuer ${issuer}; the OPs are: ${ops.join(', ')} (give --topology FILE for another deployment)`,
+    );
   }
   return op;
 }
@@ -82,17 +84,26 @@ export function defaultHome(topology: Topology, target: Entity): Entity | null {
     const common = to.find((id) => from.includes(id))!;
     return from.indexOf(common) + to.indexOf(common);
   };
-  return topology.ops().filter((e) => e.id !== target.id).reduce<Entity | null>((best, e) => (best && hops(best) >= hops(e) ? best : e), null);
+  return topology
+    .ops()
+    .filter((e) => e.id !== target.id)
+    .reduce<Entity | null>((best, e) => (best && hops(best) >= hops(e) ? best : e), null);
 }
 
 /** A password the registration rules accept: letters and digits, 8–64 characters. */
 export function newPassword(): string {
-  return `Conf${randomBytes(9).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}7`;
+  return `Conf${randomBytes(9)
+    .toString('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x')}7`;
 }
 
 async function newPerson(topology: Topology, dataDir: string): Promise<PersonToRegister> {
   const services = topology.services();
-  const res = await request(`${services.url}/demo/persons`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  const res = await request(`${services.url}/demo/persons`, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'content-type': 'application/json' },
+  });
   if (res.status === 201) return res.json as PersonToRegister;
   if (res.status !== 404) throw new RegistrationError(`the population registry refused a synthetic person: ${describe(res)}`);
   return (await callAdmin(services, dataDir, 'POST', '/admin/persons', {})) as PersonToRegister;
@@ -111,7 +122,13 @@ async function readCode(topology: Topology, dataDir: string, phone: string): Pro
   return code;
 }
 
-async function addClient(op: Entity, dataDir: string, body: Record<string, unknown>, redirectUri: string, postLogoutRedirectUri: string): Promise<ClientConfig> {
+async function addClient(
+  op: Entity,
+  dataDir: string,
+  body: Record<string, unknown>,
+  redirectUri: string,
+  postLogoutRedirectUri: string,
+): Promise<ClientConfig> {
   const creds = (await callAdmin(op, dataDir, 'POST', '/admin/clients', body)) as { client_id: string; client_secret?: string };
   return {
     clientId: creds.client_id,
@@ -127,24 +144,41 @@ async function addJwtClient(op: Entity, input: RegisterInput, body: Record<strin
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
   const publicJwk = await exportJWK(publicKey);
   const key = { kid: await calculateJwkThumbprint(publicJwk), alg: 'ES256' };
-  const client = await addClient(op, input.dataDir, { ...body, jwks: { keys: [{ ...publicJwk, ...key, use: 'sig' }] } }, input.redirectUri, input.postLogoutRedirectUri);
+  const client = await addClient(
+    op,
+    input.dataDir,
+    { ...body, jwks: { keys: [{ ...publicJwk, ...key, use: 'sig' }] } },
+    input.redirectUri,
+    input.postLogoutRedirectUri,
+  );
   return { ...client, authMethod: 'private_key_jwt', privateJwk: { ...(await exportJWK(privateKey)), ...key } };
 }
 
 /** A synthetic person registered through the forms of the OP `issuer`, where `client` is registered. */
-async function registerPerson(input: RegisterInput, issuer: string, client: ClientConfig, base: TargetConfig): Promise<{ person: PersonToRegister; password: string }> {
+async function registerPerson(
+  input: RegisterInput,
+  issuer: string,
+  client: ClientConfig,
+  base: TargetConfig,
+): Promise<{ person: PersonToRegister; password: string }> {
   const person = await newPerson(input.topology, input.dataDir);
   const password = newPassword();
   const ctx = new ConformanceContext({ ...base, issuer, client });
   const browser = await ctx.newBrowser();
   const start = await ctx.authorize({}, { browser, interact: false, client });
   const end = await registerThroughForms(browser, start.page, person, password, (phone) => readCode(input.topology, input.dataDir, phone));
-  if (!end.left || !new URL(end.url).searchParams.get('code')) throw new RegistrationError(`registering a synthetic person did not end with a code at the redirect URI (${end.status} ${end.url})`);
+  if (!end.left || !new URL(end.url).searchParams.get('code'))
+    throw new RegistrationError(`registering a synthetic person did not end with a code at the redirect URI (${end.status} ${end.url})`);
   return { person, password };
 }
 
 /** The recognition plan's person, registered at their home (a client is added there to reach its registration form). */
-async function registerAtHome(input: RegisterInput, target: Entity, clientBody: Record<string, unknown>, base: TargetConfig): Promise<HomeConfig | undefined> {
+async function registerAtHome(
+  input: RegisterInput,
+  target: Entity,
+  clientBody: Record<string, unknown>,
+  base: TargetConfig,
+): Promise<HomeConfig | undefined> {
   const log = input.log ?? (() => {});
   const home = input.homeIssuer ? opForIssuer(input.topology, input.homeIssuer) : defaultHome(input.topology, target);
   if (!home) {
@@ -163,13 +197,23 @@ export async function registerForConformance(input: RegisterInput, base: TargetC
   const log = input.log ?? (() => {});
   const op = opForIssuer(input.topology, input.issuer);
   const out: Registered = {};
-  const clientBody = { redirect_uris: [input.redirectUri], post_logout_redirect_uris: [input.postLogoutRedirectUri], client_name: 'gov-id conformance' };
+  const clientBody = {
+    redirect_uris: [input.redirectUri],
+    post_logout_redirect_uris: [input.postLogoutRedirectUri],
+    client_name: 'gov-id conformance',
+  };
   if (input.client || input.user || input.lockoutUser || input.home) {
     out.client = await addClient(op, input.dataDir, clientBody, input.redirectUri, input.postLogoutRedirectUri);
     log(`registered client ${out.client.clientId} at ${op.id}`);
   }
   if (input.parClient) {
-    out.parClient = await addClient(op, input.dataDir, { ...clientBody, client_name: 'gov-id conformance (PAR only)', require_pushed_authorization_requests: true }, input.redirectUri, input.postLogoutRedirectUri);
+    out.parClient = await addClient(
+      op,
+      input.dataDir,
+      { ...clientBody, client_name: 'gov-id conformance (PAR only)', require_pushed_authorization_requests: true },
+      input.redirectUri,
+      input.postLogoutRedirectUri,
+    );
     log(`registered PAR-only client ${out.parClient.clientId} at ${op.id}`);
   }
   if (input.jwtClient) {
@@ -187,7 +231,9 @@ export async function registerForConformance(input: RegisterInput, base: TargetC
   }
   if (input.lockoutUser) {
     out.lockoutUser = await registerLocal();
-    log(`registered throwaway user ${out.lockoutUser.username.slice(0, 3)}****${out.lockoutUser.username.slice(7)} (for the rate-limit probe)`);
+    log(
+      `registered throwaway user ${out.lockoutUser.username.slice(0, 3)}****${out.lockoutUser.username.slice(7)} (for the rate-limit probe)`,
+    );
   }
   if (input.home) out.home = await registerAtHome(input, op, clientBody, base);
   return out;

@@ -55,7 +55,10 @@ export async function runPlans(plans: Plan[], config: TargetConfig, opts: RunOpt
         const outcome = await Promise.race([
           mod.run(ctx),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new ModuleTimeout(`the module did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+            timer = setTimeout(
+              () => reject(new ModuleTimeout(`the module did not finish within ${Math.round(timeoutMs / 1000)} s`)),
+              timeoutMs,
+            );
           }),
         ]);
         const o = outcome ?? {};
@@ -81,11 +84,21 @@ export async function runPlans(plans: Plan[], config: TargetConfig, opts: RunOpt
 
 function failure(err: unknown): Pick<ModuleResult, 'status' | 'reason' | 'evidence' | 'details'> {
   if (err instanceof Skip) return { status: 'SKIP', reason: err.reason };
-  if (err instanceof Fail) return { status: 'FAIL', reason: err.reason, ...(err.evidence ? { evidence: err.evidence } : {}), ...(err.details ? { details: err.details } : {}) };
+  if (err instanceof Fail)
+    return {
+      status: 'FAIL',
+      reason: err.reason,
+      ...(err.evidence ? { evidence: err.evidence } : {}),
+      ...(err.details ? { details: err.details } : {}),
+    };
   if (err instanceof LoginError) return { status: 'FAIL', reason: `the login could not be completed: ${err.message}` };
   if (err instanceof NetworkError || err instanceof ModuleTimeout) return { status: 'FAIL', reason: err.message };
   // A bug in a module or an unexpected answer: never a pass.
-  return { status: 'FAIL', reason: `unexpected error: ${(err as Error)?.message ?? String(err)}`, evidence: (err as Error)?.stack?.split('\n').slice(1, 3).join(' ').trim() };
+  return {
+    status: 'FAIL',
+    reason: `unexpected error: ${(err as Error)?.message ?? String(err)}`,
+    evidence: (err as Error)?.stack?.split('\n').slice(1, 3).join(' ').trim(),
+  };
 }
 
 export function summarize(results: ModuleResult[]): RunSummary {

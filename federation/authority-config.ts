@@ -90,8 +90,14 @@ export function isFederationAuthority(entity: Entity): boolean {
 export function authorityEntity(topology: Topology, authorityId: string): Entity {
   const entity = topology.get(authorityId);
   if (!isFederationAuthority(entity)) {
-    const authorities = topology.entities.filter(isFederationAuthority).map((e) => e.id).join(', ');
-    throw new ConfigurationError('--entity', `${entity.id} is a ${entity.tier} ${entity.kind}, not a federation authority, and has no subordinates; the authorities are ${authorities}`);
+    const authorities = topology.entities
+      .filter(isFederationAuthority)
+      .map((e) => e.id)
+      .join(', ');
+    throw new ConfigurationError(
+      '--entity',
+      `${entity.id} is a ${entity.tier} ${entity.kind}, not a federation authority, and has no subordinates; the authorities are ${authorities}`,
+    );
   }
   return entity;
 }
@@ -115,7 +121,8 @@ export function entityIdProblem(value: string): string | null {
     return 'must be a URL such as https://gz.gd.gov.cn';
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an https URL';
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) return 'must use https (http is accepted only for loopback addresses, as in the demo federation)';
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname))
+    return 'must use https (http is accepted only for loopback addresses, as in the demo federation)';
   if (url.username || url.password) return 'must not contain a user name or password';
   if (url.search || url.hash || value.includes('?') || value.includes('#')) return 'must not have a query or a fragment';
   if (value.endsWith('/')) return 'must not end with a slash';
@@ -147,7 +154,10 @@ function policyErrorParts(err: MetadataPolicyError): { path: string[]; reason: s
 
 const domainName = z
   .string()
-  .regex(/^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'must be a host name such as gz.gd.gov.cn, or .gd.gov.cn for every host under it');
+  .regex(
+    /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/,
+    'must be a host name such as gz.gd.gov.cn, or .gd.gov.cn for every host under it',
+  );
 
 const constraints = z.strictObject({
   max_path_length: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
@@ -159,12 +169,23 @@ const constraints = z.strictObject({
     .optional(),
   allowed_entity_types: z
     .array(z.string().min(1, 'must not be empty'))
-    .refine((types) => !types.includes('federation_entity'), 'must not list federation_entity, which is always allowed (OpenID Federation §6.2.3)')
+    .refine(
+      (types) => !types.includes('federation_entity'),
+      'must not list federation_entity, which is always allowed (OpenID Federation §6.2.3)',
+    )
     .optional(),
 });
 
 /** federation_entity endpoints belong in the entity's own configuration, never in a superior's statement (§8.1, §8.2). */
-const SELF_PUBLISHED = ['federation_fetch_endpoint', 'federation_list_endpoint', 'federation_resolve_endpoint', 'federation_trust_mark_status_endpoint', 'federation_trust_mark_list_endpoint', 'federation_trust_mark_endpoint', 'federation_historical_keys_endpoint'];
+const SELF_PUBLISHED = [
+  'federation_fetch_endpoint',
+  'federation_list_endpoint',
+  'federation_resolve_endpoint',
+  'federation_trust_mark_status_endpoint',
+  'federation_trust_mark_list_endpoint',
+  'federation_trust_mark_endpoint',
+  'federation_historical_keys_endpoint',
+];
 
 const metadata = z.record(z.string().min(1), z.unknown()).superRefine((md, ctx) => {
   for (const [entityType, params] of Object.entries(md)) {
@@ -173,9 +194,18 @@ const metadata = z.record(z.string().min(1), z.unknown()).superRefine((md, ctx) 
       continue;
     }
     for (const [parameter, value] of Object.entries(params)) {
-      if (value === null) ctx.addIssue({ code: 'custom', message: 'must not be null (leave the parameter out, or remove it with a metadata_policy "value": null)', path: [entityType, parameter] });
+      if (value === null)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must not be null (leave the parameter out, or remove it with a metadata_policy "value": null)',
+          path: [entityType, parameter],
+        });
       if (entityType === 'federation_entity' && SELF_PUBLISHED.includes(parameter)) {
-        ctx.addIssue({ code: 'custom', message: 'federation endpoints are published by the entity in its own entity configuration, not by its superior', path: [entityType, parameter] });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'federation endpoints are published by the entity in its own entity configuration, not by its superior',
+          path: [entityType, parameter],
+        });
       }
     }
   }
@@ -184,14 +214,17 @@ const metadata = z.record(z.string().min(1), z.unknown()).superRefine((md, ctx) 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const jwk = z.looseObject({ kty: z.string().min(1), kid: z.string().min(1, 'every key needs a kid') }).superRefine((key, ctx) => {
   for (const member of PRIVATE_MEMBERS) {
-    if (member in key) ctx.addIssue({ code: 'custom', message: `is a private or secret key member; pin only the public key`, path: [member] });
+    if (member in key)
+      ctx.addIssue({ code: 'custom', message: `is a private or secret key member; pin only the public key`, path: [member] });
   }
-  if (key.use !== undefined && key.use !== 'sig') ctx.addIssue({ code: 'custom', message: 'must be "sig" (federation keys sign statements)', path: ['use'] });
+  if (key.use !== undefined && key.use !== 'sig')
+    ctx.addIssue({ code: 'custom', message: 'must be "sig" (federation keys sign statements)', path: ['use'] });
 });
 const jwks = z.strictObject({ keys: z.array(jwk).min(1, 'must hold at least one key') }).superRefine((set, ctx) => {
   const seen = new Map<string, number>();
   set.keys.forEach((k, i) => {
-    if (seen.has(k.kid)) ctx.addIssue({ code: 'custom', message: `kid "${k.kid}" is used twice (also keys[${seen.get(k.kid)}])`, path: ['keys', i, 'kid'] });
+    if (seen.has(k.kid))
+      ctx.addIssue({ code: 'custom', message: `kid "${k.kid}" is used twice (also keys[${seen.get(k.kid)}])`, path: ['keys', i, 'kid'] });
     seen.set(k.kid, i);
   });
 });
@@ -213,7 +246,8 @@ const authorityConfigSchema = z.strictObject({
 
 /** Why a field that is not part of the format was refused. */
 const UNKNOWN_FIELD_REASONS: Record<string, string> = {
-  trust_marks: 'trust marks are published by the subordinate in its own entity configuration (OpenID Federation §3.1.2), not in a subordinate statement',
+  trust_marks:
+    'trust marks are published by the subordinate in its own entity configuration (OpenID Federation §3.1.2), not in a subordinate statement',
   authority_hints: 'authority_hints are published by the subordinate in its own entity configuration, not configured at its superior',
   metadata_policy_crit: 'no additional (critical) policy operators are supported; use the standard operators only',
   source_endpoint: 'source_endpoint is set by the authority itself (its fetch endpoint)',
@@ -222,7 +256,10 @@ const UNKNOWN_FIELD_REASONS: Record<string, string> = {
 };
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 function issueToError(source: string, error: z.ZodError): ConfigurationError {
@@ -231,7 +268,10 @@ function issueToError(source: string, error: z.ZodError): ConfigurationError {
   if (first.code === 'unrecognized_keys') {
     const key = first.keys[0]!;
     const path = formatPath([...first.path, key]);
-    return new ConfigurationError(`${source}: ${path}`, (UNKNOWN_FIELD_REASONS[key] ?? 'is not a field of the authority configuration (see docs/federation.md)') + more);
+    return new ConfigurationError(
+      `${source}: ${path}`,
+      (UNKNOWN_FIELD_REASONS[key] ?? 'is not a field of the authority configuration (see docs/federation.md)') + more,
+    );
   }
   let message = first.message;
   if (first.code === 'invalid_type' && first.expected === 'int') message = 'must be a whole number';
@@ -257,8 +297,10 @@ export function parseAuthorityConfig(raw: unknown, source = 'authority configura
   const seen = new Map<string, number>();
   config.subordinates.forEach((sub, i) => {
     const at = `subordinates[${i}]`;
-    if (authorityEntityId !== undefined && sub.entity_id === authorityEntityId) fail(`${at}.entity_id`, `${sub.entity_id} is this authority itself; an authority is not its own subordinate`);
-    if (seen.has(sub.entity_id)) fail(`${at}.entity_id`, `${sub.entity_id} is listed twice (also subordinates[${seen.get(sub.entity_id)}])`);
+    if (authorityEntityId !== undefined && sub.entity_id === authorityEntityId)
+      fail(`${at}.entity_id`, `${sub.entity_id} is this authority itself; an authority is not its own subordinate`);
+    if (seen.has(sub.entity_id))
+      fail(`${at}.entity_id`, `${sub.entity_id} is listed twice (also subordinates[${seen.get(sub.entity_id)}])`);
     seen.set(sub.entity_id, i);
     if (config.metadata_policy && sub.metadata_policy) {
       try {
@@ -267,7 +309,10 @@ export function parseAuthorityConfig(raw: unknown, source = 'authority configura
         if (!(err instanceof MetadataPolicyError)) throw err;
         const { path, reason } = policyErrorParts(err);
         const why = reason.replace(/^superiors set different (\w+) operators/, 'the two set different $1 operators');
-        fail(formatPath([...`${at}.metadata_policy`.split('.'), ...path]), `cannot be combined with the authority-wide metadata_policy: ${why}`);
+        fail(
+          formatPath([...`${at}.metadata_policy`.split('.'), ...path]),
+          `cannot be combined with the authority-wide metadata_policy: ${why}`,
+        );
       }
     }
   });
@@ -349,7 +394,8 @@ export function writeAuthorityConfigFile(file: string, config: AuthorityConfig, 
 export function loadAuthorityConfig(dataDir: string, topology: Topology, authorityId: string): AuthorityConfig {
   const authority = authorityEntity(topology, authorityId);
   const file = authorityConfigPath(dataDir, authority.id);
-  if (!fileExists(file, 'authority configuration')) return writeAuthorityConfigFile(file, defaultAuthorityConfig(topology, authority.id), authority.url);
+  if (!fileExists(file, 'authority configuration'))
+    return writeAuthorityConfigFile(file, defaultAuthorityConfig(topology, authority.id), authority.url);
   return readAuthorityConfigFile(file, authority.url);
 }
 
@@ -358,7 +404,6 @@ export function saveAuthorityConfig(dataDir: string, topology: Topology, authori
   const authority = authorityEntity(topology, authorityId);
   return writeAuthorityConfigFile(authorityConfigPath(dataDir, authority.id), config, authority.url);
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Live reloading

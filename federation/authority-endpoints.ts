@@ -27,7 +27,14 @@ import { effectivePolicy, findSubordinate, type AuthorityConfigSource } from './
 import { cachedKeyResolver } from './entity-configuration.ts';
 import { entityConfigurationLabel, TrustChainError } from './federation-errors.ts';
 import { signSubordinateStatement, SubordinateDirectory, type SubordinateInfo } from './subordinate-statements.ts';
-import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor, type TrustChain } from './trust-chain.ts';
+import {
+  httpStatementFetcher,
+  resolveTrustChain,
+  TrustChainCache,
+  type StatementFetcher,
+  type TrustAnchor,
+  type TrustChain,
+} from './trust-chain.ts';
 import type { Topology } from './topology.ts';
 import { isLoopbackUrl } from '../infra/loopback.ts';
 
@@ -115,7 +122,6 @@ export interface AuthorityEndpointsOptions {
   resolveCacheSeconds?: number;
   log?: Logger;
 }
-
 
 const badRequest = (message: string) => new HttpError(400, 'invalid_request', message);
 
@@ -205,7 +211,12 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
 
   async function list(ctx: Koa.Context): Promise<void> {
     for (const unsupported of ['trust_marked', 'trust_mark_type']) {
-      if (values(ctx, unsupported).length) throw new HttpError(400, 'unsupported_parameter', `the ${unsupported} filter is not supported by this list endpoint (ask the trust mark issuer's list endpoint)`);
+      if (values(ctx, unsupported).length)
+        throw new HttpError(
+          400,
+          'unsupported_parameter',
+          `the ${unsupported} filter is not supported by this list endpoint (ask the trust mark issuer's list endpoint)`,
+        );
     }
     const entityTypes = values(ctx, 'entity_type').filter((t) => t !== '');
     const intermediate = booleanParameter(ctx, 'intermediate');
@@ -229,7 +240,11 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
   async function anchorFor(requested: string[]): Promise<TrustAnchor> {
     const source = opts.trustAnchors.find((a) => requested.includes(a.entityId));
     if (!source) {
-      throw new HttpError(404, 'invalid_trust_anchor', `${requested.join(', ')} ${requested.length > 1 ? 'are not trust anchors' : 'is not a trust anchor'} of this resolver; it accepts ${opts.trustAnchors.map((a) => a.entityId).join(', ') || 'none'}`);
+      throw new HttpError(
+        404,
+        'invalid_trust_anchor',
+        `${requested.join(', ')} ${requested.length > 1 ? 'are not trust anchors' : 'is not a trust anchor'} of this resolver; it accepts ${opts.trustAnchors.map((a) => a.entityId).join(', ') || 'none'}`,
+      );
     }
     const jwks = typeof source.jwks === 'function' ? await source.jwks().catch(() => null) : source.jwks;
     if (!jwks) throw new HttpError(503, 'temporarily_unavailable', `the keys of trust anchor ${source.entityId} cannot be obtained`);
@@ -264,7 +279,9 @@ export function authorityEndpoints(opts: AuthorityEndpointsOptions): Koa.Middlew
       chains.set(cacheKey, { ...chain, expiresAt: Math.min(chain.expiresAt, now + resolveCacheSeconds) });
     }
     const exp = Math.min(...chain.statements.map((s) => decodeJwt(s).exp ?? Infinity));
-    const metadata = entityTypes.length ? Object.fromEntries(Object.entries(chain.metadata).filter(([type]) => entityTypes.includes(type))) : chain.metadata;
+    const metadata = entityTypes.length
+      ? Object.fromEntries(Object.entries(chain.metadata).filter(([type]) => entityTypes.includes(type)))
+      : chain.metadata;
     const key = keys()[0];
     if (!key) throw new Error(`${opts.entityId} has no federation key to sign with`);
     const jwt = await new SignJWT({ metadata, trust_chain: chain.statements })

@@ -10,7 +10,13 @@ import type { JWK } from 'jose';
 import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
 import { TrustChainError } from './federation-errors.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
-import { GOVERNMENT_PORTAL, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
+import {
+  GOVERNMENT_PORTAL,
+  requireTrustMark,
+  TrustMarkError,
+  trustAnchorTrustMarkConfig,
+  trustMarkIssuerKeyResolver,
+} from './trust-marks.ts';
 
 export interface AutomaticRegistrationOptions {
   trustAnchors: TrustAnchorSource[];
@@ -39,7 +45,12 @@ export function automaticRegistration(opts: AutomaticRegistrationOptions) {
     if (!chain) {
       const anchors = (await Promise.all(opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
       try {
-        chain = await resolveTrustChain(entityId, { trustAnchors: anchors, fetcher: opts.fetcher ?? httpStatementFetcher(), allowHttpEntityIds: opts.allowHttpEntityIds, entityType: 'openid_relying_party' });
+        chain = await resolveTrustChain(entityId, {
+          trustAnchors: anchors,
+          fetcher: opts.fetcher ?? httpStatementFetcher(),
+          allowHttpEntityIds: opts.allowHttpEntityIds,
+          entityType: 'openid_relying_party',
+        });
       } catch (err) {
         if (!(err instanceof TrustChainError)) throw err;
         opts.onRefused?.(entityId, err.message);
@@ -50,7 +61,11 @@ export function automaticRegistration(opts: AutomaticRegistrationOptions) {
         try {
           await requireTrustMark(entityId, chain.trustMarks, GOVERNMENT_PORTAL, {
             trustAnchor: trustAnchorTrustMarkConfig(chain.statements.at(-1)!),
-            issuerKeys: trustMarkIssuerKeyResolver({ trustAnchor: anchor, fetcher: opts.fetcher ?? httpStatementFetcher(), allowHttpEntityIds: opts.allowHttpEntityIds }),
+            issuerKeys: trustMarkIssuerKeyResolver({
+              trustAnchor: anchor,
+              fetcher: opts.fetcher ?? httpStatementFetcher(),
+              allowHttpEntityIds: opts.allowHttpEntityIds,
+            }),
           });
         } catch (err) {
           if (!(err instanceof TrustMarkError)) throw err;
@@ -71,7 +86,10 @@ export function automaticRegistration(opts: AutomaticRegistrationOptions) {
       ...rp,
       client_id: entityId,
       // §12.1: automatically registered clients authenticate with their federation-published keys.
-      token_endpoint_auth_method: rp.token_endpoint_auth_method === 'private_key_jwt' || !rp.token_endpoint_auth_method ? 'private_key_jwt' : rp.token_endpoint_auth_method,
+      token_endpoint_auth_method:
+        rp.token_endpoint_auth_method === 'private_key_jwt' || !rp.token_endpoint_auth_method
+          ? 'private_key_jwt'
+          : rp.token_endpoint_auth_method,
       ...(jwks ? { jwks } : {}),
       client_secret: undefined,
     };

@@ -78,8 +78,16 @@ export class TrustChainError extends Error {
   /** When resolution tried several paths, the errors of the other paths. */
   readonly alternatives: TrustChainError[];
 
-  constructor(statement: string, check: TrustChainCheck, detail: string, opts: { url?: string; cause?: unknown; alternatives?: TrustChainError[] } = {}) {
-    super(`${statement}: ${check}: ${detail}${opts.url ? ` (${opts.url})` : ''}`, opts.cause === undefined ? undefined : { cause: opts.cause });
+  constructor(
+    statement: string,
+    check: TrustChainCheck,
+    detail: string,
+    opts: { url?: string; cause?: unknown; alternatives?: TrustChainError[] } = {},
+  ) {
+    super(
+      `${statement}: ${check}: ${detail}${opts.url ? ` (${opts.url})` : ''}`,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
     this.name = 'TrustChainError';
     this.statement = statement;
     this.check = check;

@@ -10,7 +10,10 @@
 import { MetadataPolicyError, type MetadataPolicyErrorKind } from './federation-errors.ts';
 
 /** entity type → metadata parameter → operator → operator value (§6.1.2 "Structure"). */
-export type MetadataPolicy = Record<string /*entity type, e.g. openid_relying_party*/, Record<string /*parameter*/, Record<string /*operator*/, unknown>>>;
+export type MetadataPolicy = Record<
+  string /*entity type, e.g. openid_relying_party*/,
+  Record<string /*parameter*/, Record<string /*operator*/, unknown>>
+>;
 export type EntityMetadata = Record<string, Record<string, unknown>>;
 
 /**
@@ -240,7 +243,8 @@ function mergeOperator(op: StandardOperator, current: unknown, next: unknown, wh
     case 'default':
       // "Allowed only when the operator values are equal." SPEC CHOICE: equality is JSON
       // equality, so arrays must hold the same values in the same order.
-      if (!jsonEqual(current, next)) fail('conflict', `superiors set different ${op} operators (${JSON.stringify(current)} vs ${JSON.stringify(next)})`, w);
+      if (!jsonEqual(current, next))
+        fail('conflict', `superiors set different ${op} operators (${JSON.stringify(current)} vs ${JSON.stringify(next)})`, w);
       return current;
     case 'add':
     case 'superset_of':
@@ -289,7 +293,11 @@ function mergeValidated(superior: MetadataPolicy, subordinate: MetadataPolicy): 
  * The order of merged array values is not defined by the specification; here it is the
  * superior's values first.
  */
-export function combinePolicies(superior: MetadataPolicy, subordinate: MetadataPolicy, criticalOperators: readonly string[] = []): MetadataPolicy {
+export function combinePolicies(
+  superior: MetadataPolicy,
+  subordinate: MetadataPolicy,
+  criticalOperators: readonly string[] = [],
+): MetadataPolicy {
   const sup = Object.keys(superior).length ? (validatePolicy(superior, criticalOperators), understood(superior)) : {};
   const sub = Object.keys(subordinate).length ? (validatePolicy(subordinate, criticalOperators), understood(subordinate)) : {};
   return mergeValidated(sup, sub);
@@ -354,7 +362,8 @@ function applyParameter(md: Record<string, unknown>, parameter: string, pp: Reco
         if (present) {
           const candidate = isScope && Array.isArray(cur) ? cur.join(' ') : cur;
           if (!isArrayElement(candidate)) fail('violation', 'one_of requires a string, number or object parameter', where);
-          if (!contains(v as unknown[], candidate)) fail('violation', `${JSON.stringify(candidate)} is not one of ${JSON.stringify(v)}`, where);
+          if (!contains(v as unknown[], candidate))
+            fail('violation', `${JSON.stringify(candidate)} is not one of ${JSON.stringify(v)}`, where);
         }
         break;
       case 'subset_of':
@@ -366,7 +375,8 @@ function applyParameter(md: Record<string, unknown>, parameter: string, pp: Reco
       case 'superset_of':
         if (present) {
           if (!Array.isArray(cur)) fail('violation', 'superset_of requires an array parameter', where);
-          if (!isSubset(v as unknown[], cur)) fail('violation', `${JSON.stringify(cur)} does not contain all of ${JSON.stringify(v)}`, where);
+          if (!isSubset(v as unknown[], cur))
+            fail('violation', `${JSON.stringify(cur)} does not contain all of ${JSON.stringify(v)}`, where);
         }
         break;
       case 'essential':
@@ -385,7 +395,10 @@ function applyParameter(md: Record<string, unknown>, parameter: string, pp: Reco
  * superset_of, essential. Throws MetadataPolicyError 'violation' when the metadata does not comply
  * (§6.1.4.2: "the metadata MUST be regarded as broken and MUST NOT be used").
  */
-export function applyPolicy(metadata: Record<string, Record<string, unknown>>, policy: MetadataPolicy): Record<string, Record<string, unknown>> {
+export function applyPolicy(
+  metadata: Record<string, Record<string, unknown>>,
+  policy: MetadataPolicy,
+): Record<string, Record<string, unknown>> {
   const out = clone(metadata);
   const effective = understood(policy);
   for (const [entityType, md] of Object.entries(out)) {

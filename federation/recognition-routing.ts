@@ -52,9 +52,11 @@ export function extendRoute(raw: unknown, self: string): string[] {
   let route: string[] = [];
   if (raw !== undefined && raw !== null && raw !== '') {
     route = String(raw).split(' ');
-    if (route.some((e) => !URL.canParse(e))) throw new RoutingError('route_malformed', `${ROUTE_PARAM} must be space-separated entity identifiers`);
+    if (route.some((e) => !URL.canParse(e)))
+      throw new RoutingError('route_malformed', `${ROUTE_PARAM} must be space-separated entity identifiers`);
   }
   if (route.includes(self)) throw new RoutingError('route_loop', `the request already went through ${self} (route: ${route.join(' → ')})`);
-  if (route.length + 1 > MAX_ROUTE_LENGTH) throw new RoutingError('route_too_long', `the request went through ${route.length} entities; at most ${MAX_ROUTE_LENGTH} are allowed`);
+  if (route.length + 1 > MAX_ROUTE_LENGTH)
+    throw new RoutingError('route_too_long', `the request went through ${route.length} entities; at most ${MAX_ROUTE_LENGTH} are allowed`);
   return [...route, self];
 }

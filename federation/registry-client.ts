@@ -38,14 +38,20 @@ export class RegistryClient {
     if (!this.superior) return null;
     const { status, json } = await this.post(this.superior, REGISTRY_LOOKUP_PATH, { kind, identifier });
     if (status !== 200) throw this.refused(this.superior, status, json);
-    if (json.home !== null && typeof json.home !== 'string') throw new UpstreamUnavailable(`the registry of ${this.superior} gave a malformed answer`);
+    if (json.home !== null && typeof json.home !== 'string')
+      throw new UpstreamUnavailable(`the registry of ${this.superior} gave a malformed answer`);
     return json.home;
   }
 
   /** Resolves once the superior acknowledged; the publisher's `deliver`. */
   async publish(p: Publication): Promise<void> {
     if (!this.superior) throw new Error(`${this.opts.self} has no superior to publish homes to`);
-    const { status, json } = await this.post(this.superior, REGISTRY_HOMES_PATH, { kind: p.kind, identifier: p.identifier, home: p.home, previous_home: p.previousHome });
+    const { status, json } = await this.post(this.superior, REGISTRY_HOMES_PATH, {
+      kind: p.kind,
+      identifier: p.identifier,
+      home: p.home,
+      previous_home: p.previousHome,
+    });
     if (status >= 200 && status < 300) return;
     if (status === 409 && json.error === 'home_conflict' && typeof json.home === 'string') throw new HomeConflict(json.home);
     throw this.refused(this.superior, status, json);
@@ -57,6 +63,8 @@ export class RegistryClient {
 
   /** Only the status and the error code: a description could echo the request. */
   private refused(superior: string, status: number, json: Record<string, unknown>): UpstreamUnavailable {
-    return new UpstreamUnavailable(`the registry of ${superior} answered ${status}${typeof json.error === 'string' ? ` ${json.error.slice(0, 64)}` : ''}`);
+    return new UpstreamUnavailable(
+      `the registry of ${superior} answered ${status}${typeof json.error === 'string' ? ` ${json.error.slice(0, 64)}` : ''}`,
+    );
   }
 }

@@ -86,7 +86,8 @@ function answer(ctx: Koa.Context, err: unknown, log: Logger): void {
   }
   let e: HttpError;
   if (err instanceof HttpError) e = err;
-  else if (err instanceof InvalidIdentifier || err instanceof InvalidUscc) e = new BadRequest('invalid_request', `identifier: ${err.problem}`);
+  else if (err instanceof InvalidIdentifier || err instanceof InvalidUscc)
+    e = new BadRequest('invalid_request', `identifier: ${err.problem}`);
   else {
     log.error('registry endpoint failed', { err, path: ctx.path });
     e = new HttpError(500, 'server_error', 'internal error');
@@ -108,13 +109,17 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
 
   /** Audits a refusal with its reason (never the identifier); returns it to be thrown. */
   async function refused<E extends Forbidden | HomeConflict>(err: E, detail: Record<string, unknown>): Promise<E> {
-    await recordAudit(opts.db, { event: 'registry.refused', detail: { ...detail, reason: err instanceof HomeConflict ? 'home_conflict' : err.code } });
+    await recordAudit(opts.db, {
+      event: 'registry.refused',
+      detail: { ...detail, reason: err instanceof HomeConflict ? 'home_conflict' : err.code },
+    });
     return err;
   }
 
   async function publishHome(ctx: Koa.Context): Promise<void> {
     const caller = await authenticate(ctx);
-    if (!(await opts.isSubordinate(caller))) throw await refused(new Forbidden('not_subordinate', `${caller} is not a direct subordinate of ${opts.self}`), { via: caller });
+    if (!(await opts.isSubordinate(caller)))
+      throw await refused(new Forbidden('not_subordinate', `${caller} is not a direct subordinate of ${opts.self}`), { via: caller });
     const body = validate(homesBody, await readJson(ctx));
     const previousHome = body.previous_home ?? null;
     const audited = { kind: body.kind, home: body.home, via: caller, previous_home: previousHome };
@@ -126,10 +131,20 @@ export function registryEndpoints(opts: RegistryEndpointsOptions): Koa.Middlewar
     const superior = opts.client.superior;
     const outcome = await opts.db
       .transaction(async (tx) => {
-        const outcome = await opts.registry.record(tx, { kind: body.kind, identifier: body.identifier, home: body.home, via: caller, previousHome });
+        const outcome = await opts.registry.record(tx, {
+          kind: body.kind,
+          identifier: body.identifier,
+          home: body.home,
+          via: caller,
+          previousHome,
+        });
         // An unchanged entry was forwarded when it was first recorded.
         if (superior && outcome !== 'unchanged') {
-          await enqueueRegistryPublication(tx, { cipher: opts.cipher, blindIndex: opts.blindIndex }, { kind: body.kind, identifier: body.identifier, home: body.home, previousHome });
+          await enqueueRegistryPublication(
+            tx,
+            { cipher: opts.cipher, blindIndex: opts.blindIndex },
+            { kind: body.kind, identifier: body.identifier, home: body.home, previousHome },
+          );
         }
         await appendAudit(tx, { event: 'registry.recorded', detail: { ...audited, outcome } });
         return outcome;

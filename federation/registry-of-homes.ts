@@ -53,7 +53,10 @@ export class HomeRegistry {
   }
 
   async lookup(kind: HomeKind, identifier: string): Promise<string | null> {
-    const { rows } = await this.db.query<{ home: string }>('SELECT home FROM home_registry WHERE kind = $1 AND blind_index = $2', [kind, this.indexOf(kind, identifier)]);
+    const { rows } = await this.db.query<{ home: string }>('SELECT home FROM home_registry WHERE kind = $1 AND blind_index = $2', [
+      kind,
+      this.indexOf(kind, identifier),
+    ]);
     return rows[0]?.home ?? null;
   }
 
@@ -66,12 +69,20 @@ export class HomeRegistry {
     );
     if (inserted.rows.length) return 'recorded';
     // Locked until the caller commits, so a concurrent move cannot slip between check and update.
-    const { rows } = await tx.query<{ home: string }>('SELECT home FROM home_registry WHERE kind = $1 AND blind_index = $2 FOR UPDATE', [e.kind, key]);
+    const { rows } = await tx.query<{ home: string }>('SELECT home FROM home_registry WHERE kind = $1 AND blind_index = $2 FOR UPDATE', [
+      e.kind,
+      key,
+    ]);
     // Entries are never deleted: the conflicting insert saw this row.
     const existing = rows[0]!.home;
     if (existing === e.home) return 'unchanged';
     if (e.previousHome !== existing) throw new HomeConflict(existing);
-    await tx.query('UPDATE home_registry SET home = $3, via = $4, updated_at = now() WHERE kind = $1 AND blind_index = $2', [e.kind, key, e.home, e.via]);
+    await tx.query('UPDATE home_registry SET home = $3, via = $4, updated_at = now() WHERE kind = $1 AND blind_index = $2', [
+      e.kind,
+      key,
+      e.home,
+      e.via,
+    ]);
     return 'moved';
   }
 }

@@ -159,13 +159,17 @@ export class RegistryPublisher {
       await this.opts.deliver({ kind: row.kind, identifier, home: row.home, previousHome: row.previous_home });
     } catch (err) {
       const attempts = row.attempts + 1;
-      await this.opts.db.query('UPDATE registry_outbox SET attempts = $2, next_attempt_at = now() + make_interval(secs => $3::int), last_error = $4 WHERE id = $1', [
-        row.id,
+      await this.opts.db.query(
+        'UPDATE registry_outbox SET attempts = $2, next_attempt_at = now() + make_interval(secs => $3::int), last_error = $4 WHERE id = $1',
+        [row.id, attempts, backoffSeconds(attempts), describe(err)],
+      );
+      this.opts.log.warn('registry publication not delivered; will retry', {
+        outbox_id: row.id,
+        kind: row.kind,
+        home: row.home,
         attempts,
-        backoffSeconds(attempts),
-        describe(err),
-      ]);
-      this.opts.log.warn('registry publication not delivered; will retry', { outbox_id: row.id, kind: row.kind, home: row.home, attempts, error: describe(err) });
+        error: describe(err),
+      });
       return false;
     }
     await this.opts.db.query('DELETE FROM registry_outbox WHERE id = $1', [row.id]);

@@ -62,7 +62,9 @@ export async function signSubordinateStatement(input: SubordinateStatementInput)
   if (input.constraints && Object.keys(input.constraints).length) claims.constraints = input.constraints;
   if (input.metadata && Object.keys(input.metadata).length) claims.metadata = input.metadata;
   if (input.sourceEndpoint) claims.source_endpoint = input.sourceEndpoint;
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ENTITY_STATEMENT_TYP }).sign(await importJWK(key, key.alg));
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ENTITY_STATEMENT_TYP })
+    .sign(await importJWK(key, key.alg));
 }
 
 /** The public keys of an authority, as its entity configuration publishes them. */
@@ -87,7 +89,10 @@ export interface SubordinateInfo {
  * entity, typ, an accepted algorithm and a signature by a key of its own jwks. Throws
  * EntityConfigurationError with the reason.
  */
-export async function fetchSubordinateInfo(entityId: string, opts: { fetcher?: StatementFetcher; timeoutMs?: number } = {}): Promise<SubordinateInfo> {
+export async function fetchSubordinateInfo(
+  entityId: string,
+  opts: { fetcher?: StatementFetcher; timeoutMs?: number } = {},
+): Promise<SubordinateInfo> {
   const fetcher = opts.fetcher ?? httpStatementFetcher();
   let jwt: string;
   try {
@@ -131,7 +136,9 @@ export class SubordinateDirectory {
   readonly #entries = new Map<string, { info: SubordinateInfo; at: number }>();
   readonly #pending = new Map<string, Promise<SubordinateInfo>>();
 
-  constructor(opts: { ttlMs?: number; staleMs?: number; fetch?: (entityId: string) => Promise<SubordinateInfo>; fetcher?: StatementFetcher } = {}) {
+  constructor(
+    opts: { ttlMs?: number; staleMs?: number; fetch?: (entityId: string) => Promise<SubordinateInfo>; fetcher?: StatementFetcher } = {},
+  ) {
     this.#ttlMs = opts.ttlMs ?? 5 * 60_000;
     this.#staleMs = opts.staleMs ?? 60 * 60_000;
     const fetcher = opts.fetcher;

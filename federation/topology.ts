@@ -27,7 +27,10 @@ const city = z
     port: port.optional(),
     url: url.optional(),
     /** Hybrid mode: the colour of the city's branding on the province's login pages. */
-    color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #0b5394').optional(),
+    color: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #0b5394')
+      .optional(),
   })
   .strict();
 
@@ -92,7 +95,10 @@ export interface Topology {
 
 function issuesToError(source: string, error: z.ZodError): ConfigurationError {
   const first = error.issues[0]!;
-  const path = first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const path = first.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
   return new ConfigurationError(`${source}: ${path || '(root)'}`, first.message + more);
 }
@@ -130,22 +136,78 @@ export function parseTopology(raw: unknown, source = 'topology'): Topology {
   });
 
   const op = (e: Omit<Entity, 'kind' | 'issuer'>): Entity => ({ ...e, kind: 'op', issuer: e.url });
-  entities.push(op({ id: 'national', tier: 'national', province: null, mode: null, url: at(file.national.port, file.national.url), superior: null, port: file.national.port, name: file.national.name }));
+  entities.push(
+    op({
+      id: 'national',
+      tier: 'national',
+      province: null,
+      mode: null,
+      url: at(file.national.port, file.national.url),
+      superior: null,
+      port: file.national.port,
+      name: file.national.name,
+    }),
+  );
   file.provinces.forEach((p, i) => {
-    entities.push(op({ id: p.code, tier: 'province', province: p.code, mode: p.mode, url: at(p.port, p.url), superior: 'national', port: p.port, name: p.name }));
+    entities.push(
+      op({
+        id: p.code,
+        tier: 'province',
+        province: p.code,
+        mode: p.mode,
+        url: at(p.port, p.url),
+        superior: 'national',
+        port: p.port,
+        name: p.name,
+      }),
+    );
     p.cities.forEach((c, j) => {
       const path = `provinces[${i}].cities[${j}]`;
       if (p.mode === 'unified') fail(`provinces[${i}].cities`, 'a unified province has no city platforms; list its cities nowhere');
       if (p.mode === 'separate') {
         if (c.port === undefined) fail(`${path}.port`, 'a city of a separate-mode province runs its own OP and needs a port');
-        entities.push(op({ id: c.code, tier: 'city', province: p.code, mode: p.mode, url: at(c.port!, c.url), superior: p.code, port: c.port!, name: c.name }));
+        entities.push(
+          op({
+            id: c.code,
+            tier: 'city',
+            province: p.code,
+            mode: p.mode,
+            url: at(c.port!, c.url),
+            superior: p.code,
+            port: c.port!,
+            name: c.name,
+          }),
+        );
       } else if (c.port !== undefined) {
         // Hybrid-mode cities have portals only; their accounts live at the province.
-        entities.push({ id: c.code, kind: 'portal', tier: 'city', province: p.code, mode: p.mode, url: at(c.port, c.url), issuer: null, superior: p.code, port: c.port, name: c.name, ...(c.color ? { color: c.color } : {}) });
+        entities.push({
+          id: c.code,
+          kind: 'portal',
+          tier: 'city',
+          province: p.code,
+          mode: p.mode,
+          url: at(c.port, c.url),
+          issuer: null,
+          superior: p.code,
+          port: c.port,
+          name: c.name,
+          ...(c.color ? { color: c.color } : {}),
+        });
       }
     });
   });
-  entities.push({ id: file.services.code, kind: 'services', tier: 'national', province: null, mode: null, url: at(file.services.port, file.services.url), issuer: null, superior: 'national', port: file.services.port, name: file.services.name });
+  entities.push({
+    id: file.services.code,
+    kind: 'services',
+    tier: 'national',
+    province: null,
+    mode: null,
+    url: at(file.services.port, file.services.url),
+    issuer: null,
+    superior: 'national',
+    port: file.services.port,
+    name: file.services.name,
+  });
 
   return {
     name: file.name,
@@ -154,7 +216,11 @@ export function parseTopology(raw: unknown, source = 'topology'): Topology {
     entities,
     get(idOrUrl: string) {
       const found = entities.find((e) => e.id === idOrUrl || e.url === idOrUrl.replace(/\/$/, ''));
-      if (!found) throw new ConfigurationError('--entity', `no entity "${idOrUrl}" in topology ${file.name}; known: ${entities.map((e) => e.id).join(', ')}`);
+      if (!found)
+        throw new ConfigurationError(
+          '--entity',
+          `no entity "${idOrUrl}" in topology ${file.name}; known: ${entities.map((e) => e.id).join(', ')}`,
+        );
       return found;
     },
     ops: () => entities.filter((e) => e.kind === 'op'),
@@ -180,5 +246,15 @@ export function loadTopology(path = DEFAULT_TOPOLOGY): Topology {
 
 /** What `gov-id topology` prints: the public description of each entity. */
 export function describeTopology(t: Topology) {
-  return t.entities.map(({ id, kind, tier, province, mode, url, issuer, superior, name }) => ({ id, kind, tier, province, mode, url, issuer, superior, name }));
+  return t.entities.map(({ id, kind, tier, province, mode, url, issuer, superior, name }) => ({
+    id,
+    kind,
+    tier,
+    province,
+    mode,
+    url,
+    issuer,
+    superior,
+    name,
+  }));
 }

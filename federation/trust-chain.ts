@@ -205,7 +205,8 @@ function byteLength(jwt: string): number {
 function parseStatement(jwt: unknown, ctx: Context, fallbackLabel: string): Statement {
   if (typeof jwt !== 'string') fail(fallbackLabel, 'malformed', 'not a string');
   const text = jwt as string;
-  if (byteLength(text) > ctx.maxJwtBytes) fail(fallbackLabel, 'too_large', `${byteLength(text)} bytes exceeds the limit of ${ctx.maxJwtBytes}`);
+  if (byteLength(text) > ctx.maxJwtBytes)
+    fail(fallbackLabel, 'too_large', `${byteLength(text)} bytes exceeds the limit of ${ctx.maxJwtBytes}`);
   const parts = text.split('.');
   if (parts.length !== 3) fail(fallbackLabel, 'malformed', 'not a compact JWS (three dot-separated parts)');
   let header: Record<string, unknown>;
@@ -242,9 +243,24 @@ function isEntityId(v: unknown, allowHttp: boolean): v is string {
 
 /** Claims this specification defines for Entity Statements; `crit` must not list them (§3.1.1, §13.4). */
 const SPEC_CLAIMS = new Set([
-  'iss', 'sub', 'iat', 'exp', 'jwks', 'metadata', 'crit', 'authority_hints', 'trust_anchor_hints', 'trust_marks',
-  'trust_mark_issuers', 'trust_mark_owners', 'constraints', 'metadata_policy', 'metadata_policy_crit', 'source_endpoint',
-  'aud', 'trust_anchor',
+  'iss',
+  'sub',
+  'iat',
+  'exp',
+  'jwks',
+  'metadata',
+  'crit',
+  'authority_hints',
+  'trust_anchor_hints',
+  'trust_marks',
+  'trust_mark_issuers',
+  'trust_mark_owners',
+  'constraints',
+  'metadata_policy',
+  'metadata_policy_crit',
+  'source_endpoint',
+  'aud',
+  'trust_anchor',
 ]);
 /** Claims allowed only in Entity Configurations (§3.1.2), and only in Subordinate Statements (§3.1.3). */
 const EC_ONLY = ['authority_hints', 'trust_anchor_hints', 'trust_marks', 'trust_mark_issuers', 'trust_mark_owners'];
@@ -271,7 +287,8 @@ function checkJwks(label: string, jwks: unknown): void {
 function checkConstraintsSyntax(label: string, c: unknown): void {
   if (!isObject(c)) return void fail(label, 'constraints', 'constraints must be a JSON object');
   const { max_path_length: mpl, naming_constraints: nc, allowed_entity_types: aet } = c;
-  if (mpl !== undefined && !(Number.isInteger(mpl) && (mpl as number) >= 0)) fail(label, 'constraints', 'max_path_length must be an integer >= 0');
+  if (mpl !== undefined && !(Number.isInteger(mpl) && (mpl as number) >= 0))
+    fail(label, 'constraints', 'max_path_length must be an integer >= 0');
   if (nc !== undefined) {
     if (!isObject(nc)) fail(label, 'constraints', 'naming_constraints must be a JSON object');
     for (const member of ['permitted', 'excluded'] as const) {
@@ -282,7 +299,8 @@ function checkConstraintsSyntax(label: string, c: unknown): void {
     }
   }
   if (aet !== undefined) {
-    if (!(Array.isArray(aet) && aet.every((t) => typeof t === 'string'))) fail(label, 'constraints', 'allowed_entity_types must be an array of strings');
+    if (!(Array.isArray(aet) && aet.every((t) => typeof t === 'string')))
+      fail(label, 'constraints', 'allowed_entity_types must be an array of strings');
     // §6.2.3: federation_entity "is always allowed and MUST NOT be included in the constraint".
     if ((aet as string[]).includes('federation_entity')) fail(label, 'constraints', 'allowed_entity_types must not list federation_entity');
   }
@@ -301,7 +319,8 @@ function checkTrustMarks(label: string, marks: unknown): void {
     } catch {
       fail(label, 'trust_marks', 'trust_mark is not a JWT');
     }
-    if (type !== (mark as { trust_mark_type: string }).trust_mark_type) fail(label, 'trust_marks', 'trust_mark_type differs from the one in the Trust Mark JWT');
+    if (type !== (mark as { trust_mark_type: string }).trust_mark_type)
+      fail(label, 'trust_marks', 'trust_mark_type differs from the one in the Trust Mark JWT');
   }
 }
 
@@ -310,12 +329,16 @@ function checkStatement(st: Statement, ctx: Context): void {
   const { header, claims, label } = st;
   // "Entity Statements without a typ header parameter or with a different typ value MUST be rejected."
   if (header.typ !== ENTITY_STATEMENT_TYP) fail(label, 'typ', `typ is ${JSON.stringify(header.typ)}, not ${ENTITY_STATEMENT_TYP}`);
-  if (typeof header.alg !== 'string' || header.alg === 'none' || !ctx.algorithms.has(header.alg)) fail(label, 'alg', `alg ${JSON.stringify(header.alg)} is not accepted`);
+  if (typeof header.alg !== 'string' || header.alg === 'none' || !ctx.algorithms.has(header.alg))
+    fail(label, 'alg', `alg ${JSON.stringify(header.alg)} is not accepted`);
   if (typeof header.kid !== 'string' || header.kid.length === 0) fail(label, 'kid', 'kid header parameter missing or empty');
-  if ('trust_chain' in header || 'peer_trust_chain' in header) fail(label, 'malformed', 'entity statements must not carry a trust_chain header');
+  if ('trust_chain' in header || 'peer_trust_chain' in header)
+    fail(label, 'malformed', 'entity statements must not carry a trust_chain header');
 
-  if (!isEntityId(claims.iss, ctx.allowHttp)) fail(label, 'entity_id', `iss ${JSON.stringify(claims.iss)} is not a valid Entity Identifier`);
-  if (!isEntityId(claims.sub, ctx.allowHttp)) fail(label, 'entity_id', `sub ${JSON.stringify(claims.sub)} is not a valid Entity Identifier`);
+  if (!isEntityId(claims.iss, ctx.allowHttp))
+    fail(label, 'entity_id', `iss ${JSON.stringify(claims.iss)} is not a valid Entity Identifier`);
+  if (!isEntityId(claims.sub, ctx.allowHttp))
+    fail(label, 'entity_id', `sub ${JSON.stringify(claims.sub)} is not a valid Entity Identifier`);
   if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) fail(label, 'claims', 'iat missing or not a number');
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) fail(label, 'claims', 'exp missing or not a number');
   if (claims.jwks === undefined) fail(label, 'claims', 'jwks missing');
@@ -338,7 +361,12 @@ function checkStatement(st: Statement, ctx: Context): void {
   }
 
   for (const claim of st.isEntityConfiguration ? SS_ONLY : EC_ONLY) {
-    if (claim in claims) fail(label, 'claims', `${claim} is not allowed in ${st.isEntityConfiguration ? 'an entity configuration' : 'a subordinate statement'}`);
+    if (claim in claims)
+      fail(
+        label,
+        'claims',
+        `${claim} is not allowed in ${st.isEntityConfiguration ? 'an entity configuration' : 'a subordinate statement'}`,
+      );
   }
   // aud and trust_anchor belong to explicit registration only (§3.1.4, §3.1.5).
   for (const claim of ['aud', 'trust_anchor']) if (claim in claims) fail(label, 'claims', `${claim} is only for explicit registration`);
@@ -346,12 +374,16 @@ function checkStatement(st: Statement, ctx: Context): void {
   if (claims.authority_hints !== undefined) {
     const hints = claims.authority_hints;
     if (!Array.isArray(hints) || hints.length === 0) fail(label, 'claims', 'authority_hints must be a non-empty array');
-    for (const hint of hints) if (!isEntityId(hint, ctx.allowHttp)) fail(label, 'entity_id', `authority hint ${JSON.stringify(hint)} is not a valid Entity Identifier`);
+    for (const hint of hints)
+      if (!isEntityId(hint, ctx.allowHttp))
+        fail(label, 'entity_id', `authority hint ${JSON.stringify(hint)} is not a valid Entity Identifier`);
   }
   if (claims.trust_anchor_hints !== undefined) {
     const hints = claims.trust_anchor_hints;
     if (!Array.isArray(hints) || hints.length === 0) fail(label, 'claims', 'trust_anchor_hints must be a non-empty array');
-    for (const hint of hints) if (!isEntityId(hint, ctx.allowHttp)) fail(label, 'entity_id', `trust anchor hint ${JSON.stringify(hint)} is not a valid Entity Identifier`);
+    for (const hint of hints)
+      if (!isEntityId(hint, ctx.allowHttp))
+        fail(label, 'entity_id', `trust anchor hint ${JSON.stringify(hint)} is not a valid Entity Identifier`);
   }
   if (claims.trust_mark_issuers !== undefined) {
     const issuers = claims.trust_mark_issuers;
@@ -376,7 +408,8 @@ function checkStatement(st: Statement, ctx: Context): void {
       }
     }
   }
-  if (claims.metadata_policy !== undefined && !isObject(claims.metadata_policy)) fail(label, 'policy_illegal', 'metadata_policy must be a JSON object');
+  if (claims.metadata_policy !== undefined && !isObject(claims.metadata_policy))
+    fail(label, 'policy_illegal', 'metadata_policy must be a JSON object');
   if (claims.metadata_policy_crit !== undefined) {
     const crit = claims.metadata_policy_crit;
     if (!Array.isArray(crit) || crit.length === 0 || !crit.every((c) => typeof c === 'string')) {
@@ -409,7 +442,8 @@ async function verifySignature(st: Statement, keys: JWK[], whose: string, missin
   const alg = st.header.alg as string;
   const jwk = keys.find((k) => k.kid === kid);
   if (!jwk) fail(st.label, missingKeyCheck, `signing key ${kid} is not in ${whose}`);
-  if (jwk!.alg !== undefined && jwk!.alg !== alg) fail(st.label, 'signature', `key ${kid} of ${whose} is for ${jwk!.alg}, the statement uses ${alg}`);
+  if (jwk!.alg !== undefined && jwk!.alg !== alg)
+    fail(st.label, 'signature', `key ${kid} of ${whose} is for ${jwk!.alg}, the statement uses ${alg}`);
   if (jwk!.use !== undefined && jwk!.use !== 'sig') fail(st.label, 'signature', `key ${kid} of ${whose} is not a signing key`);
   const pub: JWK = { ...jwk! };
   for (const member of PRIVATE_MEMBERS) delete (pub as Record<string, unknown>)[member];
@@ -468,7 +502,8 @@ async function validateStatements(stmts: Statement[], ctx: Context): Promise<Tru
 
   const n = stmts.length;
   const leaf = stmts[0]!;
-  if (!leaf.isEntityConfiguration) fail(leaf.label, 'iss_sub', 'the first statement must be the subject\'s entity configuration (iss == sub)');
+  if (!leaf.isEntityConfiguration)
+    fail(leaf.label, 'iss_sub', "the first statement must be the subject's entity configuration (iss == sub)");
   const last = stmts[n - 1]!;
   const anchorEC = n === 1 || last.isEntityConfiguration ? last : undefined;
   const lastSubordinate = anchorEC ? n - 2 : n - 1; // subordinate statements are ES[1..lastSubordinate]
@@ -479,17 +514,20 @@ async function validateStatements(stmts: Statement[], ctx: Context): Promise<Tru
   // ES[j]["iss"] == ES[j+1]["sub"]
   for (let j = 0; j < n - 1; j++) {
     const [a, b] = [stmts[j]!, stmts[j + 1]!];
-    if (a.claims.iss !== b.claims.sub) fail(b.label, 'iss_sub', `sub ${b.claims.sub} does not match the issuer ${a.claims.iss} of the statement below it`);
+    if (a.claims.iss !== b.claims.sub)
+      fail(b.label, 'iss_sub', `sub ${b.claims.sub} does not match the issuer ${a.claims.iss} of the statement below it`);
   }
   // §3.2: the issuer of a subordinate statement must be among the subject's authority_hints.
   if (lastSubordinate >= 1) {
     const issuer = stmts[1]!.claims.iss;
-    if (!(leaf.claims.authority_hints ?? []).includes(issuer)) fail(leaf.label, 'authority_hints', `${issuer} is not among the authority_hints`);
+    if (!(leaf.claims.authority_hints ?? []).includes(issuer))
+      fail(leaf.label, 'authority_hints', `${issuer} is not among the authority_hints`);
   }
 
   const anchorId = anchorEC ? anchorEC.claims.sub : stmts[lastSubordinate]!.claims.iss;
   const anchor = ctx.anchors.get(anchorId);
-  if (!anchor) fail(anchorEC?.label ?? stmts[lastSubordinate]!.label, 'unknown_trust_anchor', `${anchorId} is not a configured trust anchor`);
+  if (!anchor)
+    fail(anchorEC?.label ?? stmts[lastSubordinate]!.label, 'unknown_trust_anchor', `${anchorId} is not a configured trust anchor`);
   const intermediates = Math.max(0, lastSubordinate - 1);
   if (intermediates > ctx.maxPathLength) {
     fail(stmts[lastSubordinate]!.label, 'max_path_length', `${intermediates} intermediates exceed the limit of ${ctx.maxPathLength}`);
@@ -502,7 +540,8 @@ async function validateStatements(stmts: Statement[], ctx: Context): Promise<Tru
   const anchorKeys = anchor!.jwks.keys;
   if (anchorEC) {
     await verifySignature(anchorEC, anchorKeys, `the configured keys of trust anchor ${anchorId}`, 'signature');
-    if (!anchorEC.claims.jwks.keys.some((k) => k.kid === anchorEC.header.kid)) fail(anchorEC.label, 'signature', 'signing key is not in its own jwks');
+    if (!anchorEC.claims.jwks.keys.some((k) => k.kid === anchorEC.header.kid))
+      fail(anchorEC.label, 'signature', 'signing key is not in its own jwks');
   }
   for (let j = lastSubordinate; j >= 1; j--) {
     const st = stmts[j]!;
@@ -526,10 +565,19 @@ async function validateStatements(stmts: Statement[], ctx: Context): Promise<Tru
     if (!c) continue;
     // max_path_length: Intermediates between the issuer of ES[j] and the subject are ES[1..j-1]'s issuers.
     if (c.max_path_length !== undefined && j - 1 > c.max_path_length) {
-      fail(st.label, 'max_path_length', `${j - 1} intermediates between the issuer and the subject exceed max_path_length ${c.max_path_length}`);
+      fail(
+        st.label,
+        'max_path_length',
+        `${j - 1} intermediates between the issuer and the subject exceed max_path_length ${c.max_path_length}`,
+      );
     }
     // naming_constraints apply to the subject of ES[j] and all entities below it.
-    if (c.naming_constraints) checkNamingConstraints(st.label, c.naming_constraints, stmts.slice(1, j + 1).map((s) => s.claims.sub));
+    if (c.naming_constraints)
+      checkNamingConstraints(
+        st.label,
+        c.naming_constraints,
+        stmts.slice(1, j + 1).map((s) => s.claims.sub),
+      );
     if (c.allowed_entity_types) allowedTypes.push(c.allowed_entity_types);
   }
 
@@ -550,7 +598,8 @@ async function validateStatements(stmts: Statement[], ctx: Context): Promise<Tru
   const critical = new Set<string>();
   for (let j = 1; j <= lastSubordinate; j++) {
     for (const op of stmts[j]!.claims.metadata_policy_crit ?? []) {
-      if (!SUPPORTED_ADDITIONAL_OPERATORS.has(op)) fail(stmts[j]!.label, 'policy_illegal', `critical policy operator ${op} is not supported`);
+      if (!SUPPORTED_ADDITIONAL_OPERATORS.has(op))
+        fail(stmts[j]!.label, 'policy_illegal', `critical policy operator ${op} is not supported`);
       critical.add(op);
     }
   }
@@ -574,7 +623,8 @@ async function validateStatements(stmts: Statement[], ctx: Context): Promise<Tru
   } catch (err) {
     throw policyError(leaf.label, err);
   }
-  if (ctx.entityType !== undefined && !metadata[ctx.entityType]) fail(leaf.label, 'entity_type', `the resolved metadata has no ${ctx.entityType}`);
+  if (ctx.entityType !== undefined && !metadata[ctx.entityType])
+    fail(leaf.label, 'entity_type', `the resolved metadata has no ${ctx.entityType}`);
 
   const chain: TrustChain = {
     subject: leaf.claims.sub,
@@ -590,7 +640,8 @@ async function validateStatements(stmts: Statement[], ctx: Context): Promise<Tru
 /** A MetadataPolicyError as the TrustChainError of the statement that caused it. */
 function policyError(label: string, err: unknown): Error {
   if (!(err instanceof MetadataPolicyError)) return err as Error;
-  const check: TrustChainCheck = err.kind === 'illegal' ? 'policy_illegal' : err.kind === 'conflict' ? 'policy_conflict' : 'policy_violation';
+  const check: TrustChainCheck =
+    err.kind === 'illegal' ? 'policy_illegal' : err.kind === 'conflict' ? 'policy_conflict' : 'policy_violation';
   return new TrustChainError(label, check, err.message, { cause: err });
 }
 
@@ -667,7 +718,8 @@ class Resolver {
   }
 
   #budget(label: string, url: string): void {
-    if (++this.#fetches > this.#maxFetches) throw new TrustChainError(label, 'fetch_budget', `more than ${this.#maxFetches} fetches`, { url });
+    if (++this.#fetches > this.#maxFetches)
+      throw new TrustChainError(label, 'fetch_budget', `more than ${this.#maxFetches} fetches`, { url });
   }
 
   /** The entity's configuration, fetched once per resolution ("MUST NOT attempt to fetch Entity Statements they already have obtained"). */
@@ -688,7 +740,8 @@ class Resolver {
     const jwt = await timed(label, url, this.#timeoutMs, (signal) => this.#fetcher.entityConfiguration(entityId, signal));
     const st = parseStatement(jwt, this.#ctx, label);
     checkStatement(st, this.#ctx);
-    if (st.claims.iss !== entityId || st.claims.sub !== entityId) fail(label, 'iss_sub', `iss/sub are ${st.claims.iss}/${st.claims.sub}, expected ${entityId}`);
+    if (st.claims.iss !== entityId || st.claims.sub !== entityId)
+      fail(label, 'iss_sub', `iss/sub are ${st.claims.iss}/${st.claims.sub}, expected ${entityId}`);
     // "the entity configuration is self-signed with a key from its own jwks"
     await verifySignature(st, st.claims.jwks.keys, 'its own jwks', 'signature');
     return st;
@@ -711,13 +764,17 @@ class Resolver {
     // §8.1: the fetch endpoint is published in the superior's own entity configuration.
     const fed = superior.claims.metadata?.federation_entity;
     const endpoint = fed?.federation_fetch_endpoint;
-    if (typeof endpoint !== 'string' || !isEntityUrl(endpoint)) fail(superior.label, 'no_fetch_endpoint', 'metadata.federation_entity.federation_fetch_endpoint is missing');
+    if (typeof endpoint !== 'string' || !isEntityUrl(endpoint))
+      fail(superior.label, 'no_fetch_endpoint', 'metadata.federation_entity.federation_fetch_endpoint is missing');
     const url = fetchStatementUrl(endpoint as string, subject);
     this.#budget(label, url);
-    const jwt = await timed(label, url, this.#timeoutMs, (signal) => this.#fetcher.subordinateStatement(endpoint as string, issuer, subject, signal));
+    const jwt = await timed(label, url, this.#timeoutMs, (signal) =>
+      this.#fetcher.subordinateStatement(endpoint as string, issuer, subject, signal),
+    );
     const st = parseStatement(jwt, this.#ctx, label);
     checkStatement(st, this.#ctx);
-    if (st.claims.iss !== issuer || st.claims.sub !== subject) fail(st.label, 'iss_sub', `expected a statement by ${issuer} about ${subject}`);
+    if (st.claims.iss !== issuer || st.claims.sub !== subject)
+      fail(st.label, 'iss_sub', `expected a statement by ${issuer} about ${subject}`);
     // §3.2: signed with a key in the issuer's entity configuration.
     await verifySignature(st, superior.claims.jwks.keys, superior.label, 'signature');
     return st;
@@ -762,7 +819,13 @@ class Resolver {
             }
             const intermediates = path.subordinates.length + 1;
             if (intermediates > ctx.maxPathLength) {
-              errors.push(new TrustChainError(statement.label, 'max_path_length', `more than ${ctx.maxPathLength} intermediates without reaching a trust anchor`));
+              errors.push(
+                new TrustChainError(
+                  statement.label,
+                  'max_path_length',
+                  `more than ${ctx.maxPathLength} intermediates without reaching a trust anchor`,
+                ),
+              );
               continue;
             }
             next.push({ configurations: [...path.configurations, superior], subordinates: [...path.subordinates, statement] });
@@ -824,7 +887,9 @@ export function httpStatementFetcher(opts: { maxBytes?: number } = {}): Statemen
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== ENTITY_STATEMENT_MEDIA_TYPE) {
       await res.body?.cancel();
-      throw new TrustChainError(label, 'fetch_failed', `content type ${type || 'missing'}, expected ${ENTITY_STATEMENT_MEDIA_TYPE}`, { url });
+      throw new TrustChainError(label, 'fetch_failed', `content type ${type || 'missing'}, expected ${ENTITY_STATEMENT_MEDIA_TYPE}`, {
+        url,
+      });
     }
     const chunks: Uint8Array[] = [];
     let total = 0;
@@ -843,7 +908,8 @@ export function httpStatementFetcher(opts: { maxBytes?: number } = {}): Statemen
   };
   return {
     entityConfiguration: (entityId, signal) => get(entityConfigurationUrl(entityId), entityConfigurationLabel(entityId), signal),
-    subordinateStatement: (endpoint, issuer, subject, signal) => get(fetchStatementUrl(endpoint, subject), subordinateStatementLabel(issuer, subject), signal),
+    subordinateStatement: (endpoint, issuer, subject, signal) =>
+      get(fetchStatementUrl(endpoint, subject), subordinateStatementLabel(issuer, subject), signal),
   };
 }
 

@@ -22,7 +22,14 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
 import type { Logger } from '../infra/log.ts';
 import { ENTITY_CONFIGURATION_PATH, ENTITY_STATEMENT_TYP } from './entity-configuration.ts';
-import { TRUST_MARK_MEDIA_TYPE, TRUST_MARK_TYPES, TrustMarkError, verifyTrustMark, type TrustMarkClaims, type TrustMarkEntry } from './trust-marks.ts';
+import {
+  TRUST_MARK_MEDIA_TYPE,
+  TRUST_MARK_TYPES,
+  TrustMarkError,
+  verifyTrustMark,
+  type TrustMarkClaims,
+  type TrustMarkEntry,
+} from './trust-marks.ts';
 
 type Jwks = { keys: JWK[] };
 
@@ -110,7 +117,9 @@ export class TrustMarkHolder {
   /** The `trust_marks` claim for the entity configuration: the held marks that have not expired. */
   trustMarks(): TrustMarkEntry[] {
     const now = Math.floor(this.#now() / 1000);
-    return [...this.#held.entries()].filter(([, h]) => h.claims.exp === undefined || h.claims.exp > now).map(([type, h]) => ({ trust_mark_type: type, trust_mark: h.jwt }));
+    return [...this.#held.entries()]
+      .filter(([, h]) => h.claims.exp === undefined || h.claims.exp > now)
+      .map(([type, h]) => ({ trust_mark_type: type, trust_mark: h.jwt }));
   }
 
   /** Starts refreshing in the background; returns at once (never waits for, or fails because of, the issuer). */
@@ -173,16 +182,29 @@ export class TrustMarkHolder {
         const held = this.#held.get(type);
         const now = Math.floor(this.#now() / 1000);
         const pastHalfLife = held?.claims.exp !== undefined && now >= held.claims.iat + (held.claims.exp - held.claims.iat) / 2;
-        if (!held || pastHalfLife || essence(held.claims) !== essence(claims) || (held.claims.exp !== undefined && held.claims.exp <= now)) {
+        if (
+          !held ||
+          pastHalfLife ||
+          essence(held.claims) !== essence(claims) ||
+          (held.claims.exp !== undefined && held.claims.exp <= now)
+        ) {
           if (!held || essence(held.claims) !== essence(claims)) result.changed.push(type);
           this.#held.set(type, { jwt, claims });
-          if (!held) this.#opts.log?.info('trust mark obtained', { trust_mark_type: type, issuer: this.#opts.issuer, ...(claims.max_loa ? { max_loa: claims.max_loa } : {}) });
+          if (!held)
+            this.#opts.log?.info('trust mark obtained', {
+              trust_mark_type: type,
+              issuer: this.#opts.issuer,
+              ...(claims.max_loa ? { max_loa: claims.max_loa } : {}),
+            });
         }
       } catch (err) {
         if (err instanceof NotGranted) {
           if (this.#held.delete(type)) {
             result.changed.push(type);
-            this.#opts.log?.warn('trust mark withdrawn by the issuer; no longer published', { trust_mark_type: type, issuer: this.#opts.issuer });
+            this.#opts.log?.warn('trust mark withdrawn by the issuer; no longer published', {
+              trust_mark_type: type,
+              issuer: this.#opts.issuer,
+            });
           }
           continue;
         }
@@ -209,19 +231,30 @@ export class TrustMarkHolder {
     const url = new URL(endpoint);
     url.searchParams.set('trust_mark_type', type);
     url.searchParams.set('sub', this.entityId);
-    const res = await fetch(url, { redirect: 'error', headers: { accept: TRUST_MARK_MEDIA_TYPE }, signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 5000) });
+    const res = await fetch(url, {
+      redirect: 'error',
+      headers: { accept: TRUST_MARK_MEDIA_TYPE },
+      signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 5000),
+    });
     const body = await res.text();
     if (res.status === 404) throw new NotGranted();
     if (res.status !== 200) throw new Error(`${url.href}: HTTP ${res.status} ${body.slice(0, 200)}`);
     const contentType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (contentType !== TRUST_MARK_MEDIA_TYPE) throw new Error(`${url.href}: content type ${contentType || 'missing'}, expected ${TRUST_MARK_MEDIA_TYPE}`);
+    if (contentType !== TRUST_MARK_MEDIA_TYPE)
+      throw new Error(`${url.href}: content type ${contentType || 'missing'}, expected ${TRUST_MARK_MEDIA_TYPE}`);
     return body.trim();
   }
 
   async #verify(jwt: string, type: string): Promise<TrustMarkClaims> {
     const keys = await this.#keys();
     try {
-      return await verifyTrustMark(jwt, { issuerKeys: keys, expectedIssuer: this.#opts.issuer, expectedType: type, subject: this.entityId, now: Math.floor(this.#now() / 1000) });
+      return await verifyTrustMark(jwt, {
+        issuerKeys: keys,
+        expectedIssuer: this.#opts.issuer,
+        expectedType: type,
+        subject: this.entityId,
+        now: Math.floor(this.#now() / 1000),
+      });
     } catch (err) {
       if (err instanceof TrustMarkError) throw new Error(`the issuer sent a mark that does not validate: ${err.message}`);
       throw err;
@@ -240,7 +273,10 @@ export class TrustMarkHolder {
     if (given && this.#opts.issuerKeys) return { endpoint: given, keys: await this.#keys() };
     if (this.#issuerInfo && this.#issuerInfo.until > this.#now()) return this.#issuerInfo;
     const issuer = this.#opts.issuer;
-    const res = await fetch(issuer.replace(/\/$/, '') + ENTITY_CONFIGURATION_PATH, { redirect: 'error', signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 5000) });
+    const res = await fetch(issuer.replace(/\/$/, '') + ENTITY_CONFIGURATION_PATH, {
+      redirect: 'error',
+      signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 5000),
+    });
     if (res.status !== 200) {
       await res.body?.cancel();
       throw new Error(`entity configuration of ${issuer}: HTTP ${res.status}`);
@@ -261,7 +297,8 @@ export class TrustMarkHolder {
     }
     const metadata = claims.metadata as Record<string, Record<string, unknown>> | undefined;
     const endpoint = given ?? metadata?.federation_entity?.federation_trust_mark_endpoint;
-    if (typeof endpoint !== 'string') throw new Error(`entity configuration of ${issuer}: no federation_trust_mark_endpoint in its federation_entity metadata`);
+    if (typeof endpoint !== 'string')
+      throw new Error(`entity configuration of ${issuer}: no federation_trust_mark_endpoint in its federation_entity metadata`);
     const keys = this.#opts.issuerKeys ? await this.#keys() : jwks;
     this.#issuerInfo = { endpoint, keys, until: this.#now() + 300_000 };
     return this.#issuerInfo;

@@ -158,10 +158,15 @@ const grantSchema = z.strictObject({
     const problem = entityIdProblem(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
-  max_loa: z.string().refine((v) => (LOA_LEVELS as string[]).includes(v), { message: `must be one of ${LOA_LEVELS.join(', ')}` }).optional(),
+  max_loa: z
+    .string()
+    .refine((v) => (LOA_LEVELS as string[]).includes(v), { message: `must be one of ${LOA_LEVELS.join(', ')}` })
+    .optional(),
   expires_at: z
     .string()
-    .refine((v) => ISO_DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)), { message: 'must be a date and time with a time zone, e.g. 2026-12-31T23:59:59+08:00' })
+    .refine((v) => ISO_DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)), {
+      message: 'must be a date and time with a time zone, e.g. 2026-12-31T23:59:59+08:00',
+    })
     .optional(),
   revoked: z.boolean().optional(),
   comment: z.string().optional(),
@@ -173,7 +178,10 @@ const configSchema = z.strictObject({
 });
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 /**
@@ -187,7 +195,10 @@ export function parseTrustMarkConfig(raw: unknown, source = 'trust mark configur
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
     if (first.code === 'unrecognized_keys') {
       const key = first.keys[0]!;
-      const reason = key === 'trust_mark' ? 'the signed trust mark is not stored; the issuer signs it on request' : 'is not a field of the trust mark configuration (see docs/federation.md)';
+      const reason =
+        key === 'trust_mark'
+          ? 'the signed trust mark is not stored; the issuer signs it on request'
+          : 'is not a field of the trust mark configuration (see docs/federation.md)';
       throw new ConfigurationError(`${source}: ${formatPath([...first.path, key])}`, reason + more);
     }
     let message = first.message;
@@ -202,13 +213,20 @@ export function parseTrustMarkConfig(raw: unknown, source = 'trust mark configur
   config.marks.forEach((mark, i) => {
     const at = `${source}: marks[${i}]`;
     if (mark.trust_mark_type === REAL_NAME_OP && mark.max_loa === undefined) {
-      throw new ConfigurationError(`${at}.max_loa`, 'a real-name-op mark needs max_loa, the highest level of assurance the OP may assert (loa1, loa2 or loa3)');
+      throw new ConfigurationError(
+        `${at}.max_loa`,
+        'a real-name-op mark needs max_loa, the highest level of assurance the OP may assert (loa1, loa2 or loa3)',
+      );
     }
     if (mark.trust_mark_type !== REAL_NAME_OP && mark.max_loa !== undefined) {
       throw new ConfigurationError(`${at}.max_loa`, 'only real-name-op marks carry max_loa');
     }
     const key = `${mark.trust_mark_type} ${mark.sub}`;
-    if (seen.has(key)) throw new ConfigurationError(`${at}.sub`, `${mark.sub} already has a ${mark.trust_mark_type} entry (marks[${seen.get(key)}]); one entry per type and entity`);
+    if (seen.has(key))
+      throw new ConfigurationError(
+        `${at}.sub`,
+        `${mark.sub} already has a ${mark.trust_mark_type} entry (marks[${seen.get(key)}]); one entry per type and entity`,
+      );
     seen.set(key, i);
   });
   return config;
@@ -228,7 +246,6 @@ export function defaultTrustMarkConfig(topology: Topology): TrustMarkIssuerConfi
   }
   return { marks };
 }
-
 
 export function readTrustMarkConfigFile(file: string): TrustMarkIssuerConfig {
   return parseTrustMarkConfig(readJsonFile(file, 'trust mark configuration'), file);
@@ -275,7 +292,11 @@ export class TrustMarkConfigWatcher extends LiveConfigFile<TrustMarkIssuerConfig
 }
 
 /** The live configuration in `dataDir`, created from the topology when absent. */
-export function watchTrustMarkConfig(dataDir: string, topology: Topology, opts: { log?: Logger; checkIntervalMs?: number; now?: () => number } = {}): TrustMarkConfigWatcher {
+export function watchTrustMarkConfig(
+  dataDir: string,
+  topology: Topology,
+  opts: { log?: Logger; checkIntervalMs?: number; now?: () => number } = {},
+): TrustMarkConfigWatcher {
   return new TrustMarkConfigWatcher({ file: trustMarkConfigPath(dataDir), defaults: () => defaultTrustMarkConfig(topology), ...opts });
 }
 
@@ -415,14 +436,19 @@ export class TrustMarkIssuer {
       try {
         if (!handler.methods.includes(ctx.method)) {
           ctx.set('Allow', handler.methods.join(', '));
-          throw new HttpError(405, 'invalid_request', `use ${handler.methods[0]}${handler.methods[0] === 'GET' ? '; client authentication at federation endpoints is not supported' : ''}`);
+          throw new HttpError(
+            405,
+            'invalid_request',
+            `use ${handler.methods[0]}${handler.methods[0] === 'GET' ? '; client authentication at federation endpoints is not supported' : ''}`,
+          );
         }
         await handler.run(ctx);
       } catch (err) {
         const e =
           err instanceof HttpError
             ? err
-            : (this.#opts.log?.error('trust mark endpoint failed', { err, path: ctx.path }), new HttpError(500, 'server_error', 'internal error'));
+            : (this.#opts.log?.error('trust mark endpoint failed', { err, path: ctx.path }),
+              new HttpError(500, 'server_error', 'internal error'));
         ctx.status = e.status;
         ctx.type = 'application/json';
         ctx.body = { error: e.code, error_description: e.message };
@@ -436,7 +462,11 @@ export class TrustMarkIssuer {
     const sub = single(params, 'sub');
     const jwt = await this.issue(type, sub);
     if (!jwt) {
-      throw new HttpError(404, 'not_found', isGovIdType(type) ? `${sub} does not have the trust mark ${type}` : `${this.entityId} does not issue trust marks of type ${type}`);
+      throw new HttpError(
+        404,
+        'not_found',
+        isGovIdType(type) ? `${sub} does not have the trust mark ${type}` : `${this.entityId} does not issue trust marks of type ${type}`,
+      );
     }
     ctx.status = 200;
     ctx.type = TRUST_MARK_MEDIA_TYPE;
@@ -484,7 +514,8 @@ type Params = Map<string, string[]>;
 
 function queryParams(ctx: Koa.Context): Params {
   const params: Params = new Map();
-  for (const [name, value] of Object.entries(ctx.query)) params.set(name, value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  for (const [name, value] of Object.entries(ctx.query))
+    params.set(name, value === undefined ? [] : Array.isArray(value) ? value : [value]);
   return params;
 }
 
@@ -510,7 +541,8 @@ async function readForm(ctx: Koa.Context): Promise<Params> {
     for (const [name, value] of Object.entries(parsed)) params.set(name, (Array.isArray(value) ? value : [value]).map(String));
     return params;
   }
-  if (!ctx.is('application/x-www-form-urlencoded')) throw badRequest('the request must be application/x-www-form-urlencoded, with the trust_mark parameter');
+  if (!ctx.is('application/x-www-form-urlencoded'))
+    throw badRequest('the request must be application/x-www-form-urlencoded, with the trust_mark parameter');
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of ctx.req) {
@@ -518,6 +550,7 @@ async function readForm(ctx: Koa.Context): Promise<Params> {
     if (total > MAX_FORM_BYTES) throw new HttpError(413, 'invalid_request', `the request body exceeds ${MAX_FORM_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) params.set(name, [...(params.get(name) ?? []), value]);
+  for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8')))
+    params.set(name, [...(params.get(name) ?? []), value]);
   return params;
 }

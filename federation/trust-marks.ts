@@ -154,7 +154,12 @@ export class TrustMarkError extends Error {
   readonly trustMarkType: string | undefined;
   readonly subject: string | undefined;
 
-  constructor(check: TrustMarkCheck, detail: string, about: { type?: string | undefined; sub?: string | undefined } = {}, options?: { cause?: unknown }) {
+  constructor(
+    check: TrustMarkCheck,
+    detail: string,
+    about: { type?: string | undefined; sub?: string | undefined } = {},
+    options?: { cause?: unknown },
+  ) {
     const what = about.type ? `trust mark ${trustMarkShortName(about.type)}${about.sub ? ` of ${about.sub}` : ''}` : 'trust mark';
     super(`${what}: ${check}: ${detail}`, options);
     this.name = 'TrustMarkError';
@@ -194,7 +199,8 @@ export interface IssueTrustMarkInput {
 export async function issueTrustMark(input: IssueTrustMarkInput): Promise<string> {
   const key = input.keys[0];
   if (!key) throw new Error(`${input.issuer} has no federation key to sign trust marks with`);
-  if (input.trustMarkType === REAL_NAME_OP && !parseMaxLoa(input.maxLoa)) throw new Error('a real-name-op trust mark needs maxLoa (loa1, loa2 or loa3)');
+  if (input.trustMarkType === REAL_NAME_OP && !parseMaxLoa(input.maxLoa))
+    throw new Error('a real-name-op trust mark needs maxLoa (loa1, loa2 or loa3)');
   if (input.trustMarkType !== REAL_NAME_OP && input.maxLoa !== undefined) throw new Error('only real-name-op trust marks carry max_loa');
   const now = input.now ?? Math.floor(Date.now() / 1000);
   const lifetime = input.lifetimeSeconds === undefined ? TRUST_MARK_LIFETIME_SECONDS : input.lifetimeSeconds;
@@ -246,7 +252,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Splits a compact JWS and decodes its header and claims (no signature check). */
-function decodeCompact(jwt: unknown, what: string, maxBytes = MAX_JWT_BYTES): { header: Record<string, unknown>; claims: Record<string, unknown> } {
+function decodeCompact(
+  jwt: unknown,
+  what: string,
+  maxBytes = MAX_JWT_BYTES,
+): { header: Record<string, unknown>; claims: Record<string, unknown> } {
   if (typeof jwt !== 'string') throw new Error(`${what} is not a string`);
   if (Buffer.byteLength(jwt) > maxBytes) throw new Error(`${what} exceeds ${maxBytes} bytes`);
   const parts = jwt.split('.');
@@ -294,9 +304,14 @@ async function signatureProblem(jwt: string, header: Record<string, unknown>, ke
   }
 }
 
-function checkJoseHeader(header: Record<string, unknown>, typ: string, algorithms: ReadonlySet<string>): { check: TrustMarkCheck; detail: string } | null {
+function checkJoseHeader(
+  header: Record<string, unknown>,
+  typ: string,
+  algorithms: ReadonlySet<string>,
+): { check: TrustMarkCheck; detail: string } | null {
   if (header.typ !== typ) return { check: 'typ', detail: `typ is ${JSON.stringify(header.typ)}, not ${typ}` };
-  if (typeof header.alg !== 'string' || header.alg === 'none' || !algorithms.has(header.alg)) return { check: 'alg', detail: `alg ${JSON.stringify(header.alg)} is not accepted` };
+  if (typeof header.alg !== 'string' || header.alg === 'none' || !algorithms.has(header.alg))
+    return { check: 'alg', detail: `alg ${JSON.stringify(header.alg)} is not accepted` };
   if (typeof header.kid !== 'string' || header.kid.length === 0) return { check: 'kid', detail: 'kid header parameter missing or empty' };
   return null;
 }
@@ -318,7 +333,10 @@ export async function verifyTrustMark(jwt: string, opts: VerifyTrustMarkOptions)
   const algorithms = new Set((opts.algorithms ?? [...DEFAULT_ALGORITHMS]).filter((a) => a !== 'none'));
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   const skew = Math.min(Math.max(opts.clockSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS, 0), MAX_CLOCK_SKEW_SECONDS);
-  let about: { type?: string; sub?: string } = { ...(opts.expectedType ? { type: opts.expectedType } : {}), ...(opts.subject ? { sub: opts.subject } : {}) };
+  let about: { type?: string; sub?: string } = {
+    ...(opts.expectedType ? { type: opts.expectedType } : {}),
+    ...(opts.subject ? { sub: opts.subject } : {}),
+  };
   const fail = (check: TrustMarkCheck, detail: string, cause?: unknown): never => {
     throw new TrustMarkError(check, detail, about, cause === undefined ? undefined : { cause });
   };
@@ -347,16 +365,21 @@ export async function verifyTrustMark(jwt: string, opts: VerifyTrustMarkOptions)
   if (claims.delegation !== undefined && typeof claims.delegation !== 'string') fail('claims', 'delegation is not a JWT');
   const tm = claims as TrustMarkClaims;
 
-  if (opts.expectedIssuer !== undefined && tm.iss !== opts.expectedIssuer) fail('issuer', `issued by ${tm.iss}, expected ${opts.expectedIssuer}`);
+  if (opts.expectedIssuer !== undefined && tm.iss !== opts.expectedIssuer)
+    fail('issuer', `issued by ${tm.iss}, expected ${opts.expectedIssuer}`);
 
   // Federation policy (§17.5): the Trust Anchor names the issuers of each type it recognizes.
   const anchor = opts.trustAnchor;
   const owner = anchor?.trust_mark_owners?.[tm.trust_mark_type];
   if (anchor) {
     const issuers = anchor.trust_mark_issuers?.[tm.trust_mark_type];
-    if (issuers === undefined && owner === undefined) fail('untrusted_issuer', `trust anchor ${anchor.entityId} does not recognize trust mark type ${tm.trust_mark_type}`);
+    if (issuers === undefined && owner === undefined)
+      fail('untrusted_issuer', `trust anchor ${anchor.entityId} does not recognize trust mark type ${tm.trust_mark_type}`);
     if (issuers !== undefined && issuers.length > 0 && !issuers.includes(tm.iss)) {
-      fail('untrusted_issuer', `${tm.iss} is not an issuer of ${tm.trust_mark_type} for trust anchor ${anchor.entityId} (its issuers: ${issuers.join(', ')})`);
+      fail(
+        'untrusted_issuer',
+        `${tm.iss} is not an issuer of ${tm.trust_mark_type} for trust anchor ${anchor.entityId} (its issuers: ${issuers.join(', ')})`,
+      );
     }
   }
 
@@ -370,20 +393,27 @@ export async function verifyTrustMark(jwt: string, opts: VerifyTrustMarkOptions)
   const sigProblem = await signatureProblem(jwt, header, keys!.keys, `the federation keys of ${tm.iss}`);
   if (sigProblem) fail('signature', sigProblem);
 
-  if (opts.expectedType !== undefined && tm.trust_mark_type !== opts.expectedType) fail('type', `trust_mark_type is ${tm.trust_mark_type}, expected ${opts.expectedType}`);
+  if (opts.expectedType !== undefined && tm.trust_mark_type !== opts.expectedType)
+    fail('type', `trust_mark_type is ${tm.trust_mark_type}, expected ${opts.expectedType}`);
   // "The Entity Identifier of the Entity whose Entity Configuration contains the instance MUST match the value of the Claim sub."
   if (opts.subject !== undefined && tm.sub !== opts.subject) fail('subject', `issued to ${tm.sub}, not to ${opts.subject}`);
   if (tm.iat > now + skew) fail('not_yet_valid', `iat ${tm.iat} is in the future (now ${now})`);
   if (tm.exp !== undefined && tm.exp <= now - skew) fail('expired', `expired at ${new Date(tm.exp * 1000).toISOString()}`);
 
-  if (owner && tm.delegation === undefined) fail('delegation', `trust mark type ${tm.trust_mark_type} is owned by ${owner.sub}; a delegation is required`);
+  if (owner && tm.delegation === undefined)
+    fail('delegation', `trust mark type ${tm.trust_mark_type} is owned by ${owner.sub}; a delegation is required`);
   if (tm.delegation !== undefined) {
-    if (!owner) fail('delegation', `the mark carries a delegation, but trust mark type ${tm.trust_mark_type} has no owner in the trust anchor's trust_mark_owners`);
+    if (!owner)
+      fail(
+        'delegation',
+        `the mark carries a delegation, but trust mark type ${tm.trust_mark_type} has no owner in the trust anchor's trust_mark_owners`,
+      );
     await verifyDelegation(tm, owner!, algorithms, now, skew, fail);
   }
 
   if (tm.trust_mark_type === REAL_NAME_OP) {
-    if (!parseMaxLoa(tm.max_loa)) fail('max_loa', `max_loa is ${JSON.stringify(tm.max_loa)}; a real-name-op mark carries loa1, loa2 or loa3`);
+    if (!parseMaxLoa(tm.max_loa))
+      fail('max_loa', `max_loa is ${JSON.stringify(tm.max_loa)}; a real-name-op mark carries loa1, loa2 or loa3`);
   }
   return tm;
 }
@@ -407,10 +437,13 @@ async function verifyDelegation(
   const bad = checkJoseHeader(header, TRUST_MARK_DELEGATION_TYP, algorithms);
   if (bad) fail('delegation', `delegation: ${bad.detail}`);
   if (claims.sub !== tm.iss) fail('delegation', `the delegation is for ${JSON.stringify(claims.sub)}, not for the issuer ${tm.iss}`);
-  if (claims.iss !== owner.sub) fail('delegation', `the delegation is issued by ${JSON.stringify(claims.iss)}, not by the owner ${owner.sub}`);
-  if (claims.trust_mark_type !== tm.trust_mark_type) fail('delegation', `the delegation is for trust mark type ${JSON.stringify(claims.trust_mark_type)}`);
+  if (claims.iss !== owner.sub)
+    fail('delegation', `the delegation is issued by ${JSON.stringify(claims.iss)}, not by the owner ${owner.sub}`);
+  if (claims.trust_mark_type !== tm.trust_mark_type)
+    fail('delegation', `the delegation is for trust mark type ${JSON.stringify(claims.trust_mark_type)}`);
   if (typeof claims.iat !== 'number' || claims.iat > now + skew) fail('delegation', 'the delegation has no iat, or it is in the future');
-  if (claims.exp !== undefined && (typeof claims.exp !== 'number' || claims.exp <= now - skew)) fail('delegation', 'the delegation has expired');
+  if (claims.exp !== undefined && (typeof claims.exp !== 'number' || claims.exp <= now - skew))
+    fail('delegation', 'the delegation has expired');
   const problem = await signatureProblem(tm.delegation!, header, owner.jwks.keys, `the keys of owner ${owner.sub}`);
   if (problem) fail('delegation', `delegation: ${problem}`);
 }
@@ -425,7 +458,8 @@ export function trustAnchorTrustMarkConfig(anchorEntityConfiguration: string | R
   if (typeof claims.sub !== 'string') throw new Error('not an entity configuration (no sub)');
   const config: TrustAnchorTrustMarkConfig = { entityId: claims.sub };
   if (isObject(claims.trust_mark_issuers)) config.trust_mark_issuers = claims.trust_mark_issuers as Record<string, string[]>;
-  if (isObject(claims.trust_mark_owners)) config.trust_mark_owners = claims.trust_mark_owners as TrustAnchorTrustMarkConfig['trust_mark_owners'] & object;
+  if (isObject(claims.trust_mark_owners))
+    config.trust_mark_owners = claims.trust_mark_owners as TrustAnchorTrustMarkConfig['trust_mark_owners'] & object;
   return config;
 }
 
@@ -450,7 +484,11 @@ export function trustMarkIssuerKeyResolver(opts: {
     const hit = cache.get(issuer);
     if (hit && hit.until > now()) return hit.keys;
     try {
-      const chain = await resolveTrustChain(issuer, { trustAnchors: [opts.trustAnchor], fetcher: opts.fetcher, allowHttpEntityIds: opts.allowHttpEntityIds ?? false });
+      const chain = await resolveTrustChain(issuer, {
+        trustAnchors: [opts.trustAnchor],
+        fetcher: opts.fetcher,
+        allowHttpEntityIds: opts.allowHttpEntityIds ?? false,
+      });
       const keys = decodeJwt(chain.statements[0]!).jwks as Jwks;
       cache.set(issuer, { keys, until: Math.min(chain.expiresAt, now() + ttl) });
       return keys;
@@ -481,7 +519,9 @@ export async function verifyEntityTrustMarks(
   for (const entry of trustMarks ?? []) {
     const e = entry as Partial<TrustMarkEntry>;
     if (!isObject(entry) || typeof e.trust_mark !== 'string' || typeof e.trust_mark_type !== 'string') {
-      result.rejected.push(new TrustMarkError('malformed', 'each trust_marks element needs trust_mark_type and trust_mark strings', { sub: subject }));
+      result.rejected.push(
+        new TrustMarkError('malformed', 'each trust_marks element needs trust_mark_type and trust_mark strings', { sub: subject }),
+      );
       continue;
     }
     if (result.valid.has(e.trust_mark_type)) continue;
@@ -513,7 +553,11 @@ export async function requireTrustMark(
   const mark = valid.get(type);
   if (!mark) {
     const why = rejected.filter((r) => r.trustMarkType === type).map((r) => r.message);
-    throw new TrustMarkError('missing', `${subject} has no valid ${trustMarkShortName(type)} trust mark${why.length ? ` (${why.join('; ')})` : ''}`, { type, sub: subject });
+    throw new TrustMarkError(
+      'missing',
+      `${subject} has no valid ${trustMarkShortName(type)} trust mark${why.length ? ` (${why.join('; ')})` : ''}`,
+      { type, sub: subject },
+    );
   }
   if (minLoa !== undefined && (!mark.max_loa || !loaWithin(minLoa, mark.max_loa))) {
     throw new TrustMarkError('max_loa', `${minLoa} is above the max_loa ${mark.max_loa ?? '(none)'} of the mark`, { type, sub: subject });

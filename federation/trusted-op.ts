@@ -5,7 +5,14 @@
  * for routing) and the highest level of assurance its real-name-op trust mark lets it assert.
  * An OP without a valid real-name-op mark is not trusted with logins at all.
  */
-import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor, type TrustChain } from './trust-chain.ts';
+import {
+  httpStatementFetcher,
+  resolveTrustChain,
+  TrustChainCache,
+  type StatementFetcher,
+  type TrustAnchor,
+  type TrustChain,
+} from './trust-chain.ts';
 import { entityConfigurationLabel, TrustChainError } from './federation-errors.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { federationPath } from './recognition-routing.ts';
@@ -64,12 +71,18 @@ export class TrustedOps {
     if (!URL.canParse(entityId)) throw new UntrustedOp(entityId, 'not an entity identifier');
     let chain;
     try {
-      chain = await resolveTrustChain(entityId, { trustAnchors: anchors, fetcher: this.fetcher, allowHttpEntityIds: this.opts.allowHttpEntityIds, entityType: 'openid_provider' });
+      chain = await resolveTrustChain(entityId, {
+        trustAnchors: anchors,
+        fetcher: this.fetcher,
+        allowHttpEntityIds: this.opts.allowHttpEntityIds,
+        entityType: 'openid_provider',
+      });
     } catch (err) {
       if (!(err instanceof TrustChainError)) throw err;
       // Down or slow (its own configuration did not come) is not the same as wrong: the person is told to try later.
       const ownConfiguration = err.statement === entityConfigurationLabel(entityId);
-      const unreachable = ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
+      const unreachable =
+        ownConfiguration && (err.check === 'fetch_timeout' || (err.check === 'fetch_failed' && !/^HTTP \d/.test(err.detail)));
       throw new UntrustedOp(entityId, err.message, unreachable);
     }
     this.chains.set(entityId, { ...chain, expiresAt: Math.min(chain.expiresAt, now + (this.opts.cacheSeconds ?? 300)) });
@@ -81,7 +94,10 @@ export class TrustedOps {
    * validates), else null. Membership only: trusting its logins takes {@link get}.
    */
   async pathOf(entityId: string): Promise<string[] | null> {
-    return this.chain(entityId).then(({ chain }) => federationPath(chain), () => null);
+    return this.chain(entityId).then(
+      ({ chain }) => federationPath(chain),
+      () => null,
+    );
   }
 
   /** Resolves (or reuses) the OP and its real-name-op mark; throws UntrustedOp with the reason. */
@@ -95,7 +111,11 @@ export class TrustedOps {
     try {
       mark = await requireTrustMark(entityId, chain.trustMarks, REAL_NAME_OP, {
         trustAnchor: trustAnchorTrustMarkConfig(chain.statements.at(-1)!),
-        issuerKeys: trustMarkIssuerKeyResolver({ trustAnchor: anchor, fetcher: this.fetcher, allowHttpEntityIds: this.opts.allowHttpEntityIds }),
+        issuerKeys: trustMarkIssuerKeyResolver({
+          trustAnchor: anchor,
+          fetcher: this.fetcher,
+          allowHttpEntityIds: this.opts.allowHttpEntityIds,
+        }),
       });
     } catch (err) {
       if (!(err instanceof TrustMarkError)) throw err;
@@ -105,7 +125,13 @@ export class TrustedOps {
     }
     if (!mark.max_loa) throw new UntrustedOp(entityId, 'its real-name-op trust mark has no max_loa');
     const expiresAt = Math.min(chain.expiresAt, mark.exp ?? Infinity, now + (this.opts.cacheSeconds ?? 300));
-    const op: TrustedOp = { entityId, path: federationPath(chain), metadata: chain.metadata.openid_provider!, maxLoa: mark.max_loa, expiresAt };
+    const op: TrustedOp = {
+      entityId,
+      path: federationPath(chain),
+      metadata: chain.metadata.openid_provider!,
+      maxLoa: mark.max_loa,
+      expiresAt,
+    };
     this.cache.set(entityId, { ...chain, expiresAt });
     this.known.set(entityId, op);
     return op;

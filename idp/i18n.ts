@@ -173,15 +173,18 @@ const en: typeof zh = {
   'action.register': 'Register',
   'action.go_register': 'No account? Register with your real name',
   'action.login_elsewhere': 'Log in with an account of another region’s platform',
-  'text.account_elsewhere': '{name}, your account is registered at “{site}” (registered once, recognized everywhere). Organizations and agents are managed there.',
+  'text.account_elsewhere':
+    '{name}, your account is registered at “{site}” (registered once, recognized everywhere). Organizations and agents are managed there.',
   'action.go_home_account': 'Go to the account area of your home platform',
   'page.move': 'Move my account',
-  'text.move': 'Moving to another province or city? Move your account to its platform: the account and password go with it, recognition everywhere goes on, and this platform sends your logins there.',
+  'text.move':
+    'Moving to another province or city? Move your account to its platform: the account and password go with it, recognition everywhere goes on, and this platform sends your logins there.',
   'field.move_to': 'Move to',
   'action.move': 'Move the account',
   'text.moved': 'Your account now lives at “{site}”. From now on, wherever you log in, the password is typed at “{site}”.',
   'error.move_refused': 'The account could not be moved ({reason}); it stays here.',
-  'error.move_has_orgs': 'You act for organizations registered here (representative, administrator or agent): hand over or revoke those mandates before moving.',
+  'error.move_has_orgs':
+    'You act for organizations registered here (representative, administrator or agent): hand over or revoke those mandates before moving.',
   'error.platform_unknown': 'Choose one of the platforms listed.',
   'page.regions': 'Where is your account registered?',
   'text.regions': 'Rather not type your ID number here? Choose the platform where you registered and log in there.',
@@ -226,11 +229,14 @@ const en: typeof zh = {
   'error.id_number_registered': 'This ID number is already registered. Sign in instead.',
   'error.phone_registered': 'This mobile number belongs to another account.',
   'error.person_mismatch': 'Real-name check failed: the name and ID number do not match the population registry.',
-  'error.home_unavailable': 'The platform where your account is registered cannot be reached right now. Try again later; other logins are not affected.',
+  'error.home_unavailable':
+    'The platform where your account is registered cannot be reached right now. Try again later; other logins are not affected.',
   'error.recognition_refused': 'The login across regions could not be completed ({reason}). The reason was recorded; please log in again.',
   'error.directory_unavailable': 'The directory of registered accounts is temporarily unavailable. Try again later.',
-  'error.registered_elsewhere': 'This ID number is already registered at “{site}”. Register once, recognized everywhere: log in with that account, no second registration is needed.',
-  'error.org_registered_elsewhere': 'This unified social credit code is already registered at “{site}”; log in with that platform’s account.',
+  'error.registered_elsewhere':
+    'This ID number is already registered at “{site}”. Register once, recognized everywhere: log in with that account, no second registration is needed.',
+  'error.org_registered_elsewhere':
+    'This unified social credit code is already registered at “{site}”; log in with that platform’s account.',
   'action.login_with_existing': 'Log in with the existing account',
   'error.registry_unavailable': 'Identity verification is temporarily unavailable. Try again later.',
   'error.sms_unavailable': 'The SMS service is temporarily unavailable. Try again later.',
@@ -254,7 +260,8 @@ const en: typeof zh = {
   'action.manage': 'Manage',
   'action.account_logout': 'Sign out',
   'text.org_picker_intro': '"{client}" asks you to act for an organization. Choose one:',
-  'text.no_orgs': 'You may not act for any organization yet. A legal representative can register the organization below; agents ask their organization to authorize them.',
+  'text.no_orgs':
+    'You may not act for any organization yet. A legal representative can register the organization below; agents ask their organization to authorize them.',
   'text.org_registered': 'The organization is registered.',
   'text.agent_authorized': 'Authorized.',
   'text.agent_revoked': 'Authorization revoked.',
@@ -302,4 +309,3 @@ export type Translate = Translator<MessageKey>;
 export function translator(locale: Locale): Translate {
   return catalogTranslator(CATALOG, locale);
 }
-

@@ -39,7 +39,12 @@ import { registrationRoutes } from './interactions/registration-routes.ts';
 import { consentRoutes } from './interactions/consent-routes.ts';
 import { organizationRoutes } from './interactions/organization-routes.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID, accountRoutes } from './account/account-routes.ts';
-import { brandStylesheetPath, type CityPortal, type OpDependencies, type RecognitionDependencies } from './interactions/interaction-context.ts';
+import {
+  brandStylesheetPath,
+  type CityPortal,
+  type OpDependencies,
+  type RecognitionDependencies,
+} from './interactions/interaction-context.ts';
 
 export interface OpOptions {
   runtime: EntityRuntime;
@@ -78,11 +83,22 @@ export interface OpInstance {
 
 function pageContext(ctx: Koa.Context, runtime: EntityRuntime): PageContext {
   const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
-  const locale = pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, String(oidc?.params?.ui_locales ?? ''), ctx.get('accept-language'));
+  const locale = pickLocale(
+    typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined,
+    String(oidc?.params?.ui_locales ?? ''),
+    ctx.get('accept-language'),
+  );
   return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
 }
 
-export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URIS, federationClients, cityPortals = new Map(), recognition }: OpOptions): Promise<OpInstance> {
+export async function createOp({
+  runtime,
+  servicesUrl,
+  acrUris = DEFAULT_ACR_URIS,
+  federationClients,
+  cityPortals = new Map(),
+  recognition,
+}: OpOptions): Promise<OpInstance> {
   const { db, kv, log } = runtime;
   const issuer = runtime.self.url;
   const accounts = new NaturalPersonAccounts(db, runtime.cipher, runtime.blindIndex, recognition?.publishHome);
@@ -144,7 +160,9 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
   const passedUp = new WeakSet<object>();
   provider.on('end_session.success', (ctx) => {
     const subject = ctx.oidc.session?.accountId ?? null;
-    void recordAudit(db, { event: 'logout', subject, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) => log.error('audit failed', { err }));
+    void recordAudit(db, { event: 'logout', subject, clientId: ctx.oidc.client?.clientId ?? null }).catch((err) =>
+      log.error('audit failed', { err }),
+    );
     // A recognized account's sessions along the chain end too (each broker passes it further up).
     if (subject && !passedUp.has(ctx.req)) void upstreamLogout.propagate(subject);
   });
@@ -167,8 +185,23 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
             isBroker: recognition.isFederationOp,
             siteName: recognition.siteName,
             platforms: recognition.platforms,
-            login: new CrossTierLogin({ self: issuer, superior: recognition.superior, ops: recognition.trustedOps, clientKey: rpKey!, kv, acrUris, pendingSeconds: TTL.Interaction }),
-            relocation: new Relocation({ self: issuer, accounts, legalPersons, trustedOps: recognition.trustedOps, sessions, signingKey: () => runtime.keyRing.signingKey() }),
+            login: new CrossTierLogin({
+              self: issuer,
+              superior: recognition.superior,
+              ops: recognition.trustedOps,
+              clientKey: rpKey!,
+              kv,
+              acrUris,
+              pendingSeconds: TTL.Interaction,
+            }),
+            relocation: new Relocation({
+              self: issuer,
+              accounts,
+              legalPersons,
+              trustedOps: recognition.trustedOps,
+              sessions,
+              signingKey: () => runtime.keyRing.signingKey(),
+            }),
           },
         }
       : {}),
@@ -232,7 +265,11 @@ export async function createOp({ runtime, servicesUrl, acrUris = DEFAULT_ACR_URI
       const p = pageContext(ctx, runtime);
       const key = `error.${code}`;
       ctx.type = 'html';
-      ctx.body = errorPage(p, isMessageKey(key) ? p.t(key) : status >= 500 ? p.t('error.server') : `${p.t('error.generic')} ${message}`, code);
+      ctx.body = errorPage(
+        p,
+        isMessageKey(key) ? p.t(key) : status >= 500 ? p.t('error.server') : `${p.t('error.generic')} ${message}`,
+        code,
+      );
     },
   });
   app.use(router.routes());

@@ -41,9 +41,24 @@ export class ServicesClient {
   }
 
   /** What the legal-person registry says of an organization and a would-be representative. */
-  async checkRepresentative(uscc: string, orgName: string, name: string, idNumber: string): Promise<{ found: boolean; nameMatches: boolean; representative: boolean; type: string | null }> {
-    const r = await this.post('/legal-persons/verify', { uscc, org_name: orgName, representative_name: name, representative_id_number: idNumber });
-    return { found: r.found === true, nameMatches: r.name_matches === true, representative: r.representative === true, type: typeof r.type === 'string' ? r.type : null };
+  async checkRepresentative(
+    uscc: string,
+    orgName: string,
+    name: string,
+    idNumber: string,
+  ): Promise<{ found: boolean; nameMatches: boolean; representative: boolean; type: string | null }> {
+    const r = await this.post('/legal-persons/verify', {
+      uscc,
+      org_name: orgName,
+      representative_name: name,
+      representative_id_number: idNumber,
+    });
+    return {
+      found: r.found === true,
+      nameMatches: r.name_matches === true,
+      representative: r.representative === true,
+      type: typeof r.type === 'string' ? r.type : null,
+    };
   }
 
   async sendMessage(to: string, body: string): Promise<void> {

@@ -18,7 +18,10 @@ const GENESIS = 'genesis';
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }
@@ -32,7 +35,9 @@ function entryHash(prev: string, seq: number, at: string, e: AuditEntry): string
 export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
   // Serializes writers of this schema's chain for the rest of the transaction.
   await tx.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit'))");
-  const { rows } = await tx.query<{ seq: string; hash: string }>('SELECT seq::text AS seq, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1');
+  const { rows } = await tx.query<{ seq: string; hash: string }>(
+    'SELECT seq::text AS seq, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1',
+  );
   const prev = rows[0]?.hash ?? GENESIS;
   const seq = rows[0] ? Number(rows[0].seq) + 1 : 1;
   const at = new Date().toISOString();
@@ -40,7 +45,16 @@ export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<voi
   const detail = JSON.parse(JSON.stringify(entry.detail ?? {})) as Record<string, unknown>;
   await tx.query(
     'INSERT INTO audit_log (seq, at, event, subject, client_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [seq, at, entry.event, entry.subject ?? null, entry.clientId ?? null, JSON.stringify(detail), prev, entryHash(prev, seq, at, { ...entry, detail })],
+    [
+      seq,
+      at,
+      entry.event,
+      entry.subject ?? null,
+      entry.clientId ?? null,
+      JSON.stringify(detail),
+      prev,
+      entryHash(prev, seq, at, { ...entry, detail }),
+    ],
   );
 }
 
@@ -56,13 +70,25 @@ export interface AuditRecord extends AuditEntry {
 
 /** Walks the chain; returns the first sequence number whose hash does not match, or null. */
 export async function verifyAuditChain(db: Queryable): Promise<{ entries: number; brokenAt: number | null }> {
-  const { rows } = await db.query<{ seq: string; at: Date; event: string; subject: string | null; client_id: string | null; detail: Record<string, unknown>; prev_hash: string; hash: string }>(
-    'SELECT seq::text, at, event, subject, client_id, detail, prev_hash, hash FROM audit_log ORDER BY audit_log.seq',
-  );
+  const { rows } = await db.query<{
+    seq: string;
+    at: Date;
+    event: string;
+    subject: string | null;
+    client_id: string | null;
+    detail: Record<string, unknown>;
+    prev_hash: string;
+    hash: string;
+  }>('SELECT seq::text, at, event, subject, client_id, detail, prev_hash, hash FROM audit_log ORDER BY audit_log.seq');
   let prev = GENESIS;
   for (const r of rows) {
     const seq = Number(r.seq);
-    const expected = entryHash(prev, seq, new Date(r.at).toISOString(), { event: r.event, subject: r.subject, clientId: r.client_id, detail: r.detail });
+    const expected = entryHash(prev, seq, new Date(r.at).toISOString(), {
+      event: r.event,
+      subject: r.subject,
+      clientId: r.client_id,
+      detail: r.detail,
+    });
     if (r.prev_hash !== prev || r.hash !== expected) return { entries: rows.length, brokenAt: seq };
     prev = r.hash;
   }
@@ -70,9 +96,20 @@ export async function verifyAuditChain(db: Queryable): Promise<{ entries: number
 }
 
 export async function readAudit(db: Queryable, limit = 100): Promise<AuditRecord[]> {
-  const { rows } = await db.query<{ seq: string; at: Date; event: string; subject: string | null; client_id: string | null; detail: Record<string, unknown> }>(
-    'SELECT seq::text, at, event, subject, client_id, detail FROM audit_log ORDER BY audit_log.seq DESC LIMIT $1',
-    [limit],
-  );
-  return rows.map((r) => ({ seq: Number(r.seq), at: new Date(r.at).toISOString(), event: r.event, subject: r.subject, clientId: r.client_id, detail: r.detail }));
+  const { rows } = await db.query<{
+    seq: string;
+    at: Date;
+    event: string;
+    subject: string | null;
+    client_id: string | null;
+    detail: Record<string, unknown>;
+  }>('SELECT seq::text, at, event, subject, client_id, detail FROM audit_log ORDER BY audit_log.seq DESC LIMIT $1', [limit]);
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    at: new Date(r.at).toISOString(),
+    event: r.event,
+    subject: r.subject,
+    clientId: r.client_id,
+    detail: r.detail,
+  }));
 }

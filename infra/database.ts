@@ -41,7 +41,10 @@ export function schemaName(raw: string): string {
 
 class PostgresDatabase implements Database {
   readonly engine = 'postgres' as const;
-  constructor(readonly schema: string, private readonly pool: pg.Pool) {}
+  constructor(
+    readonly schema: string,
+    private readonly pool: pg.Pool,
+  ) {}
 
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
     const r = await this.pool.query(sql, params as unknown[]);
@@ -90,7 +93,10 @@ class EmbeddedEngine {
   private tail: Promise<unknown> = Promise.resolve();
   private currentSchema = '';
   private users = 0;
-  constructor(readonly db: PGlite, private readonly onIdle: () => void) {}
+  constructor(
+    readonly db: PGlite,
+    private readonly onIdle: () => void,
+  ) {}
 
   acquire() {
     this.users++;
@@ -120,7 +126,10 @@ const engines = new Map<string, Promise<EmbeddedEngine>>();
 
 class EmbeddedDatabase implements Database {
   readonly engine = 'pglite' as const;
-  constructor(readonly schema: string, private readonly engineRef: EmbeddedEngine) {}
+  constructor(
+    readonly schema: string,
+    private readonly engineRef: EmbeddedEngine,
+  ) {}
 
   private async raw<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
     const r = await this.engineRef.db.query<R>(sql, params);
@@ -184,7 +193,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (!pending) {
     const inMemory = key.startsWith('memory://');
     if (!inMemory) mkdirSync(key, { recursive: true });
-    pending = PGlite.create(inMemory ? undefined : key, { extensions: { pg_trgm } }).then((db) => new EmbeddedEngine(db, () => engines.delete(key)));
+    pending = PGlite.create(inMemory ? undefined : key, { extensions: { pg_trgm } }).then(
+      (db) => new EmbeddedEngine(db, () => engines.delete(key)),
+    );
     engines.set(key, pending);
   }
   const engine = await pending;

@@ -80,7 +80,12 @@ export class EntityKeyRing {
   /** Every published key, the signing key first (the order entity statements want). */
   published(now = Date.now()): PrivateJwk[] {
     const signing = this.signingKey(now);
-    return [signing, ...this.live(now).map((k) => k.jwk).filter((k) => k.kid !== signing.kid)];
+    return [
+      signing,
+      ...this.live(now)
+        .map((k) => k.jwk)
+        .filter((k) => k.kid !== signing.kid),
+    ];
   }
 
   /** Keys no longer published, with when they were used (for the historical keys endpoint). */
@@ -91,7 +96,10 @@ export class EntityKeyRing {
   }
 
   /** Publishes a new key that signs after `leadSeconds`; the keys it replaces retire `graceSeconds` after that. */
-  async rotate(leadSeconds = ROTATION_LEAD_SECONDS, graceSeconds = ROTATION_GRACE_SECONDS): Promise<{ next: PrivateJwk; activatesAt: string }> {
+  async rotate(
+    leadSeconds = ROTATION_LEAD_SECONDS,
+    graceSeconds = ROTATION_GRACE_SECONDS,
+  ): Promise<{ next: PrivateJwk; activatesAt: string }> {
     await this.db.query(
       `UPDATE entity_keys SET retired_at = now() + make_interval(secs => $2::int) WHERE purpose = $1 AND retired_at IS NULL`,
       [PURPOSE, leadSeconds + graceSeconds],

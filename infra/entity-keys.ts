@@ -51,7 +51,12 @@ export async function loadKeys(db: Database, cipher: FieldCipher, purpose: KeyPu
     for (const alg of algs) {
       if (keys.some((k) => k.alg === alg)) continue;
       const key = await generateKey(alg);
-      await tx.query('INSERT INTO entity_keys (kid, purpose, alg, private_jwk) VALUES ($1, $2, $3, $4)', [key.kid, purpose, alg, cipher.encrypt(JSON.stringify(key), AAD)]);
+      await tx.query('INSERT INTO entity_keys (kid, purpose, alg, private_jwk) VALUES ($1, $2, $3, $4)', [
+        key.kid,
+        purpose,
+        alg,
+        cipher.encrypt(JSON.stringify(key), AAD),
+      ]);
       keys.push(key);
     }
     // The preferred algorithm first: oidc-provider signs with the first key of a matching alg.

@@ -20,7 +20,8 @@ const jsonError: ErrorRenderer = (ctx, status, code, message) => {
 export const SECURITY_HEADERS: Record<string, string> = {
   // No inline script or style: pages load one stylesheet from their own origin. script-src is
   // stated so that oidc-provider can add the hash of its one inline script (form_post responses).
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',

@@ -70,7 +70,10 @@ class MemoryBackend {
 const expiry = (ttlSeconds?: number) => (ttlSeconds ? Date.now() + ttlSeconds * 1000 : Number.POSITIVE_INFINITY);
 
 class MemoryStore implements KeyValueStore {
-  constructor(private readonly backend: MemoryBackend, private readonly prefix = '') {}
+  constructor(
+    private readonly backend: MemoryBackend,
+    private readonly prefix = '',
+  ) {}
 
   private k(key: string) {
     return this.prefix + key;
@@ -189,11 +192,9 @@ class RedisStore implements KeyValueStore {
   }
 
   async incr(key: string, ttlSeconds: number) {
-    const [[, count]] = (await this.redis
-      .multi()
-      .incr(this.k(key))
-      .expire(this.k(key), ttlSeconds, 'NX')
-      .exec()) as [[Error | null, number]];
+    const [[, count]] = (await this.redis.multi().incr(this.k(key)).expire(this.k(key), ttlSeconds, 'NX').exec()) as [
+      [Error | null, number],
+    ];
     return count;
   }
 
@@ -255,7 +256,10 @@ class RedisStore implements KeyValueStore {
 
 class RootRedisStore extends RedisStore {
   private sub?: Redis;
-  constructor(private readonly client: Redis, prefix: string) {
+  constructor(
+    private readonly client: Redis,
+    prefix: string,
+  ) {
     super(client, () => (this.sub ??= client.duplicate()), prefix);
   }
 

@@ -2,7 +2,8 @@
  * Structured JSON logging. Values under keys that may hold personal data or secrets are
  * replaced before anything is written, so a careless call cannot leak an ID number.
  */
-const REDACTED_KEYS = /^(password|otp|code|id_?number|phone|client_?secret|secret|token|access_token|refresh_token|id_token|authorization|cookie|code_verifier|uscc)$/i;
+const REDACTED_KEYS =
+  /^(password|otp|code|id_?number|phone|client_?secret|secret|token|access_token|refresh_token|id_token|authorization|cookie|code_verifier|uscc)$/i;
 // Not preceded or followed by a letter or digit (an underscore or a word around them still counts as a boundary).
 const ID_NUMBER = /(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])/g;
 const PHONE = /(?<![0-9A-Za-z])(?:(?:\+|00)?86)?1[3-9]\d{9}(?![0-9A-Za-z])/g;
@@ -20,7 +21,13 @@ export interface Logger {
 
 function scrub(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(ID_NUMBER, '[id]').replace(PHONE, '[phone]');
-  if (value instanceof Error) return { name: value.name, message: scrub(value.message), stack: scrub(value.stack), ...(value.cause ? { cause: scrub(value.cause, depth + 1) } : {}) };
+  if (value instanceof Error)
+    return {
+      name: value.name,
+      message: scrub(value.message),
+      stack: scrub(value.stack),
+      ...(value.cause ? { cause: scrub(value.cause, depth + 1) } : {}),
+    };
   if (value === null || typeof value !== 'object') return value;
   if (depth > 4) return '[truncated]';
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));

@@ -26,7 +26,10 @@ export interface LogoutClaims {
   exp?: number;
 }
 
-export async function verifyLogoutToken(token: string, opts: { keys: JWTVerifyGetKey; issuer: string; audience: string; algorithms: string[] }): Promise<LogoutClaims> {
+export async function verifyLogoutToken(
+  token: string,
+  opts: { keys: JWTVerifyGetKey; issuer: string; audience: string; algorithms: string[] },
+): Promise<LogoutClaims> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, opts.keys, {
@@ -43,11 +46,18 @@ export async function verifyLogoutToken(token: string, opts: { keys: JWTVerifyGe
   }
   const events = payload.events as Record<string, unknown> | undefined;
   const event = events && typeof events === 'object' && !Array.isArray(events) ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
-  if (!event || typeof event !== 'object' || Array.isArray(event)) throw new LogoutTokenError('logout token rejected: no back-channel logout event');
+  if (!event || typeof event !== 'object' || Array.isArray(event))
+    throw new LogoutTokenError('logout token rejected: no back-channel logout event');
   if ('nonce' in payload) throw new LogoutTokenError('logout token rejected: a logout token must not carry a nonce');
   const sid = typeof payload.sid === 'string' && payload.sid ? payload.sid : undefined;
   const sub = typeof payload.sub === 'string' && payload.sub ? payload.sub : undefined;
   if (!sid && !sub) throw new LogoutTokenError('logout token rejected: neither sid nor sub');
   if (typeof payload.jti !== 'string' || !payload.jti) throw new LogoutTokenError('logout token rejected: no jti');
-  return { iss: payload.iss!, jti: payload.jti, ...(sid ? { sid } : {}), ...(sub ? { sub } : {}), ...(payload.exp ? { exp: payload.exp } : {}) };
+  return {
+    iss: payload.iss!,
+    jti: payload.jti,
+    ...(sid ? { sid } : {}),
+    ...(sub ? { sub } : {}),
+    ...(payload.exp ? { exp: payload.exp } : {}),
+  };
 }

@@ -86,7 +86,8 @@ const en: typeof zh = {
   'error.access_denied': 'You cancelled the sign-in or declined the authorization.',
   'error.login_failed': 'The answer of the identity platform could not be verified. Start again from the home page.',
   'error.op_unavailable': 'The identity platform cannot be reached right now. Try again later.',
-  'error.op_refused': 'The identity platform refused the sign-in request of this portal. Try again later or contact the portal administrator.',
+  'error.op_refused':
+    'The identity platform refused the sign-in request of this portal. Try again later or contact the portal administrator.',
   'error.csrf': 'This page has expired. Go back to the home page and try again.',
   'error.not_found': 'There is no page at this address.',
   'error.bad_request': 'The request could not be processed.',
@@ -105,4 +106,3 @@ export function isMessageKey(key: string): key is MessageKey {
 export function translator(locale: Locale): Translate {
   return catalogTranslator(CATALOG, locale);
 }
-

@@ -57,6 +57,11 @@ export class OpConnection {
     const server = config.serverMetadata();
     if (!server.jwks_uri) throw new LogoutTokenError('the OP publishes no jwks_uri');
     this.jwks ??= createRemoteJWKSet(new URL(server.jwks_uri), { timeoutDuration: 5000 });
-    return verifyLogoutToken(token, { keys: this.jwks, issuer: server.issuer, audience: this.opts.clientId, algorithms: [this.opts.idTokenAlg] });
+    return verifyLogoutToken(token, {
+      keys: this.jwks,
+      issuer: server.issuer,
+      audience: this.opts.clientId,
+      algorithms: [this.opts.idTokenAlg],
+    });
   }
 }

@@ -133,14 +133,25 @@ function signedInView(claims: oidc.IDToken): SignedInView {
 /** The OAuth error of a failed sign-in, and what the person is told. */
 function describeFailure(err: unknown): { status: number; message: MessageKey; code: string; description?: string } {
   if (err instanceof oidc.AuthorizationResponseError) {
-    return { status: 400, message: err.error === 'access_denied' ? 'error.access_denied' : 'error.login_failed', code: err.error, ...(err.error_description ? { description: err.error_description } : {}) };
+    return {
+      status: 400,
+      message: err.error === 'access_denied' ? 'error.access_denied' : 'error.login_failed',
+      code: err.error,
+      ...(err.error_description ? { description: err.error_description } : {}),
+    };
   }
   if (err instanceof oidc.ResponseBodyError) {
-    return { status: 400, message: 'error.login_failed', code: err.error, ...(err.error_description ? { description: err.error_description } : {}) };
+    return {
+      status: 400,
+      message: 'error.login_failed',
+      code: err.error,
+      ...(err.error_description ? { description: err.error_description } : {}),
+    };
   }
   if (err instanceof oidc.ClientError) {
     const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    if (err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || err.code === 'OAUTH_RESPONSE_IS_NOT_JSON') return { status: 502, message: 'error.op_unavailable', code: 'temporarily_unavailable', description: err.message };
+    if (err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || err.code === 'OAUTH_RESPONSE_IS_NOT_JSON')
+      return { status: 502, message: 'error.op_unavailable', code: 'temporarily_unavailable', description: err.message };
     return { status: 400, message: 'error.login_failed', code: 'invalid_response', description: cause ?? err.message };
   }
   // fetch() failures (the OP down or unreachable) and timeouts.
@@ -168,12 +179,23 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
   };
 
-  const showError = (ctx: Koa.Context, status: number, message: MessageKey, extra: { code?: string; description?: string; lang?: string } = {}) => {
+  const showError = (
+    ctx: Koa.Context,
+    status: number,
+    message: MessageKey,
+    extra: { code?: string; description?: string; lang?: string } = {},
+  ) => {
     const p = page(ctx, extra.lang);
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = errorPage({ ...p, title: status === 404 ? 'page.not_found' : 'page.error', message: p.t(message), code: extra.code, description: extra.description });
+    ctx.body = errorPage({
+      ...p,
+      title: status === 404 ? 'page.not_found' : 'page.error',
+      message: p.t(message),
+      code: extra.code,
+      description: extra.description,
+    });
   };
 
   /** The browser's CSRF secret (a cookie), created on first sight; forms carry its MAC. */
@@ -218,7 +240,14 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Vary', 'Accept-Language, Cookie');
     ctx.type = 'html';
-    ctx.body = homePage({ ...p, switchLanguagePath: '/', csrf: csrfFor(ctx), lang, opName: opName(p.locale), person: session?.person ?? null });
+    ctx.body = homePage({
+      ...p,
+      switchLanguagePath: '/',
+      csrf: csrfFor(ctx),
+      lang,
+      opName: opName(p.locale),
+      person: session?.person ?? null,
+    });
   });
 
   router.post('/login', parseBody, async (ctx) => {
@@ -226,10 +255,17 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     if (!body) return showError(ctx, 400, 'error.bad_request', { code: 'invalid_request' });
     const lang = explicitLang(body.lang);
     if (!csrfOk(ctx, body)) return showError(ctx, 403, 'error.csrf', { code: 'csrf', lang });
-    if (body.as !== undefined && body.as !== '' && body.as !== 'natural' && body.as !== 'legal') return showError(ctx, 400, 'error.bad_request', { code: 'invalid_request', lang });
+    if (body.as !== undefined && body.as !== '' && body.as !== 'natural' && body.as !== 'legal')
+      return showError(ctx, 400, 'error.bad_request', { code: 'invalid_request', lang });
     const legal = body.as === 'legal';
     const locale = page(ctx, lang).locale;
-    const pending: PendingLogin = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce(), legal, lang: lang ?? null };
+    const pending: PendingLogin = {
+      verifier: oidc.randomPKCECodeVerifier(),
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      legal,
+      lang: lang ?? null,
+    };
     let authorizationUrl: URL;
     try {
       const config = await op.configuration();
@@ -264,7 +300,9 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     const pending = id ? await state.takePending(id) : null;
     if (!pending) {
       log.warn('sign-in callback without a pending sign-in');
-      return showError(ctx, 400, 'error.login_expired', { code: typeof ctx.query.error === 'string' ? ctx.query.error : 'invalid_request' });
+      return showError(ctx, 400, 'error.login_expired', {
+        code: typeof ctx.query.error === 'string' ? ctx.query.error : 'invalid_request',
+      });
     }
     const lang = pending.lang ?? undefined;
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
@@ -349,7 +387,10 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       const now = Math.floor(Date.now() / 1000);
       const window = Math.max(LOGOUT_TOKEN_MAX_AGE_SECONDS, (claims.exp ?? 0) - now) + 60;
       if (!(await state.firstUseOfJti(claims.iss, claims.jti, window))) return refuse('logout token replayed');
-      const ended = await state.endSessions(claims.iss, { ...(claims.sid ? { sid: claims.sid } : {}), ...(claims.sub ? { sub: claims.sub } : {}) });
+      const ended = await state.endSessions(claims.iss, {
+        ...(claims.sid ? { sid: claims.sid } : {}),
+        ...(claims.sub ? { sub: claims.sub } : {}),
+      });
       log.info('back-channel logout', { sessions: ended });
       ctx.status = 200;
       ctx.body = '';

@@ -33,12 +33,18 @@ const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.stri
 const messageBody = z.object({ to: z.string().min(1).max(20), body: z.string().min(1).max(500) }).strict();
 const personBody = z.object({ name: z.string().trim().min(1).max(64).optional() }).strict();
 const representativeBody = z
-  .object({ uscc: z.string().min(1).max(32), org_name: z.string().min(1).max(200), representative_name: z.string().min(1).max(64), representative_id_number: z.string().min(1).max(32) })
+  .object({
+    uscc: z.string().min(1).max(32),
+    org_name: z.string().min(1).max(200),
+    representative_name: z.string().min(1).max(64),
+    representative_id_number: z.string().min(1).max(32),
+  })
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
 function identifierError(err: unknown): never {
-  if (err instanceof InvalidIdentifier || err instanceof InvalidUscc) throw new BadRequest('invalid_request', `${err.problem}: the identifier is not valid`);
+  if (err instanceof InvalidIdentifier || err instanceof InvalidUscc)
+    throw new BadRequest('invalid_request', `${err.problem}: the identifier is not valid`);
   throw err;
 }
 
@@ -66,7 +72,12 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   router.post('/population/verify', parseBody, async (ctx) => {
     await callerOf(ctx);
     const body = validate(verifyBody, ctx.request.body);
-    ctx.body = { match: await population.verify(body.name, parsed(() => parseIdNumber(body.id_number))) };
+    ctx.body = {
+      match: await population.verify(
+        body.name,
+        parsed(() => parseIdNumber(body.id_number)),
+      ),
+    };
   });
 
   router.post('/legal-persons/verify', parseBody, async (ctx) => {

@@ -10,7 +10,9 @@ import { describe, request, shortJson, shortUrl, type HttpResponse } from '../ht
 import { expect, Fail, Skip, type ConformanceModule } from '../types.ts';
 
 /** The test user's first tokens: the login of the session, redeemed (prerequisite "first-tokens"). */
-export function firstTokens(ctx: ConformanceContext): Promise<{ tokens: TokenSet; response: HttpResponse; nonce: string; state: string; callback: URL }> {
+export function firstTokens(
+  ctx: ConformanceContext,
+): Promise<{ tokens: TokenSet; response: HttpResponse; nonce: string; state: string; callback: URL }> {
   return ctx.prereq('first-tokens', async () => {
     const { first } = await ctx.session();
     const cb = first.callback!;
@@ -23,8 +25,15 @@ export function firstTokens(ctx: ConformanceContext): Promise<{ tokens: TokenSet
   });
 }
 
-export async function userinfo(ctx: ConformanceContext, accessToken: string, tokenType = 'Bearer'): Promise<{ claims: Record<string, unknown>; response: HttpResponse }> {
-  const res = await request(await ctx.endpoint('userinfo_endpoint'), { headers: { authorization: `${tokenType} ${accessToken}` }, timeoutMs: ctx.config.timeoutMs });
+export async function userinfo(
+  ctx: ConformanceContext,
+  accessToken: string,
+  tokenType = 'Bearer',
+): Promise<{ claims: Record<string, unknown>; response: HttpResponse }> {
+  const res = await request(await ctx.endpoint('userinfo_endpoint'), {
+    headers: { authorization: `${tokenType} ${accessToken}` },
+    timeoutMs: ctx.config.timeoutMs,
+  });
   expect(res.status === 200, 'userinfo refused a valid access token', describe(res));
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
   if (type === 'application/jwt') {
@@ -48,13 +57,18 @@ export const opBasicModules: ConformanceModule[] = [
   {
     name: 'op-basic/code-flow-pkce',
     clause: 'OpenID Connect Core 1.0 §3.1.2–3.1.3; RFC 7636 §4; RFC 6749 §5.1',
-    title: 'A fresh browser logs in, the code comes back to the redirect URI, and the token endpoint redeems it with the PKCE verifier (no-store, Bearer/DPoP, ID token).',
+    title:
+      'A fresh browser logs in, the code comes back to the redirect URI, and the token endpoint redeems it with the PKCE verifier (no-store, Bearer/DPoP, ID token).',
     async run(ctx) {
       const { tokens, response, callback } = await firstTokens(ctx);
       expect(typeof tokens.id_token === 'string', 'no ID token for a request with scope openid', describe(response));
       expect(/^(bearer|dpop)$/i.test(String(tokens.token_type)), `token_type is ${JSON.stringify(tokens.token_type)}`, describe(response));
       const cache = response.headers.get('cache-control') ?? '';
-      expect(/no-store/i.test(cache), 'the token response is cacheable (RFC 6749 §5.1: Cache-Control: no-store)', `Cache-Control: ${cache || 'missing'}`);
+      expect(
+        /no-store/i.test(cache),
+        'the token response is cacheable (RFC 6749 §5.1: Cache-Control: no-store)',
+        `Cache-Control: ${cache || 'missing'}`,
+      );
       return { evidence: `callback ${shortUrl(callback)}; ${describe(response)}` };
     },
   },
@@ -71,14 +85,19 @@ export const opBasicModules: ConformanceModule[] = [
       const { tokens } = await ctx.redeem(a.code, a.verifier);
       expect(typeof tokens.id_token === 'string', 'no ID token');
       const claims = decodeJwt(tokens.id_token);
-      expect(claims.nonce === nonce, 'the ID token does not carry the nonce of the request', `sent ${JSON.stringify(nonce)}, got ${JSON.stringify(claims.nonce)}`);
+      expect(
+        claims.nonce === nonce,
+        'the ID token does not carry the nonce of the request',
+        `sent ${JSON.stringify(nonce)}, got ${JSON.stringify(claims.nonce)}`,
+      );
       return { evidence: `state ${JSON.stringify(state)} echoed; nonce ${JSON.stringify(nonce)} in the ID token` };
     },
   },
   {
     name: 'op-basic/id-token-validation',
     clause: 'OpenID Connect Core 1.0 §2, §3.1.3.6–3.1.3.8',
-    title: 'The ID token verifies with a key of jwks_uri under an advertised algorithm; iss, aud (azp), exp, iat, nonce and acr are right; at_hash matches when present.',
+    title:
+      'The ID token verifies with a key of jwks_uri under an advertised algorithm; iss, aud (azp), exp, iat, nonce and acr are right; at_hash matches when present.',
     async run(ctx) {
       const { tokens, nonce } = await firstTokens(ctx);
       const client = ctx.requireClient();
@@ -86,14 +105,22 @@ export const opBasicModules: ConformanceModule[] = [
       const idToken = tokens.id_token;
       expect(typeof idToken === 'string', 'no ID token');
       const header = decodeProtectedHeader(idToken);
-      const advertised = Array.isArray(d.id_token_signing_alg_values_supported) ? (d.id_token_signing_alg_values_supported as string[]) : [];
+      const advertised = Array.isArray(d.id_token_signing_alg_values_supported)
+        ? (d.id_token_signing_alg_values_supported as string[])
+        : [];
       expect(header.alg && header.alg !== 'none', 'the ID token is unsigned', JSON.stringify(header));
       expect(advertised.includes(header.alg), `the ID token alg ${header.alg} is not advertised`, JSON.stringify(advertised));
       let claims: JWTPayload;
       try {
-        ({ payload: claims } = await jwtVerify(idToken, (await ctx.jwks()).getKey, { algorithms: advertised.filter((a) => a !== 'none'), clockTolerance: 60 }));
+        ({ payload: claims } = await jwtVerify(idToken, (await ctx.jwks()).getKey, {
+          algorithms: advertised.filter((a) => a !== 'none'),
+          clockTolerance: 60,
+        }));
       } catch (err) {
-        throw new Fail(`the ID token signature does not verify with the keys of jwks_uri: ${(err as Error).message}`, `header ${JSON.stringify(header)}`);
+        throw new Fail(
+          `the ID token signature does not verify with the keys of jwks_uri: ${(err as Error).message}`,
+          `header ${JSON.stringify(header)}`,
+        );
       }
       const t = now();
       const problems: string[] = [];
@@ -101,32 +128,50 @@ export const opBasicModules: ConformanceModule[] = [
       const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
       if (!aud.includes(client.clientId)) problems.push(`aud ${JSON.stringify(claims.aud)} does not contain the client_id`);
       if (aud.length > 1 && claims.azp !== client.clientId) problems.push('several audiences but azp is not the client_id');
-      if (typeof claims.sub !== 'string' || !claims.sub || claims.sub.length > 255) problems.push(`sub ${JSON.stringify(claims.sub)} is not a string of 1–255 characters`);
+      if (typeof claims.sub !== 'string' || !claims.sub || claims.sub.length > 255)
+        problems.push(`sub ${JSON.stringify(claims.sub)} is not a string of 1–255 characters`);
       if (typeof claims.exp !== 'number' || claims.exp <= t) problems.push(`exp ${claims.exp} is not in the future`);
-      if (typeof claims.iat !== 'number' || claims.iat > t + 60 || claims.iat < t - 600) problems.push(`iat ${claims.iat} is not about now (${t})`);
+      if (typeof claims.iat !== 'number' || claims.iat > t + 60 || claims.iat < t - 600)
+        problems.push(`iat ${claims.iat} is not about now (${t})`);
       if (claims.nonce !== nonce) problems.push(`nonce ${JSON.stringify(claims.nonce)} is not the one sent`);
       const acrValues = d.acr_values_supported;
       if (typeof claims.acr !== 'string') problems.push('no acr (the level of assurance every ID token of this profile states)');
-      else if (Array.isArray(acrValues) && !acrValues.includes(claims.acr)) problems.push(`acr ${claims.acr} is not in acr_values_supported`);
-      if (claims.at_hash !== undefined && claims.at_hash !== halfHash(header.alg, tokens.access_token)) problems.push('at_hash does not match the access token');
+      else if (Array.isArray(acrValues) && !acrValues.includes(claims.acr))
+        problems.push(`acr ${claims.acr} is not in acr_values_supported`);
+      if (claims.at_hash !== undefined && claims.at_hash !== halfHash(header.alg, tokens.access_token))
+        problems.push('at_hash does not match the access token');
       if (problems.length) throw new Fail(`ID token: ${problems.join('; ')}`, shortJson({ ...claims, sub: claims.sub }));
-      return { evidence: `alg ${header.alg} kid ${header.kid ?? '-'}; iss, aud, exp (+${(claims.exp as number) - t}s), iat, nonce, acr ${claims.acr}${claims.at_hash ? ', at_hash' : ''} checked` };
+      return {
+        evidence: `alg ${header.alg} kid ${header.kid ?? '-'}; iss, aud, exp (+${(claims.exp as number) - t}s), iat, nonce, acr ${claims.acr}${claims.at_hash ? ', at_hash' : ''} checked`,
+      };
     },
   },
   {
     name: 'op-basic/userinfo-sub',
     clause: 'OpenID Connect Core 1.0 §5.3.2, §5.3.4; RFC 6750 §3',
-    title: 'userinfo answers the access token with the same sub as the ID token, and refuses a request without a token with 401 and WWW-Authenticate.',
+    title:
+      'userinfo answers the access token with the same sub as the ID token, and refuses a request without a token with 401 and WWW-Authenticate.',
     async run(ctx) {
       const { tokens } = await firstTokens(ctx);
-      if (!/^bearer$/i.test(tokens.token_type)) throw new Skip(`the access token is ${tokens.token_type}-bound; par-fapi2/dpop-sender-constrained checks userinfo for it`);
+      if (!/^bearer$/i.test(tokens.token_type))
+        throw new Skip(`the access token is ${tokens.token_type}-bound; par-fapi2/dpop-sender-constrained checks userinfo for it`);
       const { claims, response } = await userinfo(ctx, tokens.access_token);
       const sub = decodeJwt(tokens.id_token!).sub;
-      expect(claims.sub === sub, 'the userinfo sub differs from the ID token sub', `ID token ${JSON.stringify(sub)}, userinfo ${JSON.stringify(claims.sub)}`);
+      expect(
+        claims.sub === sub,
+        'the userinfo sub differs from the ID token sub',
+        `ID token ${JSON.stringify(sub)}, userinfo ${JSON.stringify(claims.sub)}`,
+      );
       const anonymous = await request(await ctx.endpoint('userinfo_endpoint'), { timeoutMs: ctx.config.timeoutMs });
       expect(anonymous.status === 401, 'userinfo without an access token is not refused with 401', describe(anonymous));
-      expect(/bearer|dpop/i.test(anonymous.headers.get('www-authenticate') ?? ''), 'the 401 carries no WWW-Authenticate challenge', describe(anonymous));
-      return { evidence: `${describe(response)}; without a token: ${anonymous.status} WWW-Authenticate: ${anonymous.headers.get('www-authenticate')}` };
+      expect(
+        /bearer|dpop/i.test(anonymous.headers.get('www-authenticate') ?? ''),
+        'the 401 carries no WWW-Authenticate challenge',
+        describe(anonymous),
+      );
+      return {
+        evidence: `${describe(response)}; without a token: ${anonymous.status} WWW-Authenticate: ${anonymous.headers.get('www-authenticate')}`,
+      };
     },
   },
   {
@@ -137,14 +182,28 @@ export const opBasicModules: ConformanceModule[] = [
       const bare = await ctx.freshTokens({ scope: 'openid' });
       const bareInfo = await userinfo(ctx, bare.tokens.access_token, bare.tokens.token_type);
       const bareId = decodeJwt(bare.tokens.id_token ?? '');
-      expect(bareInfo.claims.name === undefined && bareId.name === undefined, 'name is released without the profile scope', `scope openid: userinfo ${shortJson(bareInfo.claims)}; ID token name ${JSON.stringify(bareId.name)}`);
-      expect(bareInfo.claims.phone_number === undefined && bareId.phone_number === undefined, 'phone_number is released without the phone scope', shortJson(bareInfo.claims));
+      expect(
+        bareInfo.claims.name === undefined && bareId.name === undefined,
+        'name is released without the profile scope',
+        `scope openid: userinfo ${shortJson(bareInfo.claims)}; ID token name ${JSON.stringify(bareId.name)}`,
+      );
+      expect(
+        bareInfo.claims.phone_number === undefined && bareId.phone_number === undefined,
+        'phone_number is released without the phone scope',
+        shortJson(bareInfo.claims),
+      );
       const profile = await ctx.freshTokens({ scope: 'openid profile' });
       const info = await userinfo(ctx, profile.tokens.access_token, profile.tokens.token_type);
       const id = decodeJwt(profile.tokens.id_token ?? '');
-      expect(typeof info.claims.name === 'string' || typeof id.name === 'string', 'name is not released with the profile scope', `scope openid profile: userinfo ${shortJson(info.claims)}`);
+      expect(
+        typeof info.claims.name === 'string' || typeof id.name === 'string',
+        'name is not released with the profile scope',
+        `scope openid profile: userinfo ${shortJson(info.claims)}`,
+      );
       expect(info.claims.phone_number === undefined, 'phone_number is released without the phone scope', shortJson(info.claims));
-      return { evidence: `scope openid: ${Object.keys(bareInfo.claims).join(', ')}; scope openid profile: ${Object.keys(info.claims).join(', ')}` };
+      return {
+        evidence: `scope openid: ${Object.keys(bareInfo.claims).join(', ')}; scope openid profile: ${Object.keys(info.claims).join(', ')}`,
+      };
     },
   },
   {
@@ -153,13 +212,22 @@ export const opBasicModules: ConformanceModule[] = [
     title: 'A refresh returns a new refresh token, and the old one is then refused with invalid_grant.',
     async run(ctx) {
       const { tokens } = await ctx.freshTokens();
-      if (typeof tokens.refresh_token !== 'string') throw new Skip('no refresh token was issued to the test client (the grant or the offline_access scope is not allowed)');
+      if (typeof tokens.refresh_token !== 'string')
+        throw new Skip('no refresh token was issued to the test client (the grant or the offline_access scope is not allowed)');
       const first = await ctx.tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
       const next = first.json as TokenSet | undefined;
       expect(first.status === 200 && typeof next?.access_token === 'string', 'a valid refresh token was not accepted', describe(first));
-      expect(typeof next.refresh_token === 'string' && next.refresh_token !== tokens.refresh_token, 'the refresh token was not rotated', describe(first));
+      expect(
+        typeof next.refresh_token === 'string' && next.refresh_token !== tokens.refresh_token,
+        'the refresh token was not rotated',
+        describe(first),
+      );
       const reuse = await ctx.tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
-      expect(reuse.status === 400 && (reuse.json as { error?: string } | undefined)?.error === 'invalid_grant', 'the old refresh token still works after rotation', describe(reuse));
+      expect(
+        reuse.status === 400 && (reuse.json as { error?: string } | undefined)?.error === 'invalid_grant',
+        'the old refresh token still works after rotation',
+        describe(reuse),
+      );
       return { evidence: `${describe(first)} (new refresh token); reuse: ${describe(reuse)}` };
     },
   },
@@ -194,7 +262,11 @@ export const opBasicModules: ConformanceModule[] = [
     async run(ctx) {
       const { callback } = await firstTokens(ctx);
       const iss = callback.searchParams.get('iss');
-      expect(iss === ctx.config.issuer, iss === null ? 'the authorization response has no iss parameter' : 'the iss parameter is not the issuer', shortUrl(callback));
+      expect(
+        iss === ctx.config.issuer,
+        iss === null ? 'the authorization response has no iss parameter' : 'the iss parameter is not the issuer',
+        shortUrl(callback),
+      );
       // An error response: prompt=none in a browser without a session (login_required).
       const a = await ctx.authorize({ prompt: 'none' }, { browser: await ctx.newBrowser(), interact: false });
       let errorEvidence = `prompt=none without a session: ${a.page.left ? shortUrl(a.page.url) : `page ${a.page.status}`} (no error redirect to check)`;

@@ -7,7 +7,6 @@ import { describe, shortJson } from '../http.ts';
 import { expect, Fail, type ConformanceModule } from '../types.ts';
 import { LOOPBACK_HOSTS } from '../../infra/loopback.ts';
 
-
 /** https, or http on a loopback address (development deployments). */
 export function secureUrl(value: unknown): boolean {
   if (typeof value !== 'string') return false;
@@ -37,31 +36,49 @@ export const opConfigModules: ConformanceModule[] = [
     title: 'The issuer in the discovery document is exactly the issuer the document was fetched for.',
     async run(ctx) {
       const d = await ctx.discovery();
-      expect(d.issuer === ctx.config.issuer, 'the issuer in the discovery document differs from the issuer URL', `expected ${JSON.stringify(ctx.config.issuer)}, got ${JSON.stringify(d.issuer)}`);
+      expect(
+        d.issuer === ctx.config.issuer,
+        'the issuer in the discovery document differs from the issuer URL',
+        `expected ${JSON.stringify(ctx.config.issuer)}, got ${JSON.stringify(d.issuer)}`,
+      );
       return { evidence: `issuer ${JSON.stringify(d.issuer)}` };
     },
   },
   {
     name: 'op-config/discovery-required-metadata',
     clause: 'OpenID Connect Discovery 1.0 §3; RFC 8414 §2',
-    title: 'Every REQUIRED member is present and well-formed; endpoints are https (http only on loopback); RECOMMENDED members missing give a warning.',
+    title:
+      'Every REQUIRED member is present and well-formed; endpoints are https (http only on loopback); RECOMMENDED members missing give a warning.',
     async run(ctx) {
       const d = await ctx.discovery();
       const problems: string[] = [];
       for (const name of ['authorization_endpoint', 'token_endpoint', 'jwks_uri']) {
-        if (!secureUrl(d[name])) problems.push(`${name} ${d[name] === undefined ? 'missing' : `${JSON.stringify(d[name])} is not an https URL`}`);
+        if (!secureUrl(d[name]))
+          problems.push(`${name} ${d[name] === undefined ? 'missing' : `${JSON.stringify(d[name])} is not an https URL`}`);
       }
-      for (const name of ['userinfo_endpoint', 'pushed_authorization_request_endpoint', 'revocation_endpoint', 'introspection_endpoint', 'end_session_endpoint', 'registration_endpoint']) {
+      for (const name of [
+        'userinfo_endpoint',
+        'pushed_authorization_request_endpoint',
+        'revocation_endpoint',
+        'introspection_endpoint',
+        'end_session_endpoint',
+        'registration_endpoint',
+      ]) {
         if (d[name] !== undefined && !secureUrl(d[name])) problems.push(`${name} ${JSON.stringify(d[name])} is not an https URL`);
       }
       for (const name of ['response_types_supported', 'subject_types_supported', 'id_token_signing_alg_values_supported']) {
-        if (!strings(d[name]) || (d[name] as string[]).length === 0) problems.push(`${name} ${d[name] === undefined ? 'missing' : 'is not a non-empty array of strings'}`);
+        if (!strings(d[name]) || (d[name] as string[]).length === 0)
+          problems.push(`${name} ${d[name] === undefined ? 'missing' : 'is not a non-empty array of strings'}`);
       }
       if (problems.length) throw new Fail(`required metadata: ${problems.join('; ')}`, `GET ${ctx.discoveryUrl}`);
       const missing = ['userinfo_endpoint', 'scopes_supported', 'claims_supported'].filter((n) => d[n] === undefined);
-      if (strings(d.scopes_supported) && !d.scopes_supported.includes('openid')) return { warn: 'scopes_supported does not list openid (Discovery §3: it MUST when the member is present)' };
+      if (strings(d.scopes_supported) && !d.scopes_supported.includes('openid'))
+        return { warn: 'scopes_supported does not list openid (Discovery §3: it MUST when the member is present)' };
       if (missing.length) return { warn: `RECOMMENDED metadata missing: ${missing.join(', ')}` };
-      return { evidence: 'authorization_endpoint, token_endpoint, jwks_uri, response_types_supported, subject_types_supported, id_token_signing_alg_values_supported present' };
+      return {
+        evidence:
+          'authorization_endpoint, token_endpoint, jwks_uri, response_types_supported, subject_types_supported, id_token_signing_alg_values_supported present',
+      };
     },
   },
   {
@@ -77,7 +94,8 @@ export const opConfigModules: ConformanceModule[] = [
         expect(typeof key.kty === 'string', `${label} has no kty`);
         const priv = PRIVATE_MEMBERS.filter((m) => m in key);
         expect(priv.length === 0, `${label} publishes private key material (${priv.join(', ')})`, describe(response));
-        if (keys.length > 1) expect(typeof key.kid === 'string' && key.kid.length > 0, `${label} has no kid although the set has several keys (Core §10.1)`);
+        if (keys.length > 1)
+          expect(typeof key.kid === 'string' && key.kid.length > 0, `${label} has no kid although the set has several keys (Core §10.1)`);
         if (key.kid) {
           expect(!kids.has(key.kid), `kid ${key.kid} appears twice`);
           kids.add(key.kid);
@@ -88,7 +106,9 @@ export const opConfigModules: ConformanceModule[] = [
           throw new Fail(`${label} cannot be imported: ${(err as Error).message}`, shortJson(key));
         }
       }
-      return { evidence: `${keys.length} public keys: ${keys.map((k) => `${k.kty}${k.crv ? `/${k.crv}` : ''}${k.alg ? ` ${k.alg}` : ''}`).join(', ')}` };
+      return {
+        evidence: `${keys.length} public keys: ${keys.map((k) => `${k.kty}${k.crv ? `/${k.crv}` : ''}${k.alg ? ` ${k.alg}` : ''}`).join(', ')}`,
+      };
     },
   },
   {
@@ -98,13 +118,21 @@ export const opConfigModules: ConformanceModule[] = [
     async run(ctx) {
       const d = await ctx.discovery();
       const algs = d.id_token_signing_alg_values_supported;
-      expect(strings(algs), 'id_token_signing_alg_values_supported is missing', `id_token_signing_alg_values_supported: ${JSON.stringify(algs)}`);
+      expect(
+        strings(algs),
+        'id_token_signing_alg_values_supported is missing',
+        `id_token_signing_alg_values_supported: ${JSON.stringify(algs)}`,
+      );
       expect(!algs.includes('none'), 'unsigned ID tokens (alg none) are advertised', JSON.stringify(algs));
       expect(!algs.some((a) => /^HS/.test(a)), 'symmetric ID token algorithms (HS*) are advertised', JSON.stringify(algs));
       expect(algs.includes('ES256'), 'ES256 is not among the ID token algorithms', JSON.stringify(algs));
       const { keys } = await ctx.jwks();
       const es256 = keys.find((k) => k.kty === 'EC' && k.crv === 'P-256' && (k.use ?? 'sig') === 'sig' && (k.alg ?? 'ES256') === 'ES256');
-      expect(es256, 'ES256 is advertised but the JWK Set has no P-256 signing key', keys.map((k) => `${k.kty}/${k.crv ?? ''}/${k.alg ?? ''}`).join(', '));
+      expect(
+        es256,
+        'ES256 is advertised but the JWK Set has no P-256 signing key',
+        keys.map((k) => `${k.kty}/${k.crv ?? ''}/${k.alg ?? ''}`).join(', '),
+      );
       return { evidence: `${JSON.stringify(algs)}; ES256 key ${es256.kid ?? '(no kid)'}` };
     },
   },
@@ -117,12 +145,22 @@ export const opConfigModules: ConformanceModule[] = [
       const types = d.response_types_supported;
       expect(strings(types), 'response_types_supported is missing', JSON.stringify(types));
       const others = types.filter((t) => t !== 'code');
-      expect(others.length === 0, `implicit or hybrid response types are offered: ${others.join(', ')}`, `response_types_supported: ${JSON.stringify(types)}`);
+      expect(
+        others.length === 0,
+        `implicit or hybrid response types are offered: ${others.join(', ')}`,
+        `response_types_supported: ${JSON.stringify(types)}`,
+      );
       expect(types.includes('code'), 'the code response type is not offered', JSON.stringify(types));
       const grants = strings(d.grant_types_supported) ? d.grant_types_supported : [];
       const bad = grants.filter((g) => g === 'implicit' || g === 'password');
-      expect(bad.length === 0, `grant types RFC 9700 forbids are offered: ${bad.join(', ')}`, `grant_types_supported: ${JSON.stringify(grants)}`);
-      return { evidence: `response_types_supported ${JSON.stringify(types)}; grant_types_supported ${JSON.stringify(d.grant_types_supported ?? null)}` };
+      expect(
+        bad.length === 0,
+        `grant types RFC 9700 forbids are offered: ${bad.join(', ')}`,
+        `grant_types_supported: ${JSON.stringify(grants)}`,
+      );
+      return {
+        evidence: `response_types_supported ${JSON.stringify(types)}; grant_types_supported ${JSON.stringify(d.grant_types_supported ?? null)}`,
+      };
     },
   },
   {
@@ -132,7 +170,11 @@ export const opConfigModules: ConformanceModule[] = [
     async run(ctx) {
       const d = await ctx.discovery();
       const methods = d.code_challenge_methods_supported;
-      expect(strings(methods), 'code_challenge_methods_supported is not published (RFC 9700 §2.1.1: PKCE support must be detectable)', JSON.stringify(methods));
+      expect(
+        strings(methods),
+        'code_challenge_methods_supported is not published (RFC 9700 §2.1.1: PKCE support must be detectable)',
+        JSON.stringify(methods),
+      );
       expect(methods.includes('S256'), 'S256 is not offered', JSON.stringify(methods));
       expect(!methods.includes('plain'), 'the plain method is offered', `code_challenge_methods_supported: ${JSON.stringify(methods)}`);
       return { evidence: `code_challenge_methods_supported ${JSON.stringify(methods)}` };
@@ -144,7 +186,11 @@ export const opConfigModules: ConformanceModule[] = [
     title: 'authorization_response_iss_parameter_supported is true (mix-up defence).',
     async run(ctx) {
       const d = await ctx.discovery();
-      expect(d.authorization_response_iss_parameter_supported === true, 'authorization_response_iss_parameter_supported is not true', `authorization_response_iss_parameter_supported: ${JSON.stringify(d.authorization_response_iss_parameter_supported)}`);
+      expect(
+        d.authorization_response_iss_parameter_supported === true,
+        'authorization_response_iss_parameter_supported is not true',
+        `authorization_response_iss_parameter_supported: ${JSON.stringify(d.authorization_response_iss_parameter_supported)}`,
+      );
       return { evidence: 'authorization_response_iss_parameter_supported: true' };
     },
   },
@@ -155,8 +201,14 @@ export const opConfigModules: ConformanceModule[] = [
     async run(ctx) {
       const d = await ctx.discovery();
       const par = d.pushed_authorization_request_endpoint;
-      expect(secureUrl(par), par === undefined ? 'no pushed_authorization_request_endpoint' : 'pushed_authorization_request_endpoint is not an https URL', `pushed_authorization_request_endpoint: ${JSON.stringify(par)}`);
-      return { evidence: `pushed_authorization_request_endpoint ${par}${d.require_pushed_authorization_requests === true ? ' (required for all clients)' : ''}` };
+      expect(
+        secureUrl(par),
+        par === undefined ? 'no pushed_authorization_request_endpoint' : 'pushed_authorization_request_endpoint is not an https URL',
+        `pushed_authorization_request_endpoint: ${JSON.stringify(par)}`,
+      );
+      return {
+        evidence: `pushed_authorization_request_endpoint ${par}${d.require_pushed_authorization_requests === true ? ' (required for all clients)' : ''}`,
+      };
     },
   },
 ];

@@ -34,7 +34,11 @@ function failUnlessRefused(p: Probe, what: string, extra = ''): void {
 }
 
 /** POSTs a pushed authorization request; returns the response and the request_uri on success. */
-export async function pushAuthorizationRequest(ctx: ConformanceContext, params: Record<string, string | undefined> = {}, client = ctx.requireClient()) {
+export async function pushAuthorizationRequest(
+  ctx: ConformanceContext,
+  params: Record<string, string | undefined> = {},
+  client = ctx.requireClient(),
+) {
   const endpoint = await ctx.endpoint('pushed_authorization_request_endpoint', true);
   const { all, verifier } = ctx.requestParameters(params, client);
   const body: Record<string, string> = {};
@@ -44,7 +48,14 @@ export async function pushAuthorizationRequest(ctx: ConformanceContext, params: 
   const url = new URL(await ctx.endpoint('authorization_endpoint'));
   url.searchParams.set('client_id', client.clientId);
   if (typeof requestUri === 'string') url.searchParams.set('request_uri', requestUri);
-  return { response, requestUri: typeof requestUri === 'string' ? requestUri : null, url: url.toString(), verifier, state: all.state ?? '', nonce: all.nonce ?? '' };
+  return {
+    response,
+    requestUri: typeof requestUri === 'string' ? requestUri : null,
+    url: url.toString(),
+    verifier,
+    state: all.state ?? '',
+    nonce: all.nonce ?? '',
+  };
 }
 
 /** A valid ID number (GB 11643) of someone born on 1 January 1900: no account has it. */
@@ -74,8 +85,12 @@ export async function freshLoginPage(ctx: ConformanceContext): Promise<{ browser
   };
   await ctx.prereq('login-page', async () => {
     const { page } = await open();
-    if (page.left || page.status >= 400) throw new Fail('a valid authorization request in a fresh browser did not lead to a login page', describePage(page));
-    if (pageKind(page) !== 'identifier') throw new Skip(`the login page is not one the login driver knows (${page.status} ${page.url.split('?')[0]}); see docs/conformance.md`);
+    if (page.left || page.status >= 400)
+      throw new Fail('a valid authorization request in a fresh browser did not lead to a login page', describePage(page));
+    if (pageKind(page) !== 'identifier')
+      throw new Skip(
+        `the login page is not one the login driver knows (${page.status} ${page.url.split('?')[0]}); see docs/conformance.md`,
+      );
     return true;
   });
   return open();
@@ -94,7 +109,12 @@ async function attemptLogin(ctx: ConformanceContext, identifier: string, passwor
 /** The visible message of a login page, with the identifier and per-request tokens taken out. */
 function loginMessage(page: Page, identifier: string): string {
   const alert = pageAlert(page.html);
-  const text = alert ?? page.html.replace(/<input[^>]*>/gi, '').replace(/<[^>]+>/g, ' ').replace(/\/interaction\/[A-Za-z0-9_-]+/g, '');
+  const text =
+    alert ??
+    page.html
+      .replace(/<input[^>]*>/gi, '')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\/interaction\/[A-Za-z0-9_-]+/g, '');
   return text.split(identifier).join('…').replace(/\s+/g, ' ').trim();
 }
 
@@ -136,7 +156,12 @@ export const opNegativeModules: ConformanceModule[] = [
       let extra = '';
       if (p.verdict === 'code') {
         const code = new URL(p.page.url).searchParams.get('code')!;
-        const redeemed = await ctx.tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier });
+        const redeemed = await ctx.tokenRequest({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: client.redirectUri,
+          code_verifier: verifier,
+        });
         extra = redeemed.status === 200 ? ', and redeemed with the plain verifier' : '';
         p.evidence += `; ${describe(redeemed)}`;
       }
@@ -152,18 +177,28 @@ export const opNegativeModules: ConformanceModule[] = [
       await tokenBaseline(ctx);
       const a = await ctx.code();
       const client = ctx.requireClient();
-      const wrong = await ctx.tokenRequest({ grant_type: 'authorization_code', code: a.code, redirect_uri: client.redirectUri, code_verifier: randomToken(32) });
+      const wrong = await ctx.tokenRequest({
+        grant_type: 'authorization_code',
+        code: a.code,
+        redirect_uri: client.redirectUri,
+        code_verifier: randomToken(32),
+      });
       expect(wrong.status >= 400 && wrong.status < 500, 'a code was redeemed with a wrong code_verifier', describe(wrong));
       const b = await ctx.code();
       const none = await ctx.tokenRequest({ grant_type: 'authorization_code', code: b.code, redirect_uri: client.redirectUri });
-      expect(none.status >= 400 && none.status < 500, 'a code issued for a PKCE request was redeemed without code_verifier', describe(none));
+      expect(
+        none.status >= 400 && none.status < 500,
+        'a code issued for a PKCE request was redeemed without code_verifier',
+        describe(none),
+      );
       return { evidence: `wrong verifier: ${describe(wrong)}; no verifier: ${describe(none)}` };
     },
   },
   {
     name: 'op-negative/redirect-uri-exact-match',
     clause: 'RFC 9700 §4.1.3, §2.1; RFC 6749 §4.1.2.1; OpenID Connect Core 1.0 §3.1.2.1',
-    title: 'A redirect_uri that is not exactly a registered one (path, query, port, scheme, host suffix, case changed; or left out) is refused and never redirected to.',
+    title:
+      'A redirect_uri that is not exactly a registered one (path, query, port, scheme, host suffix, case changed; or left out) is refused and never redirected to.',
     async run(ctx) {
       const client = ctx.requireClient();
       const { browser } = await ctx.session();
@@ -184,7 +219,11 @@ export const opNegativeModules: ConformanceModule[] = [
         const p = await probe(browser, req.url, client);
         // An error page, or an error sent to the registered URI, is a refusal; anything else is not.
         failUnlessRefused(p, `redirect_uri ${variant} was accepted`);
-        expect(!linksTo(p.page.html, new URL(variant).origin) || new URL(variant).origin === r.origin, `the error page links to ${variant}`, p.evidence);
+        expect(
+          !linksTo(p.page.html, new URL(variant).origin) || new URL(variant).origin === r.origin,
+          `the error page links to ${variant}`,
+          p.evidence,
+        );
         lines.push(`${variant} ${describePage(p.page)}`);
       }
       const omitted = await probe(browser, (await ctx.authorizationRequest({ redirect_uri: undefined })).url, client);
@@ -203,8 +242,17 @@ export const opNegativeModules: ConformanceModule[] = [
       const before = await ctx.accessTokenActive(tokens.access_token, tokens.token_type);
       expect(before.active, 'a fresh access token is not active', before.evidence);
       const client = ctx.requireClient();
-      const again = await ctx.tokenRequest({ grant_type: 'authorization_code', code: a.code, redirect_uri: client.redirectUri, code_verifier: a.verifier });
-      expect(again.status === 400 && (again.json as { error?: string } | undefined)?.error === 'invalid_grant', 'a used code was redeemed again', describe(again));
+      const again = await ctx.tokenRequest({
+        grant_type: 'authorization_code',
+        code: a.code,
+        redirect_uri: client.redirectUri,
+        code_verifier: a.verifier,
+      });
+      expect(
+        again.status === 400 && (again.json as { error?: string } | undefined)?.error === 'invalid_grant',
+        'a used code was redeemed again',
+        describe(again),
+      );
       const after = await ctx.accessTokenActive(tokens.access_token, tokens.token_type);
       expect(!after.active, 'the access token of the first redemption still works after the code was replayed', after.evidence);
       let refresh = '';
@@ -219,26 +267,40 @@ export const opNegativeModules: ConformanceModule[] = [
   {
     name: 'op-negative/client-auth-wrong-secret-refused',
     clause: 'RFC 6749 §2.3.1, §5.2; RFC 7662 §2.1',
-    title: 'The token endpoint refuses a wrong secret (basic and post), no authentication, and another client_id (invalid_client); introspection refuses a wrong secret.',
+    title:
+      'The token endpoint refuses a wrong secret (basic and post), no authentication, and another client_id (invalid_client); introspection refuses a wrong secret.',
     async run(ctx) {
       const client = ctx.requireClient();
-      if (client.authMethod !== 'client_secret_basic' && client.authMethod !== 'client_secret_post') throw new Skip(`the test client authenticates with ${client.authMethod}, not a client secret`);
+      if (client.authMethod !== 'client_secret_basic' && client.authMethod !== 'client_secret_post')
+        throw new Skip(`the test client authenticates with ${client.authMethod}, not a client secret`);
       const a = await ctx.code();
       const base = { grant_type: 'authorization_code', code: a.code, redirect_uri: client.redirectUri, code_verifier: a.verifier };
       const wrong = `${client.clientSecret}x`;
       const probes: [string, () => Promise<HttpResponse>][] = [];
-      const send = (label: string, body: Record<string, string>, headers?: Record<string, string>) => probes.push([label, () => ctx.tokenRequest(body, { client: null, ...(headers ? { headers } : {}) })]);
+      const send = (label: string, body: Record<string, string>, headers?: Record<string, string>) =>
+        probes.push([label, () => ctx.tokenRequest(body, { client: null, ...(headers ? { headers } : {}) })]);
       send('basic, wrong secret', base, { authorization: basicAuth(client.clientId, wrong) });
       send('post, wrong secret', { ...base, client_id: client.clientId, client_secret: wrong });
       send('no authentication', { ...base, client_id: client.clientId });
-      send('right secret, other client_id', base, { authorization: basicAuth(`${client.clientId}-not-registered`, client.clientSecret ?? '') });
+      send('right secret, other client_id', base, {
+        authorization: basicAuth(`${client.clientId}-not-registered`, client.clientSecret ?? ''),
+      });
       const lines: string[] = [];
       for (const [label, sendProbe] of probes) {
         const res = await sendProbe();
         const error = (res.json as { error?: string } | undefined)?.error;
         expect(res.status !== 200, `the token endpoint issued tokens with ${label}`, describe(res));
-        expect(res.status === 401 || (res.status === 400 && error === 'invalid_client'), `${label}: not refused as invalid_client (got ${res.status} ${error ?? ''})`, describe(res));
-        if (label === 'basic, wrong secret') expect(res.status === 401 && /basic/i.test(res.headers.get('www-authenticate') ?? ''), 'a wrong secret in the Authorization header is not answered 401 with WWW-Authenticate (RFC 6749 §5.2)', describe(res));
+        expect(
+          res.status === 401 || (res.status === 400 && error === 'invalid_client'),
+          `${label}: not refused as invalid_client (got ${res.status} ${error ?? ''})`,
+          describe(res),
+        );
+        if (label === 'basic, wrong secret')
+          expect(
+            res.status === 401 && /basic/i.test(res.headers.get('www-authenticate') ?? ''),
+            'a wrong secret in the Authorization header is not answered 401 with WWW-Authenticate (RFC 6749 §5.2)',
+            describe(res),
+          );
         lines.push(`${label}: ${res.status} ${error ?? ''}`);
       }
       // The code still redeems with the right authentication: the refusals were about the client.
@@ -251,8 +313,16 @@ export const opNegativeModules: ConformanceModule[] = [
       const d = await ctx.discovery();
       if (typeof d.introspection_endpoint === 'string') {
         const token = (ok.json as TokenSet | undefined)?.access_token ?? (await ctx.freshTokens()).tokens.access_token;
-        const res = await ctx.post(d.introspection_endpoint, { token }, { client: null, headers: { authorization: basicAuth(client.clientId, wrong) } });
-        expect(!(res.status === 200 && (res.json as { active?: unknown } | undefined)?.active === true), 'the introspection endpoint answers a wrong client secret', describe(res));
+        const res = await ctx.post(
+          d.introspection_endpoint,
+          { token },
+          { client: null, headers: { authorization: basicAuth(client.clientId, wrong) } },
+        );
+        expect(
+          !(res.status === 200 && (res.json as { active?: unknown } | undefined)?.active === true),
+          'the introspection endpoint answers a wrong client secret',
+          describe(res),
+        );
         lines.push(`introspection, wrong secret: ${res.status}`);
       }
       return { evidence: `${lines.join('; ')}; right secret: ${baseline}` };
@@ -277,7 +347,8 @@ export const opNegativeModules: ConformanceModule[] = [
   {
     name: 'op-negative/oversize-parameter-refused',
     clause: 'RFC 9110 §15.5; RFC 6749 §4.1.2.1, §5.2',
-    title: 'A 100 kB state (authorization and PAR endpoints) and a 100 kB code (token endpoint) are refused with 4xx, never 5xx or accepted.',
+    title:
+      'A 100 kB state (authorization and PAR endpoints) and a 100 kB code (token endpoint) are refused with 4xx, never 5xx or accepted.',
     async run(ctx) {
       const client = ctx.requireClient();
       await ctx.session();
@@ -303,12 +374,21 @@ export const opNegativeModules: ConformanceModule[] = [
       if (typeof d.pushed_authorization_request_endpoint === 'string') {
         await guard('PAR endpoint', async () => {
           const { response } = await pushAuthorizationRequest(ctx, { state: big });
-          expect(response.status >= 400 && response.status < 500, `a 100 kB state at the PAR endpoint got ${response.status}`, describe(response));
+          expect(
+            response.status >= 400 && response.status < 500,
+            `a 100 kB state at the PAR endpoint got ${response.status}`,
+            describe(response),
+          );
           lines.push(`par: ${response.status}`);
         });
       }
       await guard('token endpoint', async () => {
-        const res = await ctx.tokenRequest({ grant_type: 'authorization_code', code: big, redirect_uri: client.redirectUri, code_verifier: randomToken(32) });
+        const res = await ctx.tokenRequest({
+          grant_type: 'authorization_code',
+          code: big,
+          redirect_uri: client.redirectUri,
+          code_verifier: randomToken(32),
+        });
         expect(res.status >= 400 && res.status < 500, `a 100 kB code at the token endpoint got ${res.status}`, describe(res));
         lines.push(`token: ${res.status}`);
       });
@@ -319,7 +399,8 @@ export const opNegativeModules: ConformanceModule[] = [
   {
     name: 'op-negative/malformed-parameters-refused',
     clause: 'RFC 6749 §3.1, §4.1.2.1, §5.2; RFC 7636 §4.2',
-    title: 'Repeated parameters, an unknown response_type, a malformed code_challenge, unknown/missing/repeated grant_type and a JSON token request are refused with 4xx; broken percent-encoding never causes a 5xx.',
+    title:
+      'Repeated parameters, an unknown response_type, a malformed code_challenge, unknown/missing/repeated grant_type and a JSON token request are refused with 4xx; broken percent-encoding never causes a 5xx.',
     async run(ctx) {
       const client = ctx.requireClient();
       const { browser } = await ctx.session();
@@ -335,7 +416,10 @@ export const opNegativeModules: ConformanceModule[] = [
       await auth('repeated client_id', (u) => `${u}&client_id=${encodeURIComponent(client.clientId)}`);
       await auth('response_type=unknown', (u) => (u.searchParams.set('response_type', 'conformance_unknown'), u.toString()));
       await auth('code_challenge of 3 characters', (u) => (u.searchParams.set('code_challenge', 'abc'), u.toString()));
-      await auth('code_challenge with invalid characters', (u) => (u.searchParams.set('code_challenge', `${'!'.repeat(43)}`), u.toString()));
+      await auth(
+        'code_challenge with invalid characters',
+        (u) => (u.searchParams.set('code_challenge', `${'!'.repeat(43)}`), u.toString()),
+      );
       await auth('broken percent-encoding in state', (u) => `${u.toString().replace(/state=[^&]*/, 'state=%E0%A4%A')}`, false);
       const token = async (label: string, send: () => Promise<HttpResponse>) => {
         const res = await send();
@@ -349,7 +433,9 @@ export const opNegativeModules: ConformanceModule[] = [
       repeated.append('grant_type', 'authorization_code');
       await token('repeated grant_type', () => ctx.tokenRequest(repeated));
       await token('unknown grant_type', () => ctx.tokenRequest({ ...valid, grant_type: 'urn:conformance:unknown' }));
-      await token('missing grant_type', () => ctx.tokenRequest({ code: a.code, redirect_uri: client.redirectUri, code_verifier: a.verifier }));
+      await token('missing grant_type', () =>
+        ctx.tokenRequest({ code: a.code, redirect_uri: client.redirectUri, code_verifier: a.verifier }),
+      );
       await token('JSON body', async () => {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (client.clientSecret) headers.authorization = basicAuth(client.clientId, client.clientSecret);
@@ -358,7 +444,12 @@ export const opNegativeModules: ConformanceModule[] = [
       await token('broken percent-encoding', async () => {
         const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
         if (client.clientSecret) headers.authorization = basicAuth(client.clientId, client.clientSecret);
-        return request(tokenEndpoint, { method: 'POST', body: `grant_type=authorization_code&code=%E0%A4%A&redirect_uri=${encodeURIComponent(client.redirectUri)}`, headers, timeoutMs: ctx.config.timeoutMs });
+        return request(tokenEndpoint, {
+          method: 'POST',
+          body: `grant_type=authorization_code&code=%E0%A4%A&redirect_uri=${encodeURIComponent(client.redirectUri)}`,
+          headers,
+          timeoutMs: ctx.config.timeoutMs,
+        });
       });
       return { evidence: lines.join('; ') };
     },
@@ -366,7 +457,8 @@ export const opNegativeModules: ConformanceModule[] = [
   {
     name: 'op-negative/open-redirect-auth',
     clause: 'RFC 9700 §4.11.2; RFC 6749 §4.1.2.1',
-    title: 'Authorization requests with an unregistered redirect_uri and another error (unknown or missing client_id, bad response_type, prompt=none, bogus request_uri) never send the browser there, nor link to it.',
+    title:
+      'Authorization requests with an unregistered redirect_uri and another error (unknown or missing client_id, bad response_type, prompt=none, bogus request_uri) never send the browser there, nor link to it.',
     async run(ctx) {
       const client = ctx.requireClient();
       const { browser } = await ctx.session();
@@ -382,7 +474,11 @@ export const opNegativeModules: ConformanceModule[] = [
       for (const [label, params] of cases) {
         const req = await ctx.authorizationRequest({ ...params, redirect_uri: EVIL_URI });
         const p = await probe(browser, req.url, client);
-        expect(!(p.page.left && new URL(p.page.url).origin === EVIL_ORIGIN), `${label}: the browser was sent to the unregistered redirect_uri`, p.evidence);
+        expect(
+          !(p.page.left && new URL(p.page.url).origin === EVIL_ORIGIN),
+          `${label}: the browser was sent to the unregistered redirect_uri`,
+          p.evidence,
+        );
         expect(p.verdict !== 'code' && p.verdict !== 'interaction', `${label}: the request was accepted`, p.evidence);
         expect(!linksTo(p.page.html, EVIL_ORIGIN), `${label}: the page links to the unregistered redirect_uri`, p.evidence);
         expect(p.verdict !== 'server-error', `${label}: server error`, p.evidence);
@@ -394,7 +490,8 @@ export const opNegativeModules: ConformanceModule[] = [
   {
     name: 'op-negative/open-redirect-logout',
     clause: 'OpenID Connect RP-Initiated Logout 1.0 §2, §3; RFC 9700 §4.11',
-    title: 'The end-session endpoint never redirects to a post_logout_redirect_uri that is not registered (with client_id, with id_token_hint, with neither), also after the logout confirmation.',
+    title:
+      'The end-session endpoint never redirects to a post_logout_redirect_uri that is not registered (with client_id, with id_token_hint, with neither), also after the logout confirmation.',
     async run(ctx) {
       const endpoint = await ctx.endpoint('end_session_endpoint', true);
       const client = ctx.requireClient();
@@ -408,9 +505,17 @@ export const opNegativeModules: ConformanceModule[] = [
         const page = pages.at(-1)!;
         const evidence = describeLogout(url, pages);
         if (expectTarget) {
-          expect(page.left && page.url.startsWith(expectTarget), `${label}: the registered post_logout_redirect_uri is not honoured (baseline)`, evidence);
+          expect(
+            page.left && page.url.startsWith(expectTarget),
+            `${label}: the registered post_logout_redirect_uri is not honoured (baseline)`,
+            evidence,
+          );
         } else {
-          expect(!(page.left && new URL(page.url).origin === EVIL_ORIGIN), `${label}: the browser was sent to an unregistered post_logout_redirect_uri`, evidence);
+          expect(
+            !(page.left && new URL(page.url).origin === EVIL_ORIGIN),
+            `${label}: the browser was sent to an unregistered post_logout_redirect_uri`,
+            evidence,
+          );
           expect(!linksTo(page.html, EVIL_ORIGIN), `${label}: the page links to the unregistered post_logout_redirect_uri`, evidence);
           expect(page.left || page.status < 500, `${label}: server error`, evidence);
         }
@@ -420,7 +525,11 @@ export const opNegativeModules: ConformanceModule[] = [
       if (tokens.id_token) await run('id_token_hint', { id_token_hint: tokens.id_token, post_logout_redirect_uri: EVIL_URI });
       await run('neither', { post_logout_redirect_uri: EVIL_URI });
       if (client.postLogoutRedirectUri && tokens.id_token) {
-        await run('registered (baseline)', { id_token_hint: tokens.id_token, post_logout_redirect_uri: client.postLogoutRedirectUri }, client.postLogoutRedirectUri);
+        await run(
+          'registered (baseline)',
+          { id_token_hint: tokens.id_token, post_logout_redirect_uri: client.postLogoutRedirectUri },
+          client.postLogoutRedirectUri,
+        );
       }
       return { evidence: lines.join('; ') };
     },
@@ -439,7 +548,11 @@ export const opNegativeModules: ConformanceModule[] = [
       const csrfName = Object.keys(form.hidden).find((k) => /csrf|xsrf|token/i.test(k));
       expect(csrfName, 'the password form carries no CSRF token', `hidden fields: ${Object.keys(form.hidden).join(', ') || 'none'}`);
       const action = new URL(form.action, pw.url).toString();
-      const fields: Record<string, string> = { ...form.hidden, identifier: form.hidden.identifier ?? user.username, password: user.password };
+      const fields: Record<string, string> = {
+        ...form.hidden,
+        identifier: form.hidden.identifier ?? user.username,
+        password: user.password,
+      };
       const withoutToken = Object.fromEntries(Object.entries(fields).filter(([k]) => k !== csrfName));
       const loggedIn = (p: Probe) => p.verdict === 'code' || p.verdict === 'unregistered-redirect' || pageKind(p.page) === 'consent';
       const noToken = await probe(browser, action, client, { form: withoutToken });
@@ -454,13 +567,16 @@ export const opNegativeModules: ConformanceModule[] = [
         throw new Fail(`the baseline login with the CSRF token failed: ${err.message}`);
       });
       expect(classify(ok, client) === 'code', 'the baseline login with the CSRF token did not produce a code', describePage(ok));
-      return { evidence: `without ${csrfName}: ${describePage(noToken.page)}; without cookies: ${describePage(noCookie.page)}; with both: ${describePage(ok)}` };
+      return {
+        evidence: `without ${csrfName}: ${describePage(noToken.page)}; without cookies: ${describePage(noCookie.page)}; with both: ${describePage(ok)}`,
+      };
     },
   },
   {
     name: 'op-negative/user-enumeration',
     clause: 'OWASP WSTG-IDNT-04 (account enumeration)',
-    title: 'An unknown identifier and a wrong password get the same pages, status and message; a large, consistent timing difference is a warning only.',
+    title:
+      'An unknown identifier and a wrong password get the same pages, status and message; a large, consistent timing difference is a warning only.',
     async run(ctx) {
       const user = ctx.requireUser();
       const unknown = unknownIdNumber();
@@ -475,18 +591,34 @@ export const opNegativeModules: ConformanceModule[] = [
       expect(ok.callback?.searchParams.get('code'), 'the test user cannot log in after the probe (baseline)', describePage(ok.page));
       const k = samples.known[0]!;
       const u = samples.unknown[0]!;
-      const view = (x: LoginAttempt, id: string) => `identifier → ${x.afterIdentifier.status} ${pageKind(x.afterIdentifier)}; password → ${x.afterPassword.status} "${loginMessage(x.afterPassword, id).slice(0, 100)}"`;
+      const view = (x: LoginAttempt, id: string) =>
+        `identifier → ${x.afterIdentifier.status} ${pageKind(x.afterIdentifier)}; password → ${x.afterPassword.status} "${loginMessage(x.afterPassword, id).slice(0, 100)}"`;
       const evidence = `unknown identifier: ${view(u, unknown)} | wrong password: ${view(k, user.username)}`;
-      expect(pageKind(k.afterIdentifier) === pageKind(u.afterIdentifier) && k.afterIdentifier.status === u.afterIdentifier.status, 'the identifier step answers differently for an unknown identifier', evidence);
-      expect(k.afterPassword.status === u.afterPassword.status, 'the password step answers with a different status for an unknown identifier', evidence);
-      expect(loginMessage(k.afterPassword, user.username) === loginMessage(u.afterPassword, unknown), 'the message for an unknown identifier differs from the one for a wrong password', evidence);
+      expect(
+        pageKind(k.afterIdentifier) === pageKind(u.afterIdentifier) && k.afterIdentifier.status === u.afterIdentifier.status,
+        'the identifier step answers differently for an unknown identifier',
+        evidence,
+      );
+      expect(
+        k.afterPassword.status === u.afterPassword.status,
+        'the password step answers with a different status for an unknown identifier',
+        evidence,
+      );
+      expect(
+        loginMessage(k.afterPassword, user.username) === loginMessage(u.afterPassword, unknown),
+        'the message for an unknown identifier differs from the one for a wrong password',
+        evidence,
+      );
       const tk = samples.known.map((s) => s.ms);
       const tu = samples.unknown.map((s) => s.ms);
       const timing = `password step ms: wrong password ${tk.join('/')}, unknown identifier ${tu.join('/')}`;
       const [slow, fast] = median(tk) > median(tu) ? [tk, tu] : [tu, tk];
       // Generous on purpose: only a difference that is large, at least twofold and without overlap.
       if (median(slow) - median(fast) > 200 && median(slow) > 2 * median(fast) && Math.min(...slow) > Math.max(...fast)) {
-        return { warn: `the password step takes consistently longer for ${slow === tk ? 'an existing account' : 'an unknown identifier'} (${timing}); timing may reveal accounts`, evidence };
+        return {
+          warn: `the password step takes consistently longer for ${slow === tk ? 'an existing account' : 'an unknown identifier'} (${timing}); timing may reveal accounts`,
+          evidence,
+        };
       }
       return { evidence: `${evidence}; ${timing}` };
     },
@@ -497,7 +629,10 @@ export const opNegativeModules: ConformanceModule[] = [
     title: 'At most 8 wrong passwords for a throwaway account: a lockout or 429 must be observed (WARN if none).',
     async run(ctx) {
       const victim = ctx.config.lockoutUser;
-      if (!victim) throw new Skip('needs a second account that may be locked out (--lockout-username/--lockout-password, or --register); the test user is never locked out');
+      if (!victim)
+        throw new Skip(
+          'needs a second account that may be locked out (--lockout-username/--lockout-password, or --register); the test user is never locked out',
+        );
       const { browser, page: loginPage } = await freshLoginPage(ctx);
       let page = await browser.submit(loginPage, '/identifier', { identifier: victim.username });
       if (pageKind(page) !== 'password') throw new Fail('no password page for the throwaway account', describePage(page));
@@ -529,8 +664,12 @@ export const opNegativeModules: ConformanceModule[] = [
       const right = await fresh.submit(pw, '/password', { identifier: victim.username, password: victim.password });
       const rightIn = right.left || pageKind(right) === 'consent';
       const evidence = `wrong-password statuses ${statuses.join(', ')}; then the right password ${describePage(right)}`;
-      if (limitedAt) return { evidence: `limited at attempt ${limitedAt} (${how}); ${evidence}${rightIn ? ' (the right password was still accepted)' : ' (the right password is refused: locked)'}` };
-      if (!rightIn) return { evidence: `no visible limit, but the right password is refused after 8 failures (silent lockout); ${evidence}` };
+      if (limitedAt)
+        return {
+          evidence: `limited at attempt ${limitedAt} (${how}); ${evidence}${rightIn ? ' (the right password was still accepted)' : ' (the right password is refused: locked)'}`,
+        };
+      if (!rightIn)
+        return { evidence: `no visible limit, but the right password is refused after 8 failures (silent lockout); ${evidence}` };
       return { warn: 'no lockout or rate limit after 8 wrong passwords for one account', evidence };
     },
   },

@@ -23,7 +23,8 @@ import { httpAllowedFor, superiors, trustAnchor } from './federation.ts';
 import { userinfo } from './op-basic.ts';
 
 export const NOT_ADVERTISED = 'the target does not advertise mutual recognition (its discovery claims_supported has no recognized claim)';
-export const NO_HOME = 'needs a person registered at another OP of the federation (--home-issuer with --home-username/--home-password, or --register)';
+export const NO_HOME =
+  'needs a person registered at another OP of the federation (--home-issuer with --home-username/--home-password, or --register)';
 
 interface Recognition {
   home: HomeConfig;
@@ -100,7 +101,9 @@ function describeVisit(v: Visit): string {
   const at = host(v.requestUrl);
   if (!v.identifierAsked) return `authorization request at ${at}: no identifier asked, ${describePage(v.end)}`;
   const alert = v.loginPage && pageAlert(v.loginPage.html);
-  const login = v.loginPage ? `a login page at ${shortUrl(v.loginPage.url.split('?')[0]!)}${alert ? ` ("${alert.slice(0, 120)}")` : ''}` : 'no login page';
+  const login = v.loginPage
+    ? `a login page at ${shortUrl(v.loginPage.url.split('?')[0]!)}${alert ? ` ("${alert.slice(0, 120)}")` : ''}`
+    : 'no login page';
   return `identifier at ${at}; route ${route(v)}; ${login}${v.end === v.loginPage ? '' : `; ended ${describePage(v.end)}`}`;
 }
 
@@ -116,7 +119,16 @@ async function visit(ctx: ConformanceContext, r: Recognition, browser: Browser):
   const landing = identifierAsked ? await browser.submit(first, '/identifier', { identifier: r.home.user.username }) : null;
   const end = landing ?? first;
   const loginPage = !end.left && ['identifier', 'password'].includes(pageKind(end)) ? end : null;
-  return { requestUrl: req.url, nonce: req.nonce, verifier: req.verifier, identifierAsked, landing, loginPage, end, callback: callbackOf(end, r.client) };
+  return {
+    requestUrl: req.url,
+    nonce: req.nonce,
+    verifier: req.verifier,
+    identifierAsked,
+    landing,
+    loginPage,
+    end,
+    callback: callbackOf(end, r.client),
+  };
 }
 
 /** Whether the visit led to a login page of the person's home. */
@@ -143,21 +155,31 @@ async function tokensOf(ctx: ConformanceContext, r: Recognition, v: Visit): Prom
   expect(typeof tokens.id_token === 'string', 'no ID token for the login', describeVisit(v));
   let claims: JWTPayload;
   try {
-    ({ payload: claims } = await jwtVerify(tokens.id_token, (await ctx.jwks()).getKey, { issuer: ctx.config.issuer, audience: r.client.clientId, clockTolerance: 60 }));
+    ({ payload: claims } = await jwtVerify(tokens.id_token, (await ctx.jwks()).getKey, {
+      issuer: ctx.config.issuer,
+      audience: r.client.clientId,
+      clockTolerance: 60,
+    }));
   } catch (err) {
     throw new Fail(`the ID token of the login does not verify as the target's for the test client: ${(err as Error).message}`);
   }
-  expect(claims.nonce === v.nonce, 'the ID token does not carry the nonce of the request', `sent ${JSON.stringify(v.nonce)}, got ${JSON.stringify(claims.nonce)}`);
+  expect(
+    claims.nonce === v.nonce,
+    'the ID token does not carry the nonce of the request',
+    `sent ${JSON.stringify(v.nonce)}, got ${JSON.stringify(claims.nonce)}`,
+  );
   return { tokens, claims };
 }
 
 /** The person's first login at the target, in a fresh browser, through the brokers (prerequisite "recognition-login"). */
-function crossOpLogin(ctx: ConformanceContext): Promise<{ r: Recognition; browser: Browser; v: Visit; tokens: TokenSet; claims: JWTPayload }> {
+function crossOpLogin(
+  ctx: ConformanceContext,
+): Promise<{ r: Recognition; browser: Browser; v: Visit; tokens: TokenSet; claims: JWTPayload }> {
   return ctx.prereq('recognition-login', async () => {
     const r = await recognition(ctx);
     const browser = new Browser(r.federation);
     let v = await visit(ctx, r, browser);
-    for (const deadline = Date.now() + REGISTRY_SETTLE_MS; ownPasswordPage(r, v) && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + REGISTRY_SETTLE_MS; ownPasswordPage(r, v) && Date.now() < deadline;) {
       await sleep(REGISTRY_RETRY_MS);
       v = await visit(ctx, r, browser);
     }
@@ -168,7 +190,11 @@ function crossOpLogin(ctx: ConformanceContext): Promise<{ r: Recognition; browse
       throw new Fail('the person was signed in without logging in anywhere', describeVisit(v));
     }
     const where = new URL(asked.url).origin;
-    if (ownPasswordPage(r, v)) throw new Fail(`the target asked for the password on its own page (for ${REGISTRY_SETTLE_MS / 1000} s): the person registered at ${r.home.issuer} was not sent home through the brokers`, describeVisit(v));
+    if (ownPasswordPage(r, v))
+      throw new Fail(
+        `the target asked for the password on its own page (for ${REGISTRY_SETTLE_MS / 1000} s): the person registered at ${r.home.issuer} was not sent home through the brokers`,
+        describeVisit(v),
+      );
     if (r.target.has(where)) throw new Fail('the target refused the login after the identifier', describeVisit(v));
     if (!atHome(r, v)) throw new Fail(`the person was asked to log in at ${where}, not at their home ${r.home.issuer}`, describeVisit(v));
     const done = await finish(r, browser, v, r.home.user);
@@ -185,8 +211,13 @@ function secondVisit(ctx: ConformanceContext): Promise<{ v: Visit; tokens: Token
     const { r, browser } = await crossOpLogin(ctx);
     browser.forgetSites(r.target);
     const v = await visit(ctx, r, browser);
-    if (!v.identifierAsked) throw new Skip(`the target still knew the browser after its cookies were cleared (its session lives elsewhere): ${describeVisit(v)}`);
-    if (v.loginPage) throw new Fail(`the second visit asked the person to log in again at ${host(v.loginPage.url)}: no session along the chain signed them in`, describeVisit(v));
+    if (!v.identifierAsked)
+      throw new Skip(`the target still knew the browser after its cookies were cleared (its session lives elsewhere): ${describeVisit(v)}`);
+    if (v.loginPage)
+      throw new Fail(
+        `the second visit asked the person to log in again at ${host(v.loginPage.url)}: no session along the chain signed them in`,
+        describeVisit(v),
+      );
     const done = await finish(r, browser, v);
     return { v: done, tokens: (await tokensOf(ctx, r, done)).tokens };
   });
@@ -207,33 +238,51 @@ export const recognitionModules: ConformanceModule[] = [
   {
     name: 'recognition/cross-op-login',
     clause: `${CLAUSE}; OpenID Connect Core 1.0 §3.1.2.1 (login_hint)`,
-    title: "A person registered at another OP logs in at the target: the identifier on the target's page, the password on the home's page, reached through the brokers; the code redeems for the target's ID token.",
+    title:
+      "A person registered at another OP logs in at the target: the identifier on the target's page, the password on the home's page, reached through the brokers; the code redeems for the target's ID token.",
     async run(ctx) {
       const { r, v, claims } = await crossOpLogin(ctx);
-      return { evidence: `${describeVisit(v)}; ID token of ${claims.iss} for ${r.client.clientId} (sub ${String(claims.sub).slice(0, 8)}…)` };
+      return {
+        evidence: `${describeVisit(v)}; ID token of ${claims.iss} for ${r.client.clientId} (sub ${String(claims.sub).slice(0, 8)}…)`,
+      };
     },
   },
   {
     name: 'recognition/home-and-recognized-claims',
     clause: `${CLAUSE}; OpenID Connect Core 1.0 §5.1, §5.3.2`,
-    title: "The target's ID token for the person says home = the home's issuer and recognized = true (userinfo, if it says them, agrees); a local account's tokens (the test user, when given) do not say recognized.",
+    title:
+      "The target's ID token for the person says home = the home's issuer and recognized = true (userinfo, if it says them, agrees); a local account's tokens (the test user, when given) do not say recognized.",
     async run(ctx) {
       const { r, tokens, claims } = await crossOpLogin(ctx);
       const said = `${shortJson({ home: claims.home, recognized: claims.recognized, user_type: claims.user_type })} (claims: ${Object.keys(claims).join(', ')})`;
-      expect(claims.home === r.home.issuer, claims.home === undefined ? 'the ID token has no home claim' : `home is ${JSON.stringify(claims.home)}, not the person's home ${r.home.issuer}`, said);
+      expect(
+        claims.home === r.home.issuer,
+        claims.home === undefined
+          ? 'the ID token has no home claim'
+          : `home is ${JSON.stringify(claims.home)}, not the person's home ${r.home.issuer}`,
+        said,
+      );
       expect(claims.recognized === true, `recognized is ${JSON.stringify(claims.recognized)}, not true`, said);
       const lines = [`ID token ${said}`];
       if (/^bearer$/i.test(tokens.token_type)) {
         const info = (await userinfo(ctx, tokens.access_token)).claims;
         const contradicts = (name: 'home' | 'recognized') => info[name] !== undefined && info[name] !== claims[name];
-        expect(!contradicts('home') && !contradicts('recognized'), 'userinfo contradicts the ID token on home or recognized', shortJson({ home: info.home, recognized: info.recognized }));
+        expect(
+          !contradicts('home') && !contradicts('recognized'),
+          'userinfo contradicts the ID token on home or recognized',
+          shortJson({ home: info.home, recognized: info.recognized }),
+        );
         lines.push(`userinfo ${shortJson({ home: info.home, recognized: info.recognized })}`);
       }
       if (ctx.config.user) {
         const local = (await ctx.freshTokens()).tokens.id_token;
         const localClaims = local ? decodeJwt(local) : {};
         const localSaid = shortJson({ home: localClaims.home, recognized: localClaims.recognized });
-        expect(localClaims.recognized !== true && (localClaims.home === undefined || localClaims.home === ctx.config.issuer), "a local account's ID token says it is recognized from elsewhere", `test user: ${localSaid}`);
+        expect(
+          localClaims.recognized !== true && (localClaims.home === undefined || localClaims.home === ctx.config.issuer),
+          "a local account's ID token says it is recognized from elsewhere",
+          `test user: ${localSaid}`,
+        );
         lines.push(`local test user ${localSaid}`);
       }
       return { evidence: lines.join('; ') };
@@ -242,28 +291,40 @@ export const recognitionModules: ConformanceModule[] = [
   {
     name: 'recognition/loa-cap',
     clause: `${CLAUSE}; OpenID Federation 1.0 §7 (the real-name-op trust mark's max_loa)`,
-    title: "The acr of the recognized login is at most the max_loa of the home's real-name-op trust mark, validated through the trust chain to the anchor.",
+    title:
+      "The acr of the recognized login is at most the max_loa of the home's real-name-op trust mark, validated through the trust chain to the anchor.",
     async run(ctx) {
       const { r, claims } = await crossOpLogin(ctx);
       const anchor = await trustAnchor(ctx);
-      const ops = new TrustedOps({ trustAnchors: [{ entityId: anchor.entityId, jwks: anchor.jwks }], allowHttpEntityIds: httpAllowedFor(r.home.issuer, anchor.entityId) });
+      const ops = new TrustedOps({
+        trustAnchors: [{ entityId: anchor.entityId, jwks: anchor.jwks }],
+        allowHttpEntityIds: httpAllowedFor(r.home.issuer, anchor.entityId),
+      });
       let maxLoa;
       try {
         maxLoa = (await ops.get(r.home.issuer)).maxLoa;
       } catch (err) {
         if (!(err instanceof UntrustedOp)) throw err;
-        throw new Fail(`the home's real-name-op trust mark, which bounds the level a recognized login may carry, does not validate: ${err.message}`, `trust anchor ${anchor.entityId}`);
+        throw new Fail(
+          `the home's real-name-op trust mark, which bounds the level a recognized login may carry, does not validate: ${err.message}`,
+          `trust anchor ${anchor.entityId}`,
+        );
       }
       const rank = levelOf(claims.acr, (await ctx.discovery()).acr_values_supported);
       const evidence = `acr ${claims.acr} (level ${rank + 1}); the home's real-name-op trust mark allows at most ${maxLoa} (trust anchor ${anchor.entityId}${anchor.pinned ? ', pinned' : ''})`;
-      expect(rank <= LOA_LEVELS.indexOf(maxLoa), `the recognized login's acr ${claims.acr} is above what the home may assert (${maxLoa})`, evidence);
+      expect(
+        rank <= LOA_LEVELS.indexOf(maxLoa),
+        `the recognized login's acr ${claims.acr} is above what the home may assert (${maxLoa})`,
+        evidence,
+      );
       return { evidence };
     },
   },
   {
     name: 'recognition/sso-second-visit',
     clause: `${CLAUSE}: single sign-on across tiers`,
-    title: "With the target's own session cleared (as when it expires), a second visit in the same browser goes through the brokers and reaches the client without a password.",
+    title:
+      "With the target's own session cleared (as when it expires), a second visit in the same browser goes through the brokers and reaches the client without a password.",
     async run(ctx) {
       return { evidence: describeVisit((await secondVisit(ctx)).v) };
     },
@@ -271,7 +332,8 @@ export const recognitionModules: ConformanceModule[] = [
   {
     name: 'recognition/logout-propagation',
     clause: `OpenID Connect RP-Initiated Logout 1.0 §2; OpenID Connect Back-Channel Logout 1.0 §2; ${CLAUSE}: single logout`,
-    title: 'After an RP-initiated logout at the target (confirmed), logging in there again asks for the identifier and then for the password at home: the logout ended the sessions along the whole chain.',
+    title:
+      'After an RP-initiated logout at the target (confirmed), logging in there again asks for the identifier and then for the password at home: the logout ended the sessions along the whole chain.',
     async run(ctx) {
       const { r, browser } = await crossOpLogin(ctx);
       const endpoint = await ctx.endpoint('end_session_endpoint', true);
@@ -291,7 +353,11 @@ export const recognitionModules: ConformanceModule[] = [
       const v = await visit(ctx, r, browser);
       const evidence = `${logout}; ${LOGOUT_SETTLE_MS} ms later ${describeVisit(v)}`;
       expect(v.identifierAsked, "the target's own session outlived the logout: it answered without asking who logs in", evidence);
-      expect(v.loginPage, 'after the logout the login was answered without a password: a session along the route outlived it (the logout did not reach every OP on the chain)', evidence);
+      expect(
+        v.loginPage,
+        'after the logout the login was answered without a password: a session along the route outlived it (the logout did not reach every OP on the chain)',
+        evidence,
+      );
       expect(atHome(r, v), "after the logout the login did not reach the home's login page", evidence);
       return { evidence };
     },

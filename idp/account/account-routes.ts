@@ -16,7 +16,15 @@ import { pickLocale, translator, type MessageKey } from '../i18n.ts';
 import { AgentAlreadyAuthorized, SERVICE_CATEGORIES, type Mandate, type ServiceCategory } from '../accounts/legal-person-accounts.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import { registerOrganization } from '../accounts/organization-registration.ts';
-import { accountElsewherePage, accountMovedPage, accountPage, organizationPage, type AccountContext, type AccountView, type OrganizationView } from '../views/account-pages.ts';
+import {
+  accountElsewherePage,
+  accountMovedPage,
+  accountPage,
+  organizationPage,
+  type AccountContext,
+  type AccountView,
+  type OrganizationView,
+} from '../views/account-pages.ts';
 import { verifyPassword } from '../accounts/password.ts';
 import { sendPage, type OpDependencies } from '../interactions/interaction-context.ts';
 
@@ -42,7 +50,8 @@ function expiryOf(input: string): string | null | undefined {
   if (!input) return null;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input)) return undefined;
   const end = new Date(`${input}T23:59:59+08:00`);
-  if (Number.isNaN(end.getTime()) || end.toISOString().slice(0, 10) < new Date().toISOString().slice(0, 10) || end.getTime() <= Date.now()) return undefined;
+  if (Number.isNaN(end.getTime()) || end.toISOString().slice(0, 10) < new Date().toISOString().slice(0, 10) || end.getTime() <= Date.now())
+    return undefined;
   return end.toISOString();
 }
 
@@ -59,7 +68,17 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
       const locale = pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, ctx.get('accept-language'));
       const name = String(recognized.claims.name ?? '');
       const homeName = deps.recognition?.siteName(recognized.home, locale) ?? recognized.home;
-      sendPage(ctx, accountElsewherePage({ t: translator(locale), locale, siteName: runtime.self.name[locale], name, homeName, homeAccountUrl: `${recognized.home}/account` }));
+      sendPage(
+        ctx,
+        accountElsewherePage({
+          t: translator(locale),
+          locale,
+          siteName: runtime.self.name[locale],
+          name,
+          homeName,
+          homeAccountUrl: `${recognized.home}/account`,
+        }),
+      );
       return null;
     }
     if (!person) {
@@ -80,19 +99,35 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     const raw = (ctx.request.body ?? {}) as Record<string, string | string[]>;
     const body = typeof raw === 'object' ? raw : {};
     const csrf = hmac(runtime.macKey, `account-csrf:${session.uid}`);
-    if (ctx.method === 'POST' && !safeEqual(typeof body.csrf === 'string' ? body.csrf : '', csrf)) throw new Forbidden('csrf', 'missing or wrong CSRF token');
+    if (ctx.method === 'POST' && !safeEqual(typeof body.csrf === 'string' ? body.csrf : '', csrf))
+      throw new Forbidden('csrf', 'missing or wrong CSRF token');
     const lang = typeof body.lang === 'string' ? body.lang : typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
     const locale = pickLocale(lang, ctx.get('accept-language'));
-    return { person, body, page: { t: translator(locale), locale, siteName: runtime.self.name[locale], csrf, switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined } };
+    return {
+      person,
+      body,
+      page: {
+        t: translator(locale),
+        locale,
+        siteName: runtime.self.name[locale],
+        csrf,
+        switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined,
+      },
+    };
   };
 
   const text = (v: string | string[] | undefined) => (typeof v === 'string' ? v : '');
 
   /** Where the person may move the account to: the other platforms of the federation. */
   const platformsFor = (s: Signed) =>
-    (deps.recognition?.platforms() ?? []).filter((id) => id !== issuer).map((id) => ({ id, name: deps.recognition!.siteName(id, s.page.locale) }));
+    (deps.recognition?.platforms() ?? [])
+      .filter((id) => id !== issuer)
+      .map((id) => ({ id, name: deps.recognition!.siteName(id, s.page.locale) }));
 
-  type AccountExtra = Pick<AccountView, 'error' | 'errorVars' | 'notice' | 'moveError' | 'moveErrorVars'> & { registerErrors?: AccountView['registerErrors']; values?: AccountView['values'] };
+  type AccountExtra = Pick<AccountView, 'error' | 'errorVars' | 'notice' | 'moveError' | 'moveErrorVars'> & {
+    registerErrors?: AccountView['registerErrors'];
+    values?: AccountView['values'];
+  };
   const showAccount = async (ctx: Koa.Context, s: Signed, status = 200, extra: AccountExtra = {}) => {
     sendPage(
       ctx,
@@ -117,12 +152,25 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
   /** The mandate that lets this person manage the organization, or a 403. */
   const managing = async (s: Signed, legalSubject: string): Promise<Mandate> => {
     const mandate = await legalPersons.mandate(s.person.idNumberIndex, legalSubject);
-    if (!mandate || (mandate.role !== 'representative' && mandate.role !== 'admin')) throw new Forbidden('not_org_admin', 'not an administrator of this organization');
+    if (!mandate || (mandate.role !== 'representative' && mandate.role !== 'admin'))
+      throw new Forbidden('not_org_admin', 'not an administrator of this organization');
     return mandate;
   };
 
   const showOrganization = async (ctx: Koa.Context, s: Signed, mandate: Mandate, status = 200, extra: Partial<OrganizationView> = {}) => {
-    sendPage(ctx, organizationPage({ ...s.page, mandate, agents: await legalPersons.authorizations(mandate.legal.subject), categories: SERVICE_CATEGORIES, fieldErrors: {}, values: {}, ...extra }), status);
+    sendPage(
+      ctx,
+      organizationPage({
+        ...s.page,
+        mandate,
+        agents: await legalPersons.authorizations(mandate.legal.subject),
+        categories: SERVICE_CATEGORIES,
+        fieldErrors: {},
+        values: {},
+        ...extra,
+      }),
+      status,
+    );
   };
 
   router.get(ACCOUNT_CALLBACK_PATH, (ctx) => {
@@ -139,9 +187,20 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     const s = await signedIn(ctx);
     if (!s) return;
     const values = { uscc: text(s.body.uscc), org_name: text(s.body.org_name) };
-    const result = await registerOrganization(deps, s.person, { uscc: values.uscc, orgName: values.org_name }, ACCOUNT_CLIENT_ID, s.page.locale);
+    const result = await registerOrganization(
+      deps,
+      s.person,
+      { uscc: values.uscc, orgName: values.org_name },
+      ACCOUNT_CLIENT_ID,
+      s.page.locale,
+    );
     if ('subject' in result) return showAccount(ctx, s, 201, { notice: 'text.org_registered' });
-    await showAccount(ctx, s, result.status, { values, ...(result.field ? { registerErrors: { [result.field]: result.error } } : { error: result.error, ...(result.errorVars ? { errorVars: result.errorVars } : {}) }) });
+    await showAccount(ctx, s, result.status, {
+      values,
+      ...(result.field
+        ? { registerErrors: { [result.field]: result.error } }
+        : { error: result.error, ...(result.errorVars ? { errorVars: result.errorVars } : {}) }),
+    });
   });
 
   // Relocation by the person: the password again, then the account leaves for its new home.
@@ -150,7 +209,8 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     if (!s) return;
     const relocation = deps.recognition?.relocation;
     const home = text(s.body.home);
-    if (!relocation || !platformsFor(s).some((p) => p.id === home)) return showAccount(ctx, s, 400, { moveError: 'error.platform_unknown' });
+    if (!relocation || !platformsFor(s).some((p) => p.id === home))
+      return showAccount(ctx, s, 400, { moveError: 'error.platform_unknown' });
     if (await deps.throttle.check(s.person.subject, ctx.ip)) return showAccount(ctx, s, 429, { moveError: 'error.rate_limited' });
     if (!(await verifyPassword(s.person.passwordHash, text(s.body.password)))) {
       await deps.throttle.failure(s.person.subject, ctx.ip);
@@ -160,9 +220,19 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
       await relocation.moveAway(accounts.idNumberOf(s.person), home);
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
-      return showAccount(ctx, s, err.status, err.code === 'acts_for_organizations' ? { moveError: 'error.move_has_orgs' } : { moveError: 'error.move_refused', moveErrorVars: { reason: err.code } });
+      return showAccount(
+        ctx,
+        s,
+        err.status,
+        err.code === 'acts_for_organizations'
+          ? { moveError: 'error.move_has_orgs' }
+          : { moveError: 'error.move_refused', moveErrorVars: { reason: err.code } },
+      );
     }
-    sendPage(ctx, accountMovedPage({ ...s.page, homeName: deps.recognition!.siteName(home, s.page.locale), homeAccountUrl: `${home}/account` }));
+    sendPage(
+      ctx,
+      accountMovedPage({ ...s.page, homeName: deps.recognition!.siteName(home, s.page.locale), homeAccountUrl: `${home}/account` }),
+    );
   });
 
   router.get('/account/organizations/:subject', async (ctx) => {
@@ -174,13 +244,26 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     const s = await signedIn(ctx);
     if (!s) return;
     const mandate = await managing(s, ctx.params.subject!);
-    const raw = { ...s.body, categories: ([] as string[]).concat(s.body.categories ?? []), expires: text(s.body.expires), role: text(s.body.role) || 'agent' };
+    const raw = {
+      ...s.body,
+      categories: ([] as string[]).concat(s.body.categories ?? []),
+      expires: text(s.body.expires),
+      role: text(s.body.role) || 'agent',
+    };
     const values = { name: text(s.body.name), id_number: text(s.body.id_number), expires: raw.expires };
-    const fail = (status: number, fieldErrors: OrganizationView['fieldErrors'], error?: MessageKey) => showOrganization(ctx, s, mandate, status, { values, fieldErrors, ...(error ? { error } : {}) });
+    const fail = (status: number, fieldErrors: OrganizationView['fieldErrors'], error?: MessageKey) =>
+      showOrganization(ctx, s, mandate, status, { values, fieldErrors, ...(error ? { error } : {}) });
     const parsed = agentForm.safeParse(raw);
     if (!parsed.success) {
       const field = String(parsed.error.issues[0]!.path[0]);
-      return fail(400, field === 'categories' ? { categories: 'error.categories_required' } : field === 'name' ? { name: 'error.name_format' } : { id_number: 'error.id_number_format' });
+      return fail(
+        400,
+        field === 'categories'
+          ? { categories: 'error.categories_required' }
+          : field === 'name'
+            ? { name: 'error.name_format' }
+            : { id_number: 'error.id_number_format' },
+      );
     }
     const form = parsed.data;
     if (form.role === 'admin' && mandate.role !== 'representative') return fail(403, {}, 'error.admin_by_representative');
@@ -202,7 +285,13 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     try {
       await legalPersons.authorize(
         mandate.legal.subject,
-        { agentIndex: accounts.idNumberIndex(idNumber), agentName: form.name, role: form.role, serviceCategories: form.categories as ServiceCategory[], expiresAt },
+        {
+          agentIndex: accounts.idNumberIndex(idNumber),
+          agentName: form.name,
+          role: form.role,
+          serviceCategories: form.categories as ServiceCategory[],
+          expiresAt,
+        },
         s.person.subject,
       );
     } catch (err) {
@@ -217,6 +306,12 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     if (!s) return;
     const mandate = await managing(s, ctx.params.subject!);
     const revoked = await legalPersons.revoke(mandate.legal.subject, ctx.params.id!, s.person.subject);
-    await showOrganization(ctx, s, mandate, revoked ? 200 : 404, revoked ? { notice: 'text.agent_revoked' } : { error: 'error.authorization_not_found' });
+    await showOrganization(
+      ctx,
+      s,
+      mandate,
+      revoked ? 200 : 404,
+      revoked ? { notice: 'text.agent_revoked' } : { error: 'error.authorization_not_found' },
+    );
   });
 }

@@ -10,7 +10,8 @@ import type { NaturalPerson, NaturalPersonAccounts } from './natural-person-acco
 import type { LegalPerson, LegalPersonAccounts } from './legal-person-accounts.ts';
 import type { RecognizedAccount, RecognizedAccounts } from './recognized-accounts.ts';
 
-export type FoundAccount = { kind: 'natural'; person: NaturalPerson } | { kind: 'legal'; legal: LegalPerson } | { kind: 'recognized'; account: RecognizedAccount };
+export type FoundAccount =
+  { kind: 'natural'; person: NaturalPerson } | { kind: 'legal'; legal: LegalPerson } | { kind: 'recognized'; account: RecognizedAccount };
 type Kind = FoundAccount['kind'];
 
 const KINDS: Kind[] = ['natural', 'legal', 'recognized'];

@@ -74,7 +74,8 @@ interface MandateRow {
 }
 
 const LIVE = `a.revoked_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > now()) AND l.status = 'active'`;
-const MANDATE_COLUMNS = 'a.id, a.role, a.service_categories, a.expires_at, l.subject, l.org_name, l.org_type, l.uscc_index, l.uscc_enc, l.representative_subject';
+const MANDATE_COLUMNS =
+  'a.id, a.role, a.service_categories, a.expires_at, l.subject, l.org_name, l.org_type, l.uscc_index, l.uscc_enc, l.representative_subject';
 
 function mandateOf(r: MandateRow): Mandate {
   return {
@@ -82,7 +83,14 @@ function mandateOf(r: MandateRow): Mandate {
     role: r.role,
     serviceCategories: r.service_categories,
     expiresAt: r.expires_at ? new Date(r.expires_at).toISOString() : null,
-    legal: { subject: r.subject, orgName: r.org_name, orgType: r.org_type, usccIndex: r.uscc_index, sealedUscc: r.uscc_enc, representativeSubject: r.representative_subject },
+    legal: {
+      subject: r.subject,
+      orgName: r.org_name,
+      orgType: r.org_type,
+      usccIndex: r.uscc_index,
+      sealedUscc: r.uscc_enc,
+      representativeSubject: r.representative_subject,
+    },
   };
 }
 
@@ -103,12 +111,28 @@ export class LegalPersonAccounts {
   }
 
   async findBySubject(subject: string): Promise<LegalPerson | null> {
-    const { rows } = await this.db.query<{ subject: string; org_name: string; org_type: string | null; uscc_index: string; uscc_enc: string; representative_subject: string }>(
+    const { rows } = await this.db.query<{
+      subject: string;
+      org_name: string;
+      org_type: string | null;
+      uscc_index: string;
+      uscc_enc: string;
+      representative_subject: string;
+    }>(
       `SELECT subject, org_name, org_type, uscc_index, uscc_enc, representative_subject FROM legal_persons WHERE subject = $1 AND status = 'active'`,
       [subject],
     );
     const r = rows[0];
-    return r ? { subject: r.subject, orgName: r.org_name, orgType: r.org_type, usccIndex: r.uscc_index, sealedUscc: r.uscc_enc, representativeSubject: r.representative_subject } : null;
+    return r
+      ? {
+          subject: r.subject,
+          orgName: r.org_name,
+          orgType: r.org_type,
+          usccIndex: r.uscc_index,
+          sealedUscc: r.uscc_enc,
+          representativeSubject: r.representative_subject,
+        }
+      : null;
   }
 
   /** Records who acts in the grant of a legal-person authorization. */
@@ -136,20 +160,47 @@ export class LegalPersonAccounts {
   }
 
   /** Registers the organization with its representative as the first mandate holder. */
-  async register(input: { uscc: string; orgName: string; orgType: string | null; representative: { subject: string; name: string; idNumberIndex: string } }, clientId: string | null): Promise<string> {
+  async register(
+    input: {
+      uscc: string;
+      orgName: string;
+      orgType: string | null;
+      representative: { subject: string; name: string; idNumberIndex: string };
+    },
+    clientId: string | null,
+  ): Promise<string> {
     const subject = randomToken(16);
     try {
       await this.db.transaction(async (tx) => {
-        await tx.query('INSERT INTO legal_persons (subject, uscc_enc, uscc_index, org_name, org_type, representative_subject) VALUES ($1, $2, $3, $4, $5, $6)', [
+        await tx.query(
+          'INSERT INTO legal_persons (subject, uscc_enc, uscc_index, org_name, org_type, representative_subject) VALUES ($1, $2, $3, $4, $5, $6)',
+          [
+            subject,
+            this.cipher.encrypt(input.uscc, AAD_USCC),
+            this.usccIndex(input.uscc),
+            input.orgName,
+            input.orgType,
+            input.representative.subject,
+          ],
+        );
+        await this.insertAuthorization(
+          tx,
           subject,
-          this.cipher.encrypt(input.uscc, AAD_USCC),
-          this.usccIndex(input.uscc),
-          input.orgName,
-          input.orgType,
+          {
+            agentIndex: input.representative.idNumberIndex,
+            agentName: input.representative.name,
+            role: 'representative',
+            serviceCategories: [...SERVICE_CATEGORIES],
+            expiresAt: null,
+          },
           input.representative.subject,
-        ]);
-        await this.insertAuthorization(tx, subject, { agentIndex: input.representative.idNumberIndex, agentName: input.representative.name, role: 'representative', serviceCategories: [...SERVICE_CATEGORIES], expiresAt: null }, input.representative.subject);
-        await appendAudit(tx, { event: 'legal_person.registered', subject, clientId, detail: { representative: input.representative.subject } });
+        );
+        await appendAudit(tx, {
+          event: 'legal_person.registered',
+          subject,
+          clientId,
+          detail: { representative: input.representative.subject },
+        });
         await this.publishHome?.inTransaction(tx, 'legal', input.uscc);
       });
       this.publishHome?.committed();
@@ -196,7 +247,14 @@ export class LegalPersonAccounts {
   }
 
   async authorizations(legalSubject: string): Promise<AgentAuthorization[]> {
-    const { rows } = await this.db.query<{ id: string; agent_name: string; role: AgentRole; service_categories: ServiceCategory[]; expires_at: Date | null; created_at: Date }>(
+    const { rows } = await this.db.query<{
+      id: string;
+      agent_name: string;
+      role: AgentRole;
+      service_categories: ServiceCategory[];
+      expires_at: Date | null;
+      created_at: Date;
+    }>(
       `SELECT id, agent_name, role, service_categories, expires_at, created_at FROM agent_authorizations
        WHERE legal_subject = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at`,
       [legalSubject],
@@ -219,9 +277,16 @@ export class LegalPersonAccounts {
     try {
       return await this.db.transaction(async (tx) => {
         // A lapsed authorization gives way to the new one.
-        await tx.query('UPDATE agent_authorizations SET revoked_at = now(), revoked_by = $3 WHERE legal_subject = $1 AND agent_index = $2 AND revoked_at IS NULL AND expires_at <= now()', [legalSubject, a.agentIndex, grantedBy]);
+        await tx.query(
+          'UPDATE agent_authorizations SET revoked_at = now(), revoked_by = $3 WHERE legal_subject = $1 AND agent_index = $2 AND revoked_at IS NULL AND expires_at <= now()',
+          [legalSubject, a.agentIndex, grantedBy],
+        );
         const id = await this.insertAuthorization(tx, legalSubject, a, grantedBy);
-        await appendAudit(tx, { event: 'agent.authorized', subject: legalSubject, detail: { authorization: id, role: a.role, service_categories: a.serviceCategories, expires_at: a.expiresAt, by: grantedBy } });
+        await appendAudit(tx, {
+          event: 'agent.authorized',
+          subject: legalSubject,
+          detail: { authorization: id, role: a.role, service_categories: a.serviceCategories, expires_at: a.expiresAt, by: grantedBy },
+        });
         return id;
       });
     } catch (err) {

@@ -36,8 +36,16 @@ export class LoginThrottle {
   private readonly ipRequests: RateLimiterAbstract;
   private readonly homeLookups: RateLimiterAbstract;
 
-  constructor(kv: KeyValueStore, readonly policy = THROTTLE_POLICY) {
-    this.perAccount = kv.rateLimiter({ keyPrefix: 'fail:acct', points: policy.failuresPerAccount, durationSeconds: policy.accountLockSeconds, blockSeconds: policy.accountLockSeconds });
+  constructor(
+    kv: KeyValueStore,
+    readonly policy = THROTTLE_POLICY,
+  ) {
+    this.perAccount = kv.rateLimiter({
+      keyPrefix: 'fail:acct',
+      points: policy.failuresPerAccount,
+      durationSeconds: policy.accountLockSeconds,
+      blockSeconds: policy.accountLockSeconds,
+    });
     this.perIp = kv.rateLimiter({ keyPrefix: 'fail:ip', points: policy.failuresPerIp, durationSeconds: 3600, blockSeconds: 3600 });
     this.otpMinute = kv.rateLimiter({ keyPrefix: 'otp:min', points: policy.otpPerPhonePerMinute, durationSeconds: 60 });
     this.otpDay = kv.rateLimiter({ keyPrefix: 'otp:day', points: policy.otpPerPhonePerDay, durationSeconds: 86400 });
@@ -55,11 +63,10 @@ export class LoginThrottle {
 
   /** Records a failure; returns the refusal it caused, if it was the last allowed. */
   async failure(accountKey: string, ip: string): Promise<Refusal | null> {
-    const [acct] = await Promise.all([
-      this.perAccount.penalty(accountKey, 1),
-      this.perIp.penalty(ip, 1),
-    ]);
-    return acct.consumedPoints >= this.policy.failuresPerAccount ? { reason: 'locked', retryAfterSeconds: this.policy.accountLockSeconds } : null;
+    const [acct] = await Promise.all([this.perAccount.penalty(accountKey, 1), this.perIp.penalty(ip, 1)]);
+    return acct.consumedPoints >= this.policy.failuresPerAccount
+      ? { reason: 'locked', retryAfterSeconds: this.policy.accountLockSeconds }
+      : null;
   }
 
   async success(accountKey: string): Promise<void> {

@@ -137,7 +137,16 @@ export class NaturalPersonAccounts {
         const { rows } = await tx.query<Row>(
           `INSERT INTO natural_persons (subject, name, id_number_enc, id_number_index, phone_enc, phone_index, password_hash, loa)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-          [subject, p.name, this.cipher.encrypt(p.idNumber, AAD_ID), idIndex, this.cipher.encrypt(p.phone, AAD_PHONE), phoneIndex, p.passwordHash, p.loa],
+          [
+            subject,
+            p.name,
+            this.cipher.encrypt(p.idNumber, AAD_ID),
+            idIndex,
+            this.cipher.encrypt(p.phone, AAD_PHONE),
+            phoneIndex,
+            p.passwordHash,
+            p.loa,
+          ],
         );
         await appendAudit(tx, { event: 'account.registered', subject, clientId, detail: { user_type: 'natural', loa: p.loa } });
         await this.publishHome?.inTransaction(tx, 'natural', p.idNumber);
@@ -156,7 +165,10 @@ export class NaturalPersonAccounts {
 
   /** The new home of an account that moved away from here, if it did. */
   async movedTo(idNumberIndex: string): Promise<string | null> {
-    const { rows } = await this.db.query<{ moved_to: string }>("SELECT moved_to FROM natural_persons WHERE id_number_index = $1 AND status = 'moved'", [idNumberIndex]);
+    const { rows } = await this.db.query<{ moved_to: string }>(
+      "SELECT moved_to FROM natural_persons WHERE id_number_index = $1 AND status = 'moved'",
+      [idNumberIndex],
+    );
     return rows[0]?.moved_to ?? null;
   }
 
@@ -171,13 +183,18 @@ export class NaturalPersonAccounts {
 
   /** The move failed before the new home took the account: it works here again. */
   async abortMove(subject: string): Promise<void> {
-    await this.db.query("UPDATE natural_persons SET status = 'active', updated_at = now() WHERE subject = $1 AND status = 'moving'", [subject]);
+    await this.db.query("UPDATE natural_persons SET status = 'active', updated_at = now() WHERE subject = $1 AND status = 'moving'", [
+      subject,
+    ]);
   }
 
   /** The new home holds the account: this OP keeps only where it went, and tells the registry. */
   async completeMove(p: NaturalPerson, to: string, self: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.query("UPDATE natural_persons SET status = 'moved', moved_to = $2, password_hash = '', updated_at = now() WHERE subject = $1", [p.subject, to]);
+      await tx.query(
+        "UPDATE natural_persons SET status = 'moved', moved_to = $2, password_hash = '', updated_at = now() WHERE subject = $1",
+        [p.subject, to],
+      );
       await appendAudit(tx, { event: 'account.moved_out', subject: p.subject, detail: { to } });
       // The old home's side of the federation learns the move from here (the new home tells its own side).
       await this.publishHome?.inTransaction(tx, 'natural', this.idNumberOf(p), { from: self, to });
@@ -190,7 +207,10 @@ export class NaturalPersonAccounts {
    * home; a repeated import of the same move is answered with the account already taken in.
    */
   async importMoved(p: NewNaturalPerson, from: string, self: string): Promise<NaturalPerson> {
-    const existing = await this.db.query<Row & { moved_from: string | null; status: string }>(`SELECT ${COLUMNS}, moved_from, status FROM natural_persons WHERE id_number_index = $1`, [this.idNumberIndex(p.idNumber)]);
+    const existing = await this.db.query<Row & { moved_from: string | null; status: string }>(
+      `SELECT ${COLUMNS}, moved_from, status FROM natural_persons WHERE id_number_index = $1`,
+      [this.idNumberIndex(p.idNumber)],
+    );
     const row = existing.rows[0];
     if (row) {
       if (row.moved_from === from && row.status === 'active') return fromRow(row);
@@ -199,12 +219,25 @@ export class NaturalPersonAccounts {
     try {
       const account = await this.db.transaction(async (tx) => {
         // Known here already as a recognized account: keep its subject, so this OP's relying parties see the same person.
-        const linked = await tx.query<{ subject: string }>("DELETE FROM recognized_accounts WHERE kind = 'natural' AND identifier_index = $1 RETURNING subject", [this.idNumberIndex(p.idNumber)]);
+        const linked = await tx.query<{ subject: string }>(
+          "DELETE FROM recognized_accounts WHERE kind = 'natural' AND identifier_index = $1 RETURNING subject",
+          [this.idNumberIndex(p.idNumber)],
+        );
         const subject = linked.rows[0]?.subject ?? randomToken(16);
         const { rows } = await tx.query<Row>(
           `INSERT INTO natural_persons (subject, name, id_number_enc, id_number_index, phone_enc, phone_index, password_hash, loa, moved_from)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-          [subject, p.name, this.cipher.encrypt(p.idNumber, AAD_ID), this.idNumberIndex(p.idNumber), this.cipher.encrypt(p.phone, AAD_PHONE), this.phoneIndex(p.phone), p.passwordHash, p.loa, from],
+          [
+            subject,
+            p.name,
+            this.cipher.encrypt(p.idNumber, AAD_ID),
+            this.idNumberIndex(p.idNumber),
+            this.cipher.encrypt(p.phone, AAD_PHONE),
+            this.phoneIndex(p.phone),
+            p.passwordHash,
+            p.loa,
+            from,
+          ],
         );
         await appendAudit(tx, { event: 'account.moved_in', subject, detail: { from, loa: p.loa, was_recognized: linked.rows.length > 0 } });
         await this.publishHome?.inTransaction(tx, 'natural', p.idNumber, { from, to: self });
@@ -214,7 +247,8 @@ export class NaturalPersonAccounts {
       return account;
     } catch (err) {
       const e = err as { code?: string; message?: string };
-      if (e.code === '23505' || /duplicate key/.test(e.message ?? '')) throw new AccountExists(/phone/.test(e.message ?? '') ? 'phone' : 'id_number');
+      if (e.code === '23505' || /duplicate key/.test(e.message ?? ''))
+        throw new AccountExists(/phone/.test(e.message ?? '') ? 'phone' : 'id_number');
       throw err;
     }
   }

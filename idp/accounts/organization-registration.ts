@@ -12,10 +12,17 @@ import type { NaturalPerson, NaturalPersonAccounts } from './natural-person-acco
 import { OrganizationExists, type LegalPersonAccounts } from './legal-person-accounts.ts';
 import type { ServicesClient } from '../services-client.ts';
 
-export type OrganizationRegistration = { subject: string } | { field: 'uscc' | 'org_name' | null; error: MessageKey; errorVars?: Record<string, string>; status: number };
+export type OrganizationRegistration =
+  { subject: string } | { field: 'uscc' | 'org_name' | null; error: MessageKey; errorVars?: Record<string, string>; status: number };
 
 export async function registerOrganization(
-  deps: { accounts: NaturalPersonAccounts; legalPersons: LegalPersonAccounts; services: ServicesClient; recognition?: RecognitionDependencies; runtime: { self: { url: string } } },
+  deps: {
+    accounts: NaturalPersonAccounts;
+    legalPersons: LegalPersonAccounts;
+    services: ServicesClient;
+    recognition?: RecognitionDependencies;
+    runtime: { self: { url: string } };
+  },
   person: NaturalPerson,
   input: { uscc: string; orgName: string },
   clientId: string | null,
@@ -39,7 +46,13 @@ export async function registerOrganization(
     if (!(err instanceof UpstreamUnavailable)) throw err;
     return { field: null, error: 'error.directory_unavailable', status: 503 };
   }
-  if (home && home !== deps.runtime.self.url) return { field: null, error: 'error.org_registered_elsewhere', errorVars: { site: deps.recognition!.siteName(home, locale) }, status: 409 };
+  if (home && home !== deps.runtime.self.url)
+    return {
+      field: null,
+      error: 'error.org_registered_elsewhere',
+      errorVars: { site: deps.recognition!.siteName(home, locale) },
+      status: 409,
+    };
   let check;
   try {
     check = await deps.services.checkRepresentative(uscc, orgName, person.name, deps.accounts.idNumberOf(person));
@@ -52,13 +65,24 @@ export async function registerOrganization(
   if (!check.representative) return { field: null, error: 'error.not_representative', status: 403 };
   try {
     const subject = await deps.legalPersons.register(
-      { uscc, orgName, orgType: check.type, representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex } },
+      {
+        uscc,
+        orgName,
+        orgType: check.type,
+        representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex },
+      },
       clientId,
     );
     return { subject };
   } catch (err) {
     if (err instanceof OrganizationExists) return { field: 'uscc', error: 'error.org_registered', status: 409 };
-    if (err instanceof HomeConflict) return { field: null, error: 'error.org_registered_elsewhere', errorVars: { site: deps.recognition?.siteName(err.home, locale) ?? err.home }, status: 409 };
+    if (err instanceof HomeConflict)
+      return {
+        field: null,
+        error: 'error.org_registered_elsewhere',
+        errorVars: { site: deps.recognition?.siteName(err.home, locale) ?? err.home },
+        status: 409,
+      };
     throw err;
   }
 }

@@ -64,7 +64,16 @@ export class RecognizedAccounts {
   }
 
   private fromRow(r: Row): RecognizedAccount {
-    return { subject: r.subject, kind: r.kind, identifierIndex: r.identifier_index, home: r.home, upstream: r.upstream, upstreamSubject: r.upstream_subject, loa: r.loa, claims: JSON.parse(this.cipher.decrypt(r.claims_enc, AAD_CLAIMS)) as HomeClaims };
+    return {
+      subject: r.subject,
+      kind: r.kind,
+      identifierIndex: r.identifier_index,
+      home: r.home,
+      upstream: r.upstream,
+      upstreamSubject: r.upstream_subject,
+      loa: r.loa,
+      claims: JSON.parse(this.cipher.decrypt(r.claims_enc, AAD_CLAIMS)) as HomeClaims,
+    };
   }
 
   async findBySubject(subject: string): Promise<RecognizedAccount | null> {
@@ -74,7 +83,10 @@ export class RecognizedAccounts {
 
   /** The local subjects linked through a neighbour's subject (a back-channel logout names that one). */
   async subjectsVia(upstream: string, upstreamSubject: string): Promise<string[]> {
-    const { rows } = await this.db.query<{ subject: string }>('SELECT subject FROM recognized_accounts WHERE upstream = $1 AND upstream_subject = $2', [upstream, upstreamSubject]);
+    const { rows } = await this.db.query<{ subject: string }>(
+      'SELECT subject FROM recognized_accounts WHERE upstream = $1 AND upstream_subject = $2',
+      [upstream, upstreamSubject],
+    );
     return rows.map((r) => r.subject);
   }
 
@@ -84,7 +96,15 @@ export class RecognizedAccounts {
    * with its audit entries.
    */
   async link(
-    input: { kind: RecognizedKind; identifier: string; home: string; upstream: string; upstreamSubject: string; loa: LoaLevel; claims: HomeClaims },
+    input: {
+      kind: RecognizedKind;
+      identifier: string;
+      home: string;
+      upstream: string;
+      upstreamSubject: string;
+      loa: LoaLevel;
+      claims: HomeClaims;
+    },
     clientId: string,
     /** The login this link is made for, audited in the same transaction. */
     login: { event: string; detail: Record<string, unknown> },
@@ -92,7 +112,10 @@ export class RecognizedAccounts {
     const index = this.identifierIndex(input.kind, input.identifier);
     const sealed = this.cipher.encrypt(JSON.stringify(input.claims), AAD_CLAIMS);
     return this.db.transaction(async (tx) => {
-      const own = input.kind === 'natural' ? "SELECT 1 FROM natural_persons WHERE id_number_index = $1 AND status <> 'moved'" : 'SELECT 1 FROM legal_persons WHERE uscc_index = $1';
+      const own =
+        input.kind === 'natural'
+          ? "SELECT 1 FROM natural_persons WHERE id_number_index = $1 AND status <> 'moved'"
+          : 'SELECT 1 FROM legal_persons WHERE uscc_index = $1';
       if ((await tx.query(own, [index])).rows.length) throw new LocalAccountExists();
       const { rows } = await tx.query<Row & { created: boolean }>(
         `INSERT INTO recognized_accounts (subject, kind, identifier_index, home, upstream, upstream_subject, claims_enc, loa)
@@ -103,7 +126,13 @@ export class RecognizedAccounts {
         [randomToken(16), input.kind, index, input.home, input.upstream, input.upstreamSubject, sealed, input.loa],
       );
       const row = rows[0]!;
-      if (row.created) await appendAudit(tx, { event: 'account.recognized', subject: row.subject, clientId, detail: { user_type: input.kind, home: input.home, upstream: input.upstream } });
+      if (row.created)
+        await appendAudit(tx, {
+          event: 'account.recognized',
+          subject: row.subject,
+          clientId,
+          detail: { user_type: input.kind, home: input.home, upstream: input.upstream },
+        });
       await appendAudit(tx, { ...login, subject: row.subject, clientId });
       return this.fromRow(row);
     });
@@ -118,7 +147,10 @@ export class RecognizedAccounts {
   }
 
   async actorOf(grantId: string): Promise<HomeClaims | null> {
-    const { rows } = await this.db.query<{ actor_claims_enc: string }>('SELECT actor_claims_enc FROM recognized_grant_actors WHERE grant_id = $1 AND expires_at > now()', [grantId]);
+    const { rows } = await this.db.query<{ actor_claims_enc: string }>(
+      'SELECT actor_claims_enc FROM recognized_grant_actors WHERE grant_id = $1 AND expires_at > now()',
+      [grantId],
+    );
     return rows[0] ? (JSON.parse(this.cipher.decrypt(rows[0].actor_claims_enc, AAD_ACTOR)) as HomeClaims) : null;
   }
 }

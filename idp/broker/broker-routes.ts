@@ -59,7 +59,8 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
       claims = await verifyLogoutToken(token, { keys: remoteKeys.get(jwksUri)!, issuer: iss, audience: self, algorithms: ['ES256'] });
     } catch (err) {
       // Whatever fails here is the token's fault: not a JWT, an issuer the federation does not vouch for, a bad signature or claim.
-      const reason = err instanceof LogoutTokenError || err instanceof UntrustedOp ? err.message : `logout token rejected: ${(err as Error).message}`;
+      const reason =
+        err instanceof LogoutTokenError || err instanceof UntrustedOp ? err.message : `logout token rejected: ${(err as Error).message}`;
       return answerError(ctx, 400, 'invalid_request', reason);
     }
     if (!claims.sub) return answerError(ctx, 400, 'invalid_request', 'a broker needs the sub of the logout token');
@@ -80,7 +81,13 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
       return await verifyEntityAssertion(ctx.get('authorization'), {
         audience: self,
         // Only OPs the federation vouches for (trust chain and real-name-op mark) may call.
-        resolveKeys: async (id, opts) => ((await trustedOps.get(id).then(() => true, () => false)) ? entityKeys(id, opts) : null),
+        resolveKeys: async (id, opts) =>
+          (await trustedOps.get(id).then(
+            () => true,
+            () => false,
+          ))
+            ? entityKeys(id, opts)
+            : null,
         replay: runtime.kv,
       });
     } catch (err) {
@@ -94,15 +101,30 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
     const caller = await callingOp(ctx);
     if (!caller) return;
     const parsed = importBody.safeParse(ctx.request.body ?? {});
-    if (!parsed.success) return answerError(ctx, 400, 'invalid_request', `${parsed.error.issues[0]!.path.join('.') || 'body'}: ${parsed.error.issues[0]!.message}`);
+    if (!parsed.success)
+      return answerError(
+        ctx,
+        400,
+        'invalid_request',
+        `${parsed.error.issues[0]!.path.join('.') || 'body'}: ${parsed.error.issues[0]!.message}`,
+      );
     const b = parsed.data;
     try {
-      const account = await deps.accounts.importMoved({ name: b.name, idNumber: b.id_number, phone: b.phone, passwordHash: b.password_hash, loa: b.loa as LoaLevel }, caller, self);
+      const account = await deps.accounts.importMoved(
+        { name: b.name, idNumber: b.id_number, phone: b.phone, passwordHash: b.password_hash, loa: b.loa as LoaLevel },
+        caller,
+        self,
+      );
       ctx.status = 201;
       ctx.body = { subject: account.subject };
     } catch (err) {
       if (!(err instanceof AccountExists)) throw err;
-      answerError(ctx, 409, 'account_exists', `an account with this ${err.field === 'phone' ? 'phone number' : 'ID number'} already lives here`);
+      answerError(
+        ctx,
+        409,
+        'account_exists',
+        `an account with this ${err.field === 'phone' ? 'phone number' : 'ID number'} already lives here`,
+      );
     }
   });
 
@@ -110,7 +132,8 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
     const caller = await callingOp(ctx);
     if (!caller) return;
     const sub = (ctx.request.body as Record<string, unknown> | undefined)?.sub;
-    if (typeof sub !== 'string' || !sub || sub.length > 128) return answerError(ctx, 400, 'invalid_request', 'sub (the subject this OP gave the caller) is required');
+    if (typeof sub !== 'string' || !sub || sub.length > 128)
+      return answerError(ctx, 400, 'invalid_request', 'sub (the subject this OP gave the caller) is required');
     // A neighbour may end only sessions of accounts it was given tokens for.
     if (!(await hasGrant(runtime.db, sub, caller))) return answerError(ctx, 403, 'forbidden', `${caller} holds no grant for this subject`);
     const notified = await sessions.endSessionsOf(sub, caller);
@@ -119,5 +142,3 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
     ctx.status = 204;
   });
 }
-
-

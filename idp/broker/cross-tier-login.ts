@@ -104,7 +104,12 @@ export class CrossTierLogin {
     const cached = this.configs.get(entityId);
     if (cached?.op === op) return cached;
     const key = (await importJWK(this.o.clientKey, this.o.clientKey.alg)) as CryptoKey;
-    const config = new oidc.Configuration(op.metadata as oidc.ServerMetadata, this.o.self, { id_token_signed_response_alg: ID_TOKEN_ALG }, oidc.PrivateKeyJwt({ key, kid: this.o.clientKey.kid }));
+    const config = new oidc.Configuration(
+      op.metadata as oidc.ServerMetadata,
+      this.o.self,
+      { id_token_signed_response_alg: ID_TOKEN_ALG },
+      oidc.PrivateKeyJwt({ key, kid: this.o.clientKey.kid }),
+    );
     if (insecureLoopback(entityId)) oidc.allowInsecureRequests(config);
     config.timeout = HOP_TIMEOUT_SECONDS;
     const entry = { op, config };
@@ -117,7 +122,12 @@ export class CrossTierLogin {
    * browser goes to. `params` are the parameters of the request this OP is serving; `identifier`
    * (the ID number) is pushed as login_hint when the person gave it here.
    */
-  async start(interaction: { uid: string; params: Record<string, unknown>; sessionUid?: string }, kind: RecognizedKind, identifier: string | null, home: string): Promise<{ url: string; next: string }> {
+  async start(
+    interaction: { uid: string; params: Record<string, unknown>; sessionUid?: string },
+    kind: RecognizedKind,
+    identifier: string | null,
+    home: string,
+  ): Promise<{ url: string; next: string }> {
     const { uid, params } = interaction;
     let route: string[];
     let next: string | null;
@@ -125,7 +135,8 @@ export class CrossTierLogin {
       route = extendRoute(params[ROUTE_PARAM], this.o.self);
       const homeOp = await this.o.ops.get(home);
       next = nextHop(this.o.self, homeOp.path, this.o.superior);
-      if (next && route.includes(next)) throw new RoutingError('route_loop', `the way to ${home} leads back to ${next} (route: ${route.join(' → ')})`);
+      if (next && route.includes(next))
+        throw new RoutingError('route_loop', `the way to ${home} leads back to ${next} (route: ${route.join(' → ')})`);
     } catch (err) {
       if (err instanceof RoutingError) throw new RecognitionError(err.code, err.message);
       if (err instanceof UntrustedOp) throw new RecognitionError(err.unreachable ? 'home_unavailable' : 'home_untrusted', err.message);
@@ -156,7 +167,11 @@ export class CrossTierLogin {
       [ROUTE_PARAM]: route.join(' '),
       // What the portal asked of this OP, the next one must honour: LoA, re-authentication, age.
       ...(typeof params.acr_values === 'string' ? { acr_values: params.acr_values } : {}),
-      ...(String(params.prompt ?? '').split(' ').includes('login') ? { prompt: 'login' } : {}),
+      ...(String(params.prompt ?? '')
+        .split(' ')
+        .includes('login')
+        ? { prompt: 'login' }
+        : {}),
       ...(maxAge !== undefined && Number.isInteger(maxAge) ? { max_age: String(maxAge) } : {}),
       ...(typeof params.ui_locales === 'string' ? { ui_locales: params.ui_locales } : {}),
     };
@@ -166,7 +181,15 @@ export class CrossTierLogin {
     } catch (err) {
       throw new RecognitionError('home_unavailable', `${next} did not accept the pushed request: ${describe(err)}`);
     }
-    const pending: PendingHop = { uid, kind, home, upstream: next, verifier, nonce, ...(maxAge !== undefined && Number.isInteger(maxAge) ? { maxAge } : {}) };
+    const pending: PendingHop = {
+      uid,
+      kind,
+      home,
+      upstream: next,
+      verifier,
+      nonce,
+      ...(maxAge !== undefined && Number.isInteger(maxAge) ? { maxAge } : {}),
+    };
     await this.o.kv.set(pendingKey(state), JSON.stringify(pending), this.o.pendingSeconds);
     if (interaction.sessionUid) await this.o.kv.set(hopSessionKey(interaction.sessionUid), '1', this.o.pendingSeconds);
     return { url: url.href, next };
@@ -184,26 +207,52 @@ export class CrossTierLogin {
     const state = callbackUrl.searchParams.get('state') ?? '';
     const raw = await this.o.kv.take(pendingKey(state));
     const pending = raw ? (JSON.parse(raw) as PendingHop) : null;
-    if (!pending || pending.uid !== uid) throw new RecognitionError('hop_expired', 'this answer belongs to no login in progress here (expired, replayed or from another browser)');
+    if (!pending || pending.uid !== uid)
+      throw new RecognitionError(
+        'hop_expired',
+        'this answer belongs to no login in progress here (expired, replayed or from another browser)',
+      );
     const { op, config } = await this.neighbour(pending.upstream).catch((err) => {
       throw new RecognitionError('home_unavailable', describe(err));
     });
     let tokens;
     try {
-      tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: pending.verifier, expectedState: state, expectedNonce: pending.nonce, idTokenExpected: true, ...(pending.maxAge !== undefined ? { maxAge: pending.maxAge } : {}) });
+      tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+        pkceCodeVerifier: pending.verifier,
+        expectedState: state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
+        ...(pending.maxAge !== undefined ? { maxAge: pending.maxAge } : {}),
+      });
     } catch (err) {
-      if (err instanceof oidc.AuthorizationResponseError) throw new RecognitionError('upstream_error', `${pending.upstream} answered ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`);
+      if (err instanceof oidc.AuthorizationResponseError)
+        throw new RecognitionError(
+          'upstream_error',
+          `${pending.upstream} answered ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`,
+        );
       // A bad signature may mean rotated keys: resolve the neighbour again next time.
       this.forget(pending.upstream);
       throw new RecognitionError('invalid_response', `the answer of ${pending.upstream} failed verification: ${describe(err)}`);
     }
     const claims = tokens.claims()!;
-    if (claims.home !== pending.home) throw new RecognitionError('home_mismatch', `${pending.upstream} answered for home ${String(claims.home)}, the login was sent to ${pending.home}`);
+    if (claims.home !== pending.home)
+      throw new RecognitionError(
+        'home_mismatch',
+        `${pending.upstream} answered for home ${String(claims.home)}, the login was sent to ${pending.home}`,
+      );
     const expectedType = pending.kind === 'legal' ? 'legal' : 'natural';
-    if (claims.user_type !== expectedType) throw new RecognitionError('invalid_response', `${pending.upstream} answered with a ${String(claims.user_type)} person, ${expectedType} was asked`);
+    if (claims.user_type !== expectedType)
+      throw new RecognitionError(
+        'invalid_response',
+        `${pending.upstream} answered with a ${String(claims.user_type)} person, ${expectedType} was asked`,
+      );
     const asserted = levelOf(claims.acr, this.o.acrUris);
     if (!asserted) throw new RecognitionError('invalid_response', `${pending.upstream} asserted an unknown acr ${String(claims.acr)}`);
-    if (!loaWithin(asserted, op.maxLoa)) throw new RecognitionError('loa_above_trust_mark', `${pending.upstream} asserted ${asserted}, its real-name-op trust mark allows at most ${op.maxLoa}`);
+    if (!loaWithin(asserted, op.maxLoa))
+      throw new RecognitionError(
+        'loa_above_trust_mark',
+        `${pending.upstream} asserted ${asserted}, its real-name-op trust mark allows at most ${op.maxLoa}`,
+      );
     // Believed only up to what the home itself is trusted with: its trust mark, and the levels its
     // superiors' metadata policy leaves it (acr_values_supported of its resolved metadata).
     const homeOp = await this.o.ops.get(pending.home).catch((err) => {

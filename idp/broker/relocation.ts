@@ -38,7 +38,10 @@ export const importBody = z
     name: z.string().min(1).max(64),
     id_number: parsed(parseIdNumber, 'not a valid resident ID number'),
     phone: parsed(parsePhone, 'not a mainland mobile number'),
-    password_hash: z.string().regex(/^\$argon2id\$/, 'must be an argon2id hash').max(256),
+    password_hash: z
+      .string()
+      .regex(/^\$argon2id\$/, 'must be an argon2id hash')
+      .max(256),
     loa: z.enum(LOA_LEVELS as [string, ...string[]]),
   })
   .strict();
@@ -69,7 +72,10 @@ export class Relocation {
     if (to === self) throw new Conflict('same_home', 'the account already lives here');
     // Organizations stay with their home, and a mandate here works only for a person who logs in here.
     if ((await this.o.legalPersons.mandatesOf(accounts.idNumberIndex(idNumber))).length > 0) {
-      throw new Conflict('acts_for_organizations', 'the person acts for organizations registered here; those mandates must be handed over or revoked before moving');
+      throw new Conflict(
+        'acts_for_organizations',
+        'the person acts for organizations registered here; those mandates must be handed over or revoked before moving',
+      );
     }
     try {
       await this.o.trustedOps.get(to);
@@ -86,7 +92,13 @@ export class Relocation {
         key: this.o.signingKey(),
         to,
         path: ACCOUNT_IMPORT_PATH,
-        body: { name: account.name, id_number: accounts.idNumberOf(account), phone: accounts.phoneOf(account), password_hash: account.passwordHash, loa: account.loa },
+        body: {
+          name: account.name,
+          id_number: accounts.idNumberOf(account),
+          phone: accounts.phoneOf(account),
+          password_hash: account.passwordHash,
+          loa: account.loa,
+        },
         timeoutMs: TIMEOUT_MS,
       });
     } catch (err) {
@@ -96,7 +108,9 @@ export class Relocation {
     if (answer.status !== 200 && answer.status !== 201) {
       await accounts.abortMove(account.subject);
       const reason = typeof answer.json.error_description === 'string' ? answer.json.error_description : `HTTP ${answer.status}`;
-      throw answer.status === 409 ? new Conflict('home_conflict', `${to} refused the account: ${reason}`) : new UpstreamUnavailable(`${to} refused the account: ${reason}`);
+      throw answer.status === 409
+        ? new Conflict('home_conflict', `${to} refused the account: ${reason}`)
+        : new UpstreamUnavailable(`${to} refused the account: ${reason}`);
     }
     await accounts.completeMove(account, to, self);
     await this.o.sessions.endSessionsOf(account.subject);

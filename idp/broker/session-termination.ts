@@ -43,14 +43,21 @@ export class SessionTermination {
           if (client?.backchannelLogoutUri && authorization.sid && clientId !== except) {
             try {
               // Public in oidc-provider (end_session calls it) but missing from its type definitions.
-              await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, authorization.sid);
+              await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(
+                accountId,
+                authorization.sid,
+              );
               notified.push(clientId);
             } catch (err) {
               this.log.warn('back-channel logout failed', { client_id: clientId, err });
             }
           }
           if (authorization.grantId && !authorization.persistsLogout) {
-            await Promise.all([provider.AccessToken, provider.RefreshToken, provider.AuthorizationCode].map((m) => m.revokeByGrantId(authorization.grantId!)));
+            await Promise.all(
+              [provider.AccessToken, provider.RefreshToken, provider.AuthorizationCode].map((m) =>
+                m.revokeByGrantId(authorization.grantId!),
+              ),
+            );
             await provider.Grant.adapter.destroy(authorization.grantId);
           }
         }),

@@ -14,9 +14,7 @@ export const BROKER_LOGOUT_PATH = '/broker/logout';
 const TIMEOUT_MS = 5000;
 
 export class UpstreamLogout {
-  constructor(
-    private readonly o: { self: string; recognized: RecognizedAccounts; signingKey: () => PrivateJwk; log: Logger },
-  ) {}
+  constructor(private readonly o: { self: string; recognized: RecognizedAccounts; signingKey: () => PrivateJwk; log: Logger }) {}
 
   /** Asks the upstream OP of a recognized account to end its sessions; never throws (logged). */
   async propagate(subject: string): Promise<boolean> {
@@ -25,7 +23,10 @@ export class UpstreamLogout {
       if (!account) return false;
       const res = await fetch(account.upstream + BROKER_LOGOUT_PATH, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${await signEntityAssertion(this.o.signingKey(), this.o.self, account.upstream)}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await signEntityAssertion(this.o.signingKey(), this.o.self, account.upstream)}`,
+        },
         body: JSON.stringify({ sub: account.upstreamSubject }),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });

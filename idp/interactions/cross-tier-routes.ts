@@ -19,7 +19,14 @@ import { wantsLegalPerson } from '../oidc/interaction-policy.ts';
 import { TTL } from '../oidc/provider-config.ts';
 import { identifierPage, regionsPage } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
-import { finishInteraction, interactionScope, InteractionExpired, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
+import {
+  finishInteraction,
+  interactionScope,
+  InteractionExpired,
+  sendPage,
+  type InteractionScope,
+  type OpDependencies,
+} from './interaction-context.ts';
 
 /** The OAuth error a hop in the middle of a route answers with, for each refusal. */
 function oauthErrorFor(err: RecognitionError): string {
@@ -27,7 +34,8 @@ function oauthErrorFor(err: RecognitionError): string {
 }
 
 function messageFor(err: RecognitionError): { error: MessageKey; errorVars?: Record<string, string> } {
-  if (err.code === 'home_unavailable' || (err.code === 'upstream_error' && /temporarily_unavailable/.test(err.message))) return { error: 'error.home_unavailable' };
+  if (err.code === 'home_unavailable' || (err.code === 'upstream_error' && /temporarily_unavailable/.test(err.message)))
+    return { error: 'error.home_unavailable' };
   return { error: 'error.recognition_refused', errorVars: { reason: err.code } };
 }
 
@@ -38,10 +46,25 @@ function isHop(s: InteractionScope): boolean {
 
 /** Tells the person on this OP's page, or, in the middle of a route, the previous hop. */
 async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, err: RecognitionError, identifier: string) {
-  await recordAudit(deps.runtime.db, { event: 'recognition.refused', clientId: String(s.details.params.client_id), detail: { reason: err.code, message: err.message } });
+  await recordAudit(deps.runtime.db, {
+    event: 'recognition.refused',
+    clientId: String(s.details.params.client_id),
+    detail: { reason: err.code, message: err.message },
+  });
   deps.runtime.log.warn('cross-tier login refused', { reason: err.code, message: err.message });
-  if (isHop(s)) return finishInteraction(ctx, deps, s, { error: oauthErrorFor(err), error_description: `${deps.runtime.self.url}: ${err.message}` });
-  sendPage(ctx, identifierPage({ ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, identifier, ...messageFor(err) }), err.code === 'home_unavailable' ? 503 : 403);
+  if (isHop(s))
+    return finishInteraction(ctx, deps, s, { error: oauthErrorFor(err), error_description: `${deps.runtime.self.url}: ${err.message}` });
+  sendPage(
+    ctx,
+    identifierPage({
+      ...s.form,
+      clientName: s.clientName,
+      registerUrl: `${s.form.action}/register?lang=${s.locale}`,
+      identifier,
+      ...messageFor(err),
+    }),
+    err.code === 'home_unavailable' ? 503 : 403,
+  );
 }
 
 /** Pushes the login on towards `home` and sends the browser there (or says why not). */
@@ -49,9 +72,17 @@ async function route(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope
   const recognition = deps.recognition!;
   try {
     const legal = wantsLegalPerson(String(s.details.params.scope ?? ''));
-    const interaction = { uid: s.details.uid, params: s.details.params, ...(s.details.session?.uid ? { sessionUid: s.details.session.uid } : {}) };
+    const interaction = {
+      uid: s.details.uid,
+      params: s.details.params,
+      ...(s.details.session?.uid ? { sessionUid: s.details.session.uid } : {}),
+    };
     const { url, next } = await recognition.login.start(interaction, legal ? 'legal' : 'natural', identifier, home);
-    await recordAudit(deps.runtime.db, { event: 'recognition.routed', clientId: String(s.details.params.client_id), detail: { home, next } });
+    await recordAudit(deps.runtime.db, {
+      event: 'recognition.routed',
+      clientId: String(s.details.params.client_id),
+      detail: { home, next },
+    });
     ctx.status = 303;
     ctx.redirect(url);
   } catch (err) {
@@ -63,7 +94,9 @@ async function route(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope
 /** The home a neighbour OP named for this request (only brokers may), unless it is this OP. */
 function hintedHome(deps: OpDependencies, s: InteractionScope): string | null {
   const hint = s.details.params[HOME_HINT_PARAM];
-  return typeof hint === 'string' && hint !== deps.runtime.self.url && deps.recognition?.isBroker(String(s.details.params.client_id)) ? hint : null;
+  return typeof hint === 'string' && hint !== deps.runtime.self.url && deps.recognition?.isBroker(String(s.details.params.client_id))
+    ? hint
+    : null;
 }
 
 /**
@@ -83,7 +116,17 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
   if (!isIdNumber(identifier)) return false;
   // The person typing here (not a neighbour relaying): lookups are limited per address.
   if (!isHop(s) && (await deps.throttle.homeLookupAllowed(ctx.ip))) {
-    sendPage(ctx, identifierPage({ ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, identifier, error: 'error.rate_limited' }), 429);
+    sendPage(
+      ctx,
+      identifierPage({
+        ...s.form,
+        clientName: s.clientName,
+        registerUrl: `${s.form.action}/register?lang=${s.locale}`,
+        identifier,
+        error: 'error.rate_limited',
+      }),
+      429,
+    );
     return true;
   }
   let home: string | null;
@@ -94,7 +137,14 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
     home = movedTo ?? hintedHome(deps, s) ?? (await recognition.homes.lookup('natural', identifier));
   } catch (err) {
     if (!(err instanceof UpstreamUnavailable)) throw err;
-    if (isHop(s)) return refuse(ctx, deps, s, new RecognitionError('home_unavailable', `registry of homes unreachable: ${err.message}`), identifier).then(() => true);
+    if (isHop(s))
+      return refuse(
+        ctx,
+        deps,
+        s,
+        new RecognitionError('home_unavailable', `registry of homes unreachable: ${err.message}`),
+        identifier,
+      ).then(() => true);
     // Without the directory this OP cannot tell where else the account could be; it answers as
     // for an unknown identifier, so local logins and the login form's answers stay as they are.
     deps.runtime.log.warn('registry of homes unreachable at login', { err: err.message });
@@ -115,12 +165,17 @@ function homeClaims(r: HopResult): { identifier: unknown; claims: Record<string,
       actor: { act: c.act, agent_role: c.agent_role, service_categories: c.service_categories },
     };
   }
-  return { identifier: c.id_number, claims: { name: c.name, id_number: c.id_number, phone_number: c.phone_number, phone_number_verified: c.phone_number_verified }, actor: {} };
+  return {
+    identifier: c.id_number,
+    claims: { name: c.name, id_number: c.id_number, phone_number: c.phone_number, phone_number_verified: c.phone_number_verified },
+    actor: {},
+  };
 }
 
 export function crossTierRoutes(router: Router, deps: OpDependencies) {
   const platforms = (s: InteractionScope) =>
-    deps.recognition!.platforms()
+    deps
+      .recognition!.platforms()
       .filter((id) => id !== deps.runtime.self.url)
       .map((id) => ({ id, name: deps.recognition!.siteName(id, s.locale) }));
 
@@ -134,7 +189,8 @@ export function crossTierRoutes(router: Router, deps: OpDependencies) {
     if (!deps.recognition) throw new InteractionExpired();
     const s = await interactionScope(ctx, deps);
     const home = s.body.home ?? '';
-    if (!platforms(s).some((p) => p.id === home)) return sendPage(ctx, regionsPage({ ...s.form, platforms: platforms(s), error: 'error.platform_unknown' }), 400);
+    if (!platforms(s).some((p) => p.id === home))
+      return sendPage(ctx, regionsPage({ ...s.form, platforms: platforms(s), error: 'error.platform_unknown' }), 400);
     await route(ctx, deps, s, null, home);
   });
 
@@ -158,14 +214,31 @@ export function crossTierRoutes(router: Router, deps: OpDependencies) {
     try {
       result = await recognition.login.finish(ctx.search, uid);
       const { identifier, claims, actor } = homeClaims(result);
-      if (typeof identifier !== 'string' || !identifier) throw new RecognitionError('invalid_response', `${result.upstream} did not say the ${result.kind === 'legal' ? 'uscc' : 'id_number'}`);
+      if (typeof identifier !== 'string' || !identifier)
+        throw new RecognitionError(
+          'invalid_response',
+          `${result.upstream} did not say the ${result.kind === 'legal' ? 'uscc' : 'id_number'}`,
+        );
       try {
-        account = await deps.recognized.link({ kind: result.kind, identifier, home: result.home, upstream: result.upstream, upstreamSubject: String(result.claims.sub), loa: result.loa, claims }, clientId, {
-          event: 'login.recognized',
-          detail: { home: result.home, upstream: result.upstream, loa: result.loa, amr: result.amr },
-        });
+        account = await deps.recognized.link(
+          {
+            kind: result.kind,
+            identifier,
+            home: result.home,
+            upstream: result.upstream,
+            upstreamSubject: String(result.claims.sub),
+            loa: result.loa,
+            claims,
+          },
+          clientId,
+          {
+            event: 'login.recognized',
+            detail: { home: result.home, upstream: result.upstream, loa: result.loa, amr: result.amr },
+          },
+        );
       } catch (err) {
-        if (err instanceof LocalAccountExists) throw new RecognitionError('local_account_exists', `${result.home} answered for an account that is also registered here`);
+        if (err instanceof LocalAccountExists)
+          throw new RecognitionError('local_account_exists', `${result.home} answered for an account that is also registered here`);
         throw err;
       }
       const login = { accountId: account.subject, acr: deps.acrUris[result.loa], amr: result.amr, ts: result.authTime, remember: true };

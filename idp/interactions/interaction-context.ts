@@ -110,7 +110,12 @@ export async function interactionScope(ctx: Koa.Context, deps: OpDependencies): 
   const body = ctx.method === 'POST' ? formFields(ctx.request.body) : {};
   const csrf = csrfToken(deps.runtime.macKey, details.uid);
   if (ctx.method === 'POST' && !safeEqual(body.csrf ?? '', csrf)) throw new Forbidden('csrf', 'missing or wrong CSRF token');
-  const locale = pickLocale(body.lang, typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, String(details.params.ui_locales ?? ''), ctx.get('accept-language'));
+  const locale = pickLocale(
+    body.lang,
+    typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined,
+    String(details.params.ui_locales ?? ''),
+    ctx.get('accept-language'),
+  );
   const t = translator(locale);
   const client = await deps.provider.Client.find(String(details.params.client_id));
   const action = `/interaction/${details.uid}`;
@@ -152,7 +157,13 @@ export function sendPage(ctx: Koa.Context, page: string, status = 200) {
 }
 
 /** Ends the interaction and sends the browser back to the authorization endpoint (303). */
-export async function finishInteraction(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, result: Record<string, unknown>, merge = false) {
+export async function finishInteraction(
+  ctx: Koa.Context,
+  deps: OpDependencies,
+  s: InteractionScope,
+  result: Record<string, unknown>,
+  merge = false,
+) {
   // A fresh login: the browser session is good again even if a logout from elsewhere had ended it.
   const sessionUid = s.details.session?.uid;
   if (result.login && sessionUid) await deps.runtime.kv.del(endedSessionKey(sessionUid));

@@ -18,7 +18,13 @@ import { sendToHome } from './cross-tier-routes.ts';
 
 function loginView(s: InteractionScope, extra: Partial<LoginView> & { federated?: boolean } = {}): LoginView {
   const { federated, ...rest } = extra;
-  return { ...s.form, clientName: s.clientName, registerUrl: `${s.form.action}/register?lang=${s.locale}`, ...(federated ? { regionsUrl: `${s.form.action}/regions?lang=${s.locale}` } : {}), ...rest };
+  return {
+    ...s.form,
+    clientName: s.clientName,
+    registerUrl: `${s.form.action}/register?lang=${s.locale}`,
+    ...(federated ? { regionsUrl: `${s.form.action}/regions?lang=${s.locale}` } : {}),
+    ...rest,
+  };
 }
 
 function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<string, number> } {
@@ -32,13 +38,29 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
 
   const completeLogin = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson, amr: string[]) => {
     await throttle.success(account.subject);
-    await recordAudit(runtime.db, { event: 'login.succeeded', subject: account.subject, clientId: String(s.details.params.client_id), detail: { amr, ip: ctx.ip } });
+    await recordAudit(runtime.db, {
+      event: 'login.succeeded',
+      subject: account.subject,
+      clientId: String(s.details.params.client_id),
+      detail: { amr, ip: ctx.ip },
+    });
     await authenticated(ctx, deps, s, account, amr);
   };
 
-  const loginFailed = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson | null, identifierIndex: string, reason: string) => {
+  const loginFailed = async (
+    ctx: Koa.Context,
+    s: InteractionScope,
+    account: NaturalPerson | null,
+    identifierIndex: string,
+    reason: string,
+  ) => {
     const refusal = await throttle.failure(account?.subject ?? identifierIndex, ctx.ip);
-    await recordAudit(runtime.db, { event: 'login.failed', subject: account?.subject ?? null, clientId: String(s.details.params.client_id), detail: { reason, ip: ctx.ip, identifier_index: identifierIndex } });
+    await recordAudit(runtime.db, {
+      event: 'login.failed',
+      subject: account?.subject ?? null,
+      clientId: String(s.details.params.client_id),
+      detail: { reason, ip: ctx.ip, identifier_index: identifierIndex },
+    });
     return refusal;
   };
 
@@ -94,7 +116,8 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     // Limits, storage and answers are keyed by the identifier, so an unknown account is
     // indistinguishable from a real one: it gets a code too, sent to nobody.
     const wait = await throttle.otpAllowed(index);
-    if (wait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.otp_rate', errorVars: { seconds: wait } }), identifier }), 429);
+    if (wait)
+      return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.otp_rate', errorVars: { seconds: wait } }), identifier }), 429);
     const account = await accounts.findByIdentifierIndex(index);
     try {
       if (account) await otp.send('login', accounts.phoneOf(account), index);

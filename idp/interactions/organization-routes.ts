@@ -13,7 +13,14 @@ import { wantsLegalPerson } from '../oidc/interaction-policy.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import { registerOrganization } from '../accounts/organization-registration.ts';
 import { orgPickerPage, type OrgPickerView } from '../views/pages.ts';
-import { finishInteraction, interactionScope, InteractionExpired, sendPage, type InteractionScope, type OpDependencies } from './interaction-context.ts';
+import {
+  finishInteraction,
+  interactionScope,
+  InteractionExpired,
+  sendPage,
+  type InteractionScope,
+  type OpDependencies,
+} from './interaction-context.ts';
 
 interface PendingLogin {
   accountId: string;
@@ -24,7 +31,12 @@ interface PendingLogin {
 
 const pendingKey = (uid: string) => `interaction:${uid}:authenticated`;
 
-async function pickerView(deps: OpDependencies, s: InteractionScope, person: NaturalPerson, extra: Partial<OrgPickerView> = {}): Promise<OrgPickerView> {
+async function pickerView(
+  deps: OpDependencies,
+  s: InteractionScope,
+  person: NaturalPerson,
+  extra: Partial<OrgPickerView> = {},
+): Promise<OrgPickerView> {
   const mandates = await deps.legalPersons.mandatesOf(person.idNumberIndex);
   return {
     ...s.form,
@@ -42,7 +54,8 @@ async function pickerView(deps: OpDependencies, s: InteractionScope, person: Nat
  */
 export async function authenticated(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, person: NaturalPerson, amr: string[]) {
   const login: PendingLogin = { accountId: person.subject, acr: deps.acrUris[person.loa], amr, ts: Math.floor(Date.now() / 1000) };
-  if (!wantsLegalPerson(String(s.details.params.scope ?? ''))) return finishInteraction(ctx, deps, s, { login: { ...login, remember: true } });
+  if (!wantsLegalPerson(String(s.details.params.scope ?? '')))
+    return finishInteraction(ctx, deps, s, { login: { ...login, remember: true } });
   await deps.runtime.kv.set(pendingKey(s.details.uid), JSON.stringify(login), TTL.Interaction);
   sendPage(ctx, orgPickerPage(await pickerView(deps, s, person)));
 }
@@ -65,7 +78,12 @@ export function organizationRoutes(router: Router, deps: OpDependencies) {
     const mandate = await legalPersons.mandate(person.idNumberIndex, s.body.org ?? '');
     const clientId = String(s.details.params.client_id);
     if (!mandate) {
-      await recordAudit(runtime.db, { event: 'login.org_refused', subject: person.subject, clientId, detail: { org: (s.body.org ?? '').slice(0, 64) } });
+      await recordAudit(runtime.db, {
+        event: 'login.org_refused',
+        subject: person.subject,
+        clientId,
+        detail: { org: (s.body.org ?? '').slice(0, 64) },
+      });
       return sendPage(ctx, orgPickerPage(await pickerView(deps, s, person, { error: 'error.org_not_authorized' })), 403);
     }
     // A grant of its own for this authorization, so that its tokens always name this actor.
@@ -74,7 +92,12 @@ export function organizationRoutes(router: Router, deps: OpDependencies) {
     const grantId = await grant.save();
     await legalPersons.bindActor(grantId, mandate, person.subject, TTL.Grant);
     await runtime.kv.del(pendingKey(s.details.uid));
-    await recordAudit(runtime.db, { event: 'login.acting_for', subject: mandate.legal.subject, clientId, detail: { actor: person.subject, role: mandate.role, authorization: mandate.authorizationId } });
+    await recordAudit(runtime.db, {
+      event: 'login.acting_for',
+      subject: mandate.legal.subject,
+      clientId,
+      detail: { actor: person.subject, role: mandate.role, authorization: mandate.authorizationId },
+    });
     await finishInteraction(ctx, deps, s, { login: { ...login, accountId: mandate.legal.subject, remember: true }, consent: { grantId } });
   });
 
@@ -82,9 +105,25 @@ export function organizationRoutes(router: Router, deps: OpDependencies) {
     const s = await interactionScope(ctx, deps);
     const { person } = await authenticatedPerson(s);
     const values = { uscc: s.body.uscc ?? '', org_name: s.body.org_name ?? '' };
-    const result = await registerOrganization(deps, person, { uscc: values.uscc, orgName: values.org_name }, String(s.details.params.client_id), s.locale);
+    const result = await registerOrganization(
+      deps,
+      person,
+      { uscc: values.uscc, orgName: values.org_name },
+      String(s.details.params.client_id),
+      s.locale,
+    );
     if ('subject' in result) return sendPage(ctx, orgPickerPage(await pickerView(deps, s, person, { notice: 'text.org_registered' })), 201);
     const registerErrors = result.field ? { [result.field]: result.error } : {};
-    sendPage(ctx, orgPickerPage(await pickerView(deps, s, person, { values, registerErrors, ...(result.field ? {} : { error: result.error, ...(result.errorVars ? { errorVars: result.errorVars } : {}) }) })), result.status);
+    sendPage(
+      ctx,
+      orgPickerPage(
+        await pickerView(deps, s, person, {
+          values,
+          registerErrors,
+          ...(result.field ? {} : { error: result.error, ...(result.errorVars ? { errorVars: result.errorVars } : {}) }),
+        }),
+      ),
+      result.status,
+    );
   });
 }

@@ -80,7 +80,10 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
       if (!(err instanceof UpstreamUnavailable)) throw err;
       return fail(ctx, s, 503, {}, 'error.sms_unavailable');
     }
-    sendPage(ctx, registerPage(registerView(s, {}, { notice: { key: 'text.register_otp_sent', vars: { phone: maskPhone(value.phone) } } })));
+    sendPage(
+      ctx,
+      registerPage(registerView(s, {}, { notice: { key: 'text.register_otp_sent', vars: { phone: maskPhone(value.phone) } } })),
+    );
   });
 
   router.post('/interaction/:uid/register', async (ctx) => {
@@ -89,7 +92,10 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     const { value, errors } = parseIdentity(s.body, ['name', 'id_number', 'phone']);
     const password = s.body.password ?? '';
     // Compared with the parsed values: "+86 138-..." and "138..." are the same phone.
-    const pwProblem = passwordProblem(password, [value?.idNumber ?? s.body.id_number ?? '', value?.phone ?? s.body.phone ?? ''].map((x) => x.trim()));
+    const pwProblem = passwordProblem(
+      password,
+      [value?.idNumber ?? s.body.id_number ?? '', value?.phone ?? s.body.phone ?? ''].map((x) => x.trim()),
+    );
     if (pwProblem) errors.password = pwProblem;
     if (!/^\d{6}$/.test((s.body.otp ?? '').trim())) errors.otp = 'error.otp_invalid';
     if (!value || Object.keys(errors).length) return fail(ctx, s, 400, errors);
@@ -107,7 +113,11 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     }
     if (home && home !== runtime.self.url) {
       await recordAudit(runtime.db, { event: 'registration.refused', clientId, detail: { reason: 'registered_elsewhere', home } });
-      return sendPage(ctx, registerPage(registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(home, s.locale), idNumber: value.idNumber } })), 409);
+      return sendPage(
+        ctx,
+        registerPage(registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(home, s.locale), idNumber: value.idNumber } })),
+        409,
+      );
     }
 
     let match: boolean;
@@ -118,7 +128,11 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
       return fail(ctx, s, 503, {}, 'error.registry_unavailable');
     }
     if (!match) {
-      await recordAudit(runtime.db, { event: 'registration.refused', clientId, detail: { reason: 'registry_mismatch', id_number_index: accounts.idNumberIndex(value.idNumber) } });
+      await recordAudit(runtime.db, {
+        event: 'registration.refused',
+        clientId,
+        detail: { reason: 'registry_mismatch', id_number_index: accounts.idNumberIndex(value.idNumber) },
+      });
       return fail(ctx, s, 422, { name: 'error.person_mismatch' });
     }
 
@@ -131,7 +145,13 @@ export function registrationRoutes(router: Router, deps: OpDependencies) {
     } catch (err) {
       if (err instanceof HomeConflict) {
         // Registered elsewhere between the lookup and now: the registry of this broker refused the second home.
-        return sendPage(ctx, registerPage(registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(err.home, s.locale), idNumber: value.idNumber } })), 409);
+        return sendPage(
+          ctx,
+          registerPage(
+            registerView(s, {}, { elsewhere: { site: deps.recognition!.siteName(err.home, s.locale), idNumber: value.idNumber } }),
+          ),
+          409,
+        );
       }
       if (!(err instanceof AccountExists)) throw err;
       return fail(ctx, s, 409, { [err.field]: `error.${err.field}_registered` as MessageKey });

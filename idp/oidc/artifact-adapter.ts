@@ -53,7 +53,10 @@ class KeyValueAdapter implements Adapter {
       payload.uid && this.kv.set(`oidc:uid:${this.model}:${payload.uid}`, id, ttl),
       payload.userCode && this.kv.set(`oidc:user_code:${this.model}:${payload.userCode}`, id, ttl),
       // A logout arriving from another OP names an account, not a browser: find its sessions.
-      this.model === 'Session' && payload.accountId && payload.uid && this.kv.addToSet(accountSessionsKey(payload.accountId), payload.uid, ttl),
+      this.model === 'Session' &&
+        payload.accountId &&
+        payload.uid &&
+        this.kv.addToSet(accountSessionsKey(payload.accountId), payload.uid, ttl),
     ]);
   }
 
@@ -133,10 +136,16 @@ class DatabaseAdapter implements Adapter {
 
   async consume(id: string) {
     // Row locking makes this atomic: of two concurrent updates only one finds consumed_at empty.
-    const done = await this.db.query('UPDATE oidc_artifacts SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL', [this.model, id]);
+    const done = await this.db.query('UPDATE oidc_artifacts SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL', [
+      this.model,
+      id,
+    ]);
     if (done.rowCount === 1) return;
     // Already consumed, or deleted by a concurrent replay's revocation: a replay either way.
-    const { rows } = await this.db.query<{ grant_id: string | null }>('SELECT grant_id FROM oidc_artifacts WHERE model = $1 AND id = $2', [this.model, id]);
+    const { rows } = await this.db.query<{ grant_id: string | null }>('SELECT grant_id FROM oidc_artifacts WHERE model = $1 AND id = $2', [
+      this.model,
+      id,
+    ]);
     if (rows[0]?.grant_id) await this.revokeGrant(rows[0].grant_id);
     throw new ReplayDetected(this.model);
   }

@@ -50,8 +50,23 @@ const clientJwk = z
     z.discriminatedUnion(
       'kty',
       [
-        z.object({ kty: z.literal('EC'), kid: keyId, use: signatureUse, crv: z.literal('P-256', 'EC keys must be on P-256'), x: base64url, y: base64url, alg: z.literal('ES256', 'an EC P-256 key signs with ES256').default('ES256') }),
-        z.object({ kty: z.literal('RSA'), kid: keyId, use: signatureUse, n: base64url, e: base64url, alg: z.enum(['RS256', 'PS256'], 'an RSA key names its algorithm: RS256 or PS256') }),
+        z.object({
+          kty: z.literal('EC'),
+          kid: keyId,
+          use: signatureUse,
+          crv: z.literal('P-256', 'EC keys must be on P-256'),
+          x: base64url,
+          y: base64url,
+          alg: z.literal('ES256', 'an EC P-256 key signs with ES256').default('ES256'),
+        }),
+        z.object({
+          kty: z.literal('RSA'),
+          kid: keyId,
+          use: signatureUse,
+          n: base64url,
+          e: base64url,
+          alg: z.enum(['RS256', 'PS256'], 'an RSA key names its algorithm: RS256 or PS256'),
+        }),
       ],
       { error: 'kty must be EC (P-256) or RSA' },
     ),
@@ -65,15 +80,22 @@ const clientJwk = z
       ctx.addIssue({ code: 'custom', message: `not a valid ${key.kty} public key` });
       return;
     }
-    if (key.kty === 'RSA' && (bits ?? 0) < MIN_RSA_BITS) ctx.addIssue({ code: 'custom', path: ['n'], message: `an RSA key of ${bits} bits: at least ${MIN_RSA_BITS} are required` });
+    if (key.kty === 'RSA' && (bits ?? 0) < MIN_RSA_BITS)
+      ctx.addIssue({ code: 'custom', path: ['n'], message: `an RSA key of ${bits} bits: at least ${MIN_RSA_BITS} are required` });
   });
 
 const clientJwks = z
   .object({ keys: z.array(clientJwk).min(1).max(MAX_CLIENT_KEYS) })
   .strict()
-  .refine(({ keys }) => new Set(keys.map((k) => k.kid)).size === keys.length, { path: ['keys'], message: 'each key needs a kid of its own' })
+  .refine(({ keys }) => new Set(keys.map((k) => k.kid)).size === keys.length, {
+    path: ['keys'],
+    message: 'each key needs a kid of its own',
+  })
   // The client's token_endpoint_auth_signing_alg is one algorithm.
-  .refine(({ keys }) => new Set(keys.map((k) => k.alg)).size === 1, { path: ['keys'], message: 'the keys must all sign with one algorithm' });
+  .refine(({ keys }) => new Set(keys.map((k) => k.alg)).size === 1, {
+    path: ['keys'],
+    message: 'the keys must all sign with one algorithm',
+  });
 
 export const clientRegistration = z
   .object({
@@ -89,7 +111,10 @@ export const clientRegistration = z
     backchannel_logout_uri: z.url().optional(),
     id_token_signed_response_alg: z.enum(['ES256', 'RS256']).default('ES256'),
     require_pushed_authorization_requests: z.boolean().default(false),
-    client_id: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/).optional(),
+    client_id: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{8,128}$/)
+      .optional(),
     jwks: clientJwks.optional(),
   })
   .strict()
@@ -107,7 +132,10 @@ const CACHE_ENTRIES = 1000;
 export class ClientStore {
   private readonly cache = new Map<string, { value: Record<string, unknown> | undefined; until: number }>();
 
-  constructor(private readonly db: Database, private readonly cipher: FieldCipher) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: FieldCipher,
+  ) {}
 
   async add(input: unknown): Promise<{ client_id: string; client_secret?: string }> {
     const reg = validate(clientRegistration, input);
@@ -126,16 +154,21 @@ export class ClientStore {
       ...(reg.jwks ? { jwks: reg.jwks, token_endpoint_auth_signing_alg: reg.jwks.keys[0]!.alg } : {}),
       id_token_signed_response_alg: reg.id_token_signed_response_alg,
       require_pushed_authorization_requests: reg.require_pushed_authorization_requests,
-      ...(reg.backchannel_logout_uri ? { backchannel_logout_uri: reg.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
+      ...(reg.backchannel_logout_uri
+        ? { backchannel_logout_uri: reg.backchannel_logout_uri, backchannel_logout_session_required: true }
+        : {}),
     };
     await this.db.transaction(async (tx) => {
-      const r = await tx.query('INSERT INTO oidc_clients (client_id, metadata, client_secret_enc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-        clientId,
-        JSON.stringify(metadata),
-        secret ? this.cipher.encrypt(secret, AAD) : null,
-      ]);
+      const r = await tx.query(
+        'INSERT INTO oidc_clients (client_id, metadata, client_secret_enc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [clientId, JSON.stringify(metadata), secret ? this.cipher.encrypt(secret, AAD) : null],
+      );
       if (r.rowCount !== 1) throw new BadRequest('invalid_client_metadata', `client_id ${clientId} is already registered`);
-      await appendAudit(tx, { event: 'client.registered', clientId, detail: { redirect_uris: reg.redirect_uris, public: reg.public, token_endpoint_auth_method: authMethod } });
+      await appendAudit(tx, {
+        event: 'client.registered',
+        clientId,
+        detail: { redirect_uris: reg.redirect_uris, public: reg.public, token_endpoint_auth_method: authMethod },
+      });
     });
     this.cache.delete(clientId);
     return secret ? { client_id: clientId, client_secret: secret } : { client_id: clientId };
@@ -143,10 +176,11 @@ export class ClientStore {
 
   /** Registers a client the OP itself uses, unless it exists already. */
   async ensure(input: ClientRegistration & { client_id: string }): Promise<void> {
-    if (!(await this.find(input.client_id))) await this.add(input).catch(async (err) => {
-      // Another instance registered it in the meantime.
-      if (!(await this.find(input.client_id))) throw err;
-    });
+    if (!(await this.find(input.client_id)))
+      await this.add(input).catch(async (err) => {
+        // Another instance registered it in the meantime.
+        if (!(await this.find(input.client_id))) throw err;
+      });
   }
 
   async find(clientId: string): Promise<Record<string, unknown> | undefined> {

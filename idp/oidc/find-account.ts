@@ -23,12 +23,18 @@ const subjectOnly = (sub: string): Account => ({ accountId: sub, claims: async (
  * OP's own `sub`, and `home` naming where the account lives. A recognized organization's acting
  * person comes from the grant, as for a local one.
  */
-async function recognizedAccount(account: RecognizedAccount, recognized: RecognizedAccounts, grantId: string | undefined): Promise<Account | undefined> {
+async function recognizedAccount(
+  account: RecognizedAccount,
+  recognized: RecognizedAccounts,
+  grantId: string | undefined,
+): Promise<Account | undefined> {
   const { subject: sub, claims: home } = account;
   const common = { user_type: account.kind, home: account.home, recognized: true, name: home.name };
   if (account.kind === 'natural') {
     return withClaims(sub, common, (scopes) => ({
-      ...(scopes.has('phone') && home.phone_number ? { phone_number: home.phone_number, phone_number_verified: home.phone_number_verified === true } : {}),
+      ...(scopes.has('phone') && home.phone_number
+        ? { phone_number: home.phone_number, phone_number_verified: home.phone_number_verified === true }
+        : {}),
       ...(scopes.has('id_number') ? { id_number: home.id_number } : {}),
     }));
   }
@@ -38,7 +44,13 @@ async function recognizedAccount(account: RecognizedAccount, recognized: Recogni
   return withClaims(sub, common, (scopes) => (scopes.has('legal_person') ? { uscc: home.uscc, org_name: home.org_name, ...actor } : {}));
 }
 
-export function accountFinder(issuer: string, directory: AccountDirectory, naturals: NaturalPersonAccounts, legals: LegalPersonAccounts, recognized: RecognizedAccounts): FindAccount {
+export function accountFinder(
+  issuer: string,
+  directory: AccountDirectory,
+  naturals: NaturalPersonAccounts,
+  legals: LegalPersonAccounts,
+  recognized: RecognizedAccounts,
+): FindAccount {
   // oidc-provider asks several times within one request (code, ID token, userinfo claims): the
   // answer is kept for that request only, so a change (a revoked mandate) counts from the next one.
   const perRequest = new WeakMap<object, Map<string, Promise<Account | undefined>>>();
@@ -61,7 +73,13 @@ export function accountFinder(issuer: string, directory: AccountDirectory, natur
     if (!actor) return undefined;
     return withClaims(sub, { user_type: 'legal', home: issuer, recognized: false, name: legal.orgName }, (scopes) =>
       scopes.has('legal_person')
-        ? { uscc: legals.usccOf(legal), org_name: legal.orgName, act: { sub: actor.subject, name: actor.name }, agent_role: bound.mandate.role, service_categories: bound.mandate.serviceCategories }
+        ? {
+            uscc: legals.usccOf(legal),
+            org_name: legal.orgName,
+            act: { sub: actor.subject, name: actor.name },
+            agent_role: bound.mandate.role,
+            service_categories: bound.mandate.serviceCategories,
+          }
         : {},
     );
   };

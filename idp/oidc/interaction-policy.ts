@@ -39,33 +39,49 @@ export function interactionPolicyFor(facts: SessionFacts) {
   );
   // A broker relaying someone else's login must not answer with the session it happens to hold.
   policy.get('login')!.checks.add(
-    new interactionPolicy.Check('login_hint_mismatch', 'the session belongs to another person than the login_hint names', async (ctx: KoaContextWithOIDC) => {
-      const { session, params } = ctx.oidc;
-      const hint = params?.login_hint;
-      if (!session?.accountId || typeof hint !== 'string' || !hint || justLoggedIn(ctx)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      if (await isLegalSubject(session.accountId)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      return !(await facts.isHinted(session.accountId, hint.trim().toUpperCase()));
-    }),
+    new interactionPolicy.Check(
+      'login_hint_mismatch',
+      'the session belongs to another person than the login_hint names',
+      async (ctx: KoaContextWithOIDC) => {
+        const { session, params } = ctx.oidc;
+        const hint = params?.login_hint;
+        if (!session?.accountId || typeof hint !== 'string' || !hint || justLoggedIn(ctx)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        if (await isLegalSubject(session.accountId)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        return !(await facts.isHinted(session.accountId, hint.trim().toUpperCase()));
+      },
+    ),
   );
   // Single sign-on only when the session's level meets the lowest level the request asks for.
   policy.get('login')!.checks.add(
-    new interactionPolicy.Check('acr_not_met', 'the session was authenticated below the requested level', async (ctx: KoaContextWithOIDC) => {
-      const { session, params } = ctx.oidc;
-      // acr_values are voluntary (Core §3.1.2.1): after a fresh login the level reached is the answer.
-      if (!session?.accountId || typeof params?.acr_values !== 'string' || justLoggedIn(ctx)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      const asked = params.acr_values.split(' ').map((a) => facts.levelOf(a)).filter((l): l is number => l !== null);
-      const held = session.acr ? facts.levelOf(session.acr) : null;
-      return asked.length > 0 && (held === null || held < Math.min(...asked));
-    }),
+    new interactionPolicy.Check(
+      'acr_not_met',
+      'the session was authenticated below the requested level',
+      async (ctx: KoaContextWithOIDC) => {
+        const { session, params } = ctx.oidc;
+        // acr_values are voluntary (Core §3.1.2.1): after a fresh login the level reached is the answer.
+        if (!session?.accountId || typeof params?.acr_values !== 'string' || justLoggedIn(ctx))
+          return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        const asked = params.acr_values
+          .split(' ')
+          .map((a) => facts.levelOf(a))
+          .filter((l): l is number => l !== null);
+        const held = session.acr ? facts.levelOf(session.acr) : null;
+        return asked.length > 0 && (held === null || held < Math.min(...asked));
+      },
+    ),
   );
   policy.get('login')!.checks.add(
-    new interactionPolicy.Check('persona_mismatch', 'the session does not act as the request asks (natural or legal person)', async (ctx: KoaContextWithOIDC) => {
-      const { session, client, requestParamScopes } = ctx.oidc;
-      if (!session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      const legal = await isLegalSubject(session.accountId);
-      if (wantsLegalPerson(requestParamScopes)) return !legal || !session.grantIdFor(client!.clientId);
-      return legal;
-    }),
+    new interactionPolicy.Check(
+      'persona_mismatch',
+      'the session does not act as the request asks (natural or legal person)',
+      async (ctx: KoaContextWithOIDC) => {
+        const { session, client, requestParamScopes } = ctx.oidc;
+        if (!session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        const legal = await isLegalSubject(session.accountId);
+        if (wantsLegalPerson(requestParamScopes)) return !legal || !session.grantIdFor(client!.clientId);
+        return legal;
+      },
+    ),
   );
   return policy;
 }

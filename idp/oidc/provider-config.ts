@@ -59,7 +59,8 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
   const loopbackDeployment = isLoopbackUrl(c.issuer);
   return {
     fetch: (url, options) => {
-      if (loopbackDeployment && isLoopbackUrl(url instanceof Request ? url.url : String(url))) delete (options as { dispatcher?: unknown }).dispatcher;
+      if (loopbackDeployment && isLoopbackUrl(url instanceof Request ? url.url : String(url)))
+        delete (options as { dispatcher?: unknown }).dispatcher;
       return globalThis.fetch(url, options);
     },
     adapter: c.adapter,
@@ -123,7 +124,8 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
     loadExistingGrant: async (ctx) => {
       const clientId = ctx.oidc.client!.clientId;
       const accountId = ctx.oidc.session!.accountId!;
-      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId) || (await c.earlierGrant(accountId, clientId));
+      const grantId =
+        ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId) || (await c.earlierGrant(accountId, clientId));
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       if (!c.isFirstPartyClient(clientId)) return undefined;
       const grant = new ctx.oidc.provider.Grant({ accountId, clientId });

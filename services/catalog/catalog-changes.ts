@@ -26,8 +26,12 @@ const TRANSITIONS: Record<ChangeState, Partial<Record<ChangeEvent, ChangeState>>
 export function transition(state: ChangeState, event: ChangeEvent): ChangeState {
   const next = TRANSITIONS[state][event];
   if (next) return next;
-  if (state === 'approved' || state === 'rejected') throw new Conflict('version_published', `this version is ${state}: it never changes; submit a new change`);
-  throw new Conflict('invalid_transition', `a ${state} change cannot be ${event === 'approve' ? 'approved' : event === 'reject' ? 'rejected' : `${event}ed`}${state === 'draft' ? ': submit it first' : ''}`);
+  if (state === 'approved' || state === 'rejected')
+    throw new Conflict('version_published', `this version is ${state}: it never changes; submit a new change`);
+  throw new Conflict(
+    'invalid_transition',
+    `a ${state} change cannot be ${event === 'approve' ? 'approved' : event === 'reject' ? 'rejected' : `${event}ed`}${state === 'draft' ? ': submit it first' : ''}`,
+  );
 }
 
 export interface Actor {
@@ -37,8 +41,12 @@ export interface Actor {
 
 /** Refuses an actor who may not fire `event` on a change of an item owned by `owner`. */
 export function authorize(event: ChangeEvent, actor: Actor, owner: string, submitter: string): void {
-  if (actor.authority !== owner) throw new Forbidden('not_owner', `actor: ${actor.authority} does not own this item (its owner is ${owner})`);
+  if (actor.authority !== owner)
+    throw new Forbidden('not_owner', `actor: ${actor.authority} does not own this item (its owner is ${owner})`);
   if ((event === 'approve' || event === 'reject') && actor.person === submitter) {
-    throw new Forbidden('own_submission', 'person: a change is reviewed by another member of the owning authority than the one who submitted it');
+    throw new Forbidden(
+      'own_submission',
+      'person: a change is reviewed by another member of the owning authority than the one who submitted it',
+    );
   }
 }

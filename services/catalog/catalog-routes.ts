@@ -21,19 +21,23 @@ const parseCatalogFile = bodyParser({
   jsonLimit: '8mb',
   encoding: 'utf-8',
   onError: (err) => {
-    throw (err as { status?: number }).status === 413 ? err : new BadRequest('invalid_request', `body: not JSON (${(err as Error).message})`);
+    throw (err as { status?: number }).status === 413
+      ? err
+      : new BadRequest('invalid_request', `body: not JSON (${(err as Error).message})`);
   },
 });
 
 function versionParam(raw: unknown, name: string): number | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,8}$/.test(raw)) throw new BadRequest('invalid_request', `${name}: a version number (1, 2, …)`);
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,8}$/.test(raw))
+    throw new BadRequest('invalid_request', `${name}: a version number (1, 2, …)`);
   return Number(raw);
 }
 
 function limitParam(raw: unknown): number {
   if (raw === undefined) return 20;
-  if (typeof raw !== 'string' || !/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100) throw new BadRequest('invalid_request', 'limit: a number from 1 to 100');
+  if (typeof raw !== 'string' || !/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100)
+    throw new BadRequest('invalid_request', 'limit: a number from 1 to 100');
   return Number(raw);
 }
 
@@ -70,7 +74,12 @@ export function catalogRouter(catalog: CatalogService, adminToken: string): Rout
     ctx.body = await browse(catalog.db, facetFilter(ctx.query));
   });
   router.get('/catalog/narrow', async (ctx) => {
-    ctx.body = await narrow(catalog.db, ctx.query.q, facetFilter(ctx.query), typeof ctx.query.code === 'string' ? ctx.query.code : undefined);
+    ctx.body = await narrow(
+      catalog.db,
+      ctx.query.q,
+      facetFilter(ctx.query),
+      typeof ctx.query.code === 'string' ? ctx.query.code : undefined,
+    );
   });
 
   router.post('/admin/catalog/import', admin, parseCatalogFile, async (ctx) => {
@@ -98,13 +107,30 @@ export function catalogRouter(catalog: CatalogService, adminToken: string): Rout
     const body = validate(editChangeBody, ctx.request.body);
     ctx.body = await catalog.editChange(ctx.params.id!, { actor: actorOf(body), item: body.item, effectiveFrom: body.effective_from });
   });
-  const decide = (act: (id: string, actor: Actor, note?: string) => Promise<unknown>): Koa.Middleware => async (ctx) => {
-    const body = validate(decisionBody, ctx.request.body);
-    ctx.body = await act(ctx.params.id!, actorOf(body), body.note);
-  };
-  router.post('/admin/catalog/changes/:id/submit', admin, parseBody, decide((id, actor) => catalog.submit(id, actor)));
-  router.post('/admin/catalog/changes/:id/approve', admin, parseBody, decide((id, actor, note) => catalog.approve(id, actor, note)));
-  router.post('/admin/catalog/changes/:id/reject', admin, parseBody, decide((id, actor, note) => catalog.reject(id, actor, note)));
+  const decide =
+    (act: (id: string, actor: Actor, note?: string) => Promise<unknown>): Koa.Middleware =>
+    async (ctx) => {
+      const body = validate(decisionBody, ctx.request.body);
+      ctx.body = await act(ctx.params.id!, actorOf(body), body.note);
+    };
+  router.post(
+    '/admin/catalog/changes/:id/submit',
+    admin,
+    parseBody,
+    decide((id, actor) => catalog.submit(id, actor)),
+  );
+  router.post(
+    '/admin/catalog/changes/:id/approve',
+    admin,
+    parseBody,
+    decide((id, actor, note) => catalog.approve(id, actor, note)),
+  );
+  router.post(
+    '/admin/catalog/changes/:id/reject',
+    admin,
+    parseBody,
+    decide((id, actor, note) => catalog.reject(id, actor, note)),
+  );
   return router;
 }
 

@@ -29,7 +29,19 @@ export type ItemType = keyof typeof ITEM_TYPES;
 const itemTypeNames = Object.keys(ITEM_TYPES) as [ItemType, ...ItemType[]];
 
 /** Life events (人生事件) a directory item can be browsed under. */
-export const LIFE_EVENTS = ['birth', 'schooling', 'employment', 'marriage', 'housing', 'driving', 'business', 'social_security', 'relocation', 'retirement', 'death'] as const;
+export const LIFE_EVENTS = [
+  'birth',
+  'schooling',
+  'employment',
+  'marriage',
+  'housing',
+  'driving',
+  'business',
+  'social_security',
+  'relocation',
+  'retirement',
+  'death',
+] as const;
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max, `is longer than ${max} characters`);
 const phone = z.string().regex(/^[0-9-]{5,20}$/, 'is not a telephone number');
@@ -99,13 +111,22 @@ const implementationFields = {
   result: z.object({ name: text(100), sample: text(200).optional() }).strict(),
   fees: z.array(z.object({ name: text(100), amount_yuan: z.number().min(0).max(1e7), basis: text(500) }).strict()).max(20),
   materials: z.array(materialSchema).max(50),
-  process: z.array(z.object({ step: text(50), description: text(500), time_limit_days: days.optional() }).strict()).min(1, 'has at least one step').max(20),
-  handling_form: z.array(z.enum(['online', 'window', 'mail'])).min(1).max(3),
+  process: z
+    .array(z.object({ step: text(50), description: text(500), time_limit_days: days.optional() }).strict())
+    .min(1, 'has at least one step')
+    .max(20),
+  handling_form: z
+    .array(z.enum(['online', 'window', 'mail']))
+    .min(1)
+    .max(3),
   review_standard: text(2000),
   cross_region: z.enum(['none', 'province', 'nationwide']),
   appointment: z.boolean(),
   online_payment: z.boolean(),
-  delivery: z.array(z.enum(['pickup', 'mail', 'electronic'])).min(1).max(3),
+  delivery: z
+    .array(z.enum(['pickup', 'mail', 'electronic']))
+    .min(1)
+    .max(3),
   place: text(200),
   hours: text(200),
   enquiry_phone: phone,
@@ -121,8 +142,22 @@ const implementationFields = {
  */
 export const implementationItemSchema = z.discriminatedUnion('level', [
   z.object({ level: z.literal('main'), implementing_code: coded(implementingCodeProblem), ...implementationFields }).strict(),
-  z.object({ level: z.literal('sub'), implementing_code: coded(implementingCodeProblem), parent_code: coded(implementingCodeProblem), ...implementationFields }).strict(),
-  z.object({ level: z.literal('handling'), implementing_code: coded(handlingCodeProblem), parent_code: coded(implementingCodeProblem), ...implementationFields }).strict(),
+  z
+    .object({
+      level: z.literal('sub'),
+      implementing_code: coded(implementingCodeProblem),
+      parent_code: coded(implementingCodeProblem),
+      ...implementationFields,
+    })
+    .strict(),
+  z
+    .object({
+      level: z.literal('handling'),
+      implementing_code: coded(handlingCodeProblem),
+      parent_code: coded(implementingCodeProblem),
+      ...implementationFields,
+    })
+    .strict(),
 ]);
 
 export const CATALOG_FORMAT = 'gov-id-catalog/1';
@@ -153,7 +188,10 @@ export function codeOf(item: CatalogItem): string {
 
 /** Who acts on a change: the authority (its code) and the member of its staff. */
 const actorFields = { actor: coded(usccProblem), person: text(64) };
-const effectiveFrom = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'is not a date (YYYY-MM-DD)').refine((d) => !Number.isNaN(Date.parse(d)), 'is not a calendar date');
+const effectiveFrom = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'is not a date (YYYY-MM-DD)')
+  .refine((d) => !Number.isNaN(Date.parse(d)), 'is not a calendar date');
 
 export const newChangeBody = z
   .object({ ...actorFields, kind: z.enum(['directory', 'implementation']), item: z.unknown(), effective_from: effectiveFrom.optional() })

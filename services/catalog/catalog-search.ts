@@ -11,22 +11,57 @@ import { mainItemOf } from './item-codes.ts';
 import { allOf, documentTokens, parseQuery, twoOf } from './search-tokens.ts';
 
 /** The name, tokens and facets a version is stored with. */
-export function searchEntry(item: CatalogItem, directory: DirectoryItem, authorityOf: (code: string) => Authority): { name: string; tokens: SearchTokens; facets: Facets } {
+export function searchEntry(
+  item: CatalogItem,
+  directory: DirectoryItem,
+  authorityOf: (code: string) => Authority,
+): { name: string; tokens: SearchTokens; facets: Facets } {
   const common = { topics: directory.topics, life_events: directory.life_events };
   if (!isImplementation(item)) {
     const owner = authorityOf(item.owner);
     return {
       name: item.name,
-      tokens: { name: documentTokens(item.name), other_names: documentTokens(item.common_names.join(' ')), guide: documentTokens([owner.name, item.item_type, ...item.legal_basis, ...item.topics].join(' ')) },
-      facets: { kind: 'directory', tier: item.tiers, authority: owner.code, department: owner.name, user_type: item.user_types, level: mainItemOf(item.basic_code) ? 'sub' : 'main', ...common },
+      tokens: {
+        name: documentTokens(item.name),
+        other_names: documentTokens(item.common_names.join(' ')),
+        guide: documentTokens([owner.name, item.item_type, ...item.legal_basis, ...item.topics].join(' ')),
+      },
+      facets: {
+        kind: 'directory',
+        tier: item.tiers,
+        authority: owner.code,
+        department: owner.name,
+        user_type: item.user_types,
+        level: mainItemOf(item.basic_code) ? 'sub' : 'main',
+        ...common,
+      },
     };
   }
   const authority = authorityOf(item.implementing_authority);
-  const guide = [authority.name, ...item.assisting_authorities.map((c) => authorityOf(c).name), directory.item_type, item.result.name, ...item.materials.map((m) => m.name), ...directory.topics];
+  const guide = [
+    authority.name,
+    ...item.assisting_authorities.map((c) => authorityOf(c).name),
+    directory.item_type,
+    item.result.name,
+    ...item.materials.map((m) => m.name),
+    ...directory.topics,
+  ];
   return {
     name: item.name,
-    tokens: { name: documentTokens(item.name), other_names: documentTokens([directory.name, ...directory.common_names].join(' ')), guide: documentTokens(guide.join(' ')) },
-    facets: { kind: 'implementation', tier: [authority.tier], authority: authority.code, department: authority.name, user_type: [item.user_type], level: item.level, ...common },
+    tokens: {
+      name: documentTokens(item.name),
+      other_names: documentTokens([directory.name, ...directory.common_names].join(' ')),
+      guide: documentTokens(guide.join(' ')),
+    },
+    facets: {
+      kind: 'implementation',
+      tier: [authority.tier],
+      authority: authority.code,
+      department: authority.name,
+      user_type: [item.user_type],
+      level: item.level,
+      ...common,
+    },
   };
 }
 
@@ -94,8 +129,15 @@ export async function search(db: Queryable, q: unknown, filter: Partial<Facets>,
     );
     hits.push(...rows.map(hit));
   };
-  await tier("p.search_tokens @@ to_tsquery('simple', $2)", `ts_rank(p.search_tokens, to_tsquery('simple', $2)) + ${NAME_BOOST}`, [allOf(lexemes, 'AB'), text]);
-  await tier("p.search_tokens @@ to_tsquery('simple', $2) AND NOT p.search_tokens @@ to_tsquery('simple', $3)", "ts_rank(p.search_tokens, to_tsquery('simple', $2))", [allOf(lexemes), allOf(lexemes, 'AB')]);
+  await tier("p.search_tokens @@ to_tsquery('simple', $2)", `ts_rank(p.search_tokens, to_tsquery('simple', $2)) + ${NAME_BOOST}`, [
+    allOf(lexemes, 'AB'),
+    text,
+  ]);
+  await tier(
+    "p.search_tokens @@ to_tsquery('simple', $2) AND NOT p.search_tokens @@ to_tsquery('simple', $3)",
+    "ts_rank(p.search_tokens, to_tsquery('simple', $2))",
+    [allOf(lexemes), allOf(lexemes, 'AB')],
+  );
   if ([...text].length >= 3) {
     await tier(
       `p.search_tokens @@ to_tsquery('simple', $2) AND NOT p.search_tokens @@ to_tsquery('simple', $3) AND public.word_similarity($4, p.name) >= ${TYPO_LIKENESS}`,
@@ -108,7 +150,10 @@ export async function search(db: Queryable, q: unknown, filter: Partial<Facets>,
 
 /** How many items in force fall under each department, topic, life event, user type and tier. */
 export async function browse(db: Queryable, filter: Partial<Facets>): Promise<Record<string, Record<string, number>>> {
-  const { rows } = await db.query<{ facets: Facets }>(`SELECT p.facets FROM catalog_published p WHERE ${IN_FORCE_TODAY} AND p.facets @> $1::jsonb`, [JSON.stringify(filter)]);
+  const { rows } = await db.query<{ facets: Facets }>(
+    `SELECT p.facets FROM catalog_published p WHERE ${IN_FORCE_TODAY} AND p.facets @> $1::jsonb`,
+    [JSON.stringify(filter)],
+  );
   const counts: Record<string, Record<string, number>> = { department: {}, topic: {}, life_event: {}, user_type: {}, tier: {} };
   const add = (facet: string, values: string[]) => {
     for (const v of values) counts[facet]![v] = (counts[facet]![v] ?? 0) + 1;
@@ -125,7 +170,11 @@ export async function browse(db: Queryable, filter: Partial<Facets>): Promise<Re
 
 /** The questions of 我要办, asked in this order while they still split the candidates. */
 const QUESTIONS = [
-  { key: 'user_type', text: { 'zh-CN': '您是以个人还是单位身份办理？', en: 'Are you applying as a person or for an organization?' }, values: (f: Facets) => f.user_type },
+  {
+    key: 'user_type',
+    text: { 'zh-CN': '您是以个人还是单位身份办理？', en: 'Are you applying as a person or for an organization?' },
+    values: (f: Facets) => f.user_type,
+  },
   { key: 'life_event', text: { 'zh-CN': '您遇到的是哪件事？', en: 'Which life event is it about?' }, values: (f: Facets) => f.life_events },
   { key: 'tier', text: { 'zh-CN': '在哪一级办理？', en: 'At which tier?' }, values: (f: Facets) => f.tier },
   { key: 'department', text: { 'zh-CN': '由哪个部门办理？', en: 'Which department handles it?' }, values: (f: Facets) => [f.department] },
@@ -147,7 +196,9 @@ const WHICH_ITEM = { 'zh-CN': '您要办理的是哪一项？', en: 'Which item 
  */
 export async function narrow(db: Queryable, q: unknown, filter: Partial<Facets>, code?: string): Promise<Narrowing> {
   const found: { code: string; name: string; facets: Facets }[] =
-    q === undefined ? (await listInForce(db, filter, 200)).map((r) => ({ code: r.item_code, name: r.name, facets: r.facets })) : await search(db, q, filter, 200);
+    q === undefined
+      ? (await listInForce(db, filter, 200)).map((r) => ({ code: r.item_code, name: r.name, facets: r.facets }))
+      : await search(db, q, filter, 200);
   const rows = code === undefined ? found : found.filter((r) => r.code === code);
   const candidates = rows.map((r) => ({ code: r.code, name: r.name }));
   if (rows.length <= 1) return { candidates, question: null };
@@ -156,8 +207,14 @@ export async function narrow(db: Queryable, q: unknown, filter: Partial<Facets>,
     for (const r of rows) for (const v of question.values(r.facets)) counts.set(v, (counts.get(v) ?? 0) + 1);
     // A question helps when some answer leaves fewer candidates than there are.
     if ([...counts.values()].some((n) => n < rows.length)) {
-      return { candidates, question: { key: question.key, text: question.text, options: [...counts].map(([value, count]) => ({ value, count })) } };
+      return {
+        candidates,
+        question: { key: question.key, text: question.text, options: [...counts].map(([value, count]) => ({ value, count })) },
+      };
     }
   }
-  return { candidates, question: { key: 'code', text: WHICH_ITEM, options: rows.map((r) => ({ value: r.code, label: r.name, count: 1 })) } };
+  return {
+    candidates,
+    question: { key: 'code', text: WHICH_ITEM, options: rows.map((r) => ({ value: r.code, label: r.name, count: 1 })) },
+  };
 }

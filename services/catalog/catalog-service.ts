@@ -104,11 +104,15 @@ export class CatalogService {
     const file = validate(catalogFileSchema, raw);
     return this.db.transaction(async (tx) => {
       const seen = new Set<string>();
-      const entries = [...file.directory.map((item, i) => ({ item, at: `directory.${i}` })), ...file.implementation.map((item, i) => ({ item, at: `implementation.${i}` }))];
+      const entries = [
+        ...file.directory.map((item, i) => ({ item, at: `directory.${i}` })),
+        ...file.implementation.map((item, i) => ({ item, at: `implementation.${i}` })),
+      ];
       for (const { item, at } of entries) {
         const code = codeOf(item);
         const path = `${at}.${isImplementation(item) ? 'implementing_code' : 'basic_code'}`;
-        if (seen.has(code) || (await store.item(tx, code))) throw new Conflict('code_collision', `${path}: ${code} is already used by another item`);
+        if (seen.has(code) || (await store.item(tx, code)))
+          throw new Conflict('code_collision', `${path}: ${code} is already used by another item`);
         seen.add(code);
       }
       const lookup = fileLookup(file, storeLookup(tx));
@@ -116,9 +120,23 @@ export class CatalogService {
       await store.insertAuthorities(tx, file.authorities);
       for (const { item } of entries) {
         const code = codeOf(item);
-        await store.insertItem(tx, { code, kind: isImplementation(item) ? 'implementation' : 'directory', basicCode: item.basic_code, parentCode: parentOf(item), owner: ownerOf(item) });
+        await store.insertItem(tx, {
+          code,
+          kind: isImplementation(item) ? 'implementation' : 'directory',
+          basicCode: item.basic_code,
+          parentCode: parentOf(item),
+          owner: ownerOf(item),
+        });
         const author = { authority: ownerOf(item), person: 'import' };
-        const { id } = await store.insertVersion(tx, { itemCode: code, state: 'approved', origin: 'import', content: item, flags: [], author, reviewer: author });
+        const { id } = await store.insertVersion(tx, {
+          itemCode: code,
+          state: 'approved',
+          origin: 'import',
+          content: item,
+          flags: [],
+          author,
+          reviewer: author,
+        });
         await store.publish(tx, id, await entryOf(item, lookup));
       }
       return { authorities: file.authorities.length, directory: file.directory.length, implementation: file.implementation.length };
@@ -144,19 +162,33 @@ export class CatalogService {
         const existing = await store.item(tx, code);
         const owner = existing?.owner ?? ownerOf(item);
         if (existing && existing.kind !== input.kind) throw new Conflict('code_collision', `item: ${code} is a ${existing.kind} item`);
-        if (ownerOf(item) !== owner) throw new BadRequest('invalid_item', `item.${isImplementation(item) ? 'implementing_authority' : 'owner'}: the owner of ${code} is ${owner}; it does not change`);
+        if (ownerOf(item) !== owner)
+          throw new BadRequest(
+            'invalid_item',
+            `item.${isImplementation(item) ? 'implementing_authority' : 'owner'}: the owner of ${code} is ${owner}; it does not change`,
+          );
         authorize('edit', input.actor, owner, '');
         const open = existing ? await store.openChange(tx, code) : undefined;
         if (open) throw new Conflict('change_open', `item: ${code} already has change ${open.id} (${open.state}); edit or decide it first`);
         const lookup = storeLookup(tx);
         await check(item, lookup, 'item');
-        if (!existing) await store.insertItem(tx, { code, kind: input.kind, basicCode: item.basic_code, parentCode: parentOf(item), owner });
-        const { id } = await store.insertVersion(tx, { itemCode: code, state: 'draft', origin: 'change', content: item, effectiveFrom: input.effectiveFrom, flags: [], author: input.actor });
+        if (!existing)
+          await store.insertItem(tx, { code, kind: input.kind, basicCode: item.basic_code, parentCode: parentOf(item), owner });
+        const { id } = await store.insertVersion(tx, {
+          itemCode: code,
+          state: 'draft',
+          origin: 'change',
+          content: item,
+          effectiveFrom: input.effectiveFrom,
+          flags: [],
+          author: input.actor,
+        });
         return (await store.change(tx, id))!;
       })
       .catch((err: unknown) => {
         // Two changes of one item drafted at the same moment: the unique indexes let only one through.
-        if ((err as { code?: string }).code === '23505') throw new Conflict('change_open', `item: another change of ${code} was drafted at the same time; look at its changes`);
+        if ((err as { code?: string }).code === '23505')
+          throw new Conflict('change_open', `item: another change of ${code} was drafted at the same time; look at its changes`);
         throw err;
       });
   }
@@ -167,7 +199,8 @@ export class CatalogService {
       const row = await this.open(tx, id, 'edit', input.actor);
       const item = validateItem(row.kind, input.item);
       if (codeOf(item) !== row.item_code) throw new BadRequest('invalid_item', `item: a change of ${row.item_code} keeps its code`);
-      if (ownerOf(item) !== row.owner) throw new BadRequest('invalid_item', `item: the owner of ${row.item_code} is ${row.owner}; it does not change`);
+      if (ownerOf(item) !== row.owner)
+        throw new BadRequest('invalid_item', `item: the owner of ${row.item_code} is ${row.owner}; it does not change`);
       const lookup = storeLookup(tx);
       await check(item, lookup, 'item');
       await store.updateDraft(tx, id, { content: item, effectiveFrom: input.effectiveFrom ?? row.effective_from, author: input.actor });
@@ -280,7 +313,8 @@ export class CatalogService {
 
   async guide(code: string, version?: number): Promise<Guide> {
     const row = await this.version(code, version);
-    if (!isImplementation(row.content)) throw new BadRequest('invalid_request', `${code} is a directory item; guides belong to implementation items`);
+    if (!isImplementation(row.content))
+      throw new BadRequest('invalid_request', `${code} is a directory item; guides belong to implementation items`);
     const item = row.content;
     const lookup = storeLookup(this.db);
     const directory = (await lookup.directory(item.basic_code))!;

@@ -63,7 +63,10 @@ const IN_FORCE = `SELECT ${VERSION_COLUMNS}, p.search_tokens, p.name, p.facets
 
 export async function insertAuthorities(db: Queryable, authorities: Authority[]): Promise<void> {
   for (const a of authorities) {
-    await db.query('INSERT INTO catalog_authorities (code, name, tier, region, department) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING', [a.code, a.name, a.tier, a.region, a.department]);
+    await db.query(
+      'INSERT INTO catalog_authorities (code, name, tier, region, department) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING',
+      [a.code, a.name, a.tier, a.region, a.department],
+    );
   }
 }
 
@@ -72,15 +75,25 @@ export async function authorities(db: Queryable): Promise<Authority[]> {
 }
 
 export async function authority(db: Queryable, code: string): Promise<Authority | undefined> {
-  return (await db.query<Authority>('SELECT code, name, tier, region, department FROM catalog_authorities WHERE code = $1', [code])).rows[0];
+  return (await db.query<Authority>('SELECT code, name, tier, region, department FROM catalog_authorities WHERE code = $1', [code]))
+    .rows[0];
 }
 
 export async function item(db: Queryable, code: string): Promise<{ kind: ItemKind; owner: string } | undefined> {
   return (await db.query<{ kind: ItemKind; owner: string }>('SELECT kind, owner FROM catalog_items WHERE code = $1', [code])).rows[0];
 }
 
-export async function insertItem(db: Queryable, item: { code: string; kind: ItemKind; basicCode: string; parentCode: string | null; owner: string }): Promise<void> {
-  await db.query('INSERT INTO catalog_items (code, kind, basic_code, parent_code, owner) VALUES ($1, $2, $3, $4, $5)', [item.code, item.kind, item.basicCode, item.parentCode, item.owner]);
+export async function insertItem(
+  db: Queryable,
+  item: { code: string; kind: ItemKind; basicCode: string; parentCode: string | null; owner: string },
+): Promise<void> {
+  await db.query('INSERT INTO catalog_items (code, kind, basic_code, parent_code, owner) VALUES ($1, $2, $3, $4, $5)', [
+    item.code,
+    item.kind,
+    item.basicCode,
+    item.parentCode,
+    item.owner,
+  ]);
 }
 
 export interface NewVersion {
@@ -104,21 +117,45 @@ export async function insertVersion(db: Queryable, v: NewVersion): Promise<{ id:
        CASE WHEN $2 IN ('submitted', 'approved') THEN now() END, $9::text, $10::text, CASE WHEN $9::text IS NOT NULL THEN now() END
      FROM catalog_versions WHERE item_code = $1
      RETURNING id::text AS id, version`,
-    [v.itemCode, v.state, v.origin, JSON.stringify(v.content), v.effectiveFrom ?? null, JSON.stringify(v.flags), v.author.authority, v.author.person, v.reviewer?.authority ?? null, v.reviewer?.person ?? null],
+    [
+      v.itemCode,
+      v.state,
+      v.origin,
+      JSON.stringify(v.content),
+      v.effectiveFrom ?? null,
+      JSON.stringify(v.flags),
+      v.author.authority,
+      v.author.person,
+      v.reviewer?.authority ?? null,
+      v.reviewer?.person ?? null,
+    ],
   );
   return rows[0]!;
 }
 
 /** Replaces a draft's content (the trigger refuses it for any other state). */
-export async function updateDraft(db: Queryable, id: string, v: { content: CatalogItem; effectiveFrom: string; author: { person: string } }): Promise<void> {
-  await db.query("UPDATE catalog_versions SET content = $2, effective_from = $3::date, author = $4, flags = '[]'::jsonb WHERE id = $1", [id, JSON.stringify(v.content), v.effectiveFrom, v.author.person]);
+export async function updateDraft(
+  db: Queryable,
+  id: string,
+  v: { content: CatalogItem; effectiveFrom: string; author: { person: string } },
+): Promise<void> {
+  await db.query("UPDATE catalog_versions SET content = $2, effective_from = $3::date, author = $4, flags = '[]'::jsonb WHERE id = $1", [
+    id,
+    JSON.stringify(v.content),
+    v.effectiveFrom,
+    v.author.person,
+  ]);
 }
 
 /**
  * Makes an approved version findable: its row in catalog_published, and the days each published
  * version of the item is in force (until the next one by effective date, then version).
  */
-export async function publish(db: Queryable, versionId: string, entry: { name: string; tokens: SearchTokens; facets: Facets }): Promise<void> {
+export async function publish(
+  db: Queryable,
+  versionId: string,
+  entry: { name: string; tokens: SearchTokens; facets: Facets },
+): Promise<void> {
   await db.query(
     `INSERT INTO catalog_published (version_id, item_code, version, name, search_tokens, facets, valid_from)
      SELECT v.id, v.item_code, v.version, $2,
@@ -135,15 +172,21 @@ export async function publish(db: Queryable, versionId: string, entry: { name: s
   );
 }
 
-export async function setState(db: Queryable, id: string, state: ChangeState, reviewer?: { authority: string; person: string; note?: string }): Promise<void> {
+export async function setState(
+  db: Queryable,
+  id: string,
+  state: ChangeState,
+  reviewer?: { authority: string; person: string; note?: string },
+): Promise<void> {
   if (state === 'submitted') {
     await db.query('UPDATE catalog_versions SET state = $2, submitted_at = now() WHERE id = $1', [id, state]);
     return;
   }
   // An approved change takes effect on its date, or on the day of approval if that date has passed.
-  await db.query('UPDATE catalog_versions SET state = $2, reviewer_authority = $3, reviewer = $4, review_note = $5, reviewed_at = now(), effective_from = greatest(effective_from, current_date) WHERE id = $1', [
-    id, state, reviewer?.authority ?? null, reviewer?.person ?? null, reviewer?.note ?? null,
-  ]);
+  await db.query(
+    'UPDATE catalog_versions SET state = $2, reviewer_authority = $3, reviewer = $4, review_note = $5, reviewed_at = now(), effective_from = greatest(effective_from, current_date) WHERE id = $1',
+    [id, state, reviewer?.authority ?? null, reviewer?.person ?? null, reviewer?.note ?? null],
+  );
 }
 
 export async function addFlags(db: Queryable, id: string, flags: string[]): Promise<void> {
@@ -153,13 +196,19 @@ export async function addFlags(db: Queryable, id: string, flags: string[]): Prom
 /** A change by its id, locked for the rest of the transaction when `forUpdate`. */
 export async function change(db: Queryable, id: string, forUpdate = false): Promise<VersionRow | undefined> {
   if (!/^\d{1,18}$/.test(id)) return undefined;
-  const { rows } = await db.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM catalog_versions v JOIN catalog_items i ON i.code = v.item_code WHERE v.id = $1${forUpdate ? ' FOR UPDATE OF v' : ''}`, [id]);
+  const { rows } = await db.query<VersionRow>(
+    `SELECT ${VERSION_COLUMNS} FROM catalog_versions v JOIN catalog_items i ON i.code = v.item_code WHERE v.id = $1${forUpdate ? ' FOR UPDATE OF v' : ''}`,
+    [id],
+  );
   return rows[0];
 }
 
 /** The item's open change (draft or submitted), if any: an item has at most one. */
 export async function openChange(db: Queryable, itemCode: string): Promise<VersionRow | undefined> {
-  const { rows } = await db.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM catalog_versions v JOIN catalog_items i ON i.code = v.item_code WHERE v.item_code = $1 AND v.state IN ('draft', 'submitted')`, [itemCode]);
+  const { rows } = await db.query<VersionRow>(
+    `SELECT ${VERSION_COLUMNS} FROM catalog_versions v JOIN catalog_items i ON i.code = v.item_code WHERE v.item_code = $1 AND v.state IN ('draft', 'submitted')`,
+    [itemCode],
+  );
   return rows[0];
 }
 
@@ -189,7 +238,10 @@ export async function latestApproved(db: Queryable, itemCode: string): Promise<V
 }
 
 export async function versionOf(db: Queryable, itemCode: string, version: number): Promise<VersionRow | undefined> {
-  const { rows } = await db.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM catalog_versions v JOIN catalog_items i ON i.code = v.item_code WHERE v.item_code = $1 AND v.version = $2`, [itemCode, version]);
+  const { rows } = await db.query<VersionRow>(
+    `SELECT ${VERSION_COLUMNS} FROM catalog_versions v JOIN catalog_items i ON i.code = v.item_code WHERE v.item_code = $1 AND v.version = $2`,
+    [itemCode, version],
+  );
   return rows[0];
 }
 
@@ -200,13 +252,23 @@ export async function history(db: Queryable, itemCode: string): Promise<VersionR
 
 /** Implementation items that refine a directory item (same basic code). */
 export async function refiningItems(db: Queryable, basicCode: string): Promise<string[]> {
-  const { rows } = await db.query<{ code: string }>("SELECT code FROM catalog_items WHERE basic_code = $1 AND kind = 'implementation' ORDER BY code", [basicCode]);
+  const { rows } = await db.query<{ code: string }>(
+    "SELECT code FROM catalog_items WHERE basic_code = $1 AND kind = 'implementation' ORDER BY code",
+    [basicCode],
+  );
   return rows.map((r) => r.code);
 }
 
 /** Versions in force whose facets contain `facets` (a jsonb @> match), by code. */
-export async function listInForce(db: Queryable, facets: Partial<Facets>, limit: number): Promise<(VersionRow & { name: string; facets: Facets })[]> {
-  const { rows } = await db.query<VersionRow & { name: string; facets: Facets }>(`SELECT * FROM (${IN_FORCE}) cur WHERE cur.facets @> $1::jsonb ORDER BY cur.item_code LIMIT $2`, [JSON.stringify(facets), limit]);
+export async function listInForce(
+  db: Queryable,
+  facets: Partial<Facets>,
+  limit: number,
+): Promise<(VersionRow & { name: string; facets: Facets })[]> {
+  const { rows } = await db.query<VersionRow & { name: string; facets: Facets }>(
+    `SELECT * FROM (${IN_FORCE}) cur WHERE cur.facets @> $1::jsonb ORDER BY cur.item_code LIMIT $2`,
+    [JSON.stringify(facets), limit],
+  );
   return rows;
 }
 

@@ -44,8 +44,16 @@ export function guideOf(
     { key: 'item_type', label: label('事项类型', 'Type'), value: directory.item_type },
     { key: 'basic_code', label: label('基本编码', 'Basic code'), value: item.basic_code },
     { key: 'implementing_code', label: label('实施编码', 'Implementing code'), value: item.implementing_code },
-    { key: 'implementing_authority', label: label('实施主体', 'Implementing authority'), value: authorityName(item.implementing_authority) },
-    { key: 'assisting_authorities', label: label('联办机构', 'Assisting authorities'), value: item.assisting_authorities.map(authorityName) },
+    {
+      key: 'implementing_authority',
+      label: label('实施主体', 'Implementing authority'),
+      value: authorityName(item.implementing_authority),
+    },
+    {
+      key: 'assisting_authorities',
+      label: label('联办机构', 'Assisting authorities'),
+      value: item.assisting_authorities.map(authorityName),
+    },
     { key: 'legal_basis', label: label('设定依据', 'Legal basis'), value: directory.legal_basis },
     { key: 'user_type', label: label('服务对象', 'Who applies'), value: CHOICES.user_type![item.user_type] },
     { key: 'min_loa', label: label('实名等级要求', 'Real-name level'), value: CHOICES.min_loa![item.min_loa] },
@@ -55,7 +63,12 @@ export function guideOf(
       value: item.materials.map((m) => ({
         name: m.name,
         type: CHOICES.material_type![m.type],
-        source: m.source.channel === 'issuing_authority' ? `${CHOICES.channel!.issuing_authority}：${m.source.authority}` : m.source.channel === 'e_license' ? `${CHOICES.channel!.e_license}：${m.source.license_type}` : CHOICES.channel!.applicant,
+        source:
+          m.source.channel === 'issuing_authority'
+            ? `${CHOICES.channel!.issuing_authority}：${m.source.authority}`
+            : m.source.channel === 'e_license'
+              ? `${CHOICES.channel!.e_license}：${m.source.license_type}`
+              : CHOICES.channel!.applicant,
         paper_copies: m.paper_copies,
         electronic_required: yesNo(m.electronic_required),
         acceptance_standard: m.acceptance_standard,
@@ -64,10 +77,26 @@ export function guideOf(
         ...(m.notes ? { notes: m.notes } : {}),
       })),
     },
-    { key: 'process', label: label('办理流程', 'Process'), value: item.process.map((p) => ({ step: p.step, description: p.description, ...(p.time_limit_days !== undefined ? { time_limit: `${p.time_limit_days}个工作日` } : {}) })) },
+    {
+      key: 'process',
+      label: label('办理流程', 'Process'),
+      value: item.process.map((p) => ({
+        step: p.step,
+        description: p.description,
+        ...(p.time_limit_days !== undefined ? { time_limit: `${p.time_limit_days}个工作日` } : {}),
+      })),
+    },
     { key: 'legal_time_limit', label: label('法定办结时限', 'Legal time limit'), value: `${item.legal_time_limit_days}个工作日` },
-    { key: 'promised_time_limit', label: label('承诺办结时限', 'Promised time limit'), value: item.promised_time_limit_days === 0 ? '即办' : `${item.promised_time_limit_days}个工作日` },
-    { key: 'fees', label: label('收费标准', 'Fees'), value: item.fees.length ? item.fees.map((f) => ({ name: f.name, amount: `${f.amount_yuan}元`, basis: f.basis })) : '不收费' },
+    {
+      key: 'promised_time_limit',
+      label: label('承诺办结时限', 'Promised time limit'),
+      value: item.promised_time_limit_days === 0 ? '即办' : `${item.promised_time_limit_days}个工作日`,
+    },
+    {
+      key: 'fees',
+      label: label('收费标准', 'Fees'),
+      value: item.fees.length ? item.fees.map((f) => ({ name: f.name, amount: `${f.amount_yuan}元`, basis: f.basis })) : '不收费',
+    },
     { key: 'result', label: label('审批结果', 'Result'), value: item.result },
     { key: 'handling_form', label: label('办理形式', 'How to apply'), value: item.handling_form.map((f) => CHOICES.handling_form![f]) },
     { key: 'review_standard', label: label('审查标准', 'Review standard'), value: item.review_standard },

@@ -37,13 +37,16 @@ export function usccProblem(code: string): string | null {
     return code === code.trim().toUpperCase() ? null : 'authority code: write it in capitals without spaces';
   } catch (err) {
     if (!(err instanceof InvalidUscc)) throw err;
-    return err.problem === 'uscc_format' ? 'authority code: not an 18-character unified social credit code' : 'authority code: the check character (18th) does not match';
+    return err.problem === 'uscc_format'
+      ? 'authority code: not an 18-character unified social credit code'
+      : 'authority code: the check character (18th) does not match';
   }
 }
 
 export function basicCodeProblem(code: string): string | null {
   if (!/^\d{12}$/.test(code)) return 'basic code: 12 digits (item type 2, department 4, main item 3, sub-item 3)';
-  if (!ITEM_TYPE_CODES.has(code.slice(0, 2))) return `basic code: item type code (digits 1-2) "${code.slice(0, 2)}" is not one of ${[...ITEM_TYPE_CODES].join(', ')}`;
+  if (!ITEM_TYPE_CODES.has(code.slice(0, 2)))
+    return `basic code: item type code (digits 1-2) "${code.slice(0, 2)}" is not one of ${[...ITEM_TYPE_CODES].join(', ')}`;
   if (code.slice(6, 9) === '000') return 'basic code: main item sequence (digits 7-9) starts at 001';
   return null;
 }
@@ -61,7 +64,8 @@ export function implementingCodeProblem(code: string): string | null {
   if (code.length !== 31) return 'implementing code: 31 characters (authority code 18, tier 1, basic code 12)';
   const authority = usccProblem(code.slice(0, 18));
   if (authority) return `implementing code: characters 1-18 are the implementing ${authority}`;
-  if (!Object.values(TIER_DIGITS).includes(code[18] as '1')) return `implementing code: tier (character 19) "${code[18]}" is not 1 (national), 2 (province) or 3 (city)`;
+  if (!Object.values(TIER_DIGITS).includes(code[18] as '1'))
+    return `implementing code: tier (character 19) "${code[18]}" is not 1 (national), 2 (province) or 3 (city)`;
   const basic = basicCodeProblem(code.slice(19));
   return basic ? `implementing code: characters 20-31 are the ${basic}` : null;
 }
@@ -74,6 +78,7 @@ export function handlingCodeProblem(code: string): string | null {
   if (code.length !== 33) return 'handling item code: 33 characters (the implementing code 31, handling sequence 2)';
   const parent = implementingCodeProblem(code.slice(0, 31));
   if (parent) return `handling item code: ${parent}`;
-  if (!/^\d\d$/.test(code.slice(31)) || code.slice(31) === '00') return 'handling item code: handling sequence (characters 32-33) is 01 to 99';
+  if (!/^\d\d$/.test(code.slice(31)) || code.slice(31) === '00')
+    return 'handling item code: handling sequence (characters 32-33) is 01 to 99';
   return null;
 }

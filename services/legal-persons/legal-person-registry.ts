@@ -74,7 +74,10 @@ export class LegalPersonRegistry {
    * A new organization with an unused code. Its representative is the registered person with
    * `repIdNumber` when given (null if there is none), otherwise a new synthetic person.
    */
-  async addSynthetic(repIdNumber?: string, draw: Draw = randomDraw): Promise<(Organization & { representative: { phone?: string } }) | null> {
+  async addSynthetic(
+    repIdNumber?: string,
+    draw: Draw = randomDraw,
+  ): Promise<(Organization & { representative: { phone?: string } }) | null> {
     let representative: { name: string; id_number: string; phone?: string };
     if (repIdNumber) {
       const idNumber = parseIdNumber(repIdNumber);
@@ -89,7 +92,10 @@ export class LegalPersonRegistry {
       for (;;) {
         const org = { ...syntheticOrganization(draw), representative };
         if (await this.insert(tx, org)) {
-          await appendAudit(tx, { event: 'legal_person_registry.organization_added', detail: { uscc_index: this.index.of('uscc', org.uscc) } });
+          await appendAudit(tx, {
+            event: 'legal_person_registry.organization_added',
+            detail: { uscc_index: this.index.of('uscc', org.uscc) },
+          });
           return org;
         }
       }

@@ -31,5 +31,9 @@ export function syntheticOrganization(draw: Draw): SyntheticOrganization {
   const i = draw.next(PLACES.length);
   const type = pick(draw, ORG_TYPES);
   const suffix = type.endsWith('公司') ? type : `${pick(draw, TRADES)}${type}`;
-  return { uscc: syntheticUscc(draw), name: `${PLACES[i]}${pick(draw, WORDS)}${type.endsWith('公司') ? pick(draw, TRADES) : ''}${suffix}`, type };
+  return {
+    uscc: syntheticUscc(draw),
+    name: `${PLACES[i]}${pick(draw, WORDS)}${type.endsWith('公司') ? pick(draw, TRADES) : ''}${suffix}`,
+    type,
+  };
 }

@@ -39,6 +39,11 @@ export class MessageOutbox {
       'SELECT to_enc, body, sender, created_at FROM message_outbox WHERE to_index = $1 ORDER BY id DESC LIMIT $2',
       [this.index.of('phone', phone), limit],
     );
-    return rows.map((r) => ({ to: this.cipher.decrypt(r.to_enc, AAD), body: r.body, sender: r.sender, sent_at: new Date(r.created_at).toISOString() }));
+    return rows.map((r) => ({
+      to: this.cipher.decrypt(r.to_enc, AAD),
+      body: r.body,
+      sender: r.sender,
+      sent_at: new Date(r.created_at).toISOString(),
+    }));
   }
 }

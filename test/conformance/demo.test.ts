@@ -41,7 +41,13 @@ const host = (id: string) => new URL(fed.url(id)).host;
 async function conformance(values: ConformanceValues) {
   const out: string[] = [];
   const err: string[] = [];
-  const status = await conformanceCommand(values, { topology: () => fed.topology, dataDir: fed.config.dataDir, out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+  const status = await conformanceCommand(values, {
+    topology: () => fed.topology,
+    dataDir: fed.config.dataDir,
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    env: {},
+  });
   return { status, out, err };
 }
 
@@ -61,9 +67,15 @@ test('every plan against a provincial OP with --register and --slow: every modul
   t.is(out.at(-1), `${total - warned} passed, 0 failed, 0 skipped, ${warned} warnings`);
   t.is(status, 0);
   t.true(err.some((l) => /registered test user/.test(l)) && err.some((l) => /registered throwaway user/.test(l)), err.join('\n'));
-  t.true(err.some((l) => /registered private_key_jwt client \S+ at gd$/.test(l)), err.join('\n'));
+  t.true(
+    err.some((l) => /registered private_key_jwt client \S+ at gd$/.test(l)),
+    err.join('\n'),
+  );
   // gd's farthest OP: js, two hops away through national (the first of the topology among js and zj).
-  t.true(err.some((l) => /registered home test user \d{3}\*\*\*\d{2} at js through the forms/.test(l)), err.join('\n'));
+  t.true(
+    err.some((l) => /registered home test user \d{3}\*\*\*\d{2} at js through the forms/.test(l)),
+    err.join('\n'),
+  );
 
   const text = readFileSync(report, 'utf8');
   const json = JSON.parse(text) as Report;
@@ -71,10 +83,16 @@ test('every plan against a provincial OP with --register and --slow: every modul
   t.true(json.ok);
   t.deepEqual(json.summary, { passed: total - warned, failed: 0, skipped: 0, warnings: warned });
   t.is(json.results.length, total);
-  t.deepEqual(json.options.plans, PLANS.map((p) => p.name));
+  t.deepEqual(
+    json.options.plans,
+    PLANS.map((p) => p.name),
+  );
   t.true(json.options.slow);
   t.truthy(json.target.jwt_client_id);
-  t.regex(json.results.find((r) => r.module === 'par-fapi2/short-code-lifetime')?.evidence ?? '', /^after 62 s: POST .* → 400 .*invalid_grant/);
+  t.regex(
+    json.results.find((r) => r.module === 'par-fapi2/short-code-lifetime')?.evidence ?? '',
+    /^after 62 s: POST .* → 400 .*invalid_grant/,
+  );
   for (const r of json.results) {
     t.truthy(r.clause, r.module);
     t.true(Number.isInteger(r.duration_ms) && r.duration_ms >= 0, r.module);
@@ -88,19 +106,43 @@ test('every plan against a provincial OP with --register and --slow: every modul
   t.regex(json.target.test_user ?? '', /^\d{3}\*\*\*\d{2}$/);
   t.is(json.target.home, fed.url('js'));
   t.regex(json.target.home_user ?? '', /^\d{3}\*\*\*\d{2}$/);
-  t.regex(json.results.find((r) => r.module === 'recognition/cross-op-login')?.evidence ?? '', new RegExp(`route ${host('gd')} → ${host('national')} → ${host('js')}; a login page at ${fed.url('js')}/interaction/`));
-  t.regex(json.results.find((r) => r.module === 'recognition/home-and-recognized-claims')?.evidence ?? '', /ID token \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":true,"user_type":"natural"\}.*local test user \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":false\}/);
-  t.regex(json.results.find((r) => r.module === 'federation/trust-marks')?.evidence ?? '', /real-name-op: valid, issued by http:\/\/127\.0\.0\.1:\d+, status active; tampered: invalid/);
+  t.regex(
+    json.results.find((r) => r.module === 'recognition/cross-op-login')?.evidence ?? '',
+    new RegExp(`route ${host('gd')} → ${host('national')} → ${host('js')}; a login page at ${fed.url('js')}/interaction/`),
+  );
+  t.regex(
+    json.results.find((r) => r.module === 'recognition/home-and-recognized-claims')?.evidence ?? '',
+    /ID token \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":true,"user_type":"natural"\}.*local test user \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":false\}/,
+  );
+  t.regex(
+    json.results.find((r) => r.module === 'federation/trust-marks')?.evidence ?? '',
+    /real-name-op: valid, issued by http:\/\/127\.0\.0\.1:\d+, status active; tampered: invalid/,
+  );
 });
 
 test('every plan against every other OP of the demo, as CI runs it: nothing fails, only the code lifetime check waits for --slow', async (t) => {
   for (const op of fed.topology.ops().filter((e) => e.id !== 'gd')) {
     const { status, out } = await conformance({ issuer: op.url, register: true });
-    t.deepEqual(out.filter((l) => l.startsWith('FAIL ')), [], `${op.id}:\n${out.join('\n')}`);
+    t.deepEqual(
+      out.filter((l) => l.startsWith('FAIL ')),
+      [],
+      `${op.id}:\n${out.join('\n')}`,
+    );
     const skipped = out.filter((l) => l.startsWith('SKIP ')).map((l) => /^SKIP (\S+):/.exec(l)![1]);
-    t.deepEqual(skipped, ['par-fapi2/short-code-lifetime', ...(op.id === 'national' ? ['federation/subordinate-statement'] : [])], `${op.id}:\n${out.join('\n')}`);
-    t.true(out.some((l) => l.startsWith('PASS par-fapi2/private-key-jwt-client-auth ')), `${op.id}: the registered private_key_jwt client signs in`);
-    t.deepEqual(out.filter((l) => / recognition\//.test(l) && !l.startsWith('PASS ')), [], `${op.id}: every recognition module passes`);
+    t.deepEqual(
+      skipped,
+      ['par-fapi2/short-code-lifetime', ...(op.id === 'national' ? ['federation/subordinate-statement'] : [])],
+      `${op.id}:\n${out.join('\n')}`,
+    );
+    t.true(
+      out.some((l) => l.startsWith('PASS par-fapi2/private-key-jwt-client-auth ')),
+      `${op.id}: the registered private_key_jwt client signs in`,
+    );
+    t.deepEqual(
+      out.filter((l) => / recognition\//.test(l) && !l.startsWith('PASS ')),
+      [],
+      `${op.id}: every recognition module passes`,
+    );
     t.is(status, 0, op.id);
     t.regex(out.at(-1)!, /^\d+ passed, 0 failed, \d+ skipped, \d+ warnings$/, op.id);
   }
@@ -108,37 +150,85 @@ test('every plan against every other OP of the demo, as CI runs it: nothing fail
 
 test('the recognition plan alone with --home-issuer: a person of a city (its trust mark: loa2) logs in at a unified province, three brokers away', async (t) => {
   const report = join(dir, 'zj-recognition.json');
-  const { status, out, err } = await conformance({ issuer: fed.url('zj'), register: true, plan: ['recognition'], 'home-issuer': fed.url('sz'), report });
+  const { status, out, err } = await conformance({
+    issuer: fed.url('zj'),
+    register: true,
+    plan: ['recognition'],
+    'home-issuer': fed.url('sz'),
+    report,
+  });
   t.is(status, 0, out.join('\n'));
-  t.deepEqual(out.map((l) => l.split(' (')[0]), [...PLANS.find((p) => p.name === 'recognition')!.modules.map((m) => `PASS ${m.name}`), '5 passed, 0 failed, 0 skipped, 0 warnings']);
-  t.true(err.some((l) => /registered home test user .* at sz /.test(l)), err.join('\n'));
-  const evidence = (module: string) => (JSON.parse(readFileSync(report, 'utf8')) as Report).results.find((r) => r.module === `recognition/${module}`)?.evidence ?? '';
-  t.regex(evidence('cross-op-login'), new RegExp(`route ${host('zj')} → ${host('national')} → ${host('gd')} → ${host('sz')}; a login page at ${fed.url('sz')}/`));
+  t.deepEqual(
+    out.map((l) => l.split(' (')[0]),
+    [...PLANS.find((p) => p.name === 'recognition')!.modules.map((m) => `PASS ${m.name}`), '5 passed, 0 failed, 0 skipped, 0 warnings'],
+  );
+  t.true(
+    err.some((l) => /registered home test user .* at sz /.test(l)),
+    err.join('\n'),
+  );
+  const evidence = (module: string) =>
+    (JSON.parse(readFileSync(report, 'utf8')) as Report).results.find((r) => r.module === `recognition/${module}`)?.evidence ?? '';
+  t.regex(
+    evidence('cross-op-login'),
+    new RegExp(`route ${host('zj')} → ${host('national')} → ${host('gd')} → ${host('sz')}; a login page at ${fed.url('sz')}/`),
+  );
   t.regex(evidence('loa-cap'), /^acr urn:gov-id:loa:1 \(level 1\); the home's real-name-op trust mark allows at most loa2/);
   // The second visit: national's session answers, the password is not asked again.
-  t.regex(evidence('sso-second-visit'), new RegExp(`route ${host('zj')} → ${host('national')} → ${host('zj')} → rp\\.conformance\\.invalid; no login page`));
-  t.regex(evidence('logout-propagation'), new RegExp(`confirm → https://rp\\.conformance\\.invalid/logged-out; 1000 ms later identifier at ${host('zj')}; route ${host('zj')} → ${host('national')} → ${host('gd')} → ${host('sz')}; a login page at ${fed.url('sz')}/`));
+  t.regex(
+    evidence('sso-second-visit'),
+    new RegExp(`route ${host('zj')} → ${host('national')} → ${host('zj')} → rp\\.conformance\\.invalid; no login page`),
+  );
+  t.regex(
+    evidence('logout-propagation'),
+    new RegExp(
+      `confirm → https://rp\\.conformance\\.invalid/logged-out; 1000 ms later identifier at ${host('zj')}; route ${host('zj')} → ${host('national')} → ${host('gd')} → ${host('sz')}; a login page at ${fed.url('sz')}/`,
+    ),
+  );
 });
 
 test('the federation and op-config plans against a city OP: a two-level trust chain to national', async (t) => {
   const { status, out } = await conformance({ issuer: fed.url('gz'), plan: ['op-config,federation'] });
   t.is(status, 0, out.join('\n'));
-  t.deepEqual(out.filter((l) => !l.startsWith('PASS ')), ['17 passed, 0 failed, 0 skipped, 0 warnings']);
-  const { out: explicit } = await conformance({ issuer: fed.url('gz'), plan: ['federation'], 'trust-anchor': fed.url('national'), module: ['trust-chain'] });
+  t.deepEqual(
+    out.filter((l) => !l.startsWith('PASS ')),
+    ['17 passed, 0 failed, 0 skipped, 0 warnings'],
+  );
+  const { out: explicit } = await conformance({
+    issuer: fed.url('gz'),
+    plan: ['federation'],
+    'trust-anchor': fed.url('national'),
+    module: ['trust-chain'],
+  });
   t.deepEqual(explicit, ['PASS federation/trust-chain (OpenID Federation 1.0 §4, §6, §10)', '1 passed, 0 failed, 0 skipped, 0 warnings']);
 });
 
 test('the trust anchor itself: its entity configuration is the whole chain', async (t) => {
   const { status, out } = await conformance({ issuer: fed.url('national'), plan: ['federation'] });
   t.is(status, 0, out.join('\n'));
-  t.true(out.includes('SKIP federation/subordinate-statement: the entity has no authority_hints: it is a trust anchor (its own configuration is the whole chain)'), out.join('\n'));
-  t.false(out.some((l) => l.startsWith('FAIL')), out.join('\n'));
+  t.true(
+    out.includes(
+      'SKIP federation/subordinate-statement: the entity has no authority_hints: it is a trust anchor (its own configuration is the whole chain)',
+    ),
+    out.join('\n'),
+  );
+  t.false(
+    out.some((l) => l.startsWith('FAIL')),
+    out.join('\n'),
+  );
 });
 
 test('an unreachable issuer fails every op-config module once, and exits 1', async (t) => {
   const { status, out } = await conformance({ issuer: 'http://127.0.0.1:9', plan: ['op-config'] });
   t.is(status, 1);
-  t.regex(out[0]!, /^FAIL op-config\/discovery-fetch \(.+\): GET http:\/\/127\.0\.0\.1:9\/\.well-known\/openid-configuration: no HTTP answer/);
-  t.true(out.slice(1, -1).every((l) => l.startsWith('SKIP ') && l.endsWith('prerequisite failed: discovery (reported by op-config/discovery-fetch)')), out.join('\n'));
+  t.regex(
+    out[0]!,
+    /^FAIL op-config\/discovery-fetch \(.+\): GET http:\/\/127\.0\.0\.1:9\/\.well-known\/openid-configuration: no HTTP answer/,
+  );
+  t.true(
+    out
+      .slice(1, -1)
+      .every((l) => l.startsWith('SKIP ') && l.endsWith('prerequisite failed: discovery (reported by op-config/discovery-fetch)')),
+    out.join('\n'),
+  );
   t.is(out.at(-1), '0 passed, 1 failed, 8 skipped, 0 warnings');
 });

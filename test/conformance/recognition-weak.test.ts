@@ -14,7 +14,9 @@ import { line, startWeakOp, targetOf, type Weakness } from './helpers/weak-op.ts
 const recognitionPlan = PLANS.find((p) => p.name === 'recognition')!;
 
 /** The recognition plan against a visited weak OP and its home; `recognizes: false` makes the visited a plain OP. */
-async function runRecognition(opts: { visited?: Weakness[]; home?: Weakness[]; recognizes?: boolean; withHome?: boolean } = {}): Promise<ModuleResult[]> {
+async function runRecognition(
+  opts: { visited?: Weakness[]; home?: Weakness[]; recognizes?: boolean; withHome?: boolean } = {},
+): Promise<ModuleResult[]> {
   const home = await startWeakOp({ weaknesses: opts.home ?? [] });
   const visited = await startWeakOp({ weaknesses: opts.visited ?? [], ...(opts.recognizes === false ? {} : { recognizes: home }) });
   try {
@@ -33,22 +35,47 @@ test('control: a visited OP that recognizes its home passes every recognition mo
   t.deepEqual(results.filter((r) => r.status !== 'PASS').map(line), []);
   t.is(results.length, recognitionPlan.modules.length);
   const evidence = (name: string) => results.find((r) => r.module === `recognition/${name}`)!.evidence ?? '';
-  t.regex(evidence('cross-op-login'), /^identifier at 127\.0\.0\.1:(\d+); route 127\.0\.0\.1:\1 → 127\.0\.0\.1:(?!\1)\d+; a login page at http:\/\/127\.0\.0\.1:\d+\/interaction\//);
-  t.regex(evidence('home-and-recognized-claims'), /ID token \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":true\}.*local test user \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":false\}/);
+  t.regex(
+    evidence('cross-op-login'),
+    /^identifier at 127\.0\.0\.1:(\d+); route 127\.0\.0\.1:\1 → 127\.0\.0\.1:(?!\1)\d+; a login page at http:\/\/127\.0\.0\.1:\d+\/interaction\//,
+  );
+  t.regex(
+    evidence('home-and-recognized-claims'),
+    /ID token \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":true\}.*local test user \{"home":"http:\/\/127\.0\.0\.1:\d+","recognized":false\}/,
+  );
   t.regex(evidence('loa-cap'), /acr urn:weak:loa:1 \(level 1\); the home's real-name-op trust mark allows at most loa2/);
   t.regex(evidence('sso-second-visit'), /no login page; ended → https:\/\/rp\.weak\.invalid\/cb\?code=/);
-  t.regex(evidence('logout-propagation'), /^logout: GET .*confirm → https:\/\/rp\.weak\.invalid\/bye; 1000 ms later identifier at .*a login page at/);
+  t.regex(
+    evidence('logout-propagation'),
+    /^logout: GET .*confirm → https:\/\/rp\.weak\.invalid\/bye; 1000 ms later identifier at .*a login page at/,
+  );
   for (const r of results) t.log(line(r));
 });
 
 /** [what is broken, the module that must fail, the reason it gives]. */
 const CASES: [{ visited?: Weakness[]; home?: Weakness[]; recognizes?: boolean }, string, RegExp][] = [
-  [{ visited: ['advertise-recognized'], recognizes: false }, 'cross-op-login', /the target asked for the password on its own page \(for 5 s\): the person registered at http:\/\/127\.0\.0\.1:\d+ was not sent home through the brokers/],
+  [
+    { visited: ['advertise-recognized'], recognizes: false },
+    'cross-op-login',
+    /the target asked for the password on its own page \(for 5 s\): the person registered at http:\/\/127\.0\.0\.1:\d+ was not sent home through the brokers/,
+  ],
   [{ visited: ['no-home-claims'] }, 'home-and-recognized-claims', /the ID token has no home claim/],
   [{ visited: ['acr-above-home-mark'] }, 'loa-cap', /the recognized login's acr urn:weak:loa:3 is above what the home may assert \(loa2\)/],
-  [{ home: ['trust-mark-untrusted-issuer'] }, 'loa-cap', /the home's real-name-op trust mark, which bounds the level a recognized login may carry, does not validate/],
-  [{ visited: ['sso-ignored'] }, 'sso-second-visit', /the second visit asked the person to log in again at 127\.0\.0\.1:\d+: no session along the chain signed them in/],
-  [{ visited: ['logout-not-propagated'] }, 'logout-propagation', /after the logout the login was answered without a password: a session along the route outlived it/],
+  [
+    { home: ['trust-mark-untrusted-issuer'] },
+    'loa-cap',
+    /the home's real-name-op trust mark, which bounds the level a recognized login may carry, does not validate/,
+  ],
+  [
+    { visited: ['sso-ignored'] },
+    'sso-second-visit',
+    /the second visit asked the person to log in again at 127\.0\.0\.1:\d+: no session along the chain signed them in/,
+  ],
+  [
+    { visited: ['logout-not-propagated'] },
+    'logout-propagation',
+    /after the logout the login was answered without a password: a session along the route outlived it/,
+  ],
 ];
 
 for (const [broken, module, reason] of CASES) {
@@ -68,11 +95,20 @@ for (const [broken, module, reason] of CASES) {
 
 test('a broken second visit skips the logout check, naming it: without SSO a logout would have nothing to end', async (t) => {
   const results = await runRecognition({ visited: ['sso-ignored'] });
-  t.deepEqual(statuses(results), { 'cross-op-login': 'PASS', 'home-and-recognized-claims': 'PASS', 'loa-cap': 'PASS', 'sso-second-visit': 'FAIL', 'logout-propagation': 'SKIP' });
+  t.deepEqual(statuses(results), {
+    'cross-op-login': 'PASS',
+    'home-and-recognized-claims': 'PASS',
+    'loa-cap': 'PASS',
+    'sso-second-visit': 'FAIL',
+    'logout-propagation': 'SKIP',
+  });
   t.is(results.at(-1)!.reason, 'prerequisite failed: recognition-sso (reported by recognition/sso-second-visit)');
 });
 
 test('without a home the plan is skipped, never passed, with the options to give', async (t) => {
   const results = await runRecognition({ withHome: false });
-  t.deepEqual(results.map((r) => `${r.status} ${r.reason}`), recognitionPlan.modules.map(() => `SKIP ${NO_HOME}`));
+  t.deepEqual(
+    results.map((r) => `${r.status} ${r.reason}`),
+    recognitionPlan.modules.map(() => `SKIP ${NO_HOME}`),
+  );
 });

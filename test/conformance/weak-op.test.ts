@@ -23,14 +23,21 @@ async function runAgainst(opts: WeakOpOptions, modules: string[] | undefined, ex
 test('control: a sound plain oidc-provider passes every module (recognition: skipped, it does not advertise it)', async (t) => {
   const results = await runAgainst({}, undefined);
   // A timing warning of user-enumeration is a measurement on a loaded machine, not a verdict: tolerated.
-  const timing = (r: ModuleResult) => r.module === 'op-negative/user-enumeration' && r.status === 'WARN' && /consistently longer/.test(r.reason ?? '');
-  const notPassed = results.filter((r) => r.status !== 'PASS' && !r.module.startsWith('recognition/') && r.module !== 'par-fapi2/short-code-lifetime' && !timing(r));
+  const timing = (r: ModuleResult) =>
+    r.module === 'op-negative/user-enumeration' && r.status === 'WARN' && /consistently longer/.test(r.reason ?? '');
+  const notPassed = results.filter(
+    (r) => r.status !== 'PASS' && !r.module.startsWith('recognition/') && r.module !== 'par-fapi2/short-code-lifetime' && !timing(r),
+  );
   t.deepEqual(notPassed.map(line), []);
   t.is(results.find((r) => r.module === 'par-fapi2/short-code-lifetime')?.status, 'SKIP', 'it waits: only with --slow (next test)');
   const recognition = results.filter((r) => r.module.startsWith('recognition/'));
   t.is(recognition.length, 5);
   for (const r of recognition) t.is(`${r.status} ${r.reason}`, `SKIP ${NOT_ADVERTISED}`);
-  t.is(results.length, PLANS.reduce((n, p) => n + p.modules.length, 0), 'every module ran');
+  t.is(
+    results.length,
+    PLANS.reduce((n, p) => n + p.modules.length, 0),
+    'every module ran',
+  );
 });
 
 /** [weakness, module, expected status]: the module must report that status against an OP with that weakness. */
@@ -110,17 +117,33 @@ test('par-fapi2/short-code-lifetime is skipped, never passed, without --slow', a
 });
 
 test('modules that need a lockout account or a PAR-only client are skipped with the reason when none is given', async (t) => {
-  const results = await runAgainst({}, ['op-negative/login-rate-limit', 'par-fapi2/par-required-enforced', 'par-fapi2/private-key-jwt-client-auth'], {
-    lockoutUser: undefined,
-    parClient: undefined,
-    jwtClient: undefined,
-  });
+  const results = await runAgainst(
+    {},
+    ['op-negative/login-rate-limit', 'par-fapi2/par-required-enforced', 'par-fapi2/private-key-jwt-client-auth'],
+    {
+      lockoutUser: undefined,
+      parClient: undefined,
+      jwtClient: undefined,
+    },
+  );
   t.deepEqual(
     results.map((r) => [r.module, r.status, r.reason]),
     [
-      ['op-negative/login-rate-limit', 'SKIP', 'needs a second account that may be locked out (--lockout-username/--lockout-password, or --register); the test user is never locked out'],
-      ['par-fapi2/par-required-enforced', 'SKIP', 'needs a client registered to require PAR (--par-client-id/--par-client-secret, or --register)'],
-      ['par-fapi2/private-key-jwt-client-auth', 'SKIP', 'needs a client registered with private_key_jwt and its private key (--jwt-client-id/--jwt-key)'],
+      [
+        'op-negative/login-rate-limit',
+        'SKIP',
+        'needs a second account that may be locked out (--lockout-username/--lockout-password, or --register); the test user is never locked out',
+      ],
+      [
+        'par-fapi2/par-required-enforced',
+        'SKIP',
+        'needs a client registered to require PAR (--par-client-id/--par-client-secret, or --register)',
+      ],
+      [
+        'par-fapi2/private-key-jwt-client-auth',
+        'SKIP',
+        'needs a client registered with private_key_jwt and its private key (--jwt-client-id/--jwt-key)',
+      ],
     ],
   );
 });
@@ -128,7 +151,11 @@ test('modules that need a lockout account or a PAR-only client are skipped with 
 test('a wrong test password fails the first module that logs in, and skips the others with the prerequisite named', async (t) => {
   const op = await startWeakOp();
   try {
-    const run = await runPlans([...PLANS], { ...targetOf(op), user: { username: op.user.username, password: 'not-the-password-1' } }, { modules: ['op-basic'] });
+    const run = await runPlans(
+      [...PLANS],
+      { ...targetOf(op), user: { username: op.user.username, password: 'not-the-password-1' } },
+      { modules: ['op-basic'] },
+    );
     const [first, ...rest] = run.results;
     t.is(first!.module, 'op-basic/code-flow-pkce');
     t.is(first!.status, 'FAIL');

@@ -82,7 +82,12 @@ export async function startAuthorization(rp: RelyingParty, redirectUri: string, 
 }
 
 export function redeemAt(rp: RelyingParty, page: Page, a: Started) {
-  return oidc.authorizationCodeGrant(rp.config, new URL(page.url()), { pkceCodeVerifier: a.verifier, expectedState: a.state, expectedNonce: a.nonce, idTokenExpected: true });
+  return oidc.authorizationCodeGrant(rp.config, new URL(page.url()), {
+    pkceCodeVerifier: a.verifier,
+    expectedState: a.state,
+    expectedNonce: a.nonce,
+    idTokenExpected: true,
+  });
 }
 
 /** On the registration page: the identity, a code sent to the phone (read from the demo outbox). The password and the submit are the caller's. */

@@ -18,7 +18,10 @@ export interface TestPortal {
 
 async function privateJwk(): Promise<{ jwk: PrivateJwk; key: CryptoKey }> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  return { jwk: { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256', use: 'sig' } as PrivateJwk, key: privateKey as CryptoKey };
+  return {
+    jwk: { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256', use: 'sig' } as PrivateJwk,
+    key: privateKey as CryptoKey,
+  };
 }
 
 export class FederationPortals {
@@ -63,7 +66,9 @@ export class FederationPortals {
 
 /** openid-client configured for the portal at an OP: client_id = entity ID, private_key_jwt. */
 export function portalClient(issuer: string, portal: TestPortal) {
-  return oidc.discovery(new URL(issuer), portal.url, {}, oidc.PrivateKeyJwt({ key: portal.clientKey.key, kid: portal.clientKey.jwk.kid }), { execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(new URL(issuer), portal.url, {}, oidc.PrivateKeyJwt({ key: portal.clientKey.key, kid: portal.clientKey.jwk.kid }), {
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 /** A pushed authorization request (PAR), as automatic registration requires. */

@@ -27,21 +27,38 @@ export interface RelyingParty {
   issuer: string;
 }
 
-export async function addClient(fed: FederationAddresses, op: string, body: Record<string, unknown> = {}): Promise<{ client_id: string; client_secret?: string }> {
-  return (await callAdmin(fed.topology.get(op), fed.config.dataDir, 'POST', '/admin/clients', { redirect_uris: [REDIRECT_URI], ...body })) as { client_id: string; client_secret?: string };
+export async function addClient(
+  fed: FederationAddresses,
+  op: string,
+  body: Record<string, unknown> = {},
+): Promise<{ client_id: string; client_secret?: string }> {
+  return (await callAdmin(fed.topology.get(op), fed.config.dataDir, 'POST', '/admin/clients', {
+    redirect_uris: [REDIRECT_URI],
+    ...body,
+  })) as { client_id: string; client_secret?: string };
 }
 
 export async function relyingParty(fed: FederationAddresses, op: string, body: Record<string, unknown> = {}): Promise<RelyingParty> {
   const creds = await addClient(fed, op, body);
   const issuer = fed.url(op);
-  const config = await oidc.discovery(new URL(issuer), creds.client_id, creds.client_secret ? { client_secret: creds.client_secret } : {}, creds.client_secret ? oidc.ClientSecretBasic(creds.client_secret) : oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await oidc.discovery(
+    new URL(issuer),
+    creds.client_id,
+    creds.client_secret ? { client_secret: creds.client_secret } : {},
+    creds.client_secret ? oidc.ClientSecretBasic(creds.client_secret) : oidc.None(),
+    {
+      execute: [oidc.allowInsecureRequests],
+    },
+  );
   return { clientId: creds.client_id, clientSecret: creds.client_secret, config, issuer };
 }
 
 export async function newPerson(fed: FederationAddresses, name?: string): Promise<Person> {
-  const res = await fetch(`${fed.topology.services().url}/demo/persons`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(name ? { name } : {}) });
+  const res = await fetch(`${fed.topology.services().url}/demo/persons`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(name ? { name } : {}),
+  });
   if (res.status !== 201) throw new Error(`demo person: ${res.status} ${await res.text()}`);
   return (await res.json()) as Person;
 }
@@ -89,12 +106,19 @@ export async function throughConsent(ua: UserAgent, page: Page): Promise<Page> {
 }
 
 export async function registerOnPage(fed: FederationAddresses, ua: UserAgent, page: Page, person: Person, password: string): Promise<Page> {
-  const loginPage = page.url.includes('/register') ? page : await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(page.html)![1]!.replace(/&amp;/g, '&'), page.url).toString());
+  const loginPage = page.url.includes('/register')
+    ? page
+    : await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(page.html)![1]!.replace(/&amp;/g, '&'), page.url).toString());
   const { action, hidden } = findForm(loginPage.html, '/register');
   const sent = await ua.navigate(new URL(`${action}/otp`, loginPage.url).toString(), { form: { ...hidden, phone: person.phone } });
   if (sent.status !== 200) throw new Error(`sending the code failed: ${sent.status}`);
   const otp = await latestOtp(fed, person.phone);
-  const done = await ua.submit(sent, '/register', { name: person.name, id_number: person.id_number, phone: person.phone, otp, password }, REDIRECT_URI);
+  const done = await ua.submit(
+    sent,
+    '/register',
+    { name: person.name, id_number: person.id_number, phone: person.phone, otp, password },
+    REDIRECT_URI,
+  );
   return throughConsent(ua, done);
 }
 
@@ -104,8 +128,14 @@ export async function passwordLogin(ua: UserAgent, page: Page, identifier: strin
 }
 
 export async function redeem(rp: RelyingParty, callback: Page, a: Authorization) {
-  if (!callback.url.startsWith(REDIRECT_URI)) throw new Error(`expected a redirect to the client, got ${callback.status} ${callback.url}\n${callback.html.slice(0, 1500)}`);
-  return oidc.authorizationCodeGrant(rp.config, new URL(callback.url), { pkceCodeVerifier: a.verifier, expectedState: a.state, expectedNonce: a.nonce, idTokenExpected: true });
+  if (!callback.url.startsWith(REDIRECT_URI))
+    throw new Error(`expected a redirect to the client, got ${callback.status} ${callback.url}\n${callback.html.slice(0, 1500)}`);
+  return oidc.authorizationCodeGrant(rp.config, new URL(callback.url), {
+    pkceCodeVerifier: a.verifier,
+    expectedState: a.state,
+    expectedNonce: a.nonce,
+    idTokenExpected: true,
+  });
 }
 
 export { oidc };

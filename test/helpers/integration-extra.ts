@@ -17,7 +17,13 @@ import { latestOtp, newPerson, REDIRECT_URI, type Person } from './flows.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const decode = (s: string) => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+const decode = (s: string) =>
+  s
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 
 /** The error text tied to one form field (`<p class="field-error" id="FIELD-error">`), if any. */
 export function fieldError(page: Page, field: string): string | null {
@@ -51,7 +57,12 @@ export async function openRegisterPage(ua: UserAgent, loginPage: Page): Promise<
 }
 
 /** Presses 获取验证码 for a phone on the registration page; returns the page and the code sent. */
-export async function sendRegisterOtp(fed: TestFederation, ua: UserAgent, registerPage: Page, phone: string): Promise<{ page: Page; otp: string }> {
+export async function sendRegisterOtp(
+  fed: TestFederation,
+  ua: UserAgent,
+  registerPage: Page,
+  phone: string,
+): Promise<{ page: Page; otp: string }> {
   const { action, hidden } = findForm(registerPage.html, '/register');
   const page = await ua.navigate(new URL(`${action}/otp`, registerPage.url).toString(), { form: { ...hidden, phone } });
   if (page.status !== 200) throw new Error(`sending the code failed: ${page.status}\n${page.html.slice(0, 1500)}`);
@@ -74,7 +85,12 @@ export function registrationFields(person: Person, otp: string, password: string
  * Submits the registration form with the page's hidden fields (csrf, lang) and `fields`; stops at
  * the client's redirect URI. `hiddenOverride` replaces (or, with undefined values, drops) hidden fields.
  */
-export async function submitRegistration(ua: UserAgent, page: Page, fields: Partial<RegistrationFields>, hiddenOverride: Record<string, string | undefined> = {}): Promise<Page> {
+export async function submitRegistration(
+  ua: UserAgent,
+  page: Page,
+  fields: Partial<RegistrationFields>,
+  hiddenOverride: Record<string, string | undefined> = {},
+): Promise<Page> {
   const { action, hidden } = findForm(page.html, '/register');
   const form: Record<string, string> = { ...hidden, ...fields } as Record<string, string>;
   for (const [k, v] of Object.entries(hiddenOverride)) {
@@ -87,7 +103,11 @@ export async function submitRegistration(ua: UserAgent, page: Page, fields: Part
 /** Submits a raw body to the form with the given action (for repeated fields, oversize bodies). */
 export async function postRaw(ua: UserAgent, page: Page, actionSuffix: string, body: string): Promise<Page> {
   const { action } = findForm(page.html, actionSuffix);
-  return ua.navigate(new URL(action, page.url).toString(), { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, REDIRECT_URI);
+  return ua.navigate(
+    new URL(action, page.url).toString(),
+    { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+    REDIRECT_URI,
+  );
 }
 
 /** A valid resident ID number (region, birth date, check digit) that the population registry does not hold. */
@@ -127,7 +147,10 @@ export async function seededPerson(fed: TestFederation, op: string, password: st
 }
 
 export async function seedAccount(fed: TestFederation, op: string, person: Person, password: string): Promise<NaturalPerson> {
-  return accountsOf(fed, op).register({ name: person.name, idNumber: person.id_number, phone: person.phone, passwordHash: await hashPassword(password), loa: 'loa1' }, null);
+  return accountsOf(fed, op).register(
+    { name: person.name, idNumber: person.id_number, phone: person.phone, passwordHash: await hashPassword(password), loa: 'loa1' },
+    null,
+  );
 }
 
 /** Whether an account with this ID number (or phone) exists at the OP. */

@@ -5,7 +5,18 @@
  * is there (from the ID token, or from the portal's page).
  */
 import { UserAgent, type Page } from './user-agent.ts';
-import { authorize, newPerson, redeem, registerOnPage, relyingParty, REDIRECT_URI, throughConsent, type Authorization, type Person, type RelyingParty } from './flows.ts';
+import {
+  authorize,
+  newPerson,
+  redeem,
+  registerOnPage,
+  relyingParty,
+  REDIRECT_URI,
+  throughConsent,
+  type Authorization,
+  type Person,
+  type RelyingParty,
+} from './flows.ts';
 import type { TestFederation } from './test-federation.ts';
 import { HomeRegistry, type HomeKind } from '../../federation/registry-of-homes.ts';
 
@@ -39,7 +50,8 @@ export interface Site {
 
 function fromPortalPage(page: Page): SignedIn {
   const dd = (dt: string) => new RegExp(`<dt>${dt}</dt><dd>(.*?)</dd>`).exec(page.html)?.[1];
-  if (!/action="\/logout"/.test(page.html)) throw new Error(`the portal shows no signed-in person: ${page.status} ${page.url}\n${page.html.slice(0, 1500)}`);
+  if (!/action="\/logout"/.test(page.html))
+    throw new Error(`the portal shows no signed-in person: ${page.status} ${page.url}\n${page.html.slice(0, 1500)}`);
   return {
     name: /<h1>(.*?)，您好<\/h1>/.exec(page.html)?.[1],
     home: /<code>(.*?)<\/code>/.exec(dd('账号注册地') ?? '')?.[1],
@@ -60,7 +72,12 @@ export function opSite(fed: TestFederation, op: string, rpBody: Record<string, u
     async start(ua, params = {}, legal = false) {
       rp ??= relyingParty(fed, op, { scope: 'openid profile phone id_number legal_person', ...rpBody });
       const client = await rp;
-      const a: Authorization = await authorize(client, ua, { scope: legal ? 'openid profile legal_person' : 'openid profile id_number', ...params }, true);
+      const a: Authorization = await authorize(
+        client,
+        ua,
+        { scope: legal ? 'openid profile legal_person' : 'openid profile id_number', ...params },
+        true,
+      );
       return {
         page: a.page,
         async complete(last) {
@@ -155,9 +172,17 @@ export async function loginAt(
  * An organization registered at the site's OP by its legal representative (account area), and
  * an agent it authorized there; both people registered at the site through the real forms.
  */
-export async function organizationWithAgent(fed: TestFederation, site: Site, password: string): Promise<{ org: { uscc: string; name: string }; agent: Person }> {
+export async function organizationWithAgent(
+  fed: TestFederation,
+  site: Site,
+  password: string,
+): Promise<{ org: { uscc: string; name: string }; agent: Person }> {
   const [rep, agent] = [await newPerson(fed), await newPerson(fed)];
-  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: rep.id_number }) });
+  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ rep_id_number: rep.id_number }),
+  });
   const org = (await res.json()) as { uscc: string; name: string };
   for (const p of [rep, agent]) await registerAt(fed, site, p, password);
   const ua = new UserAgent();
@@ -165,8 +190,16 @@ export async function organizationWithAgent(fed: TestFederation, site: Site, pas
   const account = await ua.submit(await ua.submit(login, '/identifier', { identifier: rep.id_number }), '/password', { password });
   const registered = await ua.submit(account, '/account/organizations', { uscc: org.uscc, org_name: org.name });
   if (registered.status !== 201) throw new Error(`organization not registered: ${registered.status}`);
-  const manage = await ua.navigate(new URL(/href="(\/account\/organizations\/[^"]+)"/.exec(registered.html)![1]!, registered.url).toString());
-  const added = await ua.submit(manage, '/agents', { name: agent.name, id_number: agent.id_number, role: 'agent', categories: 'tax', expires: '' });
+  const manage = await ua.navigate(
+    new URL(/href="(\/account\/organizations\/[^"]+)"/.exec(registered.html)![1]!, registered.url).toString(),
+  );
+  const added = await ua.submit(manage, '/agents', {
+    name: agent.name,
+    id_number: agent.id_number,
+    role: 'agent',
+    categories: 'tax',
+    expires: '',
+  });
   if (added.status !== 201) throw new Error(`agent not authorized: ${added.status}`);
   return { org, agent };
 }

@@ -27,7 +27,11 @@ test.after.always(async () => {
 
 test.serial('a portal of another province logs in by its entity ID through its trust chain', async (t) => {
   const portal = await portals.start(fed.url('zj'));
-  await federationCommand('add-subordinate', { entity: 'zj', subject: portal.url }, { topology: fed.topology, dataDir: fed.config.dataDir });
+  await federationCommand(
+    'add-subordinate',
+    { entity: 'zj', subject: portal.url },
+    { topology: fed.topology, dataDir: fed.config.dataDir },
+  );
   // The authority picks the change up without a restart (it looks at its file at most once a second).
   await new Promise((r) => setTimeout(r, 1100));
 
@@ -51,8 +55,20 @@ test.serial('a portal with no trust chain is refused at the PAR endpoint', async
 test.serial("a portal whose metadata its superior's policy forbids is refused", async (t) => {
   const portal = await portals.start(fed.url('zj'));
   const policyFile = join(fed.config.dataDir, 'forbid.json');
-  writeFileSync(policyFile, JSON.stringify({ openid_relying_party: { grant_types: { subset_of: ['authorization_code'] }, token_endpoint_auth_method: { one_of: ['client_secret_basic'] } } }));
-  await federationCommand('add-subordinate', { entity: 'zj', subject: portal.url, policy: policyFile }, { topology: fed.topology, dataDir: fed.config.dataDir });
+  writeFileSync(
+    policyFile,
+    JSON.stringify({
+      openid_relying_party: {
+        grant_types: { subset_of: ['authorization_code'] },
+        token_endpoint_auth_method: { one_of: ['client_secret_basic'] },
+      },
+    }),
+  );
+  await federationCommand(
+    'add-subordinate',
+    { entity: 'zj', subject: portal.url, policy: policyFile },
+    { topology: fed.topology, dataDir: fed.config.dataDir },
+  );
   await new Promise((r) => setTimeout(r, 1100));
   const config = await portalClient(fed.url('gd'), portal);
   const err = await t.throwsAsync<oidc.ResponseBodyError>(pushedLogin(config));

@@ -39,11 +39,17 @@ test('logout at the OP sends a signed logout token to the relying party by back 
   const { sub, sid } = tokens.claims()!;
   t.truthy(sid, 'the ID token carries the session ID');
 
-  const confirm = await ua.navigate(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/bye' }).toString());
+  const confirm = await ua.navigate(
+    oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/bye' }).toString(),
+  );
   await ua.submit(confirm, '/session/end/confirm', { logout: 'yes' }, 'http://127.0.0.1:9/bye');
 
   t.is(received.length, 1);
-  const { payload, protectedHeader } = await jwtVerify(received[0]!, createRemoteJWKSet(new URL(`${fed.url('js')}/jwks`)), { issuer: fed.url('js'), audience: rp.clientId, typ: 'logout+jwt' });
+  const { payload, protectedHeader } = await jwtVerify(received[0]!, createRemoteJWKSet(new URL(`${fed.url('js')}/jwks`)), {
+    issuer: fed.url('js'),
+    audience: rp.clientId,
+    typ: 'logout+jwt',
+  });
   t.is(protectedHeader.alg, 'ES256');
   t.is(payload.sub, sub);
   t.is(payload.sid, sid);

@@ -16,8 +16,20 @@ test('help, --help, -h and no command print the same help on stdout, exit status
     t.true(r.stdout.startsWith(HELP_START), args.join(' '));
     outputs.push(r.stdout);
   }
-  t.true(outputs.every((o) => o === outputs[0]), 'the same text every time');
-  for (const command of ['start', 'serve --entity ID', 'topology', 'admin client add', 'federation trust-marks grant', 'keys rotate', 'audit verify', 'conformance --issuer URL']) {
+  t.true(
+    outputs.every((o) => o === outputs[0]),
+    'the same text every time',
+  );
+  for (const command of [
+    'start',
+    'serve --entity ID',
+    'topology',
+    'admin client add',
+    'federation trust-marks grant',
+    'keys rotate',
+    'audit verify',
+    'conformance --issuer URL',
+  ]) {
     t.true(outputs[0]!.includes(`  gov-id ${command}`), command);
   }
   t.regex(outputs[0]!, /plans: op-config, op-basic, op-negative, par-fapi2, federation, recognition/);
@@ -30,7 +42,10 @@ test('usage errors exit with status 2, say what is wrong on stderr, and print no
     [['admin'], /^gov-id: admin needs a command; use one of person add, org add, outbox, account move, client add\n/],
     [['admin', 'frobnicate'], /^gov-id: unknown admin command: frobnicate; use one of person add, org add/],
     [['federation'], /^gov-id: federation needs a command; use one of list, add-subordinate, .*trust-marks revoke\n/],
-    [['federation', 'trust-marks', 'frobnicate'], /^gov-id: unknown federation trust-marks command: frobnicate; use one of list, grant, revoke\n/],
+    [
+      ['federation', 'trust-marks', 'frobnicate'],
+      /^gov-id: unknown federation trust-marks command: frobnicate; use one of list, grant, revoke\n/,
+    ],
     [['serve'], /^gov-id: serve needs --entity ID\nRun "gov-id help" for usage\.\n$/],
     [['admin', 'outbox'], /^gov-id: admin outbox needs --to PHONE\n/],
     [['keys', 'rotate', '--entity', 'gd', '--lead', 'soon'], /^gov-id: --lead takes a number of seconds\n/],

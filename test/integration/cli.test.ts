@@ -89,7 +89,19 @@ test('admin person add, client add and outbox drive a real registration', async 
   t.true(isIdNumber(person.id_number), person.id_number);
   t.notThrows(() => parsePhone(person.phone));
 
-  const client = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', 'http://127.0.0.1:9/cb', '--redirect-uri', REDIRECT_URI, '--name', '测试门户');
+  const client = await cli(
+    'admin',
+    'client',
+    'add',
+    '--entity',
+    'gd',
+    '--redirect-uri',
+    'http://127.0.0.1:9/cb',
+    '--redirect-uri',
+    REDIRECT_URI,
+    '--name',
+    '测试门户',
+  );
   t.is(client.code, 0, client.stderr);
   const creds = json<{ client_id: string; client_secret?: string }>(client.stdout);
   t.truthy(creds.client_id);
@@ -97,7 +109,13 @@ test('admin person add, client add and outbox drive a real registration', async 
 
   // The client works, and the person the CLI added passes the real-name check.
   const issuer = fed.url('gd');
-  const config = await oidc.discovery(new URL(issuer), creds.client_id, { client_secret: creds.client_secret! }, oidc.ClientSecretBasic(creds.client_secret!), { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(
+    new URL(issuer),
+    creds.client_id,
+    { client_secret: creds.client_secret! },
+    oidc.ClientSecretBasic(creds.client_secret!),
+    { execute: [oidc.allowInsecureRequests] },
+  );
   const rp: RelyingParty = { clientId: creds.client_id, clientSecret: creds.client_secret, config, issuer };
   const ua = new UserAgent();
   const auth = await authorize(rp, ua);
@@ -122,10 +140,24 @@ test('admin client add --public gives no secret; --scope and --require-par are k
   t.truthy(p.client_id);
   t.is(p.client_secret, undefined);
 
-  const par = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--require-par', '--scope', 'openid profile id_number');
+  const par = await cli(
+    'admin',
+    'client',
+    'add',
+    '--entity',
+    'gd',
+    '--redirect-uri',
+    REDIRECT_URI,
+    '--require-par',
+    '--scope',
+    'openid profile id_number',
+  );
   t.is(par.code, 0, par.stderr);
   const { client_id } = json<{ client_id: string }>(par.stdout);
-  const res = await fetch(`${fed.url('gd')}/auth?${new URLSearchParams({ client_id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+  const res = await fetch(
+    `${fed.url('gd')}/auth?${new URLSearchParams({ client_id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`,
+    { redirect: 'manual' },
+  );
   t.is(new URL(res.headers.get('location') ?? 'http://x/').searchParams.get('error'), 'invalid_request', 'the client must use PAR');
 });
 
@@ -138,13 +170,25 @@ function jwksFile(name: string, keys: unknown[]): string {
 
 test('admin client add --jwks registers a private_key_jwt client: no secret, it authenticates with its key alone, the audit names the method but no key', async (t) => {
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const added = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--jwks', jwksFile('client-keys', [{ ...(await exportJWK(publicKey)), kid: 'client-1' }]));
+  const added = await cli(
+    'admin',
+    'client',
+    'add',
+    '--entity',
+    'gd',
+    '--redirect-uri',
+    REDIRECT_URI,
+    '--jwks',
+    jwksFile('client-keys', [{ ...(await exportJWK(publicKey)), kid: 'client-1' }]),
+  );
   t.is(added.code, 0, added.stderr);
   const creds = json<{ client_id: string; client_secret?: string }>(added.stdout);
   t.deepEqual(Object.keys(creds), ['client_id'], 'no secret');
 
   const grant = (key: CryptoKey) =>
-    oidc.discovery(new URL(fed.url('gd')), creds.client_id, {}, oidc.PrivateKeyJwt(key), { execute: [oidc.allowInsecureRequests] }).then((config) => oidc.clientCredentialsGrant(config));
+    oidc
+      .discovery(new URL(fed.url('gd')), creds.client_id, {}, oidc.PrivateKeyJwt(key), { execute: [oidc.allowInsecureRequests] })
+      .then((config) => oidc.clientCredentialsGrant(config));
   t.truthy((await grant(privateKey)).access_token, 'an assertion signed with the registered key authenticates the client');
   const other = await generateKeyPair('ES256');
   const refused = await t.throwsAsync(grant(other.privateKey));
@@ -152,7 +196,9 @@ test('admin client add --jwks registers a private_key_jwt client: no secret, it 
 
   const audit = await cli('audit', 'list', '--entity', 'gd', '--limit', '50');
   t.is(audit.code, 0, audit.stderr);
-  const entry = json<{ event: string; clientId: string | null; detail: unknown }[]>(audit.stdout).find((e) => e.event === 'client.registered' && e.clientId === creds.client_id);
+  const entry = json<{ event: string; clientId: string | null; detail: unknown }[]>(audit.stdout).find(
+    (e) => e.event === 'client.registered' && e.clientId === creds.client_id,
+  );
   t.deepEqual(entry?.detail, { redirect_uris: [REDIRECT_URI], public: false, token_endpoint_auth_method: 'private_key_jwt' });
 });
 
@@ -161,7 +207,11 @@ test('admin client add --jwks refuses private key material, a weak or broken key
   const ec = { ...(await exportJWK(publicKey)), kid: 'client-1' };
   const weakRsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
   const refusals: [string, unknown[], RegExp][] = [
-    ['private', [{ ...(await exportJWK(privateKey)), kid: 'client-1' }], /jwks\.keys\.0\.d: private key material: register the public key only/],
+    [
+      'private',
+      [{ ...(await exportJWK(privateKey)), kid: 'client-1' }],
+      /jwks\.keys\.0\.d: private key material: register the public key only/,
+    ],
     ['symmetric', [{ kty: 'oct', k: 'c2VjcmV0', kid: 'client-1', alg: 'HS256' }], /jwks\.keys\.0\.k: private key material/],
     ['weak-rsa', [{ ...weakRsa, kid: 'client-1', alg: 'PS256' }], /jwks\.keys\.0\.n: an RSA key of 1024 bits: at least 2048 are required/],
     ['off-curve', [{ ...ec, x: ec.y }], /jwks\.keys\.0: not a valid EC public key/],
@@ -177,10 +227,31 @@ test('admin client add --jwks refuses private key material, a weak or broken key
     t.regex(r.stderr, message, `${name}: ${r.stderr}`);
     t.is(r.stdout, '', name);
   }
-  const pub = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--public', '--jwks', jwksFile('public', [ec]));
+  const pub = await cli(
+    'admin',
+    'client',
+    'add',
+    '--entity',
+    'gd',
+    '--redirect-uri',
+    REDIRECT_URI,
+    '--public',
+    '--jwks',
+    jwksFile('public', [ec]),
+  );
   t.is(pub.code, 2);
   t.regex(pub.stderr, /jwks: a public client has no keys/);
-  const missing = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--jwks', join(scratch, 'no-such-keys.json'));
+  const missing = await cli(
+    'admin',
+    'client',
+    'add',
+    '--entity',
+    'gd',
+    '--redirect-uri',
+    REDIRECT_URI,
+    '--jwks',
+    join(scratch, 'no-such-keys.json'),
+  );
   t.is(missing.code, 2);
   t.regex(missing.stderr, /--jwks .*no-such-keys\.json: ENOENT/);
 });
@@ -196,7 +267,10 @@ test('an unknown entity exits with code 2 and names it', async (t) => {
 });
 
 test('a bad topology file exits with code 2 and names the field', async (t) => {
-  const valid = JSON.parse(readFileSync(fed.topologyFile, 'utf8')) as { national: { port: unknown }; provinces: { cities?: { port?: number }[] }[] };
+  const valid = JSON.parse(readFileSync(fed.topologyFile, 'utf8')) as {
+    national: { port: unknown };
+    provinces: { cities?: { port?: number }[] }[];
+  };
 
   const badPort = join(scratch, 'bad-port.json');
   writeFileSync(badPort, JSON.stringify({ ...valid, national: { ...valid.national, port: 'seven thousand' } }));

@@ -21,7 +21,14 @@ test('every OP of the demo registers and logs in on the embedded defaults, acros
   const config = { dataDir, schemaPrefix: '', databaseUrl: undefined, redisUrl: undefined };
   const ids = topology.entities.map((e) => e.id);
   const boot = () => startHost({ ...config, topology, demo: true, log: createLogger({}, 'error') }, ids);
-  const fedOf = (host: Awaited<ReturnType<typeof boot>>): TestFederation => ({ topology, topologyFile, host, config, url: (id) => topology.get(id).url, close: host.close });
+  const fedOf = (host: Awaited<ReturnType<typeof boot>>): TestFederation => ({
+    topology,
+    topologyFile,
+    host,
+    config,
+    url: (id) => topology.get(id).url,
+    close: host.close,
+  });
 
   const password = 'Embedded-pass1';
   const registered: { op: string; idNumber: string; sub: string }[] = [];

@@ -25,7 +25,11 @@ test('the audit log of an OP records a registration and its hash chain verifies'
   t.true(entries.some((e) => e.event === 'client.registered'));
   const text = JSON.stringify(entries);
   t.false(text.includes(person.id_number) || text.includes(person.phone), 'no ID number or phone in the audit log');
-  const verdict = (await callAdmin(gd, fed.config.dataDir, 'GET', '/admin/audit/verify')) as { intact: boolean; entries: number; broken_at: number | null };
+  const verdict = (await callAdmin(gd, fed.config.dataDir, 'GET', '/admin/audit/verify')) as {
+    intact: boolean;
+    entries: number;
+    broken_at: number | null;
+  };
   t.true(verdict.intact);
   t.is(verdict.broken_at, null);
   t.true(verdict.entries >= entries.length);
@@ -35,5 +39,7 @@ test('the audit log of an OP records a registration and its hash chain verifies'
 
 test('the audit API needs the admin token and refuses a bad limit', async (t) => {
   t.is((await fetch(`${fed.url('gd')}/admin/audit/verify`)).status, 401);
-  await t.throwsAsync(callAdmin(fed.topology.get('gd'), fed.config.dataDir, 'GET', '/admin/audit?limit=0'), { message: /400 invalid_request/ });
+  await t.throwsAsync(callAdmin(fed.topology.get('gd'), fed.config.dataDir, 'GET', '/admin/audit?limit=0'), {
+    message: /400 invalid_request/,
+  });
 });

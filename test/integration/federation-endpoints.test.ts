@@ -16,8 +16,18 @@ import { createLogger } from '../../infra/log.ts';
 import { entityConfigurationMiddleware } from '../../federation/entity-configuration.ts';
 import { parseTopology, type Topology } from '../../federation/topology.ts';
 import { validateTrustChain } from '../../federation/trust-chain.ts';
-import { defaultMetadataPolicy, loadAuthorityConfig, saveAuthorityConfig, watchAuthorityConfig } from '../../federation/authority-config.ts';
-import { authorityEndpoints, federationEntityEndpoints, isFederationEndpointPath, topologyTrustAnchor } from '../../federation/authority-endpoints.ts';
+import {
+  defaultMetadataPolicy,
+  loadAuthorityConfig,
+  saveAuthorityConfig,
+  watchAuthorityConfig,
+} from '../../federation/authority-config.ts';
+import {
+  authorityEndpoints,
+  federationEntityEndpoints,
+  isFederationEndpointPath,
+  topologyTrustAnchor,
+} from '../../federation/authority-endpoints.ts';
 import { federationCommand, FederationCommandError } from '../../cli/federation-command.ts';
 import { freePort } from '../helpers/test-federation.ts';
 
@@ -64,7 +74,14 @@ test.before(async () => {
     const app = new Koa();
     const superior = entity.superior ? topology.get(entity.superior).url : null;
     const federationEntity = { organization_name: id, ...(authority ? federationEntityEndpoints(entity.url) : {}) };
-    app.use(entityConfigurationMiddleware(() => ({ entityId: entity.url, keys: [keys[id]!], metadata: { ...metadata, federation_entity: federationEntity }, authorityHints: superior ? [superior] : [] })));
+    app.use(
+      entityConfigurationMiddleware(() => ({
+        entityId: entity.url,
+        keys: [keys[id]!],
+        metadata: { ...metadata, federation_entity: federationEntity },
+        authorityHints: superior ? [superior] : [],
+      })),
+    );
     if (authority) {
       app.use(
         authorityEndpoints({
@@ -72,7 +89,8 @@ test.before(async () => {
           keys: () => [keys[id]!],
           config: watchAuthorityConfig(dataDir, topology, id, { log, checkIntervalMs: 0 }),
           // national trusts its own keys; gd fetches national's entity configuration.
-          trustAnchors: id === 'national' ? [{ entityId: N, jwks: { keys: [publicJwk(keys.national!)] } }] : [topologyTrustAnchor(topology)],
+          trustAnchors:
+            id === 'national' ? [{ entityId: N, jwks: { keys: [publicJwk(keys.national!)] } }] : [topologyTrustAnchor(topology)],
           allowHttpEntityIds: true,
           log,
         }),
@@ -98,7 +116,12 @@ const get = (url: string) => fetch(url, { redirect: 'error' });
 const jwks = (id: string) => createLocalJWKSet({ keys: [publicJwk(keys[id]!)] });
 const anchors = () => [{ entityId: N, jwks: { keys: [publicJwk(keys.national!)] as JWK[] } }];
 
-async function jsonError(t: { is: (a: unknown, b: unknown, m?: string) => void }, res: Response, status: number, error: string): Promise<string> {
+async function jsonError(
+  t: { is: (a: unknown, b: unknown, m?: string) => void },
+  res: Response,
+  status: number,
+  error: string,
+): Promise<string> {
   const body = (await res.json()) as { error: string; error_description: string };
   t.is(res.status, status, body.error_description);
   t.is(res.headers.get('content-type')?.split(';')[0], 'application/json');
@@ -121,11 +144,15 @@ test.serial('an authority publishes its federation endpoints in its entity confi
   t.false(isFederationEndpointPath('/auth?x=/federation/fetch'));
 });
 
-test.serial('fetch returns a statement signed by the authority that carries the leaf\'s keys and policy', async (t) => {
+test.serial("fetch returns a statement signed by the authority that carries the leaf's keys and policy", async (t) => {
   const res = await get(`${GD}/federation/fetch?sub=${encodeURIComponent(GZ)}`);
   t.is(res.status, 200);
   t.is(res.headers.get('content-type'), 'application/entity-statement+jwt');
-  const { payload, protectedHeader } = await jwtVerify(await res.text(), jwks('gd'), { issuer: GD, subject: GZ, typ: 'entity-statement+jwt' });
+  const { payload, protectedHeader } = await jwtVerify(await res.text(), jwks('gd'), {
+    issuer: GD,
+    subject: GZ,
+    typ: 'entity-statement+jwt',
+  });
   t.is(protectedHeader.kid, 'gd-key-1');
   t.is(protectedHeader.alg, 'ES256');
   t.deepEqual(payload.jwks, { keys: [publicJwk(keys.gz!)] });
@@ -141,20 +168,33 @@ test.serial('fetch returns a statement signed by the authority that carries the 
   t.is(payload.exp! - payload.iat!, 24 * 3600);
 
   // national about gd: a province may have one intermediate below national.
-  const gd = await jwtVerify(await (await get(`${N}/federation/fetch?sub=${encodeURIComponent(GD)}`)).text(), jwks('national'), { issuer: N, subject: GD });
+  const gd = await jwtVerify(await (await get(`${N}/federation/fetch?sub=${encodeURIComponent(GD)}`)).text(), jwks('national'), {
+    issuer: N,
+    subject: GD,
+  });
   t.deepEqual(gd.payload.constraints, { max_path_length: 1 });
   t.deepEqual(gd.payload.jwks, { keys: [publicJwk(keys.gd!)] });
 });
 
 test.serial('fetch errors: unknown sub 404 not_found, missing or self sub 400 invalid_request, POST refused', async (t) => {
-  t.regex(await jsonError(t, await get(`${GD}/federation/fetch?sub=${encodeURIComponent('https://unknown.example')}`), 404, 'not_found'), /is not a subordinate of/);
+  t.regex(
+    await jsonError(t, await get(`${GD}/federation/fetch?sub=${encodeURIComponent('https://unknown.example')}`), 404, 'not_found'),
+    /is not a subordinate of/,
+  );
   t.regex(await jsonError(t, await get(`${GD}/federation/fetch`), 400, 'invalid_request'), /sub is missing/);
   t.regex(await jsonError(t, await get(`${GD}/federation/fetch?sub=${encodeURIComponent(GD)}`), 400, 'invalid_request'), /issuer itself/);
   t.regex(await jsonError(t, await get(`${GD}/federation/fetch?sub=a&sub=b`), 400, 'invalid_request'), /once/);
-  const post = await fetch(`${GD}/federation/fetch`, { method: 'POST', body: `sub=${encodeURIComponent(GZ)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const post = await fetch(`${GD}/federation/fetch`, {
+    method: 'POST',
+    body: `sub=${encodeURIComponent(GZ)}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   await jsonError(t, post, 405, 'invalid_request');
   // The subordinate is not reachable: its keys are unknown.
-  t.regex(await jsonError(t, await get(`${N}/federation/fetch?sub=${encodeURIComponent(REGISTRIES)}`), 503, 'temporarily_unavailable'), /keys of/);
+  t.regex(
+    await jsonError(t, await get(`${N}/federation/fetch?sub=${encodeURIComponent(REGISTRIES)}`), 503, 'temporarily_unavailable'),
+    /keys of/,
+  );
   // Other paths are left to the application.
   t.is(await (await get(`${GD}/federation/other`)).text(), 'the application');
 });
@@ -182,7 +222,11 @@ test.serial('resolve returns signed metadata with the policies applied and a tru
   const res = await get(`${GD}/federation/resolve?sub=${encodeURIComponent(GZ)}&trust_anchor=${encodeURIComponent(N)}`);
   t.is(res.status, 200, res.status === 200 ? '' : await res.clone().text());
   t.is(res.headers.get('content-type'), 'application/resolve-response+jwt');
-  const { payload, protectedHeader } = await jwtVerify(await res.text(), jwks('gd'), { issuer: GD, subject: GZ, typ: 'resolve-response+jwt' });
+  const { payload, protectedHeader } = await jwtVerify(await res.text(), jwks('gd'), {
+    issuer: GD,
+    subject: GZ,
+    typ: 'resolve-response+jwt',
+  });
   t.is(protectedHeader.kid, 'gd-key-1');
   const metadata = payload.metadata as Record<string, Record<string, unknown>>;
   t.deepEqual(metadata.openid_provider!.id_token_signing_alg_values_supported, ['ES256']);
@@ -192,7 +236,15 @@ test.serial('resolve returns signed metadata with the policies applied and a tru
 
   const chain = payload.trust_chain as string[];
   // gz's entity configuration, gd about gz, national about gd, national's entity configuration.
-  t.deepEqual(chain.map((s) => [decodeJwt(s).iss, decodeJwt(s).sub]), [[GZ, GZ], [GD, GZ], [N, GD], [N, N]]);
+  t.deepEqual(
+    chain.map((s) => [decodeJwt(s).iss, decodeJwt(s).sub]),
+    [
+      [GZ, GZ],
+      [GD, GZ],
+      [N, GD],
+      [N, N],
+    ],
+  );
   const validated = await validateTrustChain(chain, { trustAnchors: anchors(), allowHttpEntityIds: true });
   t.deepEqual(validated.metadata, metadata);
   t.is(payload.exp, Math.min(...chain.map((s) => decodeJwt(s).exp!)));
@@ -200,24 +252,41 @@ test.serial('resolve returns signed metadata with the policies applied and a tru
   t.false('trust_marks' in payload);
 
   // entity_type picks the entity types returned.
-  const only = decodeJwt(await (await get(`${GD}/federation/resolve?sub=${encodeURIComponent(GZ)}&trust_anchor=${encodeURIComponent(N)}&entity_type=openid_provider`)).text());
+  const only = decodeJwt(
+    await (
+      await get(`${GD}/federation/resolve?sub=${encodeURIComponent(GZ)}&trust_anchor=${encodeURIComponent(N)}&entity_type=openid_provider`)
+    ).text(),
+  );
   t.deepEqual(Object.keys(only.metadata as object), ['openid_provider']);
 
   // national resolves too, with its own keys as the anchor's; and resolves itself.
   const fromNational = await get(`${N}/federation/resolve?sub=${encodeURIComponent(GZ)}&trust_anchor=${encodeURIComponent(N)}`);
   t.is(fromNational.status, 200);
   t.deepEqual((await jwtVerify(await fromNational.text(), jwks('national'), { typ: 'resolve-response+jwt' })).payload.metadata, metadata);
-  const self = decodeJwt(await (await get(`${N}/federation/resolve?sub=${encodeURIComponent(N)}&trust_anchor=${encodeURIComponent(N)}`)).text());
+  const self = decodeJwt(
+    await (await get(`${N}/federation/resolve?sub=${encodeURIComponent(N)}&trust_anchor=${encodeURIComponent(N)}`)).text(),
+  );
   t.is((self.trust_chain as string[]).length, 1);
 });
 
-test.serial('resolve errors use the specification\'s codes and name the statement and check', async (t) => {
+test.serial("resolve errors use the specification's codes and name the statement and check", async (t) => {
   const resolve = (sub: string, anchor?: string) =>
-    get(`${GD}/federation/resolve?sub=${encodeURIComponent(sub)}${anchor === undefined ? '' : `&trust_anchor=${encodeURIComponent(anchor)}`}`);
-  t.regex(await jsonError(t, await get(`${GD}/federation/resolve?trust_anchor=${encodeURIComponent(N)}`), 400, 'invalid_request'), /sub is missing/);
+    get(
+      `${GD}/federation/resolve?sub=${encodeURIComponent(sub)}${anchor === undefined ? '' : `&trust_anchor=${encodeURIComponent(anchor)}`}`,
+    );
+  t.regex(
+    await jsonError(t, await get(`${GD}/federation/resolve?trust_anchor=${encodeURIComponent(N)}`), 400, 'invalid_request'),
+    /sub is missing/,
+  );
   t.regex(await jsonError(t, await resolve(GZ), 400, 'invalid_request'), /trust_anchor is missing/);
-  t.regex(await jsonError(t, await resolve(GZ, 'https://other-anchor.example'), 404, 'invalid_trust_anchor'), /is not a trust anchor of this resolver/);
-  t.regex(await jsonError(t, await resolve(REGISTRIES, N), 404, 'not_found'), /^entity configuration of http:\/\/127\.0\.0\.1:\d+: fetch_failed/);
+  t.regex(
+    await jsonError(t, await resolve(GZ, 'https://other-anchor.example'), 404, 'invalid_trust_anchor'),
+    /is not a trust anchor of this resolver/,
+  );
+  t.regex(
+    await jsonError(t, await resolve(REGISTRIES, N), 404, 'not_found'),
+    /^entity configuration of http:\/\/127\.0\.0\.1:\d+: fetch_failed/,
+  );
 
   // A policy the leaf's metadata does not comply with: invalid_metadata, taking effect at once.
   const config = loadAuthorityConfig(dataDir, topology, 'gd');
@@ -226,7 +295,12 @@ test.serial('resolve errors use the specification\'s codes and name the statemen
   saveAuthorityConfig(dataDir, topology, 'gd', strict);
   try {
     const description = await jsonError(t, await resolve(GZ, N), 400, 'invalid_metadata');
-    t.regex(description, new RegExp(`^entity configuration of ${GZ}: policy_violation: openid_provider\\.op_policy_uri\\.essential: essential parameter is missing`));
+    t.regex(
+      description,
+      new RegExp(
+        `^entity configuration of ${GZ}: policy_violation: openid_provider\\.op_policy_uri\\.essential: essential parameter is missing`,
+      ),
+    );
   } finally {
     saveAuthorityConfig(dataDir, topology, 'gd', config);
   }
@@ -238,7 +312,12 @@ test.serial('a subordinate removed from the configuration disappears from list, 
   await federationCommand('remove-subordinate', { entity: 'gd', subject: 'gz' }, ctx);
   t.deepEqual(await (await get(`${GD}/federation/list`)).json(), []);
   await jsonError(t, await get(`${GD}/federation/fetch?sub=${encodeURIComponent(GZ)}`), 404, 'not_found');
-  const description = await jsonError(t, await get(`${GD}/federation/resolve?sub=${encodeURIComponent(GZ)}&trust_anchor=${encodeURIComponent(N)}`), 400, 'invalid_trust_chain');
+  const description = await jsonError(
+    t,
+    await get(`${GD}/federation/resolve?sub=${encodeURIComponent(GZ)}&trust_anchor=${encodeURIComponent(N)}`),
+    400,
+    'invalid_trust_chain',
+  );
   t.regex(description, new RegExp(`^subordinate statement ${GD}→${GZ}: fetch_failed: HTTP 404`));
 
   // Added back, with a policy from a file: served again at once.
@@ -253,7 +332,7 @@ test.serial('a subordinate removed from the configuration disappears from list, 
   t.deepEqual(md.id_token_signing_alg_values_supported, ['ES256', 'RS256']); // gz's own narrowing went with the removal
 });
 
-test.serial('gov-id federation show-chain resolves an entity\'s chain against the running federation', async (t) => {
+test.serial("gov-id federation show-chain resolves an entity's chain against the running federation", async (t) => {
   const out = (await federationCommand('show-chain', { entity: 'gz' }, { topology, dataDir })) as {
     subject: string;
     trust_anchor: string;
@@ -275,17 +354,26 @@ test.serial('gov-id federation show-chain resolves an entity\'s chain against th
   t.truthy(out.metadata.openid_provider);
 
   // A trust anchor that is not running: a clear error.
-  const err = await t.throwsAsync(federationCommand('show-chain', { entity: 'gz', 'trust-anchor': REGISTRIES }, { topology, dataDir }), { instanceOf: FederationCommandError });
+  const err = await t.throwsAsync(federationCommand('show-chain', { entity: 'gz', 'trust-anchor': REGISTRIES }, { topology, dataDir }), {
+    instanceOf: FederationCommandError,
+  });
   t.regex(err!.message, /cannot get the keys of trust anchor .*is the federation running/);
   // An entity that cannot be reached: the failed statement and check are named.
-  const err2 = await t.throwsAsync(federationCommand('show-chain', { entity: 'registries' }, { topology, dataDir }), { instanceOf: FederationCommandError });
-  t.is(err2!.message.split(' (')[0], `no valid trust chain from ${REGISTRIES} to ${N}: entity configuration of ${REGISTRIES}: fetch_failed: fetch failed`);
+  const err2 = await t.throwsAsync(federationCommand('show-chain', { entity: 'registries' }, { topology, dataDir }), {
+    instanceOf: FederationCommandError,
+  });
+  t.is(
+    err2!.message.split(' (')[0],
+    `no valid trust chain from ${REGISTRIES} to ${N}: entity configuration of ${REGISTRIES}: fetch_failed: fetch failed`,
+  );
   // Any running entity may be named as the anchor: gd is then the anchor of gz's chain.
-  const underGd = (await federationCommand('show-chain', { entity: GZ, 'trust-anchor': GD }, { topology, dataDir })) as { statements: unknown[] };
+  const underGd = (await federationCommand('show-chain', { entity: GZ, 'trust-anchor': GD }, { topology, dataDir })) as {
+    statements: unknown[];
+  };
   t.is(underGd.statements.length, 3);
 });
 
-test.serial('resolve at gd needs national\'s keys: fetched from its entity configuration', async (t) => {
+test.serial("resolve at gd needs national's keys: fetched from its entity configuration", async (t) => {
   const header = decodeProtectedHeader(await (await get(`${N}/.well-known/openid-federation`)).text());
   t.is(header.kid, 'national-key-1');
   const anchor = topologyTrustAnchor(topology);

@@ -24,7 +24,8 @@ async function entityConfiguration(id: string) {
   return { kid: decodeProtectedHeader(jwt).kid!, published: (decodeJwt(jwt).jwks as { keys: JWK[] }).keys.map((k) => k.kid!) };
 }
 
-const rotate = (id: string, body: Record<string, number>) => callAdmin(fed.topology.get(id), fed.config.dataDir, 'POST', '/admin/keys/rotate', body) as Promise<{ next: string; signing: string }>;
+const rotate = (id: string, body: Record<string, number>) =>
+  callAdmin(fed.topology.get(id), fed.config.dataDir, 'POST', '/admin/keys/rotate', body) as Promise<{ next: string; signing: string }>;
 
 test.serial('a rotation publishes the next key first; the chain stays valid while it waits', async (t) => {
   const before = await entityConfiguration('gz');
@@ -32,7 +33,9 @@ test.serial('a rotation publishes the next key first; the chain stays valid whil
   const after = await entityConfiguration('gz');
   t.is(after.kid, before.kid, 'the old key still signs during the lead time');
   t.deepEqual(after.published.sort(), [before.kid, next].sort(), 'both keys are published');
-  const chain = (await federationCommand('show-chain', { entity: 'gz' }, { topology: fed.topology, dataDir: fed.config.dataDir })) as { statements: unknown[] };
+  const chain = (await federationCommand('show-chain', { entity: 'gz' }, { topology: fed.topology, dataDir: fed.config.dataDir })) as {
+    statements: unknown[];
+  };
   t.is(chain.statements.length, 4);
 });
 
@@ -43,25 +46,30 @@ async function registerAt(op: string) {
   return redeem(rp, await registerOnPage(fed, ua, a.page, await newPerson(fed), 'Rotation-1'), a);
 }
 
-test.serial('an immediate rotation switches signing, retires the old key into the historical keys, and the entity keeps working', async (t) => {
-  // The services entity has gd's current keys cached after this (and refetches them at most once a second).
-  await registerAt('gd');
-  await new Promise((r) => setTimeout(r, 1100));
-  const before = await entityConfiguration('gd');
-  const { next } = await rotate('gd', { lead_seconds: 0, grace_seconds: 0 });
-  const after = await entityConfiguration('gd');
-  t.is(after.kid, next);
-  t.false(after.published.includes(before.kid));
-  const historical = decodeJwt(await (await fetch(`${fed.url('gd')}/federation/historical-keys`)).text()) as { keys: (JWK & { exp: number })[] };
-  const old = historical.keys.find((k) => k.kid === before.kid);
-  t.truthy(old, 'the retired key is listed with its expiry');
-  t.true(typeof old!.exp === 'number' && old!.d === undefined);
+test.serial(
+  'an immediate rotation switches signing, retires the old key into the historical keys, and the entity keeps working',
+  async (t) => {
+    // The services entity has gd's current keys cached after this (and refetches them at most once a second).
+    await registerAt('gd');
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = await entityConfiguration('gd');
+    const { next } = await rotate('gd', { lead_seconds: 0, grace_seconds: 0 });
+    const after = await entityConfiguration('gd');
+    t.is(after.kid, next);
+    t.false(after.published.includes(before.kid));
+    const historical = decodeJwt(await (await fetch(`${fed.url('gd')}/federation/historical-keys`)).text()) as {
+      keys: (JWK & { exp: number })[];
+    };
+    const old = historical.keys.find((k) => k.kid === before.kid);
+    t.truthy(old, 'the retired key is listed with its expiry');
+    t.true(typeof old!.exp === 'number' && old!.d === undefined);
 
-  // gd's calls to the population registry are signed with the new key at once: the services
-  // entity fetches gd's keys again when it sees a key it does not know.
-  const tokens = await registerAt('gd');
-  t.is(tokens.claims()!.iss, fed.url('gd'));
-});
+    // gd's calls to the population registry are signed with the new key at once: the services
+    // entity fetches gd's keys again when it sees a key it does not know.
+    const tokens = await registerAt('gd');
+    t.is(tokens.claims()!.iss, fed.url('gd'));
+  },
+);
 
 test('the key admin API needs the admin token', async (t) => {
   const res = await fetch(`${fed.url('gz')}/admin/keys/rotate`, { method: 'POST' });

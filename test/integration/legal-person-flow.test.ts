@@ -12,7 +12,11 @@ test.after.always(async () => {
 });
 
 async function newOrganization(repIdNumber: string): Promise<{ uscc: string; name: string }> {
-  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: repIdNumber }) });
+  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ rep_id_number: repIdNumber }),
+  });
   return (await res.json()) as { uscc: string; name: string };
 }
 
@@ -28,7 +32,10 @@ test('the legal representative registers the organization at login and gets lega
   t.regex(picker.html, /选择办事单位/);
   t.deepEqual(orgChoices(picker.html), []);
 
-  const wrongCheck = await ua.submit(picker, '/org/register', { uscc: org.uscc.slice(0, 17) + (org.uscc[17] === '0' ? '1' : '0'), org_name: org.name });
+  const wrongCheck = await ua.submit(picker, '/org/register', {
+    uscc: org.uscc.slice(0, 17) + (org.uscc[17] === '0' ? '1' : '0'),
+    org_name: org.name,
+  });
   t.is(wrongCheck.status, 400);
   t.regex(pageError(wrongCheck)!, /校验位错误/);
 
@@ -64,7 +71,9 @@ test('the legal representative registers the organization at login and gets lega
   t.regex(pageError(again)!, /已在本平台注册/);
   // A tampered choice is refused.
   const { hidden } = findForm(picker2.html, '/org');
-  const tampered = await ua2.navigate(new URL(`${findForm(picker2.html, '/org').action}`, picker2.url).toString(), { form: { ...hidden, org: 'someone-elses-org' } });
+  const tampered = await ua2.navigate(new URL(`${findForm(picker2.html, '/org').action}`, picker2.url).toString(), {
+    form: { ...hidden, org: 'someone-elses-org' },
+  });
   t.is(tampered.status, 403);
   t.regex(pageError(tampered)!, /无权代表/);
 });
@@ -116,16 +125,40 @@ test('the representative authorizes an agent, who then acts for the organization
   const manage = await repUa.navigate(new URL(manageUrl, registered.url).toString());
   t.regex(manage.html, /新增授权/);
 
-  const mismatch = await repUa.submit(manage, '/agents', { name: '不是此人', id_number: agent.id_number, role: 'agent', categories: 'tax', expires: '' });
+  const mismatch = await repUa.submit(manage, '/agents', {
+    name: '不是此人',
+    id_number: agent.id_number,
+    role: 'agent',
+    categories: 'tax',
+    expires: '',
+  });
   t.is(mismatch.status, 422);
   const noCategory = await repUa.submit(manage, '/agents', { name: agent.name, id_number: agent.id_number, role: 'agent', expires: '' });
   t.is(noCategory.status, 400);
-  const pastDate = await repUa.submit(manage, '/agents', { name: agent.name, id_number: agent.id_number, role: 'agent', categories: 'tax', expires: '2001-01-01' });
+  const pastDate = await repUa.submit(manage, '/agents', {
+    name: agent.name,
+    id_number: agent.id_number,
+    role: 'agent',
+    categories: 'tax',
+    expires: '2001-01-01',
+  });
   t.is(pastDate.status, 400);
-  const added = await repUa.submit(manage, '/agents', { name: agent.name, id_number: agent.id_number, role: 'agent', categories: 'tax', expires: '' });
+  const added = await repUa.submit(manage, '/agents', {
+    name: agent.name,
+    id_number: agent.id_number,
+    role: 'agent',
+    categories: 'tax',
+    expires: '',
+  });
   t.is(added.status, 201);
   t.regex(added.html, new RegExp(agent.name));
-  const twice = await repUa.submit(manage, '/agents', { name: agent.name, id_number: agent.id_number, role: 'agent', categories: 'tax', expires: '' });
+  const twice = await repUa.submit(manage, '/agents', {
+    name: agent.name,
+    id_number: agent.id_number,
+    role: 'agent',
+    categories: 'tax',
+    expires: '',
+  });
   t.is(twice.status, 409);
 
   // The agent logs in for the organization.
@@ -171,7 +204,7 @@ test('an authorization that lapses stops refresh for the organization', async (t
   const rotated = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
   // The mandate lapses (as an expiry date passing would make it).
   const db = fed.host.entities.find((e) => e.entity.id === 'gz')!.runtime.db;
-  await db.query('UPDATE agent_authorizations SET expires_at = now() - interval \'1 second\' WHERE legal_subject = $1', [orgSubject]);
+  await db.query("UPDATE agent_authorizations SET expires_at = now() - interval '1 second' WHERE legal_subject = $1", [orgSubject]);
   const refused = await t.throwsAsync<oidc.ResponseBodyError>(oidc.refreshTokenGrant(rp.config, rotated.refresh_token!));
   t.is(refused?.error, 'invalid_grant');
 });

@@ -43,7 +43,11 @@ async function tryPassword(identifier: string, password: string): Promise<Page> 
 
 /** The page without what legitimately differs between two browsers and identifiers. */
 function normalized(page: Page, identifier: string): string {
-  return page.html.replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID').replace(/name="csrf" value="[^"]*"/g, 'name="csrf" value="CSRF"').split(identifier).join('IDENTIFIER');
+  return page.html
+    .replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID')
+    .replace(/name="csrf" value="[^"]*"/g, 'name="csrf" value="CSRF"')
+    .split(identifier)
+    .join('IDENTIFIER');
 }
 
 test('a wrong password and an unknown identifier get the same 401 and the same generic message', async (t) => {
@@ -54,7 +58,11 @@ test('a wrong password and an unknown identifier get the same 401 and the same g
   const unknownPhone = `199${String(randomInt(100_000_000)).padStart(8, '0')}`;
   const unknownByPhone = await tryPassword(unknownPhone, WRONG);
 
-  for (const [label, page] of [['wrong password', wrongPassword], ['unknown ID number', unknownAccount], ['unknown phone', unknownByPhone]] as const) {
+  for (const [label, page] of [
+    ['wrong password', wrongPassword],
+    ['unknown ID number', unknownAccount],
+    ['unknown phone', unknownByPhone],
+  ] as const) {
     t.is(page.status, 401, label);
     t.is(pageError(page), ZH.credentials, label);
     t.false(page.url.startsWith(REDIRECT_URI), label);
@@ -130,7 +138,8 @@ test('a successful login clears the failures counted so far', async (t) => {
   const { ua, auth } = await passwordPageFor(person.id_number);
   const ok = await passwordLogin(ua, auth.page, person.id_number, PASSWORD);
   t.truthy((await redeem(env.rp, ok, auth)).claims()!.sub);
-  for (let i = 1; i <= 4; i++) t.is((await tryPassword(person.id_number, `${WRONG}${i}`)).status, 401, `failure ${i} after the reset is not yet a lock`);
+  for (let i = 1; i <= 4; i++)
+    t.is((await tryPassword(person.id_number, `${WRONG}${i}`)).status, 401, `failure ${i} after the reset is not yet a lock`);
 });
 
 test('an SMS code logs in, the ID token says amr sms, and the code works only once', async (t) => {
@@ -224,11 +233,17 @@ test('an interaction URL opened by another browser, or without cookies, gets the
   const { action, hidden } = findForm(a1.page.html, '/identifier');
   const pw1 = await ua1.submit(a1.page, '/identifier', { identifier: person.id_number });
   const pwForm = findForm(pw1.html, '/password');
-  const stolen = await ua2.navigate(new URL(pwForm.action, pw1.url).toString(), { form: { ...pwForm.hidden, password: PASSWORD } }, REDIRECT_URI);
+  const stolen = await ua2.navigate(
+    new URL(pwForm.action, pw1.url).toString(),
+    { form: { ...pwForm.hidden, password: PASSWORD } },
+    REDIRECT_URI,
+  );
   t.is(stolen.status, 400);
   t.is(pageError(stolen), ZH.sessionExpired);
   t.false(stolen.url.startsWith(REDIRECT_URI));
-  const stolenIdentifier = await ua2.navigate(new URL(action, a1.page.url).toString(), { form: { ...hidden, identifier: person.id_number } });
+  const stolenIdentifier = await ua2.navigate(new URL(action, a1.page.url).toString(), {
+    form: { ...hidden, identifier: person.id_number },
+  });
   t.is(stolenIdentifier.status, 400);
 
   // The first browser still logs in.
@@ -326,7 +341,11 @@ test('a login code submitted without one requested gets the same answer whether 
   const answer = async (identifier: string) => {
     const { ua, page } = await passwordPageFor(identifier);
     const { action, hidden } = findForm(page.html, '/otp/send');
-    const res = await ua.navigate(new URL(action.replace(/\/send$/, ''), page.url).toString(), { form: { ...hidden, otp: '123456' } }, REDIRECT_URI);
+    const res = await ua.navigate(
+      new URL(action.replace(/\/send$/, ''), page.url).toString(),
+      { form: { ...hidden, otp: '123456' } },
+      REDIRECT_URI,
+    );
     return [res.status, pageError(res)];
   };
   const known = await answer(person.id_number);

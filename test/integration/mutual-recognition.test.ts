@@ -26,7 +26,9 @@ test.after.always(async () => {
   await fed?.close();
 });
 
-const PAIRS = ['gz', 'gd', 'js', 'zj', 'national'].flatMap((a) => ['gz', 'gd', 'js', 'zj', 'national'].filter((b) => b !== a).map((b) => [a, b] as const));
+const PAIRS = ['gz', 'gd', 'js', 'zj', 'national'].flatMap((a) =>
+  ['gz', 'gd', 'js', 'zj', 'national'].filter((b) => b !== a).map((b) => [a, b] as const),
+);
 const site = (op: string) => sites.find((s) => s.op === op)!;
 
 for (const [from, to] of PAIRS) {

@@ -50,7 +50,10 @@ test('register → login → token → userinfo → refresh → logout at an OP,
   t.is(reused?.error, 'invalid_grant', 'a rotated refresh token is dead');
 
   // RP-initiated logout ends the session and the grant.
-  const end = oidc.buildEndSessionUrl(rp.config, { id_token_hint: refreshed.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/bye' });
+  const end = oidc.buildEndSessionUrl(rp.config, {
+    id_token_hint: refreshed.id_token!,
+    post_logout_redirect_uri: 'http://127.0.0.1:9/bye',
+  });
   const confirm = await ua2.navigate(end.toString());
   t.is(confirm.status, 200);
   const bye = await ua2.submit(confirm, '/session/end/confirm', { logout: 'yes' }, 'http://127.0.0.1:9/bye');

@@ -19,10 +19,18 @@ const logged: string[] = [];
 function capturingLogger(base: Record<string, unknown>): Logger {
   const real = createLogger(base, (process.env.TEST_LOG_LEVEL as LogLevel) ?? 'error');
   const record = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-    logged.push(JSON.stringify({ level, msg, ...fields }, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)));
+    logged.push(
+      JSON.stringify({ level, msg, ...fields }, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)),
+    );
     (real as unknown as Record<string, (m: string, f?: Record<string, unknown>) => void>)[level]!(msg, fields);
   };
-  return { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: (fields) => capturingLogger({ ...base, ...fields }) };
+  return {
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+    child: (fields) => capturingLogger({ ...base, ...fields }),
+  };
 }
 
 let fed: TestFederation;
@@ -139,7 +147,9 @@ test('signing out at the OP from another relying party ends the portal session b
   const rp = await relyingParty(fed, 'js', { post_logout_redirect_uris: ['http://127.0.0.1:9/bye'] });
   const a = await authorize(rp, ua);
   const tokens = await redeem(rp, await throughConsent(ua, a.page), a);
-  const confirm = await ua.navigate(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/bye' }).toString());
+  const confirm = await ua.navigate(
+    oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/bye' }).toString(),
+  );
   const bye = await ua.submit(confirm, '/session/end/confirm', { logout: 'yes' }, 'http://127.0.0.1:9/bye');
   t.true(bye.url.startsWith('http://127.0.0.1:9/bye'));
 
@@ -152,7 +162,11 @@ test('signing out at the OP from another relying party ends the portal session b
 test('a legal representative signs in for the organization and the home page shows it', async (t) => {
   const ua = new UserAgent();
   const rep = await newPerson(fed);
-  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: rep.id_number }) });
+  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ rep_id_number: rep.id_number }),
+  });
   const org = (await res.json()) as { uscc: string; name: string };
   const opPage = await startSignIn(ua, { as: 'legal' });
   const picker = await registerOnPage(fed, ua, opPage, rep, 'Portal-legal1');
@@ -205,7 +219,10 @@ test('a callback with a wrong state, or with no sign-in pending, is an error pag
   t.regex(replay.html, /登录请求已失效/);
   const stranger = await new UserAgent().navigate(`${nj.url}/callback?error=access_denied`);
   t.is(stranger.status, 400);
-  t.false(logged.some((l) => l.includes(code)), 'no authorization code in the log');
+  t.false(
+    logged.some((l) => l.includes(code)),
+    'no authorization code in the log',
+  );
 });
 
 test('forms without their CSRF token, or from another origin, are refused', async (t) => {
@@ -243,8 +260,16 @@ test('forged, malformed and replayed logout tokens are refused with 400; a valid
       .setExpirationTime('2m')
       .sign(opts.key ?? signingKey);
   const post = async (body: Record<string, string>) => {
-    const res = await fetch(`${nj.url}/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
-    return { status: res.status, body: res.status === 400 ? ((await res.json()) as { error: string; error_description: string }) : await res.text(), cacheControl: res.headers.get('cache-control') };
+    const res = await fetch(`${nj.url}/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body),
+    });
+    return {
+      status: res.status,
+      body: res.status === 400 ? ((await res.json()) as { error: string; error_description: string }) : await res.text(),
+      cacheControl: res.headers.get('cache-control'),
+    };
   };
 
   const refused = async (label: string, logoutToken: string | null, reason: RegExp) => {
@@ -256,8 +281,26 @@ test('forged, malformed and replayed logout tokens are refused with 400; a valid
   await refused('no token', null, /logout_token is required/);
   await refused('not a JWT', 'not-a-jwt', /rejected/);
   await refused('wrong signature', await token({}, { key: strangerKey }), /signature|no applicable key/i);
-  await refused('wrong audience', await new SignJWT({ events: event, sid: 'x', jti: randomUUID() }).setProtectedHeader({ alg: 'ES256', kid: opKey!.kid, typ: 'logout+jwt' }).setIssuer(fed.url('js')).setAudience('http://127.0.0.1:9').setIssuedAt().sign(signingKey), /aud/);
-  await refused('wrong issuer', await new SignJWT({ events: event, sid: 'x', jti: randomUUID() }).setProtectedHeader({ alg: 'ES256', kid: opKey!.kid, typ: 'logout+jwt' }).setIssuer(fed.url('national')).setAudience(nj.url).setIssuedAt().sign(signingKey), /iss/);
+  await refused(
+    'wrong audience',
+    await new SignJWT({ events: event, sid: 'x', jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: opKey!.kid, typ: 'logout+jwt' })
+      .setIssuer(fed.url('js'))
+      .setAudience('http://127.0.0.1:9')
+      .setIssuedAt()
+      .sign(signingKey),
+    /aud/,
+  );
+  await refused(
+    'wrong issuer',
+    await new SignJWT({ events: event, sid: 'x', jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: opKey!.kid, typ: 'logout+jwt' })
+      .setIssuer(fed.url('national'))
+      .setAudience(nj.url)
+      .setIssuedAt()
+      .sign(signingKey),
+    /iss/,
+  );
   await refused('nonce present', await token({ nonce: 'n-0S6_WzA2Mj' }), /nonce/);
   await refused('an ID token, not a logout token', await token({}, { typ: 'JWT' }), /typ/);
   await refused('no event', await token({ events: { 'http://example.com/other': {} } }), /event/);
@@ -276,7 +319,9 @@ test("hybrid mode: the province's login and registration pages carry the city's 
   const login = await startSignIn(ua);
   t.true(login.url.startsWith(fed.url('js')), login.url);
   t.regex(login.html, /<header class="site"><span>南京市政务服务（江苏政务服务网）<\/span>/);
-  const register = await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(login.html)![1]!.replace(/&amp;/g, '&'), login.url).toString());
+  const register = await ua.navigate(
+    new URL(/href="([^"]*\/register[^"]*)"/.exec(login.html)![1]!.replace(/&amp;/g, '&'), login.url).toString(),
+  );
   t.regex(register.html, /<title>实名注册 · 南京市政务服务（江苏政务服务网）<\/title>/);
 });
 

@@ -39,7 +39,9 @@ test('a portal without a government-portal trust mark is refused; once it holds 
 
   await trustMarkCommand('grant', { sub: portal.url, type: 'government-portal' }, ctx);
   await new Promise((r) => setTimeout(r, 1100));
-  const res = await fetch(`${fed.url('national')}/federation/trust-mark?${new URLSearchParams({ trust_mark_type: GOVERNMENT_PORTAL, sub: portal.url })}`);
+  const res = await fetch(
+    `${fed.url('national')}/federation/trust-mark?${new URLSearchParams({ trust_mark_type: GOVERNMENT_PORTAL, sub: portal.url })}`,
+  );
   t.is(res.status, 200);
   marks = [{ trust_mark_type: GOVERNMENT_PORTAL, trust_mark: (await res.text()).trim() }];
 

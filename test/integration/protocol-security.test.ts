@@ -7,7 +7,18 @@
 import test, { type ExecutionContext } from 'ava';
 import { decodeProtectedHeader } from 'jose';
 import { UserAgent, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, oidc, passwordLogin, redeem, relyingParty, throughConsent, REDIRECT_URI, type Authorization, type Person, type RelyingParty } from '../helpers/flows.ts';
+import {
+  authorize,
+  oidc,
+  passwordLogin,
+  redeem,
+  relyingParty,
+  throughConsent,
+  REDIRECT_URI,
+  type Authorization,
+  type Person,
+  type RelyingParty,
+} from '../helpers/flows.ts';
 import { federationWithClient } from '../helpers/gd-fixture.ts';
 import { seededPerson } from '../helpers/integration-extra.ts';
 
@@ -30,13 +41,21 @@ async function login(client: RelyingParty, params: Record<string, string> = {}, 
   const ua = new UserAgent();
   const auth = await authorize(client, ua, params, par);
   const callback = await passwordLogin(ua, auth.page, who.id_number, PASSWORD);
-  if (!callback.url.startsWith(REDIRECT_URI)) throw new Error(`no callback: ${callback.status} ${callback.url}\n${callback.html.slice(0, 1500)}`);
+  if (!callback.url.startsWith(REDIRECT_URI))
+    throw new Error(`no callback: ${callback.status} ${callback.url}\n${callback.html.slice(0, 1500)}`);
   return { person: who, ua, auth, callback };
 }
 
 /** An authorization request built by hand, for the parameters a client library would not send. */
 function authUrl(client: RelyingParty, params: Record<string, string | undefined>): string {
-  const all: Record<string, string | undefined> = { client_id: client.clientId, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, state: 'st-1', ...params };
+  const all: Record<string, string | undefined> = {
+    client_id: client.clientId,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: REDIRECT_URI,
+    state: 'st-1',
+    ...params,
+  };
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(all)) if (v !== undefined) q.set(k, v);
   return `${client.issuer}/auth?${q}`;
@@ -88,7 +107,12 @@ test('PKCE is required, and only with S256', async (t) => {
   const plain = await outcome(authUrl(env.rp, { code_challenge: oidc.randomPKCECodeVerifier(), code_challenge_method: 'plain' }));
   refused(t, plain, 'invalid_request', 'plain');
   t.regex(plain.location?.searchParams.get('error_description') ?? plain.html, /code_challenge_method/);
-  refused(t, await outcome(authUrl(env.rp, { code_challenge: 'short', code_challenge_method: 'S256' })), 'invalid_request', 'a challenge of the wrong length');
+  refused(
+    t,
+    await outcome(authUrl(env.rp, { code_challenge: 'short', code_challenge_method: 'S256' })),
+    'invalid_request',
+    'a challenge of the wrong length',
+  );
 
   // The same request with S256 gets the login page.
   const ok = await outcome(authUrl(env.rp, { code_challenge: challenge, code_challenge_method: 'S256' }));
@@ -99,7 +123,11 @@ test('PKCE is required, and only with S256', async (t) => {
 test('a wrong or missing code_verifier at the token endpoint is invalid_grant', async (t) => {
   const { callback, auth } = await login(env.rp);
   const wrong = await t.throwsAsync<oidc.ResponseBodyError>(
-    oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: auth.state, expectedNonce: auth.nonce }),
+    oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), {
+      pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
+      expectedState: auth.state,
+      expectedNonce: auth.nonce,
+    }),
   );
   t.is(wrong?.error, 'invalid_grant');
 
@@ -107,7 +135,10 @@ test('a wrong or missing code_verifier at the token endpoint is invalid_grant', 
   const code = new URL(second.callback.url).searchParams.get('code')!;
   const res = await fetch(`${env.rp.issuer}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(env.rp.clientId)}:${encodeURIComponent(env.rp.clientSecret!)}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(env.rp.clientId)}:${encodeURIComponent(env.rp.clientSecret!)}`).toString('base64')}`,
+    },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }),
   });
   t.is(res.status, 400);
@@ -142,7 +173,9 @@ test('a redirect_uri that is not exactly a registered one gets an error page, ne
 
 test('an unknown or missing client_id gets an error page, never a redirect', async (t) => {
   const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
-  const unknown = await outcome(authUrl(env.rp, { client_id: 'no-such-client-123', code_challenge: challenge, code_challenge_method: 'S256' }));
+  const unknown = await outcome(
+    authUrl(env.rp, { client_id: 'no-such-client-123', code_challenge: challenge, code_challenge_method: 'S256' }),
+  );
   refusedOnPage(t, unknown, 'invalid_client', 'unknown client');
   t.truthy(pageError({ url: '', status: unknown.status, html: unknown.html }));
   const missing = await outcome(authUrl(env.rp, { client_id: undefined, code_challenge: challenge, code_challenge_method: 'S256' }));
@@ -157,7 +190,11 @@ test('a replayed authorization code is invalid_grant and revokes what the first 
   t.true((await oidc.tokenIntrospection(env.rp.config, first.access_token)).active);
 
   const replay = await t.throwsAsync<oidc.ResponseBodyError>(
-    oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce }),
+    oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), {
+      pkceCodeVerifier: auth.verifier,
+      expectedState: auth.state,
+      expectedNonce: auth.nonce,
+    }),
   );
   t.is(replay?.error, 'invalid_grant');
 
@@ -269,7 +306,13 @@ test('revoked tokens are inactive; a valid access token introspects as active wi
 });
 
 test('id_number is only for clients registered with it', async (t) => {
-  const asked = await outcome(authUrl(env.rp, { scope: 'openid id_number', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' }));
+  const asked = await outcome(
+    authUrl(env.rp, {
+      scope: 'openid id_number',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    }),
+  );
   if (asked.error) {
     refused(t, asked, 'invalid_scope', 'id_number at a default client');
   } else {
@@ -312,10 +355,19 @@ test('the client_credentials grant works for a confidential client, not for a pu
 
   const pub = await relyingParty(env.fed, 'gd', { public: true });
   const refusedGrant = await t.throwsAsync<oidc.ResponseBodyError>(oidc.clientCredentialsGrant(pub.config));
-  t.true(['unauthorized_client', 'invalid_client', 'invalid_request'].includes(refusedGrant?.error ?? ''), `${refusedGrant?.error}: ${refusedGrant?.error_description}`);
+  t.true(
+    ['unauthorized_client', 'invalid_client', 'invalid_request'].includes(refusedGrant?.error ?? ''),
+    `${refusedGrant?.error}: ${refusedGrant?.error_description}`,
+  );
 
   // A wrong secret is invalid_client.
-  const wrongSecret = await oidc.discovery(new URL(env.rp.issuer), env.rp.clientId, { client_secret: 'wrong' }, oidc.ClientSecretBasic('wrong'), { execute: [oidc.allowInsecureRequests] });
+  const wrongSecret = await oidc.discovery(
+    new URL(env.rp.issuer),
+    env.rp.clientId,
+    { client_secret: 'wrong' },
+    oidc.ClientSecretBasic('wrong'),
+    { execute: [oidc.allowInsecureRequests] },
+  );
   const bad = await t.throwsAsync<oidc.WWWAuthenticateChallengeError>(oidc.clientCredentialsGrant(wrongSecret));
   t.is(bad?.status, 401);
   t.is(bad?.cause[0]?.parameters.error, 'invalid_client');
@@ -338,7 +390,10 @@ test('ID tokens are ES256 by default and RS256 for a client registered with it',
   const jwks = (await (await fetch(`${env.rp.issuer}/jwks`)).json()) as { keys: { alg?: string; kty: string; d?: string }[] };
   t.true(jwks.keys.some((k) => k.kty === 'EC'));
   t.true(jwks.keys.some((k) => k.kty === 'RSA'));
-  t.false(jwks.keys.some((k) => 'd' in k), 'no private key material');
+  t.false(
+    jwks.keys.some((k) => 'd' in k),
+    'no private key material',
+  );
 });
 
 test('the authorization response carries iss (RFC 9207), and discovery says so', async (t) => {
@@ -357,7 +412,13 @@ test('the authorization response carries iss (RFC 9207), and discovery says so',
   // openid-client checks iss: a response naming another issuer is refused.
   const forged = new URL(callback.url);
   forged.searchParams.set('iss', 'http://127.0.0.1:1');
-  await t.throwsAsync(oidc.authorizationCodeGrant(env.rp.config, forged, { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce }));
+  await t.throwsAsync(
+    oidc.authorizationCodeGrant(env.rp.config, forged, {
+      pkceCodeVerifier: auth.verifier,
+      expectedState: auth.state,
+      expectedNonce: auth.nonce,
+    }),
+  );
 });
 
 // RFC 7662 §4: the server must decide whether the caller may learn about the token. With
@@ -381,7 +442,13 @@ const RACERS = 10;
 test('of concurrent redemptions of one authorization code at most one gets tokens', async (t) => {
   const { callback, auth } = await login(env.rp);
   const results = await Promise.allSettled(
-    Array.from({ length: RACERS }, () => oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce })),
+    Array.from({ length: RACERS }, () =>
+      oidc.authorizationCodeGrant(env.rp.config, new URL(callback.url), {
+        pkceCodeVerifier: auth.verifier,
+        expectedState: auth.state,
+        expectedNonce: auth.nonce,
+      }),
+    ),
   );
   const issued = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   for (const r of results) if (r.status === 'rejected') t.is((r.reason as oidc.ResponseBodyError).error, 'invalid_grant');
@@ -393,7 +460,9 @@ test('of concurrent redemptions of one authorization code at most one gets token
 test('of concurrent uses of one refresh token at most one gets a new one', async (t) => {
   const { callback, auth } = await login(env.rp);
   const tokens = await redeem(env.rp, callback, auth);
-  const results = await Promise.allSettled(Array.from({ length: RACERS }, () => oidc.refreshTokenGrant(env.rp.config, tokens.refresh_token!)));
+  const results = await Promise.allSettled(
+    Array.from({ length: RACERS }, () => oidc.refreshTokenGrant(env.rp.config, tokens.refresh_token!)),
+  );
   const rotated = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   t.true(rotated.length <= 1, `${rotated.length} of ${RACERS} concurrent uses of one refresh token got a new one`);
   const live = (await Promise.all(rotated.map((r) => oidc.tokenIntrospection(env.rp.config, r.refresh_token!)))).filter((i) => i.active);

@@ -34,13 +34,18 @@ test.after.always(async () => {
 });
 
 const runtime = (id: string) => fed.host.entities.find((e) => e.entity.id === id)!.runtime;
-const refusals = async (id: string) => (await readAudit(runtime(id).db, 200)).filter((e) => e.event === 'recognition.refused').map((e) => (e.detail as { reason: string }).reason);
+const refusals = async (id: string) =>
+  (await readAudit(runtime(id).db, 200))
+    .filter((e) => e.event === 'recognition.refused')
+    .map((e) => (e.detail as { reason: string }).reason);
 
 /** Makes the registries of national and gd say that this person's home is `home`. */
 async function homeSaysRegistry(idNumber: string, home: string) {
   for (const id of ['national', 'gd']) {
     const r = runtime(id);
-    await r.db.transaction((tx) => new HomeRegistry(r.db, r.blindIndex).record(tx, { kind: 'natural', identifier: idNumber, home, via: r.self.url }));
+    await r.db.transaction((tx) =>
+      new HomeRegistry(r.db, r.blindIndex).record(tx, { kind: 'natural', identifier: idNumber, home, via: r.self.url }),
+    );
   }
 }
 
@@ -93,7 +98,12 @@ test('a registry entry pointing at an entity outside the federation is refused, 
   const app = new Koa();
   app.use(async (ctx) => {
     ctx.type = 'application/entity-statement+jwt';
-    ctx.body = await signEntityConfiguration({ entityId: stranger, keys: [key], metadata: { openid_provider: { issuer: stranger } }, authorityHints: [fed.url('national')] });
+    ctx.body = await signEntityConfiguration({
+      entityId: stranger,
+      keys: [key],
+      metadata: { openid_provider: { issuer: stranger } },
+      authorityHints: [fed.url('national')],
+    });
   });
   const server = await listen(app.callback(), port);
   try {
@@ -162,7 +172,9 @@ test('an OP asserting a level above its real-name-op trust mark is refused by th
   await registerAt(fed, gz, person, 'Loa-pass-1');
   // gz's mark allows loa2 (a city); this account claims loa3.
   const gzAccounts = accountsOf(fed, 'gz');
-  await runtime('gz').db.query("UPDATE natural_persons SET loa = 'loa3' WHERE id_number_index = $1", [gzAccounts.idNumberIndex(person.id_number)]);
+  await runtime('gz').db.query("UPDATE natural_persons SET loa = 'loa3' WHERE id_number_index = $1", [
+    gzAccounts.idNumberIndex(person.id_number),
+  ]);
   const ua = new UserAgent();
   const pw = await identifierAtZj(ua, person.id_number);
   const page = await ua.submit(pw, '/password', { password: 'Loa-pass-1' }, REDIRECT_URI);
@@ -182,7 +194,13 @@ test('a registration whose registry publication fails leaves neither an account 
     },
     committed: () => undefined,
   });
-  await t.throwsAsync(failing.register({ name: person.name, idNumber: person.id_number, phone: person.phone, passwordHash: await hashPassword('Crash-pass-1'), loa: 'loa1' }, null), { message: /crash/ });
+  await t.throwsAsync(
+    failing.register(
+      { name: person.name, idNumber: person.id_number, phone: person.phone, passwordHash: await hashPassword('Crash-pass-1'), loa: 'loa1' },
+      null,
+    ),
+    { message: /crash/ },
+  );
   const accounts = await r.db.query('SELECT 1 FROM natural_persons WHERE id_number_index = $1', [failing.idNumberIndex(person.id_number)]);
   t.is(accounts.rows.length, 0);
   const outbox = await r.db.query("SELECT 1 FROM registry_outbox WHERE identifier_index = 'x'");
@@ -192,8 +210,14 @@ test('a registration whose registry publication fails leaves neither an account 
 test('two first logins of one person at once, in two browsers, leave one recognized account', async (t) => {
   const person = await newPerson(fed);
   await registerAt(fed, gz, person, 'Twice-pass-1');
-  const [a, b] = await Promise.all([loginAt(new UserAgent(), zj, person.id_number, 'Twice-pass-1'), loginAt(new UserAgent(), zj, person.id_number, 'Twice-pass-1')]);
+  const [a, b] = await Promise.all([
+    loginAt(new UserAgent(), zj, person.id_number, 'Twice-pass-1'),
+    loginAt(new UserAgent(), zj, person.id_number, 'Twice-pass-1'),
+  ]);
   t.is(a.signedIn.sub, b.signedIn.sub);
-  const { rows } = await runtime('zj').db.query<{ n: number }>('SELECT count(*)::int AS n FROM recognized_accounts WHERE identifier_index = $1', [accountsOf(fed, 'zj').idNumberIndex(person.id_number)]);
+  const { rows } = await runtime('zj').db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM recognized_accounts WHERE identifier_index = $1',
+    [accountsOf(fed, 'zj').idNumberIndex(person.id_number)],
+  );
   t.is(rows[0]!.n, 1);
 });

@@ -26,7 +26,11 @@ const orgChoices = (html: string) => [...html.matchAll(/<input type="radio" name
  */
 async function representativeRegisters(op: string, password: string) {
   const rep = await newPerson(fed);
-  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rep_id_number: rep.id_number }) });
+  const res = await fetch(`${fed.topology.services().url}/demo/organizations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ rep_id_number: rep.id_number }),
+  });
   const org = (await res.json()) as { uscc: string; name: string };
   const rp = await relyingParty(fed, op);
   const ua = new UserAgent();
@@ -42,7 +46,9 @@ test('the representative of an organization registered at gz acts for it at zj, 
   // At home: registration of the person, then of the organization, in one login.
   const { rep, org, rp: atGz, ua, a, registered } = await representativeRegisters('gz', 'Legal-cross-1');
   t.is(registered.status, 201);
-  const homeClaims = (await redeem(atGz, await ua.submit(registered, '/org', { org: orgChoices(registered.html)[0]! }, REDIRECT_URI), a)).claims()!;
+  const homeClaims = (
+    await redeem(atGz, await ua.submit(registered, '/org', { org: orgChoices(registered.html)[0]! }, REDIRECT_URI), a)
+  ).claims()!;
 
   // Elsewhere, in another browser: identifier at zj, password and organization at gz.
   const atZj = await relyingParty(fed, 'zj', { scope: 'openid profile legal_person' });

@@ -24,7 +24,20 @@ test.after.always(async () => {
 test("a province's policy that leaves a city loa1 only caps that city's loa2 logins to loa1 elsewhere", async (t) => {
   const policy = join(fed.config.dataDir, 'gz-loa.json');
   writeFileSync(policy, JSON.stringify({ openid_provider: { acr_values_supported: { subset_of: ['urn:gov-id:loa:1'] } } }));
-  const set = await runCli(['federation', 'set-policy', '--entity', 'gd', '--subject', 'gz', '--policy', policy, '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
+  const set = await runCli([
+    'federation',
+    'set-policy',
+    '--entity',
+    'gd',
+    '--subject',
+    'gz',
+    '--policy',
+    policy,
+    '--topology',
+    fed.topologyFile,
+    '--data',
+    fed.config.dataDir,
+  ]);
   t.is(set.code, 0, set.stderr);
   // Taken up live (checked at most once a second): wait until gd's statement about gz carries it.
   for (let i = 0; i < 50; i++) {
@@ -37,7 +50,9 @@ test("a province's policy that leaves a city loa1 only caps that city's loa2 log
   await registerAt(fed, opSite(fed, 'gz'), person, 'Policy-pass-1');
   // A level gz's real-name-op mark (loa2 for a city) allows, but its province's policy does not.
   const gz = fed.host.entities.find((e) => e.entity.id === 'gz')!.runtime;
-  await gz.db.query("UPDATE natural_persons SET loa = 'loa2' WHERE id_number_index = $1", [accountsOf(fed, 'gz').idNumberIndex(person.id_number)]);
+  await gz.db.query("UPDATE natural_persons SET loa = 'loa2' WHERE id_number_index = $1", [
+    accountsOf(fed, 'gz').idNumberIndex(person.id_number),
+  ]);
   const atHome = await loginAt(new UserAgent(), opSite(fed, 'gz'), person.id_number, 'Policy-pass-1');
   t.is(atHome.signedIn.acr, 'urn:gov-id:loa:2');
   const elsewhere = await loginAt(new UserAgent(), opSite(fed, 'zj'), person.id_number, 'Policy-pass-1');

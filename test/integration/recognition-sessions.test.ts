@@ -115,11 +115,19 @@ test('a person registered at one platform who registers again elsewhere is told 
   const person = await registered(gz, password);
   const ua = new UserAgent();
   const login = await zj.start(ua);
-  const registerPage = await ua.navigate(new URL(/href="([^"]*\/register[^"]*)"/.exec(login.page.html)![1]!.replace(/&amp;/g, '&'), login.page.url).toString());
+  const registerPage = await ua.navigate(
+    new URL(/href="([^"]*\/register[^"]*)"/.exec(login.page.html)![1]!.replace(/&amp;/g, '&'), login.page.url).toString(),
+  );
   const { action, hidden } = findForm(registerPage.html, '/register');
   const sent = await ua.navigate(new URL(`${action}/otp`, registerPage.url).toString(), { form: { ...hidden, phone: person.phone } });
   const otp = await latestOtp(fed, person.phone);
-  const refused = await ua.submit(sent, '/register', { name: person.name, id_number: person.id_number, phone: person.phone, otp, password: 'Another-pass-1' });
+  const refused = await ua.submit(sent, '/register', {
+    name: person.name,
+    id_number: person.id_number,
+    phone: person.phone,
+    otp,
+    password: 'Another-pass-1',
+  });
   t.is(refused.status, 409);
   t.regex(refused.html, /已在“广州市政务服务网”注册/);
   // No account was created at zj.

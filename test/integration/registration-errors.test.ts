@@ -10,7 +10,16 @@ import test, { type ExecutionContext } from 'ava';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { UserAgent, findForm, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, newPerson, passwordLogin, redeem, throughConsent, REDIRECT_URI, type Authorization, type Person } from '../helpers/flows.ts';
+import {
+  authorize,
+  newPerson,
+  passwordLogin,
+  redeem,
+  throughConsent,
+  REDIRECT_URI,
+  type Authorization,
+  type Person,
+} from '../helpers/flows.ts';
 import { federationWithClient } from '../helpers/gd-fixture.ts';
 import {
   accountExists,
@@ -110,7 +119,10 @@ test('an ID number of the wrong length is refused with the format error', async 
 
 test('an ID number with a wrong check digit is refused with the check-digit error', async (t) => {
   const s = await start();
-  const page = await submitRegistration(s.ua, s.page, { ...registrationFields(s.person, s.otp, PASSWORD), id_number: wrongCheckDigit(s.person.id_number) });
+  const page = await submitRegistration(s.ua, s.page, {
+    ...registrationFields(s.person, s.otp, PASSWORD),
+    id_number: wrongCheckDigit(s.person.id_number),
+  });
   assertRefusedOnForm(t, page, 400);
   t.is(fieldError(page, 'id_number'), ZH.idCheckDigit);
   await registersAfterwards(t, s, page);
@@ -232,7 +244,10 @@ test('five wrong SMS codes use the code up: then even the right one has expired'
 
 test('a code used for a registration cannot register a second person with the same phone', async (t) => {
   const first = await start();
-  const done = await throughConsent(first.ua, await submitRegistration(first.ua, first.page, registrationFields(first.person, first.otp, PASSWORD)));
+  const done = await throughConsent(
+    first.ua,
+    await submitRegistration(first.ua, first.page, registrationFields(first.person, first.otp, PASSWORD)),
+  );
   t.truthy((await redeem(env.rp, done, first.auth)).claims()!.sub);
 
   // A second person, in another browser, tries the phone and the code the first one used.
@@ -350,13 +365,17 @@ test('a repeated or structured form field is refused, never merged', async (t) =
 /** POSTs `chunks` chunks of 8 kB with chunked transfer encoding on a connection of its own. */
 function chunkedPost(url: URL, chunks: number): Promise<{ status?: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve) => {
-    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-      res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
+    const req = httpRequest(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+        res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      },
+    );
     // The server may stop reading and close the connection after refusing the body; that is fine as long as it is not a 500.
     req.on('error', () => resolve({ headers: {}, body: '' }));
     const chunk = `filler=${'b'.repeat(8 * 1024)}`;
@@ -427,12 +446,17 @@ test('a refused oversize body ends with Connection: close (or the connection sta
       resolve({ head: (first ?? '').split('\r\n\r\n')[0]!, second: rest.some((r) => r.startsWith('HTTP/1.1 200')) });
     };
     socket.on('close', finish);
-    socket.write('POST /interaction/none/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n');
+    socket.write(
+      'POST /interaction/none/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
     const chunk = 'b'.repeat(8192);
     const body = `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(40);
     socket.write(body + '0\r\n\r\nGET /.well-known/openid-configuration HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     setTimeout(finish, 3000).unref();
   });
   t.regex(result.head, /^HTTP\/1\.1 413/);
-  t.true(/\r\nConnection: close/i.test(result.head) || result.second, `413 head:\n${result.head}\nsecond request answered: ${result.second}`);
+  t.true(
+    /\r\nConnection: close/i.test(result.head) || result.second,
+    `413 head:\n${result.head}\nsecond request answered: ${result.second}`,
+  );
 });

@@ -53,9 +53,10 @@ test('an account moved from gz to zj logs in everywhere at its new home, keeping
   t.true(atSz.passwordPage!.url.startsWith(fed.url('zj')));
 
   // Never two homes: gz keeps a moved row without credentials.
-  const { rows } = await db('gz').query<{ status: string; moved_to: string; password_hash: string }>('SELECT status, moved_to, password_hash FROM natural_persons WHERE id_number_index = $1', [
-    accountsOf(fed, 'gz').idNumberIndex(person.id_number),
-  ]);
+  const { rows } = await db('gz').query<{ status: string; moved_to: string; password_hash: string }>(
+    'SELECT status, moved_to, password_hash FROM natural_persons WHERE id_number_index = $1',
+    [accountsOf(fed, 'gz').idNumberIndex(person.id_number)],
+  );
   t.deepEqual(rows, [{ status: 'moved', moved_to: fed.url('zj'), password_hash: '' }]);
 });
 
@@ -68,7 +69,9 @@ test('moving an account that is not there, or to an entity outside the federatio
   const toServices = await cli(['admin', 'account', 'move', '--entity', 'gz', '--id-number', person.id_number, '--to', 'registries']);
   t.is(toServices.code, 2);
   t.regex(toServices.stderr, /accounts live at OPs/);
-  const { rows } = await db('gz').query<{ status: string }>('SELECT status FROM natural_persons WHERE id_number_index = $1', [accountsOf(fed, 'gz').idNumberIndex(person.id_number)]);
+  const { rows } = await db('gz').query<{ status: string }>('SELECT status FROM natural_persons WHERE id_number_index = $1', [
+    accountsOf(fed, 'gz').idNumberIndex(person.id_number),
+  ]);
   t.deepEqual(rows, [{ status: 'active' }]);
   const still = await loginAt(new UserAgent(), gz, person.id_number, 'Staying-put-1');
   t.is(still.signedIn.home, fed.url('gz'));

@@ -97,8 +97,19 @@ test.before(async () => {
   for (const id of ['national', 'gd']) keys[id] = await newKey(`${id}-key-1`);
 
   // national: trust anchor, federation authority, Trust Mark Issuer (and an OP holding its own mark).
-  issuer = new TrustMarkIssuer({ entityId: N, keys: () => [keys.national!], config: watchTrustMarkConfig(dataDir, topology, { log, checkIntervalMs: 0 }), log });
-  const nationalHolder = new TrustMarkHolder({ entityId: N, issuer: N, issuerKeys: issuer.jwks(), obtain: (type, sub) => issuer.issue(type, sub), log });
+  issuer = new TrustMarkIssuer({
+    entityId: N,
+    keys: () => [keys.national!],
+    config: watchTrustMarkConfig(dataDir, topology, { log, checkIntervalMs: 0 }),
+    log,
+  });
+  const nationalHolder = new TrustMarkHolder({
+    entityId: N,
+    issuer: N,
+    issuerKeys: issuer.jwks(),
+    obtain: (type, sub) => issuer.issue(type, sub),
+    log,
+  });
   await nationalHolder.refresh();
   const national = new Koa();
   national.use(issuer.middleware());
@@ -118,7 +129,10 @@ test.before(async () => {
     ctx.body = await signEntityConfiguration({
       entityId: N,
       key: keys.national!,
-      metadata: { openid_provider: { issuer: N }, federation_entity: { organization_name: 'national', ...federationEntityEndpoints(N), ...trustMarkIssuerMetadata(N) } },
+      metadata: {
+        openid_provider: { issuer: N },
+        federation_entity: { organization_name: 'national', ...federationEntityEndpoints(N), ...trustMarkIssuerMetadata(N) },
+      },
       authorityHints: [],
       trustMarks: nationalHolder.trustMarks(),
       trustMarkIssuers: trustMarkIssuersClaim(N),
@@ -135,7 +149,10 @@ test.before(async () => {
     ctx.body = await signEntityConfiguration({
       entityId: GD,
       key: keys.gd!,
-      metadata: { openid_provider: { issuer: GD, id_token_signing_alg_values_supported: ['ES256'] }, federation_entity: { organization_name: 'gd', ...federationEntityEndpoints(GD) } },
+      metadata: {
+        openid_provider: { issuer: GD, id_token_signing_alg_values_supported: ['ES256'] },
+        federation_entity: { organization_name: 'gd', ...federationEntityEndpoints(GD) },
+      },
       authorityHints: [N],
       trustMarks: gdHolder.trustMarks(),
     });
@@ -151,7 +168,11 @@ test.after.always(async () => {
 
 const get = (url: string) => fetch(url, { redirect: 'error' });
 const status = (trustMark: string) =>
-  fetch(`${N}/federation/trust-mark/status`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ trust_mark: trustMark }) });
+  fetch(`${N}/federation/trust-mark/status`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ trust_mark: trustMark }),
+  });
 const markUrl = (type: string, sub: string) => `${N}/federation/trust-mark?${new URLSearchParams({ trust_mark_type: type, sub })}`;
 
 async function jsonError(t: import('ava').ExecutionContext, res: Response, httpStatus: number, code: string): Promise<string> {
@@ -167,14 +188,17 @@ async function statusOf(t: import('ava').ExecutionContext, trustMark: string): P
   t.is(res.status, 200);
   t.is(res.headers.get('content-type'), 'application/trust-mark-status-response+jwt');
   const jwt = await res.text();
-  const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet({ keys: [publicJwk(keys.national!)] }), { issuer: N, typ: TRUST_MARK_STATUS_RESPONSE_TYP });
+  const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet({ keys: [publicJwk(keys.national!)] }), {
+    issuer: N,
+    typ: TRUST_MARK_STATUS_RESPONSE_TYP,
+  });
   t.is(protectedHeader.kid, 'national-key-1');
   t.is(payload.trust_mark, trustMark);
   t.is(typeof payload.iat, 'number');
   return payload.status as string;
 }
 
-test.serial('national\'s entity configuration names itself as the issuer of both types and publishes the three endpoints', async (t) => {
+test.serial("national's entity configuration names itself as the issuer of both types and publishes the three endpoints", async (t) => {
   const claims = decodeJwt(await (await get(N + ENTITY_CONFIGURATION_PATH)).text());
   t.deepEqual(claims.trust_mark_issuers, { [REAL_NAME_OP]: [N], [GOVERNMENT_PORTAL]: [N] });
   const fe = (claims.metadata as Record<string, Record<string, unknown>>).federation_entity!;
@@ -182,7 +206,10 @@ test.serial('national\'s entity configuration names itself as the issuer of both
   t.is(fe.federation_trust_mark_status_endpoint, `${N}/federation/trust-mark/status`);
   t.is(fe.federation_trust_mark_list_endpoint, `${N}/federation/trust-mark/list`);
   // national, an OP, holds its own real-name-op mark (obtained without HTTP).
-  t.deepEqual((claims.trust_marks as TrustMarkEntry[]).map((m) => m.trust_mark_type), [REAL_NAME_OP]);
+  t.deepEqual(
+    (claims.trust_marks as TrustMarkEntry[]).map((m) => m.trust_mark_type),
+    [REAL_NAME_OP],
+  );
   t.true(isTrustMarkEndpointPath('/federation/trust-mark/status'));
   t.true(isTrustMarkEndpointPath('/federation/trust-mark?sub=x'));
   t.false(isTrustMarkEndpointPath('/federation/trust-marks'));
@@ -202,44 +229,70 @@ test.serial('the trust mark endpoint gives gd its real-name-op mark (loa3), and 
 
   t.regex(await jsonError(t, await get(markUrl(GOVERNMENT_PORTAL, GD)), 404, 'not_found'), /does not have the trust mark/);
   t.regex(await jsonError(t, await get(markUrl('https://other.example/x', GD)), 404, 'not_found'), /does not issue trust marks of type/);
-  t.regex(await jsonError(t, await get(`${N}/federation/trust-mark?trust_mark_type=${encodeURIComponent(REAL_NAME_OP)}`), 400, 'invalid_request'), /required parameter sub/);
-  t.regex(await jsonError(t, await get(`${markUrl(REAL_NAME_OP, GD)}&sub=${encodeURIComponent(GD)}`), 400, 'invalid_request'), /given once/);
+  t.regex(
+    await jsonError(t, await get(`${N}/federation/trust-mark?trust_mark_type=${encodeURIComponent(REAL_NAME_OP)}`), 400, 'invalid_request'),
+    /required parameter sub/,
+  );
+  t.regex(
+    await jsonError(t, await get(`${markUrl(REAL_NAME_OP, GD)}&sub=${encodeURIComponent(GD)}`), 400, 'invalid_request'),
+    /given once/,
+  );
   t.is((await fetch(markUrl(REAL_NAME_OP, GD), { method: 'POST' })).status, 405);
 });
 
 test.serial('the list endpoint names the entities holding an active mark of a type', async (t) => {
   const all = (await (await get(`${N}/federation/trust-mark/list?trust_mark_type=${encodeURIComponent(REAL_NAME_OP)}`)).json()) as string[];
-  t.deepEqual(all.sort(), topology.ops().map((e) => e.url).sort());
-  t.deepEqual(await (await get(`${N}/federation/trust-mark/list?trust_mark_type=${encodeURIComponent(REAL_NAME_OP)}&sub=${encodeURIComponent(GD)}`)).json(), [GD]);
+  t.deepEqual(
+    all.sort(),
+    topology
+      .ops()
+      .map((e) => e.url)
+      .sort(),
+  );
+  t.deepEqual(
+    await (
+      await get(`${N}/federation/trust-mark/list?trust_mark_type=${encodeURIComponent(REAL_NAME_OP)}&sub=${encodeURIComponent(GD)}`)
+    ).json(),
+    [GD],
+  );
   t.deepEqual(await (await get(`${N}/federation/trust-mark/list?trust_mark_type=${encodeURIComponent(GOVERNMENT_PORTAL)}`)).json(), []);
   await jsonError(t, await get(`${N}/federation/trust-mark/list`), 400, 'invalid_request');
 });
 
-test.serial('gd\'s holder fetches its mark; gd\'s entity configuration carries it, and the trust chain passes it through verified', async (t) => {
-  t.deepEqual(gdHolder.trustMarks(), []);
-  const round = await gdHolder.refresh();
-  t.true(round.ok, round.errors.join('; '));
-  t.deepEqual(round.changed, [REAL_NAME_OP]);
-  t.deepEqual(gdHolder.trustMarks().map((m) => m.trust_mark_type), [REAL_NAME_OP]);
-  // A second round keeps the mark it holds (nothing changed): the entity configuration stays stable.
-  const held = gdHolder.trustMarks()[0]!.trust_mark;
-  t.deepEqual((await gdHolder.refresh()).changed, []);
-  t.is(gdHolder.trustMarks()[0]!.trust_mark, held);
+test.serial(
+  "gd's holder fetches its mark; gd's entity configuration carries it, and the trust chain passes it through verified",
+  async (t) => {
+    t.deepEqual(gdHolder.trustMarks(), []);
+    const round = await gdHolder.refresh();
+    t.true(round.ok, round.errors.join('; '));
+    t.deepEqual(round.changed, [REAL_NAME_OP]);
+    t.deepEqual(
+      gdHolder.trustMarks().map((m) => m.trust_mark_type),
+      [REAL_NAME_OP],
+    );
+    // A second round keeps the mark it holds (nothing changed): the entity configuration stays stable.
+    const held = gdHolder.trustMarks()[0]!.trust_mark;
+    t.deepEqual((await gdHolder.refresh()).changed, []);
+    t.is(gdHolder.trustMarks()[0]!.trust_mark, held);
 
-  const anchor = { entityId: N, jwks: { keys: [publicJwk(keys.national!)] } };
-  const fetcher = httpStatementFetcher();
-  const chain = await resolveTrustChain(GD, { trustAnchors: [anchor], fetcher, allowHttpEntityIds: true });
-  t.deepEqual(chain.trustMarks, [{ trust_mark_type: REAL_NAME_OP, trust_mark: held }]);
-  t.deepEqual((await validateTrustChain(chain.statements, { trustAnchors: [anchor], allowHttpEntityIds: true })).trustMarks, chain.trustMarks);
+    const anchor = { entityId: N, jwks: { keys: [publicJwk(keys.national!)] } };
+    const fetcher = httpStatementFetcher();
+    const chain = await resolveTrustChain(GD, { trustAnchors: [anchor], fetcher, allowHttpEntityIds: true });
+    t.deepEqual(chain.trustMarks, [{ trust_mark_type: REAL_NAME_OP, trust_mark: held }]);
+    t.deepEqual(
+      (await validateTrustChain(chain.statements, { trustAnchors: [anchor], allowHttpEntityIds: true })).trustMarks,
+      chain.trustMarks,
+    );
 
-  // A verifier checks the marks against the anchor's trust_mark_issuers, with the issuer's keys.
-  const trustAnchor = trustAnchorTrustMarkConfig(decodeJwt(chain.statements.at(-1)!));
-  const issuerKeys = trustMarkIssuerKeyResolver({ trustAnchor: anchor, fetcher, allowHttpEntityIds: true });
-  const { valid, rejected } = await verifyEntityTrustMarks(chain.subject, chain.trustMarks, { trustAnchor, issuerKeys });
-  t.deepEqual(rejected, []);
-  t.is(valid.get(REAL_NAME_OP)!.max_loa, 'loa3');
-  t.is((await requireTrustMark(chain.subject, chain.trustMarks, REAL_NAME_OP, { trustAnchor, issuerKeys, minLoa: 'loa3' })).iss, N);
-});
+    // A verifier checks the marks against the anchor's trust_mark_issuers, with the issuer's keys.
+    const trustAnchor = trustAnchorTrustMarkConfig(decodeJwt(chain.statements.at(-1)!));
+    const issuerKeys = trustMarkIssuerKeyResolver({ trustAnchor: anchor, fetcher, allowHttpEntityIds: true });
+    const { valid, rejected } = await verifyEntityTrustMarks(chain.subject, chain.trustMarks, { trustAnchor, issuerKeys });
+    t.deepEqual(rejected, []);
+    t.is(valid.get(REAL_NAME_OP)!.max_loa, 'loa3');
+    t.is((await requireTrustMark(chain.subject, chain.trustMarks, REAL_NAME_OP, { trustAnchor, issuerKeys, minLoa: 'loa3' })).iss, N);
+  },
+);
 
 test.serial('status: active, then revoked by an edit of trust-marks.json without a restart; the holder drops the mark', async (t) => {
   const mark = await (await get(markUrl(REAL_NAME_OP, GD))).text();
@@ -252,7 +305,11 @@ test.serial('status: active, then revoked by an edit of trust-marks.json without
 
   t.is(await statusOf(t, mark), 'revoked');
   await jsonError(t, await get(markUrl(REAL_NAME_OP, GD)), 404, 'not_found');
-  t.false(((await (await get(`${N}/federation/trust-mark/list?trust_mark_type=${encodeURIComponent(REAL_NAME_OP)}`)).json()) as string[]).includes(GD));
+  t.false(
+    (
+      (await (await get(`${N}/federation/trust-mark/list?trust_mark_type=${encodeURIComponent(REAL_NAME_OP)}`)).json()) as string[]
+    ).includes(GD),
+  );
   t.deepEqual((await gdHolder.refresh()).changed, [REAL_NAME_OP]);
   t.deepEqual(gdHolder.trustMarks(), []);
   t.false('trust_marks' in decodeJwt(await (await get(GD + ENTITY_CONFIGURATION_PATH)).text()));
@@ -269,24 +326,70 @@ test.serial('status: active, then revoked by an edit of trust-marks.json without
 });
 
 test.serial('status: expired and invalid marks, marks of another issuer (404), and bad requests', async (t) => {
-  const expired = await issueTrustMark({ issuer: N, subject: topology.get('gz').url, trustMarkType: REAL_NAME_OP, keys: [keys.national!], maxLoa: 'loa2', now: Math.floor(Date.now() / 1000) - 2 * 86400 });
+  const expired = await issueTrustMark({
+    issuer: N,
+    subject: topology.get('gz').url,
+    trustMarkType: REAL_NAME_OP,
+    keys: [keys.national!],
+    maxLoa: 'loa2',
+    now: Math.floor(Date.now() / 1000) - 2 * 86400,
+  });
   t.is(await statusOf(t, expired), 'expired');
-  const forged = await issueTrustMark({ issuer: N, subject: topology.get('gz').url, trustMarkType: REAL_NAME_OP, keys: [await newKey('national-key-1')], maxLoa: 'loa3' });
+  const forged = await issueTrustMark({
+    issuer: N,
+    subject: topology.get('gz').url,
+    trustMarkType: REAL_NAME_OP,
+    keys: [await newKey('national-key-1')],
+    maxLoa: 'loa3',
+  });
   t.is(await statusOf(t, forged), 'invalid');
-  const foreign = await issueTrustMark({ issuer: GD, subject: topology.get('gz').url, trustMarkType: REAL_NAME_OP, keys: [keys.gd!], maxLoa: 'loa3' });
+  const foreign = await issueTrustMark({
+    issuer: GD,
+    subject: topology.get('gz').url,
+    trustMarkType: REAL_NAME_OP,
+    keys: [keys.gd!],
+    maxLoa: 'loa3',
+  });
   t.regex(await jsonError(t, await status(foreign), 404, 'not_found'), /not issued by/);
   t.regex(await jsonError(t, await status('not-a-jwt'), 400, 'invalid_request'), /not a JWT/);
-  t.regex(await jsonError(t, await fetch(`${N}/federation/trust-mark/status`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' }), 400, 'invalid_request'), /required parameter trust_mark/);
-  t.regex(await jsonError(t, await fetch(`${N}/federation/trust-mark/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 400, 'invalid_request'), /x-www-form-urlencoded/);
+  t.regex(
+    await jsonError(
+      t,
+      await fetch(`${N}/federation/trust-mark/status`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      }),
+      400,
+      'invalid_request',
+    ),
+    /required parameter trust_mark/,
+  );
+  t.regex(
+    await jsonError(
+      t,
+      await fetch(`${N}/federation/trust-mark/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+      400,
+      'invalid_request',
+    ),
+    /x-www-form-urlencoded/,
+  );
   const getStatus = await get(`${N}/federation/trust-mark/status?trust_mark=${expired}`);
   t.is(getStatus.status, 405);
   t.is(getStatus.headers.get('allow'), 'POST');
 });
 
-test.serial('a holder never delays its entity\'s start: the issuer is down, the holder retries, the mark arrives', async (t) => {
+test.serial("a holder never delays its entity's start: the issuer is down, the holder retries, the mark arrives", async (t) => {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}/federation/trust-mark`;
-  const holder = new TrustMarkHolder({ entityId: topology.get('gz').url, issuer: N, trustMarkEndpoint: endpoint, issuerKeys: issuer.jwks(), retryMs: 50, log });
+  const holder = new TrustMarkHolder({
+    entityId: topology.get('gz').url,
+    issuer: N,
+    trustMarkEndpoint: endpoint,
+    issuerKeys: issuer.jwks(),
+    retryMs: 50,
+    log,
+  });
   const started = Date.now();
   holder.start();
   t.true(Date.now() - started < 50);
@@ -300,7 +403,10 @@ test.serial('a holder never delays its entity\'s start: the issuer is down, the 
   try {
     const deadline = Date.now() + 10_000;
     while (holder.trustMarks().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    t.deepEqual(holder.trustMarks().map((m) => m.trust_mark_type), [REAL_NAME_OP]);
+    t.deepEqual(
+      holder.trustMarks().map((m) => m.trust_mark_type),
+      [REAL_NAME_OP],
+    );
     t.is(decodeJwt(holder.trustMarks()[0]!.trust_mark).max_loa, 'loa2');
   } finally {
     holder.stop();

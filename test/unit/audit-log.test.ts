@@ -19,7 +19,12 @@ async function auditDb(engine: DatabaseEngine): Promise<Database> {
 
 async function threeEntries(db: Database): Promise<void> {
   await db.transaction(async (tx) => {
-    await appendAudit(tx, { event: 'account.registered', subject: 'sub-1', clientId: 'client-1', detail: { user_type: 'natural', loa: 'loa1' } });
+    await appendAudit(tx, {
+      event: 'account.registered',
+      subject: 'sub-1',
+      clientId: 'client-1',
+      detail: { user_type: 'natural', loa: 'loa1' },
+    });
     await appendAudit(tx, { event: 'login.succeeded', subject: 'sub-1', clientId: 'client-1', detail: { amr: ['pwd'], ip: '127.0.0.1' } });
     await appendAudit(tx, { event: 'client.removed', clientId: 'client-1' });
   });
@@ -31,22 +36,33 @@ forEngines(engines, 'three appended entries form an intact chain', async (t, eng
   await threeEntries(db);
   t.deepEqual(await verifyAuditChain(db), { entries: 3, brokenAt: null });
 
-  const { rows } = await db.query<{ seq: string; prev_hash: string; hash: string }>('SELECT seq::text, prev_hash, hash FROM audit_log ORDER BY seq');
-  t.deepEqual(rows.map((r) => r.seq), ['1', '2', '3']);
+  const { rows } = await db.query<{ seq: string; prev_hash: string; hash: string }>(
+    'SELECT seq::text, prev_hash, hash FROM audit_log ORDER BY seq',
+  );
+  t.deepEqual(
+    rows.map((r) => r.seq),
+    ['1', '2', '3'],
+  );
   t.is(rows[0]!.prev_hash, 'genesis');
   t.is(rows[1]!.prev_hash, rows[0]!.hash);
   t.is(rows[2]!.prev_hash, rows[1]!.hash);
   t.is(new Set(rows.map((r) => r.hash)).size, 3);
 
   const records = await readAudit(db);
-  t.deepEqual(records.map((r) => [r.seq, r.event, r.subject, r.clientId]), [
-    [3, 'client.removed', null, 'client-1'],
-    [2, 'login.succeeded', 'sub-1', 'client-1'],
-    [1, 'account.registered', 'sub-1', 'client-1'],
-  ]);
+  t.deepEqual(
+    records.map((r) => [r.seq, r.event, r.subject, r.clientId]),
+    [
+      [3, 'client.removed', null, 'client-1'],
+      [2, 'login.succeeded', 'sub-1', 'client-1'],
+      [1, 'account.registered', 'sub-1', 'client-1'],
+    ],
+  );
   t.deepEqual(records[1]!.detail, { amr: ['pwd'], ip: '127.0.0.1' });
   t.deepEqual(records[0]!.detail, {});
-  t.deepEqual((await readAudit(db, 1)).map((r) => r.seq), [3]);
+  t.deepEqual(
+    (await readAudit(db, 1)).map((r) => r.seq),
+    [3],
+  );
 });
 
 forEngines(engines, 'entries appended in separate and concurrent transactions keep one intact chain', async (t, engine) => {
@@ -55,7 +71,10 @@ forEngines(engines, 'entries appended in separate and concurrent transactions ke
   await Promise.all(Array.from({ length: 8 }, (_, i) => recordAudit(db, { event: 'login.failed', detail: { reason: 'password', n: i } })));
   t.deepEqual(await verifyAuditChain(db), { entries: 9, brokenAt: null });
   const { rows } = await db.query<{ seq: string }>('SELECT seq::text FROM audit_log ORDER BY seq');
-  t.deepEqual(rows.map((r) => Number(r.seq)), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  t.deepEqual(
+    rows.map((r) => Number(r.seq)),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
 });
 
 // Regression: seq must be ordered as a number, not as text ('10' < '9'), past ten entries.
@@ -64,14 +83,25 @@ forEngines(engines, 'a chain of more than ten entries stays in order and intact'
   for (let i = 1; i <= 12; i++) await recordAudit(db, { event: `e${i}` });
   t.deepEqual(await verifyAuditChain(db), { entries: 12, brokenAt: null });
   const records = await readAudit(db);
-  t.deepEqual(records.map((r) => r.seq), [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  t.deepEqual(
+    records.map((r) => r.seq),
+    [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
+  );
   t.deepEqual(records.map((r) => r.event).slice(0, 3), ['e12', 'e11', 'e10']);
-  t.deepEqual((await readAudit(db, 2)).map((r) => r.seq), [12, 11]);
+  t.deepEqual(
+    (await readAudit(db, 2)).map((r) => r.seq),
+    [12, 11],
+  );
 });
 
 forEngines(engines, 'details with nested objects, unicode and numbers verify after the JSONB round trip', async (t, engine) => {
   const db = await auditDb(engine);
-  await recordAudit(db, { event: 'consent.granted', subject: '张三', clientId: 'c', detail: { z: 1, a: { y: [1, 2.5, 'x'], b: null }, 名称: '广东', big: 12345678901234, neg: -0.125, flag: false } });
+  await recordAudit(db, {
+    event: 'consent.granted',
+    subject: '张三',
+    clientId: 'c',
+    detail: { z: 1, a: { y: [1, 2.5, 'x'], b: null }, 名称: '广东', big: 12345678901234, neg: -0.125, flag: false },
+  });
   t.deepEqual(await verifyAuditChain(db), { entries: 1, brokenAt: null });
 });
 
@@ -80,9 +110,15 @@ for (const statement of ["UPDATE audit_log SET event = 'changed'", 'DELETE FROM 
     const db = await auditDb(engine);
     await threeEntries(db);
     await t.throwsAsync(db.query(statement), { message: /append-only/ });
-    await t.throwsAsync(db.transaction((tx) => tx.query(`${statement}${statement.startsWith('TRUNCATE') ? '' : ' WHERE seq = 2'}`)), { message: /append-only/ });
+    await t.throwsAsync(
+      db.transaction((tx) => tx.query(`${statement}${statement.startsWith('TRUNCATE') ? '' : ' WHERE seq = 2'}`)),
+      { message: /append-only/ },
+    );
     t.deepEqual(await verifyAuditChain(db), { entries: 3, brokenAt: null });
-    t.deepEqual((await readAudit(db)).map((r) => r.event), ['client.removed', 'login.succeeded', 'account.registered']);
+    t.deepEqual(
+      (await readAudit(db)).map((r) => r.event),
+      ['client.removed', 'login.succeeded', 'account.registered'],
+    );
   });
 }
 
@@ -133,19 +169,18 @@ forEngines(engines, 'an entry appended in a rolled-back transaction leaves nothi
   t.deepEqual(await verifyAuditChain(db), { entries: 1, brokenAt: null });
   await recordAudit(db, { event: 'second' });
   t.deepEqual(await verifyAuditChain(db), { entries: 2, brokenAt: null });
-  t.deepEqual((await readAudit(db)).map((r) => [r.seq, r.event]), [
-    [2, 'second'],
-    [1, 'first'],
-  ]);
+  t.deepEqual(
+    (await readAudit(db)).map((r) => [r.seq, r.event]),
+    [
+      [2, 'second'],
+      [1, 'first'],
+    ],
+  );
 });
 
-forEngines(
-  engines,
-  'an entry whose detail holds an undefined property still verifies',
-  async (t, engine) => {
-    const db = await auditDb(engine);
-    const maybeIndex: string | undefined = undefined;
-    await recordAudit(db, { event: 'login.failed', detail: { reason: 'unknown', identifier_index: maybeIndex } });
-    t.deepEqual(await verifyAuditChain(db), { entries: 1, brokenAt: null });
-  },
-);
+forEngines(engines, 'an entry whose detail holds an undefined property still verifies', async (t, engine) => {
+  const db = await auditDb(engine);
+  const maybeIndex: string | undefined = undefined;
+  await recordAudit(db, { event: 'login.failed', detail: { reason: 'unknown', identifier_index: maybeIndex } });
+  t.deepEqual(await verifyAuditChain(db), { entries: 1, brokenAt: null });
+});

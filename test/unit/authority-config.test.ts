@@ -73,21 +73,27 @@ function refusal(raw: unknown, authorityEntityId?: string): ConfigurationError {
 // Defaults
 // ---------------------------------------------------------------------------------------------
 
-test('national\'s default subordinates are the provinces and the services entity', (t) => {
+test("national's default subordinates are the provinces and the services entity", (t) => {
   const config = defaultAuthorityConfig(topology, 'national');
-  t.deepEqual(config.subordinates.map((s) => s.entity_id), ['gd', 'js', 'zj', 'registries'].map(url));
+  t.deepEqual(
+    config.subordinates.map((s) => s.entity_id),
+    ['gd', 'js', 'zj', 'registries'].map(url),
+  );
   // A province may have one intermediate (itself) below national; the services entity is a leaf.
   t.deepEqual(config.subordinates.find((s) => s.entity_id === GD)!.constraints, { max_path_length: 1 });
   t.deepEqual(config.subordinates.find((s) => s.entity_id === url('registries'))!.constraints, { max_path_length: 0 });
   t.notThrows(() => parseAuthorityConfig(config, 'default', url('national')));
 });
 
-test('gd\'s default subordinates are its cities gz and sz; js\'s its city portals; zj starts with none', (t) => {
+test("gd's default subordinates are its cities gz and sz; js's its city portals; zj starts with none", (t) => {
   t.deepEqual(defaultAuthorityConfig(topology, 'gd').subordinates, [
     { entity_id: GZ, constraints: { max_path_length: 0 } },
     { entity_id: url('sz'), constraints: { max_path_length: 0 } },
   ]);
-  t.deepEqual(defaultAuthorityConfig(topology, 'js').subordinates.map((s) => s.entity_id), [url('nj'), url('wx')]);
+  t.deepEqual(
+    defaultAuthorityConfig(topology, 'js').subordinates.map((s) => s.entity_id),
+    [url('nj'), url('wx')],
+  );
   t.deepEqual(defaultAuthorityConfig(topology, 'zj').subordinates, []);
 });
 
@@ -96,7 +102,9 @@ test('the default policy is small and spec-legal, and applies to every subordina
   t.notThrows(() => validatePolicy(config.metadata_policy!));
   t.deepEqual(config.metadata_policy!.openid_relying_party!.grant_types, { subset_of: ['authorization_code', 'refresh_token'] });
   // token_endpoint_auth_method is one string: one_of, not subset_of.
-  t.deepEqual(config.metadata_policy!.openid_relying_party!.token_endpoint_auth_method, { one_of: ['private_key_jwt', 'client_secret_basic'] });
+  t.deepEqual(config.metadata_policy!.openid_relying_party!.token_endpoint_auth_method, {
+    one_of: ['private_key_jwt', 'client_secret_basic'],
+  });
   t.deepEqual(config.metadata_policy!.openid_provider!.id_token_signing_alg_values_supported, { subset_of: ['ES256', 'RS256'] });
   t.deepEqual(effectivePolicy(config, config.subordinates[0]!), config.metadata_policy);
 });
@@ -117,11 +125,26 @@ test('only national and the provinces are federation authorities', (t) => {
 const cases: [string, unknown, string, RegExp][] = [
   ['missing subordinates', {}, 'subordinates', /must be an array \(missing\)/],
   ['subordinates not an array', { subordinates: {} }, 'subordinates', /must be an array/],
-  ['entity_id with a trailing slash', { subordinates: [{ entity_id: GZ + '/' }] }, 'subordinates[0].entity_id', /must not end with a slash/],
+  [
+    'entity_id with a trailing slash',
+    { subordinates: [{ entity_id: GZ + '/' }] },
+    'subordinates[0].entity_id',
+    /must not end with a slash/,
+  ],
   ['entity_id not a URL', { subordinates: [{ entity_id: 'gz' }] }, 'subordinates[0].entity_id', /must be a URL/],
-  ['entity_id with a query', { subordinates: [{ entity_id: 'https://gz.gd.gov.cn?x=1' }] }, 'subordinates[0].entity_id', /query or a fragment/],
+  [
+    'entity_id with a query',
+    { subordinates: [{ entity_id: 'https://gz.gd.gov.cn?x=1' }] },
+    'subordinates[0].entity_id',
+    /query or a fragment/,
+  ],
   ['http entity_id off loopback', { subordinates: [{ entity_id: 'http://gz.gd.gov.cn' }] }, 'subordinates[0].entity_id', /must use https/],
-  ['entity_id of another scheme', { subordinates: [{ entity_id: 'ftp://gz.gd.gov.cn' }] }, 'subordinates[0].entity_id', /must be an https URL/],
+  [
+    'entity_id of another scheme',
+    { subordinates: [{ entity_id: 'ftp://gz.gd.gov.cn' }] },
+    'subordinates[0].entity_id',
+    /must be an https URL/,
+  ],
   [
     'an operator value of the wrong type',
     { subordinates: [{ entity_id: GZ, metadata_policy: { openid_relying_party: { grant_types: { subset_of: 'authorization_code' } } } }] },
@@ -130,7 +153,10 @@ const cases: [string, unknown, string, RegExp][] = [
   ],
   [
     'operators that cannot be combined (authority-wide)',
-    { metadata_policy: { openid_provider: { id_token_signing_alg_values_supported: { one_of: ['ES256'], subset_of: ['ES256'] } } }, subordinates: [] },
+    {
+      metadata_policy: { openid_provider: { id_token_signing_alg_values_supported: { one_of: ['ES256'], subset_of: ['ES256'] } } },
+      subordinates: [],
+    },
     'metadata_policy.openid_provider.id_token_signing_alg_values_supported',
     /one_of cannot be combined with subset_of/,
   ],
@@ -144,9 +170,24 @@ const cases: [string, unknown, string, RegExp][] = [
     'subordinates[0].metadata_policy.openid_provider.subject_types_supported.value',
     /cannot be combined with the authority-wide metadata_policy/,
   ],
-  ['a negative max_path_length', { subordinates: [{ entity_id: GZ, constraints: { max_path_length: -1 } }] }, 'subordinates[0].constraints.max_path_length', /must be 0 or more/],
-  ['a fractional max_path_length', { subordinates: [{ entity_id: GZ, constraints: { max_path_length: 1.5 } }] }, 'subordinates[0].constraints.max_path_length', /whole number/],
-  ['a misspelt constraint', { subordinates: [{ entity_id: GZ, constraints: { max_path_lenght: 1 } }] }, 'subordinates[0].constraints.max_path_lenght', /is not a field/],
+  [
+    'a negative max_path_length',
+    { subordinates: [{ entity_id: GZ, constraints: { max_path_length: -1 } }] },
+    'subordinates[0].constraints.max_path_length',
+    /must be 0 or more/,
+  ],
+  [
+    'a fractional max_path_length',
+    { subordinates: [{ entity_id: GZ, constraints: { max_path_length: 1.5 } }] },
+    'subordinates[0].constraints.max_path_length',
+    /whole number/,
+  ],
+  [
+    'a misspelt constraint',
+    { subordinates: [{ entity_id: GZ, constraints: { max_path_lenght: 1 } }] },
+    'subordinates[0].constraints.max_path_lenght',
+    /is not a field/,
+  ],
   [
     'a bad naming constraint',
     { subordinates: [{ entity_id: GZ, constraints: { naming_constraints: { permitted: ['https://gd.gov.cn'] } } }] },
@@ -159,9 +200,19 @@ const cases: [string, unknown, string, RegExp][] = [
     'subordinates[0].constraints.allowed_entity_types',
     /must not list federation_entity/,
   ],
-  ['trust_marks on a subordinate', { subordinates: [{ entity_id: GZ, trust_marks: [] }] }, 'subordinates[0].trust_marks', /own entity configuration/],
+  [
+    'trust_marks on a subordinate',
+    { subordinates: [{ entity_id: GZ, trust_marks: [] }] },
+    'subordinates[0].trust_marks',
+    /own entity configuration/,
+  ],
   ['an unknown top-level field', { subordinates: [], subordinate: [] }, 'subordinate', /is not a field of the authority configuration/],
-  ['a null metadata value', { subordinates: [{ entity_id: GZ, metadata: { openid_provider: { contacts: null } } }] }, 'subordinates[0].metadata.openid_provider.contacts', /must not be null/],
+  [
+    'a null metadata value',
+    { subordinates: [{ entity_id: GZ, metadata: { openid_provider: { contacts: null } } }] },
+    'subordinates[0].metadata.openid_provider.contacts',
+    /must not be null/,
+  ],
   [
     'a federation endpoint in metadata',
     { subordinates: [{ entity_id: GZ, metadata: { federation_entity: { federation_fetch_endpoint: GZ + '/fetch' } } }] },
@@ -180,7 +231,12 @@ const cases: [string, unknown, string, RegExp][] = [
     'subordinates[0].jwks.keys[0].kid',
     /must be a string/,
   ],
-  ['a subordinate listed twice', { subordinates: [{ entity_id: GZ }, { entity_id: url('sz') }, { entity_id: GZ }] }, 'subordinates[2].entity_id', /listed twice \(also subordinates\[0\]\)/],
+  [
+    'a subordinate listed twice',
+    { subordinates: [{ entity_id: GZ }, { entity_id: url('sz') }, { entity_id: GZ }] },
+    'subordinates[2].entity_id',
+    /listed twice \(also subordinates\[0\]\)/,
+  ],
 ];
 
 for (const [title, raw, field, reason] of cases) {
@@ -205,7 +261,9 @@ test('a full subordinate entry is accepted and kept as written', (t) => {
       {
         entity_id: 'https://gz.gd.gov.cn',
         comment: 'Guangzhou',
-        metadata_policy: { openid_provider: { id_token_signing_alg_values_supported: { subset_of: ['ES256'] }, contacts: { add: ['ops@gz.gd.gov.cn'] } } },
+        metadata_policy: {
+          openid_provider: { id_token_signing_alg_values_supported: { subset_of: ['ES256'] }, contacts: { add: ['ops@gz.gd.gov.cn'] } },
+        },
         constraints: { max_path_length: 0, naming_constraints: { permitted: ['.gd.gov.cn'] }, allowed_entity_types: ['openid_provider'] },
         metadata: { federation_entity: { organization_name: '广州市政务服务网' } },
         jwks: { keys: [{ kty: 'EC', kid: 'gz-1', crv: 'P-256', x: 'x', y: 'y', alg: 'ES256', use: 'sig' }] },
@@ -274,7 +332,10 @@ test('a running authority picks up an edit, looking at the file at most once per
   let now = 1_000_000;
   const { log, lines } = captureLog();
   const watcher = watchAuthorityConfig(dataDir, topology, 'gd', { log, now: () => now });
-  t.deepEqual(watcher.current().subordinates.map((s) => s.entity_id), [GZ, url('sz')]);
+  t.deepEqual(
+    watcher.current().subordinates.map((s) => s.entity_id),
+    [GZ, url('sz')],
+  );
   t.is(watcher.version, 0);
 
   const edited = { ...watcher.current(), subordinates: [{ entity_id: GZ }] };
@@ -312,7 +373,10 @@ test('an invalid edit is refused with a logged error and the last good configura
   t.is(watcher.version, 0);
   const errors = lines.filter((l) => l.level === 'error');
   t.is(errors.length, 1);
-  t.regex(String(errors[0]!.fields?.reason), /subordinates\[0\]\.metadata_policy\.openid_provider\.id_token_signing_alg_values_supported\.subset_of: subset_of must be an array/);
+  t.regex(
+    String(errors[0]!.fields?.reason),
+    /subordinates\[0\]\.metadata_policy\.openid_provider\.id_token_signing_alg_values_supported\.subset_of: subset_of must be an array/,
+  );
 
   // Asking again does not log the same refusal again.
   watcher.current();
@@ -340,7 +404,10 @@ test('an authority whose file is invalid at start does not start', (t) => {
   const dataDir = tempDir();
   loadAuthorityConfig(dataDir, topology, 'gd');
   writeFileSync(authorityConfigPath(dataDir, 'gd'), JSON.stringify({ subordinates: [{ entity_id: 'gz' }] }));
-  t.throws(() => watchAuthorityConfig(dataDir, topology, 'gd'), { instanceOf: ConfigurationError, message: /subordinates\[0\]\.entity_id: must be a URL/ });
+  t.throws(() => watchAuthorityConfig(dataDir, topology, 'gd'), {
+    instanceOf: ConfigurationError,
+    message: /subordinates\[0\]\.entity_id: must be a URL/,
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -364,13 +431,22 @@ test('federation list shows the subordinates with the policy in force', async (t
   const out = (await federationCommand('list', { entity: 'gd' }, { topology, dataDir })) as Summary;
   t.is(out.authority, 'gd');
   t.is(out.file, authorityConfigPath(dataDir, 'gd'));
-  t.deepEqual(out.subordinates.map((s) => [s.entity, s.entity_id]), [['gz', GZ], ['sz', url('sz')]]);
+  t.deepEqual(
+    out.subordinates.map((s) => [s.entity, s.entity_id]),
+    [
+      ['gz', GZ],
+      ['sz', url('sz')],
+    ],
+  );
   t.deepEqual(out.subordinates[0]!.metadata_policy, defaultAuthorityConfig(topology, 'gd').metadata_policy);
   const err = await commandError(t, federationCommand('list', { entity: 'gz' }, { topology, dataDir }));
   t.regex(err.message, /gz is a city op, not a federation authority/);
   t.is(err.name, 'FederationCommandError');
   await commandError(t, federationCommand('list', {}, { topology, dataDir }));
-  t.regex((await commandError(t, federationCommand('frobnicate', {}, { topology, dataDir }))).message, /unknown federation command "frobnicate"/);
+  t.regex(
+    (await commandError(t, federationCommand('frobnicate', {}, { topology, dataDir }))).message,
+    /unknown federation command "frobnicate"/,
+  );
 });
 
 test('federation add-subordinate, set-policy and remove-subordinate edit the file, validated', async (t) => {
@@ -385,10 +461,19 @@ test('federation add-subordinate, set-policy and remove-subordinate edit the fil
   t.deepEqual(added.own_metadata_policy, { openid_relying_party: { grant_types: { subset_of: ['authorization_code'] } } });
   // Combined with the authority-wide default: the intersection.
   t.deepEqual((added.metadata_policy as any).openid_relying_party.grant_types, { subset_of: ['authorization_code'] });
-  t.deepEqual(loadAuthorityConfig(dataDir, topology, 'gd').subordinates.map((s) => s.entity_id), [GZ, url('sz'), rp]);
+  t.deepEqual(
+    loadAuthorityConfig(dataDir, topology, 'gd').subordinates.map((s) => s.entity_id),
+    [GZ, url('sz'), rp],
+  );
 
-  t.regex((await commandError(t, federationCommand('add-subordinate', { entity: 'gd', subject: rp }, ctx))).message, /already a subordinate of gd/);
-  t.regex((await commandError(t, federationCommand('add-subordinate', { entity: 'gd', subject: 'https://x.cn/' }, ctx))).message, /--subject: https:\/\/x\.cn\/ must not end with a slash/);
+  t.regex(
+    (await commandError(t, federationCommand('add-subordinate', { entity: 'gd', subject: rp }, ctx))).message,
+    /already a subordinate of gd/,
+  );
+  t.regex(
+    (await commandError(t, federationCommand('add-subordinate', { entity: 'gd', subject: 'https://x.cn/' }, ctx))).message,
+    /--subject: https:\/\/x\.cn\/ must not end with a slash/,
+  );
   t.regex((await commandError(t, federationCommand('add-subordinate', { entity: 'gd', subject: 'gd' }, ctx))).message, /is gd itself/);
 
   // A topology entity by ID, placed under another authority than its topology superior: a warning.
@@ -399,21 +484,32 @@ test('federation add-subordinate, set-policy and remove-subordinate edit the fil
 
   // set-policy: a bad policy file names the field and the reason, and changes nothing.
   const before = readFileSync(authorityConfigPath(dataDir, 'gd'), 'utf8');
-  writeFileSync(policyFile, JSON.stringify({ openid_provider: { id_token_signing_alg_values_supported: { subset_of: ['ES256'], one_of: ['ES256'] } } }));
+  writeFileSync(
+    policyFile,
+    JSON.stringify({ openid_provider: { id_token_signing_alg_values_supported: { subset_of: ['ES256'], one_of: ['ES256'] } } }),
+  );
   let err = await commandError(t, federationCommand('set-policy', { entity: 'gd', subject: GZ, policy: policyFile }, ctx));
-  t.is(err.message, `--policy ${policyFile}: openid_provider.id_token_signing_alg_values_supported: one_of cannot be combined with subset_of`);
+  t.is(
+    err.message,
+    `--policy ${policyFile}: openid_provider.id_token_signing_alg_values_supported: one_of cannot be combined with subset_of`,
+  );
   writeFileSync(policyFile, '{ not json');
   err = await commandError(t, federationCommand('set-policy', { entity: 'gd', subject: GZ, policy: policyFile }, ctx));
   t.regex(err.message, /not valid JSON/);
   // Valid alone, but in conflict with the authority-wide policy: refused by the configuration's validation.
   writeFileSync(policyFile, JSON.stringify({ openid_relying_party: { token_endpoint_auth_method: { value: 'none' } } }));
   err = await commandError(t, federationCommand('set-policy', { entity: 'gd', subject: GZ, policy: policyFile }, ctx));
-  t.regex(err.message, /subordinates\[0\]\.metadata_policy\.openid_relying_party\.token_endpoint_auth_method: cannot be combined with the authority-wide metadata_policy/);
+  t.regex(
+    err.message,
+    /subordinates\[0\]\.metadata_policy\.openid_relying_party\.token_endpoint_auth_method: cannot be combined with the authority-wide metadata_policy/,
+  );
   t.is(readFileSync(authorityConfigPath(dataDir, 'gd'), 'utf8'), before);
 
   writeFileSync(policyFile, JSON.stringify({ openid_provider: { id_token_signing_alg_values_supported: { subset_of: ['ES256'] } } }));
   out = (await federationCommand('set-policy', { entity: 'gd', subject: GZ, policy: policyFile }, ctx)) as Summary;
-  t.deepEqual((out.subordinates[0]!.metadata_policy as any).openid_provider, { id_token_signing_alg_values_supported: { subset_of: ['ES256'] } });
+  t.deepEqual((out.subordinates[0]!.metadata_policy as any).openid_provider, {
+    id_token_signing_alg_values_supported: { subset_of: ['ES256'] },
+  });
 
   // {} removes a policy; without --subject, set-policy sets the authority-wide one.
   writeFileSync(policyFile, '{}');
@@ -425,7 +521,13 @@ test('federation add-subordinate, set-policy and remove-subordinate edit the fil
 
   out = (await federationCommand('remove-subordinate', { entity: 'gd', subject: rp }, ctx)) as Summary;
   t.false(out.subordinates.some((s) => s.entity_id === rp));
-  t.regex((await commandError(t, federationCommand('remove-subordinate', { entity: 'gd', subject: rp }, ctx))).message, /is not a subordinate of gd/);
-  t.regex((await commandError(t, federationCommand('set-policy', { entity: 'gd', subject: rp, policy: policyFile }, ctx))).message, /add it first/);
+  t.regex(
+    (await commandError(t, federationCommand('remove-subordinate', { entity: 'gd', subject: rp }, ctx))).message,
+    /is not a subordinate of gd/,
+  );
+  t.regex(
+    (await commandError(t, federationCommand('set-policy', { entity: 'gd', subject: rp, policy: policyFile }, ctx))).message,
+    /add it first/,
+  );
   t.regex((await commandError(t, federationCommand('set-policy', { entity: 'gd', subject: GZ }, ctx))).message, /needs --policy/);
 });

@@ -72,14 +72,18 @@ forEngines(engines, `search finds the expected item for ${RELEVANCE.length} quer
   for (const [query, expected, within] of RELEVANCE) {
     const names = [...new Set((await search(db, query, { kind: 'implementation' }, 100)).map((h) => h.name))];
     const rank = names.indexOf(expected);
-    if (rank < 0 || rank >= within) misses.push(`${query} → ${expected} at ${rank} (want < ${within}); got ${names.slice(0, 3).join(', ')}`);
+    if (rank < 0 || rank >= within)
+      misses.push(`${query} → ${expected} at ${rank} (want < ${within}); got ${names.slice(0, 3).join(', ')}`);
   }
   t.deepEqual(misses, []);
 });
 
 forEngines(engines, 'narrowing (我要办) reaches one item in a few answers, from a life event or a query', async (t, engine) => {
   const { db } = await setup(engine);
-  for (const start of [{ q: undefined, filter: { kind: 'implementation' as const, life_events: ['marriage'] } }, { q: '身份证', filter: { kind: 'implementation' as const } }]) {
+  for (const start of [
+    { q: undefined, filter: { kind: 'implementation' as const, life_events: ['marriage'] } },
+    { q: '身份证', filter: { kind: 'implementation' as const } },
+  ]) {
     let filter: Record<string, unknown> = { ...start.filter };
     let code: string | undefined;
     let step = await narrow(db, start.q, filter);

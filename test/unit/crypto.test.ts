@@ -113,7 +113,7 @@ test('deriveKey separates contexts and purposes and is deterministic', (t) => {
   t.deepEqual(deriveKey(master, 'gd', 'field', 64).subarray(0, 32), gdField);
 });
 
-test('keys derived for two entities do not open each other\'s ciphertexts', (t) => {
+test("keys derived for two entities do not open each other's ciphertexts", (t) => {
   const master = randomBytes(32);
   const sealed = new FieldCipher(deriveKey(master, 'gd', 'field')).encrypt('张三', AAD);
   t.is(new FieldCipher(deriveKey(master, 'gd', 'field')).decrypt(sealed, AAD), '张三');
@@ -214,7 +214,13 @@ test.serial('loadMasterKey honours GOV_ID_MASTER_KEY in base64url, ahead of an e
 
 test.serial('loadMasterKey refuses a GOV_ID_MASTER_KEY of the wrong length with ConfigurationError', (t) => {
   const dataDir = tempDir();
-  const wrong = [randomBytes(31).toString('hex'), randomBytes(16).toString('base64url'), randomBytes(33).toString('base64url'), randomBytes(32).toString('hex') + '00', 'not a key'];
+  const wrong = [
+    randomBytes(31).toString('hex'),
+    randomBytes(16).toString('base64url'),
+    randomBytes(33).toString('base64url'),
+    randomBytes(32).toString('hex') + '00',
+    'not a key',
+  ];
   for (const value of wrong) {
     withMasterKeyEnv(value, () => {
       const err = t.throws(() => loadMasterKey(dataDir), { instanceOf: ConfigurationError }, value);

@@ -4,7 +4,19 @@
  * from the module's weight table.
  */
 import test from 'ava';
-import { idNumberCheckDigit, InvalidIdentifier, InvalidUscc, isIdNumber, maskIdNumber, maskPhone, parseIdNumber, parsePhone, parseUscc, usccCheckCharacter, type IdentifierProblem } from '../../infra/identifiers.ts';
+import {
+  idNumberCheckDigit,
+  InvalidIdentifier,
+  InvalidUscc,
+  isIdNumber,
+  maskIdNumber,
+  maskPhone,
+  parseIdNumber,
+  parsePhone,
+  parseUscc,
+  usccCheckCharacter,
+  type IdentifierProblem,
+} from '../../infra/identifiers.ts';
 
 /**
  * ISO 7064 MOD 11-2: the 18 characters a1..a18 (X = 10) satisfy
@@ -100,17 +112,30 @@ test('parseIdNumber refuses wrong length or characters with id_number_format', (
     `${id.slice(0, 10)}-${id.slice(11)}`,
     '４４０１０６１９９００３０７１２３４', // full-width digits
   ];
-  for (const input of bad) t.is(problemOf(() => parseIdNumber(input)), 'id_number_format', JSON.stringify(input));
+  for (const input of bad)
+    t.is(
+      problemOf(() => parseIdNumber(input)),
+      'id_number_format',
+      JSON.stringify(input),
+    );
   t.false(isIdNumber(id.slice(0, 17)));
 });
 
 test('parseIdNumber refuses a region code starting with 0 or 9 with id_number_region', (t) => {
   for (const region of ['010105', '910105', '000000', '999999']) {
     const id = complete(`${region}19900307123`);
-    t.is(problemOf(() => parseIdNumber(id)), 'id_number_region', id);
+    t.is(
+      problemOf(() => parseIdNumber(id)),
+      'id_number_region',
+      id,
+    );
   }
   // Every first digit 1-8 passes the region check.
-  for (const first of '12345678') t.is(problemOf(() => parseIdNumber(complete(`${first}1010519900307123`))), 'no error');
+  for (const first of '12345678')
+    t.is(
+      problemOf(() => parseIdNumber(complete(`${first}1010519900307123`))),
+      'no error',
+    );
 });
 
 test('parseIdNumber refuses impossible or out-of-range birth dates with id_number_birth_date', (t) => {
@@ -129,7 +154,11 @@ test('parseIdNumber refuses impossible or out-of-range birth dates with id_numbe
   ];
   for (const date of dates) {
     const id = complete(`440106${date}123`);
-    t.is(problemOf(() => parseIdNumber(id)), 'id_number_birth_date', id);
+    t.is(
+      problemOf(() => parseIdNumber(id)),
+      'id_number_birth_date',
+      id,
+    );
   }
 });
 
@@ -145,7 +174,11 @@ test('parseIdNumber refuses every wrong check character with id_number_check_dig
     const right = iso7064Check(first17);
     for (const c of '0123456789X') {
       if (c === right) continue;
-      t.is(problemOf(() => parseIdNumber(first17 + c)), 'id_number_check_digit', first17 + c);
+      t.is(
+        problemOf(() => parseIdNumber(first17 + c)),
+        'id_number_check_digit',
+        first17 + c,
+      );
     }
   }
 });
@@ -154,7 +187,10 @@ test('parseIdNumber refuses a transposition of two digits with id_number_check_d
   const id = complete('44010619900307123');
   const swapped = id.slice(0, 14) + id[15] + id[14] + id.slice(16);
   t.not(swapped, id);
-  t.is(problemOf(() => parseIdNumber(swapped)), 'id_number_check_digit');
+  t.is(
+    problemOf(() => parseIdNumber(swapped)),
+    'id_number_check_digit',
+  );
 });
 
 test('InvalidIdentifier carries the problem as its message and name', (t) => {
@@ -191,7 +227,12 @@ test('parsePhone refuses anything that is not a mainland mobile number with phon
     '(+86)13800138000',
     '０１３８００１３８０００',
   ];
-  for (const input of bad) t.is(problemOf(() => parsePhone(input)), 'phone_format', JSON.stringify(input));
+  for (const input of bad)
+    t.is(
+      problemOf(() => parsePhone(input)),
+      'phone_format',
+      JSON.stringify(input),
+    );
 });
 
 test('maskIdNumber keeps only the first 3 and last 4 characters', (t) => {

@@ -66,16 +66,15 @@ forEngines(engines, 'take returns the value once and removes it', async (t, engi
   t.is(await store.take('never-set'), null);
 });
 
-forEngines(
-  engines,
-  'of concurrent takes of one key only one gets the value',
-  async (t, engine) => {
-    const { store } = await engine.open();
-    await store.set('code', 'c0de', 60);
-    const results = await Promise.all([store.take('code'), store.take('code'), store.take('code')]);
-    t.deepEqual(results.filter((r) => r !== null), ['c0de']);
-  },
-);
+forEngines(engines, 'of concurrent takes of one key only one gets the value', async (t, engine) => {
+  const { store } = await engine.open();
+  await store.set('code', 'c0de', 60);
+  const results = await Promise.all([store.take('code'), store.take('code'), store.take('code')]);
+  t.deepEqual(
+    results.filter((r) => r !== null),
+    ['c0de'],
+  );
+});
 
 forEngines(engines, 'del removes several keys and ignores missing ones', async (t, engine) => {
   const { store } = await engine.open();
@@ -99,7 +98,10 @@ forEngines(engines, 'incr counts from 1 and starts its TTL on first use only', a
   t.true(ttl > 0 && ttl <= 60, `the first TTL stays: ${ttl}`);
   t.is(await store.incr('other', 3600), 1, 'counters are separate');
   const counts = await Promise.all(Array.from({ length: 10 }, () => store.incr('race', 60)));
-  t.deepEqual([...counts].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  t.deepEqual(
+    [...counts].sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
 });
 
 forEngines(engines, 'addToSet and members; the TTL is extended, never shortened', async (t, engine) => {
@@ -188,30 +190,26 @@ forEngines(engines, 'channels are confined to their entity', async (t, engine) =
   const gzNext = await nextMessage(gz, 'sentinel');
   await gz.publish('sentinel', 'x');
   await gzNext.message;
-  t.deepEqual(received, [], 'gz did not get gd\'s message');
+  t.deepEqual(received, [], "gz did not get gd's message");
   await unsubscribe();
   await gdNext.unsubscribe();
   await gzNext.unsubscribe();
 });
 
-forEngines(
-  engines,
-  'unsubscribing one of two handlers of a channel keeps the other',
-  async (t, engine) => {
-    const { store } = await engine.open();
-    const received: string[] = [];
-    const unsubscribeA = await store.subscribe('ch', (m) => received.push(`A:${m}`));
-    const unsubscribeB = await store.subscribe('ch', (m) => received.push(`B:${m}`));
-    await unsubscribeA();
-    const sentinel = await nextMessage(store, 'sentinel');
-    await store.publish('ch', 'm');
-    await store.publish('sentinel', 'x');
-    await sentinel.message;
-    t.deepEqual(received, ['B:m']);
-    await unsubscribeB();
-    await sentinel.unsubscribe();
-  },
-);
+forEngines(engines, 'unsubscribing one of two handlers of a channel keeps the other', async (t, engine) => {
+  const { store } = await engine.open();
+  const received: string[] = [];
+  const unsubscribeA = await store.subscribe('ch', (m) => received.push(`A:${m}`));
+  const unsubscribeB = await store.subscribe('ch', (m) => received.push(`B:${m}`));
+  await unsubscribeA();
+  const sentinel = await nextMessage(store, 'sentinel');
+  await store.publish('ch', 'm');
+  await store.publish('sentinel', 'x');
+  await sentinel.message;
+  t.deepEqual(received, ['B:m']);
+  await unsubscribeB();
+  await sentinel.unsubscribe();
+});
 
 forEngines(engines, 'rateLimiter consume blocks after N points, per key', async (t, engine) => {
   const { store } = await engine.open();
@@ -232,21 +230,25 @@ forEngines(engines, 'rateLimiter consume blocks after N points, per key', async 
   t.is((await limiter.consume('13900139000')).remainingPoints, 2, 'another key has its own points');
 });
 
-forEngines(engines, 'rateLimiter with blockSeconds blocks for the block duration; limiters of two entities are separate', async (t, engine) => {
-  const { store } = await engine.open();
-  const opts = { keyPrefix: 'fail:acct', points: 2, durationSeconds: 60, blockSeconds: 900 };
-  const gd = store.scoped('gd').rateLimiter(opts);
-  const gz = store.scoped('gz').rateLimiter(opts);
-  await gd.consume('sub-1');
-  await gd.consume('sub-1');
-  const refused = (await gd.consume('sub-1').then(
-    () => null,
-    (r: RateLimiterRes) => r,
-  ))!;
-  t.true(refused instanceof RateLimiterRes);
-  t.true(refused.msBeforeNext > 60_000 && refused.msBeforeNext <= 900_000, `blocked for ${refused.msBeforeNext} ms`);
-  const state = await gd.get('sub-1');
-  t.true(state !== null && state.consumedPoints >= 3);
-  t.is((await gz.consume('sub-1')).remainingPoints, 1, 'gz counts its own failures');
-  t.is(await gz.get('never'), null);
-});
+forEngines(
+  engines,
+  'rateLimiter with blockSeconds blocks for the block duration; limiters of two entities are separate',
+  async (t, engine) => {
+    const { store } = await engine.open();
+    const opts = { keyPrefix: 'fail:acct', points: 2, durationSeconds: 60, blockSeconds: 900 };
+    const gd = store.scoped('gd').rateLimiter(opts);
+    const gz = store.scoped('gz').rateLimiter(opts);
+    await gd.consume('sub-1');
+    await gd.consume('sub-1');
+    const refused = (await gd.consume('sub-1').then(
+      () => null,
+      (r: RateLimiterRes) => r,
+    ))!;
+    t.true(refused instanceof RateLimiterRes);
+    t.true(refused.msBeforeNext > 60_000 && refused.msBeforeNext <= 900_000, `blocked for ${refused.msBeforeNext} ms`);
+    const state = await gd.get('sub-1');
+    t.true(state !== null && state.consumedPoints >= 3);
+    t.is((await gz.consume('sub-1')).remainingPoints, 1, 'gz counts its own failures');
+    t.is(await gz.get('never'), null);
+  },
+);

@@ -56,7 +56,9 @@ test('a line is JSON with time, level, message and fields', (t) => {
 
 test('an ID number and a phone inside the message are replaced', (t) => {
   const log = createLogger({}, 'info');
-  const { entry, raw } = line(() => log.info(`registration of ${ID} with phone ${PHONE} refused; also ${ID.toLowerCase()} and ${ID_DIGITS}`));
+  const { entry, raw } = line(() =>
+    log.info(`registration of ${ID} with phone ${PHONE} refused; also ${ID.toLowerCase()} and ${ID_DIGITS}`),
+  );
   t.is(entry.msg, 'registration of [id] with phone [phone] refused; also [id] and [id]');
   assertClean(t, raw);
 });

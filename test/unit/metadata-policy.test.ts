@@ -9,7 +9,12 @@ import { applyPolicy, combinePolicies, resolvePolicy, validatePolicy, type Metad
 
 type Md = Record<string, Record<string, unknown>>;
 
-function policyError(t: import('ava').ExecutionContext, fn: () => unknown, kind: 'illegal' | 'conflict' | 'violation', match?: RegExp): MetadataPolicyError {
+function policyError(
+  t: import('ava').ExecutionContext,
+  fn: () => unknown,
+  kind: 'illegal' | 'conflict' | 'violation',
+  match?: RegExp,
+): MetadataPolicyError {
   const err = t.throws(fn, { instanceOf: MetadataPolicyError });
   t.is(err?.kind, kind, err?.message);
   if (match) t.regex(err!.message, match);
@@ -27,7 +32,11 @@ function sortArrays(md: Record<string, unknown>): Record<string, unknown> {
 
 const TA_RP_POLICY: MetadataPolicy = {
   openid_relying_party: {
-    grant_types: { default: ['authorization_code'], subset_of: ['authorization_code', 'refresh_token'], superset_of: ['authorization_code'] },
+    grant_types: {
+      default: ['authorization_code'],
+      subset_of: ['authorization_code', 'refresh_token'],
+      superset_of: ['authorization_code'],
+    },
     token_endpoint_auth_method: { one_of: ['private_key_jwt', 'self_signed_tls_client_auth'], essential: true },
     token_endpoint_auth_signing_alg: { one_of: ['PS256', 'ES256'] },
     subject_type: { value: 'pairwise' },
@@ -86,7 +95,12 @@ test('§6.1.5 example: the resulting RP resolved metadata', (t) => {
 
 test('§6.1.5 example: an RP without the essential token_endpoint_auth_method is rejected', (t) => {
   const { token_endpoint_auth_method: _omitted, ...rest } = LEAF_RP_METADATA;
-  policyError(t, () => applyPolicy({ openid_relying_party: rest }, resolvePolicy([TA_RP_POLICY, INTERMEDIATE_RP_POLICY])), 'violation', /essential/);
+  policyError(
+    t,
+    () => applyPolicy({ openid_relying_party: rest }, resolvePolicy([TA_RP_POLICY, INTERMEDIATE_RP_POLICY])),
+    'violation',
+    /essential/,
+  );
 });
 
 test('§6.1.5 example: an RP with the auth method the intermediate no longer allows is rejected', (t) => {
@@ -201,7 +215,8 @@ for (const [essential, input, output] of ESSENTIAL_SUBSET_TABLE) {
 // -------------------------------------------------------------------------------------------
 
 const rp = (params: Record<string, Record<string, unknown>>): MetadataPolicy => ({ openid_relying_party: params });
-const apply = (md: Record<string, unknown>, params: Record<string, Record<string, unknown>>) => applyPolicy({ openid_relying_party: md }, rp(params)).openid_relying_party!;
+const apply = (md: Record<string, unknown>, params: Record<string, Record<string, unknown>>) =>
+  applyPolicy({ openid_relying_party: md }, rp(params)).openid_relying_party!;
 
 test('value assigns, replacing what the entity published (any JSON type)', (t) => {
   t.deepEqual(apply({ a: 'x' }, { a: { value: 'y' } }), { a: 'y' });
@@ -280,7 +295,9 @@ test('essential true requires the parameter; false or omitted does not', (t) => 
 
 test('operators apply in order: value, add, default, one_of, subset_of, superset_of, essential', (t) => {
   // add after value; subset_of after add; superset_of checks the final array.
-  t.deepEqual(apply({ a: ['mine'] }, { a: { value: ['x', 'y'], add: ['x'], subset_of: ['x', 'y', 'z'], superset_of: ['x'] } }), { a: ['x', 'y'] });
+  t.deepEqual(apply({ a: ['mine'] }, { a: { value: ['x', 'y'], add: ['x'], subset_of: ['x', 'y', 'z'], superset_of: ['x'] } }), {
+    a: ['x', 'y'],
+  });
   // default is applied after add: add has created the parameter, so default does nothing.
   t.deepEqual(apply({}, { a: { add: ['x'], default: ['d'] } }), { a: ['x'] });
   // default before subset_of: the default is filtered too.
@@ -297,11 +314,16 @@ test('a policy for an entity type the entity does not have adds nothing; other p
 });
 
 test('language-tagged parameter names are distinct parameters', (t) => {
-  t.deepEqual(apply({ client_name: 'A', 'client_name#zh-CN': '甲' }, { 'client_name#zh-CN': { value: '广州市' } }), { client_name: 'A', 'client_name#zh-CN': '广州市' });
+  t.deepEqual(apply({ client_name: 'A', 'client_name#zh-CN': '甲' }, { 'client_name#zh-CN': { value: '广州市' } }), {
+    client_name: 'A',
+    'client_name#zh-CN': '广州市',
+  });
 });
 
 test('scope is processed as an array of scope values and stays a space-separated string', (t) => {
-  t.deepEqual(apply({ scope: 'openid profile phone' }, { scope: { subset_of: ['openid', 'phone', 'id_number'] } }), { scope: 'openid phone' });
+  t.deepEqual(apply({ scope: 'openid profile phone' }, { scope: { subset_of: ['openid', 'phone', 'id_number'] } }), {
+    scope: 'openid phone',
+  });
   t.deepEqual(apply({ scope: 'openid' }, { scope: { add: ['profile'] } }), { scope: 'openid profile' });
   t.deepEqual(apply({}, { scope: { default: ['openid'] } }), { scope: 'openid' });
   t.deepEqual(apply({}, { scope: { default: 'openid profile', superset_of: ['openid'] } }), { scope: 'openid profile' });
@@ -313,7 +335,8 @@ test('scope is processed as an array of scope values and stays a space-separated
 // Merging (§6.1.4.1)
 // -------------------------------------------------------------------------------------------
 
-const merge = (a: Record<string, Record<string, unknown>>, b: Record<string, Record<string, unknown>>) => combinePolicies(rp(a), rp(b)).openid_relying_party!;
+const merge = (a: Record<string, Record<string, unknown>>, b: Record<string, Record<string, unknown>>) =>
+  combinePolicies(rp(a), rp(b)).openid_relying_party!;
 
 test('merge: value only when equal', (t) => {
   t.deepEqual(merge({ a: { value: 'x' } }, { a: { value: 'x' } }), { a: { value: 'x' } });
@@ -385,7 +408,13 @@ test('merge: a subordinate can restrict further (one_of narrowed, subset_of narr
     rp({ alg: { one_of: ['ES256', 'PS256'] } }),
     rp({ alg: { value: 'ES256' }, grants: { subset_of: ['authorization_code'], superset_of: ['authorization_code'] } }),
   ]);
-  t.deepEqual(merged, rp({ alg: { one_of: ['ES256', 'PS256'], value: 'ES256' }, grants: { subset_of: ['authorization_code'], superset_of: ['authorization_code'] } }));
+  t.deepEqual(
+    merged,
+    rp({
+      alg: { one_of: ['ES256', 'PS256'], value: 'ES256' },
+      grants: { subset_of: ['authorization_code'], superset_of: ['authorization_code'] },
+    }),
+  );
 });
 
 test('merge does not mutate its inputs', (t) => {
@@ -470,7 +499,11 @@ test('unknown operators are ignored unless critical (metadata_policy_crit)', (t)
 });
 
 test('MetadataPolicyError names the entity type, parameter and operator', (t) => {
-  const err = policyError(t, () => applyPolicy({ openid_provider: { a: 'z' } }, { openid_provider: { a: { one_of: ['x'] } } }), 'violation');
+  const err = policyError(
+    t,
+    () => applyPolicy({ openid_provider: { a: 'z' } }, { openid_provider: { a: { one_of: ['x'] } } }),
+    'violation',
+  );
   t.is(err.entityType, 'openid_provider');
   t.is(err.parameter, 'a');
   t.is(err.operator, 'one_of');

@@ -34,7 +34,10 @@ const TWO_FILES = {
 };
 
 async function tables(db: Database): Promise<string[]> {
-  const { rows } = await db.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [db.schema]);
+  const { rows } = await db.query<{ table_name: string }>(
+    'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+    [db.schema],
+  );
   return rows.map((r) => r.table_name);
 }
 
@@ -79,21 +82,25 @@ forEngines(engines, 'migrate applies files in name order and ignores files not n
   t.is(await count(db, 'items'), 1);
 });
 
-forEngines(engines, 'migrate throws MigrationChecksumError when an applied file was edited, and applies nothing of that run', async (t, engine) => {
-  const db = await engine.open('unit_mig');
-  const m = migrationsDir(TWO_FILES);
-  await migrate(db, ['demo'], m.dir);
-  m.write('001_counter.sql', 'CREATE TABLE counter (n bigint NOT NULL);');
-  m.write('003_other.sql', 'CREATE TABLE other (n int);');
-  const err = await t.throwsAsync(migrate(db, ['demo'], m.dir), { instanceOf: MigrationChecksumError });
-  t.regex(err.message, /demo\/001_counter/);
-  t.regex(err.message, new RegExp(db.schema));
-  t.deepEqual(await appliedVersions(db), ['demo/001_counter', 'demo/002_first_row']);
-  t.deepEqual(await tables(db), ['counter', 'schema_migrations']);
-  // Restoring the file makes the set usable again.
-  m.write('001_counter.sql', TWO_FILES['001_counter.sql']);
-  t.deepEqual(await migrate(db, ['demo'], m.dir), ['demo/003_other']);
-});
+forEngines(
+  engines,
+  'migrate throws MigrationChecksumError when an applied file was edited, and applies nothing of that run',
+  async (t, engine) => {
+    const db = await engine.open('unit_mig');
+    const m = migrationsDir(TWO_FILES);
+    await migrate(db, ['demo'], m.dir);
+    m.write('001_counter.sql', 'CREATE TABLE counter (n bigint NOT NULL);');
+    m.write('003_other.sql', 'CREATE TABLE other (n int);');
+    const err = await t.throwsAsync(migrate(db, ['demo'], m.dir), { instanceOf: MigrationChecksumError });
+    t.regex(err.message, /demo\/001_counter/);
+    t.regex(err.message, new RegExp(db.schema));
+    t.deepEqual(await appliedVersions(db), ['demo/001_counter', 'demo/002_first_row']);
+    t.deepEqual(await tables(db), ['counter', 'schema_migrations']);
+    // Restoring the file makes the set usable again.
+    m.write('001_counter.sql', TWO_FILES['001_counter.sql']);
+    t.deepEqual(await migrate(db, ['demo'], m.dir), ['demo/003_other']);
+  },
+);
 
 forEngines(engines, 'a failing migration leaves nothing of its run applied', async (t, engine) => {
   const db = await engine.open('unit_mig');
@@ -115,7 +122,10 @@ forEngines(engines, 'concurrent migrate() calls on one schema apply each file ex
   const m = migrationsDir(TWO_FILES);
   const results = await Promise.all([migrate(first, ['demo'], m.dir), migrate(second, ['demo'], m.dir), migrate(third, ['demo'], m.dir)]);
   t.deepEqual(results.flat().sort(), ['demo/001_counter', 'demo/002_first_row']);
-  t.true(results.some((r) => r.length === 2), 'one call applied the whole set');
+  t.true(
+    results.some((r) => r.length === 2),
+    'one call applied the whole set',
+  );
   t.is(await count(first, 'schema_migrations'), 2);
   t.is(await count(first, 'counter'), 1);
 });
@@ -168,7 +178,10 @@ forEngines(engines, 'two schemas of one engine do not see each other', async (t,
   t.deepEqual(await tables(b), []);
   await t.throwsAsync(b.query('SELECT * FROM counter'), { message: /counter/ });
   // Interleaved statements keep their own schema.
-  const [ra, rb] = await Promise.all([a.query<{ r: string | null }>("SELECT to_regclass('counter')::text AS r"), b.query<{ r: string | null }>("SELECT to_regclass('counter')::text AS r")]);
+  const [ra, rb] = await Promise.all([
+    a.query<{ r: string | null }>("SELECT to_regclass('counter')::text AS r"),
+    b.query<{ r: string | null }>("SELECT to_regclass('counter')::text AS r"),
+  ]);
   t.not(ra.rows[0]!.r, null);
   t.is(rb.rows[0]!.r, null);
   t.deepEqual(await migrate(b, ['demo'], m.dir), ['demo/001_counter', 'demo/002_first_row'], 'b migrates on its own');

@@ -38,8 +38,15 @@ const newUscc = () => syntheticUscc(randomDraw);
 
 /** A logger that keeps what it is given. */
 function capturingLogger(lines: string[]): Logger {
-  const record = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push(JSON.stringify({ level, msg, ...fields }));
-  return { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => capturingLogger(lines) };
+  const record = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push(JSON.stringify({ level, msg, ...fields }));
+  return {
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+    child: () => capturingLogger(lines),
+  };
 }
 
 function publisher(db: Database, deliver: (p: Publication) => Promise<void>, lines: string[] = []): RegistryPublisher {
@@ -67,7 +74,16 @@ async function backoffOf(db: Database, flush: () => Promise<unknown>): Promise<{
 const within = (b: { min: number; max: number }, seconds: number) => b.min <= seconds && seconds <= b.max;
 
 async function outbox(db: Database) {
-  const { rows } = await db.query<{ kind: HomeKind; home: string; previous_home: string | null; attempts: number; next_attempt_at: Date; last_error: string | null; identifier_enc: string; later: boolean }>(
+  const { rows } = await db.query<{
+    kind: HomeKind;
+    home: string;
+    previous_home: string | null;
+    attempts: number;
+    next_attempt_at: Date;
+    last_error: string | null;
+    identifier_enc: string;
+    later: boolean;
+  }>(
     'SELECT kind, home, previous_home, attempts, next_attempt_at, last_error, identifier_enc, next_attempt_at > now() AS later FROM registry_outbox ORDER BY id',
   );
   return rows;
@@ -86,12 +102,19 @@ forEngines(engines, 'a recorded home is found by its identifier, stored only as 
   t.is(await registry.lookup('natural', newId()), null);
 
   const { rows } = await db.query<Record<string, unknown>>('SELECT * FROM home_registry ORDER BY kind');
-  t.deepEqual(rows.map((r) => [r.kind, r.blind_index, r.home, r.via]), [
-    ['legal', registry.indexOf('legal', org), SZ, GD],
-    ['natural', registry.indexOf('natural', person), GZ, GD],
-  ]);
+  t.deepEqual(
+    rows.map((r) => [r.kind, r.blind_index, r.home, r.via]),
+    [
+      ['legal', registry.indexOf('legal', org), SZ, GD],
+      ['natural', registry.indexOf('natural', person), GZ, GD],
+    ],
+  );
   t.false(JSON.stringify(rows).includes(person) || JSON.stringify(rows).includes(org), 'no identifier in clear');
-  t.not(registry.indexOf('natural', person), new HomeRegistry(db, new BlindIndex(randomBytes(32))).indexOf('natural', person), "each broker's index is its own");
+  t.not(
+    registry.indexOf('natural', person),
+    new HomeRegistry(db, new BlindIndex(randomBytes(32))).indexOf('natural', person),
+    "each broker's index is its own",
+  );
 });
 
 forEngines(engines, 'the same home again is unchanged; another home is a conflict naming the existing one', async (t, engine) => {
@@ -101,10 +124,16 @@ forEngines(engines, 'the same home again is unchanged; another home is a conflic
   await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: GZ, via: GD }));
   t.is(await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: GZ, via: GD })), 'unchanged');
 
-  const conflict = await t.throwsAsync(db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: SZ, via: GD })), { instanceOf: HomeConflict });
+  const conflict = await t.throwsAsync(
+    db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: SZ, via: GD })),
+    { instanceOf: HomeConflict },
+  );
   t.is(conflict.home, GZ);
   t.false(conflict.message.includes(person));
-  const wrongPrevious = await t.throwsAsync(db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: SZ, via: GD, previousHome: JS })), { instanceOf: HomeConflict });
+  const wrongPrevious = await t.throwsAsync(
+    db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: SZ, via: GD, previousHome: JS })),
+    { instanceOf: HomeConflict },
+  );
   t.is(wrongPrevious.home, GZ, 'a move away from a home that is not the current one is refused');
   t.is(await registry.lookup('natural', person), GZ);
 
@@ -117,13 +146,22 @@ forEngines(engines, 'a relocation from the current home moves the entry; its red
   const registry = new HomeRegistry(db, keys.blindIndex);
   const person = newId();
   await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: GZ, via: GD }));
-  t.is(await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: JS, via: JS, previousHome: GZ })), 'moved');
+  t.is(
+    await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: JS, via: JS, previousHome: GZ })),
+    'moved',
+  );
   t.is(await registry.lookup('natural', person), JS);
   const { rows } = await db.query<{ via: string; moved: boolean }>('SELECT via, updated_at > registered_at AS moved FROM home_registry');
   t.deepEqual(rows, [{ via: JS, moved: true }]);
-  t.is(await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: JS, via: JS, previousHome: GZ })), 'unchanged');
+  t.is(
+    await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: JS, via: JS, previousHome: GZ })),
+    'unchanged',
+  );
   // A move of an identifier this registry never saw records it.
-  t.is(await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: newId(), home: JS, via: JS, previousHome: GZ })), 'recorded');
+  t.is(
+    await db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: newId(), home: JS, via: JS, previousHome: GZ })),
+    'recorded',
+  );
 });
 
 forEngines(engines, 'concurrent first publications of one identifier: one home wins, the other is a conflict', async (t, engine) => {
@@ -133,11 +171,16 @@ forEngines(engines, 'concurrent first publications of one identifier: one home w
   const person = newId();
   const results = await Promise.allSettled([
     db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: person, home: GZ, via: GD })),
-    other.transaction((tx) => new HomeRegistry(other, keys.blindIndex).record(tx, { kind: 'natural', identifier: person, home: SZ, via: GD })),
+    other.transaction((tx) =>
+      new HomeRegistry(other, keys.blindIndex).record(tx, { kind: 'natural', identifier: person, home: SZ, via: GD }),
+    ),
   ]);
   const recorded = results.filter((r) => r.status === 'fulfilled');
   const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  t.deepEqual(recorded.map((r) => r.value), ['recorded']);
+  t.deepEqual(
+    recorded.map((r) => r.value),
+    ['recorded'],
+  );
   t.is(refused.length, 1);
   t.true(refused[0]!.reason instanceof HomeConflict);
   t.is(await registry.lookup('natural', person), (refused[0]!.reason as HomeConflict).home);
@@ -146,9 +189,15 @@ forEngines(engines, 'concurrent first publications of one identifier: one home w
 forEngines(engines, 'invalid identifiers are refused before anything is stored', async (t, engine) => {
   const db = await registryDb(engine);
   const registry = new HomeRegistry(db, keys.blindIndex);
-  await t.throwsAsync(db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: '123', home: GZ, via: GD })), { instanceOf: InvalidIdentifier });
+  await t.throwsAsync(
+    db.transaction((tx) => registry.record(tx, { kind: 'natural', identifier: '123', home: GZ, via: GD })),
+    { instanceOf: InvalidIdentifier },
+  );
   await t.throwsAsync(registry.lookup('legal', 'not-a-uscc'), { instanceOf: InvalidUscc });
-  await t.throwsAsync(db.transaction((tx) => enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: '110105194912310020', home: GZ })), { instanceOf: InvalidIdentifier });
+  await t.throwsAsync(
+    db.transaction((tx) => enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: '110105194912310020', home: GZ })),
+    { instanceOf: InvalidIdentifier },
+  );
   t.deepEqual((await db.query('SELECT 1 FROM home_registry UNION ALL SELECT 1 FROM registry_outbox')).rows, []);
 });
 
@@ -167,7 +216,9 @@ forEngines(engines, 'a publication commits or rolls back with the transaction th
   t.deepEqual(await outbox(db), []);
   t.is(await registry.lookup('natural', person), null);
 
-  await db.transaction((tx) => enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: person.toLowerCase(), home: SZ, previousHome: GZ }));
+  await db.transaction((tx) =>
+    enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: person.toLowerCase(), home: SZ, previousHome: GZ }),
+  );
   const rows = await outbox(db);
   t.is(rows.length, 1);
   t.like(rows[0], { kind: 'natural', home: SZ, previous_home: GZ, attempts: 0, last_error: null, later: false });
@@ -198,47 +249,55 @@ forEngines(engines, 'flush delivers every due publication once and deletes it', 
   t.is(delivered.length, 2);
 });
 
-forEngines(engines, 'a failed delivery keeps the row, counts the attempt and backs off; the identifier is never logged', async (t, engine) => {
-  const db = await registryDb(engine);
-  const person = newId();
-  await db.transaction((tx) => enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: person, home: GZ }));
-  const lines: string[] = [];
-  let calls = 0;
-  const failing = publisher(db, async () => {
-    calls++;
-    throw new HomeConflict(SZ);
-  }, lines);
+forEngines(
+  engines,
+  'a failed delivery keeps the row, counts the attempt and backs off; the identifier is never logged',
+  async (t, engine) => {
+    const db = await registryDb(engine);
+    const person = newId();
+    await db.transaction((tx) => enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: person, home: GZ }));
+    const lines: string[] = [];
+    let calls = 0;
+    const failing = publisher(
+      db,
+      async () => {
+        calls++;
+        throw new HomeConflict(SZ);
+      },
+      lines,
+    );
 
-  const firstWait = await backoffOf(db, async () => t.is(await failing.flush(), 0));
-  let [row] = await outbox(db);
-  t.like(row, { attempts: 1 });
-  t.regex(row!.last_error!, /^HomeConflict: .*sz\.example/);
-  t.true(within(firstWait, 1), `one second after the first failure (${JSON.stringify(firstWait)})`);
+    const firstWait = await backoffOf(db, async () => t.is(await failing.flush(), 0));
+    let [row] = await outbox(db);
+    t.like(row, { attempts: 1 });
+    t.regex(row!.last_error!, /^HomeConflict: .*sz\.example/);
+    t.true(within(firstWait, 1), `one second after the first failure (${JSON.stringify(firstWait)})`);
 
-  // A row not yet due is left alone (pushed well out, so that a slow machine cannot make it due).
-  await db.query("UPDATE registry_outbox SET next_attempt_at = now() + interval '1 hour'");
-  t.is(await failing.flush(), 0, 'not due again yet');
-  t.is(calls, 1);
+    // A row not yet due is left alone (pushed well out, so that a slow machine cannot make it due).
+    await db.query("UPDATE registry_outbox SET next_attempt_at = now() + interval '1 hour'");
+    t.is(await failing.flush(), 0, 'not due again yet');
+    t.is(calls, 1);
 
-  await db.query('UPDATE registry_outbox SET next_attempt_at = now()');
-  const secondWait = await backoffOf(db, async () => t.is(await failing.flush(), 0));
-  [row] = await outbox(db);
-  t.like(row, { attempts: 2 });
-  t.is(calls, 2);
-  t.true(within(secondWait, 2), `two seconds after the second (${JSON.stringify(secondWait)})`);
+    await db.query('UPDATE registry_outbox SET next_attempt_at = now()');
+    const secondWait = await backoffOf(db, async () => t.is(await failing.flush(), 0));
+    [row] = await outbox(db);
+    t.like(row, { attempts: 2 });
+    t.is(calls, 2);
+    t.true(within(secondWait, 2), `two seconds after the second (${JSON.stringify(secondWait)})`);
 
-  await db.query('UPDATE registry_outbox SET attempts = 40, next_attempt_at = now()');
-  const capped = await backoffOf(db, () => failing.flush());
-  t.true(within(capped, 300), `backoff is capped at five minutes (${JSON.stringify(capped)})`);
+    await db.query('UPDATE registry_outbox SET attempts = 40, next_attempt_at = now()');
+    const capped = await backoffOf(db, () => failing.flush());
+    t.true(within(capped, 300), `backoff is capped at five minutes (${JSON.stringify(capped)})`);
 
-  t.true(lines.length >= 3 && lines.every((l) => !l.includes(person)), 'failures are logged, without the identifier');
+    t.true(lines.length >= 3 && lines.every((l) => !l.includes(person)), 'failures are logged, without the identifier');
 
-  await db.query('UPDATE registry_outbox SET next_attempt_at = now()');
-  const delivered: Publication[] = [];
-  t.is(await publisher(db, async (pub) => void delivered.push(pub)).flush(), 1);
-  t.deepEqual(delivered, [{ kind: 'natural', identifier: person, home: GZ, previousHome: null }]);
-  t.deepEqual(await outbox(db), []);
-});
+    await db.query('UPDATE registry_outbox SET next_attempt_at = now()');
+    const delivered: Publication[] = [];
+    t.is(await publisher(db, async (pub) => void delivered.push(pub)).flush(), 1);
+    t.deepEqual(delivered, [{ kind: 'natural', identifier: person, home: GZ, previousHome: null }]);
+    t.deepEqual(await outbox(db), []);
+  },
+);
 
 forEngines(engines, 'the publications of one identifier are delivered in order, even across failures', async (t, engine) => {
   const db = await registryDb(engine);
@@ -254,11 +313,21 @@ forEngines(engines, 'the publications of one identifier are delivered in order, 
     delivered.push(pub);
   });
   t.is(await superiorDownForGz.flush(), 1);
-  t.deepEqual(delivered.map((p) => p.identifier), [bystander], 'the move waits for the registration it moves; others do not wait');
+  t.deepEqual(
+    delivered.map((p) => p.identifier),
+    [bystander],
+    'the move waits for the registration it moves; others do not wait',
+  );
 
   await db.query('UPDATE registry_outbox SET next_attempt_at = now()');
   t.is(await publisher(db, async (pub) => void delivered.push(pub)).flush(), 2);
-  t.deepEqual(delivered.slice(1).map((p) => [p.home, p.previousHome]), [[GZ, null], [JS, GZ]]);
+  t.deepEqual(
+    delivered.slice(1).map((p) => [p.home, p.previousHome]),
+    [
+      [GZ, null],
+      [JS, GZ],
+    ],
+  );
 });
 
 forEngines(engines, 'concurrent flushes (two publishers, two connections) never deliver a row twice', async (t, engine) => {
@@ -280,9 +349,15 @@ forEngines(engines, 'concurrent flushes (two publishers, two connections) never 
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
   };
   const counts = await Promise.all([publisher(db, deliver).flush(), publisher(other, deliver).flush(), publisher(db, deliver).flush()]);
-  t.is(counts.reduce((a, b) => a + b, 0), 47);
+  t.is(
+    counts.reduce((a, b) => a + b, 0),
+    47,
+  );
   t.is(seen.size, 47);
-  t.true([...seen.values()].every((n) => n === 1), 'each publication was delivered exactly once');
+  t.true(
+    [...seen.values()].every((n) => n === 1),
+    'each publication was delivered exactly once',
+  );
   t.deepEqual(sequence, [GZ, SZ, JS]);
   t.deepEqual(await outbox(db), []);
 });

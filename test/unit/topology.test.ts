@@ -34,37 +34,143 @@ function refusal(raw: unknown, source?: string): ConfigurationError {
   throw new Error('the topology was accepted');
 }
 
-const pick = (e: Entity) => ({ id: e.id, kind: e.kind, tier: e.tier, province: e.province, mode: e.mode, superior: e.superior, port: e.port, url: e.url, issuer: e.issuer });
+const pick = (e: Entity) => ({
+  id: e.id,
+  kind: e.kind,
+  tier: e.tier,
+  province: e.province,
+  mode: e.mode,
+  superior: e.superior,
+  port: e.port,
+  url: e.url,
+  issuer: e.issuer,
+});
 
 test('the demo topology has the documented entities, in order', (t) => {
   const topology = loadTopology();
   t.is(topology.name, 'demo');
   t.is(topology.host, '127.0.0.1');
   t.deepEqual(topology.entities.map(pick), [
-    { id: 'national', kind: 'op', tier: 'national', province: null, mode: null, superior: null, port: 7000, url: 'http://127.0.0.1:7000', issuer: 'http://127.0.0.1:7000' },
-    { id: 'gd', kind: 'op', tier: 'province', province: 'gd', mode: 'separate', superior: 'national', port: 7100, url: 'http://127.0.0.1:7100', issuer: 'http://127.0.0.1:7100' },
-    { id: 'gz', kind: 'op', tier: 'city', province: 'gd', mode: 'separate', superior: 'gd', port: 7101, url: 'http://127.0.0.1:7101', issuer: 'http://127.0.0.1:7101' },
-    { id: 'sz', kind: 'op', tier: 'city', province: 'gd', mode: 'separate', superior: 'gd', port: 7102, url: 'http://127.0.0.1:7102', issuer: 'http://127.0.0.1:7102' },
-    { id: 'js', kind: 'op', tier: 'province', province: 'js', mode: 'hybrid', superior: 'national', port: 7200, url: 'http://127.0.0.1:7200', issuer: 'http://127.0.0.1:7200' },
+    {
+      id: 'national',
+      kind: 'op',
+      tier: 'national',
+      province: null,
+      mode: null,
+      superior: null,
+      port: 7000,
+      url: 'http://127.0.0.1:7000',
+      issuer: 'http://127.0.0.1:7000',
+    },
+    {
+      id: 'gd',
+      kind: 'op',
+      tier: 'province',
+      province: 'gd',
+      mode: 'separate',
+      superior: 'national',
+      port: 7100,
+      url: 'http://127.0.0.1:7100',
+      issuer: 'http://127.0.0.1:7100',
+    },
+    {
+      id: 'gz',
+      kind: 'op',
+      tier: 'city',
+      province: 'gd',
+      mode: 'separate',
+      superior: 'gd',
+      port: 7101,
+      url: 'http://127.0.0.1:7101',
+      issuer: 'http://127.0.0.1:7101',
+    },
+    {
+      id: 'sz',
+      kind: 'op',
+      tier: 'city',
+      province: 'gd',
+      mode: 'separate',
+      superior: 'gd',
+      port: 7102,
+      url: 'http://127.0.0.1:7102',
+      issuer: 'http://127.0.0.1:7102',
+    },
+    {
+      id: 'js',
+      kind: 'op',
+      tier: 'province',
+      province: 'js',
+      mode: 'hybrid',
+      superior: 'national',
+      port: 7200,
+      url: 'http://127.0.0.1:7200',
+      issuer: 'http://127.0.0.1:7200',
+    },
     // Hybrid-mode cities have portals only, under their province.
-    { id: 'nj', kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', superior: 'js', port: 7201, url: 'http://127.0.0.1:7201', issuer: null },
-    { id: 'wx', kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', superior: 'js', port: 7202, url: 'http://127.0.0.1:7202', issuer: null },
-    { id: 'zj', kind: 'op', tier: 'province', province: 'zj', mode: 'unified', superior: 'national', port: 7300, url: 'http://127.0.0.1:7300', issuer: 'http://127.0.0.1:7300' },
+    {
+      id: 'nj',
+      kind: 'portal',
+      tier: 'city',
+      province: 'js',
+      mode: 'hybrid',
+      superior: 'js',
+      port: 7201,
+      url: 'http://127.0.0.1:7201',
+      issuer: null,
+    },
+    {
+      id: 'wx',
+      kind: 'portal',
+      tier: 'city',
+      province: 'js',
+      mode: 'hybrid',
+      superior: 'js',
+      port: 7202,
+      url: 'http://127.0.0.1:7202',
+      issuer: null,
+    },
+    {
+      id: 'zj',
+      kind: 'op',
+      tier: 'province',
+      province: 'zj',
+      mode: 'unified',
+      superior: 'national',
+      port: 7300,
+      url: 'http://127.0.0.1:7300',
+      issuer: 'http://127.0.0.1:7300',
+    },
     // The services entity is a leaf under the national trust anchor (authority hint), with no issuer.
-    { id: 'registries', kind: 'services', tier: 'national', province: null, mode: null, superior: 'national', port: 7900, url: 'http://127.0.0.1:7900', issuer: null },
+    {
+      id: 'registries',
+      kind: 'services',
+      tier: 'national',
+      province: null,
+      mode: null,
+      superior: 'national',
+      port: 7900,
+      url: 'http://127.0.0.1:7900',
+      issuer: null,
+    },
   ]);
 });
 
 test('the demo topology: ops(), services(), get() by id and by URL, display names', (t) => {
   const topology = loadTopology(DEFAULT_TOPOLOGY);
-  t.deepEqual(topology.ops().map((e) => e.id), ['national', 'gd', 'gz', 'sz', 'js', 'zj']);
+  t.deepEqual(
+    topology.ops().map((e) => e.id),
+    ['national', 'gd', 'gz', 'sz', 'js', 'zj'],
+  );
   t.is(topology.services().id, 'registries');
   t.is(topology.get('gz').superior, 'gd');
   t.is(topology.get('http://127.0.0.1:7101').id, 'gz');
   t.is(topology.get('http://127.0.0.1:7101/').id, 'gz');
   t.deepEqual(topology.get('gd').name, { 'zh-CN': '广东省政务服务网', en: 'Guangdong Government Services' });
   // Cities of the hybrid province are portals, not OPs: their accounts live at js.
-  t.deepEqual(topology.entities.filter((e) => e.kind === 'portal').map((e) => e.id), ['nj', 'wx']);
+  t.deepEqual(
+    topology.entities.filter((e) => e.kind === 'portal').map((e) => e.id),
+    ['nj', 'wx'],
+  );
   const err = t.throws(() => topology.get('hz'), { instanceOf: ConfigurationError });
   t.is(err.path, '--entity');
   t.regex(err.message, /known: national, gd, gz, sz, js, nj, wx, zj, registries/);
@@ -84,7 +190,17 @@ test('a hybrid city with a port is a portal under its province; explicit URLs an
   raw.provinces[0].url = 'https://gd.example.cn';
   const topology = parseTopology(raw);
   const nj = topology.get('nj');
-  t.deepEqual(pick(nj), { id: 'nj', kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', superior: 'js', port: 7201, url: 'http://[::1]:7201', issuer: null });
+  t.deepEqual(pick(nj), {
+    id: 'nj',
+    kind: 'portal',
+    tier: 'city',
+    province: 'js',
+    mode: 'hybrid',
+    superior: 'js',
+    port: 7201,
+    url: 'http://[::1]:7201',
+    issuer: null,
+  });
   t.false(topology.ops().includes(nj));
   t.is(topology.get('gd').issuer, 'https://gd.example.cn');
   t.is(topology.get('https://gd.example.cn').id, 'gd');
@@ -157,7 +273,10 @@ test('a city of a separate-mode province without a port is refused at its port f
   delete raw.provinces[0].cities[1].port;
   const err = refusal(raw, 'my.json');
   t.is(err.path, 'my.json: provinces[0].cities[1].port');
-  t.regex(err.message, /^my\.json: provinces\[0\]\.cities\[1\]\.port: a city of a separate-mode province runs its own OP and needs a port$/);
+  t.regex(
+    err.message,
+    /^my\.json: provinces\[0\]\.cities\[1\]\.port: a city of a separate-mode province runs its own OP and needs a port$/,
+  );
 });
 
 test('a bad mode value is refused at its mode field', (t) => {

@@ -84,11 +84,24 @@ async function federation() {
   const statements: Record<'nationalEC' | 'gdEC' | 'gzEC' | 'nationalAboutGd' | 'gdAboutGz', Published> = {
     nationalEC: {
       signer: national.key,
-      claims: { iss: NATIONAL, sub: NATIONAL, ...times, jwks: national.jwks, metadata: { federation_entity: { federation_fetch_endpoint: national.fetchEndpoint, organization_name: '国家政务服务平台' } } },
+      claims: {
+        iss: NATIONAL,
+        sub: NATIONAL,
+        ...times,
+        jwks: national.jwks,
+        metadata: { federation_entity: { federation_fetch_endpoint: national.fetchEndpoint, organization_name: '国家政务服务平台' } },
+      },
     },
     gdEC: {
       signer: gd.key,
-      claims: { iss: GD, sub: GD, ...times, jwks: gd.jwks, authority_hints: [NATIONAL], metadata: { federation_entity: { federation_fetch_endpoint: gd.fetchEndpoint } } },
+      claims: {
+        iss: GD,
+        sub: GD,
+        ...times,
+        jwks: gd.jwks,
+        authority_hints: [NATIONAL],
+        metadata: { federation_entity: { federation_fetch_endpoint: gd.fetchEndpoint } },
+      },
     },
     gzEC: {
       signer: gz.key,
@@ -125,7 +138,10 @@ async function federation() {
         ...times,
         jwks: gz.jwks,
         metadata_policy: structuredClone(GD_POLICY),
-        metadata: { openid_provider: { organization_name: '广州市政务服务数据管理局' }, openid_relying_party: { client_name: 'not an RP' } },
+        metadata: {
+          openid_provider: { organization_name: '广州市政务服务数据管理局' },
+          openid_relying_party: { client_name: 'not an RP' },
+        },
       },
     },
   };
@@ -184,7 +200,12 @@ function options(fed: Federation, fetcher: StatementFetcher, extra: Partial<Reso
   return { trustAnchors: fed.anchors, fetcher, now: () => NOW, ...extra };
 }
 
-async function rejects(t: ExecutionContext, promise: Promise<unknown>, check: TrustChainCheck, statement?: string): Promise<TrustChainError> {
+async function rejects(
+  t: ExecutionContext,
+  promise: Promise<unknown>,
+  check: TrustChainCheck,
+  statement?: string,
+): Promise<TrustChainError> {
   const err = await t.throwsAsync(promise, { instanceOf: TrustChainError });
   t.is(err?.check, check, err?.message);
   if (statement !== undefined) t.is(err?.statement, statement, err?.message);
@@ -263,7 +284,9 @@ test('trust marks of the subject are passed through after a syntax check', async
     .sign(fed.national.key.privateKey);
   fed.statements.gzEC.claims.trust_marks = [{ trust_mark_type: 'https://national.gov.cn/marks/level3', trust_mark: mark }];
   const { fetcher } = await publish(fed);
-  t.deepEqual((await resolveTrustChain(GZ, options(fed, fetcher))).trustMarks, [{ trust_mark_type: 'https://national.gov.cn/marks/level3', trust_mark: mark }]);
+  t.deepEqual((await resolveTrustChain(GZ, options(fed, fetcher))).trustMarks, [
+    { trust_mark_type: 'https://national.gov.cn/marks/level3', trust_mark: mark },
+  ]);
 
   fed.statements.gzEC.claims.trust_marks = [{ trust_mark_type: 'https://national.gov.cn/marks/other', trust_mark: mark }];
   const again = await publish(fed);
@@ -313,7 +336,12 @@ test('a tampered payload is rejected (check signature)', async (t) => {
   const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
   delete claims.metadata_policy;
   const tampered = [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), s].join('.');
-  await rejects(t, validateTrustChain([jwt.gzEC, tampered, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: fed.anchors, now: () => NOW }), 'signature', SS_GD_GZ);
+  await rejects(
+    t,
+    validateTrustChain([jwt.gzEC, tampered, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: fed.anchors, now: () => NOW }),
+    'signature',
+    SS_GD_GZ,
+  );
 });
 
 test('an entity configuration signed with a key its superior did not list is rejected (check key_not_in_superior)', async (t) => {
@@ -372,7 +400,10 @@ test('iss/sub mismatches are rejected (check iss_sub)', async (t) => {
   const wrong = await publish(other);
   await rejects(
     t,
-    validateTrustChain([good.jwt.gzEC, good.jwt.gdAboutGz, wrong.jwt.nationalAboutGd, good.jwt.nationalEC], { trustAnchors: fed.anchors, now: () => NOW }),
+    validateTrustChain([good.jwt.gzEC, good.jwt.gdAboutGz, wrong.jwt.nationalAboutGd, good.jwt.nationalEC], {
+      trustAnchors: fed.anchors,
+      now: () => NOW,
+    }),
     'iss_sub',
     `subordinate statement ${NATIONAL}→https://js.gov.cn`,
   );
@@ -385,11 +416,16 @@ test('an entity configuration served for another entity is rejected (check iss_s
   await rejects(t, resolveTrustChain(GZ, options(fed, fetcher)), 'iss_sub', EC_GD);
 });
 
-test('a presented chain whose first superior is not among the subject\'s authority_hints is rejected', async (t) => {
+test("a presented chain whose first superior is not among the subject's authority_hints is rejected", async (t) => {
   const fed = await federation();
   fed.statements.gzEC.claims.authority_hints = ['https://sz.gd.gov.cn'];
   const { jwt } = await publish(fed);
-  await rejects(t, validateTrustChain([jwt.gzEC, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: fed.anchors, now: () => NOW }), 'authority_hints', EC_GZ);
+  await rejects(
+    t,
+    validateTrustChain([jwt.gzEC, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: fed.anchors, now: () => NOW }),
+    'authority_hints',
+    EC_GZ,
+  );
 });
 
 test('a loop in authority_hints is detected and not followed (check loop)', async (t) => {
@@ -406,8 +442,25 @@ test('a two-entity loop between intermediates is detected (check loop)', async (
   const sz = await entity('https://sz.gd.gov.cn');
   fed.statements.gdEC.claims.authority_hints = [sz.id];
   const { fetcher } = await publish(fed);
-  fetcher.ecs.set(sz.id, await sign({ signer: sz.key, claims: { iss: sz.id, sub: sz.id, iat: NOW, exp: NOW + 60, jwks: sz.jwks, authority_hints: [GD], metadata: { federation_entity: { federation_fetch_endpoint: sz.fetchEndpoint } } } }));
-  fetcher.subordinates.set(`${sz.fetchEndpoint} ${GD}`, await sign({ signer: sz.key, claims: { iss: sz.id, sub: GD, iat: NOW, exp: NOW + 60, jwks: fed.gd.jwks } }));
+  fetcher.ecs.set(
+    sz.id,
+    await sign({
+      signer: sz.key,
+      claims: {
+        iss: sz.id,
+        sub: sz.id,
+        iat: NOW,
+        exp: NOW + 60,
+        jwks: sz.jwks,
+        authority_hints: [GD],
+        metadata: { federation_entity: { federation_fetch_endpoint: sz.fetchEndpoint } },
+      },
+    }),
+  );
+  fetcher.subordinates.set(
+    `${sz.fetchEndpoint} ${GD}`,
+    await sign({ signer: sz.key, claims: { iss: sz.id, sub: GD, iat: NOW, exp: NOW + 60, jwks: fed.gd.jwks } }),
+  );
   await rejects(t, resolveTrustChain(GZ, options(fed, fetcher)), 'loop', `entity configuration of ${sz.id}`);
 });
 
@@ -416,7 +469,15 @@ test('a chain longer than maxPathLength is rejected (check max_path_length)', as
   const { jwt, fetcher } = await publish(fed);
   await rejects(t, resolveTrustChain(GZ, options(fed, fetcher, { maxPathLength: 0 })), 'max_path_length');
   t.truthy(await resolveTrustChain(GZ, options(fed, fetcher, { maxPathLength: 1 })));
-  await rejects(t, validateTrustChain([jwt.gzEC, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: fed.anchors, now: () => NOW, maxPathLength: 0 }), 'max_path_length');
+  await rejects(
+    t,
+    validateTrustChain([jwt.gzEC, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC], {
+      trustAnchors: fed.anchors,
+      now: () => NOW,
+      maxPathLength: 0,
+    }),
+    'max_path_length',
+  );
 });
 
 test('a max_path_length constraint is enforced (check max_path_length)', async (t) => {
@@ -436,14 +497,24 @@ test('a chain to an anchor that is not configured is rejected (check unknown_tru
   const elsewhere = await entity('https://other-federation.example');
   const anchors = [{ entityId: elsewhere.id, jwks: elsewhere.jwks }];
   await rejects(t, resolveTrustChain(GZ, { ...options(fed, fetcher), trustAnchors: anchors }), 'unknown_trust_anchor', EC_NATIONAL);
-  await rejects(t, validateTrustChain([jwt.gzEC, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: anchors, now: () => NOW }), 'unknown_trust_anchor', EC_NATIONAL);
+  await rejects(
+    t,
+    validateTrustChain([jwt.gzEC, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: anchors, now: () => NOW }),
+    'unknown_trust_anchor',
+    EC_NATIONAL,
+  );
 });
 
 test('the anchor configuration must verify with the configured anchor keys, not only its own', async (t) => {
   const fed = await federation();
   const { fetcher } = await publish(fed);
   const impostor = await newKey(fed.national.key.kid);
-  await rejects(t, resolveTrustChain(GZ, { ...options(fed, fetcher), trustAnchors: [{ entityId: NATIONAL, jwks: { keys: [impostor.jwk] } }] }), 'signature', EC_NATIONAL);
+  await rejects(
+    t,
+    resolveTrustChain(GZ, { ...options(fed, fetcher), trustAnchors: [{ entityId: NATIONAL, jwks: { keys: [impostor.jwk] } }] }),
+    'signature',
+    EC_NATIONAL,
+  );
 });
 
 test('conflicting policies of two superiors are rejected (check policy_conflict)', async (t) => {
@@ -465,7 +536,10 @@ test('a subordinate policy that widens a superior one_of to nothing is a conflic
 
 test('an illegal policy is rejected (check policy_illegal)', async (t) => {
   const fed = await federation();
-  (fed.statements.gdAboutGz.claims.metadata_policy as MetadataPolicy).openid_provider!.response_types_supported = { one_of: ['code'], subset_of: ['code'] };
+  (fed.statements.gdAboutGz.claims.metadata_policy as MetadataPolicy).openid_provider!.response_types_supported = {
+    one_of: ['code'],
+    subset_of: ['code'],
+  };
   const { fetcher } = await publish(fed);
   await rejects(t, resolveTrustChain(GZ, options(fed, fetcher)), 'policy_illegal', SS_GD_GZ);
 });
@@ -483,7 +557,8 @@ test('an unsupported critical policy operator is rejected (check policy_illegal)
 
 test('metadata that violates the resolved policy is rejected (check policy_violation)', async (t) => {
   const fed = await federation();
-  (fed.statements.gzEC.claims.metadata as Record<string, Record<string, unknown>>).openid_provider!.id_token_signing_alg_values_supported = ['RS256'];
+  (fed.statements.gzEC.claims.metadata as Record<string, Record<string, unknown>>).openid_provider!.id_token_signing_alg_values_supported =
+    ['RS256'];
   const { fetcher } = await publish(fed);
   const err = await rejects(t, resolveTrustChain(GZ, options(fed, fetcher)), 'policy_violation', EC_GZ);
   t.regex(err.message, /superset_of/);
@@ -491,13 +566,19 @@ test('metadata that violates the resolved policy is rejected (check policy_viola
 
 test('an oversize statement is rejected before it is parsed (check too_large)', async (t) => {
   const fed = await federation();
-  (fed.statements.gzEC.claims.metadata as Record<string, Record<string, unknown>>).openid_provider!.op_policy_uri = `https://gz.gd.gov.cn/${'x'.repeat(70 * 1024)}`;
+  (fed.statements.gzEC.claims.metadata as Record<string, Record<string, unknown>>).openid_provider!.op_policy_uri =
+    `https://gz.gd.gov.cn/${'x'.repeat(70 * 1024)}`;
   const { fetcher } = await publish(fed);
   await rejects(t, resolveTrustChain(GZ, options(fed, fetcher)), 'too_large', EC_GZ);
 
   const small = await publish(await federation());
   await rejects(t, resolveTrustChain(GZ, options(fed, small.fetcher, { maxJwtBytes: 1000 })), 'too_large', EC_GZ);
-  await rejects(t, validateTrustChain([small.jwt.gzEC], { trustAnchors: fed.anchors, now: () => NOW, maxJwtBytes: 100 }), 'too_large', 'statement 0 of the trust chain');
+  await rejects(
+    t,
+    validateTrustChain([small.jwt.gzEC], { trustAnchors: fed.anchors, now: () => NOW, maxJwtBytes: 100 }),
+    'too_large',
+    'statement 0 of the trust chain',
+  );
 });
 
 test('a fetcher that never answers times out quickly (check fetch_timeout) and is aborted', async (t) => {
@@ -552,7 +633,9 @@ test('naming constraints: permitted and excluded host subtrees (check constraint
   const err1 = await rejects(t, resolveTrustChain(GZ, options(fed, (await publish(fed)).fetcher)), 'constraints', SS_NATIONAL_GD);
   t.regex(err1.message, /https:\/\/gd\.gov\.cn is not within/);
 
-  fed.statements.nationalAboutGd.claims.constraints = { naming_constraints: { permitted: ['gd.gov.cn', '.gd.gov.cn'], excluded: ['gz.gd.gov.cn'] } };
+  fed.statements.nationalAboutGd.claims.constraints = {
+    naming_constraints: { permitted: ['gd.gov.cn', '.gd.gov.cn'], excluded: ['gz.gd.gov.cn'] },
+  };
   const err2 = await rejects(t, resolveTrustChain(GZ, options(fed, (await publish(fed)).fetcher)), 'constraints', SS_NATIONAL_GD);
   t.regex(err2.message, /gz\.gd\.gov\.cn is excluded/);
 
@@ -617,7 +700,11 @@ test('duplicate JSON member names are rejected (check malformed)', async (t) => 
   const [h, p] = jwt.gzEC.split('.');
   const text = Buffer.from(p!, 'base64url').toString().replace('{', '{"iss":"https://evil.example",');
   const dup = `${h}.${Buffer.from(text).toString('base64url')}.c2ln`;
-  await rejects(t, validateTrustChain([dup, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: fed.anchors, now: () => NOW }), 'malformed');
+  await rejects(
+    t,
+    validateTrustChain([dup, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC], { trustAnchors: fed.anchors, now: () => NOW }),
+    'malformed',
+  );
 });
 
 test('Entity Identifiers must be https URLs unless the deployment allows http', async (t) => {
@@ -654,8 +741,27 @@ test('httpStatementFetcher resolves a chain from configuration and fetch endpoin
   const [ta, leaf] = [`${base}/national`, `${base}/gz`];
   const [taKey, leafKey] = await Promise.all([newKey('ta'), newKey('leaf')]);
   const times = { iat: NOW, exp: NOW + 600 };
-  const ecTa = await sign({ signer: taKey, claims: { iss: ta, sub: ta, ...times, jwks: { keys: [taKey.jwk] }, metadata: { federation_entity: { federation_fetch_endpoint: `${ta}/fetch` } } } });
-  const ecLeaf = await sign({ signer: leafKey, claims: { iss: leaf, sub: leaf, ...times, jwks: { keys: [leafKey.jwk] }, authority_hints: [ta], metadata: { openid_provider: { issuer: leaf } } } });
+  const ecTa = await sign({
+    signer: taKey,
+    claims: {
+      iss: ta,
+      sub: ta,
+      ...times,
+      jwks: { keys: [taKey.jwk] },
+      metadata: { federation_entity: { federation_fetch_endpoint: `${ta}/fetch` } },
+    },
+  });
+  const ecLeaf = await sign({
+    signer: leafKey,
+    claims: {
+      iss: leaf,
+      sub: leaf,
+      ...times,
+      jwks: { keys: [leafKey.jwk] },
+      authority_hints: [ta],
+      metadata: { openid_provider: { issuer: leaf } },
+    },
+  });
   const ss = await sign({ signer: taKey, claims: { iss: ta, sub: leaf, ...times, jwks: { keys: [leafKey.jwk] } } });
   const type = 'application/entity-statement+jwt';
   const host = `127.0.0.1:${port}`;
@@ -663,7 +769,12 @@ test('httpStatementFetcher resolves a chain from configuration and fetch endpoin
   routes.set(`${host}/gz/.well-known/openid-federation`, { type, body: ecLeaf });
   routes.set(`${host}/national/fetch?sub=${encodeURIComponent(leaf)}`, { type, body: ss });
 
-  const opts = { trustAnchors: [{ entityId: ta, jwks: { keys: [taKey.jwk] } }], fetcher: httpStatementFetcher(), now: () => NOW, allowHttpEntityIds: true };
+  const opts = {
+    trustAnchors: [{ entityId: ta, jwks: { keys: [taKey.jwk] } }],
+    fetcher: httpStatementFetcher(),
+    now: () => NOW,
+    allowHttpEntityIds: true,
+  };
   const chain = await resolveTrustChain(leaf, opts);
   t.deepEqual(chain.statements, [ecLeaf, ss, ecTa]);
   t.deepEqual(chain.metadata, { openid_provider: { issuer: leaf } });
@@ -679,7 +790,13 @@ test('httpStatementFetcher resolves a chain from configuration and fetch endpoin
 // TrustChainCache
 // -------------------------------------------------------------------------------------------
 
-const chainFor = (subject: string, expiresAt: number): TrustChain => ({ subject, trustAnchor: NATIONAL, statements: [], expiresAt, metadata: {} });
+const chainFor = (subject: string, expiresAt: number): TrustChain => ({
+  subject,
+  trustAnchor: NATIONAL,
+  statements: [],
+  expiresAt,
+  metadata: {},
+});
 
 test('cache: hit, then miss once the chain has expired', (t) => {
   const cache = new TrustChainCache({ maxEntries: 10 });

@@ -84,12 +84,22 @@ const verifyOpts = (extra: Partial<VerifyTrustMarkOptions> = {}): VerifyTrustMar
 });
 
 function gzMark(extra: Partial<Parameters<typeof issueTrustMark>[0]> = {}): Promise<string> {
-  return issueTrustMark({ issuer: NATIONAL, subject: GZ, trustMarkType: REAL_NAME_OP, keys: [nationalKey], maxLoa: 'loa2', now: NOW, ...extra });
+  return issueTrustMark({
+    issuer: NATIONAL,
+    subject: GZ,
+    trustMarkType: REAL_NAME_OP,
+    keys: [nationalKey],
+    maxLoa: 'loa2',
+    now: NOW,
+    ...extra,
+  });
 }
 
 /** Signs arbitrary header and claims (for marks issueTrustMark would not make). */
 async function signRaw(header: Record<string, unknown>, claims: Record<string, unknown>, key = nationalKey): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: TRUST_MARK_TYP, ...header }).sign(await importJWK(key, 'ES256'));
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: TRUST_MARK_TYP, ...header })
+    .sign(await importJWK(key, 'ES256'));
 }
 
 async function rejects(t: ExecutionContext, p: Promise<unknown>, check: TrustMarkCheck, detail?: RegExp): Promise<TrustMarkError> {
@@ -120,11 +130,22 @@ test('a real-name-op mark is a trust-mark+jwt with iss, sub, trust_mark_type, ia
   t.is(claims.max_loa, 'loa2');
   t.is(claims.sub, GZ);
   // The issuer's keys may also come from a resolver.
-  t.is((await verifyTrustMark(jwt, verifyOpts({ issuerKeys: async (iss) => (iss === NATIONAL ? { keys: [publicJwk(nationalKey)] } : null) }))).iss, NATIONAL);
+  t.is(
+    (await verifyTrustMark(jwt, verifyOpts({ issuerKeys: async (iss) => (iss === NATIONAL ? { keys: [publicJwk(nationalKey)] } : null) })))
+      .iss,
+    NATIONAL,
+  );
 });
 
 test('a government-portal mark has no max_loa; notAfter caps exp; a mark may have no exp at all', async (t) => {
-  const portal = await issueTrustMark({ issuer: NATIONAL, subject: 'https://portal.sz.gov.cn', trustMarkType: GOVERNMENT_PORTAL, keys: [nationalKey], now: NOW, notAfter: NOW + 100 });
+  const portal = await issueTrustMark({
+    issuer: NATIONAL,
+    subject: 'https://portal.sz.gov.cn',
+    trustMarkType: GOVERNMENT_PORTAL,
+    keys: [nationalKey],
+    now: NOW,
+    notAfter: NOW + 100,
+  });
   const claims = await verifyTrustMark(portal, verifyOpts({ expectedType: GOVERNMENT_PORTAL, subject: 'https://portal.sz.gov.cn' }));
   t.is(claims.exp, NOW + 100);
   t.false('max_loa' in claims);
@@ -134,7 +155,12 @@ test('a government-portal mark has no max_loa; notAfter caps exp; a mark may hav
 });
 
 test('the wrong type is refused', async (t) => {
-  await rejects(t, verifyTrustMark(await gzMark(), verifyOpts({ expectedType: GOVERNMENT_PORTAL })), 'type', /trust_mark_type is https:\/\/gov-id\.example\/trust-marks\/real-name-op, expected .*government-portal/);
+  await rejects(
+    t,
+    verifyTrustMark(await gzMark(), verifyOpts({ expectedType: GOVERNMENT_PORTAL })),
+    'type',
+    /trust_mark_type is https:\/\/gov-id\.example\/trust-marks\/real-name-op, expected .*government-portal/,
+  );
 });
 
 test('a mark about another entity is refused (sub must be the entity whose configuration holds it)', async (t) => {
@@ -143,14 +169,43 @@ test('a mark about another entity is refused (sub must be the entity whose confi
 
 test('the wrong issuer is refused: not the expected one, not listed by the trust anchor, or its keys unknown', async (t) => {
   const fromGd = await issueTrustMark({ issuer: GD, subject: GZ, trustMarkType: REAL_NAME_OP, keys: [otherKey], maxLoa: 'loa3', now: NOW });
-  await rejects(t, verifyTrustMark(fromGd, verifyOpts({ issuerKeys: { keys: [publicJwk(otherKey)] }, expectedIssuer: NATIONAL })), 'issuer', /issued by .*, expected/);
+  await rejects(
+    t,
+    verifyTrustMark(fromGd, verifyOpts({ issuerKeys: { keys: [publicJwk(otherKey)] }, expectedIssuer: NATIONAL })),
+    'issuer',
+    /issued by .*, expected/,
+  );
   // trust_mark_issuers lists only national for real-name-op.
-  await rejects(t, verifyTrustMark(fromGd, verifyOpts({ issuerKeys: { keys: [publicJwk(otherKey)] } })), 'untrusted_issuer', /is not an issuer of .*real-name-op/);
+  await rejects(
+    t,
+    verifyTrustMark(fromGd, verifyOpts({ issuerKeys: { keys: [publicJwk(otherKey)] } })),
+    'untrusted_issuer',
+    /is not an issuer of .*real-name-op/,
+  );
   // An empty list means anyone may issue that type.
-  t.truthy(await verifyTrustMark(fromGd, verifyOpts({ issuerKeys: { keys: [publicJwk(otherKey)] }, trustAnchor: { entityId: NATIONAL, trust_mark_issuers: { [REAL_NAME_OP]: [] } } })));
+  t.truthy(
+    await verifyTrustMark(
+      fromGd,
+      verifyOpts({
+        issuerKeys: { keys: [publicJwk(otherKey)] },
+        trustAnchor: { entityId: NATIONAL, trust_mark_issuers: { [REAL_NAME_OP]: [] } },
+      }),
+    ),
+  );
   // A type the anchor does not list is not recognized in this federation.
-  const foreign = await issueTrustMark({ issuer: NATIONAL, subject: GZ, trustMarkType: 'https://other.example/marks/x', keys: [nationalKey], now: NOW });
-  await rejects(t, verifyTrustMark(foreign, verifyOpts()), 'untrusted_issuer', /does not recognize trust mark type https:\/\/other\.example\/marks\/x/);
+  const foreign = await issueTrustMark({
+    issuer: NATIONAL,
+    subject: GZ,
+    trustMarkType: 'https://other.example/marks/x',
+    keys: [nationalKey],
+    now: NOW,
+  });
+  await rejects(
+    t,
+    verifyTrustMark(foreign, verifyOpts()),
+    'untrusted_issuer',
+    /does not recognize trust mark type https:\/\/other\.example\/marks\/x/,
+  );
   // The key resolver does not trust the issuer.
   await rejects(t, verifyTrustMark(await gzMark(), verifyOpts({ issuerKeys: async () => null })), 'issuer', /not trusted/);
 });
@@ -163,7 +218,12 @@ test('an expired mark is refused; 60 seconds of clock skew are allowed; a mark f
 });
 
 test('a bad signature is refused: another key under the same kid, an unknown kid, a changed payload', async (t) => {
-  await rejects(t, verifyTrustMark(await gzMark({ keys: [impostorKey] }), verifyOpts()), 'signature', /does not validate with key national-1/);
+  await rejects(
+    t,
+    verifyTrustMark(await gzMark({ keys: [impostorKey] }), verifyOpts()),
+    'signature',
+    /does not validate with key national-1/,
+  );
   await rejects(t, verifyTrustMark(await gzMark({ keys: [otherKey] }), verifyOpts()), 'signature', /signing key other-1 is not among/);
   const [h, , s] = (await gzMark()).split('.');
   const forged = base64url.encode(JSON.stringify({ ...decodeJwt(await gzMark()), max_loa: 'loa3' }));
@@ -174,14 +234,24 @@ test('a bad signature is refused: another key under the same kid, an unknown kid
 
 test('typ, alg and kid headers are enforced, and malformed input is named', async (t) => {
   const claims = { iss: NATIONAL, sub: GZ, trust_mark_type: REAL_NAME_OP, iat: NOW, max_loa: 'loa2' };
-  await rejects(t, verifyTrustMark(await signRaw({ typ: 'entity-statement+jwt' }, claims), verifyOpts()), 'typ', /typ is "entity-statement\+jwt", not trust-mark\+jwt/);
+  await rejects(
+    t,
+    verifyTrustMark(await signRaw({ typ: 'entity-statement+jwt' }, claims), verifyOpts()),
+    'typ',
+    /typ is "entity-statement\+jwt", not trust-mark\+jwt/,
+  );
   await rejects(t, verifyTrustMark(await signRaw({ typ: undefined }, claims), verifyOpts()), 'typ');
   const none = `${base64url.encode(JSON.stringify({ alg: 'none', typ: TRUST_MARK_TYP, kid: 'national-1' }))}.${base64url.encode(JSON.stringify(claims))}.AAAA`;
   await rejects(t, verifyTrustMark(none, verifyOpts()), 'alg', /alg "none" is not accepted/);
   await rejects(t, verifyTrustMark(await signRaw({ kid: '' }, claims), verifyOpts()), 'kid');
   await rejects(t, verifyTrustMark('not a jwt', verifyOpts()), 'malformed');
   await rejects(t, verifyTrustMark('a.b', verifyOpts()), 'malformed');
-  await rejects(t, verifyTrustMark(await signRaw({}, { ...claims, trust_mark_type: undefined }), verifyOpts()), 'claims', /trust_mark_type is missing/);
+  await rejects(
+    t,
+    verifyTrustMark(await signRaw({}, { ...claims, trust_mark_type: undefined }), verifyOpts()),
+    'claims',
+    /trust_mark_type is missing/,
+  );
   await rejects(t, verifyTrustMark(await signRaw({}, { ...claims, iat: 'yesterday' }), verifyOpts()), 'claims', /iat/);
   await rejects(t, verifyTrustMark(await signRaw({}, { ...claims, ref: 'not a url' }), verifyOpts()), 'claims', /ref is not a URL/);
 });
@@ -196,8 +266,13 @@ test('max_loa: parsed strictly, required on real-name-op marks, refused on other
   const base = { iss: NATIONAL, sub: GZ, trust_mark_type: REAL_NAME_OP, iat: NOW };
   await rejects(t, verifyTrustMark(await signRaw({}, { ...base, max_loa: 'loa4' }), verifyOpts()), 'max_loa', /"loa4"/);
   await rejects(t, verifyTrustMark(await signRaw({}, base), verifyOpts()), 'max_loa', /max_loa is undefined/);
-  await t.throwsAsync(issueTrustMark({ issuer: NATIONAL, subject: GZ, trustMarkType: REAL_NAME_OP, keys: [nationalKey] }), { message: /needs maxLoa/ });
-  await t.throwsAsync(issueTrustMark({ issuer: NATIONAL, subject: GZ, trustMarkType: GOVERNMENT_PORTAL, keys: [nationalKey], maxLoa: 'loa2' }), { message: /only real-name-op/ });
+  await t.throwsAsync(issueTrustMark({ issuer: NATIONAL, subject: GZ, trustMarkType: REAL_NAME_OP, keys: [nationalKey] }), {
+    message: /needs maxLoa/,
+  });
+  await t.throwsAsync(
+    issueTrustMark({ issuer: NATIONAL, subject: GZ, trustMarkType: GOVERNMENT_PORTAL, keys: [nationalKey], maxLoa: 'loa2' }),
+    { message: /only real-name-op/ },
+  );
   t.is(govIdTrustMarkType('real-name-op'), REAL_NAME_OP);
   t.is(govIdTrustMarkType(GOVERNMENT_PORTAL), GOVERNMENT_PORTAL);
   t.is(govIdTrustMarkType('real-name'), null);
@@ -205,31 +280,69 @@ test('max_loa: parsed strictly, required on real-name-op marks, refused on other
 
 test('delegation: a type with an owner needs a valid delegation from the owner (§7.2.2)', async (t) => {
   const owner = { sub: 'https://owner.gov-id.example', jwks: { keys: [publicJwk(otherKey)] } };
-  const ta = { entityId: NATIONAL, trust_mark_issuers: { [GOVERNMENT_PORTAL]: [NATIONAL] }, trust_mark_owners: { [GOVERNMENT_PORTAL]: owner } };
+  const ta = {
+    entityId: NATIONAL,
+    trust_mark_issuers: { [GOVERNMENT_PORTAL]: [NATIONAL] },
+    trust_mark_owners: { [GOVERNMENT_PORTAL]: owner },
+  };
   const delegation = async (claims: Record<string, unknown>, key = otherKey, typ = TRUST_MARK_DELEGATION_TYP) =>
-    new SignJWT({ iss: owner.sub, sub: NATIONAL, trust_mark_type: GOVERNMENT_PORTAL, iat: NOW, ...claims }).setProtectedHeader({ alg: 'ES256', kid: key.kid, typ }).sign(await importJWK(key, 'ES256'));
-  const mark = (d?: string) => issueTrustMark({ issuer: NATIONAL, subject: GZ, trustMarkType: GOVERNMENT_PORTAL, keys: [nationalKey], now: NOW, ...(d ? { delegation: d } : {}) });
+    new SignJWT({ iss: owner.sub, sub: NATIONAL, trust_mark_type: GOVERNMENT_PORTAL, iat: NOW, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ })
+      .sign(await importJWK(key, 'ES256'));
+  const mark = (d?: string) =>
+    issueTrustMark({
+      issuer: NATIONAL,
+      subject: GZ,
+      trustMarkType: GOVERNMENT_PORTAL,
+      keys: [nationalKey],
+      now: NOW,
+      ...(d ? { delegation: d } : {}),
+    });
   await rejects(t, verifyTrustMark(await mark(), verifyOpts({ trustAnchor: ta })), 'delegation', /a delegation is required/);
   t.truthy(await verifyTrustMark(await mark(await delegation({})), verifyOpts({ trustAnchor: ta })));
-  await rejects(t, verifyTrustMark(await mark(await delegation({}, nationalKey)), verifyOpts({ trustAnchor: ta })), 'delegation', /signing key national-1/);
-  await rejects(t, verifyTrustMark(await mark(await delegation({ sub: GD })), verifyOpts({ trustAnchor: ta })), 'delegation', /not for the issuer/);
-  await rejects(t, verifyTrustMark(await mark(await delegation({ exp: NOW - 3600 })), verifyOpts({ trustAnchor: ta })), 'delegation', /expired/);
-  await rejects(t, verifyTrustMark(await mark(await delegation({}, otherKey, TRUST_MARK_TYP)), verifyOpts({ trustAnchor: ta })), 'delegation', /typ/);
+  await rejects(
+    t,
+    verifyTrustMark(await mark(await delegation({}, nationalKey)), verifyOpts({ trustAnchor: ta })),
+    'delegation',
+    /signing key national-1/,
+  );
+  await rejects(
+    t,
+    verifyTrustMark(await mark(await delegation({ sub: GD })), verifyOpts({ trustAnchor: ta })),
+    'delegation',
+    /not for the issuer/,
+  );
+  await rejects(
+    t,
+    verifyTrustMark(await mark(await delegation({ exp: NOW - 3600 })), verifyOpts({ trustAnchor: ta })),
+    'delegation',
+    /expired/,
+  );
+  await rejects(
+    t,
+    verifyTrustMark(await mark(await delegation({}, otherKey, TRUST_MARK_TYP)), verifyOpts({ trustAnchor: ta })),
+    'delegation',
+    /typ/,
+  );
 });
 
-test('an entity\'s marks: invalid ones are set aside with the reason; requireTrustMark checks type and level', async (t) => {
+test("an entity's marks: invalid ones are set aside with the reason; requireTrustMark checks type and level", async (t) => {
   const good = await gzMark();
   const forged = await gzMark({ keys: [impostorKey] });
-  const marks = [
-    { trust_mark_type: REAL_NAME_OP, trust_mark: forged },
-    { trust_mark_type: REAL_NAME_OP, trust_mark: good },
-    'junk',
-  ];
+  const marks = [{ trust_mark_type: REAL_NAME_OP, trust_mark: forged }, { trust_mark_type: REAL_NAME_OP, trust_mark: good }, 'junk'];
   const { valid, rejected } = await verifyEntityTrustMarks(GZ, marks, verifyOpts());
   t.deepEqual([...valid.keys()], [REAL_NAME_OP]);
-  t.deepEqual(rejected.map((r) => r.check), ['signature', 'malformed']);
+  t.deepEqual(
+    rejected.map((r) => r.check),
+    ['signature', 'malformed'],
+  );
   t.is((await requireTrustMark(GZ, marks, REAL_NAME_OP, { ...verifyOpts(), minLoa: 'loa2' })).max_loa, 'loa2');
-  await rejects(t, requireTrustMark(GZ, marks, REAL_NAME_OP, { ...verifyOpts(), minLoa: 'loa3' }), 'max_loa', /loa3 is above the max_loa loa2/);
+  await rejects(
+    t,
+    requireTrustMark(GZ, marks, REAL_NAME_OP, { ...verifyOpts(), minLoa: 'loa3' }),
+    'max_loa',
+    /loa3 is above the max_loa loa2/,
+  );
   await rejects(t, requireTrustMark(GZ, marks, GOVERNMENT_PORTAL, verifyOpts()), 'missing', /has no valid government-portal trust mark/);
   const onlyForged = await rejects(t, requireTrustMark(GZ, [marks[0]], REAL_NAME_OP, verifyOpts()), 'missing');
   t.regex(onlyForged.message, /signature/);
@@ -237,7 +350,7 @@ test('an entity\'s marks: invalid ones are set aside with the reason; requireTru
   await rejects(t, requireTrustMark(GD, [marks[1]], REAL_NAME_OP, verifyOpts()), 'missing', /subject/);
 });
 
-test('trustAnchorTrustMarkConfig reads trust_mark_issuers from the anchor\'s entity configuration claims', (t) => {
+test("trustAnchorTrustMarkConfig reads trust_mark_issuers from the anchor's entity configuration claims", (t) => {
   const config = trustAnchorTrustMarkConfig({ iss: NATIONAL, sub: NATIONAL, trust_mark_issuers: trustMarkIssuersClaim(NATIONAL) });
   t.deepEqual(config, { entityId: NATIONAL, trust_mark_issuers: { [REAL_NAME_OP]: [NATIONAL], [GOVERNMENT_PORTAL]: [NATIONAL] } });
 });
@@ -259,7 +372,10 @@ test('the default configuration gives every OP real-name-op (loa2 for cities, lo
   const portals = topology.entities.filter((e) => e.kind === 'portal').map((e) => url(e.id));
   t.deepEqual(portals, [url('nj'), url('wx')]);
   t.true(config.marks.filter((m) => ops.has(m.sub)).every((m) => m.trust_mark_type === REAL_NAME_OP));
-  t.deepEqual(config.marks.filter((m) => m.trust_mark_type === GOVERNMENT_PORTAL).map((m) => m.sub), portals);
+  t.deepEqual(
+    config.marks.filter((m) => m.trust_mark_type === GOVERNMENT_PORTAL).map((m) => m.sub),
+    portals,
+  );
   t.is(config.marks.length, ops.size + portals.length);
   t.false(config.marks.some((m) => m.sub === url('registries')));
 });
@@ -278,9 +394,24 @@ const rn = (extra: Record<string, unknown> = {}) => ({ trust_mark_type: REAL_NAM
 const configCases: [string, unknown, string, RegExp][] = [
   ['missing marks', {}, 'marks', /must be an array \(missing\)/],
   ['a bad max_loa', { marks: [rn({ max_loa: 'loa4' })] }, 'marks[0].max_loa', /must be one of loa1, loa2, loa3/],
-  ['real-name-op without max_loa', { marks: [rn({ max_loa: undefined })] }, 'marks[0].max_loa', /needs max_loa, the highest level of assurance/],
-  ['max_loa on a portal mark', { marks: [{ trust_mark_type: GOVERNMENT_PORTAL, sub: GZ, max_loa: 'loa1' }] }, 'marks[0].max_loa', /only real-name-op marks carry max_loa/],
-  ['an unknown type', { marks: [rn({ trust_mark_type: 'real-name-op' })] }, 'marks[0].trust_mark_type', /must be one of the trust mark types this issuer issues/],
+  [
+    'real-name-op without max_loa',
+    { marks: [rn({ max_loa: undefined })] },
+    'marks[0].max_loa',
+    /needs max_loa, the highest level of assurance/,
+  ],
+  [
+    'max_loa on a portal mark',
+    { marks: [{ trust_mark_type: GOVERNMENT_PORTAL, sub: GZ, max_loa: 'loa1' }] },
+    'marks[0].max_loa',
+    /only real-name-op marks carry max_loa/,
+  ],
+  [
+    'an unknown type',
+    { marks: [rn({ trust_mark_type: 'real-name-op' })] },
+    'marks[0].trust_mark_type',
+    /must be one of the trust mark types this issuer issues/,
+  ],
   ['a sub with a trailing slash', { marks: [rn({ sub: GZ + '/' })] }, 'marks[0].sub', /must not end with a slash/],
   ['a plain http sub off loopback', { marks: [rn({ sub: 'http://gz.gd.gov.cn' })] }, 'marks[0].sub', /must use https/],
   ['a misspelt field', { marks: [rn({ max_lao: 'loa2' })] }, 'marks[0].max_lao', /is not a field of the trust mark configuration/],
@@ -330,7 +461,10 @@ test('the watcher creates the default file, takes a valid edit and refuses an in
   t.is(watcher.version, 1);
   t.true(lines.some((l) => l.level === 'error' && /refused/.test(l.msg)));
   // At start an invalid file is fatal: there is no last good configuration.
-  t.throws(() => new TrustMarkConfigWatcher({ file: watcher.file }), { instanceOf: ConfigurationError, message: /marks\[0\]\.trust_mark_type/ });
+  t.throws(() => new TrustMarkConfigWatcher({ file: watcher.file }), {
+    instanceOf: ConfigurationError,
+    message: /marks\[0\]\.trust_mark_type/,
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -362,7 +496,12 @@ test('issuer: marks only for active grants; status active, revoked, expired, inv
 
   t.is(await issuer.status(gz), 'active');
   t.is(await issuer.status(await gzMark({ keys: [impostorKey] })), 'invalid');
-  t.is(await issuer.status(await issueTrustMark({ issuer: GD, subject: GZ, trustMarkType: REAL_NAME_OP, keys: [otherKey], maxLoa: 'loa2', now: NOW })), null);
+  t.is(
+    await issuer.status(
+      await issueTrustMark({ issuer: GD, subject: GZ, trustMarkType: REAL_NAME_OP, keys: [otherKey], maxLoa: 'loa2', now: NOW }),
+    ),
+    null,
+  );
   await t.throwsAsync(issuer.status('garbage'), { instanceOf: TrustMarkError });
   t.is(await issuer.status(await gzMark({ now: NOW - 2 * 86400 })), 'expired');
   const gd = (await issuer.issue(REAL_NAME_OP, GD))!;
@@ -381,28 +520,56 @@ test('issuer: marks only for active grants; status active, revoked, expired, inv
 // gov-id federation trust-marks
 // ---------------------------------------------------------------------------------------------
 
-test('trust-marks list, grant and revoke edit the issuer\'s file', async (t) => {
+test("trust-marks list, grant and revoke edit the issuer's file", async (t) => {
   const dataDir = tempDir();
   const ctx = { topology, dataDir, now: () => NOW };
-  const listed = (await trustMarkCommand('list', { sub: 'gz' }, ctx)) as { file: string; marks: Record<string, unknown>[]; endpoints: Record<string, string> };
+  const listed = (await trustMarkCommand('list', { sub: 'gz' }, ctx)) as {
+    file: string;
+    marks: Record<string, unknown>[];
+    endpoints: Record<string, string>;
+  };
   t.is(listed.file, trustMarkConfigPath(dataDir));
-  t.deepEqual(listed.marks, [{ type: 'real-name-op', trust_mark_type: REAL_NAME_OP, sub: GZ, entity: 'gz', max_loa: 'loa2', state: 'active' }]);
+  t.deepEqual(listed.marks, [
+    { type: 'real-name-op', trust_mark_type: REAL_NAME_OP, sub: GZ, entity: 'gz', max_loa: 'loa2', state: 'active' },
+  ]);
   t.is(listed.endpoints.federation_trust_mark_status_endpoint, `${NATIONAL}/federation/trust-mark/status`);
 
   const upgraded = (await trustMarkCommand('grant', { sub: GZ, type: 'real-name-op', 'max-loa': 'loa3' }, ctx)) as Record<string, any>;
   t.is(upgraded.updated.max_loa, 'loa3');
-  const portal = (await trustMarkCommand('grant', { subject: 'https://portal.sz.gov.cn', type: 'government-portal', 'expires-at': '2030-01-01T00:00:00+08:00' }, ctx)) as Record<string, any>;
-  t.deepEqual(portal.granted, { type: 'government-portal', trust_mark_type: GOVERNMENT_PORTAL, sub: 'https://portal.sz.gov.cn', expires_at: '2030-01-01T00:00:00+08:00', state: 'active' });
-  const revoked = (await trustMarkCommand('revoke', { sub: 'https://portal.sz.gov.cn', type: GOVERNMENT_PORTAL }, ctx)) as Record<string, any>;
+  const portal = (await trustMarkCommand(
+    'grant',
+    { subject: 'https://portal.sz.gov.cn', type: 'government-portal', 'expires-at': '2030-01-01T00:00:00+08:00' },
+    ctx,
+  )) as Record<string, any>;
+  t.deepEqual(portal.granted, {
+    type: 'government-portal',
+    trust_mark_type: GOVERNMENT_PORTAL,
+    sub: 'https://portal.sz.gov.cn',
+    expires_at: '2030-01-01T00:00:00+08:00',
+    state: 'active',
+  });
+  const revoked = (await trustMarkCommand('revoke', { sub: 'https://portal.sz.gov.cn', type: GOVERNMENT_PORTAL }, ctx)) as Record<
+    string,
+    any
+  >;
   t.is(revoked.revoked.state, 'revoked');
   const file = JSON.parse(readFileSync(trustMarkConfigPath(dataDir), 'utf8')) as TrustMarkIssuerConfig;
-  t.deepEqual(file.marks.find((m) => m.sub === 'https://portal.sz.gov.cn'), { trust_mark_type: GOVERNMENT_PORTAL, sub: 'https://portal.sz.gov.cn', expires_at: '2030-01-01T00:00:00+08:00', revoked: true });
+  t.deepEqual(
+    file.marks.find((m) => m.sub === 'https://portal.sz.gov.cn'),
+    { trust_mark_type: GOVERNMENT_PORTAL, sub: 'https://portal.sz.gov.cn', expires_at: '2030-01-01T00:00:00+08:00', revoked: true },
+  );
   t.is(file.marks.find((m) => m.sub === GZ)!.max_loa, 'loa3');
   // Granting again lifts the revocation.
-  const again = (await trustMarkCommand('grant', { sub: 'https://portal.sz.gov.cn', type: 'government-portal' }, ctx)) as Record<string, any>;
+  const again = (await trustMarkCommand('grant', { sub: 'https://portal.sz.gov.cn', type: 'government-portal' }, ctx)) as Record<
+    string,
+    any
+  >;
   t.is(again.updated.state, 'active');
   // A real-name-op grant to a non-OP topology entity is made, with a warning.
-  const services = (await trustMarkCommand('grant', { sub: 'registries', type: 'real-name-op', 'max-loa': 'loa1' }, ctx)) as Record<string, any>;
+  const services = (await trustMarkCommand('grant', { sub: 'registries', type: 'real-name-op', 'max-loa': 'loa1' }, ctx)) as Record<
+    string,
+    any
+  >;
   t.regex(services.warnings[0], /registries is a services in the topology, not an OpenID Provider/);
 });
 
@@ -411,7 +578,11 @@ test('trust-marks command errors say what to do', async (t) => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['grant', { type: 'real-name-op' }, /grant needs --sub/],
     ['grant', { sub: 'gz' }, /grant needs --type/],
-    ['grant', { sub: 'gz', type: 'real-name' }, /--type: "real-name" is not a trust mark type of this federation; use real-name-op or government-portal/],
+    [
+      'grant',
+      { sub: 'gz', type: 'real-name' },
+      /--type: "real-name" is not a trust mark type of this federation; use real-name-op or government-portal/,
+    ],
     ['grant', { sub: 'https://op.example.cn', type: 'real-name-op' }, /needs --max-loa \(loa1, loa2 or loa3\)/],
     ['grant', { sub: 'gz', type: 'real-name-op', 'max-loa': 'loa5' }, /--max-loa: "loa5" must be one of loa1, loa2, loa3/],
     ['grant', { sub: 'gz', type: 'government-portal', 'max-loa': 'loa2' }, /only real-name-op marks carry/],
@@ -423,9 +594,16 @@ test('trust-marks command errors say what to do', async (t) => {
     ['withdraw', {}, /unknown federation trust-marks command "withdraw"; use one of list, grant, revoke/],
   ];
   for (const [action, values, message] of cases) {
-    await t.throwsAsync(trustMarkCommand(action, values, ctx), { instanceOf: TrustMarkCommandError, message }, `${action} ${JSON.stringify(values)}`);
+    await t.throwsAsync(
+      trustMarkCommand(action, values, ctx),
+      { instanceOf: TrustMarkCommandError, message },
+      `${action} ${JSON.stringify(values)}`,
+    );
   }
   // A broken file is reported with its field.
   writeFileSync(trustMarkConfigPath(ctx.dataDir), JSON.stringify({ marks: [rn({ max_loa: 'high' })] }));
-  await t.throwsAsync(trustMarkCommand('list', {}, ctx), { instanceOf: TrustMarkCommandError, message: /trust-marks\.json: marks\[0\]\.max_loa: must be one of/ });
+  await t.throwsAsync(trustMarkCommand('list', {}, ctx), {
+    instanceOf: TrustMarkCommandError,
+    message: /trust-marks\.json: marks\[0\]\.max_loa: must be one of/,
+  });
 });

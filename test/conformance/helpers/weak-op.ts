@@ -182,7 +182,9 @@ function page(title: string, body: string, error?: string): string {
 export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
   const weak = new Set(opts.weaknesses ?? []);
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
-  const server: Server = createServer({ maxHeaderSize: weak.has('large-headers') ? 1024 * 1024 : 16 * 1024 }, (req, res) => handler(req, res));
+  const server: Server = createServer({ maxHeaderSize: weak.has('large-headers') ? 1024 * 1024 : 16 * 1024 }, (req, res) =>
+    handler(req, res),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://127.0.0.1:${port}`;
@@ -190,16 +192,38 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
   const maxLoa = opts.maxLoa ?? 'loa2';
 
   // Keys: the OP's ID token key, the federation keys of the OP and of its anchor, the private_key_jwt client's key.
-  const signing = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'weak-sig', alg: 'ES256', use: 'sig' };
-  const fedKey = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'weak-fed', alg: 'ES256' };
-  const anchorKey = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'anchor-fed', alg: 'ES256' };
-  const clientKey = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'rp-key', alg: 'ES256' };
+  const signing = {
+    ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+    kid: 'weak-sig',
+    alg: 'ES256',
+    use: 'sig',
+  };
+  const fedKey = {
+    ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+    kid: 'weak-fed',
+    alg: 'ES256',
+  };
+  const anchorKey = {
+    ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+    kid: 'anchor-fed',
+    alg: 'ES256',
+  };
+  const clientKey = {
+    ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+    kid: 'rp-key',
+    alg: 'ES256',
+  };
   const pub = (k: JWK) => {
     const { d: _d, ...rest } = k;
     return rest;
   };
 
-  const client = { clientId: 'weak-rp', clientSecret: 'weak-rp-secret-0123456789', redirectUri: REDIRECT_URI, postLogoutRedirectUri: POST_LOGOUT_URI };
+  const client = {
+    clientId: 'weak-rp',
+    clientSecret: 'weak-rp-secret-0123456789',
+    redirectUri: REDIRECT_URI,
+    postLogoutRedirectUri: POST_LOGOUT_URI,
+  };
   const parClient = { clientId: 'weak-par-rp', clientSecret: 'weak-par-secret-0123456789', redirectUri: REDIRECT_URI };
   const jwtClient = { clientId: 'weak-jwt-rp', privateJwk: clientKey as JWK, redirectUri: REDIRECT_URI };
   const secrets = new Map([
@@ -266,10 +290,27 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     revokeGrantPolicy: () => !weak.has('reuse-no-revoke'),
     issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed('refresh_token'),
     conformIdTokenClaims: false,
-    clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: 'ES256', token_endpoint_auth_method: 'client_secret_basic' },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'ES256',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
     // Weak OPs share a host in the recognition tests (cookies ignore ports): each names its own.
-    cookies: { keys: ['weak-cookie-key-0123456789'], names: { session: `weak_${port}_session`, interaction: `weak_${port}_interaction`, resume: `weak_${port}_resume` } },
-    ttl: { AuthorizationCode: opts.codeTtl ?? 60, AccessToken: 600, IdToken: 600, RefreshToken: 86400, Interaction: 600, Session: 3600, Grant: 86400, PushedAuthorizationRequest: 60 },
+    cookies: {
+      keys: ['weak-cookie-key-0123456789'],
+      names: { session: `weak_${port}_session`, interaction: `weak_${port}_interaction`, resume: `weak_${port}_resume` },
+    },
+    ttl: {
+      AuthorizationCode: opts.codeTtl ?? 60,
+      AccessToken: 600,
+      IdToken: 600,
+      RefreshToken: 86400,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 86400,
+      PushedAuthorizationRequest: 60,
+    },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
@@ -298,8 +339,15 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(await importJWK(key, 'ES256'));
-  const opMetadata = { openid_provider: { issuer }, federation_entity: { organization_name: 'weak OP', federation_historical_keys_endpoint: `${issuer}/federation/historical-keys` } };
-  const retired = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'weak-fed-old', alg: 'ES256' };
+  const opMetadata = {
+    openid_provider: { issuer },
+    federation_entity: { organization_name: 'weak OP', federation_historical_keys_endpoint: `${issuer}/federation/historical-keys` },
+  };
+  const retired = {
+    ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+    kid: 'weak-fed-old',
+    alg: 'ES256',
+  };
   // A trust mark for the OP, issued by the anchor (or, as a weakness, by the OP itself).
   const markType = REAL_NAME_OP;
   const trustMark = () =>
@@ -317,7 +365,14 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
   };
   const entityConfiguration = async () => {
     const jwt = await sign(
-      { iss: issuer, sub: issuer, jwks: { keys: [pub(fedKey)] }, metadata: opMetadata, authority_hints: [anchor], trust_marks: [{ trust_mark_type: markType, trust_mark: await trustMark() }] },
+      {
+        iss: issuer,
+        sub: issuer,
+        jwks: { keys: [pub(fedKey)] },
+        metadata: opMetadata,
+        authority_hints: [anchor],
+        trust_marks: [{ trust_mark_type: markType, trust_mark: await trustMark() }],
+      },
       fedKey,
       weak.has('ec-wrong-typ') ? 'JWT' : 'entity-statement+jwt',
     );
@@ -347,8 +402,16 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
       'entity-statement+jwt',
     );
   const subordinateStatement = async () => {
-    const otherKey = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).publicKey)), kid: 'someone-else', alg: 'ES256' };
-    return sign({ iss: anchor, sub: issuer, jwks: { keys: [weak.has('superior-wrong-key') ? otherKey : pub(fedKey)] } }, anchorKey, 'entity-statement+jwt');
+    const otherKey = {
+      ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).publicKey)),
+      kid: 'someone-else',
+      alg: 'ES256',
+    };
+    return sign(
+      { iss: anchor, sub: issuer, jwks: { keys: [weak.has('superior-wrong-key') ? otherKey : pub(fedKey)] } },
+      anchorKey,
+      'entity-statement+jwt',
+    );
   };
 
   const app = new Koa();
@@ -363,7 +426,14 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     }
     if (path === '/federation/historical-keys') {
       ctx.type = 'application/jwk-set+jwt';
-      ctx.body = await sign({ iss: issuer, keys: [{ ...(weak.has('historical-keys-private') ? retired : pub(retired)), exp: Math.floor(Date.now() / 1000) - 3600 }] }, fedKey, 'jwk-set+jwt');
+      ctx.body = await sign(
+        {
+          iss: issuer,
+          keys: [{ ...(weak.has('historical-keys-private') ? retired : pub(retired)), exp: Math.floor(Date.now() / 1000) - 3600 }],
+        },
+        fedKey,
+        'jwk-set+jwt',
+      );
       return;
     }
     if (path === '/anchor/.well-known/openid-federation') {
@@ -398,11 +468,16 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
       let metadata: Record<string, unknown> = { openid_provider: { issuer: sub } };
       let trustChain: string[] = [];
       if (sub === issuer) {
-        const chain = await resolveTrustChain(issuer, { trustAnchors: [{ entityId: anchor, jwks: { keys: [pub(anchorKey)] } }], fetcher: httpStatementFetcher(), allowHttpEntityIds: true });
+        const chain = await resolveTrustChain(issuer, {
+          trustAnchors: [{ entityId: anchor, jwks: { keys: [pub(anchorKey)] } }],
+          fetcher: httpStatementFetcher(),
+          allowHttpEntityIds: true,
+        });
         metadata = chain.metadata;
         trustChain = chain.statements;
       }
-      if (weak.has('resolve-wrong-metadata')) metadata = { ...metadata, openid_provider: { ...(metadata.openid_provider as object), issuer: 'https://someone-else.example' } };
+      if (weak.has('resolve-wrong-metadata'))
+        metadata = { ...metadata, openid_provider: { ...(metadata.openid_provider as object), issuer: 'https://someone-else.example' } };
       ctx.type = 'application/resolve-response+jwt';
       ctx.body = await sign({ iss: anchor, sub, metadata, trust_chain: trustChain }, anchorKey, 'resolve-response+jwt');
       return;
@@ -410,7 +485,19 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
 
     // ---- shims that misbehave like broken deployments ----
     if (ctx.get('x-weak-internal') !== '1') {
-      if (path === '/.well-known/openid-configuration' && ['issuer-mismatch', 'alg-none-advertised', 'pkce-plain-advertised', 'pkce-plain', 'no-iss', 'discovery-wrong-type', 'no-jwks-uri', 'advertise-recognized'].some((w) => weak.has(w as Weakness))) {
+      if (
+        path === '/.well-known/openid-configuration' &&
+        [
+          'issuer-mismatch',
+          'alg-none-advertised',
+          'pkce-plain-advertised',
+          'pkce-plain',
+          'no-iss',
+          'discovery-wrong-type',
+          'no-jwks-uri',
+          'advertise-recognized',
+        ].some((w) => weak.has(w as Weakness))
+      ) {
         const d = (await (await fetch(`${issuer}${ctx.url}`, { headers: { 'x-weak-internal': '1' } })).json()) as Record<string, unknown>;
         if (weak.has('no-jwks-uri')) delete d.jwks_uri;
         if (weak.has('advertise-recognized')) d.claims_supported = [...(d.claims_supported as string[]), 'home', 'recognized'];
@@ -420,14 +507,20 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
           return;
         }
         if (weak.has('issuer-mismatch')) d.issuer = `${issuer}/`;
-        if (weak.has('alg-none-advertised')) d.id_token_signing_alg_values_supported = [...(d.id_token_signing_alg_values_supported as string[]), 'none'];
+        if (weak.has('alg-none-advertised'))
+          d.id_token_signing_alg_values_supported = [...(d.id_token_signing_alg_values_supported as string[]), 'none'];
         if (weak.has('pkce-plain-advertised') || weak.has('pkce-plain')) d.code_challenge_methods_supported = ['S256', 'plain'];
         if (weak.has('no-iss')) d.authorization_response_iss_parameter_supported = false;
         ctx.body = d;
         return;
       }
       if (path === '/jwks' && (weak.has('wrong-jwks') || weak.has('private-jwks'))) {
-        const other = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).publicKey)), kid: signing.kid, alg: 'ES256', use: 'sig' };
+        const other = {
+          ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).publicKey)),
+          kid: signing.kid,
+          alg: 'ES256',
+          use: 'sig',
+        };
         ctx.body = { keys: [weak.has('private-jwks') ? signing : other] };
         return;
       }
@@ -435,11 +528,21 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     if (path === '/auth') {
       if (weak.has('fragile-parser')) decodeURIComponent(ctx.querystring); // throws URIError → 500
       const q = new URLSearchParams(ctx.querystring);
-      if (weak.has('open-redirect-auth') && !secrets.has(q.get('client_id') ?? '') && q.get('client_id') !== jwtClient.clientId && q.get('redirect_uri')) {
+      if (
+        weak.has('open-redirect-auth') &&
+        !secrets.has(q.get('client_id') ?? '') &&
+        q.get('client_id') !== jwtClient.clientId &&
+        q.get('redirect_uri')
+      ) {
         return ctx.redirect(`${q.get('redirect_uri')}?error=invalid_client`);
       }
       if (weak.has('pkce-plain') && q.get('code_challenge_method') === 'plain') {
-        q.set('code_challenge', createHash('sha256').update(q.get('code_challenge') ?? '').digest('base64url'));
+        q.set(
+          'code_challenge',
+          createHash('sha256')
+            .update(q.get('code_challenge') ?? '')
+            .digest('base64url'),
+        );
         q.set('code_challenge_method', 'S256');
         ctx.querystring = q.toString();
       }
@@ -468,7 +571,11 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
       ctx.body = '';
       return;
     }
-    if (path === '/token' && ctx.method === 'POST' && (weak.has('pkce-ignored') || weak.has('any-client-secret') || weak.has('assertion-ignored'))) {
+    if (
+      path === '/token' &&
+      ctx.method === 'POST' &&
+      (weak.has('pkce-ignored') || weak.has('any-client-secret') || weak.has('assertion-ignored'))
+    ) {
       const body = querystring.parse(await readBody(ctx.req));
       if (weak.has('pkce-ignored')) delete body.code_verifier;
       if (weak.has('assertion-ignored') && body.client_assertion && typeof body.client_id === 'string' && secrets.has(body.client_id)) {
@@ -482,7 +589,8 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
       if (weak.has('any-client-secret') && basic) {
         const id = decodeURIComponent(Buffer.from(basic, 'base64').toString().split(':')[0]!);
         const secret = secrets.get(id);
-        if (secret) ctx.req.headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+        if (secret)
+          ctx.req.headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
       }
       (ctx.req as IncomingMessage & { body?: unknown }).body = body;
     }
@@ -524,11 +632,22 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
         return;
       }
       const csrf = `<input type="hidden" name="csrf" value="${csrfFor(uid!)}">`;
-      const identifierForm = (error?: string) => page('登录', `<form method="post" action="/interaction/${uid}/identifier">${csrf}<input name="identifier" type="text"><button>下一步</button></form>`, error);
+      const identifierForm = (error?: string) =>
+        page(
+          '登录',
+          `<form method="post" action="/interaction/${uid}/identifier">${csrf}<input name="identifier" type="text"><button>下一步</button></form>`,
+          error,
+        );
       const passwordForm = (identifier: string, error?: string) =>
-        page('输入密码', `<form method="post" action="/interaction/${uid}/password">${csrf}<input type="hidden" name="identifier" value="${esc(identifier)}"><input name="password" type="password"><button>登录</button></form>`, error);
+        page(
+          '输入密码',
+          `<form method="post" action="/interaction/${uid}/password">${csrf}<input type="hidden" name="identifier" value="${esc(identifier)}"><input name="password" type="password"><button>登录</button></form>`,
+          error,
+        );
       if (details.prompt.name === 'consent') {
-        const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId: details.session!.accountId!, clientId: String(details.params.client_id) });
+        const grant = details.grantId
+          ? (await provider.Grant.find(details.grantId))!
+          : new provider.Grant({ accountId: details.session!.accountId!, clientId: String(details.params.client_id) });
         const missing = details.prompt.details.missingOIDCScope as string[] | undefined;
         if (missing) grant.addOIDCScope(missing.join(' '));
         const missingClaims = details.prompt.details.missingOIDCClaims as string[] | undefined;
@@ -574,7 +693,14 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
         return;
       }
       failures.delete(identifier);
-      ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.sub, acr: ACR[0]! } }, { mergeWithLastSubmission: false }));
+      ctx.redirect(
+        await provider.interactionResult(
+          ctx.req,
+          ctx.res,
+          { login: { accountId: user.sub, acr: ACR[0]! } },
+          { mergeWithLastSubmission: false },
+        ),
+      );
       ctx.status = 303;
       return;
     }
@@ -590,7 +716,8 @@ export async function startWeakOp(opts: WeakOpOptions = {}): Promise<WeakOp> {
     if (weak.has('no-iss') || weak.has('state-mangled') || weak.has('token-cacheable')) {
       const setHeader = res.setHeader.bind(res);
       res.setHeader = (name: string, value: number | string | readonly string[]) => {
-        if (weak.has('token-cacheable') && name.toLowerCase() === 'cache-control' && req.url?.startsWith('/token')) value = 'public, max-age=60';
+        if (weak.has('token-cacheable') && name.toLowerCase() === 'cache-control' && req.url?.startsWith('/token'))
+          value = 'public, max-age=60';
         if (name.toLowerCase() === 'location' && typeof value === 'string' && value.startsWith(REDIRECT_URI)) {
           const u = new URL(value);
           if (weak.has('no-iss')) u.searchParams.delete('iss');

@@ -40,7 +40,13 @@ export class Recognizer {
     private readonly acrByLevel: string[],
   ) {
     this.client = { client_id: `broker-${new URL(issuer).port}`, client_secret: random() };
-    home.addClient({ ...this.client, redirect_uris: [issuer + UPSTREAM_CALLBACK_PATH], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' });
+    home.addClient({
+      ...this.client,
+      redirect_uris: [issuer + UPSTREAM_CALLBACK_PATH],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
     this.homeKeys = createRemoteJWKSet(new URL(`${home.issuer}/jwks`));
   }
 
@@ -80,8 +86,16 @@ export class Recognizer {
     if (!hop) throw new Error('no hop in flight for this state');
     const res = await fetch(`${this.home.issuer}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${this.client.client_id}:${this.client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: query.get('code') ?? '', redirect_uri: this.issuer + UPSTREAM_CALLBACK_PATH, code_verifier: hop.verifier }),
+      headers: {
+        authorization: `Basic ${Buffer.from(`${this.client.client_id}:${this.client.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: query.get('code') ?? '',
+        redirect_uri: this.issuer + UPSTREAM_CALLBACK_PATH,
+        code_verifier: hop.verifier,
+      }),
     });
     const tokens = (await res.json()) as { id_token?: string };
     if (!tokens.id_token) throw new Error(`the home did not redeem the code: ${res.status} ${JSON.stringify(tokens)}`);
