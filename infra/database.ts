@@ -5,6 +5,8 @@
  */
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+// The service catalog's typo-tolerant search (migrations/services/003) needs pg_trgm on both engines.
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { mkdirSync } from 'node:fs';
 
 export interface QueryResult<R> {
@@ -225,7 +227,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (!pending) {
     const inMemory = key.startsWith('memory://');
     if (!inMemory) mkdirSync(key, { recursive: true });
-    pending = PGlite.create(inMemory ? undefined : key).then((db) => new EmbeddedEngine(db, () => engines.delete(key)));
+    pending = PGlite.create(inMemory ? undefined : key, { extensions: { pg_trgm } }).then(
+      (db) => new EmbeddedEngine(db, () => engines.delete(key)),
+    );
     engines.set(key, pending);
   }
   const engine = await pending;

@@ -3,6 +3,7 @@
  * - Entity APIs (OPs call them with an entity assertion): POST /population/verify,
  *   POST /legal-persons/verify, POST /messages
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
+ * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
  */
 import Router from '@koa/router';
@@ -18,6 +19,9 @@ import { PopulationRegistry } from './population/population-registry.ts';
 import { MessageOutbox } from './outbox/message-outbox.ts';
 import { LegalPersonRegistry } from './legal-persons/legal-person-registry.ts';
 import type Koa from 'koa';
+import { CatalogService } from './catalog/catalog-service.ts';
+import { catalogRouter } from './catalog/catalog-routes.ts';
+import { seedDemoCatalog } from './catalog/demo-catalog.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
@@ -44,6 +48,8 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
   await population.seed();
   await legalPersons.seed(population.seededPersons(20));
+  const catalog = new CatalogService(runtime.db);
+  if (runtime.demo) await seedDemoCatalog(catalog);
 
   const callerOf = (ctx: Koa.Context) =>
     verifyEntityAssertion(ctx.get('authorization'), { audience: runtime.self.url, resolveKeys: resolveCallerKeys, replay: runtime.kv });
@@ -104,6 +110,9 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   }
 
   const app = createApp(runtime.log);
+  const catalogRoutes = catalogRouter(catalog, runtime.adminToken);
+  app.use(catalogRoutes.routes());
+  app.use(catalogRoutes.allowedMethods());
   app.use(router.routes());
   app.use(refuseOtherMethods);
   app.use(async () => {

@@ -1,0 +1,329 @@
+/**
+ * The catalog's operations: import and export, changes through approval (and their propagation
+ * from a directory item to the implementation items that refine it), reading items, versions,
+ * diffs and guides. Every write runs in one transaction: a refusal leaves nothing half-applied.
+ */
+import { z } from 'zod';
+import type { Database, Queryable } from '../../infra/database.ts';
+import { BadRequest, Conflict, NotFound } from '../../infra/errors.ts';
+import { validate } from '../../infra/validation.ts';
+import { authorize, transition, type Actor, type ChangeEvent } from './catalog-changes.ts';
+import { checkDirectoryItem, checkImplementationItem, propagate, type CatalogLookup } from './catalog-rules.ts';
+import {
+  CATALOG_FORMAT,
+  catalogFileSchema,
+  codeOf,
+  directoryItemSchema,
+  implementationItemSchema,
+  isImplementation,
+  type Authority,
+  type CatalogFile,
+  type CatalogItem,
+  type DirectoryItem,
+  type ImplementationItem,
+} from './catalog-schema.ts';
+import { searchEntry } from './catalog-search.ts';
+import * as store from './catalog-store.ts';
+import { guideOf, type Guide } from './guide.ts';
+import { diffVersions, type VersionDifference } from './version-diff.ts';
+
+/** The catalog as stored: the newest approved version of each item (what new versions are checked against). */
+function storeLookup(db: Queryable): CatalogLookup {
+  const content = async <T extends CatalogItem>(code: string, kind: store.ItemKind) => {
+    const row = await store.latestApproved(db, code);
+    return row?.kind === kind ? (row.content as T) : undefined;
+  };
+  return {
+    authority: (code) => store.authority(db, code),
+    directory: (code) => content<DirectoryItem>(code, 'directory'),
+    implementation: (code) => content<ImplementationItem>(code, 'implementation'),
+  };
+}
+
+/** A file being imported, over the stored catalog. */
+function fileLookup(file: CatalogFile, below: CatalogLookup): CatalogLookup {
+  const authorities = new Map(file.authorities.map((a) => [a.code, a]));
+  const directory = new Map(file.directory.map((d) => [d.basic_code, d]));
+  const implementation = new Map(file.implementation.map((i) => [i.implementing_code, i]));
+  return {
+    authority: async (code) => authorities.get(code) ?? below.authority(code),
+    directory: async (code) => directory.get(code) ?? below.directory(code),
+    implementation: async (code) => implementation.get(code) ?? below.implementation(code),
+  };
+}
+
+function ownerOf(item: CatalogItem): string {
+  return isImplementation(item) ? item.implementing_authority : item.owner;
+}
+
+function parentOf(item: CatalogItem): string | null {
+  return isImplementation(item) && item.level !== 'main' ? item.parent_code : null;
+}
+
+async function check(item: CatalogItem, lookup: CatalogLookup, at: string) {
+  if (isImplementation(item)) await checkImplementationItem(item, lookup, at);
+  else await checkDirectoryItem(item, lookup, at);
+}
+
+/** The name, tokens and facets of a version, from the catalog it will be part of. */
+async function entryOf(item: CatalogItem, lookup: CatalogLookup) {
+  const directory = isImplementation(item) ? (await lookup.directory(item.basic_code))! : item;
+  const codes = isImplementation(item) ? [item.implementing_authority, ...item.assisting_authorities] : [item.owner];
+  const known = new Map<string, Authority>();
+  for (const code of codes) known.set(code, (await lookup.authority(code))!);
+  return searchEntry(item, directory, (code) => known.get(code)!);
+}
+
+/** The item of a change body, its errors named from `item` (item.materials.0.name …). */
+function validateItem(kind: store.ItemKind, raw: unknown): CatalogItem {
+  return validate(z.object({ item: kind === 'directory' ? directoryItemSchema : implementationItemSchema }), { item: raw }).item;
+}
+
+export interface ChangeInput {
+  actor: Actor;
+  kind: 'directory' | 'implementation';
+  item: unknown;
+  effectiveFrom?: string;
+}
+
+export class CatalogService {
+  constructor(readonly db: Database) {}
+
+  async isEmpty(): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM catalog_items LIMIT 1')).rows.length === 0;
+  }
+
+  /** Items in force under the facets, by code. */
+  async list(filter: Partial<store.Facets>, limit: number) {
+    const rows = await store.listInForce(this.db, filter, limit);
+    return rows.map((r) => ({ code: r.item_code, name: r.name, version: r.version, effective_from: r.effective_from, facets: r.facets }));
+  }
+
+  /** Imports a catalog file as the first published version of each of its items; a code already used is refused. */
+  async import(raw: unknown): Promise<{ authorities: number; directory: number; implementation: number }> {
+    const file = validate(catalogFileSchema, raw);
+    return this.db.transaction(async (tx) => {
+      const seen = new Set<string>();
+      const entries = [
+        ...file.directory.map((item, i) => ({ item, at: `directory.${i}` })),
+        ...file.implementation.map((item, i) => ({ item, at: `implementation.${i}` })),
+      ];
+      for (const { item, at } of entries) {
+        const code = codeOf(item);
+        const path = `${at}.${isImplementation(item) ? 'implementing_code' : 'basic_code'}`;
+        if (seen.has(code) || (await store.item(tx, code)))
+          throw new Conflict('code_collision', `${path}: ${code} is already used by another item`);
+        seen.add(code);
+      }
+      const lookup = fileLookup(file, storeLookup(tx));
+      for (const { item, at } of entries) await check(item, lookup, at);
+      await store.insertAuthorities(tx, file.authorities);
+      for (const { item } of entries) {
+        const code = codeOf(item);
+        await store.insertItem(tx, {
+          code,
+          kind: isImplementation(item) ? 'implementation' : 'directory',
+          basicCode: item.basic_code,
+          parentCode: parentOf(item),
+          owner: ownerOf(item),
+        });
+        const author = { authority: ownerOf(item), person: 'import' };
+        const { id } = await store.insertVersion(tx, {
+          itemCode: code,
+          state: 'approved',
+          origin: 'import',
+          content: item,
+          flags: [],
+          author,
+          reviewer: author,
+        });
+        await store.publish(tx, id, await entryOf(item, lookup));
+      }
+      return { authorities: file.authorities.length, directory: file.directory.length, implementation: file.implementation.length };
+    });
+  }
+
+  /** The newest published version of every item, in the import format. */
+  async export(): Promise<CatalogFile> {
+    return {
+      format: CATALOG_FORMAT,
+      authorities: await store.authorities(this.db),
+      directory: (await store.latestApprovedContents(this.db, 'directory')) as DirectoryItem[],
+      implementation: (await store.latestApprovedContents(this.db, 'implementation')) as ImplementationItem[],
+    };
+  }
+
+  /** A new draft version of an item (a new item, or a change of an existing one) by its owner. */
+  async createChange(input: ChangeInput): Promise<store.VersionRow> {
+    const item = validateItem(input.kind, input.item);
+    const code = codeOf(item);
+    return this.db
+      .transaction(async (tx) => {
+        const existing = await store.item(tx, code);
+        const owner = existing?.owner ?? ownerOf(item);
+        if (existing && existing.kind !== input.kind) throw new Conflict('code_collision', `item: ${code} is a ${existing.kind} item`);
+        if (ownerOf(item) !== owner)
+          throw new BadRequest(
+            'invalid_item',
+            `item.${isImplementation(item) ? 'implementing_authority' : 'owner'}: the owner of ${code} is ${owner}; it does not change`,
+          );
+        authorize('edit', input.actor, owner, '');
+        const open = existing ? await store.openChange(tx, code) : undefined;
+        if (open) throw new Conflict('change_open', `item: ${code} already has change ${open.id} (${open.state}); edit or decide it first`);
+        const lookup = storeLookup(tx);
+        await check(item, lookup, 'item');
+        if (!existing)
+          await store.insertItem(tx, { code, kind: input.kind, basicCode: item.basic_code, parentCode: parentOf(item), owner });
+        const { id } = await store.insertVersion(tx, {
+          itemCode: code,
+          state: 'draft',
+          origin: 'change',
+          content: item,
+          effectiveFrom: input.effectiveFrom,
+          flags: [],
+          author: input.actor,
+        });
+        return (await store.change(tx, id))!;
+      })
+      .catch((err: unknown) => {
+        // Two changes of one item drafted at the same moment: the unique indexes let only one through.
+        if ((err as { code?: string }).code === '23505')
+          throw new Conflict('change_open', `item: another change of ${code} was drafted at the same time; look at its changes`);
+        throw err;
+      });
+  }
+
+  /** Replaces a draft's content. */
+  async editChange(id: string, input: Omit<ChangeInput, 'kind'>): Promise<store.VersionRow> {
+    return this.db.transaction(async (tx) => {
+      const row = await this.open(tx, id, 'edit', input.actor);
+      const item = validateItem(row.kind, input.item);
+      if (codeOf(item) !== row.item_code) throw new BadRequest('invalid_item', `item: a change of ${row.item_code} keeps its code`);
+      if (ownerOf(item) !== row.owner)
+        throw new BadRequest('invalid_item', `item: the owner of ${row.item_code} is ${row.owner}; it does not change`);
+      const lookup = storeLookup(tx);
+      await check(item, lookup, 'item');
+      await store.updateDraft(tx, id, { content: item, effectiveFrom: input.effectiveFrom ?? row.effective_from, author: input.actor });
+      return (await store.change(tx, id))!;
+    });
+  }
+
+  async submit(id: string, actor: Actor): Promise<store.VersionRow> {
+    return this.db.transaction(async (tx) => {
+      await this.open(tx, id, 'submit', actor);
+      await store.setState(tx, id, 'submitted');
+      return (await store.change(tx, id))!;
+    });
+  }
+
+  async reject(id: string, actor: Actor, note?: string): Promise<store.VersionRow> {
+    return this.db.transaction(async (tx) => {
+      await this.open(tx, id, 'reject', actor);
+      await store.setState(tx, id, 'rejected', { ...actor, note });
+      return (await store.change(tx, id))!;
+    });
+  }
+
+  /**
+   * Publishes a submitted change, checked again against the catalog as it is now. A directory
+   * item's change is carried into the implementation items that refine it, from the same date.
+   */
+  async approve(id: string, actor: Actor, note?: string): Promise<{ change: store.VersionRow; propagated: store.VersionRow[] }> {
+    return this.db.transaction(async (tx) => {
+      const row = await this.open(tx, id, 'approve', actor);
+      const lookup = storeLookup(tx);
+      await check(row.content, lookup, 'item');
+      await store.setState(tx, id, 'approved', { ...actor, note });
+      await store.publish(tx, id, await entryOf(row.content, lookup));
+      const approved = (await store.change(tx, id))!;
+      const propagated = isImplementation(approved.content) ? [] : await this.propagate(tx, approved);
+      return { change: approved, propagated };
+    });
+  }
+
+  private async propagate(tx: Queryable, directoryVersion: store.VersionRow): Promise<store.VersionRow[]> {
+    const directory = directoryVersion.content as DirectoryItem;
+    const lookup = storeLookup(tx);
+    const created: store.VersionRow[] = [];
+    for (const code of await store.refiningItems(tx, directory.basic_code)) {
+      const notice = `directory item ${directory.basic_code} changed (version ${directoryVersion.version}, from ${directoryVersion.effective_from})`;
+      const open = await store.openChange(tx, code);
+      if (open) {
+        await store.addFlags(tx, open.id, [`${notice}: check this change against it`]);
+        continue;
+      }
+      const current = await store.latestApproved(tx, code);
+      if (!current) continue;
+      const { item, flags } = propagate(current.content as ImplementationItem, directory);
+      try {
+        if (flags.length === 0) await checkImplementationItem(item, lookup, 'item');
+      } catch (err) {
+        if (!(err instanceof BadRequest)) throw err;
+        flags.push(err.message);
+      }
+      // Mechanical updates are published with the directory's change; the rest wait, as drafts, for the item's owner.
+      const decided = flags.length === 0;
+      const { id } = await store.insertVersion(tx, {
+        itemCode: code,
+        state: decided ? 'approved' : 'draft',
+        origin: 'propagation',
+        content: item,
+        effectiveFrom: directoryVersion.effective_from,
+        flags: flags.map((f) => `${notice}: ${f}`),
+        author: { authority: directoryVersion.reviewer_authority!, person: directoryVersion.reviewer! },
+        ...(decided ? { reviewer: { authority: directoryVersion.reviewer_authority!, person: directoryVersion.reviewer! } } : {}),
+      });
+      if (decided) await store.publish(tx, id, await entryOf(item, lookup));
+      created.push((await store.change(tx, id))!);
+    }
+    return created;
+  }
+
+  /** The change, locked, when `actor` may fire `event` on it now. */
+  private async open(tx: Queryable, id: string, event: ChangeEvent, actor: Actor): Promise<store.VersionRow> {
+    const row = (await store.change(tx, id, true)) ?? notFound(`no change ${id}`);
+    transition(row.state, event);
+    authorize(event, actor, row.owner, row.author);
+    return row;
+  }
+
+  change(id: string) {
+    return store.change(this.db, id).then((row) => row ?? notFound(`no change ${id}`));
+  }
+
+  changes(filter: { state?: store.VersionRow['state']; itemCode?: string }) {
+    return store.changes(this.db, filter);
+  }
+
+  /** An item's version in force, or the numbered version. */
+  async version(code: string, version?: number): Promise<store.VersionRow> {
+    const row = version === undefined ? await store.inForce(this.db, code) : await store.versionOf(this.db, code, version);
+    return row ?? notFound(version === undefined ? `no item ${code} in force` : `no version ${version} of ${code}`);
+  }
+
+  async history(code: string): Promise<store.VersionRow[]> {
+    const rows = await store.history(this.db, code);
+    return rows.length ? rows : notFound(`no item ${code}`);
+  }
+
+  async diff(code: string, from: number, to: number): Promise<{ from: number; to: number; differences: VersionDifference[] }> {
+    const [a, b] = [await this.version(code, from), await this.version(code, to)];
+    return { from, to, differences: diffVersions(a.content, b.content) };
+  }
+
+  async guide(code: string, version?: number): Promise<Guide> {
+    const row = await this.version(code, version);
+    if (!isImplementation(row.content))
+      throw new BadRequest('invalid_request', `${code} is a directory item; guides belong to implementation items`);
+    const item = row.content;
+    const lookup = storeLookup(this.db);
+    const directory = (await lookup.directory(item.basic_code))!;
+    const names = new Map<string, string>();
+    for (const c of [item.implementing_authority, ...item.assisting_authorities]) names.set(c, (await lookup.authority(c))?.name ?? c);
+    return guideOf(item, row.version, directory, (c) => names.get(c) ?? c);
+  }
+}
+
+function notFound(message: string): never {
+  throw new NotFound(message);
+}
