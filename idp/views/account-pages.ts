@@ -30,40 +30,24 @@ export function accountPage(v: AccountView): string {
     v,
     'page.account',
     html`<p>${v.t('text.account_intro', { name: v.name, id_number: v.maskedIdNumber })}</p>
-      ${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error, v.errorVars)}
-      <h2>${v.t('text.my_orgs')}</h2>
-      ${
-        v.mandates.length
-          ? html`<table>
-              <thead>
-                <tr>
-                  <th scope="col">${v.t('field.org_name')}</th>
-                  <th scope="col">${v.t('field.role')}</th>
-                  <th scope="col"></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${v.mandates.map(
-                  (m) =>
-                    html`<tr>
-                      <td>${m.legal.orgName}</td>
-                      <td>${v.t(`role.${m.role}`)}</td>
-                      <td>${canManage(m) ? html`<a href="/account/organizations/${m.legal.subject}">${v.t('action.manage')}</a>` : ''}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
-          : html`<p>${v.t('text.no_orgs')}</p>`
-      }
-      <h2>${v.t('page.register_org')}</h2>
-      <form method="post" action="/account/organizations" novalidate>
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-        ${field(v, { name: 'uscc', label: 'field.uscc', value: v.values.uscc, error: v.registerErrors.uscc, maxlength: 18 })}
-        ${field(v, { name: 'org_name', label: 'field.org_name', value: v.values.org_name, error: v.registerErrors.org_name, maxlength: 200 })}
-        <button type="submit" class="secondary">${v.t('action.register_org')}</button>
-      </form>
-      ${v.platforms?.length ? movingForm(v, v.platforms) : ''}
-      <nav class="links"><a href="/session/end">${v.t('action.account_logout')}</a></nav>`,
+${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error, v.errorVars)}
+<h2>${v.t('text.my_orgs')}</h2>
+${
+  v.mandates.length
+    ? html`<table><thead><tr><th scope="col">${v.t('field.org_name')}</th><th scope="col">${v.t('field.role')}</th><th scope="col"></th></tr></thead><tbody>
+${v.mandates.map((m) => html`<tr><td>${m.legal.orgName}</td><td>${v.t(`role.${m.role}`)}</td><td>${canManage(m) ? html`<a href="/account/organizations/${m.legal.subject}">${v.t('action.manage')}</a>` : ''}</td></tr>`)}
+</tbody></table>`
+    : html`<p>${v.t('text.no_orgs')}</p>`
+}
+<h2>${v.t('page.register_org')}</h2>
+<form method="post" action="/account/organizations" novalidate>
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${field(v, { name: 'uscc', label: 'field.uscc', value: v.values.uscc, error: v.registerErrors.uscc, maxlength: 18 })}
+${field(v, { name: 'org_name', label: 'field.org_name', value: v.values.org_name, error: v.registerErrors.org_name, maxlength: 200 })}
+<button type="submit" class="secondary">${v.t('action.register_org')}</button>
+</form>
+${v.platforms?.length ? movingForm(v, v.platforms) : ''}
+<nav class="links"><a href="/session/end">${v.t('action.account_logout')}</a></nav>`,
   );
 }
 
@@ -80,13 +64,13 @@ export interface OrganizationView extends AccountContext {
 /** Relocation by the person: the new platform, and the password again (the account and its credentials leave). */
 function movingForm(v: AccountView, platforms: { id: string; name: string }[]) {
   return html`<h2>${v.t('page.move')}</h2>
-    <p class="hint">${v.t('text.move')}</p>
-    ${alert(v, v.moveError, v.moveErrorVars)}
-    <form method="post" action="/account/move">
-      ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)} ${platformChoice(v, 'field.move_to', platforms)}
-      ${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128 })}
-      <button type="submit" class="secondary">${v.t('action.move')}</button>
-    </form>`;
+<p class="hint">${v.t('text.move')}</p>${alert(v, v.moveError, v.moveErrorVars)}
+<form method="post" action="/account/move">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${platformChoice(v, 'field.move_to', platforms)}
+${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128 })}
+<button type="submit" class="secondary">${v.t('action.move')}</button>
+</form>`;
 }
 
 /** After a move: the account now lives at its new home. */
@@ -95,7 +79,7 @@ export function accountMovedPage(v: PageContext & { homeName: string; homeAccoun
     v,
     'page.move',
     html`<p class="notice" role="status">${v.t('text.moved', { site: v.homeName })}</p>
-      <nav class="links"><a href="${v.homeAccountUrl}">${v.t('action.go_home_account')}</a></nav>`,
+<nav class="links"><a href="${v.homeAccountUrl}">${v.t('action.go_home_account')}</a></nav>`,
   );
 }
 
@@ -105,7 +89,7 @@ export function accountElsewherePage(v: PageContext & { name: string; homeName: 
     v,
     'page.account',
     html`<p>${v.t('text.account_elsewhere', { name: v.name, site: v.homeName })}</p>
-      <nav class="links"><a href="${v.homeAccountUrl}">${v.t('action.go_home_account')}</a></nav>`,
+<nav class="links"><a href="${v.homeAccountUrl}">${v.t('action.go_home_account')}</a></nav>`,
   );
 }
 
@@ -120,15 +104,7 @@ ${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${a
 <table><thead><tr><th scope="col">${v.t('field.agent_name')}</th><th scope="col">${v.t('field.role')}</th><th scope="col">${v.t('field.categories')}</th><th scope="col">${v.t('field.expires')}</th><th scope="col"></th></tr></thead><tbody>
 ${v.agents.map(
   (a) =>
-    html`<tr>
-      <td>${a.agentName}</td>
-      <td>${v.t(`role.${a.role}`)}</td>
-      <td>${a.serviceCategories.map((c) => v.t(`category.${c}`)).join('、')}</td>
-      <td>${a.expiresAt ? a.expiresAt.slice(0, 10) : v.t('text.expires_never')}</td>
-      <td>
-        ${a.role === 'representative' ? '' : html`<form method="post" action="${base}/agents/${a.id}/revoke">${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}<button type="submit" class="secondary">${v.t('action.revoke')}</button></form>`}
-      </td>
-    </tr>`,
+    html`<tr><td>${a.agentName}</td><td>${v.t(`role.${a.role}`)}</td><td>${a.serviceCategories.map((c) => v.t(`category.${c}`)).join('、')}</td><td>${a.expiresAt ? a.expiresAt.slice(0, 10) : v.t('text.expires_never')}</td><td>${a.role === 'representative' ? '' : html`<form method="post" action="${base}/agents/${a.id}/revoke">${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}<button type="submit" class="secondary">${v.t('action.revoke')}</button></form>`}</td></tr>`,
 )}
 </tbody></table>
 <h2>${v.t('text.add_agent')}</h2>
@@ -138,10 +114,10 @@ ${field(v, { name: 'name', label: 'field.agent_name', value: v.values.name, erro
 ${field(v, { name: 'id_number', label: 'field.agent_id_number', value: v.values.id_number, error: v.fieldErrors.id_number, maxlength: 18 })}
 <fieldset><legend>${v.t('field.role')}</legend>
 <label class="choice"><input type="radio" name="role" value="agent" checked> ${v.t('role.agent')}</label>
-${v.mandate.role === 'representative' ? html`<label class="choice"><input type="radio" name="role" value="admin" /> ${v.t('role.admin')}</label>` : ''}
+${v.mandate.role === 'representative' ? html`<label class="choice"><input type="radio" name="role" value="admin"> ${v.t('role.admin')}</label>` : ''}
 </fieldset>
 <fieldset${v.fieldErrors.categories ? html` aria-describedby="categories-error"` : ''}><legend>${v.t('field.categories')}</legend>
-${v.categories.map((c) => html`<label class="choice"><input type="checkbox" name="categories" value="${c}" /> ${v.t(`category.${c}`)}</label>`)}
+${v.categories.map((c) => html`<label class="choice"><input type="checkbox" name="categories" value="${c}"> ${v.t(`category.${c}`)}</label>`)}
 ${v.fieldErrors.categories ? html`<p class="field-error" id="categories-error">${v.t(v.fieldErrors.categories)}</p>` : ''}
 </fieldset>
 ${field(v, { name: 'expires', label: 'field.expires', value: v.values.expires, error: v.fieldErrors.expires, required: false, maxlength: 10 })}

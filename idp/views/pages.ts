@@ -24,30 +24,32 @@ export interface FormContext extends PageContext {
 export function layout(p: PageContext, title: MessageKey, body: Html): string {
   const other = p.locale === 'en' ? 'zh-CN' : 'en';
   const switcher = p.switchLanguageUrl
-    ? html`<a href="${p.switchLanguageUrl}${p.switchLanguageUrl.includes('?') ? '&' : '?'}lang=${other}" lang="${other}"
-        >${p.t('text.language')}</a
-      >`
+    ? html`<a href="${p.switchLanguageUrl}${p.switchLanguageUrl.includes('?') ? '&' : '?'}lang=${other}" lang="${other}">${p.t('text.language')}</a>`
     : '';
   return html`<!DOCTYPE html>
-    <html lang="${p.locale}">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${p.t(title)} · ${p.siteName}</title>
-        <link rel="stylesheet" href="${STYLESHEET_PATH}" />
-        ${p.brandStylesheet ? html` <link rel="stylesheet" href="${p.brandStylesheet}" />` : ''}
-      </head>
-      <body>
-        <header class="site"><span>${p.siteName}</span>${switcher}</header>
-        <main>
-          <h1>${p.t(title)}</h1>
-          ${body}
-        </main>
-      </body>
-    </html>`.value;
+<html lang="${p.locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${p.t(title)} · ${p.siteName}</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">${
+    p.brandStylesheet
+      ? html`
+<link rel="stylesheet" href="${p.brandStylesheet}">`
+      : ''
+  }
+</head>
+<body>
+<header class="site"><span>${p.siteName}</span>${switcher}</header>
+<main>
+<h1>${p.t(title)}</h1>
+${body}
+</main>
+</body>
+</html>`.value;
 }
 
-export const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}" />`;
+export const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
 
 export function alert(p: PageContext, error?: MessageKey, vars?: Record<string, string | number>): Html | string {
   return error ? html`<p class="error" role="alert" id="form-error">${p.t(error, vars)}</p>` : '';
@@ -69,15 +71,8 @@ interface FieldSpec {
 export function field(p: PageContext, f: FieldSpec): Html {
   const described = [f.hint ? `${f.name}-hint` : '', f.error ? `${f.name}-error` : ''].filter(Boolean).join(' ');
   return html`<label for="${f.name}">${p.t(f.label)}</label>
-    <input
-      id="${f.name}"
-      name="${f.name}"
-      type="${f.type ?? 'text'}"
-      value="${f.value ?? ''}"
-      autocomplete="${f.autocomplete ?? 'off'}"
-      ${f.required === false ? '' : html` required`}${f.inputmode ? html` inputmode="${f.inputmode}"` : ''}${f.maxlength ? html` maxlength="${f.maxlength}"` : ''}${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}
-    />
-    ${f.hint ? html`<p class="hint" id="${f.name}-hint">${p.t(f.hint)}</p>` : ''}${f.error ? html`<p class="field-error" id="${f.name}-error">${p.t(f.error)}</p>` : ''}`;
+<input id="${f.name}" name="${f.name}" type="${f.type ?? 'text'}" value="${f.value ?? ''}" autocomplete="${f.autocomplete ?? 'off'}"${f.required === false ? '' : html` required`}${f.inputmode ? html` inputmode="${f.inputmode}"` : ''}${f.maxlength ? html` maxlength="${f.maxlength}"` : ''}${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}>
+${f.hint ? html`<p class="hint" id="${f.name}-hint">${p.t(f.hint)}</p>` : ''}${f.error ? html`<p class="field-error" id="${f.name}-error">${p.t(f.error)}</p>` : ''}`;
 }
 
 export interface LoginView extends FormContext {
@@ -111,25 +106,21 @@ export function identifierPage(v: LoginView): string {
     v,
     'page.login',
     html`<p>${v.t('text.login_at', { site: v.clientName })}</p>
-      ${alert(v, v.error, v.errorVars)}
-      <form method="post" action="${v.action}/identifier" novalidate>
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-        ${field(v, { name: 'identifier', label: 'field.identifier', value: v.identifier, autocomplete: 'username', hint: 'hint.identifier', maxlength: 20 })}
-        <button type="submit">${v.t('action.next')}</button>
-      </form>
-      <nav class="links">
-        <a href="${v.registerUrl}">${v.t('action.go_register')}</a
-        >${v.regionsUrl ? html` <a href="${v.regionsUrl}">${v.t('action.login_elsewhere')}</a>` : ''}
-      </nav>`,
+${alert(v, v.error, v.errorVars)}
+<form method="post" action="${v.action}/identifier" novalidate>
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${field(v, { name: 'identifier', label: 'field.identifier', value: v.identifier, autocomplete: 'username', hint: 'hint.identifier', maxlength: 20 })}
+<button type="submit">${v.t('action.next')}</button>
+</form>
+<nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a>${v.regionsUrl ? html` <a href="${v.regionsUrl}">${v.t('action.login_elsewhere')}</a>` : ''}</nav>`,
   );
 }
 
 /** A required choice of one platform of the federation (form field `home`). */
 export function platformChoice(p: PageContext, legend: MessageKey, platforms: { id: string; name: string }[]): Html {
-  return html`<fieldset>
-    <legend>${p.t(legend)}</legend>
-    ${platforms.map((x) => html`<label class="choice"><input type="radio" name="home" value="${x.id}" required /> ${x.name}</label>`)}
-  </fieldset>`;
+  return html`<fieldset><legend>${p.t(legend)}</legend>
+${platforms.map((x) => html`<label class="choice"><input type="radio" name="home" value="${x.id}" required> ${x.name}</label>`)}
+</fieldset>`;
 }
 
 /** The fallback of cross-tier login: choose the platform of one's account instead of giving the identifier here. */
@@ -137,12 +128,12 @@ export function regionsPage(v: FormContext & { platforms: { id: string; name: st
   return layout(
     v,
     'page.regions',
-    html`<p>${v.t('text.regions')}</p>
-      ${alert(v, v.error)}
-      <form method="post" action="${v.action}/regions">
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)} ${platformChoice(v, 'field.home_platform', v.platforms)}
-        <button type="submit">${v.t('action.continue')}</button>
-      </form>`,
+    html`<p>${v.t('text.regions')}</p>${alert(v, v.error)}
+<form method="post" action="${v.action}/regions">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${platformChoice(v, 'field.home_platform', v.platforms)}
+<button type="submit">${v.t('action.continue')}</button>
+</form>`,
   );
 }
 
@@ -151,19 +142,19 @@ export function passwordPage(v: LoginView & { identifier: string }): string {
     v,
     'page.password',
     html`${alert(v, v.error, v.errorVars)}
-      <form method="post" action="${v.action}/password">
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-        <label for="identifier-shown">${v.t('field.identifier')}</label>
-        <input id="identifier-shown" type="text" value="${v.identifier}" readonly autocomplete="username" />
-        ${hidden('identifier', v.identifier)}
-        ${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128 })}
-        <button type="submit">${v.t('action.login')}</button>
-      </form>
-      <form method="post" action="${v.action}/otp/send">
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
-        <button type="submit" class="secondary">${v.t('action.use_otp')}</button>
-      </form>
-      <nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a></nav>`,
+<form method="post" action="${v.action}/password">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<label for="identifier-shown">${v.t('field.identifier')}</label>
+<input id="identifier-shown" type="text" value="${v.identifier}" readonly autocomplete="username">
+${hidden('identifier', v.identifier)}
+${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128 })}
+<button type="submit">${v.t('action.login')}</button>
+</form>
+<form method="post" action="${v.action}/otp/send">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
+<button type="submit" class="secondary">${v.t('action.use_otp')}</button>
+</form>
+<nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a></nav>`,
   );
 }
 
@@ -172,15 +163,15 @@ export function otpLoginPage(v: LoginView & { identifier: string }): string {
     v,
     'page.otp',
     html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error, v.errorVars)}
-      <form method="post" action="${v.action}/otp">
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
-        ${field(v, { name: 'otp', label: 'field.otp', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6 })}
-        <button type="submit">${v.t('action.login')}</button>
-      </form>
-      <form method="post" action="${v.action}/identifier">
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
-        <button type="submit" class="secondary">${v.t('action.use_password')}</button>
-      </form>`,
+<form method="post" action="${v.action}/otp">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
+${field(v, { name: 'otp', label: 'field.otp', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6 })}
+<button type="submit">${v.t('action.login')}</button>
+</form>
+<form method="post" action="${v.action}/identifier">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.identifier)}
+<button type="submit" class="secondary">${v.t('action.use_password')}</button>
+</form>`,
   );
 }
 
@@ -197,10 +188,10 @@ export interface RegisterView extends FormContext {
 function registeredElsewhere(v: RegisterView): Html | string {
   if (!v.elsewhere) return '';
   return html`${alert(v, 'error.registered_elsewhere', { site: v.elsewhere.site })}
-    <form method="post" action="${v.action}/identifier">
-      ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.elsewhere.idNumber)}
-      <button type="submit">${v.t('action.login_with_existing')}</button>
-    </form>`;
+<form method="post" action="${v.action}/identifier">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${hidden('identifier', v.elsewhere.idNumber)}
+<button type="submit">${v.t('action.login_with_existing')}</button>
+</form>`;
 }
 
 export function registerPage(v: RegisterView): string {
@@ -209,21 +200,18 @@ export function registerPage(v: RegisterView): string {
     v,
     'page.register',
     html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice.key, v.notice.vars)}</p>` : ''}${alert(v, v.error)}${registeredElsewhere(v)}
-      <form method="post" action="${v.action}/register" novalidate>
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-        ${field(v, { name: 'name', label: 'field.name', value: v.values.name, autocomplete: 'name', error: e.name, maxlength: 64 })}
-        ${field(v, { name: 'id_number', label: 'field.id_number', value: v.values.id_number, error: e.id_number, maxlength: 18 })}
-        <div class="row">
-          <div>
-            ${field(v, { name: 'phone', label: 'field.phone', type: 'tel', value: v.values.phone, autocomplete: 'tel-national', error: e.phone, inputmode: 'numeric', maxlength: 14 })}
-          </div>
-          <button type="submit" class="secondary" formaction="${v.action}/register/otp" formnovalidate>${v.t('action.send_otp')}</button>
-        </div>
-        ${field(v, { name: 'otp', label: 'field.otp', autocomplete: 'one-time-code', error: e.otp, inputmode: 'numeric', maxlength: 6 })}
-        ${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'new-password', hint: 'hint.password', error: e.password, maxlength: 64 })}
-        <button type="submit">${v.t('action.register')}</button>
-      </form>
-      <nav class="links"><a href="${v.loginUrl}">${v.t('action.go_login')}</a></nav>`,
+<form method="post" action="${v.action}/register" novalidate>
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${field(v, { name: 'name', label: 'field.name', value: v.values.name, autocomplete: 'name', error: e.name, maxlength: 64 })}
+${field(v, { name: 'id_number', label: 'field.id_number', value: v.values.id_number, error: e.id_number, maxlength: 18 })}
+<div class="row"><div>
+${field(v, { name: 'phone', label: 'field.phone', type: 'tel', value: v.values.phone, autocomplete: 'tel-national', error: e.phone, inputmode: 'numeric', maxlength: 14 })}
+</div><button type="submit" class="secondary" formaction="${v.action}/register/otp" formnovalidate>${v.t('action.send_otp')}</button></div>
+${field(v, { name: 'otp', label: 'field.otp', autocomplete: 'one-time-code', error: e.otp, inputmode: 'numeric', maxlength: 6 })}
+${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'new-password', hint: 'hint.password', error: e.password, maxlength: 64 })}
+<button type="submit">${v.t('action.register')}</button>
+</form>
+<nav class="links"><a href="${v.loginUrl}">${v.t('action.go_login')}</a></nav>`,
   );
 }
 
@@ -241,27 +229,20 @@ export function consentPage(v: ConsentView): string {
     v,
     'page.consent',
     html`<p>${v.t('text.client_wants', { client: v.clientName })}</p>
-      <ul class="scopes">
-        ${v.scopes.map((s) => html`<li>${label(s)}</li>`)}
-      </ul>
-      <form method="post" action="${v.action}/consent">
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-        <button type="submit">${v.t('action.allow')}</button>
-      </form>
-      <form method="post" action="${v.action}/abort">
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-        <button type="submit" class="secondary">${v.t('action.deny')}</button>
-      </form>`,
+<ul class="scopes">${v.scopes.map((s) => html`<li>${label(s)}</li>`)}</ul>
+<form method="post" action="${v.action}/consent">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<button type="submit">${v.t('action.allow')}</button>
+</form>
+<form method="post" action="${v.action}/abort">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<button type="submit" class="secondary">${v.t('action.deny')}</button>
+</form>`,
   );
 }
 
 export function errorPage(p: PageContext, message: string, code?: string): string {
-  return layout(
-    p,
-    'page.error',
-    html`<p class="error" role="alert">${message}</p>
-      ${code ? html`<p class="hint">${code}</p>` : ''}`,
-  );
+  return layout(p, 'page.error', html`<p class="error" role="alert">${message}</p>${code ? html`<p class="hint">${code}</p>` : ''}`);
 }
 
 /** `form` is oidc-provider's own logout form (it carries its xsrf token). */
@@ -270,9 +251,9 @@ export function logoutPage(p: PageContext, form: string): string {
     p,
     'page.logout',
     html`<p>${p.t('text.logout_confirm', { site: p.siteName })}</p>
-      ${new Html(form)}
-      <button type="submit" form="op.logoutForm" value="yes" name="logout">${p.t('action.logout')}</button>
-      <button type="submit" form="op.logoutForm" class="secondary">${p.t('action.stay')}</button>`,
+${new Html(form)}
+<button type="submit" form="op.logoutForm" value="yes" name="logout">${p.t('action.logout')}</button>
+<button type="submit" form="op.logoutForm" class="secondary">${p.t('action.stay')}</button>`,
   );
 }
 
@@ -296,28 +277,27 @@ export function orgPickerPage(v: OrgPickerView): string {
     v,
     'page.org_picker',
     html`${v.notice ? html`<p class="notice" role="status">${v.t(v.notice)}</p>` : ''}${alert(v, v.error, v.errorVars)}
-      ${
-        v.orgs.length
-          ? html`<form method="post" action="${v.action}/org">
-              ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-              <fieldset>
-                <legend>${v.t('text.org_picker_intro', { client: v.clientName })}</legend>
-                ${v.orgs.map((o, i) => html`<label class="choice"><input type="radio" name="org" value="${o.subject}" ${i === 0 ? html` checked` : ''} /> ${o.orgName}（${o.role}）</label>`)}
-              </fieldset>
-              <button type="submit">${v.t('action.continue')}</button>
-            </form>`
-          : html`<p>${v.t('text.no_orgs')}</p>`
-      }
-      <h2>${v.t('page.register_org')}</h2>
-      <form method="post" action="${v.action}/org/register" novalidate>
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-        ${field(v, { name: 'uscc', label: 'field.uscc', value: v.values.uscc, error: v.registerErrors.uscc, maxlength: 18 })}
-        ${field(v, { name: 'org_name', label: 'field.org_name', value: v.values.org_name, error: v.registerErrors.org_name, maxlength: 200 })}
-        <button type="submit" class="secondary">${v.t('action.register_org')}</button>
-      </form>
-      <form method="post" action="${v.action}/abort">
-        ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-        <button type="submit" class="secondary">${v.t('action.deny')}</button>
-      </form>`,
+${
+  v.orgs.length
+    ? html`<form method="post" action="${v.action}/org">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<fieldset><legend>${v.t('text.org_picker_intro', { client: v.clientName })}</legend>
+${v.orgs.map((o, i) => html`<label class="choice"><input type="radio" name="org" value="${o.subject}"${i === 0 ? html` checked` : ''}> ${o.orgName}（${o.role}）</label>`)}
+</fieldset>
+<button type="submit">${v.t('action.continue')}</button>
+</form>`
+    : html`<p>${v.t('text.no_orgs')}</p>`
+}
+<h2>${v.t('page.register_org')}</h2>
+<form method="post" action="${v.action}/org/register" novalidate>
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+${field(v, { name: 'uscc', label: 'field.uscc', value: v.values.uscc, error: v.registerErrors.uscc, maxlength: 18 })}
+${field(v, { name: 'org_name', label: 'field.org_name', value: v.values.org_name, error: v.registerErrors.org_name, maxlength: 200 })}
+<button type="submit" class="secondary">${v.t('action.register_org')}</button>
+</form>
+<form method="post" action="${v.action}/abort">
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
+<button type="submit" class="secondary">${v.t('action.deny')}</button>
+</form>`,
   );
 }

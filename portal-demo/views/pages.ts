@@ -33,25 +33,25 @@ function layout(p: PageContext, title: string, body: Html): string {
     ? html`<a href="${p.switchLanguagePath}?lang=${other}" lang="${other}" hreflang="${other}">${p.t('text.language')}</a>`
     : '';
   return html`<!DOCTYPE html>
-    <html lang="${p.locale}">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title} · ${p.siteName}</title>
-        <link rel="stylesheet" href="${STYLESHEET_PATH}" />
-      </head>
-      <body>
-        <a class="skip" href="#main">${p.t('text.skip')}</a>
-        <header class="site"><a class="name" href="/">${p.siteName}</a>${switcher}</header>
-        <main id="main">
-          <h1>${title}</h1>
-          ${body}
-        </main>
-      </body>
-    </html>`.value;
+<html lang="${p.locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · ${p.siteName}</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+</head>
+<body>
+<a class="skip" href="#main">${p.t('text.skip')}</a>
+<header class="site"><a class="name" href="/">${p.siteName}</a>${switcher}</header>
+<main id="main">
+<h1>${title}</h1>
+${body}
+</main>
+</body>
+</html>`.value;
 }
 
-const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}" />`;
+const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
 
 function label(p: PageContext, prefix: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -81,37 +81,37 @@ export function homePage(v: HomeView): string {
       v,
       v.siteName,
       html`<p class="lead">${v.t('text.welcome', { site: v.siteName })}</p>
-        <form class="inline" method="post" action="/login">
-          ${hidden('csrf', v.csrf)}${keep}
-          <button type="submit">${v.t('action.login')}</button>
-        </form>
-        <form class="inline" method="post" action="/login">
-          ${hidden('csrf', v.csrf)}${hidden('as', 'legal')}${keep}
-          <button type="submit" class="secondary">${v.t('action.login_legal')}</button>
-        </form>
-        <p class="hint">${v.t('text.login_provider', { op: v.opName })}</p>`,
+<form class="inline" method="post" action="/login">
+${hidden('csrf', v.csrf)}${keep}
+<button type="submit">${v.t('action.login')}</button>
+</form>
+<form class="inline" method="post" action="/login">
+${hidden('csrf', v.csrf)}${hidden('as', 'legal')}${keep}
+<button type="submit" class="secondary">${v.t('action.login_legal')}</button>
+</form>
+<p class="hint">${v.t('text.login_provider', { op: v.opName })}</p>`,
     );
   }
   const s = v.person;
-  const row = (key: MessageKey, value: Html | string | undefined) =>
-    value
-      ? html`<dt>${v.t(key)}</dt>
-          <dd>${value}</dd>`
-      : '';
+  const row = (key: MessageKey, value: Html | string | undefined) => (value ? html`<dt>${v.t(key)}</dt><dd>${value}</dd>` : '');
   return layout(
     v,
     v.t('text.hello', { name: s.name ?? '' }),
     html`<p class="lead">${v.t('text.signed_in', { site: v.siteName })}</p>
-      <dl class="claims">
-        ${row('field.name', s.name)} ${row('field.user_type', label(v, 'user_type', s.userType))} ${row('field.org_name', s.orgName)}
-        ${row('field.agent_role', label(v, 'role', s.agentRole))} ${row('field.act', s.actName)}
-        ${row('field.home', s.home ? html`<code>${s.home}</code>` : undefined)}
-        ${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)} ${row('field.acr', acrLabel(v, s.acr))}
-      </dl>
-      <form method="post" action="/logout">
-        ${hidden('csrf', v.csrf)}${keep}
-        <button type="submit">${v.t('action.logout')}</button>
-      </form>`,
+<dl class="claims">
+${row('field.name', s.name)}
+${row('field.user_type', label(v, 'user_type', s.userType))}
+${row('field.org_name', s.orgName)}
+${row('field.agent_role', label(v, 'role', s.agentRole))}
+${row('field.act', s.actName)}
+${row('field.home', s.home ? html`<code>${s.home}</code>` : undefined)}
+${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
+${row('field.acr', acrLabel(v, s.acr))}
+</dl>
+<form method="post" action="/logout">
+${hidden('csrf', v.csrf)}${keep}
+<button type="submit">${v.t('action.logout')}</button>
+</form>`,
   );
 }
 
@@ -128,7 +128,7 @@ export function errorPage(v: ErrorView): string {
     v,
     v.t(v.title),
     html`<p class="error" role="alert">${v.message}</p>
-      ${v.code ? html`<p class="hint">${v.t('text.error_code')}: <code>${v.code}</code>${v.description ? html` — ${v.description}` : ''}</p>` : ''}
-      <p><a href="/">${v.t('action.home')}</a></p>`,
+${v.code ? html`<p class="hint">${v.t('text.error_code')}: <code>${v.code}</code>${v.description ? html` — ${v.description}` : ''}</p>` : ''}
+<p><a href="/">${v.t('action.home')}</a></p>`,
   );
 }
