@@ -12,6 +12,7 @@ const OPTIONS = {
   data: { type: 'string' },
   entity: { type: 'string' },
   demo: { type: 'boolean' },
+  port: { type: 'string' },
   name: { type: 'string' },
   to: { type: 'string' },
   'rep-id-number': { type: 'string' },
@@ -90,7 +91,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     words: 'serve',
-    synopsis: '--entity ID [--topology FILE] [--data DIR] [--demo]',
+    synopsis: "--entity ID [--topology FILE] [--data DIR] [--demo]\n[--port N: listen there, not on the topology's port]",
     summary: 'serve one entity, as a deployment runs it',
     run: (c) => import('./host-commands.ts').then((m) => m.serve(c)),
   },

@@ -62,6 +62,8 @@ export interface HostOptions extends DeploymentConfig {
   topology: Topology;
   demo: boolean;
   log?: Logger;
+  /** Where a host of one entity listens instead of the topology's port (`gov-id serve --port`). */
+  port?: number;
 }
 
 export interface HostedEntity {
@@ -388,7 +390,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         ),
       runtime.log,
     ),
-    entity.port,
+    opts.port ?? entity.port,
     topology.host,
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
