@@ -23,12 +23,13 @@ export function start(ctx: CommandContext): Promise<number> {
 
 /**
  * One entity, as a deployment runs it (--demo for the demo's conveniences). --port lets several
- * instances of one entity share a host behind a proxy that answers at the entity's URL.
+ * instances of one entity share a host behind a proxy that answers at the entity's URL (also
+ * GOV_ID_PORT, which the container image's health check reads too).
  */
 export function serve(ctx: CommandContext): Promise<number> {
   const t = loadTopology(ctx.topologyPath);
   if (!ctx.values.entity) throw new UsageError('serve needs --entity ID');
-  return host(ctx, t, [t.get(ctx.values.entity).id], Boolean(ctx.values.demo), listenPort(ctx.values.port));
+  return host(ctx, t, [t.get(ctx.values.entity).id], Boolean(ctx.values.demo), listenPort(ctx.values.port ?? process.env.GOV_ID_PORT));
 }
 
 function listenPort(value: string | undefined): number | undefined {
