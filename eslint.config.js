@@ -25,4 +25,9 @@ export default tseslint.config(
     files: ['scripts/**', 'bin/**'],
     languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
   },
+  {
+    // The container image's health check (plain Node, no TypeScript).
+    files: ['deploy/**'],
+    languageOptions: { globals: { process: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' } },
+  },
 );

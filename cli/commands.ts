@@ -12,6 +12,7 @@ const OPTIONS = {
   data: { type: 'string' },
   entity: { type: 'string' },
   demo: { type: 'boolean' },
+  port: { type: 'string' },
   name: { type: 'string' },
   to: { type: 'string' },
   'rep-id-number': { type: 'string' },
@@ -90,8 +91,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     words: 'serve',
-    synopsis: '--entity ID [--topology FILE] [--data DIR] [--demo]',
-    summary: 'serve one entity, as a deployment runs it',
+    synopsis: '--entity ID [--port N] [--topology FILE] [--data DIR] [--demo]',
+    summary: "serve one entity, as a deployment runs it\n(--port or GOV_ID_PORT: listen there, not on the topology's port)",
     run: (c) => import('./host-commands.ts').then((m) => m.serve(c)),
   },
   {

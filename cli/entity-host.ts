@@ -15,6 +15,8 @@ import { createApp, listen, type Listener } from '../infra/http-server.ts';
 import { EntityKeyRing } from '../infra/entity-key-ring.ts';
 import { entityAdministration, isEntityAdminPath } from './entity-admin.ts';
 import { createLogger, type Logger } from '../infra/log.ts';
+import { withRequestIds } from '../infra/request-id.ts';
+import { healthEndpoints, isHealthPath, readinessChecks } from '../infra/health-endpoints.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
@@ -60,6 +62,8 @@ export interface HostOptions extends DeploymentConfig {
   topology: Topology;
   demo: boolean;
   log?: Logger;
+  /** Where a host of one entity listens instead of the topology's port (`gov-id serve --port`). */
+  port?: number;
 }
 
 export interface HostedEntity {
@@ -209,13 +213,14 @@ function clientAddress(req: IncomingMessage): string | undefined {
   return forwarded || req.socket.remoteAddress;
 }
 
-/** Paths every entity serves beside its application: its statements and its administration. */
+/** Paths every entity serves beside its application: its statements, its health and its administration. */
 function isEntityLevelPath(url: string | undefined): boolean {
   const path = url?.split('?')[0] ?? '';
   return (
     path === ENTITY_CONFIGURATION_PATH ||
     path === HISTORICAL_KEYS_PATH ||
     path === CONFLICT_NOTICE_PATH ||
+    isHealthPath(path) ||
     isRegistryConflictsPath(path) ||
     isEntityAdminPath(path)
   );
@@ -341,6 +346,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   }
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const statement = createApp(runtime.log);
+  statement.use(healthEndpoints({ checks: readinessChecks(runtime), log: runtime.log }));
   if (authorityConfig) {
     statement.use(
       authorityEndpoints({
@@ -372,16 +378,19 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const appHandler = app.callback();
   const statementHandler = statement.callback();
   const listener: Listener = await listen(
-    (req, res) =>
-      withFetchSource(clientAddress(req), () =>
-        (isEntityLevelPath(req.url) ||
-          isFederationEndpointPath(req.url) ||
-          (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) ||
-          (registryApp !== null && isRegistryPath(req.url))
-          ? statementHandler
-          : appHandler)(req, res),
-      ),
-    entity.port,
+    withRequestIds(
+      (req, res) =>
+        withFetchSource(clientAddress(req), () =>
+          (isEntityLevelPath(req.url) ||
+            isFederationEndpointPath(req.url) ||
+            (trustMarkIssuer !== null && isTrustMarkEndpointPath(req.url)) ||
+            (registryApp !== null && isRegistryPath(req.url))
+            ? statementHandler
+            : appHandler)(req, res),
+        ),
+      runtime.log,
+    ),
+    opts.port ?? entity.port,
     topology.host,
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).

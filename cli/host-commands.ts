@@ -21,16 +21,27 @@ export function start(ctx: CommandContext): Promise<number> {
   );
 }
 
-/** One entity, as a deployment runs it (--demo for the demo's conveniences). */
+/**
+ * One entity, as a deployment runs it (--demo for the demo's conveniences). --port lets several
+ * instances of one entity share a host behind a proxy that answers at the entity's URL (also
+ * GOV_ID_PORT, which the container image's health check reads too).
+ */
 export function serve(ctx: CommandContext): Promise<number> {
   const t = loadTopology(ctx.topologyPath);
   if (!ctx.values.entity) throw new UsageError('serve needs --entity ID');
-  return host(ctx, t, [t.get(ctx.values.entity).id], Boolean(ctx.values.demo));
+  return host(ctx, t, [t.get(ctx.values.entity).id], Boolean(ctx.values.demo), listenPort(ctx.values.port ?? process.env.GOV_ID_PORT));
+}
+
+function listenPort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port: ${value} is not a TCP port (1 to 65535)`);
+  return port;
 }
 
 /** Hosts the entities until SIGINT or SIGTERM. */
-async function host({ config }: CommandContext, topology: Topology, ids: string[], demo: boolean): Promise<number> {
-  const host = await startHost({ ...config, topology, demo }, ids);
+async function host({ config }: CommandContext, topology: Topology, ids: string[], demo: boolean, port?: number): Promise<number> {
+  const host = await startHost({ ...config, topology, demo, ...(port ? { port } : {}) }, ids);
   process.stdout.write(
     `gov-id ${topology.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`,
   );

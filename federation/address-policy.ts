@@ -11,6 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { requestIdHeaders } from '../infra/request-id.ts';
 
 /** Addresses no federation fetch may reach unless allowed by name (RFC 6890 special-purpose registries). */
 const SPECIAL_PURPOSE = new BlockList();
@@ -134,7 +135,7 @@ export function guardedGet(target: string, opts: GuardedGetOptions): Promise<Gua
     // A connection of its own (agent: false): nothing is reused past the check, and no kept-alive socket closes under a request.
     const req = client.get(
       url,
-      { headers: { accept: opts.accept }, lookup: guardedLookup(opts.permitted), signal, agent: false },
+      { headers: { accept: opts.accept, ...requestIdHeaders() }, lookup: guardedLookup(opts.permitted), signal, agent: false },
       (res) => {
         const declared = Number(res.headers['content-length'] ?? 0);
         if (declared > opts.maxBytes) {

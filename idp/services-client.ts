@@ -2,8 +2,8 @@
  * The OP's client of the services entity (population registry, message outbox). Every call is
  * authenticated with an entity assertion and bounded in time.
  */
-import { signEntityAssertion } from '../infra/entity-assertion.ts';
 import type { PrivateJwk } from '../infra/entity-keys.ts';
+import { postAsEntity } from '../infra/entity-request.ts';
 import { UpstreamUnavailable } from '../infra/errors.ts';
 
 const TIMEOUT_MS = 5000;
@@ -16,22 +16,15 @@ export class ServicesClient {
   ) {}
 
   private async post(path: string, body: unknown): Promise<Record<string, unknown>> {
-    let res: Response;
-    try {
-      res = await fetch(this.servicesUrl + path, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${await signEntityAssertion(this.entityKey(), this.self, this.servicesUrl)}`,
-        },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-    } catch (err) {
-      throw new UpstreamUnavailable(`services entity unreachable: ${(err as Error).name}`);
-    }
-    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!res.ok) throw new UpstreamUnavailable(`services entity answered ${res.status} ${String(json.error ?? '')}`);
+    const { status, json } = await postAsEntity({
+      from: this.self,
+      key: this.entityKey(),
+      to: this.servicesUrl,
+      path,
+      body,
+      timeoutMs: TIMEOUT_MS,
+    });
+    if (status < 200 || status >= 300) throw new UpstreamUnavailable(`services entity answered ${status} ${String(json.error ?? '')}`);
     return json;
   }
 

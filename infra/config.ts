@@ -11,6 +11,7 @@
  * | GOV_ID_TOPOLOGY | topology file | federation/topologies/demo.json |
  * | GOV_ID_SCHEMA_PREFIX | prefix of every entity's schema and key namespace | (none) |
  * | GOV_ID_TRUST_PROXY | 1 to take client IPs from X-Forwarded-For | 0 |
+ * | GOV_ID_PORT | `gov-id serve`: the port to listen on instead of the topology's (as `--port`) | the topology's |
  * | LOG_LEVEL | debug, info, warn, error | info |
  */
 import { resolve } from 'node:path';

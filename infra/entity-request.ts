@@ -2,11 +2,12 @@
  * One entity calling another's API: a JSON POST authenticated with an entity assertion for the
  * callee and bounded in time. Personal data travels only in the body, never in the URL. A callee
  * that cannot be reached or does not answer in time is UpstreamUnavailable; what a status means
- * is the caller's business.
+ * is the caller's business. The request being handled, if any, passes its ID along.
  */
 import { signEntityAssertion } from './entity-assertion.ts';
 import type { PrivateJwk } from './entity-keys.ts';
 import { UpstreamUnavailable } from './errors.ts';
+import { requestIdHeaders } from './request-id.ts';
 
 export interface EntityRequest {
   /** The calling entity's ID and its current federation key. */
@@ -32,7 +33,11 @@ export async function postAsEntity(req: EntityRequest): Promise<EntityResponse> 
   try {
     res = await fetch(req.to + req.path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await signEntityAssertion(req.key, req.from, req.to)}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await signEntityAssertion(req.key, req.from, req.to)}`,
+        ...requestIdHeaders(),
+      },
       body: JSON.stringify(req.body),
       signal,
       redirect: 'error',

@@ -1,11 +1,13 @@
 /**
- * Structured JSON logging. Values under keys that may hold personal data or secrets are
+ * Structured JSON logging; a line written while a request is handled carries its `request_id`
+ * (infra/request-id.ts). Values under keys that may hold personal data or secrets are
  * replaced before anything is written, so a careless call cannot leak an ID number. Stack frames
  * name source files relative to the project (dependencies from `node_modules/`), never where the
  * code is installed.
  */
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { currentRequestId } from './request-id.ts';
 
 const REDACTED_KEYS =
   /^(password|otp|code|id_?number|phone|client_?secret|secret|token|access_token|refresh_token|id_token|authorization|cookie|code_verifier|uscc)$/i;
@@ -65,7 +67,14 @@ export function createLogger(base: Record<string, unknown> = {}, level: LogLevel
   const min = ORDER[level] ?? ORDER.info;
   const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    const line = JSON.stringify({ t: new Date().toISOString(), level: lvl, msg: scrub(msg), ...(scrub({ ...base, ...fields }) as object) });
+    const requestId = currentRequestId();
+    const line = JSON.stringify({
+      t: new Date().toISOString(),
+      level: lvl,
+      msg: scrub(msg),
+      ...(requestId ? { request_id: requestId } : {}),
+      ...(scrub({ ...base, ...fields }) as object),
+    });
     (lvl === 'error' || lvl === 'warn' ? process.stderr : process.stdout).write(line + '\n');
   };
   return {

@@ -9,6 +9,7 @@
  * the level is then capped by the home's mark. No secret is shared with any neighbour.
  */
 import * as oidc from 'openid-client';
+import { requestIdHeaders } from '../../infra/request-id.ts';
 import { importJWK } from 'jose';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
@@ -86,6 +87,9 @@ export class CrossTierLogin implements CrossTierHops {
     // nothing else authenticates the token endpoint's answer.
     oidc.enableNonRepudiationChecks(config);
     config.timeout = BROKER_TIMEOUTS.hopSeconds;
+    // The hop's back-channel calls (PAR, token) carry the ID of the request that caused them.
+    config[oidc.customFetch] = (url, options) =>
+      fetch(url, { ...options, headers: { ...options.headers, ...requestIdHeaders() } } as RequestInit);
     const entry = { op, config };
     this.configs.set(entityId, entry);
     return entry;

@@ -5,8 +5,8 @@
  * neighbour notifies its relying parties by back-channel logout and passes the logout further up.
  * Back-channel logout carries it down and sideways, so every session along the chain ends.
  */
-import { signEntityAssertion } from '../../infra/entity-assertion.ts';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
+import { postAsEntity } from '../../infra/entity-request.ts';
 import type { Logger } from '../../infra/log.ts';
 import type { RecognizedAccounts } from '../accounts/recognized-accounts.ts';
 import { BROKER_TIMEOUTS } from './broker-timeouts.ts';
@@ -21,16 +21,15 @@ export class UpstreamLogout {
     try {
       const account = await this.o.recognized.findBySubject(subject);
       if (!account) return false;
-      const res = await fetch(account.upstream + BROKER_LOGOUT_PATH, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${await signEntityAssertion(this.o.signingKey(), this.o.self, account.upstream)}`,
-        },
-        body: JSON.stringify({ sub: account.upstreamSubject }),
-        signal: AbortSignal.timeout(BROKER_TIMEOUTS.upstreamLogoutMs),
+      const { status, json } = await postAsEntity({
+        from: this.o.self,
+        key: this.o.signingKey(),
+        to: account.upstream,
+        path: BROKER_LOGOUT_PATH,
+        body: { sub: account.upstreamSubject },
+        timeoutMs: BROKER_TIMEOUTS.upstreamLogoutMs,
       });
-      if (!res.ok) throw new Error(`${account.upstream} answered ${res.status} ${await res.text().catch(() => '')}`.trim());
+      if (status < 200 || status >= 300) throw new Error(`${account.upstream} answered ${status} ${String(json.error ?? '')}`.trim());
       return true;
     } catch (err) {
       this.o.log.warn('logout could not be passed upstream', { subject, err });

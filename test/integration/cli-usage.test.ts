@@ -50,6 +50,7 @@ test('usage errors exit with status 2, say what is wrong on stderr, and print no
       /^gov-id: unknown federation trust-marks command: frobnicate; use one of list, grant, revoke\n/,
     ],
     [['serve'], /^gov-id: serve needs --entity ID\nRun "gov-id help" for usage\.\n$/],
+    [['serve', '--entity', 'gd', '--port', '70000'], /^gov-id: --port: 70000 is not a TCP port \(1 to 65535\)\n/],
     [['admin', 'outbox'], /^gov-id: admin outbox needs --to PHONE\n/],
     [['keys', 'rotate', '--entity', 'gd', '--lead', 'soon'], /^gov-id: --lead takes a number of seconds\n/],
     [['migrate', '--entity', 'nowhere'], /^gov-id: --entity: no entity "nowhere" in topology demo/],

@@ -106,6 +106,18 @@ async function answersUnavailable(t: ExecutionContext, res: Response) {
       await fetch(rp.config.serverMetadata().userinfo_endpoint!, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
     );
 
+    // Readiness names the store (a load balancer takes the instance out); liveness stays up.
+    const notReady = await fetch(`${fed.url('gd')}/readyz`);
+    t.is(notReady.status, 503);
+    const readiness = (await notReady.json()) as { error: string; error_description: string; checks: Record<string, string> };
+    t.is(readiness.error, 'temporarily_unavailable');
+    t.is(readiness.error_description, 'not ready: store');
+    t.deepEqual(
+      { ...readiness.checks, store: readiness.checks.store === 'ok' ? 'ok' : 'down' },
+      { database: 'ok', store: 'down', signing_key: 'ok' },
+    );
+    t.is((await fetch(`${fed.url('gd')}/healthz`)).status, 200);
+
     // Redis is back, empty: no session, interaction or access token survived. No restart of gov-id.
     await redis.start();
     await until(
@@ -114,6 +126,7 @@ async function answersUnavailable(t: ExecutionContext, res: Response) {
       RECOVERY_BOUND_MS,
     );
 
+    t.is((await fetch(`${fed.url('gd')}/readyz`)).status, 200, 'ready again');
     const refreshed = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
     t.not(refreshed.refresh_token, tokens.refresh_token, 'the refresh token from before the outage still works, and rotates');
     t.is(refreshed.claims()?.sub, tokens.claims()!.sub);
