@@ -85,17 +85,39 @@ async function measureEngine(engine: string, db: Database, opts: BenchOptions, t
   console.log(`${engine}: ${items} items, grown in ${importSeconds.toFixed(1)} s`);
   let next = 0;
   const queries = [...QUERIES, TYPO];
+  const perQuery = new Map<string, number[]>(queries.map((q) => [q, []]));
   const loop = await timedLoop(
     `${engine} search`,
     1,
     opts.smoke ? { operationsPerSlot: queries.length } : { seconds: Number(process.env.BENCH_SECONDS ?? 10) },
     async () => {
       const q = queries[next++ % queries.length]!;
+      const t0 = performance.now();
       const hits = await search(db, q, { kind: 'implementation' }, 20);
+      perQuery.get(q)!.push(performance.now() - t0);
       if (hits.length === 0) throw new Error(`no result for ${q}`);
     },
   );
   const round = (x: number) => Math.round(x * 100) / 100;
+  // Which queries make the tail: the slowest by median.
+  const medians = [...perQuery]
+    .map(
+      ([q, l]) =>
+        [
+          q,
+          percentile(
+            l.sort((a, b) => a - b),
+            0.5,
+          ),
+        ] as const,
+    )
+    .sort((a, b) => b[1] - a[1]);
+  console.log(
+    `${engine} slowest queries (p50): ${medians
+      .slice(0, 4)
+      .map(([q, m]) => `${q} ${m.toFixed(1)} ms`)
+      .join(', ')}`,
+  );
   return {
     [`${engine}_items`]: items,
     [`${engine}_search_p50_ms`]: round(percentile(loop.latencies, 0.5)),
