@@ -314,7 +314,7 @@ test("the province's login page wears the city's name and colours for the city p
   const login = await startSignIn(ua);
   t.true(login.url.startsWith(fed.url('js')));
   t.regex(login.html, /<header class="site"><span>南京市政务服务（江苏政务服务网）<\/span>/);
-  const brand = /<link rel="stylesheet" href="(\/assets\/brand\/nj\.css)">/.exec(login.html)?.[1];
+  const brand = /<link rel="stylesheet" href="(\/assets\/brand\/nj\.css)"\s*\/?>/.exec(login.html)?.[1];
   t.truthy(brand);
   const css = await fetch(fed.url('js') + brand!);
   t.is(css.status, 200);
