@@ -340,7 +340,14 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.
     const op = topology.get(entity.superior!);
     if (!op.issuer) throw new Error(`entity ${entity.id}: its superior ${op.id} runs no OP`);
-    const portal = await createPortalApp({ runtime, opIssuer: op.issuer, opName: op.name });
+    const portal = await createPortalApp({
+      runtime,
+      opIssuer: op.issuer,
+      opName: op.name,
+      catalogUrl: topology.services().url,
+      tier: entity.tier,
+      platformNames: Object.fromEntries(topology.entities.flatMap((e) => [[e.url, e.name], ...(e.issuer ? [[e.issuer, e.name]] : [])])),
+    });
     app = portal.app;
     metadata = { openid_relying_party: portal.metadata, federation_entity: federationEntity };
   }

@@ -6,7 +6,8 @@
  * authenticates with private_key_jwt, signed with its own client key (kept encrypted in its
  * database, apart from its federation keys). It talks to the OP over HTTP only.
  *
- * Routes: `GET /` home, `POST /login` (field `as=legal` asks for the legal_person scope),
+ * Routes: `GET /` home (with the catalog's search and browse links), the catalog's pages
+ * (catalog-routes.ts, read from the services entity's catalog API), `POST /login` (field `as=legal` asks for the legal_person scope),
  * `GET /callback`, `POST /logout` (RP-initiated logout at the OP), `POST /backchannel-logout`.
  * Pending sign-ins and portal sessions live in the key-value store; the browser holds random
  * ids in HttpOnly, SameSite=Lax cookies whose names carry the entity ID (all demo entities share
@@ -23,6 +24,9 @@ import { loadKeys, publicJwk, type PrivateJwk } from '../infra/entity-keys.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
 import { isMessageKey, pickLocale, translator, type Locale, type MessageKey } from './i18n.ts';
 import { OpConnection } from './op-connection.ts';
+import { CatalogClient, type BrowseCounts } from './catalog-client.ts';
+import { addCatalogRoutes } from './catalog-routes.ts';
+import { catalogHome, type CatalogPageContext } from './views/catalog-pages.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
 import { errorPage, homePage, type PageContext, type SignedInView } from './views/pages.ts';
@@ -40,6 +44,12 @@ export interface PortalOptions {
   opIssuer: string;
   /** The OP's display name, for the hint on the home page; its address otherwise. */
   opName?: { 'zh-CN': string; en: string };
+  /** Base URL of the services entity whose catalog API the portal's search, browse and guides read. */
+  catalogUrl: string;
+  /** The tier of the portal's platform (a hybrid city front: `city`); items of other tiers say where they are handled. */
+  tier: string;
+  /** Names of the federation's platforms by entity ID (and issuer), so people never see raw URLs. */
+  platformNames?: Record<string, { 'zh-CN': string; en: string }>;
   /** The portal's OIDC client key; loaded from (or created in) the entity's database when absent. */
   clientKey?: PrivateJwk;
 }
@@ -97,6 +107,14 @@ function cookieJar(entityId: string, secure: boolean) {
     set: (ctx: Koa.Context, name: string, value: string, maxAge: number | null) => ctx.append('Set-Cookie', serialize(name, value, maxAge)),
     clear: (ctx: Koa.Context, name: string) => ctx.append('Set-Cookie', `${serialize(name, '', 0)}; Expires=Thu, 01 Jan 1970 00:00:00 GMT`),
   };
+}
+
+/** The query string without its `lang`, as the start of the language switch's link. */
+function languageSwitchQuery(querystring: string): string {
+  const params = new URLSearchParams(querystring);
+  params.delete('lang');
+  const rest = params.toString();
+  return rest ? `?${rest}` : '';
 }
 
 function explicitLang(value: unknown): Locale | undefined {
@@ -175,19 +193,32 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
   const cookies = cookieJar(runtime.self.id, secure);
   const { names } = cookies;
   const opName = (locale: Locale) => opts.opName?.[locale] ?? new URL(opts.opIssuer).host;
+  const platformName = (id: string, locale: Locale) => opts.platformNames?.[id]?.[locale];
+  const catalog = new CatalogClient(opts.catalogUrl);
 
   const page = (ctx: Koa.Context, lang?: string): PageContext => {
     const locale = pickLocale(lang, ctx.get('accept-language'));
     return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
   };
 
-  type ErrorPageExtra = { code?: string; description?: string; lang?: string };
+  const catalogPage = (ctx: Koa.Context): CatalogPageContext => {
+    const lang = explicitLang(ctx.query.lang);
+    return { ...page(ctx, lang), lang, tier: opts.tier, switchLanguagePath: ctx.path + languageSwitchQuery(ctx.querystring) };
+  };
+
+  type ErrorPageExtra = {
+    code?: string;
+    description?: string;
+    lang?: string;
+    title?: MessageKey;
+    vars?: Record<string, string | number>;
+  };
   const errorPageOf = (ctx: Koa.Context, status: number, message: MessageKey, extra: ErrorPageExtra = {}) => {
     const p = page(ctx, extra.lang);
     return errorPage({
       ...p,
-      title: status === 404 ? 'page.not_found' : 'page.error',
-      message: p.t(message),
+      title: extra.title ?? (status === 404 ? 'page.not_found' : 'page.error'),
+      message: p.t(message, extra.vars),
       code: extra.code,
       description: extra.description,
     });
@@ -225,6 +256,18 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
 
   const router = new Router();
 
+  addCatalogRoutes(router, {
+    catalog,
+    page: catalogPage,
+    log,
+    refuse: (ctx, status, message, vars) =>
+      showError(ctx, status, message, {
+        lang: explicitLang(ctx.query.lang),
+        title: status === 404 ? 'page.not_found' : 'page.search_error',
+        vars,
+      }),
+  });
+
   router.get(STYLESHEET_PATH, (ctx) => {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
@@ -238,6 +281,11 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     const session = sessionId ? await state.getSession(sessionId) : null;
     // Ended here or by the OP (back-channel logout), or expired: forget the cookie too.
     if (sessionId && !session) cookies.clear(ctx, names.session);
+    // The home page works without the catalog: it then shows the sign-in only.
+    const counts = await catalog.browse().catch((err: Error): BrowseCounts | null => {
+      log.warn('the catalog cannot be reached', { reason: err.message });
+      return null;
+    });
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Vary', 'Accept-Language, Cookie');
     ctx.type = 'html';
@@ -248,6 +296,8 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       lang,
       opName: opName(p.locale),
       person: session?.person ?? null,
+      homeName: session?.person.home ? platformName(session.person.home, p.locale) : undefined,
+      catalog: catalogHome({ ...p, lang, tier: opts.tier }, counts),
     });
   });
 
@@ -403,7 +453,10 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     }
   });
 
-  const answerWithPage = answerPage((ctx, { status, code }) => {
+  const answerWithPage = answerPage((ctx, { status, code, message }) => {
+    // The edge guard refuses a search text with control characters before the search page sees it: say so as the page would.
+    if (code === 'invalid_request' && message.startsWith('q:'))
+      return errorPageOf(ctx, status, 'error.query_control', { code, title: 'page.search_error' });
     const key = `error.${code}`;
     return errorPageOf(ctx, status, isMessageKey(key) ? key : status >= 500 ? 'error.server' : 'error.bad_request', { code });
   });

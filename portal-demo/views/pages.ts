@@ -27,10 +27,10 @@ export interface SignedInView {
   recognized?: string;
 }
 
-function layout(p: PageContext, title: string, body: Html): string {
+export function layout(p: PageContext, title: string, body: Html): string {
   const other: Locale = p.locale === 'en' ? 'zh-CN' : 'en';
   const switcher = p.switchLanguagePath
-    ? html`<a href="${p.switchLanguagePath}?lang=${other}" lang="${other}" hreflang="${other}">${p.t('text.language')}</a>`
+    ? html`<a href="${p.switchLanguagePath}${p.switchLanguagePath.includes('?') ? '&' : '?'}lang=${other}" lang="${other}" hreflang="${other}">${p.t('text.language')}</a>`
     : '';
   return html`<!DOCTYPE html>
 <html lang="${p.locale}">
@@ -51,9 +51,9 @@ ${body}
 </html>`.value;
 }
 
-const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
+export const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
 
-function label(p: PageContext, prefix: string, value: string | undefined): string | undefined {
+export function label(p: PageContext, prefix: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const key = `${prefix}.${value}`;
   return isMessageKey(key) ? p.t(key) : value;
@@ -72,6 +72,10 @@ export interface HomeView extends PageContext {
   lang?: Locale;
   opName: string;
   person: SignedInView | null;
+  /** The name of the person's home platform, when the portal knows it (else its entity ID is shown). */
+  homeName?: string;
+  /** The catalog's part of the page: search, 我要办 and browse links. */
+  catalog: Html;
 }
 
 export function homePage(v: HomeView): string {
@@ -89,7 +93,8 @@ ${hidden('csrf', v.csrf)}${keep}
 ${hidden('csrf', v.csrf)}${hidden('as', 'legal')}${keep}
 <button type="submit" class="secondary">${v.t('action.login_legal')}</button>
 </form>
-<p class="hint">${v.t('text.login_provider', { op: v.opName })}</p>`,
+<p class="hint">${v.t('text.login_provider', { op: v.opName })}</p>
+${v.catalog}`,
     );
   }
   const s = v.person;
@@ -104,14 +109,15 @@ ${row('field.user_type', label(v, 'user_type', s.userType))}
 ${row('field.org_name', s.orgName)}
 ${row('field.agent_role', label(v, 'role', s.agentRole))}
 ${row('field.act', s.actName)}
-${row('field.home', s.home ? html`<code>${s.home}</code>` : undefined)}
+${row('field.home', v.homeName ?? (s.home ? html`<code>${s.home}</code>` : undefined))}
 ${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
 ${row('field.acr', acrLabel(v, s.acr))}
 </dl>
 <form method="post" action="/logout">
 ${hidden('csrf', v.csrf)}${keep}
 <button type="submit">${v.t('action.logout')}</button>
-</form>`,
+</form>
+${v.catalog}`,
   );
 }
 

@@ -23,5 +23,30 @@ form.inline { display: inline-block; margin: 0 8px 0 0; }
 button { margin-top: 12px; padding: 10px 22px; font-size: 1em; border: 0; border-radius: 4px; background: var(--brand); color: #fff; cursor: pointer; }
 button.secondary { background: #fff; color: var(--brand); border: 1px solid var(--brand); }
 a:focus, button:focus { outline: 3px solid #f0b429; outline-offset: 1px; }
+h2 { font-size: 1.1em; margin: 20px 0 8px; }
+form.search label { display: block; font-weight: 600; margin: 16px 0 4px; }
+form.search .row { display: flex; gap: 8px; }
+form.search input { flex: 1; min-width: 0; padding: 9px 10px; font-size: 1em; border: 1px solid var(--muted); border-radius: 4px; }
+form.search button { margin-top: 0; padding: 9px 16px; }
+ol.results { padding-left: 1.4em; }
+ol.results li, ul.results li { margin: 10px 0; }
+.where { display: block; color: var(--muted); font-size: .9em; }
+.where.other { color: #8a4b00; }
+nav.browse details { border-top: 1px solid var(--line); padding: 6px 0; }
+nav.browse summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
+ul.chips { list-style: none; padding: 0; margin: 6px 0; display: flex; flex-wrap: wrap; gap: 6px 14px; }
+dl.guide dt { font-weight: 600; color: var(--brand); margin-top: 14px; border-bottom: 1px solid var(--line); }
+dl.guide dd { margin: 6px 0 0; overflow-wrap: anywhere; }
+dl.guide ul, dl.guide ol { margin: 0; padding-left: 1.3em; }
+dl.record { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 4px 0 10px; }
+dl.record dt { color: var(--muted); }
+dl.record dd { margin: 0; overflow-wrap: anywhere; }
+fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 12px 0; }
+label.option { display: block; padding: 6px 0; }
+@media (max-width: 600px) {
+  header.site { padding: 10px 14px; }
+  main { margin: 0; border: 0; border-radius: 0; padding: 16px 14px; }
+  dl.record { grid-template-columns: 1fr; }
+}
 footer { text-align: center; color: var(--muted); font-size: .85em; margin: 16px; }
 `;

@@ -203,6 +203,8 @@ export async function narrow(db: Queryable, q: unknown, filter: Partial<Facets>,
   const candidates = rows.map((r) => ({ code: r.code, name: r.name }));
   if (rows.length <= 1) return { candidates, question: null };
   for (const question of QUESTIONS) {
+    // An answered question is not asked again (an item with several life events would split on it still).
+    if (filter[question.key === 'life_event' ? 'life_events' : question.key] !== undefined) continue;
     const counts = new Map<string, number>();
     for (const r of rows) for (const v of question.values(r.facets)) counts.set(v, (counts.get(v) ?? 0) + 1);
     // A question helps when some answer leaves fewer candidates than there are.

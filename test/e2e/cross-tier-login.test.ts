@@ -135,7 +135,8 @@ browserTest(
     await consentIfAsked(page, at(`${portalUrl}/`), 'the Nanjing portal, signed in');
     t.is(await page.getByRole('heading', { level: 1 }).innerText(), `${person.name}，您好`);
     const row = (term: string) => page.locator('dl.claims dt', { hasText: term }).locator('xpath=following-sibling::dd[1]');
-    t.is(await row('账号注册地').innerText(), zjUrl);
+    // The home platform by name, never its URL.
+    t.is(await row('账号注册地').innerText(), env.fed.topology.get('zj').name['zh-CN']);
     t.regex(await row('互认账号').innerText(), /一地注册、各地互认/);
 
     // 3. Single sign-on at gd (separate mode): the identifier on gd's page, and the national broker's

@@ -54,7 +54,7 @@ browserTest('a person signs in at the city portal with real-name registration at
   await page.waitForURL(`${portalUrl}/`);
   t.is(await page.getByRole('heading', { level: 1 }).innerText(), `${person.name}，您好`);
   t.is(await page.getByRole('definition').first().innerText(), person.name);
-  t.true(await page.getByText('自然人', { exact: true }).isVisible());
+  t.true(await page.locator('dl.claims').getByText('自然人', { exact: true }).isVisible());
   const cookies = await context.cookies(portalUrl);
   const session = cookies.find((c) => c.name === 'gov_id_nj_session');
   t.truthy(session);

@@ -48,13 +48,15 @@ export interface Site {
   start(ua: UserAgent, params?: Record<string, string>, legal?: boolean): Promise<Login>;
 }
 
-function fromPortalPage(page: Page): SignedIn {
-  const dd = (dt: string) => new RegExp(`<dt>${dt}</dt><dd>(.*?)</dd>`).exec(page.html)?.[1];
+/** What a portal's home page shows of the person; the portal names the home platform, read back as its entity ID. */
+function fromPortalPage(fed: TestFederation, page: Page): SignedIn {
+  const dd = (dt: string) => new RegExp(`<dt>${dt}</dt>\\s*<dd>(.*?)</dd>`).exec(page.html)?.[1];
+  const homeName = dd('账号注册地');
   if (!/action="\/logout"/.test(page.html))
     throw new Error(`the portal shows no signed-in person: ${page.status} ${page.url}\n${page.html.slice(0, 1500)}`);
   return {
     name: /<h1>(.*?)，您好<\/h1>/.exec(page.html)?.[1],
-    home: /<code>(.*?)<\/code>/.exec(dd('账号注册地') ?? '')?.[1],
+    home: fed.topology.entities.find((e) => e.name['zh-CN'] === homeName)?.url ?? homeName,
     recognized: dd('互认账号') !== undefined,
     acr: /<code>(.*?)<\/code>/.exec(dd('实名等级') ?? '')?.[1],
     userType: dd('用户类型') === '法人' ? 'legal' : 'natural',
@@ -110,7 +112,7 @@ export function portalSite(fed: TestFederation, portal: string): Site {
     async start(ua, params = {}, legal = false) {
       const home = await ua.navigate(`${url}/`);
       const page = await ua.submit(home, '/login', { ...params, ...(legal ? { as: 'legal' } : {}) });
-      return { page, complete: async (last) => fromPortalPage(last) };
+      return { page, complete: async (last) => fromPortalPage(fed, last) };
     },
   };
 }
