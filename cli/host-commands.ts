@@ -1,11 +1,11 @@
 /** `gov-id start`, `serve` and `migrate`: the commands that host entities or prepare their databases. */
 import { loadTopology, type Topology } from '../federation/topology.ts';
 import { print, UsageError, type CommandContext } from './command.ts';
-import { migrateEntity, startHost } from './entity-host.ts';
 
 export async function migrate(ctx: CommandContext): Promise<number> {
   const t = loadTopology(ctx.topologyPath);
   const ids = ctx.values.entity ? [t.get(ctx.values.entity).id] : t.entities.map((e) => e.id);
+  const { migrateEntity } = await import('./entity-host.ts');
   for (const id of ids) print({ entity: id, applied: await migrateEntity(ctx.config, t.get(id)) });
   return 0;
 }
@@ -39,8 +39,9 @@ function listenPort(value: string | undefined): number | undefined {
   return port;
 }
 
-/** Hosts the entities until SIGINT or SIGTERM. */
+/** Hosts the entities until SIGINT or SIGTERM. The server code loads only now: a usage error above never waits for it. */
 async function host({ config }: CommandContext, topology: Topology, ids: string[], demo: boolean, port?: number): Promise<number> {
+  const { startHost } = await import('./entity-host.ts');
   const host = await startHost({ ...config, topology, demo, ...(port ? { port } : {}) }, ids);
   process.stdout.write(
     `gov-id ${topology.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`,

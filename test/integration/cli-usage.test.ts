@@ -57,7 +57,7 @@ test('usage errors exit with status 2, say what is wrong on stderr, and print no
   ];
   for (const [args, message] of cases) {
     const r = await runCli(args, { GOV_ID_TOPOLOGY: '' });
-    t.is(r.code, 2, args.join(' '));
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     t.regex(r.stderr, message, args.join(' '));
     t.is(r.stdout, '', args.join(' '));
   }
