@@ -167,12 +167,12 @@ export interface CliResult {
 }
 
 /**
- * Runs `gov-id ARGS` in the project folder with this process's environment: bin/gov-id.js, which
- * `npx gov-id` runs, on this process's Node (npx's own search for the bin costs more than most
- * commands).
+ * Runs `gov-id ARGS` in the project folder with this process's environment: the CLI's sources
+ * through tsx on this process's Node, as every other test runs the sources (whether the bin picks
+ * the compiled copy is test/unit/compiled-cli.test.ts's; npx and npm run are cli-usage's).
  */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return runInProject(process.execPath, [join(PROJECT_ROOT, 'bin', 'gov-id.js'), ...args], env);
+  return runInProject(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], env);
 }
 
 /** Runs a program in the project folder with this process's environment, to its end. */

@@ -313,7 +313,7 @@ test('gov-id catalog search, export and a change through approval from the comma
   t.is(exported.code, 0, exported.stderr);
   t.is((JSON.parse(readFileSync(out, 'utf8')) as CatalogFile).directory.length, demo.directory.length);
   const refused = await cli('catalog', 'search', '--entity', 'registries', '');
-  t.is(refused.code, 2);
+  t.is(refused.code, 2, refused.stderr);
   t.regex(refused.stderr, /400 invalid_query/);
 
   const permit = impl('建筑工程施工许可证核发');
