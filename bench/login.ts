@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { authorize, passwordLogin, redeem } from '../test/helpers/flows.ts';
-import { withServerCpu } from './federation-process.ts';
+import { storeFigures, storeLine, withServerCpu } from './federation-process.ts';
 import { BENCH_PASSWORD, startOpWithPeople } from './op-with-people.ts';
 import { argon2Figures, loopSettings, percentile, round, storage, timedLoop, type BenchOptions, type Figures } from './measure.ts';
 
@@ -24,7 +24,11 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
       `storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process) → bound ${bound.toFixed(1)} logins/s`,
     );
 
-    const { loop: logins, cpuMsPerOp: cpuPerLogin } = await withServerCpu(server, 'login', () =>
+    const {
+      loop: logins,
+      cpuMsPerOp: cpuPerLogin,
+      storePerOp,
+    } = await withServerCpu(server, 'login', () =>
       timedLoop('password login', concurrency, length, async (slot) => {
         const ua = new UserAgent();
         const a = await authorize(rp, ua);
@@ -34,6 +38,7 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
     console.log(
       `  = ${((logins.perSecond / bound) * 100).toFixed(0)}% of the argon2id bound (target ≥ 90%); server CPU ${cpuPerLogin.toFixed(1)} ms per login, argon2id CPU + ${(cpuPerLogin - argon2.cpuMs).toFixed(1)} ms (target ≤ 3 ms)`,
     );
+    console.log(`  ${storeLine(storePerOp)}`);
     return {
       storage: storage(),
       cores,
@@ -48,6 +53,7 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
       percent_of_argon2_bound: round((logins.perSecond / bound) * 100, 1),
       server_cpu_ms_per_login: round(cpuPerLogin),
       server_cpu_ms_per_login_beyond_argon2: round(cpuPerLogin - argon2.cpuMs),
+      ...storeFigures('login', storePerOp),
     };
   } finally {
     await server.close();
