@@ -4,12 +4,13 @@
  * replay detection) goes to the key-value store with its TTL. Clients are read from the
  * administrator-managed client table.
  */
-import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../infra/database.ts';
 import type { KeyValueStore, KeyValueWrite } from '../../infra/key-value-store.ts';
 import { StoreUnavailable } from '../../infra/errors.ts';
 import type { ClientStore } from './client-store.ts';
 import { hasUnfitCharacter } from '../../infra/request-guard.ts';
+import { PerProviderRequest } from './provider-request.ts';
 
 const LONG_LIVED = new Set(['Grant', 'RefreshToken']);
 /** Models whose artifacts belong to a grant and die with it. */
@@ -139,26 +140,18 @@ class KeyValueAdapter implements Adapter {
 }
 
 /**
- * What the request oidc-provider is serving has read or put off (oidc-provider's own request
- * context keys it), so that a refresh grant is three statements: the grant is read with the
- * refresh token that names it, and the presented token is consumed by the statement that stores
- * its successor.
+ * What the request oidc-provider is serving has read or put off, so that a refresh grant is three
+ * statements: the grant is read with the refresh token that names it (or with the earlier grant
+ * an authorization carries consent over from), and the presented token is consumed by the
+ * statement that stores its successor.
  */
 interface RequestArtifacts {
-  /** Grants read along with a refresh token, each handed out once. */
+  /** Grants read along with something else, each handed out once. */
   grants: Map<string, AdapterPayload | undefined>;
   /** The refresh token whose consumption waits for its successor. */
   consuming?: string;
 }
-const perRequest = new WeakMap<object, RequestArtifacts>();
-
-function requestArtifacts(): RequestArtifacts | undefined {
-  const ctx = (Provider as unknown as { ctx?: object }).ctx;
-  if (!ctx) return undefined;
-  let state = perRequest.get(ctx);
-  if (!state) perRequest.set(ctx, (state = { grants: new Map() }));
-  return state;
-}
+const perRequest = new PerProviderRequest<RequestArtifacts>(() => ({ grants: new Map() }));
 
 type ArtifactRow = { payload: AdapterPayload; consumed: number | null };
 const withConsumed = (row: ArtifactRow) => (row.consumed ? { ...row.payload, consumed: row.consumed } : row.payload);
@@ -172,7 +165,7 @@ class DatabaseAdapter implements Adapter {
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
-    const scope = requestArtifacts();
+    const scope = perRequest.of();
     if (this.model === 'Grant') scope?.grants.delete(id);
     const consuming = this.model === 'RefreshToken' ? scope?.consuming : undefined;
     if (consuming !== undefined) {
@@ -208,7 +201,7 @@ class DatabaseAdapter implements Adapter {
   async find(id: string) {
     if (unstorable(id)) return undefined;
     if (this.model === 'RefreshToken') return this.findWithGrant(id);
-    const scope = this.model === 'Grant' ? requestArtifacts() : undefined;
+    const scope = this.model === 'Grant' ? perRequest.of() : undefined;
     if (scope?.grants.has(id)) {
       const grant = scope.grants.get(id);
       scope.grants.delete(id);
@@ -233,7 +226,7 @@ class DatabaseAdapter implements Adapter {
     );
     const row = rows[0];
     if (!row) return undefined;
-    if (row.grant_id) requestArtifacts()?.grants.set(row.grant_id, row.grant ?? undefined);
+    if (row.grant_id) perRequest.of()?.grants.set(row.grant_id, row.grant ?? undefined);
     return withConsumed(row);
   }
 
@@ -248,7 +241,7 @@ class DatabaseAdapter implements Adapter {
   async consume(id: string) {
     // A refresh token being rotated is consumed when its successor is stored (rotate), unless
     // this request is not oidc-provider's or already rotates another one.
-    const scope = this.model === 'RefreshToken' ? requestArtifacts() : undefined;
+    const scope = this.model === 'RefreshToken' ? perRequest.of() : undefined;
     if (scope && scope.consuming === undefined) {
       scope.consuming = id;
       return;
@@ -269,7 +262,7 @@ class DatabaseAdapter implements Adapter {
   }
 
   async destroy(id: string) {
-    if (this.model === 'Grant') requestArtifacts()?.grants.delete(id);
+    if (this.model === 'Grant') perRequest.of()?.grants.delete(id);
     await this.db.query('DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2', [this.model, id]);
   }
 
@@ -329,16 +322,21 @@ class ClientAdapter implements Adapter {
   async revokeByGrantId(): Promise<void> {}
 }
 
-/** The newest live grant a person gave a client, if any (never one bound to an acting person). */
+/**
+ * The newest live grant a person gave a client, if any (never one bound to an acting person).
+ * Read whole: oidc-provider loading it next in the same request finds it without a query.
+ */
 export async function latestGrantId(db: Database, accountId: string, clientId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM oidc_artifacts WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2
+  const { rows } = await db.query<{ id: string; payload: AdapterPayload }>(
+    `SELECT id, payload FROM oidc_artifacts WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2
        AND (expires_at IS NULL OR expires_at > now())
        AND NOT EXISTS (SELECT 1 FROM grant_actors g WHERE g.grant_id = oidc_artifacts.id)
      ORDER BY expires_at DESC NULLS LAST LIMIT 1`,
     [accountId, clientId],
   );
-  return rows[0]?.id;
+  const row = rows[0];
+  if (row) perRequest.of()?.grants.set(row.id, row.payload);
+  return row?.id;
 }
 
 /** Whether a client was ever granted anything for the account (live grants only). */
