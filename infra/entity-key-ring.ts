@@ -5,7 +5,7 @@
  * the key it replaces stays published for verification for `graceSeconds`, then appears only
  * among the historical keys.
  */
-import type { Database } from './database.ts';
+import type { Database, Queryable } from './database.ts';
 import type { FieldCipher } from './crypto.ts';
 import { decryptKey, generateKey, publicJwk, type PrivateJwk, type SigningAlg } from './entity-keys.ts';
 import type { JWK } from 'jose';
@@ -37,11 +37,20 @@ export class EntityKeyRing {
     private readonly alg: SigningAlg,
   ) {}
 
-  /** Loads the ring, creating its first key when there is none. */
+  /**
+   * Loads the ring, creating its first key when there is none: under a lock, so that instances
+   * of one entity starting together (`--workers`) create one key, not one each.
+   */
   static async open(db: Database, cipher: FieldCipher, alg: SigningAlg = 'ES256'): Promise<EntityKeyRing> {
     const ring = new EntityKeyRing(db, cipher, alg);
     await ring.reload();
-    if (!ring.keys.some((k) => k.retiredAt === null)) await ring.insert(0);
+    if (ring.keys.some((k) => k.retiredAt === null)) return ring;
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${db.schema}:keys:${PURPOSE}`]);
+      const { rows } = await tx.query('SELECT 1 FROM entity_keys WHERE purpose = $1 AND retired_at IS NULL LIMIT 1', [PURPOSE]);
+      if (!rows.length) await ring.insertKey(tx, 0);
+    });
+    await ring.reload();
     return ring;
   }
 
@@ -57,13 +66,12 @@ export class EntityKeyRing {
     }));
   }
 
-  private async insert(leadSeconds: number): Promise<PrivateJwk> {
+  private async insertKey(db: Queryable, leadSeconds: number): Promise<PrivateJwk> {
     const jwk = await generateKey(this.alg);
-    await this.db.query(
+    await db.query(
       `INSERT INTO entity_keys (kid, purpose, alg, private_jwk, activates_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::int))`,
       [jwk.kid, PURPOSE, jwk.alg, this.cipher.encrypt(JSON.stringify(jwk), AAD), leadSeconds],
     );
-    await this.reload();
     return jwk;
   }
 
@@ -104,7 +112,8 @@ export class EntityKeyRing {
       `UPDATE entity_keys SET retired_at = now() + make_interval(secs => $2::int) WHERE purpose = $1 AND retired_at IS NULL`,
       [PURPOSE, leadSeconds + graceSeconds],
     );
-    const next = await this.insert(leadSeconds);
+    const next = await this.insertKey(this.db, leadSeconds);
+    await this.reload();
     return { next, activatesAt: new Date(this.keys.find((k) => k.jwk.kid === next.kid)!.activatesAt).toISOString() };
   }
 }
