@@ -41,7 +41,11 @@ const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url))
 
 /** Starts the entities (with their superiors) in a child process; resolves once they all listen. */
 export async function startFederationProcess(ids: string[]): Promise<FederationProcess> {
-  const child = fork(SERVER, ids, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // As gov-id runs its servers (bin/gov-id.js).
+  const child = fork(SERVER, ids, {
+    execArgv: ['--experimental-async-context-frame', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const ready = await new Promise<FederationReady>((resolve, reject) => {
     child.once('message', (m) => resolve(m as FederationReady));
