@@ -105,18 +105,23 @@ async function acting(db: Queryable, c: store.CaseRow, event: CaseEvent, actor: 
   if (!allowed.some((r) => r !== 'applicant' && r !== 'system'))
     throw new Forbidden('role_required', `${event} is done by the applicant, not by staff`);
   if (event === 'give_opinion') {
-    // An assisting department gives its opinion: the authority asked, where this person reviews.
-    const pending = (await store.opinions(db, c.id)).filter((o) => !o.given_at).map((o) => o.authority);
+    // An assisting department gives its opinion: an authority asked, where this person reviews (one still owing first).
+    const asked = (await store.opinions(db, c.id)).sort((a, b) => Number(Boolean(a.given_at)) - Number(Boolean(b.given_at)));
     const named = payload.authority as string | undefined;
-    const candidates = named ? [named] : pending.filter((a) => actor.staff.grants.some((g) => g.authority === a));
-    const authority = candidates[0] ?? pending[0] ?? c.authority;
+    const mine = asked.filter((o) => actor.staff.grants.some((g) => g.authority === o.authority)).map((o) => o.authority);
+    const authority = named ?? mine[0] ?? asked[0]?.authority ?? c.authority;
     return { role: roleFor(actor.staff, authority, allowed, `an opinion on ${c.number}`), actor: actor.staff.index, authority };
   }
   return { role: roleFor(actor.staff, c.authority, allowed, `${event} on ${c.number}`), actor: actor.staff.index, authority: c.authority };
 }
 
-/** The item version the case is pinned to. */
-async function pinnedItem(deps: CaseDeps, c: store.CaseRow): Promise<ImplementationItem> {
+/**
+ * The item version the case is pinned to: read before a transaction starts (the catalog reads
+ * through its own connection, which the embedded engine would hold up behind the transaction).
+ */
+async function pinnedItem(deps: CaseDeps, number: string): Promise<ImplementationItem> {
+  const c = await store.caseByNumber(deps.db, number);
+  if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
   return (await deps.catalog.version(c.item_code, c.item_version)).content as ImplementationItem;
 }
 
@@ -131,6 +136,7 @@ async function effectsOf(
   deps: CaseDeps,
   tx: Queryable,
   c: store.CaseRow,
+  item: ImplementationItem,
   event: CaseEvent,
   payload: Record<string, unknown>,
   who: Acting,
@@ -142,7 +148,6 @@ async function effectsOf(
   switch (event) {
     case 'request_correction': {
       const p = payload as Payload<'request_correction'>;
-      const item = await pinnedItem(deps, c);
       const missing = p.missing.map((m) => {
         if (m.slot !== undefined && !item.materials[m.slot])
           throw new HttpError(
@@ -163,7 +168,6 @@ async function effectsOf(
       const p = payload as Payload<'supply'>;
       const open = (await store.suspensions(tx, c.id)).find((s) => s.kind === 'correction' && s.to === null)!;
       const wanted = new Set(open.notice?.missing.flatMap((m) => (m.slot !== undefined ? [m.slot] : [])) ?? []);
-      const item = await pinnedItem(deps, c);
       checkMaterials(item, p.materials, wanted);
       const round = (await store.suspensions(tx, c.id)).filter((s) => s.kind === 'correction').length;
       await attachMaterials(tx, c.applicant_index, c.id, p.materials, round);
@@ -174,7 +178,7 @@ async function effectsOf(
     case 'deem_accepted': {
       // Deemed acceptance counts from the day of receipt (行政许可法 第三十二条).
       const acceptedOn = event === 'deem_accepted' ? c.received_on : on;
-      const assisting = (await pinnedItem(deps, c)).assisting_authorities;
+      const assisting = item.assisting_authorities;
       if (assisting.length) {
         const decisionDue = deps.clock.due({ start: acceptedOn, days: c.promised_days, suspensions: [] })!;
         const days = (payload as Payload<'accept'>).opinion_days ?? Math.max(1, c.promised_days - 2);
@@ -277,6 +281,7 @@ async function fire(
   deps: CaseDeps,
   tx: Queryable,
   c: store.CaseRow,
+  item: ImplementationItem,
   event: CaseEvent,
   actor: Actor,
   payload: Record<string, unknown>,
@@ -284,7 +289,7 @@ async function fire(
 ): Promise<PendingNotice[]> {
   const who = await acting(tx, c, event, actor, payload);
   const to: CaseState = nextState(c.state, event, await factsOf(tx, c));
-  const effects = await effectsOf(deps, tx, c, event, payload, who, result);
+  const effects = await effectsOf(deps, tx, c, item, event, payload, who, result);
   const merged = { ...c, ...effects.patch, state: to };
   const clock = clockColumns(deps.clock, merged, await store.suspensions(tx, c.id));
   await store.updateCase(tx, c.id, { ...effects.patch, state: to, ...clock });
@@ -308,9 +313,9 @@ async function fire(
 }
 
 /** A case received and not answered within the acceptance limit counts as accepted (fired by the clock). */
-async function deemAcceptanceIfDue(deps: CaseDeps, tx: Queryable, c: store.CaseRow): Promise<PendingNotice[]> {
+async function deemAcceptanceIfDue(deps: CaseDeps, tx: Queryable, c: store.CaseRow, item: ImplementationItem): Promise<PendingNotice[]> {
   if (c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on) return [];
-  return fire(deps, tx, c, 'deem_accepted', { kind: 'system' }, {}, null);
+  return fire(deps, tx, c, item, 'deem_accepted', { kind: 'system' }, {}, null);
 }
 
 /** The case, refused to an applicant who is not its applicant. */
@@ -325,7 +330,10 @@ export function ownCase(deps: CaseDeps, c: store.CaseRow | undefined, number: st
 export async function settle(deps: CaseDeps, number: string): Promise<void> {
   const c = await store.caseByNumber(deps.db, number);
   if (!c || c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on) return;
-  const notices = await deps.db.transaction(async (tx) => deemAcceptanceIfDue(deps, tx, (await store.caseByNumber(tx, number, true))!));
+  const item = await pinnedItem(deps, number);
+  const notices = await deps.db.transaction(async (tx) =>
+    deemAcceptanceIfDue(deps, tx, (await store.caseByNumber(tx, number, true))!, item),
+  );
   await sendNotices(deps, notices);
 }
 
@@ -339,13 +347,13 @@ export async function act(deps: CaseDeps, number: string, event: CaseEvent, acto
   if (!(event in TRANSITIONS)) throw new NotFound(`no action ${event}`, 'unknown_action');
   try {
     const payload = validate(PAYLOADS[event] as z.ZodType, raw) as Record<string, unknown>;
+    const item = await pinnedItem(deps, number);
     let result: Record<string, unknown> | null = null;
     if (event === 'make_result') {
       const c = await store.caseByNumber(deps.db, number);
       if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
       await acting(deps.db, c, event, actor, payload);
       nextState(c.state, event, await factsOf(deps.db, c));
-      const item = await pinnedItem(deps, c);
       result = await deps.makeResult({
         number,
         itemCode: c.item_code,
@@ -365,7 +373,7 @@ export async function act(deps: CaseDeps, number: string, event: CaseEvent, acto
           'acceptance_deemed',
           `the acceptance limit of ${number} passed: the application counts as accepted since it was received`,
         );
-      return fire(deps, tx, c, event, actor, payload, result);
+      return fire(deps, tx, c, item, event, actor, payload, result);
     });
     await sendNotices(deps, notices);
     return (await store.caseByNumber(deps.db, number))!;
