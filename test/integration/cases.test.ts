@@ -11,6 +11,7 @@ import type { Person } from '../helpers/flows.ts';
 import { loadMasterKey } from '../../infra/crypto.ts';
 import { adminTokenFor } from '../../infra/entity-runtime.ts';
 import { until } from '../helpers/until.ts';
+import { runCli } from '../helpers/integration-extra.ts';
 import { chinaDate } from '../../services/cases/working-calendar.ts';
 
 const SERVICES = 'registries';
@@ -428,4 +429,43 @@ test('an application not answered within five working days counts as accepted fr
   t.is(view.json.accepted_on, chinaDate(new Date(String(view.json.received_at))), 'accepted as of the day of receipt');
   const queue = await api.call('GET', '/staff/queue', { token: officer.token });
   t.true((queue.json.cases as { number: string }[]).some((c) => c.number === number));
+});
+
+test('the command line grants staff roles (refusing bad ones) and prints supervision figures', async (t) => {
+  const clerk = await personWithToken(fed, 'gd', SERVICES);
+  const cli = (...args: string[]) => runCli([...args, '--entity', SERVICES, '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
+  const granted = await cli('staff', 'grant', '--id-number', clerk.person.id_number, '--authority', HEALTH, '--role', 'sender,receiver');
+  t.is(granted.code, 0, granted.stderr);
+  t.like(JSON.parse(granted.stdout), { authority: HEALTH, tier: 'city', roles: ['sender', 'receiver'] });
+  t.false(granted.stdout.includes(clerk.person.id_number));
+  const me = await api.call('GET', '/staff/me', { token: clerk.token });
+  t.deepEqual((me.json.grants as { role: string }[]).map((g) => g.role).sort(), ['receiver', 'sender']);
+  const listed = await cli('staff', 'list', '--authority', HEALTH);
+  t.true(listed.stdout.includes(`${clerk.person.id_number.slice(0, 4)}**********${clerk.person.id_number.slice(-4)}`));
+  const badRole = await cli('staff', 'grant', '--id-number', clerk.person.id_number, '--authority', HEALTH, '--role', 'boss');
+  t.is(badRole.code, 2);
+  t.regex(badRole.stderr, /role: boss is not one of receiver, acceptor, reviewer, decider, sender/);
+  const badAuthority = await cli(
+    'staff',
+    'grant',
+    '--id-number',
+    clerk.person.id_number,
+    '--authority',
+    '11440100000199999X',
+    '--role',
+    'sender',
+  );
+  t.regex(badAuthority.stderr, /unknown_authority/);
+  const revoked = await cli('staff', 'revoke', '--id-number', clerk.person.id_number, '--authority', HEALTH, '--role', 'sender,receiver');
+  t.is(revoked.code, 0, revoked.stderr);
+  problem(t, await api.call('GET', '/staff/me', { token: clerk.token }), 403, 'not_staff');
+
+  await applyForLicense();
+  const stats = await cli('cases', 'stats', '--authority', HEALTH);
+  t.is(stats.code, 0, stats.stderr);
+  const row = (JSON.parse(stats.stdout) as { items: { item_code: string; received: number; promised_days: number }[] }).items.find(
+    (i) => i.item_code === LICENSING,
+  )!;
+  t.true(row.received >= 1);
+  t.is(row.promised_days, 10);
 });
