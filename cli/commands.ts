@@ -290,7 +290,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     words: 'staff grant',
     synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
-    summary: 'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender)',
+    summary: 'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender; answerer, rectifier, supervisor)',
     run: (c) => import('./staff-command.ts').then((m) => m.grantStaff(c)),
   },
   {
@@ -310,6 +310,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     synopsis: '--entity ID [--authority CODE] [--item CODE]',
     summary: 'supervision: cases received, closed, overdue and\ntime against the promised limit, per authority and item',
     run: (c) => import('./cases-command.ts').then((m) => m.caseStats(c)),
+  },
+  {
+    words: 'ratings stats',
+    synopsis: '--entity ID [--authority CODE] [--item CODE]',
+    summary: 'the public figures of 好差评: ratings by level, bad-rating rate\nand rectification on time, per authority and item',
+    run: (c) => import('./ratings-command.ts').then((m) => m.ratingStats(c)),
   },
   {
     words: 'conformance',

@@ -65,7 +65,14 @@ export async function myNotices(deps: VoiceDeps, caller: Caller, limit = 100) {
   const steps = [];
   for (const c of await casesOfApplicant(deps.db, index, 50)) {
     for (const n of await caseNotices(deps.db, c.id))
-      steps.push({ id: `case:${c.number}:${n.created_at}`, category: 'case_progress', text: n.text, reason: `您申请的办件 ${c.number}`, link: { case: c.number }, created_at: n.created_at });
+      steps.push({
+        id: `case:${c.number}:${n.created_at}`,
+        category: 'case_progress',
+        text: n.text,
+        reason: `您申请的办件 ${c.number}`,
+        link: { case: c.number },
+        created_at: n.created_at,
+      });
   }
   const notices = [...space, ...steps].sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, limit);
   return { settings, notices };

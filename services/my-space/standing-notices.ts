@@ -20,9 +20,10 @@ export const EXPIRY_WINDOW_DAYS = 90;
 const SUGGESTIONS = 3;
 
 async function facetsOf(db: Queryable, itemCode: string): Promise<Facets | undefined> {
-  const { rows } = await db.query<{ facets: Facets }>(`SELECT p.facets FROM catalog_published p WHERE p.item_code = $1 AND ${IN_FORCE_TODAY}`, [
-    itemCode,
-  ]);
+  const { rows } = await db.query<{ facets: Facets }>(
+    `SELECT p.facets FROM catalog_published p WHERE p.item_code = $1 AND ${IN_FORCE_TODAY}`,
+    [itemCode],
+  );
   return rows[0]?.facets;
 }
 

@@ -125,7 +125,15 @@ export interface FaqRow {
 
 export async function insertFaq(
   db: Queryable,
-  f: { itemCode: string; question: string; answer: string; tokens: { question: string; answer: string }; sourceQuestion: string | null; authority: string; by: string },
+  f: {
+    itemCode: string;
+    question: string;
+    answer: string;
+    tokens: { question: string; answer: string };
+    sourceQuestion: string | null;
+    authority: string;
+    by: string;
+  },
 ): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO item_faq (item_code, question, answer, search_tokens, source_question, authority, published_by)

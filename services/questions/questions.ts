@@ -162,7 +162,8 @@ async function askerView(deps: VoiceDeps, q: store.QuestionRow) {
 
 function ownQuestion(deps: VoiceDeps, q: store.QuestionRow | undefined, id: string, caller: Caller): store.QuestionRow {
   if (!q) throw new NotFound(`no question ${id}`, 'unknown_question');
-  if (q.asker_index !== personIndex(deps, caller.person.idNumber)) throw new Forbidden('not_your_question', `question ${id} is not one of yours`);
+  if (q.asker_index !== personIndex(deps, caller.person.idNumber))
+    throw new Forbidden('not_your_question', `question ${id} is not one of yours`);
   return q;
 }
 

@@ -54,7 +54,10 @@ export const ratingBody = z
     case_number: z.string().min(1).max(40),
     stage: z.enum(STAGES).optional(),
     level,
-    criteria: z.object(Object.fromEntries(CRITERIA.map((c) => [c, level.optional()])) as Record<Criterion, z.ZodOptional<typeof level>>).strict().optional(),
+    criteria: z
+      .object(Object.fromEntries(CRITERIA.map((c) => [c, level.optional()])) as Record<Criterion, z.ZodOptional<typeof level>>)
+      .strict()
+      .optional(),
     comment: z.unknown().optional(),
     complaint: z.unknown().optional(),
     /** Not named to the authority: no call-back. */

@@ -92,7 +92,9 @@ export async function insertRating(db: Queryable, r: NewRating): Promise<string>
 
 export async function rating(db: Queryable, id: string, forUpdate = false): Promise<RatingRow | undefined> {
   if (!/^\d{1,18}$/.test(id)) return undefined;
-  const { rows } = await db.query<RatingRow>(`SELECT ${RATING_COLUMNS} FROM ratings r WHERE r.id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  const { rows } = await db.query<RatingRow>(`SELECT ${RATING_COLUMNS} FROM ratings r WHERE r.id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [
+    id,
+  ]);
   return rows[0];
 }
 
@@ -105,10 +107,10 @@ export async function ratingOf(db: Queryable, caseId: string, stage: Stage): Pro
 }
 
 export async function ratingsOfRater(db: Queryable, raterIndex: string, limit: number): Promise<RatingRow[]> {
-  const { rows } = await db.query<RatingRow>(`SELECT ${RATING_COLUMNS} FROM ratings r WHERE r.rater_index = $1 ORDER BY r.id DESC LIMIT $2`, [
-    raterIndex,
-    limit,
-  ]);
+  const { rows } = await db.query<RatingRow>(
+    `SELECT ${RATING_COLUMNS} FROM ratings r WHERE r.rater_index = $1 ORDER BY r.id DESC LIMIT $2`,
+    [raterIndex, limit],
+  );
   return rows;
 }
 
@@ -190,16 +192,28 @@ export async function insertTask(db: Queryable, t: NewTask): Promise<string> {
     `INSERT INTO rectification_tasks (rating_id, authority, platform, case_number, item_code, call_back_needed, opened_on,
        call_back_due_on, rectify_days, state, due_on)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10) RETURNING id::text AS id`,
-    [t.rating_id, t.authority, t.platform, t.case_number, t.item_code, t.call_back_needed, t.opened_on, t.call_back_due_on, t.rectify_days, t.due_on],
+    [
+      t.rating_id,
+      t.authority,
+      t.platform,
+      t.case_number,
+      t.item_code,
+      t.call_back_needed,
+      t.opened_on,
+      t.call_back_due_on,
+      t.rectify_days,
+      t.due_on,
+    ],
   );
   return rows[0]!.id;
 }
 
 export async function task(db: Queryable, id: string, forUpdate = false): Promise<TaskRow | undefined> {
   if (!/^\d{1,18}$/.test(id)) return undefined;
-  const { rows } = await db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM rectification_tasks t WHERE t.id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [
-    id,
-  ]);
+  const { rows } = await db.query<TaskRow>(
+    `SELECT ${TASK_COLUMNS} FROM rectification_tasks t WHERE t.id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
   return rows[0];
 }
 
@@ -324,9 +338,10 @@ export async function insertAppeal(
 
 export async function appeal(db: Queryable, id: string, forUpdate = false): Promise<AppealRow | undefined> {
   if (!/^\d{1,18}$/.test(id)) return undefined;
-  const { rows } = await db.query<AppealRow>(`SELECT ${APPEAL_COLUMNS} FROM rating_appeals a WHERE a.id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [
-    id,
-  ]);
+  const { rows } = await db.query<AppealRow>(
+    `SELECT ${APPEAL_COLUMNS} FROM rating_appeals a WHERE a.id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
   return rows[0];
 }
 

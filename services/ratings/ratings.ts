@@ -49,7 +49,8 @@ export async function rate(deps: VoiceDeps, caller: Caller, raw: unknown) {
   const at = deps.now();
   const on = today(deps);
   const realName = !body.anonymous;
-  const already = () => new Conflict('already_rated', `case ${number} was rated already at this stage; a rating is given once and never changed`);
+  const already = () =>
+    new Conflict('already_rated', `case ${number} was rated already at this stage; a rating is given once and never changed`);
   return auditRefusals(deps.db, { event: 'rating', subject: `case:${number}`, by: raterIndex }, async () => {
     const id = await deps.db
       .transaction(async (tx) => {
@@ -212,7 +213,8 @@ export async function myRatings(deps: VoiceDeps, caller: Caller, limit = 100) {
 /** A rating of the caller's, or 404 / 403 `not_your_rating`. */
 function ownRating(deps: VoiceDeps, r: store.RatingRow | undefined, id: string, caller: Caller): store.RatingRow {
   if (!r) throw new NotFound(`no rating ${id}`, 'unknown_rating');
-  if (r.rater_index !== personIndex(deps, caller.person.idNumber)) throw new Forbidden('not_your_rating', `rating ${id} is not one of yours`);
+  if (r.rater_index !== personIndex(deps, caller.person.idNumber))
+    throw new Forbidden('not_your_rating', `rating ${id} is not one of yours`);
   return r;
 }
 

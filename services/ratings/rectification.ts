@@ -12,7 +12,7 @@ import { BadRequest, Forbidden, NotFound } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
 import { openPerson, today } from '../cases/case-context.ts';
 import { sendNotices, type PendingNotice } from '../cases/case-notices.ts';
-import { roleFor, rolesAt, type Staff } from '../cases/staff-grants.ts';
+import { roleFor, type Staff } from '../cases/staff-grants.ts';
 import { postNotice } from '../my-space/space-notices.ts';
 import { freeText } from '../voice/free-text.ts';
 import { auditRefusals } from '../voice/refusals.ts';
@@ -84,9 +84,12 @@ export async function rectificationQueue(deps: VoiceDeps, staff: Staff, filter: 
 /** The task for staff who rectify at its authority, or supervise it; 403 otherwise. */
 function checkReader(staff: Staff, t: store.TaskRow, supervisor: string | null): string {
   const grant = staff.grants.find(
-    (g) => (g.authority === t.authority && g.role === 'rectifier') || (supervisor !== null && g.authority === supervisor && g.role === 'supervisor'),
+    (g) =>
+      (g.authority === t.authority && g.role === 'rectifier') ||
+      (supervisor !== null && g.authority === supervisor && g.role === 'supervisor'),
   );
-  if (!grant) throw new Forbidden('outside_authority', `task ${t.id} belongs to ${t.authority}; you hold no rectifier or supervisor role for it`);
+  if (!grant)
+    throw new Forbidden('outside_authority', `task ${t.id} belongs to ${t.authority}; you hold no rectifier or supervisor role for it`);
   return `${grant.role}@${grant.authority}`;
 }
 
@@ -247,7 +250,3 @@ export async function takeStep(deps: VoiceDeps, staff: Staff, id: string, step: 
   return taskDetail(deps, staff, id);
 }
 
-/** Whether the staff member rectifies at an authority (for pages that offer the steps). */
-export function rectifiesAt(staff: Staff, authority: string): boolean {
-  return rolesAt(staff, authority).includes('rectifier');
-}
