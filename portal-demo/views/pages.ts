@@ -113,6 +113,7 @@ ${row('field.home', v.homeName ?? (s.home ? html`<code>${s.home}</code>` : undef
 ${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
 ${row('field.acr', acrLabel(v, s.acr))}
 </dl>
+<p><a href="${v.lang ? `/my?lang=${v.lang}` : '/my'}">${v.t('action.my_space')}</a></p>
 <form method="post" action="/logout">
 ${hidden('csrf', v.csrf)}${keep}
 <button type="submit">${v.t('action.logout')}</button>

@@ -43,6 +43,14 @@ dl.record dt { color: var(--muted); }
 dl.record dd { margin: 0; overflow-wrap: anywhere; }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 12px 0; }
 label.option { display: block; padding: 6px 0; }
+label.field { display: block; font-weight: 600; margin: 14px 0 4px; }
+form.voice textarea, form.voice select, form.voice input[type="date"] { display: block; width: 100%; padding: 8px 10px; font: inherit; border: 1px solid var(--muted); border-radius: 4px; }
+form.voice button { margin-right: 8px; }
+.actions { display: flex; flex-wrap: wrap; gap: 4px 14px; }
+ol.steps { padding-left: 1.3em; color: var(--muted); }
+.badge { display: inline-block; font-size: .85em; padding: 0 6px; border-radius: 3px; background: var(--bg); }
+.badge.overdue { color: #fff; background: var(--err); }
+.badge.due_soon { color: #8a4b00; background: #fff3c4; }
 @media (max-width: 600px) {
   header.site { padding: 10px 14px; }
   main { margin: 0; border: 0; border-radius: 0; padding: 16px 14px; }
