@@ -74,7 +74,8 @@ CREATE TABLE cases (
   updated_at            timestamptz NOT NULL DEFAULT now(),
   UNIQUE (applicant_index, idempotency_key)
 );
-CREATE INDEX cases_open_queue ON cases (authority, due_on, id) WHERE state <> 'closed';
+-- The staff queue reads, per (authority, state) its roles act in, the most urgent open cases first.
+CREATE INDEX cases_open_queue ON cases (authority, state, due_on, id) WHERE state <> 'closed';
 CREATE INDEX cases_applicant ON cases (applicant_index, received_at DESC);
 CREATE INDEX cases_stats ON cases (authority, item_code);
 

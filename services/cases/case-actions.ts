@@ -78,7 +78,8 @@ interface Acting {
   authority: string | null;
 }
 
-async function factsOf(db: Queryable, c: store.CaseRow): Promise<CaseFacts> {
+/** What the lifecycle's guards look at, for this case now. */
+export async function factsOf(db: Queryable, c: store.CaseRow): Promise<CaseFacts> {
   const given = (await store.opinions(db, c.id)).filter((o) => o.given_at).length;
   return {
     outcome: c.outcome,

@@ -39,12 +39,18 @@ export async function queue(deps: CaseDeps, staff: Staff, filter: QueueFilter, l
     }
   }
   const before = filter === 'overdue' ? on : filter === 'due_soon' ? soon : null;
+  // One index range per (authority, state), each read only as far as the limit from the index alone
+  // (cases_open_queue), merged; then only the winners' rows are read.
+  const due = before ? 'AND c.due_on < $4::date' : '';
   const { rows } = await deps.db.query<CaseRow>(
-    `SELECT ${QUEUE_COLUMNS} FROM cases c
-     WHERE c.state <> 'closed' AND (c.authority, c.state) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-       AND ($3::date IS NULL OR c.due_on < $3::date)
-     ORDER BY c.due_on NULLS LAST, c.id LIMIT $4`,
-    [authorities, states, before, limit],
+    `WITH top AS (
+       SELECT q.id, q.due_on FROM unnest($1::text[], $2::text[]) AS p(authority, state)
+       CROSS JOIN LATERAL (SELECT c.id, c.due_on FROM cases c
+         WHERE c.authority = p.authority AND c.state = p.state AND c.state <> 'closed' ${due}
+         ORDER BY c.due_on, c.id LIMIT $3) q
+       ORDER BY q.due_on, q.id LIMIT $3)
+     SELECT ${QUEUE_COLUMNS} FROM top JOIN cases c ON c.id = top.id ORDER BY top.due_on, top.id`,
+    before ? [authorities, states, limit, before] : [authorities, states, limit],
   );
   const reviewing = [...new Set(staff.grants.filter((g) => g.role === 'reviewer').map((g) => g.authority))];
   const owed = reviewing.length ? await opinionsOwed(deps.db, reviewing, before, limit) : [];

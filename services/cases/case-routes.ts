@@ -225,7 +225,7 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
 
   router.get('/staff/cases/:number', async (ctx) => {
     const staff = await staffOf(ctx);
-    ctx.body = await staffView(deps, await caseForStaff(staff, numberOf(ctx), 'read'));
+    ctx.body = await staffView(deps, await caseForStaff(staff, numberOf(ctx), 'read'), staff);
   });
 
   router.get('/staff/cases/:number/materials/:id', async (ctx) => {
@@ -246,7 +246,7 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
       throw new NotFound(`no staff action ${ctx.params.action}; actions: ${STAFF_EVENTS.join(', ')}`, 'unknown_action');
     const number = numberOf(ctx);
     await act(deps, number, event, { kind: 'staff', staff } satisfies Actor, ctx.request.body);
-    ctx.body = await staffView(deps, (await store.caseByNumber(deps.db, number))!);
+    ctx.body = await staffView(deps, (await store.caseByNumber(deps.db, number))!, staff);
   });
 
   // Administration ------------------------------------------------------------------------------

@@ -9,7 +9,10 @@ import type { Queryable } from '../../infra/database.ts';
 import { authority as authorityOf } from '../catalog/catalog-store.ts';
 import { ADDRESS_AAD, openPerson, today, type CaseDeps } from './case-context.ts';
 import { readCaseClock } from './case-deadlines.ts';
+import { factsOf } from './case-actions.ts';
+import { eventsFrom, firers, nextState, type CaseEvent } from './case-lifecycle.ts';
 import * as store from './case-store.ts';
+import { rolesAt, type Staff } from './staff-grants.ts';
 import { chinaDate } from './working-calendar.ts';
 
 async function authorityNames(db: Queryable, codes: Iterable<string | null>): Promise<Record<string, string>> {
@@ -120,11 +123,32 @@ export async function applicantView(deps: CaseDeps, c: store.CaseRow) {
   };
 }
 
-/** The staff view: the applicant, materials, notes and opinions. */
-export async function staffView(deps: CaseDeps, c: store.CaseRow) {
+/** The events this member of staff may fire on the case now: their roles, the state and its guards. */
+async function actionsOf(deps: CaseDeps, c: store.CaseRow, staff: Staff): Promise<CaseEvent[]> {
+  const owing = (await store.opinions(deps.db, c.id)).filter((o) => !o.given_at).map((o) => o.authority);
+  const facts = await factsOf(deps.db, c);
+  const possible = (e: CaseEvent) => {
+    try {
+      nextState(c.state, e, facts);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return eventsFrom(c.state).filter((e) => {
+    if (e === 'give_opinion') return owing.some((a) => rolesAt(staff, a).includes('reviewer'));
+    const by: readonly string[] = firers(e);
+    return rolesAt(staff, c.authority).some((r) => by.includes(r)) && possible(e);
+  });
+}
+
+/** The staff view: the applicant, materials, notes and opinions, and what this member of staff can do next. */
+export async function staffView(deps: CaseDeps, c: store.CaseRow, staff: Staff) {
   const applicant = openPerson(deps, c.applicant_enc);
   return {
     ...(await core(deps, c, true)),
+    actions: await actionsOf(deps, c, staff),
+    item_materials: await itemMaterialNames(deps, c),
     applicant: { name: applicant.name, id_number: applicant.idNumber, phone: applicant.phone },
     applicant_issuer: c.applicant_issuer,
     delivery: c.delivery,

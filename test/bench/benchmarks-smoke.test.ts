@@ -19,6 +19,7 @@ const FIELDS: Record<string, string[]> = {
   'cross-tier': ['local_p50_ms', 'cross_p50_ms', 'added_p50_ms', 'argon2_verify_ms', 'process_cpu_ms_per_cross_login'],
   'trust-chain': ['validate_us_p50', 'validate_us_p99', 'resolve_us_p50', 'cpu_us_per_validation', 'argon2_verify_ms'],
   catalog: ['pglite_items', 'pglite_search_p50_ms', 'pglite_search_p99_ms'],
+  cases: ['submissions_per_s', 'submit_p99_ms', 'pglite_cases', 'pglite_queue_p99_ms'],
 };
 
 test('every benchmark runs in smoke mode and ends with its JSON line', async (t) => {

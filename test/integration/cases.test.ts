@@ -327,6 +327,7 @@ test('staff act only in their role at their authority; applicants read only thei
 
   const staffView = await api.call('GET', `/staff/cases/${number}`, { token: officer.token });
   t.like(staffView.json.applicant, { name: applicant.person.name });
+  t.deepEqual(staffView.json.actions, ['request_correction', 'accept', 'refuse'], 'what the officer can do next');
   const upload = (staffView.json.materials as { id: string; source: string }[]).find((m) => m.source === 'upload')!;
   const file = await fetch(`${api.base}/staff/cases/${number}/materials/${upload.id}`, {
     headers: { authorization: `Bearer ${officer.token}` },
