@@ -69,18 +69,18 @@ const grantBody = z
   .strict();
 const ageBody = z.object({ days: z.number().int().min(1).max(366) }).strict();
 
-function levelOf(acr: string | null): string | null {
+export function levelOf(acr: string | null): string | null {
   return LOA_LEVELS.find((l) => DEFAULT_ACR_URIS[l] === acr) ?? null;
 }
 
-function limitParam(raw: unknown, max = 200): number {
+export function limitParam(raw: unknown, max = 200): number {
   if (raw === undefined) return 50;
   if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
     throw new BadRequest('invalid_request', `limit: a number from 1 to ${max}`);
   return Number(raw);
 }
 
-async function throttle(limiter: ReturnType<KeyValueStore['rateLimiter']>, key: string, what: string): Promise<void> {
+export async function throttle(limiter: ReturnType<KeyValueStore['rateLimiter']>, key: string, what: string): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (r) {
@@ -90,6 +90,35 @@ async function throttle(limiter: ReturnType<KeyValueStore['rateLimiter']>, key: 
   }
 }
 
+/** The natural person a request's access token is for (the answer is not to be cached). */
+export async function callerOfToken(access: ServiceAccess, ctx: Koa.Context): Promise<Caller & { principal: ServicePrincipal }> {
+  const principal = await access.authenticate(ctx);
+  const person = await access.person(principal);
+  if (person.kind !== 'natural' || !person.idNumber)
+    throw new Forbidden('natural_person_required', 'this API acts for a natural person; the token was issued for an organization');
+  ctx.set('Cache-Control', 'no-store');
+  return {
+    principal,
+    person: { name: person.name, idNumber: person.idNumber, phone: person.phone },
+    login: { issuer: principal.issuer, subject: principal.subject, clientId: principal.clientId, level: levelOf(principal.acr) },
+  };
+}
+
+/** The staff member a request's access token is for, logged in at one of `staffIssuers` when given, with their grants. */
+export async function staffOfToken(
+  access: ServiceAccess,
+  grants: StaffGrants,
+  ctx: Koa.Context,
+  staffIssuers?: readonly string[],
+): Promise<Staff> {
+  const caller = await callerOfToken(access, ctx);
+  if (staffIssuers && !staffIssuers.includes(caller.login.issuer))
+    throw new Forbidden('wrong_tier_login', `staff of this platform log in at ${staffIssuers.join(' or ')}, not ${caller.login.issuer}`);
+  const staff = await grants.staffOf(caller.person.idNumber);
+  if (staff.grants.length === 0) throw new Forbidden('not_staff', 'you hold no staff role on this platform');
+  return staff;
+}
+
 export function caseRouter(opts: CaseRoutesOptions): Router {
   const { deps, access } = opts;
   const router = new Router();
@@ -97,30 +126,8 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
   const lookupsPerClient = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:ip', points: 30, durationSeconds: 60 });
   const missesPerCase = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:miss', points: 5, durationSeconds: 3600, blockSeconds: 3600 });
 
-  const callerOf = async (ctx: Koa.Context): Promise<Caller & { principal: ServicePrincipal }> => {
-    const principal = await access.authenticate(ctx);
-    const person = await access.person(principal);
-    if (person.kind !== 'natural' || !person.idNumber)
-      throw new Forbidden('natural_person_required', 'this API acts for a natural person; the token was issued for an organization');
-    ctx.set('Cache-Control', 'no-store');
-    return {
-      principal,
-      person: { name: person.name, idNumber: person.idNumber, phone: person.phone },
-      login: { issuer: principal.issuer, subject: principal.subject, clientId: principal.clientId, level: levelOf(principal.acr) },
-    };
-  };
-
-  const staffOf = async (ctx: Koa.Context): Promise<Staff> => {
-    const caller = await callerOf(ctx);
-    if (opts.staffIssuers && !opts.staffIssuers.includes(caller.login.issuer))
-      throw new Forbidden(
-        'wrong_tier_login',
-        `staff of this platform log in at ${opts.staffIssuers.join(' or ')}, not ${caller.login.issuer}`,
-      );
-    const staff = await opts.staff.staffOf(caller.person.idNumber);
-    if (staff.grants.length === 0) throw new Forbidden('not_staff', 'you hold no staff role on this platform');
-    return staff;
-  };
+  const callerOf = (ctx: Koa.Context) => callerOfToken(access, ctx);
+  const staffOf = (ctx: Koa.Context) => staffOfToken(access, opts.staff, ctx, opts.staffIssuers);
 
   const numberOf = (ctx: Koa.Context) => parseCaseNumber(ctx.params.number);
 

@@ -9,8 +9,7 @@ import { z } from 'zod';
 import { parseBody } from '../../infra/request-body.ts';
 import { validate } from '../../infra/validation.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { limitParam } from '../voice/limit-param.ts';
-import { personCaller } from '../voice/voice-callers.ts';
+import { callerOfToken, limitParam } from '../cases/case-routes.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
 import { changeNoticeSettings, myCases, myLicences, myNotices, profile } from './my-space.ts';
 
@@ -18,7 +17,7 @@ const settingsBody = z.record(z.string().max(40), z.boolean());
 
 export function mySpaceRouter(deps: VoiceDeps, access: ServiceAccess): Router {
   const router = new Router();
-  const person = (ctx: Koa.Context) => personCaller(access, ctx);
+  const person = (ctx: Koa.Context) => callerOfToken(access, ctx);
 
   router.get('/my/profile', async (ctx) => {
     ctx.body = profile(await person(ctx));

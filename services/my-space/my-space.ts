@@ -8,7 +8,7 @@ import { personIndex, type Caller } from '../cases/case-context.ts';
 import { casesOfApplicant, notices as caseNotices } from '../cases/case-store.ts';
 import { reached, STAGES, type Stage } from '../ratings/rating-rules.ts';
 import { ratedStages } from '../ratings/rating-store.ts';
-import { authorityNames } from '../ratings/supervision.ts';
+import { authorityNames } from '../cases/case-views.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
 import { loaAdvice } from './loa-advice.ts';
 import { changeSettings, enabledCategories, noticesOf, settingsOf } from './space-notices.ts';

@@ -10,8 +10,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { parseBody } from '../../infra/request-body.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { limitParam } from '../voice/limit-param.ts';
-import { personCaller, staffCaller } from '../voice/voice-callers.ts';
+import { callerOfToken, limitParam, staffOfToken } from '../cases/case-routes.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
 import {
   answerQuestion,
@@ -29,8 +28,8 @@ import {
 export function questionRouter(deps: VoiceDeps, access: ServiceAccess): Router {
   const router = new Router();
   const limiter = questionLimiter(deps);
-  const person = (ctx: Koa.Context) => personCaller(access, ctx);
-  const staff = (ctx: Koa.Context) => staffCaller(access, deps.staff, ctx);
+  const person = (ctx: Koa.Context) => callerOfToken(access, ctx);
+  const staff = (ctx: Koa.Context) => staffOfToken(access, deps.staff, ctx);
 
   router.post('/questions', parseBody, async (ctx) => {
     const caller = await person(ctx);

@@ -6,22 +6,22 @@
  * person's space and is sent to them; an answered question may be published to the item's FAQ.
  * Questions are rate-limited per person.
  */
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { appendAudit } from '../../infra/audit-log.ts';
 import type { Queryable } from '../../infra/database.ts';
-import { BadRequest, Forbidden, NotFound, TooManyRequests } from '../../infra/errors.ts';
+import { BadRequest, Forbidden, NotFound } from '../../infra/errors.ts';
 import type { RateLimiter } from '../../infra/key-value-store.ts';
 import { validate } from '../../infra/validation.ts';
 import { isImplementation } from '../catalog/catalog-schema.ts';
 import { ownCase } from '../cases/case-actions.ts';
+import { throttle } from '../cases/case-routes.ts';
 import { openPerson, personIndex, sealPerson, today, type Caller } from '../cases/case-context.ts';
 import { parseCaseNumber } from '../cases/case-numbers.ts';
 import { sendNotices } from '../cases/case-notices.ts';
 import { caseByNumber } from '../cases/case-store.ts';
 import { roleFor, type Staff } from '../cases/staff-grants.ts';
 import { postNotice } from '../my-space/space-notices.ts';
-import { authorityNames } from '../ratings/supervision.ts';
+import { authorityNames } from '../cases/case-views.ts';
 import { freeText } from '../voice/free-text.ts';
 import { auditRefusals } from '../voice/refusals.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
@@ -52,16 +52,6 @@ const publishBody = z.object({ question: z.unknown().optional(), answer: z.unkno
 
 export function questionLimiter(deps: VoiceDeps): RateLimiter {
   return deps.kv.rateLimiter({ keyPrefix: 'questions:person', points: QUESTIONS_PER_MINUTE, durationSeconds: 60 });
-}
-
-async function throttle(limiter: RateLimiter, key: string): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (r) {
-    if (!(r instanceof RateLimiterRes)) throw r;
-    const seconds = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
-    throw new TooManyRequests(`too many questions at once: at most ${QUESTIONS_PER_MINUTE} a minute; retry in ${seconds} s`, seconds);
-  }
 }
 
 /** What the question is about: the item (in force, or the case's version) and whose queue it goes to. */
@@ -96,7 +86,7 @@ export async function ask(deps: VoiceDeps, limiter: RateLimiter, caller: Caller,
   const text = freeText('text', body.text, MAX_QUESTION, true)!;
   const subject = await subjectOf(deps, caller, body);
   const askerIndex = personIndex(deps, caller.person.idNumber);
-  await throttle(limiter, askerIndex);
+  await throttle(limiter, askerIndex, `questions at once: at most ${QUESTIONS_PER_MINUTE} a minute`);
   let offered: Offer[] = [];
   if (!body.to_staff) {
     const lexemes = questionLexemes(text);

@@ -23,7 +23,8 @@ import { LEVELS } from './rating-rules.ts';
 import * as store from './rating-store.ts';
 import { APPEAL_DECISION_AAD, APPEAL_REASON_AAD, ratingFacts } from './ratings.ts';
 import { taskLifecycle } from './rectification-lifecycle.ts';
-import { authorityNames, supervisingAuthority } from './supervision.ts';
+import { authorityNames } from '../cases/case-views.ts';
+import { supervisingAuthority } from './supervision.ts';
 
 const MAX_REASON = 1000;
 const appealBody = z.object({ reason: z.unknown() }).strict();

@@ -15,8 +15,7 @@ import { requireAdmin } from '../../infra/admin-auth.ts';
 import { BadRequest, NotFound } from '../../infra/errors.ts';
 import { parseBody } from '../../infra/request-body.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { limitParam } from '../voice/limit-param.ts';
-import { personCaller, staffCaller } from '../voice/voice-callers.ts';
+import { callerOfToken, limitParam, staffOfToken } from '../cases/case-routes.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
 import { allLimits, setLimits } from '../voice/voice-limits.ts';
 import { appealDetail, appealQueue, decideAppeal, fileAppeal } from './appeals.ts';
@@ -29,8 +28,8 @@ const PLATFORM = /^(\*|[a-z][a-z0-9_-]{0,31})$/;
 
 export function ratingRouter(deps: VoiceDeps, access: ServiceAccess, adminToken: string): Router {
   const router = new Router();
-  const person = (ctx: Koa.Context) => personCaller(access, ctx);
-  const staff = (ctx: Koa.Context) => staffCaller(access, deps.staff, ctx);
+  const person = (ctx: Koa.Context) => callerOfToken(access, ctx);
+  const staff = (ctx: Koa.Context) => staffOfToken(access, deps.staff, ctx);
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 
   router.get('/ratings/form', (ctx) => {

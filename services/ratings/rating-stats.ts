@@ -6,7 +6,7 @@
  */
 import type { Queryable } from '../../infra/database.ts';
 import { chinaDate } from '../cases/working-calendar.ts';
-import { authorityNames } from './supervision.ts';
+import { authorityNames } from '../cases/case-views.ts';
 
 interface RatingCounts {
   authority: string;

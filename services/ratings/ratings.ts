@@ -22,7 +22,7 @@ import { ratingLifecycle, type RatingFacts } from './rating-lifecycle.ts';
 import { isBad, MAX_COMMENT, MAX_COMPLAINT, ratingBody, stageOf, STAGE_LABELS } from './rating-rules.ts';
 import * as store from './rating-store.ts';
 import { taskLifecycle } from './rectification-lifecycle.ts';
-import { authorityNames } from './supervision.ts';
+import { authorityNames } from '../cases/case-views.ts';
 
 export const COMMENT_AAD = 'ratings.comment_enc';
 export const COMPLAINT_AAD = 'ratings.complaint_enc';

@@ -21,7 +21,7 @@ import { COMMENT_AAD, COMPLAINT_AAD, NOTE_AAD, APPEAL_DECISION_AAD, APPEAL_REASO
 import { isBad, LEVELS } from './rating-rules.ts';
 import * as store from './rating-store.ts';
 import { taskLifecycle, type TaskEvent, type TaskState } from './rectification-lifecycle.ts';
-import { authorityNames } from './supervision.ts';
+import { authorityNames } from '../cases/case-views.ts';
 
 const MAX_NOTE = 1000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -249,4 +249,3 @@ export async function takeStep(deps: VoiceDeps, staff: Staff, id: string, step: 
   });
   return taskDetail(deps, staff, id);
 }
-

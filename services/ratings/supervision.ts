@@ -29,10 +29,3 @@ export async function supervisingAuthority(db: Queryable, code: string): Promise
   }
   return code;
 }
-
-/** Names of authorities by code (codes not in the catalog stand for themselves). */
-export async function authorityNames(db: Queryable, codes: Iterable<string>): Promise<Record<string, string>> {
-  const names: Record<string, string> = {};
-  for (const code of new Set(codes)) names[code] = (await authorityOf(db, code))?.name ?? code;
-  return names;
-}
