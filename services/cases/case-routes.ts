@@ -11,7 +11,6 @@
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { requireAdmin } from '../../infra/admin-auth.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
@@ -20,11 +19,10 @@ import { BadRequest, Forbidden, NotFound, TooManyRequests } from '../../infra/er
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import { parseBody, readRaw } from '../../infra/request-body.ts';
 import { validate } from '../../infra/validation.ts';
-import { DEFAULT_ACR_URIS, LOA_LEVELS } from '../../federation/loa.ts';
-import type { ServiceAccess, ServicePrincipal } from '../service-access/service-access-tokens.ts';
+import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
 import { act, ownCase, settle, type Actor } from './case-actions.ts';
 import { apply, idempotencyKey, MAX_MATERIAL_BYTES, queryCodeHash, upload } from './applications.ts';
-import { MATERIAL_AAD, openPerson, personIndex, type CaseDeps, type Caller } from './case-context.ts';
+import { MATERIAL_AAD, openPerson, personIndex, type CaseDeps } from './case-context.ts';
 import { CASE_EVENTS, type CaseEvent } from './case-lifecycle.ts';
 import { parseCaseNumber } from './case-numbers.ts';
 import { casesOf, published, queue, stats, type QueueFilter } from './case-queries.ts';
@@ -32,6 +30,7 @@ import * as store from './case-store.ts';
 import { applicantView, publicView, staffView } from './case-views.ts';
 import { ageCase } from './demo-aging.ts';
 import { parseRoles, type Staff, type StaffGrants } from './staff-grants.ts';
+import { callerOfToken, limitParam, staffOfToken, throttle } from './case-callers.ts';
 
 export interface CaseRoutesOptions {
   deps: CaseDeps;
@@ -68,56 +67,6 @@ const grantBody = z
   })
   .strict();
 const ageBody = z.object({ days: z.number().int().min(1).max(366) }).strict();
-
-export function levelOf(acr: string | null): string | null {
-  return LOA_LEVELS.find((l) => DEFAULT_ACR_URIS[l] === acr) ?? null;
-}
-
-export function limitParam(raw: unknown, max = 200): number {
-  if (raw === undefined) return 50;
-  if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
-    throw new BadRequest('invalid_request', `limit: a number from 1 to ${max}`);
-  return Number(raw);
-}
-
-export async function throttle(limiter: ReturnType<KeyValueStore['rateLimiter']>, key: string, what: string): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (r) {
-    if (!(r instanceof RateLimiterRes)) throw r;
-    const seconds = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
-    throw new TooManyRequests(`too many ${what}; retry in ${seconds} s`, seconds);
-  }
-}
-
-/** The natural person a request's access token is for (the answer is not to be cached). */
-export async function callerOfToken(access: ServiceAccess, ctx: Koa.Context): Promise<Caller & { principal: ServicePrincipal }> {
-  const principal = await access.authenticate(ctx);
-  const person = await access.person(principal);
-  if (person.kind !== 'natural' || !person.idNumber)
-    throw new Forbidden('natural_person_required', 'this API acts for a natural person; the token was issued for an organization');
-  ctx.set('Cache-Control', 'no-store');
-  return {
-    principal,
-    person: { name: person.name, idNumber: person.idNumber, phone: person.phone },
-    login: { issuer: principal.issuer, subject: principal.subject, clientId: principal.clientId, level: levelOf(principal.acr) },
-  };
-}
-
-/** The staff member a request's access token is for, logged in at one of `staffIssuers` when given, with their grants. */
-export async function staffOfToken(
-  access: ServiceAccess,
-  grants: StaffGrants,
-  ctx: Koa.Context,
-  staffIssuers?: readonly string[],
-): Promise<Staff> {
-  const caller = await callerOfToken(access, ctx);
-  if (staffIssuers && !staffIssuers.includes(caller.login.issuer))
-    throw new Forbidden('wrong_tier_login', `staff of this platform log in at ${staffIssuers.join(' or ')}, not ${caller.login.issuer}`);
-  const staff = await grants.staffOf(caller.person.idNumber);
-  if (staff.grants.length === 0) throw new Forbidden('not_staff', 'you hold no staff role on this platform');
-  return staff;
-}
 
 export function caseRouter(opts: CaseRoutesOptions): Router {
   const { deps, access } = opts;

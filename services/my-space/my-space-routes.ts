@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { parseBody } from '../../infra/request-body.ts';
 import { validate } from '../../infra/validation.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { callerOfToken, limitParam } from '../cases/case-routes.ts';
+import { callerOfToken, limitParam } from '../cases/case-callers.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
 import { changeNoticeSettings, myCases, myLicences, myNotices, profile } from './my-space.ts';
 

@@ -10,7 +10,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { parseBody } from '../../infra/request-body.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { callerOfToken, limitParam, staffOfToken } from '../cases/case-routes.ts';
+import { callerOfToken, limitParam, staffOfToken } from '../cases/case-callers.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
 import {
   answerQuestion,

@@ -14,7 +14,7 @@ import type { RateLimiter } from '../../infra/key-value-store.ts';
 import { validate } from '../../infra/validation.ts';
 import { isImplementation } from '../catalog/catalog-schema.ts';
 import { ownCase } from '../cases/case-actions.ts';
-import { throttle } from '../cases/case-routes.ts';
+import { throttle } from '../cases/case-callers.ts';
 import { openPerson, personIndex, sealPerson, today, type Caller } from '../cases/case-context.ts';
 import { parseCaseNumber } from '../cases/case-numbers.ts';
 import { sendNotices } from '../cases/case-notices.ts';

@@ -15,7 +15,7 @@ import { requireAdmin } from '../../infra/admin-auth.ts';
 import { BadRequest, NotFound } from '../../infra/errors.ts';
 import { parseBody } from '../../infra/request-body.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { callerOfToken, limitParam, staffOfToken } from '../cases/case-routes.ts';
+import { callerOfToken, limitParam, staffOfToken } from '../cases/case-callers.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
 import { allLimits, setLimits } from '../voice/voice-limits.ts';
 import { appealDetail, appealQueue, decideAppeal, fileAppeal } from './appeals.ts';
