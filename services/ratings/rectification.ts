@@ -30,7 +30,15 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export const STAFF_STEPS = {
   call_back: z.object({ reached: z.boolean(), note: z.unknown() }).strict(),
   resolve: z.object({ resolution: z.enum(['fixed_now', 'without_basis']), explanation: z.unknown() }).strict(),
-  schedule_fix: z.object({ fix_by: z.string().regex(DATE, 'a date, YYYY-MM-DD'), ledger: z.unknown() }).strict(),
+  schedule_fix: z
+    .object({
+      fix_by: z
+        .string()
+        .regex(DATE, 'a date, YYYY-MM-DD')
+        .refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).toISOString().startsWith(d), 'is not a calendar date'),
+      ledger: z.unknown(),
+    })
+    .strict(),
   complete_fix: z.object({ note: z.unknown() }).strict(),
 } satisfies Partial<Record<TaskEvent, z.ZodType>>;
 export type StaffStep = keyof typeof STAFF_STEPS;

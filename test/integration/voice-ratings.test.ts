@@ -313,6 +313,13 @@ test.serial('an appeal against a mistaken rating: filed only by the handling aut
     'invalid_request',
     /fix_by/,
   );
+  problem(
+    t,
+    await step(rectifier, secondTask, 'schedule_fix', { fix_by: '2099-02-30', ledger: '更新窗口指引' }),
+    400,
+    'invalid_request',
+    /fix_by: is not a calendar date/,
+  );
   const scheduled = await step(rectifier, secondTask, 'schedule_fix', { fix_by: '2099-12-31', ledger: '更新窗口材料清单并培训窗口人员。' });
   t.like(scheduled.json, { state: 'rectifying', resolution: 'fixed_by_date', fix_by: '2099-12-31' });
   const done = await step(rectifier, secondTask, 'complete_fix', { note: '材料清单已更新，培训已完成。' });
