@@ -24,7 +24,8 @@ export type Json = Record<string, unknown>;
 export class VoiceClient {
   constructor(private readonly baseUrl: string) {}
 
-  async call<T = Json>(token: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+  /** `token`: the person's access token; null for the public figures. */
+  async call<T = Json>(token: string | null, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
@@ -32,7 +33,7 @@ export class VoiceClient {
         signal: AbortSignal.timeout(TIMEOUT_MS),
         headers: {
           accept: 'application/json',
-          authorization: `Bearer ${token}`,
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),

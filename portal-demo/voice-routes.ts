@@ -1,6 +1,7 @@
 /**
  * The portal's pages of 我要问, 我要评 and 我的, and the staff views behind them, read from and
  * posted to the services entity's API (voice-client.ts) with the signed-in person's access token:
+ * - anyone: GET /ratings (the public figures of 好差评)
  * - person: GET /my, /my/notices (POST /my/notices/settings), /my/questions (GET
  *   /my/questions/:id/offered, POST …/accept|escalate), /my/ratings (POST /my/ratings/:id/view),
  *   GET|POST /rate/:number, GET|POST /ask (?item=CODE or ?case=NUMBER)
@@ -32,6 +33,7 @@ import {
   type StaffQuestion,
   type TaskView,
 } from './views/staff-voice-pages.ts';
+import { ratingFiguresPage, type FiguresView } from './views/rating-figures-page.ts';
 import { alertBox, type VoicePageContext } from './views/voice-forms.ts';
 import {
   askPage,
@@ -183,6 +185,19 @@ export function addVoicePages(router: Router, deps: VoicePageDeps): void {
     if (!found) throw new PageRefusal(404, 'unknown_case');
     return found;
   };
+
+  // The public figures of 好差评: no sign-in.
+  router.get('/ratings', async (ctx) => {
+    const p = context(ctx, explicit(ctx.query.lang));
+    ctx.set('Vary', 'Accept-Language');
+    try {
+      send(ctx, 200, ratingFiguresPage(p, await deps.client.call<FiguresView>(null, 'GET', '/ratings/stats')));
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailable || err instanceof ServiceRefusal)) throw err;
+      deps.log.warn('the services entity cannot be reached', { reason: err.message });
+      send(ctx, 502, refusalPage(p, 'unavailable'));
+    }
+  });
 
   // The person's space -------------------------------------------------------------------------
 

@@ -94,7 +94,8 @@ ${hidden('csrf', v.csrf)}${hidden('as', 'legal')}${keep}
 <button type="submit" class="secondary">${v.t('action.login_legal')}</button>
 </form>
 <p class="hint">${v.t('text.login_provider', { op: v.opName })}</p>
-${v.catalog}`,
+${v.catalog}
+<p><a href="${v.lang ? `/ratings?lang=${v.lang}` : '/ratings'}">${v.t('action.rating_figures')}</a></p>`,
     );
   }
   const s = v.person;
@@ -118,7 +119,8 @@ ${row('field.acr', acrLabel(v, s.acr))}
 ${hidden('csrf', v.csrf)}${keep}
 <button type="submit">${v.t('action.logout')}</button>
 </form>
-${v.catalog}`,
+${v.catalog}
+<p><a href="${v.lang ? `/ratings?lang=${v.lang}` : '/ratings'}">${v.t('action.rating_figures')}</a></p>`,
   );
 }
 

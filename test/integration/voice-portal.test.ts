@@ -138,6 +138,10 @@ test.serial('rate, rectify, see the outcome; ask and be answered — through the
 
 test.serial('a supervisor reviews an appeal on the portal; pages ask people to sign in', async (t) => {
   const anonymous = new UserAgent();
+  const figures = await anonymous.navigate(`${nj}/ratings`);
+  t.is(figures.status, 200);
+  t.regex(text(figures), /好差评数据公开.*差评率/);
+  t.regex(text(figures), /广州市公安局/);
   const page = await anonymous.navigate(`${nj}/my`);
   t.is(page.status, 401);
   t.regex(text(page), /请先登录/);
