@@ -94,6 +94,7 @@ ${hidden('csrf', v.csrf)}${hidden('as', 'legal')}${keep}
 <button type="submit" class="secondary">${v.t('action.login_legal')}</button>
 </form>
 <p class="hint">${v.t('text.login_provider', { op: v.opName })}</p>
+<nav class="cases-links"><a href="/track">${v.t('action.track')}</a></nav>
 ${v.catalog}`,
     );
   }
@@ -113,6 +114,7 @@ ${row('field.home', v.homeName ?? (s.home ? html`<code>${s.home}</code>` : undef
 ${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
 ${row('field.acr', acrLabel(v, s.acr))}
 </dl>
+<nav class="cases-links"><a href="/my-cases">${v.t('action.my_cases')}</a> <a href="/track">${v.t('action.track')}</a> <a href="/workbench">${v.t('action.workbench')}</a></nav>
 <form method="post" action="/logout">
 ${hidden('csrf', v.csrf)}${keep}
 <button type="submit">${v.t('action.logout')}</button>
