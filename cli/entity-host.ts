@@ -17,6 +17,9 @@ import { entityAdministration, isEntityAdminPath } from './entity-admin.ts';
 import { createLogger, type Logger } from '../infra/log.ts';
 import { withRequestIds } from '../infra/request-id.ts';
 import { healthEndpoints, isHealthPath, readinessChecks } from '../infra/health-endpoints.ts';
+import { EntityMetrics } from '../infra/metrics.ts';
+import { checkedMetricsToken, METRICS_PATH, metricsEndpoint } from '../infra/metrics-endpoint.ts';
+import { measuringRequests } from '../infra/request-metrics.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
@@ -220,6 +223,7 @@ function isEntityLevelPath(url: string | undefined): boolean {
     path === ENTITY_CONFIGURATION_PATH ||
     path === HISTORICAL_KEYS_PATH ||
     path === CONFLICT_NOTICE_PATH ||
+    path === METRICS_PATH ||
     isHealthPath(path) ||
     isRegistryConflictsPath(path) ||
     isEntityAdminPath(path)
@@ -240,13 +244,15 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const db = await openEntityDatabase(opts, entity);
   await migrate(db, MIGRATION_SETS[entity.kind]);
   const secrets = deriveEntitySecrets(master, entity.url);
+  const entityLog = log.child({ entity: entity.id });
   const runtime: EntityRuntime = {
     self: { id: entity.id, url: entity.url, name: entity.name },
     db,
     kv: root.scoped(entity.id),
-    log: log.child({ entity: entity.id }),
+    log: entityLog,
     ...secrets,
     keyRing: await EntityKeyRing.open(db, secrets.cipher),
+    metrics: new EntityMetrics(entity.id, entityLog),
     demo: opts.demo,
   };
   const { topology } = opts;
@@ -297,7 +303,10 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   if (entity.kind === 'op') {
     const recognition = recognitionFor(topology, entity, runtime, authorityConfig, fetcher, gate.open);
     publisher = recognition.publisher;
-    if (publisher) gate.publishers.push(publisher);
+    if (publisher) {
+      gate.publishers.push(publisher);
+      runtime.metrics.watchOutbox('registry', publisher.backlog);
+    }
     registryApp = recognition.endpoints;
     conflictNotices = recognition.conflictNotices;
     const op = await createOp({
@@ -354,6 +363,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const statement = createApp(runtime.log);
   statement.use(healthEndpoints({ checks: readinessChecks(runtime), log: runtime.log }));
+  statement.use(metricsEndpoint({ metrics: runtime.metrics, adminToken: runtime.adminToken, metricsToken: opts.metricsToken }));
   if (authorityConfig) {
     statement.use(
       authorityEndpoints({
@@ -386,7 +396,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const statementHandler = statement.callback();
   const listener: Listener = await listen(
     withRequestIds(
-      (req, res) =>
+      measuringRequests(runtime.metrics, (req, res) =>
         withFetchSource(clientAddress(req), () =>
           (isEntityLevelPath(req.url) ||
             isFederationEndpointPath(req.url) ||
@@ -395,6 +405,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
             ? statementHandler
             : appHandler)(req, res),
         ),
+      ),
       runtime.log,
     ),
     opts.port ?? entity.port,
@@ -407,6 +418,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
 
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
   const log = opts.log ?? createLogger({ topology: opts.topology.name });
+  checkedMetricsToken(opts.metricsToken);
   const master = loadMasterKey(opts.dataDir);
   const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}`, log });
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];

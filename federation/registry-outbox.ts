@@ -25,6 +25,7 @@ import { crashPoint } from '../infra/crash-points.ts';
 import type { BlindIndex, FieldCipher } from '../infra/crypto.ts';
 import type { Database, Queryable } from '../infra/database.ts';
 import type { Logger } from '../infra/log.ts';
+import type { OutboxBacklog } from '../infra/metrics.ts';
 import { HomeConflict, identifierIndex, normalizeIdentifier, type HomeKind } from './registry-of-homes.ts';
 
 const AAD = 'registry_outbox.identifier';
@@ -168,6 +169,17 @@ export class RegistryPublisher {
     this.backlogDone = rows.length === 0;
     return this.backlogDone;
   }
+
+  /** What waits in the outbox (for the metrics): rows to deliver, conflicts kept, the oldest row's age. */
+  readonly backlog = async (): Promise<OutboxBacklog> => {
+    const { rows } = await this.opts.db.query<{ pending: string; conflicts: string; oldest: number | null }>(
+      `SELECT count(*) FILTER (WHERE conflict_at IS NULL)::text AS pending, count(*) FILTER (WHERE conflict_at IS NOT NULL)::text AS conflicts,
+              extract(epoch FROM now() - min(created_at) FILTER (WHERE conflict_at IS NULL))::float8 AS oldest
+       FROM registry_outbox`,
+    );
+    const r = rows[0]!;
+    return { pending: Number(r.pending), conflicts: Number(r.conflicts), oldestSeconds: Math.max(0, r.oldest ?? 0) };
+  };
 
   /** Delivers soon; kicks during a delivery are coalesced into one more pass. */
   kick(): void {
