@@ -91,9 +91,9 @@ const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
  * process at a time may open. Entities served by separate processes use PostgreSQL, or a data
  * folder each.
  */
-export function openEntityDatabase(opts: DeploymentConfig, entity: Entity): Promise<Database> {
+export function openEntityDatabase(opts: DeploymentConfig, entity: Entity, log?: Logger): Promise<Database> {
   const dataDir = opts.pgliteDir ?? `${opts.dataDir}/pglite`;
-  return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}` });
+  return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}`, ...(log ? { log } : {}) });
 }
 
 export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Promise<string[]> {
@@ -241,10 +241,10 @@ class RegistrationGate {
 }
 
 async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger, gate: RegistrationGate) {
-  const db = await openEntityDatabase(opts, entity);
+  const entityLog = log.child({ entity: entity.id });
+  const db = await openEntityDatabase(opts, entity, entityLog);
   await migrate(db, MIGRATION_SETS[entity.kind]);
   const secrets = deriveEntitySecrets(master, entity.url);
-  const entityLog = log.child({ entity: entity.id });
   const runtime: EntityRuntime = {
     self: { id: entity.id, url: entity.url, name: entity.name },
     db,

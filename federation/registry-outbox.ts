@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { appendAudit } from '../infra/audit-log.ts';
 import { crashPoint } from '../infra/crash-points.ts';
+import { DatabaseUnavailable } from '../infra/errors.ts';
 import type { BlindIndex, FieldCipher } from '../infra/crypto.ts';
 import type { Database, Queryable } from '../infra/database.ts';
 import type { Logger } from '../infra/log.ts';
@@ -193,7 +194,10 @@ export class RegistryPublisher {
       await nextTurn();
       while (this.requested && !this.stopped) {
         this.requested = false;
-        await this.flush().catch((err: unknown) => this.opts.log.error('registry publications could not be delivered', { err }));
+        await this.flush().catch((err: unknown) => {
+          // The database reports its own outage, once; the next pass retries.
+          if (!(err instanceof DatabaseUnavailable)) this.opts.log.error('registry publications could not be delivered', { err });
+        });
       }
     } finally {
       this.running = undefined;

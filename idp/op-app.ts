@@ -149,7 +149,7 @@ export async function createOp({
     }),
   );
   provider.on('server_error', (_ctx, err) => log.error('oidc-provider server error', { err }));
-  provider.use(rotationAllOrNothing(db));
+  provider.use(rotationAllOrNothing(db, log));
   provider.use(noteMatchedRoute);
   provider.on('grant.success', (ctx) => runtime.metrics.grant(ctx.oidc.params?.grant_type, 'success'));
   provider.on('grant.error', (ctx) => runtime.metrics.grant(ctx.oidc.params?.grant_type, 'failure'));

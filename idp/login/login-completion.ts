@@ -257,12 +257,13 @@ async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScop
     detail: { reason: err.code, message: err.message },
   });
   deps.runtime.log.warn('cross-tier login refused', { reason: err.code, message: err.message });
+  // A home (or hop) that is down is passed down the route as such, to the page the person sees (503).
   if (isHop(s))
     return finishInteraction(ctx, deps, s, {
-      error: err.code === 'home_unavailable' ? 'temporarily_unavailable' : 'access_denied',
+      error: err.homeUnavailable ? 'temporarily_unavailable' : 'access_denied',
       error_description: `${deps.runtime.self.url}: ${err.message}`,
     });
-  sendPage(ctx, identifierPage(loginView(s, { identifier, ...refusalMessage(err) })), err.code === 'home_unavailable' ? 503 : 403);
+  sendPage(ctx, identifierPage(loginView(s, { identifier, ...refusalMessage(err) })), err.homeUnavailable ? 503 : 403);
 }
 
 function refusalMessage(err: RecognitionError): { error: MessageKey; errorVars?: Record<string, string> } {
