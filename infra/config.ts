@@ -4,7 +4,7 @@
  * | variable | meaning | default |
  * |---|---|---|
  * | DATABASE_URL | PostgreSQL URL; without it the embedded PGlite is used | (embedded) |
- * | REDIS_URL | Redis URL; without it an in-process store is used | (in-process) |
+ * | REDIS_URL | Redis URL, or redis+cluster://host:port,host:port for a Redis Cluster; without it an in-process store is used | (in-process) |
  * | GOV_ID_DATA | data folder: embedded database, demo master key | ./data |
  * | GOV_ID_PGLITE | where the embedded database lives (`memory://NAME` keeps it in memory); one process at a time | DATA/pglite |
  * | GOV_ID_MASTER_KEY | 32-byte master key (64 hex digits or base64url) | generated into the data folder |
