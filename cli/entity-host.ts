@@ -255,6 +255,8 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     metrics: new EntityMetrics(entity.id, entityLog),
     demo: opts.demo,
   };
+  // Other instances of this entity may rotate its keys.
+  const stopFollowingKeys = await runtime.keyRing.follow(runtime.kv, runtime.log);
   const { topology } = opts;
   let app: Koa;
   let metadata: Record<string, Record<string, unknown>>;
@@ -413,7 +415,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
-  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher };
+  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher, stopFollowingKeys };
 }
 
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
@@ -425,6 +427,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   const gate = new RegistrationGate();
   const close = async () => {
     for (const s of started) s.trustMarkHolder.stop();
+    await Promise.all(started.map((s) => s.stopFollowingKeys()));
     await Promise.all(started.map((s) => s.publisher?.stop()));
     await Promise.all(started.map((s) => s.listener.close()));
     await Promise.all(started.map((s) => s.db.close()));
