@@ -14,6 +14,8 @@ import { seededPerson } from '../helpers/integration-extra.ts';
 import { loginAt, opSite, registerAt } from '../helpers/recognition-sites.ts';
 import { parseExposition, scrape, total, type Sample } from '../helpers/metrics-scrape.ts';
 import { THROTTLE_POLICY } from '../../idp/accounts/login-throttle.ts';
+import { checkedMetricsToken } from '../../infra/metrics-endpoint.ts';
+import { ConfigurationError } from '../../infra/errors.ts';
 
 const METRICS_TOKEN = randomBytes(32).toString('hex');
 const PASSWORD = 'Metrics-pass-1';
@@ -37,6 +39,13 @@ async function growth(id: string, step: () => Promise<unknown>, ...series: [stri
   const after = await metricsOf(id);
   return series.map(([name, labels]) => total(after, name, labels) - total(before, name, labels));
 }
+
+test('a metrics token shorter than 32 characters stops the entity at start, naming the variable', (t) => {
+  const err = t.throws(() => checkedMetricsToken('too-short'), { instanceOf: ConfigurationError });
+  t.is(err?.path, 'GOV_ID_METRICS_TOKEN');
+  t.is(checkedMetricsToken(undefined), undefined);
+  t.is(checkedMetricsToken(METRICS_TOKEN), METRICS_TOKEN);
+});
 
 test.serial('/metrics answers the metrics token and the admin token only, and is never cached', async (t) => {
   const url = `${fed.url('gz')}/metrics`;
