@@ -7,8 +7,9 @@
  * database, apart from its federation keys). It talks to the OP over HTTP only.
  *
  * Routes: `GET /` home (with the catalog's search and browse links), the catalog's pages
- * (catalog-routes.ts, read from the services entity's catalog API), ask, rate and my space
- * (voice-routes.ts: /my/…, /rate/…, /ask, staff views under /staff/…), `POST /login` (field `as=legal` asks for the legal_person scope),
+ * (catalog-routes.ts, read from the services entity's catalog API), the case pages (case-routes.ts:
+ * apply, 我的办件, 办件查询, the staff workbench), ask, rate and my space (voice-routes.ts: /my/…,
+ * /rate/…, /ask, /ratings, staff views under /staff/…), `POST /login` (field `as=legal` asks for the legal_person scope),
  * `GET /callback`, `POST /logout` (RP-initiated logout at the OP), `POST /backchannel-logout`.
  * Pending sign-ins and portal sessions live in the key-value store; the browser holds random
  * ids in HttpOnly, SameSite=Lax cookies whose names carry the entity ID (all demo entities share
@@ -27,6 +28,8 @@ import { isMessageKey, pickLocale, translator, type Locale, type MessageKey } fr
 import { OpConnection } from './op-connection.ts';
 import { CatalogClient, type BrowseCounts } from './catalog-client.ts';
 import { addCatalogRoutes } from './catalog-routes.ts';
+import { addCaseRoutes } from './case-routes.ts';
+import { CaseClient } from './case-client.ts';
 import { catalogHome, type CatalogPageContext } from './views/catalog-pages.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
@@ -268,6 +271,15 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
         title: status === 404 ? 'page.not_found' : 'page.search_error',
         vars,
       }),
+  });
+
+  addCaseRoutes(router, {
+    cases: new CaseClient(opts.catalogUrl),
+    page,
+    csrfFor,
+    csrfOk,
+    log,
+    session: sessionOf,
   });
 
   router.get(STYLESHEET_PATH, (ctx) => {

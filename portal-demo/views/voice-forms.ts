@@ -68,7 +68,7 @@ export const day = (iso: string | null | undefined) => (iso ? iso.slice(0, 10) :
 export function clockBadge(p: VoicePageContext, clock: string | null | undefined): Html | string {
   if (!clock) return '';
   const key = `text.${clock}` as VoiceKey;
-  return isVoiceKey(key) ? html`<span class="badge ${clock}">${p.v(key)}</span>` : '';
+  return isVoiceKey(key) ? html`<span class="flag ${clock}">${p.v(key)}</span>` : '';
 }
 
 /** A record's fields as a definition list, leaving out those without a value. */

@@ -79,7 +79,7 @@ export function mySpacePage(p: VoicePageContext, profile: ProfileView, cases: Ca
             ${cases.map(
               (c) =>
                 html`<li>
-                  <strong>${c.item.name}</strong>
+                  <strong>${link(p, `/my-cases/${encodeURIComponent(c.number)}`, c.item.name)}</strong>
                   <span class="where">${c.number} · ${c.authority_name}</span>
                   <span class="actions">
                     ${STAGES.map((s) =>

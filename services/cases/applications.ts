@@ -207,15 +207,27 @@ async function receiptOf(deps: CaseDeps, c: store.CaseRow, item: ImplementationI
   };
 }
 
-function digestOf(body: ApplicationBody): string {
-  return createHash('sha256').update(JSON.stringify(body)).digest('base64url');
+/**
+ * What identifies a submission under its key: the request, with each upload by its content's
+ * digest, so that a form sent again with the same files (uploaded again) is the same application.
+ */
+async function digestOf(deps: CaseDeps, ownerIndex: string, body: ApplicationBody): Promise<string> {
+  const ids = body.materials.flatMap((m) => (m.upload_id ? [m.upload_id] : []));
+  const digests = await store.uploadDigests(deps.db, ownerIndex, ids);
+  const materials = body.materials.map((m) => ({
+    slot: m.slot,
+    ...(m.upload_id ? { content: digests.get(m.upload_id) ?? m.upload_id } : { reference: m.reference }),
+  }));
+  return createHash('sha256')
+    .update(JSON.stringify({ ...body, materials }))
+    .digest('base64url');
 }
 
 /** Submits an application; a retry under the same key answers the first receipt. */
 export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: unknown): Promise<Receipt> {
   const body = validate(applicationBody, raw);
   const applicantIndex = personIndex(deps, caller.person.idNumber);
-  const requestDigest = digestOf(body);
+  const requestDigest = await digestOf(deps, applicantIndex, body);
   const replay = async (existing: store.CaseRow) => {
     if (existing.request_digest !== requestDigest)
       throw new Conflict(

@@ -30,14 +30,10 @@ const QUEUE_COLUMNS = `c.id::text AS id, c.number, c.item_code, c.item_name, c.a
 export async function queue(deps: CaseDeps, staff: Staff, filter: QueueFilter, limit: number) {
   const on = today(deps);
   const soon = deps.clock.dueSoonBefore(on);
-  const authorities: string[] = [];
-  const states: string[] = [];
-  for (const g of staff.grants) {
-    for (const s of statesFor(g.role)) {
-      authorities.push(g.authority);
-      states.push(s);
-    }
-  }
+  // Each (authority, state) once, however many of the person's roles act in it.
+  const pairs = new Set(staff.grants.flatMap((g) => statesFor(g.role).map((s) => `${g.authority} ${s}`)));
+  const authorities = [...pairs].map((p) => p.split(' ')[0]!);
+  const states = [...pairs].map((p) => p.split(' ')[1]!);
   const before = filter === 'overdue' ? on : filter === 'due_soon' ? soon : null;
   // One index range per (authority, state), each read only as far as the limit from the index alone
   // (cases_open_queue), merged; then only the winners' rows are read.

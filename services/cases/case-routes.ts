@@ -72,7 +72,7 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
   const { deps, access } = opts;
   const router = new Router();
   const admin = requireAdmin(opts.adminToken);
-  const lookupsPerClient = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:ip', points: 30, durationSeconds: 60 });
+  const lookupsPerClient = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:ip', points: 120, durationSeconds: 60 });
   const missesPerCase = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:miss', points: 5, durationSeconds: 3600, blockSeconds: 3600 });
 
   const callerOf = (ctx: Koa.Context) => callerOfToken(access, ctx);

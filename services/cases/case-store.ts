@@ -411,6 +411,16 @@ export async function stagedUploads(db: Queryable, ownerIndex: string, uploadIds
   return rows;
 }
 
+/** The content digests of an owner's uploads, attached or not, by upload id. */
+export async function uploadDigests(db: Queryable, ownerIndex: string, uploadIds: string[]): Promise<Map<string, string>> {
+  if (uploadIds.length === 0) return new Map();
+  const { rows } = await db.query<{ upload_id: string; digest: string }>(
+    "SELECT upload_id, digest FROM case_materials WHERE owner_index = $1 AND upload_id = ANY($2::text[]) AND source = 'upload'",
+    [ownerIndex, uploadIds],
+  );
+  return new Map(rows.map((r) => [r.upload_id, r.digest]));
+}
+
 export async function attachUpload(db: Queryable, uploadId: string, caseId: string, slot: number, round: number): Promise<void> {
   await db.query('UPDATE case_materials SET case_id = $2, slot = $3, round = $4 WHERE upload_id = $1', [uploadId, caseId, slot, round]);
 }

@@ -148,6 +148,7 @@ export async function staffView(deps: CaseDeps, c: store.CaseRow, staff: Staff) 
   return {
     ...(await core(deps, c, true)),
     actions: await actionsOf(deps, c, staff),
+    joint: c.opinion_quorum > 0,
     item_materials: await itemMaterialNames(deps, c),
     applicant: { name: applicant.name, id_number: applicant.idNumber, phone: applicant.phone },
     applicant_issuer: c.applicant_issuer,
