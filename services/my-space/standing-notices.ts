@@ -16,7 +16,7 @@ import { addDays } from '../cases/working-calendar.ts';
 import type { VoiceDeps } from '../voice/voice-context.ts';
 import { postNotice, type NoticeCategory } from './space-notices.ts';
 
-export const EXPIRY_WINDOW_DAYS = 90;
+const EXPIRY_WINDOW_DAYS = 90;
 const SUGGESTIONS = 3;
 
 async function facetsOf(db: Queryable, itemCode: string): Promise<Facets | undefined> {

@@ -35,7 +35,7 @@ const ANSWER_AAD = 'questions.answer_enc';
 export const MAX_QUESTION = 500;
 const MAX_ANSWER = 2000;
 /** A burst is more than this many questions a minute from one person. */
-export const QUESTIONS_PER_MINUTE = 5;
+const QUESTIONS_PER_MINUTE = 5;
 
 const askBody = z
   .object({

@@ -144,7 +144,7 @@ export async function rate(deps: VoiceDeps, caller: Caller, raw: unknown) {
 }
 
 /** What the rater reads of a rating: what they said, and what was done about it. */
-export async function raterView(deps: VoiceDeps, r: store.RatingRow) {
+async function raterView(deps: VoiceDeps, r: store.RatingRow) {
   const t = await store.taskOfRating(deps.db, r.id);
   const a = await store.appealOfRating(deps.db, r.id);
   const names = await authorityNames(deps.db, [r.authority, ...(a ? [a.supervisor] : [])]);

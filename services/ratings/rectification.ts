@@ -27,7 +27,7 @@ const MAX_NOTE = 1000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The steps staff take, with their bodies (free text is checked apart). */
-export const STAFF_STEPS = {
+const STAFF_STEPS = {
   call_back: z.object({ reached: z.boolean(), note: z.unknown() }).strict(),
   resolve: z.object({ resolution: z.enum(['fixed_now', 'without_basis']), explanation: z.unknown() }).strict(),
   schedule_fix: z

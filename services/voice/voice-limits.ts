@@ -21,7 +21,7 @@ export interface VoiceLimits {
 }
 
 const days = (max: number) => z.number().int().min(1).max(max);
-export const limitsBody = z
+const limitsBody = z
   .object({
     call_back_days: z.number().int().min(0).max(30),
     rectify_days: days(60),
