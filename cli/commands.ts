@@ -290,7 +290,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     words: 'staff grant',
     synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
-    summary: 'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender; answerer, rectifier, supervisor)',
+    summary:
+      'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender; answerer, rectifier, supervisor)',
     run: (c) => import('./staff-command.ts').then((m) => m.grantStaff(c)),
   },
   {
