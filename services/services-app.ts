@@ -1,9 +1,11 @@
 /**
- * The services entity: base registries and the message outbox, as HTTP APIs.
+ * A services entity (a platform's management platform and data-sharing node): its service catalog,
+ * and at national the base registries and the message outbox, as HTTP APIs.
  * - Entity APIs (OPs call them with an entity assertion): POST /population/verify,
  *   POST /legal-persons/verify, POST /messages
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
- * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…
+ * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…; its feed to the
+ *   platforms below, GET /catalog/feed (entity assertion of a services entity)
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
  */
 import Router from '@koa/router';
@@ -19,14 +21,36 @@ import { PopulationRegistry } from './population/population-registry.ts';
 import { MessageOutbox } from './outbox/message-outbox.ts';
 import { LegalPersonRegistry } from './legal-persons/legal-person-registry.ts';
 import type Koa from 'koa';
-import { CatalogService } from './catalog/catalog-service.ts';
+import { CatalogService, type CatalogPlatform } from './catalog/catalog-service.ts';
 import { catalogRouter } from './catalog/catalog-routes.ts';
 import { seedDemoCatalog } from './catalog/demo-catalog.ts';
+import { catalogFeedRouter } from './catalog/catalog-feed-routes.ts';
+import { FeedPuller } from './catalog/feed-puller.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
   /** Resolves the federation keys of a calling entity, or null when it is not trusted. */
   resolveCallerKeys: EntityKeyResolver;
+  /** The platform this entity serves; without it, one entity with the base registries and the whole catalog. */
+  platform?: ServicesPlatform;
+}
+
+export interface ServicesPlatform {
+  catalog: CatalogPlatform;
+  /** Base registries and message outbox: national's only. */
+  baseRegistries: boolean;
+  /** The services entity of the platform above, whose catalog feed this one pulls; null at national. */
+  feedSource: string | null;
+  /** Resolves the keys of a services entity of the federation (a reader of the feed), or null. */
+  resolveServicesKeys: EntityKeyResolver;
+  /** How often the feed is pulled (milliseconds). */
+  feedIntervalMs: number;
+}
+
+export interface ServicesInstance {
+  app: Koa;
+  /** Pulls the superior platform's catalog feed; started once the host listens. */
+  feed: FeedPuller | null;
 }
 
 const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.string().min(1).max(32) }).strict();
@@ -42,14 +66,27 @@ const representativeBody = z
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
-export async function createServicesApp({ runtime, resolveCallerKeys }: ServicesOptions): Promise<Koa> {
+export async function createServicesApp({ runtime, resolveCallerKeys, platform }: ServicesOptions): Promise<ServicesInstance> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
   const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
-  await population.seed();
-  await legalPersons.seed(population.seededPersons(20));
-  const catalog = new CatalogService(runtime.db);
+  const baseRegistries = platform?.baseRegistries ?? true;
+  if (baseRegistries) {
+    await population.seed();
+    await legalPersons.seed(population.seededPersons(20));
+  }
+  const catalog = new CatalogService(runtime.db, platform?.catalog);
   if (runtime.demo) await seedDemoCatalog(catalog);
+  const feed = platform?.feedSource
+    ? new FeedPuller({
+        catalog,
+        self: runtime.self.url,
+        signingKey: () => runtime.keyRing.signingKey(),
+        source: platform.feedSource,
+        log: runtime.log,
+        intervalMs: platform.feedIntervalMs,
+      })
+    : null;
 
   const callerOf = (ctx: Koa.Context) =>
     verifyEntityAssertion(ctx.get('authorization'), { audience: runtime.self.url, resolveKeys: resolveCallerKeys, replay: runtime.kv });
@@ -113,10 +150,20 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   const catalogRoutes = catalogRouter(catalog, runtime.adminToken);
   app.use(catalogRoutes.routes());
   app.use(catalogRoutes.allowedMethods());
-  app.use(router.routes());
+  const feedRoutes = catalogFeedRouter({
+    catalog,
+    self: runtime.self.url,
+    resolveReaderKeys: platform?.resolveServicesKeys ?? (async () => null),
+    replay: runtime.kv,
+    adminToken: runtime.adminToken,
+    puller: feed,
+  });
+  app.use(feedRoutes.routes());
+  app.use(feedRoutes.allowedMethods());
+  if (baseRegistries) app.use(router.routes());
   app.use(refuseOtherMethods);
   app.use(async () => {
     throw new NotFound('no such endpoint');
   });
-  return app;
+  return { app, feed };
 }

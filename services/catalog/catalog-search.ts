@@ -10,13 +10,14 @@ import { IN_FORCE_TODAY, listInForce, type Facets, type SearchTokens } from './c
 import { mainItemOf } from './item-codes.ts';
 import { allOf, documentTokens, parseQuery, twoOf } from './search-tokens.ts';
 
-/** The name, tokens and facets a version is stored with. */
+/** The name, tokens and facets a version is stored with; `platform` is the platform that owns the item. */
 export function searchEntry(
   item: CatalogItem,
   directory: DirectoryItem,
   authorityOf: (code: string) => Authority,
+  platform: string,
 ): { name: string; tokens: SearchTokens; facets: Facets } {
-  const common = { topics: directory.topics, life_events: directory.life_events };
+  const common = { topics: directory.topics, life_events: directory.life_events, platform };
   if (!isImplementation(item)) {
     const owner = authorityOf(item.owner);
     return {
@@ -33,6 +34,7 @@ export function searchEntry(
         department: owner.name,
         user_type: item.user_types,
         level: mainItemOf(item.basic_code) ? 'sub' : 'main',
+        region: owner.region,
         ...common,
       },
     };
@@ -60,6 +62,7 @@ export function searchEntry(
       department: authority.name,
       user_type: [item.user_type],
       level: item.level,
+      region: authority.region,
       ...common,
     },
   };
@@ -96,6 +99,8 @@ export function facetFilter(query: Record<string, unknown>): Partial<Facets> {
   if (one('department')) filter.department = query.department as string;
   if (one('authority')) filter.authority = query.authority as string;
   if (one('level')) filter.level = query.level as string;
+  if (one('region')) filter.region = query.region as string;
+  if (one('platform')) filter.platform = query.platform as string;
   return filter;
 }
 
@@ -148,13 +153,21 @@ export async function search(db: Queryable, q: unknown, filter: Partial<Facets>,
   return hits;
 }
 
-/** How many items in force fall under each department, topic, life event, user type and tier. */
+/** How many items in force fall under each department, topic, life event, user type, tier, region and platform. */
 export async function browse(db: Queryable, filter: Partial<Facets>): Promise<Record<string, Record<string, number>>> {
   const { rows } = await db.query<{ facets: Facets }>(
     `SELECT p.facets FROM catalog_published p WHERE ${IN_FORCE_TODAY} AND p.facets @> $1::jsonb`,
     [JSON.stringify(filter)],
   );
-  const counts: Record<string, Record<string, number>> = { department: {}, topic: {}, life_event: {}, user_type: {}, tier: {} };
+  const counts: Record<string, Record<string, number>> = {
+    department: {},
+    topic: {},
+    life_event: {},
+    user_type: {},
+    tier: {},
+    region: {},
+    platform: {},
+  };
   const add = (facet: string, values: string[]) => {
     for (const v of values) counts[facet]![v] = (counts[facet]![v] ?? 0) + 1;
   };
@@ -164,6 +177,9 @@ export async function browse(db: Queryable, filter: Partial<Facets>): Promise<Re
     add('life_event', facets.life_events);
     add('user_type', facets.user_type);
     add('tier', facets.tier);
+    // Versions published before platforms had catalogs of their own carry neither.
+    if (facets.region) add('region', [facets.region]);
+    if (facets.platform) add('platform', [facets.platform]);
   }
   return counts;
 }
