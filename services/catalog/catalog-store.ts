@@ -64,7 +64,7 @@ const VERSION_COLUMNS = `v.id::text AS id, v.item_code, i.kind, i.owner, i.held_
 export const IN_FORCE_TODAY = 'p.valid_from <= current_date AND (p.valid_until IS NULL OR p.valid_until > current_date)';
 
 /** The version in force of each item, with its name, facets and tokens. */
-const IN_FORCE = `SELECT ${VERSION_COLUMNS}, p.search_tokens, p.name, p.facets
+const IN_FORCE = `SELECT ${VERSION_COLUMNS}, p.name, p.facets
   FROM catalog_published p JOIN catalog_versions v ON v.id = p.version_id JOIN catalog_items i ON i.code = v.item_code
   WHERE ${IN_FORCE_TODAY}`;
 
@@ -177,12 +177,16 @@ export async function publish(
 ): Promise<void> {
   await db.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':catalog-feed'))");
   await db.query(
-    `INSERT INTO catalog_published (version_id, item_code, version, name, search_tokens, facets, valid_from)
-     SELECT v.id, v.item_code, v.version, $2,
-       setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B') || setweight(to_tsvector('simple', $5), 'C'), $6, v.effective_from
-     FROM catalog_versions v WHERE v.id = $1 AND v.state = 'approved'`,
+    `INSERT INTO catalog_published (version_id, item_code, version, name, search_tokens, name_tokens, facets, valid_from)
+     SELECT v.id, v.item_code, v.version, $2, t.names || setweight(to_tsvector('simple', $5), 'C'), t.names, $6, v.effective_from
+     FROM (SELECT setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B') AS names) t, catalog_versions v
+     WHERE v.id = $1 AND v.state = 'approved'`,
     [versionId, entry.name, entry.tokens.name, entry.tokens.other_names, entry.tokens.guide, JSON.stringify(entry.facets)],
   );
+  await db.query("INSERT INTO catalog_names (name, tokens) VALUES ($1, to_tsvector('simple', $2)) ON CONFLICT (name) DO NOTHING", [
+    entry.name,
+    entry.tokens.name,
+  ]);
   await db.query(
     `UPDATE catalog_published p SET valid_until = n.next_from
      FROM (SELECT version_id, lead(valid_from) OVER (ORDER BY valid_from, version) AS next_from
