@@ -349,22 +349,22 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
     const trust = new FederationTrust({ self: entity.url, ops: trustIn() });
     // The catalog feed answers the services entities of the federation (their chains validate as oauth_resource).
-    const services = trustIn('oauth_resource');
+    const servicesEntities = trustIn('oauth_resource');
     const servicesKeys = cachedKeyResolver(() => true, fetcher);
     const parent = topology.platform(entity.platform).parent;
-    const services_ = await createServicesApp({
+    const servicesApp = await createServicesApp({
       runtime,
       resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
       platform: {
         catalog: { code: entity.platform, platformOfRegion: (region) => topology.platformOfRegion(region) },
         baseRegistries: entity.id === topology.services().id,
         feedSource: parent ? topology.nearestServices(parent).url : null,
-        resolveServicesKeys: async (id, opts) => ((await services.pathOf(id)) ? servicesKeys(id, opts) : null),
+        resolveServicesKeys: async (id, opts) => ((await servicesEntities.pathOf(id)) ? servicesKeys(id, opts) : null),
         feedIntervalMs: CATALOG_FEED_INTERVAL_MS,
       },
     });
-    app = services_.app;
-    catalogFeed = services_.feed;
+    app = servicesApp.app;
+    catalogFeed = servicesApp.feed;
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
     // A portal signs in at its platform's OP (a hybrid city front: its province's, where the city's
