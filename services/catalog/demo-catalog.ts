@@ -14,7 +14,7 @@ import { mainItemOf } from './item-codes.ts';
 const DEMO_CATALOG_FILE = join(PACKAGE_ROOT, 'services/catalog/demo-catalog.json');
 
 /** The part of `file` that platform `platform` keeps: its own authorities' items and what they need. */
-export function platformPart(file: CatalogFile, platform: string, platformOfRegion: (region: string) => string): CatalogFile {
+function platformPart(file: CatalogFile, platform: string, platformOfRegion: (region: string) => string): CatalogFile {
   const own = new Set(file.authorities.filter((a) => platformOfRegion(a.region) === platform).map((a) => a.code));
   const implementation = file.implementation.filter((i) => own.has(i.implementing_authority));
   const needed = new Set(implementation.map((i) => i.basic_code));
