@@ -57,6 +57,8 @@ import type { IncomingMessage } from 'node:http';
 import { FederationFetchPolicy, withFetchSource } from '../federation/fetch-policy.ts';
 import { topologyAddresses } from '../federation/address-policy.ts';
 import type { StatementFetcher } from '../federation/trust-chain.ts';
+import { EntitySigningKeys } from '../federation/entity-signing-keys.ts';
+import type { LicenseTrust } from '../services/licenses/license-node.ts';
 
 export interface HostOptions extends DeploymentConfig {
   topology: Topology;
@@ -202,6 +204,26 @@ function recognitionFor(
   };
 }
 
+/**
+ * What a services entity's e-license node needs of the federation: issuers' and callers' keys
+ * through their trust chains as services entities (`oauth_resource`), and where the national
+ * licence directory is (the national services entity).
+ */
+function licenseTrust(topology: Topology, fetcher: StatementFetcher): LicenseTrust {
+  const keys = new EntitySigningKeys({
+    trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+    fetcher,
+    allowHttpEntityIds: allowHttpEntityIds(topology),
+    entityType: 'oauth_resource',
+  });
+  const services = topology.entities.filter((e) => e.kind === 'services');
+  return {
+    issuerKey: (issuer, kid) => keys.key(issuer, kid),
+    serviceKeys: (id, opts) => keys.jwks(id, opts),
+    directoryUrl: (services.find((e) => e.tier === 'national') ?? topology.services()).url,
+  };
+}
+
 /** The client's address, as Koa's ctx.ip has it: X-Forwarded-For counts only behind a trusted proxy (infra/http-server.ts). */
 function clientAddress(req: IncomingMessage): string | undefined {
   const forwarded =
@@ -334,7 +356,11 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         fetcher,
       }),
     });
-    app = await createServicesApp({ runtime, resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts) });
+    app = await createServicesApp({
+      runtime,
+      resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
+      licenseTrust: licenseTrust(topology, fetcher),
+    });
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
     // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.

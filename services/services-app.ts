@@ -5,6 +5,7 @@
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
  * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
+ * - E-licenses (docs/licenses.md): /licenses/…, admin /admin/licenses/…, demo /demo/licenses
  */
 import Router from '@koa/router';
 import { z } from 'zod';
@@ -22,11 +23,14 @@ import type Koa from 'koa';
 import { CatalogService } from './catalog/catalog-service.ts';
 import { catalogRouter } from './catalog/catalog-routes.ts';
 import { seedDemoCatalog } from './catalog/demo-catalog.ts';
+import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
   /** Resolves the federation keys of a calling entity, or null when it is not trusted. */
   resolveCallerKeys: EntityKeyResolver;
+  /** What the e-license node needs of the federation. */
+  licenseTrust: LicenseTrust;
 }
 
 const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.string().min(1).max(32) }).strict();
@@ -42,7 +46,7 @@ const representativeBody = z
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
-export async function createServicesApp({ runtime, resolveCallerKeys }: ServicesOptions): Promise<Koa> {
+export async function createServicesApp({ runtime, resolveCallerKeys, licenseTrust }: ServicesOptions): Promise<Koa> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
   const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
@@ -113,6 +117,9 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
   const catalogRoutes = catalogRouter(catalog, runtime.adminToken);
   app.use(catalogRoutes.routes());
   app.use(catalogRoutes.allowedMethods());
+  const licenseRoutes = createLicenseNode(runtime, licenseTrust).router;
+  app.use(licenseRoutes.routes());
+  app.use(licenseRoutes.allowedMethods());
   app.use(router.routes());
   app.use(refuseOtherMethods);
   app.use(async () => {
