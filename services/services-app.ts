@@ -129,7 +129,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, li
   const catalogRoutes = catalogRouter(catalog, runtime.adminToken);
   app.use(catalogRoutes.routes());
   app.use(catalogRoutes.allowedMethods());
-  const licenseRoutes = createLicenseNode(runtime, licenseTrust).router;
+  const licenseRoutes = createLicenseNode(runtime, licenseTrust, access).router;
   app.use(licenseRoutes.routes());
   app.use(licenseRoutes.allowedMethods());
   app.use(router.routes());

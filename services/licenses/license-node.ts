@@ -13,6 +13,8 @@ import type { IssuerKeyLookup } from './issuer-keys.ts';
 import { DirectoryWriter, LicenseDirectory } from './license-directory.ts';
 import { LicenseRegistry } from './license-registry.ts';
 import { licenseRouter } from './license-routes.ts';
+import { addHolderRoutes } from './license-holder-routes.ts';
+import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
 import { LicenseVerifier } from './license-verifier.ts';
 import { StatusLists } from './status-lists.ts';
 
@@ -38,7 +40,8 @@ export interface LicenseNode {
   router: Router;
 }
 
-export function createLicenseNode(runtime: EntityRuntime, trust: LicenseTrust): LicenseNode {
+/** `access` checks the holders' access tokens (the holder routes). */
+export function createLicenseNode(runtime: EntityRuntime, trust: LicenseTrust, access: ServiceAccess): LicenseNode {
   const self = runtime.self.url;
   const signingKey = () => runtime.keyRing.signingKey();
   const verifier = new LicenseVerifier({ issuerKey: trust.issuerKey });
@@ -67,5 +70,7 @@ export function createLicenseNode(runtime: EntityRuntime, trust: LicenseTrust): 
   });
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const node: Omit<LicenseNode, 'router'> = { runtime, trust, registry, verifier, statusLists, directory, directoryWriter, population };
-  return { ...node, router: licenseRouter(node) };
+  const router = licenseRouter(node);
+  addHolderRoutes(router, node, access);
+  return { ...node, router };
 }
