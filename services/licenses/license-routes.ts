@@ -19,10 +19,9 @@ import { validate } from '../../infra/validation.ts';
 import { issueDemoLicenses } from './demo-licenses.ts';
 import { DIRECTORY_ENTRIES_PATH, DIRECTORY_LOOKUP_PATH } from './license-directory.ts';
 import { MAX_LICENSE_CHARS } from './license-format.ts';
-import { CHECKS } from './license-problems.ts';
 import { LICENSE_ACTIONS, type LicenseAction } from './license-states.ts';
-import { describeTypes, LICENSE_TYPE_CODES, licenseType } from './license-types.ts';
-import type { VerifiedLicense } from './license-verifier.ts';
+import { describeTypes, LICENSE_TYPE_CODES } from './license-types.ts';
+import { verificationAnswer } from './verification-answer.ts';
 import type { LicenseNode } from './license-node.ts';
 import { STATUS_LIST_PATH, STATUS_LIST_TTL_SECONDS } from './status-lists.ts';
 
@@ -63,32 +62,6 @@ function licenseId(ctx: Koa.Context): string {
   const id = ctx.params.id ?? '';
   if (!LICENSE_ID.test(id)) throw new NotFound(`no licence ${id}`, 'license_not_found');
   return id;
-}
-
-const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
-
-/** The answer to a licence that verified. */
-export function verificationAnswer(v: VerifiedLicense) {
-  return {
-    valid: true,
-    checks: CHECKS,
-    license: {
-      id: v.id,
-      form: v.form,
-      issuer: v.issuer,
-      type: v.type,
-      type_name: licenseType(v.type)!.name,
-      holder: v.holder,
-      issued_at: iso(v.issuedAt),
-      valid_from: iso(v.validFrom),
-      valid_until: iso(v.validUntil),
-      disclosed: v.disclosed,
-      undisclosed: v.undisclosed,
-      key_binding: v.keyBinding && { ...v.keyBinding, issued_at: iso(v.keyBinding.issuedAt) },
-      signed_with: v.signedWith,
-      status: v.status,
-    },
-  };
 }
 
 const holderIdentifier = (kind: 'natural' | 'legal', id: string) => (kind === 'natural' ? parseIdNumber(id) : parseUscc(id));
