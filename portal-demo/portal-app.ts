@@ -7,7 +7,8 @@
  * database, apart from its federation keys). It talks to the OP over HTTP only.
  *
  * Routes: `GET /` home (with the catalog's search and browse links), the catalog's pages
- * (catalog-routes.ts, read from the services entity's catalog API), `POST /login` (field `as=legal` asks for the legal_person scope),
+ * (catalog-routes.ts, read from the services entity's catalog API), the e-license pages
+ * (license-routes.ts: 我的证照 and the public verify page), `POST /login` (field `as=legal` asks for the legal_person scope),
  * `GET /callback`, `POST /logout` (RP-initiated logout at the OP), `POST /backchannel-logout`.
  * Pending sign-ins and portal sessions live in the key-value store; the browser holds random
  * ids in HttpOnly, SameSite=Lax cookies whose names carry the entity ID (all demo entities share
@@ -26,6 +27,8 @@ import { isMessageKey, pickLocale, translator, type Locale, type MessageKey } fr
 import { OpConnection } from './op-connection.ts';
 import { CatalogClient, type BrowseCounts } from './catalog-client.ts';
 import { addCatalogRoutes } from './catalog-routes.ts';
+import { addLicenseRoutes } from './license-routes.ts';
+import { LicenseClient } from './license-client.ts';
 import { catalogHome, type CatalogPageContext } from './views/catalog-pages.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
@@ -270,6 +273,21 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
         title: status === 404 ? 'page.not_found' : 'page.search_error',
         vars,
       }),
+  });
+
+  addLicenseRoutes(router, {
+    client: new LicenseClient(opts.catalogUrl),
+    self: url,
+    demo: runtime.demo,
+    page,
+    platformName,
+    csrfFor,
+    csrfOk,
+    session: async (ctx) => {
+      const id = cookies.get(ctx, names.session);
+      return id ? state.getSession(id) : null;
+    },
+    log,
   });
 
   router.get(STYLESHEET_PATH, (ctx) => {

@@ -78,6 +78,8 @@ export interface HomeView extends PageContext {
   catalog: Html;
 }
 
+const withLangOf = (v: HomeView, path: string) => (v.lang ? `${path}?lang=${v.lang}` : path);
+
 export function homePage(v: HomeView): string {
   const keep = v.lang ? hidden('lang', v.lang) : '';
   if (!v.person) {
@@ -94,6 +96,7 @@ ${hidden('csrf', v.csrf)}${hidden('as', 'legal')}${keep}
 <button type="submit" class="secondary">${v.t('action.login_legal')}</button>
 </form>
 <p class="hint">${v.t('text.login_provider', { op: v.opName })}</p>
+<p><a href="${withLangOf(v, '/licenses/verify')}">${v.t('action.verify_license')}</a></p>
 ${v.catalog}`,
     );
   }
@@ -113,6 +116,7 @@ ${row('field.home', v.homeName ?? (s.home ? html`<code>${s.home}</code>` : undef
 ${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
 ${row('field.acr', acrLabel(v, s.acr))}
 </dl>
+<p><a href="${withLangOf(v, '/licenses')}">${v.t('action.my_licenses')}</a> · <a href="${withLangOf(v, '/licenses/verify')}">${v.t('action.verify_license')}</a></p>
 <form method="post" action="/logout">
 ${hidden('csrf', v.csrf)}${keep}
 <button type="submit">${v.t('action.logout')}</button>

@@ -4,10 +4,12 @@
  * ways an attacker would (re-signed with another key, a claim changed, a disclosure swapped).
  * Free of the test runner (bench/ uses it).
  */
+import { decodeJwt } from 'jose';
 import { callAdmin } from '../../infra/admin-client.ts';
 import { generateKey, type PrivateJwk } from '../../infra/entity-keys.ts';
 import { signer } from '../../services/licenses/jws.ts';
 import type { FederationAddresses } from './flows.ts';
+import { until } from './until.ts';
 
 export interface Issued {
   id: string;
@@ -99,4 +101,19 @@ export function withDisclosure(license: string, name: string, disclosure: unknow
   const parts = license.split('~');
   parts[disclosureOf(license, name).index] = b64(disclosure);
   return parts.join('~');
+}
+
+/**
+ * Waits until the OP publishes its trust marks: a services entity takes the OP's access tokens
+ * only then, and one that looked at the OP before keeps that look for a while.
+ */
+export async function untilTrustMarked(fed: FederationAddresses, op: string): Promise<void> {
+  await until(
+    async () => {
+      const jwt = await (await fetch(`${fed.url(op)}/.well-known/openid-federation`)).text();
+      return Array.isArray(decodeJwt(jwt).trust_marks);
+    },
+    `${op} holds its trust marks`,
+    30_000,
+  );
 }

@@ -14,7 +14,17 @@ import { signer } from '../../services/licenses/jws.ts';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { newPerson, type Person } from '../helpers/flows.ts';
 import { serviceToken } from '../helpers/service-tokens.ts';
-import { asHolder, disclosureOf, freshKey, issueLicense, resign, verifyAt, withDisclosure, type Issued } from '../helpers/licenses.ts';
+import {
+  asHolder,
+  disclosureOf,
+  freshKey,
+  issueLicense,
+  resign,
+  untilTrustMarked,
+  verifyAt,
+  withDisclosure,
+  type Issued,
+} from '../helpers/licenses.ts';
 import { until } from '../helpers/until.ts';
 
 let fed: TestFederation;
@@ -26,6 +36,7 @@ test.before(async () => {
   services = fed.url('registries');
   person = await newPerson(fed);
   licence = await issueLicense(fed, 'registries', person);
+  await untilTrustMarked(fed, 'gd');
 });
 test.after.always(async () => {
   await fed?.close();
