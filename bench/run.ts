@@ -14,6 +14,7 @@ import { grantsBenchmark } from './grants.ts';
 import { crossTierLoginBenchmark } from './cross-tier-login.ts';
 import { trustChainBenchmark } from './trust-chain.ts';
 import { catalogBenchmark } from './catalog.ts';
+import { exchangeBenchmark } from './exchange.ts';
 
 const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => Promise<Figures> }> = {
   login: { about: 'password logins at one OP (code flow with PKCE), server CPU per login, argon2id verify time', run: loginBenchmark },
@@ -21,6 +22,7 @@ const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => P
   'cross-tier': { about: 'a login across provinces (four OPs) against a local one, warm SSO visits', run: crossTierLoginBenchmark },
   'trust-chain': { about: 'validating a trust chain of three statements held in memory', run: trustChainBenchmark },
   catalog: { about: 'catalog search over 10,000 items (p50/p99), PGlite and PostgreSQL', run: catalogBenchmark },
+  exchange: { about: 'e-license verifications per second from a warm chain cache, server CPU per verification', run: exchangeBenchmark },
 };
 const NOT_YET = { registry: 'lookups in the registry of homes' };
 

@@ -19,10 +19,11 @@ const FIELDS: Record<string, string[]> = {
   'cross-tier': ['local_p50_ms', 'cross_p50_ms', 'added_p50_ms', 'argon2_verify_ms', 'process_cpu_ms_per_cross_login'],
   'trust-chain': ['validate_us_p50', 'validate_us_p99', 'resolve_us_p50', 'cpu_us_per_validation', 'argon2_verify_ms'],
   catalog: ['pglite_items', 'pglite_search_p50_ms', 'pglite_search_p99_ms'],
+  exchange: ['license_verify_per_s', 'license_verify_p50_ms', 'server_cpu_ms_per_license_verify', 'inprocess_verify_cpu_us'],
 };
 
 test('every benchmark runs in smoke mode and ends with its JSON line', async (t) => {
-  // Five benchmarks, two of them starting a federation: minutes on a loaded machine, not seconds.
+  // Six benchmarks, three of them starting a federation: minutes on a loaded machine, not seconds.
   t.timeout(15 * 60_000);
   const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
     execFile(
