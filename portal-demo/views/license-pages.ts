@@ -145,7 +145,7 @@ export function licensePage(p: LicensePageContext, v: LicenseView): string {
       </dl>
       ${claimList(p, l.type, v.held.claims)}
       <figure class="qr">
-        <img src="${v.qr}" alt="${p.l('text.qr_alt')}" width="240" height="240" />
+        <img src="${v.qr}" alt="${p.l('text.qr_alt')}" width="300" height="300" />
         <figcaption class="hint">${p.l('text.qr_hint')}</figcaption>
       </figure>
       <ul class="actions">
@@ -267,7 +267,7 @@ export function verifyResultPage(p: LicensePageContext, answer: VerifyAnswer, cs
       <dl class="claims">
         <dt>${p.l('text.license_id')}</dt>
         <dd><code>${l.id}</code></dd>
-        <dt>${p.l('page.license')}</dt>
+        <dt>${p.l('text.type')}</dt>
         <dd>${l.type_name[p.locale]}</dd>
         <dt>${p.l('text.issuer')}</dt>
         <dd>${platform(p, l.issuer)}</dd>
