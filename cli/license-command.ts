@@ -20,7 +20,7 @@ import { httpStatementFetcher } from '../federation/trust-chain.ts';
 import { callAdmin } from '../infra/admin-client.ts';
 import { LicenseCheckFailed } from '../services/licenses/license-problems.ts';
 import { LicenseVerifier, type Expectations } from '../services/licenses/license-verifier.ts';
-import { verificationAnswer } from '../services/licenses/verification-answer.ts';
+import { verificationAnswer } from '../services/licenses/license-answers.ts';
 import { CommandLineError, print, UsageError, type CommandContext } from './command.ts';
 
 export const EXIT = { valid: 0, invalid: 1, usage: 2, undecided: 3 } as const;

@@ -23,8 +23,8 @@ import { issueDemoLicenses } from './demo-licenses.ts';
 import { DIRECTORY_LOOKUP_PATH } from './license-directory.ts';
 import { parseLicense } from './license-format.ts';
 import type { LicenseNode } from './license-node.ts';
-import type { HeldLicense } from './license-registry.ts';
-import { licenseType, type HolderKind } from './license-types.ts';
+import type { HolderKind } from './license-types.ts';
+import { heldLicenseAnswer } from './license-answers.ts';
 
 const presentationBody = z.strictObject({
   disclose: z.array(z.string().min(1).max(64)).max(30),
@@ -42,17 +42,6 @@ interface Holder {
   /** Who acts (an organization's representative or agent), for the audit log. */
   actor: string | null;
 }
-
-const describe = (l: HeldLicense) => ({
-  id: l.id,
-  type: l.type,
-  type_name: licenseType(l.type)!.name,
-  state: l.state,
-  expired: l.expired,
-  issued_at: l.issuedAt,
-  valid_from: l.validFrom,
-  valid_until: l.validUntil,
-});
 
 export function addHolderRoutes(router: Router, node: Omit<LicenseNode, 'router'>, access: ServiceAccess): void {
   const { runtime, registry } = node;
@@ -101,7 +90,7 @@ export function addHolderRoutes(router: Router, node: Omit<LicenseNode, 'router'
     const held = await registry.heldBy(holder.kind, holder.identifier);
     ctx.body = {
       holder: { kind: holder.kind, name: holder.name },
-      licenses: held.map(describe),
+      licenses: held.map(heldLicenseAnswer),
       elsewhere: await elsewhere(holder),
     };
   });
@@ -121,7 +110,7 @@ export function addHolderRoutes(router: Router, node: Omit<LicenseNode, 'router'
     const { license, credential } = await registry.credential(idOf(ctx), holder.kind, holder.identifier);
     const parsed = await parseLicense(credential);
     ctx.body = {
-      license: describe(license),
+      license: heldLicenseAnswer(license),
       credential,
       // The compact JWS alone: no claim in clear, what the QR code carries.
       jws: credential.slice(0, credential.indexOf('~')),

@@ -21,7 +21,7 @@ import { DIRECTORY_ENTRIES_PATH, DIRECTORY_LOOKUP_PATH } from './license-directo
 import { MAX_LICENSE_CHARS } from './license-format.ts';
 import { LICENSE_ACTIONS, type LicenseAction } from './license-states.ts';
 import { describeTypes, LICENSE_TYPE_CODES } from './license-types.ts';
-import { verificationAnswer } from './verification-answer.ts';
+import { heldLicenseAnswer, verificationAnswer } from './license-answers.ts';
 import type { LicenseNode } from './license-node.ts';
 import { STATUS_LIST_PATH, STATUS_LIST_TTL_SECONDS } from './status-lists.ts';
 
@@ -149,7 +149,7 @@ export function licenseRouter(node: Omit<LicenseNode, 'router'>): Router {
   });
 
   router.get('/admin/licenses/:id', admin, async (ctx) => {
-    ctx.body = await node.registry.summary(licenseId(ctx));
+    ctx.body = heldLicenseAnswer(await node.registry.summary(licenseId(ctx)));
   });
 
   router.post('/admin/licenses/:id/:action', admin, parseBody, async (ctx) => {

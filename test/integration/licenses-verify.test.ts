@@ -166,6 +166,12 @@ test('status: revoked and suspended licences fail at once at their issuer, a rei
   t.like(await admin(`/admin/licenses/${issued.id}/revoke`, { reason: '注销' }), { state: 'revoked' });
   await refusedWith(t, issued.credential, 'license_revoked', 'status');
   await refusedWith(t, issued.credential.split('~')[0]!, 'license_revoked', 'status');
+  t.like(await callAdmin(fed.topology.get('registries'), fed.config.dataDir, 'GET', `/admin/licenses/${issued.id}`), {
+    id: issued.id,
+    type: 'resident_id_card',
+    state: 'revoked',
+    expired: false,
+  });
   await t.throwsAsync(admin(`/admin/licenses/${issued.id}/reinstate`, { reason: 'x' }), { message: /409 license_state/ });
   await t.throwsAsync(admin(`/admin/licenses/00000000-0000-4000-8000-000000000000/revoke`, { reason: 'x' }), {
     message: /404 license_not_found/,
