@@ -91,13 +91,12 @@ export function mineListPage(p: LicensePageContext, held: HeldLicenses, opts: { 
         )}
       </ul>`
     : html`<p>${p.l('text.none')}</p>`;
-  const demo =
-    opts.demo && held.holder.kind === 'natural'
-      ? html`<form method="post" action="/licenses/demo">
+  const demo = opts.demo
+    ? html`<form method="post" action="/licenses/demo">
           ${hidden('csrf', opts.csrf)}${keepLang(p)}
           <button type="submit" class="secondary">${p.l('action.demo')}</button>
         </form>`
-      : '';
+    : '';
   const elsewhere =
     held.elsewhere === null
       ? html`<p class="hint">${p.l('text.elsewhere_unknown')}</p>`

@@ -1,8 +1,9 @@
 /**
  * Demo licences for a synthetic person of the population registry: a resident ID card, a
  * household register extract and a driving licence, their claims derived from the ID number (the
- * division code gives the places, digits 7–14 the birth date, the 17th the sex), so that the
- * running demo has licences to show, share and verify.
+ * division code gives the places, digits 7–14 the birth date, the 17th the sex); and for an
+ * organization of the legal-person registry its business licence; so that the running demo has
+ * licences to show, share and verify.
  */
 import type { IssuedLicense, LicenseRegistry } from './license-registry.ts';
 
@@ -22,8 +23,10 @@ const PLACES: Record<string, { city: string; district: string; street: string }>
 };
 const ELSEWHERE = { city: '北京市', district: '西城区', street: '西长安街' };
 
+const placeOf = (division: string) => PLACES[division] ?? ELSEWHERE;
+
 export async function issueDemoLicenses(registry: LicenseRegistry, person: { name: string; idNumber: string }): Promise<IssuedLicense[]> {
-  const place = PLACES[person.idNumber.slice(0, 6)] ?? ELSEWHERE;
+  const place = placeOf(person.idNumber.slice(0, 6));
   const digits = person.idNumber;
   const birthDate = `${digits.slice(6, 10)}-${digits.slice(10, 12)}-${digits.slice(12, 14)}`;
   const house = 1 + (Number(digits.slice(14, 17)) % 200);
@@ -57,4 +60,23 @@ export async function issueDemoLicenses(registry: LicenseRegistry, person: { nam
     );
   }
   return issued;
+}
+
+/** The business licence of an organization (its USCC's characters 3–8 are its division). */
+export async function issueDemoBusinessLicense(
+  registry: LicenseRegistry,
+  org: { uscc: string; name: string; type: string; representativeName: string },
+): Promise<IssuedLicense> {
+  const place = placeOf(org.uscc.slice(2, 8));
+  return registry.issue(
+    'business_license',
+    { kind: 'legal', uscc: org.uscc, name: org.name },
+    {
+      org_type: org.type,
+      legal_representative: org.representativeName,
+      established: '2018-06-01',
+      address: `${place.city}${place.district}${place.street}${1 + (org.uscc.charCodeAt(9) % 200)}号`,
+      registration_authority: `${place.city}${place.district}市场监督管理局`,
+    },
+  );
 }

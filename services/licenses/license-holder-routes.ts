@@ -6,7 +6,7 @@
  * - `GET /licenses/mine/:id`: one licence, whole (every disclosure: the holder's own view);
  * - `POST /licenses/mine/:id/presentations` {disclose, audience, nonce?}: a presentation showing
  *   only the chosen claims, bound to that verifier with a Key Binding JWT;
- * - `POST /licenses/mine/demo` (demo mode): the demo licences for the signed-in person.
+ * - `POST /licenses/mine/demo` (demo mode): the demo licences for the signed-in person or organization.
  * Every presentation is written to the audit log under the holder's index.
  */
 import type Router from '@koa/router';
@@ -19,7 +19,7 @@ import { Forbidden, NotFound } from '../../infra/errors.ts';
 import { parseBody } from '../../infra/http-server.ts';
 import { validate } from '../../infra/validation.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { issueDemoLicenses } from './demo-licenses.ts';
+import { issueDemoBusinessLicense, issueDemoLicenses } from './demo-licenses.ts';
 import { DIRECTORY_LOOKUP_PATH } from './license-directory.ts';
 import { parseLicense } from './license-format.ts';
 import type { LicenseNode } from './license-node.ts';
@@ -98,8 +98,14 @@ export function addHolderRoutes(router: Router, node: Omit<LicenseNode, 'router'
   if (runtime.demo) {
     router.post('/licenses/mine/demo', async (ctx) => {
       const holder = await holderOf(ctx);
-      if (holder.kind !== 'natural') throw new Forbidden('access_denied', 'demo licences are for natural persons');
-      const issued = await issueDemoLicenses(registry, { name: holder.name, idNumber: holder.identifier });
+      let issued;
+      if (holder.kind === 'natural') {
+        issued = await issueDemoLicenses(registry, { name: holder.name, idNumber: holder.identifier });
+      } else {
+        const org = await node.legalPersons.find(holder.identifier);
+        if (!org) throw new NotFound('the organization is not in the legal-person registry', 'organization_not_found');
+        issued = [await issueDemoBusinessLicense(registry, { uscc: holder.identifier, ...org })];
+      }
       ctx.status = 201;
       ctx.body = { licenses: issued.map((l) => ({ id: l.id, type: l.type })) };
     });

@@ -8,6 +8,7 @@ import type Router from '@koa/router';
 import type { EntityKeyResolver } from '../../infra/entity-assertion.ts';
 import type { EntityRuntime } from '../../infra/entity-runtime.ts';
 import { PopulationRegistry } from '../population/population-registry.ts';
+import { LegalPersonRegistry } from '../legal-persons/legal-person-registry.ts';
 import { HolderKeys } from './holder-keys.ts';
 import type { IssuerKeyLookup } from './issuer-keys.ts';
 import { DirectoryWriter, LicenseDirectory } from './license-directory.ts';
@@ -37,6 +38,7 @@ export interface LicenseNode {
   directory: LicenseDirectory | null;
   directoryWriter: DirectoryWriter;
   population: PopulationRegistry;
+  legalPersons: LegalPersonRegistry;
   router: Router;
 }
 
@@ -69,7 +71,18 @@ export function createLicenseNode(runtime: EntityRuntime, trust: LicenseTrust, a
     onStatusChanged: (uri) => verifier.forgetStatusList(self, uri),
   });
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
-  const node: Omit<LicenseNode, 'router'> = { runtime, trust, registry, verifier, statusLists, directory, directoryWriter, population };
+  const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
+  const node: Omit<LicenseNode, 'router'> = {
+    runtime,
+    trust,
+    registry,
+    verifier,
+    statusLists,
+    directory,
+    directoryWriter,
+    population,
+    legalPersons,
+  };
   const router = licenseRouter(node);
   addHolderRoutes(router, node, access);
   return { ...node, router };

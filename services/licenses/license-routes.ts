@@ -5,7 +5,8 @@
  *   `POST /licenses/directory/entries`, `POST /licenses/directory/lookup`
  * - admin (admin token): `POST /admin/licenses` (issue), `GET /admin/licenses/:id`,
  *   `POST /admin/licenses/:id/{suspend,reinstate,revoke}`, `POST /admin/licenses/directory/deliver`
- * - demo mode: `POST /demo/licenses` (the demo licences of a person of the population registry)
+ * - demo mode: `POST /demo/licenses` (the demo licences of a person of the population registry, or
+ *   the business licence of an organization of the legal-person registry)
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -16,7 +17,7 @@ import { NotFound } from '../../infra/errors.ts';
 import { parseBody } from '../../infra/http-server.ts';
 import { parseIdNumber, parseUscc } from '../../infra/identifiers.ts';
 import { validate } from '../../infra/validation.ts';
-import { issueDemoLicenses } from './demo-licenses.ts';
+import { issueDemoBusinessLicense, issueDemoLicenses } from './demo-licenses.ts';
 import { DIRECTORY_ENTRIES_PATH, DIRECTORY_LOOKUP_PATH } from './license-directory.ts';
 import { MAX_LICENSE_CHARS } from './license-format.ts';
 import { LICENSE_ACTIONS, type LicenseAction } from './license-states.ts';
@@ -54,7 +55,7 @@ const directoryEntryBody = z.strictObject({
 });
 const directoryLookupBody = directoryEntryBody.omit({ type: true });
 
-const demoBody = z.strictObject({ id_number: z.string().min(1).max(32) });
+const demoBody = z.union([z.strictObject({ id_number: z.string().min(1).max(32) }), z.strictObject({ uscc: z.string().min(1).max(32) })]);
 
 const LICENSE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -161,10 +162,19 @@ export function licenseRouter(node: Omit<LicenseNode, 'router'>): Router {
 
   if (runtime.demo) {
     router.post('/demo/licenses', parseBody, async (ctx) => {
-      const idNumber = parseIdNumber(validate(demoBody, ctx.request.body).id_number);
-      const name = await node.population.nameOf(idNumber);
-      if (!name) throw new NotFound('id_number: no such person in the population registry', 'person_not_found');
-      const issued = await issueDemoLicenses(node.registry, { name, idNumber });
+      const body = validate(demoBody, ctx.request.body);
+      let issued;
+      if ('uscc' in body) {
+        const uscc = parseUscc(body.uscc);
+        const org = await node.legalPersons.find(uscc);
+        if (!org) throw new NotFound('uscc: no such organization in the legal-person registry', 'organization_not_found');
+        issued = [await issueDemoBusinessLicense(node.registry, { uscc, ...org })];
+      } else {
+        const idNumber = parseIdNumber(body.id_number);
+        const name = await node.population.nameOf(idNumber);
+        if (!name) throw new NotFound('id_number: no such person in the population registry', 'person_not_found');
+        issued = await issueDemoLicenses(node.registry, { name, idNumber });
+      }
       ctx.status = 201;
       ctx.body = { licenses: issued.map((l) => ({ id: l.id, type: l.type, credential: l.credential })) };
     });

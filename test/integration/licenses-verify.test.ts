@@ -307,3 +307,24 @@ test('the holder routes need the holder’s access token, and another person’s
   });
   t.is(present.status, 404);
 });
+
+test('demo mode: an organization of the legal-person registry gets its business licence, which verifies', async (t) => {
+  const org = (await (await fetch(`${services}/demo/organizations`, { method: 'POST' })).json()) as { uscc: string; name: string };
+  const res = await fetch(`${services}/demo/licenses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ uscc: org.uscc }),
+  });
+  t.is(res.status, 201);
+  const { licenses } = (await res.json()) as { licenses: Issued[] };
+  t.is(licenses[0]!.type, 'business_license');
+  const r = await verify(licenses[0]!.credential);
+  t.is(r.status, 200, JSON.stringify(r.json));
+  t.like(r.json.license!, { holder: { kind: 'legal' }, disclosed: { name: org.name, uscc: org.uscc } });
+  const unknown = await fetch(`${services}/demo/licenses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id_number: '110101199001011237' }),
+  });
+  t.is(unknown.status, 404);
+});
