@@ -87,7 +87,7 @@ export class DirectoryWriter {
     ]);
   }
 
-  /** Delivers what waits in the outbox, oldest first; returns how many are still waiting. Never throws. */
+  /** Delivers what waits in the outbox, oldest first; returns how many are still waiting. A refused or failed delivery is kept (with its reason) and stops the round, never thrown. */
   deliver(): Promise<number> {
     if (this.o.local) return Promise.resolve(0);
     this.#delivering ??= this.#deliverAll().finally(() => (this.#delivering = null));

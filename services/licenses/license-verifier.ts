@@ -11,7 +11,7 @@ import { KB_TYP, LICENSE_TYP, parseLicense, sha256Base64url, STATUS, type Parsed
 import { isJwsAlgorithm, PublicKeyCache, verifySignature } from './jws.ts';
 import { LicenseCheckFailed, type Problem } from './license-problems.ts';
 import type { IssuerKeyLookup } from './issuer-keys.ts';
-import { StatusListReader, type StatusListFetch } from './status-list-reader.ts';
+import { StatusListReader } from './status-list-reader.ts';
 
 /** Leeway for the clocks of issuer, holder and verifier. */
 export const CLOCK_SKEW_SECONDS = 60;
@@ -107,25 +107,16 @@ function claimsOf(jwt: ParsedJwt): Claims {
 
 export interface LicenseVerifierOptions {
   issuerKey: IssuerKeyLookup;
-  /** How status lists are fetched (default: over HTTP). */
-  fetchStatusList?: StatusListFetch;
-  /** Seconds since the epoch. */
-  now?: () => number;
 }
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export class LicenseVerifier {
   readonly #keys = new PublicKeyCache();
   readonly #statusLists: StatusListReader;
-  readonly #now: () => number;
 
   constructor(private readonly o: LicenseVerifierOptions) {
-    this.#now = o.now ?? (() => Math.floor(Date.now() / 1000));
-    this.#statusLists = new StatusListReader({
-      issuerKey: o.issuerKey,
-      keys: this.#keys,
-      now: this.#now,
-      ...(o.fetchStatusList ? { fetch: o.fetchStatusList } : {}),
-    });
+    this.#statusLists = new StatusListReader({ issuerKey: o.issuerKey, keys: this.#keys });
   }
 
   /** Verifies a licence (compact JWS, SD-JWT or SD-JWT+KB); throws LicenseCheckFailed naming the failed check. */
@@ -187,7 +178,7 @@ export class LicenseVerifier {
   }
 
   #checkValidity(claims: Claims): void {
-    const now = this.#now();
+    const now = nowSeconds();
     if (claims.nbf > now + CLOCK_SKEW_SECONDS || claims.iat > now + CLOCK_SKEW_SECONDS)
       fail('license_not_yet_valid', `the licence is valid from ${new Date(claims.nbf * 1000).toISOString()}`);
     if (claims.exp !== null && claims.exp <= now - CLOCK_SKEW_SECONDS)
@@ -236,7 +227,7 @@ export class LicenseVerifier {
       fail('kb_invalid', 'the Key Binding JWT lacks iat, aud, nonce or sd_hash');
     if (sdHash !== sha256Base64url(licence.withoutKb))
       fail('kb_sd_hash_mismatch', 'the disclosures are not those the holder presented (sd_hash differs)');
-    const now = this.#now();
+    const now = nowSeconds();
     if ((iat as number) > now + CLOCK_SKEW_SECONDS || (iat as number) < now - KB_MAX_AGE_SECONDS)
       fail(
         'kb_stale',

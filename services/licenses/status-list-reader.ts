@@ -14,9 +14,6 @@ export const MAX_CACHE_SECONDS = 300;
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_TOKEN_BYTES = 256 * 1024;
 
-/** GETs a status list token; the default is fetch() with a timeout, no redirects and a size bound. */
-export type StatusListFetch = (uri: string) => Promise<string>;
-
 interface Held {
   list: StatusList;
   until: number;
@@ -25,7 +22,8 @@ interface Held {
 const invalid = (uri: string, why: string) => new LicenseCheckFailed('status_list_invalid', `the status list ${uri} ${why}`);
 const unavailable = (uri: string, why: string) => new LicenseCheckFailed('status_list_unavailable', `the status list ${uri} ${why}`);
 
-export const fetchStatusList: StatusListFetch = async (uri) => {
+/** GETs a status list token: a timeout, no redirects, a size bound. */
+async function fetchStatusList(uri: string): Promise<string> {
   let res: Response;
   try {
     res = await fetch(uri, {
@@ -43,7 +41,7 @@ export const fetchStatusList: StatusListFetch = async (uri) => {
   });
   if (body.length > MAX_TOKEN_BYTES) throw invalid(uri, 'is too large');
   return body.trim();
-};
+}
 
 export class StatusListReader {
   readonly #held = new Map<string, Held>();
@@ -53,8 +51,6 @@ export class StatusListReader {
     private readonly o: {
       issuerKey: IssuerKeyLookup;
       keys: PublicKeyCache;
-      fetch?: StatusListFetch;
-      now?: () => number;
     },
   ) {}
 
@@ -81,7 +77,7 @@ export class StatusListReader {
   }
 
   async #load(issuer: string, uri: string): Promise<Held> {
-    const token = await (this.o.fetch ?? fetchStatusList)(uri);
+    const token = await fetchStatusList(uri);
     const parts = token.split('.');
     if (parts.length !== 3) throw invalid(uri, 'is not a compact JWT');
     let header: Record<string, unknown>;
@@ -103,7 +99,7 @@ export class StatusListReader {
       throw invalid(uri, 'has a signature that does not verify');
     if (payload.sub !== uri) throw invalid(uri, `is about ${String(payload.sub)}`);
     if (payload.iss !== issuer) throw invalid(uri, `was issued by ${String(payload.iss)}, not ${issuer}`);
-    const now = (this.o.now ?? (() => Math.floor(Date.now() / 1000)))();
+    const now = Math.floor(Date.now() / 1000);
     if (typeof payload.iat !== 'number') throw invalid(uri, 'has no iat');
     if (typeof payload.exp === 'number' && payload.exp <= now) throw invalid(uri, 'has expired');
     const body = payload.status_list as { bits?: unknown; lst?: unknown } | undefined;
