@@ -10,6 +10,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { callAdmin } from '../../infra/admin-client.ts';
 import { postAsEntity } from '../../infra/entity-request.ts';
 import { HolderKeys } from '../../services/licenses/holder-keys.ts';
+import { DirectoryWriter } from '../../services/licenses/license-directory.ts';
 import { signer } from '../../services/licenses/jws.ts';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { newPerson, type Person } from '../helpers/flows.ts';
@@ -327,4 +328,52 @@ test('demo mode: an organization of the legal-person registry gets its business 
     body: JSON.stringify({ id_number: '110101199001011237' }),
   });
   t.is(unknown.status, 404);
+});
+
+test('an issuing node’s directory entries go to the national directory over HTTP with its entity assertion, and wait when it cannot be reached', async (t) => {
+  // The registries entity as an issuing node of its own directory, through the HTTP path every other node takes.
+  const registries = runtimeOf('registries');
+  const writer = (directoryUrl: string) =>
+    new DirectoryWriter({
+      db: registries.db,
+      cipher: registries.cipher,
+      self: services,
+      directoryUrl,
+      local: null,
+      signingKey: () => registries.keyRing.signingKey(),
+      log: registries.log,
+    });
+  const holder = await newPerson(fed);
+  const entry = { holderKind: 'natural' as const, identifier: holder.id_number, type: 'driving_licence' };
+  const down = writer('http://127.0.0.1:9');
+  await registries.db.transaction((tx) => down.inTransaction(tx, entry));
+  t.is(await down.deliver(), 1, 'kept while the directory cannot be reached');
+  const { rows } = await registries.db.query<{ attempts: number; last_error: string; holder_enc: string }>(
+    'SELECT attempts, last_error, holder_enc FROM license_directory_outbox',
+  );
+  t.like(rows[0], { attempts: 1 });
+  t.false(JSON.stringify(rows).includes(holder.id_number), 'the outbox keeps the ID number encrypted');
+
+  t.is(await writer(services).deliver(), 0, 'delivered once the directory answers');
+  const lookup = await postAsEntity({
+    from: services,
+    key: registries.keyRing.signingKey(),
+    to: services,
+    path: '/licenses/directory/lookup',
+    body: { holder_kind: 'natural', holder_id: holder.id_number },
+    timeoutMs: 10_000,
+  });
+  t.deepEqual(
+    (lookup.json.entries as { platform: string; type: string }[]).map(({ platform, type }) => ({ platform, type })),
+    [{ platform: services, type: 'driving_licence' }],
+  );
+  const byOp = await postAsEntity({
+    from: fed.url('gd'),
+    key: runtimeOf('gd').keyRing.signingKey(),
+    to: services,
+    path: '/licenses/directory/entries',
+    body: { holder_kind: 'natural', holder_id: holder.id_number, type: 'marriage_certificate' },
+    timeoutMs: 10_000,
+  });
+  t.is(byOp.status, 401, 'an OP writes no directory entries');
 });
