@@ -37,6 +37,9 @@ const OPTIONS = {
   actor: { type: 'string' },
   person: { type: 'string' },
   note: { type: 'string' },
+  authority: { type: 'string' },
+  role: { type: 'string' },
+  item: { type: 'string' },
   audience: { type: 'string' },
   nonce: { type: 'string' },
   'require-key-binding': { type: 'boolean' },
@@ -287,6 +290,37 @@ export const COMMANDS: readonly CommandEntry[] = [
     synopsis: '--entity ID CODE',
     summary: "an item's versions: state, who, when",
     run: (c) => import('./catalog-command.ts').then((m) => m.changeHistory(c)),
+  },
+  {
+    words: 'staff grant',
+    synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
+    summary:
+      'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender; answerer, rectifier, supervisor)',
+    run: (c) => import('./staff-command.ts').then((m) => m.grantStaff(c)),
+  },
+  {
+    words: 'staff revoke',
+    synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
+    summary: 'take staff roles back',
+    run: (c) => import('./staff-command.ts').then((m) => m.revokeStaff(c)),
+  },
+  {
+    words: 'staff list',
+    synopsis: '--entity ID --authority CODE',
+    summary: "an authority's staff and their roles (ID numbers masked)",
+    run: (c) => import('./staff-command.ts').then((m) => m.listStaff(c)),
+  },
+  {
+    words: 'cases stats',
+    synopsis: '--entity ID [--authority CODE] [--item CODE]',
+    summary: 'supervision: cases received, closed, overdue and\ntime against the promised limit, per authority and item',
+    run: (c) => import('./cases-command.ts').then((m) => m.caseStats(c)),
+  },
+  {
+    words: 'ratings stats',
+    synopsis: '--entity ID [--authority CODE] [--item CODE]',
+    summary: 'the public figures of 好差评: ratings by level, bad-rating rate\nand rectification on time, per authority and item',
+    run: (c) => import('./ratings-command.ts').then((m) => m.ratingStats(c)),
   },
   {
     words: 'license verify',

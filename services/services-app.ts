@@ -5,6 +5,8 @@
  *   POST /legal-persons/verify, POST /messages
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
  * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…
+ * - Applications and cases (docs/cases.md): /cases/…, /staff/…, admin /admin/staff/…, /admin/cases/…
+ * - Ask, rate, my space (docs/voice.md): /questions, /ratings/…, /my/…, /faq/:code, /staff/…, admin /admin/voice/…
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
  * - E-licenses (docs/licenses.md): /licenses/…, admin /admin/licenses/…, demo /demo/licenses
  */
@@ -25,6 +27,8 @@ import { CatalogService } from './catalog/catalog-service.ts';
 import { catalogRouter } from './catalog/catalog-routes.ts';
 import { seedDemoCatalog } from './catalog/demo-catalog.ts';
 import type { ServiceAccess } from './service-access/service-access-tokens.ts';
+import { casesParts, casesRouter } from './cases/cases-mount.ts';
+import { voiceRouter } from './voice/voice-mount.ts';
 import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
 
 export interface ServicesOptions {
@@ -129,6 +133,9 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, li
   const catalogRoutes = catalogRouter(catalog, runtime.adminToken);
   app.use(catalogRoutes.routes());
   app.use(catalogRoutes.allowedMethods());
+  const caseRoutes = casesRouter({ runtime, catalog, outbox, access });
+  app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
+  app.use(voiceRouter({ runtime, access, ...casesParts({ runtime, catalog, outbox, access }) }).routes());
   const licenseRoutes = createLicenseNode(runtime, licenseTrust, access).router;
   app.use(licenseRoutes.routes());
   app.use(licenseRoutes.allowedMethods());

@@ -147,7 +147,7 @@ export function licensePage(p: LicensePageContext, v: LicenseView): string {
         <img src="${v.qr}" alt="${p.l('text.qr_alt')}" width="300" height="300" />
         <figcaption class="hint">${p.l('text.qr_hint')}</figcaption>
       </figure>
-      <ul class="actions">
+      <ul class="license-actions">
         <li><a href="${withLang(`/licenses/${l.id}/download`, p.lang)}" download>${p.l('action.download')}</a></li>
         <li><a href="${withLang(`/licenses/${l.id}/share`, p.lang)}">${p.l('action.share')}</a></li>
         <li><a href="${v.verifyUrl}">${p.l('action.verify_this')}</a></li>
