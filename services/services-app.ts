@@ -30,6 +30,7 @@ import type { ServiceAccess } from './service-access/service-access-tokens.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
 import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
+import { caseResultMaker, licenceShelf } from './licenses/license-bridges.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
@@ -133,12 +134,20 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, li
   const catalogRoutes = catalogRouter(catalog, runtime.adminToken);
   app.use(catalogRoutes.routes());
   app.use(catalogRoutes.allowedMethods());
-  const caseRoutes = casesRouter({ runtime, catalog, outbox, access });
+  const licenses = createLicenseNode(runtime, licenseTrust, access);
+  const makeResult = caseResultMaker(licenses.registry, runtime.self.url);
+  const caseRoutes = casesRouter({ runtime, catalog, outbox, access, makeResult });
   app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
-  app.use(voiceRouter({ runtime, access, ...casesParts({ runtime, catalog, outbox, access }) }).routes());
-  const licenseRoutes = createLicenseNode(runtime, licenseTrust, access).router;
-  app.use(licenseRoutes.routes());
-  app.use(licenseRoutes.allowedMethods());
+  app.use(
+    voiceRouter({
+      runtime,
+      access,
+      licences: licenceShelf(licenses.registry),
+      ...casesParts({ runtime, catalog, outbox, access, makeResult }),
+    }).routes(),
+  );
+  app.use(licenses.router.routes());
+  app.use(licenses.router.allowedMethods());
   app.use(router.routes());
   app.use(refuseOtherMethods);
   app.use(async () => {

@@ -136,7 +136,7 @@ const TYPES: LicenseType[] = [
     claims: z.strictObject({
       case_number: z.string().regex(/^[0-9A-Za-z-]{6,40}$/, 'a case number'),
       item_code: z.string().regex(/^[0-9A-Z]{12,40}$/, 'an item code'),
-      item_name: text(200),
+      item_name: text(200).optional(),
       result: text(500),
       decided_on: date,
       authority: text(),
