@@ -5,6 +5,7 @@
  * system issues case results (docs/licenses.md, "Issuing").
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { SDJwtVcInstance, type SdJwtVcPayload } from '@sd-jwt/sd-jwt-vc';
 import { appendAudit } from '../../infra/audit-log.ts';
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
@@ -126,7 +127,8 @@ export class LicenseRegistry {
     const identifier = identifierOf(holder);
     const name = holder.name.trim();
     if (!name || name.length > 200) throw new BadRequest('invalid_request', 'holder.name: 1 to 200 characters');
-    const typeClaims = validate(t.claims, claims) as Record<string, unknown>;
+    // Wrapped, so that a refusal names the field as the caller sent it (claims.vehicle_class).
+    const typeClaims = validate(z.object({ claims: t.claims }), { claims }).claims as Record<string, unknown>;
     const { from, until } = this.validityOf(t, validity);
     const holderIndex = this.holderIndex(holder.kind, identifier);
     const id = randomUUID();

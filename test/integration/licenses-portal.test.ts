@@ -43,6 +43,11 @@ test('the verify page takes a pasted licence and says it is valid, with what it 
   const result = await verifyPasted(ua, licence.credential);
   t.is(result.status, 200);
   t.regex(result.html, /<h1>核验通过<\/h1>/);
+  const english = await ua.navigate(`${portal}/licenses/verify?lang=en`);
+  t.regex(english.html, /<html lang="en">/);
+  t.regex(english.html, /<h1>Verify an e-license<\/h1>/);
+  const inEnglish = await ua.submit(english, '/licenses/verify', { license: licence.credential, audience: '', nonce: '' });
+  t.regex(inEnglish.html, /<h1>Verified<\/h1>/);
   t.true(text(result).includes(person.name));
   t.true(text(result).includes('基础库与共享交换平台（演示）'), 'the issuer by its platform name');
 });

@@ -197,7 +197,7 @@ test('issuance through the admin API: checked field by field, and only with the 
   await t.throwsAsync(admin({ type: 'diploma', holder, claims: {} }), { message: /400 invalid_request type/ });
   await t.throwsAsync(admin({ type: 'business_license', holder, claims: {} }), { message: /400 invalid_request holder/ });
   await t.throwsAsync(admin({ type: 'driving_licence', holder, claims: { vehicle_class: 'Z9' } }), {
-    message: /400 invalid_request vehicle_class/,
+    message: /400 invalid_request claims\.vehicle_class/,
   });
   await t.throwsAsync(admin({ type: 'marriage_certificate', holder: { ...holder, id_number: '110101199001011230' }, claims: {} }), {
     message: /400 invalid_request/,
