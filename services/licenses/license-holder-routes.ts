@@ -114,7 +114,7 @@ export function addHolderRoutes(router: Router, node: Omit<LicenseNode, 'router'
   router.get('/licenses/mine/:id', async (ctx) => {
     const holder = await holderOf(ctx);
     const { license, credential } = await registry.credential(idOf(ctx), holder.kind, holder.identifier);
-    const parsed = await parseLicense(credential);
+    const parsed = parseLicense(credential);
     ctx.body = {
       license: heldLicenseAnswer(license),
       credential,

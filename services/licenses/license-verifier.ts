@@ -121,7 +121,7 @@ export class LicenseVerifier {
 
   /** Verifies a licence (compact JWS, SD-JWT or SD-JWT+KB); throws LicenseCheckFailed naming the failed check. */
   async verify(text: string, expect: Expectations = {}): Promise<VerifiedLicense> {
-    const licence = await parseLicense(text);
+    const licence = parseLicense(text);
     const claims = claimsOf(licence.jwt);
     const signedWith = await this.#checkSignature(licence.jwt, claims);
     this.#checkValidity(claims);

@@ -87,10 +87,10 @@ async function sdJwt(withKb: boolean) {
 test('a licence is taken apart as JWS, SD-JWT or SD-JWT+KB; sd_hash covers what comes before the KB-JWT', async (t) => {
   const full = await sdJwt(false);
   const jws = full.split('~')[0]!;
-  const a = await parseLicense(`  ${jws}\n`);
+  const a = parseLicense(`  ${jws}\n`);
   t.is(a.form, 'jws');
   t.is(a.disclosures.length, 0);
-  const b = await parseLicense(full);
+  const b = parseLicense(full);
   t.is(b.form, 'sd-jwt');
   t.deepEqual(
     b.disclosures.map((d) => [d.name, d.value, d.shape]),
@@ -102,7 +102,7 @@ test('a licence is taken apart as JWS, SD-JWT or SD-JWT+KB; sd_hash covers what 
   t.is(b.kb, null);
   t.deepEqual((b.jwt.payload._sd as string[]).slice().sort(), b.disclosures.map((d) => d.digest).sort());
   const presented = await sdJwt(true);
-  const c = await parseLicense(presented);
+  const c = parseLicense(presented);
   t.is(c.disclosures.length, 1);
   t.like(c.kb!.payload, { aud: 'https://v.example', nonce: 'n', sd_hash: sha256Base64url(c.withoutKb) });
   t.true(presented.startsWith(c.withoutKb) && c.withoutKb.endsWith('~'));
@@ -124,8 +124,9 @@ test('what is not a licence is license_malformed', async (t) => {
     `${full}%%~`,
     `${full}WyJzYWx0Il0~`,
     `${full}not.a.kb!`,
+    `${full.split('~')[0]}~~`,
   ]) {
-    const err = await t.throwsAsync(parseLicense(bad), { instanceOf: LicenseCheckFailed }, bad.slice(0, 40));
+    const err = t.throws(() => parseLicense(bad), { instanceOf: LicenseCheckFailed }, bad.slice(0, 40));
     t.is(err?.problem, 'license_malformed');
   }
 });
