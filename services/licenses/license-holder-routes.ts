@@ -39,8 +39,9 @@ interface Holder {
   kind: HolderKind;
   identifier: string;
   name: string;
-  /** Who acts (an organization's representative or agent), for the audit log. */
+  /** Who acts (an organization's representative or agent): their subject, for the audit log, and name. */
   actor: string | null;
+  actorName: string | null;
 }
 
 export function addHolderRoutes(router: Router, node: Omit<LicenseNode, 'router'>, access: ServiceAccess): void {
@@ -53,7 +54,13 @@ export function addHolderRoutes(router: Router, node: Omit<LicenseNode, 'router'
     ctx.set('Cache-Control', 'no-store');
     const identifier = person.kind === 'natural' ? person.idNumber : person.uscc;
     if (!identifier) throw new Forbidden('access_denied', 'the OP did not say who the holder is (no ID number or USCC)');
-    return { kind: person.kind, identifier, name: person.name, actor: person.actor?.subject ?? null };
+    return {
+      kind: person.kind,
+      identifier,
+      name: person.name,
+      actor: person.actor?.subject ?? null,
+      actorName: person.actor?.name ?? null,
+    };
   };
 
   const idOf = (ctx: Koa.Context) => {
@@ -102,8 +109,12 @@ export function addHolderRoutes(router: Router, node: Omit<LicenseNode, 'router'
       if (holder.kind === 'natural') {
         issued = await issueDemoLicenses(registry, { name: holder.name, idNumber: holder.identifier });
       } else {
-        const org = await node.legalPersons.find(holder.identifier);
-        if (!org) throw new NotFound('the organization is not in the legal-person registry', 'organization_not_found');
+        // The legal-person registry is national's: elsewhere the OP's word (name, who acts) stands in for it.
+        const org = (await node.legalPersons.find(holder.identifier)) ?? {
+          name: holder.name,
+          type: '有限责任公司',
+          representativeName: holder.actorName ?? holder.name,
+        };
         issued = [await issueDemoBusinessLicense(registry, { uscc: holder.identifier, ...org })];
       }
       ctx.status = 201;

@@ -17,7 +17,7 @@ export const STATUS_LIST_PATH = '/licenses/status-lists';
 /** Slots per list; a new list starts when half are taken, so a random probe finds a free one at once. */
 const CAPACITY = 65_536;
 /** What a verifier may keep a token before asking again (its `ttl`), and how long the token is valid at all. */
-export const STATUS_LIST_TTL_SECONDS = 60;
+export const STATUS_LIST_TTL_SECONDS = 30;
 const TOKEN_LIFETIME_SECONDS = 3600;
 /** How long a signed token is served as it is (several instances behind a proxy each sign their own). */
 const SERVE_CACHE_MS = 5_000;

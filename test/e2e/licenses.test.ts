@@ -1,7 +1,8 @@
 /**
  * A real browser (Debian's Chromium), scripts off, on a phone-sized screen (390 px), at the
- * Nanjing portal: the public verify page takes a pasted licence and an uploaded file and says
- * which check a revoked one fails; a person signs in, gets demo licences in 我的证照, opens one
+ * Nanjing portal: the public verify page (its platform's services entity verifying licences the
+ * national node issued) takes a pasted licence and an uploaded file and says which check a
+ * revoked one fails; a person signs in, gets demo licences in 我的证照, opens one
  * (its QR code shown), shares two of its claims, and the presentation verifies on the verify page
  * for that verifier and nonce. Nothing breaks the CSP or the screen's width. Screenshots go to
  * test-output/screenshots/.
@@ -28,7 +29,7 @@ let scratch: string;
 
 test.before(async () => {
   if (!hasChromium) return;
-  fed = await startTestFederation(['js', 'nj', 'registries']);
+  fed = await startTestFederation(['js', 'nj', 'nj-services', 'registries']);
   portal = fed.url('nj');
   browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });

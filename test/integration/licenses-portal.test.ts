@@ -1,22 +1,25 @@
 /**
- * The portal's e-license pages over HTTP (the Nanjing portal, its services entity, the js OP):
- * the public verify page (pasted, uploaded, from the QR code's link; a revoked licence fails
- * there too), and 我的证照 for a person signed in through the portal: the list, one licence with
- * its QR code, the download, and sharing chosen claims as a presentation that then verifies.
+ * The portal's e-license pages over HTTP (the Nanjing portal, its platform's services entity
+ * nj-services, the js OP): the public verify page (pasted, uploaded, from the QR code's link) for
+ * licences the national node issued — a revoked one fails at its issuer at once and at Nanjing
+ * within the status list's lifetime — and 我的证照 for a person signed in through the portal: the
+ * list, one licence with its QR code, the download, and sharing chosen claims as a presentation
+ * that then verifies.
  */
 import test from 'ava';
 import { callAdmin } from '../../infra/admin-client.ts';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent, findForm, type Page } from '../helpers/user-agent.ts';
 import { newPerson, registerOnPage, type Person } from '../helpers/flows.ts';
-import { issueLicense, withDisclosure, disclosureOf, untilTrustMarked, type Issued } from '../helpers/licenses.ts';
+import { issueLicense, withDisclosure, disclosureOf, untilTrustMarked, verifyAt, type Issued } from '../helpers/licenses.ts';
+import { until } from '../helpers/until.ts';
 
 let fed: TestFederation;
 let portal: string;
 let person: Person;
 let licence: Issued;
 test.before(async () => {
-  fed = await startTestFederation(['js', 'nj', 'registries']);
+  fed = await startTestFederation(['js', 'nj', 'nj-services', 'registries']);
   portal = fed.url('nj');
   person = await newPerson(fed);
   licence = await issueLicense(fed, 'registries', person);
@@ -87,7 +90,7 @@ test('an uploaded licence file is verified (multipart form)', async (t) => {
   t.is(broken.status, 400);
 });
 
-test('the QR code’s link (the compact JWS, no claim) verifies at once; a revoked licence fails there as everywhere', async (t) => {
+test('the QR code’s link (the compact JWS, no claim) verifies; once revoked it fails at the issuer at once and at Nanjing within the status list’s lifetime', async (t) => {
   const ua = new UserAgent();
   const other = await issueLicense(fed, 'registries', person);
   const jws = other.credential.split('~')[0]!;
@@ -95,10 +98,18 @@ test('the QR code’s link (the compact JWS, no claim) verifies at once; a revok
   t.regex(ok.html, /<h1>核验通过<\/h1>/);
   t.false(text(ok).includes(person.name), 'the JWS alone shows no claim');
   await callAdmin(fed.topology.get('registries'), fed.config.dataDir, 'POST', `/admin/licenses/${other.id}/revoke`, { reason: '注销' });
+  t.is((await verifyAt(fed.url('registries'), { license: jws })).json.error, 'license_revoked', 'the issuer sees it at once');
+  // Nanjing's node holds the list it verified with until the list's ttl (30 s) runs out.
+  const revokedAt = Date.now();
+  await until(
+    async () => (await ua.navigate(`${portal}/licenses/verify?license=${jws}`)).html.includes('<code>license_revoked</code>'),
+    'Nanjing sees the revocation',
+    60_000,
+  );
+  t.true(Date.now() - revokedAt < 45_000, 'within the ttl and a fetch');
   const revoked = await ua.navigate(`${portal}/licenses/verify?license=${jws}`);
   t.regex(revoked.html, /<h1>核验未通过<\/h1>/);
   t.true(text(revoked).includes('该证照已被签发机关注销'));
-  t.true(revoked.html.includes('<code>license_revoked</code>'));
 });
 
 test('我的证照: a signed-in person gets demo licences, opens one with its QR code, downloads it and shares chosen claims', async (t) => {

@@ -186,7 +186,7 @@ test('the status list is a statuslist+jwt of the issuer, about its own URI', asy
   t.regex(res.headers.get('content-type') ?? '', /^application\/statuslist\+jwt/);
   const token = await res.text();
   t.is(decodeProtectedHeader(token).typ, 'statuslist+jwt');
-  t.like(decodeJwt(token), { iss: services, sub: uri, ttl: 60, status_list: { bits: 2 } });
+  t.like(decodeJwt(token), { iss: services, sub: uri, ttl: 30, status_list: { bits: 2 } });
   t.is((await fetch(`${services}/licenses/status-lists/999`)).status, 404);
   t.is((await fetch(`${services}/licenses/status-lists/x`)).status, 404);
 });
