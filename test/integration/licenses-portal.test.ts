@@ -126,6 +126,16 @@ test('我的证照: a signed-in person gets demo licences, opens one with its QR
   t.is(list.status, 200);
   t.regex(list.html, /居民身份证/);
   t.regex(list.html, /户籍证明/);
+  // A licence the national node issued to the same person: the national directory says where it is.
+  await issueLicense(fed, 'registries', holder, {
+    type: 'marriage_certificate',
+    claims: { spouse_name: '李娜', registration_date: '2024-05-20', registration_authority: '南京市玄武区民政局' },
+  });
+  await until(
+    async () => text(await ua.navigate(`${portal}/licenses`)).includes('结婚证 · 基础库与共享交换平台（演示）'),
+    'the licence held elsewhere is listed',
+    20_000,
+  );
   const id = /href="\/licenses\/([0-9a-f-]{36})">户籍证明/.exec(list.html)?.[1];
   t.truthy(id, list.html);
 
