@@ -39,12 +39,13 @@ export interface FederationProcess {
 
 const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url));
 
-/** Starts the entities (with their superiors) in a child process; resolves once they all listen. */
-export async function startFederationProcess(ids: string[]): Promise<FederationProcess> {
+/** Starts the entities (with their superiors) in a child process, `env` added to its environment; resolves once they all listen. */
+export async function startFederationProcess(ids: string[], env: NodeJS.ProcessEnv = {}): Promise<FederationProcess> {
   // As gov-id runs its servers (bin/gov-id.js).
   const child = fork(SERVER, ids, {
     execArgv: ['--experimental-async-context-frame', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const ready = await new Promise<FederationReady>((resolve, reject) => {

@@ -11,6 +11,10 @@ export interface BenchOptions {
   smoke: boolean;
   /** `--entries N`: the size of the registry benchmark's registry. */
   entries?: number;
+  /** How long a timed run lasts, for the benchmarks that take it (soak: `--minutes`). */
+  minutes?: number;
+  /** Operations started per second, for the benchmarks that take it (soak: `--rate`). */
+  rate?: number;
 }
 
 /** Figures of one benchmark, as its JSON line carries them. */

@@ -3,6 +3,7 @@
  * benchmark prints its figures as it goes and ends with one JSON line, {"benchmark": name, …}.
  * --smoke runs each for a handful of operations, to show that it still works (npm test does, in
  * test/bench/benchmarks-smoke.test.ts); its figures mean nothing. Exits non-zero when one fails.
+ * The soak runs only when named (`npm run bench -- soak --minutes N [--rate R]`): it takes minutes.
  *
  *   DATABASE_URL=… REDIS_URL=…   PostgreSQL and Redis instead of the embedded defaults
  *   BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_PERSONS, BENCH_PROFILE   see each benchmark
@@ -14,28 +15,39 @@ import { grantsBenchmark } from './grants.ts';
 import { crossTierLoginBenchmark } from './cross-tier-login.ts';
 import { trustChainBenchmark } from './trust-chain.ts';
 import { catalogBenchmark } from './catalog.ts';
+import { casesBenchmark } from './cases.ts';
+import { SOAK_DEFAULTS, soakBenchmark } from './soak.ts';
+import { exchangeBenchmark } from './exchange.ts';
 import { registryBenchmark } from './registry.ts';
 
-const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => Promise<Figures> }> = {
+const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => Promise<Figures>; onlyByName?: boolean }> = {
   login: { about: 'password logins at one OP (code flow with PKCE), server CPU per login, argon2id verify time', run: loginBenchmark },
   grants: { about: 'refresh and client-credentials grants at one OP, server CPU per grant', run: grantsBenchmark },
   'cross-tier': { about: 'a login across provinces (four OPs) against a local one, warm SSO visits', run: crossTierLoginBenchmark },
   'trust-chain': { about: 'validating a trust chain of three statements held in memory', run: trustChainBenchmark },
   catalog: { about: 'catalog search over 10,000 items (p50/p99), PGlite and PostgreSQL', run: catalogBenchmark },
+  cases: { about: 'application submissions per second over HTTP; staff queue p99 over 10^6 cases', run: casesBenchmark },
+  exchange: { about: 'e-license verifications per second from a warm chain cache, server CPU per verification', run: exchangeBenchmark },
   registry: {
     about: 'the registry of homes filled to 10⁷ entries (--entries N): lookup p50/p99, publications per second',
     run: registryBenchmark,
   },
+  soak: {
+    about: `mixed traffic at --rate R per second (default ${SOAK_DEFAULTS.rate}) for --minutes N (default ${SOAK_DEFAULTS.minutes}): errors, latency, memory over time`,
+    run: soakBenchmark,
+    onlyByName: true,
+  },
 };
-
-const USAGE = `npm run bench -- <name>|all [--smoke] [--entries N]
+const USAGE = `npm run bench -- <name>|all [--smoke] [--entries N] [--minutes N] [--rate R]
 
 ${Object.entries(BENCHMARKS)
   .map(([name, b]) => `  ${name.padEnd(12)} ${b.about}`)
   .join('\n')}
-  all          every benchmark above, one after the other
+  all          every benchmark above but the soak, one after the other
   --smoke      a handful of operations each: shows that the benchmarks run; figures not judged
-  --entries N  registry: entries to fill (default 10⁷ on PostgreSQL, 10⁵ on PGlite)`;
+  --entries N  registry: entries to fill (default 10⁷ on PostgreSQL, 10⁵ on PGlite)
+  --minutes N  soak: how long to run (minutes)
+  --rate R     soak: operations started per second`;
 
 function usageError(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -45,6 +57,8 @@ function usageError(message: string): never {
 const OPTIONS = {
   smoke: { type: 'boolean', default: false },
   entries: { type: 'string' },
+  minutes: { type: 'string' },
+  rate: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 function parse() {
@@ -62,15 +76,26 @@ if (values.help) {
 const name = positionals[0] ?? 'all';
 if (positionals.length > 1) usageError('one benchmark name, or all');
 if (name !== 'all' && !Object.hasOwn(BENCHMARKS, name)) usageError(`${name}: no such benchmark`);
+if ((values.minutes !== undefined || values.rate !== undefined) && name !== 'soak') usageError('--minutes and --rate are the soak’s');
 const entries = values.entries === undefined ? undefined : Number(values.entries);
 if (entries !== undefined && !(Number.isInteger(entries) && entries >= 0))
   usageError(`--entries: ${values.entries} is not a number of entries`);
 
+/** A positive number given as an option's value, or undefined when the option is absent. */
+function positive(option: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) usageError(`--${option}: a positive number, not ${JSON.stringify(raw)}`);
+  return value;
+}
+const timing = { minutes: positive('minutes', values.minutes), rate: positive('rate', values.rate) };
+
 let failed = 0;
-for (const benchmark of name === 'all' ? Object.keys(BENCHMARKS) : [name]) {
+const chosen = name === 'all' ? Object.keys(BENCHMARKS).filter((b) => !BENCHMARKS[b]!.onlyByName) : [name];
+for (const benchmark of chosen) {
   console.log(`\n== ${benchmark}${values.smoke ? ' (smoke)' : ''}`);
   try {
-    printFigures(benchmark, { smoke: values.smoke, ...(await BENCHMARKS[benchmark]!.run({ smoke: values.smoke, entries })) });
+    printFigures(benchmark, { smoke: values.smoke, ...(await BENCHMARKS[benchmark]!.run({ smoke: values.smoke, entries, ...timing })) });
   } catch (err) {
     failed++;
     console.error(`${benchmark} failed:`, err);

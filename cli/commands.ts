@@ -38,6 +38,13 @@ const OPTIONS = {
   actor: { type: 'string' },
   person: { type: 'string' },
   note: { type: 'string' },
+  authority: { type: 'string' },
+  role: { type: 'string' },
+  item: { type: 'string' },
+  audience: { type: 'string' },
+  nonce: { type: 'string' },
+  'require-key-binding': { type: 'boolean' },
+  reason: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   // conformance's own (it also reads --redirect-uri, --post-logout-redirect-uri, --scope, --trust-anchor)
   issuer: { type: 'string' },
@@ -263,6 +270,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     run: (c) => import('./catalog-command.ts').then((m) => m.searchCatalog(c)),
   },
   {
+    words: 'catalog pull',
+    synopsis: '--entity ID',
+    summary: "pull the catalog feed of the platform above now: its items' new versions, and what they changed here",
+    run: (c) => import('./catalog-command.ts').then((m) => m.pullFeed(c)),
+  },
+  {
     words: 'catalog change submit',
     synopsis: '--entity ID --actor CODE --person NAME FILE',
     summary: 'draft the change in FILE and submit it for approval',
@@ -285,6 +298,68 @@ export const COMMANDS: readonly CommandEntry[] = [
     synopsis: '--entity ID CODE',
     summary: "an item's versions: state, who, when",
     run: (c) => import('./catalog-command.ts').then((m) => m.changeHistory(c)),
+  },
+  {
+    words: 'staff grant',
+    synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
+    summary:
+      'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender; answerer, rectifier, supervisor)',
+    run: (c) => import('./staff-command.ts').then((m) => m.grantStaff(c)),
+  },
+  {
+    words: 'staff revoke',
+    synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
+    summary: 'take staff roles back',
+    run: (c) => import('./staff-command.ts').then((m) => m.revokeStaff(c)),
+  },
+  {
+    words: 'staff list',
+    synopsis: '--entity ID --authority CODE',
+    summary: "an authority's staff and their roles (ID numbers masked)",
+    run: (c) => import('./staff-command.ts').then((m) => m.listStaff(c)),
+  },
+  {
+    words: 'cases stats',
+    synopsis: '--entity ID [--authority CODE] [--item CODE]',
+    summary: 'supervision: cases received, closed, overdue and\ntime against the promised limit, per authority and item',
+    run: (c) => import('./cases-command.ts').then((m) => m.caseStats(c)),
+  },
+  {
+    words: 'ratings stats',
+    synopsis: '--entity ID [--authority CODE] [--item CODE]',
+    summary: 'the public figures of 好差评: ratings by level, bad-rating rate\nand rectification on time, per authority and item',
+    run: (c) => import('./ratings-command.ts').then((m) => m.ratingStats(c)),
+  },
+  {
+    words: 'license verify',
+    synopsis: '[--entity ID] [--audience A --nonce N] [--require-key-binding] FILE',
+    summary:
+      'verify an e-license (JWS, SD-JWT, SD-JWT+KB; - is stdin)\nhere, or at a services entity (--entity); exit 1 when a\ncheck fails, 3 when it cannot be checked now (docs/licenses.md)',
+    run: (c) => import('./license-command.ts').then((m) => m.verifyLicense(c)),
+  },
+  {
+    words: 'license issue',
+    synopsis: '--entity ID FILE',
+    summary: 'issue the licence FILE describes (as POST /admin/licenses)',
+    run: (c) => import('./license-command.ts').then((m) => m.issueLicense(c)),
+  },
+  {
+    words: 'license revoke',
+    synopsis: '--entity ID --reason TEXT LICENSE_ID',
+    summary: 'revoke a licence (its status list says so at once)',
+    run: (c) => import('./license-command.ts').then((m) => m.changeLicenseState(c, 'revoke')),
+  },
+  {
+    words: 'license suspend',
+    synopsis: '--entity ID --reason TEXT LICENSE_ID',
+    summary: 'suspend a licence until it is reinstated',
+    run: (c) => import('./license-command.ts').then((m) => m.changeLicenseState(c, 'suspend')),
+  },
+  {
+    words: 'license reinstate',
+    synopsis: '--entity ID --reason TEXT LICENSE_ID',
+    summary: 'make a suspended licence valid again',
+    run: (c) => import('./license-command.ts').then((m) => m.changeLicenseState(c, 'reinstate')),
   },
   {
     words: 'conformance',

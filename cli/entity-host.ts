@@ -17,6 +17,9 @@ import { entityAdministration, isEntityAdminPath } from './entity-admin.ts';
 import { createLogger, type Logger } from '../infra/log.ts';
 import { withRequestIds } from '../infra/request-id.ts';
 import { healthEndpoints, isHealthPath, readinessChecks } from '../infra/health-endpoints.ts';
+import { EntityMetrics } from '../infra/metrics.ts';
+import { checkedMetricsToken, METRICS_PATH, metricsEndpoint } from '../infra/metrics-endpoint.ts';
+import { measuringRequests } from '../infra/request-metrics.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
@@ -39,6 +42,9 @@ import {
 } from '../federation/trust-mark-issuer.ts';
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
+import { ServiceAccessTokens } from '../services/service-access/service-access-tokens.ts';
+import type { FeedPuller } from '../services/catalog/feed-puller.ts';
+import { cachedKeyResolver } from '../federation/entity-configuration.ts';
 import { createPortalApp } from '../portal-demo/portal-app.ts';
 import { HomeRegistry, identifierIndex, type HomeKind } from '../federation/registry-of-homes.ts';
 import { crashPoint } from '../infra/crash-points.ts';
@@ -49,6 +55,7 @@ import { isRegistryConflictsPath, registryConflictsAdmin } from '../federation/r
 import { CONFLICT_NOTICE_PATH, conflictNoticeEndpoint, sendConflictNotices } from '../federation/registry-conflict-notices.ts';
 import type { EntityKeyResolver } from '../infra/entity-assertion.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
+import { TrustedResources } from '../federation/trusted-resources.ts';
 import { FederationTrust } from '../federation/federation-trust.ts';
 import { ACCOUNT_CLIENT_ID } from '../idp/account/account-routes.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
@@ -57,6 +64,8 @@ import type { IncomingMessage } from 'node:http';
 import { FederationFetchPolicy, withFetchSource } from '../federation/fetch-policy.ts';
 import { topologyAddresses } from '../federation/address-policy.ts';
 import type { StatementFetcher } from '../federation/trust-chain.ts';
+import { EntitySigningKeys } from '../federation/entity-signing-keys.ts';
+import type { LicenseTrust } from '../services/licenses/license-node.ts';
 
 export interface HostOptions extends DeploymentConfig {
   topology: Topology;
@@ -77,6 +86,17 @@ export interface Host {
   close(): Promise<void>;
 }
 
+/** How often a platform's services entity pulls the catalog feed of the platform above (besides at start and on demand). */
+const CATALOG_FEED_INTERVAL_MS = Number(process.env.GOV_ID_CATALOG_FEED_SECONDS ?? 10) * 1000;
+
+/** Display names of the federation's platforms, by platform code, region, entity ID and issuer: people never see raw URLs. */
+function platformNames(topology: Topology): Record<string, { 'zh-CN': string; en: string }> {
+  return Object.fromEntries([
+    ...topology.platforms.flatMap((p) => [[p.code, p.name], ...(p.region ? [[p.region, p.name]] : [])]),
+    ...topology.entities.flatMap((e) => [[e.url, e.name], ...(e.issuer ? [[e.issuer, e.name]] : [])]),
+  ]);
+}
+
 const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
   op: ['common', 'idp'],
   services: ['common', 'services'],
@@ -88,9 +108,9 @@ const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
  * process at a time may open. Entities served by separate processes use PostgreSQL, or a data
  * folder each.
  */
-export function openEntityDatabase(opts: DeploymentConfig, entity: Entity): Promise<Database> {
+export function openEntityDatabase(opts: DeploymentConfig, entity: Entity, log?: Logger): Promise<Database> {
   const dataDir = opts.pgliteDir ?? `${opts.dataDir}/pglite`;
-  return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}` });
+  return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}`, ...(log ? { log } : {}) });
 }
 
 export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Promise<string[]> {
@@ -202,6 +222,25 @@ function recognitionFor(
   };
 }
 
+/**
+ * What a services entity's e-license node needs of the federation: issuers' and callers' keys
+ * through their trust chains as services entities (`oauth_resource`), and where the national
+ * licence directory is (the national services entity).
+ */
+function licenseTrust(topology: Topology, fetcher: StatementFetcher): LicenseTrust {
+  const keys = new EntitySigningKeys({
+    trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+    fetcher,
+    allowHttpEntityIds: allowHttpEntityIds(topology),
+    entityType: 'oauth_resource',
+  });
+  return {
+    issuerKey: (issuer, kid) => keys.key(issuer, kid),
+    serviceKeys: (id, opts) => keys.jwks(id, opts),
+    directoryUrl: topology.services().url,
+  };
+}
+
 /** The client's address, as Koa's ctx.ip has it: X-Forwarded-For counts only behind a trusted proxy (infra/http-server.ts). */
 function clientAddress(req: IncomingMessage): string | undefined {
   const forwarded =
@@ -220,6 +259,7 @@ function isEntityLevelPath(url: string | undefined): boolean {
     path === ENTITY_CONFIGURATION_PATH ||
     path === HISTORICAL_KEYS_PATH ||
     path === CONFLICT_NOTICE_PATH ||
+    path === METRICS_PATH ||
     isHealthPath(path) ||
     isRegistryConflictsPath(path) ||
     isEntityAdminPath(path)
@@ -237,18 +277,22 @@ class RegistrationGate {
 }
 
 async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger, gate: RegistrationGate) {
-  const db = await openEntityDatabase(opts, entity);
+  const entityLog = log.child({ entity: entity.id });
+  const db = await openEntityDatabase(opts, entity, entityLog);
   await migrate(db, MIGRATION_SETS[entity.kind]);
   const secrets = deriveEntitySecrets(master, entity.url);
   const runtime: EntityRuntime = {
     self: { id: entity.id, url: entity.url, name: entity.name },
     db,
     kv: root.scoped(entity.id),
-    log: log.child({ entity: entity.id }),
+    log: entityLog,
     ...secrets,
     keyRing: await EntityKeyRing.open(db, secrets.cipher),
+    metrics: new EntityMetrics(entity.id, entityLog),
     demo: opts.demo,
   };
+  // Other instances of this entity may rotate its keys.
+  const stopFollowingKeys = await runtime.keyRing.follow(runtime.kv, runtime.log);
   const { topology } = opts;
   let app: Koa;
   let metadata: Record<string, Record<string, unknown>>;
@@ -292,21 +336,25 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     ...(trustMarkIssuer ? trustMarkIssuerMetadata(entity.url) : {}),
   };
   let publisher: RegistryPublisher | null = null;
+  let catalogFeed: FeedPuller | null = null;
   let registryApp: Koa.Middleware | null = null;
   let conflictNotices: Koa.Middleware | null = null;
   if (entity.kind === 'op') {
     const recognition = recognitionFor(topology, entity, runtime, authorityConfig, fetcher, gate.open);
     publisher = recognition.publisher;
-    if (publisher) gate.publishers.push(publisher);
+    if (publisher) {
+      gate.publishers.push(publisher);
+      runtime.metrics.watchOutbox('registry', publisher.backlog);
+    }
     registryApp = recognition.endpoints;
     conflictNotices = recognition.conflictNotices;
     const op = await createOp({
       runtime,
       servicesUrl: topology.services().url,
-      // Hybrid mode is configuration: the city portals under this OP get the city's name on its pages.
+      // Hybrid mode is configuration: the city fronts that sign in here get the city's name on this OP's pages.
       cityPortals: new Map(
         topology.entities
-          .filter((e) => e.kind === 'portal' && e.superior === entity.id)
+          .filter((e) => e.kind === 'portal' && e.platform !== entity.id && topology.opOf(e.platform).id === entity.id)
           .map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
       ),
       federationClients: automaticRegistration({
@@ -317,6 +365,11 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         onRefused: (entityId, reason) => runtime.log.warn('automatic registration refused', { entity_id: entityId, reason }),
       }),
       recognition: recognition.options,
+      resources: new TrustedResources({
+        trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+        allowHttpEntityIds: allowHttpEntityIds(topology),
+        fetcher,
+      }),
     });
     app = op.app;
     metadata = {
@@ -325,28 +378,50 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       federation_entity: federationEntity,
     };
   } else if (entity.kind === 'services') {
-    // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
-    const trust = new FederationTrust({
-      self: entity.url,
-      ops: new TrustedOps({
+    const trustIn = (entityType?: string) =>
+      new TrustedOps({
         trustAnchors: [topologyTrustAnchor(topology, fetcher)],
         allowHttpEntityIds: allowHttpEntityIds(topology),
         fetcher,
-      }),
+        ...(entityType ? { entityType } : {}),
+      });
+    // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
+    const ops = trustIn();
+    const trust = new FederationTrust({ self: entity.url, ops });
+    // The catalog feed answers the services entities of the federation (their chains validate as oauth_resource).
+    const servicesEntities = trustIn('oauth_resource');
+    const servicesKeys = cachedKeyResolver(() => true, fetcher);
+    const parent = topology.platform(entity.platform).parent;
+    const servicesApp = await createServicesApp({
+      runtime,
+      resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
+      access: new ServiceAccessTokens(runtime, ops),
+      platform: {
+        catalog: { code: entity.platform, platformOfRegion: (region) => topology.platformOfRegion(region) },
+        baseRegistries: entity.id === topology.services().id,
+        feedSource: parent ? topology.nearestServices(parent).url : null,
+        resolveServicesKeys: async (id, opts) => ((await servicesEntities.pathOf(id)) ? servicesKeys(id, opts) : null),
+        feedIntervalMs: CATALOG_FEED_INTERVAL_MS,
+      },
+      licenseTrust: licenseTrust(topology, fetcher),
     });
-    app = await createServicesApp({ runtime, resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts) });
+    app = servicesApp.app;
+    catalogFeed = servicesApp.feed;
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
-    // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.
-    const op = topology.get(entity.superior!);
-    if (!op.issuer) throw new Error(`entity ${entity.id}: its superior ${op.id} runs no OP`);
+    // A portal signs in at its platform's OP (a hybrid city front: its province's, where the city's
+    // accounts live) and reads the catalog of its platform's services entity.
+    const op = topology.opOf(entity.platform);
     const portal = await createPortalApp({
       runtime,
-      opIssuer: op.issuer,
+      opIssuer: op.issuer!,
       opName: op.name,
-      catalogUrl: topology.services().url,
+      catalogUrl: topology.nearestServices(entity.platform).url,
       tier: entity.tier,
-      platformNames: Object.fromEntries(topology.entities.flatMap((e) => [[e.url, e.name], ...(e.issuer ? [[e.issuer, e.name]] : [])])),
+      platform: entity.platform,
+      region: entity.region,
+      ...(entity.color ? { brandColor: entity.color } : {}),
+      platformNames: platformNames(topology),
     });
     app = portal.app;
     metadata = { openid_relying_party: portal.metadata, federation_entity: federationEntity };
@@ -354,6 +429,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const statement = createApp(runtime.log);
   statement.use(healthEndpoints({ checks: readinessChecks(runtime), log: runtime.log }));
+  statement.use(metricsEndpoint({ metrics: runtime.metrics, adminToken: runtime.adminToken, metricsToken: opts.metricsToken }));
   if (authorityConfig) {
     statement.use(
       authorityEndpoints({
@@ -386,7 +462,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const statementHandler = statement.callback();
   const listener: Listener = await listen(
     withRequestIds(
-      (req, res) =>
+      measuringRequests(runtime.metrics, (req, res) =>
         withFetchSource(clientAddress(req), () =>
           (isEntityLevelPath(req.url) ||
             isFederationEndpointPath(req.url) ||
@@ -395,6 +471,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
             ? statementHandler
             : appHandler)(req, res),
         ),
+      ),
       runtime.log,
     ),
     opts.port ?? entity.port,
@@ -402,18 +479,21 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
-  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher };
+  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher, stopFollowingKeys, catalogFeed };
 }
 
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
   const log = opts.log ?? createLogger({ topology: opts.topology.name });
+  checkedMetricsToken(opts.metricsToken);
   const master = loadMasterKey(opts.dataDir);
   const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}`, log });
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
   const gate = new RegistrationGate();
   const close = async () => {
     for (const s of started) s.trustMarkHolder.stop();
+    await Promise.all(started.map((s) => s.stopFollowingKeys()));
     await Promise.all(started.map((s) => s.publisher?.stop()));
+    await Promise.all(started.map((s) => s.catalogFeed?.stop()));
     await Promise.all(started.map((s) => s.listener.close()));
     await Promise.all(started.map((s) => s.db.close()));
     await root.close();
@@ -431,5 +511,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   // relays against the statements of its home, which may be hosted here too, started after the
   // broker. (A publisher never waits for its superior: it retries in the background.)
   for (const s of started) s.publisher?.start();
+  // Likewise the catalogs: a platform's services entity reads the feed of the one above, perhaps hosted here.
+  for (const s of started) s.catalogFeed?.start();
   return { entities: started.map((s) => s.hosted), close };
 }

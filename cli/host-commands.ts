@@ -47,13 +47,16 @@ function listenPort(value: string | undefined): number | undefined {
 async function host(ctx: CommandContext, topology: Topology, ids: string[], demo: boolean, port?: number): Promise<number> {
   const { config } = ctx;
   const workers = workerPlan(ctx.values.workers, config);
-  const header = `gov-id ${topology.name}: ${ids.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}`;
+  const header = (entities: number) =>
+    `gov-id ${topology.name}: ${entities} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}`;
   if (workers.count > 1 && !isWorker()) return superviseWorkers(workers.count, header);
   const { startHost } = await import('./entity-host.ts');
   const host = await startHost({ ...config, topology, demo, ...(port ? { port } : {}) }, ids);
-  const lines = host.entities.map((h) => `  ${h.entity.kind.padEnd(8)} ${h.entity.id.padEnd(12)} ${h.url}`);
+  const lines = host.entities.map(
+    ({ entity, url }) => `  ${entity.kind.padEnd(8)} ${entity.id.padEnd(16)} ${entity.platform.padEnd(9)} ${url}`,
+  );
   if (isWorker()) reportReady(lines);
-  else process.stdout.write(`${header}${workers.note ? ` (${workers.note})` : ''}\n${lines.join('\n')}\n`);
+  else process.stdout.write(`${header(lines.length)}${workers.note ? ` (${workers.note})` : ''}\n${lines.join('\n')}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

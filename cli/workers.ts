@@ -55,10 +55,10 @@ const RESTART_PAUSE_MS = 1000;
 
 /**
  * In the primary: starts `count` workers (this same command line, in processes of their own),
- * prints the start line `header` with the first worker's entity lines, and supervises them until
- * SIGINT or SIGTERM. Exits 1 when a worker fails before it listens.
+ * prints the start line (`header` of the number of entities) with the first worker's entity
+ * lines, and supervises them until SIGINT or SIGTERM. Exits 1 when a worker fails before it listens.
  */
-export async function superviseWorkers(count: number, header: string): Promise<number> {
+export async function superviseWorkers(count: number, header: (entities: number) => string): Promise<number> {
   let stopping = false;
   const live = new Set<Worker>();
   /** Replacements waiting for their pause: cancelled when everything stops. */
@@ -119,7 +119,7 @@ export async function superviseWorkers(count: number, header: string): Promise<n
     const first = await fork();
     await Promise.all(Array.from({ length: count - 1 }, fork));
     const pids = [...live].map((w) => w.process.pid).join(', ');
-    process.stdout.write(`${header}, ${count} worker processes (pids ${pids})\n${first.lines.join('\n')}\n`);
+    process.stdout.write(`${header(first.lines.length)}, ${count} worker processes (pids ${pids})\n${first.lines.join('\n')}\n`);
   } catch (err) {
     process.stderr.write(`gov-id: ${(err as Error).message}\n`);
     await stopAll();

@@ -7,6 +7,7 @@ import type Koa from 'koa';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import { answerJson, answerPage } from '../infra/error-responses.ts';
 import { createApp, refuseOtherMethods } from '../infra/http-server.ts';
+import { noteMatchedRoute } from '../infra/request-metrics.ts';
 import { checkedFormRequest, parseBody, parseFormBody } from '../infra/request-body.ts';
 import { stringify as formEncode } from 'node:querystring';
 import { requireAdmin } from '../infra/admin-auth.ts';
@@ -41,6 +42,8 @@ import { moveBody, Relocation } from './broker/relocation.ts';
 import { validate } from '../infra/validation.ts';
 import { BadRequest, HttpError } from '../infra/errors.ts';
 import type { TrustedOps } from '../federation/trusted-op.ts';
+import type { TrustedResources } from '../federation/trusted-resources.ts';
+import { SERVICES_PERSON_PATH, servicesPersonRoute } from './service-access/services-person-route.ts';
 import type { FederationTrust } from '../federation/federation-trust.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
 import { brandStylesheetPath, STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
@@ -58,6 +61,8 @@ export interface OpOptions {
   acrUris?: Record<LoaLevel, string>;
   /** Accepts relying parties of the federation by their entity ID (automatic registration). */
   federationClients?: FederationClientResolver;
+  /** The services entities of the federation this OP issues access tokens for (RFC 8707). */
+  resources?: TrustedResources;
   /** Hybrid mode: the city portals whose people sign in here, by client ID (entity ID). */
   cityPortals?: ReadonlyMap<string, CityPortal>;
   /** Mutual recognition: this OP's place in the federation. Without it the OP knows its own accounts only. */
@@ -106,6 +111,7 @@ export async function createOp({
   federationClients,
   cityPortals = new Map(),
   recognition,
+  resources,
 }: OpOptions): Promise<OpInstance> {
   const { db, kv, log } = runtime;
   const issuer = runtime.self.url;
@@ -117,6 +123,7 @@ export async function createOp({
   const clients = new ClientStore(db, runtime.cipher);
   const services = new ServicesClient(issuer, servicesUrl, () => runtime.keyRing.signingKey());
   const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);
+  const findAccount = accountFinder(issuer, directory, accounts, legalPersons, recognized);
 
   const provider = new Provider(
     issuer,
@@ -130,7 +137,8 @@ export async function createOp({
       earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
       // Outside a federation, only the OP's own account area.
       maySkipConsent: (clientId) => recognition?.trust.maySkipConsent(clientId) ?? Promise.resolve(clientId === ACCOUNT_CLIENT_ID),
-      findAccount: accountFinder(issuer, directory, accounts, legalPersons, recognized),
+      findAccount,
+      isResourceServer: (resource) => resources?.isResource(resource) ?? Promise.resolve(false),
       interactionPolicy: interactionPolicyFor(sessionFacts({ directory, accounts, kv, acrUris })),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);
@@ -149,7 +157,10 @@ export async function createOp({
     }),
   );
   provider.on('server_error', (_ctx, err) => log.error('oidc-provider server error', { err }));
-  provider.use(rotationAllOrNothing(db));
+  provider.use(rotationAllOrNothing(db, log));
+  provider.use(noteMatchedRoute);
+  provider.on('grant.success', (ctx) => runtime.metrics.grant(ctx.oidc.params?.grant_type, 'success'));
+  provider.on('grant.error', (ctx) => runtime.metrics.grant(ctx.oidc.params?.grant_type, 'failure'));
   // Tokens outlive the browser session's record (expiresWithSession is false), yet logging out of
   // this session still revokes what this login gave the client, unless it was given offline_access.
   provider.on('authorization.success', (ctx) => {
@@ -244,6 +255,7 @@ export async function createOp({
   organizationRoutes(router, deps);
   accountRoutes(router, deps);
   crossTierRoutes(router, deps);
+  if (resources) servicesPersonRoute(router, { runtime, signingKeys, findAccount, resources });
   if (recognition) {
     router.use(BROKER_PATHS, parseBody);
     brokerRoutes(router, { ...deps, sessions, upstreamLogout, trustedOps: recognition.trustedOps });
@@ -268,6 +280,7 @@ export async function createOp({
   const backChannelPaths = new Set([
     ...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo', 'jwks'].map((name) => provider.pathFor(name)),
     ...BROKER_PATHS,
+    SERVICES_PERSON_PATH,
   ]);
   const answerWithPage = answerPage((ctx, { status, code, message }) => {
     const p = pageContext(ctx, runtime);

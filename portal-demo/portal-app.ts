@@ -7,7 +7,10 @@
  * database, apart from its federation keys). It talks to the OP over HTTP only.
  *
  * Routes: `GET /` home (with the catalog's search and browse links), the catalog's pages
- * (catalog-routes.ts, read from the services entity's catalog API), `POST /login` (field `as=legal` asks for the legal_person scope),
+ * (catalog-routes.ts, read from the services entity's catalog API), the case pages (case-routes.ts:
+ * apply, 我的办件, 办件查询, the staff workbench), ask, rate and my space (voice-routes.ts: /my/…,
+ * /rate/…, /ask, /ratings, staff views under /staff/…), the e-license pages
+ * (license-routes.ts: 我的证照 and the public verify page), `POST /login` (field `as=legal` asks for the legal_person scope),
  * `GET /callback`, `POST /logout` (RP-initiated logout at the OP), `POST /backchannel-logout`.
  * Pending sign-ins and portal sessions live in the key-value store; the browser holds random
  * ids in HttpOnly, SameSite=Lax cookies whose names carry the entity ID (all demo entities share
@@ -26,15 +29,26 @@ import { isMessageKey, pickLocale, translator, type Locale, type MessageKey } fr
 import { OpConnection } from './op-connection.ts';
 import { CatalogClient, type BrowseCounts } from './catalog-client.ts';
 import { addCatalogRoutes } from './catalog-routes.ts';
+import { addCaseRoutes } from './case-routes.ts';
+import { CaseClient } from './case-client.ts';
+import { addLicenseRoutes } from './license-routes.ts';
+import { LicenseClient } from './license-client.ts';
 import { catalogHome, type CatalogPageContext } from './views/catalog-pages.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
 import { errorPage, homePage, type PageContext, type SignedInView } from './views/pages.ts';
-import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
+import { stylesheet, STYLESHEET_PATH } from './views/stylesheet.ts';
+import { formFields } from './form-fields.ts';
+import { addVoicePages } from './voice-routes.ts';
+import { VoiceClient } from './voice-client.ts';
 
 export const CALLBACK_PATH = '/callback';
 export const BACKCHANNEL_LOGOUT_PATH = '/backchannel-logout';
-/** Scopes the portal may ask for; `legal_person` only when the person signs in for an organization. */
+/**
+ * OpenID scopes the portal may ask for; `legal_person` only when the person signs in for an
+ * organization. It also asks for `services`, the scope of its platform's services entity as a
+ * resource server (RFC 8707), which client metadata does not list (it names OpenID scopes only).
+ */
 export const PORTAL_SCOPE = 'openid profile legal_person';
 const ID_TOKEN_ALG = 'ES256';
 
@@ -46,9 +60,15 @@ export interface PortalOptions {
   opName?: { 'zh-CN': string; en: string };
   /** Base URL of the services entity whose catalog API the portal's search, browse and guides read. */
   catalogUrl: string;
-  /** The tier of the portal's platform (a hybrid city front: `city`); items of other tiers say where they are handled. */
-  tier: string;
-  /** Names of the federation's platforms by entity ID (and issuer), so people never see raw URLs. */
+  /** The tier of the portal's platform (a hybrid city front: `city`). */
+  tier: 'national' | 'province' | 'city';
+  /** The portal's platform (its code); items of other platforms say which one handles them. */
+  platform: string;
+  /** The platform's region (GB/T 2260): a city portal lists the city's items by it. */
+  region?: string | null;
+  /** A hybrid city front's brand colour. */
+  brandColor?: string;
+  /** Names of the federation's platforms by platform code, region, entity ID and issuer, so people never see raw URLs. */
   platformNames?: Record<string, { 'zh-CN': string; en: string }>;
   /** The portal's OIDC client key; loaded from (or created in) the entity's database when absent. */
   clientKey?: PrivateJwk;
@@ -121,18 +141,6 @@ function explicitLang(value: unknown): Locale | undefined {
   return value === 'en' || value === 'zh-CN' ? value : undefined;
 }
 
-/** Form fields as single strings (a repeated field is refused, never merged). */
-function formFields(body: unknown): Record<string, string> | null {
-  const out: Record<string, string> = {};
-  if (body && typeof body === 'object') {
-    for (const [k, v] of Object.entries(body)) {
-      if (typeof v !== 'string') return null;
-      out[k] = v;
-    }
-  }
-  return out;
-}
-
 /** What the home page shows, from the ID token's claims. */
 function signedInView(claims: oidc.IDToken): SignedInView {
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
@@ -201,9 +209,22 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
   };
 
+  // A city portal's own items are its region's; a province's (a unified one's cities included) and national's, its platform's.
+  const local =
+    opts.tier === 'city' && opts.region
+      ? { facet: 'region' as const, value: opts.region }
+      : { facet: 'platform' as const, value: opts.platform };
+  const catalogContext = (p: PageContext, lang: Locale | undefined) => ({
+    ...p,
+    lang,
+    tier: opts.tier,
+    platform: opts.platform,
+    platformName: (code: string) => platformName(code, p.locale),
+    local,
+  });
   const catalogPage = (ctx: Koa.Context): CatalogPageContext => {
     const lang = explicitLang(ctx.query.lang);
-    return { ...page(ctx, lang), lang, tier: opts.tier, switchLanguagePath: ctx.path + languageSwitchQuery(ctx.querystring) };
+    return { ...catalogContext(page(ctx, lang), lang), switchLanguagePath: ctx.path + languageSwitchQuery(ctx.querystring) };
   };
 
   type ErrorPageExtra = {
@@ -254,8 +275,15 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     return !!secret && safeEqual(body.csrf ?? '', hmac(runtime.macKey, `portal-csrf:${secret}`));
   };
 
-  const router = new Router();
+  const sessionOf = async (ctx: Koa.Context) => {
+    const id = cookies.get(ctx, names.session);
+    return id ? state.getSession(id) : null;
+  };
 
+  const router = new Router();
+  const css = stylesheet(opts.brandColor);
+
+  addVoicePages(router, { client: new VoiceClient(opts.catalogUrl), page, session: sessionOf, csrfFor, csrfOk, log });
   addCatalogRoutes(router, {
     catalog,
     page: catalogPage,
@@ -268,10 +296,30 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       }),
   });
 
+  addCaseRoutes(router, {
+    cases: new CaseClient(opts.catalogUrl),
+    page,
+    csrfFor,
+    csrfOk,
+    log,
+    session: sessionOf,
+  });
+  addLicenseRoutes(router, {
+    client: new LicenseClient(opts.catalogUrl),
+    self: url,
+    demo: runtime.demo,
+    page,
+    platformName,
+    csrfFor,
+    csrfOk,
+    session: sessionOf,
+    log,
+  });
+
   router.get(STYLESHEET_PATH, (ctx) => {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = STYLESHEET;
+    ctx.body = css;
   });
 
   router.get('/', async (ctx) => {
@@ -297,7 +345,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       opName: opName(p.locale),
       person: session?.person ?? null,
       homeName: session?.person.home ? platformName(session.person.home, p.locale) : undefined,
-      catalog: catalogHome({ ...p, lang, tier: opts.tier }, counts),
+      catalog: catalogHome(catalogContext(p, lang), counts),
     });
   });
 
@@ -322,7 +370,8 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       const config = await op.configuration();
       authorizationUrl = await oidc.buildAuthorizationUrlWithPAR(config, {
         redirect_uri: url + CALLBACK_PATH,
-        scope: legal ? 'openid profile legal_person' : 'openid profile',
+        scope: legal ? 'openid profile legal_person services' : 'openid profile services',
+        resource: opts.catalogUrl,
         code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
         code_challenge_method: 'S256',
         state: pending.state,
@@ -360,12 +409,12 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     try {
       const config = await op.configuration();
       // Our own URL, never the Host header: the redirect_uri sent with the code must be the registered one.
-      tokens = await oidc.authorizationCodeGrant(config, new URL(url + CALLBACK_PATH + ctx.search), {
-        pkceCodeVerifier: pending.verifier,
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-        idTokenExpected: true,
-      });
+      tokens = await oidc.authorizationCodeGrant(
+        config,
+        new URL(url + CALLBACK_PATH + ctx.search),
+        { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true },
+        { resource: opts.catalogUrl },
+      );
     } catch (err) {
       const failure = describeFailure(err);
       // Never the URL or its code: only what went wrong.
@@ -380,6 +429,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       sub: claims.sub,
       sid: typeof claims.sid === 'string' ? claims.sid : null,
       idToken: tokens.id_token!,
+      servicesToken: { value: tokens.access_token, expiresAt: Date.now() + (tokens.expiresIn() ?? 0) * 1000 },
       person: signedInView(claims),
       createdAt: Date.now(),
     });

@@ -1,7 +1,14 @@
 /** The one stylesheet of the portal's pages, served from the portal's own origin (no inline styles under the CSP). */
 export const STYLESHEET_PATH = '/assets/portal.css';
 
-export const STYLESHEET = `
+const DEFAULT_BRAND = '#0b4f8a';
+
+/** The stylesheet in the portal's brand colour (a hybrid city front wears its city's). */
+export function stylesheet(brand = DEFAULT_BRAND): string {
+  return STYLESHEET.replace(`--brand: ${DEFAULT_BRAND};`, `--brand: ${brand};`);
+}
+
+const STYLESHEET = `
 :root { --brand: #0b4f8a; --ink: #1f2933; --muted: #52606d; --line: #d9e2ec; --bg: #f5f7fa; --err: #b00020; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.6 "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", system-ui, sans-serif; color: var(--ink); background: var(--bg); }
@@ -43,6 +50,41 @@ dl.record dt { color: var(--muted); }
 dl.record dd { margin: 0; overflow-wrap: anywhere; }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 12px 0; }
 label.option { display: block; padding: 6px 0; }
+nav.cases-links, nav.filters { display: flex; flex-wrap: wrap; gap: 6px 16px; margin: 12px 0; }
+a.button { display: inline-block; padding: 10px 22px; border-radius: 4px; background: var(--brand); color: #fff; text-decoration: none; }
+form.case label { display: block; font-weight: 600; margin: 12px 0 4px; }
+form.case label.option, form.case label.hint { font-weight: normal; }
+form.case input:not([type=checkbox]), form.case select, form.case textarea { width: 100%; padding: 8px; font: inherit; border: 1px solid var(--muted); border-radius: 4px; }
+ol.materials, ol.timeline { padding-left: 1.3em; }
+ol.materials li, ol.timeline li { margin: 10px 0; }
+.material { display: block; font-weight: 600; }
+ul.plain, ul.cases { padding-left: 1.2em; }
+ul.cases li { margin: 8px 0; }
+.flag { font-size: .8em; padding: 1px 6px; border-radius: 3px; margin-left: 6px; }
+.flag.overdue { background: #fdecea; color: var(--err); }
+.flag.due_soon { background: #fff4e5; color: #8a4b00; }
+.flag.paused { background: var(--bg); color: var(--muted); }
+.number { font-size: 1.1em; overflow-wrap: anywhere; }
+code.digest { overflow-wrap: anywhere; }
+form.action { border-top: 1px solid var(--line); margin-top: 16px; }
+label.field { display: block; font-weight: 600; margin: 14px 0 4px; }
+form.voice textarea, form.voice select, form.voice input[type="date"] { display: block; width: 100%; padding: 8px 10px; font: inherit; border: 1px solid var(--muted); border-radius: 4px; }
+form.voice button { margin-right: 8px; }
+.actions { display: flex; flex-wrap: wrap; gap: 4px 14px; }
+ol.steps { padding-left: 1.3em; color: var(--muted); }
+.ok { color: #1e6b2e; background: #e8f5e9; border-left: 4px solid #1e6b2e; padding: 8px 12px; margin: 0 0 12px; }
+form.fields label { display: block; font-weight: 600; margin: 14px 0 4px; }
+form.fields label.option { font-weight: normal; margin: 0; }
+form.fields input:not([type=checkbox]), textarea.token { width: 100%; padding: 8px 10px; font-size: 1em; border: 1px solid var(--muted); border-radius: 4px; }
+textarea.token { font: .85em/1.4 ui-monospace, monospace; overflow-wrap: anywhere; }
+.state { font-size: .85em; padding: 1px 8px; border-radius: 10px; background: #e8f5e9; color: #1e6b2e; }
+.state.suspended, .state.expired { background: #fff4e5; color: #8a4b00; }
+.state.revoked { background: #fdecea; color: var(--err); }
+ul.licenses { list-style: none; padding: 0; }
+ul.licenses li { border-top: 1px solid var(--line); padding: 10px 0; }
+figure.qr { margin: 16px 0; text-align: center; }
+figure.qr img { max-width: 100%; height: auto; }
+ul.license-actions { padding-left: 1.2em; }
 @media (max-width: 600px) {
   header.site { padding: 10px 14px; }
   main { margin: 0; border: 0; border-radius: 0; padding: 16px 14px; }

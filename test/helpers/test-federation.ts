@@ -36,15 +36,18 @@ export interface TestFederation {
 }
 
 /**
- * Starts the given entities (default: every OP and the services entity). `embedded` ignores
- * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run; `redisUrl` puts
- * the federation on a Redis of the test's own (one it may stop) instead of REDIS_URL's.
+ * Starts the given entities with their superiors (default: every OP and the national services
+ * entity; tests of portals and of platforms' services entities name them). `embedded` ignores
+ * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run; `redisUrl` and
+ * `databaseUrl` put the federation on a Redis or a PostgreSQL of the test's own (one it may stop)
+ * instead of REDIS_URL's and DATABASE_URL's.
  */
 export async function startTestFederation(
   ids?: string[],
   opts: {
     embedded?: boolean;
     redisUrl?: string;
+    databaseUrl?: string;
     edit?: (raw: Record<string, unknown>) => void;
     log?: Logger;
     /** Runs before any entity starts: state the entities find at start, as after a restart. */
@@ -61,11 +64,22 @@ export async function startTestFederation(
   writeFileSync(topologyFile, JSON.stringify(raw, null, 2));
   const env = opts.embedded
     ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined }
-    : { ...configFromEnv(), ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}) };
+    : {
+        ...configFromEnv(),
+        ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+        ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+      };
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
-  // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of homes).
-  const wanted = ids ? [...new Set(ids.flatMap((id) => withSuperiors(topology, id)))] : topology.entities.map((e) => e.id);
+  // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of
+  // homes); a portal also needs its platform's services entity, the resource its sign-in asks a token for.
+  const everyOp = [...topology.ops().map((e) => e.id), topology.services().id];
+  const needs = (id: string): string[] => {
+    const entity = topology.get(id);
+    const services = entity.kind === 'portal' ? withSuperiors(topology, topology.nearestServices(entity.platform).id) : [];
+    return [...withSuperiors(topology, id), ...services];
+  };
+  const wanted = [...new Set((ids ?? everyOp).flatMap(needs))];
   await opts.prepare?.(config, topology);
   const host = await startHost({ ...config, topology, demo: true, log }, wanted);
   return {
