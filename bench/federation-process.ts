@@ -41,9 +41,8 @@ const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url))
 
 /** Starts the entities (with their superiors) in a child process, `env` added to its environment; resolves once they all listen. */
 export async function startFederationProcess(ids: string[], env: NodeJS.ProcessEnv = {}): Promise<FederationProcess> {
-  // As gov-id runs its servers (bin/gov-id.js).
   const child = fork(SERVER, ids, {
-    execArgv: ['--experimental-async-context-frame', '--import', 'tsx'],
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
