@@ -39,9 +39,13 @@ export interface FederationProcess {
 
 const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url));
 
-/** Starts the entities (with their superiors) in a child process, `env` added to its environment; resolves once they all listen. */
-export async function startFederationProcess(ids: string[], env: NodeJS.ProcessEnv = {}): Promise<FederationProcess> {
-  const child = fork(SERVER, ids, {
+/**
+ * Starts the entities (with their superiors) in a child process, `env` added to its environment;
+ * resolves once they all listen. `server`: another tree's bench/federation-server.ts, whose code
+ * then runs (bench/compare.ts).
+ */
+export async function startFederationProcess(ids: string[], env: NodeJS.ProcessEnv = {}, server = SERVER): Promise<FederationProcess> {
+  const child = fork(server, ids, {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
