@@ -8,15 +8,16 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { appendAudit } from '../../infra/audit-log.ts';
 import { uniqueViolation } from '../../infra/database.ts';
-import { BadRequest, Conflict, HttpError } from '../../infra/errors.ts';
+import { BadRequest, Conflict, Forbidden, HttpError } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
 import { isImplementation, type DirectoryItem, type ImplementationItem } from '../catalog/catalog-schema.ts';
 import { nextCaseNumber } from './case-numbers.ts';
-import { ADDRESS_AAD, MATERIAL_AAD, personIndex, sealPerson, today, type CaseDeps, type Caller } from './case-context.ts';
+import { ADDRESS_AAD, MATERIAL_AAD, personIndex, sealPerson, today, type CaseDeps, type Caller, type Person } from './case-context.ts';
 import { clockColumns } from './case-deadlines.ts';
 import * as store from './case-store.ts';
 import { sendNotices, type PendingNotice } from './case-notices.ts';
-import { handlingRules } from './handling-rules.ts';
+import { handlingRules, serviceCategories } from './handling-rules.ts';
+import { authority as authorityOf } from '../catalog/catalog-store.ts';
 
 /** Accepted material formats, known by their first bytes (what the declared type must match). */
 export const MATERIAL_TYPES: Record<string, number[]> = {
@@ -95,7 +96,7 @@ export async function upload(deps: CaseDeps, caller: Caller, mediaType: string, 
   const digest = createHash('sha256').update(content).digest('base64url');
   await store.insertUpload(deps.db, {
     uploadId,
-    ownerIndex: personIndex(deps, caller.person.idNumber),
+    ownerIndex: personIndex(deps, caller.person),
     mediaType: type,
     size: content.length,
     digest,
@@ -223,10 +224,25 @@ async function digestOf(deps: CaseDeps, ownerIndex: string, body: ApplicationBod
     .digest('base64url');
 }
 
+/** A person applies for themself, an organization through its representative or an agent whose mandate covers the item. */
+function checkApplicantKind(item: ImplementationItem, categories: string[], applicant: Person): void {
+  if (item.user_type === 'legal' && applicant.kind !== 'legal')
+    throw new Forbidden('organization_required', `${item.name} is applied for by an organization: sign in for the organization`);
+  if (item.user_type === 'natural' && applicant.kind !== 'natural')
+    throw new Forbidden('natural_person_required', `${item.name} is applied for by a person for themself, not for an organization`);
+  const agent = applicant.agent;
+  if (!agent || agent.role !== 'agent' || categories.length === 0) return;
+  if (!categories.some((c) => agent.categories.includes(c)))
+    throw new Forbidden(
+      'outside_service_categories',
+      `your mandate for ${applicant.name} covers ${agent.categories.join(', ') || 'nothing'}; ${item.name} needs one of ${categories.join(', ')}`,
+    );
+}
+
 /** Submits an application; a retry under the same key answers the first receipt. */
 export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: unknown): Promise<Receipt> {
   const body = validate(applicationBody, raw);
-  const applicantIndex = personIndex(deps, caller.person.idNumber);
+  const applicantIndex = personIndex(deps, caller.person);
   const requestDigest = await digestOf(deps, applicantIndex, body);
   const replay = async (existing: store.CaseRow) => {
     if (existing.request_digest !== requestDigest)
@@ -241,11 +257,8 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
   if (earlier) return replay(earlier);
 
   const { version, item, directory } = await itemInForce(deps, body.item_code, body.item_version);
-  if (item.user_type !== 'natural')
-    throw new BadRequest(
-      'organization_item',
-      `item_code: ${item.name} is applied for by an organization's agent, not by a person for themself`,
-    );
+  const department = (await authorityOf(deps.db, item.implementing_authority))?.department ?? '';
+  checkApplicantKind(item, serviceCategories(directory, department), caller.person);
   const rank = caller.login.level ? (LOA_RANK[caller.login.level] ?? 0) : 0;
   if (rank < LOA_RANK[item.min_loa]!) throw new StepUpRequired(item.min_loa, caller.login.level);
   if (!item.delivery.includes(body.delivery))

@@ -322,7 +322,7 @@ async function deemAcceptanceIfDue(deps: CaseDeps, tx: Queryable, c: store.CaseR
 /** The case, refused to an applicant who is not its applicant. */
 export function ownCase(deps: CaseDeps, c: store.CaseRow | undefined, number: string, caller: Caller): store.CaseRow {
   if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-  if (c.applicant_index !== personIndex(deps, caller.person.idNumber))
+  if (c.applicant_index !== personIndex(deps, caller.person))
     throw new Forbidden('not_your_case', `case ${number} is not one of your applications`);
   return c;
 }

@@ -11,11 +11,16 @@ import type { CatalogService } from '../catalog/catalog-service.ts';
 import type { LegalClock } from './legal-clock.ts';
 import { chinaDate, type CalendarDate } from './working-calendar.ts';
 
-/** A real-name natural person, as the OP that logged them in knows them. */
+/**
+ * Who applies, as the OP that logged them in knows them: a real-name natural person, or an
+ * organization (`idNumber` then holds its USCC) with the agent acting for it under the login.
+ */
 export interface Person {
+  kind: 'natural' | 'legal';
   name: string;
   idNumber: string;
   phone: string | null;
+  agent?: { name: string; role: string | null; categories: string[] };
 }
 
 /** The login an application or action came with (the access token's facts). */
@@ -68,15 +73,25 @@ export function today(deps: Pick<CaseDeps, 'now'>): CalendarDate {
   return chinaDate(deps.now());
 }
 
-export function personIndex(deps: Pick<CaseDeps, 'blindIndex'>, idNumber: string): string {
-  return deps.blindIndex.of('id_number', idNumber);
+/** The blind index a person or an organization is found by (ID number or USCC: index spaces apart). */
+export function personIndex(deps: Pick<CaseDeps, 'blindIndex'>, p: Pick<Person, 'kind' | 'idNumber'>): string {
+  return deps.blindIndex.of(p.kind === 'legal' ? 'uscc' : 'id_number', p.idNumber);
 }
 
 export function sealPerson(deps: Pick<CaseDeps, 'cipher'>, p: Person): string {
-  return deps.cipher.encrypt(JSON.stringify({ name: p.name, id_number: p.idNumber, phone: p.phone }), APPLICANT_AAD);
+  return deps.cipher.encrypt(
+    JSON.stringify({ kind: p.kind, name: p.name, id_number: p.idNumber, phone: p.phone, ...(p.agent ? { agent: p.agent } : {}) }),
+    APPLICANT_AAD,
+  );
 }
 
 export function openPerson(deps: Pick<CaseDeps, 'cipher'>, sealed: string): Person {
-  const p = JSON.parse(deps.cipher.decrypt(sealed, APPLICANT_AAD)) as { name: string; id_number: string; phone: string | null };
-  return { name: p.name, idNumber: p.id_number, phone: p.phone };
+  const p = JSON.parse(deps.cipher.decrypt(sealed, APPLICANT_AAD)) as {
+    kind: Person['kind'];
+    name: string;
+    id_number: string;
+    phone: string | null;
+    agent?: Person['agent'];
+  };
+  return { kind: p.kind, name: p.name, idNumber: p.id_number, phone: p.phone, ...(p.agent ? { agent: p.agent } : {}) };
 }

@@ -24,7 +24,7 @@ import { DEFAULT_ACR_URIS, LOA_LEVELS } from '../../federation/loa.ts';
 import type { ServiceAccess, ServicePrincipal } from '../service-access/service-access-tokens.ts';
 import { act, ownCase, settle, type Actor } from './case-actions.ts';
 import { apply, idempotencyKey, MAX_MATERIAL_BYTES, queryCodeHash, upload } from './applications.ts';
-import { MATERIAL_AAD, openPerson, personIndex, type CaseDeps, type Caller } from './case-context.ts';
+import { MATERIAL_AAD, openPerson, personIndex, type CaseDeps, type Caller, type Person } from './case-context.ts';
 import { CASE_EVENTS, type CaseEvent } from './case-lifecycle.ts';
 import { parseCaseNumber } from './case-numbers.ts';
 import { casesOf, published, queue, stats, type QueueFilter } from './case-queries.ts';
@@ -99,19 +99,30 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
 
   const callerOf = async (ctx: Koa.Context): Promise<Caller & { principal: ServicePrincipal }> => {
     const principal = await access.authenticate(ctx);
-    const person = await access.person(principal);
-    if (person.kind !== 'natural' || !person.idNumber)
-      throw new Forbidden('natural_person_required', 'this API acts for a natural person; the token was issued for an organization');
+    const facts = await access.person(principal);
+    const person: Person =
+      facts.kind === 'legal'
+        ? {
+            kind: 'legal',
+            name: facts.name,
+            idNumber: facts.uscc ?? '',
+            phone: null,
+            agent: { name: facts.actor?.name ?? '', role: facts.actor?.role ?? null, categories: facts.actor?.serviceCategories ?? [] },
+          }
+        : { kind: 'natural', name: facts.name, idNumber: facts.idNumber ?? '', phone: facts.phone };
+    if (!person.idNumber) throw new Forbidden('invalid_token', 'the OP did not say who the token was issued for');
     ctx.set('Cache-Control', 'no-store');
     return {
       principal,
-      person: { name: person.name, idNumber: person.idNumber, phone: person.phone },
+      person,
       login: { issuer: principal.issuer, subject: principal.subject, clientId: principal.clientId, level: levelOf(principal.acr) },
     };
   };
 
   const staffOf = async (ctx: Koa.Context): Promise<Staff> => {
     const caller = await callerOf(ctx);
+    if (caller.person.kind !== 'natural')
+      throw new Forbidden('natural_person_required', 'staff act as themselves; the token was issued for an organization');
     if (opts.staffIssuers && !opts.staffIssuers.includes(caller.login.issuer))
       throw new Forbidden(
         'wrong_tier_login',
@@ -144,7 +155,7 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
 
   router.get('/cases/mine', async (ctx) => {
     const caller = await callerOf(ctx);
-    ctx.body = { cases: await casesOf(deps, personIndex(deps, caller.person.idNumber), limitParam(ctx.query.limit)) };
+    ctx.body = { cases: await casesOf(deps, personIndex(deps, caller.person), limitParam(ctx.query.limit)) };
   });
 
   router.get('/cases/published', async (ctx) => {
