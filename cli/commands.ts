@@ -291,7 +291,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     words: 'staff grant',
     synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
-    summary: 'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender)',
+    summary:
+      'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender; answerer, rectifier, supervisor)',
     run: (c) => import('./staff-command.ts').then((m) => m.grantStaff(c)),
   },
   {
@@ -318,6 +319,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary:
       'run the cases story against the running demo over HTTP:\nregister, apply, correct, decide in parallel, close;\nexit status 0 only if every step answers as expected',
     run: (c) => import('./demo-story-command.ts').then((m) => m.demoStory(c)),
+  },
+  {
+    words: 'ratings stats',
+    synopsis: '--entity ID [--authority CODE] [--item CODE]',
+    summary: 'the public figures of 好差评: ratings by level, bad-rating rate\nand rectification on time, per authority and item',
+    run: (c) => import('./ratings-command.ts').then((m) => m.ratingStats(c)),
   },
   {
     words: 'conformance',

@@ -6,6 +6,7 @@
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
  * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…
  * - Applications and cases (docs/cases.md): /cases/…, /staff/…, admin /admin/staff/…, /admin/cases/…
+ * - Ask, rate, my space (docs/voice.md): /questions, /ratings/…, /my/…, /faq/:code, /staff/…, admin /admin/voice/…
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
  */
 import Router from '@koa/router';
@@ -25,7 +26,8 @@ import { CatalogService } from './catalog/catalog-service.ts';
 import { catalogRouter } from './catalog/catalog-routes.ts';
 import { seedDemoCatalog } from './catalog/demo-catalog.ts';
 import type { ServiceAccess } from './service-access/service-access-tokens.ts';
-import { casesRouter } from './cases/cases-mount.ts';
+import { casesParts, casesRouter } from './cases/cases-mount.ts';
+import { voiceRouter } from './voice/voice-mount.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
@@ -129,6 +131,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access }: 
   app.use(catalogRoutes.allowedMethods());
   const caseRoutes = casesRouter({ runtime, catalog, outbox, access });
   app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
+  app.use(voiceRouter({ runtime, access, ...casesParts({ runtime, catalog, outbox, access }) }).routes());
   app.use(router.routes());
   app.use(refuseOtherMethods);
   app.use(async () => {

@@ -60,6 +60,11 @@ ul.cases li { margin: 8px 0; }
 .number { font-size: 1.1em; overflow-wrap: anywhere; }
 code.digest { overflow-wrap: anywhere; }
 form.action { border-top: 1px solid var(--line); margin-top: 16px; }
+label.field { display: block; font-weight: 600; margin: 14px 0 4px; }
+form.voice textarea, form.voice select, form.voice input[type="date"] { display: block; width: 100%; padding: 8px 10px; font: inherit; border: 1px solid var(--muted); border-radius: 4px; }
+form.voice button { margin-right: 8px; }
+.actions { display: flex; flex-wrap: wrap; gap: 4px 14px; }
+ol.steps { padding-left: 1.3em; color: var(--muted); }
 @media (max-width: 600px) {
   header.site { padding: 10px 14px; }
   main { margin: 0; border: 0; border-radius: 0; padding: 16px 14px; }

@@ -12,7 +12,7 @@ import { BadRequest, Conflict, Forbidden, HttpError } from '../../infra/errors.t
 import { validate } from '../../infra/validation.ts';
 import { isImplementation, type DirectoryItem, type ImplementationItem } from '../catalog/catalog-schema.ts';
 import { nextCaseNumber } from './case-numbers.ts';
-import { ADDRESS_AAD, MATERIAL_AAD, personIndex, sealPerson, today, type CaseDeps, type Caller, type Person } from './case-context.ts';
+import { ADDRESS_AAD, MATERIAL_AAD, applicantIndex, sealPerson, today, type CaseDeps, type Caller, type Person } from './case-context.ts';
 import { clockColumns } from './case-deadlines.ts';
 import * as store from './case-store.ts';
 import { sendNotices, type PendingNotice } from './case-notices.ts';
@@ -96,7 +96,7 @@ export async function upload(deps: CaseDeps, caller: Caller, mediaType: string, 
   const digest = createHash('sha256').update(content).digest('base64url');
   await store.insertUpload(deps.db, {
     uploadId,
-    ownerIndex: personIndex(deps, caller.person),
+    ownerIndex: applicantIndex(deps, caller.person),
     mediaType: type,
     size: content.length,
     digest,
@@ -242,8 +242,8 @@ function checkApplicantKind(item: ImplementationItem, categories: string[], appl
 /** Submits an application; a retry under the same key answers the first receipt. */
 export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: unknown): Promise<Receipt> {
   const body = validate(applicationBody, raw);
-  const applicantIndex = personIndex(deps, caller.person);
-  const requestDigest = await digestOf(deps, applicantIndex, body);
+  const applicant = applicantIndex(deps, caller.person);
+  const requestDigest = await digestOf(deps, applicant, body);
   const replay = async (existing: store.CaseRow) => {
     if (existing.request_digest !== requestDigest)
       throw new Conflict(
@@ -253,7 +253,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
     const pinned = await deps.catalog.version(existing.item_code, existing.item_version);
     return receiptOf(deps, existing, pinned.content as ImplementationItem);
   };
-  const earlier = await store.caseByIdempotencyKey(deps.db, applicantIndex, key);
+  const earlier = await store.caseByIdempotencyKey(deps.db, applicant, key);
   if (earlier) return replay(earlier);
 
   const { version, item, directory } = await itemInForce(deps, body.item_code, body.item_version);
@@ -292,7 +292,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
         item_name: item.name,
         authority: item.implementing_authority,
         state: 'received',
-        applicant_index: applicantIndex,
+        applicant_index: applicant,
         applicant_enc: sealPerson(deps, caller.person),
         applicant_issuer: caller.login.issuer,
         applicant_subject: caller.login.subject,
@@ -313,7 +313,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
         received_on: receivedOn,
         ...clock,
       });
-      await attachMaterials(tx, applicantIndex, id, body.materials, 0);
+      await attachMaterials(tx, applicant, id, body.materials, 0);
       await store.openStep(tx, id, 'received', at, clock.due_on);
       const text = `【政务服务】您申请的“${item.name}”已收件，办件编号 ${number}。${clock.due_on ? `受理或补正告知将于 ${clock.due_on} 前作出。` : ''}`;
       await store.insertNotice(tx, id, 'received', text, at);
@@ -330,7 +330,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
     .catch(async (err: unknown) => {
       // The same key submitted twice at once: the unique index lets one through; the other answers its receipt.
       if (uniqueViolation(err) === 'cases_applicant_index_idempotency_key_key') {
-        const winner = await store.caseByIdempotencyKey(deps.db, applicantIndex, key);
+        const winner = await store.caseByIdempotencyKey(deps.db, applicant, key);
         if (winner) return { pending: [], receipt: { row: winner, replayed: true } };
       }
       throw err;

@@ -11,7 +11,7 @@ import { Forbidden, HttpError, NotFound } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
 import type { ImplementationItem } from '../catalog/catalog-schema.ts';
 import { attachMaterials, checkMaterials } from './applications.ts';
-import { openPerson, personIndex, today, type CaseDeps, type Caller } from './case-context.ts';
+import { openPerson, applicantIndex, today, type CaseDeps, type Caller } from './case-context.ts';
 import { clockColumns, periodsOf } from './case-deadlines.ts';
 import { EXTENSION_DAYS } from './legal-clock.ts';
 import { firers, nextState, TRANSITIONS, type CaseEvent, type CaseFacts, type CaseState, type Firer } from './case-lifecycle.ts';
@@ -322,7 +322,7 @@ async function deemAcceptanceIfDue(deps: CaseDeps, tx: Queryable, c: store.CaseR
 /** The case, refused to an applicant who is not its applicant. */
 export function ownCase(deps: CaseDeps, c: store.CaseRow | undefined, number: string, caller: Caller): store.CaseRow {
   if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-  if (c.applicant_index !== personIndex(deps, caller.person))
+  if (c.applicant_index !== applicantIndex(deps, caller.person))
     throw new Forbidden('not_your_case', `case ${number} is not one of your applications`);
   return c;
 }

@@ -73,9 +73,14 @@ export function today(deps: Pick<CaseDeps, 'now'>): CalendarDate {
   return chinaDate(deps.now());
 }
 
-/** The blind index a person or an organization is found by (ID number or USCC: index spaces apart). */
-export function personIndex(deps: Pick<CaseDeps, 'blindIndex'>, p: Pick<Person, 'kind' | 'idNumber'>): string {
-  return deps.blindIndex.of(p.kind === 'legal' ? 'uscc' : 'id_number', p.idNumber);
+/** The blind index a natural person is found by. */
+export function personIndex(deps: Pick<CaseDeps, 'blindIndex'>, idNumber: string): string {
+  return deps.blindIndex.of('id_number', idNumber);
+}
+
+/** The blind index an applicant is found by: a person's ID number, an organization's USCC (index spaces apart). */
+export function applicantIndex(deps: Pick<CaseDeps, 'blindIndex'>, p: Pick<Person, 'kind' | 'idNumber'>): string {
+  return p.kind === 'legal' ? deps.blindIndex.of('uscc', p.idNumber) : personIndex(deps, p.idNumber);
 }
 
 export function sealPerson(deps: Pick<CaseDeps, 'cipher'>, p: Person): string {

@@ -27,7 +27,8 @@ export const CASE_STATES = [
 ] as const;
 export type CaseState = (typeof CASE_STATES)[number];
 
-export const STAFF_ROLES = ['receiver', 'acceptor', 'reviewer', 'decider', 'sender'] as const;
+// answerer, rectifier and supervisor work questions, rectification tasks and appeals (services/ratings, services/questions).
+export const STAFF_ROLES = ['receiver', 'acceptor', 'reviewer', 'decider', 'sender', 'answerer', 'rectifier', 'supervisor'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 /** Who fires an event: a staff role, the applicant, or the clock. */
 export type Firer = StaffRole | 'applicant' | 'system';

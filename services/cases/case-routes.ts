@@ -11,7 +11,6 @@
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { requireAdmin } from '../../infra/admin-auth.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
@@ -20,11 +19,10 @@ import { BadRequest, Forbidden, NotFound, TooManyRequests } from '../../infra/er
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import { parseBody, readRaw } from '../../infra/request-body.ts';
 import { validate } from '../../infra/validation.ts';
-import { DEFAULT_ACR_URIS, LOA_LEVELS } from '../../federation/loa.ts';
-import type { ServiceAccess, ServicePrincipal } from '../service-access/service-access-tokens.ts';
+import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
 import { act, ownCase, settle, type Actor } from './case-actions.ts';
 import { apply, idempotencyKey, MAX_MATERIAL_BYTES, queryCodeHash, upload } from './applications.ts';
-import { MATERIAL_AAD, openPerson, personIndex, type CaseDeps, type Caller, type Person } from './case-context.ts';
+import { MATERIAL_AAD, openPerson, applicantIndex, type CaseDeps } from './case-context.ts';
 import { CASE_EVENTS, type CaseEvent } from './case-lifecycle.ts';
 import { parseCaseNumber } from './case-numbers.ts';
 import { casesOf, published, queue, stats, type QueueFilter } from './case-queries.ts';
@@ -32,6 +30,7 @@ import * as store from './case-store.ts';
 import { applicantView, publicView, staffView } from './case-views.ts';
 import { ageCase } from './demo-aging.ts';
 import { parseRoles, type Staff, type StaffGrants } from './staff-grants.ts';
+import { callerOfToken, limitParam, staffOfToken, throttle } from './case-callers.ts';
 
 export interface CaseRoutesOptions {
   deps: CaseDeps;
@@ -69,27 +68,6 @@ const grantBody = z
   .strict();
 const ageBody = z.object({ days: z.number().int().min(1).max(366) }).strict();
 
-function levelOf(acr: string | null): string | null {
-  return LOA_LEVELS.find((l) => DEFAULT_ACR_URIS[l] === acr) ?? null;
-}
-
-function limitParam(raw: unknown, max = 200): number {
-  if (raw === undefined) return 50;
-  if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
-    throw new BadRequest('invalid_request', `limit: a number from 1 to ${max}`);
-  return Number(raw);
-}
-
-async function throttle(limiter: ReturnType<KeyValueStore['rateLimiter']>, key: string, what: string): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (r) {
-    if (!(r instanceof RateLimiterRes)) throw r;
-    const seconds = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
-    throw new TooManyRequests(`too many ${what}; retry in ${seconds} s`, seconds);
-  }
-}
-
 export function caseRouter(opts: CaseRoutesOptions): Router {
   const { deps, access } = opts;
   const router = new Router();
@@ -97,41 +75,9 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
   const lookupsPerClient = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:ip', points: 120, durationSeconds: 60 });
   const missesPerCase = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:miss', points: 5, durationSeconds: 3600, blockSeconds: 3600 });
 
-  const callerOf = async (ctx: Koa.Context): Promise<Caller & { principal: ServicePrincipal }> => {
-    const principal = await access.authenticate(ctx);
-    const facts = await access.person(principal);
-    const person: Person =
-      facts.kind === 'legal'
-        ? {
-            kind: 'legal',
-            name: facts.name,
-            idNumber: facts.uscc ?? '',
-            phone: null,
-            agent: { name: facts.actor?.name ?? '', role: facts.actor?.role ?? null, categories: facts.actor?.serviceCategories ?? [] },
-          }
-        : { kind: 'natural', name: facts.name, idNumber: facts.idNumber ?? '', phone: facts.phone };
-    if (!person.idNumber) throw new Forbidden('invalid_token', 'the OP did not say who the token was issued for');
-    ctx.set('Cache-Control', 'no-store');
-    return {
-      principal,
-      person,
-      login: { issuer: principal.issuer, subject: principal.subject, clientId: principal.clientId, level: levelOf(principal.acr) },
-    };
-  };
-
-  const staffOf = async (ctx: Koa.Context): Promise<Staff> => {
-    const caller = await callerOf(ctx);
-    if (caller.person.kind !== 'natural')
-      throw new Forbidden('natural_person_required', 'staff act as themselves; the token was issued for an organization');
-    if (opts.staffIssuers && !opts.staffIssuers.includes(caller.login.issuer))
-      throw new Forbidden(
-        'wrong_tier_login',
-        `staff of this platform log in at ${opts.staffIssuers.join(' or ')}, not ${caller.login.issuer}`,
-      );
-    const staff = await opts.staff.staffOf(caller.person.idNumber);
-    if (staff.grants.length === 0) throw new Forbidden('not_staff', 'you hold no staff role on this platform');
-    return staff;
-  };
+  // Organizations apply and follow their cases through whoever signs in for them.
+  const callerOf = (ctx: Koa.Context) => callerOfToken(access, ctx, { organizations: true });
+  const staffOf = (ctx: Koa.Context) => staffOfToken(access, opts.staff, ctx, opts.staffIssuers);
 
   const numberOf = (ctx: Koa.Context) => parseCaseNumber(ctx.params.number);
 
@@ -155,7 +101,7 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
 
   router.get('/cases/mine', async (ctx) => {
     const caller = await callerOf(ctx);
-    ctx.body = { cases: await casesOf(deps, personIndex(deps, caller.person), limitParam(ctx.query.limit)) };
+    ctx.body = { cases: await casesOf(deps, applicantIndex(deps, caller.person), limitParam(ctx.query.limit)) };
   });
 
   router.get('/cases/published', async (ctx) => {

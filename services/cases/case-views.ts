@@ -15,7 +15,7 @@ import * as store from './case-store.ts';
 import { rolesAt, type Staff } from './staff-grants.ts';
 import { chinaDate } from './working-calendar.ts';
 
-async function authorityNames(db: Queryable, codes: Iterable<string | null>): Promise<Record<string, string>> {
+export async function authorityNames(db: Queryable, codes: Iterable<string | null>): Promise<Record<string, string>> {
   const names: Record<string, string> = {};
   for (const code of new Set(codes)) if (code) names[code] = (await authorityOf(db, code))?.name ?? code;
   return names;

@@ -78,14 +78,38 @@ test('the happy path: receive, correction, accept, review, decide, make, deliver
 });
 
 test('guards: on the spot, review methods, opinions, results of approvals only, publication, one extension', (t) => {
-  t.is(codeOf(() => nextState('received', 'decide_on_the_spot', { ...open, onTheSpot: false })), '409 not_on_the_spot');
-  t.is(codeOf(() => nextState('under_review', 'complete_review', { ...open, reviewMissing: ['on_site'] })), '409 review_incomplete');
-  t.is(codeOf(() => nextState('under_review', 'complete_review', { ...open, opinionsMissing: 1 })), '409 opinions_pending');
-  t.is(codeOf(() => nextState('decided', 'make_result', { ...open, outcome: 'refused' })), '409 not_approved');
-  t.is(codeOf(() => nextState('decided', 'deliver', { ...open, outcome: 'approved' })), '409 result_not_made');
+  t.is(
+    codeOf(() => nextState('received', 'decide_on_the_spot', { ...open, onTheSpot: false })),
+    '409 not_on_the_spot',
+  );
+  t.is(
+    codeOf(() => nextState('under_review', 'complete_review', { ...open, reviewMissing: ['on_site'] })),
+    '409 review_incomplete',
+  );
+  t.is(
+    codeOf(() => nextState('under_review', 'complete_review', { ...open, opinionsMissing: 1 })),
+    '409 opinions_pending',
+  );
+  t.is(
+    codeOf(() => nextState('decided', 'make_result', { ...open, outcome: 'refused' })),
+    '409 not_approved',
+  );
+  t.is(
+    codeOf(() => nextState('decided', 'deliver', { ...open, outcome: 'approved' })),
+    '409 result_not_made',
+  );
   t.is(nextState('decided', 'deliver', { ...open, outcome: 'refused' }), 'delivered');
-  t.is(codeOf(() => nextState('delivered', 'close', { ...open, publicationRequired: true })), '409 publication_required');
-  t.is(codeOf(() => nextState('delivered', 'publish', open)), '409 publication_not_required');
-  t.is(codeOf(() => nextState('reviewed', 'extend', { ...open, extended: true })), '409 already_extended');
+  t.is(
+    codeOf(() => nextState('delivered', 'close', { ...open, publicationRequired: true })),
+    '409 publication_required',
+  );
+  t.is(
+    codeOf(() => nextState('delivered', 'publish', open)),
+    '409 publication_not_required',
+  );
+  t.is(
+    codeOf(() => nextState('reviewed', 'extend', { ...open, extended: true })),
+    '409 already_extended',
+  );
   t.is(nextState('reviewed', 'extend', open), 'reviewed');
 });
