@@ -2,10 +2,10 @@
  * Moving a case: a staff member (by role, at the case's authority), the applicant (supply,
  * withdraw) or the clock (deemed acceptance) fires an event; the lifecycle table decides whether
  * it may happen, and its effects (clock, steps, suspensions, opinions, notices, audit) are
- * written in one transaction. A refused attempt changes nothing and is itself audited.
+ * written in one transaction. A refused attempt changes nothing (the routes audit it).
  */
 import { z } from 'zod';
-import { appendAudit, recordAudit } from '../../infra/audit-log.ts';
+import { appendAudit } from '../../infra/audit-log.ts';
 import type { Queryable } from '../../infra/database.ts';
 import { Forbidden, HttpError, NotFound } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
@@ -346,46 +346,35 @@ const ACCEPTANCE_EVENTS: readonly CaseEvent[] = ['accept', 'refuse', 'request_co
  */
 export async function act(deps: CaseDeps, number: string, event: CaseEvent, actor: Actor, raw: unknown): Promise<store.CaseRow> {
   if (!(event in TRANSITIONS)) throw new NotFound(`no action ${event}`, 'unknown_action');
-  try {
-    const payload = validate(PAYLOADS[event] as z.ZodType, raw) as Record<string, unknown>;
-    const item = await pinnedItem(deps, number);
-    let result: Record<string, unknown> | null = null;
-    if (event === 'make_result') {
-      const c = await store.caseByNumber(deps.db, number);
-      if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-      await acting(deps.db, c, event, actor, payload);
-      nextState(c.state, event, await factsOf(deps.db, c));
-      result = await deps.makeResult({
-        number,
-        itemCode: c.item_code,
-        resultName: item.result.name,
-        holder: openPerson(deps, c.applicant_enc),
-        authority: c.authority,
-      });
-    }
-    await settle(deps, number);
-    const notices = await deps.db.transaction(async (tx) => {
-      let c = await store.caseByNumber(tx, number, true);
-      if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-      if (actor.kind === 'applicant') c = ownCase(deps, c, number, actor.caller);
-      if (c.deemed_accepted && ACCEPTANCE_EVENTS.includes(event))
-        throw new HttpError(
-          409,
-          'acceptance_deemed',
-          `the acceptance limit of ${number} passed: the application counts as accepted since it was received`,
-        );
-      return fire(deps, tx, c, item, event, actor, payload, result);
+  const payload = validate(PAYLOADS[event] as z.ZodType, raw) as Record<string, unknown>;
+  const item = await pinnedItem(deps, number);
+  let result: Record<string, unknown> | null = null;
+  if (event === 'make_result') {
+    const c = await store.caseByNumber(deps.db, number);
+    if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
+    await acting(deps.db, c, event, actor, payload);
+    nextState(c.state, event, await factsOf(deps.db, c));
+    result = await deps.makeResult({
+      number,
+      itemCode: c.item_code,
+      resultName: item.result.name,
+      holder: openPerson(deps, c.applicant_enc),
+      authority: c.authority,
     });
-    await sendNotices(deps, notices);
-    return (await store.caseByNumber(deps.db, number))!;
-  } catch (err) {
-    if (err instanceof HttpError && err.status !== 404) {
-      await recordAudit(deps.db, {
-        event: 'case.refused',
-        subject: `case:${number}`,
-        detail: { action: event, code: err.code, by: actor.kind === 'staff' ? actor.staff.index : actor.kind },
-      });
-    }
-    throw err;
   }
+  await settle(deps, number);
+  const notices = await deps.db.transaction(async (tx) => {
+    let c = await store.caseByNumber(tx, number, true);
+    if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
+    if (actor.kind === 'applicant') c = ownCase(deps, c, number, actor.caller);
+    if (c.deemed_accepted && ACCEPTANCE_EVENTS.includes(event))
+      throw new HttpError(
+        409,
+        'acceptance_deemed',
+        `the acceptance limit of ${number} passed: the application counts as accepted since it was received`,
+      );
+    return fire(deps, tx, c, item, event, actor, payload, result);
+  });
+  await sendNotices(deps, notices);
+  return (await store.caseByNumber(deps.db, number))!;
 }

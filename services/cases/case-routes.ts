@@ -13,9 +13,9 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
 import { requireAdmin } from '../../infra/admin-auth.ts';
-import { appendAudit } from '../../infra/audit-log.ts';
+import { appendAudit, recordAudit } from '../../infra/audit-log.ts';
 import { safeEqual } from '../../infra/crypto.ts';
-import { BadRequest, Forbidden, NotFound, TooManyRequests } from '../../infra/errors.ts';
+import { BadRequest, Forbidden, HttpError, NotFound, TooManyRequests } from '../../infra/errors.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import { parseBody, readRaw } from '../../infra/request-body.ts';
 import { validate } from '../../infra/validation.ts';
@@ -76,10 +76,43 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
   const missesPerCase = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:miss', points: 5, durationSeconds: 3600, blockSeconds: 3600 });
 
   // Organizations apply and follow their cases through whoever signs in for them.
-  const callerOf = (ctx: Koa.Context) => callerOfToken(access, ctx, { organizations: true });
-  const staffOf = (ctx: Koa.Context) => staffOfToken(access, opts.staff, ctx, opts.staffIssuers);
+  // Who acted is kept for the audit of a refusal: the caller's blind index, never their identifiers.
+  const callerOf = async (ctx: Koa.Context) => {
+    const caller = await callerOfToken(access, ctx, { organizations: true });
+    ctx.state.actor = applicantIndex(deps, caller.person);
+    return caller;
+  };
+  const staffOf = async (ctx: Koa.Context) => {
+    const staff = await staffOfToken(access, opts.staff, ctx, opts.staffIssuers);
+    ctx.state.actor = staff.index;
+    return staff;
+  };
 
   const numberOf = (ctx: Koa.Context) => parseCaseNumber(ctx.params.number);
+
+  /**
+   * Every refused request (a 4xx: a bad token, a role or case not theirs, bad input, a move the
+   * lifecycle does not allow) leaves an audit entry, under the case's number when it names one.
+   */
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof HttpError && err.status >= 400 && err.status < 500 && ctx._matchedRoute) {
+        const number = /^[A-Za-z0-9-]{10,40}$/.test(ctx.params?.number ?? '') ? ctx.params.number!.toUpperCase() : null;
+        await recordAudit(deps.db, {
+          event: 'case.refused',
+          subject: number ? `case:${number}` : null,
+          detail: {
+            request: `${ctx.method} ${String(ctx._matchedRoute)}`,
+            code: err.code,
+            by: (ctx.state as { actor?: string }).actor ?? null,
+          },
+        });
+      }
+      throw err;
+    }
+  });
 
   // Applicants ---------------------------------------------------------------------------------
   router.post('/cases/uploads', async (ctx) => {
