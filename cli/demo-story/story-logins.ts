@@ -27,16 +27,20 @@ async function json(res: Response, what: string): Promise<unknown> {
 
 export class StoryLogins {
   private readonly clients = new Map<string, Promise<oidc.Configuration>>();
+  /** The base registries (population, the OPs' SMS outbox): national's services entity. */
+  private readonly registries: string;
 
   constructor(
     private readonly topology: Topology,
     private readonly dataDir: string,
-    /** The services entity whose population registry, outbox and cases the story uses. */
+    /** The services entity the tokens are for. */
     private readonly services: string,
-  ) {}
+  ) {
+    this.registries = topology.services().url;
+  }
 
   private async newPerson(): Promise<PersonToRegister> {
-    const res = await fetch(`${this.services}/demo/persons`, {
+    const res = await fetch(`${this.registries}/demo/persons`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
@@ -45,7 +49,7 @@ export class StoryLogins {
   }
 
   private async code(phone: string): Promise<string> {
-    const messages = (await json(await fetch(`${this.services}/demo/outbox?to=${phone}`), 'the outbox')) as { body: string }[];
+    const messages = (await json(await fetch(`${this.registries}/demo/outbox?to=${phone}`), 'the outbox')) as { body: string }[];
     const code = messages.map((m) => /验证码 (\d{6})/.exec(m.body)?.[1]).find(Boolean);
     if (!code) throw new Error('no SMS code in the outbox');
     return code;

@@ -22,7 +22,7 @@ import {
 import { casesApi, pdf, personWithToken, type CasesApi, type Reply } from '../helpers/cases-api.ts';
 import { until } from '../helpers/until.ts';
 
-const SERVICES = 'registries';
+const SERVICES = 'gz-services';
 /** 食品经营许可 at 广州市市场监督管理局: for organizations, loa1; categories business and permits. */
 const FOOD = '1144010000010402113010104005000';
 /** 医师执业注册: for persons. */
@@ -62,12 +62,12 @@ async function orgToken(p: Person): Promise<string> {
 }
 
 test.before(async () => {
-  fed = await startTestFederation(['gz', SERVICES]);
+  fed = await startTestFederation(['gz', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
   rp = await relyingParty(fed, 'gz');
   [rep, taxAgent, businessAgent] = [await newPerson(fed), await newPerson(fed), await newPerson(fed)];
   for (const p of [rep, taxAgent, businessAgent]) await register(p);
-  const res = await fetch(`${fed.url(SERVICES)}/demo/organizations`, {
+  const res = await fetch(`${fed.url('registries')}/demo/organizations`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ rep_id_number: rep.id_number }),

@@ -14,7 +14,8 @@ import { until } from '../helpers/until.ts';
 import { runCli } from '../helpers/integration-extra.ts';
 import { chinaDate } from '../../services/cases/working-calendar.ts';
 
-const SERVICES = 'registries';
+/** Guangzhou's management platform: its authorities' items, cases and staff. */
+const SERVICES = 'gz-services';
 /** 医师执业注册 at 广州市卫生健康委员会: 行政许可 (published), promised 10 of 20 days, one material from the applicant. */
 const LICENSING = '11440100000106040E3010106002000';
 const HEALTH = '11440100000106040E';
@@ -38,7 +39,7 @@ let police: { token: string; person: Person };
 const assisting: { token: string; person: Person }[] = [];
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', SERVICES]);
+  fed = await startTestFederation(['gd', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
   const login = () => personWithToken(fed, 'gd', SERVICES);
   applicant = await login();
@@ -105,7 +106,7 @@ test('a case runs from receipt through one correction to a published decision an
   const receipt = await applyForLicense();
   t.is(receipt.status, 201, JSON.stringify(receipt.json));
   const number = String(receipt.json.number);
-  t.regex(number, /^REGISTRIES-\d{8}-\d{6}-[0-9A-Z]$/);
+  t.regex(number, /^GZ-\d{8}-\d{6}-[0-9A-Z]$/);
   t.like(receipt.json, { replayed: false, item: { code: LICENSING, version: 1, name: '医师执业注册' }, authority: HEALTH });
   t.regex(String(receipt.json.query_code), /^[A-Z2-9]{8}$/);
   t.truthy(receipt.json.acceptance_due);

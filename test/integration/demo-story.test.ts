@@ -11,10 +11,10 @@ import { until } from '../helpers/until.ts';
 
 let fed: TestFederation;
 test.before(async () => {
-  fed = await startTestFederation(['gd', 'gz', 'registries']);
+  fed = await startTestFederation(['gd', 'gz', 'registries', 'gz-services']);
   // An OP obtains its real-name-op trust mark after it starts; the story needs it for service tokens.
-  const { token } = await personWithToken(fed, 'gz', 'registries');
-  const api = casesApi(fed, 'registries');
+  const { token } = await personWithToken(fed, 'gz', 'gz-services');
+  const api = casesApi(fed, 'gz-services');
   await until(async () => (await api.call('GET', '/me', { token })).status === 200, 'gz trusted with service tokens', 60_000);
 });
 test.after.always(async () => {
@@ -27,7 +27,7 @@ test('the demo story runs step by step and exits 0', async (t) => {
   t.is(run.code, 0, run.stdout + run.stderr);
   const steps = run.stdout.split('\n').filter((l) => /^ {2}✔/.test(l));
   t.true(steps.length >= 15, run.stdout);
-  t.regex(run.stdout, /case REGISTRIES-\d{8}-\d{6}-[0-9A-Z]/);
+  t.regex(run.stdout, /case GZ-\d{8}-\d{6}-[0-9A-Z]/);
   t.regex(run.stdout, /Every step gave the expected answer/);
 });
 
