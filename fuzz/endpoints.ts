@@ -348,6 +348,12 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ),
       ep('GET', '/admin/cases/stats', 'none', [f('authority', ['11440100000106040E'])], { authorization: 'admin' }),
       ep('POST', '/demo/cases/:number/age', 'json', [f('number', [CASE_NUMBER], { in: 'path' }), f('days', ['1'])]),
+      // Cross-region hand-offs between services entities (docs/cases.md).
+      ep('POST', '/case-handoffs', 'json', [jwt('handoff')], { authorization: 'entity-assertion' }),
+      ep('POST', '/case-handoffs/view', 'json', [f('number', [CASE_NUMBER]), f('view', ['applicant', 'public'])], {
+        authorization: 'entity-assertion',
+      }),
+      ep('POST', '/case-handoffs/supply', 'json', [f('number', [CASE_NUMBER])], { authorization: 'entity-assertion' }),
     );
   }
   return out;

@@ -32,6 +32,7 @@ import { catalogFeedRouter } from './catalog/catalog-feed-routes.ts';
 import { FeedPuller } from './catalog/feed-puller.ts';
 import type { ServiceAccess } from './service-access/service-access-tokens.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
+import type { CrossRegion } from './cases/case-context.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
 
 export interface ServicesOptions {
@@ -54,6 +55,8 @@ export interface ServicesPlatform {
   resolveServicesKeys: EntityKeyResolver;
   /** How often the feed is pulled (milliseconds). */
   feedIntervalMs: number;
+  /** Where staff log in and which platform handles whose items (docs/cases.md). */
+  cases: { staffIssuers: string[]; handlerOf: CrossRegion['handlerOf']; sameProvince: CrossRegion['sameProvince'] };
 }
 
 export interface ServicesInstance {
@@ -182,7 +185,19 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, pl
   app.use(feedRoutes.routes());
   app.use(feedRoutes.allowedMethods());
   // Case numbers carry the platform's code (gz), not the entity's (gz-services).
-  const cases = { runtime, catalog, outbox, access, ...(platform ? { platform: platform.catalog.code } : {}) };
+  const cases = {
+    runtime,
+    catalog,
+    outbox,
+    access,
+    ...(platform
+      ? {
+          platform: platform.catalog.code,
+          staffIssuers: platform.cases.staffIssuers,
+          crossRegion: { ...platform.cases, resolveServicesKeys: platform.resolveServicesKeys },
+        }
+      : {}),
+  };
   const caseRoutes = casesRouter(cases);
   app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
   app.use(voiceRouter({ runtime, access, ...casesParts(cases) }).routes());

@@ -17,6 +17,7 @@ import { clockColumns } from './case-deadlines.ts';
 import * as store from './case-store.ts';
 import { sendNotices, type PendingNotice } from './case-notices.ts';
 import { handlingRules, serviceCategories } from './handling-rules.ts';
+import { remoteItem } from './cross-region.ts';
 import { authority as authorityOf } from '../catalog/catalog-store.ts';
 
 /** Accepted material formats, known by their first bytes (what the declared type must match). */
@@ -256,7 +257,11 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
   const earlier = await store.caseByIdempotencyKey(deps.db, applicant, key);
   if (earlier) return replay(earlier);
 
-  const { version, item, directory } = await itemInForce(deps, body.item_code, body.item_version);
+  // An item of another platform's authority (its implementing code starts with the authority's
+  // USCC, whose region places it) is received here and handed over, when its scope allows.
+  const elsewhere = deps.crossRegion?.handlerOf(body.item_code.slice(0, 18)) ?? null;
+  const snapshot = elsewhere ? await remoteItem(deps, body.item_code, body.item_version) : null;
+  const { version, item, directory } = snapshot ?? (await itemInForce(deps, body.item_code, body.item_version));
   const department = (await authorityOf(deps.db, item.implementing_authority))?.department ?? '';
   checkApplicantKind(item, serviceCategories(directory, department), caller.person);
   const rank = caller.login.level ? (LOA_RANK[caller.login.level] ?? 0) : 0;
@@ -287,6 +292,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
       const id = await store.insertCase(tx, {
         number,
         platform: deps.platform,
+        item_snapshot: snapshot as Record<string, unknown> | null,
         item_code: item.implementing_code,
         item_version: version,
         item_name: item.name,

@@ -14,6 +14,7 @@ import { attachMaterials, checkMaterials } from './applications.ts';
 import { openPerson, applicantIndex, today, type CaseDeps, type Caller } from './case-context.ts';
 import { clockColumns, periodsOf } from './case-deadlines.ts';
 import { EXTENSION_DAYS } from './legal-clock.ts';
+import { caseItem, recordSentHandoff, sendHandoff } from './cross-region.ts';
 import { firers, nextState, TRANSITIONS, type CaseEvent, type CaseFacts, type CaseState, type Firer } from './case-lifecycle.ts';
 import { noticeText, sendNotices, type NoticeFacts, type PendingNotice } from './case-notices.ts';
 import * as store from './case-store.ts';
@@ -67,6 +68,7 @@ export const PAYLOADS = {
   publish: z.object({}).strict(),
   close: z.object({}).strict(),
   withdraw: z.object({ reason: reason.optional() }).strict(),
+  hand_off: z.object({ finding: reason.optional() }).strict(),
 } satisfies Record<CaseEvent, z.ZodType>;
 
 type Payload<E extends CaseEvent> = z.infer<(typeof PAYLOADS)[E]>;
@@ -88,6 +90,7 @@ export async function factsOf(db: Queryable, c: store.CaseRow): Promise<CaseFact
     opinionsMissing: Math.max(0, c.opinion_quorum - given),
     reviewMissing: c.review_methods.filter((m) => !c.review_done.includes(m)),
     extended: c.extension_days > 0,
+    handledElsewhere: c.item_snapshot !== null,
   };
 }
 
@@ -113,6 +116,12 @@ async function acting(db: Queryable, c: store.CaseRow, event: CaseEvent, actor: 
     const authority = named ?? mine[0] ?? asked[0]?.authority ?? c.authority;
     return { role: roleFor(actor.staff, authority, allowed, `an opinion on ${c.number}`), actor: actor.staff.index, authority };
   }
+  if (c.item_snapshot !== null) {
+    // Received for another platform: this platform's receivers check it and hand it over, at whichever of its authorities they serve.
+    const grant = actor.staff.grants.find((g) => allowed.includes(g.role));
+    if (!grant) throw new Forbidden('role_required', `${event} on ${c.number} needs the role ${allowed.join(' or ')} on this platform`);
+    return { role: grant.role, actor: actor.staff.index, authority: grant.authority };
+  }
   return { role: roleFor(actor.staff, c.authority, allowed, `${event} on ${c.number}`), actor: actor.staff.index, authority: c.authority };
 }
 
@@ -123,7 +132,7 @@ async function acting(db: Queryable, c: store.CaseRow, event: CaseEvent, actor: 
 async function pinnedItem(deps: CaseDeps, number: string): Promise<ImplementationItem> {
   const c = await store.caseByNumber(deps.db, number);
   if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-  return (await deps.catalog.version(c.item_code, c.item_version)).content as ImplementationItem;
+  return caseItem(deps, c);
 }
 
 interface Effects {
@@ -271,6 +280,13 @@ async function effectsOf(
       await store.endSuspension(tx, c.id, on);
       return { patch: { outcome: 'withdrawn', outcome_reasons: p.reason ?? null, closed_at: at.toISOString() }, notice: {}, note: {} };
     }
+    case 'hand_off':
+      await recordSentHandoff(tx, c, result!);
+      return {
+        patch: { handled_by: String(result!.handled_by) },
+        notice: { handler: String(result!.handler_platform) },
+        note: { ...payload, handled_by: result!.handled_by, digest: result!.digest },
+      };
     case 'complete_review':
     case 'publish':
       return { ...none, note: payload };
@@ -315,7 +331,8 @@ async function fire(
 
 /** A case received and not answered within the acceptance limit counts as accepted (fired by the clock). */
 async function deemAcceptanceIfDue(deps: CaseDeps, tx: Queryable, c: store.CaseRow, item: ImplementationItem): Promise<PendingNotice[]> {
-  if (c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on) return [];
+  // A case received for another platform is accepted (or not) there, after the hand-off.
+  if (c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on || c.item_snapshot) return [];
   return fire(deps, tx, c, item, 'deem_accepted', { kind: 'system' }, {}, null);
 }
 
@@ -330,7 +347,7 @@ export function ownCase(deps: CaseDeps, c: store.CaseRow | undefined, number: st
 /** Brings a case's clock up to date (deemed acceptance): what reading or acting on a case does first. */
 export async function settle(deps: CaseDeps, number: string): Promise<void> {
   const c = await store.caseByNumber(deps.db, number);
-  if (!c || c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on) return;
+  if (!c || c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on || c.item_snapshot) return;
   const item = await pinnedItem(deps, number);
   const notices = await deps.db.transaction(async (tx) =>
     deemAcceptanceIfDue(deps, tx, (await store.caseByNumber(tx, number, true))!, item),
@@ -349,6 +366,13 @@ export async function act(deps: CaseDeps, number: string, event: CaseEvent, acto
   const payload = validate(PAYLOADS[event] as z.ZodType, raw) as Record<string, unknown>;
   const item = await pinnedItem(deps, number);
   let result: Record<string, unknown> | null = null;
+  if (event === 'hand_off') {
+    const c = await store.caseByNumber(deps.db, number);
+    if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
+    const who = await acting(deps.db, c, event, actor, payload);
+    nextState(c.state, event, await factsOf(deps.db, c));
+    result = await sendHandoff(deps, c, who);
+  }
   if (event === 'make_result') {
     const c = await store.caseByNumber(deps.db, number);
     if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');

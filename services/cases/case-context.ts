@@ -6,6 +6,8 @@
  */
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import type { Database } from '../../infra/database.ts';
+import type { EntityKeyResolver } from '../../infra/entity-assertion.ts';
+import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import type { Logger } from '../../infra/log.ts';
 import type { CatalogService } from '../catalog/catalog-service.ts';
 import type { LegalClock } from './legal-clock.ts';
@@ -63,6 +65,19 @@ export interface CaseDeps {
   makeResult: ResultMaker;
   now: () => Date;
   log: Logger;
+  /** Receiving for other platforms and handling for them (cross-region.ts); absent: every item is handled here. */
+  crossRegion?: CrossRegion;
+}
+
+/** What a platform needs to know of the federation to receive for others and handle for others. */
+export interface CrossRegion {
+  /** The platform that handles the items of an authority (by its USCC's region) and its services entity; null when it is this one. */
+  handlerOf(authority: string): { platform: string; url: string } | null;
+  /** Whether two platforms are in one province (an item handled province-wide). */
+  sameProvince(a: string, b: string): boolean;
+  /** Keys of a services entity of the federation, through its trust chain; null for anyone else. */
+  resolveServicesKeys: EntityKeyResolver;
+  signingKey: () => PrivateJwk;
 }
 
 export const APPLICANT_AAD = 'cases.applicant_enc';

@@ -20,7 +20,8 @@ import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import { parseBody, readRaw } from '../../infra/request-body.ts';
 import { validate } from '../../infra/validation.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { act, ownCase, settle, type Actor } from './case-actions.ts';
+import { act, ownCase, PAYLOADS, settle, type Actor } from './case-actions.ts';
+import { forwardSupply, handledView } from './cross-region.ts';
 import { apply, idempotencyKey, MAX_MATERIAL_BYTES, queryCodeHash, upload } from './applications.ts';
 import { MATERIAL_AAD, openPerson, applicantIndex, type CaseDeps } from './case-context.ts';
 import { CASE_EVENTS, type CaseEvent } from './case-lifecycle.ts';
@@ -164,20 +165,28 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
     }
     await settle(deps, number);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await publicView(deps, (await store.caseByNumber(deps.db, number))!);
+    const found = (await store.caseByNumber(deps.db, number))!;
+    ctx.body = found.handled_by ? await handledView(deps, found, 'public') : await publicView(deps, found);
   });
 
   router.get('/cases/:number', async (ctx) => {
     const caller = await callerOf(ctx);
     const number = numberOf(ctx);
     await settle(deps, number);
-    ctx.body = await applicantView(deps, ownCase(deps, await store.caseByNumber(deps.db, number), number, caller));
+    const c = ownCase(deps, await store.caseByNumber(deps.db, number), number, caller);
+    // A case handed to another platform is read there: the same case and timeline.
+    ctx.body = c.handled_by ? await handledView(deps, c, 'applicant') : await applicantView(deps, c);
   });
 
   for (const event of ['supply', 'withdraw'] as const) {
     router.post(`/cases/:number/${event}`, parseBody, async (ctx) => {
       const caller = await callerOf(ctx);
       const number = numberOf(ctx);
+      const c = ownCase(deps, await store.caseByNumber(deps.db, number), number, caller);
+      if (c.handled_by && event === 'supply') {
+        ctx.body = await forwardSupply(deps, c, validate(PAYLOADS.supply, ctx.request.body).materials);
+        return;
+      }
       await act(deps, number, event, { kind: 'applicant', caller }, ctx.request.body);
       ctx.body = await applicantView(deps, (await store.caseByNumber(deps.db, number))!);
     });

@@ -39,17 +39,17 @@ let police: { token: string; person: Person };
 const assisting: { token: string; person: Person }[] = [];
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', 'registries', SERVICES]);
+  fed = await startTestFederation(['gd', 'gz', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
-  const login = () => personWithToken(fed, 'gd', SERVICES);
-  applicant = await login();
-  // The OP obtains its real-name-op trust mark after it starts; services trust its tokens from then on.
-  await until(
-    async () => (await api.call('GET', '/me', { token: applicant.token })).status === 200,
-    'gd trusted with service tokens',
-    60_000,
-  );
+  // The applicant is of Guangdong's platform; Guangzhou's staff log in at Guangzhou's OP.
+  const login = (op = 'gz') => personWithToken(fed, op, SERVICES);
+  const trusted = async (who: { token: string }, op: string) =>
+    until(async () => (await api.call('GET', '/me', { token: who.token })).status === 200, `${op} trusted with service tokens`, 60_000);
+  // An OP obtains its real-name-op trust mark after it starts; services trust its tokens from then on.
+  applicant = await login('gd');
+  await trusted(applicant, 'gd');
   other = await login();
+  await trusted(other, 'gz');
   officer = await login();
   reviewer = await login();
   police = await login();
@@ -308,6 +308,10 @@ test('staff act only in their role at their authority; applicants read only thei
   problem(t, await staffAct(reviewer, number, 'accept'), 403, 'role_required', /acceptor/);
   problem(t, await staffAct(police, number, 'accept'), 403, 'outside_authority');
   problem(t, await staffAct(other, number, 'accept'), 403, 'not_staff');
+  // Staff of Guangzhou's platform log in at Guangzhou's OP, not at another tier's.
+  const elsewhere = await personWithToken(fed, 'gd', SERVICES);
+  await api.grant(elsewhere.person.id_number, HEALTH, 'acceptor');
+  problem(t, await staffAct(elsewhere, number, 'accept'), 403, 'wrong_tier_login');
   problem(
     t,
     await staffAct(officer, number, 'decide', { outcome: 'approved' }),
@@ -434,7 +438,7 @@ test('an application not answered within five working days counts as accepted fr
 });
 
 test('the command line grants staff roles (refusing bad ones) and prints supervision figures', async (t) => {
-  const clerk = await personWithToken(fed, 'gd', SERVICES);
+  const clerk = await personWithToken(fed, 'gz', SERVICES);
   const cli = (...args: string[]) => runCli([...args, '--entity', SERVICES, '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
   const granted = await cli('staff', 'grant', '--id-number', clerk.person.id_number, '--authority', HEALTH, '--role', 'sender,receiver');
   t.is(granted.code, 0, granted.stderr);
