@@ -2,7 +2,8 @@
  * The story of issue 15's tests, step by step, against a running demo over HTTP only: people and
  * staff register at their OP, a licence is applied for (a step-up asked first for an item of a
  * higher level), corrected once, decided, published and closed; a joint item runs in parallel
- * with one overdue opinion; progress is read by number; supervision counts it all. Each step says
+ * with one overdue opinion; progress is read by number; the person applies in another province
+ * (zj) for an item of their city, received there and handed over; supervision counts it all. Each step says
  * what it expects, prints what it got (case numbers included), and the story stops at the first
  * step that did not give the expected answer.
  */
@@ -20,6 +21,12 @@ const POLICE = '11440100000101002C';
 const ASSISTING = ['11440100000103013Y', '11440100000111018P', '11440100000106040E'];
 /** 普通护照签发: real-name level loa2. */
 const PASSPORT = '11440100000101002C3010101009000';
+/** 往来港澳通行证签发 at 广州市公安局: handled nationwide, so received anywhere (跨省通办). */
+const PERMIT = '11440100000101002C3010101010000';
+/** 杭州市公安局: an authority of Zhejiang's platform, whose window receives for others. */
+const HZ_POLICE = '11330100000101005T';
+/** Where the person applies across provinces. */
+const ACROSS = 'zj';
 
 export class StoryFailure extends Error {}
 
@@ -71,6 +78,7 @@ export async function runStory(opts: StoryOptions): Promise<boolean> {
   let licence = '';
   let queryCode = '';
   let joint = '';
+  let across = '';
 
   try {
     opts.print(`The demo story at ${opts.services} (${base}), people of ${opts.op}:`);
@@ -209,6 +217,69 @@ export async function runStory(opts: StoryOptions): Promise<boolean> {
       expect(await staffDo(police, joint, 'close'), 200, { state: 'closed' });
       return joint;
     });
+    if (opts.topology.platforms.some((p) => p.code === ACROSS)) {
+      const zjServices = opts.topology.servicesOf(ACROSS);
+      const zjApi = (method: string, path: string, o?: CallOptions) => call(zjServices.url, method, path, o);
+      let atZj!: StoryPerson;
+      let window!: StoryPerson;
+      await step(`the person of ${opts.op} logs in at ${ACROSS} (recognized there, the password typed at home)`, async () => {
+        atZj = await logins.logIn(ACROSS, applicant, zjServices.url);
+        window = await logins.signUp(ACROSS, zjServices.url);
+        await callAdmin(zjServices, opts.dataDir, 'POST', '/admin/staff/grants', {
+          id_number: window.id_number,
+          authority: HZ_POLICE,
+          role: 'receiver',
+        });
+        return `a receiver at ${ACROSS}'s window too`;
+      });
+      await step(
+        `${ACROSS} receives an application for a ${opts.op} item handled nationwide, asks for one correction, hands it over signed`,
+        async () => {
+          const r = expect(
+            await zjApi('POST', '/cases', {
+              token: atZj.token,
+              headers: { 'idempotency-key': key() },
+              body: { item_code: PERMIT, delivery: 'pickup', materials: [{ slot: 0, reference: 'e-license:居民身份证' }] },
+            }),
+            201,
+          );
+          across = String(r.json.number);
+          const correct = { token: window.token, body: { missing: [{ slot: 0, reason: '证件照片不清晰' }] } };
+          expect(await zjApi('POST', `/staff/cases/${across}/request_correction`, correct), 200, { state: 'correction_requested' });
+          expect(
+            await zjApi('POST', `/cases/${across}/supply`, {
+              token: atZj.token,
+              body: { materials: [{ slot: 0, reference: 'e-license:居民身份证#2' }] },
+            }),
+            200,
+            { state: 'received' },
+          );
+          expect(await zjApi('POST', `/staff/cases/${across}/hand_off`, { token: window.token, body: {} }), 200, { state: 'handed_off' });
+          return `case ${across}, handed to ${services.id}`;
+        },
+      );
+      await step(`${opts.op} accepts, decides, delivers, publishes and closes the case ${ACROSS} received`, async () => {
+        for (const [action, body] of [
+          ['accept', {}],
+          ['record_review', { method: 'written', finding: '符合签发条件' }],
+          ['complete_review', {}],
+          ['decide', { outcome: 'approved' }],
+          ['make_result', {}],
+          ['deliver', {}],
+          ['publish', {}],
+        ] as const)
+          expect(await staffDo(police, across, action, body), 200);
+        expect(await staffDo(police, across, 'close'), 200, { state: 'closed' });
+        return across;
+      });
+      await step(`at ${ACROSS} the person reads the same case and timeline, ${ACROSS}'s steps first`, async () => {
+        const r = expect(await zjApi('GET', `/cases/${across}`, { token: atZj.token }), 200, { state: 'closed', received_here: true });
+        const events = (r.json.timeline as { event: string | null }[]).map((s) => s.event);
+        if (events.slice(0, 3).join() !== 'request_correction,supply,hand_off')
+          throw new StoryFailure(`the timeline starts ${events.slice(0, 3).join(', ')}`);
+        return `${events.length} steps`;
+      });
+    }
     await step('supervision counts the cases per authority and item', async () => {
       const stats = (await callAdmin(services, opts.dataDir, 'GET', `/admin/cases/stats?authority=${POLICE}`)) as {
         items: { item_code: string; closed: number; decided_late: number; average_decision_days: number | null }[];
@@ -222,6 +293,6 @@ export async function runStory(opts: StoryOptions): Promise<boolean> {
     opts.print(`  ✘ ${(err as Error).message}`);
     return false;
   }
-  opts.print(`Every step gave the expected answer (cases ${licence}, ${joint}).`);
+  opts.print(`Every step gave the expected answer (cases ${[licence, joint, across].filter(Boolean).join(', ')}).`);
   return true;
 }

@@ -6,8 +6,8 @@
  * its admin API with the deployment's admin token (the data folder's master key).
  */
 import * as oidc from 'openid-client';
-import { Browser } from '../../conformance/browser.ts';
-import { registerThroughForms, type PersonToRegister } from '../../conformance/login-driver.ts';
+import { Browser, type Page } from '../../conformance/browser.ts';
+import { completeInteraction, registerThroughForms, type PersonToRegister } from '../../conformance/login-driver.ts';
 import type { Topology } from '../../federation/topology.ts';
 import { callAdmin } from '../../infra/admin-client.ts';
 
@@ -33,7 +33,7 @@ export class StoryLogins {
   constructor(
     private readonly topology: Topology,
     private readonly dataDir: string,
-    /** The services entity the tokens are for. */
+    /** The services entity the tokens are for, unless another is named. */
     private readonly services: string,
   ) {
     this.registries = topology.services().url;
@@ -78,30 +78,47 @@ export class StoryLogins {
     return pending;
   }
 
-  /** A new person registers at the OP `opId` and gets a token for the services entity. */
-  async signUp(opId: string): Promise<StoryPerson> {
+  /** An authorization request at `opId` for `resource`, opened in a browser that follows the brokers to the person's home. */
+  private async start(opId: string, resource: string) {
     const config = await this.client(opId);
-    const person = await this.newPerson();
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: REDIRECT_URI,
       scope: 'openid profile services',
-      resource: this.services,
+      resource,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
     });
-    const browser = new Browser(new Set([new URL(config.serverMetadata().issuer).origin]));
-    const start = await browser.navigate(url.toString());
-    const end = await registerThroughForms(browser, start, person, PASSWORD, (phone) => this.code(phone));
-    if (!end.left) throw new Error(`the registration at ${opId} did not come back to the client (${end.status} ${end.url})`);
-    const tokens = await oidc.authorizationCodeGrant(
-      config,
-      new URL(end.url),
-      { pkceCodeVerifier: verifier, expectedState: state },
-      { resource: this.services },
-    );
-    return { ...person, token: tokens.access_token };
+    const ops = this.topology.ops().map((o) => new URL(o.issuer ?? o.url).origin);
+    const browser = new Browser(new Set(ops));
+    const page = await browser.navigate(url.toString());
+    const finish = async (end: Page) => {
+      if (!end.left) throw new Error(`the login at ${opId} did not come back to the client (${end.status} ${end.url})`);
+      const tokens = await oidc.authorizationCodeGrant(
+        config,
+        new URL(end.url),
+        { pkceCodeVerifier: verifier, expectedState: state },
+        { resource },
+      );
+      return tokens.access_token;
+    };
+    return { browser, page, finish };
+  }
+
+  /** A new person registers at the OP `opId` and gets a token for the services entity. */
+  async signUp(opId: string, resource = this.services): Promise<StoryPerson> {
+    const person = await this.newPerson();
+    const { browser, page, finish } = await this.start(opId, resource);
+    const token = await finish(await registerThroughForms(browser, page, person, PASSWORD, (phone) => this.code(phone)));
+    return { ...person, token };
+  }
+
+  /** A person registered elsewhere logs in at `opId` (the brokers take them home for the password) for `resource`. */
+  async logIn(opId: string, person: PersonToRegister, resource: string): Promise<StoryPerson> {
+    const { browser, page, finish } = await this.start(opId, resource);
+    const token = await finish(await completeInteraction(browser, page, { username: person.id_number, password: PASSWORD }));
+    return { ...person, token };
   }
 }

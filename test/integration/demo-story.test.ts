@@ -11,11 +11,16 @@ import { until } from '../helpers/until.ts';
 
 let fed: TestFederation;
 test.before(async () => {
-  fed = await startTestFederation(['gd', 'gz', 'registries', 'gz-services']);
+  fed = await startTestFederation(['gd', 'gz', 'zj', 'registries', 'gz-services', 'zj-services']);
   // An OP obtains its real-name-op trust mark after it starts; the story needs it for service tokens.
-  const { token } = await personWithToken(fed, 'gz', 'gz-services');
-  const api = casesApi(fed, 'gz-services');
-  await until(async () => (await api.call('GET', '/me', { token })).status === 200, 'gz trusted with service tokens', 60_000);
+  for (const [op, services] of [
+    ['gz', 'gz-services'],
+    ['zj', 'zj-services'],
+  ]) {
+    const { token } = await personWithToken(fed, op!, services!);
+    const api = casesApi(fed, services!);
+    await until(async () => (await api.call('GET', '/me', { token })).status === 200, `${op} trusted with service tokens`, 60_000);
+  }
 });
 test.after.always(async () => {
   await fed?.close();
@@ -26,7 +31,8 @@ test('the demo story runs step by step and exits 0', async (t) => {
   const run = await runCli(['demo', 'story', '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
   t.is(run.code, 0, run.stdout + run.stderr);
   const steps = run.stdout.split('\n').filter((l) => /^ {2}✔/.test(l));
-  t.true(steps.length >= 15, run.stdout);
+  t.true(steps.length >= 19, run.stdout);
+  t.regex(run.stdout, /case ZJ-\d{8}-\d{6}-[0-9A-Z], handed to gz-services/);
   t.regex(run.stdout, /case GZ-\d{8}-\d{6}-[0-9A-Z]/);
   t.regex(run.stdout, /Every step gave the expected answer/);
 });
