@@ -130,6 +130,9 @@ export const SYNTHETIC = {
   usccs: ['91440101MA5CXXXX0', '91110000100000000'].map((d) => d + usccCheckCharacter(d)),
 };
 
+/** A licence number of the right form (none is issued under it). */
+const LICENSE_ID = '00000000-0000-4000-8000-000000000000';
+
 const pathOf = (url: unknown, fallback: string) => (typeof url === 'string' ? new URL(url).pathname : fallback);
 
 /** The endpoints of one entity, with well-formed values drawn from the whole federation. */
@@ -279,10 +282,32 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
         [f('number', [CASE_NUMBER], { in: 'path' }), f('action', ['accept', 'decide'], { in: 'path' }), f('csrf', ['x'])],
         { session: 'portal' },
       ),
+      // The e-license pages (docs/licenses.md).
+      ep('GET', '/licenses/verify', 'none', [jwt('license'), lang]),
+      ep('POST', '/licenses/verify', 'form', [f('csrf', ['x']), jwt('license'), f('audience', entityIds), f('nonce', ['n']), lang], {
+        session: 'portal',
+      }),
+      ep('GET', '/licenses', 'none', [lang], { session: 'portal' }),
+      ep('GET', '/licenses/:id', 'none', [f('id', [LICENSE_ID], { in: 'path' }), lang], { session: 'portal' }),
+      ep('GET', '/licenses/:id/download', 'none', [f('id', [LICENSE_ID], { in: 'path' })], { session: 'portal' }),
+      ep(
+        'POST',
+        '/licenses/:id/share',
+        'form',
+        [
+          f('id', [LICENSE_ID], { in: 'path' }),
+          f('csrf', ['x']),
+          f('disclose', ['name', 'id_number']),
+          f('audience', ['x']),
+          f('nonce', ['n']),
+        ],
+        { session: 'portal' },
+      ),
     );
   }
   if (e.kind === 'services') {
     const names = ['张三', 'Fuzz'];
+    const holderFields = [f('holder_kind', ['natural', 'legal']), f('holder_id', [...SYNTHETIC.idNumbers, ...SYNTHETIC.usccs])];
     out.push(
       ep('POST', '/population/verify', 'json', [f('name', names), f('id_number', SYNTHETIC.idNumbers)], {
         authorization: 'entity-assertion',
@@ -354,6 +379,35 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
         authorization: 'entity-assertion',
       }),
       ep('POST', '/case-handoffs/supply', 'json', [f('number', [CASE_NUMBER])], { authorization: 'entity-assertion' }),
+      // E-licenses (docs/licenses.md).
+      ep('GET', '/licenses/types', 'none', []),
+      ep('POST', '/licenses/verify', 'json', [jwt('license'), f('audience', entityIds), f('nonce', ['n'])]),
+      ep('GET', '/licenses/status-lists/:list', 'none', [f('list', ['1', '2'], { in: 'path' })]),
+      ep('POST', '/licenses/directory/entries', 'json', [...holderFields, f('type', ['resident_id_card', 'business_license'])], {
+        authorization: 'entity-assertion',
+      }),
+      ep('POST', '/licenses/directory/lookup', 'json', holderFields, { authorization: 'entity-assertion' }),
+      ep('GET', '/licenses/mine', 'none', [], { authorization: 'access-token' }),
+      ep('GET', '/licenses/mine/:id', 'none', [f('id', [LICENSE_ID], { in: 'path' })], { authorization: 'access-token' }),
+      ep(
+        'POST',
+        '/licenses/mine/:id/presentations',
+        'json',
+        [f('id', [LICENSE_ID], { in: 'path' }), f('audience', entityIds), f('nonce', ['n'])],
+        { authorization: 'access-token' },
+      ),
+      ep('POST', '/licenses/mine/demo', 'none', [], { authorization: 'access-token' }),
+      ep('POST', '/admin/licenses', 'json', [f('type', ['resident_id_card', 'case_result']), f('valid_until', ['2030-01-01T00:00:00Z'])], {
+        authorization: 'admin',
+      }),
+      ep(
+        'POST',
+        '/admin/licenses/:id/:action',
+        'json',
+        [f('id', [LICENSE_ID], { in: 'path' }), f('action', ['revoke', 'suspend', 'reinstate'], { in: 'path' }), f('reason', ['x'])],
+        { authorization: 'admin' },
+      ),
+      ep('POST', '/demo/licenses', 'json', [f('id_number', SYNTHETIC.idNumbers)]),
     );
   }
   return out;

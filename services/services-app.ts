@@ -11,6 +11,7 @@
  * - Ask, rate, my space (docs/voice.md): /questions, /ratings/…, /my/…, /faq/:code, /staff/…, admin /admin/voice/…
  * - Notices sent from this entity (the SMS stand-in): admin GET /admin/outbox?to=PHONE, demo GET /demo/outbox?to=PHONE
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
+ * - E-licenses (docs/licenses.md): /licenses/…, admin /admin/licenses/…, demo /demo/licenses
  */
 import Router from '@koa/router';
 import { z } from 'zod';
@@ -34,6 +35,8 @@ import type { ServiceAccess } from './service-access/service-access-tokens.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
 import type { CrossRegion } from './cases/case-context.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
+import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
+import { caseResultMaker, licenceShelf } from './licenses/license-bridges.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
@@ -41,6 +44,8 @@ export interface ServicesOptions {
   resolveCallerKeys: EntityKeyResolver;
   /** Checks the access tokens OPs of the federation issued for this entity (portals call with them). */
   access: ServiceAccess;
+  /** What the e-license node needs of the federation. */
+  licenseTrust: LicenseTrust;
   /** The platform this entity serves; without it, one entity with the base registries and the whole catalog. */
   platform?: ServicesPlatform;
 }
@@ -78,7 +83,13 @@ const representativeBody = z
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
-export async function createServicesApp({ runtime, resolveCallerKeys, access, platform }: ServicesOptions): Promise<ServicesInstance> {
+export async function createServicesApp({
+  runtime,
+  resolveCallerKeys,
+  access,
+  licenseTrust,
+  platform,
+}: ServicesOptions): Promise<ServicesInstance> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
   const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
@@ -185,11 +196,13 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, pl
   app.use(feedRoutes.routes());
   app.use(feedRoutes.allowedMethods());
   // Case numbers carry the platform's code (gz), not the entity's (gz-services).
+  const licenses = createLicenseNode(runtime, licenseTrust, access);
   const cases = {
     runtime,
     catalog,
     outbox,
     access,
+    makeResult: caseResultMaker(licenses.registry, runtime.self.url),
     ...(platform
       ? {
           platform: platform.catalog.code,
@@ -200,7 +213,9 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, pl
   };
   const caseRoutes = casesRouter(cases);
   app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
-  app.use(voiceRouter({ runtime, access, ...casesParts(cases) }).routes());
+  app.use(voiceRouter({ runtime, access, licences: licenceShelf(licenses.registry), ...casesParts(cases) }).routes());
+  app.use(licenses.router.routes());
+  app.use(licenses.router.allowedMethods());
   app.use(common.routes());
   if (baseRegistries) app.use(router.routes());
   app.use(refuseOtherMethods);

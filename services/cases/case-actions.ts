@@ -381,6 +381,8 @@ export async function act(deps: CaseDeps, number: string, event: CaseEvent, acto
     result = await deps.makeResult({
       number,
       itemCode: c.item_code,
+      itemName: c.item_name,
+      decidedOn: c.decided_on ?? today(deps),
       resultName: item.result.name,
       holder: openPerson(deps, c.applicant_enc),
       authority: c.authority,

@@ -44,6 +44,8 @@ export type Notifier = (phone: string, text: string) => Promise<void>;
 
 /** Makes the result of an approved case (an e-license) and says where it is. */
 export type ResultMaker = (c: {
+  itemName: string;
+  decidedOn: string;
   number: string;
   itemCode: string;
   resultName: string;
