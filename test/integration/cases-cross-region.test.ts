@@ -32,6 +32,8 @@ let fed: TestFederation;
 let zj: CasesApi;
 let gz: CasesApi;
 let applicant: { token: string; person: Person };
+/** The same person's token for Guangzhou's services entity, where the result is issued. */
+let atHome: string;
 let receiver: { token: string; person: Person };
 let police: { token: string; person: Person };
 
@@ -68,6 +70,7 @@ test.before(async () => {
   ] as const)
     await until(async () => (await api.call('GET', '/me', { token: who.token })).status === 200, `${op} trusted`, 60_000);
   applicant = { person: registered.person, token: await tokenAtZj(registered.person) };
+  atHome = registered.token;
   await zj.grant(staffAtZj.person.id_number, HZ_POLICE, 'receiver');
   await gz.grant(police.person.id_number, GZ_POLICE, 'acceptor,reviewer,decider,sender');
   receiver = staffAtZj;
@@ -152,6 +155,16 @@ test('received at Zhejiang, handed over signed, decided at Guangzhou: one case a
   t.like(byNumber.json, { number, state: 'closed' });
   const atGuangzhou = await gz.call('POST', '/cases/lookup', { body: { number, phone_tail: applicant.person.phone.slice(-4) } });
   t.like(atGuangzhou.json, { number, state: 'closed' });
+
+  // The result is an e-license of the person, issued at Guangzhou, which verifies anywhere through the trust chain.
+  const result = seen.json.result as { kind: string; id: string };
+  t.is(result.kind, 'e_license');
+  const held = await gz.call('GET', `/licenses/mine/${result.id}`, { token: atHome });
+  t.is(held.status, 200, JSON.stringify(held.json));
+  t.like(held.json.claims, { case_number: number, item_code: PERMIT });
+  const verified = await zj.call('POST', '/licenses/verify', { body: { license: held.json.credential } });
+  t.is(verified.status, 200, JSON.stringify(verified.json));
+  t.like(verified.json, { valid: true });
 
   // Signed and logged at both ends.
   const sent = (await readAudit(runtime('zj-services').db, 200)).find((e) => e.event === 'case.hand_off' && e.subject === `case:${number}`);
