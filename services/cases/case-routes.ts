@@ -26,7 +26,7 @@ import { apply, idempotencyKey, MAX_MATERIAL_BYTES, queryCodeHash, upload } from
 import { MATERIAL_AAD, openPerson, applicantIndex, type CaseDeps } from './case-context.ts';
 import { CASE_EVENTS, type CaseEvent } from './case-lifecycle.ts';
 import { parseCaseNumber } from './case-numbers.ts';
-import { casesOf, published, queue, stats, type QueueFilter } from './case-queries.ts';
+import { casesOf, published, queue, stats, supervisedAuthorities, type QueueFilter } from './case-queries.ts';
 import * as store from './case-store.ts';
 import { applicantView, publicView, staffView } from './case-views.ts';
 import { ageCase } from './demo-aging.ts';
@@ -202,6 +202,15 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
     const filter = (ctx.query.status ?? 'all') as QueueFilter;
     if (!['all', 'due_soon', 'overdue'].includes(filter)) throw new BadRequest('invalid_request', 'status: all, due_soon or overdue');
     ctx.body = await queue(deps, staff, filter, limitParam(ctx.query.limit));
+  });
+
+  // Supervisors (the supervisor role) read the figures of the authorities they oversee.
+  router.get('/staff/supervision', async (ctx) => {
+    const staff = await staffOf(ctx);
+    const own = [...new Set(staff.grants.filter((g) => g.role === 'supervisor').map((g) => g.authority))];
+    if (own.length === 0) throw new Forbidden('role_required', 'supervision needs the supervisor role');
+    const authorities = [...new Set((await Promise.all(own.map((a) => supervisedAuthorities(deps.db, a)))).flat())];
+    ctx.body = { authorities, ...(await stats(deps, { authorities })) };
   });
 
   /** The case, for staff who hold a role at its authority or owe it an opinion; the reading is audited. */

@@ -131,6 +131,13 @@ browserTest('apply, correction, staff decision, the applicant sees the result, a
   await staffDoes(staff, 'close');
   await fits(t, staff.page);
 
+  // A supervisor of the authority reads its figures.
+  await casesApi(fed, 'nj-services').grant(staffPerson.id_number, JUSTICE, 'supervisor');
+  await staff.page.goto(`${portalUrl}/workbench/supervision`);
+  t.is(await staff.page.getByRole('heading', { level: 1 }).innerText(), '监督');
+  t.true(await staff.page.getByText('法律援助申请').isVisible());
+  await fits(t, staff.page);
+
   // The applicant sees the result and every step.
   await applicant.page.goto(`${portalUrl}/my-cases/${number}`);
   t.true(await applicant.page.locator('dl.record').first().getByText('已办结').isVisible());

@@ -197,6 +197,14 @@ test('a case runs from receipt through one correction to a published decision an
   t.true((list.json.cases as { number: string }[]).some((c) => c.number === number));
   const publishedList = await api.call('GET', `/cases/published?authority=${HEALTH}`);
   t.true((publishedList.json.decisions as { number: string }[]).some((d) => d.number === number));
+  // A supervisor of the authority reads the same figures (supervision page).
+  problem(t, await api.call('GET', '/staff/supervision', { token: officer.token }), 403, 'role_required');
+  await api.grant(reviewer.person.id_number, HEALTH, 'supervisor');
+  const supervised = await api.call('GET', '/staff/supervision', { token: reviewer.token });
+  t.true(
+    (supervised.json.items as { item_code: string }[]).some((i) => i.item_code === LICENSING),
+    JSON.stringify(supervised.json),
+  );
   const stats = await api.call('GET', `/admin/cases/stats?authority=${HEALTH}`, { token: adminTokenOf() });
   const row = (stats.json.items as { item_code: string; closed: number; decided: number }[]).find((i) => i.item_code === LICENSING)!;
   t.true(row.closed >= 1 && row.decided >= 1);
