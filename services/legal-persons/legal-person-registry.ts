@@ -102,6 +102,16 @@ export class LegalPersonRegistry {
     });
   }
 
+  /** The registered facts of an organization, or null. */
+  async facts(uscc: string): Promise<{ name: string; type: string; representativeName: string } | null> {
+    const { rows } = await this.db.query<{ name: string; org_type: string; representative_name: string }>(
+      'SELECT name, org_type, representative_name FROM organizations WHERE uscc_index = $1',
+      [this.index.of('uscc', uscc)],
+    );
+    const org = rows[0];
+    return org ? { name: org.name, type: org.org_type, representativeName: org.representative_name } : null;
+  }
+
   async checkRepresentative(uscc: string, orgName: string, repName: string, repIdNumber: string): Promise<RepresentativeCheck> {
     const { rows } = await this.db.query<{ name: string; org_type: string; representative_name: string; representative_id_index: string }>(
       'SELECT name, org_type, representative_name, representative_id_index FROM organizations WHERE uscc_index = $1',
