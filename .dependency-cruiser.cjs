@@ -25,11 +25,12 @@ module.exports = {
       to: { path: '^(idp|services|portal-demo|conformance|cli|test|bench|fuzz)/' },
     },
     {
-      name: 'services-on-infra-only',
-      comment: 'Services talk to OPs over HTTP/OIDC only.',
+      name: 'services-on-infra-and-trust-only',
+      comment:
+        'Services talk to OPs over HTTP/OIDC only; as entities of the federation they use its trust layer (federation/) to know whom to trust.',
       severity: 'error',
       from: { path: '^services/' },
-      to: { path: '^(federation|idp|portal-demo|conformance|cli|test|bench|fuzz)/' },
+      to: { path: '^(idp|portal-demo|conformance|cli|test|bench|fuzz)/' },
     },
     {
       name: 'portals-on-infra-only',

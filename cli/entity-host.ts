@@ -39,6 +39,7 @@ import {
 } from '../federation/trust-mark-issuer.ts';
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
+import { ServiceAccessTokens } from '../services/service-access/service-access-tokens.ts';
 import { createPortalApp } from '../portal-demo/portal-app.ts';
 import { HomeRegistry, identifierIndex, type HomeKind } from '../federation/registry-of-homes.ts';
 import { crashPoint } from '../infra/crash-points.ts';
@@ -49,6 +50,7 @@ import { isRegistryConflictsPath, registryConflictsAdmin } from '../federation/r
 import { CONFLICT_NOTICE_PATH, conflictNoticeEndpoint, sendConflictNotices } from '../federation/registry-conflict-notices.ts';
 import type { EntityKeyResolver } from '../infra/entity-assertion.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
+import { TrustedResources } from '../federation/trusted-resources.ts';
 import { FederationTrust } from '../federation/federation-trust.ts';
 import { ACCOUNT_CLIENT_ID } from '../idp/account/account-routes.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
@@ -317,6 +319,11 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         onRefused: (entityId, reason) => runtime.log.warn('automatic registration refused', { entity_id: entityId, reason }),
       }),
       recognition: recognition.options,
+      resources: new TrustedResources({
+        trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+        allowHttpEntityIds: allowHttpEntityIds(topology),
+        fetcher,
+      }),
     });
     app = op.app;
     metadata = {
@@ -326,15 +333,17 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     };
   } else if (entity.kind === 'services') {
     // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
-    const trust = new FederationTrust({
-      self: entity.url,
-      ops: new TrustedOps({
-        trustAnchors: [topologyTrustAnchor(topology, fetcher)],
-        allowHttpEntityIds: allowHttpEntityIds(topology),
-        fetcher,
-      }),
+    const ops = new TrustedOps({
+      trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+      allowHttpEntityIds: allowHttpEntityIds(topology),
+      fetcher,
     });
-    app = await createServicesApp({ runtime, resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts) });
+    const trust = new FederationTrust({ self: entity.url, ops });
+    app = await createServicesApp({
+      runtime,
+      resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
+      access: new ServiceAccessTokens(runtime, ops),
+    });
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
     // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.

@@ -40,6 +40,8 @@ import { moveBody, Relocation } from './broker/relocation.ts';
 import { validate } from '../infra/validation.ts';
 import { BadRequest, HttpError } from '../infra/errors.ts';
 import type { TrustedOps } from '../federation/trusted-op.ts';
+import type { TrustedResources } from '../federation/trusted-resources.ts';
+import { SERVICES_PERSON_PATH, servicesPersonRoute } from './service-access/services-person-route.ts';
 import type { FederationTrust } from '../federation/federation-trust.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
 import { brandStylesheetPath, STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
@@ -57,6 +59,8 @@ export interface OpOptions {
   acrUris?: Record<LoaLevel, string>;
   /** Accepts relying parties of the federation by their entity ID (automatic registration). */
   federationClients?: FederationClientResolver;
+  /** The services entities of the federation this OP issues access tokens for (RFC 8707). */
+  resources?: TrustedResources;
   /** Hybrid mode: the city portals whose people sign in here, by client ID (entity ID). */
   cityPortals?: ReadonlyMap<string, CityPortal>;
   /** Mutual recognition: this OP's place in the federation. Without it the OP knows its own accounts only. */
@@ -105,6 +109,7 @@ export async function createOp({
   federationClients,
   cityPortals = new Map(),
   recognition,
+  resources,
 }: OpOptions): Promise<OpInstance> {
   const { db, kv, log } = runtime;
   const issuer = runtime.self.url;
@@ -116,6 +121,7 @@ export async function createOp({
   const clients = new ClientStore(db, runtime.cipher);
   const services = new ServicesClient(issuer, servicesUrl, () => runtime.keyRing.signingKey());
   const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);
+  const findAccount = accountFinder(issuer, directory, accounts, legalPersons, recognized);
 
   const provider = new Provider(
     issuer,
@@ -129,7 +135,8 @@ export async function createOp({
       earlierGrant: (accountId, clientId) => latestGrantId(db, accountId, clientId),
       // Outside a federation, only the OP's own account area.
       maySkipConsent: (clientId) => recognition?.trust.maySkipConsent(clientId) ?? Promise.resolve(clientId === ACCOUNT_CLIENT_ID),
-      findAccount: accountFinder(issuer, directory, accounts, legalPersons, recognized),
+      findAccount,
+      isResourceServer: (resource) => resources?.isResource(resource) ?? Promise.resolve(false),
       interactionPolicy: interactionPolicyFor(sessionFacts({ directory, accounts, kv, acrUris })),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);
@@ -243,6 +250,7 @@ export async function createOp({
   organizationRoutes(router, deps);
   accountRoutes(router, deps);
   crossTierRoutes(router, deps);
+  if (resources) servicesPersonRoute(router, { runtime, signingKeys, findAccount, resources });
   if (recognition) {
     router.use(BROKER_PATHS, parseBody);
     brokerRoutes(router, { ...deps, sessions, upstreamLogout, trustedOps: recognition.trustedOps });
@@ -267,6 +275,7 @@ export async function createOp({
   const backChannelPaths = new Set([
     ...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo', 'jwks'].map((name) => provider.pathFor(name)),
     ...BROKER_PATHS,
+    SERVICES_PERSON_PATH,
   ]);
   const answerWithPage = answerPage((ctx, { status, code, message }) => {
     const p = pageContext(ctx, runtime);

@@ -34,7 +34,11 @@ import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
 
 export const CALLBACK_PATH = '/callback';
 export const BACKCHANNEL_LOGOUT_PATH = '/backchannel-logout';
-/** Scopes the portal may ask for; `legal_person` only when the person signs in for an organization. */
+/**
+ * OpenID scopes the portal may ask for; `legal_person` only when the person signs in for an
+ * organization. It also asks for `services`, the scope of its platform's services entity as a
+ * resource server (RFC 8707), which client metadata does not list (it names OpenID scopes only).
+ */
 export const PORTAL_SCOPE = 'openid profile legal_person';
 const ID_TOKEN_ALG = 'ES256';
 
@@ -322,7 +326,8 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       const config = await op.configuration();
       authorizationUrl = await oidc.buildAuthorizationUrlWithPAR(config, {
         redirect_uri: url + CALLBACK_PATH,
-        scope: legal ? 'openid profile legal_person' : 'openid profile',
+        scope: legal ? 'openid profile legal_person services' : 'openid profile services',
+        resource: opts.catalogUrl,
         code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
         code_challenge_method: 'S256',
         state: pending.state,
@@ -360,12 +365,12 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     try {
       const config = await op.configuration();
       // Our own URL, never the Host header: the redirect_uri sent with the code must be the registered one.
-      tokens = await oidc.authorizationCodeGrant(config, new URL(url + CALLBACK_PATH + ctx.search), {
-        pkceCodeVerifier: pending.verifier,
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-        idTokenExpected: true,
-      });
+      tokens = await oidc.authorizationCodeGrant(
+        config,
+        new URL(url + CALLBACK_PATH + ctx.search),
+        { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true },
+        { resource: opts.catalogUrl },
+      );
     } catch (err) {
       const failure = describeFailure(err);
       // Never the URL or its code: only what went wrong.
@@ -380,6 +385,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       sub: claims.sub,
       sid: typeof claims.sid === 'string' ? claims.sid : null,
       idToken: tokens.id_token!,
+      servicesToken: { value: tokens.access_token, expiresAt: Date.now() + (tokens.expiresIn() ?? 0) * 1000 },
       person: signedInView(claims),
       createdAt: Date.now(),
     });

@@ -29,6 +29,8 @@ export interface PortalSession {
   sid: string | null;
   /** For id_token_hint at logout. */
   idToken: string;
+  /** The access token for the platform's services entity (a JWT for it alone) and when it expires (ms). */
+  servicesToken: { value: string; expiresAt: number };
   person: SignedInView;
   createdAt: number;
 }

@@ -1,5 +1,6 @@
 /**
  * The services entity: base registries and the message outbox, as HTTP APIs.
+ * - Person APIs (portals call them with an OP's access token for this entity): GET /me
  * - Entity APIs (OPs call them with an entity assertion): POST /population/verify,
  *   POST /legal-persons/verify, POST /messages
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
@@ -22,11 +23,14 @@ import type Koa from 'koa';
 import { CatalogService } from './catalog/catalog-service.ts';
 import { catalogRouter } from './catalog/catalog-routes.ts';
 import { seedDemoCatalog } from './catalog/demo-catalog.ts';
+import type { ServiceAccess } from './service-access/service-access-tokens.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
   /** Resolves the federation keys of a calling entity, or null when it is not trusted. */
   resolveCallerKeys: EntityKeyResolver;
+  /** Checks the access tokens OPs of the federation issued for this entity (portals call with them). */
+  access: ServiceAccess;
 }
 
 const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.string().min(1).max(32) }).strict();
@@ -42,7 +46,7 @@ const representativeBody = z
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
-export async function createServicesApp({ runtime, resolveCallerKeys }: ServicesOptions): Promise<Koa> {
+export async function createServicesApp({ runtime, resolveCallerKeys, access }: ServicesOptions): Promise<Koa> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
   const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
@@ -79,6 +83,14 @@ export async function createServicesApp({ runtime, resolveCallerKeys }: Services
     await outbox.send(body.to, body.body, caller);
     ctx.status = 202;
     ctx.body = { accepted: true };
+  });
+
+  // Who this entity takes the caller for: the portal shows it, and it proves the token path end to end.
+  router.get('/me', async (ctx) => {
+    const principal = await access.authenticate(ctx);
+    const person = await access.person(principal);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { issuer: principal.issuer, subject: principal.subject, acr: principal.acr, kind: person.kind, name: person.name };
   });
 
   const addPerson = async (ctx: Koa.Context) => {

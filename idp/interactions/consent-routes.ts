@@ -5,9 +5,15 @@
 import type Router from '@koa/router';
 import { recordAudit } from '../../infra/audit-log.ts';
 import { consentPage } from '../views/pages.ts';
+import { SERVICES_SCOPE } from '../oidc/provider-config.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
 import { finishInteraction } from '../login/login-completion.ts';
 import { interactionScope, InteractionExpired, sendPage } from './interaction-context.ts';
+
+/** RFC 8707 resources the client asked to act at, with the scopes not granted yet. */
+function missingResourceScopes(details: { prompt: { details: Record<string, unknown> } }): Record<string, string[]> {
+  return (details.prompt.details.missingResourceScopes as Record<string, string[]> | undefined) ?? {};
+}
 
 export function consentRoutes(router: Router, deps: OpDependencies) {
   const { provider, runtime } = deps;
@@ -18,8 +24,10 @@ export function consentRoutes(router: Router, deps: OpDependencies) {
     const missing = (s.details.prompt.details.missingOIDCScope as string[] | undefined) ?? [];
     const requested = String(s.details.params.scope ?? '')
       .split(' ')
-      .filter(Boolean);
-    sendPage(ctx, consentPage({ ...s.form, clientName: s.clientName, scopes: missing.length ? missing : requested }));
+      .filter((scope) => scope && scope !== SERVICES_SCOPE);
+    // A services entity the client will act at for the person, by the platform's name.
+    const resources = Object.keys(missingResourceScopes(s.details)).map((r) => deps.recognition?.siteName(r, s.locale) ?? r);
+    sendPage(ctx, consentPage({ ...s.form, clientName: s.clientName, scopes: missing.length ? missing : requested, resources }));
   });
 
   router.post('/interaction/:uid/consent', async (ctx) => {
@@ -35,12 +43,13 @@ export function consentRoutes(router: Router, deps: OpDependencies) {
     const missingClaims = details.prompt.details.missingOIDCClaims as string[] | undefined;
     if (missingScope) grant.addOIDCScope(missingScope.join(' '));
     if (missingClaims) grant.addOIDCClaims(missingClaims);
+    for (const [resource, scopes] of Object.entries(missingResourceScopes(details))) grant.addResourceScope(resource, scopes.join(' '));
     const grantId = await grant.save();
     await recordAudit(runtime.db, {
       event: 'consent.granted',
       subject: details.session.accountId,
       clientId,
-      detail: { scope: missingScope ?? [] },
+      detail: { scope: missingScope ?? [], resources: Object.keys(missingResourceScopes(details)) },
     });
     await finishInteraction(ctx, deps, s, { consent: { grantId } }, true);
   });

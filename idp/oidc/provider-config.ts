@@ -26,6 +26,8 @@ export interface ProviderConfigInput {
   cookieKeys: string[];
   acrUris: Record<LoaLevel, string>;
   renderError: NonNullable<Configuration['renderError']>;
+  /** A services entity of the federation (RFC 8707 resource) this OP issues access tokens for. */
+  isResourceServer: (resource: string) => Promise<boolean>;
   logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
   postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
 }
@@ -51,6 +53,13 @@ export const SCOPE_CLAIMS = {
   id_number: ['id_number'],
   legal_person: ['uscc', 'org_name', 'act', 'agent_role', 'service_categories'],
 };
+
+/**
+ * The scope a services entity (resource server) accepts: its APIs act for the person who signed
+ * in (applications, cases, e-licenses). Its access tokens are RFC 9068 JWTs the services entity
+ * checks itself, through the OP's trust chain, without a call to the OP.
+ */
+export const SERVICES_SCOPE = 'services';
 
 export function providerConfiguration(c: ProviderConfigInput): Configuration {
   const cookiePrefix = `gov_id_${c.entityId}`;
@@ -119,6 +128,24 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       userinfo: { enabled: true },
       clientCredentials: { enabled: OP_METADATA.grantTypes.includes('client_credentials') },
       backchannelLogout: { enabled: true },
+      // RFC 8707: an access token for a services entity of the federation is a JWT for it alone.
+      // Without a `resource`, tokens stay opaque and serve userinfo only.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => undefined,
+        useGrantedResource: () => true,
+        getResourceServerInfo: async (_ctx, resource) => {
+          if (!(await c.isResourceServer(resource)))
+            throw new errors.InvalidTarget(`${resource} is not a services entity of the federation`);
+          return {
+            scope: SERVICES_SCOPE,
+            audience: resource,
+            accessTokenTTL: TTL.AccessToken,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
       rpInitiatedLogout: { enabled: true, logoutSource: c.logoutSource, postLogoutSuccessSource: c.postLogoutSuccessSource },
     },
     // Refresh tokens for every client allowed the grant; each use rotates it and a reused one revokes the grant.
@@ -151,6 +178,15 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       return grant;
     },
     ttl: TTL,
+    // RFC 9068 §2.2.1: a resource server learns how the person was authenticated (an item's
+    // minimum LoA). `gid` names the grant, so that the OP answers who acts for an organization
+    // under this very token (services-person-route.ts), with the mandate checked live.
+    extraTokenClaims: (ctx, token) => {
+      if (token.kind !== 'AccessToken' || !token.resourceServer) return undefined;
+      const { AuthorizationCode, RefreshToken } = ctx.oidc.entities;
+      const acr = (AuthorizationCode ?? RefreshToken)?.acr;
+      return { ...(acr ? { acr } : {}), ...(token.grantId ? { gid: token.grantId } : {}) };
+    },
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     interactions: { policy: c.interactionPolicy, url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     discovery: {

@@ -218,6 +218,8 @@ ${field(v, { name: 'password', label: 'field.password', type: 'password', autoco
 export interface ConsentView extends FormContext {
   clientName: string;
   scopes: string[];
+  /** Services entities (by name) where the client will act for the person with its access token. */
+  resources: string[];
 }
 
 export function consentPage(v: ConsentView): string {
@@ -229,7 +231,9 @@ export function consentPage(v: ConsentView): string {
     v,
     'page.consent',
     html`<p>${v.t('text.client_wants', { client: v.clientName })}</p>
-<ul class="scopes">${v.scopes.map((s) => html`<li>${label(s)}</li>`)}</ul>
+<ul class="scopes">${v.scopes.map((s) => html`<li>${label(s)}</li>`)}${v.resources.map(
+      (r) => html`<li>${v.t('text.resource_access', { resource: r })}</li>`,
+    )}</ul>
 <form method="post" action="${v.action}/consent">
 ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
 <button type="submit">${v.t('action.allow')}</button>

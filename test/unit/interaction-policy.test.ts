@@ -258,6 +258,7 @@ async function provider() {
     cookieKeys: [randomToken()],
     acrUris: DEFAULT_ACR_URIS,
     renderError: async () => undefined,
+    isResourceServer: async () => false,
     logoutSource: async () => undefined,
     postLogoutSuccessSource: async () => undefined,
   });
