@@ -51,6 +51,7 @@ import { CONFLICT_NOTICE_PATH, conflictNoticeEndpoint, sendConflictNotices } fro
 import type { EntityKeyResolver } from '../infra/entity-assertion.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
 import { TrustedResources } from '../federation/trusted-resources.ts';
+import { ExchangeNodes } from '../federation/exchange-nodes.ts';
 import { FederationTrust } from '../federation/federation-trust.ts';
 import { ACCOUNT_CLIENT_ID } from '../idp/account/account-routes.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
@@ -339,10 +340,22 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       fetcher,
     });
     const trust = new FederationTrust({ self: entity.url, ops });
+    const resources = new TrustedResources({
+      trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+      allowHttpEntityIds: allowHttpEntityIds(topology),
+      fetcher,
+    });
     app = await createServicesApp({
       runtime,
       resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
       access: new ServiceAccessTokens(runtime, ops),
+      exchange: new ExchangeNodes({
+        self: entity.url,
+        resources,
+        // The platform an authority runs has its data-sharing node: today national's is the one services entity.
+        nodeOf: (authority) => (authority === national.url ? topology.services().url : null),
+        nodes: () => topology.entities.filter((e) => e.kind === 'services').map((e) => e.url),
+      }),
     });
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {

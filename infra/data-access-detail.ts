@@ -112,3 +112,24 @@ export const dataSubject = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('legal'), uscc: z.string().min(1).max(32) }).strict(),
 ]);
 export type DataSubjectBody = z.infer<typeof dataSubject>;
+
+const localized = z.object({ 'zh-CN': z.string(), en: z.string() });
+
+/** A node's dataset catalog (`GET /exchange/datasets`), as the node publishes it and the OP's consent page reads it. */
+export const datasetCatalog = z.object({
+  node: z.string(),
+  name: localized,
+  purposes: z.array(z.object({ code: z.string(), category: z.string(), name: localized })),
+  datasets: z.array(
+    z.object({
+      id: z.string(),
+      name: localized,
+      subject: z.enum(['natural', 'legal']),
+      attributes: z.array(z.object({ name: z.string(), label: localized })),
+      purposes: z.array(z.string()),
+    }),
+  ),
+});
+export type DatasetCatalog = z.infer<typeof datasetCatalog>;
+export type Dataset = DatasetCatalog['datasets'][number];
+export type Purpose = DatasetCatalog['purposes'][number];

@@ -5,6 +5,7 @@
  *   POST /legal-persons/verify, POST /messages
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
  * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…
+ * - Data-sharing node (docs/exchange.md): /exchange/…, admin /admin/exchange/…
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
  */
 import Router from '@koa/router';
@@ -24,6 +25,9 @@ import { CatalogService } from './catalog/catalog-service.ts';
 import { catalogRouter } from './catalog/catalog-routes.ts';
 import { seedDemoCatalog } from './catalog/demo-catalog.ts';
 import type { ServiceAccess } from './service-access/service-access-tokens.ts';
+import type { ExchangeFederation } from './exchange/exchange-federation.ts';
+import { exchangeNode } from './exchange/exchange-node.ts';
+import { legalPersonFacts, populationFacts } from './exchange/registry-datasets.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
@@ -31,6 +35,8 @@ export interface ServicesOptions {
   resolveCallerKeys: EntityKeyResolver;
   /** Checks the access tokens OPs of the federation issued for this entity (portals call with them). */
   access: ServiceAccess;
+  /** This entity's place among the data-sharing nodes of the federation. */
+  exchange: ExchangeFederation;
 }
 
 const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.string().min(1).max(32) }).strict();
@@ -46,12 +52,15 @@ const representativeBody = z
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
-export async function createServicesApp({ runtime, resolveCallerKeys, access }: ServicesOptions): Promise<Koa> {
+export async function createServicesApp({ runtime, resolveCallerKeys, access, exchange }: ServicesOptions): Promise<Koa> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
   const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
   await population.seed();
   await legalPersons.seed(population.seededPersons(20));
+  const node = exchangeNode(runtime, access, exchange);
+  node.datasets.add(populationFacts(population));
+  node.datasets.add(legalPersonFacts(legalPersons));
   const catalog = new CatalogService(runtime.db);
   if (runtime.demo) await seedDemoCatalog(catalog);
 
@@ -126,6 +135,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access }: 
   app.use(catalogRoutes.routes());
   app.use(catalogRoutes.allowedMethods());
   app.use(router.routes());
+  app.use(node.router.routes());
   app.use(refuseOtherMethods);
   app.use(async () => {
     throw new NotFound('no such endpoint');

@@ -10,6 +10,7 @@ import { CONSENT_CHECK_PATH, type ConsentStatus } from '../../infra/data-access-
 import { postAsEntity } from '../../infra/entity-request.ts';
 import type { EntityRuntime } from '../../infra/entity-runtime.ts';
 import { HttpError } from '../../infra/errors.ts';
+import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
 import type { DataSubject } from './datasets.ts';
 import { subjectBody } from './data-request.ts';
 import { Refusal } from './exchange-refusals.ts';
@@ -35,15 +36,12 @@ export interface ConsentTokens {
 const CHECK_TIMEOUT_MS = 5_000;
 const STATUSES: readonly ConsentStatus[] = ['active', 'revoked', 'expired', 'used', 'unknown'];
 
-/** An access token verifier for this entity (services/service-access), whatever its errors are. */
-export type VerifyAccessToken = (token: string) => Promise<Omit<ConsentToken, 'details'> & { authorizationDetails: unknown[] }>;
-
-export function consentTokens(runtime: EntityRuntime, verifyAccessToken: VerifyAccessToken): ConsentTokens {
+export function consentTokens(runtime: EntityRuntime, access: ServiceAccess): ConsentTokens {
   return {
     async verify(token) {
       try {
-        const verified = await verifyAccessToken(token);
-        return { ...verified, details: verified.authorizationDetails };
+        const { issuer, clientId, authorizationDetails, tokenId, expiresAt } = await access.verify(token);
+        return { issuer, clientId, details: authorizationDetails, tokenId, expiresAt, token };
       } catch (err) {
         if (!(err instanceof HttpError)) throw err;
         // Fail closed: the issuer's keys out of reach is no consent either.

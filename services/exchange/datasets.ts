@@ -5,22 +5,8 @@
  * source that reads the node's own registries; the catalog is what the OP's consent page names
  * and what the node checks a request against.
  */
-import { PURPOSES, type Localized, type Purpose } from './purposes.ts';
-import type { SubjectKind } from './access-log.ts';
-
-export interface DatasetAttribute {
-  name: string;
-  label: Localized;
-}
-
-export interface Dataset {
-  id: string;
-  name: Localized;
-  subject: SubjectKind;
-  attributes: DatasetAttribute[];
-  /** Purpose codes it may be shared for. */
-  purposes: string[];
-}
+import type { Dataset, DatasetCatalog } from '../../infra/data-access-detail.ts';
+import { PURPOSES, type Localized } from './purposes.ts';
 
 /** Whose data a request is for; the identifier is checked (format and check character) before it gets here. */
 export type DataSubject = { kind: 'natural'; idNumber: string } | { kind: 'legal'; uscc: string };
@@ -29,13 +15,6 @@ export interface DatasetSource {
   dataset: Dataset;
   /** The asked attributes of the subject's record, or null when this node holds none. */
   read(subject: DataSubject, attributes: string[]): Promise<Record<string, string> | null>;
-}
-
-export interface DatasetCatalog {
-  node: string;
-  name: Localized;
-  purposes: readonly Purpose[];
-  datasets: Dataset[];
 }
 
 export class Datasets {
@@ -57,6 +36,6 @@ export class Datasets {
   }
 
   catalog(): DatasetCatalog {
-    return { node: this.node, name: this.name, purposes: PURPOSES, datasets: [...this.sources.values()].map((s) => s.dataset) };
+    return { node: this.node, name: this.name, purposes: [...PURPOSES], datasets: [...this.sources.values()].map((s) => s.dataset) };
   }
 }

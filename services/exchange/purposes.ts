@@ -4,13 +4,9 @@
  * an organization's agent may consent only for purposes whose category their authorization
  * covers. Published in every node's dataset catalog, so the OP's consent page names them.
  */
-export type Localized = { 'zh-CN': string; en: string };
+import type { Purpose } from '../../infra/data-access-detail.ts';
 
-export interface Purpose {
-  code: string;
-  category: 'business' | 'tax' | 'social_security' | 'housing_fund' | 'permits';
-  name: Localized;
-}
+export type Localized = { 'zh-CN': string; en: string };
 
 export const PURPOSES: readonly Purpose[] = [
   {
