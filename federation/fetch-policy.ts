@@ -4,7 +4,8 @@
  * chains, automatic registration, callers' keys and trust mark issuers; subordinate statements)
  * goes through its fetcher, which asks in this order:
  *
- * 1. Negative cache: an identifier refused in the last minute is refused again at once.
+ * 1. Negative cache: an identifier refused in the last minute (one not listed: in the last ten
+ *    seconds) is refused again at once.
  * 2. Listing: the identifier must be the trust anchor, an entity the topology names, one of this
  *    entity's own subordinates, or listed top-down by the federation's authorities
  *    (federation-membership.ts). An identifier the listing does not hold costs its source one of
@@ -35,8 +36,13 @@ import {
 
 /** Lookups of identifiers the listing does not hold, per source per minute. */
 const UNKNOWN_LOOKUPS_PER_MINUTE = 30;
-/** How long a refused identifier is refused without asking again, and how many are remembered. */
+/**
+ * How long a refused identifier is refused without asking again, and how many are remembered. An
+ * identifier the listing did not hold is asked about again sooner: an administrator may have just
+ * added it, and asking again costs its source a lookup and shares a walk at most once a second.
+ */
 const REFUSED_MS = 60_000;
+const NOT_LISTED_REFUSED_MS = 10_000;
 const REFUSED_MAX_ENTRIES = 10_000;
 /** Per fetch; per statement the trust chain's own limit (64 KiB) applies, per list 1 MiB. */
 const TIMEOUT_MS = 3000;
@@ -106,8 +112,8 @@ export class FederationFetchPolicy {
 
   /** Throws `fetch_refused` unless `entityId` may be fetched (see the module comment). */
   async #admit(entityId: string, at: { label: string; url: string }): Promise<void> {
-    const refuse = (reason: string, remember: boolean): never => {
-      if (remember) this.#remember(entityId, reason);
+    const refuse = (reason: string, remember: boolean, forMs = REFUSED_MS): never => {
+      if (remember) this.#remember(entityId, reason, forMs);
       throw new TrustChainError(at.label, 'fetch_refused', reason, { url: at.url });
     };
     // What this entity's own configuration names is fetched even if it was refused a moment ago
@@ -141,7 +147,7 @@ export class FederationFetchPolicy {
     } catch (err) {
       return refuse(`the federation's listing cannot be read now (${(err as Error).message})`, false);
     }
-    if (!listed) refuse(`${entityId} is not listed by any authority of the federation`, true);
+    if (!listed) refuse(`${entityId} is not listed by any authority of the federation`, true, NOT_LISTED_REFUSED_MS);
   }
 
   async #refusingAddresses(entityId: string, at: { label: string; url: string }, fetch: () => Promise<string>): Promise<string> {
@@ -149,14 +155,14 @@ export class FederationFetchPolicy {
       return await fetch();
     } catch (err) {
       if (!(err instanceof AddressRefused)) throw err;
-      this.#remember(entityId, err.message);
+      this.#remember(entityId, err.message, REFUSED_MS);
       throw new TrustChainError(at.label, 'fetch_refused', err.message, { url: at.url });
     }
   }
 
-  #remember(entityId: string, reason: string): void {
+  #remember(entityId: string, reason: string, forMs: number): void {
     this.#refused.delete(entityId);
-    this.#refused.set(entityId, { reason, until: Date.now() + REFUSED_MS });
+    this.#refused.set(entityId, { reason, until: Date.now() + forMs });
     while (this.#refused.size > REFUSED_MAX_ENTRIES) this.#refused.delete(this.#refused.keys().next().value!);
   }
 }

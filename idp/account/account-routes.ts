@@ -188,7 +188,8 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     try {
       await relocation.moveAway(accounts.idNumberOf(s.person), home);
     } catch (err) {
-      if (!(err instanceof HttpError)) throw err;
+      // An outage (503: the store, or the new home, out of reach) is said as one: try later, nothing moved.
+      if (!(err instanceof HttpError) || err.status >= 500) throw err;
       return showAccount(
         ctx,
         s,

@@ -126,7 +126,7 @@ test.serial(
     t.is(lookup.status, 200, JSON.stringify(lookup.json));
     t.is(lookup.json.home, gz);
     // So do the base registries (a person registering at fs is checked there), once their fetch
-    // policy forgets its refusal of fs from before it was added (federation/fetch-policy.ts: a minute).
+    // policy forgets its refusal of fs from before it was added (federation/fetch-policy.ts: ten seconds).
     let check = await populationCheckByFs(person);
     for (let i = 0; check.status === 401 && i < 150; i++) {
       await new Promise((r) => setTimeout(r, 1000));

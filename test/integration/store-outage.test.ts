@@ -13,7 +13,7 @@ import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, oidc, passwordLogin, redeem, relyingParty, type RelyingParty } from '../helpers/flows.ts';
 import { seededPerson } from '../helpers/integration-extra.ts';
 import { until } from '../helpers/until.ts';
-import { capturingLogger } from '../helpers/capturing-logger.ts';
+import { lineText, recordingLogger, type LogLine } from '../helpers/recording-logger.ts';
 
 const PASSWORD = 'Outage-pass-42';
 const UNAVAILABLE = { zh: '服务暂时不可用，请稍后再试。', en: 'The service is temporarily unavailable. Try again later.' };
@@ -23,12 +23,12 @@ const RECOVERY_BOUND_MS = 60_000;
 let redis: PrivateRedis;
 let fed: TestFederation;
 let rp: RelyingParty;
-const logged: string[] = [];
+const logged: LogLine[] = [];
 
 test.before(async () => {
   if (!redisServerInstalled) return;
   redis = await startPrivateRedis();
-  fed = await startTestFederation(['gd', 'registries'], { redisUrl: redis.url, log: capturingLogger(logged) });
+  fed = await startTestFederation(['gd', 'registries'], { redisUrl: redis.url, log: recordingLogger(logged, {}, { echo: true }) });
   rp = await relyingParty(fed, 'gd');
 });
 test.after.always(async () => {
@@ -137,7 +137,7 @@ async function answersUnavailable(t: ExecutionContext, res: Response) {
     t.is(relogged.claims()!.sub, tokens.claims()!.sub, 'a full login works again');
 
     // Operators learn of it once when it starts and once when it ends, not once per request.
-    const outageLog = logged.filter((l) => l.includes('key-value store')).map((l) => (JSON.parse(l) as { level: string }).level);
+    const outageLog = logged.filter((l) => lineText(l).includes('key-value store')).map((l) => l.level);
     t.deepEqual(outageLog, ['error', 'info']);
   },
 );

@@ -5,11 +5,11 @@
  * end to end through the hosts.
  */
 import test from 'ava';
+import { lineText, recordingLogger, type LogLine } from '../helpers/recording-logger.ts';
 import { randomBytes } from 'node:crypto';
 import { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import type { Database } from '../../infra/database.ts';
 import { InvalidIdentifier, InvalidUscc } from '../../infra/identifiers.ts';
-import type { Logger } from '../../infra/log.ts';
 import { migrate } from '../../infra/migrate.ts';
 import { HomeConflict, HomeRegistry, type HomeKind } from '../../federation/registry-of-homes.ts';
 import {
@@ -42,21 +42,8 @@ async function registryDb(engine: DatabaseEngine): Promise<Database> {
 const newId = () => syntheticIdNumber(randomDraw);
 const newUscc = () => syntheticUscc(randomDraw);
 
-/** A logger that keeps what it is given. */
-function capturingLogger(lines: string[]): Logger {
-  const record = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
-    void lines.push(JSON.stringify({ level, msg, ...fields }));
-  return {
-    debug: record('debug'),
-    info: record('info'),
-    warn: record('warn'),
-    error: record('error'),
-    child: () => capturingLogger(lines),
-  };
-}
-
-function publisher(db: Database, deliver: (p: Publication) => Promise<void>, lines: string[] = []): RegistryPublisher {
-  return new RegistryPublisher({ db, cipher: keys.cipher, deliver, log: capturingLogger(lines) });
+function publisher(db: Database, deliver: (p: Publication) => Promise<void>, lines: LogLine[] = []): RegistryPublisher {
+  return new RegistryPublisher({ db, cipher: keys.cipher, deliver, log: recordingLogger(lines) });
 }
 
 /** The database's clock, in seconds. */
@@ -262,7 +249,7 @@ forEngines(
     const db = await registryDb(engine);
     const person = newId();
     await db.transaction((tx) => enqueueRegistryPublication(tx, keys, { kind: 'natural', identifier: person, home: GZ }));
-    const lines: string[] = [];
+    const lines: LogLine[] = [];
     let calls = 0;
     const failing = publisher(
       db,
@@ -295,7 +282,7 @@ forEngines(
     const capped = await backoffOf(db, () => failing.flush());
     t.true(within(capped, 300), `backoff is capped at five minutes (${JSON.stringify(capped)})`);
 
-    t.true(lines.length >= 3 && lines.every((l) => !l.includes(person)), 'failures are logged, without the identifier');
+    t.true(lines.length >= 3 && lines.every((l) => !lineText(l).includes(person)), 'failures are logged, without the identifier');
 
     await db.query('UPDATE registry_outbox SET next_attempt_at = now()');
     const delivered: Publication[] = [];
