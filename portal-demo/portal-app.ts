@@ -26,6 +26,7 @@ import { isMessageKey, pickLocale, translator, type Locale, type MessageKey } fr
 import { OpConnection } from './op-connection.ts';
 import { CatalogClient, type BrowseCounts } from './catalog-client.ts';
 import { addCatalogRoutes } from './catalog-routes.ts';
+import { addDataUseRoutes } from './data-use-routes.ts';
 import { catalogHome, type CatalogPageContext } from './views/catalog-pages.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
@@ -270,6 +271,20 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
         title: status === 404 ? 'page.not_found' : 'page.search_error',
         vars,
       }),
+  });
+
+  addDataUseRoutes(router, {
+    nodeUrl: opts.catalogUrl,
+    session: async (ctx) => {
+      const id = cookies.get(ctx, names.session);
+      return id ? state.getSession(id) : null;
+    },
+    csrf: csrfFor,
+    csrfOk,
+    form: (ctx) => formFields(ctx.request.body),
+    page,
+    platformName,
+    refuse: (ctx, status, message, lang) => showError(ctx, status, message, { lang, title: 'page.data_use' }),
   });
 
   router.get(STYLESHEET_PATH, (ctx) => {

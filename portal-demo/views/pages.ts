@@ -113,6 +113,7 @@ ${row('field.home', v.homeName ?? (s.home ? html`<code>${s.home}</code>` : undef
 ${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
 ${row('field.acr', acrLabel(v, s.acr))}
 </dl>
+<p><a href="/data-use${v.lang ? `?lang=${v.lang}` : ''}">${v.t('action.data_use')}</a></p>
 <form method="post" action="/logout">
 ${hidden('csrf', v.csrf)}${keep}
 <button type="submit">${v.t('action.logout')}</button>

@@ -101,12 +101,13 @@ export class AccessLog {
 
   /** The accesses to one person's or organization's data here, newest first. */
   async ofSubject(subjectIndex: string, limit = 200): Promise<AccessRecord[]> {
-    return this.read('WHERE subject_index = $1 ORDER BY seq DESC LIMIT $2', [subjectIndex, limit]);
+    return this.read('WHERE subject_index = $1 ORDER BY exchange_access_log.seq DESC LIMIT $2', [subjectIndex, limit]);
   }
 
   /** The whole log in order (export, verification). */
   async all(): Promise<AccessRecord[]> {
-    return this.read('ORDER BY seq', []);
+    // The table's seq, not the text column of the same name the select gives back ('10' < '9').
+    return this.read('ORDER BY exchange_access_log.seq', []);
   }
 
   private async read(where: string, params: unknown[]): Promise<AccessRecord[]> {

@@ -16,6 +16,7 @@ import { requireAdmin } from '../../infra/admin-auth.ts';
 import { recordAudit } from '../../infra/audit-log.ts';
 import { verifyEntityAssertion } from '../../infra/entity-assertion.ts';
 import type { EntityRuntime } from '../../infra/entity-runtime.ts';
+import { HttpError } from '../../infra/errors.ts';
 import { parseBody } from '../../infra/http-server.ts';
 import { validate } from '../../infra/validation.ts';
 import { dataSubject } from '../../infra/data-access-detail.ts';
@@ -96,20 +97,33 @@ export function exchangeRouter(d: ExchangeRouteDeps): Router {
     ctx.body = { entries: shareable(await d.log.ofSubject(index)) };
   });
 
-  router.get('/exchange/my/accesses', async (ctx) => {
+  /**
+   * The person at the portal: a token with the `services` scope, the one a portal gets at sign-in
+   * (docs/service-access.md). A consent token, which carries only authorization details, is no key to the person's space.
+   */
+  const person = async (ctx: Koa.Context) => {
     const principal = await d.access.authenticate(ctx);
+    if (!principal.scope.includes('services'))
+      throw new HttpError(403, 'insufficient_scope', 'the token lacks the services scope', {
+        headers: { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="services"' },
+      });
+    return principal;
+  };
+
+  router.get('/exchange/my/accesses', async (ctx) => {
+    const principal = await person(ctx);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await d.dataUse.accesses(principal);
   });
 
   router.get('/exchange/my/consents', async (ctx) => {
-    const principal = await d.access.authenticate(ctx);
+    const principal = await person(ctx);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await d.dataUse.consents(principal);
   });
 
   router.post('/exchange/my/consents/revoke', parseBody, async (ctx) => {
-    const principal = await d.access.authenticate(ctx);
+    const principal = await person(ctx);
     const { consent } = validate(revokeBody, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await d.dataUse.revoke(principal, consent);

@@ -76,7 +76,8 @@ export class RequestingNode {
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       await this.record(request, subject, 'refused', err.reason, claimedConsent(request.access_token, request.dataset));
-      throw err;
+      // The business system keeps the request's ID: the person and the auditors find it by it in both logs.
+      throw new Refusal(err.reason, err.message, { request_id: request.request_id });
     }
   }
 

@@ -4,12 +4,14 @@
  * tiers when their home is elsewhere) and answers the OP's consent page; the requesting node's
  * business system then makes the data request. Free of the test runner (bench/).
  */
+import { decodeJwt } from 'jose';
 import { callAdmin } from '../../infra/admin-client.ts';
 import { loadMasterKey } from '../../infra/crypto.ts';
 import { adminTokenFor } from '../../infra/entity-runtime.ts';
 import { DATA_ACCESS_TYPE } from '../../infra/data-access-detail.ts';
 import { authorize, oidc, REDIRECT_URI, type FederationAddresses, type RelyingParty } from './flows.ts';
 import type { Page, UserAgent } from './user-agent.ts';
+import { until } from './until.ts';
 
 export interface DetailFields {
   holder: string;
@@ -121,4 +123,21 @@ function adminToken(fed: FederationAddresses, node: string): string {
 /** The node's access log, exported as an auditor gets it. */
 export async function exportedLog(fed: FederationAddresses, node: string): Promise<Record<string, unknown>> {
   return (await callAdmin(fed.topology.get(node), fed.config.dataDir, 'GET', '/admin/exchange/log/export')) as Record<string, unknown>;
+}
+
+/**
+ * Waits until each OP holds its trust marks (it obtains them from national a moment after it
+ * starts): a node accepts tokens only from an OP with a valid real-name-op mark.
+ */
+export async function trustMarksHeld(fed: FederationAddresses, ops: string[]): Promise<void> {
+  for (const op of ops) {
+    await until(
+      async () => {
+        const res = await fetch(`${fed.url(op)}/.well-known/openid-federation`);
+        return 'trust_marks' in decodeJwt(await res.text());
+      },
+      `${op} to hold its trust marks`,
+      30_000,
+    );
+  }
 }

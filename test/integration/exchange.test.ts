@@ -1,47 +1,291 @@
+/**
+ * The data-sharing exchange over HTTP with tokens from real OP logins (docs/exchange.md): a person
+ * registered at gz consents at zj's OP (a cross-tier login) and the requesting node reads their
+ * data from the holding node; every refusal the issue names, each with its own code and in both
+ * nodes' access logs; revocation; standing consents; the person's view of their data use; and the
+ * logs verifying, through the auditor's command, with a tampered entry found.
+ */
 import test from 'ava';
 import { decodeJwt } from 'jose';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
-import { newPerson, relyingParty } from '../helpers/flows.ts';
+import { newPerson, relyingParty, type Person, type RelyingParty } from '../helpers/flows.ts';
 import { opSite, registerAt } from '../helpers/recognition-sites.ts';
-import { consentAt, dataAccessDetail, requestData } from '../helpers/exchange-flows.ts';
+import { serviceToken } from '../helpers/service-tokens.ts';
+import {
+  consentAt,
+  dataAccessDetail,
+  exportedLog,
+  requestData,
+  trustMarksHeld,
+  type DataRequestBody,
+  type DetailFields,
+} from '../helpers/exchange-flows.ts';
+import { verifyLogBundle } from '../../services/exchange/log-bundle.ts';
+import { bundleChainValidator } from '../../cli/exchange-command.ts';
+import { materializeTrustAnchor, topologyTrustAnchor } from '../../federation/authority-endpoints.ts';
 
 const PASSWORD = 'Passw0rd-gov';
+const ITEM = '330100000000000000001';
+
 let fed: TestFederation;
+let requester: string;
+let holder: string;
+let rp: RelyingParty;
+
 test.before(async () => {
   fed = await startTestFederation(['gz', 'zj', 'registries']);
+  requester = fed.url('registries');
+  holder = fed.url('registries');
+  rp = await relyingParty(fed, 'zj');
+  await trustMarksHeld(fed, ['gz', 'zj', 'gd']);
 });
 test.after.always(async () => {
   await fed?.close();
 });
 
-test('smoke: a person registered at gz consents at zj and the node reads their population facts', async (t) => {
+/** A person whose home is gz (registered there, so that zj knows them only through recognition). */
+async function gzPerson(): Promise<Person> {
   const person = await newPerson(fed);
   await registerAt(fed, opSite(fed, 'gz'), person, PASSWORD);
-  const node = fed.url('registries');
-  const detail = dataAccessDetail({
-    holder: node,
-    requester: node,
-    dataset: 'population-facts',
-    attributes: ['name', 'birth_date'],
-    purpose: 'permit-application',
-    item: '11440100MB2C9H1A3J000001',
-  });
-  const rp = await relyingParty(fed, 'zj');
-  const out = await consentAt(rp, new UserAgent(), { identifier: person.id_number, password: PASSWORD, details: [detail], mode: 'once' });
-  t.truthy(out.consentPage, 'the consent page was shown');
-  t.log(out.consentPage?.html);
-  t.truthy(out.accessToken, out.last.html.slice(0, 2000) + out.last.url);
-  t.log(decodeJwt(out.accessToken!));
-  const answer = await requestData(fed, 'registries', {
-    holder: node,
-    access_token: out.accessToken!,
+  return person;
+}
+
+const facts = (over: Partial<DetailFields> = {}): DetailFields => ({
+  holder,
+  requester,
+  dataset: 'population-facts',
+  attributes: ['name', 'birth_date'],
+  purpose: 'permit-application',
+  item: ITEM,
+  ...over,
+});
+
+/** The person consents at zj's OP (mode 'once', '30', …) and the token comes back. */
+async function consented(person: Person, detail: DetailFields, mode = 'once', ua = new UserAgent()) {
+  const out = await consentAt(rp, ua, { identifier: person.id_number, password: PASSWORD, details: [dataAccessDetail(detail)], mode });
+  if (!out.accessToken) throw new Error(`no token: ${out.last.url}\n${out.last.html.slice(0, 1500)}`);
+  return { ...out, accessToken: out.accessToken, ua };
+}
+
+const ask = (person: Person, token: string | undefined, over: Partial<DataRequestBody> = {}) =>
+  requestData(fed, 'registries', {
+    holder,
+    ...(token ? { access_token: token } : {}),
     subject: { kind: 'natural', id_number: person.id_number },
     dataset: 'population-facts',
     attributes: ['name', 'birth_date'],
     purpose: 'permit-application',
-    item: '11440100MB2C9H1A3J000001',
+    item: ITEM,
+    ...over,
   });
-  t.log(answer);
-  t.is(answer.status, 200);
+
+/** The node's log entries of one request (the holding and the requesting side). */
+async function logged(requestId: string) {
+  const bundle = (await exportedLog(fed, 'registries')) as { entries: { entry: Record<string, unknown> }[] };
+  return bundle.entries.map((r) => r.entry).filter((e) => e.request_id === requestId);
+}
+
+test('a person registered at gz consents at zj once; the node serves exactly the consented attributes and both sides log it', async (t) => {
+  const person = await gzPerson();
+  const { consentPage, accessToken } = await consented(person, facts());
+  t.truthy(consentPage, 'the consent page was shown');
+  const page = consentPage!.html;
+  for (const text of ['人口基础信息', '姓名、出生日期', '行政许可申请', ITEM, '基础库与共享交换平台（演示）', '仅本次使用'])
+    t.true(page.includes(text), `the consent page names ${text}`);
+  t.false(page.includes(person.id_number), 'no ID number on the page');
+
+  const claims = decodeJwt(accessToken);
+  t.is(claims.aud, holder);
+  const details = claims.authorization_details as Record<string, unknown>[];
+  t.is(details.length, 1);
+  t.like(details[0], { type: 'gov-id:data-access', dataset: 'population-facts', purpose: 'permit-application', item: ITEM, requester });
+  t.deepEqual(details[0]!.attributes, ['name', 'birth_date'], 'exactly what was consented');
+  t.false(JSON.stringify(claims).includes(person.id_number), 'no ID number in the token');
+
+  const answer = await ask(person, accessToken);
+  t.is(answer.status, 200, JSON.stringify(answer.json));
+  t.deepEqual(answer.json.data, {
+    name: person.name,
+    birth_date: `${person.id_number.slice(6, 10)}-${person.id_number.slice(10, 12)}-${person.id_number.slice(12, 14)}`,
+  });
+  const entries = await logged(String(answer.json.request_id));
+  t.deepEqual(entries.map((e) => e.role).sort(), ['holder', 'requester']);
+  for (const e of entries) {
+    t.like(e, {
+      result: 'served',
+      reason: null,
+      dataset: 'population-facts',
+      purpose: 'permit-application',
+      item: ITEM,
+      requester,
+      holder,
+      client_id: rp.clientId,
+    });
+    t.deepEqual(e.consent, { issuer: fed.url('zj'), id: details[0]!.consent });
+    t.false(JSON.stringify(e).includes(person.id_number), 'whose data by blind index only');
+  }
+});
+
+test('refusals: no consent, beyond dataset, attributes, purpose or case, another person, another audience, a used once-only consent', async (t) => {
+  const person = await gzPerson();
+  const other = await newPerson(fed);
+  const org = (await (
+    await fetch(`${fed.url('registries')}/demo/organizations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+  ).json()) as { uscc: string };
+  const { accessToken } = await consented(person, facts());
+  const cases: [string, Promise<{ status: number; json: Record<string, unknown> }>, number][] = [
+    ['consent_required', ask(person, undefined), 403],
+    [
+      'dataset_not_consented',
+      ask(person, accessToken, { dataset: 'legal-person-facts', attributes: ['org_name'], subject: { kind: 'legal', uscc: org.uscc } }),
+      403,
+    ],
+    ['attributes_not_consented', ask(person, accessToken, { attributes: ['name', 'region_code'] }), 403],
+    ['purpose_not_consented', ask(person, accessToken, { purpose: 'tax-filing' }), 403],
+    ['case_not_consented', ask(person, accessToken, { item: null, case: 'ZJ-2026-000001' }), 403],
+    ['subject_mismatch', ask(other, accessToken), 403],
+    // An ID token of the same login is for the portal, not for the holding node.
+    ['token_audience', ask(person, (await serviceToken(fed, { op: 'zj', resource: holder, person })).idToken), 401],
+  ];
+  for (const [code, pending, status] of cases) {
+    const answer = await pending;
+    t.is(answer.status, status, `${code}: ${JSON.stringify(answer.json)}`);
+    t.is(answer.json.error, code);
+    const entries = await logged(String(answer.json.request_id));
+    t.is(entries.length, 2, `${code} is logged by the holding and the requesting side`);
+    for (const e of entries) t.like(e, { result: 'refused', reason: code });
+  }
+  // The request that none of these spent: the once-only consent serves once, then never again.
+  t.is((await ask(person, accessToken)).status, 200);
+  const replayed = await ask(person, accessToken);
+  t.is(replayed.status, 403);
+  t.is(replayed.json.error, 'consent_used');
+});
+
+test('a consent for a period serves again without asking, until the person revokes it in their account area', async (t) => {
+  const person = await gzPerson();
+  const first = await consented(person, facts(), '30');
+  t.is((await ask(person, first.accessToken)).status, 200);
+  // The same request again in the same browser: no consent page, a new token under the standing consent.
+  const again = await consentAt(rp, first.ua, {
+    identifier: person.id_number,
+    password: PASSWORD,
+    details: [dataAccessDetail(facts({ attributes: ['name'] }))],
+    mode: null,
+  });
+  t.is(again.consentPage, null, 'the standing consent covers a request for fewer attributes');
+  t.truthy(again.accessToken);
+  t.is((await ask(person, again.accessToken!, { attributes: ['name'] })).status, 200);
+
+  // At zj, where the consent was given: its account area lists and revokes it (a recognized account's too).
+  const list = await first.ua.navigate(`${fed.url('zj')}/account/consents`);
+  t.is(list.status, 200);
+  t.true(list.html.includes('人口基础信息') && list.html.includes('有效'));
+  const revoked = await first.ua.submit(list, '/revoke', {});
+  t.is(revoked.status, 200);
+  t.true(revoked.html.includes('已撤销'));
+
+  for (const token of [first.accessToken, again.accessToken!]) {
+    const answer = await ask(person, token, { attributes: ['name'] });
+    t.is(answer.status, 403);
+    t.is(answer.json.error, 'consent_revoked', 'a revoked consent stops the next request, whatever token carries it');
+  }
+  const twice = await first.ua.submit(list, '/revoke', {});
+  t.is(twice.status, 409, 'an ended consent is not revoked again');
+});
+
+test('denying the consent gives the portal no token; a request that names no item or case is refused at the OP', async (t) => {
+  const person = await gzPerson();
+  const denied = await consentAt(rp, new UserAgent(), {
+    identifier: person.id_number,
+    password: PASSWORD,
+    details: [dataAccessDetail(facts())],
+    mode: null,
+  });
+  t.truthy(denied.consentPage);
+  t.is(new URL(denied.last.url).searchParams.get('error'), 'access_denied');
+
+  const { item: _item, ...noItem } = dataAccessDetail(facts());
+  const refused = await consentAt(rp, new UserAgent(), {
+    identifier: person.id_number,
+    password: PASSWORD,
+    details: [noItem],
+    mode: 'once',
+  }).catch((e: Error) => e);
+  t.regex(String((refused as { error?: string }).error ?? refused), /invalid_authorization_details/);
+  const unknown = await consentAt(rp, new UserAgent(), {
+    identifier: person.id_number,
+    password: PASSWORD,
+    details: [dataAccessDetail(facts({ attributes: ['name', 'blood_type'] }))],
+    mode: 'once',
+  }).catch((e: Error) => e);
+  t.regex(String((unknown as { error_description?: string }).error_description ?? unknown), /no blood_type/);
+});
+
+test('the person reads the accesses to their data, and their consents, through the portal token for the node', async (t) => {
+  const person = await gzPerson();
+  const { accessToken } = await consented(person, facts());
+  const served = await ask(person, accessToken);
+  const refused = await ask(person, accessToken, { purpose: 'tax-filing' });
+  const { accessToken: portalToken } = await serviceToken(fed, { op: 'zj', resource: holder, person });
+  const mine = await fetch(`${holder}/exchange/my/accesses`, { headers: { authorization: `Bearer ${portalToken}` } });
+  t.is(mine.status, 200);
+  const body = (await mine.json()) as { accesses: { request_id: string; result: string; reason: string | null; logged_by: string[] }[] };
+  t.deepEqual(
+    body.accesses.map((a) => [a.request_id, a.result, a.reason]),
+    [
+      [refused.json.request_id, 'refused', 'purpose_not_consented'],
+      [served.json.request_id, 'served', null],
+    ],
+    'exactly the accesses made, newest first, one row per request',
+  );
+  t.deepEqual(body.accesses[0]!.logged_by, [holder, holder]);
+  const consents = await fetch(`${holder}/exchange/my/consents`, { headers: { authorization: `Bearer ${portalToken}` } });
+  const listed = (await consents.json()) as { consents: { status: string; detail: { dataset: string } }[] };
+  t.deepEqual(
+    listed.consents.map((c) => [c.detail.dataset, c.status]),
+    [['population-facts', 'used']],
+  );
+  // The consent token itself opens no door to the person's space.
+  const withConsentToken = await fetch(`${holder}/exchange/my/accesses`, { headers: { authorization: `Bearer ${accessToken}` } });
+  t.is(withConsentToken.status, 403);
+});
+
+test("the node's log verifies as the auditor checks it, and an edited entry is found", async (t) => {
+  const person = await gzPerson();
+  const { accessToken } = await consented(person, facts());
+  const served = await ask(person, accessToken);
+  t.is(served.status, 200);
+  const anchor = await materializeTrustAnchor(topologyTrustAnchor(fed.topology));
+  const verify = (bundle: unknown) =>
+    verifyLogBundle(
+      bundle,
+      bundleChainValidator(anchor, () => true),
+    );
+  const bundle = await exportedLog(fed, 'registries');
+  const result = await verify(bundle);
+  t.like(result, { intact: true, entity: holder, trust_anchor: fed.url('national') }, JSON.stringify(result));
+
+  // A database administrator edits an entry, past the triggers: the chain shows where.
+  const node = fed.host.entities.find((e) => e.entity.id === 'registries')!.runtime.db;
+  const { rows } = await node.query<{ seq: string }>(
+    `SELECT seq::text AS seq FROM exchange_access_log WHERE entry->>'request_id' = $1 AND entry->>'role' = 'holder'`,
+    [served.json.request_id],
+  );
+  const seq = Number(rows[0]!.seq);
+  await node.transaction(async (tx) => {
+    await tx.query('ALTER TABLE exchange_access_log DISABLE TRIGGER exchange_access_log_no_change');
+    await tx.query(`UPDATE exchange_access_log SET entry = jsonb_set(entry, '{purpose}', '"tax-filing"') WHERE seq = $1`, [seq]);
+    await tx.query('ALTER TABLE exchange_access_log ENABLE TRIGGER exchange_access_log_no_change');
+  });
+  t.like(await verify(await exportedLog(fed, 'registries')), { intact: false, broken_at: seq, problem: 'hash_mismatch' });
+
+  // A bundle whose entries were cut after export no longer matches what the node signed.
+  const cut = { ...(bundle as { entries: unknown[] }), entries: (bundle as { entries: unknown[] }).entries.slice(0, -1) };
+  t.like(await verify(cut), { intact: false, problem: 'truncated' });
 });
