@@ -168,7 +168,8 @@ export async function verifyAccessLog(records: AccessRecord[], issuer: string, k
     }
     const key = typeof kid === 'string' ? byKid.get(kid) : undefined;
     if (!key) return broken(r.seq, 'unknown_key');
-    const at = Date.parse(r.entry.at) / 1000;
+    // Whole seconds, as historical keys give their iat and exp.
+    const at = Math.floor(Date.parse(r.entry.at) / 1000);
     if ((key.iat !== undefined && at < key.iat) || (key.exp !== undefined && at > key.exp)) return broken(r.seq, 'key_not_valid_then');
     try {
       if (!imported.has(key.kid)) imported.set(key.kid, await importJWK(key, String(key.alg ?? 'ES256')));

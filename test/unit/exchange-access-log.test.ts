@@ -116,6 +116,6 @@ forEngines(engines, 'a changed, removed, reordered, re-signed or foreign-signed 
   t.like(await check(forged), { intact: false, broken_at: 2, problem: 'unknown_key' });
 
   // A retired key signed only the entries of its time (historical keys carry iat and exp).
-  const retired = { ...published[0]!, iat: 0, exp: Math.floor(Date.parse(all[1]!.entry.at) / 1000) - 1 };
+  const retired = { ...published[0]!, iat: 0, exp: Math.floor(Date.parse(all[0]!.entry.at) / 1000) - 1 };
   t.like(await verifyAccessLog(all, NODE, [retired]), { intact: false, broken_at: 1, problem: 'key_not_valid_then' });
 });
