@@ -80,7 +80,8 @@ function merge(logs: { node: string; entries: PeerEntry[] }[]): PersonAccess[] {
       const seen = byRequest.get(entry.request_id);
       if (!seen) byRequest.set(entry.request_id, { entry, logged_by: [node] });
       else {
-        seen.logged_by.push(node);
+        // One node may log both sides (it asked itself); it is named once.
+        if (!seen.logged_by.includes(node)) seen.logged_by.push(node);
         if (entry.role === 'holder') seen.entry = entry;
       }
     }
