@@ -6,7 +6,7 @@
  * logs verifying, through the auditor's command, with a tampered entry found.
  */
 import test from 'ava';
-import { decodeJwt } from 'jose';
+import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { newPerson, relyingParty, type Person, type RelyingParty } from '../helpers/flows.ts';
@@ -80,6 +80,12 @@ const ask = (person: Person, token: string | undefined, over: Partial<DataReques
     ...over,
   });
 
+/** An access token signed by a key of no one in the federation, with the given claims. */
+async function strangerToken(claims: JWTPayload): Promise<string> {
+  const { privateKey } = await generateKeyPair('ES256');
+  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'stranger' }).sign(privateKey);
+}
+
 /** The node's log entries of one request (the holding and the requesting side). */
 async function logged(requestId: string) {
   const bundle = (await exportedLog(fed, 'registries')) as { entries: { entry: Record<string, unknown> }[] };
@@ -127,7 +133,7 @@ test('a person registered at gz consents at zj once; the node serves exactly the
   }
 });
 
-test('refusals: no consent, beyond dataset, attributes, purpose or case, another person, another audience, a used once-only consent', async (t) => {
+test('refusals: no consent, beyond dataset, attributes, purpose or case, another person, another audience, outside the federation, expired, a used once-only consent', async (t) => {
   const person = await gzPerson();
   const other = await newPerson(fed);
   const org = (await (
@@ -151,6 +157,9 @@ test('refusals: no consent, beyond dataset, attributes, purpose or case, another
     ['subject_mismatch', ask(other, accessToken), 403],
     // An ID token of the same login is for the portal, not for the holding node.
     ['token_audience', ask(person, (await serviceToken(fed, { op: 'zj', resource: holder, person })).idToken), 401],
+    // A token from outside the federation, and one that has expired (its claims copied, its signature its own).
+    ['invalid_token', ask(person, await strangerToken(decodeJwt(accessToken))), 401],
+    ['token_expired', ask(person, await strangerToken({ ...decodeJwt(accessToken), exp: Math.floor(Date.now() / 1000) - 5 })), 401],
   ];
   for (const [code, pending, status] of cases) {
     const answer = await pending;
