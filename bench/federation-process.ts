@@ -35,9 +35,13 @@ export interface FederationProcess {
 
 const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url));
 
-/** Starts the entities (with their superiors) in a child process; resolves once they all listen. */
-export async function startFederationProcess(ids: string[]): Promise<FederationProcess> {
-  const child = fork(SERVER, ids, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Starts the entities (with their superiors) in a child process, `env` added to its environment; resolves once they all listen. */
+export async function startFederationProcess(ids: string[], env: NodeJS.ProcessEnv = {}): Promise<FederationProcess> {
+  const child = fork(SERVER, ids, {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const ready = await new Promise<FederationReady>((resolve, reject) => {
     child.once('message', (m) => resolve(m as FederationReady));

@@ -9,6 +9,10 @@ import { configFromEnv } from '../infra/config.ts';
 export interface BenchOptions {
   /** A handful of operations, to show that the benchmark still runs; its figures mean nothing. */
   smoke: boolean;
+  /** How long a timed run lasts, for the benchmarks that take it (soak: `--minutes`). */
+  minutes?: number;
+  /** Operations started per second, for the benchmarks that take it (soak: `--rate`). */
+  rate?: number;
 }
 
 /** Figures of one benchmark, as its JSON line carries them. */

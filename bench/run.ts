@@ -3,6 +3,7 @@
  * benchmark prints its figures as it goes and ends with one JSON line, {"benchmark": name, …}.
  * --smoke runs each for a handful of operations, to show that it still works (npm test does, in
  * test/bench/benchmarks-smoke.test.ts); its figures mean nothing. Exits non-zero when one fails.
+ * The soak runs only when named (`npm run bench -- soak --minutes N [--rate R]`): it takes minutes.
  *
  *   DATABASE_URL=… REDIS_URL=…   PostgreSQL and Redis instead of the embedded defaults
  *   BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_PERSONS, BENCH_PROFILE   see each benchmark
@@ -14,17 +15,23 @@ import { grantsBenchmark } from './grants.ts';
 import { crossTierLoginBenchmark } from './cross-tier-login.ts';
 import { trustChainBenchmark } from './trust-chain.ts';
 import { catalogBenchmark } from './catalog.ts';
+import { SOAK_DEFAULTS, soakBenchmark } from './soak.ts';
 
-const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => Promise<Figures> }> = {
+const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => Promise<Figures>; onlyByName?: boolean }> = {
   login: { about: 'password logins at one OP (code flow with PKCE), server CPU per login, argon2id verify time', run: loginBenchmark },
   grants: { about: 'refresh and client-credentials grants at one OP, server CPU per grant', run: grantsBenchmark },
   'cross-tier': { about: 'a login across provinces (four OPs) against a local one, warm SSO visits', run: crossTierLoginBenchmark },
   'trust-chain': { about: 'validating a trust chain of three statements held in memory', run: trustChainBenchmark },
   catalog: { about: 'catalog search over 10,000 items (p50/p99), PGlite and PostgreSQL', run: catalogBenchmark },
+  soak: {
+    about: `mixed traffic at --rate R per second (default ${SOAK_DEFAULTS.rate}) for --minutes N (default ${SOAK_DEFAULTS.minutes}): errors, latency, memory over time`,
+    run: soakBenchmark,
+    onlyByName: true,
+  },
 };
 const NOT_YET = { registry: 'lookups in the registry of homes' };
 
-const USAGE = `npm run bench -- <name>|all [--smoke]
+const USAGE = `npm run bench -- <name>|all [--smoke] [--minutes N] [--rate R]
 
 ${Object.entries(BENCHMARKS)
   .map(([name, b]) => `  ${name.padEnd(12)} ${b.about}`)
@@ -32,15 +39,22 @@ ${Object.entries(BENCHMARKS)
 ${Object.entries(NOT_YET)
   .map(([name, about]) => `  ${name.padEnd(12)} (not yet) ${about}`)
   .join('\n')}
-  all          every benchmark above, one after the other
-  --smoke      a handful of operations each: shows that the benchmarks run; figures not judged`;
+  all          every benchmark above but the soak, one after the other
+  --smoke      a handful of operations each: shows that the benchmarks run; figures not judged
+  --minutes N  soak: how long to run (minutes)
+  --rate R     soak: operations started per second`;
 
 function usageError(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
-const OPTIONS = { smoke: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+const OPTIONS = {
+  smoke: { type: 'boolean', default: false },
+  minutes: { type: 'string' },
+  rate: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 function parse() {
   try {
     return parseArgs({ allowPositionals: true, options: OPTIONS });
@@ -57,12 +71,23 @@ const name = positionals[0] ?? 'all';
 if (positionals.length > 1) usageError('one benchmark name, or all');
 if (Object.hasOwn(NOT_YET, name)) usageError(`${name}: not yet built`);
 if (name !== 'all' && !Object.hasOwn(BENCHMARKS, name)) usageError(`${name}: no such benchmark`);
+if ((values.minutes !== undefined || values.rate !== undefined) && name !== 'soak') usageError('--minutes and --rate are the soak’s');
+
+/** A positive number given as an option's value, or undefined when the option is absent. */
+function positive(option: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) usageError(`--${option}: a positive number, not ${JSON.stringify(raw)}`);
+  return value;
+}
+const timing = { minutes: positive('minutes', values.minutes), rate: positive('rate', values.rate) };
 
 let failed = 0;
-for (const benchmark of name === 'all' ? Object.keys(BENCHMARKS) : [name]) {
+const chosen = name === 'all' ? Object.keys(BENCHMARKS).filter((b) => !BENCHMARKS[b]!.onlyByName) : [name];
+for (const benchmark of chosen) {
   console.log(`\n== ${benchmark}${values.smoke ? ' (smoke)' : ''}`);
   try {
-    printFigures(benchmark, { smoke: values.smoke, ...(await BENCHMARKS[benchmark]!.run({ smoke: values.smoke })) });
+    printFigures(benchmark, { smoke: values.smoke, ...(await BENCHMARKS[benchmark]!.run({ smoke: values.smoke, ...timing })) });
   } catch (err) {
     failed++;
     console.error(`${benchmark} failed:`, err);

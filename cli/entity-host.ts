@@ -17,6 +17,9 @@ import { entityAdministration, isEntityAdminPath } from './entity-admin.ts';
 import { createLogger, type Logger } from '../infra/log.ts';
 import { withRequestIds } from '../infra/request-id.ts';
 import { healthEndpoints, isHealthPath, readinessChecks } from '../infra/health-endpoints.ts';
+import { EntityMetrics } from '../infra/metrics.ts';
+import { checkedMetricsToken, METRICS_PATH, metricsEndpoint } from '../infra/metrics-endpoint.ts';
+import { measuringRequests } from '../infra/request-metrics.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
@@ -91,9 +94,9 @@ const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
  * process at a time may open. Entities served by separate processes use PostgreSQL, or a data
  * folder each.
  */
-export function openEntityDatabase(opts: DeploymentConfig, entity: Entity): Promise<Database> {
+export function openEntityDatabase(opts: DeploymentConfig, entity: Entity, log?: Logger): Promise<Database> {
   const dataDir = opts.pgliteDir ?? `${opts.dataDir}/pglite`;
-  return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}` });
+  return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}`, ...(log ? { log } : {}) });
 }
 
 export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Promise<string[]> {
@@ -223,6 +226,7 @@ function isEntityLevelPath(url: string | undefined): boolean {
     path === ENTITY_CONFIGURATION_PATH ||
     path === HISTORICAL_KEYS_PATH ||
     path === CONFLICT_NOTICE_PATH ||
+    path === METRICS_PATH ||
     isHealthPath(path) ||
     isRegistryConflictsPath(path) ||
     isEntityAdminPath(path)
@@ -240,18 +244,22 @@ class RegistrationGate {
 }
 
 async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger, gate: RegistrationGate) {
-  const db = await openEntityDatabase(opts, entity);
+  const entityLog = log.child({ entity: entity.id });
+  const db = await openEntityDatabase(opts, entity, entityLog);
   await migrate(db, MIGRATION_SETS[entity.kind]);
   const secrets = deriveEntitySecrets(master, entity.url);
   const runtime: EntityRuntime = {
     self: { id: entity.id, url: entity.url, name: entity.name },
     db,
     kv: root.scoped(entity.id),
-    log: log.child({ entity: entity.id }),
+    log: entityLog,
     ...secrets,
     keyRing: await EntityKeyRing.open(db, secrets.cipher),
+    metrics: new EntityMetrics(entity.id, entityLog),
     demo: opts.demo,
   };
+  // Other instances of this entity may rotate its keys.
+  const stopFollowingKeys = await runtime.keyRing.follow(runtime.kv, runtime.log);
   const { topology } = opts;
   let app: Koa;
   let metadata: Record<string, Record<string, unknown>>;
@@ -300,7 +308,10 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   if (entity.kind === 'op') {
     const recognition = recognitionFor(topology, entity, runtime, authorityConfig, fetcher, gate.open);
     publisher = recognition.publisher;
-    if (publisher) gate.publishers.push(publisher);
+    if (publisher) {
+      gate.publishers.push(publisher);
+      runtime.metrics.watchOutbox('registry', publisher.backlog);
+    }
     registryApp = recognition.endpoints;
     conflictNotices = recognition.conflictNotices;
     const op = await createOp({
@@ -376,6 +387,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const statement = createApp(runtime.log);
   statement.use(healthEndpoints({ checks: readinessChecks(runtime), log: runtime.log }));
+  statement.use(metricsEndpoint({ metrics: runtime.metrics, adminToken: runtime.adminToken, metricsToken: opts.metricsToken }));
   if (authorityConfig) {
     statement.use(
       authorityEndpoints({
@@ -408,7 +420,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const statementHandler = statement.callback();
   const listener: Listener = await listen(
     withRequestIds(
-      (req, res) =>
+      measuringRequests(runtime.metrics, (req, res) =>
         withFetchSource(clientAddress(req), () =>
           (isEntityLevelPath(req.url) ||
             isFederationEndpointPath(req.url) ||
@@ -417,6 +429,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
             ? statementHandler
             : appHandler)(req, res),
         ),
+      ),
       runtime.log,
     ),
     opts.port ?? entity.port,
@@ -424,17 +437,19 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
-  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher };
+  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher, stopFollowingKeys };
 }
 
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
   const log = opts.log ?? createLogger({ topology: opts.topology.name });
+  checkedMetricsToken(opts.metricsToken);
   const master = loadMasterKey(opts.dataDir);
   const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}`, log });
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
   const gate = new RegistrationGate();
   const close = async () => {
     for (const s of started) s.trustMarkHolder.stop();
+    await Promise.all(started.map((s) => s.stopFollowingKeys()));
     await Promise.all(started.map((s) => s.publisher?.stop()));
     await Promise.all(started.map((s) => s.listener.close()));
     await Promise.all(started.map((s) => s.db.close()));

@@ -22,8 +22,13 @@ export const FEDERATION_DEFAULTS = {
    * a statement fetch, so a dead entity costs a login or a statement request no more than that.
    */
   fetchTimeoutMs: 3000,
-  /** A lookup or publication at the superior's registry of homes: a login waits on a lookup. */
-  registryTimeoutMs: 3000,
+  /**
+   * A lookup or publication at the superior's registry of homes. A login waits on a lookup, and a
+   * city's call runs through its province to national (the province relays before it answers),
+   * each hop checking the caller's chain, cold after a start: 3 s failed such relays on a loaded
+   * host. A registry that is down fails at once (connection refused); only one that hangs costs this long.
+   */
+  registryTimeoutMs: 8000,
   /**
    * Longest reuse of a resolved trust chain (a trusted OP, an automatically registered client, a
    * trust mark issuer's keys, the resolve endpoint's answer) before it is resolved again: how long

@@ -22,9 +22,11 @@ import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { appendAudit } from '../infra/audit-log.ts';
 import { crashPoint } from '../infra/crash-points.ts';
+import { DatabaseUnavailable } from '../infra/errors.ts';
 import type { BlindIndex, FieldCipher } from '../infra/crypto.ts';
 import type { Database, Queryable } from '../infra/database.ts';
 import type { Logger } from '../infra/log.ts';
+import type { OutboxBacklog } from '../infra/metrics.ts';
 import { HomeConflict, identifierIndex, normalizeIdentifier, type HomeKind } from './registry-of-homes.ts';
 
 const AAD = 'registry_outbox.identifier';
@@ -169,6 +171,17 @@ export class RegistryPublisher {
     return this.backlogDone;
   }
 
+  /** What waits in the outbox (for the metrics): rows to deliver, conflicts kept, the oldest row's age. */
+  readonly backlog = async (): Promise<OutboxBacklog> => {
+    const { rows } = await this.opts.db.query<{ pending: string; conflicts: string; oldest: number | null }>(
+      `SELECT count(*) FILTER (WHERE conflict_at IS NULL)::text AS pending, count(*) FILTER (WHERE conflict_at IS NOT NULL)::text AS conflicts,
+              extract(epoch FROM now() - min(created_at) FILTER (WHERE conflict_at IS NULL))::float8 AS oldest
+       FROM registry_outbox`,
+    );
+    const r = rows[0]!;
+    return { pending: Number(r.pending), conflicts: Number(r.conflicts), oldestSeconds: Math.max(0, r.oldest ?? 0) };
+  };
+
   /** Delivers soon; kicks during a delivery are coalesced into one more pass. */
   kick(): void {
     if (this.stopped) return;
@@ -181,7 +194,10 @@ export class RegistryPublisher {
       await nextTurn();
       while (this.requested && !this.stopped) {
         this.requested = false;
-        await this.flush().catch((err: unknown) => this.opts.log.error('registry publications could not be delivered', { err }));
+        await this.flush().catch((err: unknown) => {
+          // The database reports its own outage, once; the next pass retries.
+          if (!(err instanceof DatabaseUnavailable)) this.opts.log.error('registry publications could not be delivered', { err });
+        });
       }
     } finally {
       this.running = undefined;

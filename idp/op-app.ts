@@ -7,6 +7,7 @@ import type Koa from 'koa';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import { answerJson, answerPage } from '../infra/error-responses.ts';
 import { createApp, refuseOtherMethods } from '../infra/http-server.ts';
+import { noteMatchedRoute } from '../infra/request-metrics.ts';
 import { checkedFormRequest, parseBody, parseFormBody } from '../infra/request-body.ts';
 import { stringify as formEncode } from 'node:querystring';
 import { requireAdmin } from '../infra/admin-auth.ts';
@@ -165,7 +166,10 @@ export async function createOp({
     }),
   );
   provider.on('server_error', (_ctx, err) => log.error('oidc-provider server error', { err }));
-  provider.use(rotationAllOrNothing(db));
+  provider.use(rotationAllOrNothing(db, log));
+  provider.use(noteMatchedRoute);
+  provider.on('grant.success', (ctx) => runtime.metrics.grant(ctx.oidc.params?.grant_type, 'success'));
+  provider.on('grant.error', (ctx) => runtime.metrics.grant(ctx.oidc.params?.grant_type, 'failure'));
   // Tokens outlive the browser session's record (expiresWithSession is false), yet logging out of
   // this session still revokes what this login gave the client, unless it was given offline_access.
   provider.on('authorization.success', (ctx) => {

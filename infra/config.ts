@@ -4,7 +4,7 @@
  * | variable | meaning | default |
  * |---|---|---|
  * | DATABASE_URL | PostgreSQL URL; without it the embedded PGlite is used | (embedded) |
- * | REDIS_URL | Redis URL; without it an in-process store is used | (in-process) |
+ * | REDIS_URL | Redis URL, or redis+cluster://host:port,host:port for a Redis Cluster; without it an in-process store is used | (in-process) |
  * | GOV_ID_DATA | data folder: embedded database, demo master key | ./data |
  * | GOV_ID_PGLITE | where the embedded database lives (`memory://NAME` keeps it in memory); one process at a time | DATA/pglite |
  * | GOV_ID_MASTER_KEY | 32-byte master key (64 hex digits or base64url) | generated into the data folder |
@@ -12,6 +12,7 @@
  * | GOV_ID_SCHEMA_PREFIX | prefix of every entity's schema and key namespace | (none) |
  * | GOV_ID_TRUST_PROXY | 1 to take client IPs from X-Forwarded-For | 0 |
  * | GOV_ID_PORT | `gov-id serve`: the port to listen on instead of the topology's (as `--port`) | the topology's |
+ * | GOV_ID_METRICS_TOKEN | bearer token Prometheus presents at every entity's /metrics (at least 32 characters) | (admin tokens only) |
  * | LOG_LEVEL | debug, info, warn, error | info |
  */
 import { resolve } from 'node:path';
@@ -24,6 +25,8 @@ export interface DeploymentConfig {
   pgliteDir?: string;
   topologyPath?: string;
   schemaPrefix: string;
+  /** What a scrape of /metrics may present besides the entity's admin token (infra/metrics-endpoint.ts). */
+  metricsToken?: string;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
@@ -34,5 +37,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentC
     pgliteDir: env.GOV_ID_PGLITE || undefined,
     topologyPath: env.GOV_ID_TOPOLOGY || undefined,
     schemaPrefix: env.GOV_ID_SCHEMA_PREFIX ?? '',
+    metricsToken: env.GOV_ID_METRICS_TOKEN || undefined,
   };
 }

@@ -8,6 +8,8 @@ import { PGlite } from '@electric-sql/pglite';
 // The service catalog's typo-tolerant search (migrations/services/003) needs pg_trgm on both engines.
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { mkdirSync } from 'node:fs';
+import { DatabaseUnavailable } from './errors.ts';
+import type { Logger } from './log.ts';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -55,58 +57,115 @@ export function schemaName(raw: string): string {
   return name;
 }
 
+/**
+ * Whether a PostgreSQL error says the server could not be reached, rather than answering: a socket
+ * error, a connection exception (SQLSTATE class 08), a server shutting down or starting (57P0x),
+ * too many connections, a dropped or timed-out connection.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (typeof e?.code === 'string') return /^E[A-Z]+$/.test(e.code) || /^(08...|57P0.|53300)$/.test(e.code);
+  return /^(Connection terminated|timeout exceeded when trying to connect)/.test(String(e?.message ?? ''));
+}
+
 class PostgresDatabase implements Database {
   readonly engine = 'postgres' as const;
+  /** An outage is logged when it starts and when it ends, not once per refused request. */
+  private reachable = true;
   constructor(
     readonly schema: string,
     private readonly pool: pg.Pool,
     private readonly url: string,
+    private readonly log?: Logger,
   ) {}
 
+  /** Rethrows a connection failure as DatabaseUnavailable (answered 503), anything else as it is. */
+  private readonly unreachable = (err: unknown): never => {
+    if (!isConnectionFailure(err)) throw err;
+    if (this.reachable) {
+      this.reachable = false;
+      this.log?.error('database unreachable: requests that need it are answered 503 until it is back', { err });
+    }
+    throw new DatabaseUnavailable(err);
+  };
+
+  private reached<T>(result: T): T {
+    if (!this.reachable) {
+      this.reachable = true;
+      this.log?.info('database reachable again');
+    }
+    return result;
+  }
+
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    const r = await this.pool.query(sql, params as unknown[]);
+    const r = this.reached(await this.pool.query(sql, params as unknown[]).catch(this.unreachable));
     return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
   }
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const unreachable = this.unreachable;
+    const client = this.reached(await this.pool.connect().catch(unreachable));
+    let broken: unknown;
     try {
-      await client.query('BEGIN');
+      await client.query('BEGIN').catch(unreachable);
       const tx: Transaction = {
         async query<R>(sql: string, params?: unknown[]) {
-          const r = await client.query(sql, params as unknown[]);
+          const r = await client.query(sql, params as unknown[]).catch(unreachable);
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
         async exec(sql: string) {
-          await client.query(sql);
+          await client.query(sql).catch(unreachable);
         },
       };
       const result = await fn(tx);
-      await client.query('COMMIT');
+      await client.query('COMMIT').catch(unreachable);
       return result;
     } catch (err) {
+      if (err instanceof DatabaseUnavailable) broken = err;
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      // A connection that failed goes, rather than back to the pool.
+      client.release(broken as Error | undefined);
     }
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
+    this.reached(await this.pool.query(sql).catch(this.unreachable));
   }
 
   async holdSessionLock(key: string): Promise<() => Promise<void>> {
-    const client = new pg.Client({ connectionString: this.url });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock($1::bigint)', [key]);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    return () => client.end().catch(() => undefined);
+    let released = false;
+    let holder: pg.Client | null = null;
+    const take = async () => {
+      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('SELECT pg_advisory_lock($1::bigint)', [key]);
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      if (released) return void (await client.end().catch(() => undefined));
+      holder = client;
+      // The lock dies with its connection (a database restart): taken again once the database answers.
+      client.once('end', () => void (released || retake()));
+    };
+    const retake = async () => {
+      for (let wait = 100; !released; wait = Math.min(wait * 2, 2_000)) {
+        try {
+          return await take();
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, wait).unref());
+        }
+      }
+    };
+    await take();
+    return async () => {
+      released = true;
+      await (holder as pg.Client | null)?.end().catch(() => undefined);
+    };
   }
 
   async close(): Promise<void> {
@@ -207,6 +266,8 @@ export interface DatabaseOptions {
   dataDir: string;
   schema: string;
   poolSize?: number;
+  /** Where a PostgreSQL outage is reported (once when it starts, once when it ends). */
+  log?: Logger;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -217,10 +278,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       max: opts.poolSize ?? 4,
       options: `-c search_path=${schema}`,
       idleTimeoutMillis: 10_000,
+      // A server that does not answer is an outage (503) after this, not a request held for ever.
+      connectionTimeoutMillis: 10_000,
     });
     // A pool error (a connection dropped by the server) must not crash the process.
     pool.on('error', () => undefined);
-    return new PostgresDatabase(schema, pool, opts.url);
+    return new PostgresDatabase(schema, pool, opts.url, opts.log);
   }
   const key = opts.dataDir;
   let pending = engines.get(key);

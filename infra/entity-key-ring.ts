@@ -4,9 +4,16 @@
  * caches the entity's keys (superiors' subordinate statements, resolvers, callees) has seen it;
  * the key it replaces stays published for verification for `graceSeconds`, then appears only
  * among the historical keys.
+ *
+ * Several instances of one entity share the ring through the database. The instance that rotates
+ * tells the others on the entity's `entity-keys` channel, and each reloads at once; each also
+ * reloads every `RELOAD_INTERVAL_MS`, for a message missed while the store was out.
  */
 import type { Database } from './database.ts';
 import type { FieldCipher } from './crypto.ts';
+import { DatabaseUnavailable } from './errors.ts';
+import type { KeyValueStore } from './key-value-store.ts';
+import type { Logger } from './log.ts';
 import { decryptKey, generateKey, publicJwk, type PrivateJwk, type SigningAlg } from './entity-keys.ts';
 import type { JWK } from 'jose';
 
@@ -16,6 +23,9 @@ const PURPOSE = 'entity';
 /** Defaults: longer than every cache of entity keys in the federation (5 minutes), and than a statement's life (1 day). */
 export const ROTATION_LEAD_SECONDS = 600;
 export const ROTATION_GRACE_SECONDS = 24 * 3600;
+/** Far within the shortest lead a rotation is normally given (ROTATION_LEAD_SECONDS). */
+export const RELOAD_INTERVAL_MS = 60_000;
+const ROTATED_CHANNEL = 'entity-keys';
 
 interface RingKey {
   jwk: PrivateJwk;
@@ -30,6 +40,8 @@ export interface HistoricalKey extends JWK {
 
 export class EntityKeyRing {
   private keys: RingKey[] = [];
+  /** Where a rotation is announced to the entity's other instances, once it follows them. */
+  private peers: { kv: KeyValueStore; log: Pick<Logger, 'warn'> } | null = null;
 
   private constructor(
     private readonly db: Database,
@@ -105,6 +117,33 @@ export class EntityKeyRing {
       [PURPOSE, leadSeconds + graceSeconds],
     );
     const next = await this.insert(leadSeconds);
+    // Committed already: should the announcement fail, the others catch up at their next reload.
+    await this.peers?.kv
+      .publish(ROTATED_CHANNEL, next.kid)
+      .catch((err: unknown) =>
+        this.peers?.log.warn('key rotation not announced to the other instances; they reload within a minute', { err }),
+      );
     return { next, activatesAt: new Date(this.keys.find((k) => k.jwk.kid === next.kid)!.activatesAt).toISOString() };
+  }
+
+  /**
+   * Follows the rotations of the entity's other instances: reloads when one is announced on `kv`
+   * (the entity's store), and every `intervalMs`. Returns what stops it.
+   */
+  async follow(kv: KeyValueStore, log: Pick<Logger, 'warn'>, intervalMs = RELOAD_INTERVAL_MS): Promise<() => Promise<void>> {
+    this.peers = { kv, log };
+    const reload = () =>
+      void this.reload().catch((err: unknown) => {
+        // The database reports its own outage, once; the next reload catches up.
+        if (!(err instanceof DatabaseUnavailable)) log.warn('federation keys not reloaded', { err });
+      });
+    const unsubscribe = await kv.subscribe(ROTATED_CHANNEL, reload);
+    const timer = setInterval(reload, intervalMs);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      this.peers = null;
+      await unsubscribe().catch(() => undefined);
+    };
   }
 }

@@ -7,6 +7,7 @@ import type { Database } from './database.ts';
 import type { KeyValueStore } from './key-value-store.ts';
 import type { Logger } from './log.ts';
 import type { EntityKeyRing } from './entity-key-ring.ts';
+import type { EntityMetrics } from './metrics.ts';
 import { BlindIndex, deriveKey, FieldCipher, hmac } from './crypto.ts';
 
 export interface EntityIdentity {
@@ -33,6 +34,8 @@ export interface EntityRuntime {
   adminToken: string;
   /** The federation keys this entity authenticates itself and signs its statements with. */
   keyRing: EntityKeyRing;
+  /** This entity's Prometheus metrics (served at /metrics). */
+  metrics: EntityMetrics;
   /** Demo-only endpoints (synthetic data, readable outbox) are served when true. */
   demo: boolean;
 }

@@ -104,6 +104,16 @@ export class StoreUnavailable extends HttpError {
   }
 }
 
+/**
+ * The database cannot be reached (refused, dropped, shutting down, not answering a connection in
+ * time): not an answer it gave. Nothing was written that the database did not commit whole.
+ */
+export class DatabaseUnavailable extends HttpError {
+  constructor(cause: unknown) {
+    super(503, 'temporarily_unavailable', 'the database is unavailable', { cause });
+  }
+}
+
 /** A configuration file or flag that cannot be used; `path` names the offending field. */
 export class ConfigurationError extends Error {
   readonly path: string;

@@ -9,6 +9,7 @@ import { answerJson, answeringErrors, type ErrorAnswer } from './error-responses
 import { MethodNotAllowed } from './errors.ts';
 import type { Logger } from './log.ts';
 import { requestGuard } from './request-guard.ts';
+import { noteMatchedRoute } from './request-metrics.ts';
 
 /** Kept here for the routes that import it with the rest of the plumbing. */
 export { parseBody } from './request-body.ts';
@@ -29,6 +30,7 @@ export function createApp(log: Logger, opts: { answerError?: ErrorAnswer } = {})
   const app = new Koa();
   app.proxy = process.env.GOV_ID_TRUST_PROXY === '1';
   const answer = opts.answerError ?? answerJson;
+  app.use(noteMatchedRoute);
   app.use(async (ctx, next) => {
     ctx.set(SECURITY_HEADERS);
     await answeringErrors(ctx, log, answer, next);

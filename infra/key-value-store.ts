@@ -1,14 +1,16 @@
 /**
  * Short-lived shared state: protocol artifacts, one-time codes, counters, rate limits, pub/sub.
- * Redis (ioredis) when a URL is given, an in-process store otherwise. Every key of an entity is
- * prefixed with `{entity}:` — the braces are a Redis Cluster hash tag, so all keys of one entity
- * live on one slot and multi-key commands stay legal.
+ * Redis (ioredis) when a URL is given, a single server or a Redis Cluster (infra/redis-client.ts),
+ * an in-process store otherwise. Every key of an entity is prefixed with `{entity}:` — the braces
+ * are a Redis Cluster hash tag, so all keys of one entity live on one slot and multi-key commands
+ * (DEL of several keys, MULTI) stay legal.
  */
-import { Redis, ReplyError } from 'ioredis';
+import { ReplyError } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import { StoreUnavailable } from './errors.ts';
 import type { Logger } from './log.ts';
+import { redisClient, subscriberOf, type RedisClient } from './redis-client.ts';
 
 export interface RateLimitOptions {
   keyPrefix: string;
@@ -174,17 +176,23 @@ class MemoryStore implements KeyValueStore {
 }
 
 /** Handlers per channel on a subscriber connection: UNSUBSCRIBE only when the last one leaves. */
-const channelHandlers = new WeakMap<Redis, Map<string, number>>();
+const channelHandlers = new WeakMap<RedisClient, Map<string, number>>();
 
-/** Redis not reached (closed, reconnecting, timed out) is an outage; a reply Redis gave, or a rate limiter's refusal, is passed on. */
+/** Replies of a cluster (or a server) that cannot serve now: a failover, slots not covered, loading. */
+const NOT_NOW = /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN)\b/;
+
+/**
+ * Redis not reached (closed, reconnecting, timed out, a cluster not serving the slot now) is an
+ * outage; another reply Redis gave, or a rate limiter's refusal, is passed on.
+ */
 function outage(err: unknown): never {
-  throw err instanceof Error && !(err instanceof ReplyError) ? new StoreUnavailable(err) : err;
+  throw err instanceof Error && (!(err instanceof ReplyError) || NOT_NOW.test(err.message)) ? new StoreUnavailable(err) : err;
 }
 
 class RedisStore implements KeyValueStore {
   constructor(
-    private readonly redis: Redis,
-    private readonly subscriber: () => Redis,
+    private readonly redis: RedisClient,
+    private readonly subscriber: () => RedisClient,
     private readonly prefix = '',
   ) {}
 
@@ -289,15 +297,14 @@ class RedisStore implements KeyValueStore {
 }
 
 class RootRedisStore extends RedisStore {
-  private sub?: Redis;
+  private sub?: RedisClient;
   private closing = false;
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     prefix: string,
     log?: Logger,
   ) {
-    // Subscriptions wait for the connection (and ioredis renews them after a reconnect).
-    super(client, () => (this.sub ??= client.duplicate({ enableOfflineQueue: true })), prefix);
+    super(client, () => (this.sub ??= subscriberOf(client)), prefix);
     // An outage is logged when it starts and when it ends, not once per refused request.
     let reachable = true;
     client.on('close', () => {
@@ -327,17 +334,9 @@ class RootRedisStore extends RedisStore {
  */
 export async function openKeyValueStore(opts: { url?: string; namespace: string; log?: Logger }): Promise<KeyValueStore> {
   if (opts.url) {
-    const client = new Redis(opts.url, {
-      lazyConnect: true,
-      // An outage is answered at once (StoreUnavailable, 503) instead of holding requests: no queue
-      // while disconnected, commands in flight fail at the disconnect, a hung server after 5 s
-      // (a bound that a busy host's pauses stay under: the timer may fire before the reply is read).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: 5000,
-      // Reconnects for ever, at most 1 s apart: service resumes by itself when Redis is back.
-      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    });
+    // An outage is answered at once (StoreUnavailable, 503) instead of holding requests: no queue
+    // while disconnected, commands in flight fail at the disconnect (infra/redis-client.ts).
+    const client = redisClient(opts.url);
     client.on('error', () => undefined);
     await client.connect();
     return new RootRedisStore(client, `${opts.namespace}:`, opts.log);

@@ -209,6 +209,7 @@ export class CrossTierLogin implements CrossTierHops {
           `${pending.upstream} answered ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`,
           err.error,
         );
+      if (unreachable(err)) throw new RecognitionError('home_unavailable', `${pending.upstream} could not be reached: ${describe(err)}`);
       // A bad signature may mean rotated keys: resolve the neighbour again next time.
       this.forget(pending.upstream);
       throw new RecognitionError('invalid_response', `the answer of ${pending.upstream} failed verification: ${describe(err)}`);
@@ -264,6 +265,18 @@ export class CrossTierLogin implements CrossTierHops {
     this.configs.delete(entityId);
     this.o.ops.forget(entityId);
   }
+}
+
+/**
+ * The neighbour could not be reached (refused, reset, no answer within the hop's bound) or said it
+ * is unavailable for now (a 5xx, temporarily_unavailable): not an answer that failed verification.
+ */
+function unreachable(err: unknown): boolean {
+  if (err instanceof TypeError) return true; // fetch failed: refused, reset, unknown host
+  const e = err as { code?: unknown; cause?: unknown };
+  if (e.code === 'OAUTH_TIMEOUT' || e.code === 'OAUTH_ABORT') return true;
+  if (err instanceof oidc.ResponseBodyError) return err.status >= 500 || err.error === 'temporarily_unavailable';
+  return e.cause instanceof Response && e.cause.status >= 500;
 }
 
 function describe(err: unknown): string {

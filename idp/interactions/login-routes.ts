@@ -25,7 +25,9 @@ function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<stri
 export function loginRoutes(router: Router, deps: OpDependencies) {
   const { accounts, throttle, otp, runtime } = deps;
 
-  const completeLogin = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson, amr: string[]) => {
+  const completeLogin = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson, method: 'password' | 'sms') => {
+    const amr = [method === 'password' ? 'pwd' : 'sms'];
+    runtime.metrics.login(method, 'success');
     await throttle.success(account.subject);
     await recordAudit(runtime.db, {
       event: 'login.succeeded',
@@ -41,15 +43,25 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     s: InteractionScope,
     account: NaturalPerson | null,
     identifierIndex: string,
+    method: 'password' | 'sms',
     reason: string,
   ) => {
+    runtime.metrics.login(method, 'failure');
     const refusal = await throttle.failure(account?.subject ?? identifierIndex, ctx.ip);
+    if (refusal) runtime.metrics.lockout();
     await recordAudit(runtime.db, {
       event: 'login.failed',
       subject: account?.subject ?? null,
       clientId: String(s.details.params.client_id),
       detail: { reason, ip: ctx.ip, identifier_index: identifierIndex },
     });
+    return refusal;
+  };
+
+  /** The lockout or IP limit that refuses this attempt before any credential is checked, if any. */
+  const throttled = async (lockKey: string, ip: string) => {
+    const refusal = await throttle.check(lockKey, ip);
+    if (refusal) runtime.metrics.loginRefused(refusal.reason);
     return refusal;
   };
 
@@ -79,10 +91,10 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     // elsewhere moments ago, or a directory that was unreachable then). The password stays unread.
     if (!account && (await sendToHome(ctx, deps, s, identifier))) return;
     const lockKey = account?.subject ?? index;
-    const refused = await throttle.check(lockKey, ctx.ip);
+    const refused = await throttled(lockKey, ctx.ip);
     if (refused) return sendPage(ctx, passwordPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
-    if (await verifyPassword(account?.passwordHash ?? null, s.body.password ?? '')) return completeLogin(ctx, s, account!, ['pwd']);
-    const nowRefused = await loginFailed(ctx, s, account, index, 'password');
+    if (await verifyPassword(account?.passwordHash ?? null, s.body.password ?? '')) return completeLogin(ctx, s, account!, 'password');
+    const nowRefused = await loginFailed(ctx, s, account, index, 'password', 'password');
     const message = nowRefused ? refusalMessage(nowRefused) : { error: 'error.credentials' as const };
     sendPage(ctx, passwordPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
   });
@@ -119,11 +131,11 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     const index = accounts.identifierIndex(identifier);
     if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
     const account = await accounts.findByIdentifierIndex(index);
-    const refused = await throttle.check(account?.subject ?? index, ctx.ip);
+    const refused = await throttled(account?.subject ?? index, ctx.ip);
     if (refused) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
     const problem = await otp.check('login', index, (s.body.otp ?? '').trim());
-    if (!problem && account) return completeLogin(ctx, s, account, ['sms']);
-    const nowRefused = await loginFailed(ctx, s, account, index, problem ?? 'otp_invalid');
+    if (!problem && account) return completeLogin(ctx, s, account, 'sms');
+    const nowRefused = await loginFailed(ctx, s, account, index, 'sms', problem ?? 'otp_invalid');
     const message = nowRefused ? refusalMessage(nowRefused) : { error: `error.${problem ?? 'otp_invalid'}` as MessageKey };
     sendPage(ctx, otpLoginPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
   });

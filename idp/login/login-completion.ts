@@ -160,6 +160,7 @@ export async function routeToHome(ctx: Koa.Context, deps: OpDependencies, s: Int
       ...(s.details.session?.uid ? { sessionUid: s.details.session.uid } : {}),
     };
     const { url, next } = await deps.recognition!.login.start(interaction, legal ? 'legal' : 'natural', identifier, home);
+    deps.runtime.metrics.hop('start', 'ok');
     await recordAudit(deps.runtime.db, {
       event: 'recognition.routed',
       clientId: String(s.details.params.client_id),
@@ -169,6 +170,7 @@ export async function routeToHome(ctx: Koa.Context, deps: OpDependencies, s: Int
     ctx.redirect(url);
   } catch (err) {
     if (!(err instanceof RecognitionError)) throw err;
+    deps.runtime.metrics.hop('start', err.code);
     await refuse(ctx, deps, s, err, identifier ?? '');
   }
 }
@@ -207,6 +209,8 @@ export async function returnedFromHome(ctx: Koa.Context, deps: OpDependencies, s
         throw new RecognitionError('local_account_exists', `${result.home} answered for an account that is also registered here`);
       throw err;
     }
+    deps.runtime.metrics.hop('finish', 'ok');
+    if (!isHop(s)) deps.runtime.metrics.login('recognized', 'success');
     const login = { accountId: account.subject, acr: deps.acrUris[result.loa], amr: result.amr, ts: result.authTime, remember: true };
     if (result.kind === 'natural') return await finishInteraction(ctx, deps, s, { login });
     // A legal person: a grant of its own, bound to the acting person as the home asserted them.
@@ -217,6 +221,8 @@ export async function returnedFromHome(ctx: Koa.Context, deps: OpDependencies, s
     await finishInteraction(ctx, deps, s, { login, consent: { grantId } });
   } catch (err) {
     if (!(err instanceof RecognitionError)) throw err;
+    deps.runtime.metrics.hop('finish', err.code);
+    if (!isHop(s)) deps.runtime.metrics.login('recognized', 'failure');
     await refuse(ctx, deps, s, err, '');
   }
 }
@@ -251,12 +257,13 @@ async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScop
     detail: { reason: err.code, message: err.message },
   });
   deps.runtime.log.warn('cross-tier login refused', { reason: err.code, message: err.message });
+  // A home (or hop) that is down is passed down the route as such, to the page the person sees (503).
   if (isHop(s))
     return finishInteraction(ctx, deps, s, {
-      error: err.code === 'home_unavailable' ? 'temporarily_unavailable' : 'access_denied',
+      error: err.homeUnavailable ? 'temporarily_unavailable' : 'access_denied',
       error_description: `${deps.runtime.self.url}: ${err.message}`,
     });
-  sendPage(ctx, identifierPage(loginView(s, { identifier, ...refusalMessage(err) })), err.code === 'home_unavailable' ? 503 : 403);
+  sendPage(ctx, identifierPage(loginView(s, { identifier, ...refusalMessage(err) })), err.homeUnavailable ? 503 : 403);
 }
 
 function refusalMessage(err: RecognitionError): { error: MessageKey; errorVars?: Record<string, string> } {

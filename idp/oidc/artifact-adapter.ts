@@ -7,7 +7,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../infra/database.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
-import { StoreUnavailable } from '../../infra/errors.ts';
+import { DatabaseUnavailable, StoreUnavailable } from '../../infra/errors.ts';
 import type { ClientStore } from './client-store.ts';
 import { hasUnfitCharacter } from '../../infra/request-guard.ts';
 
@@ -26,14 +26,17 @@ class ReplayDetected extends errors.InvalidGrant {
   }
 }
 
+/** The outages of what the OP keeps its state in. */
+type StorageUnavailable = StoreUnavailable | DatabaseUnavailable;
+
 /**
- * The key-value store is out, in oidc-provider's terms: it answers 503 temporarily_unavailable
- * (JSON, or our error page), never a redirect, since the request may not have been checked yet.
- * `cause` is the store's own error, which our routes answer the same way.
+ * The key-value store or the database is out, in oidc-provider's terms: it answers 503
+ * temporarily_unavailable (JSON, or our error page), never a redirect, since the request may not
+ * have been checked yet. `cause` is the storage's own error, which our routes answer the same way.
  */
 export class ProtocolStateUnavailable extends errors.OIDCProviderError {
-  override readonly cause: StoreUnavailable;
-  constructor(cause: StoreUnavailable) {
+  override readonly cause: StorageUnavailable;
+  constructor(cause: StorageUnavailable) {
     super(503, 'temporarily_unavailable', { cause });
     this.cause = cause;
     this.expose = true;
@@ -42,10 +45,23 @@ export class ProtocolStateUnavailable extends errors.OIDCProviderError {
   }
 }
 
-/** Rethrows a store outage in oidc-provider's terms: for store calls that oidc-provider makes, through us. */
+/** Rethrows a storage outage in oidc-provider's terms: for storage calls that oidc-provider makes, through us. */
 export const inProviderTerms = (err: unknown): never => {
-  throw err instanceof StoreUnavailable ? new ProtocolStateUnavailable(err) : err;
+  throw err instanceof StoreUnavailable || err instanceof DatabaseUnavailable ? new ProtocolStateUnavailable(err) : err;
 };
+
+/** Every operation of `adapter` answers a storage outage as ProtocolStateUnavailable. */
+function answeringOutages(adapter: Adapter): Adapter {
+  return {
+    upsert: (id, payload, expiresIn) => adapter.upsert(id, payload, expiresIn).catch(inProviderTerms),
+    find: (id) => adapter.find(id).catch(inProviderTerms),
+    findByUid: (uid) => adapter.findByUid(uid).catch(inProviderTerms),
+    findByUserCode: (userCode) => adapter.findByUserCode(userCode).catch(inProviderTerms),
+    consume: (id) => adapter.consume(id).catch(inProviderTerms),
+    destroy: (id) => adapter.destroy(id).catch(inProviderTerms),
+    revokeByGrantId: (grantId) => adapter.revokeByGrantId(grantId).catch(inProviderTerms),
+  };
+}
 
 /** The uids of an account's sessions at this OP (entries may outlive their session). */
 export const accountSessionsKey = (accountId: string) => `oidc:account-sessions:${accountId}`;
@@ -269,8 +285,10 @@ export async function hasGrant(db: Database, accountId: string, clientId: string
 /** oidc-provider calls this once per model name. */
 export function artifactAdapter(db: Database, kv: KeyValueStore, clients: ClientStore, federation?: FederationClientResolver) {
   const make = (model: string): Adapter => {
-    if (model === 'Client') return new ClientAdapter(clients, federation);
-    return LONG_LIVED.has(model) ? new DatabaseAdapter(model, db, revokeGrant) : new KeyValueAdapter(model, kv, revokeGrant);
+    if (model === 'Client') return answeringOutages(new ClientAdapter(clients, federation));
+    return LONG_LIVED.has(model)
+      ? answeringOutages(new DatabaseAdapter(model, db, revokeGrant))
+      : new KeyValueAdapter(model, kv, revokeGrant);
   };
   const revokeGrant: RevokeGrant = async (grantId) => {
     await Promise.all([...GRANT_BOUND.map((m) => make(m).revokeByGrantId(grantId)), make('Grant').destroy(grantId)]);

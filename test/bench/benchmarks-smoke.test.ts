@@ -1,9 +1,10 @@
 /**
  * The benchmarks cannot break unnoticed: `npm run bench -- all --smoke` runs every one of them for
  * a handful of operations, as a real child process, and each must end with its JSON line carrying
- * the figures other tools read (issue 17: these names are an interface). Figures are not judged.
+ * the figures other tools read (issue 17: these names are an interface); the soak, which runs
+ * only when named, likewise with `soak --smoke`. Figures are not judged.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { PROJECT_ROOT } from '../helpers/integration-extra.ts';
 
@@ -19,37 +20,68 @@ const FIELDS: Record<string, string[]> = {
   'cross-tier': ['local_p50_ms', 'cross_p50_ms', 'added_p50_ms', 'argon2_verify_ms', 'process_cpu_ms_per_cross_login'],
   'trust-chain': ['validate_us_p50', 'validate_us_p99', 'resolve_us_p50', 'cpu_us_per_validation', 'argon2_verify_ms'],
   catalog: ['pglite_items', 'pglite_search_p50_ms', 'pglite_search_p99_ms'],
+  soak: ['operations', 'achieved_per_s', 'login_p99_ms', 'cross_tier_p50_ms', 'rss_start_mb', 'rss_end_mb', 'heap_slope_mb_per_min'],
 };
 
-test('every benchmark runs in smoke mode and ends with its JSON line', async (t) => {
-  // Five benchmarks, two of them starting a federation: minutes on a loaded machine, not seconds.
-  t.timeout(15 * 60_000);
-  const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+/** Runs `npm run bench -- ARGS` as a child process; its exit status and output. */
+function bench(args: string[], timeoutMs: number) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
     execFile(
       'npm',
-      ['run', 'bench', '--', 'all', '--smoke'],
-      { cwd: PROJECT_ROOT, timeout: 14 * 60_000, maxBuffer: 16 * 1024 * 1024 },
+      ['run', 'bench', '--', ...args],
+      { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
         resolve({ code: err ? Number((err as { code: number }).code) : 0, stdout: String(stdout), stderr: String(stderr) });
       },
     );
   });
-  t.is(run.code, 0, run.stderr.slice(-4000));
+}
 
-  const lines = run.stdout.split('\n').filter((l) => l.startsWith('{'));
-  const figures = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.deepEqual(
-    figures.map((f) => f.benchmark),
-    Object.keys(FIELDS),
-    'one JSON line per benchmark, in order',
-  );
+/** The JSON lines of a run, each checked: smoke, its figures numbers, no errors. */
+function figuresOf(t: ExecutionContext, stdout: string): Record<string, unknown>[] {
+  const figures = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   for (const f of figures) {
     const name = f.benchmark as string;
     t.is(f.smoke, true, name);
-    for (const field of FIELDS[name]!)
+    for (const field of FIELDS[name] ?? [])
       t.true(typeof f[field] === 'number' && Number.isFinite(f[field]), `${name}: ${field} = ${JSON.stringify(f[field])}`);
     // A benchmark whose operations fail is broken, whatever its figures.
     for (const [field, value] of Object.entries(f)) if (/errors$/.test(field)) t.is(value, 0, `${name}: ${field}`);
   }
+  return figures;
+}
+
+test.serial('every benchmark runs in smoke mode and ends with its JSON line', async (t) => {
+  // Five benchmarks, two of them starting a federation: minutes on a loaded machine, not seconds.
+  t.timeout(15 * 60_000);
+  const run = await bench(['all', '--smoke'], 14 * 60_000);
+  t.is(run.code, 0, run.stderr.slice(-4000));
+  t.deepEqual(
+    figuresOf(t, run.stdout).map((f) => f.benchmark),
+    Object.keys(FIELDS).filter((name) => name !== 'soak'),
+    'one JSON line per benchmark, in order (the soak runs only when named)',
+  );
+});
+
+test.serial('the soak runs in smoke mode: every kind of operation, no errors, memory read over time', async (t) => {
+  t.timeout(10 * 60_000);
+  const run = await bench(['soak', '--smoke'], 9 * 60_000);
+  t.is(run.code, 0, run.stderr.slice(-4000));
+  const [soak] = figuresOf(t, run.stdout);
+  t.is(soak?.benchmark, 'soak');
+  for (const kind of ['refresh', 'catalog', 'login', 'cross_tier']) t.true(Number(soak?.[`${kind}_ok`]) > 0, `${kind} ran`);
+  t.true(run.stdout.split('\n').filter((l) => / min .* rss \d+ MiB/.test(l)).length >= 2, 'memory over time');
+});
+
+test.serial('the soak takes --minutes and --rate, and only the soak does', async (t) => {
+  const bad = await bench(['soak', '--minutes', 'ten'], 60_000);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--minutes: a positive number/);
+  const other = await bench(['login', '--rate', '5'], 60_000);
+  t.is(other.code, 2);
+  t.regex(other.stderr, /--minutes and --rate are the soak/);
 });

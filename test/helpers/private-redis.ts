@@ -8,6 +8,7 @@ import { freePort } from './test-federation.ts';
 
 export interface PrivateRedis {
   url: string;
+  port: number;
   /** Kills the server at once (SIGKILL), as a crash would, and waits until it is gone. */
   kill(): Promise<void>;
   /** Starts it again on the same port and waits until it accepts connections. */
@@ -17,12 +18,13 @@ export interface PrivateRedis {
 /** Whether `redis-server` can be run here; the tests that need it skip without it. */
 export const redisServerInstalled = !spawnSync('redis-server', ['--version']).error;
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** `args`: more of redis-server's options (a cluster node's, say). */
+export async function startPrivateRedis(args: string[] = []): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       // Read for as long as it runs (a full pipe would stall the server); kept until it is ready.
@@ -41,6 +43,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   await start();
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     start,
     async kill() {
       const server = child;

@@ -14,6 +14,7 @@ import {
   REDIRECT_URI,
   throughConsent,
   type Authorization,
+  type FederationAddresses,
   type Person,
   type RelyingParty,
 } from './flows.ts';
@@ -66,7 +67,7 @@ function fromPortalPage(fed: TestFederation, page: Page): SignedIn {
 }
 
 /** An OP with a relying party of its own (registered through the admin API). */
-export function opSite(fed: TestFederation, op: string, rpBody: Record<string, unknown> = {}): Site {
+export function opSite(fed: FederationAddresses, op: string, rpBody: Record<string, unknown> = {}): Site {
   let rp: Promise<RelyingParty> | undefined;
   return {
     op,

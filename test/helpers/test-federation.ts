@@ -37,14 +37,16 @@ export interface TestFederation {
 
 /**
  * Starts the given entities (default: every OP and the services entity). `embedded` ignores
- * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run; `redisUrl` puts
- * the federation on a Redis of the test's own (one it may stop) instead of REDIS_URL's.
+ * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run; `redisUrl` and
+ * `databaseUrl` put the federation on a Redis or a PostgreSQL of the test's own (one it may stop)
+ * instead of REDIS_URL's and DATABASE_URL's.
  */
 export async function startTestFederation(
   ids?: string[],
   opts: {
     embedded?: boolean;
     redisUrl?: string;
+    databaseUrl?: string;
     edit?: (raw: Record<string, unknown>) => void;
     log?: Logger;
     /** Runs before any entity starts: state the entities find at start, as after a restart. */
@@ -61,7 +63,11 @@ export async function startTestFederation(
   writeFileSync(topologyFile, JSON.stringify(raw, null, 2));
   const env = opts.embedded
     ? { ...configFromEnv(), databaseUrl: undefined, redisUrl: undefined }
-    : { ...configFromEnv(), ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}) };
+    : {
+        ...configFromEnv(),
+        ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+        ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+      };
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
   // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of homes).
