@@ -32,6 +32,8 @@ export const routedRequest = z
     request_id: z.uuid(),
     /** The nodes the request went through, the requesting node first; the caller is the last. */
     route: z.array(entityId).min(1).max(8),
+    /** The requesting node's signature of the request (request-origin.ts). */
+    origin: z.string().min(1).max(4096),
     ...dataRequestFields,
   })
   .strict();

@@ -27,6 +27,7 @@ export function exchangeNode(runtime: EntityRuntime, access: ServiceAccess, fede
     keyRing: runtime.keyRing,
     kv: runtime.kv,
     logger: runtime.log,
+    nodeKeys: federation.nodeKeys,
   });
   const routing = new ExchangeRouting(runtime, federation, holding);
   const requesting = new RequestingNode(runtime, federation, routing, log);

@@ -6,6 +6,7 @@
 import { HttpError } from '../../infra/errors.ts';
 
 export const REFUSALS = {
+  origin_invalid: 401,
   consent_required: 403,
   invalid_token: 401,
   token_expired: 401,

@@ -8,6 +8,8 @@
 import { decodeJwt, importJWK, SignJWT } from 'jose';
 import { beyondConsent, consentedDataAccess, DATA_ACCESS_TYPE, type ConsentedDataAccess } from '../../infra/data-access-detail.ts';
 import type { BlindIndex } from '../../infra/crypto.ts';
+import type { EntityKeyResolver } from '../../infra/entity-assertion.ts';
+import { verifyOrigin } from './request-origin.ts';
 import type { EntityKeyRing } from '../../infra/entity-key-ring.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import type { Logger } from '../../infra/log.ts';
@@ -29,6 +31,8 @@ export interface HoldingNodeOptions {
   keyRing: EntityKeyRing;
   kv: KeyValueStore;
   logger: Logger;
+  /** The federation keys of a data-sharing node (to check who signed a request). */
+  nodeKeys: EntityKeyResolver;
 }
 
 const MISMATCH_REFUSAL = {
@@ -73,6 +77,7 @@ export class HoldingNode {
 
   private async check(request: RoutedRequest, known: Known) {
     const { self } = this.o;
+    await verifyOrigin(request, self, this.o.nodeKeys);
     known.subject = parseSubject(request.subject);
     const source = this.o.datasets.get(request.dataset);
     if (!source) throw new Refusal('unknown_dataset', `${self} holds no dataset "${request.dataset}"`);

@@ -15,8 +15,9 @@ import type { ExchangeFederation } from './exchange-federation.ts';
 import { isRefusalCode, Refusal } from './exchange-refusals.ts';
 import { asRefusal, type ExchangeRouting } from './exchange-routing.ts';
 import { RESPONSE_TYP } from './holding-node.ts';
+import { signOrigin } from './request-origin.ts';
 
-export type DataRequest = Omit<RoutedRequest, 'request_id' | 'route'>;
+export type DataRequest = Omit<RoutedRequest, 'request_id' | 'route' | 'origin'>;
 
 export interface DataResponse {
   request_id: string;
@@ -55,7 +56,8 @@ export class RequestingNode {
 
   async request(input: DataRequest): Promise<DataResponse> {
     const self = this.runtime.self.url;
-    const request: RoutedRequest = { ...input, request_id: randomUUID(), route: [self] };
+    const unsigned = { ...input, request_id: randomUUID(), route: [self] };
+    const request: RoutedRequest = { ...unsigned, origin: await signOrigin(this.runtime, unsigned) };
     let subject: DataSubject | null = null;
     try {
       subject = parseSubject(request.subject);
