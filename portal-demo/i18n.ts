@@ -147,6 +147,7 @@ const zh = {
   'error.data_use_unavailable': '数据共享节点暂时无法访问，请稍后再试。',
   'error.consent_not_found': '没有这项授权。',
   'error.consent_ended': '这项授权已经结束（已使用、已过期或已撤销）。',
+  'refusal.origin_invalid': '请求方身份无法核实',
   'refusal.consent_required': '未经您授权',
   'refusal.invalid_token': '授权凭证无效',
   'refusal.token_expired': '授权凭证已过期',
