@@ -315,6 +315,7 @@ const en: typeof zh = {
   'error.data_use_unavailable': 'The data-sharing node cannot be reached now. Try again later.',
   'error.consent_not_found': 'No such consent.',
   'error.consent_ended': 'This consent has already ended (used, expired or revoked).',
+  'refusal.origin_invalid': 'the requesting node could not be verified',
   'refusal.consent_required': 'you had not consented',
   'refusal.invalid_token': 'the consent token was invalid',
   'refusal.token_expired': 'the consent token had expired',
