@@ -93,7 +93,12 @@ export class HoldingNode {
     const token = await this.verifiedToken(request.access_token);
     known.token = token;
     const ours = token.details.filter((d) => (d as { type?: unknown }).type === DATA_ACCESS_TYPE).map(consentedDataAccess);
-    const detail = ours.find((d) => d?.dataset === request.dataset) ?? ours.find((d) => d !== null) ?? null;
+    // A token may carry several consents: the one for this requester and dataset, else the nearest (its mismatch is the refusal).
+    const detail =
+      ours.find((d) => d?.dataset === request.dataset && d.requester === request.route[0]) ??
+      ours.find((d) => d?.dataset === request.dataset) ??
+      ours.find((d) => d !== null) ??
+      null;
     if (!detail) throw new Refusal('consent_required', `the token carries no ${DATA_ACCESS_TYPE} consent`);
     known.detail = detail;
     const mismatch = beyondConsent(detail, {

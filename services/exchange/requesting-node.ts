@@ -28,7 +28,11 @@ export interface DataResponse {
 }
 
 /** The consent and portal a token names, read without checking it: for this node's log only (the holder checks). */
-function claimedConsent(token: string | undefined, dataset: string): { clientId: string | null; consent: AccessEntry['consent'] } {
+function claimedConsent(
+  token: string | undefined,
+  dataset: string,
+  requester: string,
+): { clientId: string | null; consent: AccessEntry['consent'] } {
   if (!token) return { clientId: null, consent: null };
   try {
     const claims = decodeJwt(token);
@@ -36,7 +40,7 @@ function claimedConsent(token: string | undefined, dataset: string): { clientId:
     const detail = details
       .filter((d) => (d as { type?: unknown }).type === DATA_ACCESS_TYPE)
       .map(consentedDataAccess)
-      .find((d) => d?.dataset === dataset);
+      .find((d) => d?.dataset === dataset && d.requester === requester);
     return {
       clientId: typeof claims.client_id === 'string' ? claims.client_id : null,
       consent: detail && typeof claims.iss === 'string' ? { issuer: claims.iss, id: detail.consent } : null,
@@ -71,13 +75,13 @@ export class RequestingNode {
       }
       const response = await this.verified(request, answer.json.response);
       await this.record(request, subject, 'served', null, {
-        clientId: claimedConsent(request.access_token, request.dataset).clientId,
+        clientId: claimedConsent(request.access_token, request.dataset, self).clientId,
         consent: response.consent,
       });
       return response;
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
-      await this.record(request, subject, 'refused', err.reason, claimedConsent(request.access_token, request.dataset));
+      await this.record(request, subject, 'refused', err.reason, claimedConsent(request.access_token, request.dataset, self));
       // The business system keeps the request's ID: the person and the auditors find it by it in both logs.
       throw new Refusal(err.reason, err.message, { request_id: request.request_id });
     }
