@@ -4,16 +4,9 @@
  * authority's code) and --person (who acts for it).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadTopology, type Entity } from '../federation/topology.ts';
 import { callAdmin } from '../infra/admin-client.ts';
 import { CommandLineError, print, UsageError, type CommandContext } from './command.ts';
-
-function servicesEntity({ values, topologyPath }: CommandContext, command: string): Entity {
-  if (!values.entity) throw new UsageError(`catalog ${command} needs --entity ID (a services entity)`);
-  const entity = loadTopology(topologyPath).get(values.entity);
-  if (entity.kind !== 'services') throw new UsageError(`catalog ${command}: ${entity.id} is not a services entity`);
-  return entity;
-}
+import { servicesEntity } from './services-entity.ts';
 
 /** The one word after the command (a file, a code, a query, a change id). */
 function argument(ctx: CommandContext, command: string, what: string): string {
@@ -36,7 +29,7 @@ function actor(ctx: CommandContext, command: string) {
 }
 
 const call = (ctx: CommandContext, command: string, method: 'GET' | 'POST', path: string, body?: unknown) =>
-  callAdmin(servicesEntity(ctx, command), ctx.config.dataDir, method, path, body);
+  callAdmin(servicesEntity(ctx, `catalog ${command}`), ctx.config.dataDir, method, path, body);
 
 export async function importCatalog(ctx: CommandContext): Promise<number> {
   const file = argument(ctx, 'import', 'the catalog FILE');

@@ -38,6 +38,9 @@ const OPTIONS = {
   person: { type: 'string' },
   note: { type: 'string' },
   file: { type: 'string' },
+  authority: { type: 'string' },
+  role: { type: 'string' },
+  item: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   // conformance's own (it also reads --redirect-uri, --post-logout-redirect-uri, --scope, --trust-anchor)
   issuer: { type: 'string' },
@@ -288,7 +291,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     words: 'exchange log verify',
     synopsis: '--entity ID | --file FILE [--trust-anchor URL --trust-anchor-jwks FILE]',
-    summary: "check a data-sharing node's access log: hash chain, each\nentry's signature, the node's keys through its trust chain;\nexit status 1 when it does not verify (docs/exchange.md)",
+    summary:
+      "check a data-sharing node's access log: hash chain, each\nentry's signature, the node's keys through its trust chain;\nexit status 1 when it does not verify (docs/exchange.md)",
     run: (c) => import('./exchange-command.ts').then((m) => m.verifyLog(c)),
   },
   {
@@ -296,6 +300,37 @@ export const COMMANDS: readonly CommandEntry[] = [
     synopsis: '--entity ID FILE',
     summary: 'write its access log as a signed bundle that verifies offline',
     run: (c) => import('./exchange-command.ts').then((m) => m.exportLog(c)),
+  },
+  {
+    words: 'staff grant',
+    synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
+    summary:
+      'grant staff roles at an implementing authority\n(receiver, acceptor, reviewer, decider, sender; answerer, rectifier, supervisor)',
+    run: (c) => import('./staff-command.ts').then((m) => m.grantStaff(c)),
+  },
+  {
+    words: 'staff revoke',
+    synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
+    summary: 'take staff roles back',
+    run: (c) => import('./staff-command.ts').then((m) => m.revokeStaff(c)),
+  },
+  {
+    words: 'staff list',
+    synopsis: '--entity ID --authority CODE',
+    summary: "an authority's staff and their roles (ID numbers masked)",
+    run: (c) => import('./staff-command.ts').then((m) => m.listStaff(c)),
+  },
+  {
+    words: 'cases stats',
+    synopsis: '--entity ID [--authority CODE] [--item CODE]',
+    summary: 'supervision: cases received, closed, overdue and\ntime against the promised limit, per authority and item',
+    run: (c) => import('./cases-command.ts').then((m) => m.caseStats(c)),
+  },
+  {
+    words: 'ratings stats',
+    synopsis: '--entity ID [--authority CODE] [--item CODE]',
+    summary: 'the public figures of 好差评: ratings by level, bad-rating rate\nand rectification on time, per authority and item',
+    run: (c) => import('./ratings-command.ts').then((m) => m.ratingStats(c)),
   },
   {
     words: 'conformance',

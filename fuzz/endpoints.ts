@@ -226,6 +226,28 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ep('GET', '/data-use', 'none', [lang], { session: 'portal' }),
       ep('POST', '/data-use/consents/:id/revoke', 'form', [f('id', ['x'], { in: 'path' }), f('csrf', ['x']), lang], { session: 'portal' }),
       ep('POST', '/backchannel-logout', 'form', [jwt('logout_token')]),
+      // 我的, 我要评, 我要问 (docs/voice.md): pages of the signed-in person and of staff.
+      ep('GET', '/my', 'none', [lang], { session: 'portal' }),
+      ep('GET', '/my/ratings', 'none', [lang], { session: 'portal' }),
+      ep('GET', '/rate/:number', 'none', [f('number', ['GZ-20261204-000042-7'], { in: 'path' }), f('stage', ['closure', 'acceptance'])], {
+        session: 'portal',
+      }),
+      ep(
+        'POST',
+        '/rate/:number',
+        'form',
+        [f('number', ['GZ-20261204-000042-7'], { in: 'path' }), f('csrf', ['x']), f('level', ['1', '5'])],
+        {
+          session: 'portal',
+        },
+      ),
+      ep('GET', '/ask', 'none', [f('item', ['11440100000101002C3070101005000']), f('case', ['GZ-20261204-000042-7'])], {
+        session: 'portal',
+      }),
+      ep('POST', '/ask', 'form', [f('csrf', ['x']), f('item', ['11440100000101002C3070101005000']), f('text', ['出生登记要带什么材料'])], {
+        session: 'portal',
+      }),
+      ep('GET', '/staff/rectifications/:id', 'none', [f('id', ['1'], { in: 'path' })], { session: 'portal' }),
     );
   }
   if (e.kind === 'services') {
@@ -281,6 +303,12 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ep('GET', '/exchange/my/consents', 'none', [], { authorization: 'access-token' }),
       ep('POST', '/exchange/my/consents/revoke', 'json', [f('consent', ['x'])], { authorization: 'access-token' }),
       ep('GET', '/admin/exchange/log/export', 'none', [], { authorization: 'admin' }),
+      ep('GET', '/ratings/form', 'none', []),
+      ep('GET', '/ratings/stats', 'none', [f('authority', ['11440100000101002C']), f('item', ['11440100000101002C3070101005000'])]),
+      ep('GET', '/faq/:code', 'none', [f('code', ['11440100000101002C3070101005000'], { in: 'path' })]),
+      ep('POST', '/ratings', 'json', [f('case_number', ['GZ-20261204-000042-7']), f('level', ['1'])]),
+      ep('POST', '/questions', 'json', [f('item_code', ['11440100000101002C3070101005000']), f('text', ['出生登记要带什么材料'])]),
+      ep('GET', '/admin/voice/limits', 'none', [], { authorization: 'admin' }),
     );
   }
   return out;

@@ -35,8 +35,8 @@ function hasBody(req: IncomingMessage): boolean {
   );
 }
 
-/** The raw body, refused as soon as it is known to exceed `limit`. */
-async function readRaw(ctx: Koa.Context, limit: number): Promise<Buffer> {
+/** The raw body, refused as soon as it is known to exceed `limit` (413); also for binary uploads. */
+export async function readRaw(ctx: Koa.Context, limit: number): Promise<Buffer> {
   if ((ctx.request.length ?? 0) > limit) throw tooLarge(limit);
   if ((ctx.get('content-encoding') || 'identity').toLowerCase() !== 'identity')
     throw new HttpError(415, 'invalid_request', 'a compressed request body is not accepted');

@@ -7,7 +7,9 @@
  * database, apart from its federation keys). It talks to the OP over HTTP only.
  *
  * Routes: `GET /` home (with the catalog's search and browse links), the catalog's pages
- * (catalog-routes.ts, read from the services entity's catalog API), `POST /login` (field `as=legal` asks for the legal_person scope),
+ * (catalog-routes.ts, read from the services entity's catalog API), the case pages (case-routes.ts:
+ * apply, 我的办件, 办件查询, the staff workbench), ask, rate and my space (voice-routes.ts: /my/…,
+ * /rate/…, /ask, /ratings, staff views under /staff/…), `POST /login` (field `as=legal` asks for the legal_person scope),
  * `GET /callback`, `POST /logout` (RP-initiated logout at the OP), `POST /backchannel-logout`.
  * Pending sign-ins and portal sessions live in the key-value store; the browser holds random
  * ids in HttpOnly, SameSite=Lax cookies whose names carry the entity ID (all demo entities share
@@ -27,11 +29,16 @@ import { OpConnection } from './op-connection.ts';
 import { CatalogClient, type BrowseCounts } from './catalog-client.ts';
 import { addCatalogRoutes } from './catalog-routes.ts';
 import { addDataUseRoutes } from './data-use-routes.ts';
+import { addCaseRoutes } from './case-routes.ts';
+import { CaseClient } from './case-client.ts';
 import { catalogHome, type CatalogPageContext } from './views/catalog-pages.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
 import { errorPage, homePage, type PageContext, type SignedInView } from './views/pages.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
+import { formFields } from './form-fields.ts';
+import { addVoicePages } from './voice-routes.ts';
+import { VoiceClient } from './voice-client.ts';
 
 export const CALLBACK_PATH = '/callback';
 export const BACKCHANNEL_LOGOUT_PATH = '/backchannel-logout';
@@ -124,18 +131,6 @@ function languageSwitchQuery(querystring: string): string {
 
 function explicitLang(value: unknown): Locale | undefined {
   return value === 'en' || value === 'zh-CN' ? value : undefined;
-}
-
-/** Form fields as single strings (a repeated field is refused, never merged). */
-function formFields(body: unknown): Record<string, string> | null {
-  const out: Record<string, string> = {};
-  if (body && typeof body === 'object') {
-    for (const [k, v] of Object.entries(body)) {
-      if (typeof v !== 'string') return null;
-      out[k] = v;
-    }
-  }
-  return out;
 }
 
 /** What the home page shows, from the ID token's claims. */
@@ -259,8 +254,14 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     return !!secret && safeEqual(body.csrf ?? '', hmac(runtime.macKey, `portal-csrf:${secret}`));
   };
 
+  const sessionOf = async (ctx: Koa.Context) => {
+    const id = cookies.get(ctx, names.session);
+    return id ? state.getSession(id) : null;
+  };
+
   const router = new Router();
 
+  addVoicePages(router, { client: new VoiceClient(opts.catalogUrl), page, session: sessionOf, csrfFor, csrfOk, log });
   addCatalogRoutes(router, {
     catalog,
     page: catalogPage,
@@ -275,16 +276,22 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
 
   addDataUseRoutes(router, {
     nodeUrl: opts.catalogUrl,
-    session: async (ctx) => {
-      const id = cookies.get(ctx, names.session);
-      return id ? state.getSession(id) : null;
-    },
+    session: sessionOf,
     csrf: csrfFor,
     csrfOk,
     form: (ctx) => formFields(ctx.request.body),
     page,
     platformName,
     refuse: (ctx, status, message, lang) => showError(ctx, status, message, { lang, title: 'page.data_use' }),
+  });
+
+  addCaseRoutes(router, {
+    cases: new CaseClient(opts.catalogUrl),
+    page,
+    csrfFor,
+    csrfOk,
+    log,
+    session: sessionOf,
   });
 
   router.get(STYLESHEET_PATH, (ctx) => {

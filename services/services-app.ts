@@ -6,6 +6,8 @@
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
  * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…
  * - Data-sharing node (docs/exchange.md): /exchange/…, admin /admin/exchange/…
+ * - Applications and cases (docs/cases.md): /cases/…, /staff/…, admin /admin/staff/…, /admin/cases/…
+ * - Ask, rate, my space (docs/voice.md): /questions, /ratings/…, /my/…, /faq/:code, /staff/…, admin /admin/voice/…
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
  */
 import Router from '@koa/router';
@@ -28,6 +30,8 @@ import type { ServiceAccess } from './service-access/service-access-tokens.ts';
 import type { ExchangeFederation } from './exchange/exchange-federation.ts';
 import { exchangeNode } from './exchange/exchange-node.ts';
 import { legalPersonFacts, populationFacts } from './exchange/registry-datasets.ts';
+import { casesParts, casesRouter } from './cases/cases-mount.ts';
+import { voiceRouter } from './voice/voice-mount.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
@@ -134,6 +138,9 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, ex
   const catalogRoutes = catalogRouter(catalog, runtime.adminToken);
   app.use(catalogRoutes.routes());
   app.use(catalogRoutes.allowedMethods());
+  const caseRoutes = casesRouter({ runtime, catalog, outbox, access });
+  app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
+  app.use(voiceRouter({ runtime, access, ...casesParts({ runtime, catalog, outbox, access }) }).routes());
   app.use(router.routes());
   app.use(node.router.routes());
   app.use(refuseOtherMethods);

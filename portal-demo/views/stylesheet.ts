@@ -47,6 +47,28 @@ section.record h3 { font-size: 1em; margin: 10px 0 4px; }
 dd.refused { color: var(--err); }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 12px 0; }
 label.option { display: block; padding: 6px 0; }
+nav.cases-links, nav.filters { display: flex; flex-wrap: wrap; gap: 6px 16px; margin: 12px 0; }
+a.button { display: inline-block; padding: 10px 22px; border-radius: 4px; background: var(--brand); color: #fff; text-decoration: none; }
+form.case label { display: block; font-weight: 600; margin: 12px 0 4px; }
+form.case label.option, form.case label.hint { font-weight: normal; }
+form.case input:not([type=checkbox]), form.case select, form.case textarea { width: 100%; padding: 8px; font: inherit; border: 1px solid var(--muted); border-radius: 4px; }
+ol.materials, ol.timeline { padding-left: 1.3em; }
+ol.materials li, ol.timeline li { margin: 10px 0; }
+.material { display: block; font-weight: 600; }
+ul.plain, ul.cases { padding-left: 1.2em; }
+ul.cases li { margin: 8px 0; }
+.flag { font-size: .8em; padding: 1px 6px; border-radius: 3px; margin-left: 6px; }
+.flag.overdue { background: #fdecea; color: var(--err); }
+.flag.due_soon { background: #fff4e5; color: #8a4b00; }
+.flag.paused { background: var(--bg); color: var(--muted); }
+.number { font-size: 1.1em; overflow-wrap: anywhere; }
+code.digest { overflow-wrap: anywhere; }
+form.action { border-top: 1px solid var(--line); margin-top: 16px; }
+label.field { display: block; font-weight: 600; margin: 14px 0 4px; }
+form.voice textarea, form.voice select, form.voice input[type="date"] { display: block; width: 100%; padding: 8px 10px; font: inherit; border: 1px solid var(--muted); border-radius: 4px; }
+form.voice button { margin-right: 8px; }
+.actions { display: flex; flex-wrap: wrap; gap: 4px 14px; }
+ol.steps { padding-left: 1.3em; color: var(--muted); }
 @media (max-width: 600px) {
   header.site { padding: 10px 14px; }
   main { margin: 0; border: 0; border-radius: 0; padding: 16px 14px; }

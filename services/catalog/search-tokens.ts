@@ -32,7 +32,7 @@ export function documentTokens(text: string): string {
 }
 
 /** The lexemes a query must match: a lone CJK character itself, longer runs their bigrams. */
-function queryLexemes(text: string): string[] {
+export function queryLexemes(text: string): string[] {
   const lexemes: string[] = [];
   for (const run of runs(text)) {
     if (!IS_CJK.test(run)) {

@@ -1,0 +1,22 @@
+/**
+ * Where the person's space reads their e-licences (我的证照, and the standing notice of a licence
+ * that expires within 90 days). The e-licence registry is being built apart (branch `licenses`,
+ * services/licenses/); until it is on main this platform holds no licences to read, and the
+ * shelf is `noLicences`. When it lands, services-app.ts passes a shelf over its registry (the
+ * holder's licences issued here, with their validity) and the notices follow with no other change.
+ */
+export interface HeldLicence {
+  id: string;
+  /** The licence type's code and name (居民户口簿, 营业执照 …). */
+  type: string;
+  name: string;
+  /** The last instant it is valid (ISO), or null when it does not expire. */
+  validUntil: string | null;
+  state: 'valid' | 'suspended' | 'revoked';
+}
+
+export interface LicenceShelf {
+  heldBy(idNumber: string): Promise<HeldLicence[]>;
+}
+
+export const noLicences: LicenceShelf = { heldBy: async () => [] };
