@@ -30,6 +30,7 @@ import type { ServiceAccess } from './service-access/service-access-tokens.ts';
 import type { ExchangeFederation } from './exchange/exchange-federation.ts';
 import { exchangeNode } from './exchange/exchange-node.ts';
 import { legalPersonFacts, populationFacts } from './exchange/registry-datasets.ts';
+import { caseResults } from './exchange/case-results-dataset.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
 
@@ -65,6 +66,7 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, ex
   const node = exchangeNode(runtime, access, exchange);
   node.datasets.add(populationFacts(population));
   node.datasets.add(legalPersonFacts(legalPersons));
+  node.datasets.add(caseResults(runtime.db, runtime.blindIndex));
   const catalog = new CatalogService(runtime.db);
   if (runtime.demo) await seedDemoCatalog(catalog);
 

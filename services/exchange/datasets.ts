@@ -13,8 +13,12 @@ export type DataSubject = { kind: 'natural'; idNumber: string } | { kind: 'legal
 
 export interface DatasetSource {
   dataset: Dataset;
-  /** The asked attributes of the subject's record, or null when this node holds none. */
-  read(subject: DataSubject, attributes: string[]): Promise<Record<string, string> | null>;
+  /** The asked attributes of the subject's record (for the item or case the request serves), or null when this node holds none. */
+  read(
+    subject: DataSubject,
+    attributes: string[],
+    serves: { item: string | null; case: string | null },
+  ): Promise<Record<string, string> | null>;
 }
 
 export class Datasets {

@@ -125,7 +125,7 @@ export class HoldingNode {
     if (!verdict.subjectMatches) throw new Refusal('subject_mismatch', "the request names another person's data than the consent's");
     if (verdict.status !== 'active') throw new Refusal(CONSENT_STATUS_REFUSAL[verdict.status], `the consent is ${verdict.status}`);
 
-    const data = await source.read(known.subject, request.attributes);
+    const data = await source.read(known.subject, request.attributes, { item: request.item, case: request.case });
     if (!data)
       throw new Refusal(
         'no_record',

@@ -8,7 +8,7 @@ import type { LegalPersonRegistry } from '../legal-persons/legal-person-registry
 import { PURPOSE_CODES } from './purposes.ts';
 import type { DatasetSource } from './datasets.ts';
 
-function pick(values: Record<string, string>, attributes: string[]): Record<string, string> {
+export function pick(values: Record<string, string>, attributes: string[]): Record<string, string> {
   return Object.fromEntries(attributes.filter((a) => a in values).map((a) => [a, values[a]!]));
 }
 

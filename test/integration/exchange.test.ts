@@ -24,6 +24,8 @@ import {
 import { verifyLogBundle } from '../../services/exchange/log-bundle.ts';
 import { bundleChainValidator } from '../../cli/exchange-command.ts';
 import { materializeTrustAnchor, topologyTrustAnchor } from '../../federation/authority-endpoints.ts';
+import { casesApi, personWithToken } from '../helpers/cases-api.ts';
+import { closedCase, POLICE } from '../helpers/voice-api.ts';
 
 const PASSWORD = 'Passw0rd-gov';
 const ITEM = '330100000000000000001';
@@ -297,4 +299,33 @@ test("the node's log verifies as the auditor checks it, and an edited entry is f
   // A bundle whose entries were cut after export no longer matches what the node signed.
   const cut = { ...(bundle as { entries: unknown[] }), entries: (bundle as { entries: unknown[] }).entries.slice(0, -1) };
   t.like(await verify(cut), { intact: false, problem: 'truncated' });
+});
+
+test("case results: the outcome of the person's own case, from the node that handled it; another's case is no record of theirs", async (t) => {
+  const api = casesApi(fed, 'registries');
+  const applicant = await personWithToken(fed, 'gz', 'registries');
+  const officer = await personWithToken(fed, 'gz', 'registries');
+  await api.grant(officer.person.id_number, POLICE, 'decider,sender');
+  const number = await closedCase(api, applicant, officer);
+  const other = await personWithToken(fed, 'gz', 'registries');
+  const othersCase = await closedCase(api, other, officer);
+
+  const results = (caseNumber: string) =>
+    facts({ dataset: 'case-results', attributes: ['case_number', 'outcome', 'result_name'], item: undefined, case: caseNumber });
+  const { accessToken } = await consented(applicant.person, results(number), '30');
+  const askFor = (caseNumber: string, token = accessToken) =>
+    ask(applicant.person, token, {
+      dataset: 'case-results',
+      attributes: ['case_number', 'outcome', 'result_name'],
+      item: null,
+      case: caseNumber,
+    });
+  const served = await askFor(number);
+  t.is(served.status, 200, JSON.stringify(served.json));
+  t.like(served.json.data, { case_number: number, outcome: 'approved' });
+  t.is((await askFor(othersCase)).json.error, 'case_not_consented', 'another case than the consented one');
+  const { accessToken: forOthers } = await consented(applicant.person, results(othersCase));
+  const notTheirs = await askFor(othersCase, forOthers);
+  t.is(notTheirs.status, 404);
+  t.is(notTheirs.json.error, 'no_record', "someone else's case is no record of this person");
 });
