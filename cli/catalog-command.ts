@@ -62,6 +62,12 @@ export async function searchCatalog(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+export async function pullFeed(ctx: CommandContext): Promise<number> {
+  if (ctx.args.length) throw new UsageError('catalog pull takes no words after its options');
+  print(await call(ctx, 'pull', 'POST', '/admin/catalog/feed/pull'));
+  return 0;
+}
+
 /** Drafts the change in FILE ({"kind", "item", "effective_from"?}) and submits it. */
 export async function submitChange(ctx: CommandContext): Promise<number> {
   const by = actor(ctx, 'submit');

@@ -265,6 +265,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     run: (c) => import('./catalog-command.ts').then((m) => m.searchCatalog(c)),
   },
   {
+    words: 'catalog pull',
+    synopsis: '--entity ID',
+    summary: "pull the catalog feed of the platform above now: its items' new versions, and what they changed here",
+    run: (c) => import('./catalog-command.ts').then((m) => m.pullFeed(c)),
+  },
+  {
     words: 'catalog change submit',
     synopsis: '--entity ID --actor CODE --person NAME FILE',
     summary: 'draft the change in FILE and submit it for approval',

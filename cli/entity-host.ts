@@ -43,6 +43,8 @@ import {
 import { TrustMarkHolder } from '../federation/trust-mark-holder.ts';
 import { createServicesApp } from '../services/services-app.ts';
 import { ServiceAccessTokens } from '../services/service-access/service-access-tokens.ts';
+import type { FeedPuller } from '../services/catalog/feed-puller.ts';
+import { cachedKeyResolver } from '../federation/entity-configuration.ts';
 import { createPortalApp } from '../portal-demo/portal-app.ts';
 import { HomeRegistry, identifierIndex, type HomeKind } from '../federation/registry-of-homes.ts';
 import { crashPoint } from '../infra/crash-points.ts';
@@ -81,6 +83,17 @@ export interface HostedEntity {
 export interface Host {
   entities: HostedEntity[];
   close(): Promise<void>;
+}
+
+/** How often a platform's services entity pulls the catalog feed of the platform above (besides at start and on demand). */
+const CATALOG_FEED_INTERVAL_MS = Number(process.env.GOV_ID_CATALOG_FEED_SECONDS ?? 10) * 1000;
+
+/** Display names of the federation's platforms, by platform code, region, entity ID and issuer: people never see raw URLs. */
+function platformNames(topology: Topology): Record<string, { 'zh-CN': string; en: string }> {
+  return Object.fromEntries([
+    ...topology.platforms.flatMap((p) => [[p.code, p.name], ...(p.region ? [[p.region, p.name]] : [])]),
+    ...topology.entities.flatMap((e) => [[e.url, e.name], ...(e.issuer ? [[e.issuer, e.name]] : [])]),
+  ]);
 }
 
 const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
@@ -303,6 +316,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     ...(trustMarkIssuer ? trustMarkIssuerMetadata(entity.url) : {}),
   };
   let publisher: RegistryPublisher | null = null;
+  let catalogFeed: FeedPuller | null = null;
   let registryApp: Koa.Middleware | null = null;
   let conflictNotices: Koa.Middleware | null = null;
   if (entity.kind === 'op') {
@@ -317,10 +331,10 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     const op = await createOp({
       runtime,
       servicesUrl: topology.services().url,
-      // Hybrid mode is configuration: the city portals under this OP get the city's name on its pages.
+      // Hybrid mode is configuration: the city fronts that sign in here get the city's name on this OP's pages.
       cityPortals: new Map(
         topology.entities
-          .filter((e) => e.kind === 'portal' && e.superior === entity.id)
+          .filter((e) => e.kind === 'portal' && e.platform !== entity.id && topology.opOf(e.platform).id === entity.id)
           .map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
       ),
       federationClients: automaticRegistration({
@@ -344,42 +358,63 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       federation_entity: federationEntity,
     };
   } else if (entity.kind === 'services') {
+    const trustIn = (entityType?: string) =>
+      new TrustedOps({
+        trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+        allowHttpEntityIds: allowHttpEntityIds(topology),
+        fetcher,
+        ...(entityType ? { entityType } : {}),
+      });
     // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
-    const ops = new TrustedOps({
-      trustAnchors: [topologyTrustAnchor(topology, fetcher)],
-      allowHttpEntityIds: allowHttpEntityIds(topology),
-      fetcher,
-    });
+    const ops = trustIn();
     const trust = new FederationTrust({ self: entity.url, ops });
-    const resources = new TrustedResources({
-      trustAnchors: [topologyTrustAnchor(topology, fetcher)],
-      allowHttpEntityIds: allowHttpEntityIds(topology),
-      fetcher,
-    });
-    app = await createServicesApp({
+    // The catalog feed answers the services entities of the federation (their chains validate as oauth_resource).
+    const servicesEntities = trustIn('oauth_resource');
+    const servicesKeys = cachedKeyResolver(() => true, fetcher);
+    const parent = topology.platform(entity.platform).parent;
+    const servicesApp = await createServicesApp({
       runtime,
       resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
       access: new ServiceAccessTokens(runtime, ops),
       exchange: new ExchangeNodes({
         self: entity.url,
-        resources,
-        // The platform an authority runs has its data-sharing node: today national's is the one services entity.
-        nodeOf: (authority) => (authority === national.url ? topology.services().url : null),
+        resources: new TrustedResources({
+          trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+          allowHttpEntityIds: allowHttpEntityIds(topology),
+          fetcher,
+        }),
+        // An authority's platform has its data-sharing node: its services entity.
+        nodeOf: (authority) => {
+          const platform = topology.entities.find((e) => e.url === authority)?.platform;
+          return topology.entities.find((e) => e.kind === 'services' && e.platform === platform)?.url ?? null;
+        },
         nodes: () => topology.entities.filter((e) => e.kind === 'services').map((e) => e.url),
       }),
+      platform: {
+        catalog: { code: entity.platform, platformOfRegion: (region) => topology.platformOfRegion(region) },
+        baseRegistries: entity.id === topology.services().id,
+        feedSource: parent ? topology.nearestServices(parent).url : null,
+        resolveServicesKeys: async (id, opts) => ((await servicesEntities.pathOf(id)) ? servicesKeys(id, opts) : null),
+        feedIntervalMs: CATALOG_FEED_INTERVAL_MS,
+      },
     });
+    app = servicesApp.app;
+    catalogFeed = servicesApp.feed;
     metadata = { federation_entity: federationEntity, oauth_resource: { resource: entity.url } };
   } else {
-    // A portal of a hybrid city signs in at its province's OP, where the city's accounts live.
-    const op = topology.get(entity.superior!);
-    if (!op.issuer) throw new Error(`entity ${entity.id}: its superior ${op.id} runs no OP`);
+    // A portal signs in at its platform's OP (a hybrid city front: its province's, where the city's
+    // accounts live) and reads the catalog of its platform's services entity.
+    const op = topology.opOf(entity.platform);
     const portal = await createPortalApp({
       runtime,
-      opIssuer: op.issuer,
+      opIssuer: op.issuer!,
       opName: op.name,
-      catalogUrl: topology.services().url,
+      catalogUrl: topology.nearestServices(entity.platform).url,
       tier: entity.tier,
-      platformNames: Object.fromEntries(topology.entities.flatMap((e) => [[e.url, e.name], ...(e.issuer ? [[e.issuer, e.name]] : [])])),
+      platform: entity.platform,
+      region: entity.region,
+      ...(entity.color ? { brandColor: entity.color } : {}),
+      platformNames: platformNames(topology),
     });
     app = portal.app;
     metadata = { openid_relying_party: portal.metadata, federation_entity: federationEntity };
@@ -437,7 +472,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
-  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher, stopFollowingKeys };
+  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher, stopFollowingKeys, catalogFeed };
 }
 
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
@@ -451,6 +486,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
     for (const s of started) s.trustMarkHolder.stop();
     await Promise.all(started.map((s) => s.stopFollowingKeys()));
     await Promise.all(started.map((s) => s.publisher?.stop()));
+    await Promise.all(started.map((s) => s.catalogFeed?.stop()));
     await Promise.all(started.map((s) => s.listener.close()));
     await Promise.all(started.map((s) => s.db.close()));
     await root.close();
@@ -468,5 +504,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   // relays against the statements of its home, which may be hosted here too, started after the
   // broker. (A publisher never waits for its superior: it retries in the background.)
   for (const s of started) s.publisher?.start();
+  // Likewise the catalogs: a platform's services entity reads the feed of the one above, perhaps hosted here.
+  for (const s of started) s.catalogFeed?.start();
   return { entities: started.map((s) => s.hosted), close };
 }

@@ -35,11 +35,17 @@ export async function freePort(): Promise<number> {
 export async function demoTopologyOnFreePorts(): Promise<{ topology: Topology; raw: Record<string, unknown> }> {
   const raw = JSON.parse(readFileSync(DEFAULT_TOPOLOGY, 'utf8'));
   raw.name = `test-${randomBytes(3).toString('hex')}`;
-  raw.national.port = await freePort();
-  raw.services.port = await freePort();
-  for (const p of raw.provinces) {
-    p.port = await freePort();
-    for (const c of p.cities ?? []) if (c.port !== undefined) c.port = await freePort();
-  }
+  // Every `port` of the file, wherever it is (the platforms, their portals and services entities).
+  const renumber = async (node: unknown): Promise<void> => {
+    if (Array.isArray(node)) for (const child of node) await renumber(child);
+    else if (node && typeof node === 'object') {
+      const record = node as Record<string, unknown>;
+      for (const [key, value] of Object.entries(record)) {
+        if (key === 'port' && typeof value === 'number') record.port = await freePort();
+        else await renumber(value);
+      }
+    }
+  };
+  await renumber(raw);
   return { topology: parseTopology(raw, 'test topology'), raw };
 }

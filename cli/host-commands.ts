@@ -46,7 +46,8 @@ async function host({ config }: CommandContext, topology: Topology, ids: string[
   process.stdout.write(
     `gov-id ${topology.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`,
   );
-  for (const h of host.entities) process.stdout.write(`  ${h.entity.kind.padEnd(8)} ${h.entity.id.padEnd(12)} ${h.url}\n`);
+  for (const { entity, url } of host.entities)
+    process.stdout.write(`  ${entity.kind.padEnd(8)} ${entity.id.padEnd(16)} ${entity.platform.padEnd(9)} ${url}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -59,6 +59,11 @@ export interface TrustedOpsOptions {
    * OP is resolved again, so what this authority decides follows its configuration at once.
    */
   authorityConfig?: { current(): unknown; readonly version: number };
+  /**
+   * The metadata a member's chain must resolve to (default `openid_provider`). Membership alone
+   * ({@link TrustedOps.pathOf}) serves other kinds too: `oauth_resource` for the services entities.
+   */
+  entityType?: string;
 }
 
 export class TrustedOps {
@@ -124,7 +129,7 @@ export class TrustedOps {
         trustAnchors: anchors,
         fetcher: this.fetcher,
         allowHttpEntityIds: this.opts.allowHttpEntityIds,
-        entityType: 'openid_provider',
+        entityType: this.opts.entityType ?? 'openid_provider',
       });
     } catch (err) {
       if (!(err instanceof TrustChainError)) throw err;

@@ -1,5 +1,5 @@
 /**
- * One entity calling another's API: a JSON POST authenticated with an entity assertion for the
+ * One entity calling another's API: a JSON POST (or a GET) authenticated with an entity assertion for the
  * callee and bounded in time. Personal data travels only in the body, never in the URL. A callee
  * that cannot be reached or does not answer in time is UpstreamUnavailable; what a status means
  * is the caller's business. The request being handled, if any, passes its ID along.
@@ -26,19 +26,33 @@ export interface EntityResponse {
   json: Record<string, unknown>;
 }
 
-export async function postAsEntity(req: EntityRequest): Promise<EntityResponse> {
+export function postAsEntity(req: EntityRequest): Promise<EntityResponse> {
+  return requestAsEntity('POST', req.path, req);
+}
+
+/** A GET of the callee's API (`query` in the URL: never personal data), authenticated the same way. */
+export function getAsEntity(req: Omit<EntityRequest, 'body'> & { query?: Record<string, string> }): Promise<EntityResponse> {
+  const query = new URLSearchParams(req.query ?? {}).toString();
+  return requestAsEntity('GET', query ? `${req.path}?${query}` : req.path, req);
+}
+
+async function requestAsEntity(
+  method: 'GET' | 'POST',
+  path: string,
+  req: Omit<EntityRequest, 'body'> & { body?: unknown },
+): Promise<EntityResponse> {
   // One deadline for the whole exchange, body included.
   const signal = AbortSignal.timeout(req.timeoutMs);
   let res: Response;
   try {
-    res = await fetch(req.to + req.path, {
-      method: 'POST',
+    res = await fetch(req.to + path, {
+      method,
       headers: {
-        'content-type': 'application/json',
+        ...(method === 'POST' ? { 'content-type': 'application/json' } : { accept: 'application/json' }),
         authorization: `Bearer ${await signEntityAssertion(req.key, req.from, req.to)}`,
         ...requestIdHeaders(),
       },
-      body: JSON.stringify(req.body),
+      ...(method === 'POST' ? { body: JSON.stringify(req.body) } : {}),
       signal,
       redirect: 'error',
     });

@@ -14,6 +14,9 @@ export interface ItemFacets {
   life_events: string[];
   user_type: string[];
   level: string;
+  /** The platform that handles the item, and its authority's region (absent on versions published before platforms had catalogs). */
+  platform?: string;
+  region?: string;
 }
 
 export interface ItemSummary {
@@ -30,6 +33,8 @@ export interface GuideSection {
 
 export interface Guide {
   code: string;
+  /** The platform that handles the item. */
+  platform?: string;
   version: number;
   title: string;
   sections: GuideSection[];
@@ -43,7 +48,17 @@ export interface Narrowing {
 }
 
 /** The facet filters the catalog lists by (docs/catalog.md, "HTTP API"). */
-export const FACET_FILTERS = ['tier', 'user_type', 'topic', 'life_event', 'department', 'authority', 'level'] as const;
+export const FACET_FILTERS = [
+  'tier',
+  'user_type',
+  'topic',
+  'life_event',
+  'department',
+  'authority',
+  'level',
+  'region',
+  'platform',
+] as const;
 export type FacetFilters = Partial<Record<(typeof FACET_FILTERS)[number], string>>;
 
 export class CatalogRefusal extends Error {

@@ -35,7 +35,7 @@ import { catalogHome, type CatalogPageContext } from './views/catalog-pages.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
 import { errorPage, homePage, type PageContext, type SignedInView } from './views/pages.ts';
-import { STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
+import { stylesheet, STYLESHEET_PATH } from './views/stylesheet.ts';
 import { formFields } from './form-fields.ts';
 import { addVoicePages } from './voice-routes.ts';
 import { VoiceClient } from './voice-client.ts';
@@ -58,9 +58,15 @@ export interface PortalOptions {
   opName?: { 'zh-CN': string; en: string };
   /** Base URL of the services entity whose catalog API the portal's search, browse and guides read. */
   catalogUrl: string;
-  /** The tier of the portal's platform (a hybrid city front: `city`); items of other tiers say where they are handled. */
-  tier: string;
-  /** Names of the federation's platforms by entity ID (and issuer), so people never see raw URLs. */
+  /** The tier of the portal's platform (a hybrid city front: `city`). */
+  tier: 'national' | 'province' | 'city';
+  /** The portal's platform (its code); items of other platforms say which one handles them. */
+  platform: string;
+  /** The platform's region (GB/T 2260): a city portal lists the city's items by it. */
+  region?: string | null;
+  /** A hybrid city front's brand colour. */
+  brandColor?: string;
+  /** Names of the federation's platforms by platform code, region, entity ID and issuer, so people never see raw URLs. */
   platformNames?: Record<string, { 'zh-CN': string; en: string }>;
   /** The portal's OIDC client key; loaded from (or created in) the entity's database when absent. */
   clientKey?: PrivateJwk;
@@ -201,9 +207,22 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     return { t: translator(locale), locale, siteName: runtime.self.name[locale] };
   };
 
+  // A city portal's own items are its region's; a province's (a unified one's cities included) and national's, its platform's.
+  const local =
+    opts.tier === 'city' && opts.region
+      ? { facet: 'region' as const, value: opts.region }
+      : { facet: 'platform' as const, value: opts.platform };
+  const catalogContext = (p: PageContext, lang: Locale | undefined) => ({
+    ...p,
+    lang,
+    tier: opts.tier,
+    platform: opts.platform,
+    platformName: (code: string) => platformName(code, p.locale),
+    local,
+  });
   const catalogPage = (ctx: Koa.Context): CatalogPageContext => {
     const lang = explicitLang(ctx.query.lang);
-    return { ...page(ctx, lang), lang, tier: opts.tier, switchLanguagePath: ctx.path + languageSwitchQuery(ctx.querystring) };
+    return { ...catalogContext(page(ctx, lang), lang), switchLanguagePath: ctx.path + languageSwitchQuery(ctx.querystring) };
   };
 
   type ErrorPageExtra = {
@@ -260,6 +279,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
   };
 
   const router = new Router();
+  const css = stylesheet(opts.brandColor);
 
   addVoicePages(router, { client: new VoiceClient(opts.catalogUrl), page, session: sessionOf, csrfFor, csrfOk, log });
   addCatalogRoutes(router, {
@@ -297,7 +317,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
   router.get(STYLESHEET_PATH, (ctx) => {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = STYLESHEET;
+    ctx.body = css;
   });
 
   router.get('/', async (ctx) => {
@@ -323,7 +343,7 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
       opName: opName(p.locale),
       person: session?.person ?? null,
       homeName: session?.person.home ? platformName(session.person.home, p.locale) : undefined,
-      catalog: catalogHome({ ...p, lang, tier: opts.tier }, counts),
+      catalog: catalogHome(catalogContext(p, lang), counts),
     });
   });
 

@@ -1,13 +1,16 @@
 /**
- * The services entity: base registries and the message outbox, as HTTP APIs.
- * - Person APIs (portals call them with an OP's access token for this entity): GET /me
+ * A services entity (a platform's management platform and data-sharing node): its service catalog,
+ * and at national the base registries and the message outbox, as HTTP APIs.
  * - Entity APIs (OPs call them with an entity assertion): POST /population/verify,
  *   POST /legal-persons/verify, POST /messages
  * - Admin API (admin token): POST /admin/persons, POST /admin/organizations, GET /admin/outbox?to=PHONE
- * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…
+ * - Person APIs (portals call them with an OP's access token for this entity): GET /me
+ * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…; its feed to the
+ *   platforms below, GET /catalog/feed (entity assertion of a services entity)
  * - Data-sharing node (docs/exchange.md): /exchange/…, admin /admin/exchange/…
  * - Applications and cases (docs/cases.md): /cases/…, /staff/…, admin /admin/staff/…, /admin/cases/…
  * - Ask, rate, my space (docs/voice.md): /questions, /ratings/…, /my/…, /faq/:code, /staff/…, admin /admin/voice/…
+ * - Notices sent from this entity (the SMS stand-in): admin GET /admin/outbox?to=PHONE, demo GET /demo/outbox?to=PHONE
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
  */
 import Router from '@koa/router';
@@ -23,9 +26,11 @@ import { PopulationRegistry } from './population/population-registry.ts';
 import { MessageOutbox } from './outbox/message-outbox.ts';
 import { LegalPersonRegistry } from './legal-persons/legal-person-registry.ts';
 import type Koa from 'koa';
-import { CatalogService } from './catalog/catalog-service.ts';
+import { CatalogService, type CatalogPlatform } from './catalog/catalog-service.ts';
 import { catalogRouter } from './catalog/catalog-routes.ts';
 import { seedDemoCatalog } from './catalog/demo-catalog.ts';
+import { catalogFeedRouter } from './catalog/catalog-feed-routes.ts';
+import { FeedPuller } from './catalog/feed-puller.ts';
 import type { ServiceAccess } from './service-access/service-access-tokens.ts';
 import type { ExchangeFederation } from './exchange/exchange-federation.ts';
 import { exchangeNode } from './exchange/exchange-node.ts';
@@ -42,6 +47,26 @@ export interface ServicesOptions {
   access: ServiceAccess;
   /** This entity's place among the data-sharing nodes of the federation. */
   exchange: ExchangeFederation;
+  /** The platform this entity serves; without it, one entity with the base registries and the whole catalog. */
+  platform?: ServicesPlatform;
+}
+
+export interface ServicesPlatform {
+  catalog: CatalogPlatform;
+  /** Base registries and message outbox: national's only. */
+  baseRegistries: boolean;
+  /** The services entity of the platform above, whose catalog feed this one pulls; null at national. */
+  feedSource: string | null;
+  /** Resolves the keys of a services entity of the federation (a reader of the feed), or null. */
+  resolveServicesKeys: EntityKeyResolver;
+  /** How often the feed is pulled (milliseconds). */
+  feedIntervalMs: number;
+}
+
+export interface ServicesInstance {
+  app: Koa;
+  /** Pulls the superior platform's catalog feed; started once the host listens. */
+  feed: FeedPuller | null;
 }
 
 const verifyBody = z.object({ name: z.string().min(1).max(64), id_number: z.string().min(1).max(32) }).strict();
@@ -57,18 +82,39 @@ const representativeBody = z
   .strict();
 const organizationBody = z.object({ rep_id_number: z.string().min(1).max(32).optional() }).strict();
 
-export async function createServicesApp({ runtime, resolveCallerKeys, access, exchange }: ServicesOptions): Promise<Koa> {
+export async function createServicesApp({
+  runtime,
+  resolveCallerKeys,
+  access,
+  exchange,
+  platform,
+}: ServicesOptions): Promise<ServicesInstance> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
   const outbox = new MessageOutbox(runtime.db, runtime.cipher, runtime.blindIndex);
   const legalPersons = new LegalPersonRegistry(runtime.db, runtime.cipher, runtime.blindIndex, population);
-  await population.seed();
-  await legalPersons.seed(population.seededPersons(20));
+  const baseRegistries = platform?.baseRegistries ?? true;
+  if (baseRegistries) {
+    await population.seed();
+    await legalPersons.seed(population.seededPersons(20));
+  }
   const node = exchangeNode(runtime, access, exchange);
-  node.datasets.add(populationFacts(population));
-  node.datasets.add(legalPersonFacts(legalPersons));
+  if (baseRegistries) {
+    node.datasets.add(populationFacts(population));
+    node.datasets.add(legalPersonFacts(legalPersons));
+  }
   node.datasets.add(caseResults(runtime.db, runtime.blindIndex));
-  const catalog = new CatalogService(runtime.db);
+  const catalog = new CatalogService(runtime.db, platform?.catalog);
   if (runtime.demo) await seedDemoCatalog(catalog);
+  const feed = platform?.feedSource
+    ? new FeedPuller({
+        catalog,
+        self: runtime.self.url,
+        signingKey: () => runtime.keyRing.signingKey(),
+        source: platform.feedSource,
+        log: runtime.log,
+        intervalMs: platform.feedIntervalMs,
+      })
+    : null;
 
   const callerOf = (ctx: Koa.Context) =>
     verifyEntityAssertion(ctx.get('authorization'), { audience: runtime.self.url, resolveKeys: resolveCallerKeys, replay: runtime.kv });
@@ -100,14 +146,6 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, ex
     ctx.body = { accepted: true };
   });
 
-  // Who this entity takes the caller for: the portal shows it, and it proves the token path end to end.
-  router.get('/me', async (ctx) => {
-    const principal = await access.authenticate(ctx);
-    const person = await access.person(principal);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { issuer: principal.issuer, subject: principal.subject, acr: principal.acr, kind: person.kind, name: person.name };
-  });
-
   const addPerson = async (ctx: Koa.Context) => {
     const body = validate(personBody, ctx.request.body);
     const p = await population.addSynthetic(body.name);
@@ -123,14 +161,26 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, ex
   };
   router.post('/admin/persons', requireAdmin(runtime.adminToken), parseBody, addPerson);
   router.post('/admin/organizations', requireAdmin(runtime.adminToken), parseBody, addOrganization);
-  router.get('/admin/outbox', requireAdmin(runtime.adminToken), async (ctx) => {
-    ctx.body = await outbox.readFor(String(ctx.query.to ?? ''));
-  });
-
   if (runtime.demo) {
     router.post('/demo/persons', parseBody, addPerson);
     router.post('/demo/organizations', parseBody, addOrganization);
-    router.get('/demo/outbox', async (ctx) => {
+  }
+
+  // What every services entity serves, base registries or not.
+  const common = new Router();
+  // Who this entity takes the caller for: the portal shows it, and it proves the token path end to end.
+  common.get('/me', async (ctx) => {
+    const principal = await access.authenticate(ctx);
+    const person = await access.person(principal);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { issuer: principal.issuer, subject: principal.subject, acr: principal.acr, kind: person.kind, name: person.name };
+  });
+  // The notices this entity sent (case steps, answers): its own outbox.
+  common.get('/admin/outbox', requireAdmin(runtime.adminToken), async (ctx) => {
+    ctx.body = await outbox.readFor(String(ctx.query.to ?? ''));
+  });
+  if (runtime.demo) {
+    common.get('/demo/outbox', async (ctx) => {
       ctx.set('Cache-Control', 'no-store');
       ctx.body = await outbox.readFor(String(ctx.query.to ?? ''));
     });
@@ -140,14 +190,27 @@ export async function createServicesApp({ runtime, resolveCallerKeys, access, ex
   const catalogRoutes = catalogRouter(catalog, runtime.adminToken);
   app.use(catalogRoutes.routes());
   app.use(catalogRoutes.allowedMethods());
-  const caseRoutes = casesRouter({ runtime, catalog, outbox, access });
+  const feedRoutes = catalogFeedRouter({
+    catalog,
+    self: runtime.self.url,
+    resolveReaderKeys: platform?.resolveServicesKeys ?? (async () => null),
+    replay: runtime.kv,
+    adminToken: runtime.adminToken,
+    puller: feed,
+  });
+  app.use(feedRoutes.routes());
+  app.use(feedRoutes.allowedMethods());
+  // Case numbers carry the platform's code (gz), not the entity's (gz-services).
+  const cases = { runtime, catalog, outbox, access, ...(platform ? { platform: platform.catalog.code } : {}) };
+  const caseRoutes = casesRouter(cases);
   app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
-  app.use(voiceRouter({ runtime, access, ...casesParts({ runtime, catalog, outbox, access }) }).routes());
-  app.use(router.routes());
+  app.use(voiceRouter({ runtime, access, ...casesParts(cases) }).routes());
+  app.use(common.routes());
+  if (baseRegistries) app.use(router.routes());
   app.use(node.router.routes());
   app.use(refuseOtherMethods);
   app.use(async () => {
     throw new NotFound('no such endpoint');
   });
-  return app;
+  return { app, feed };
 }

@@ -11,8 +11,14 @@ import { hidden, label, layout, type PageContext } from './pages.ts';
 /** Page context of the catalog's pages: the language the person chose explicitly is kept in every link. */
 export interface CatalogPageContext extends PageContext {
   lang?: Locale;
-  /** The tier of the portal's platform: items of another tier say where they are handled. */
-  tier: string;
+  /** The tier of the portal's platform. */
+  tier: 'national' | 'province' | 'city';
+  /** The portal's platform: items of another platform say which one handles them. */
+  platform: string;
+  /** A platform's (or a region's) display name by its code, when the federation has it. */
+  platformName: (code: string) => string | undefined;
+  /** The browse filter of the items this platform handles: a city's region, a province's or national's platform. */
+  local: { facet: 'region' | 'platform'; value: string };
 }
 
 /** `path` with the explicit language, when there is one. */
@@ -33,14 +39,17 @@ export function searchForm(p: CatalogPageContext, q = ''): Html {
   </form>`;
 }
 
-/** How a facet value reads: a label of the catalog's vocabulary, or the value itself (department and topic names). */
-function facetValue(p: PageContext, facet: string, value: string): string {
+/** How a facet value reads: a platform's or region's name, a label of the catalog's vocabulary, or the value itself (department and topic names). */
+function facetValue(p: CatalogPageContext, facet: string, value: string): string {
+  if (facet === 'platform' || facet === 'region') return p.platformName(value) ?? value;
   return label(p, facet, value) ?? value;
 }
 
-/** Search form, the way to 我要办, and links for browsing by department, topic, life event, user type and tier. */
+const LOCAL_ITEMS = { city: 'action.local_city', province: 'action.local_province', national: 'action.local_national' } as const;
+
+/** Search form, the way to 我要办 and to this platform's own items, and links for browsing by life event, topic, user type, tier, platform and department. */
 export function catalogHome(p: CatalogPageContext, counts: BrowseCounts | null): Html {
-  const facets = ['life_event', 'topic', 'user_type', 'tier', 'department'] as const;
+  const facets = ['life_event', 'topic', 'user_type', 'tier', 'platform', 'department'] as const;
   const browse = counts
     ? html`<nav class="browse" aria-label="${p.t('text.browse')}">
         <h2>${p.t('text.browse')}</h2>
@@ -61,22 +70,26 @@ export function catalogHome(p: CatalogPageContext, counts: BrowseCounts | null):
         )}
       </nav>`
     : '';
+  const local = `/browse?${query({ [p.local.facet]: p.local.value })}`;
   return html`${searchForm(p)}
     <p><a class="narrow" href="${withLang('/narrow', p.lang)}">${p.t('action.narrow')}</a></p>
+    <p><a class="local" href="${withLang(local, p.lang)}">${p.t(LOCAL_ITEMS[p.tier])}</a></p>
     ${browse}`;
 }
 
-/** Where an item is handled: its tier and department, said outright when it is not this platform's tier. */
+/** Where an item is handled: its tier and department, and the platform by name when it is not this portal's. */
 function handledBy(p: CatalogPageContext, item: ItemSummary): Html {
   const tier = item.facets.tier.map((t) => facetValue(p, 'tier', t)).join('、');
-  const other = !item.facets.tier.includes(p.tier);
-  return html`<span class="where${other ? ' other' : ''}"
-    >${
-      other
-        ? p.t('text.other_tier', { department: item.facets.department, tier })
-        : p.t('text.handled_by', { department: item.facets.department, tier })
-    }</span
-  >`;
+  const department = item.facets.department;
+  // Versions published before platforms kept catalogs of their own name no platform: their tier says it.
+  const platform = item.facets.platform;
+  const other = platform ? platform !== p.platform : !item.facets.tier.includes(p.tier);
+  const text = !other
+    ? p.t('text.handled_by', { department, tier })
+    : platform
+      ? p.t('text.other_platform', { platform: p.platformName(platform) ?? platform, department, tier })
+      : p.t('text.other_tier', { department, tier });
+  return html`<span class="where${other ? ' other' : ''}">${text}</span>`;
 }
 
 function itemList(p: CatalogPageContext, items: ItemSummary[]): Html {
@@ -135,10 +148,12 @@ function guideValue(p: PageContext, value: unknown): Html | string {
 }
 
 export function guidePage(p: CatalogPageContext, guide: Guide): string {
+  const platform = guide.platform && guide.platform !== p.platform ? (p.platformName(guide.platform) ?? guide.platform) : null;
   return layout(
     p,
     guide.title,
-    html`<dl class="guide">
+    html`${platform ? html`<p class="where other">${p.t('text.guide_platform', { platform })}</p>` : ''}
+      <dl class="guide">
         ${guide.sections.map(
           (s) =>
             html`<dt>${s.label[p.locale]}</dt>

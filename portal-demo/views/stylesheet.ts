@@ -1,7 +1,14 @@
 /** The one stylesheet of the portal's pages, served from the portal's own origin (no inline styles under the CSP). */
 export const STYLESHEET_PATH = '/assets/portal.css';
 
-export const STYLESHEET = `
+const DEFAULT_BRAND = '#0b4f8a';
+
+/** The stylesheet in the portal's brand colour (a hybrid city front wears its city's). */
+export function stylesheet(brand = DEFAULT_BRAND): string {
+  return STYLESHEET.replace(`--brand: ${DEFAULT_BRAND};`, `--brand: ${brand};`);
+}
+
+const STYLESHEET = `
 :root { --brand: #0b4f8a; --ink: #1f2933; --muted: #52606d; --line: #d9e2ec; --bg: #f5f7fa; --err: #b00020; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.6 "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", system-ui, sans-serif; color: var(--ink); background: var(--bg); }

@@ -10,13 +10,14 @@ import { IN_FORCE_TODAY, listInForce, type Facets, type SearchTokens } from './c
 import { mainItemOf } from './item-codes.ts';
 import { allOf, documentTokens, parseQuery, twoOf } from './search-tokens.ts';
 
-/** The name, tokens and facets a version is stored with. */
+/** The name, tokens and facets a version is stored with; `platform` is the platform that owns the item. */
 export function searchEntry(
   item: CatalogItem,
   directory: DirectoryItem,
   authorityOf: (code: string) => Authority,
+  platform: string,
 ): { name: string; tokens: SearchTokens; facets: Facets } {
-  const common = { topics: directory.topics, life_events: directory.life_events };
+  const common = { topics: directory.topics, life_events: directory.life_events, platform };
   if (!isImplementation(item)) {
     const owner = authorityOf(item.owner);
     return {
@@ -33,6 +34,7 @@ export function searchEntry(
         department: owner.name,
         user_type: item.user_types,
         level: mainItemOf(item.basic_code) ? 'sub' : 'main',
+        region: owner.region,
         ...common,
       },
     };
@@ -60,6 +62,7 @@ export function searchEntry(
       department: authority.name,
       user_type: [item.user_type],
       level: item.level,
+      region: authority.region,
       ...common,
     },
   };
@@ -96,6 +99,8 @@ export function facetFilter(query: Record<string, unknown>): Partial<Facets> {
   if (one('department')) filter.department = query.department as string;
   if (one('authority')) filter.authority = query.authority as string;
   if (one('level')) filter.level = query.level as string;
+  if (one('region')) filter.region = query.region as string;
+  if (one('platform')) filter.platform = query.platform as string;
   return filter;
 }
 
@@ -105,56 +110,82 @@ const TYPO_LIKENESS = 0.3;
 /** How the name matches the query text ($3): equal, starts with it, contains it. */
 const NAME_BOOST = 'CASE WHEN p.name = $3 THEN 10 WHEN strpos(p.name, $3) = 1 THEN 3 WHEN strpos(p.name, $3) > 0 THEN 2 ELSE 0 END';
 
+const HIT_COLUMNS = 'p.item_code, p.name, p.version, p.facets';
+/** $1: the facet filter; $2: codes found by an earlier tier. */
+const CANDIDATES = `${IN_FORCE_TODAY} AND p.facets @> $1::jsonb AND NOT p.item_code = ANY($2::text[])`;
+
 /**
  * Items in force matching `q`, best first, in three tiers tried in turn until `limit` is reached,
  * so a broad query ranks only the items it names rather than every item that mentions it:
- * 1. every query lexeme in the name or other names (ts_rank plus name boosts);
- * 2. every lexeme anywhere in the guide (materials, authorities …);
+ * 1. every query lexeme in the name or other names (their own small vector, `name_tokens`),
+ *    ranked by ts_rank plus name boosts — a lone Chinese character, which thousands of names may
+ *    hold, by the shortest names first instead, walking an index in that order;
+ * 2. every lexeme anywhere in the guide (materials, authorities …), by ts_rank;
  * 3. for a query of three characters or more, names that look like it (pg_trgm, for typos) among
- *    the items whose names share two of its lexemes (one, for a query of two).
+ *    the catalog's distinct names that share two of its lexemes (one, for a query of two), each
+ *    compared once, and the items in force that bear them.
  */
 export async function search(db: Queryable, q: unknown, filter: Partial<Facets>, limit = 20): Promise<SearchHit[]> {
   const { text, lexemes } = parseQuery(q);
-  const facets = JSON.stringify(filter);
   const hits: SearchHit[] = [];
-  const tier = async (match: string, score: string, params: unknown[]) => {
-    // $1 is the facet filter; a tier's own parameters follow.
+  const tier = async (sql: string, params: unknown[]) => {
     if (hits.length >= limit) return;
-    const { rows } = await db.query<HitRow>(
-      `SELECT p.item_code, p.name, p.version, p.facets, ${score} AS score
-       FROM catalog_published p
-       WHERE ${IN_FORCE_TODAY} AND p.facets @> $1::jsonb AND ${match}
-       ORDER BY score DESC, p.item_code LIMIT ${limit - hits.length}`,
-      [facets, ...params],
-    );
+    const found = hits.map((h) => h.code);
+    const { rows } = await db.query<HitRow>(`${sql} LIMIT ${limit - hits.length}`, [JSON.stringify(filter), found, ...params]);
     hits.push(...rows.map(hit));
   };
-  await tier("p.search_tokens @@ to_tsquery('simple', $2)", `ts_rank(p.search_tokens, to_tsquery('simple', $2)) + ${NAME_BOOST}`, [
-    allOf(lexemes, 'AB'),
-    text,
-  ]);
+  const everyLexeme = allOf(lexemes);
+  if (isLoneCharacter(text)) {
+    await tier(
+      `SELECT ${HIT_COLUMNS}, ts_rank(p.name_tokens, to_tsquery('simple', $3)) AS score FROM catalog_published p
+       WHERE ${CANDIDATES} AND p.name_tokens @@ to_tsquery('simple', $3) ORDER BY length(p.name), p.item_code`,
+      [everyLexeme],
+    );
+  } else {
+    await tier(
+      `SELECT ${HIT_COLUMNS}, ts_rank(p.name_tokens, to_tsquery('simple', $4)) + ${NAME_BOOST} AS score FROM catalog_published p
+       WHERE ${CANDIDATES} AND p.name_tokens @@ to_tsquery('simple', $4) ORDER BY score DESC, p.item_code`,
+      [text, everyLexeme],
+    );
+  }
   await tier(
-    "p.search_tokens @@ to_tsquery('simple', $2) AND NOT p.search_tokens @@ to_tsquery('simple', $3)",
-    "ts_rank(p.search_tokens, to_tsquery('simple', $2))",
-    [allOf(lexemes), allOf(lexemes, 'AB')],
+    `SELECT ${HIT_COLUMNS}, ts_rank(p.search_tokens, to_tsquery('simple', $3)) AS score FROM catalog_published p
+     WHERE ${CANDIDATES} AND p.search_tokens @@ to_tsquery('simple', $3) ORDER BY score DESC, p.item_code`,
+    [everyLexeme],
   );
   if ([...text].length >= 3) {
     await tier(
-      `p.search_tokens @@ to_tsquery('simple', $2) AND NOT p.search_tokens @@ to_tsquery('simple', $3) AND public.word_similarity($4, p.name) >= ${TYPO_LIKENESS}`,
-      'public.word_similarity($4, p.name)',
-      [twoOf(lexemes, 'A'), allOf(lexemes), text],
+      `WITH alike AS MATERIALIZED (
+         SELECT n.name, public.word_similarity($4, n.name) AS score FROM catalog_names n WHERE n.tokens @@ to_tsquery('simple', $3)
+       )
+       SELECT ${HIT_COLUMNS}, a.score FROM alike a JOIN catalog_published p ON p.name = a.name
+       WHERE a.score >= ${TYPO_LIKENESS} AND ${CANDIDATES} ORDER BY a.score DESC, p.item_code`,
+      [twoOf(lexemes), text],
     );
   }
   return hits;
 }
 
-/** How many items in force fall under each department, topic, life event, user type and tier. */
+/** A query of one Chinese character: too broad to rank every item that has it. */
+function isLoneCharacter(text: string): boolean {
+  return /^\p{Script=Han}$/u.test(text);
+}
+
+/** How many items in force fall under each department, topic, life event, user type, tier, region and platform. */
 export async function browse(db: Queryable, filter: Partial<Facets>): Promise<Record<string, Record<string, number>>> {
   const { rows } = await db.query<{ facets: Facets }>(
     `SELECT p.facets FROM catalog_published p WHERE ${IN_FORCE_TODAY} AND p.facets @> $1::jsonb`,
     [JSON.stringify(filter)],
   );
-  const counts: Record<string, Record<string, number>> = { department: {}, topic: {}, life_event: {}, user_type: {}, tier: {} };
+  const counts: Record<string, Record<string, number>> = {
+    department: {},
+    topic: {},
+    life_event: {},
+    user_type: {},
+    tier: {},
+    region: {},
+    platform: {},
+  };
   const add = (facet: string, values: string[]) => {
     for (const v of values) counts[facet]![v] = (counts[facet]![v] ?? 0) + 1;
   };
@@ -164,6 +195,9 @@ export async function browse(db: Queryable, filter: Partial<Facets>): Promise<Re
     add('life_event', facets.life_events);
     add('user_type', facets.user_type);
     add('tier', facets.tier);
+    // Versions published before platforms had catalogs of their own carry neither.
+    if (facets.region) add('region', [facets.region]);
+    if (facets.platform) add('platform', [facets.platform]);
   }
   return counts;
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Database, Queryable } from '../../infra/database.ts';
-import { BadRequest, Conflict, NotFound } from '../../infra/errors.ts';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
 import { authorize, transition, type Actor, type ChangeEvent } from './catalog-changes.ts';
 import { checkDirectoryItem, checkImplementationItem, propagate, type CatalogLookup } from './catalog-rules.ts';
@@ -23,6 +23,7 @@ import {
   type ImplementationItem,
 } from './catalog-schema.ts';
 import { searchEntry } from './catalog-search.ts';
+import type { FeedEntry, FeedPage } from './catalog-feed.ts';
 import * as store from './catalog-store.ts';
 import { guideOf, type Guide } from './guide.ts';
 import { diffVersions, type VersionDifference } from './version-diff.ts';
@@ -65,13 +66,13 @@ async function check(item: CatalogItem, lookup: CatalogLookup, at: string) {
   else await checkDirectoryItem(item, lookup, at);
 }
 
-/** The name, tokens and facets of a version, from the catalog it will be part of. */
-async function entryOf(item: CatalogItem, lookup: CatalogLookup) {
+/** The name, tokens and facets of a version, from the catalog it will be part of; `platform` owns the item. */
+async function entryOf(item: CatalogItem, lookup: CatalogLookup, platform: string) {
   const directory = isImplementation(item) ? (await lookup.directory(item.basic_code))! : item;
   const codes = isImplementation(item) ? [item.implementing_authority, ...item.assisting_authorities] : [item.owner];
   const known = new Map<string, Authority>();
   for (const code of codes) known.set(code, (await lookup.authority(code))!);
-  return searchEntry(item, directory, (code) => known.get(code)!);
+  return searchEntry(item, directory, (code) => known.get(code)!, platform);
 }
 
 /** The item of a change body, its errors named from `item` (item.materials.0.name …). */
@@ -86,8 +87,35 @@ export interface ChangeInput {
   effectiveFrom?: string;
 }
 
+/**
+ * Which management platform this catalog is: its platform's code, and which platform keeps the
+ * items of an authority's region (the topology's platformOfRegion). An item whose owner belongs
+ * to another platform is held here (a copy, changed only at its own platform and pulled from its
+ * feed); the default keeps every item as its own.
+ */
+export interface CatalogPlatform {
+  code: string;
+  platformOfRegion(region: string): string;
+}
+
+const WHOLE_CATALOG: CatalogPlatform = { code: 'national', platformOfRegion: () => 'national' };
+
 export class CatalogService {
-  constructor(readonly db: Database) {}
+  constructor(
+    readonly db: Database,
+    readonly platform: CatalogPlatform = WHOLE_CATALOG,
+  ) {}
+
+  /** The platform that owns the item (by its owner's region), once its owner is known to `lookup`. */
+  private async owningPlatform(item: CatalogItem, lookup: CatalogLookup): Promise<string> {
+    const owner = await lookup.authority(ownerOf(item));
+    return owner ? this.platform.platformOfRegion(owner.region) : this.platform.code;
+  }
+
+  private async heldFrom(item: CatalogItem, lookup: CatalogLookup): Promise<string | null> {
+    const platform = await this.owningPlatform(item, lookup);
+    return platform === this.platform.code ? null : platform;
+  }
 
   async isEmpty(): Promise<boolean> {
     return (await this.db.query('SELECT 1 FROM catalog_items LIMIT 1')).rows.length === 0;
@@ -102,7 +130,7 @@ export class CatalogService {
   /** Imports a catalog file as the first published version of each of its items; a code already used is refused. */
   async import(raw: unknown): Promise<{ authorities: number; directory: number; implementation: number }> {
     const file = validate(catalogFileSchema, raw);
-    return this.db.transaction(async (tx) => {
+    const counts = await this.db.transaction(async (tx) => {
       const seen = new Set<string>();
       const entries = [
         ...file.directory.map((item, i) => ({ item, at: `directory.${i}` })),
@@ -120,12 +148,14 @@ export class CatalogService {
       await store.insertAuthorities(tx, file.authorities);
       for (const { item } of entries) {
         const code = codeOf(item);
+        const heldFrom = await this.heldFrom(item, lookup);
         await store.insertItem(tx, {
           code,
           kind: isImplementation(item) ? 'implementation' : 'directory',
           basicCode: item.basic_code,
           parentCode: parentOf(item),
           owner: ownerOf(item),
+          heldFrom,
         });
         const author = { authority: ownerOf(item), person: 'import' };
         const { id } = await store.insertVersion(tx, {
@@ -137,10 +167,13 @@ export class CatalogService {
           author,
           reviewer: author,
         });
-        await store.publish(tx, id, await entryOf(item, lookup));
+        await store.publish(tx, id, await entryOf(item, lookup, heldFrom ?? this.platform.code));
       }
       return { authorities: file.authorities.length, directory: file.directory.length, implementation: file.implementation.length };
     });
+    // Fresh statistics after a bulk load: the planner picks search's index paths by them (PGlite runs no autovacuum).
+    await this.db.exec('ANALYZE catalog_published, catalog_names');
+    return counts;
   }
 
   /** The newest published version of every item, in the import format. */
@@ -168,12 +201,22 @@ export class CatalogService {
             `item.${isImplementation(item) ? 'implementing_authority' : 'owner'}: the owner of ${code} is ${owner}; it does not change`,
           );
         authorize('edit', input.actor, owner, '');
+        if (existing?.held_from) throw this.heldElsewhere(code, existing.held_from);
         const open = existing ? await store.openChange(tx, code) : undefined;
         if (open) throw new Conflict('change_open', `item: ${code} already has change ${open.id} (${open.state}); edit or decide it first`);
         const lookup = storeLookup(tx);
         await check(item, lookup, 'item');
+        const heldFrom = await this.heldFrom(item, lookup);
+        if (heldFrom) throw this.heldElsewhere(code, heldFrom);
         if (!existing)
-          await store.insertItem(tx, { code, kind: input.kind, basicCode: item.basic_code, parentCode: parentOf(item), owner });
+          await store.insertItem(tx, {
+            code,
+            kind: input.kind,
+            basicCode: item.basic_code,
+            parentCode: parentOf(item),
+            owner,
+            heldFrom: null,
+          });
         const { id } = await store.insertVersion(tx, {
           itemCode: code,
           state: 'draft',
@@ -191,6 +234,14 @@ export class CatalogService {
           throw new Conflict('change_open', `item: another change of ${code} was drafted at the same time; look at its changes`);
         throw err;
       });
+  }
+
+  /** 谁编制谁维护: another platform's item is changed at that platform's management platform, and reaches this one by its feed. */
+  private heldElsewhere(code: string, platform: string): Forbidden {
+    return new Forbidden(
+      'not_owner',
+      `item: ${code} belongs to platform ${platform}; it is changed at that platform's management platform and reaches this one by its feed`,
+    );
   }
 
   /** Replaces a draft's content. */
@@ -234,13 +285,14 @@ export class CatalogService {
       const lookup = storeLookup(tx);
       await check(row.content, lookup, 'item');
       await store.setState(tx, id, 'approved', { ...actor, note });
-      await store.publish(tx, id, await entryOf(row.content, lookup));
+      await store.publish(tx, id, await entryOf(row.content, lookup, this.platform.code));
       const approved = (await store.change(tx, id))!;
       const propagated = isImplementation(approved.content) ? [] : await this.propagate(tx, approved);
       return { change: approved, propagated };
     });
   }
 
+  /** Carries a directory item's new version into this platform's own implementation items that refine it. */
   private async propagate(tx: Queryable, directoryVersion: store.VersionRow): Promise<store.VersionRow[]> {
     const directory = directoryVersion.content as DirectoryItem;
     const lookup = storeLookup(tx);
@@ -273,10 +325,73 @@ export class CatalogService {
         author: { authority: directoryVersion.reviewer_authority!, person: directoryVersion.reviewer! },
         ...(decided ? { reviewer: { authority: directoryVersion.reviewer_authority!, person: directoryVersion.reviewer! } } : {}),
       });
-      if (decided) await store.publish(tx, id, await entryOf(item, lookup));
+      if (decided) await store.publish(tx, id, await entryOf(item, lookup, this.platform.code));
       created.push((await store.change(tx, id))!);
     }
     return created;
+  }
+
+  /**
+   * Applies a page of a superior platform's feed, all of it or nothing, with the cursor: each new
+   * version of an item held from there is kept under its own number, published from its own date,
+   * and a directory item's is carried into this platform's own items that refine it (flagged
+   * drafts where a person must decide). Versions held already (seeded, or pulled before) and this
+   * platform's own items are left as they are.
+   */
+  async receive(source: string, page: FeedPage): Promise<{ applied: number; propagated: store.VersionRow[]; skipped: string[] }> {
+    return this.db.transaction(async (tx) => {
+      const propagated: store.VersionRow[] = [];
+      const skipped: string[] = [];
+      let applied = 0;
+      for (const entry of page.entries) {
+        const outcome = await this.receiveEntry(tx, entry);
+        if (typeof outcome === 'string') skipped.push(`${entry.code} v${entry.version}: ${outcome}`);
+        else {
+          applied++;
+          propagated.push(...outcome);
+        }
+      }
+      await store.setFeedCursor(tx, source, page.next);
+      return { applied, propagated, skipped };
+    });
+  }
+
+  /** The changes it propagated, or why the entry was left alone. */
+  private async receiveEntry(tx: Queryable, entry: FeedEntry): Promise<store.VersionRow[] | string> {
+    if (entry.platform === this.platform.code) return "this platform's own item";
+    const existing = await store.item(tx, entry.code);
+    if (existing && existing.held_from === null) return `the code is one of this platform's own items`;
+    if (existing && (await store.hasVersion(tx, entry.code, entry.version))) return 'held already';
+    await store.insertAuthorities(tx, entry.authorities);
+    const item = entry.item;
+    if (!existing) {
+      if (isImplementation(item) && item.level !== 'main' && !(await store.item(tx, item.parent_code)))
+        throw new BadRequest('invalid_request', `feed entry ${entry.seq}: ${entry.code} comes before its parent ${item.parent_code}`);
+      await store.insertItem(tx, {
+        code: entry.code,
+        kind: entry.kind,
+        basicCode: item.basic_code,
+        parentCode: parentOf(item),
+        owner: ownerOf(item),
+        heldFrom: entry.platform,
+      });
+    }
+    const lookup = storeLookup(tx);
+    if (isImplementation(item) && !(await lookup.directory(item.basic_code)))
+      throw new BadRequest('invalid_request', `feed entry ${entry.seq}: ${entry.code} comes before its directory item ${item.basic_code}`);
+    const { id } = await store.insertVersion(tx, {
+      itemCode: entry.code,
+      state: 'approved',
+      origin: 'feed',
+      content: item,
+      effectiveFrom: entry.effective_from,
+      flags: [],
+      author: entry.author,
+      reviewer: entry.reviewer,
+      version: entry.version,
+    });
+    await store.publish(tx, id, await entryOf(item, lookup, entry.platform));
+    return entry.kind === 'directory' ? this.propagate(tx, (await store.change(tx, id))!) : [];
   }
 
   /** The change, locked, when `actor` may fire `event` on it now. */
@@ -311,7 +426,8 @@ export class CatalogService {
     return { from, to, differences: diffVersions(a.content, b.content) };
   }
 
-  async guide(code: string, version?: number): Promise<Guide> {
+  /** The guide of an item's version, with the platform that handles it. */
+  async guide(code: string, version?: number): Promise<Guide & { platform: string }> {
     const row = await this.version(code, version);
     if (!isImplementation(row.content))
       throw new BadRequest('invalid_request', `${code} is a directory item; guides belong to implementation items`);
@@ -320,7 +436,7 @@ export class CatalogService {
     const directory = (await lookup.directory(item.basic_code))!;
     const names = new Map<string, string>();
     for (const c of [item.implementing_authority, ...item.assisting_authorities]) names.set(c, (await lookup.authority(c))?.name ?? c);
-    return guideOf(item, row.version, directory, (c) => names.get(c) ?? c);
+    return { ...guideOf(item, row.version, directory, (c) => names.get(c) ?? c), platform: row.held_from ?? this.platform.code };
   }
 }
 

@@ -8,7 +8,8 @@ import type { ChangeState } from './catalog-changes.ts';
 import type { Authority, CatalogItem } from './catalog-schema.ts';
 
 export type ItemKind = 'directory' | 'implementation';
-export type VersionOrigin = 'import' | 'change' | 'propagation';
+/** `feed`: a version of another platform's item, pulled from that platform's feed (catalog-feed.ts). */
+export type VersionOrigin = 'import' | 'change' | 'propagation' | 'feed';
 
 /** What browsing and searching filter on, kept with each version. */
 export interface Facets {
@@ -20,6 +21,10 @@ export interface Facets {
   life_events: string[];
   user_type: string[];
   level: string;
+  /** The platform whose management platform owns the item (where it is handled). */
+  platform: string;
+  /** The GB/T 2260 division of its authority. */
+  region: string;
 }
 
 /** The search tokens of a version (search-tokens.ts), weighted: A its name, B other names, C the rest of its guide. */
@@ -34,6 +39,8 @@ export interface VersionRow {
   item_code: string;
   kind: ItemKind;
   owner: string;
+  /** The platform the item is held from; null for this platform's own. */
+  held_from: string | null;
   version: number;
   state: ChangeState;
   origin: VersionOrigin;
@@ -50,14 +57,14 @@ export interface VersionRow {
   review_note: string | null;
 }
 
-const VERSION_COLUMNS = `v.id::text AS id, v.item_code, i.kind, i.owner, v.version, v.state, v.origin, v.content, to_char(v.effective_from, 'YYYY-MM-DD') AS effective_from,
+const VERSION_COLUMNS = `v.id::text AS id, v.item_code, i.kind, i.owner, i.held_from, v.version, v.state, v.origin, v.content, to_char(v.effective_from, 'YYYY-MM-DD') AS effective_from,
   v.flags, v.author_authority, v.author, v.created_at, v.submitted_at, v.reviewer_authority, v.reviewer, v.reviewed_at, v.review_note`;
 
 /** A condition on catalog_published `p`: the version is in force today. */
 export const IN_FORCE_TODAY = 'p.valid_from <= current_date AND (p.valid_until IS NULL OR p.valid_until > current_date)';
 
 /** The version in force of each item, with its name, facets and tokens. */
-const IN_FORCE = `SELECT ${VERSION_COLUMNS}, p.search_tokens, p.name, p.facets
+const IN_FORCE = `SELECT ${VERSION_COLUMNS}, p.name, p.facets
   FROM catalog_published p JOIN catalog_versions v ON v.id = p.version_id JOIN catalog_items i ON i.code = v.item_code
   WHERE ${IN_FORCE_TODAY}`;
 
@@ -79,20 +86,27 @@ export async function authority(db: Queryable, code: string): Promise<Authority 
     .rows[0];
 }
 
-export async function item(db: Queryable, code: string): Promise<{ kind: ItemKind; owner: string } | undefined> {
-  return (await db.query<{ kind: ItemKind; owner: string }>('SELECT kind, owner FROM catalog_items WHERE code = $1', [code])).rows[0];
+export interface ItemRow {
+  kind: ItemKind;
+  owner: string;
+  held_from: string | null;
+}
+
+export async function item(db: Queryable, code: string): Promise<ItemRow | undefined> {
+  return (await db.query<ItemRow>('SELECT kind, owner, held_from FROM catalog_items WHERE code = $1', [code])).rows[0];
 }
 
 export async function insertItem(
   db: Queryable,
-  item: { code: string; kind: ItemKind; basicCode: string; parentCode: string | null; owner: string },
+  item: { code: string; kind: ItemKind; basicCode: string; parentCode: string | null; owner: string; heldFrom: string | null },
 ): Promise<void> {
-  await db.query('INSERT INTO catalog_items (code, kind, basic_code, parent_code, owner) VALUES ($1, $2, $3, $4, $5)', [
+  await db.query('INSERT INTO catalog_items (code, kind, basic_code, parent_code, owner, held_from) VALUES ($1, $2, $3, $4, $5, $6)', [
     item.code,
     item.kind,
     item.basicCode,
     item.parentCode,
     item.owner,
+    item.heldFrom,
   ]);
 }
 
@@ -106,14 +120,16 @@ export interface NewVersion {
   flags: string[];
   author: { authority: string; person: string };
   reviewer?: { authority: string; person: string };
+  /** The number it has at its own platform (a held version); else the item's next. */
+  version?: number;
 }
 
-/** Adds the item's next version; returns its change id and number. */
+/** Adds the item's next version (or the numbered one); returns its change id and number. */
 export async function insertVersion(db: Queryable, v: NewVersion): Promise<{ id: string; version: number }> {
   const { rows } = await db.query<{ id: string; version: number }>(
     `INSERT INTO catalog_versions (item_code, version, state, origin, content, effective_from, flags, author_authority, author,
        submitted_at, reviewer_authority, reviewer, reviewed_at)
-     SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, coalesce($5::date, current_date), $6, $7, $8,
+     SELECT $1, coalesce($11::integer, max(version) + 1, 1), $2, $3, $4, coalesce($5::date, current_date), $6, $7, $8,
        CASE WHEN $2 IN ('submitted', 'approved') THEN now() END, $9::text, $10::text, CASE WHEN $9::text IS NOT NULL THEN now() END
      FROM catalog_versions WHERE item_code = $1
      RETURNING id::text AS id, version`,
@@ -128,6 +144,7 @@ export async function insertVersion(db: Queryable, v: NewVersion): Promise<{ id:
       v.author.person,
       v.reviewer?.authority ?? null,
       v.reviewer?.person ?? null,
+      v.version ?? null,
     ],
   );
   return rows[0]!;
@@ -148,21 +165,28 @@ export async function updateDraft(
 }
 
 /**
- * Makes an approved version findable: its row in catalog_published, and the days each published
- * version of the item is in force (until the next one by effective date, then version).
+ * Makes an approved version findable: its row in catalog_published, numbered in the feed, and the
+ * days each published version of the item is in force (until the next one by effective date, then
+ * version). Publications of this schema queue on a lock held until they commit, so feed numbers
+ * commit in order (a reader past N never misses a smaller one committed later).
  */
 export async function publish(
   db: Queryable,
   versionId: string,
   entry: { name: string; tokens: SearchTokens; facets: Facets },
 ): Promise<void> {
+  await db.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':catalog-feed'))");
   await db.query(
-    `INSERT INTO catalog_published (version_id, item_code, version, name, search_tokens, facets, valid_from)
-     SELECT v.id, v.item_code, v.version, $2,
-       setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B') || setweight(to_tsvector('simple', $5), 'C'), $6, v.effective_from
-     FROM catalog_versions v WHERE v.id = $1 AND v.state = 'approved'`,
+    `INSERT INTO catalog_published (version_id, item_code, version, name, search_tokens, name_tokens, facets, valid_from)
+     SELECT v.id, v.item_code, v.version, $2, t.names || setweight(to_tsvector('simple', $5), 'C'), t.names, $6, v.effective_from
+     FROM (SELECT setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B') AS names) t, catalog_versions v
+     WHERE v.id = $1 AND v.state = 'approved'`,
     [versionId, entry.name, entry.tokens.name, entry.tokens.other_names, entry.tokens.guide, JSON.stringify(entry.facets)],
   );
+  await db.query("INSERT INTO catalog_names (name, tokens) VALUES ($1, to_tsvector('simple', $2)) ON CONFLICT (name) DO NOTHING", [
+    entry.name,
+    entry.tokens.name,
+  ]);
   await db.query(
     `UPDATE catalog_published p SET valid_until = n.next_from
      FROM (SELECT version_id, lead(valid_from) OVER (ORDER BY valid_from, version) AS next_from
@@ -250,10 +274,10 @@ export async function history(db: Queryable, itemCode: string): Promise<VersionR
   return changes(db, { itemCode });
 }
 
-/** Implementation items that refine a directory item (same basic code). */
+/** This platform's own implementation items that refine a directory item (same basic code); held ones follow their own platform. */
 export async function refiningItems(db: Queryable, basicCode: string): Promise<string[]> {
   const { rows } = await db.query<{ code: string }>(
-    "SELECT code FROM catalog_items WHERE basic_code = $1 AND kind = 'implementation' ORDER BY code",
+    "SELECT code FROM catalog_items WHERE basic_code = $1 AND kind = 'implementation' AND held_from IS NULL ORDER BY code",
     [basicCode],
   );
   return rows.map((r) => r.code);
@@ -281,4 +305,41 @@ export async function latestApprovedContents(db: Queryable, kind: ItemKind): Pro
     [kind],
   );
   return rows.map((r) => r.content);
+}
+
+/** A published version as the feed gives it: the version, its item and the authorities it names. */
+export interface FeedRow extends VersionRow {
+  seq: string;
+  basic_code: string;
+  parent_code: string | null;
+}
+
+/** Published versions after feed number `after`, in the order they were published. */
+export async function feedAfter(db: Queryable, after: number, limit: number): Promise<FeedRow[]> {
+  const { rows } = await db.query<FeedRow>(
+    `SELECT p.feed_seq::text AS seq, i.basic_code, i.parent_code, ${VERSION_COLUMNS}
+     FROM catalog_published p JOIN catalog_versions v ON v.id = p.version_id JOIN catalog_items i ON i.code = v.item_code
+     WHERE p.feed_seq > $1 ORDER BY p.feed_seq LIMIT $2`,
+    [after, limit],
+  );
+  return rows;
+}
+
+/** The last feed number applied from `source` (0: none yet). */
+export async function feedCursor(db: Queryable, source: string): Promise<number> {
+  const { rows } = await db.query<{ after_seq: string }>('SELECT after_seq::text FROM catalog_feed_cursors WHERE source = $1', [source]);
+  return Number(rows[0]?.after_seq ?? 0);
+}
+
+export async function setFeedCursor(db: Queryable, source: string, after: number): Promise<void> {
+  await db.query(
+    `INSERT INTO catalog_feed_cursors (source, after_seq, pulled_at) VALUES ($1, $2, now())
+     ON CONFLICT (source) DO UPDATE SET after_seq = excluded.after_seq, pulled_at = now()`,
+    [source, after],
+  );
+}
+
+/** Is this version of the item here already (a held copy seeded, or pulled before)? */
+export async function hasVersion(db: Queryable, itemCode: string, version: number): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM catalog_versions WHERE item_code = $1 AND version = $2', [itemCode, version])).rows.length > 0;
 }

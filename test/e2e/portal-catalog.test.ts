@@ -21,7 +21,7 @@ let portalUrl: string;
 
 test.before(async () => {
   if (!hasChromium) return;
-  fed = await startTestFederation(['js', 'nj', 'registries']);
+  fed = await startTestFederation(['nj', 'nj-services']);
   portalUrl = fed.url('nj');
   browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });

@@ -38,8 +38,8 @@ browserTest('a person signs in at the city portal with real-name registration at
   await page.goto(`${portalUrl}/`);
   t.is(await page.getAttribute('html', 'lang'), 'zh-CN');
   t.is(await page.getByRole('heading', { level: 1 }).innerText(), '南京市政务服务');
-  // The stylesheet is the portal's own and applies (the header is painted in the brand colour).
-  t.is(await page.locator('header.site').evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(11, 79, 138)');
+  // The stylesheet is the portal's own and applies (the header is painted in the city's colour, #0b5394).
+  t.is(await page.locator('header.site').evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(11, 83, 148)');
   await page.getByRole('button', { name: '登录', exact: true }).click();
 
   // The province OP's pages.

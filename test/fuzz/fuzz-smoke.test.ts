@@ -34,6 +34,6 @@ test('500 mutated requests over every endpoint (seed 18) get no server error and
   t.is(counts![2], '0', stdout);
   t.is(counts![3], '0', stdout);
   t.is(code, 0, stdout);
-  t.regex(stdout, /6 OPs, 2 portals, 1 services/);
+  t.regex(stdout, /6 OPs, 8 portals, 8 services/);
   t.regex(stdout, /server memory \(after a full GC\): before rss [\d.]+ MiB.*; after rss [\d.]+ MiB/);
 });

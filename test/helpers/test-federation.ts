@@ -36,7 +36,8 @@ export interface TestFederation {
 }
 
 /**
- * Starts the given entities (default: every OP and the services entity). `embedded` ignores
+ * Starts the given entities with their superiors (default: every OP and the national services
+ * entity; tests of portals and of platforms' services entities name them). `embedded` ignores
  * DATABASE_URL and REDIS_URL, so the embedded defaults are tested in every run; `redisUrl` and
  * `databaseUrl` put the federation on a Redis or a PostgreSQL of the test's own (one it may stop)
  * instead of REDIS_URL's and DATABASE_URL's.
@@ -71,7 +72,8 @@ export async function startTestFederation(
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
   // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of homes).
-  const wanted = ids ? [...new Set(ids.flatMap((id) => withSuperiors(topology, id)))] : topology.entities.map((e) => e.id);
+  const everyOp = [...topology.ops().map((e) => e.id), topology.services().id];
+  const wanted = [...new Set((ids ?? everyOp).flatMap((id) => withSuperiors(topology, id)))];
   await opts.prepare?.(config, topology);
   const host = await startHost({ ...config, topology, demo: true, log }, wanted);
   return {

@@ -1,7 +1,8 @@
 /**
- * The catalog API of the services entity over HTTP: reading, changes through approval, and every
- * bad input answered with a specific 4xx JSON problem that leaves nothing half-applied. Once
- * through the command line.
+ * The catalog API of a platform's services entity (Guangzhou's management platform) over HTTP:
+ * reading, changes through approval, and every bad input answered with a specific 4xx JSON
+ * problem that leaves nothing half-applied. Items held from another platform are changed only
+ * there. Once through the command line.
  */
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,9 @@ import { adminTokenFor } from '../../infra/entity-runtime.ts';
 import type { CatalogFile, DirectoryItem, ImplementationItem } from '../../services/catalog/catalog-schema.ts';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { runCli } from '../helpers/integration-extra.ts';
+
+/** Guangzhou's services entity: gz's own items, and the directory items they refine, held from national and gd. */
+const SERVICES = 'gz-services';
 
 let fed: TestFederation;
 let adminToken: string;
@@ -25,7 +29,7 @@ interface Reply {
 async function api(method: string, path: string, body?: unknown, admin = true): Promise<Reply> {
   const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   if (admin) headers.authorization = `Bearer ${adminToken}`;
-  const res = await fetch(fed.url('registries') + path, {
+  const res = await fetch(fed.url(SERVICES) + path, {
     method,
     headers,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -34,8 +38,8 @@ async function api(method: string, path: string, body?: unknown, admin = true): 
 }
 
 test.before(async () => {
-  fed = await startTestFederation(['registries']);
-  adminToken = adminTokenFor(loadMasterKey(fed.config.dataDir), fed.url('registries'));
+  fed = await startTestFederation([SERVICES]);
+  adminToken = adminTokenFor(loadMasterKey(fed.config.dataDir), fed.url(SERVICES));
   demo = (await api('GET', '/admin/catalog/export')).json as unknown as CatalogFile;
 });
 test.after.always(async () => {
@@ -60,14 +64,20 @@ const file = (parts: Partial<CatalogFile>): CatalogFile => ({
 });
 const versionsOf = async (code: string) => (await api('GET', `/admin/catalog/changes?item=${code}`)).json.changes as unknown[];
 
-test('the demo catalog is served: search, item, guide, browse, narrowing', async (t) => {
-  t.true(demo.directory.length >= 60);
+test("the platform's part of the demo catalog is served: search, item, guide, browse, narrowing", async (t) => {
+  t.true(demo.implementation.length >= 60);
+  t.true(
+    demo.implementation.every((i) => i.implementing_authority.slice(2, 8) === '440100'),
+    "only Guangzhou's authorities' items are its own",
+  );
   const found = await api('GET', `/catalog/search?q=${encodeURIComponent('换身份证')}`, undefined, false);
   t.is(found.status, 200);
-  const first = (found.json.results as { code: string; name: string }[])[0]!;
+  const first = (found.json.results as { code: string; name: string; facets: { platform: string; region: string } }[])[0]!;
   t.is(first.name, '居民身份证换领');
+  t.like(first.facets, { platform: 'gz', region: '440100' });
   const guide = await api('GET', `/catalog/items/${first.code}/guide`, undefined, false);
   t.is(guide.json.title, '居民身份证换领办事指南');
+  t.is(guide.json.platform, 'gz');
   t.true(
     (guide.json.sections as { key: string; label: { 'zh-CN': string } }[]).some(
       (s) => s.key === 'materials' && s.label['zh-CN'] === '申请材料',
@@ -75,6 +85,9 @@ test('the demo catalog is served: search, item, guide, browse, narrowing', async
   );
   const browse = await api('GET', '/catalog/browse?tier=city', undefined, false);
   t.true(((browse.json.life_event as Record<string, number>).marriage ?? 0) > 0);
+  t.true(((browse.json.region as Record<string, number>)['440100'] ?? 0) > 60);
+  const own = await api('GET', '/catalog/items?region=440100&limit=5', undefined, false);
+  t.is((own.json.items as unknown[]).length, 5);
   const narrowing = await api(
     'GET',
     `/catalog/narrow?life_event=marriage&department=${encodeURIComponent('广州市民政局')}`,
@@ -284,6 +297,44 @@ test('a change goes through submission and approval by a reviewer of its owner; 
   t.is((await api('POST', '/admin/catalog/import', file({}), false)).status, 401);
 });
 
+test("an item held from another platform is changed only there, and the feed is for the federation's services entities", async (t) => {
+  // 结婚登记 is a national directory item (民政部's): Guangzhou holds it because its own item refines it.
+  const marriage = dir('结婚登记');
+  const held = await api('GET', `/catalog/items/${marriage.basic_code}/history`, undefined, false);
+  t.is((held.json.versions as { held_from: string }[])[0]!.held_from, 'national');
+  problem(
+    t,
+    await api('POST', '/admin/catalog/changes', {
+      actor: marriage.owner,
+      person: '甲',
+      kind: 'directory',
+      item: { ...marriage, topics: ['婚姻'] },
+    }),
+    403,
+    'not_owner',
+    /^item: .* belongs to platform national; it is changed at that platform's management platform/,
+  );
+  // A new item of another platform's authority is that platform's to add.
+  problem(
+    t,
+    await api('POST', '/admin/catalog/changes', {
+      actor: marriage.owner,
+      person: '甲',
+      kind: 'directory',
+      item: { ...marriage, basic_code: '070102098000', name: '测试登记' },
+    }),
+    403,
+    'not_owner',
+    /belongs to platform national/,
+  );
+  t.deepEqual(await versionsOf('070102098000'), []);
+  // The feed answers services entities of the federation only, with an entity assertion.
+  problem(t, await api('GET', '/catalog/feed?after=0', undefined, false), 401, 'unauthorized', /entity assertion is required/);
+  problem(t, await api('GET', '/catalog/feed?after=0'), 401, 'unauthorized', /not a JWT/);
+  // Pulling on demand: gd's services entity is not running here, so the pull is refused as unavailable.
+  problem(t, await api('POST', '/admin/catalog/feed/pull'), 503, 'temporarily_unavailable', /unreachable/);
+});
+
 test('search refuses empty, overlong, control-character and operator-only queries; SQL in a query is only text', async (t) => {
   const q = async (query: string) => api('GET', `/catalog/search?q=${encodeURIComponent(query)}`, undefined, false);
   problem(t, await q(''), 400, 'invalid_query', /^q: type what you are looking for/);
@@ -305,14 +356,14 @@ test('search refuses empty, overlong, control-character and operator-only querie
 
 test('gov-id catalog search, export and a change through approval from the command line', async (t) => {
   const cli = (...args: string[]) => runCli([...args, '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
-  const found = await cli('catalog', 'search', '--entity', 'registries', '办营业执照');
+  const found = await cli('catalog', 'search', '--entity', SERVICES, '办营业执照');
   t.is(found.code, 0, found.stderr);
   t.is(JSON.parse(found.stdout).results[0].name, '企业设立登记');
   const out = join(fed.config.dataDir, 'catalog-export.json');
-  const exported = await cli('catalog', 'export', '--entity', 'registries', out);
+  const exported = await cli('catalog', 'export', '--entity', SERVICES, out);
   t.is(exported.code, 0, exported.stderr);
   t.is((JSON.parse(readFileSync(out, 'utf8')) as CatalogFile).directory.length, demo.directory.length);
-  const refused = await cli('catalog', 'search', '--entity', 'registries', '');
+  const refused = await cli('catalog', 'search', '--entity', SERVICES, '');
   t.is(refused.code, 2, refused.stderr);
   t.regex(refused.stderr, /400 invalid_query/);
 
@@ -320,12 +371,12 @@ test('gov-id catalog search, export and a change through approval from the comma
   const changeFile = join(fed.config.dataDir, 'change.json');
   writeFileSync(changeFile, JSON.stringify({ kind: 'implementation', item: { ...permit, promised_time_limit_days: 5 } }));
   const owner = ['--actor', permit.implementing_authority];
-  const submitted = await cli('catalog', 'change', 'submit', '--entity', 'registries', ...owner, '--person', '周', changeFile);
+  const submitted = await cli('catalog', 'change', 'submit', '--entity', SERVICES, ...owner, '--person', '周', changeFile);
   t.is(submitted.code, 0, submitted.stderr);
   const id = String(JSON.parse(submitted.stdout).id);
-  const approved = await cli('catalog', 'change', 'approve', '--entity', 'registries', ...owner, '--person', '吴', id);
+  const approved = await cli('catalog', 'change', 'approve', '--entity', SERVICES, ...owner, '--person', '吴', id);
   t.is(approved.code, 0, approved.stderr);
-  const history = await cli('catalog', 'change', 'history', '--entity', 'registries', permit.implementing_code);
+  const history = await cli('catalog', 'change', 'history', '--entity', SERVICES, permit.implementing_code);
   t.deepEqual(
     JSON.parse(history.stdout).versions.map((v: { version: number; reviewer: string }) => [v.version, v.reviewer]),
     [
@@ -333,6 +384,6 @@ test('gov-id catalog search, export and a change through approval from the comma
       [2, '吴'],
     ],
   );
-  const shown = await cli('catalog', 'show', '--entity', 'registries', permit.implementing_code);
+  const shown = await cli('catalog', 'show', '--entity', SERVICES, permit.implementing_code);
   t.is(JSON.parse(shown.stdout).item.promised_time_limit_days, 5);
 });

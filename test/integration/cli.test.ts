@@ -37,14 +37,17 @@ function json<T>(stdout: string): T {
 interface Described {
   id: string;
   kind: string;
+  platform: string;
   tier: string;
   province: string | null;
   mode: string | null;
+  region: string | null;
+  superior: string | null;
   url: string;
   issuer: string | null;
 }
 
-test('gov-id topology prints every entity of the demo as JSON', async (t) => {
+test('gov-id topology prints every entity of the demo as JSON, each with its platform', async (t) => {
   // The default topology, whatever the environment names.
   const r = await runCli(['topology'], { GOV_ID_TOPOLOGY: '' });
   t.is(r.code, 0, r.stderr);
@@ -53,25 +56,72 @@ test('gov-id topology prints every entity of the demo as JSON', async (t) => {
   const byId = new Map(entities.map((e) => [e.id, e]));
   for (const id of ['national', 'gd', 'gz', 'sz', 'js', 'zj', 'registries']) t.true(byId.has(id), `${id} is listed`);
   for (const e of entities) {
-    for (const key of ['id', 'kind', 'tier', 'province', 'mode', 'url'] as const) t.true(key in e, `${e.id} has ${key}`);
+    for (const key of ['id', 'kind', 'platform', 'tier', 'province', 'mode', 'region', 'url'] as const)
+      t.true(key in e, `${e.id} has ${key}`);
     t.regex(e.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    t.true(['op', 'portal', 'services'].includes(e.kind), e.id);
   }
   for (const id of ['national', 'gd', 'gz', 'sz', 'js', 'zj']) {
     const e = byId.get(id)!;
     t.is(e.kind, 'op', id);
     t.is(e.issuer, e.url, `${id} has its issuer`);
+    t.is(e.platform, id, "an OP's platform is itself");
   }
-  t.is(byId.get('registries')!.kind, 'services');
-  t.is(byId.get('registries')!.issuer, null);
-  t.like(byId.get('national'), { tier: 'national', province: null, mode: null, url: 'http://127.0.0.1:7000' });
-  t.like(byId.get('gd'), { tier: 'province', province: 'gd', mode: 'separate', url: 'http://127.0.0.1:7100' });
-  t.like(byId.get('gz'), { tier: 'city', province: 'gd', mode: 'separate' });
+  t.like(byId.get('registries'), { kind: 'services', platform: 'national', issuer: null, url: 'http://127.0.0.1:7900' });
+  t.like(byId.get('national'), { tier: 'national', province: null, mode: null, region: '100000', url: 'http://127.0.0.1:7000' });
+  t.like(byId.get('gd'), { tier: 'province', province: 'gd', mode: 'separate', region: '440000', url: 'http://127.0.0.1:7100' });
+  t.like(byId.get('gz'), { tier: 'city', province: 'gd', mode: 'separate', region: '440100' });
   t.like(byId.get('sz'), { tier: 'city', province: 'gd', mode: 'separate' });
   t.like(byId.get('js'), { tier: 'province', province: 'js', mode: 'hybrid' });
   t.like(byId.get('zj'), { tier: 'province', province: 'zj', mode: 'unified' });
-  // Cities of the hybrid province are portals, signing in at js where their accounts live.
-  t.like(byId.get('nj'), { kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', issuer: null, url: 'http://127.0.0.1:7201' });
-  t.like(byId.get('wx'), { kind: 'portal', tier: 'city', province: 'js', mode: 'hybrid', issuer: null, url: 'http://127.0.0.1:7202' });
+  // Cities of the hybrid province have portals (fronts signing in at js, where their accounts live) and services entities.
+  t.like(byId.get('nj'), {
+    kind: 'portal',
+    platform: 'nj',
+    tier: 'city',
+    province: 'js',
+    mode: 'hybrid',
+    issuer: null,
+    url: 'http://127.0.0.1:7201',
+  });
+  t.like(byId.get('wx'), {
+    kind: 'portal',
+    platform: 'wx',
+    tier: 'city',
+    province: 'js',
+    mode: 'hybrid',
+    issuer: null,
+    url: 'http://127.0.0.1:7202',
+  });
+  // Every platform has its portal and its services entity, placed by its build mode.
+  const parts = (kind: string) =>
+    entities
+      .filter((e) => e.kind === kind)
+      .map((e) => `${e.platform}:${e.id}`)
+      .sort();
+  t.deepEqual(parts('portal'), [
+    'gd:gd-portal',
+    'gz:gz-portal',
+    'js:js-portal',
+    'national:national-portal',
+    'nj:nj',
+    'sz:sz-portal',
+    'wx:wx',
+    'zj:zj-portal',
+  ]);
+  t.deepEqual(parts('services'), [
+    'gd:gd-services',
+    'gz:gz-services',
+    'js:js-services',
+    'national:registries',
+    'nj:nj-services',
+    'sz:sz-services',
+    'wx:wx-services',
+    'zj:zj-services',
+  ]);
+  t.like(byId.get('zj-services'), { platform: 'zj', tier: 'province', region: '330000', superior: 'zj', url: 'http://127.0.0.1:7320' });
+  t.like(byId.get('gd-portal'), { platform: 'gd', superior: 'gd', url: 'http://127.0.0.1:7110' });
+  t.like(byId.get('gz-services'), { platform: 'gz', superior: 'gd', url: 'http://127.0.0.1:7121' });
 });
 
 test('gov-id topology --topology FILE describes that file', async (t) => {

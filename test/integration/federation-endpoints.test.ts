@@ -206,7 +206,7 @@ test.serial('list lists the immediate subordinates, with the entity_type and int
     t.is(res.headers.get('content-type')?.split(';')[0], 'application/json');
     return res.json();
   };
-  t.deepEqual(await list(`${N}/federation/list`), [GD, REGISTRIES]);
+  t.deepEqual(await list(`${N}/federation/list`), [REGISTRIES, GD]);
   t.deepEqual(await list(`${GD}/federation/list`), [GZ]);
   // Entity types come from the subordinates' entity configurations (registries is not running: left out).
   t.deepEqual(await list(`${N}/federation/list?entity_type=openid_provider`), [GD]);

@@ -18,7 +18,7 @@ let fed: TestFederation;
 let sites: Site[];
 
 test.before(async () => {
-  fed = await startTestFederation();
+  fed = await startTestFederation(['national', 'gd', 'gz', 'sz', 'js', 'zj', 'registries', 'nj']);
   sites = [opSite(fed, 'gz'), opSite(fed, 'gd'), portalSite(fed, 'nj'), opSite(fed, 'zj'), opSite(fed, 'national')];
 });
 

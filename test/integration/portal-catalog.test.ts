@@ -1,18 +1,24 @@
 /**
- * The catalog's pages of the Nanjing portal (我要看, 我要查, 我要办) against the real services
- * entity's catalog API: search → results → guide, browsing, narrowing with plain GET forms, both
- * languages, and every bad search input answered with a page that says what is wrong (4xx).
+ * The catalog's pages of the portals (我要看, 我要查, 我要办) against the real catalog API of their
+ * platforms' services entities: the Nanjing front of the hybrid province js (its city's items and
+ * those its management platform holds from js and national, each saying which platform handles
+ * it), and the Zhejiang portal of a unified province (its cities' items are its own). Search →
+ * results → guide, browsing, narrowing with plain GET forms, both languages, sign-in at the
+ * platform's own OP, and every bad search input answered with a page that says what is wrong (4xx).
  */
 import test from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
-import { UserAgent, type Page } from '../helpers/user-agent.ts';
+import { pullCatalogFeeds } from '../helpers/catalog-feeds.ts';
+import { findForm, UserAgent, type Page } from '../helpers/user-agent.ts';
 
 let fed: TestFederation;
 let nj: string;
 
 test.before(async () => {
-  fed = await startTestFederation(['js', 'nj', 'registries']);
+  fed = await startTestFederation(['nj', 'nj-services', 'js-services', 'registries', 'zj-portal', 'zj-services']);
   nj = fed.url('nj');
+  // National's items reach Nanjing through Jiangsu's management platform.
+  await pullCatalogFeeds(fed, ['js-services', 'nj-services', 'zj-services']);
 });
 
 test.after.always(async () => {
@@ -25,16 +31,63 @@ const itemLinks = (page: Page) =>
   [...page.html.matchAll(/<a href="(\/items\/[0-9A-Z]+)[^"]*">([^<]+)<\/a>/g)].map((m) => ({ href: m[1]!, name: m[2]! }));
 const errorText = (page: Page) => /<p class="error" role="alert">([^<]+)<\/p>/.exec(page.html)?.[1];
 
-test('the home page has a GET search form with field q, 我要办 and browse links, and no inline script or style', async (t) => {
+test("the home page has a GET search form with field q, 我要办, its city's items and browse links, and no inline script or style", async (t) => {
   const home = await get('/');
   t.is(home.status, 200);
   t.regex(home.html, /<form class="search" method="get" action="\/search"/);
   t.regex(home.html, /<input id="q" name="q" type="search"/);
   t.regex(home.html, /<a class="narrow" href="\/narrow">/);
-  for (const facet of ['department', 'topic', 'life_event', 'user_type', 'tier'])
+  // A city front lists its city's items by region.
+  t.regex(home.html, /<a class="local" href="\/browse\?region=320100">本市办理的事项<\/a>/);
+  for (const facet of ['department', 'topic', 'life_event', 'user_type', 'tier', 'platform'])
     t.regex(home.html, new RegExp(`href="/browse\\?${facet}=`));
   t.regex(home.html, /href="\/browse\?life_event=birth">出生<\/a>/);
+  // Platforms by name, never by address.
+  t.regex(home.html, /href="\/browse\?platform=national">国家政务服务平台<\/a>/);
+  t.regex(home.html, /href="\/browse\?platform=js">江苏政务服务网<\/a>/);
   t.notRegex(home.html, /<script|style=|<style/);
+  t.notRegex(home.html, /http:\/\/127\.0\.0\.1/);
+  // The front wears its city's colour.
+  const css = await get('/assets/portal.css');
+  t.regex(css.html, /--brand: #0b5394;/);
+});
+
+test("the city's items under its region; items of js and national say which platform handles them", async (t) => {
+  const local = await get('/browse?region=320100');
+  t.is(local.status, 200);
+  t.regex(local.html, /<h1>浏览事项：南京市政务服务<\/h1>/);
+  const names = itemLinks(local).map((l) => l.name);
+  t.true(names.includes('居民身份证换领'), names.join());
+  t.false(names.includes('个人所得税综合所得汇算清缴'), "a national item is not the city's");
+  t.notRegex(local.html, /class="where other"/);
+  const tax = await search('个人所得税');
+  t.regex(tax.html, /本事项由国家政务服务平台的国家税务总局办理（国家级）。/);
+  t.regex(tax.html, /本事项由江苏政务服务网的国家税务总局江苏省税务局办理（省级）。/);
+  const nationalItem = itemLinks(tax).find((l) => l.name === '个人所得税综合所得汇算清缴')!;
+  const guide = await get(nationalItem.href);
+  t.is(guide.status, 200);
+  t.regex(guide.html, /<p class="where other">本事项由(国家政务服务平台|江苏政务服务网)办理。<\/p>/);
+});
+
+test("the portal of a unified province: its cities' items are its own, and it signs in at its own OP", async (t) => {
+  const zj = fed.url('zj-portal');
+  const home = await new UserAgent().navigate(`${zj}/`);
+  t.regex(home.html, /<title>浙江政务服务网 · 浙江政务服务网<\/title>/);
+  t.regex(home.html, /<a class="local" href="\/browse\?platform=zj">本省办理的事项<\/a>/);
+  const results = await new UserAgent().navigate(`${zj}/search?q=${encodeURIComponent('身份证')}`);
+  const hit = itemLinks(results).find((l) => l.name === '居民身份证换领');
+  t.truthy(hit, results.html);
+  // 杭州市公安局 is a department of the province's platform: nothing says "elsewhere".
+  t.regex(results.html, /<span class="where">市级 · 杭州市公安局<\/span>/);
+  const own = await new UserAgent().navigate(`${zj}/browse?platform=zj`);
+  t.true(itemLinks(own).length > 30);
+  // Automatic registration at zj's OP: the pushed request is accepted and the browser sent there.
+  const ua = new UserAgent();
+  const page = await ua.navigate(`${zj}/`);
+  const { action, hidden } = findForm(page.html, '/login');
+  const login = await ua.request(new URL(action, zj).toString(), { form: hidden });
+  t.is(login.status, 303, await login.text());
+  t.true(login.headers.get('location')!.startsWith(`${fed.url('zj')}/`), login.headers.get('location')!);
 });
 
 test('search → results → guide: 身份证 finds 居民身份证换领, whose guide lists materials and process', async (t) => {

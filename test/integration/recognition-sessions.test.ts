@@ -18,7 +18,7 @@ let fed: TestFederation;
 let gz: Site, sz: Site, zj: Site, nj: Site, national: Site;
 
 test.before(async () => {
-  fed = await startTestFederation();
+  fed = await startTestFederation(['national', 'gd', 'gz', 'sz', 'js', 'zj', 'registries', 'nj']);
   [gz, sz, zj, nj, national] = [opSite(fed, 'gz'), opSite(fed, 'sz'), opSite(fed, 'zj'), portalSite(fed, 'nj'), opSite(fed, 'national')];
 });
 

@@ -73,11 +73,14 @@ function refusal(raw: unknown, authorityEntityId?: string): ConfigurationError {
 // Defaults
 // ---------------------------------------------------------------------------------------------
 
-test("national's default subordinates are the provinces and the services entity", (t) => {
+/** gd's entities in the demo: its portal and services entity, its cities' OPs, portals and services entities. */
+const GD_SUBORDINATES = ['gd-portal', 'gd-services', 'gz', 'gz-portal', 'gz-services', 'sz', 'sz-portal', 'sz-services'];
+
+test("national's default subordinates are its portal, its services entity and the provinces", (t) => {
   const config = defaultAuthorityConfig(topology, 'national');
   t.deepEqual(
     config.subordinates.map((s) => s.entity_id),
-    ['gd', 'js', 'zj', 'registries'].map(url),
+    ['national-portal', 'registries', 'gd', 'js', 'zj'].map(url),
   );
   // A province may have one intermediate (itself) below national; the services entity is a leaf.
   t.deepEqual(config.subordinates.find((s) => s.entity_id === GD)!.constraints, { max_path_length: 1 });
@@ -85,16 +88,20 @@ test("national's default subordinates are the provinces and the services entity"
   t.notThrows(() => parseAuthorityConfig(config, 'default', url('national')));
 });
 
-test("gd's default subordinates are its cities gz and sz; js's its city portals; zj starts with none", (t) => {
-  t.deepEqual(defaultAuthorityConfig(topology, 'gd').subordinates, [
-    { entity_id: GZ, constraints: { max_path_length: 0 } },
-    { entity_id: url('sz'), constraints: { max_path_length: 0 } },
-  ]);
+test("a province's default subordinates are its platform's portal and services entity and its cities' entities, all leaves", (t) => {
+  t.deepEqual(
+    defaultAuthorityConfig(topology, 'gd').subordinates,
+    GD_SUBORDINATES.map((id) => ({ entity_id: url(id), constraints: { max_path_length: 0 } })),
+  );
+  // Hybrid: the cities' fronts and services entities; unified: the province's own portal and services entity.
   t.deepEqual(
     defaultAuthorityConfig(topology, 'js').subordinates.map((s) => s.entity_id),
-    [url('nj'), url('wx')],
+    ['js-portal', 'js-services', 'nj', 'nj-services', 'wx', 'wx-services'].map(url),
   );
-  t.deepEqual(defaultAuthorityConfig(topology, 'zj').subordinates, []);
+  t.deepEqual(
+    defaultAuthorityConfig(topology, 'zj').subordinates.map((s) => s.entity_id),
+    ['zj-portal', 'zj-services'].map(url),
+  );
 });
 
 test('the default policy is small and spec-legal, and applies to every subordinate', (t) => {
@@ -334,14 +341,14 @@ test('a running authority picks up an edit, looking at the file at most once per
   const watcher = watchAuthorityConfig(dataDir, topology, 'gd', { log, now: () => now });
   t.deepEqual(
     watcher.current().subordinates.map((s) => s.entity_id),
-    [GZ, url('sz')],
+    GD_SUBORDINATES.map(url),
   );
   t.is(watcher.version, 0);
 
   const edited = { ...watcher.current(), subordinates: [{ entity_id: GZ }] };
   saveAuthorityConfig(dataDir, topology, 'gd', edited);
   now += 500; // within the second: the file is not looked at
-  t.is(watcher.current().subordinates.length, 2);
+  t.is(watcher.current().subordinates.length, GD_SUBORDINATES.length);
   now += 500;
   t.deepEqual(watcher.current().subordinates, [{ entity_id: GZ }]);
   t.is(watcher.version, 1);
@@ -433,10 +440,7 @@ test('federation list shows the subordinates with the policy in force', async (t
   t.is(out.file, authorityConfigPath(dataDir, 'gd'));
   t.deepEqual(
     out.subordinates.map((s) => [s.entity, s.entity_id]),
-    [
-      ['gz', GZ],
-      ['sz', url('sz')],
-    ],
+    GD_SUBORDINATES.map((id) => [id, url(id)]),
   );
   t.deepEqual(out.subordinates[0]!.metadata_policy, defaultAuthorityConfig(topology, 'gd').metadata_policy);
   const err = await commandError(t, federationCommand('list', { entity: 'gz' }, { topology, dataDir }));
@@ -463,7 +467,7 @@ test('federation add-subordinate, set-policy and remove-subordinate edit the fil
   t.deepEqual((added.metadata_policy as any).openid_relying_party.grant_types, { subset_of: ['authorization_code'] });
   t.deepEqual(
     loadAuthorityConfig(dataDir, topology, 'gd').subordinates.map((s) => s.entity_id),
-    [GZ, url('sz'), rp],
+    [...GD_SUBORDINATES.map(url), rp],
   );
 
   t.regex(
@@ -501,23 +505,24 @@ test('federation add-subordinate, set-policy and remove-subordinate edit the fil
   err = await commandError(t, federationCommand('set-policy', { entity: 'gd', subject: GZ, policy: policyFile }, ctx));
   t.regex(
     err.message,
-    /subordinates\[0\]\.metadata_policy\.openid_relying_party\.token_endpoint_auth_method: cannot be combined with the authority-wide metadata_policy/,
+    /subordinates\[2\]\.metadata_policy\.openid_relying_party\.token_endpoint_auth_method: cannot be combined with the authority-wide metadata_policy/,
   );
   t.is(readFileSync(authorityConfigPath(dataDir, 'gd'), 'utf8'), before);
 
   writeFileSync(policyFile, JSON.stringify({ openid_provider: { id_token_signing_alg_values_supported: { subset_of: ['ES256'] } } }));
   out = (await federationCommand('set-policy', { entity: 'gd', subject: GZ, policy: policyFile }, ctx)) as Summary;
-  t.deepEqual((out.subordinates[0]!.metadata_policy as any).openid_provider, {
+  const gz = (summary: Summary) => summary.subordinates.find((s) => s.entity_id === GZ)!;
+  t.deepEqual((gz(out).metadata_policy as any).openid_provider, {
     id_token_signing_alg_values_supported: { subset_of: ['ES256'] },
   });
 
   // {} removes a policy; without --subject, set-policy sets the authority-wide one.
   writeFileSync(policyFile, '{}');
   out = (await federationCommand('set-policy', { entity: 'gd', subject: GZ, policy: policyFile }, ctx)) as Summary;
-  t.is(out.subordinates[0]!.own_metadata_policy, undefined);
+  t.is(gz(out).own_metadata_policy, undefined);
   out = (await federationCommand('set-policy', { entity: 'gd', policy: policyFile }, ctx)) as Summary;
   t.is(out.metadata_policy, null);
-  t.is(out.subordinates[0]!.metadata_policy, null);
+  t.is(gz(out).metadata_policy, null);
 
   out = (await federationCommand('remove-subordinate', { entity: 'gd', subject: rp }, ctx)) as Summary;
   t.false(out.subordinates.some((s) => s.entity_id === rp));

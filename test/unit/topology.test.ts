@@ -37,150 +37,198 @@ function refusal(raw: unknown, source?: string): ConfigurationError {
 const pick = (e: Entity) => ({
   id: e.id,
   kind: e.kind,
+  platform: e.platform,
   tier: e.tier,
   province: e.province,
   mode: e.mode,
+  region: e.region,
   superior: e.superior,
   port: e.port,
   url: e.url,
   issuer: e.issuer,
 });
 
-test('the demo topology has the documented entities, in order', (t) => {
+/** One line per entity: kind, ID, platform, tier, superior, port (the table of docs/topology.md). */
+const line = (e: Entity) => `${e.kind} ${e.id} ${e.platform} ${e.tier} ${e.superior ?? '-'} ${e.port}`;
+
+test('the demo topology has the documented entities, in order: each platform with its OP, portal and services entity', (t) => {
   const topology = loadTopology();
   t.is(topology.name, 'demo');
   t.is(topology.host, '127.0.0.1');
-  t.deepEqual(topology.entities.map(pick), [
-    {
-      id: 'national',
-      kind: 'op',
-      tier: 'national',
-      province: null,
-      mode: null,
-      superior: null,
-      port: 7000,
-      url: 'http://127.0.0.1:7000',
-      issuer: 'http://127.0.0.1:7000',
-    },
-    {
-      id: 'gd',
-      kind: 'op',
-      tier: 'province',
-      province: 'gd',
-      mode: 'separate',
-      superior: 'national',
-      port: 7100,
-      url: 'http://127.0.0.1:7100',
-      issuer: 'http://127.0.0.1:7100',
-    },
-    {
-      id: 'gz',
-      kind: 'op',
-      tier: 'city',
-      province: 'gd',
-      mode: 'separate',
-      superior: 'gd',
-      port: 7101,
-      url: 'http://127.0.0.1:7101',
-      issuer: 'http://127.0.0.1:7101',
-    },
-    {
-      id: 'sz',
-      kind: 'op',
-      tier: 'city',
-      province: 'gd',
-      mode: 'separate',
-      superior: 'gd',
-      port: 7102,
-      url: 'http://127.0.0.1:7102',
-      issuer: 'http://127.0.0.1:7102',
-    },
-    {
-      id: 'js',
-      kind: 'op',
-      tier: 'province',
-      province: 'js',
-      mode: 'hybrid',
-      superior: 'national',
-      port: 7200,
-      url: 'http://127.0.0.1:7200',
-      issuer: 'http://127.0.0.1:7200',
-    },
-    // Hybrid-mode cities have portals only, under their province.
-    {
-      id: 'nj',
-      kind: 'portal',
-      tier: 'city',
-      province: 'js',
-      mode: 'hybrid',
-      superior: 'js',
-      port: 7201,
-      url: 'http://127.0.0.1:7201',
-      issuer: null,
-    },
-    {
-      id: 'wx',
-      kind: 'portal',
-      tier: 'city',
-      province: 'js',
-      mode: 'hybrid',
-      superior: 'js',
-      port: 7202,
-      url: 'http://127.0.0.1:7202',
-      issuer: null,
-    },
-    {
-      id: 'zj',
-      kind: 'op',
-      tier: 'province',
-      province: 'zj',
-      mode: 'unified',
-      superior: 'national',
-      port: 7300,
-      url: 'http://127.0.0.1:7300',
-      issuer: 'http://127.0.0.1:7300',
-    },
-    // The services entity is a leaf under the national trust anchor (authority hint), with no issuer.
-    {
-      id: 'registries',
-      kind: 'services',
-      tier: 'national',
-      province: null,
-      mode: null,
-      superior: 'national',
-      port: 7900,
-      url: 'http://127.0.0.1:7900',
-      issuer: null,
-    },
+  t.deepEqual(topology.entities.map(line), [
+    'op national national national - 7000',
+    'portal national-portal national national national 7010',
+    // The national services entity keeps its code: base registries, outbox and the national catalog.
+    'services registries national national national 7900',
+    'op gd gd province national 7100',
+    // Portals and services entities are leaves under their province's federation authority.
+    'portal gd-portal gd province gd 7110',
+    'services gd-services gd province gd 7120',
+    'op gz gz city gd 7101',
+    'portal gz-portal gz city gd 7111',
+    'services gz-services gz city gd 7121',
+    'op sz sz city gd 7102',
+    'portal sz-portal sz city gd 7112',
+    'services sz-services sz city gd 7122',
+    'op js js province national 7200',
+    'portal js-portal js province js 7210',
+    'services js-services js province js 7220',
+    // Hybrid: the cities have no OP; their portals are fronts of the province's, their management platforms their own.
+    'portal nj nj city js 7201',
+    'services nj-services nj city js 7221',
+    'portal wx wx city js 7202',
+    'services wx-services wx city js 7222',
+    // Unified: one platform for the province, its cities regions inside it.
+    'op zj zj province national 7300',
+    'portal zj-portal zj province zj 7310',
+    'services zj-services zj province zj 7320',
   ]);
+  t.deepEqual(pick(topology.get('gz')), {
+    id: 'gz',
+    kind: 'op',
+    platform: 'gz',
+    tier: 'city',
+    province: 'gd',
+    mode: 'separate',
+    region: '440100',
+    superior: 'gd',
+    port: 7101,
+    url: 'http://127.0.0.1:7101',
+    issuer: 'http://127.0.0.1:7101',
+  });
+  t.like(pick(topology.get('nj')), { kind: 'portal', platform: 'nj', region: '320100', mode: 'hybrid', issuer: null });
+  t.like(pick(topology.get('registries')), { kind: 'services', platform: 'national', region: '100000', issuer: null });
+  t.deepEqual(
+    topology.platforms.map((p) => `${p.code}:${p.region}:${p.parent ?? '-'}`),
+    [
+      'national:100000:-',
+      'gd:440000:national',
+      'gz:440100:gd',
+      'sz:440300:gd',
+      'js:320000:national',
+      'nj:320100:js',
+      'wx:320200:js',
+      'zj:330000:national',
+    ],
+  );
 });
 
-test('the demo topology: ops(), services(), get() by id and by URL, display names', (t) => {
+test('the demo topology: ops(), services(), servicesOf(), portalOf(), opOf(), get() by id and by URL, display names', (t) => {
   const topology = loadTopology(DEFAULT_TOPOLOGY);
   t.deepEqual(
     topology.ops().map((e) => e.id),
     ['national', 'gd', 'gz', 'sz', 'js', 'zj'],
   );
   t.is(topology.services().id, 'registries');
+  t.is(topology.servicesOf('national').id, 'registries');
+  t.is(topology.servicesOf('zj').id, 'zj-services');
+  t.is(topology.servicesOf('nj').id, 'nj-services');
+  t.is(topology.portalOf('gd').id, 'gd-portal');
+  t.is(topology.portalOf('nj').id, 'nj', "a hybrid city's portal is its front");
+  t.is(topology.opOf('nj').id, 'js', "a hybrid city's accounts live at its province");
+  t.is(topology.opOf('gz').id, 'gz');
   t.is(topology.get('gz').superior, 'gd');
   t.is(topology.get('http://127.0.0.1:7101').id, 'gz');
   t.is(topology.get('http://127.0.0.1:7101/').id, 'gz');
   t.deepEqual(topology.get('gd').name, { 'zh-CN': '广东省政务服务网', en: 'Guangdong Government Services' });
-  // Cities of the hybrid province are portals, not OPs: their accounts live at js.
-  t.deepEqual(
-    topology.entities.filter((e) => e.kind === 'portal').map((e) => e.id),
-    ['nj', 'wx'],
-  );
+  t.deepEqual(topology.get('gd-portal').name, topology.get('gd').name, "a portal carries its platform's name");
+  t.is(topology.get('gd-services').name['zh-CN'], '广东省政务服务网（管理平台）');
+  t.regex(t.throws(() => topology.servicesOf('hz'), { instanceOf: ConfigurationError }).message, /no platform "hz"/);
   const err = t.throws(() => topology.get('hz'), { instanceOf: ConfigurationError });
   t.is(err.path, '--entity');
-  t.regex(err.message, /known: national, gd, gz, sz, js, nj, wx, zj, registries/);
+  t.regex(err.message, /known: national, national-portal, registries, gd, gd-portal, gd-services, gz, /);
+});
+
+test('platformOfRegion: the most specific platform with a services entity whose region holds the division', (t) => {
+  const topology = loadTopology();
+  const cases: [string, string][] = [
+    ['100000', 'national'],
+    ['440000', 'gd'],
+    ['440100', 'gz'],
+    ['440300', 'sz'],
+    ['440600', 'gd'], // a city of gd without a platform of its own
+    ['320000', 'js'],
+    ['320100', 'nj'],
+    ['320200', 'wx'],
+    ['330000', 'zj'],
+    ['330100', 'zj'], // unified: the province's platform keeps its cities' items
+    ['110000', 'national'], // a province outside the demo
+  ];
+  for (const [region, platform] of cases) t.is(topology.platformOfRegion(region), platform, region);
+  // Without a services entity of its own, a platform's items stay with the one above.
+  const raw = demoRaw();
+  delete raw.provinces[0].cities[0].services;
+  const fewer = parseTopology(raw);
+  t.is(fewer.platformOfRegion('440100'), 'gd');
+  t.is(fewer.nearestServices('gz').id, 'gd-services');
+});
+
+test('a platform with a services entity needs a region that fits its tier and province', (t) => {
+  const cases: [(raw: Raw) => void, string, RegExp][] = [
+    [(raw) => delete raw.provinces[0].region, 'topology: provinces[0].region', /needs its region/],
+    [(raw) => delete raw.provinces[0].cities[1].region, 'topology: provinces[0].cities[1].region', /needs its region/],
+    [(raw) => (raw.provinces[0].region = '440100'), 'topology: provinces[0].region', /ends in 0000/],
+    [
+      (raw) => (raw.provinces[0].cities[0].region = '320500'),
+      'topology: provinces[0].cities[0].region',
+      /not within its province's region 440000/,
+    ],
+    [(raw) => (raw.provinces[0].cities[0].region = '440000'), 'topology: provinces[0].cities[0].region', /used twice/],
+    [(raw) => (raw.provinces[0].region = '44'), 'topology: provinces[0].region', /six-digit/],
+    [(raw) => (raw.national.region = '110000'), 'topology: national.region', /100000/],
+    [(raw) => (raw.provinces[1].cities[0].portal = { port: 7211 }), 'topology: provinces[1].cities[0].portal', /branded front/],
+    [
+      (raw) => (raw.provinces[0].services.port = 7010),
+      'topology: provinces[0].services.port',
+      /port 7010 is already used by national.portal/,
+    ],
+  ];
+  for (const [change, path, message] of cases) {
+    const raw = demoRaw();
+    change(raw);
+    const err = refusal(raw);
+    t.is(err.path, path, path);
+    t.regex(err.message, message, path);
+  }
+  // A file without portals, services entities or regions (as before platforms had them) still describes a federation.
+  const bare = demoRaw();
+  delete bare.national.portal;
+  for (const p of bare.provinces) {
+    delete p.region;
+    delete p.portal;
+    delete p.services;
+    for (const c of p.cities ?? []) {
+      delete c.region;
+      delete c.portal;
+      delete c.services;
+    }
+  }
+  const topology = parseTopology(bare);
+  t.deepEqual(
+    topology.entities.filter((e) => e.kind !== 'op').map((e) => e.id),
+    ['registries', 'nj', 'wx'],
+  );
+  t.is(topology.nearestServices('nj').id, 'registries');
+  t.is(topology.platformOfRegion('440100'), 'national');
 });
 
 test('describeTopology prints the public fields of every entity, without ports', (t) => {
   const described = describeTopology(loadTopology());
-  t.is(described.length, 9);
-  t.deepEqual(Object.keys(described[2]!).sort(), ['id', 'issuer', 'kind', 'mode', 'name', 'province', 'superior', 'tier', 'url']);
-  t.is(described[2]!.id, 'gz');
+  t.is(described.length, 22);
+  t.deepEqual(Object.keys(described[6]!).sort(), [
+    'id',
+    'issuer',
+    'kind',
+    'mode',
+    'name',
+    'platform',
+    'province',
+    'region',
+    'superior',
+    'tier',
+    'url',
+  ]);
+  t.is(described[6]!.id, 'gz');
 });
 
 test('a hybrid city with a port is a portal under its province; explicit URLs and the ::1 host are used', (t) => {
@@ -193,9 +241,11 @@ test('a hybrid city with a port is a portal under its province; explicit URLs an
   t.deepEqual(pick(nj), {
     id: 'nj',
     kind: 'portal',
+    platform: 'nj',
     tier: 'city',
     province: 'js',
     mode: 'hybrid',
+    region: '320100',
     superior: 'js',
     port: 7201,
     url: 'http://[::1]:7201',

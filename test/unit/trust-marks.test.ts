@@ -370,14 +370,14 @@ test('the default configuration gives every OP real-name-op (loa2 for cities, lo
   t.is(loa('sz'), 'loa2');
   const ops = new Set(topology.ops().map((e) => url(e.id)));
   const portals = topology.entities.filter((e) => e.kind === 'portal').map((e) => url(e.id));
-  t.deepEqual(portals, [url('nj'), url('wx')]);
+  t.deepEqual(portals, ['national-portal', 'gd-portal', 'gz-portal', 'sz-portal', 'js-portal', 'nj', 'wx', 'zj-portal'].map(url));
   t.true(config.marks.filter((m) => ops.has(m.sub)).every((m) => m.trust_mark_type === REAL_NAME_OP));
   t.deepEqual(
     config.marks.filter((m) => m.trust_mark_type === GOVERNMENT_PORTAL).map((m) => m.sub),
     portals,
   );
   t.is(config.marks.length, ops.size + portals.length);
-  t.false(config.marks.some((m) => m.sub === url('registries')));
+  t.false(config.marks.some((m) => m.sub === url('registries') || m.sub === url('gd-services')));
 });
 
 function refusal(raw: unknown): ConfigurationError {
