@@ -26,7 +26,7 @@ let callback: { url: string; close(): void };
 
 test.before(async () => {
   if (!hasChromium) return;
-  fed = await startTestFederation(['js', 'nj', 'registries']);
+  fed = await startTestFederation(['js', 'nj', 'nj-services', 'js-services', 'registries']);
   browser = await launchChromium();
   callback = await callbackEndpoint();
   mkdirSync(SCREENSHOTS, { recursive: true });
@@ -56,7 +56,7 @@ browserTest('the consent page, then "my data use" with a revoke, on a phone with
   const node = fed.url('registries');
   const detail = {
     holder: node,
-    requester: node,
+    requester: fed.url('nj-services'),
     dataset: 'population-facts',
     attributes: ['name', 'birth_date'],
     purpose: 'social-insurance',
@@ -88,7 +88,7 @@ browserTest('the consent page, then "my data use" with a revoke, on a phone with
   await page.getByRole('heading', { name: '数据共享授权' }).waitFor();
   const requested = page.locator('dl.data-request');
   for (const [term, value] of [
-    ['申请机构', '基础库与共享交换平台（演示）'],
+    ['申请机构', '南京市政务服务（管理平台）'],
     ['数据提供方', '基础库与共享交换平台（演示）'],
     ['数据集', '人口基础信息'],
     ['数据项', '姓名、出生日期'],
@@ -110,7 +110,7 @@ browserTest('the consent page, then "my data use" with a revoke, on a phone with
   );
   const { holder: _h, requester: _r, ...fields } = detail;
   const ask = () =>
-    requestData(fed, 'registries', {
+    requestData(fed, 'nj-services', {
       holder: node,
       access_token: tokens.access_token,
       subject: { kind: 'natural', id_number: person.id_number },

@@ -18,7 +18,7 @@ let rp: RelyingParty;
 let node: string;
 
 test.before(async () => {
-  fed = await startTestFederation(['gz', 'zj', 'registries']);
+  fed = await startTestFederation(['gz', 'zj', 'zj-services', 'registries']);
   node = fed.url('registries');
   rp = await relyingParty(fed, 'zj', { scope: 'openid profile legal_person' });
   await trustMarksHeld(fed, ['gz', 'zj', 'gd']);
@@ -30,7 +30,7 @@ test.after.always(async () => {
 const orgFacts = (purpose: string) =>
   dataAccessDetail({
     holder: node,
-    requester: node,
+    requester: fed.url('zj-services'),
     dataset: 'legal-person-facts',
     attributes: ['org_name', 'representative_name'],
     purpose,
@@ -53,7 +53,7 @@ test("an agent consents for the organization within their categories only; the n
   t.truthy(allowed.accessToken, allowed.last.html.slice(0, 1500));
   const claims = decodeJwt(allowed.accessToken!);
   t.like((claims.authorization_details as object[])[0], { dataset: 'legal-person-facts', purpose: 'tax-filing' });
-  const answer = await requestData(fed, 'registries', {
+  const answer = await requestData(fed, 'zj-services', {
     holder: node,
     access_token: allowed.accessToken!,
     subject: { kind: 'legal', uscc: org.uscc },

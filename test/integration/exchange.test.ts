@@ -1,9 +1,10 @@
 /**
  * The data-sharing exchange over HTTP with tokens from real OP logins (docs/exchange.md): a person
- * registered at gz consents at zj's OP (a cross-tier login) and the requesting node reads their
- * data from the holding node; every refusal the issue names, each with its own code and in both
- * nodes' access logs; revocation; standing consents; the person's view of their data use; and the
- * logs verifying, through the auditor's command, with a tampered entry found.
+ * registered at gz consents at zj's OP (a cross-tier login), and zj's node reads their population
+ * facts from national's node, and the result of their case at gz from gz's node, routed through
+ * national's and gd's; every refusal the issue names, each with its own code and in both nodes'
+ * access logs; revocation; standing consents; the person's view of their data use, merged across
+ * nodes; and the logs verifying as the auditor checks them, with a tampered entry found.
  */
 import test from 'ava';
 import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
@@ -26,18 +27,23 @@ import { bundleChainValidator } from '../../cli/exchange-command.ts';
 import { materializeTrustAnchor, topologyTrustAnchor } from '../../federation/authority-endpoints.ts';
 import { casesApi, personWithToken } from '../helpers/cases-api.ts';
 import { closedCase, POLICE } from '../helpers/voice-api.ts';
+import { randomUUID } from 'node:crypto';
+import { postAsEntity } from '../../infra/entity-request.ts';
+import { signOrigin } from '../../services/exchange/request-origin.ts';
+import { ROUTE_PATH } from '../../services/exchange/data-request.ts';
 
 const PASSWORD = 'Passw0rd-gov';
 const ITEM = '330100000000000000001';
 
 let fed: TestFederation;
+/** Zhejiang's node asks; national's holds the base registries. */
 let requester: string;
 let holder: string;
 let rp: RelyingParty;
 
 test.before(async () => {
-  fed = await startTestFederation(['gz', 'zj', 'registries']);
-  requester = fed.url('registries');
+  fed = await startTestFederation(['gz', 'zj', 'gz-services', 'gd-services', 'zj-services', 'registries']);
+  requester = fed.url('zj-services');
   holder = fed.url('registries');
   rp = await relyingParty(fed, 'zj');
   await trustMarksHeld(fed, ['gz', 'zj', 'gd']);
@@ -71,7 +77,7 @@ async function consented(person: Person, detail: DetailFields, mode = 'once', ua
 }
 
 const ask = (person: Person, token: string | undefined, over: Partial<DataRequestBody> = {}) =>
-  requestData(fed, 'registries', {
+  requestData(fed, 'zj-services', {
     holder,
     ...(token ? { access_token: token } : {}),
     subject: { kind: 'natural', id_number: person.id_number },
@@ -88,10 +94,14 @@ async function strangerToken(claims: JWTPayload): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'stranger' }).sign(privateKey);
 }
 
-/** The node's log entries of one request (the holding and the requesting side). */
-async function logged(requestId: string) {
-  const bundle = (await exportedLog(fed, 'registries')) as { entries: { entry: Record<string, unknown> }[] };
-  return bundle.entries.map((r) => r.entry).filter((e) => e.request_id === requestId);
+/** The log entries of one request at the given nodes (by default the holding and the requesting node). */
+async function logged(requestId: string, nodes = ['registries', 'zj-services']) {
+  const entries: Record<string, unknown>[] = [];
+  for (const node of nodes) {
+    const bundle = (await exportedLog(fed, node)) as { entries: { entry: Record<string, unknown> }[] };
+    entries.push(...bundle.entries.map((r): Record<string, unknown> => ({ ...r.entry, node })).filter((e) => e.request_id === requestId));
+  }
+  return entries;
 }
 
 test('a person registered at gz consents at zj once; the node serves exactly the consented attributes and both sides log it', async (t) => {
@@ -118,7 +128,13 @@ test('a person registered at gz consents at zj once; the node serves exactly the
     birth_date: `${person.id_number.slice(6, 10)}-${person.id_number.slice(10, 12)}-${person.id_number.slice(12, 14)}`,
   });
   const entries = await logged(String(answer.json.request_id));
-  t.deepEqual(entries.map((e) => e.role).sort(), ['holder', 'requester']);
+  t.deepEqual(
+    entries.map((e) => [e.node, e.role]),
+    [
+      ['registries', 'holder'],
+      ['zj-services', 'requester'],
+    ],
+  );
   for (const e of entries) {
     t.like(e, {
       result: 'served',
@@ -243,8 +259,9 @@ test('the person reads the accesses to their data, and their consents, through t
   const { accessToken } = await consented(person, facts());
   const served = await ask(person, accessToken);
   const refused = await ask(person, accessToken, { purpose: 'tax-filing' });
-  const { accessToken: portalToken } = await serviceToken(fed, { op: 'zj', resource: holder, person });
-  const mine = await fetch(`${holder}/exchange/my/accesses`, { headers: { authorization: `Bearer ${portalToken}` } });
+  // The zj portal's token is for zj's node: it asks national's for its part of the log.
+  const { accessToken: portalToken } = await serviceToken(fed, { op: 'zj', resource: requester, person });
+  const mine = await fetch(`${requester}/exchange/my/accesses`, { headers: { authorization: `Bearer ${portalToken}` } });
   t.is(mine.status, 200);
   const body = (await mine.json()) as { accesses: { request_id: string; result: string; reason: string | null; logged_by: string[] }[] };
   t.deepEqual(
@@ -255,8 +272,8 @@ test('the person reads the accesses to their data, and their consents, through t
     ],
     'exactly the accesses made, newest first, one row per request',
   );
-  t.deepEqual(body.accesses[0]!.logged_by, [holder], 'a node that logged both sides is named once');
-  const consents = await fetch(`${holder}/exchange/my/consents`, { headers: { authorization: `Bearer ${portalToken}` } });
+  t.deepEqual(body.accesses[0]!.logged_by.sort(), [holder, requester].sort(), 'merged from both nodes');
+  const consents = await fetch(`${requester}/exchange/my/consents`, { headers: { authorization: `Bearer ${portalToken}` } });
   const listed = (await consents.json()) as { consents: { status: string; detail: { dataset: string } }[] };
   t.deepEqual(
     listed.consents.map((c) => [c.detail.dataset, c.status]),
@@ -301,31 +318,76 @@ test("the node's log verifies as the auditor checks it, and an edited entry is f
   t.like(await verify(cut), { intact: false, problem: 'truncated' });
 });
 
-test("case results: the outcome of the person's own case, from the node that handled it; another's case is no record of theirs", async (t) => {
-  const api = casesApi(fed, 'registries');
-  const applicant = await personWithToken(fed, 'gz', 'registries');
-  const officer = await personWithToken(fed, 'gz', 'registries');
+test("zj's node reads the result of the person's case at gz, routed through national's and gd's; another's case is no record of theirs", async (t) => {
+  const gz = fed.url('gz-services');
+  const api = casesApi(fed, 'gz-services');
+  const applicant = await personWithToken(fed, 'gz', 'gz-services');
+  const officer = await personWithToken(fed, 'gz', 'gz-services');
   await api.grant(officer.person.id_number, POLICE, 'decider,sender');
   const number = await closedCase(api, applicant, officer);
-  const other = await personWithToken(fed, 'gz', 'registries');
+  const other = await personWithToken(fed, 'gz', 'gz-services');
   const othersCase = await closedCase(api, other, officer);
 
-  const results = (caseNumber: string) =>
-    facts({ dataset: 'case-results', attributes: ['case_number', 'outcome', 'result_name'], item: undefined, case: caseNumber });
+  const attributes = ['case_number', 'outcome', 'result_name'];
+  const results = (caseNumber: string) => facts({ holder: gz, dataset: 'case-results', attributes, item: undefined, case: caseNumber });
   const { accessToken } = await consented(applicant.person, results(number), '30');
   const askFor = (caseNumber: string, token = accessToken) =>
-    ask(applicant.person, token, {
-      dataset: 'case-results',
-      attributes: ['case_number', 'outcome', 'result_name'],
-      item: null,
-      case: caseNumber,
-    });
+    ask(applicant.person, token, { holder: gz, dataset: 'case-results', attributes, item: null, case: caseNumber });
   const served = await askFor(number);
   t.is(served.status, 200, JSON.stringify(served.json));
   t.like(served.json.data, { case_number: number, outcome: 'approved' });
+  const entries = await logged(String(served.json.request_id), ['zj-services', 'registries', 'gd-services', 'gz-services']);
+  t.deepEqual(
+    entries.map((e) => [e.node, e.role, e.result]),
+    [
+      ['zj-services', 'requester', 'served'],
+      ['gz-services', 'holder', 'served'],
+    ],
+    'logged at both ends, not on the way',
+  );
+
   t.is((await askFor(othersCase)).json.error, 'case_not_consented', 'another case than the consented one');
   const { accessToken: forOthers } = await consented(applicant.person, results(othersCase));
   const notTheirs = await askFor(othersCase, forOthers);
   t.is(notTheirs.status, 404);
   t.is(notTheirs.json.error, 'no_record', "someone else's case is no record of this person");
+});
+
+test('a request replayed by a node, a route with a loop, and a request another node signed are refused', async (t) => {
+  const person = await gzPerson();
+  const { accessToken } = await consented(person, facts());
+  const zj = fed.host.entities.find((e) => e.entity.id === 'zj-services')!.runtime;
+  const gd = fed.host.entities.find((e) => e.entity.id === 'gd-services')!.runtime;
+  const unsigned = {
+    request_id: randomUUID(),
+    route: [requester],
+    holder,
+    access_token: accessToken,
+    subject: { kind: 'natural' as const, id_number: person.id_number },
+    dataset: 'population-facts',
+    attributes: ['name'],
+    purpose: 'permit-application',
+    item: ITEM,
+    case: null,
+  };
+  const routed = { ...unsigned, origin: await signOrigin(zj, unsigned) };
+  const hop = async (from: typeof zj, body: unknown) =>
+    postAsEntity({ from: from.self.url, key: from.keyRing.signingKey(), to: holder, path: ROUTE_PATH, body, timeoutMs: 10_000 });
+  t.is((await hop(zj, routed)).status, 200);
+  const replayed = await hop(zj, routed);
+  t.is(replayed.status, 409);
+  t.is(replayed.json.error, 'request_replayed');
+
+  const loop = await hop(zj, { ...routed, request_id: randomUUID(), route: [holder, requester] });
+  t.is(loop.json.error, 'route_loop');
+  // gd's node passes off a request as zj's: zj never signed it.
+  const forged = await hop(gd, { ...routed, request_id: randomUUID(), route: [requester, fed.url('gd-services')] });
+  t.is(forged.status, 401);
+  t.is(forged.json.error, 'origin_invalid');
+  const stranger = await fetch(`${holder}${ROUTE_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(routed),
+  });
+  t.is(stranger.status, 401, 'a caller without an entity assertion');
 });

@@ -1,9 +1,9 @@
 /**
  * The portal's "my data use" page (数据使用记录) over HTTP: a person of the hybrid province js
- * consents at js to a data request and the node reads their data; signed in at the Nanjing portal
- * they see the accesses (served and refused, with the reason), and the consent, which they revoke
- * there: the next request with it is refused. Without a session, without the CSRF token, the page
- * refuses; English on request.
+ * consents at js to a data request, and Nanjing's node reads their data from national's (through
+ * Jiangsu's); signed in at the Nanjing portal they see the accesses (served and refused, with the
+ * reason), and the consent, which they revoke there: the next request with it is refused. Without
+ * a session, without the CSRF token, the page refuses; English on request.
  */
 import test from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
@@ -16,7 +16,7 @@ const PASSWORD = 'Passw0rd-gov';
 let fed: TestFederation;
 
 test.before(async () => {
-  fed = await startTestFederation(['js', 'nj', 'registries']);
+  fed = await startTestFederation(['js', 'nj', 'nj-services', 'js-services', 'registries']);
   await trustMarksHeld(fed, ['js']);
 });
 test.after.always(async () => {
@@ -38,7 +38,7 @@ test('the person sees who used their data and revokes their consent on the porta
   const node = fed.url('registries');
   const detail = {
     holder: node,
-    requester: node,
+    requester: fed.url('nj-services'),
     dataset: 'population-facts',
     attributes: ['name', 'sex'],
     purpose: 'housing-fund',
@@ -52,7 +52,7 @@ test('the person sees who used their data and revokes their consent on the porta
   });
   const { holder: _h, requester: _r, ...fields } = detail;
   const ask = (over = {}) =>
-    requestData(fed, 'registries', {
+    requestData(fed, 'nj-services', {
       holder: node,
       access_token: accessToken!,
       subject: { kind: 'natural', id_number: person.id_number },
@@ -69,6 +69,7 @@ test('the person sees who used their data and revokes their consent on the porta
   t.is(page.status, 200);
   for (const text of [
     '数据使用记录',
+    '南京市政务服务（管理平台）',
     '人口基础信息',
     '姓名、性别',
     '住房公积金缴存与提取',
