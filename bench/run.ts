@@ -18,6 +18,7 @@ import { catalogBenchmark } from './catalog.ts';
 import { exchangeRoutingBenchmark } from './exchange-routing-bench.ts';
 import { casesBenchmark } from './cases.ts';
 import { SOAK_DEFAULTS, soakBenchmark } from './soak.ts';
+import { exchangeBenchmark } from './exchange.ts';
 
 const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => Promise<Figures>; onlyByName?: boolean }> = {
   login: { about: 'password logins at one OP (code flow with PKCE), server CPU per login, argon2id verify time', run: loginBenchmark },
@@ -30,6 +31,7 @@ const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => P
     run: exchangeRoutingBenchmark,
   },
   cases: { about: 'application submissions per second over HTTP; staff queue p99 over 10^6 cases', run: casesBenchmark },
+  exchange: { about: 'e-license verifications per second from a warm chain cache, server CPU per verification', run: exchangeBenchmark },
   soak: {
     about: `mixed traffic at --rate R per second (default ${SOAK_DEFAULTS.rate}) for --minutes N (default ${SOAK_DEFAULTS.minutes}): errors, latency, memory over time`,
     run: soakBenchmark,

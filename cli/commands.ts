@@ -41,6 +41,10 @@ const OPTIONS = {
   authority: { type: 'string' },
   role: { type: 'string' },
   item: { type: 'string' },
+  audience: { type: 'string' },
+  nonce: { type: 'string' },
+  'require-key-binding': { type: 'boolean' },
+  reason: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   // conformance's own (it also reads --redirect-uri, --post-logout-redirect-uri, --scope, --trust-anchor)
   issuer: { type: 'string' },
@@ -337,6 +341,37 @@ export const COMMANDS: readonly CommandEntry[] = [
     synopsis: '--entity ID [--authority CODE] [--item CODE]',
     summary: 'the public figures of 好差评: ratings by level, bad-rating rate\nand rectification on time, per authority and item',
     run: (c) => import('./ratings-command.ts').then((m) => m.ratingStats(c)),
+  },
+  {
+    words: 'license verify',
+    synopsis: '[--entity ID] [--audience A --nonce N] [--require-key-binding] FILE',
+    summary:
+      'verify an e-license (JWS, SD-JWT, SD-JWT+KB; - is stdin)\nhere, or at a services entity (--entity); exit 1 when a\ncheck fails, 3 when it cannot be checked now (docs/licenses.md)',
+    run: (c) => import('./license-command.ts').then((m) => m.verifyLicense(c)),
+  },
+  {
+    words: 'license issue',
+    synopsis: '--entity ID FILE',
+    summary: 'issue the licence FILE describes (as POST /admin/licenses)',
+    run: (c) => import('./license-command.ts').then((m) => m.issueLicense(c)),
+  },
+  {
+    words: 'license revoke',
+    synopsis: '--entity ID --reason TEXT LICENSE_ID',
+    summary: 'revoke a licence (its status list says so at once)',
+    run: (c) => import('./license-command.ts').then((m) => m.changeLicenseState(c, 'revoke')),
+  },
+  {
+    words: 'license suspend',
+    synopsis: '--entity ID --reason TEXT LICENSE_ID',
+    summary: 'suspend a licence until it is reinstated',
+    run: (c) => import('./license-command.ts').then((m) => m.changeLicenseState(c, 'suspend')),
+  },
+  {
+    words: 'license reinstate',
+    synopsis: '--entity ID --reason TEXT LICENSE_ID',
+    summary: 'make a suspended licence valid again',
+    run: (c) => import('./license-command.ts').then((m) => m.changeLicenseState(c, 'reinstate')),
   },
   {
     words: 'conformance',

@@ -65,6 +65,8 @@ import type { IncomingMessage } from 'node:http';
 import { FederationFetchPolicy, withFetchSource } from '../federation/fetch-policy.ts';
 import { topologyAddresses } from '../federation/address-policy.ts';
 import type { StatementFetcher } from '../federation/trust-chain.ts';
+import { EntitySigningKeys } from '../federation/entity-signing-keys.ts';
+import type { LicenseTrust } from '../services/licenses/license-node.ts';
 
 export interface HostOptions extends DeploymentConfig {
   topology: Topology;
@@ -218,6 +220,25 @@ function recognitionFor(
       siteName: (id: string, locale: Locale) => byUrl(id)?.name[locale] ?? id,
       platforms: () => opUrls,
     },
+  };
+}
+
+/**
+ * What a services entity's e-license node needs of the federation: issuers' and callers' keys
+ * through their trust chains as services entities (`oauth_resource`), and where the national
+ * licence directory is (the national services entity).
+ */
+function licenseTrust(topology: Topology, fetcher: StatementFetcher): LicenseTrust {
+  const keys = new EntitySigningKeys({
+    trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+    fetcher,
+    allowHttpEntityIds: allowHttpEntityIds(topology),
+    entityType: 'oauth_resource',
+  });
+  return {
+    issuerKey: (issuer, kid) => keys.key(issuer, kid),
+    serviceKeys: (id, opts) => keys.jwks(id, opts),
+    directoryUrl: topology.services().url,
   };
 }
 
@@ -397,6 +418,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         resolveServicesKeys: async (id, opts) => ((await servicesEntities.pathOf(id)) ? servicesKeys(id, opts) : null),
         feedIntervalMs: CATALOG_FEED_INTERVAL_MS,
       },
+      licenseTrust: licenseTrust(topology, fetcher),
     });
     app = servicesApp.app;
     catalogFeed = servicesApp.feed;

@@ -126,6 +126,9 @@ export const SYNTHETIC = {
   usccs: ['91440101MA5CXXXX0', '91110000100000000'].map((d) => d + usccCheckCharacter(d)),
 };
 
+/** A licence number of the right form (none is issued under it). */
+const LICENSE_ID = '00000000-0000-4000-8000-000000000000';
+
 const pathOf = (url: unknown, fallback: string) => (typeof url === 'string' ? new URL(url).pathname : fallback);
 
 /** The endpoints of one entity, with well-formed values drawn from the whole federation. */
@@ -248,6 +251,27 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
         session: 'portal',
       }),
       ep('GET', '/staff/rectifications/:id', 'none', [f('id', ['1'], { in: 'path' })], { session: 'portal' }),
+      // The e-license pages (docs/licenses.md).
+      ep('GET', '/licenses/verify', 'none', [jwt('license'), lang]),
+      ep('POST', '/licenses/verify', 'form', [f('csrf', ['x']), jwt('license'), f('audience', entityIds), f('nonce', ['n']), lang], {
+        session: 'portal',
+      }),
+      ep('GET', '/licenses', 'none', [lang], { session: 'portal' }),
+      ep('GET', '/licenses/:id', 'none', [f('id', [LICENSE_ID], { in: 'path' }), lang], { session: 'portal' }),
+      ep('GET', '/licenses/:id/download', 'none', [f('id', [LICENSE_ID], { in: 'path' })], { session: 'portal' }),
+      ep(
+        'POST',
+        '/licenses/:id/share',
+        'form',
+        [
+          f('id', [LICENSE_ID], { in: 'path' }),
+          f('csrf', ['x']),
+          f('disclose', ['name', 'id_number']),
+          f('audience', ['x']),
+          f('nonce', ['n']),
+        ],
+        { session: 'portal' },
+      ),
     );
   }
   if (e.kind === 'services') {
@@ -259,6 +283,7 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       f('purpose', ['permit-application']),
       f('item', ['x']),
     ];
+    const holderFields = [f('holder_kind', ['natural', 'legal']), f('holder_id', [...SYNTHETIC.idNumbers, ...SYNTHETIC.usccs])];
     out.push(
       ep('POST', '/population/verify', 'json', [f('name', names), f('id_number', SYNTHETIC.idNumbers)], {
         authorization: 'entity-assertion',
@@ -309,6 +334,35 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ep('POST', '/ratings', 'json', [f('case_number', ['GZ-20261204-000042-7']), f('level', ['1'])]),
       ep('POST', '/questions', 'json', [f('item_code', ['11440100000101002C3070101005000']), f('text', ['出生登记要带什么材料'])]),
       ep('GET', '/admin/voice/limits', 'none', [], { authorization: 'admin' }),
+      // E-licenses (docs/licenses.md).
+      ep('GET', '/licenses/types', 'none', []),
+      ep('POST', '/licenses/verify', 'json', [jwt('license'), f('audience', entityIds), f('nonce', ['n'])]),
+      ep('GET', '/licenses/status-lists/:list', 'none', [f('list', ['1', '2'], { in: 'path' })]),
+      ep('POST', '/licenses/directory/entries', 'json', [...holderFields, f('type', ['resident_id_card', 'business_license'])], {
+        authorization: 'entity-assertion',
+      }),
+      ep('POST', '/licenses/directory/lookup', 'json', holderFields, { authorization: 'entity-assertion' }),
+      ep('GET', '/licenses/mine', 'none', [], { authorization: 'access-token' }),
+      ep('GET', '/licenses/mine/:id', 'none', [f('id', [LICENSE_ID], { in: 'path' })], { authorization: 'access-token' }),
+      ep(
+        'POST',
+        '/licenses/mine/:id/presentations',
+        'json',
+        [f('id', [LICENSE_ID], { in: 'path' }), f('audience', entityIds), f('nonce', ['n'])],
+        { authorization: 'access-token' },
+      ),
+      ep('POST', '/licenses/mine/demo', 'none', [], { authorization: 'access-token' }),
+      ep('POST', '/admin/licenses', 'json', [f('type', ['resident_id_card', 'case_result']), f('valid_until', ['2030-01-01T00:00:00Z'])], {
+        authorization: 'admin',
+      }),
+      ep(
+        'POST',
+        '/admin/licenses/:id/:action',
+        'json',
+        [f('id', [LICENSE_ID], { in: 'path' }), f('action', ['revoke', 'suspend', 'reinstate'], { in: 'path' }), f('reason', ['x'])],
+        { authorization: 'admin' },
+      ),
+      ep('POST', '/demo/licenses', 'json', [f('id_number', SYNTHETIC.idNumbers)]),
     );
   }
   return out;

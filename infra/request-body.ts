@@ -1,5 +1,6 @@
 /**
- * Request bodies, read once at the edge: form or JSON, within a size limit, as UTF-8, into a plain
+ * Request bodies, read once at the edge: form, JSON or multipart form (a form with a file: the
+ * file's content is read as the field's text), within a size limit, as UTF-8, into a plain
  * object whose values passed the edge guard. Whatever is wrong with a body is the client's fault
  * and answered 400 (malformed), 413 (too large) or 415 (a type the route does not take).
  * Keys that could reach an object's prototype (`__proto__`, `constructor`, `prototype`) are
@@ -21,9 +22,11 @@ declare module 'koa' {
 
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
+const MULTIPART = 'multipart/form-data';
+const MEDIA_TYPES: Record<BodyType, string> = { form: FORM, json: JSON_TYPE, multipart: MULTIPART };
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-export type BodyType = 'form' | 'json';
+export type BodyType = 'form' | 'json' | 'multipart';
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'request_too_large', `the request body exceeds ${limit} bytes`);
@@ -76,12 +79,44 @@ function refusePrototypeKey(key: string): void {
 function parseForm(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(parseQueryString(text))) {
-    refusePrototypeKey(key);
-    if (/[[\]]/.test(key))
-      throw new BadRequest('invalid_request', `form field ${key.slice(0, 64)}: a structured field name is not accepted`);
-    out[key] = value!;
+    for (const v of Array.isArray(value) ? value : [value!]) addField(out, key, v);
   }
   return out;
+}
+
+/** A field's value added to a flat form: a repeated field becomes an array, as in parseForm. */
+function addField(out: Record<string, string | string[]>, key: string, value: string): void {
+  refusePrototypeKey(key);
+  if (/[[\]]/.test(key)) throw new BadRequest('invalid_request', `form field ${key.slice(0, 64)}: a structured field name is not accepted`);
+  const held = out[key];
+  out[key] = held === undefined ? value : [...(Array.isArray(held) ? held : [held]), value];
+}
+
+/**
+ * A multipart/form-data body (RFC 7578) of text fields and text files: each part's content, as
+ * UTF-8, under its field name. Anything else in the body's framing is malformed.
+ */
+function parseMultipart(raw: Buffer, contentType: string): Record<string, string | string[]> {
+  const boundary = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  if (!boundary) throw new BadRequest('invalid_request', 'the multipart body names no boundary');
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  const out: Record<string, string | string[]> = {};
+  let at = raw.indexOf(delimiter);
+  if (at !== 0) throw new BadRequest('invalid_request', 'malformed multipart body');
+  for (;;) {
+    at += delimiter.length;
+    if (raw.subarray(at, at + 2).toString() === '--') return out;
+    if (raw.subarray(at, at + 2).toString() !== '\r\n') break;
+    const headersEnd = raw.indexOf('\r\n\r\n', at + 2);
+    const next = raw.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), at + 2);
+    if (headersEnd < 0 || next < 0 || headersEnd > next) break;
+    const headers = raw.subarray(at + 2, headersEnd).toString('utf8');
+    const name = /^content-disposition:\s*form-data;(?:.*;)?\s*name="([^"]*)"/im.exec(headers)?.[1];
+    if (name === undefined) break;
+    addField(out, name, decode(raw.subarray(headersEnd + 4, next)));
+    at = next + 2;
+  }
+  throw new BadRequest('invalid_request', 'malformed multipart body');
 }
 
 function parseJsonObject(text: string): Record<string, unknown> {
@@ -101,14 +136,14 @@ function parseJsonObject(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-const LIMITS: Record<BodyType, number> = { form: 16 * 1024, json: 64 * 1024 };
+const LIMITS: Record<BodyType, number> = { form: 16 * 1024, json: 64 * 1024, multipart: 32 * 1024 };
 
 /**
  * A middleware that reads the body of POST, PUT and PATCH requests into `ctx.request.body` (an
  * empty object when there is none). A body of a type not in `accept` is answered 415.
  */
 export function bodyParser(accept: BodyType[]): Koa.Middleware {
-  const types = accept.map((t) => (t === 'form' ? FORM : JSON_TYPE));
+  const types = accept.map((t) => MEDIA_TYPES[t]);
   return async (ctx, next) => {
     if (!['POST', 'PUT', 'PATCH'].includes(ctx.method) || ctx.request.body !== undefined) return next();
     if (!hasBody(ctx.req)) {
@@ -117,9 +152,14 @@ export function bodyParser(accept: BodyType[]): Koa.Middleware {
     }
     const type = ctx.is(types);
     if (!type) throw new HttpError(415, 'invalid_request', `the request body must be ${types.join(' or ')}`);
-    const kind: BodyType = type === FORM ? 'form' : 'json';
-    const text = decode(await readRaw(ctx, LIMITS[kind]));
-    const body = kind === 'form' ? parseForm(text) : parseJsonObject(text);
+    const kind = (Object.keys(MEDIA_TYPES) as BodyType[]).find((k) => MEDIA_TYPES[k] === type)!;
+    const raw = await readRaw(ctx, LIMITS[kind]);
+    const body =
+      kind === 'multipart'
+        ? parseMultipart(raw, ctx.get('content-type'))
+        : kind === 'form'
+          ? parseForm(decode(raw))
+          : parseJsonObject(decode(raw));
     refuseUnfitInput(body);
     ctx.request.body = body;
     return next();
@@ -130,6 +170,8 @@ export function bodyParser(accept: BodyType[]): Koa.Middleware {
 export const parseBody = bodyParser(['form', 'json']);
 /** Routes of browser pages and form-posting protocols (back-channel logout): JSON is answered 415. */
 export const parseFormBody = bodyParser(['form']);
+/** Browser forms that may carry a (text) file. */
+export const parseFormOrUpload = bodyParser(['form', 'multipart']);
 
 /** oidc-provider reads at most this much of a body itself. */
 const PROTOCOL_FORM_LIMIT = 56 * 1024;

@@ -9,7 +9,8 @@
  * Routes: `GET /` home (with the catalog's search and browse links), the catalog's pages
  * (catalog-routes.ts, read from the services entity's catalog API), the case pages (case-routes.ts:
  * apply, 我的办件, 办件查询, the staff workbench), ask, rate and my space (voice-routes.ts: /my/…,
- * /rate/…, /ask, /ratings, staff views under /staff/…), `POST /login` (field `as=legal` asks for the legal_person scope),
+ * /rate/…, /ask, /ratings, staff views under /staff/…), the e-license pages
+ * (license-routes.ts: 我的证照 and the public verify page), `POST /login` (field `as=legal` asks for the legal_person scope),
  * `GET /callback`, `POST /logout` (RP-initiated logout at the OP), `POST /backchannel-logout`.
  * Pending sign-ins and portal sessions live in the key-value store; the browser holds random
  * ids in HttpOnly, SameSite=Lax cookies whose names carry the entity ID (all demo entities share
@@ -31,6 +32,8 @@ import { addCatalogRoutes } from './catalog-routes.ts';
 import { addDataUseRoutes } from './data-use-routes.ts';
 import { addCaseRoutes } from './case-routes.ts';
 import { CaseClient } from './case-client.ts';
+import { addLicenseRoutes } from './license-routes.ts';
+import { LicenseClient } from './license-client.ts';
 import { catalogHome, type CatalogPageContext } from './views/catalog-pages.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError } from '../infra/logout-token.ts';
 import { PENDING_TTL_SECONDS, PortalState, SESSION_TTL_SECONDS, type PendingLogin } from './portal-state.ts';
@@ -312,6 +315,17 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
     csrfOk,
     log,
     session: sessionOf,
+  });
+  addLicenseRoutes(router, {
+    client: new LicenseClient(opts.catalogUrl),
+    self: url,
+    demo: runtime.demo,
+    page,
+    platformName,
+    csrfFor,
+    csrfOk,
+    session: sessionOf,
+    log,
   });
 
   router.get(STYLESHEET_PATH, (ctx) => {

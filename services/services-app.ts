@@ -12,6 +12,7 @@
  * - Ask, rate, my space (docs/voice.md): /questions, /ratings/…, /my/…, /faq/:code, /staff/…, admin /admin/voice/…
  * - Notices sent from this entity (the SMS stand-in): admin GET /admin/outbox?to=PHONE, demo GET /demo/outbox?to=PHONE
  * - Demo API (demo mode only): POST /demo/persons, POST /demo/organizations, GET /demo/outbox?to=PHONE
+ * - E-licenses (docs/licenses.md): /licenses/…, admin /admin/licenses/…, demo /demo/licenses
  */
 import Router from '@koa/router';
 import { z } from 'zod';
@@ -38,6 +39,8 @@ import { legalPersonFacts, populationFacts } from './exchange/registry-datasets.
 import { caseResults } from './exchange/case-results-dataset.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
+import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
+import { caseResultMaker, licenceShelf } from './licenses/license-bridges.ts';
 
 export interface ServicesOptions {
   runtime: EntityRuntime;
@@ -47,6 +50,8 @@ export interface ServicesOptions {
   access: ServiceAccess;
   /** This entity's place among the data-sharing nodes of the federation. */
   exchange: ExchangeFederation;
+  /** What the e-license node needs of the federation. */
+  licenseTrust: LicenseTrust;
   /** The platform this entity serves; without it, one entity with the base registries and the whole catalog. */
   platform?: ServicesPlatform;
 }
@@ -87,6 +92,7 @@ export async function createServicesApp({
   resolveCallerKeys,
   access,
   exchange,
+  licenseTrust,
   platform,
 }: ServicesOptions): Promise<ServicesInstance> {
   const population = new PopulationRegistry(runtime.db, runtime.cipher, runtime.blindIndex);
@@ -201,10 +207,20 @@ export async function createServicesApp({
   app.use(feedRoutes.routes());
   app.use(feedRoutes.allowedMethods());
   // Case numbers carry the platform's code (gz), not the entity's (gz-services).
-  const cases = { runtime, catalog, outbox, access, ...(platform ? { platform: platform.catalog.code } : {}) };
+  const licenses = createLicenseNode(runtime, licenseTrust, access);
+  const cases = {
+    runtime,
+    catalog,
+    outbox,
+    access,
+    makeResult: caseResultMaker(licenses.registry, runtime.self.url),
+    ...(platform ? { platform: platform.catalog.code } : {}),
+  };
   const caseRoutes = casesRouter(cases);
   app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
-  app.use(voiceRouter({ runtime, access, ...casesParts(cases) }).routes());
+  app.use(voiceRouter({ runtime, access, licences: licenceShelf(licenses.registry), ...casesParts(cases) }).routes());
+  app.use(licenses.router.routes());
+  app.use(licenses.router.allowedMethods());
   app.use(common.routes());
   if (baseRegistries) app.use(router.routes());
   app.use(node.router.routes());

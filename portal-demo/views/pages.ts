@@ -78,6 +78,8 @@ export interface HomeView extends PageContext {
   catalog: Html;
 }
 
+const withLangOf = (v: HomeView, path: string) => (v.lang ? `${path}?lang=${v.lang}` : path);
+
 export function homePage(v: HomeView): string {
   const keep = v.lang ? hidden('lang', v.lang) : '';
   if (!v.person) {
@@ -94,7 +96,7 @@ ${hidden('csrf', v.csrf)}${hidden('as', 'legal')}${keep}
 <button type="submit" class="secondary">${v.t('action.login_legal')}</button>
 </form>
 <p class="hint">${v.t('text.login_provider', { op: v.opName })}</p>
-<nav class="cases-links"><a href="/track">${v.t('action.track')}</a> <a href="${v.lang ? `/ratings?lang=${v.lang}` : '/ratings'}">${v.t('action.rating_figures')}</a></nav>
+<nav class="cases-links"><a href="/track">${v.t('action.track')}</a> <a href="${v.lang ? `/ratings?lang=${v.lang}` : '/ratings'}">${v.t('action.rating_figures')}</a> <a href="${withLangOf(v, '/licenses/verify')}">${v.t('action.verify_license')}</a></nav>
 ${v.catalog}`,
     );
   }
@@ -114,7 +116,7 @@ ${row('field.home', v.homeName ?? (s.home ? html`<code>${s.home}</code>` : undef
 ${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
 ${row('field.acr', acrLabel(v, s.acr))}
 </dl>
-<nav class="cases-links"><a href="${v.lang ? `/my?lang=${v.lang}` : '/my'}">${v.t('action.my_space')}</a> <a href="/my-cases">${v.t('action.my_cases')}</a> <a href="/track">${v.t('action.track')}</a> <a href="/workbench">${v.t('action.workbench')}</a> <a href="/data-use${v.lang ? `?lang=${v.lang}` : ''}">${v.t('action.data_use')}</a></nav>
+<nav class="cases-links"><a href="${v.lang ? `/my?lang=${v.lang}` : '/my'}">${v.t('action.my_space')}</a> <a href="${withLangOf(v, '/licenses')}">${v.t('action.my_licenses')}</a> <a href="/my-cases">${v.t('action.my_cases')}</a> <a href="/track">${v.t('action.track')}</a> <a href="/workbench">${v.t('action.workbench')}</a> <a href="${withLangOf(v, '/licenses/verify')}">${v.t('action.verify_license')}</a> <a href="${withLangOf(v, '/data-use')}">${v.t('action.data_use')}</a></nav>
 <form method="post" action="/logout">
 ${hidden('csrf', v.csrf)}${keep}
 <button type="submit">${v.t('action.logout')}</button>

@@ -76,6 +76,19 @@ form.voice textarea, form.voice select, form.voice input[type="date"] { display:
 form.voice button { margin-right: 8px; }
 .actions { display: flex; flex-wrap: wrap; gap: 4px 14px; }
 ol.steps { padding-left: 1.3em; color: var(--muted); }
+.ok { color: #1e6b2e; background: #e8f5e9; border-left: 4px solid #1e6b2e; padding: 8px 12px; margin: 0 0 12px; }
+form.fields label { display: block; font-weight: 600; margin: 14px 0 4px; }
+form.fields label.option { font-weight: normal; margin: 0; }
+form.fields input:not([type=checkbox]), textarea.token { width: 100%; padding: 8px 10px; font-size: 1em; border: 1px solid var(--muted); border-radius: 4px; }
+textarea.token { font: .85em/1.4 ui-monospace, monospace; overflow-wrap: anywhere; }
+.state { font-size: .85em; padding: 1px 8px; border-radius: 10px; background: #e8f5e9; color: #1e6b2e; }
+.state.suspended, .state.expired { background: #fff4e5; color: #8a4b00; }
+.state.revoked { background: #fdecea; color: var(--err); }
+ul.licenses { list-style: none; padding: 0; }
+ul.licenses li { border-top: 1px solid var(--line); padding: 10px 0; }
+figure.qr { margin: 16px 0; text-align: center; }
+figure.qr img { max-width: 100%; height: auto; }
+ul.license-actions { padding-left: 1.2em; }
 @media (max-width: 600px) {
   header.site { padding: 10px 14px; }
   main { margin: 0; border: 0; border-radius: 0; padding: 16px 14px; }

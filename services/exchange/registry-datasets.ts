@@ -59,7 +59,7 @@ export function legalPersonFacts(legalPersons: LegalPersonRegistry): DatasetSour
     },
     async read(subject, attributes) {
       if (subject.kind !== 'legal') return null;
-      const org = await legalPersons.facts(subject.uscc);
+      const org = await legalPersons.find(subject.uscc);
       return org && pick({ org_name: org.name, org_type: org.type, representative_name: org.representativeName }, attributes);
     },
   };

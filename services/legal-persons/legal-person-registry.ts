@@ -102,14 +102,13 @@ export class LegalPersonRegistry {
     });
   }
 
-  /** The registered facts of an organization, or null. */
-  async facts(uscc: string): Promise<{ name: string; type: string; representativeName: string } | null> {
+  /** The registered organization: its name, type and legal representative's name; null when the code is not registered. */
+  async find(uscc: string): Promise<{ name: string; type: string; representativeName: string } | null> {
     const { rows } = await this.db.query<{ name: string; org_type: string; representative_name: string }>(
       'SELECT name, org_type, representative_name FROM organizations WHERE uscc_index = $1',
       [this.index.of('uscc', uscc)],
     );
-    const org = rows[0];
-    return org ? { name: org.name, type: org.org_type, representativeName: org.representative_name } : null;
+    return rows[0] ? { name: rows[0].name, type: rows[0].org_type, representativeName: rows[0].representative_name } : null;
   }
 
   async checkRepresentative(uscc: string, orgName: string, repName: string, repIdNumber: string): Promise<RepresentativeCheck> {

@@ -1,9 +1,8 @@
 /**
  * Where the person's space reads their e-licences (我的证照, and the standing notice of a licence
- * that expires within 90 days). The e-licence registry is being built apart (branch `licenses`,
- * services/licenses/); until it is on main this platform holds no licences to read, and the
- * shelf is `noLicences`. When it lands, services-app.ts passes a shelf over its registry (the
- * holder's licences issued here, with their validity) and the notices follow with no other change.
+ * that expires within 90 days). services-app.ts passes a shelf over the entity's e-license
+ * registry (services/licenses/license-bridges.ts: the holder's licences issued here, with their
+ * validity); `noLicences` is for a space without a registry.
  */
 export interface HeldLicence {
   id: string;

@@ -22,6 +22,7 @@ const FIELDS: Record<string, string[]> = {
   catalog: ['pglite_items', 'pglite_search_p50_ms', 'pglite_search_p99_ms'],
   'exchange-routing': ['local_p50_ms', 'routed_p50_ms', 'added_p50_ms', 'process_cpu_ms_per_request'],
   cases: ['submissions_per_s', 'submit_p99_ms', 'pglite_cases', 'pglite_queue_p99_ms'],
+  exchange: ['license_verify_per_s', 'license_verify_p50_ms', 'server_cpu_ms_per_license_verify', 'inprocess_verify_cpu_us'],
   soak: ['operations', 'achieved_per_s', 'login_p99_ms', 'cross_tier_p50_ms', 'rss_start_mb', 'rss_end_mb', 'heap_slope_mb_per_min'],
 };
 
@@ -58,7 +59,7 @@ function figuresOf(t: ExecutionContext, stdout: string): Record<string, unknown>
 }
 
 test.serial('every benchmark runs in smoke mode and ends with its JSON line', async (t) => {
-  // Five benchmarks, two of them starting a federation: minutes on a loaded machine, not seconds.
+  // Seven benchmarks, four of them starting a federation: minutes on a loaded machine, not seconds.
   t.timeout(15 * 60_000);
   const run = await bench(['all', '--smoke'], 14 * 60_000);
   t.is(run.code, 0, run.stderr.slice(-4000));

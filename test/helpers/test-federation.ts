@@ -71,9 +71,15 @@ export async function startTestFederation(
       };
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
-  // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of homes).
+  // An entity needs its superiors up to the trust anchor (trust chain, trust marks, registry of
+  // homes); a portal also needs its platform's services entity, the resource its sign-in asks a token for.
   const everyOp = [...topology.ops().map((e) => e.id), topology.services().id];
-  const wanted = [...new Set((ids ?? everyOp).flatMap((id) => withSuperiors(topology, id)))];
+  const needs = (id: string): string[] => {
+    const entity = topology.get(id);
+    const services = entity.kind === 'portal' ? withSuperiors(topology, topology.nearestServices(entity.platform).id) : [];
+    return [...withSuperiors(topology, id), ...services];
+  };
+  const wanted = [...new Set((ids ?? everyOp).flatMap(needs))];
   await opts.prepare?.(config, topology);
   const host = await startHost({ ...config, topology, demo: true, log }, wanted);
   return {
