@@ -37,6 +37,7 @@ import type { ExchangeFederation } from './exchange/exchange-federation.ts';
 import { exchangeNode } from './exchange/exchange-node.ts';
 import { legalPersonFacts, populationFacts } from './exchange/registry-datasets.ts';
 import { caseResults } from './exchange/case-results-dataset.ts';
+import { licenseDatasets } from './exchange/license-datasets.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
 import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
@@ -208,6 +209,7 @@ export async function createServicesApp({
   app.use(feedRoutes.allowedMethods());
   // Case numbers carry the platform's code (gz), not the entity's (gz-services).
   const licenses = createLicenseNode(runtime, licenseTrust, access);
+  for (const source of licenseDatasets(licenses.registry, licenses.verifier)) node.datasets.add(source);
   const cases = {
     runtime,
     catalog,

@@ -29,6 +29,7 @@ import { casesApi, personWithToken } from '../helpers/cases-api.ts';
 import { closedCase, POLICE } from '../helpers/voice-api.ts';
 import { randomUUID } from 'node:crypto';
 import { postAsEntity } from '../../infra/entity-request.ts';
+import { callAdmin } from '../../infra/admin-client.ts';
 import { signOrigin } from '../../services/exchange/request-origin.ts';
 import { ROUTE_PATH } from '../../services/exchange/data-request.ts';
 
@@ -351,6 +352,47 @@ test("zj's node reads the result of the person's case at gz, routed through nati
   const notTheirs = await askFor(othersCase, forOthers);
   t.is(notTheirs.status, 404);
   t.is(notTheirs.json.error, 'no_record', "someone else's case is no record of this person");
+});
+
+test("the issue's case: zj's node reads a gz person's household register extract issued at gz, routed through national's and gd's, until gz revokes it", async (t) => {
+  const person = await gzPerson();
+  const gz = fed.url('gz-services');
+  const admin = (method: 'POST' | 'GET', path: string, body?: unknown) =>
+    callAdmin(fed.topology.get('gz-services'), fed.config.dataDir, method, path, body);
+  const issued = (await admin('POST', '/admin/licenses', {
+    type: 'household_register_extract',
+    holder: { kind: 'natural', id_number: person.id_number, name: person.name },
+    claims: {
+      household_address: '广州市越秀区北京街道 1 号',
+      household_head: person.name,
+      relationship: '户主',
+      registration_authority: '广州市公安局越秀区分局',
+    },
+  })) as { id: string };
+  const attributes = ['name', 'household_address'];
+  const extract = { holder: gz, dataset: 'license.household_register_extract', attributes, item: ITEM };
+  const { consentPage, accessToken } = await consented(person, facts(extract), '30');
+  t.true(
+    consentPage!.html.includes('户籍证明') && consentPage!.html.includes('户籍地址'),
+    'the consent page names the licence type and its claims',
+  );
+  const askExtract = () => ask(person, accessToken, extract);
+  const served = await askExtract();
+  t.is(served.status, 200, JSON.stringify(served.json));
+  t.deepEqual(served.json.data, { name: person.name, household_address: '广州市越秀区北京街道 1 号' });
+  const entries = await logged(String(served.json.request_id), ['zj-services', 'registries', 'gd-services', 'gz-services']);
+  t.deepEqual(
+    entries.map((e) => [e.node, e.role]),
+    [
+      ['zj-services', 'requester'],
+      ['gz-services', 'holder'],
+    ],
+  );
+
+  await admin('POST', `/admin/licenses/${issued.id}/revoke`, { reason: '户籍已迁出' });
+  const revoked = await askExtract();
+  t.is(revoked.status, 404);
+  t.is(revoked.json.error, 'no_record', 'a revoked licence is no record');
 });
 
 test('a request replayed by a node, a route with a loop, and a request another node signed are refused', async (t) => {
