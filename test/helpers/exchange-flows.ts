@@ -50,7 +50,8 @@ export async function consentAt(
     details: Record<string, unknown>[];
     mode: string | null;
     org?: boolean;
-    signedIn?: boolean;
+    /** More authorization parameters (ui_locales …). */
+    params?: Record<string, string>;
   },
 ): Promise<ConsentOutcome> {
   const holder = (opts.details[0]!.locations as string[])[0]!;
@@ -61,6 +62,7 @@ export async function consentAt(
       scope: opts.org ? 'openid profile legal_person' : 'openid profile',
       resource: holder,
       authorization_details: JSON.stringify(opts.details),
+      ...opts.params,
     },
     true,
   );

@@ -227,15 +227,28 @@ test('a consent for a period serves again without asking, until the person revok
   t.is(twice.status, 409, 'an ended consent is not revoked again');
 });
 
-test('denying the consent gives the portal no token; a request that names no item or case is refused at the OP', async (t) => {
+test('denying the consent (on the page in English) gives the portal no token; a request that names no item or case is refused at the OP', async (t) => {
   const person = await gzPerson();
-  const denied = await consentAt(rp, new UserAgent(), {
+  const english = new UserAgent();
+  english.acceptLanguage = 'en';
+  const denied = await consentAt(rp, english, {
     identifier: person.id_number,
     password: PASSWORD,
     details: [dataAccessDetail(facts())],
     mode: null,
+    params: { ui_locales: 'en' },
   });
-  t.truthy(denied.consentPage);
+  const page = denied.consentPage!.html;
+  for (const text of [
+    'Data-sharing consents',
+    'Population facts',
+    'Name、Date of birth',
+    'Applying for an administrative licence',
+    'This time only',
+    'For 30 days',
+  ])
+    t.true(page.includes(text), `in English: ${text}`);
+  t.regex(page, /<html lang="en">/);
   t.is(new URL(denied.last.url).searchParams.get('error'), 'access_denied');
 
   const { item: _item, ...noItem } = dataAccessDetail(facts());
