@@ -35,7 +35,8 @@ function node(ctx: CommandContext, command: string): { topology: Topology; entit
   if (!ctx.values.entity) throw new UsageError(`exchange log ${command} needs --entity ID (a services entity)`);
   const topology = loadTopology(ctx.topologyPath);
   const entity = topology.get(ctx.values.entity);
-  if (entity.kind !== 'services') throw new UsageError(`exchange log ${command}: ${entity.id} is not a services entity (a data-sharing node)`);
+  if (entity.kind !== 'services')
+    throw new UsageError(`exchange log ${command}: ${entity.id} is not a services entity (a data-sharing node)`);
   return { topology, entity };
 }
 
@@ -47,7 +48,10 @@ export async function verifyLog(ctx: CommandContext): Promise<number> {
     let anchor: TrustAnchor | null = null;
     if (ctx.values['trust-anchor-jwks']) {
       if (!ctx.values['trust-anchor']) throw new UsageError('--trust-anchor-jwks needs --trust-anchor URL (whose keys they are)');
-      anchor = { entityId: ctx.values['trust-anchor'], jwks: readJson('trust-anchor-jwks', ctx.values['trust-anchor-jwks']) as { keys: JWK[] } };
+      anchor = {
+        entityId: ctx.values['trust-anchor'],
+        jwks: readJson('trust-anchor-jwks', ctx.values['trust-anchor-jwks']) as { keys: JWK[] },
+      };
     }
     let bundle: unknown;
     try {
@@ -62,7 +66,10 @@ export async function verifyLog(ctx: CommandContext): Promise<number> {
   const { topology, entity } = node(ctx, 'verify');
   const anchor = await materializeTrustAnchor(topologyTrustAnchor(topology));
   if (!anchor) throw new CommandLineError(`the trust anchor's keys cannot be read; is the federation running?`);
-  const result = await verifyLogBundle(await exported(ctx, entity), bundleChainValidator(anchor, () => allowHttpEntityIds(topology)));
+  const result = await verifyLogBundle(
+    await exported(ctx, entity),
+    bundleChainValidator(anchor, () => allowHttpEntityIds(topology)),
+  );
   print({ ...result, anchor_pinned: true });
   return result.intact ? 0 : 1;
 }
