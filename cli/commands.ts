@@ -37,6 +37,7 @@ const OPTIONS = {
   actor: { type: 'string' },
   person: { type: 'string' },
   note: { type: 'string' },
+  file: { type: 'string' },
   authority: { type: 'string' },
   role: { type: 'string' },
   item: { type: 'string' },
@@ -297,6 +298,19 @@ export const COMMANDS: readonly CommandEntry[] = [
     synopsis: '--entity ID CODE',
     summary: "an item's versions: state, who, when",
     run: (c) => import('./catalog-command.ts').then((m) => m.changeHistory(c)),
+  },
+  {
+    words: 'exchange log verify',
+    synopsis: '--entity ID | --file FILE [--trust-anchor URL --trust-anchor-jwks FILE]',
+    summary:
+      "check a data-sharing node's access log: hash chain, each\nentry's signature, the node's keys through its trust chain;\nexit status 1 when it does not verify (docs/exchange.md)",
+    run: (c) => import('./exchange-command.ts').then((m) => m.verifyLog(c)),
+  },
+  {
+    words: 'exchange log export',
+    synopsis: '--entity ID FILE',
+    summary: 'write its access log as a signed bundle that verifies offline',
+    run: (c) => import('./exchange-command.ts').then((m) => m.exportLog(c)),
   },
   {
     words: 'staff grant',

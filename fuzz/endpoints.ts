@@ -230,6 +230,8 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ep('POST', '/login', 'form', [f('csrf', ['x']), f('as', ['natural', 'legal', '']), lang], { session: 'portal' }),
       ep('GET', '/callback', 'none', [f('code', ['x']), f('state', ['x']), f('iss', ops), f('error', ['access_denied'])]),
       ep('POST', '/logout', 'form', [f('csrf', ['x']), lang], { session: 'portal' }),
+      ep('GET', '/data-use', 'none', [lang], { session: 'portal' }),
+      ep('POST', '/data-use/consents/:id/revoke', 'form', [f('id', ['x'], { in: 'path' }), f('csrf', ['x']), lang], { session: 'portal' }),
       ep('POST', '/backchannel-logout', 'form', [jwt('logout_token')]),
       // 我的, 我要评, 我要问 (docs/voice.md): pages of the signed-in person and of staff.
       ep('GET', '/my', 'none', [lang], { session: 'portal' }),
@@ -307,6 +309,13 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
   }
   if (e.kind === 'services') {
     const names = ['张三', 'Fuzz'];
+    const dataRequest = [
+      f('subject', ['natural']),
+      f('dataset', ['population-facts', 'legal-person-facts']),
+      f('attributes', ['name']),
+      f('purpose', ['permit-application']),
+      f('item', ['x']),
+    ];
     const holderFields = [f('holder_kind', ['natural', 'legal']), f('holder_id', [...SYNTHETIC.idNumbers, ...SYNTHETIC.usccs])];
     out.push(
       ep('POST', '/population/verify', 'json', [f('name', names), f('id_number', SYNTHETIC.idNumbers)], {
@@ -331,6 +340,27 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ep('POST', '/demo/persons', 'json', [f('name', names)]),
       ep('POST', '/demo/organizations', 'json', [f('rep_id_number', SYNTHETIC.idNumbers)]),
       ep('GET', '/demo/outbox', 'none', [f('to', SYNTHETIC.phones)]),
+      // The data-sharing node (docs/exchange.md).
+      ep('GET', '/exchange/datasets', 'none', []),
+      ep('POST', '/exchange/requests', 'json', [f('holder', entityIds), jwt('access_token'), ...dataRequest], { authorization: 'admin' }),
+      ep(
+        'POST',
+        '/exchange/route',
+        'json',
+        [
+          f('request_id', ['6f1c0a52-4f44-4c8e-9a55-1a1f5c2d8e01']),
+          f('route', [e.url]),
+          f('holder', entityIds),
+          jwt('access_token'),
+          ...dataRequest,
+        ],
+        { authorization: 'entity-assertion' },
+      ),
+      ep('POST', '/exchange/log/subject', 'json', [jwt('access_token'), f('subject', ['natural'])], { authorization: 'entity-assertion' }),
+      ep('GET', '/exchange/my/accesses', 'none', [], { authorization: 'access-token' }),
+      ep('GET', '/exchange/my/consents', 'none', [], { authorization: 'access-token' }),
+      ep('POST', '/exchange/my/consents/revoke', 'json', [f('consent', ['x'])], { authorization: 'access-token' }),
+      ep('GET', '/admin/exchange/log/export', 'none', [], { authorization: 'admin' }),
       ep('GET', '/ratings/form', 'none', []),
       ep('GET', '/ratings/stats', 'none', [f('authority', ['11440100000101002C']), f('item', ['11440100000101002C3070101005000'])]),
       ep('GET', '/faq/:code', 'none', [f('code', ['11440100000101002C3070101005000'], { in: 'path' })]),
@@ -615,6 +645,14 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
       f('categories', ['x']),
     ]),
     account('POST', '/account/organizations/:subject/agents/:id/revoke', [subject, f('id', ['1', 'x'], { in: 'path' })]),
+    account('GET', '/account/consents'),
+    account('POST', '/account/consents/:id/revoke', [f('id', ['x'], { in: 'path' })]),
+    // What the data-sharing nodes ask about consents (docs/exchange.md).
+    ep('POST', '/exchange/consent-check', 'json', [jwt('access_token'), f('consent', ['x']), f('subject', ['natural'])], {
+      authorization: 'entity-assertion',
+    }),
+    ep('POST', '/exchange/consents', 'json', [jwt('access_token')], { authorization: 'entity-assertion' }),
+    ep('POST', '/exchange/consents/revoke', 'json', [jwt('access_token'), f('consent', ['x'])], { authorization: 'entity-assertion' }),
     ep('POST', '/admin/clients', 'json', [f('redirect_uris', [`${CLOSED_LOOPBACK}/cb`]), f('client_name', ['x'])], {
       authorization: 'admin',
     }),

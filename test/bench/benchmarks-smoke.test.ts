@@ -20,8 +20,17 @@ const FIELDS: Record<string, string[]> = {
   'cross-tier': ['local_p50_ms', 'cross_p50_ms', 'added_p50_ms', 'argon2_verify_ms', 'process_cpu_ms_per_cross_login'],
   'trust-chain': ['validate_us_p50', 'validate_us_p99', 'resolve_us_p50', 'cpu_us_per_validation', 'argon2_verify_ms'],
   catalog: ['pglite_items', 'pglite_search_p50_ms', 'pglite_search_p99_ms'],
+  'exchange-routing': ['local_p50_ms', 'routed_p50_ms', 'added_p50_ms', 'process_cpu_ms_per_request'],
   cases: ['submissions_per_s', 'submit_p99_ms', 'pglite_cases', 'pglite_queue_p99_ms'],
-  exchange: ['license_verify_per_s', 'license_verify_p50_ms', 'server_cpu_ms_per_license_verify', 'inprocess_verify_cpu_us'],
+  exchange: [
+    'license_verify_per_s',
+    'license_verify_p50_ms',
+    'server_cpu_ms_per_license_verify',
+    'inprocess_verify_cpu_us',
+    'local_p50_ms',
+    'routed_p50_ms',
+    'added_p50_ms',
+  ],
   soak: ['operations', 'achieved_per_s', 'login_p99_ms', 'cross_tier_p50_ms', 'rss_start_mb', 'rss_end_mb', 'heap_slope_mb_per_min'],
 };
 
