@@ -39,7 +39,7 @@ import { legalPersonFacts, populationFacts } from './exchange/registry-datasets.
 import { caseResults } from './exchange/case-results-dataset.ts';
 import { licenseDatasets } from './exchange/license-datasets.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
-import type { CrossRegion } from './cases/case-context.ts';
+import type { CrossRegion, RecordFetcher } from './cases/case-context.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
 import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
 import { caseResultMaker, licenceShelf } from './licenses/license-bridges.ts';
@@ -219,6 +219,7 @@ export async function createServicesApp({
     outbox,
     access,
     makeResult: caseResultMaker(licenses.registry, runtime.self.url),
+    fetchRecord: (r: Parameters<RecordFetcher>[0]) => node.requesting.request(r),
     ...(platform
       ? {
           platform: platform.catalog.code,

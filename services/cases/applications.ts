@@ -64,6 +64,17 @@ export const applicationBody = z
             upload_id: z.string().min(1).max(64).optional(),
             /** An e-license (or registry) reference, for a material the item takes from one. */
             reference: z.string().min(1).max(200).optional(),
+            /** The material fetched through the exchange with the person's consent token for its holder. */
+            exchange: z
+              .object({
+                holder: z.url({ protocol: /^https?$/ }).max(256),
+                access_token: z.string().min(1).max(16384),
+                dataset: z.string().min(1).max(64),
+                attributes: z.array(z.string().min(1).max(64)).min(1).max(32),
+                purpose: z.string().min(1).max(64),
+              })
+              .strict()
+              .optional(),
           })
           .strict(),
       )
@@ -76,7 +87,18 @@ export interface MaterialGiven {
   slot: number;
   upload_id?: string;
   reference?: string;
+  exchange?: { holder: string; access_token: string; dataset: string; attributes: string[]; purpose: string };
 }
+
+/** The exchange's datasets of the e-license types materials name (docs/exchange.md, docs/licenses.md). */
+const LICENSE_DATASETS: Record<string, string> = {
+  居民身份证: 'license.resident_id_card',
+  居民户口簿: 'license.household_register_extract',
+  户籍证明: 'license.household_register_extract',
+  机动车驾驶证: 'license.driving_licence',
+  结婚证: 'license.marriage_certificate',
+  营业执照: 'license.business_license',
+};
 
 /** Stores an upload of `owner` (not yet part of a case); the type is checked against the content. */
 export async function upload(deps: CaseDeps, caller: Caller, mediaType: string, content: Buffer) {
@@ -134,10 +156,19 @@ export function checkMaterials(item: ImplementationItem, given: readonly Materia
     seen.add(m.slot);
     if (wanted && !wanted.has(m.slot))
       throw new BadRequest('invalid_material', `materials: slot ${m.slot} (${material.name}) was not asked for`);
-    if (Boolean(m.upload_id) === Boolean(m.reference))
-      throw new BadRequest('invalid_material', `materials: slot ${m.slot} (${material.name}) needs either upload_id or reference`);
-    if (m.reference && material.source.channel !== 'e_license')
+    if ([m.upload_id, m.reference, m.exchange].filter(Boolean).length !== 1)
+      throw new BadRequest(
+        'invalid_material',
+        `materials: slot ${m.slot} (${material.name}) needs one of upload_id, reference or exchange`,
+      );
+    if ((m.reference || m.exchange) && material.source.channel !== 'e_license')
       throw new BadRequest('invalid_material', `materials: slot ${m.slot} (${material.name}) is not held as an e-license: upload it`);
+    const dataset = material.source.channel === 'e_license' ? LICENSE_DATASETS[material.source.license_type] : undefined;
+    if (m.exchange && dataset && m.exchange.dataset !== dataset)
+      throw new BadRequest(
+        'invalid_material',
+        `materials: slot ${m.slot} (${material.name}) is the dataset ${dataset}, not ${m.exchange.dataset}`,
+      );
   }
   const missing = [...(wanted ?? item.materials.keys())].filter((slot) => !seen.has(slot));
   if (missing.length)
@@ -147,12 +178,45 @@ export function checkMaterials(item: ImplementationItem, given: readonly Materia
 }
 
 /** Attaches the given materials to a case (round 0 at submission, n at the nth correction). */
+/** A material the exchange served, by slot: kept encrypted, found by the request's ID in both access logs. */
+export interface FetchedRecord {
+  reference: string;
+  contentEnc: string;
+  digest: string;
+}
+
+/**
+ * Fetches the materials given as `exchange` through this platform's data-sharing node (outside any
+ * transaction: the request travels to another node). A refusal (no consent, a revoked one, no
+ * record …) is the exchange's own error.
+ */
+export async function fetchRecords(deps: CaseDeps, caller: Caller, itemCode: string, given: readonly MaterialGiven[]) {
+  const fetched = new Map<number, FetchedRecord>();
+  for (const m of given) {
+    if (!m.exchange) continue;
+    if (!deps.fetchRecord) throw new BadRequest('invalid_material', `materials: slot ${m.slot}: this platform has no data-sharing node`);
+    const subject =
+      caller.person.kind === 'legal'
+        ? ({ kind: 'legal', uscc: caller.person.idNumber } as const)
+        : ({ kind: 'natural', id_number: caller.person.idNumber } as const);
+    const served = await deps.fetchRecord({ ...m.exchange, subject, item: itemCode, case: null });
+    const json = JSON.stringify({ holder: served.holder, dataset: served.dataset, data: served.data });
+    fetched.set(m.slot, {
+      reference: `exchange:${served.dataset}#${served.request_id}`,
+      contentEnc: deps.cipher.encrypt(json, MATERIAL_AAD),
+      digest: createHash('sha256').update(json).digest('base64url'),
+    });
+  }
+  return fetched;
+}
+
 export async function attachMaterials(
   tx: Parameters<typeof store.insertUpload>[0],
   ownerIndex: string,
   caseId: string,
   given: readonly MaterialGiven[],
   round: number,
+  fetched: ReadonlyMap<number, FetchedRecord> = new Map(),
 ): Promise<void> {
   const ids = given.flatMap((m) => (m.upload_id ? [m.upload_id] : []));
   const staged = new Set((await store.stagedUploads(tx, ownerIndex, ids)).map((r) => r.upload_id));
@@ -160,8 +224,18 @@ export async function attachMaterials(
   if (unknown.length) throw new BadRequest('unknown_upload', `materials: no upload of yours waiting under ${unknown.join(', ')}`);
   for (const m of given) {
     if (m.upload_id) await store.attachUpload(tx, m.upload_id, caseId, m.slot, round);
-    else
-      await store.insertExchangedMaterial(tx, { uploadId: randomUUID(), ownerIndex, caseId, slot: m.slot, round, reference: m.reference! });
+    else {
+      const record = fetched.get(m.slot);
+      await store.insertExchangedMaterial(tx, {
+        uploadId: randomUUID(),
+        ownerIndex,
+        caseId,
+        slot: m.slot,
+        round,
+        reference: record?.reference ?? m.reference!,
+        ...(record ? { contentEnc: record.contentEnc, digest: record.digest } : {}),
+      });
+    }
   }
 }
 
@@ -273,6 +347,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
   checkMaterials(item, body.materials);
 
   const rules = handlingRules(item, directory);
+  const records = await fetchRecords(deps, caller, item.implementing_code, body.materials);
   const queryCode = newQueryCode();
   const at = deps.now();
   const receivedOn = today(deps);
@@ -319,7 +394,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
         received_on: receivedOn,
         ...clock,
       });
-      await attachMaterials(tx, applicant, id, body.materials, 0);
+      await attachMaterials(tx, applicant, id, body.materials, 0, records);
       await store.openStep(tx, id, 'received', at, clock.due_on);
       const text = `【政务服务】您申请的“${item.name}”已收件，办件编号 ${number}。${clock.due_on ? `受理或补正告知将于 ${clock.due_on} 前作出。` : ''}`;
       await store.insertNotice(tx, id, 'received', text, at);

@@ -53,6 +53,21 @@ export type ResultMaker = (c: {
   authority: string;
 }) => Promise<Record<string, unknown>>;
 
+/**
+ * Asks the data-sharing exchange for a record of the applicant (docs/exchange.md): this platform's
+ * node routes the request to the holding node, which checks the person's consent token.
+ */
+export type RecordFetcher = (r: {
+  holder: string;
+  access_token: string;
+  subject: { kind: 'natural'; id_number: string } | { kind: 'legal'; uscc: string };
+  dataset: string;
+  attributes: string[];
+  purpose: string;
+  item: string | null;
+  case: string | null;
+}) => Promise<{ request_id: string; holder: string; dataset: string; data: Record<string, string> }>;
+
 export interface CaseDeps {
   db: Database;
   cipher: FieldCipher;
@@ -69,6 +84,8 @@ export interface CaseDeps {
   log: Logger;
   /** Receiving for other platforms and handling for them (cross-region.ts); absent: every item is handled here. */
   crossRegion?: CrossRegion;
+  /** Materials held as e-licenses or in base registries, fetched with the person's consent; absent: no exchange. */
+  fetchRecord?: RecordFetcher;
 }
 
 /** What a platform needs to know of the federation to receive for others and handle for others. */

@@ -240,11 +240,13 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
     const staff = await staffOf(ctx);
     const c = await caseForStaff(staff, numberOf(ctx), 'material_read');
     const m = await store.materialContent(deps.db, c.id, ctx.params.id!);
-    if (!m) throw new NotFound(`case ${c.number} has no uploaded material ${ctx.params.id}`, 'unknown_material');
+    if (!m) throw new NotFound(`case ${c.number} has no material ${ctx.params.id} to read`, 'unknown_material');
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Disposition', 'attachment');
     ctx.type = m.media_type;
-    ctx.body = Buffer.from(deps.cipher.decrypt(m.content_enc, MATERIAL_AAD), 'base64');
+    const plain = deps.cipher.decrypt(m.content_enc, MATERIAL_AAD);
+    // An upload is kept as base64; a record the exchange served, as its JSON.
+    ctx.body = m.source === 'upload' ? Buffer.from(plain, 'base64') : plain;
   });
 
   router.post('/staff/cases/:number/:action', parseBody, async (ctx) => {

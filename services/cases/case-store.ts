@@ -438,13 +438,34 @@ export async function attachUpload(db: Queryable, uploadId: string, caseId: stri
   await db.query('UPDATE case_materials SET case_id = $2, slot = $3, round = $4 WHERE upload_id = $1', [uploadId, caseId, slot, round]);
 }
 
+/** A material from an e-license or registry: its reference and, when the exchange served it, the record (encrypted) with its digest. */
 export async function insertExchangedMaterial(
   db: Queryable,
-  m: { uploadId: string; ownerIndex: string; caseId: string; slot: number; round: number; reference: string },
+  m: {
+    uploadId: string;
+    ownerIndex: string;
+    caseId: string;
+    slot: number;
+    round: number;
+    reference: string;
+    contentEnc?: string;
+    digest?: string;
+  },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO case_materials (upload_id, owner_index, case_id, slot, round, source, reference) VALUES ($1, $2, $3, $4, $5, 'exchange', $6)`,
-    [m.uploadId, m.ownerIndex, m.caseId, m.slot, m.round, m.reference],
+    `INSERT INTO case_materials (upload_id, owner_index, case_id, slot, round, source, reference, media_type, digest, content_enc)
+     VALUES ($1, $2, $3, $4, $5, 'exchange', $6, $7, $8, $9)`,
+    [
+      m.uploadId,
+      m.ownerIndex,
+      m.caseId,
+      m.slot,
+      m.round,
+      m.reference,
+      m.contentEnc ? 'application/json' : null,
+      m.digest ?? null,
+      m.contentEnc ?? null,
+    ],
   );
 }
 
@@ -456,13 +477,14 @@ export async function materialsOf(db: Queryable, caseId: string): Promise<Materi
   return rows;
 }
 
+/** An uploaded material's content (base64) or a record the exchange served (JSON), encrypted. */
 export async function materialContent(
   db: Queryable,
   caseId: string,
   uploadId: string,
-): Promise<{ media_type: string; content_enc: string } | undefined> {
-  const { rows } = await db.query<{ media_type: string; content_enc: string }>(
-    "SELECT media_type, content_enc FROM case_materials WHERE case_id = $1 AND upload_id = $2 AND source = 'upload'",
+): Promise<{ media_type: string; content_enc: string; source: 'upload' | 'exchange' } | undefined> {
+  const { rows } = await db.query<{ media_type: string; content_enc: string; source: 'upload' | 'exchange' }>(
+    'SELECT media_type, content_enc, source FROM case_materials WHERE case_id = $1 AND upload_id = $2 AND content_enc IS NOT NULL',
     [caseId, uploadId],
   );
   return rows[0];

@@ -10,7 +10,7 @@ import type { EntityRuntime } from '../../infra/entity-runtime.ts';
 import type { CatalogService } from '../catalog/catalog-service.ts';
 import type { MessageOutbox } from '../outbox/message-outbox.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import type { CaseDeps, CrossRegion, ResultMaker } from './case-context.ts';
+import type { CaseDeps, CrossRegion, RecordFetcher, ResultMaker } from './case-context.ts';
 import { handoffRouter } from './handoff-routes.ts';
 import { caseRouter } from './case-routes.ts';
 import { LegalClock } from './legal-clock.ts';
@@ -29,6 +29,8 @@ export interface CasesOptions {
   /** Receiving for other platforms and handling for them (cross-region.ts); signed with this entity's federation key. */
   crossRegion?: Omit<CrossRegion, 'signingKey'>;
   makeResult?: ResultMaker;
+  /** This platform's data-sharing node, for materials fetched with the person's consent. */
+  fetchRecord?: RecordFetcher;
   now?: () => Date;
 }
 
@@ -58,6 +60,7 @@ export function casesParts(opts: CasesOptions): { deps: CaseDeps; staff: StaffGr
     makeResult: opts.makeResult ?? documentResult(runtime.self.url),
     now: opts.now ?? (() => new Date()),
     log: runtime.log,
+    ...(opts.fetchRecord ? { fetchRecord: opts.fetchRecord } : {}),
     ...(opts.crossRegion ? { crossRegion: { ...opts.crossRegion, signingKey: () => runtime.keyRing.signingKey() } } : {}),
   };
   return { deps, staff: new StaffGrants(runtime.db, runtime.cipher, runtime.blindIndex) };

@@ -146,6 +146,8 @@ function materialSchema() {
     media_type: z.string().max(40).nullable(),
     content: z.string().max(3_000_000).nullable(),
     reference: z.string().max(200).nullable(),
+    /** A record the exchange served (its JSON), carried with its reference. */
+    record: z.string().max(100_000).nullable().default(null),
   });
 }
 type HandedMaterial = z.infer<ReturnType<typeof materialSchema>>;
@@ -205,13 +207,15 @@ export async function sendHandoff(
   const applicant = openPerson(deps, c.applicant_enc);
   const materials: HandedMaterial[] = [];
   for (const m of await store.materialsOf(deps.db, c.id)) {
-    const sealed = m.source === 'upload' ? await store.materialContent(deps.db, c.id, m.upload_id) : undefined;
+    const sealed = await store.materialContent(deps.db, c.id, m.upload_id);
+    const plain = sealed ? contentOf(deps, sealed.content_enc) : null;
     materials.push({
       slot: m.slot!,
       round: m.round,
       media_type: m.media_type,
-      content: sealed ? contentOf(deps, sealed.content_enc) : null,
+      content: m.source === 'upload' ? plain : null,
       reference: m.reference,
+      record: m.source === 'exchange' ? plain : null,
     });
   }
   const steps = await store.steps(deps.db, c.id);
@@ -379,6 +383,9 @@ export async function receiveHandoff(deps: CaseDeps, caller: string, jws: string
           slot: m.slot,
           round: m.round,
           reference: m.reference ?? '',
+          ...(m.record
+            ? { contentEnc: deps.cipher.encrypt(m.record, MATERIAL_AAD), digest: createHash('sha256').update(m.record).digest('base64url') }
+            : {}),
         });
     }
     for (const s of h.steps)

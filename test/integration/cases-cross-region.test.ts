@@ -17,6 +17,8 @@ import { casesApi, pdf, personWithToken, type CasesApi, type Reply } from '../he
 import { homePublished } from '../helpers/recognition-sites.ts';
 import { until } from '../helpers/until.ts';
 import { PASSWORD } from '../helpers/service-tokens.ts';
+import { consentAt, dataAccessDetail } from '../helpers/exchange-flows.ts';
+import { callAdmin } from '../../infra/admin-client.ts';
 
 /** 往来港澳通行证签发 at 广州市公安局: 行政许可, handled nationwide; its one material an e-license. */
 const PERMIT = '11440100000101002C3010101010000';
@@ -25,6 +27,9 @@ const LOCAL_ONLY = '11440100000101002C3010101008000';
 const GZ_POLICE = '11440100000101002C';
 /** 无犯罪记录证明开具 at 广州市公安局: handled nationwide; a power of attorney uploaded. */
 const CERTIFICATE = '11440100000101002C3200101012000';
+/** 结婚登记 at 广州市民政局: handled nationwide, decided on the spot; needs the household register (居民户口簿). */
+const MARRIAGE = '1144010000010200733070102001000';
+const GZ_CIVIL_AFFAIRS = '114401000001020073';
 /** 杭州市公安局: an authority of Zhejiang's platform (whose window receives for others). */
 const HZ_POLICE = '11330100000101005T';
 
@@ -73,6 +78,7 @@ test.before(async () => {
   atHome = registered.token;
   await zj.grant(staffAtZj.person.id_number, HZ_POLICE, 'receiver');
   await gz.grant(police.person.id_number, GZ_POLICE, 'acceptor,reviewer,decider,sender');
+  await gz.grant(police.person.id_number, GZ_CIVIL_AFFAIRS, 'acceptor,decider,sender');
   receiver = staffAtZj;
 });
 test.after.always(async () => {
@@ -268,4 +274,97 @@ test('a correction the handling platform asks for is supplied where the case was
     (after.json.materials as { slot: number; round: number }[]).some((m) => m.slot === 1 && m.round === 1),
     'the correction is at Guangzhou',
   );
+});
+
+test("the issue's story: a household register extract issued at Guangzhou fills the application at Zhejiang with the person's consent; corrected once, decided at Guangzhou, closed with an e-license that verifies", async (t) => {
+  const person = applicant.person;
+  const gzUrl = fed.url('gz-services');
+  await callAdmin(fed.topology.get('gz-services'), fed.config.dataDir, 'POST', '/admin/licenses', {
+    type: 'household_register_extract',
+    holder: { kind: 'natural', id_number: person.id_number, name: person.name },
+    claims: {
+      household_address: '广州市越秀区北京街道 1 号',
+      household_head: person.name,
+      relationship: '户主',
+      registration_authority: '广州市公安局越秀区分局',
+    },
+  });
+  // The person consents at Zhejiang's OP (their password typed at home): Zhejiang's node may read the extract at Guangzhou's, once, for this item.
+  const fetchFields = {
+    dataset: 'license.household_register_extract',
+    attributes: ['name', 'household_address'],
+    purpose: 'permit-application',
+  };
+  const consent = await consentAt(await relyingParty(fed, 'zj'), new UserAgent(), {
+    identifier: person.id_number,
+    password: PASSWORD,
+    details: [dataAccessDetail({ holder: gzUrl, requester: fed.url('zj-services'), item: MARRIAGE, ...fetchFields })],
+    mode: 'once',
+  });
+  t.truthy(consent.accessToken, consent.last.url);
+  const statement = String((await zj.upload(applicant.token, pdf('声明'))).json.upload_id);
+  const receipt = await zj.call('POST', '/cases', {
+    token: applicant.token,
+    headers: { 'idempotency-key': `story-${Date.now()}` },
+    body: {
+      item_code: MARRIAGE,
+      delivery: 'electronic',
+      materials: [
+        { slot: 0, reference: 'e-license:居民身份证' },
+        { slot: 1, exchange: { holder: gzUrl, access_token: consent.accessToken, ...fetchFields } },
+        { slot: 2, upload_id: statement },
+      ],
+    },
+  });
+  t.is(receipt.status, 201, JSON.stringify(receipt.json));
+  const number = String(receipt.json.number);
+  const extract = (receipt.json.materials as { slot: number; source: string; digest: string | null }[]).find((m) => m.slot === 1)!;
+  t.is(extract.source, 'exchange');
+  t.regex(String(extract.digest), /^sha-256:/);
+
+  // Zhejiang's window: one correction of the statement, then the hand-off.
+  await act(zj, receiver, number, 'request_correction', { missing: [{ slot: 2, reason: '声明未签名' }] });
+  const signed = String((await zj.upload(applicant.token, pdf('签名后的声明'))).json.upload_id);
+  t.is(
+    (await zj.call('POST', `/cases/${number}/supply`, { token: applicant.token, body: { materials: [{ slot: 2, upload_id: signed }] } }))
+      .status,
+    200,
+  );
+  t.is((await act(zj, receiver, number, 'hand_off')).json.state, 'handed_off');
+
+  // Guangzhou reads the extract the exchange served, decides on the spot, issues the result and closes.
+  const atGz = await gz.call('GET', `/staff/cases/${number}`, { token: police.token });
+  const record = (atGz.json.materials as { id: string; slot: number }[]).find((m) => m.slot === 1)!;
+  const file = await fetch(`${gzUrl}/staff/cases/${number}/materials/${record.id}`, {
+    headers: { authorization: `Bearer ${police.token}` },
+  });
+  t.like((await file.json()) as Record<string, unknown>, {
+    dataset: 'license.household_register_extract',
+    data: { household_address: '广州市越秀区北京街道 1 号' },
+  });
+  for (const action of ['decide_on_the_spot', 'make_result', 'deliver', 'close'])
+    t.is((await act(gz, police, number, action, action === 'decide_on_the_spot' ? { outcome: 'approved' } : {})).status, 200, action);
+
+  const seen = await zj.call('GET', `/cases/${number}`, { token: applicant.token });
+  t.like(seen.json, { state: 'closed', outcome: 'approved' });
+  const result = seen.json.result as { id: string };
+  const held = await gz.call('GET', `/licenses/mine/${result.id}`, { token: atHome });
+  const verified = await zj.call('POST', '/licenses/verify', { body: { license: held.json.credential } });
+  t.like(verified.json, { valid: true });
+
+  // The consent was for once: the same token fills no second application.
+  const again = await zj.call('POST', '/cases', {
+    token: applicant.token,
+    headers: { 'idempotency-key': `story-again-${Date.now()}` },
+    body: {
+      item_code: MARRIAGE,
+      delivery: 'electronic',
+      materials: [
+        { slot: 0, reference: 'e-license:居民身份证' },
+        { slot: 1, exchange: { holder: gzUrl, access_token: consent.accessToken, ...fetchFields } },
+        { slot: 2, upload_id: String((await zj.upload(applicant.token, pdf('x'))).json.upload_id) },
+      ],
+    },
+  });
+  problem(t, again, 403, 'consent_used');
 });
