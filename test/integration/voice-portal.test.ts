@@ -12,15 +12,17 @@ import { newPerson, registerOnPage, type Person } from '../helpers/flows.ts';
 import { PASSWORD, serviceToken } from '../helpers/service-tokens.ts';
 import { casesApi, type CasesApi } from '../helpers/cases-api.ts';
 import { until } from '../helpers/until.ts';
-import { BIRTH_REGISTRATION, closedCase, MINISTRY_OF_PUBLIC_SECURITY, POLICE } from '../helpers/voice-api.ts';
+import { closedCase, MINISTRY_OF_PUBLIC_SECURITY, NANJING } from '../helpers/voice-api.ts';
 
-const SERVICES = 'registries';
+const CITY = NANJING;
+const SERVICES = CITY.services;
+const { police: POLICE, birthRegistration: BIRTH_REGISTRATION } = CITY;
 let fed: TestFederation;
 let api: CasesApi;
 let nj: string;
 
 test.before(async () => {
-  fed = await startTestFederation(['national', 'js', 'nj', SERVICES]);
+  fed = await startTestFederation(['js', 'nj', 'registries']);
   api = casesApi(fed, SERVICES);
   nj = fed.url('nj');
 });
@@ -52,7 +54,7 @@ test.serial('rate, rectify, see the outcome; ask and be answered — through the
   const applicant = await signedIn();
   const staff = await signedIn();
   await api.grant(staff.person.id_number, POLICE, 'decider,sender,rectifier,answerer');
-  const number = await closedCase(api, applicant, staff);
+  const number = await closedCase(api, CITY, applicant, staff);
 
   // My space: the profile, the level and how to raise it, the case with its rating link.
   const home = await applicant.ua.navigate(`${nj}/`);
@@ -125,7 +127,7 @@ test.serial('rate, rectify, see the outcome; ask and be answered — through the
   // 我要问: a question no answer covers goes to staff; the answer shows in my questions.
   const ask = await applicant.ua.navigate(`${nj}/ask?item=${BIRTH_REGISTRATION}`);
   t.regex(text(ask), /关于“出生登记”/);
-  const asked = await applicant.ua.submit(ask, '/ask', { text: '孩子在外省出生，父母户籍在广州，能在广州办理出生登记吗？', to_staff: '1' });
+  const asked = await applicant.ua.submit(ask, '/ask', { text: '孩子在外省出生，父母户籍在南京，能在南京办理出生登记吗？', to_staff: '1' });
   t.regex(asked.url, /\/my\/questions$/);
   t.regex(text(asked), /待答复/);
   const questions = await staff.ua.navigate(`${nj}/staff/questions`);
@@ -141,7 +143,7 @@ test.serial('a supervisor reviews an appeal on the portal; pages ask people to s
   const figures = await anonymous.navigate(`${nj}/ratings`);
   t.is(figures.status, 200);
   t.regex(text(figures), /好差评数据公开.*差评率/);
-  t.regex(text(figures), /广州市公安局/);
+  t.regex(text(figures), /南京市公安局/);
   const page = await anonymous.navigate(`${nj}/my`);
   t.is(page.status, 401);
   t.regex(text(page), /请先登录/);
@@ -152,7 +154,7 @@ test.serial('a supervisor reviews an appeal on the portal; pages ask people to s
   const supervisor = await signedIn();
   await api.grant(staff.person.id_number, POLICE, 'decider,sender,rectifier');
   await api.grant(supervisor.person.id_number, MINISTRY_OF_PUBLIC_SECURITY, 'supervisor');
-  const number = await closedCase(api, applicant, staff);
+  const number = await closedCase(api, CITY, applicant, staff);
   t.is((await api.call('POST', '/ratings', { token: applicant.token, body: { case_number: number, level: 2 } })).status, 201);
 
   const queue = await staff.ua.navigate(`${nj}/staff/rectifications`);

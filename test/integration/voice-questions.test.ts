@@ -10,9 +10,11 @@ import { startTestFederation, type TestFederation } from '../helpers/test-federa
 import { casesApi, personWithToken, type CasesApi, type Reply } from '../helpers/cases-api.ts';
 import type { Person } from '../helpers/flows.ts';
 import { until } from '../helpers/until.ts';
-import { BIRTH_REGISTRATION, closedCase, HEALTH, outbox, POLICE } from '../helpers/voice-api.ts';
+import { closedCase, GUANGZHOU, outbox } from '../helpers/voice-api.ts';
 
-const SERVICES = 'registries';
+const CITY = GUANGZHOU;
+const SERVICES = CITY.services;
+const { police: POLICE, health: HEALTH, birthRegistration: BIRTH_REGISTRATION } = CITY;
 type Who = { token: string; person: Person };
 
 let fed: TestFederation;
@@ -24,7 +26,7 @@ let healthAnswerer: Who;
 let officer: Who;
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', SERVICES]);
+  fed = await startTestFederation(['gd', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
   const login = () => personWithToken(fed, 'gd', SERVICES);
   asker = await login();
@@ -123,7 +125,7 @@ test.serial('a question nothing answers goes to the authority, is answered, and 
 });
 
 test.serial('a question about a case goes to the authority handling it; about another person case it is refused', async (t) => {
-  const number = await closedCase(api, asker, officer);
+  const number = await closedCase(api, CITY, asker, officer);
   const asked = await ask(asker, { case_number: number, text: '我的电子证照什么时候可以下载？', to_staff: true });
   t.is(asked.status, 201, JSON.stringify(asked.json));
   t.like(asked.json, { state: 'queued', case_number: number, authority: POLICE, item: { code: BIRTH_REGISTRATION } });

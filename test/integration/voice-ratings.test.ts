@@ -11,9 +11,11 @@ import { casesApi, personWithToken, type CasesApi, type Reply } from '../helpers
 import type { Person } from '../helpers/flows.ts';
 import { runCli } from '../helpers/integration-extra.ts';
 import { until } from '../helpers/until.ts';
-import { closedCase, HEALTH, MINISTRY_OF_PUBLIC_SECURITY, outbox, POLICE } from '../helpers/voice-api.ts';
+import { closedCase, GUANGZHOU, MINISTRY_OF_PUBLIC_SECURITY, outbox } from '../helpers/voice-api.ts';
 
-const SERVICES = 'registries';
+const CITY = GUANGZHOU;
+const SERVICES = CITY.services;
+const { police: POLICE, health: HEALTH, birthRegistration: BIRTH_REGISTRATION } = CITY;
 type Who = { token: string; person: Person };
 
 let fed: TestFederation;
@@ -32,7 +34,7 @@ let supervisor: Who;
 let otherSupervisor: Who;
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', SERVICES]);
+  fed = await startTestFederation(['gd', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
   const login = () => personWithToken(fed, 'gd', SERVICES);
   applicant = await login();
@@ -94,7 +96,7 @@ const policeFigures = async (): Promise<Figures> => {
 test.serial(
   'a very dissatisfied rating with a complaint becomes a task; the authority calls back and rectifies; the rater sees the outcome',
   async (t) => {
-    const number = await closedCase(api, applicant, officer);
+    const number = await closedCase(api, CITY, applicant, officer);
     const given = await rate(applicant, {
       case_number: number,
       level: 1,
@@ -174,7 +176,7 @@ test.serial(
 );
 
 test.serial('bad ratings are refused with specific errors and change nothing', async (t) => {
-  const number = await closedCase(api, applicant, officer);
+  const number = await closedCase(api, CITY, applicant, officer);
   const before = (await mine(applicant)).length;
   problem(t, await rate(stranger, { case_number: number, level: 5 }), 403, 'not_your_case');
   problem(t, await rate(applicant, { case_number: number, level: 0 }), 400, 'invalid_request', /^level: /);
@@ -217,7 +219,7 @@ test.serial('bad ratings are refused with specific errors and change nothing', a
 });
 
 test.serial('an appeal against a mistaken rating: filed only by the handling authority, decided by its supervisor', async (t) => {
-  const number = await closedCase(api, applicant, officer);
+  const number = await closedCase(api, CITY, applicant, officer);
   const given = await rate(applicant, { case_number: number, level: 2, comment: '不满意' });
   t.is(given.status, 201, JSON.stringify(given.json));
   const ratingId = String(given.json.id);
@@ -288,7 +290,7 @@ test.serial('an appeal against a mistaken rating: filed only by the handling aut
   t.true(notices.some((n) => n.text.includes(number) && n.text.includes('误评') && n.reason.includes('申诉')));
 
   // A rejected appeal gives the task back to the authority.
-  const second = await closedCase(api, applicant, officer);
+  const second = await closedCase(api, CITY, applicant, officer);
   const bad = await rate(applicant, { case_number: second, level: 1 });
   const secondTask = (bad.json.task as { id: string; due_on: string }).id;
   await api.call('POST', `/staff/ratings/${String(bad.json.id)}/appeal`, { token: rectifier.token, body: { reason: '申请人情绪化评价' } });
@@ -330,7 +332,7 @@ test.serial('the public figures per authority and item match the ratings given, 
   const before = await policeFigures();
   const levels = [5, 4, 3, 2, 1];
   for (const level of levels) {
-    const number = await closedCase(api, applicant, officer);
+    const number = await closedCase(api, CITY, applicant, officer);
     t.is((await rate(applicant, { case_number: number, level })).status, 201);
   }
   const after = await policeFigures();
@@ -342,9 +344,9 @@ test.serial('the public figures per authority and item match the ratings given, 
   t.true(after.annulled >= 1, 'the upheld appeal');
   t.true(after.rectification.on_time >= 2 && after.rectification.rater_satisfied >= 1);
 
-  const stats = await api.call('GET', `/ratings/stats?item=11440100000101002C3070101005000`);
+  const stats = await api.call('GET', `/ratings/stats?item=${BIRTH_REGISTRATION}`);
   const item = (stats.json.authorities as { items: { code: string; figures: Figures }[] }[])[0]!.items[0]!;
-  t.is(item.code, '11440100000101002C3070101005000');
+  t.is(item.code, BIRTH_REGISTRATION);
   t.deepEqual(item.figures.by_level, after.by_level);
   t.false(JSON.stringify(stats.json).includes('不满意') && JSON.stringify(stats.json).includes('comment'), 'no comments in figures');
 
