@@ -11,7 +11,8 @@ import { casesApi, personWithToken, type CasesApi, type Reply } from '../helpers
 import type { Person } from '../helpers/flows.ts';
 import { runCli } from '../helpers/integration-extra.ts';
 import { until } from '../helpers/until.ts';
-import { closedCase, GUANGZHOU, MINISTRY_OF_PUBLIC_SECURITY, outbox } from '../helpers/voice-api.ts';
+import { supervisingAuthority } from '../../services/ratings/supervision.ts';
+import { closedCase, GUANGDONG_HEALTH, GUANGZHOU, MINISTRY_OF_PUBLIC_SECURITY, outbox } from '../helpers/voice-api.ts';
 
 const CITY = GUANGZHOU;
 const SERVICES = CITY.services;
@@ -28,9 +29,9 @@ let officer: Who;
 let rectifier: Who;
 /** Rectifies at the health commission: not the authority that handled the police's cases. */
 let healthRectifier: Who;
-/** Reviews appeals at the ministry, the police's superior. */
+/** Reviews appeals for the ministry, the police's superior: signs in at the national OP. */
 let supervisor: Who;
-/** A supervisor of another line (the health commission). */
+/** A supervisor of another line (the province's health commission, the city's health commission's superior). */
 let otherSupervisor: Who;
 
 test.before(async () => {
@@ -43,19 +44,18 @@ test.before(async () => {
     'gd trusted with service tokens',
     60_000,
   );
-  [stranger, officer, rectifier, healthRectifier, supervisor, otherSupervisor] = await Promise.all([
-    login(),
-    login(),
-    login(),
-    login(),
-    login(),
-    login(),
-  ]);
+  [stranger, officer, rectifier, healthRectifier, otherSupervisor] = await Promise.all([login(), login(), login(), login(), login()]);
+  supervisor = await personWithToken(fed, 'national', SERVICES);
+  await until(
+    async () => (await api.call('GET', '/me', { token: supervisor.token })).status === 200,
+    'national trusted with service tokens',
+    60_000,
+  );
   await api.grant(officer.person.id_number, POLICE, 'decider,sender');
   await api.grant(rectifier.person.id_number, POLICE, 'rectifier');
   await api.grant(healthRectifier.person.id_number, HEALTH, 'rectifier');
   await api.grant(supervisor.person.id_number, MINISTRY_OF_PUBLIC_SECURITY, 'supervisor');
-  await api.grant(otherSupervisor.person.id_number, HEALTH, 'supervisor');
+  await api.grant(otherSupervisor.person.id_number, GUANGDONG_HEALTH, 'supervisor');
 });
 test.after.always(async () => {
   await fed?.close();
@@ -326,6 +326,13 @@ test.serial('an appeal against a mistaken rating: filed only by the handling aut
   t.like(scheduled.json, { state: 'rectifying', resolution: 'fixed_by_date', fix_by: '2099-12-31' });
   const done = await step(rectifier, secondTask, 'complete_fix', { note: '材料清单已更新，培训已完成。' });
   t.like(done.json, { state: 'resolved' });
+});
+
+test('the supervising authority is the same department one tier up, known here though another platform keeps it', async (t) => {
+  const db = fed.host.entities.find((e) => e.entity.id === SERVICES)!.runtime.db;
+  t.is(await supervisingAuthority(db, HEALTH), GUANGDONG_HEALTH, "Guangdong's health commission, not the national one");
+  t.is(await supervisingAuthority(db, POLICE), MINISTRY_OF_PUBLIC_SECURITY, 'no provincial police: the ministry');
+  t.is(await supervisingAuthority(db, MINISTRY_OF_PUBLIC_SECURITY), MINISTRY_OF_PUBLIC_SECURITY, 'national: its own supervisors');
 });
 
 test.serial('the public figures per authority and item match the ratings given, also from gov-id ratings stats', async (t) => {
