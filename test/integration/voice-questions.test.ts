@@ -9,11 +9,14 @@ import test, { type ExecutionContext } from 'ava';
 import { startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { casesApi, personWithToken, type CasesApi, type Reply } from '../helpers/cases-api.ts';
 import type { Person } from '../helpers/flows.ts';
+import { pullCatalogFeed } from '../helpers/catalog-feeds.ts';
 import { until } from '../helpers/until.ts';
 import { closedCase, GUANGZHOU, outbox } from '../helpers/voice-api.ts';
 
 const CITY = GUANGZHOU;
 const SERVICES = CITY.services;
+/** 医师执业注册 at 广东省卫生健康委员会: the province's item. */
+const PROVINCE_ITEM = '11440000000106044M2010106002000';
 const { police: POLICE, health: HEALTH, birthRegistration: BIRTH_REGISTRATION } = CITY;
 type Who = { token: string; person: Person };
 
@@ -26,7 +29,7 @@ let healthAnswerer: Who;
 let officer: Who;
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', 'registries', SERVICES]);
+  fed = await startTestFederation(['gd', 'registries', 'gd-services', SERVICES]);
   api = casesApi(fed, SERVICES);
   const login = () => personWithToken(fed, 'gd', SERVICES);
   asker = await login();
@@ -136,6 +139,9 @@ test.serial('a question about a case goes to the authority handling it; about an
   problem(t, await ask(neighbour, { item_code: BIRTH_REGISTRATION, text: '<script>alert(1)</script>' }), 400, 'markup_not_allowed');
   problem(t, await ask(neighbour, { item_code: BIRTH_REGISTRATION, text: '   ' }), 400, 'invalid_request', /text: required/);
   problem(t, await ask(neighbour, { item_code: 'NO-SUCH-ITEM', text: '有这个事项吗' }), 404, 'not_found');
+  // An item the province handles, held here by the feed: its questions go to the province's entity.
+  await pullCatalogFeed(fed, SERVICES);
+  problem(t, await ask(neighbour, { item_code: PROVINCE_ITEM, text: '医师执业注册要多久？' }), 409, 'handled_elsewhere', /gd/);
   problem(t, await api.call('GET', `/my/questions/${String(asked.json.id)}`, { token: neighbour.token }), 403, 'not_your_question');
   t.is((await myQuestions(neighbour)).length, before, 'nothing was recorded');
   problem(
