@@ -11,18 +11,22 @@ import { UserAgent, findForm, type Page } from '../helpers/user-agent.ts';
 import { newPerson, registerOnPage, type Person } from '../helpers/flows.ts';
 import { PASSWORD, serviceToken } from '../helpers/service-tokens.ts';
 import { casesApi, type CasesApi } from '../helpers/cases-api.ts';
+import { pullCatalogFeed } from '../helpers/catalog-feeds.ts';
 import { until } from '../helpers/until.ts';
 import { closedCase, MINISTRY_OF_PUBLIC_SECURITY, NANJING } from '../helpers/voice-api.ts';
 
 const CITY = NANJING;
 const SERVICES = CITY.services;
+/** 江苏省高层次人才认定: the province's item, held at Nanjing's services entity through the feed. */
+const PROVINCE_ITEM = '11320000000103078G2070103009000';
 const { police: POLICE, birthRegistration: BIRTH_REGISTRATION } = CITY;
 let fed: TestFederation;
 let api: CasesApi;
 let nj: string;
 
 test.before(async () => {
-  fed = await startTestFederation(['js', 'nj', 'registries']);
+  fed = await startTestFederation(['js', 'nj', 'registries', 'js-services']);
+  await pullCatalogFeed(fed, 'nj-services');
   api = casesApi(fed, SERVICES);
   nj = fed.url('nj');
 });
@@ -124,7 +128,12 @@ test.serial('rate, rectify, see the outcome; ask and be answered — through the
   const notices = await applicant.ua.navigate(`${nj}/my/notices`);
   t.regex(text(notices), /为何收到：您对办件 .* 作出了投诉/);
 
-  // 我要问: a question no answer covers goes to staff; the answer shows in my questions.
+  // 我要问 from the guide of an item Nanjing handles; the province's item, held here, offers none.
+  t.regex((await applicant.ua.navigate(`${nj}/items/${BIRTH_REGISTRATION}`)).html, /href="\/ask\?item=/);
+  const held = await applicant.ua.navigate(`${nj}/items/${PROVINCE_ITEM}`);
+  t.regex(text(held), /江苏/);
+  t.notRegex(held.html, /href="\/ask\?item=/);
+  // A question no answer covers goes to staff; the answer shows in my questions.
   const ask = await applicant.ua.navigate(`${nj}/ask?item=${BIRTH_REGISTRATION}`);
   t.regex(text(ask), /关于“出生登记”/);
   const asked = await applicant.ua.submit(ask, '/ask', { text: '孩子在外省出生，父母户籍在南京，能在南京办理出生登记吗？', to_staff: '1' });
