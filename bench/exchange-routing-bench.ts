@@ -21,7 +21,7 @@ import { startTestFederation } from '../test/helpers/test-federation.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { relyingParty } from '../test/helpers/flows.ts';
 import { casesApi, personWithToken } from '../test/helpers/cases-api.ts';
-import { closedCase, POLICE } from '../test/helpers/voice-api.ts';
+import { closedCase, GUANGZHOU } from '../test/helpers/voice-api.ts';
 import { PASSWORD } from '../test/helpers/service-tokens.ts';
 import { consentAt, dataAccessDetail, requestData, trustMarksHeld, type DataRequestBody } from '../test/helpers/exchange-flows.ts';
 import { ascending, ms, percentile, processCpuMs, round, storage, type BenchOptions, type Figures } from './measure.ts';
@@ -38,14 +38,14 @@ export async function exchangeRoutingBenchmark(opts: BenchOptions): Promise<Figu
     const holder = fed.url('gz-services');
     const api = casesApi(fed, 'gz-services');
     const officer = await personWithToken(fed, 'gz', 'gz-services');
-    await api.grant(officer.person.id_number, POLICE, 'decider,sender');
+    await api.grant(officer.person.id_number, GUANGZHOU.police, 'decider,sender');
     const rp = await relyingParty(fed, 'zj');
 
     console.log(`${persons} persons registered at gz, each with a closed case there and a standing consent given at zj`);
     const asks: DataRequestBody[] = [];
     for (let i = 0; i < persons; i++) {
       const applicant = await personWithToken(fed, 'gz', 'gz-services');
-      const number = await closedCase(api, applicant, officer);
+      const number = await closedCase(api, GUANGZHOU, applicant, officer);
       const detail = (requester: string) =>
         dataAccessDetail({
           holder,

@@ -26,7 +26,7 @@ import { verifyLogBundle } from '../../services/exchange/log-bundle.ts';
 import { bundleChainValidator } from '../../cli/exchange-command.ts';
 import { materializeTrustAnchor, topologyTrustAnchor } from '../../federation/authority-endpoints.ts';
 import { casesApi, personWithToken } from '../helpers/cases-api.ts';
-import { closedCase, POLICE } from '../helpers/voice-api.ts';
+import { closedCase, GUANGZHOU } from '../helpers/voice-api.ts';
 import { randomUUID } from 'node:crypto';
 import { postAsEntity } from '../../infra/entity-request.ts';
 import { callAdmin } from '../../infra/admin-client.ts';
@@ -337,10 +337,10 @@ test("zj's node reads the result of the person's case at gz, routed through nati
   const api = casesApi(fed, 'gz-services');
   const applicant = await personWithToken(fed, 'gz', 'gz-services');
   const officer = await personWithToken(fed, 'gz', 'gz-services');
-  await api.grant(officer.person.id_number, POLICE, 'decider,sender');
-  const number = await closedCase(api, applicant, officer);
+  await api.grant(officer.person.id_number, GUANGZHOU.police, 'decider,sender');
+  const number = await closedCase(api, GUANGZHOU, applicant, officer);
   const other = await personWithToken(fed, 'gz', 'gz-services');
-  const othersCase = await closedCase(api, other, officer);
+  const othersCase = await closedCase(api, GUANGZHOU, other, officer);
 
   const attributes = ['case_number', 'outcome', 'result_name'];
   const results = (caseNumber: string) => facts({ holder: gz, dataset: 'case-results', attributes, item: undefined, case: caseNumber });
