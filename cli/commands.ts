@@ -41,6 +41,7 @@ const OPTIONS = {
   authority: { type: 'string' },
   role: { type: 'string' },
   item: { type: 'string' },
+  op: { type: 'string' },
   audience: { type: 'string' },
   nonce: { type: 'string' },
   'require-key-binding': { type: 'boolean' },
@@ -335,6 +336,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     synopsis: '--entity ID [--authority CODE] [--item CODE]',
     summary: 'supervision: cases received, closed, overdue and\ntime against the promised limit, per authority and item',
     run: (c) => import('./cases-command.ts').then((m) => m.caseStats(c)),
+  },
+  {
+    words: 'demo story',
+    synopsis: '[--entity SERVICES] [--op OP]',
+    summary:
+      'run the cases story against the running demo over HTTP:\nregister, apply, correct, decide in parallel, close;\nexit status 0 only if every step answers as expected',
+    run: (c) => import('./demo-story-command.ts').then((m) => m.demoStory(c)),
   },
   {
     words: 'ratings stats',

@@ -22,6 +22,7 @@ import { checkedMetricsToken, METRICS_PATH, metricsEndpoint } from '../infra/met
 import { measuringRequests } from '../infra/request-metrics.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
+import { casesPlatform } from './cases-platform.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
 import { isFederationAuthority, watchAuthorityConfig, type AuthorityConfigSource } from '../federation/authority-config.ts';
 import {
@@ -417,6 +418,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         feedSource: parent ? topology.nearestServices(parent).url : null,
         resolveServicesKeys: async (id, opts) => ((await servicesEntities.pathOf(id)) ? servicesKeys(id, opts) : null),
         feedIntervalMs: CATALOG_FEED_INTERVAL_MS,
+        cases: casesPlatform(topology, entity.platform),
       },
       licenseTrust: licenseTrust(topology, fetcher),
     });

@@ -11,6 +11,10 @@
  */
 import { idNumberCheckDigit, usccCheckCharacter } from '../infra/identifiers.ts';
 
+/** A case number of the right form (its check character right) and an item the demo catalog has. */
+const CASE_NUMBER = 'GZ-20261204-000042-J';
+const CASE_ITEM = '11440100000106040E3010106002000';
+
 export type EntityKind = 'op' | 'portal' | 'services';
 
 /** Where a request gets its live browser state from (fuzz/browser-sessions.ts). */
@@ -251,6 +255,35 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
         session: 'portal',
       }),
       ep('GET', '/staff/rectifications/:id', 'none', [f('id', ['1'], { in: 'path' })], { session: 'portal' }),
+      // 在线申请, 我的办件, 办件查询, 工作台 (docs/cases.md).
+      ep('GET', '/apply/:code', 'none', [f('code', [CASE_ITEM], { in: 'path' })], { session: 'portal' }),
+      ep('POST', '/apply/:code', 'form', [f('code', [CASE_ITEM], { in: 'path' }), f('csrf', ['x']), f('key', ['k-12345678'])], {
+        session: 'portal',
+      }),
+      ep('GET', '/my-cases', 'none', [lang], { session: 'portal' }),
+      ep('GET', '/my-cases/:number', 'none', [f('number', [CASE_NUMBER], { in: 'path' })], { session: 'portal' }),
+      ep('POST', '/my-cases/:number/withdraw', 'form', [f('number', [CASE_NUMBER], { in: 'path' }), f('csrf', ['x'])], {
+        session: 'portal',
+      }),
+      ep('GET', '/track', 'none', [lang]),
+      ep(
+        'POST',
+        '/track',
+        'form',
+        [f('csrf', ['x']), f('number', [CASE_NUMBER]), f('phone_tail', ['1234']), f('query_code', ['ABCDEFGH'])],
+        {
+          session: 'portal',
+        },
+      ),
+      ep('GET', '/workbench', 'none', [f('status', ['all', 'due_soon', 'overdue'])], { session: 'portal' }),
+      ep('GET', '/workbench/cases/:number', 'none', [f('number', [CASE_NUMBER], { in: 'path' })], { session: 'portal' }),
+      ep(
+        'POST',
+        '/workbench/cases/:number/:action',
+        'form',
+        [f('number', [CASE_NUMBER], { in: 'path' }), f('action', ['accept', 'decide'], { in: 'path' }), f('csrf', ['x'])],
+        { session: 'portal' },
+      ),
       // The e-license pages (docs/licenses.md).
       ep('GET', '/licenses/verify', 'none', [jwt('license'), lang]),
       ep('POST', '/licenses/verify', 'form', [f('csrf', ['x']), jwt('license'), f('audience', entityIds), f('nonce', ['n']), lang], {
@@ -334,6 +367,48 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ep('POST', '/ratings', 'json', [f('case_number', ['GZ-20261204-000042-7']), f('level', ['1'])]),
       ep('POST', '/questions', 'json', [f('item_code', ['11440100000101002C3070101005000']), f('text', ['出生登记要带什么材料'])]),
       ep('GET', '/admin/voice/limits', 'none', [], { authorization: 'admin' }),
+      // Applications and cases (docs/cases.md).
+      ep('POST', '/cases/uploads', 'none', [], { authorization: 'access-token' }),
+      ep(
+        'POST',
+        '/cases',
+        'json',
+        [f('item_code', [CASE_ITEM]), f('delivery', ['electronic', 'mail', 'pickup']), f('item_version', ['1'])],
+        { authorization: 'access-token' },
+      ),
+      ep('GET', '/cases/mine', 'none', [f('limit', ['1', '50'])], { authorization: 'access-token' }),
+      ep('GET', '/cases/published', 'none', [f('authority', ['11440100000106040E']), f('limit', ['10'])]),
+      ep('POST', '/cases/lookup', 'json', [f('number', [CASE_NUMBER]), f('phone_tail', ['1234']), f('query_code', ['ABCDEFGH'])]),
+      ep('GET', '/cases/:number', 'none', [f('number', [CASE_NUMBER], { in: 'path' })], { authorization: 'access-token' }),
+      ep('POST', '/cases/:number/withdraw', 'json', [f('number', [CASE_NUMBER], { in: 'path' }), f('reason', ['x'])], {
+        authorization: 'access-token',
+      }),
+      ep('GET', '/staff/queue', 'none', [f('status', ['all', 'due_soon', 'overdue'])], { authorization: 'access-token' }),
+      ep('GET', '/staff/cases/:number', 'none', [f('number', [CASE_NUMBER], { in: 'path' })], { authorization: 'access-token' }),
+      ep(
+        'POST',
+        '/staff/cases/:number/:action',
+        'json',
+        [f('number', [CASE_NUMBER], { in: 'path' }), f('action', ['accept', 'decide'], { in: 'path' }), f('outcome', ['approved'])],
+        { authorization: 'access-token' },
+      ),
+      ep(
+        'POST',
+        '/admin/staff/grants',
+        'json',
+        [f('id_number', SYNTHETIC.idNumbers), f('authority', ['11440100000106040E']), f('role', ['reviewer'])],
+        {
+          authorization: 'admin',
+        },
+      ),
+      ep('GET', '/admin/cases/stats', 'none', [f('authority', ['11440100000106040E'])], { authorization: 'admin' }),
+      ep('POST', '/demo/cases/:number/age', 'json', [f('number', [CASE_NUMBER], { in: 'path' }), f('days', ['1'])]),
+      // Cross-region hand-offs between services entities (docs/cases.md).
+      ep('POST', '/case-handoffs', 'json', [jwt('handoff')], { authorization: 'entity-assertion' }),
+      ep('POST', '/case-handoffs/view', 'json', [f('number', [CASE_NUMBER]), f('view', ['applicant', 'public'])], {
+        authorization: 'entity-assertion',
+      }),
+      ep('POST', '/case-handoffs/supply', 'json', [f('number', [CASE_NUMBER])], { authorization: 'entity-assertion' }),
       // E-licenses (docs/licenses.md).
       ep('GET', '/licenses/types', 'none', []),
       ep('POST', '/licenses/verify', 'json', [jwt('license'), f('audience', entityIds), f('nonce', ['n'])]),

@@ -39,6 +39,7 @@ import { legalPersonFacts, populationFacts } from './exchange/registry-datasets.
 import { caseResults } from './exchange/case-results-dataset.ts';
 import { licenseDatasets } from './exchange/license-datasets.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
+import type { CrossRegion, RecordFetcher } from './cases/case-context.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
 import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
 import { caseResultMaker, licenceShelf } from './licenses/license-bridges.ts';
@@ -67,6 +68,8 @@ export interface ServicesPlatform {
   resolveServicesKeys: EntityKeyResolver;
   /** How often the feed is pulled (milliseconds). */
   feedIntervalMs: number;
+  /** Where staff log in and which platform handles whose items (docs/cases.md). */
+  cases: { staffIssuers: string[]; handlerOf: CrossRegion['handlerOf']; sameProvince: CrossRegion['sameProvince'] };
 }
 
 export interface ServicesInstance {
@@ -216,7 +219,14 @@ export async function createServicesApp({
     outbox,
     access,
     makeResult: caseResultMaker(licenses.registry, runtime.self.url),
-    ...(platform ? { platform: platform.catalog.code } : {}),
+    fetchRecord: (r: Parameters<RecordFetcher>[0]) => node.requesting.request(r),
+    ...(platform
+      ? {
+          platform: platform.catalog.code,
+          staffIssuers: platform.cases.staffIssuers,
+          crossRegion: { ...platform.cases, resolveServicesKeys: platform.resolveServicesKeys },
+        }
+      : {}),
   };
   const caseRoutes = casesRouter(cases);
   app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
