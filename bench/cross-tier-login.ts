@@ -44,8 +44,7 @@ import {
   type BenchOptions,
   type Figures,
 } from './measure.ts';
-import type { Database, Transaction } from '../infra/database.ts';
-import type { KeyValueStore } from '../infra/key-value-store.ts';
+import { instrumentStores, type StoreUse } from './store-use.ts';
 
 const PASSWORD = 'Bench-cross-1';
 const TARGET_ADDED_MS = 60;
@@ -90,57 +89,9 @@ class TimedAgent extends UserAgent {
   }
 }
 
-// ---- every statement and key-value operation of each entity, counted --------------------------
+// ---- every statement and key-value operation of each entity, counted (store-use.ts) ----------
 
-interface StoreUse {
-  /** Statements, inside transactions too (BEGIN and COMMIT not counted). */
-  sql: number;
-  tx: number;
-  /** Time in the database: statements outside transactions plus whole transactions (queueing included). */
-  dbMs: number;
-  kv: number;
-  kvMs: number;
-}
 let storeUse: Map<string, StoreUse> | null = null;
-const use = (id: string) => {
-  const m = storeUse!;
-  if (!m.has(id)) m.set(id, { sql: 0, tx: 0, dbMs: 0, kv: 0, kvMs: 0 });
-  return m.get(id)!;
-};
-
-async function timedStore<T>(id: string, kind: 'sql' | 'tx' | 'inner' | 'kv', fn: () => Promise<T>): Promise<T> {
-  if (!storeUse) return fn();
-  const u = use(id);
-  u[kind === 'kv' ? 'kv' : kind === 'tx' ? 'tx' : 'sql']++;
-  const t0 = performance.now();
-  try {
-    return await fn();
-  } finally {
-    const dt = performance.now() - t0;
-    if (kind === 'kv') u.kvMs += dt;
-    else if (kind !== 'inner') u.dbMs += dt;
-  }
-}
-
-/** Wraps the entity's database and key-value store objects (the ones its components hold). */
-function instrument(id: string, db: Database, kv: KeyValueStore) {
-  const query = db.query.bind(db);
-  const transaction = db.transaction.bind(db);
-  db.query = ((sql: string, params?: unknown[]) => timedStore(id, 'sql', () => query(sql, params))) as Database['query'];
-  db.transaction = (<T>(fn: (tx: Transaction) => Promise<T>) =>
-    timedStore(id, 'tx', () =>
-      transaction((tx) =>
-        fn({
-          exec: (sql) => tx.exec(sql),
-          query: ((sql: string, params?: unknown[]) => timedStore(id, 'inner', () => tx.query(sql, params))) as Transaction['query'],
-        }),
-      ),
-    )) as Database['transaction'];
-  for (const m of ['get', 'set', 'setIfAbsent', 'take', 'del', 'incr', 'addToSet', 'members', 'ttl', 'publish'] as const) {
-    const f = (kv[m] as (...args: unknown[]) => Promise<unknown>).bind(kv);
-    (kv as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => timedStore(id, 'kv', () => f(...args));
-  }
-}
 
 // ---- one measured flow ------------------------------------------------------------------------
 
@@ -254,7 +205,7 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
     throw err;
   }
   try {
-    for (const h of fed.host.entities) instrument(h.entity.id, h.runtime.db, h.runtime.kv);
+    for (const h of fed.host.entities) instrumentStores(h.entity.id, h.runtime.db, h.runtime.kv, () => storeUse);
     const gz = opSite(fed, 'gz');
     const zj = opSite(fed, 'zj');
     const warm = [opSite(fed, 'sz'), opSite(fed, 'js')];

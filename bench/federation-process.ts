@@ -13,8 +13,10 @@ import { parseTopology } from '../federation/topology.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { FederationAddresses } from '../test/helpers/flows.ts';
 import type { Argon2Verify, LoopResult } from './measure.ts';
+import type { StoreUse } from './store-use.ts';
 
-type Question = { kind: 'cpu' } | { kind: 'argon2'; verifies: number } | { kind: 'profile'; name: string } | { kind: 'profile-end' };
+type Question =
+  { kind: 'cpu' } | { kind: 'store' } | { kind: 'argon2'; verifies: number } | { kind: 'profile'; name: string } | { kind: 'profile-end' };
 export type ServerQuestion = Question & { id: number };
 export type ServerAnswer = { id: number; value: unknown } | { id: number; error: string };
 export interface FederationReady {
@@ -26,6 +28,8 @@ export interface FederationProcess {
   fed: FederationAddresses;
   /** User plus system CPU time of the server process so far, in milliseconds. */
   cpuMs(): Promise<number>;
+  /** Storage operations of all its entities so far. */
+  storeUse(): Promise<StoreUse>;
   /** argon2id verify time at the project's parameters, measured in the server process. */
   argon2Verify(verifies: number): Promise<Argon2Verify>;
   /** With BENCH_PROFILE set, profiles the server process until the function returned is called. */
@@ -37,8 +41,9 @@ const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url))
 
 /** Starts the entities (with their superiors) in a child process, `env` added to its environment; resolves once they all listen. */
 export async function startFederationProcess(ids: string[], env: NodeJS.ProcessEnv = {}): Promise<FederationProcess> {
+  // As gov-id runs its servers (bin/gov-id.js).
   const child = fork(SERVER, ids, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--experimental-async-context-frame', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
@@ -72,6 +77,7 @@ export async function startFederationProcess(ids: string[], env: NodeJS.ProcessE
   return {
     fed: { topology, config: ready.config, url: (id) => topology.get(id).url },
     cpuMs: async () => (await ask({ kind: 'cpu' })) as number,
+    storeUse: async () => (await ask({ kind: 'store' })) as StoreUse,
     argon2Verify: async (verifies) => (await ask({ kind: 'argon2', verifies })) as Argon2Verify,
     async profile(name) {
       await ask({ kind: 'profile', name });
@@ -85,19 +91,48 @@ export async function startFederationProcess(ids: string[], env: NodeJS.ProcessE
   };
 }
 
+/** Storage round trips per operation of a loop. */
+export interface StorePerOp {
+  /** SQL statements (inside transactions too) and transactions. */
+  sql: number;
+  tx: number;
+  /** Round trips to the database: statements, and BEGIN and COMMIT of transactions. */
+  db: number;
+  kv: number;
+}
+
 /**
- * A timed loop with the server's CPU time read before and after it (milliseconds per successful
- * operation), and profiled in the server process when BENCH_PROFILE is set.
+ * A timed loop with the server's CPU time and storage operations read before and after it (per
+ * successful operation), and profiled in the server process when BENCH_PROFILE is set. Failed
+ * operations count in the storage figures too: the loops compared have none.
  */
 export async function withServerCpu(
   server: FederationProcess,
   name: string,
   loop: () => Promise<LoopResult>,
-): Promise<{ loop: LoopResult; cpuMsPerOp: number }> {
+): Promise<{ loop: LoopResult; cpuMsPerOp: number; storePerOp: StorePerOp }> {
   const stopProfile = await server.profile(name);
+  const store0 = await server.storeUse();
   const cpu0 = await server.cpuMs();
   const result = await loop();
   const cpuMsPerOp = ((await server.cpuMs()) - cpu0) / result.ok;
+  const store1 = await server.storeUse();
   await stopProfile();
-  return { loop: result, cpuMsPerOp };
+  const per = (k: 'sql' | 'tx' | 'kv') => (store1[k] - store0[k]) / result.ok;
+  return { loop: result, cpuMsPerOp, storePerOp: { sql: per('sql'), tx: per('tx'), db: per('sql') + 2 * per('tx'), kv: per('kv') } };
 }
+
+/** A loop's storage figures for its JSON line: `server_sql_statements_per_<op>` and so on. */
+export function storeFigures(op: string, s: StorePerOp): Record<string, number> {
+  const r = (x: number) => Number(x.toFixed(2));
+  return {
+    [`server_sql_statements_per_${op}`]: r(s.sql),
+    [`server_transactions_per_${op}`]: r(s.tx),
+    [`server_database_round_trips_per_${op}`]: r(s.db),
+    [`server_kv_operations_per_${op}`]: r(s.kv),
+  };
+}
+
+/** The same, for reading. */
+export const storeLine = (s: StorePerOp) =>
+  `storage per operation: ${s.sql.toFixed(1)} SQL statements, ${s.tx.toFixed(1)} transactions (${s.db.toFixed(1)} database round trips), ${s.kv.toFixed(1)} key-value operations`;

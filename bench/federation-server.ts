@@ -2,15 +2,19 @@
  * The federation a benchmark loads, in a process of its own (as in a deployment, and so that the
  * CPU time it reports is the servers' alone). Started by bench/federation-process.ts with the IDs
  * of the entities to run; answers its questions over IPC: this process's CPU time, argon2id
- * verify times measured here, on the cores the servers use, and CPU profiles of a stretch.
+ * verify times measured here, on the cores the servers use, the storage operations of its
+ * entities so far (store-use.ts), and CPU profiles of a stretch.
  */
 import { startTestFederation } from '../test/helpers/test-federation.ts';
 import { argon2Verify, processCpuMs } from './measure.ts';
 import { startCpuProfile } from './cpu-profile.ts';
+import { addStoreUse, instrumentStores, noStoreUse, type StoreUse } from './store-use.ts';
 import type { FederationReady, ServerAnswer, ServerQuestion } from './federation-process.ts';
 
 const ids = process.argv.slice(2);
 const fed = await startTestFederation(ids.length ? ids : undefined);
+const storeUse = new Map<string, StoreUse>();
+for (const h of fed.host.entities) instrumentStores(h.entity.id, h.runtime.db, h.runtime.kv, () => storeUse);
 
 let stopProfile: (() => Promise<void>) | undefined;
 
@@ -25,6 +29,8 @@ async function answer(question: ServerQuestion): Promise<unknown> {
       return null;
     case 'cpu':
       return processCpuMs();
+    case 'store':
+      return [...storeUse.values()].reduce(addStoreUse, noStoreUse());
     case 'argon2':
       return argon2Verify(question.verifies);
   }

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { oidc } from '../test/helpers/flows.ts';
-import { withServerCpu } from './federation-process.ts';
+import { storeFigures, storeLine, withServerCpu } from './federation-process.ts';
 import { startOpWithPeople } from './op-with-people.ts';
 import { argon2Figures, loopSettings, percentile, round, storage, timedLoop, type BenchOptions, type Figures } from './measure.ts';
 
@@ -30,6 +30,7 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
     console.log(
       `  = ${(refresh.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${refresh.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`,
     );
+    console.log(`  ${storeLine(refresh.storePerOp)}`);
     const cc = await withServerCpu(server, 'client-credentials', () =>
       timedLoop('client credentials', concurrency, length, async () => {
         await oidc.clientCredentialsGrant(rp.config);
@@ -38,6 +39,7 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
     console.log(
       `  = ${(cc.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${cc.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`,
     );
+    console.log(`  ${storeLine(cc.storePerOp)}`);
     return {
       storage: storage(),
       cores,
@@ -49,6 +51,7 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
       refresh_p50_ms: round(percentile(refresh.loop.latencies, 0.5)),
       refresh_p99_ms: round(percentile(refresh.loop.latencies, 0.99)),
       server_cpu_ms_per_refresh: round(refresh.cpuMsPerOp, 3),
+      ...storeFigures('refresh', refresh.storePerOp),
       client_credentials: cc.loop.ok,
       client_credentials_errors: cc.loop.errors,
       client_credentials_per_s: round(cc.loop.perSecond),
@@ -56,6 +59,7 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
       client_credentials_p50_ms: round(percentile(cc.loop.latencies, 0.5)),
       client_credentials_p99_ms: round(percentile(cc.loop.latencies, 0.99)),
       server_cpu_ms_per_client_credentials: round(cc.cpuMsPerOp, 3),
+      ...storeFigures('client_credentials', cc.storePerOp),
       ...argon2Figures(argon2),
     };
   } finally {

@@ -9,6 +9,8 @@ import { configFromEnv } from '../infra/config.ts';
 export interface BenchOptions {
   /** A handful of operations, to show that the benchmark still runs; its figures mean nothing. */
   smoke: boolean;
+  /** `--entries N`: the size of the registry benchmark's registry. */
+  entries?: number;
   /** How long a timed run lasts, for the benchmarks that take it (soak: `--minutes`). */
   minutes?: number;
   /** Operations started per second, for the benchmarks that take it (soak: `--rate`). */

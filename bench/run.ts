@@ -19,6 +19,7 @@ import { exchangeRoutingBenchmark } from './exchange-routing-bench.ts';
 import { casesBenchmark } from './cases.ts';
 import { SOAK_DEFAULTS, soakBenchmark } from './soak.ts';
 import { exchangeBenchmark } from './exchange.ts';
+import { registryBenchmark } from './registry.ts';
 
 const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => Promise<Figures>; onlyByName?: boolean }> = {
   login: { about: 'password logins at one OP (code flow with PKCE), server CPU per login, argon2id verify time', run: loginBenchmark },
@@ -37,24 +38,24 @@ const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => P
     about: 'e-license verifications per second from a warm chain cache, server CPU per verification; exchange-routing',
     run: exchangeBenchmark,
   },
+  registry: {
+    about: 'the registry of homes filled to 10⁷ entries (--entries N): lookup p50/p99, publications per second',
+    run: registryBenchmark,
+  },
   soak: {
     about: `mixed traffic at --rate R per second (default ${SOAK_DEFAULTS.rate}) for --minutes N (default ${SOAK_DEFAULTS.minutes}): errors, latency, memory over time`,
     run: soakBenchmark,
     onlyByName: true,
   },
 };
-const NOT_YET = { registry: 'lookups in the registry of homes' };
-
-const USAGE = `npm run bench -- <name>|all [--smoke] [--minutes N] [--rate R]
+const USAGE = `npm run bench -- <name>|all [--smoke] [--entries N] [--minutes N] [--rate R]
 
 ${Object.entries(BENCHMARKS)
   .map(([name, b]) => `  ${name.padEnd(12)} ${b.about}`)
   .join('\n')}
-${Object.entries(NOT_YET)
-  .map(([name, about]) => `  ${name.padEnd(12)} (not yet) ${about}`)
-  .join('\n')}
   all          every benchmark above but the soak, one after the other
   --smoke      a handful of operations each: shows that the benchmarks run; figures not judged
+  --entries N  registry: entries to fill (default 10⁷ on PostgreSQL, 10⁵ on PGlite)
   --minutes N  soak: how long to run (minutes)
   --rate R     soak: operations started per second`;
 
@@ -65,6 +66,7 @@ function usageError(message: string): never {
 
 const OPTIONS = {
   smoke: { type: 'boolean', default: false },
+  entries: { type: 'string' },
   minutes: { type: 'string' },
   rate: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -83,9 +85,11 @@ if (values.help) {
 }
 const name = positionals[0] ?? 'all';
 if (positionals.length > 1) usageError('one benchmark name, or all');
-if (Object.hasOwn(NOT_YET, name)) usageError(`${name}: not yet built`);
 if (name !== 'all' && !Object.hasOwn(BENCHMARKS, name)) usageError(`${name}: no such benchmark`);
 if ((values.minutes !== undefined || values.rate !== undefined) && name !== 'soak') usageError('--minutes and --rate are the soak’s');
+const entries = values.entries === undefined ? undefined : Number(values.entries);
+if (entries !== undefined && !(Number.isInteger(entries) && entries >= 0))
+  usageError(`--entries: ${values.entries} is not a number of entries`);
 
 /** A positive number given as an option's value, or undefined when the option is absent. */
 function positive(option: string, raw: string | undefined): number | undefined {
@@ -101,7 +105,7 @@ const chosen = name === 'all' ? Object.keys(BENCHMARKS).filter((b) => !BENCHMARK
 for (const benchmark of chosen) {
   console.log(`\n== ${benchmark}${values.smoke ? ' (smoke)' : ''}`);
   try {
-    printFigures(benchmark, { smoke: values.smoke, ...(await BENCHMARKS[benchmark]!.run({ smoke: values.smoke, ...timing })) });
+    printFigures(benchmark, { smoke: values.smoke, ...(await BENCHMARKS[benchmark]!.run({ smoke: values.smoke, entries, ...timing })) });
   } catch (err) {
     failed++;
     console.error(`${benchmark} failed:`, err);

@@ -13,6 +13,7 @@ const OPTIONS = {
   entity: { type: 'string' },
   demo: { type: 'boolean' },
   port: { type: 'string' },
+  workers: { type: 'string' },
   name: { type: 'string' },
   to: { type: 'string' },
   'rep-id-number': { type: 'string' },
@@ -94,14 +95,15 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   {
     words: 'start',
-    synopsis: '[--topology FILE] [--data DIR]',
-    summary: 'start the whole federation (demo mode)',
+    synopsis: '[--workers N] [--topology FILE] [--data DIR]',
+    summary: 'start the whole federation (demo mode)\n(--workers: processes; default one per core on PostgreSQL and Redis, else one)',
     run: (c) => import('./host-commands.ts').then((m) => m.start(c)),
   },
   {
     words: 'serve',
-    synopsis: '--entity ID [--port N] [--topology FILE] [--data DIR] [--demo]',
-    summary: "serve one entity, as a deployment runs it\n(--port or GOV_ID_PORT: listen there, not on the topology's port)",
+    synopsis: '--entity ID [--port N] [--workers N] [--topology FILE] [--data DIR] [--demo]',
+    summary:
+      "serve one entity, as a deployment runs it\n(--port or GOV_ID_PORT: listen there, not on the topology's port;\n--workers: processes, as for start)",
     run: (c) => import('./host-commands.ts').then((m) => m.serve(c)),
   },
   {

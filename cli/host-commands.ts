@@ -1,6 +1,7 @@
 /** `gov-id start`, `serve` and `migrate`: the commands that host entities or prepare their databases. */
 import { loadTopology, type Topology } from '../federation/topology.ts';
 import { print, UsageError, type CommandContext } from './command.ts';
+import { isWorker, reportReady, superviseWorkers, workerPlan } from './workers.ts';
 
 export async function migrate(ctx: CommandContext): Promise<number> {
   const t = loadTopology(ctx.topologyPath);
@@ -39,19 +40,29 @@ function listenPort(value: string | undefined): number | undefined {
   return port;
 }
 
-/** Hosts the entities until SIGINT or SIGTERM. The server code loads only now: a usage error above never waits for it. */
-async function host({ config }: CommandContext, topology: Topology, ids: string[], demo: boolean, port?: number): Promise<number> {
+/**
+ * Hosts the entities until SIGINT or SIGTERM, in `--workers` processes (workers.ts). The server
+ * code loads only now: a usage error above never waits for it.
+ */
+async function host(ctx: CommandContext, topology: Topology, ids: string[], demo: boolean, port?: number): Promise<number> {
+  const { config } = ctx;
+  const workers = workerPlan(ctx.values.workers, config);
+  const header = (entities: number) =>
+    `gov-id ${topology.name}: ${entities} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}`;
+  if (workers.count > 1 && !isWorker()) return superviseWorkers(workers.count, header);
   const { startHost } = await import('./entity-host.ts');
   const host = await startHost({ ...config, topology, demo, ...(port ? { port } : {}) }, ids);
-  process.stdout.write(
-    `gov-id ${topology.name}: ${host.entities.length} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}\n`,
+  const lines = host.entities.map(
+    ({ entity, url }) => `  ${entity.kind.padEnd(8)} ${entity.id.padEnd(16)} ${entity.platform.padEnd(9)} ${url}`,
   );
-  for (const { entity, url } of host.entities)
-    process.stdout.write(`  ${entity.kind.padEnd(8)} ${entity.id.padEnd(16)} ${entity.platform.padEnd(9)} ${url}\n`);
+  if (isWorker()) reportReady(lines);
+  else process.stdout.write(`${header(lines.length)}${workers.note ? ` (${workers.note})` : ''}\n${lines.join('\n')}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await host.close();
+  // A worker's channel to the primary would keep it alive.
+  if (isWorker() && process.connected) process.disconnect();
   return 0;
 }

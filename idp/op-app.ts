@@ -26,6 +26,7 @@ import { ServicesClient } from './services-client.ts';
 import { ClientStore } from './oidc/client-store.ts';
 import { artifactAdapter, latestGrantId, ProtocolStateUnavailable, type FederationClientResolver } from './oidc/artifact-adapter.ts';
 import { rotationAllOrNothing } from './oidc/refresh-rotation.ts';
+import { currentProviderRequest } from './oidc/provider-request.ts';
 import { providerConfiguration, TTL } from './oidc/provider-config.ts';
 import { openidProviderMetadata } from './oidc/provider-metadata.ts';
 import { DEFAULT_ACR_URIS, type LoaLevel } from '../federation/loa.ts';
@@ -124,7 +125,7 @@ export async function createOp({
   const legalPersons = new LegalPersonAccounts(db, runtime.cipher, runtime.blindIndex, recognition?.publishHome);
   const recognized = new RecognizedAccounts(db, runtime.cipher, runtime.blindIndex);
   const [rpKey] = await loadKeys(db, runtime.cipher, 'rp', ['ES256']);
-  const directory = new AccountDirectory(accounts, legalPersons, recognized);
+  const directory = new AccountDirectory(accounts, legalPersons, recognized, currentProviderRequest);
   const clients = new ClientStore(db, runtime.cipher);
   const services = new ServicesClient(issuer, servicesUrl, () => runtime.keyRing.signingKey());
   const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);

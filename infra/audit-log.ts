@@ -4,7 +4,7 @@
  * Details must never carry ID numbers, phones or secrets: callers pass subjects and blind indexes.
  */
 import { createHash } from 'node:crypto';
-import type { Database, Queryable } from './database.ts';
+import { uniqueViolation, type Database, type Queryable } from './database.ts';
 import { canonicalJson } from './canonical-json.ts';
 
 export interface AuditEntry {
@@ -22,35 +22,119 @@ function entryHash(prev: string, seq: number, at: string, e: AuditEntry): string
     .digest('base64url');
 }
 
-export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
-  // Serializes writers of this schema's chain for the rest of the transaction.
-  await tx.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit'))");
-  const { rows } = await tx.query<{ seq: string; hash: string }>(
+/** The last entry of a chain. */
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+/** Serializes writers of this schema's chain until the transaction (or the statement) ends. */
+const CHAIN_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit'))";
+
+async function readHead(db: Queryable): Promise<Head | null> {
+  const { rows } = await db.query<{ seq: string; hash: string }>(
     'SELECT seq::text AS seq, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1',
   );
-  const prev = rows[0]?.hash ?? GENESIS;
-  const seq = rows[0] ? Number(rows[0].seq) + 1 : 1;
-  const at = new Date().toISOString();
-  // Hash what will be stored: the JSON round trip drops undefined values and turns dates into strings.
-  const detail = JSON.parse(JSON.stringify(entry.detail ?? {})) as Record<string, unknown>;
-  await tx.query(
-    'INSERT INTO audit_log (seq, at, event, subject, client_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [
-      seq,
-      at,
-      entry.event,
-      entry.subject ?? null,
-      entry.clientId ?? null,
-      JSON.stringify(detail),
-      prev,
-      entryHash(prev, seq, at, { ...entry, detail }),
-    ],
-  );
+  return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : null;
 }
+
+/** The rows that append `entries` after `head`, each hashing the one before. */
+function chained(head: Head | null, entries: AuditEntry[]): unknown[][] {
+  let prev = head?.hash ?? GENESIS;
+  let seq = head?.seq ?? 0;
+  return entries.map((entry) => {
+    seq++;
+    const at = new Date().toISOString();
+    // Hash what will be stored: the JSON round trip drops undefined values and turns dates into strings.
+    const detail = JSON.parse(JSON.stringify(entry.detail ?? {})) as Record<string, unknown>;
+    const hash = entryHash(prev, seq, at, { ...entry, detail });
+    const row = [seq, at, entry.event, entry.subject ?? null, entry.clientId ?? null, JSON.stringify(detail), prev, hash];
+    prev = hash;
+    return row;
+  });
+}
+
+const COLUMNS = 'INSERT INTO audit_log (seq, at, event, subject, client_id, detail, prev_hash, hash)';
+const TYPES = ['bigint', 'timestamptz', 'text', 'text', 'text', 'jsonb', 'text', 'text'];
+/** `($1::bigint, …), ($9::bigint, …)`: typed, as a SELECT from VALUES needs them. */
+const placeholders = (rows: unknown[][]) =>
+  rows.map((_, r) => `(${TYPES.map((type, c) => `$${r * TYPES.length + c + 1}::${type}`).join(', ')})`).join(', ');
+
+export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
+  await tx.query(CHAIN_LOCK);
+  const [row] = chained(await readHead(tx), [entry]);
+  await tx.query(`${COLUMNS} VALUES ${placeholders([row!])}`, row);
+}
+
+/**
+ * Appends entries of their own (recordAudit) in as few statements as it can: those of one
+ * process queue behind each other and are written together, in one INSERT, after the head this
+ * process last wrote. That head is a guess (other processes write the chain too); a wrong one
+ * makes the INSERT break the primary key and changes nothing, and the head is read again. The
+ * INSERT takes the chain's lock, so that appendAudit (reading the head under that lock within a
+ * caller's transaction) never meets a row written behind its back.
+ */
+class AuditWriter {
+  private head: Head | null | undefined;
+  private queue: { entry: AuditEntry; done: (err?: unknown) => void }[] = [];
+  private writing = false;
+
+  constructor(private readonly db: Database) {}
+
+  append(entry: AuditEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain() {
+    this.writing = true;
+    while (this.queue.length) {
+      const batch = this.queue.splice(0);
+      const err = await this.write(batch.map((b) => b.entry)).then(
+        () => undefined,
+        (e: unknown) => e ?? new Error('audit append failed'),
+      );
+      for (const b of batch) b.done(err);
+    }
+    this.writing = false;
+  }
+
+  private async write(entries: AuditEntry[]) {
+    for (let attempt = 0; attempt < GUESSES; attempt++) {
+      if (this.head === undefined) this.head = await readHead(this.db);
+      const rows = chained(this.head, entries);
+      try {
+        await this.db.query(
+          `WITH serialized AS (${CHAIN_LOCK}) ${COLUMNS} SELECT v.* FROM serialized, (VALUES ${placeholders(rows)}) AS v`,
+          rows.flat(),
+        );
+      } catch (err) {
+        this.head = undefined;
+        if (uniqueViolation(err) === 'audit_log_pkey') continue;
+        throw err;
+      }
+      const last = rows[rows.length - 1]!;
+      this.head = { seq: last[0] as number, hash: last[7] as string };
+      return;
+    }
+    // Other processes keep writing ahead of this one: the chain's lock, in a transaction of its own.
+    await this.db.transaction(async (tx) => {
+      for (const entry of entries) await appendAudit(tx, entry);
+    });
+  }
+}
+
+/** Wrong guesses of the head, in a row, before a writer waits for the chain's lock instead. */
+const GUESSES = 3;
+const writers = new WeakMap<Database, AuditWriter>();
 
 /** An entry of its own, for events that change nothing else (a failed login, a logout). */
 export async function recordAudit(db: Database, entry: AuditEntry): Promise<void> {
-  await db.transaction((tx) => appendAudit(tx, entry));
+  let writer = writers.get(db);
+  if (!writer) writers.set(db, (writer = new AuditWriter(db)));
+  await writer.append(entry);
 }
 
 export interface AuditRecord extends AuditEntry {

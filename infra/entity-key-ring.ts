@@ -9,7 +9,7 @@
  * tells the others on the entity's `entity-keys` channel, and each reloads at once; each also
  * reloads every `RELOAD_INTERVAL_MS`, for a message missed while the store was out.
  */
-import type { Database } from './database.ts';
+import type { Database, Queryable } from './database.ts';
 import type { FieldCipher } from './crypto.ts';
 import { DatabaseUnavailable } from './errors.ts';
 import type { KeyValueStore } from './key-value-store.ts';
@@ -49,11 +49,20 @@ export class EntityKeyRing {
     private readonly alg: SigningAlg,
   ) {}
 
-  /** Loads the ring, creating its first key when there is none. */
+  /**
+   * Loads the ring, creating its first key when there is none: under a lock, so that instances
+   * of one entity starting together (`--workers`) create one key, not one each.
+   */
   static async open(db: Database, cipher: FieldCipher, alg: SigningAlg = 'ES256'): Promise<EntityKeyRing> {
     const ring = new EntityKeyRing(db, cipher, alg);
     await ring.reload();
-    if (!ring.keys.some((k) => k.retiredAt === null)) await ring.insert(0);
+    if (ring.keys.some((k) => k.retiredAt === null)) return ring;
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${db.schema}:keys:${PURPOSE}`]);
+      const { rows } = await tx.query('SELECT 1 FROM entity_keys WHERE purpose = $1 AND retired_at IS NULL LIMIT 1', [PURPOSE]);
+      if (!rows.length) await ring.insertKey(tx, 0);
+    });
+    await ring.reload();
     return ring;
   }
 
@@ -69,13 +78,12 @@ export class EntityKeyRing {
     }));
   }
 
-  private async insert(leadSeconds: number): Promise<PrivateJwk> {
+  private async insertKey(db: Queryable, leadSeconds: number): Promise<PrivateJwk> {
     const jwk = await generateKey(this.alg);
-    await this.db.query(
+    await db.query(
       `INSERT INTO entity_keys (kid, purpose, alg, private_jwk, activates_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::int))`,
       [jwk.kid, PURPOSE, jwk.alg, this.cipher.encrypt(JSON.stringify(jwk), AAD), leadSeconds],
     );
-    await this.reload();
     return jwk;
   }
 
@@ -116,7 +124,8 @@ export class EntityKeyRing {
       `UPDATE entity_keys SET retired_at = now() + make_interval(secs => $2::int) WHERE purpose = $1 AND retired_at IS NULL`,
       [PURPOSE, leadSeconds + graceSeconds],
     );
-    const next = await this.insert(leadSeconds);
+    const next = await this.insertKey(this.db, leadSeconds);
+    await this.reload();
     // Committed already: should the announcement fail, the others catch up at their next reload.
     await this.peers?.kv
       .publish(ROTATED_CHANNEL, next.kid)

@@ -5,7 +5,7 @@
  * are a Redis Cluster hash tag, so all keys of one entity live on one slot and multi-key commands
  * (DEL of several keys, MULTI) stay legal.
  */
-import { ReplyError } from 'ioredis';
+import { ReplyError, type ChainableCommander } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import { StoreUnavailable } from './errors.ts';
@@ -30,15 +30,27 @@ export interface RateLimiter {
   delete(key: string): Promise<boolean>;
 }
 
+/** One write of a batch (`writeAll`): a value, or a member added to a set (as `addToSet`). */
+export type KeyValueWrite = { set: string; value: string; ttlSeconds?: number } | { addToSet: string; member: string; ttlSeconds: number };
+
 /**
  * Every operation of the Redis store rejects with StoreUnavailable when Redis cannot be reached,
- * at once rather than after retries (see openKeyValueStore).
+ * at once rather than after retries (see openKeyValueStore). Each operation is one round trip.
  */
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
+  /** Values of several keys (null where missing). */
+  getMany(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /** Several writes, applied together (a MULTI on Redis). */
+  writeAll(writes: KeyValueWrite[]): Promise<void>;
   /** Sets only when the key does not exist; true when it was set. */
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * setIfAbsent and a read of another key in one atomic step: whether `key` was set, and what
+   * `read` held at that moment (a one-time claim on a value).
+   */
+  setIfAbsentAndGet(key: string, value: string, ttlSeconds: number, read: string): Promise<{ set: boolean; value: string | null }>;
   /** Reads and deletes in one atomic step (one-time values). */
   take(key: string): Promise<string | null>;
   del(...keys: string[]): Promise<void>;
@@ -98,19 +110,52 @@ class MemoryStore implements KeyValueStore {
     return this.prefix + key;
   }
 
-  async get(key: string) {
+  // The operations call these, never each other: each is one operation of the store.
+  private read(key: string) {
     const e = this.backend.live(this.k(key));
     return typeof e?.value === 'string' ? e.value : null;
   }
 
-  async set(key: string, value: string, ttlSeconds?: number) {
+  private write(key: string, value: string, ttlSeconds?: number) {
     this.backend.entries.set(this.k(key), { value, expiresAt: expiry(ttlSeconds) });
+  }
+
+  private add(key: string, member: string, ttlSeconds: number) {
+    const e = this.backend.live(this.k(key));
+    const set = e?.value instanceof Set ? e.value : new Set<string>();
+    set.add(member);
+    this.backend.entries.set(this.k(key), { value: set, expiresAt: Math.max(e?.expiresAt ?? 0, expiry(ttlSeconds)) });
+  }
+
+  async get(key: string) {
+    return this.read(key);
+  }
+
+  async getMany(keys: string[]) {
+    return keys.map((key) => this.read(key));
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number) {
+    this.write(key, value, ttlSeconds);
+  }
+
+  async writeAll(writes: KeyValueWrite[]) {
+    for (const w of writes) {
+      if ('set' in w) this.write(w.set, w.value, w.ttlSeconds);
+      else this.add(w.addToSet, w.member, w.ttlSeconds);
+    }
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number) {
     if (this.backend.live(this.k(key))) return false;
-    await this.set(key, value, ttlSeconds);
+    this.write(key, value, ttlSeconds);
     return true;
+  }
+
+  async setIfAbsentAndGet(key: string, value: string, ttlSeconds: number, read: string) {
+    const set = !this.backend.live(this.k(key));
+    if (set) this.write(key, value, ttlSeconds);
+    return { set, value: this.read(read) };
   }
 
   async take(key: string) {
@@ -132,10 +177,7 @@ class MemoryStore implements KeyValueStore {
   }
 
   async addToSet(key: string, member: string, ttlSeconds: number) {
-    const e = this.backend.live(this.k(key));
-    const set = e?.value instanceof Set ? e.value : new Set<string>();
-    set.add(member);
-    this.backend.entries.set(this.k(key), { value: set, expiresAt: Math.max(e?.expiresAt ?? 0, expiry(ttlSeconds)) });
+    this.add(key, member, ttlSeconds);
   }
 
   async members(key: string) {
@@ -189,6 +231,13 @@ function outage(err: unknown): never {
   throw err instanceof Error && (!(err instanceof ReplyError) || NOT_NOW.test(err.message)) ? new StoreUnavailable(err) : err;
 }
 
+/** Runs a MULTI; its results in order, or the first command's error. */
+async function execAll(multi: ChainableCommander): Promise<unknown[]> {
+  const replies = (await multi.exec().catch(outage)) ?? [];
+  for (const [err] of replies) if (err) outage(err);
+  return replies.map(([, value]) => value);
+}
+
 class RedisStore implements KeyValueStore {
   constructor(
     private readonly redis: RedisClient,
@@ -204,13 +253,33 @@ class RedisStore implements KeyValueStore {
     return this.redis.get(this.k(key)).catch(outage);
   }
 
+  getMany(keys: string[]) {
+    return keys.length ? this.redis.mget(keys.map((key) => this.k(key))).catch(outage) : Promise.resolve([]);
+  }
+
   async set(key: string, value: string, ttlSeconds?: number) {
     if (ttlSeconds) await this.redis.set(this.k(key), value, 'EX', ttlSeconds).catch(outage);
     else await this.redis.set(this.k(key), value).catch(outage);
   }
 
+  async writeAll(writes: KeyValueWrite[]) {
+    const multi = this.redis.multi();
+    for (const w of writes) {
+      if ('set' in w) {
+        if (w.ttlSeconds) multi.set(this.k(w.set), w.value, 'EX', w.ttlSeconds);
+        else multi.set(this.k(w.set), w.value);
+      } else this.addingToSet(multi, w.addToSet, w.member, w.ttlSeconds);
+    }
+    await execAll(multi);
+  }
+
   async setIfAbsent(key: string, value: string, ttlSeconds: number) {
     return (await this.redis.set(this.k(key), value, 'EX', ttlSeconds, 'NX').catch(outage)) === 'OK';
+  }
+
+  async setIfAbsentAndGet(key: string, value: string, ttlSeconds: number, read: string) {
+    const [set, got] = await execAll(this.redis.multi().set(this.k(key), value, 'EX', ttlSeconds, 'NX').get(this.k(read)));
+    return { set: set === 'OK', value: got as string | null };
   }
 
   take(key: string) {
@@ -229,13 +298,12 @@ class RedisStore implements KeyValueStore {
   }
 
   async addToSet(key: string, member: string, ttlSeconds: number) {
-    await this.redis
-      .multi()
-      .sadd(this.k(key), member)
-      .expire(this.k(key), ttlSeconds, 'GT')
-      .expire(this.k(key), ttlSeconds, 'NX')
-      .exec()
-      .catch(outage);
+    await execAll(this.addingToSet(this.redis.multi(), key, member, ttlSeconds));
+  }
+
+  /** SADD, with the set's TTL extended to at least `ttlSeconds`. */
+  private addingToSet(multi: ChainableCommander, key: string, member: string, ttlSeconds: number) {
+    return multi.sadd(this.k(key), member).expire(this.k(key), ttlSeconds, 'GT').expire(this.k(key), ttlSeconds, 'NX');
   }
 
   members(key: string) {

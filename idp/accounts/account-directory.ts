@@ -4,7 +4,10 @@
  * oidc-provider and the interaction policy ask this many times per login; a subject's kind is
  * remembered so that the next lookup goes to the right table first (one query instead of three).
  * The memory is only a hint: when the hinted table no longer has the subject (a recognized
- * account became a local one by relocation), every table is asked again.
+ * account became a local one by relocation), every table is asked again. Within one request of
+ * oidc-provider (`currentRequest`), whose hooks ask about the same subject several times (the
+ * account's claims, whether it is an organization), the answer itself is kept: one query per
+ * request, a change counting from the next.
  */
 import type { NaturalPerson, NaturalPersonAccounts } from './natural-person-accounts.ts';
 import type { LegalPerson, LegalPersonAccounts } from './legal-person-accounts.ts';
@@ -19,11 +22,13 @@ const REMEMBERED = 10_000;
 
 export class AccountDirectory {
   private readonly kinds = new Map<string, Kind>();
+  private readonly perRequest = new WeakMap<object, Map<string, Promise<FoundAccount | null>>>();
 
   constructor(
     private readonly naturals: NaturalPersonAccounts,
     private readonly legals: LegalPersonAccounts,
     private readonly recognized: RecognizedAccounts,
+    private readonly currentRequest: () => object | undefined = () => undefined,
   ) {}
 
   private async load(kind: Kind, subject: string): Promise<FoundAccount | null> {
@@ -39,7 +44,17 @@ export class AccountDirectory {
     return account && { kind, account };
   }
 
-  async find(subject: string): Promise<FoundAccount | null> {
+  find(subject: string): Promise<FoundAccount | null> {
+    const request = this.currentRequest();
+    if (!request) return this.lookup(subject);
+    let answers = this.perRequest.get(request);
+    if (!answers) this.perRequest.set(request, (answers = new Map()));
+    let found = answers.get(subject);
+    if (!found) answers.set(subject, (found = this.lookup(subject)));
+    return found;
+  }
+
+  private async lookup(subject: string): Promise<FoundAccount | null> {
     const hinted = this.kinds.get(subject);
     for (const kind of hinted ? [hinted, ...KINDS.filter((k) => k !== hinted)] : KINDS) {
       const found = await this.load(kind, subject);

@@ -283,7 +283,11 @@ export async function finishInteraction(
   // A fresh login: the browser session is good again even if a logout from elsewhere had ended it.
   const sessionUid = s.details.session?.uid;
   if (result.login && sessionUid) await deps.runtime.kv.del(endedSessionKey(sessionUid));
-  const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
-  ctx.redirect(returnTo);
+  // What oidc-provider's interactionResult does, on the interaction this request loaded already
+  // (interactionScope checked it against the cookie and its session) rather than loading it again.
+  const interaction = s.details;
+  interaction.result = merge && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
+  await interaction.persist();
+  ctx.redirect(interaction.returnTo);
   ctx.status = 303;
 }

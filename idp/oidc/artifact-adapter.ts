@@ -6,10 +6,11 @@
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../infra/database.ts';
-import type { KeyValueStore } from '../../infra/key-value-store.ts';
+import type { KeyValueStore, KeyValueWrite } from '../../infra/key-value-store.ts';
 import { DatabaseUnavailable, StoreUnavailable } from '../../infra/errors.ts';
 import type { ClientStore } from './client-store.ts';
 import { hasUnfitCharacter } from '../../infra/request-guard.ts';
+import { PerProviderRequest } from './provider-request.ts';
 
 const LONG_LIVED = new Set(['Grant', 'RefreshToken']);
 /** Models whose artifacts belong to a grant and die with it. */
@@ -78,7 +79,10 @@ const CONSUMED_MARK_SECONDS = 24 * 3600;
 
 type RevokeGrant = (grantId: string) => Promise<void>;
 
-/** Every operation answers a store outage as ProtocolStateUnavailable. */
+/** Models oidc-provider consumes: their consumed-marker is read along with them. */
+const CONSUMABLE = new Set(['AuthorizationCode', 'PushedAuthorizationRequest', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+/** Every operation answers a store outage as ProtocolStateUnavailable; each is one round trip to the store. */
 class KeyValueAdapter implements Adapter {
   constructor(
     private readonly model: string,
@@ -90,25 +94,32 @@ class KeyValueAdapter implements Adapter {
     return `oidc:${this.model}:${id}`;
   }
 
+  /** Set once the artifact is used, to the time it was (epoch seconds); it outlives the artifact. */
+  private consumedKey(id: string) {
+    return `oidc:consumed:${this.model}:${id}`;
+  }
+
   async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
     const ttl = Math.max(1, expiresIn);
-    // Sent together: one round trip to the store rather than one per index.
-    await Promise.all([
-      this.kv.set(this.key(id), JSON.stringify(payload), ttl),
-      payload.grantId && this.kv.addToSet(`oidc:grant:${this.model}:${payload.grantId}`, id, ttl),
-      payload.uid && this.kv.set(`oidc:uid:${this.model}:${payload.uid}`, id, ttl),
-      payload.userCode && this.kv.set(`oidc:user_code:${this.model}:${payload.userCode}`, id, ttl),
-      // A logout arriving from another OP names an account, not a browser: find its sessions.
-      this.model === 'Session' &&
-        payload.accountId &&
-        payload.uid &&
-        this.kv.addToSet(accountSessionsKey(payload.accountId), payload.uid, ttl),
-    ]).catch(inProviderTerms);
+    const writes: KeyValueWrite[] = [{ set: this.key(id), value: JSON.stringify(payload), ttlSeconds: ttl }];
+    if (payload.grantId) writes.push({ addToSet: `oidc:grant:${this.model}:${payload.grantId}`, member: id, ttlSeconds: ttl });
+    if (payload.uid) writes.push({ set: `oidc:uid:${this.model}:${payload.uid}`, value: id, ttlSeconds: ttl });
+    if (payload.userCode) writes.push({ set: `oidc:user_code:${this.model}:${payload.userCode}`, value: id, ttlSeconds: ttl });
+    // A logout arriving from another OP names an account, not a browser: find its sessions.
+    if (this.model === 'Session' && payload.accountId && payload.uid)
+      writes.push({ addToSet: accountSessionsKey(payload.accountId), member: payload.uid, ttlSeconds: ttl });
+    await this.kv.writeAll(writes).catch(inProviderTerms);
   }
 
   async find(id: string) {
-    const raw = await this.kv.get(this.key(id)).catch(inProviderTerms);
-    return raw ? (JSON.parse(raw) as AdapterPayload) : undefined;
+    if (!CONSUMABLE.has(this.model)) {
+      const raw = await this.kv.get(this.key(id)).catch(inProviderTerms);
+      return raw ? (JSON.parse(raw) as AdapterPayload) : undefined;
+    }
+    const [raw, consumed] = await this.kv.getMany([this.key(id), this.consumedKey(id)]).catch(inProviderTerms);
+    if (!raw) return undefined;
+    const payload = JSON.parse(raw) as AdapterPayload;
+    return consumed ? { ...payload, consumed: Number(consumed) } : payload;
   }
 
   async findByUid(uid: string) {
@@ -122,20 +133,15 @@ class KeyValueAdapter implements Adapter {
   }
 
   async consume(id: string) {
-    await this.consumeOnce(id).catch(inProviderTerms);
-  }
-
-  private async consumeOnce(id: string) {
-    // The marker is set first: whoever sets it owns the artifact. A missing artifact means a
-    // concurrent replay already revoked the grant, so that is a replay too.
-    const first = await this.kv.setIfAbsent(`oidc:consumed:${this.model}:${id}`, '1', CONSUMED_MARK_SECONDS);
-    const [raw, ttl] = await Promise.all([this.kv.get(this.key(id)), this.kv.ttl(this.key(id))]);
-    const payload = raw ? (JSON.parse(raw) as AdapterPayload) : null;
-    if (!first || !payload) {
-      if (payload?.grantId) await this.revokeGrant(payload.grantId);
-      throw new ReplayDetected(this.model);
-    }
-    await this.kv.set(this.key(id), JSON.stringify({ ...payload, consumed: epoch() }), ttl > 0 ? ttl : undefined);
+    // Whoever sets the marker owns the artifact. A missing artifact means a concurrent replay
+    // already revoked the grant, so that is a replay too.
+    const { set: first, value: raw } = await this.kv
+      .setIfAbsentAndGet(this.consumedKey(id), String(epoch()), CONSUMED_MARK_SECONDS, this.key(id))
+      .catch(inProviderTerms);
+    if (first && raw) return;
+    const grantId = raw ? (JSON.parse(raw) as AdapterPayload).grantId : undefined;
+    if (grantId) await this.revokeGrant(grantId);
+    throw new ReplayDetected(this.model);
   }
 
   async destroy(id: string) {
@@ -149,6 +155,24 @@ class KeyValueAdapter implements Adapter {
   }
 }
 
+/**
+ * What the request oidc-provider is serving has read or put off, so that a refresh grant is three
+ * statements: the grant is read with the refresh token that names it (or with the earlier grant
+ * an authorization carries consent over from), and the presented token is consumed by the
+ * statement that stores its successor.
+ */
+interface RequestArtifacts {
+  /** Grants read along with something else, each handed out once. */
+  grants: Map<string, AdapterPayload | undefined>;
+  /** The refresh token whose consumption waits for its successor. */
+  consuming?: string;
+}
+const perRequest = new PerProviderRequest<RequestArtifacts>(() => ({ grants: new Map() }));
+
+type ArtifactRow = { payload: AdapterPayload; consumed: number | null };
+const withConsumed = (row: ArtifactRow) => (row.consumed ? { ...row.payload, consumed: row.consumed } : row.payload);
+const EXPIRES = (secondsParam: string) => `CASE WHEN ${secondsParam}::int > 0 THEN now() + make_interval(secs => ${secondsParam}::int) END`;
+
 class DatabaseAdapter implements Adapter {
   constructor(
     private readonly model: string,
@@ -157,24 +181,69 @@ class DatabaseAdapter implements Adapter {
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
+    const scope = perRequest.of();
+    if (this.model === 'Grant') scope?.grants.delete(id);
+    const consuming = this.model === 'RefreshToken' ? scope?.consuming : undefined;
+    if (consuming !== undefined) {
+      scope!.consuming = undefined;
+      return this.rotate(consuming, id, payload, expiresIn);
+    }
     await this.db.query(
-      `INSERT INTO oidc_artifacts (model, id, payload, grant_id, expires_at)
-       VALUES ($1, $2, $3, $4, CASE WHEN $5::int > 0 THEN now() + make_interval(secs => $5::int) END)
+      `INSERT INTO oidc_artifacts (model, id, payload, grant_id, expires_at) VALUES ($1, $2, $3, $4, ${EXPIRES('$5')})
        ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, expires_at = EXCLUDED.expires_at`,
       [this.model, id, JSON.stringify(payload), payload.grantId ?? null, expiresIn ?? 0],
     );
   }
 
+  /**
+   * Consumes the presented refresh token and stores its successor, in one statement: the
+   * successor exists only if this request was the one to consume the token. Row locking makes it
+   * atomic: of two concurrent rotations of one token only one finds consumed_at empty; the other
+   * is a replay, and revokes the grant.
+   */
+  private async rotate(presented: string, id: string, payload: AdapterPayload, expiresIn: number) {
+    const stored = await this.db.query(
+      `WITH consumed AS (
+         UPDATE oidc_artifacts SET consumed_at = now() WHERE model = 'RefreshToken' AND id = $1 AND consumed_at IS NULL RETURNING id)
+       INSERT INTO oidc_artifacts (model, id, payload, grant_id, expires_at)
+       SELECT 'RefreshToken', $2::text, $3::jsonb, $4::text, ${EXPIRES('$5')} FROM consumed`,
+      [presented, id, JSON.stringify(payload), payload.grantId ?? null, expiresIn ?? 0],
+    );
+    if (stored.rowCount === 1) return;
+    if (payload.grantId) await this.revokeGrant(payload.grantId);
+    throw new ReplayDetected(this.model);
+  }
+
   async find(id: string) {
     if (unstorable(id)) return undefined;
-    const { rows } = await this.db.query<{ payload: AdapterPayload; consumed: number | null }>(
+    if (this.model === 'RefreshToken') return this.findWithGrant(id);
+    const scope = this.model === 'Grant' ? perRequest.of() : undefined;
+    if (scope?.grants.has(id)) {
+      const grant = scope.grants.get(id);
+      scope.grants.delete(id);
+      return grant;
+    }
+    const { rows } = await this.db.query<ArtifactRow>(
       `SELECT payload, extract(epoch FROM consumed_at)::int AS consumed FROM oidc_artifacts
        WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())`,
       [this.model, id],
     );
+    return rows[0] && withConsumed(rows[0]);
+  }
+
+  /** A refresh token, with its grant read in the same statement for the grant oidc-provider loads next. */
+  private async findWithGrant(id: string) {
+    const { rows } = await this.db.query<ArtifactRow & { grant_id: string | null; grant: AdapterPayload | null }>(
+      `SELECT t.payload, extract(epoch FROM t.consumed_at)::int AS consumed, t.grant_id, g.payload AS grant
+       FROM oidc_artifacts t
+       LEFT JOIN oidc_artifacts g ON g.model = 'Grant' AND g.id = t.grant_id AND (g.expires_at IS NULL OR g.expires_at > now())
+       WHERE t.model = 'RefreshToken' AND t.id = $1 AND (t.expires_at IS NULL OR t.expires_at > now())`,
+      [id],
+    );
     const row = rows[0];
     if (!row) return undefined;
-    return row.consumed ? { ...row.payload, consumed: row.consumed } : row.payload;
+    if (row.grant_id) perRequest.of()?.grants.set(row.grant_id, row.grant ?? undefined);
+    return withConsumed(row);
   }
 
   async findByUid(): Promise<undefined> {
@@ -186,6 +255,13 @@ class DatabaseAdapter implements Adapter {
   }
 
   async consume(id: string) {
+    // A refresh token being rotated is consumed when its successor is stored (rotate), unless
+    // this request is not oidc-provider's or already rotates another one.
+    const scope = this.model === 'RefreshToken' ? perRequest.of() : undefined;
+    if (scope && scope.consuming === undefined) {
+      scope.consuming = id;
+      return;
+    }
     // Row locking makes this atomic: of two concurrent updates only one finds consumed_at empty.
     const done = await this.db.query('UPDATE oidc_artifacts SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL', [
       this.model,
@@ -202,6 +278,7 @@ class DatabaseAdapter implements Adapter {
   }
 
   async destroy(id: string) {
+    if (this.model === 'Grant') perRequest.of()?.grants.delete(id);
     await this.db.query('DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2', [this.model, id]);
   }
 
@@ -261,16 +338,21 @@ class ClientAdapter implements Adapter {
   async revokeByGrantId(): Promise<void> {}
 }
 
-/** The newest live grant a person gave a client, if any (never one bound to an acting person). */
+/**
+ * The newest live grant a person gave a client, if any (never one bound to an acting person).
+ * Read whole: oidc-provider loading it next in the same request finds it without a query.
+ */
 export async function latestGrantId(db: Database, accountId: string, clientId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM oidc_artifacts WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2
+  const { rows } = await db.query<{ id: string; payload: AdapterPayload }>(
+    `SELECT id, payload FROM oidc_artifacts WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2
        AND (expires_at IS NULL OR expires_at > now())
        AND NOT EXISTS (SELECT 1 FROM grant_actors g WHERE g.grant_id = oidc_artifacts.id)
      ORDER BY expires_at DESC NULLS LAST LIMIT 1`,
     [accountId, clientId],
   );
-  return rows[0]?.id;
+  const row = rows[0];
+  if (row) perRequest.of()?.grants.set(row.id, row.payload);
+  return row?.id;
 }
 
 /** Whether a client was ever granted anything for the account (live grants only). */

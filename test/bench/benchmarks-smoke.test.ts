@@ -9,16 +9,25 @@ import { execFile } from 'node:child_process';
 import { PROJECT_ROOT } from '../helpers/integration-extra.ts';
 
 const FIELDS: Record<string, string[]> = {
-  login: ['logins_per_s', 'login_p50_ms', 'argon2_verify_ms', 'server_cpu_ms_per_login'],
+  login: ['logins_per_s', 'login_p50_ms', 'argon2_verify_ms', 'server_cpu_ms_per_login', 'server_database_round_trips_per_login'],
   grants: [
     'refresh_per_s',
     'client_credentials_per_s',
     'argon2_verify_ms',
     'server_cpu_ms_per_refresh',
     'server_cpu_ms_per_client_credentials',
+    'server_database_round_trips_per_refresh',
+    'server_kv_operations_per_refresh',
   ],
   'cross-tier': ['local_p50_ms', 'cross_p50_ms', 'added_p50_ms', 'argon2_verify_ms', 'process_cpu_ms_per_cross_login'],
-  'trust-chain': ['validate_us_p50', 'validate_us_p99', 'resolve_us_p50', 'cpu_us_per_validation', 'argon2_verify_ms'],
+  'trust-chain': [
+    'first_validate_us_p50',
+    'validate_us_p50',
+    'validate_us_p99',
+    'resolve_us_p50',
+    'cpu_us_per_validation',
+    'argon2_verify_ms',
+  ],
   catalog: ['pglite_items', 'pglite_search_p50_ms', 'pglite_search_p99_ms'],
   'exchange-routing': ['local_p50_ms', 'routed_p50_ms', 'added_p50_ms', 'process_cpu_ms_per_request'],
   cases: ['submissions_per_s', 'submit_p99_ms', 'pglite_cases', 'pglite_queue_p99_ms'],
@@ -31,6 +40,7 @@ const FIELDS: Record<string, string[]> = {
     'routed_p50_ms',
     'added_p50_ms',
   ],
+  registry: ['entries', 'lookup_p50_ms', 'lookup_p99_ms', 'http_lookup_p99_ms', 'publications_per_s'],
   soak: ['operations', 'achieved_per_s', 'login_p99_ms', 'cross_tier_p50_ms', 'rss_start_mb', 'rss_end_mb', 'heap_slope_mb_per_min'],
 };
 
@@ -67,7 +77,7 @@ function figuresOf(t: ExecutionContext, stdout: string): Record<string, unknown>
 }
 
 test.serial('every benchmark runs in smoke mode and ends with its JSON line', async (t) => {
-  // Seven benchmarks, four of them starting a federation: minutes on a loaded machine, not seconds.
+  // Eight benchmarks, five of them starting a federation: minutes on a loaded machine, not seconds.
   t.timeout(15 * 60_000);
   const run = await bench(['all', '--smoke'], 14 * 60_000);
   t.is(run.code, 0, run.stderr.slice(-4000));

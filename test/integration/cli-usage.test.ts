@@ -51,6 +51,8 @@ test('usage errors exit with status 2, say what is wrong on stderr, and print no
     ],
     [['serve'], /^gov-id: serve needs --entity ID\nRun "gov-id help" for usage\.\n$/],
     [['serve', '--entity', 'gd', '--port', '70000'], /^gov-id: --port: 70000 is not a TCP port \(1 to 65535\)\n/],
+    [['serve', '--entity', 'gd', '--workers', 'many'], /^gov-id: --workers: many is not a number of processes \(1 to 1024\)\n/],
+    [['start', '--workers', '0'], /^gov-id: --workers: 0 is not a number of processes/],
     [['admin', 'outbox'], /^gov-id: admin outbox needs --to PHONE\n/],
     [['keys', 'rotate', '--entity', 'gd', '--lead', 'soon'], /^gov-id: --lead takes a number of seconds\n/],
     [['migrate', '--entity', 'nowhere'], /^gov-id: --entity: no entity "nowhere" in topology demo/],
@@ -60,6 +62,15 @@ test('usage errors exit with status 2, say what is wrong on stderr, and print no
     t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     t.regex(r.stderr, message, args.join(' '));
     t.is(r.stdout, '', args.join(' '));
+  }
+});
+
+test('more than one worker process needs PostgreSQL and Redis: on the embedded defaults, a usage error', async (t) => {
+  for (const env of [{}, { DATABASE_URL: 'postgres://127.0.0.1:9/none' }, { REDIS_URL: 'redis://127.0.0.1:9' }]) {
+    const r = await runCli(['serve', '--entity', 'gd', '--workers', '2'], { GOV_ID_TOPOLOGY: '', DATABASE_URL: '', REDIS_URL: '', ...env });
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, /^gov-id: --workers: more than one process needs PostgreSQL and Redis \(DATABASE_URL and REDIS_URL\)/);
+    t.is(r.stdout, '');
   }
 });
 

@@ -184,3 +184,30 @@ forEngines(engines, 'an entry whose detail holds an undefined property still ver
   await recordAudit(db, { event: 'login.failed', detail: { reason: 'unknown', identifier_index: maybeIndex } });
   t.deepEqual(await verifyAuditChain(db), { entries: 1, brokenAt: null });
 });
+
+forEngines(
+  engines,
+  'entries of their own from two handles of one schema (two processes) and entries in transactions, interleaved, keep one chain',
+  async (t, engine) => {
+    const db = await auditDb(engine);
+    const other = await engine.reopen(db.schema);
+    // Each handle guesses the head it wrote last: the other handle's entries make those guesses wrong.
+    await recordAudit(db, { event: 'first' });
+    await recordAudit(other, { event: 'second' });
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        i % 3 === 2
+          ? db.transaction((tx) => appendAudit(tx, { event: 'in.transaction', detail: { n: i } }))
+          : recordAudit(i % 3 ? other : db, { event: 'own', detail: { n: i } }),
+      ),
+    );
+    await recordAudit(db, { event: 'last' });
+    t.deepEqual(await verifyAuditChain(db), { entries: 15, brokenAt: null });
+    const { rows } = await db.query<{ seq: string }>('SELECT seq::text FROM audit_log ORDER BY audit_log.seq');
+    t.deepEqual(
+      rows.map((r) => Number(r.seq)),
+      Array.from({ length: 15 }, (_, i) => i + 1),
+    );
+    t.is((await readAudit(db, 1))[0]!.event, 'last');
+  },
+);

@@ -127,6 +127,43 @@ forEngines(engines, 'addToSet and members; the TTL is extended, never shortened'
   t.deepEqual(await store.members('set'), []);
 });
 
+forEngines(engines, 'getMany reads several keys at once, null where missing', async (t, engine) => {
+  const { store } = await engine.open();
+  await store.set('m1', 'one', 60);
+  await store.set('m3', 'three');
+  t.deepEqual(await store.getMany(['m1', 'm2', 'm3']), ['one', null, 'three']);
+  t.deepEqual(await store.getMany([]), []);
+});
+
+forEngines(engines, 'writeAll applies sets and set additions together, with their TTLs', async (t, engine) => {
+  const { store } = await engine.open();
+  await store.addToSet('w-set', 'a', 3600);
+  await store.writeAll([
+    { set: 'w1', value: 'one', ttlSeconds: 60 },
+    { set: 'w2', value: 'two' },
+    { addToSet: 'w-set', member: 'b', ttlSeconds: 10 },
+  ]);
+  t.deepEqual(await store.getMany(['w1', 'w2']), ['one', 'two']);
+  const ttl = await store.ttl('w1');
+  t.true(ttl > 0 && ttl <= 60, `ttl ${ttl}`);
+  t.is(await store.ttl('w2'), -1);
+  t.deepEqual((await store.members('w-set')).sort(), ['a', 'b']);
+  t.true((await store.ttl('w-set')) > 60, 'a set TTL is never shortened');
+});
+
+forEngines(engines, 'setIfAbsentAndGet claims a key once and reads another in the same step', async (t, engine) => {
+  const { store } = await engine.open();
+  await store.set('claimed-value', 'payload', 60);
+  t.deepEqual(await store.setIfAbsentAndGet('claim', '1', 60, 'claimed-value'), { set: true, value: 'payload' });
+  t.deepEqual(await store.setIfAbsentAndGet('claim', '2', 60, 'claimed-value'), { set: false, value: 'payload' });
+  t.is(await store.get('claim'), '1', 'the first value is kept');
+  const ttl = await store.ttl('claim');
+  t.true(ttl > 0 && ttl <= 60, `ttl ${ttl}`);
+  t.deepEqual(await store.setIfAbsentAndGet('other-claim', '1', 60, 'missing'), { set: true, value: null });
+  const results = await Promise.all(Array.from({ length: 5 }, () => store.setIfAbsentAndGet('race-claim', '1', 60, 'claimed-value')));
+  t.is(results.filter((r) => r.set).length, 1, 'one winner among concurrent claims');
+});
+
 forEngines(engines, 'scoped() views of two entities do not see each other; keys carry {entity} hash tags', async (t, engine) => {
   const { store, namespace } = await engine.open();
   const gd = store.scoped('gd');
@@ -271,6 +308,9 @@ forEngines(
         () => store.take('k'),
         () => store.incr('n', 60),
         () => store.addToSet('s', 'm', 60),
+        () => store.getMany(['k', 'l']),
+        () => store.writeAll([{ set: 'k', value: 'w' }]),
+        () => store.setIfAbsentAndGet('c', '1', 60, 'k'),
         () => limiter.consume('p'),
         () => limiter.get('p'),
       ];

@@ -345,6 +345,30 @@ test('a tampered payload is rejected (check signature)', async (t) => {
   );
 });
 
+test('a signature verified once is remembered for that statement and key only: a tampered copy or another key with its kid still fails', async (t) => {
+  const fed = await federation();
+  const { jwt } = await publish(fed);
+  const opts = { trustAnchors: fed.anchors, now: () => NOW };
+  const chain = [jwt.gzEC, jwt.gdAboutGz, jwt.nationalAboutGd, jwt.nationalEC];
+  assertValidChain(t, await validateTrustChain(chain, opts), jwt);
+  assertValidChain(t, await validateTrustChain(chain, opts), jwt);
+  // The same signature over other claims.
+  const [h, p, sig] = jwt.gdAboutGz.split('.');
+  const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+  claims.exp += 1;
+  const tampered = [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), sig].join('.');
+  await rejects(t, validateTrustChain([jwt.gzEC, tampered, jwt.nationalAboutGd, jwt.nationalEC], opts), 'signature', SS_GD_GZ);
+  // The same statements, the anchor configured with other key material under the same kid.
+  const impostor = await newKey(fed.national.key.kid);
+  await rejects(
+    t,
+    validateTrustChain(chain, { ...opts, trustAnchors: [{ entityId: NATIONAL, jwks: { keys: [impostor.jwk] } }] }),
+    'signature',
+    EC_NATIONAL,
+  );
+  assertValidChain(t, await validateTrustChain(chain, opts), jwt);
+});
+
 test('an entity configuration signed with a key its superior did not list is rejected (check key_not_in_superior)', async (t) => {
   const fed = await federation();
   const second = await newKey('gz-2');
