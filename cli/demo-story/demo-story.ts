@@ -89,7 +89,7 @@ export async function runStory(opts: StoryOptions): Promise<boolean> {
     await step('staff register; their authorities grant them roles', async () => {
       officer = await logins.signUp(opts.op);
       police = await logins.signUp(opts.op);
-      await grant(officer, HEALTH, 'receiver,acceptor,reviewer,decider,sender');
+      await grant(officer, HEALTH, 'receiver,acceptor,reviewer,decider,sender,rectifier');
       await grant(police, POLICE, 'acceptor,reviewer,decider,sender');
       for (const authority of ASSISTING) {
         const reviewer = await logins.signUp(opts.op);
@@ -173,6 +173,38 @@ export async function runStory(opts: StoryOptions): Promise<boolean> {
       if (steps < 11 || notices < 10) throw new StoryFailure(`${steps} steps and ${notices} notices`);
       return `${steps} steps, ${notices} notices`;
     });
+    await step(
+      'the person rates the closed case "very dissatisfied" with a complaint: a rectification task for the authority',
+      async () => {
+        const r = expect(
+          await api('POST', '/ratings', {
+            token: applicant.token,
+            body: { case_number: licence, level: 1, comment: '材料补正通知来得太晚', complaint: '窗口要求了办事指南没有列出的材料。' },
+          }),
+          201,
+          { bad: true, status: 'rectifying', authority: HEALTH },
+        );
+        const task = r.json.task as { id: string; due_on: string };
+        expect(await api('POST', '/ratings', { token: applicant.token, body: { case_number: licence, level: 5 } }), 409);
+        expect(
+          await api('POST', `/staff/rectifications/${task.id}/call_back`, {
+            token: officer.token,
+            body: { reached: true, note: '电话回访，情况属实。' },
+          }),
+          200,
+        );
+        expect(
+          await api('POST', `/staff/rectifications/${task.id}/resolve`, {
+            token: officer.token,
+            body: { resolution: 'fixed_now', explanation: '已按办事指南重新培训窗口人员。' },
+          }),
+          200,
+          { state: 'resolved' },
+        );
+        expect(await api('POST', `/my/ratings/${String(r.json.id)}/view`, { token: applicant.token, body: { satisfied: true } }), 200);
+        return `task due ${task.due_on}: called back, fixed at once, the person satisfied`;
+      },
+    );
     await step('anyone follows the case by its number and the phone tail, or the query code, without logging in', async () => {
       expect(await api('POST', '/cases/lookup', { body: { number: licence, phone_tail: applicant.phone.slice(-4) } }), 200, {
         state: 'closed',
