@@ -29,11 +29,11 @@ let person: Who;
 let officer: Who;
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', 'registries', SERVICES]);
+  fed = await startTestFederation(['gz', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
-  person = await personWithToken(fed, 'gd', SERVICES);
-  await until(async () => (await api.call('GET', '/me', { token: person.token })).status === 200, 'gd trusted with service tokens', 60_000);
-  officer = await personWithToken(fed, 'gd', SERVICES);
+  person = await personWithToken(fed, 'gz', SERVICES);
+  await until(async () => (await api.call('GET', '/me', { token: person.token })).status === 200, 'gz trusted with service tokens', 60_000);
+  officer = await personWithToken(fed, 'gz', SERVICES);
   await api.grant(officer.person.id_number, POLICE, 'decider,sender');
 });
 test.after.always(async () => {

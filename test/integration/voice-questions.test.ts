@@ -29,11 +29,11 @@ let healthAnswerer: Who;
 let officer: Who;
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', 'registries', 'gd-services', SERVICES]);
+  fed = await startTestFederation(['gz', 'registries', 'gd-services', SERVICES]);
   api = casesApi(fed, SERVICES);
-  const login = () => personWithToken(fed, 'gd', SERVICES);
+  const login = () => personWithToken(fed, 'gz', SERVICES);
   asker = await login();
-  await until(async () => (await api.call('GET', '/me', { token: asker.token })).status === 200, 'gd trusted with service tokens', 60_000);
+  await until(async () => (await api.call('GET', '/me', { token: asker.token })).status === 200, 'gz trusted with service tokens', 60_000);
   [neighbour, answerer, healthAnswerer, officer] = await Promise.all([login(), login(), login(), login()]);
   await api.grant(answerer.person.id_number, POLICE, 'answerer');
   await api.grant(healthAnswerer.person.id_number, HEALTH, 'answerer');
@@ -153,7 +153,7 @@ test.serial('a question about a case goes to the authority handling it; about an
 });
 
 test.serial('questions sent in a burst are refused, and not recorded', async (t) => {
-  const burst = await personWithToken(fed, 'gd', SERVICES);
+  const burst = await personWithToken(fed, 'gz', SERVICES);
   const replies: Reply[] = [];
   for (let i = 0; i < 7; i++)
     replies.push(await ask(burst, { item_code: BIRTH_REGISTRATION, text: `第${i + 1}个问题：出生登记的进度`, to_staff: true }));

@@ -35,13 +35,13 @@ let supervisor: Who;
 let otherSupervisor: Who;
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', 'registries', SERVICES]);
+  fed = await startTestFederation(['gz', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
-  const login = () => personWithToken(fed, 'gd', SERVICES);
+  const login = () => personWithToken(fed, 'gz', SERVICES);
   applicant = await login();
   await until(
     async () => (await api.call('GET', '/me', { token: applicant.token })).status === 200,
-    'gd trusted with service tokens',
+    'gz trusted with service tokens',
     60_000,
   );
   [stranger, officer, rectifier, healthRectifier, otherSupervisor] = await Promise.all([login(), login(), login(), login(), login()]);
