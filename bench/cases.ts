@@ -31,10 +31,10 @@ const AUTHORITIES = 100;
 const ITEMS = 400;
 
 async function submissions(opts: BenchOptions): Promise<Figures> {
-  const fed = await startTestFederation(['gd', 'registries']);
+  const fed = await startTestFederation(['gd', 'registries', 'gz-services']);
   try {
-    const api = casesApi(fed, 'registries');
-    const { token } = await personWithToken(fed, 'gd', 'registries');
+    const api = casesApi(fed, 'gz-services');
+    const { token } = await personWithToken(fed, 'gd', 'gz-services');
     await until(async () => (await api.call('GET', '/me', { token })).status === 200, 'gd trusted with service tokens', 60_000);
     const { concurrency, length } = loopSettings(opts);
     let n = 0;

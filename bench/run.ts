@@ -15,6 +15,7 @@ import { grantsBenchmark } from './grants.ts';
 import { crossTierLoginBenchmark } from './cross-tier-login.ts';
 import { trustChainBenchmark } from './trust-chain.ts';
 import { catalogBenchmark } from './catalog.ts';
+import { exchangeRoutingBenchmark } from './exchange-routing-bench.ts';
 import { casesBenchmark } from './cases.ts';
 import { SOAK_DEFAULTS, soakBenchmark } from './soak.ts';
 import { exchangeBenchmark } from './exchange.ts';
@@ -26,8 +27,17 @@ const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => P
   'cross-tier': { about: 'a login across provinces (four OPs) against a local one, warm SSO visits', run: crossTierLoginBenchmark },
   'trust-chain': { about: 'validating a trust chain of three statements held in memory', run: trustChainBenchmark },
   catalog: { about: 'catalog search over 10,000 items (p50/p99), PGlite and PostgreSQL', run: catalogBenchmark },
+  // Part of `exchange` too: run by name only, so that `all` runs it once.
+  'exchange-routing': {
+    about: 'a data request routed across provinces (zj → national → gd → gz) against a local one: added p50',
+    run: exchangeRoutingBenchmark,
+    onlyByName: true,
+  },
   cases: { about: 'application submissions per second over HTTP; staff queue p99 over 10^6 cases', run: casesBenchmark },
-  exchange: { about: 'e-license verifications per second from a warm chain cache, server CPU per verification', run: exchangeBenchmark },
+  exchange: {
+    about: 'e-license verifications per second from a warm chain cache, server CPU per verification; exchange-routing',
+    run: exchangeBenchmark,
+  },
   registry: {
     about: 'the registry of homes filled to 10⁷ entries (--entries N): lookup p50/p99, publications per second',
     run: registryBenchmark,

@@ -38,9 +38,11 @@ const OPTIONS = {
   actor: { type: 'string' },
   person: { type: 'string' },
   note: { type: 'string' },
+  file: { type: 'string' },
   authority: { type: 'string' },
   role: { type: 'string' },
   item: { type: 'string' },
+  op: { type: 'string' },
   audience: { type: 'string' },
   nonce: { type: 'string' },
   'require-key-binding': { type: 'boolean' },
@@ -300,6 +302,19 @@ export const COMMANDS: readonly CommandEntry[] = [
     run: (c) => import('./catalog-command.ts').then((m) => m.changeHistory(c)),
   },
   {
+    words: 'exchange log verify',
+    synopsis: '--entity ID | --file FILE [--trust-anchor URL --trust-anchor-jwks FILE]',
+    summary:
+      "check a data-sharing node's access log: hash chain, each\nentry's signature, the node's keys through its trust chain;\nexit status 1 when it does not verify (docs/exchange.md)",
+    run: (c) => import('./exchange-command.ts').then((m) => m.verifyLog(c)),
+  },
+  {
+    words: 'exchange log export',
+    synopsis: '--entity ID FILE',
+    summary: 'write its access log as a signed bundle that verifies offline',
+    run: (c) => import('./exchange-command.ts').then((m) => m.exportLog(c)),
+  },
+  {
     words: 'staff grant',
     synopsis: '--entity ID --id-number ID --authority CODE --role ROLE[,ROLE]',
     summary:
@@ -323,6 +338,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     synopsis: '--entity ID [--authority CODE] [--item CODE]',
     summary: 'supervision: cases received, closed, overdue and\ntime against the promised limit, per authority and item',
     run: (c) => import('./cases-command.ts').then((m) => m.caseStats(c)),
+  },
+  {
+    words: 'demo story',
+    synopsis: '[--entity SERVICES] [--op OP]',
+    summary:
+      'run the cases story against the running demo over HTTP:\nregister, apply, correct, decide in parallel, close;\nexit status 0 only if every step answers as expected',
+    run: (c) => import('./demo-story-command.ts').then((m) => m.demoStory(c)),
   },
   {
     words: 'ratings stats',

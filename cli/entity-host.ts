@@ -22,6 +22,7 @@ import { checkedMetricsToken, METRICS_PATH, metricsEndpoint } from '../infra/met
 import { measuringRequests } from '../infra/request-metrics.ts';
 import type { DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
+import { casesPlatform } from './cases-platform.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
 import { isFederationAuthority, watchAuthorityConfig, type AuthorityConfigSource } from '../federation/authority-config.ts';
 import {
@@ -56,6 +57,7 @@ import { CONFLICT_NOTICE_PATH, conflictNoticeEndpoint, sendConflictNotices } fro
 import type { EntityKeyResolver } from '../infra/entity-assertion.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
 import { TrustedResources } from '../federation/trusted-resources.ts';
+import { ExchangeNodes } from '../federation/exchange-nodes.ts';
 import { FederationTrust } from '../federation/federation-trust.ts';
 import { ACCOUNT_CLIENT_ID } from '../idp/account/account-routes.ts';
 import type { HomePublication } from '../idp/accounts/natural-person-accounts.ts';
@@ -396,12 +398,27 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       runtime,
       resolveCallerKeys: (id, opts) => trust.federationOpKeys(id, opts),
       access: new ServiceAccessTokens(runtime, ops),
+      exchange: new ExchangeNodes({
+        self: entity.url,
+        resources: new TrustedResources({
+          trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+          allowHttpEntityIds: allowHttpEntityIds(topology),
+          fetcher,
+        }),
+        // An authority's platform has its data-sharing node: its services entity.
+        nodeOf: (authority) => {
+          const platform = topology.entities.find((e) => e.url === authority)?.platform;
+          return topology.entities.find((e) => e.kind === 'services' && e.platform === platform)?.url ?? null;
+        },
+        nodes: () => topology.entities.filter((e) => e.kind === 'services').map((e) => e.url),
+      }),
       platform: {
         catalog: { code: entity.platform, platformOfRegion: (region) => topology.platformOfRegion(region) },
         baseRegistries: entity.id === topology.services().id,
         feedSource: parent ? topology.nearestServices(parent).url : null,
         resolveServicesKeys: async (id, opts) => ((await servicesEntities.pathOf(id)) ? servicesKeys(id, opts) : null),
         feedIntervalMs: CATALOG_FEED_INTERVAL_MS,
+        cases: casesPlatform(topology, entity.platform),
       },
       licenseTrust: licenseTrust(topology, fetcher),
     });

@@ -168,6 +168,15 @@ export function regionContains(outer: string, inner: string): boolean {
   return inner === outer;
 }
 
+/** The divisions above division `region`, nearest first: a county's city, its province, then national. */
+export function regionsAbove(region: string): string[] {
+  if (region === NATIONAL_REGION) return [];
+  const province = `${region.slice(0, 2)}0000`;
+  const city = `${region.slice(0, 4)}00`;
+  if (region === province) return [NATIONAL_REGION];
+  return region === city ? [province, NATIONAL_REGION] : [city, province, NATIONAL_REGION];
+}
+
 const NEEDS_REGION = 'a platform with a services entity needs its region: its catalog holds the items of that region';
 
 const servicesName = (n: Name): Name => ({ 'zh-CN': `${n['zh-CN']}（管理平台）`, en: `${n.en} (management platform)` });

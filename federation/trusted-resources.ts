@@ -10,6 +10,7 @@ import { resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAn
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
 import { TrustChainError } from './federation-errors.ts';
+import { federationPath } from './recognition-routing.ts';
 
 export const RESOURCE_ENTITY_TYPE = 'oauth_resource';
 
@@ -32,6 +33,17 @@ export class TrustedResources {
   /** True when `entityId` is a resource server of the federation now. */
   async isResource(entityId: string): Promise<boolean> {
     return (await this.chain(entityId)) !== null;
+  }
+
+  /** [the resource server, its superior, ..., the trust anchor] when it is one of the federation now, else null. */
+  async pathOf(entityId: string): Promise<string[] | null> {
+    const chain = await this.chain(entityId);
+    return chain ? federationPath(chain) : null;
+  }
+
+  /** Its validated trust chain's statements (its configuration, its superiors' statements, the anchor's configuration); null for anyone else. */
+  async statementsOf(entityId: string): Promise<string[] | null> {
+    return (await this.chain(entityId))?.statements ?? null;
   }
 
   /** The federation keys of a resource server (from its validated entity configuration); null for anyone else. */

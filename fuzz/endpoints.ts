@@ -11,6 +11,10 @@
  */
 import { idNumberCheckDigit, usccCheckCharacter } from '../infra/identifiers.ts';
 
+/** A case number of the right form (its check character right) and an item the demo catalog has. */
+const CASE_NUMBER = 'GZ-20261204-000042-J';
+const CASE_ITEM = '11440100000106040E3010106002000';
+
 export type EntityKind = 'op' | 'portal' | 'services';
 
 /** Where a request gets its live browser state from (fuzz/browser-sessions.ts). */
@@ -226,6 +230,8 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ep('POST', '/login', 'form', [f('csrf', ['x']), f('as', ['natural', 'legal', '']), lang], { session: 'portal' }),
       ep('GET', '/callback', 'none', [f('code', ['x']), f('state', ['x']), f('iss', ops), f('error', ['access_denied'])]),
       ep('POST', '/logout', 'form', [f('csrf', ['x']), lang], { session: 'portal' }),
+      ep('GET', '/data-use', 'none', [lang], { session: 'portal' }),
+      ep('POST', '/data-use/consents/:id/revoke', 'form', [f('id', ['x'], { in: 'path' }), f('csrf', ['x']), lang], { session: 'portal' }),
       ep('POST', '/backchannel-logout', 'form', [jwt('logout_token')]),
       // 我的, 我要评, 我要问 (docs/voice.md): pages of the signed-in person and of staff.
       ep('GET', '/my', 'none', [lang], { session: 'portal' }),
@@ -249,6 +255,35 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
         session: 'portal',
       }),
       ep('GET', '/staff/rectifications/:id', 'none', [f('id', ['1'], { in: 'path' })], { session: 'portal' }),
+      // 在线申请, 我的办件, 办件查询, 工作台 (docs/cases.md).
+      ep('GET', '/apply/:code', 'none', [f('code', [CASE_ITEM], { in: 'path' })], { session: 'portal' }),
+      ep('POST', '/apply/:code', 'form', [f('code', [CASE_ITEM], { in: 'path' }), f('csrf', ['x']), f('key', ['k-12345678'])], {
+        session: 'portal',
+      }),
+      ep('GET', '/my-cases', 'none', [lang], { session: 'portal' }),
+      ep('GET', '/my-cases/:number', 'none', [f('number', [CASE_NUMBER], { in: 'path' })], { session: 'portal' }),
+      ep('POST', '/my-cases/:number/withdraw', 'form', [f('number', [CASE_NUMBER], { in: 'path' }), f('csrf', ['x'])], {
+        session: 'portal',
+      }),
+      ep('GET', '/track', 'none', [lang]),
+      ep(
+        'POST',
+        '/track',
+        'form',
+        [f('csrf', ['x']), f('number', [CASE_NUMBER]), f('phone_tail', ['1234']), f('query_code', ['ABCDEFGH'])],
+        {
+          session: 'portal',
+        },
+      ),
+      ep('GET', '/workbench', 'none', [f('status', ['all', 'due_soon', 'overdue'])], { session: 'portal' }),
+      ep('GET', '/workbench/cases/:number', 'none', [f('number', [CASE_NUMBER], { in: 'path' })], { session: 'portal' }),
+      ep(
+        'POST',
+        '/workbench/cases/:number/:action',
+        'form',
+        [f('number', [CASE_NUMBER], { in: 'path' }), f('action', ['accept', 'decide'], { in: 'path' }), f('csrf', ['x'])],
+        { session: 'portal' },
+      ),
       // The e-license pages (docs/licenses.md).
       ep('GET', '/licenses/verify', 'none', [jwt('license'), lang]),
       ep('POST', '/licenses/verify', 'form', [f('csrf', ['x']), jwt('license'), f('audience', entityIds), f('nonce', ['n']), lang], {
@@ -274,6 +309,13 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
   }
   if (e.kind === 'services') {
     const names = ['张三', 'Fuzz'];
+    const dataRequest = [
+      f('subject', ['natural']),
+      f('dataset', ['population-facts', 'legal-person-facts']),
+      f('attributes', ['name']),
+      f('purpose', ['permit-application']),
+      f('item', ['x']),
+    ];
     const holderFields = [f('holder_kind', ['natural', 'legal']), f('holder_id', [...SYNTHETIC.idNumbers, ...SYNTHETIC.usccs])];
     out.push(
       ep('POST', '/population/verify', 'json', [f('name', names), f('id_number', SYNTHETIC.idNumbers)], {
@@ -298,12 +340,75 @@ function endpointsOf(e: DiscoveredEntity, all: DiscoveredEntity[]): Endpoint[] {
       ep('POST', '/demo/persons', 'json', [f('name', names)]),
       ep('POST', '/demo/organizations', 'json', [f('rep_id_number', SYNTHETIC.idNumbers)]),
       ep('GET', '/demo/outbox', 'none', [f('to', SYNTHETIC.phones)]),
+      // The data-sharing node (docs/exchange.md).
+      ep('GET', '/exchange/datasets', 'none', []),
+      ep('POST', '/exchange/requests', 'json', [f('holder', entityIds), jwt('access_token'), ...dataRequest], { authorization: 'admin' }),
+      ep(
+        'POST',
+        '/exchange/route',
+        'json',
+        [
+          f('request_id', ['6f1c0a52-4f44-4c8e-9a55-1a1f5c2d8e01']),
+          f('route', [e.url]),
+          f('holder', entityIds),
+          jwt('access_token'),
+          ...dataRequest,
+        ],
+        { authorization: 'entity-assertion' },
+      ),
+      ep('POST', '/exchange/log/subject', 'json', [jwt('access_token'), f('subject', ['natural'])], { authorization: 'entity-assertion' }),
+      ep('GET', '/exchange/my/accesses', 'none', [], { authorization: 'access-token' }),
+      ep('GET', '/exchange/my/consents', 'none', [], { authorization: 'access-token' }),
+      ep('POST', '/exchange/my/consents/revoke', 'json', [f('consent', ['x'])], { authorization: 'access-token' }),
+      ep('GET', '/admin/exchange/log/export', 'none', [], { authorization: 'admin' }),
       ep('GET', '/ratings/form', 'none', []),
       ep('GET', '/ratings/stats', 'none', [f('authority', ['11440100000101002C']), f('item', ['11440100000101002C3070101005000'])]),
       ep('GET', '/faq/:code', 'none', [f('code', ['11440100000101002C3070101005000'], { in: 'path' })]),
       ep('POST', '/ratings', 'json', [f('case_number', ['GZ-20261204-000042-7']), f('level', ['1'])]),
       ep('POST', '/questions', 'json', [f('item_code', ['11440100000101002C3070101005000']), f('text', ['出生登记要带什么材料'])]),
       ep('GET', '/admin/voice/limits', 'none', [], { authorization: 'admin' }),
+      // Applications and cases (docs/cases.md).
+      ep('POST', '/cases/uploads', 'none', [], { authorization: 'access-token' }),
+      ep(
+        'POST',
+        '/cases',
+        'json',
+        [f('item_code', [CASE_ITEM]), f('delivery', ['electronic', 'mail', 'pickup']), f('item_version', ['1'])],
+        { authorization: 'access-token' },
+      ),
+      ep('GET', '/cases/mine', 'none', [f('limit', ['1', '50'])], { authorization: 'access-token' }),
+      ep('GET', '/cases/published', 'none', [f('authority', ['11440100000106040E']), f('limit', ['10'])]),
+      ep('POST', '/cases/lookup', 'json', [f('number', [CASE_NUMBER]), f('phone_tail', ['1234']), f('query_code', ['ABCDEFGH'])]),
+      ep('GET', '/cases/:number', 'none', [f('number', [CASE_NUMBER], { in: 'path' })], { authorization: 'access-token' }),
+      ep('POST', '/cases/:number/withdraw', 'json', [f('number', [CASE_NUMBER], { in: 'path' }), f('reason', ['x'])], {
+        authorization: 'access-token',
+      }),
+      ep('GET', '/staff/queue', 'none', [f('status', ['all', 'due_soon', 'overdue'])], { authorization: 'access-token' }),
+      ep('GET', '/staff/cases/:number', 'none', [f('number', [CASE_NUMBER], { in: 'path' })], { authorization: 'access-token' }),
+      ep(
+        'POST',
+        '/staff/cases/:number/:action',
+        'json',
+        [f('number', [CASE_NUMBER], { in: 'path' }), f('action', ['accept', 'decide'], { in: 'path' }), f('outcome', ['approved'])],
+        { authorization: 'access-token' },
+      ),
+      ep(
+        'POST',
+        '/admin/staff/grants',
+        'json',
+        [f('id_number', SYNTHETIC.idNumbers), f('authority', ['11440100000106040E']), f('role', ['reviewer'])],
+        {
+          authorization: 'admin',
+        },
+      ),
+      ep('GET', '/admin/cases/stats', 'none', [f('authority', ['11440100000106040E'])], { authorization: 'admin' }),
+      ep('POST', '/demo/cases/:number/age', 'json', [f('number', [CASE_NUMBER], { in: 'path' }), f('days', ['1'])]),
+      // Cross-region hand-offs between services entities (docs/cases.md).
+      ep('POST', '/case-handoffs', 'json', [jwt('handoff')], { authorization: 'entity-assertion' }),
+      ep('POST', '/case-handoffs/view', 'json', [f('number', [CASE_NUMBER]), f('view', ['applicant', 'public'])], {
+        authorization: 'entity-assertion',
+      }),
+      ep('POST', '/case-handoffs/supply', 'json', [f('number', [CASE_NUMBER])], { authorization: 'entity-assertion' }),
       // E-licenses (docs/licenses.md).
       ep('GET', '/licenses/types', 'none', []),
       ep('POST', '/licenses/verify', 'json', [jwt('license'), f('audience', entityIds), f('nonce', ['n'])]),
@@ -540,6 +645,14 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
       f('categories', ['x']),
     ]),
     account('POST', '/account/organizations/:subject/agents/:id/revoke', [subject, f('id', ['1', 'x'], { in: 'path' })]),
+    account('GET', '/account/consents'),
+    account('POST', '/account/consents/:id/revoke', [f('id', ['x'], { in: 'path' })]),
+    // What the data-sharing nodes ask about consents (docs/exchange.md).
+    ep('POST', '/exchange/consent-check', 'json', [jwt('access_token'), f('consent', ['x']), f('subject', ['natural'])], {
+      authorization: 'entity-assertion',
+    }),
+    ep('POST', '/exchange/consents', 'json', [jwt('access_token')], { authorization: 'entity-assertion' }),
+    ep('POST', '/exchange/consents/revoke', 'json', [jwt('access_token'), f('consent', ['x'])], { authorization: 'entity-assertion' }),
     ep('POST', '/admin/clients', 'json', [f('redirect_uris', [`${CLOSED_LOOPBACK}/cb`]), f('client_name', ['x'])], {
       authorization: 'admin',
     }),

@@ -44,6 +44,12 @@ import { BadRequest, HttpError } from '../infra/errors.ts';
 import type { TrustedOps } from '../federation/trusted-op.ts';
 import type { TrustedResources } from '../federation/trusted-resources.ts';
 import { SERVICES_PERSON_PATH, servicesPersonRoute } from './service-access/services-person-route.ts';
+import { ResourceCalls } from './service-access/resource-calls.ts';
+import { DataConsents } from './exchange/data-consents.ts';
+import { DatasetCatalogs } from './exchange/dataset-catalogs.ts';
+import { dataAccessAuthorization, withDataConsentCheck } from './exchange/data-access-authorization.ts';
+import { NODE_CONSENT_PATHS, nodeConsentRoutes } from './exchange/node-consent-routes.ts';
+import { consentAccountRoutes } from './account/consent-account-routes.ts';
 import type { FederationTrust } from '../federation/federation-trust.ts';
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './views/pages.ts';
 import { brandStylesheetPath, STYLESHEET, STYLESHEET_PATH } from './views/stylesheet.ts';
@@ -124,6 +130,9 @@ export async function createOp({
   const services = new ServicesClient(issuer, servicesUrl, () => runtime.keyRing.signingKey());
   const signingKeys = await loadKeys(db, runtime.cipher, 'oidc', ['ES256', 'RS256']);
   const findAccount = accountFinder(issuer, directory, accounts, legalPersons, recognized);
+  // The data-sharing exchange: consents to the federation's nodes, which are resource servers.
+  const exchange = resources ? { consents: new DataConsents(db), catalogs: new DatasetCatalogs(resources), directory } : undefined;
+  const policy = interactionPolicyFor(sessionFacts({ directory, accounts, kv, acrUris }));
 
   const provider = new Provider(
     issuer,
@@ -139,7 +148,8 @@ export async function createOp({
       maySkipConsent: (clientId) => recognition?.trust.maySkipConsent(clientId) ?? Promise.resolve(clientId === ACCOUNT_CLIENT_ID),
       findAccount,
       isResourceServer: (resource) => resources?.isResource(resource) ?? Promise.resolve(false),
-      interactionPolicy: interactionPolicyFor(sessionFacts({ directory, accounts, kv, acrUris })),
+      interactionPolicy: exchange ? withDataConsentCheck(policy, exchange.consents) : policy,
+      ...(exchange && resources ? { richAuthorizationRequests: dataAccessAuthorization({ ...exchange, resources }) } : {}),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);
         const key = `error.${out.error}`;
@@ -193,6 +203,7 @@ export async function createOp({
     acrUris,
     cityPortals,
     recognized,
+    ...(exchange ? { exchange } : {}),
     ...(recognition
       ? {
           recognition: {
@@ -255,7 +266,12 @@ export async function createOp({
   organizationRoutes(router, deps);
   accountRoutes(router, deps);
   crossTierRoutes(router, deps);
-  if (resources) servicesPersonRoute(router, { runtime, signingKeys, findAccount, resources });
+  if (resources) {
+    const calls = new ResourceCalls(runtime, signingKeys, resources);
+    servicesPersonRoute(router, { runtime, calls, findAccount });
+    if (exchange) nodeConsentRoutes(router, { runtime, calls, consents: exchange.consents });
+  }
+  consentAccountRoutes(router, deps);
   if (recognition) {
     router.use(BROKER_PATHS, parseBody);
     brokerRoutes(router, { ...deps, sessions, upstreamLogout, trustedOps: recognition.trustedOps });
@@ -281,6 +297,7 @@ export async function createOp({
     ...['token', 'introspection', 'revocation', 'pushed_authorization_request', 'userinfo', 'jwks'].map((name) => provider.pathFor(name)),
     ...BROKER_PATHS,
     SERVICES_PERSON_PATH,
+    ...NODE_CONSENT_PATHS,
   ]);
   const answerWithPage = answerPage((ctx, { status, code, message }) => {
     const p = pageContext(ctx, runtime);

@@ -15,6 +15,9 @@ import type { RecognizedAccounts, RecognizedKind } from './accounts/recognized-a
 import type { ServicesClient } from './services-client.ts';
 import type { CrossTierHops } from './login/cross-tier-hops.ts';
 import type { Relocation } from './broker/relocation.ts';
+import type { AccountDirectory } from './accounts/account-directory.ts';
+import type { DataConsents } from './exchange/data-consents.ts';
+import type { DatasetCatalogs } from './exchange/dataset-catalogs.ts';
 
 /** The registry of homes: where an ID number or USCC is registered (asked city → province → national). */
 export interface RegistryOfHomes {
@@ -44,6 +47,13 @@ export interface CityPortal {
   color?: string;
 }
 
+/** The OP's part in the data-sharing exchange: consents to `gov-id:data-access` details (docs/exchange.md). */
+export interface ExchangeDependencies {
+  consents: DataConsents;
+  catalogs: DatasetCatalogs;
+  directory: AccountDirectory;
+}
+
 export interface OpDependencies {
   provider: Provider;
   runtime: EntityRuntime;
@@ -62,4 +72,6 @@ export interface OpDependencies {
    * on this OP's pages, shown in the city's name.
    */
   cityPortals: ReadonlyMap<string, CityPortal>;
+  /** Absent on an OP that issues no tokens for the federation's services entities. */
+  exchange?: ExchangeDependencies;
 }

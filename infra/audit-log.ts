@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { uniqueViolation, type Database, type Queryable } from './database.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 export interface AuditEntry {
   event: string;
@@ -15,20 +16,9 @@ export interface AuditEntry {
 
 const GENESIS = 'genesis';
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
 function entryHash(prev: string, seq: number, at: string, e: AuditEntry): string {
   return createHash('sha256')
-    .update(canonical([prev, seq, at, e.event, e.subject ?? null, e.clientId ?? null, e.detail ?? {}]))
+    .update(canonicalJson([prev, seq, at, e.event, e.subject ?? null, e.clientId ?? null, e.detail ?? {}]))
     .digest('base64url');
 }
 

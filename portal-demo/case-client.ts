@@ -91,6 +91,20 @@ export interface CaseView {
   item_materials?: string[];
 }
 
+export interface SupervisionRow {
+  authority: string;
+  item_code: string;
+  item_name: string;
+  received: number;
+  closed: number;
+  open: number;
+  overdue_open: number;
+  decided: number;
+  decided_late: number;
+  average_decision_days: number | null;
+  promised_days: number;
+}
+
 export interface ItemForm {
   code: string;
   version: number;
@@ -173,6 +187,10 @@ export class CaseClient {
     opinions: { number: string; item_name: string; authority: string; due_on: string; flag: string | null }[];
   }> {
     return this.call('GET', `/staff/queue?status=${encodeURIComponent(status)}`, { token });
+  }
+
+  supervision(token: string): Promise<{ today: string; items: SupervisionRow[] }> {
+    return this.call('GET', '/staff/supervision', { token });
   }
 
   staffCase(token: string, number: string): Promise<CaseView> {

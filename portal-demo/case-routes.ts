@@ -6,7 +6,8 @@
  * - `GET /my-cases`, `GET /my-cases/:number`, `POST /my-cases/:number/supply|withdraw` (我的办件);
  * - `GET /track`, `POST /track` (办件查询: number and phone tail or query code, no sign-in);
  * - `GET /workbench`, `GET /workbench/cases/:number`, its materials, and
- *   `POST /workbench/cases/:number/:action` (the staff workbench).
+ *   `POST /workbench/cases/:number/:action` (the staff workbench); `GET /workbench/supervision`
+ *   (supervisors: cases, closed, overdue and time against the promise per authority and item).
  * Every form carries the portal's CSRF token.
  */
 import type Router from '@koa/router';
@@ -27,6 +28,7 @@ import {
   signInPage,
   staffCasePage,
   trackPage,
+  supervisionPage,
   workbenchPage,
   type CasePageContext,
 } from './views/case-pages.ts';
@@ -291,6 +293,11 @@ export function addCaseRoutes(router: Router, deps: CaseRouteDeps): void {
       const status = ['due_soon', 'overdue'].includes(String(ctx.query.status)) ? String(ctx.query.status) : 'all';
       return workbenchPage(p, await cases.queue(await tokenOf(ctx), status), status);
     }),
+  );
+
+  router.get(
+    '/workbench/supervision',
+    answer(async (ctx, p) => supervisionPage(p, await cases.supervision(await tokenOf(ctx)))),
   );
 
   router.get(

@@ -29,6 +29,7 @@ import { isMessageKey, pickLocale, translator, type Locale, type MessageKey } fr
 import { OpConnection } from './op-connection.ts';
 import { CatalogClient, type BrowseCounts } from './catalog-client.ts';
 import { addCatalogRoutes } from './catalog-routes.ts';
+import { addDataUseRoutes } from './data-use-routes.ts';
 import { addCaseRoutes } from './case-routes.ts';
 import { CaseClient } from './case-client.ts';
 import { addLicenseRoutes } from './license-routes.ts';
@@ -294,6 +295,17 @@ export async function createPortalApp(opts: PortalOptions): Promise<PortalInstan
         title: status === 404 ? 'page.not_found' : 'page.search_error',
         vars,
       }),
+  });
+
+  addDataUseRoutes(router, {
+    nodeUrl: opts.catalogUrl,
+    session: sessionOf,
+    csrf: csrfFor,
+    csrfOk,
+    form: (ctx) => formFields(ctx.request.body),
+    page,
+    platformName,
+    refuse: (ctx, status, message, lang) => showError(ctx, status, message, { lang, title: 'page.data_use' }),
   });
 
   addCaseRoutes(router, {

@@ -7,6 +7,7 @@
  * - Person APIs (portals call them with an OP's access token for this entity): GET /me
  * - Service catalog (docs/catalog.md): GET /catalog/…, admin /admin/catalog/…; its feed to the
  *   platforms below, GET /catalog/feed (entity assertion of a services entity)
+ * - Data-sharing node (docs/exchange.md): /exchange/…, admin /admin/exchange/…
  * - Applications and cases (docs/cases.md): /cases/…, /staff/…, admin /admin/staff/…, /admin/cases/…
  * - Ask, rate, my space (docs/voice.md): /questions, /ratings/…, /my/…, /faq/:code, /staff/…, admin /admin/voice/…
  * - Notices sent from this entity (the SMS stand-in): admin GET /admin/outbox?to=PHONE, demo GET /demo/outbox?to=PHONE
@@ -32,7 +33,13 @@ import { seedDemoCatalog } from './catalog/demo-catalog.ts';
 import { catalogFeedRouter } from './catalog/catalog-feed-routes.ts';
 import { FeedPuller } from './catalog/feed-puller.ts';
 import type { ServiceAccess } from './service-access/service-access-tokens.ts';
+import type { ExchangeFederation } from './exchange/exchange-federation.ts';
+import { exchangeNode } from './exchange/exchange-node.ts';
+import { legalPersonFacts, populationFacts } from './exchange/registry-datasets.ts';
+import { caseResults } from './exchange/case-results-dataset.ts';
+import { licenseDatasets } from './exchange/license-datasets.ts';
 import { casesParts, casesRouter } from './cases/cases-mount.ts';
+import type { CrossRegion, RecordFetcher } from './cases/case-context.ts';
 import { voiceRouter } from './voice/voice-mount.ts';
 import { createLicenseNode, type LicenseTrust } from './licenses/license-node.ts';
 import { caseResultMaker, licenceShelf } from './licenses/license-bridges.ts';
@@ -43,6 +50,8 @@ export interface ServicesOptions {
   resolveCallerKeys: EntityKeyResolver;
   /** Checks the access tokens OPs of the federation issued for this entity (portals call with them). */
   access: ServiceAccess;
+  /** This entity's place among the data-sharing nodes of the federation. */
+  exchange: ExchangeFederation;
   /** What the e-license node needs of the federation. */
   licenseTrust: LicenseTrust;
   /** The platform this entity serves; without it, one entity with the base registries and the whole catalog. */
@@ -59,6 +68,8 @@ export interface ServicesPlatform {
   resolveServicesKeys: EntityKeyResolver;
   /** How often the feed is pulled (milliseconds). */
   feedIntervalMs: number;
+  /** Where staff log in and which platform handles whose items (docs/cases.md). */
+  cases: { staffIssuers: string[]; handlerOf: CrossRegion['handlerOf']; sameProvince: CrossRegion['sameProvince'] };
 }
 
 export interface ServicesInstance {
@@ -84,6 +95,7 @@ export async function createServicesApp({
   runtime,
   resolveCallerKeys,
   access,
+  exchange,
   licenseTrust,
   platform,
 }: ServicesOptions): Promise<ServicesInstance> {
@@ -95,6 +107,12 @@ export async function createServicesApp({
     await population.seed();
     await legalPersons.seed(population.seededPersons(20));
   }
+  const node = exchangeNode(runtime, access, exchange);
+  if (baseRegistries) {
+    node.datasets.add(populationFacts(population));
+    node.datasets.add(legalPersonFacts(legalPersons));
+  }
+  node.datasets.add(caseResults(runtime.db, runtime.blindIndex));
   const catalog = new CatalogService(runtime.db, platform?.catalog);
   if (runtime.demo) await seedDemoCatalog(catalog);
   const feed = platform?.feedSource
@@ -194,13 +212,21 @@ export async function createServicesApp({
   app.use(feedRoutes.allowedMethods());
   // Case numbers carry the platform's code (gz), not the entity's (gz-services).
   const licenses = createLicenseNode(runtime, licenseTrust, access);
+  for (const source of licenseDatasets(licenses.registry, licenses.verifier)) node.datasets.add(source);
   const cases = {
     runtime,
     catalog,
     outbox,
     access,
     makeResult: caseResultMaker(licenses.registry, runtime.self.url),
-    ...(platform ? { platform: platform.catalog.code } : {}),
+    fetchRecord: (r: Parameters<RecordFetcher>[0]) => node.requesting.request(r),
+    ...(platform
+      ? {
+          platform: platform.catalog.code,
+          staffIssuers: platform.cases.staffIssuers,
+          crossRegion: { ...platform.cases, resolveServicesKeys: platform.resolveServicesKeys },
+        }
+      : {}),
   };
   const caseRoutes = casesRouter(cases);
   app.use(caseRoutes.routes()).use(caseRoutes.allowedMethods());
@@ -209,6 +235,7 @@ export async function createServicesApp({
   app.use(licenses.router.allowedMethods());
   app.use(common.routes());
   if (baseRegistries) app.use(router.routes());
+  app.use(node.router.routes());
   app.use(refuseOtherMethods);
   app.use(async () => {
     throw new NotFound('no such endpoint');

@@ -6,9 +6,7 @@
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { hmac, randomToken, safeEqual } from '../../infra/crypto.ts';
 import { Forbidden, HttpError } from '../../infra/errors.ts';
 import { InvalidIdentifier, maskIdNumber, parseIdNumber } from '../../infra/identifiers.ts';
 import { pickLocale, translator, type MessageKey } from '../i18n.ts';
@@ -29,9 +27,9 @@ import { organizationRefusalAnswer } from '../views/organization-refusals.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
 import { answeringOutages, orUnavailable } from '../upstream-outage.ts';
 import { sendPage } from '../interactions/interaction-context.ts';
+import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID, accountRequest, signInToAccount } from './account-session.ts';
 
-export const ACCOUNT_CLIENT_ID = 'gov-id-account';
-export const ACCOUNT_CALLBACK_PATH = '/account/callback';
+export { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID };
 
 interface Signed {
   person: NaturalPerson;
@@ -79,43 +77,16 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
           name,
           homeName,
           homeAccountUrl: `${recognized.home}/account`,
+          dataConsents: deps.exchange !== undefined,
         }),
       );
       return null;
     }
     if (!person) {
-      const verifier = randomToken(32);
-      const query = new URLSearchParams({
-        client_id: ACCOUNT_CLIENT_ID,
-        response_type: 'code',
-        scope: 'openid profile',
-        redirect_uri: issuer + ACCOUNT_CALLBACK_PATH,
-        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-        code_challenge_method: 'S256',
-        state: randomToken(16),
-        ...(typeof ctx.query.lang === 'string' ? { ui_locales: ctx.query.lang } : {}),
-      });
-      ctx.redirect(`/auth?${query}`);
+      signInToAccount(ctx, issuer);
       return null;
     }
-    const raw = (ctx.request.body ?? {}) as Record<string, string | string[]>;
-    const body = typeof raw === 'object' ? raw : {};
-    const csrf = hmac(runtime.macKey, `account-csrf:${session.uid}`);
-    if (ctx.method === 'POST' && !safeEqual(typeof body.csrf === 'string' ? body.csrf : '', csrf))
-      throw new Forbidden('csrf', 'missing or wrong CSRF token');
-    const lang = typeof body.lang === 'string' ? body.lang : typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
-    const locale = pickLocale(lang, ctx.get('accept-language'));
-    return {
-      person,
-      body,
-      page: {
-        t: translator(locale),
-        locale,
-        siteName: runtime.self.name[locale],
-        csrf,
-        switchLanguageUrl: ctx.method === 'GET' ? ctx.path : undefined,
-      },
-    };
+    return { person, ...accountRequest(ctx, runtime, session.uid) };
   };
 
   const text = (v: string | string[] | undefined) => (typeof v === 'string' ? v : '');
@@ -136,6 +107,7 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
       accountPage({
         ...s.page,
         platforms: platformsFor(s),
+        dataConsents: deps.exchange !== undefined,
         name: s.person.name,
         maskedIdNumber: maskIdNumber(accounts.idNumberOf(s.person)),
         mandates: await legalPersons.mandatesOf(s.person.idNumberIndex),

@@ -6,17 +6,15 @@
  * in an authenticated body, and the OP records each answer in the audit log the person reads.
  */
 import type Router from '@koa/router';
-import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import { recordAudit } from '../../infra/audit-log.ts';
-import { verifyEntityAssertion } from '../../infra/entity-assertion.ts';
-import { publicJwk, type PrivateJwk } from '../../infra/entity-keys.ts';
-import { Forbidden, Unauthorized } from '../../infra/errors.ts';
+import { Forbidden } from '../../infra/errors.ts';
 import { parseBody } from '../../infra/request-body.ts';
 import { validate } from '../../infra/validation.ts';
 import type { EntityRuntime } from '../../infra/entity-runtime.ts';
-import { SERVICES_PERSON_PATH, type TrustedResources } from '../../federation/trusted-resources.ts';
+import { SERVICES_PERSON_PATH } from '../../federation/trusted-resources.ts';
+import type { ResourceCalls } from './resource-calls.ts';
 
 export { SERVICES_PERSON_PATH };
 
@@ -25,27 +23,13 @@ const body = z.object({ access_token: z.string().min(1).max(8192) }).strict();
 /** What the services entity may learn: the identity facts, never the account's secrets. */
 const REAL_NAME_SCOPE = 'openid profile phone id_number legal_person';
 
-export function servicesPersonRoute(
-  router: Router,
-  deps: { runtime: EntityRuntime; signingKeys: PrivateJwk[]; findAccount: FindAccount; resources: TrustedResources },
-) {
+export function servicesPersonRoute(router: Router, deps: { runtime: EntityRuntime; calls: ResourceCalls; findAccount: FindAccount }) {
   const { runtime } = deps;
-  const issuer = runtime.self.url;
-  const ownKeys = createLocalJWKSet({ keys: deps.signingKeys.map(publicJwk) });
   router.post(SERVICES_PERSON_PATH, parseBody, async (ctx) => {
-    const caller = await verifyEntityAssertion(ctx.get('authorization'), {
-      audience: issuer,
-      resolveKeys: (id) => deps.resources.keysOf(id),
-      replay: runtime.kv,
-    });
+    const caller = await deps.calls.caller(ctx);
     const { access_token: token } = validate(body, ctx.request.body);
-    let claims: JWTPayload;
-    try {
-      // Only a token issued here, for the caller itself, still valid.
-      ({ payload: claims } = await jwtVerify(token, ownKeys, { issuer, audience: caller, typ: 'at+jwt', requiredClaims: ['sub', 'exp'] }));
-    } catch (err) {
-      throw new Unauthorized(`the access token is not one this OP issued to ${caller}: ${(err as Error).message}`);
-    }
+    // Only a token issued here, for the caller itself, still valid.
+    const claims = await deps.calls.token(token, caller);
     const gid = typeof claims.gid === 'string' ? claims.gid : undefined;
     const account = await deps.findAccount(
       ctx as unknown as KoaContextWithOIDC,

@@ -8,7 +8,13 @@ export interface AccountContext extends PageContext {
   csrf: string;
 }
 
+/** The link to the person's data-sharing consents, where the OP takes part in the exchange. */
+function consentsLink(p: PageContext & { dataConsents?: boolean }) {
+  return p.dataConsents ? html`<a href="/account/consents">${p.t('action.data_consents')}</a>` : '';
+}
+
 export interface AccountView extends AccountContext {
+  dataConsents?: boolean;
   /** The platforms the account may move to (relocation), when this OP takes part in the federation. */
   platforms?: { id: string; name: string }[];
   moveError?: MessageKey;
@@ -47,7 +53,7 @@ ${field(v, { name: 'org_name', label: 'field.org_name', value: v.values.org_name
 <button type="submit" class="secondary">${v.t('action.register_org')}</button>
 </form>
 ${v.platforms?.length ? movingForm(v, v.platforms) : ''}
-<nav class="links"><a href="/session/end">${v.t('action.account_logout')}</a></nav>`,
+<nav class="links">${consentsLink(v)}<a href="/session/end">${v.t('action.account_logout')}</a></nav>`,
   );
 }
 
@@ -84,12 +90,14 @@ export function accountMovedPage(v: PageContext & { homeName: string; homeAccoun
 }
 
 /** A recognized account signed in here: its account area is at its home. */
-export function accountElsewherePage(v: PageContext & { name: string; homeName: string; homeAccountUrl: string }): string {
+export function accountElsewherePage(
+  v: PageContext & { name: string; homeName: string; homeAccountUrl: string; dataConsents?: boolean },
+): string {
   return layout(
     v,
     'page.account',
     html`<p>${v.t('text.account_elsewhere', { name: v.name, site: v.homeName })}</p>
-<nav class="links"><a href="${v.homeAccountUrl}">${v.t('action.go_home_account')}</a></nav>`,
+<nav class="links"><a href="${v.homeAccountUrl}">${v.t('action.go_home_account')}</a>${consentsLink(v)}</nav>`,
   );
 }
 

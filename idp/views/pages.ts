@@ -220,6 +220,10 @@ export interface ConsentView extends FormContext {
   scopes: string[];
   /** Services entities (by name) where the client will act for the person with its access token. */
   resources: string[];
+  /** Data a requesting authority asks to read (RFC 9396 details), with the choice of how long: part of the allow form. */
+  data?: Html;
+  /** False when the person may not consent to what is asked (only deny is offered). */
+  mayAllow?: boolean;
 }
 
 export function consentPage(v: ConsentView): string {
@@ -235,8 +239,8 @@ export function consentPage(v: ConsentView): string {
       (r) => html`<li>${v.t('text.resource_access', { resource: r })}</li>`,
     )}</ul>
 <form method="post" action="${v.action}/consent">
-${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
-<button type="submit">${v.t('action.allow')}</button>
+${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}${v.data ?? ''}
+${v.mayAllow === false ? '' : html`<button type="submit">${v.t('action.allow')}</button>`}
 </form>
 <form method="post" action="${v.action}/abort">
 ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}

@@ -31,6 +31,10 @@ th, td { text-align: left; border-bottom: 1px solid var(--line); padding: 6px 4p
 td form button { margin: 0; width: auto; padding: 4px 10px; }
 main.wide { max-width: 760px; }
 nav.links { margin-top: 16px; display: flex; flex-direction: column; gap: 6px; }
+dl.data-request { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0; }
+dl.data-request dt { color: var(--muted); }
+dl.data-request dd { margin: 0; overflow-wrap: anywhere; }
+section.consent { border-top: 1px solid var(--line); margin-top: 16px; }
 footer { text-align: center; color: var(--muted); font-size: .85em; margin: 16px; }
 `;
 

@@ -5,7 +5,7 @@
  * column that fits a phone; every step shows its start, end, duration, deadline and who acted.
  */
 import { html, type Html } from '../../infra/html.ts';
-import type { CaseLine, CaseView, ItemForm, Json, StepView } from '../case-client.ts';
+import type { CaseLine, CaseView, ItemForm, Json, StepView, SupervisionRow } from '../case-client.ts';
 import { isCaseMessageKey, type CaseMessageKey, type CaseTranslate } from '../case-i18n.ts';
 import { hidden, layout, type PageContext } from './pages.ts';
 
@@ -236,9 +236,28 @@ export function workbenchPage(
     p.ct('page.workbench'),
     html`<nav class="filters" aria-label="${p.ct('field.filter')}">${filters.map((f) =>
       f === filter ? html`<strong>${named(p, 'filter', f)}</strong>` : html`<a href="/workbench?status=${f}">${named(p, 'filter', f)}</a>`,
-    )}</nav>
+    )} <a href="/workbench/supervision">${p.ct('page.supervision')}</a></nav>
 ${queue.cases.length ? caseList(p, queue.cases, (n) => `/workbench/cases/${n}`) : html`<p>${p.ct('text.queue_empty')}</p>`}
 ${queue.opinions.length ? html`<h2>${p.ct('text.opinions_owed')}</h2><ul class="cases">${queue.opinions.map((o) => html`<li><a href="/workbench/cases/${o.number}">${o.number}</a> ${flagOf(p, o.flag)}<span class="where">${o.item_name} · ${p.ct('field.deadline')} ${o.due_on}</span></li>`)}</ul>` : ''}`,
+  );
+}
+
+/** Supervision: per authority and item, what came in and closed, what is late, time against the promise. */
+export function supervisionPage(p: CasePageContext, s: { today: string; items: SupervisionRow[] }): string {
+  return layout(
+    p,
+    p.ct('page.supervision'),
+    html`<p class="hint">${p.ct('text.supervision_lead', { today: s.today })}</p>
+<ul class="cases">${s.items.map(
+      (i) => html`<li><strong>${i.item_name}</strong> <span class="hint">${i.authority}</span>
+  <dl class="record">
+    <dt>${p.ct('field.received_count')}</dt><dd>${i.received}</dd>
+    <dt>${p.ct('field.closed_count')}</dt><dd>${i.closed}</dd>
+    <dt>${p.ct('field.open_count')}</dt><dd>${i.open}${i.overdue_open ? html` ${flagOf(p, 'overdue')} ${i.overdue_open}` : ''}</dd>
+    <dt>${p.ct('field.decided_late')}</dt><dd>${i.decided_late} / ${i.decided}</dd>
+    <dt>${p.ct('field.average_days')}</dt><dd>${i.average_decision_days ?? '—'} / ${p.ct('working_days', { days: i.promised_days })}</dd>
+  </dl></li>`,
+    )}</ul>`,
   );
 }
 

@@ -162,7 +162,11 @@ export function guidePage(p: CatalogPageContext, guide: Guide): string {
       </dl>
       <p class="hint">${guide.code} · v${guide.version}</p>
       <p><a class="button" href="${withLang(`/apply/${encodeURIComponent(guide.code)}`, p.lang)}">${p.t('action.apply')}</a></p>
-      <p><a href="${withLang(`/ask?item=${encodeURIComponent(guide.code)}`, p.lang)}">${p.t('action.ask_about_item')}</a></p>
+      ${
+        platform
+          ? '' // its questions are answered at the platform that handles it (409 handled_elsewhere here)
+          : html`<p><a href="${withLang(`/ask?item=${encodeURIComponent(guide.code)}`, p.lang)}">${p.t('action.ask_about_item')}</a></p>`
+      }
       ${searchForm(p)}`,
   );
 }

@@ -116,7 +116,7 @@ ${row('field.home', v.homeName ?? (s.home ? html`<code>${s.home}</code>` : undef
 ${row('field.recognized', s.recognized ? v.t('text.recognized') : undefined)}
 ${row('field.acr', acrLabel(v, s.acr))}
 </dl>
-<nav class="cases-links"><a href="${v.lang ? `/my?lang=${v.lang}` : '/my'}">${v.t('action.my_space')}</a> <a href="${withLangOf(v, '/licenses')}">${v.t('action.my_licenses')}</a> <a href="/my-cases">${v.t('action.my_cases')}</a> <a href="/track">${v.t('action.track')}</a> <a href="/workbench">${v.t('action.workbench')}</a> <a href="${withLangOf(v, '/licenses/verify')}">${v.t('action.verify_license')}</a></nav>
+<nav class="cases-links"><a href="${v.lang ? `/my?lang=${v.lang}` : '/my'}">${v.t('action.my_space')}</a> <a href="${withLangOf(v, '/licenses')}">${v.t('action.my_licenses')}</a> <a href="/my-cases">${v.t('action.my_cases')}</a> <a href="/track">${v.t('action.track')}</a> <a href="/workbench">${v.t('action.workbench')}</a> <a href="${withLangOf(v, '/licenses/verify')}">${v.t('action.verify_license')}</a> <a href="${withLangOf(v, '/data-use')}">${v.t('action.data_use')}</a></nav>
 <form method="post" action="/logout">
 ${hidden('csrf', v.csrf)}${keep}
 <button type="submit">${v.t('action.logout')}</button>

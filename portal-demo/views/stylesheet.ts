@@ -48,6 +48,10 @@ dl.guide ul, dl.guide ol { margin: 0; padding-left: 1.3em; }
 dl.record { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 4px 0 10px; }
 dl.record dt { color: var(--muted); }
 dl.record dd { margin: 0; overflow-wrap: anywhere; }
+.notice { background: #e3f2fd; border-left: 4px solid #1565c0; padding: 8px 12px; margin: 0 0 12px; }
+section.record { border-top: 1px solid var(--line); }
+section.record h3 { font-size: 1em; margin: 10px 0 4px; }
+dd.refused { color: var(--err); }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 12px 0; }
 label.option { display: block; padding: 6px 0; }
 nav.cases-links, nav.filters { display: flex; flex-wrap: wrap; gap: 6px 16px; margin: 12px 0; }

@@ -8,15 +8,17 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { appendAudit } from '../../infra/audit-log.ts';
 import { uniqueViolation } from '../../infra/database.ts';
-import { BadRequest, Conflict, HttpError } from '../../infra/errors.ts';
+import { BadRequest, Conflict, Forbidden, HttpError } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
 import { isImplementation, type DirectoryItem, type ImplementationItem } from '../catalog/catalog-schema.ts';
 import { nextCaseNumber } from './case-numbers.ts';
-import { ADDRESS_AAD, MATERIAL_AAD, personIndex, sealPerson, today, type CaseDeps, type Caller } from './case-context.ts';
+import { ADDRESS_AAD, MATERIAL_AAD, applicantIndex, sealPerson, today, type CaseDeps, type Caller, type Person } from './case-context.ts';
 import { clockColumns } from './case-deadlines.ts';
 import * as store from './case-store.ts';
 import { sendNotices, type PendingNotice } from './case-notices.ts';
-import { handlingRules } from './handling-rules.ts';
+import { handlingRules, serviceCategories } from './handling-rules.ts';
+import { remoteItem } from './cross-region.ts';
+import { authority as authorityOf } from '../catalog/catalog-store.ts';
 
 /** Accepted material formats, known by their first bytes (what the declared type must match). */
 export const MATERIAL_TYPES: Record<string, number[]> = {
@@ -62,6 +64,17 @@ export const applicationBody = z
             upload_id: z.string().min(1).max(64).optional(),
             /** An e-license (or registry) reference, for a material the item takes from one. */
             reference: z.string().min(1).max(200).optional(),
+            /** The material fetched through the exchange with the person's consent token for its holder. */
+            exchange: z
+              .object({
+                holder: z.url({ protocol: /^https?$/ }).max(256),
+                access_token: z.string().min(1).max(16384),
+                dataset: z.string().min(1).max(64),
+                attributes: z.array(z.string().min(1).max(64)).min(1).max(32),
+                purpose: z.string().min(1).max(64),
+              })
+              .strict()
+              .optional(),
           })
           .strict(),
       )
@@ -74,7 +87,18 @@ export interface MaterialGiven {
   slot: number;
   upload_id?: string;
   reference?: string;
+  exchange?: { holder: string; access_token: string; dataset: string; attributes: string[]; purpose: string };
 }
+
+/** The exchange's datasets of the e-license types materials name (docs/exchange.md, docs/licenses.md). */
+const LICENSE_DATASETS: Record<string, string> = {
+  居民身份证: 'license.resident_id_card',
+  居民户口簿: 'license.household_register_extract',
+  户籍证明: 'license.household_register_extract',
+  机动车驾驶证: 'license.driving_licence',
+  结婚证: 'license.marriage_certificate',
+  营业执照: 'license.business_license',
+};
 
 /** Stores an upload of `owner` (not yet part of a case); the type is checked against the content. */
 export async function upload(deps: CaseDeps, caller: Caller, mediaType: string, content: Buffer) {
@@ -95,7 +119,7 @@ export async function upload(deps: CaseDeps, caller: Caller, mediaType: string, 
   const digest = createHash('sha256').update(content).digest('base64url');
   await store.insertUpload(deps.db, {
     uploadId,
-    ownerIndex: personIndex(deps, caller.person.idNumber),
+    ownerIndex: applicantIndex(deps, caller.person),
     mediaType: type,
     size: content.length,
     digest,
@@ -132,10 +156,19 @@ export function checkMaterials(item: ImplementationItem, given: readonly Materia
     seen.add(m.slot);
     if (wanted && !wanted.has(m.slot))
       throw new BadRequest('invalid_material', `materials: slot ${m.slot} (${material.name}) was not asked for`);
-    if (Boolean(m.upload_id) === Boolean(m.reference))
-      throw new BadRequest('invalid_material', `materials: slot ${m.slot} (${material.name}) needs either upload_id or reference`);
-    if (m.reference && material.source.channel !== 'e_license')
+    if ([m.upload_id, m.reference, m.exchange].filter(Boolean).length !== 1)
+      throw new BadRequest(
+        'invalid_material',
+        `materials: slot ${m.slot} (${material.name}) needs one of upload_id, reference or exchange`,
+      );
+    if ((m.reference || m.exchange) && material.source.channel !== 'e_license')
       throw new BadRequest('invalid_material', `materials: slot ${m.slot} (${material.name}) is not held as an e-license: upload it`);
+    const dataset = material.source.channel === 'e_license' ? LICENSE_DATASETS[material.source.license_type] : undefined;
+    if (m.exchange && dataset && m.exchange.dataset !== dataset)
+      throw new BadRequest(
+        'invalid_material',
+        `materials: slot ${m.slot} (${material.name}) is the dataset ${dataset}, not ${m.exchange.dataset}`,
+      );
   }
   const missing = [...(wanted ?? item.materials.keys())].filter((slot) => !seen.has(slot));
   if (missing.length)
@@ -145,12 +178,45 @@ export function checkMaterials(item: ImplementationItem, given: readonly Materia
 }
 
 /** Attaches the given materials to a case (round 0 at submission, n at the nth correction). */
+/** A material the exchange served, by slot: kept encrypted, found by the request's ID in both access logs. */
+export interface FetchedRecord {
+  reference: string;
+  contentEnc: string;
+  digest: string;
+}
+
+/**
+ * Fetches the materials given as `exchange` through this platform's data-sharing node (outside any
+ * transaction: the request travels to another node). A refusal (no consent, a revoked one, no
+ * record …) is the exchange's own error.
+ */
+export async function fetchRecords(deps: CaseDeps, caller: Caller, itemCode: string, given: readonly MaterialGiven[]) {
+  const fetched = new Map<number, FetchedRecord>();
+  for (const m of given) {
+    if (!m.exchange) continue;
+    if (!deps.fetchRecord) throw new BadRequest('invalid_material', `materials: slot ${m.slot}: this platform has no data-sharing node`);
+    const subject =
+      caller.person.kind === 'legal'
+        ? ({ kind: 'legal', uscc: caller.person.idNumber } as const)
+        : ({ kind: 'natural', id_number: caller.person.idNumber } as const);
+    const served = await deps.fetchRecord({ ...m.exchange, subject, item: itemCode, case: null });
+    const json = JSON.stringify({ holder: served.holder, dataset: served.dataset, data: served.data });
+    fetched.set(m.slot, {
+      reference: `exchange:${served.dataset}#${served.request_id}`,
+      contentEnc: deps.cipher.encrypt(json, MATERIAL_AAD),
+      digest: createHash('sha256').update(json).digest('base64url'),
+    });
+  }
+  return fetched;
+}
+
 export async function attachMaterials(
   tx: Parameters<typeof store.insertUpload>[0],
   ownerIndex: string,
   caseId: string,
   given: readonly MaterialGiven[],
   round: number,
+  fetched: ReadonlyMap<number, FetchedRecord> = new Map(),
 ): Promise<void> {
   const ids = given.flatMap((m) => (m.upload_id ? [m.upload_id] : []));
   const staged = new Set((await store.stagedUploads(tx, ownerIndex, ids)).map((r) => r.upload_id));
@@ -158,8 +224,18 @@ export async function attachMaterials(
   if (unknown.length) throw new BadRequest('unknown_upload', `materials: no upload of yours waiting under ${unknown.join(', ')}`);
   for (const m of given) {
     if (m.upload_id) await store.attachUpload(tx, m.upload_id, caseId, m.slot, round);
-    else
-      await store.insertExchangedMaterial(tx, { uploadId: randomUUID(), ownerIndex, caseId, slot: m.slot, round, reference: m.reference! });
+    else {
+      const record = fetched.get(m.slot);
+      await store.insertExchangedMaterial(tx, {
+        uploadId: randomUUID(),
+        ownerIndex,
+        caseId,
+        slot: m.slot,
+        round,
+        reference: record?.reference ?? m.reference!,
+        ...(record ? { contentEnc: record.contentEnc, digest: record.digest } : {}),
+      });
+    }
   }
 }
 
@@ -223,11 +299,26 @@ async function digestOf(deps: CaseDeps, ownerIndex: string, body: ApplicationBod
     .digest('base64url');
 }
 
+/** A person applies for themself, an organization through its representative or an agent whose mandate covers the item. */
+function checkApplicantKind(item: ImplementationItem, categories: string[], applicant: Person): void {
+  if (item.user_type === 'legal' && applicant.kind !== 'legal')
+    throw new Forbidden('organization_required', `${item.name} is applied for by an organization: sign in for the organization`);
+  if (item.user_type === 'natural' && applicant.kind !== 'natural')
+    throw new Forbidden('natural_person_required', `${item.name} is applied for by a person for themself, not for an organization`);
+  const agent = applicant.agent;
+  if (!agent || agent.role !== 'agent' || categories.length === 0) return;
+  if (!categories.some((c) => agent.categories.includes(c)))
+    throw new Forbidden(
+      'outside_service_categories',
+      `your mandate for ${applicant.name} covers ${agent.categories.join(', ') || 'nothing'}; ${item.name} needs one of ${categories.join(', ')}`,
+    );
+}
+
 /** Submits an application; a retry under the same key answers the first receipt. */
 export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: unknown): Promise<Receipt> {
   const body = validate(applicationBody, raw);
-  const applicantIndex = personIndex(deps, caller.person.idNumber);
-  const requestDigest = await digestOf(deps, applicantIndex, body);
+  const applicant = applicantIndex(deps, caller.person);
+  const requestDigest = await digestOf(deps, applicant, body);
   const replay = async (existing: store.CaseRow) => {
     if (existing.request_digest !== requestDigest)
       throw new Conflict(
@@ -237,15 +328,16 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
     const pinned = await deps.catalog.version(existing.item_code, existing.item_version);
     return receiptOf(deps, existing, pinned.content as ImplementationItem);
   };
-  const earlier = await store.caseByIdempotencyKey(deps.db, applicantIndex, key);
+  const earlier = await store.caseByIdempotencyKey(deps.db, applicant, key);
   if (earlier) return replay(earlier);
 
-  const { version, item, directory } = await itemInForce(deps, body.item_code, body.item_version);
-  if (item.user_type !== 'natural')
-    throw new BadRequest(
-      'organization_item',
-      `item_code: ${item.name} is applied for by an organization's agent, not by a person for themself`,
-    );
+  // An item of another platform's authority (its implementing code starts with the authority's
+  // USCC, whose region places it) is received here and handed over, when its scope allows.
+  const elsewhere = deps.crossRegion?.handlerOf(body.item_code.slice(0, 18)) ?? null;
+  const snapshot = elsewhere ? await remoteItem(deps, body.item_code, body.item_version) : null;
+  const { version, item, directory } = snapshot ?? (await itemInForce(deps, body.item_code, body.item_version));
+  const department = (await authorityOf(deps.db, item.implementing_authority))?.department ?? '';
+  checkApplicantKind(item, serviceCategories(directory, department), caller.person);
   const rank = caller.login.level ? (LOA_RANK[caller.login.level] ?? 0) : 0;
   if (rank < LOA_RANK[item.min_loa]!) throw new StepUpRequired(item.min_loa, caller.login.level);
   if (!item.delivery.includes(body.delivery))
@@ -255,6 +347,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
   checkMaterials(item, body.materials);
 
   const rules = handlingRules(item, directory);
+  const records = await fetchRecords(deps, caller, item.implementing_code, body.materials);
   const queryCode = newQueryCode();
   const at = deps.now();
   const receivedOn = today(deps);
@@ -274,12 +367,13 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
       const id = await store.insertCase(tx, {
         number,
         platform: deps.platform,
+        item_snapshot: snapshot as Record<string, unknown> | null,
         item_code: item.implementing_code,
         item_version: version,
         item_name: item.name,
         authority: item.implementing_authority,
         state: 'received',
-        applicant_index: applicantIndex,
+        applicant_index: applicant,
         applicant_enc: sealPerson(deps, caller.person),
         applicant_issuer: caller.login.issuer,
         applicant_subject: caller.login.subject,
@@ -300,7 +394,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
         received_on: receivedOn,
         ...clock,
       });
-      await attachMaterials(tx, applicantIndex, id, body.materials, 0);
+      await attachMaterials(tx, applicant, id, body.materials, 0, records);
       await store.openStep(tx, id, 'received', at, clock.due_on);
       const text = `【政务服务】您申请的“${item.name}”已收件，办件编号 ${number}。${clock.due_on ? `受理或补正告知将于 ${clock.due_on} 前作出。` : ''}`;
       await store.insertNotice(tx, id, 'received', text, at);
@@ -317,7 +411,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
     .catch(async (err: unknown) => {
       // The same key submitted twice at once: the unique index lets one through; the other answers its receipt.
       if (uniqueViolation(err) === 'cases_applicant_index_idempotency_key_key') {
-        const winner = await store.caseByIdempotencyKey(deps.db, applicantIndex, key);
+        const winner = await store.caseByIdempotencyKey(deps.db, applicant, key);
         if (winner) return { pending: [], receipt: { row: winner, replayed: true } };
       }
       throw err;

@@ -2,18 +2,19 @@
  * Moving a case: a staff member (by role, at the case's authority), the applicant (supply,
  * withdraw) or the clock (deemed acceptance) fires an event; the lifecycle table decides whether
  * it may happen, and its effects (clock, steps, suspensions, opinions, notices, audit) are
- * written in one transaction. A refused attempt changes nothing and is itself audited.
+ * written in one transaction. A refused attempt changes nothing (the routes audit it).
  */
 import { z } from 'zod';
-import { appendAudit, recordAudit } from '../../infra/audit-log.ts';
+import { appendAudit } from '../../infra/audit-log.ts';
 import type { Queryable } from '../../infra/database.ts';
 import { Forbidden, HttpError, NotFound } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
 import type { ImplementationItem } from '../catalog/catalog-schema.ts';
 import { attachMaterials, checkMaterials } from './applications.ts';
-import { openPerson, personIndex, today, type CaseDeps, type Caller } from './case-context.ts';
+import { openPerson, applicantIndex, today, type CaseDeps, type Caller } from './case-context.ts';
 import { clockColumns, periodsOf } from './case-deadlines.ts';
 import { EXTENSION_DAYS } from './legal-clock.ts';
+import { caseItem, recordSentHandoff, sendHandoff } from './cross-region.ts';
 import { firers, nextState, TRANSITIONS, type CaseEvent, type CaseFacts, type CaseState, type Firer } from './case-lifecycle.ts';
 import { noticeText, sendNotices, type NoticeFacts, type PendingNotice } from './case-notices.ts';
 import * as store from './case-store.ts';
@@ -67,6 +68,7 @@ export const PAYLOADS = {
   publish: z.object({}).strict(),
   close: z.object({}).strict(),
   withdraw: z.object({ reason: reason.optional() }).strict(),
+  hand_off: z.object({ finding: reason.optional() }).strict(),
 } satisfies Record<CaseEvent, z.ZodType>;
 
 type Payload<E extends CaseEvent> = z.infer<(typeof PAYLOADS)[E]>;
@@ -88,6 +90,7 @@ export async function factsOf(db: Queryable, c: store.CaseRow): Promise<CaseFact
     opinionsMissing: Math.max(0, c.opinion_quorum - given),
     reviewMissing: c.review_methods.filter((m) => !c.review_done.includes(m)),
     extended: c.extension_days > 0,
+    handledElsewhere: c.item_snapshot !== null,
   };
 }
 
@@ -113,6 +116,12 @@ async function acting(db: Queryable, c: store.CaseRow, event: CaseEvent, actor: 
     const authority = named ?? mine[0] ?? asked[0]?.authority ?? c.authority;
     return { role: roleFor(actor.staff, authority, allowed, `an opinion on ${c.number}`), actor: actor.staff.index, authority };
   }
+  if (c.item_snapshot !== null) {
+    // Received for another platform: this platform's receivers check it and hand it over, at whichever of its authorities they serve.
+    const grant = actor.staff.grants.find((g) => allowed.includes(g.role));
+    if (!grant) throw new Forbidden('role_required', `${event} on ${c.number} needs the role ${allowed.join(' or ')} on this platform`);
+    return { role: grant.role, actor: actor.staff.index, authority: grant.authority };
+  }
   return { role: roleFor(actor.staff, c.authority, allowed, `${event} on ${c.number}`), actor: actor.staff.index, authority: c.authority };
 }
 
@@ -123,7 +132,7 @@ async function acting(db: Queryable, c: store.CaseRow, event: CaseEvent, actor: 
 async function pinnedItem(deps: CaseDeps, number: string): Promise<ImplementationItem> {
   const c = await store.caseByNumber(deps.db, number);
   if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-  return (await deps.catalog.version(c.item_code, c.item_version)).content as ImplementationItem;
+  return caseItem(deps, c);
 }
 
 interface Effects {
@@ -271,6 +280,13 @@ async function effectsOf(
       await store.endSuspension(tx, c.id, on);
       return { patch: { outcome: 'withdrawn', outcome_reasons: p.reason ?? null, closed_at: at.toISOString() }, notice: {}, note: {} };
     }
+    case 'hand_off':
+      await recordSentHandoff(tx, c, result!);
+      return {
+        patch: { handled_by: String(result!.handled_by) },
+        notice: { handler: String(result!.handler_platform) },
+        note: { ...payload, handled_by: result!.handled_by, digest: result!.digest },
+      };
     case 'complete_review':
     case 'publish':
       return { ...none, note: payload };
@@ -315,14 +331,15 @@ async function fire(
 
 /** A case received and not answered within the acceptance limit counts as accepted (fired by the clock). */
 async function deemAcceptanceIfDue(deps: CaseDeps, tx: Queryable, c: store.CaseRow, item: ImplementationItem): Promise<PendingNotice[]> {
-  if (c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on) return [];
+  // A case received for another platform is accepted (or not) there, after the hand-off.
+  if (c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on || c.item_snapshot) return [];
   return fire(deps, tx, c, item, 'deem_accepted', { kind: 'system' }, {}, null);
 }
 
 /** The case, refused to an applicant who is not its applicant. */
 export function ownCase(deps: CaseDeps, c: store.CaseRow | undefined, number: string, caller: Caller): store.CaseRow {
   if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-  if (c.applicant_index !== personIndex(deps, caller.person.idNumber))
+  if (c.applicant_index !== applicantIndex(deps, caller.person))
     throw new Forbidden('not_your_case', `case ${number} is not one of your applications`);
   return c;
 }
@@ -330,7 +347,7 @@ export function ownCase(deps: CaseDeps, c: store.CaseRow | undefined, number: st
 /** Brings a case's clock up to date (deemed acceptance): what reading or acting on a case does first. */
 export async function settle(deps: CaseDeps, number: string): Promise<void> {
   const c = await store.caseByNumber(deps.db, number);
-  if (!c || c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on) return;
+  if (!c || c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on || c.item_snapshot) return;
   const item = await pinnedItem(deps, number);
   const notices = await deps.db.transaction(async (tx) =>
     deemAcceptanceIfDue(deps, tx, (await store.caseByNumber(tx, number, true))!, item),
@@ -346,46 +363,44 @@ const ACCEPTANCE_EVENTS: readonly CaseEvent[] = ['accept', 'refuse', 'request_co
  */
 export async function act(deps: CaseDeps, number: string, event: CaseEvent, actor: Actor, raw: unknown): Promise<store.CaseRow> {
   if (!(event in TRANSITIONS)) throw new NotFound(`no action ${event}`, 'unknown_action');
-  try {
-    const payload = validate(PAYLOADS[event] as z.ZodType, raw) as Record<string, unknown>;
-    const item = await pinnedItem(deps, number);
-    let result: Record<string, unknown> | null = null;
-    if (event === 'make_result') {
-      const c = await store.caseByNumber(deps.db, number);
-      if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-      await acting(deps.db, c, event, actor, payload);
-      nextState(c.state, event, await factsOf(deps.db, c));
-      result = await deps.makeResult({
-        number,
-        itemCode: c.item_code,
-        resultName: item.result.name,
-        holder: openPerson(deps, c.applicant_enc),
-        authority: c.authority,
-      });
-    }
-    await settle(deps, number);
-    const notices = await deps.db.transaction(async (tx) => {
-      let c = await store.caseByNumber(tx, number, true);
-      if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
-      if (actor.kind === 'applicant') c = ownCase(deps, c, number, actor.caller);
-      if (c.deemed_accepted && ACCEPTANCE_EVENTS.includes(event))
-        throw new HttpError(
-          409,
-          'acceptance_deemed',
-          `the acceptance limit of ${number} passed: the application counts as accepted since it was received`,
-        );
-      return fire(deps, tx, c, item, event, actor, payload, result);
-    });
-    await sendNotices(deps, notices);
-    return (await store.caseByNumber(deps.db, number))!;
-  } catch (err) {
-    if (err instanceof HttpError && err.status !== 404) {
-      await recordAudit(deps.db, {
-        event: 'case.refused',
-        subject: `case:${number}`,
-        detail: { action: event, code: err.code, by: actor.kind === 'staff' ? actor.staff.index : actor.kind },
-      });
-    }
-    throw err;
+  const payload = validate(PAYLOADS[event] as z.ZodType, raw) as Record<string, unknown>;
+  const item = await pinnedItem(deps, number);
+  let result: Record<string, unknown> | null = null;
+  if (event === 'hand_off') {
+    const c = await store.caseByNumber(deps.db, number);
+    if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
+    const who = await acting(deps.db, c, event, actor, payload);
+    nextState(c.state, event, await factsOf(deps.db, c));
+    result = await sendHandoff(deps, c, who);
   }
+  if (event === 'make_result') {
+    const c = await store.caseByNumber(deps.db, number);
+    if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
+    await acting(deps.db, c, event, actor, payload);
+    nextState(c.state, event, await factsOf(deps.db, c));
+    result = await deps.makeResult({
+      number,
+      itemCode: c.item_code,
+      itemName: c.item_name,
+      decidedOn: c.decided_on ?? today(deps),
+      resultName: item.result.name,
+      holder: openPerson(deps, c.applicant_enc),
+      authority: c.authority,
+    });
+  }
+  await settle(deps, number);
+  const notices = await deps.db.transaction(async (tx) => {
+    let c = await store.caseByNumber(tx, number, true);
+    if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
+    if (actor.kind === 'applicant') c = ownCase(deps, c, number, actor.caller);
+    if (c.deemed_accepted && ACCEPTANCE_EVENTS.includes(event))
+      throw new HttpError(
+        409,
+        'acceptance_deemed',
+        `the acceptance limit of ${number} passed: the application counts as accepted since it was received`,
+      );
+    return fire(deps, tx, c, item, event, actor, payload, result);
+  });
+  await sendNotices(deps, notices);
+  return (await store.caseByNumber(deps.db, number))!;
 }

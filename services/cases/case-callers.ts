@@ -1,7 +1,7 @@
 /**
  * What the cases' routes (and the routes built on the cases: asking, rating, the person's space)
- * share about a request: who calls (a natural person, or staff with their grants, from the access
- * token), a list's `limit`, and a rate limit's refusal.
+ * share about a request: who calls (a natural person, an organization where a route allows one, or
+ * staff with their grants, from the access token), a list's `limit`, and a rate limit's refusal.
  */
 import type Koa from 'koa';
 import { RateLimiterRes } from 'rate-limiter-flexible';
@@ -9,7 +9,7 @@ import { BadRequest, Forbidden, TooManyRequests } from '../../infra/errors.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import { DEFAULT_ACR_URIS, LOA_LEVELS } from '../../federation/loa.ts';
 import type { ServiceAccess, ServicePrincipal } from '../service-access/service-access-tokens.ts';
-import type { Caller } from './case-context.ts';
+import type { Caller, Person } from './case-context.ts';
 import type { Staff, StaffGrants } from './staff-grants.ts';
 
 export function levelOf(acr: string | null): string | null {
@@ -33,16 +33,28 @@ export async function throttle(limiter: ReturnType<KeyValueStore['rateLimiter']>
   }
 }
 
-/** The natural person a request's access token is for (the answer is not to be cached). */
-export async function callerOfToken(access: ServiceAccess, ctx: Koa.Context): Promise<Caller & { principal: ServicePrincipal }> {
+/**
+ * Who a request's access token is for (the answer is not to be cached): a natural person, or, where
+ * `organizations` allows it, an organization with the agent signed in for it.
+ */
+export async function callerOfToken(
+  access: ServiceAccess,
+  ctx: Koa.Context,
+  opts: { organizations?: boolean } = {},
+): Promise<Caller & { principal: ServicePrincipal }> {
   const principal = await access.authenticate(ctx);
-  const person = await access.person(principal);
-  if (person.kind !== 'natural' || !person.idNumber)
-    throw new Forbidden('natural_person_required', 'this API acts for a natural person; the token was issued for an organization');
+  const facts = await access.person(principal);
+  let person: Person;
+  if (facts.kind === 'legal' && opts.organizations && facts.uscc) {
+    const agent = { name: facts.actor?.name ?? '', role: facts.actor?.role ?? null, categories: facts.actor?.serviceCategories ?? [] };
+    person = { kind: 'legal', name: facts.name, idNumber: facts.uscc, phone: null, agent };
+  } else if (facts.kind === 'natural' && facts.idNumber) {
+    person = { kind: 'natural', name: facts.name, idNumber: facts.idNumber, phone: facts.phone };
+  } else throw new Forbidden('natural_person_required', 'this API acts for a natural person; the token was issued for an organization');
   ctx.set('Cache-Control', 'no-store');
   return {
     principal,
-    person: { name: person.name, idNumber: person.idNumber, phone: person.phone },
+    person,
     login: { issuer: principal.issuer, subject: principal.subject, clientId: principal.clientId, level: levelOf(principal.acr) },
   };
 }

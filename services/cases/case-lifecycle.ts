@@ -10,6 +10,7 @@
  *   decided ──make_result──▶ result_made ──deliver──▶ delivered      decided (refused) ──deliver──▶ delivered
  *   delivered ──publish──▶ published ──close──▶ closed               delivered ──close──▶ closed
  *   (before a decision) ──withdraw──▶ closed
+ *   received ──hand_off──▶ handed_off   (an item another platform handles: 收受分离, cross-region.ts)
  */
 import { Conflict } from '../../infra/errors.ts';
 
@@ -24,6 +25,7 @@ export const CASE_STATES = [
   'delivered',
   'published',
   'closed',
+  'handed_off',
 ] as const;
 export type CaseState = (typeof CASE_STATES)[number];
 
@@ -48,6 +50,8 @@ export interface CaseFacts {
   reviewMissing: readonly string[];
   /** The decision limit was extended already (once only). */
   extended: boolean;
+  /** The item is handled by another platform: this one receives, checks and hands over. */
+  handledElsewhere: boolean;
 }
 
 interface Guard {
@@ -92,6 +96,16 @@ const guards = {
     holds: (f) => f.publicationRequired,
     message: () => 'the item does not publish its decisions (or this one was a refusal)',
   },
+  handledHere: {
+    code: 'handled_elsewhere',
+    holds: (f) => !f.handledElsewhere,
+    message: () => 'another platform handles this item: this platform checks the application and hands it over (hand_off)',
+  },
+  handledThere: {
+    code: 'handled_here',
+    holds: (f) => f.handledElsewhere,
+    message: () => 'this platform handles the item itself: accept or refuse the application',
+  },
   notExtended: {
     code: 'already_extended',
     holds: (f) => !f.extended,
@@ -112,10 +126,11 @@ const BEFORE_DECISION = ['received', 'correction_requested', 'under_review', 'su
 export const TRANSITIONS = {
   request_correction: { from: ['received'], to: 'correction_requested', by: ['receiver', 'acceptor'] },
   supply: { from: ['correction_requested'], to: 'received', by: ['applicant'] },
-  accept: { from: ['received'], to: 'under_review', by: ['acceptor'] },
-  deem_accepted: { from: ['received'], to: 'under_review', by: ['system'] },
-  refuse: { from: ['received'], to: 'closed', by: ['acceptor'] },
-  decide_on_the_spot: { from: ['received'], to: 'decided', by: ['decider'], guards: [guards.onTheSpot] },
+  accept: { from: ['received'], to: 'under_review', by: ['acceptor'], guards: [guards.handledHere] },
+  deem_accepted: { from: ['received'], to: 'under_review', by: ['system'], guards: [guards.handledHere] },
+  refuse: { from: ['received'], to: 'closed', by: ['acceptor'], guards: [guards.handledHere] },
+  decide_on_the_spot: { from: ['received'], to: 'decided', by: ['decider'], guards: [guards.handledHere, guards.onTheSpot] },
+  hand_off: { from: ['received'], to: 'handed_off', by: ['receiver'], guards: [guards.handledThere] },
   record_review: { from: ['under_review'], by: ['reviewer'] },
   give_opinion: { from: ['under_review', 'suspended'], by: ['reviewer'] },
   suspend: { from: ['under_review'], to: 'suspended', by: ['reviewer'] },

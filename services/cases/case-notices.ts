@@ -24,6 +24,7 @@ export interface NoticeFacts {
   outcome?: string;
   extensionDays?: number;
   resultName?: string;
+  handler?: string;
 }
 
 /** The notice of an event, or null for steps inside the departments (a review note, an opinion). */
@@ -65,6 +66,8 @@ export function noticeText(
       return `${head}已办结。欢迎对本次服务作出评价。`;
     case 'withdraw':
       return `${head}已按您的申请撤回。`;
+    case 'hand_off':
+      return `${head}已通过形式审查，转交办理地平台（${f.handler}）受理和决定，可继续凭编号查询进度。`;
     case 'record_review':
     case 'give_opinion':
       return null;

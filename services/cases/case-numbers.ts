@@ -1,6 +1,6 @@
 /**
  * Case numbers (办件编号): the receiving platform's code, the day of receipt in China, a sequence
- * of that platform and day, and an ISO 7064 MOD 37,36 check character, e.g. GZ-20261204-000042-7.
+ * of that platform and day, and an ISO 7064 MOD 37,36 check character, e.g. GZ-20261204-000042-J.
  * Platform codes are unique in the federation's topology and each platform numbers its own cases,
  * so a number is unique federation-wide; the check character catches a mistyped number before any
  * lookup. The sequence comes from the database (migrations/services/006), inside the caller's
@@ -36,7 +36,7 @@ export function formatCaseNumber(platform: string, day: CalendarDate, sequence: 
 export function parseCaseNumber(input: unknown): string {
   const value = typeof input === 'string' ? input.replace(/\s+/g, '').toUpperCase() : '';
   const m = NUMBER.exec(value);
-  if (!m) throw new BadRequest('invalid_case_number', 'number: a case number looks like GZ-20261204-000042-7');
+  if (!m) throw new BadRequest('invalid_case_number', 'number: a case number looks like GZ-20261204-000042-J');
   if (checkCharacter(`${m[1]}${m[2]}${m[3]}`) !== m[4])
     throw new BadRequest('invalid_case_number', 'number: the check character does not match; look at the number again');
   return value;

@@ -105,22 +105,40 @@ export interface ItemStats {
   promised_days: number;
 }
 
+/**
+ * The authorities a supervisor at `authority` oversees: itself and those of the same department
+ * in its region (a province's department oversees its cities' ones; national's, every region's).
+ */
+export async function supervisedAuthorities(db: Queryable, authority: string): Promise<string[]> {
+  const { rows } = await db.query<{ code: string }>(
+    `SELECT b.code FROM catalog_authorities a JOIN catalog_authorities b ON b.department = a.department
+     WHERE a.code = $1 AND (a.region = '100000' OR (a.region LIKE '__0000' AND b.region LIKE substr(a.region, 1, 2) || '%') OR b.region = a.region)
+     ORDER BY b.code`,
+    [authority],
+  );
+  return rows.map((r) => r.code);
+}
+
 /** Supervision (监督): per authority and item, what came in, what closed, what is late, and time against the promise. */
-export async function stats(deps: CaseDeps, filter: { authority?: string; item?: string }): Promise<{ today: string; items: ItemStats[] }> {
+export async function stats(
+  deps: CaseDeps,
+  filter: { authority?: string; authorities?: string[]; item?: string },
+): Promise<{ today: string; items: ItemStats[] }> {
   const on = today(deps);
   const { rows } = await deps.db.query<ItemStats>(
     `SELECT authority, item_code, min(item_name) AS item_name,
        count(*)::int AS received,
        (count(*) FILTER (WHERE state = 'closed'))::int AS closed,
-       (count(*) FILTER (WHERE state <> 'closed'))::int AS open,
+       (count(*) FILTER (WHERE state NOT IN ('closed', 'handed_off')))::int AS open,
        (count(*) FILTER (WHERE state <> 'closed' AND due_on < $3::date))::int AS overdue_open,
        (count(*) FILTER (WHERE decided_on IS NOT NULL))::int AS decided,
        (count(*) FILTER (WHERE decided_late))::int AS decided_late,
        round(avg(decision_days) FILTER (WHERE decision_days IS NOT NULL), 1)::float8 AS average_decision_days,
        max(promised_days)::int AS promised_days
      FROM cases WHERE ($1::text IS NULL OR authority = $1) AND ($2::text IS NULL OR item_code = $2)
+       AND ($4::text[] IS NULL OR authority = ANY($4::text[]))
      GROUP BY authority, item_code ORDER BY authority, item_code LIMIT 1000`,
-    [filter.authority ?? null, filter.item ?? null, on],
+    [filter.authority ?? null, filter.item ?? null, on, filter.authorities ?? null],
   );
   return { today: on, items: rows };
 }

@@ -13,19 +13,20 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
 import { requireAdmin } from '../../infra/admin-auth.ts';
-import { appendAudit } from '../../infra/audit-log.ts';
+import { appendAudit, recordAudit } from '../../infra/audit-log.ts';
 import { safeEqual } from '../../infra/crypto.ts';
-import { BadRequest, Forbidden, NotFound, TooManyRequests } from '../../infra/errors.ts';
+import { BadRequest, Forbidden, HttpError, NotFound, TooManyRequests } from '../../infra/errors.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import { parseBody, readRaw } from '../../infra/request-body.ts';
 import { validate } from '../../infra/validation.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import { act, ownCase, settle, type Actor } from './case-actions.ts';
+import { act, ownCase, PAYLOADS, settle, type Actor } from './case-actions.ts';
+import { forwardSupply, handledView } from './cross-region.ts';
 import { apply, idempotencyKey, MAX_MATERIAL_BYTES, queryCodeHash, upload } from './applications.ts';
-import { MATERIAL_AAD, openPerson, personIndex, type CaseDeps } from './case-context.ts';
+import { MATERIAL_AAD, openPerson, applicantIndex, type CaseDeps } from './case-context.ts';
 import { CASE_EVENTS, type CaseEvent } from './case-lifecycle.ts';
 import { parseCaseNumber } from './case-numbers.ts';
-import { casesOf, published, queue, stats, type QueueFilter } from './case-queries.ts';
+import { casesOf, published, queue, stats, supervisedAuthorities, type QueueFilter } from './case-queries.ts';
 import * as store from './case-store.ts';
 import { applicantView, publicView, staffView } from './case-views.ts';
 import { ageCase } from './demo-aging.ts';
@@ -75,10 +76,44 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
   const lookupsPerClient = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:ip', points: 120, durationSeconds: 60 });
   const missesPerCase = opts.kv.rateLimiter({ keyPrefix: 'cases:lookup:miss', points: 5, durationSeconds: 3600, blockSeconds: 3600 });
 
-  const callerOf = (ctx: Koa.Context) => callerOfToken(access, ctx);
-  const staffOf = (ctx: Koa.Context) => staffOfToken(access, opts.staff, ctx, opts.staffIssuers);
+  // Organizations apply and follow their cases through whoever signs in for them.
+  // Who acted is kept for the audit of a refusal: the caller's blind index, never their identifiers.
+  const callerOf = async (ctx: Koa.Context) => {
+    const caller = await callerOfToken(access, ctx, { organizations: true });
+    ctx.state.actor = applicantIndex(deps, caller.person);
+    return caller;
+  };
+  const staffOf = async (ctx: Koa.Context) => {
+    const staff = await staffOfToken(access, opts.staff, ctx, opts.staffIssuers);
+    ctx.state.actor = staff.index;
+    return staff;
+  };
 
   const numberOf = (ctx: Koa.Context) => parseCaseNumber(ctx.params.number);
+
+  /**
+   * Every refused request (a 4xx: a bad token, a role or case not theirs, bad input, a move the
+   * lifecycle does not allow) leaves an audit entry, under the case's number when it names one.
+   */
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof HttpError && err.status >= 400 && err.status < 500 && ctx._matchedRoute) {
+        const number = /^[A-Za-z0-9-]{10,40}$/.test(ctx.params?.number ?? '') ? ctx.params.number!.toUpperCase() : null;
+        await recordAudit(deps.db, {
+          event: 'case.refused',
+          subject: number ? `case:${number}` : null,
+          detail: {
+            request: `${ctx.method} ${String(ctx._matchedRoute)}`,
+            code: err.code,
+            by: (ctx.state as { actor?: string }).actor ?? null,
+          },
+        });
+      }
+      throw err;
+    }
+  });
 
   // Applicants ---------------------------------------------------------------------------------
   router.post('/cases/uploads', async (ctx) => {
@@ -100,7 +135,7 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
 
   router.get('/cases/mine', async (ctx) => {
     const caller = await callerOf(ctx);
-    ctx.body = { cases: await casesOf(deps, personIndex(deps, caller.person.idNumber), limitParam(ctx.query.limit)) };
+    ctx.body = { cases: await casesOf(deps, applicantIndex(deps, caller.person), limitParam(ctx.query.limit)) };
   });
 
   router.get('/cases/published', async (ctx) => {
@@ -130,20 +165,28 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
     }
     await settle(deps, number);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await publicView(deps, (await store.caseByNumber(deps.db, number))!);
+    const found = (await store.caseByNumber(deps.db, number))!;
+    ctx.body = found.handled_by ? await handledView(deps, found, 'public') : await publicView(deps, found);
   });
 
   router.get('/cases/:number', async (ctx) => {
     const caller = await callerOf(ctx);
     const number = numberOf(ctx);
     await settle(deps, number);
-    ctx.body = await applicantView(deps, ownCase(deps, await store.caseByNumber(deps.db, number), number, caller));
+    const c = ownCase(deps, await store.caseByNumber(deps.db, number), number, caller);
+    // A case handed to another platform is read there: the same case and timeline.
+    ctx.body = c.handled_by ? await handledView(deps, c, 'applicant') : await applicantView(deps, c);
   });
 
   for (const event of ['supply', 'withdraw'] as const) {
     router.post(`/cases/:number/${event}`, parseBody, async (ctx) => {
       const caller = await callerOf(ctx);
       const number = numberOf(ctx);
+      const c = ownCase(deps, await store.caseByNumber(deps.db, number), number, caller);
+      if (c.handled_by && event === 'supply') {
+        ctx.body = await forwardSupply(deps, c, validate(PAYLOADS.supply, ctx.request.body).materials);
+        return;
+      }
       await act(deps, number, event, { kind: 'applicant', caller }, ctx.request.body);
       ctx.body = await applicantView(deps, (await store.caseByNumber(deps.db, number))!);
     });
@@ -159,6 +202,15 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
     const filter = (ctx.query.status ?? 'all') as QueueFilter;
     if (!['all', 'due_soon', 'overdue'].includes(filter)) throw new BadRequest('invalid_request', 'status: all, due_soon or overdue');
     ctx.body = await queue(deps, staff, filter, limitParam(ctx.query.limit));
+  });
+
+  // Supervisors (the supervisor role) read the figures of the authorities they oversee.
+  router.get('/staff/supervision', async (ctx) => {
+    const staff = await staffOf(ctx);
+    const own = [...new Set(staff.grants.filter((g) => g.role === 'supervisor').map((g) => g.authority))];
+    if (own.length === 0) throw new Forbidden('role_required', 'supervision needs the supervisor role');
+    const authorities = [...new Set((await Promise.all(own.map((a) => supervisedAuthorities(deps.db, a)))).flat())];
+    ctx.body = { authorities, ...(await stats(deps, { authorities })) };
   });
 
   /** The case, for staff who hold a role at its authority or owe it an opinion; the reading is audited. */
@@ -188,11 +240,13 @@ export function caseRouter(opts: CaseRoutesOptions): Router {
     const staff = await staffOf(ctx);
     const c = await caseForStaff(staff, numberOf(ctx), 'material_read');
     const m = await store.materialContent(deps.db, c.id, ctx.params.id!);
-    if (!m) throw new NotFound(`case ${c.number} has no uploaded material ${ctx.params.id}`, 'unknown_material');
+    if (!m) throw new NotFound(`case ${c.number} has no material ${ctx.params.id} to read`, 'unknown_material');
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Disposition', 'attachment');
     ctx.type = m.media_type;
-    ctx.body = Buffer.from(deps.cipher.decrypt(m.content_enc, MATERIAL_AAD), 'base64');
+    const plain = deps.cipher.decrypt(m.content_enc, MATERIAL_AAD);
+    // An upload is kept as base64; a record the exchange served, as its JSON.
+    ctx.body = m.source === 'upload' ? Buffer.from(plain, 'base64') : plain;
   });
 
   router.post('/staff/cases/:number/:action', parseBody, async (ctx) => {

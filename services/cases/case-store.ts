@@ -54,6 +54,12 @@ export interface CaseRow {
   due_on: CalendarDate | null;
   legal_due_on: CalendarDate | null;
   result: Record<string, unknown> | null;
+  /** An item another platform handles: its version as read there (cross-region.ts). */
+  item_snapshot: Record<string, unknown> | null;
+  /** Receiving side: the services entity the case was handed to. */
+  handled_by: string | null;
+  /** Handling side: the services entity that received the application. */
+  received_by: string | null;
 }
 
 const day = (c: string) => `to_char(${c}, 'YYYY-MM-DD') AS ${c.replace(/^c\./, '')}`;
@@ -103,6 +109,9 @@ const CASE_COLUMNS = [
   day('c.due_on'),
   day('c.legal_due_on'),
   'c.result',
+  'c.item_snapshot',
+  'c.handled_by',
+  'c.received_by',
 ].join(', ');
 
 export type NewCase = Omit<
@@ -121,6 +130,8 @@ export type NewCase = Omit<
   | 'delivered_on'
   | 'closed_at'
   | 'result'
+  | 'handled_by'
+  | 'received_by'
 >;
 
 const NEW_CASE_COLUMNS = [
@@ -153,6 +164,7 @@ const NEW_CASE_COLUMNS = [
   'clock_phase',
   'due_on',
   'legal_due_on',
+  'item_snapshot',
 ] as const satisfies readonly (keyof NewCase)[];
 
 const json = (v: unknown) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
@@ -188,6 +200,7 @@ export type CasePatch = Partial<
     | 'result'
     | 'received_on'
     | 'received_at'
+    | 'handled_by'
   >
 >;
 
@@ -425,13 +438,34 @@ export async function attachUpload(db: Queryable, uploadId: string, caseId: stri
   await db.query('UPDATE case_materials SET case_id = $2, slot = $3, round = $4 WHERE upload_id = $1', [uploadId, caseId, slot, round]);
 }
 
+/** A material from an e-license or registry: its reference and, when the exchange served it, the record (encrypted) with its digest. */
 export async function insertExchangedMaterial(
   db: Queryable,
-  m: { uploadId: string; ownerIndex: string; caseId: string; slot: number; round: number; reference: string },
+  m: {
+    uploadId: string;
+    ownerIndex: string;
+    caseId: string;
+    slot: number;
+    round: number;
+    reference: string;
+    contentEnc?: string;
+    digest?: string;
+  },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO case_materials (upload_id, owner_index, case_id, slot, round, source, reference) VALUES ($1, $2, $3, $4, $5, 'exchange', $6)`,
-    [m.uploadId, m.ownerIndex, m.caseId, m.slot, m.round, m.reference],
+    `INSERT INTO case_materials (upload_id, owner_index, case_id, slot, round, source, reference, media_type, digest, content_enc)
+     VALUES ($1, $2, $3, $4, $5, 'exchange', $6, $7, $8, $9)`,
+    [
+      m.uploadId,
+      m.ownerIndex,
+      m.caseId,
+      m.slot,
+      m.round,
+      m.reference,
+      m.contentEnc ? 'application/json' : null,
+      m.digest ?? null,
+      m.contentEnc ?? null,
+    ],
   );
 }
 
@@ -443,14 +477,104 @@ export async function materialsOf(db: Queryable, caseId: string): Promise<Materi
   return rows;
 }
 
+/** An uploaded material's content (base64) or a record the exchange served (JSON), encrypted. */
 export async function materialContent(
   db: Queryable,
   caseId: string,
   uploadId: string,
-): Promise<{ media_type: string; content_enc: string } | undefined> {
-  const { rows } = await db.query<{ media_type: string; content_enc: string }>(
-    "SELECT media_type, content_enc FROM case_materials WHERE case_id = $1 AND upload_id = $2 AND source = 'upload'",
+): Promise<{ media_type: string; content_enc: string; source: 'upload' | 'exchange' } | undefined> {
+  const { rows } = await db.query<{ media_type: string; content_enc: string; source: 'upload' | 'exchange' }>(
+    'SELECT media_type, content_enc, source FROM case_materials WHERE case_id = $1 AND upload_id = $2 AND content_enc IS NOT NULL',
     [caseId, uploadId],
   );
   return rows[0];
+}
+
+// Cross-region hand-offs (cross-region.ts) -----------------------------------------------------------
+
+export interface HandoffRow {
+  number: string;
+  direction: 'sent' | 'received';
+  peer: string;
+  handoff: string;
+  digest: string;
+  receipt: string;
+}
+
+export async function insertHandoff(db: Queryable, h: HandoffRow): Promise<void> {
+  await db.query('INSERT INTO case_handoffs (number, direction, peer, handoff, digest, receipt) VALUES ($1, $2, $3, $4, $5, $6)', [
+    h.number,
+    h.direction,
+    h.peer,
+    h.handoff,
+    h.digest,
+    h.receipt,
+  ]);
+}
+
+export async function handoffOf(db: Queryable, number: string): Promise<HandoffRow | undefined> {
+  const { rows } = await db.query<HandoffRow>(
+    'SELECT number, direction, peer, handoff, digest, receipt FROM case_handoffs WHERE number = $1',
+    [number],
+  );
+  return rows[0];
+}
+
+export async function setReceivedBy(db: Queryable, caseId: string, entity: string): Promise<void> {
+  await db.query('UPDATE cases SET received_by = $2 WHERE id = $1', [caseId, entity]);
+}
+
+/** A step of the receiving platform, carried over with the hand-off. */
+export async function importStep(db: Queryable, caseId: string, s: Omit<StepRow, 'actor'>): Promise<void> {
+  await db.query(
+    `INSERT INTO case_steps (case_id, state, started_at, ended_at, deadline, event, actor_role, actor, authority, note)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'receiving platform', $8, $9)`,
+    [caseId, s.state, s.started_at, s.ended_at, s.deadline, s.event, s.actor_role, s.authority, JSON.stringify(s.note)],
+  );
+}
+
+export async function importSuspension(
+  db: Queryable,
+  caseId: string,
+  s: { kind: SuspensionKind; reason: string; from: CalendarDate; to: CalendarDate },
+) {
+  await db.query('INSERT INTO case_suspensions (case_id, kind, reason, from_on, to_on) VALUES ($1, $2, $3, $4, $5)', [
+    caseId,
+    s.kind,
+    s.reason,
+    s.from,
+    s.to,
+  ]);
+}
+
+/** An uploaded material carried over with a hand-off or a forwarded correction. */
+export async function insertHandedUpload(
+  db: Queryable,
+  m: {
+    uploadId: string;
+    ownerIndex: string;
+    caseId: string | null;
+    slot: number | null;
+    round: number;
+    mediaType: string;
+    size: number;
+    digest: string;
+    contentEnc: string;
+  },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO case_materials (upload_id, owner_index, case_id, slot, round, source, media_type, size, digest, content_enc)
+     VALUES ($1, $2, $3, $4, $5, 'upload', $6, $7, $8, $9)`,
+    [m.uploadId, m.ownerIndex, m.caseId, m.slot, m.round, m.mediaType, m.size, m.digest, m.contentEnc],
+  );
+}
+
+/** An owner's staged uploads with their contents (to forward them). */
+export async function stagedContents(db: Queryable, ownerIndex: string, uploadIds: string[]) {
+  if (uploadIds.length === 0) return [];
+  const { rows } = await db.query<{ upload_id: string; media_type: string; content_enc: string }>(
+    "SELECT upload_id, media_type, content_enc FROM case_materials WHERE owner_index = $1 AND upload_id = ANY($2::text[]) AND case_id IS NULL AND source = 'upload'",
+    [ownerIndex, uploadIds],
+  );
+  return rows;
 }

@@ -10,6 +10,7 @@ import { authority as authorityOf } from '../catalog/catalog-store.ts';
 import { ADDRESS_AAD, openPerson, today, type CaseDeps } from './case-context.ts';
 import { readCaseClock } from './case-deadlines.ts';
 import { factsOf } from './case-actions.ts';
+import { caseItem } from './cross-region.ts';
 import { eventsFrom, firers, nextState, type CaseEvent } from './case-lifecycle.ts';
 import * as store from './case-store.ts';
 import { rolesAt, type Staff } from './staff-grants.ts';
@@ -97,8 +98,7 @@ async function materials(deps: CaseDeps, c: store.CaseRow, names: string[]) {
 }
 
 async function itemMaterialNames(deps: CaseDeps, c: store.CaseRow): Promise<string[]> {
-  const row = await deps.catalog.version(c.item_code, c.item_version);
-  return 'materials' in row.content ? row.content.materials.map((m) => m.name) : [];
+  return (await caseItem(deps, c)).materials.map((m) => m.name);
 }
 
 /** Who did what with the case, from the audit log: the applicant reads every access. */

@@ -1,7 +1,8 @@
 /**
  * The cases part of a services entity, put together from its runtime: the legal clock from the
  * calendar files, staff grants, notices through the message outbox, results made by the
- * platform's issuer. services-app.ts mounts the router this returns.
+ * platform's issuer, and, on a platform of the federation, cross-region receiving and handling.
+ * services-app.ts mounts the router this returns.
  */
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
@@ -9,7 +10,8 @@ import type { EntityRuntime } from '../../infra/entity-runtime.ts';
 import type { CatalogService } from '../catalog/catalog-service.ts';
 import type { MessageOutbox } from '../outbox/message-outbox.ts';
 import type { ServiceAccess } from '../service-access/service-access-tokens.ts';
-import type { CaseDeps, ResultMaker } from './case-context.ts';
+import type { CaseDeps, CrossRegion, RecordFetcher, ResultMaker } from './case-context.ts';
+import { handoffRouter } from './handoff-routes.ts';
 import { caseRouter } from './case-routes.ts';
 import { LegalClock } from './legal-clock.ts';
 import { StaffGrants } from './staff-grants.ts';
@@ -24,7 +26,11 @@ export interface CasesOptions {
   platform?: string;
   /** OPs whose logins staff of this platform use. */
   staffIssuers?: readonly string[];
+  /** Receiving for other platforms and handling for them (cross-region.ts); signed with this entity's federation key. */
+  crossRegion?: Omit<CrossRegion, 'signingKey'>;
   makeResult?: ResultMaker;
+  /** This platform's data-sharing node, for materials fetched with the person's consent. */
+  fetchRecord?: RecordFetcher;
   now?: () => Date;
 }
 
@@ -54,13 +60,15 @@ export function casesParts(opts: CasesOptions): { deps: CaseDeps; staff: StaffGr
     makeResult: opts.makeResult ?? documentResult(runtime.self.url),
     now: opts.now ?? (() => new Date()),
     log: runtime.log,
+    ...(opts.fetchRecord ? { fetchRecord: opts.fetchRecord } : {}),
+    ...(opts.crossRegion ? { crossRegion: { ...opts.crossRegion, signingKey: () => runtime.keyRing.signingKey() } } : {}),
   };
   return { deps, staff: new StaffGrants(runtime.db, runtime.cipher, runtime.blindIndex) };
 }
 
 export function casesRouter(opts: CasesOptions): Router {
   const { deps, staff } = casesParts(opts);
-  return caseRouter({
+  const router = caseRouter({
     deps,
     staff,
     access: opts.access,
@@ -69,4 +77,6 @@ export function casesRouter(opts: CasesOptions): Router {
     demo: opts.runtime.demo,
     ...(opts.staffIssuers ? { staffIssuers: opts.staffIssuers } : {}),
   });
+  if (deps.crossRegion) router.use(handoffRouter(deps, opts.runtime.kv).routes());
+  return router;
 }

@@ -7,7 +7,8 @@
  * - publication of the decision: approvals of administrative licensing items (行政许可法 第四十条);
  * - parallel approval: the assisting authorities; the lead decides once all of them have given
  *   their opinion (the catalog has no N-of-M element yet, so the quorum is every one);
- * - the decision limits of the legal clock.
+ * - the decision limits of the legal clock;
+ * - the service categories an organization's agent needs in their mandate to apply for it.
  */
 import type { DirectoryItem, ImplementationItem } from '../catalog/catalog-schema.ts';
 import { decisionLimits, type DecisionLimits, type SuspensionKind } from './legal-clock.ts';
@@ -24,6 +25,23 @@ const METHOD_WORDS: [RegExp, ReviewMethod][] = [
   [/听证/, 'hearing'],
   [/检验|检测|检疫/, 'testing'],
 ];
+
+/** What an agent's mandate names (the OP's `service_categories`), by the department an item belongs to. */
+const DEPARTMENT_CATEGORIES: Record<string, string> = {
+  '0104': 'business',
+  '0109': 'tax',
+  '0103': 'social_security',
+  '0111': 'social_security',
+  '0114': 'housing_fund',
+};
+
+/** The service categories an item falls under: its department's, and `permits` for an administrative licence. */
+export function serviceCategories(directory: Pick<DirectoryItem, 'item_type'>, department: string): string[] {
+  const categories = new Set<string>();
+  if (DEPARTMENT_CATEGORIES[department]) categories.add(DEPARTMENT_CATEGORIES[department]);
+  if (directory.item_type === '行政许可') categories.add('permits');
+  return [...categories];
+}
 
 export interface HandlingRules {
   reviewMethods: ReviewMethod[];

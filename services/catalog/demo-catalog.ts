@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { regionsAbove } from '../../federation/topology.ts';
 import { PACKAGE_ROOT } from '../../infra/package-root.ts';
 import type { CatalogFile } from './catalog-schema.ts';
 import type { CatalogService } from './catalog-service.ts';
@@ -28,7 +29,8 @@ function platformPart(file: CatalogFile, platform: string, platformOfRegion: (re
     ...directory.map((d) => d.owner),
     ...implementation.flatMap((i) => [i.implementing_authority, ...i.assisting_authorities]),
   ]);
-  const authorities = file.authorities.filter((a) => own.has(a.code) || named.has(a.code));
+  const above = new Set(file.authorities.filter((a) => own.has(a.code)).flatMap((a) => regionsAbove(a.region)));
+  const authorities = file.authorities.filter((a) => own.has(a.code) || named.has(a.code) || above.has(a.region));
   return { ...file, authorities, directory, implementation };
 }
 

@@ -13,12 +13,16 @@ export function caseResultMaker(registry: LicenseRegistry, issuer: string): Resu
   return async (c) => {
     const issued = await registry.issue(
       'case_result',
-      { kind: 'natural', idNumber: c.holder.idNumber, name: c.holder.name },
+      // An organization's case gives the organization its result (the applicant's "ID number" is then its USCC).
+      c.holder.kind === 'legal'
+        ? { kind: 'legal', uscc: c.holder.idNumber, name: c.holder.name }
+        : { kind: 'natural', idNumber: c.holder.idNumber, name: c.holder.name },
       {
         case_number: c.number,
         item_code: c.itemCode,
+        item_name: c.itemName,
         result: c.resultName,
-        decided_on: new Date().toISOString().slice(0, 10),
+        decided_on: c.decidedOn,
         authority: c.authority,
       },
     );

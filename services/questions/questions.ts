@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { appendAudit } from '../../infra/audit-log.ts';
 import type { Queryable } from '../../infra/database.ts';
-import { BadRequest, Forbidden, NotFound } from '../../infra/errors.ts';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../../infra/errors.ts';
 import type { RateLimiter } from '../../infra/key-value-store.ts';
 import { validate } from '../../infra/validation.ts';
 import { isImplementation } from '../catalog/catalog-schema.ts';
@@ -66,6 +66,12 @@ async function subjectOf(deps: VoiceDeps, caller: Caller, body: z.infer<typeof a
   const row = await deps.catalog.version(body.item_code!);
   if (!isImplementation(row.content))
     throw new BadRequest('invalid_request', `item_code: ${body.item_code} is a directory item; ask about an item of a platform`);
+  // A held copy's authority has no queue here: its own platform's services entity answers for it.
+  if (row.held_from)
+    throw new Conflict(
+      'handled_elsewhere',
+      `item_code: ${row.item_code} is handled by platform ${row.held_from}; ask at that platform's services entity`,
+    );
   return {
     itemCode: row.item_code,
     itemName: row.content.name,

@@ -5,17 +5,9 @@
  * department is skipped; a national authority, with no tier above it, has its appeals reviewed by
  * its own supervisors (staff with the supervisor role there, apart from its rectifiers).
  */
+import { regionsAbove } from '../../federation/topology.ts';
 import type { Queryable } from '../../infra/database.ts';
 import { authority as authorityOf } from '../catalog/catalog-store.ts';
-
-const NATIONAL_REGION = '100000';
-
-/** The regions above a GB/T 2260 division code, nearest first. */
-function regionsAbove(region: string): string[] {
-  if (region === NATIONAL_REGION) return [];
-  const province = `${region.slice(0, 2)}0000`;
-  return region === province ? [NATIONAL_REGION] : [province, NATIONAL_REGION];
-}
 
 export async function supervisingAuthority(db: Queryable, code: string): Promise<string> {
   const a = await authorityOf(db, code);

@@ -57,6 +57,11 @@ export class InvalidToken extends HttpError {
 export interface ServiceAccess {
   /** The caller's access token, checked; throws InvalidToken (401) otherwise. */
   authenticate(ctx: Koa.Context): Promise<ServicePrincipal>;
+  /**
+   * A token handed over otherwise (a data request's consent token, a person's token another node
+   * forwards), checked alike; `audience` is this entity unless the token was issued for the caller.
+   */
+  verify(token: string, audience?: string): Promise<ServicePrincipal>;
   /** The real-name facts of the token's subject, asked of the issuing OP. */
   person(principal: ServicePrincipal): Promise<RealNamePerson>;
 }
@@ -78,7 +83,7 @@ export class ServiceAccessTokens implements ServiceAccess {
     return this.verify(token);
   }
 
-  async verify(token: string): Promise<ServicePrincipal> {
+  async verify(token: string, audience = this.runtime.self.url): Promise<ServicePrincipal> {
     let issuer: string;
     try {
       issuer = String(decodeJwt(token).iss ?? '');
@@ -96,7 +101,7 @@ export class ServiceAccessTokens implements ServiceAccess {
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer,
-        audience: this.runtime.self.url,
+        audience,
         typ: 'at+jwt',
         algorithms: ['ES256', 'RS256', 'PS256'],
         requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
@@ -118,7 +123,7 @@ export class ServiceAccessTokens implements ServiceAccess {
       if (err instanceof joseErrors.JWKSTimeout) throw new UpstreamUnavailable(`${issuer}'s keys could not be fetched in time`);
       if (err instanceof joseErrors.JWTExpired) throw new InvalidToken('the access token has expired');
       if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud')
-        throw new InvalidToken(`the access token is for another audience, not ${this.runtime.self.url}`);
+        throw new InvalidToken(`the access token is for another audience, not ${audience}`);
       throw new InvalidToken(`the access token is invalid: ${(err as Error).message}`);
     }
   }

@@ -12,7 +12,7 @@ import { newPerson, relyingParty, type RelyingParty } from '../helpers/flows.ts'
 import { homePublished } from '../helpers/recognition-sites.ts';
 import { browserFederation, browserTest, fillRegistration, redeemAt, startAuthorization as startAt } from '../helpers/browser.ts';
 
-const env = browserFederation();
+const env = browserFederation(['gd', 'zj', 'nj', 'registries']);
 
 const startAuthorization = (rp: RelyingParty) => startAt(rp, env.callbackUrl);
 

@@ -23,7 +23,7 @@ let portalUrl: string;
 
 test.before(async () => {
   if (!hasChromium) return;
-  fed = await startTestFederation(['js', 'nj', 'registries']);
+  fed = await startTestFederation(['js', 'nj', 'registries', 'nj-services']);
   portalUrl = fed.url('nj');
   browser = await launchChromium();
 });
@@ -81,7 +81,7 @@ browserTest('apply, correction, staff decision, the applicant sees the result, a
   const staff = await visitor();
   await signUp(applicant, applicantPerson);
   await signUp(staff, staffPerson);
-  await casesApi(fed, 'registries').grant(staffPerson.id_number, JUSTICE, 'receiver,acceptor,reviewer,decider,sender');
+  await casesApi(fed, 'nj-services').grant(staffPerson.id_number, JUSTICE, 'receiver,acceptor,reviewer,decider,sender');
 
   // The guide leads to the application form, built from the item's materials.
   await applicant.page.goto(`${portalUrl}/items/${ITEM}`);
@@ -95,7 +95,7 @@ browserTest('apply, correction, staff decision, the applicant sees the result, a
   await applicant.page.getByRole('button', { name: '提交申请' }).click();
   t.is(await applicant.page.getByRole('heading', { level: 1 }).innerText(), '收件凭证');
   const number = (await applicant.page.locator('strong.number').innerText()).trim();
-  t.regex(number, /^REGISTRIES-\d{8}-\d{6}-[0-9A-Z]$/);
+  t.regex(number, /^NJ-\d{8}-\d{6}-[0-9A-Z]$/);
   await fits(t, applicant.page);
 
   // Staff: the queue, the case, a correction notice.
@@ -129,6 +129,13 @@ browserTest('apply, correction, staff decision, the applicant sees the result, a
   await staffDoes(staff, 'make_result');
   await staffDoes(staff, 'deliver');
   await staffDoes(staff, 'close');
+  await fits(t, staff.page);
+
+  // A supervisor of the authority reads its figures.
+  await casesApi(fed, 'nj-services').grant(staffPerson.id_number, JUSTICE, 'supervisor');
+  await staff.page.goto(`${portalUrl}/workbench/supervision`);
+  t.is(await staff.page.getByRole('heading', { level: 1 }).innerText(), '监督');
+  t.true(await staff.page.getByText('法律援助申请').isVisible());
   await fits(t, staff.page);
 
   // The applicant sees the result and every step.

@@ -16,9 +16,11 @@ import { newPerson } from '../helpers/flows.ts';
 import { PASSWORD, serviceToken } from '../helpers/service-tokens.ts';
 import { casesApi, personWithToken, type CasesApi } from '../helpers/cases-api.ts';
 import { until } from '../helpers/until.ts';
-import { BIRTH_REGISTRATION, closedCase, POLICE } from '../helpers/voice-api.ts';
+import { closedCase, NANJING } from '../helpers/voice-api.ts';
 
-const SERVICES = 'registries';
+const CITY = NANJING;
+const SERVICES = CITY.services;
+const { police: POLICE, birthRegistration: BIRTH_REGISTRATION } = CITY;
 const SCREENSHOTS = join(PROJECT_ROOT, 'test-output', 'screenshots');
 const PHONE = { width: 390, height: 844 };
 
@@ -29,7 +31,7 @@ let portalUrl: string;
 
 test.before(async () => {
   if (!hasChromium) return;
-  fed = await startTestFederation(['national', 'js', 'nj', SERVICES]);
+  fed = await startTestFederation(['js', 'nj', 'registries']);
   api = casesApi(fed, SERVICES);
   portalUrl = fed.url('nj');
   browser = await launchChromium();
@@ -71,7 +73,7 @@ browserTest('on a phone, scripts off: rate a case with a complaint, see the outc
   await until(async () => (await api.call('GET', '/me', { token: accessToken })).status === 200, 'js trusted with service tokens', 60_000);
   const staff = await personWithToken(fed, 'js', SERVICES);
   await api.grant(staff.person.id_number, POLICE, 'decider,sender,rectifier');
-  const number = await closedCase(api, { token: accessToken }, staff);
+  const number = await closedCase(api, CITY, { token: accessToken }, staff);
 
   // My space → rate the closure.
   await page.getByRole('link', { name: /我的空间/ }).click();

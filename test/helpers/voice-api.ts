@@ -4,12 +4,31 @@
  */
 import type { CasesApi, Reply } from './cases-api.ts';
 
-/** 出生登记 at 广州市公安局: decided on the spot, every material an e-licence, not published. */
-export const BIRTH_REGISTRATION = '11440100000101002C3070101005000';
-export const POLICE = '11440100000101002C';
-/** 公安部: the police's superior in its line (no provincial police in the demo catalog). */
+/** A city's services entity, where its authorities handle the cases of their items. */
+export interface CityPlatform {
+  services: string;
+  /** 出生登记 at the city's police: decided on the spot, every material an e-licence, not published. */
+  birthRegistration: string;
+  police: string;
+  health: string;
+}
+
+export const GUANGZHOU: CityPlatform = {
+  services: 'gz-services',
+  birthRegistration: '11440100000101002C3070101005000',
+  police: '11440100000101002C',
+  health: '11440100000106040E',
+};
+export const NANJING: CityPlatform = {
+  services: 'nj-services',
+  birthRegistration: '11320100000101004K3070101005000',
+  police: '11320100000101004K',
+  health: '11320100000106042M',
+};
+/** 公安部: a city police's superior in its line (no provincial police in the demo catalog). */
 export const MINISTRY_OF_PUBLIC_SECURITY = '11100000000101001F';
-export const HEALTH = '11440100000106040E';
+/** 广东省卫生健康委员会: the Guangzhou health commission's superior in its line. */
+export const GUANGDONG_HEALTH = '11440000000106044M';
 
 let keys = 0;
 
@@ -18,14 +37,22 @@ function expect(reply: Reply, status: number, what: string): Reply {
   return reply;
 }
 
-/** Applies for 出生登记 as `applicant`; staff (decider and sender at the police) decide it on the spot and close it. */
-export async function closedCase(api: CasesApi, applicant: { token: string }, staff: { token: string }): Promise<string> {
+/**
+ * Applies for the city's 出生登记 as `applicant`; staff (decider and sender at its police) decide
+ * it on the spot and close it.
+ */
+export async function closedCase(
+  api: CasesApi,
+  city: CityPlatform,
+  applicant: { token: string },
+  staff: { token: string },
+): Promise<string> {
   const receipt = expect(
     await api.call('POST', '/cases', {
       token: applicant.token,
       headers: { 'idempotency-key': `voice-${Date.now()}-${++keys}` },
       body: {
-        item_code: BIRTH_REGISTRATION,
+        item_code: city.birthRegistration,
         delivery: 'electronic',
         materials: [
           { slot: 0, reference: 'e-license:出生医学证明' },

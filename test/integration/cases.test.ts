@@ -14,7 +14,8 @@ import { until } from '../helpers/until.ts';
 import { runCli } from '../helpers/integration-extra.ts';
 import { chinaDate } from '../../services/cases/working-calendar.ts';
 
-const SERVICES = 'registries';
+/** Guangzhou's management platform: its authorities' items, cases and staff. */
+const SERVICES = 'gz-services';
 /** 医师执业注册 at 广州市卫生健康委员会: 行政许可 (published), promised 10 of 20 days, one material from the applicant. */
 const LICENSING = '11440100000106040E3010106002000';
 const HEALTH = '11440100000106040E';
@@ -38,17 +39,17 @@ let police: { token: string; person: Person };
 const assisting: { token: string; person: Person }[] = [];
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', SERVICES]);
+  fed = await startTestFederation(['gd', 'gz', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
-  const login = () => personWithToken(fed, 'gd', SERVICES);
-  applicant = await login();
-  // The OP obtains its real-name-op trust mark after it starts; services trust its tokens from then on.
-  await until(
-    async () => (await api.call('GET', '/me', { token: applicant.token })).status === 200,
-    'gd trusted with service tokens',
-    60_000,
-  );
+  // The applicant is of Guangdong's platform; Guangzhou's staff log in at Guangzhou's OP.
+  const login = (op = 'gz') => personWithToken(fed, op, SERVICES);
+  const trusted = async (who: { token: string }, op: string) =>
+    until(async () => (await api.call('GET', '/me', { token: who.token })).status === 200, `${op} trusted with service tokens`, 60_000);
+  // An OP obtains its real-name-op trust mark after it starts; services trust its tokens from then on.
+  applicant = await login('gd');
+  await trusted(applicant, 'gd');
   other = await login();
+  await trusted(other, 'gz');
   officer = await login();
   reviewer = await login();
   police = await login();
@@ -105,7 +106,7 @@ test('a case runs from receipt through one correction to a published decision an
   const receipt = await applyForLicense();
   t.is(receipt.status, 201, JSON.stringify(receipt.json));
   const number = String(receipt.json.number);
-  t.regex(number, /^REGISTRIES-\d{8}-\d{6}-[0-9A-Z]$/);
+  t.regex(number, /^GZ-\d{8}-\d{6}-[0-9A-Z]$/);
   t.like(receipt.json, { replayed: false, item: { code: LICENSING, version: 1, name: '医师执业注册' }, authority: HEALTH });
   t.regex(String(receipt.json.query_code), /^[A-Z2-9]{8}$/);
   t.truthy(receipt.json.acceptance_due);
@@ -196,6 +197,14 @@ test('a case runs from receipt through one correction to a published decision an
   t.true((list.json.cases as { number: string }[]).some((c) => c.number === number));
   const publishedList = await api.call('GET', `/cases/published?authority=${HEALTH}`);
   t.true((publishedList.json.decisions as { number: string }[]).some((d) => d.number === number));
+  // A supervisor of the authority reads the same figures (supervision page).
+  problem(t, await api.call('GET', '/staff/supervision', { token: officer.token }), 403, 'role_required');
+  await api.grant(reviewer.person.id_number, HEALTH, 'supervisor');
+  const supervised = await api.call('GET', '/staff/supervision', { token: reviewer.token });
+  t.true(
+    (supervised.json.items as { item_code: string }[]).some((i) => i.item_code === LICENSING),
+    JSON.stringify(supervised.json),
+  );
   const stats = await api.call('GET', `/admin/cases/stats?authority=${HEALTH}`, { token: adminTokenOf() });
   const row = (stats.json.items as { item_code: string; closed: number; decided: number }[]).find((i) => i.item_code === LICENSING)!;
   t.true(row.closed >= 1 && row.decided >= 1);
@@ -307,6 +316,10 @@ test('staff act only in their role at their authority; applicants read only thei
   problem(t, await staffAct(reviewer, number, 'accept'), 403, 'role_required', /acceptor/);
   problem(t, await staffAct(police, number, 'accept'), 403, 'outside_authority');
   problem(t, await staffAct(other, number, 'accept'), 403, 'not_staff');
+  // Staff of Guangzhou's platform log in at Guangzhou's OP, not at another tier's.
+  const elsewhere = await personWithToken(fed, 'gd', SERVICES);
+  await api.grant(elsewhere.person.id_number, HEALTH, 'acceptor');
+  problem(t, await staffAct(elsewhere, number, 'accept'), 403, 'wrong_tier_login');
   problem(
     t,
     await staffAct(officer, number, 'decide', { outcome: 'approved' }),
@@ -433,7 +446,7 @@ test('an application not answered within five working days counts as accepted fr
 });
 
 test('the command line grants staff roles (refusing bad ones) and prints supervision figures', async (t) => {
-  const clerk = await personWithToken(fed, 'gd', SERVICES);
+  const clerk = await personWithToken(fed, 'gz', SERVICES);
   const cli = (...args: string[]) => runCli([...args, '--entity', SERVICES, '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
   const granted = await cli('staff', 'grant', '--id-number', clerk.person.id_number, '--authority', HEALTH, '--role', 'sender,receiver');
   t.is(granted.code, 0, granted.stderr);

@@ -4,6 +4,7 @@ import { startTestFederation, type TestFederation } from '../helpers/test-federa
 import { findForm, UserAgent } from '../helpers/user-agent.ts';
 import { authorize, latestOtp, newPerson, oidc, registerOnPage, relyingParty } from '../helpers/flows.ts';
 import { PASSWORD, serviceToken } from '../helpers/service-tokens.ts';
+import { untilTrustMarked } from '../helpers/licenses.ts';
 import { signEntityAssertion } from '../../infra/entity-assertion.ts';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
@@ -11,6 +12,7 @@ import type { PrivateJwk } from '../../infra/entity-keys.ts';
 let fed: TestFederation;
 test.before(async () => {
   fed = await startTestFederation(['gd', 'registries']);
+  await untilTrustMarked(fed, 'gd');
 });
 test.after.always(async () => {
   await fed?.close();

@@ -10,9 +10,11 @@ import { casesApi, personWithToken, type CasesApi } from '../helpers/cases-api.t
 import type { Person } from '../helpers/flows.ts';
 import { callAdmin } from '../../infra/admin-client.ts';
 import { until } from '../helpers/until.ts';
-import { BIRTH_REGISTRATION, closedCase, POLICE } from '../helpers/voice-api.ts';
+import { closedCase, GUANGZHOU } from '../helpers/voice-api.ts';
 
-const SERVICES = 'registries';
+const CITY = GUANGZHOU;
+const SERVICES = CITY.services;
+const { police: POLICE, birthRegistration: BIRTH_REGISTRATION } = CITY;
 type Who = { token: string; person: Person };
 interface Notice {
   category: string;
@@ -27,11 +29,11 @@ let person: Who;
 let officer: Who;
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', SERVICES]);
+  fed = await startTestFederation(['gz', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
-  person = await personWithToken(fed, 'gd', SERVICES);
-  await until(async () => (await api.call('GET', '/me', { token: person.token })).status === 200, 'gd trusted with service tokens', 60_000);
-  officer = await personWithToken(fed, 'gd', SERVICES);
+  person = await personWithToken(fed, 'gz', SERVICES);
+  await until(async () => (await api.call('GET', '/me', { token: person.token })).status === 200, 'gz trusted with service tokens', 60_000);
+  officer = await personWithToken(fed, 'gz', SERVICES);
   await api.grant(officer.person.id_number, POLICE, 'decider,sender');
 });
 test.after.always(async () => {
@@ -55,7 +57,7 @@ test.serial('my profile says my real-name level and how to raise it', async (t) 
 });
 
 test.serial('my cases show which stages I may rate; my notices say why each was sent', async (t) => {
-  const number = await closedCase(api, person, officer);
+  const number = await closedCase(api, CITY, person, officer);
   const cases = (await api.call('GET', '/my/cases', { token: person.token })).json.cases as {
     number: string;
     rating: Record<string, string>;

@@ -11,16 +11,22 @@ import { UserAgent, findForm, type Page } from '../helpers/user-agent.ts';
 import { newPerson, registerOnPage, type Person } from '../helpers/flows.ts';
 import { PASSWORD, serviceToken } from '../helpers/service-tokens.ts';
 import { casesApi, type CasesApi } from '../helpers/cases-api.ts';
+import { pullCatalogFeed } from '../helpers/catalog-feeds.ts';
 import { until } from '../helpers/until.ts';
-import { BIRTH_REGISTRATION, closedCase, MINISTRY_OF_PUBLIC_SECURITY, POLICE } from '../helpers/voice-api.ts';
+import { closedCase, MINISTRY_OF_PUBLIC_SECURITY, NANJING } from '../helpers/voice-api.ts';
 
-const SERVICES = 'registries';
+const CITY = NANJING;
+const SERVICES = CITY.services;
+/** 江苏省高层次人才认定: the province's item, held at Nanjing's services entity through the feed. */
+const PROVINCE_ITEM = '11320000000103078G2070103009000';
+const { police: POLICE, birthRegistration: BIRTH_REGISTRATION } = CITY;
 let fed: TestFederation;
 let api: CasesApi;
 let nj: string;
 
 test.before(async () => {
-  fed = await startTestFederation(['national', 'js', 'nj', SERVICES]);
+  fed = await startTestFederation(['js', 'nj', 'registries', 'js-services']);
+  await pullCatalogFeed(fed, 'nj-services');
   api = casesApi(fed, SERVICES);
   nj = fed.url('nj');
 });
@@ -52,7 +58,7 @@ test.serial('rate, rectify, see the outcome; ask and be answered — through the
   const applicant = await signedIn();
   const staff = await signedIn();
   await api.grant(staff.person.id_number, POLICE, 'decider,sender,rectifier,answerer');
-  const number = await closedCase(api, applicant, staff);
+  const number = await closedCase(api, CITY, applicant, staff);
 
   // My space: the profile, the level and how to raise it, the case with its rating link.
   const home = await applicant.ua.navigate(`${nj}/`);
@@ -122,10 +128,15 @@ test.serial('rate, rectify, see the outcome; ask and be answered — through the
   const notices = await applicant.ua.navigate(`${nj}/my/notices`);
   t.regex(text(notices), /为何收到：您对办件 .* 作出了投诉/);
 
-  // 我要问: a question no answer covers goes to staff; the answer shows in my questions.
+  // 我要问 from the guide of an item Nanjing handles; the province's item, held here, offers none.
+  t.regex((await applicant.ua.navigate(`${nj}/items/${BIRTH_REGISTRATION}`)).html, /href="\/ask\?item=/);
+  const held = await applicant.ua.navigate(`${nj}/items/${PROVINCE_ITEM}`);
+  t.regex(text(held), /江苏/);
+  t.notRegex(held.html, /href="\/ask\?item=/);
+  // A question no answer covers goes to staff; the answer shows in my questions.
   const ask = await applicant.ua.navigate(`${nj}/ask?item=${BIRTH_REGISTRATION}`);
   t.regex(text(ask), /关于“出生登记”/);
-  const asked = await applicant.ua.submit(ask, '/ask', { text: '孩子在外省出生，父母户籍在广州，能在广州办理出生登记吗？', to_staff: '1' });
+  const asked = await applicant.ua.submit(ask, '/ask', { text: '孩子在外省出生，父母户籍在南京，能在南京办理出生登记吗？', to_staff: '1' });
   t.regex(asked.url, /\/my\/questions$/);
   t.regex(text(asked), /待答复/);
   const questions = await staff.ua.navigate(`${nj}/staff/questions`);
@@ -141,7 +152,7 @@ test.serial('a supervisor reviews an appeal on the portal; pages ask people to s
   const figures = await anonymous.navigate(`${nj}/ratings`);
   t.is(figures.status, 200);
   t.regex(text(figures), /好差评数据公开.*差评率/);
-  t.regex(text(figures), /广州市公安局/);
+  t.regex(text(figures), /南京市公安局/);
   const page = await anonymous.navigate(`${nj}/my`);
   t.is(page.status, 401);
   t.regex(text(page), /请先登录/);
@@ -152,7 +163,7 @@ test.serial('a supervisor reviews an appeal on the portal; pages ask people to s
   const supervisor = await signedIn();
   await api.grant(staff.person.id_number, POLICE, 'decider,sender,rectifier');
   await api.grant(supervisor.person.id_number, MINISTRY_OF_PUBLIC_SECURITY, 'supervisor');
-  const number = await closedCase(api, applicant, staff);
+  const number = await closedCase(api, CITY, applicant, staff);
   t.is((await api.call('POST', '/ratings', { token: applicant.token, body: { case_number: number, level: 2 } })).status, 201);
 
   const queue = await staff.ua.navigate(`${nj}/staff/rectifications`);

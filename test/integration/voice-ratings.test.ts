@@ -11,9 +11,12 @@ import { casesApi, personWithToken, type CasesApi, type Reply } from '../helpers
 import type { Person } from '../helpers/flows.ts';
 import { runCli } from '../helpers/integration-extra.ts';
 import { until } from '../helpers/until.ts';
-import { closedCase, HEALTH, MINISTRY_OF_PUBLIC_SECURITY, outbox, POLICE } from '../helpers/voice-api.ts';
+import { supervisingAuthority } from '../../services/ratings/supervision.ts';
+import { closedCase, GUANGDONG_HEALTH, GUANGZHOU, MINISTRY_OF_PUBLIC_SECURITY, outbox } from '../helpers/voice-api.ts';
 
-const SERVICES = 'registries';
+const CITY = GUANGZHOU;
+const SERVICES = CITY.services;
+const { police: POLICE, health: HEALTH, birthRegistration: BIRTH_REGISTRATION } = CITY;
 type Who = { token: string; person: Person };
 
 let fed: TestFederation;
@@ -26,34 +29,33 @@ let officer: Who;
 let rectifier: Who;
 /** Rectifies at the health commission: not the authority that handled the police's cases. */
 let healthRectifier: Who;
-/** Reviews appeals at the ministry, the police's superior. */
+/** Reviews appeals for the ministry, the police's superior: signs in at the national OP. */
 let supervisor: Who;
-/** A supervisor of another line (the health commission). */
+/** A supervisor of another line (the province's health commission, the city's health commission's superior). */
 let otherSupervisor: Who;
 
 test.before(async () => {
-  fed = await startTestFederation(['gd', SERVICES]);
+  fed = await startTestFederation(['gz', 'registries', SERVICES]);
   api = casesApi(fed, SERVICES);
-  const login = () => personWithToken(fed, 'gd', SERVICES);
+  const login = () => personWithToken(fed, 'gz', SERVICES);
   applicant = await login();
   await until(
     async () => (await api.call('GET', '/me', { token: applicant.token })).status === 200,
-    'gd trusted with service tokens',
+    'gz trusted with service tokens',
     60_000,
   );
-  [stranger, officer, rectifier, healthRectifier, supervisor, otherSupervisor] = await Promise.all([
-    login(),
-    login(),
-    login(),
-    login(),
-    login(),
-    login(),
-  ]);
+  [stranger, officer, rectifier, healthRectifier, otherSupervisor] = await Promise.all([login(), login(), login(), login(), login()]);
+  supervisor = await personWithToken(fed, 'national', SERVICES);
+  await until(
+    async () => (await api.call('GET', '/me', { token: supervisor.token })).status === 200,
+    'national trusted with service tokens',
+    60_000,
+  );
   await api.grant(officer.person.id_number, POLICE, 'decider,sender');
   await api.grant(rectifier.person.id_number, POLICE, 'rectifier');
   await api.grant(healthRectifier.person.id_number, HEALTH, 'rectifier');
   await api.grant(supervisor.person.id_number, MINISTRY_OF_PUBLIC_SECURITY, 'supervisor');
-  await api.grant(otherSupervisor.person.id_number, HEALTH, 'supervisor');
+  await api.grant(otherSupervisor.person.id_number, GUANGDONG_HEALTH, 'supervisor');
 });
 test.after.always(async () => {
   await fed?.close();
@@ -94,7 +96,7 @@ const policeFigures = async (): Promise<Figures> => {
 test.serial(
   'a very dissatisfied rating with a complaint becomes a task; the authority calls back and rectifies; the rater sees the outcome',
   async (t) => {
-    const number = await closedCase(api, applicant, officer);
+    const number = await closedCase(api, CITY, applicant, officer);
     const given = await rate(applicant, {
       case_number: number,
       level: 1,
@@ -174,7 +176,7 @@ test.serial(
 );
 
 test.serial('bad ratings are refused with specific errors and change nothing', async (t) => {
-  const number = await closedCase(api, applicant, officer);
+  const number = await closedCase(api, CITY, applicant, officer);
   const before = (await mine(applicant)).length;
   problem(t, await rate(stranger, { case_number: number, level: 5 }), 403, 'not_your_case');
   problem(t, await rate(applicant, { case_number: number, level: 0 }), 400, 'invalid_request', /^level: /);
@@ -217,7 +219,7 @@ test.serial('bad ratings are refused with specific errors and change nothing', a
 });
 
 test.serial('an appeal against a mistaken rating: filed only by the handling authority, decided by its supervisor', async (t) => {
-  const number = await closedCase(api, applicant, officer);
+  const number = await closedCase(api, CITY, applicant, officer);
   const given = await rate(applicant, { case_number: number, level: 2, comment: '不满意' });
   t.is(given.status, 201, JSON.stringify(given.json));
   const ratingId = String(given.json.id);
@@ -288,7 +290,7 @@ test.serial('an appeal against a mistaken rating: filed only by the handling aut
   t.true(notices.some((n) => n.text.includes(number) && n.text.includes('误评') && n.reason.includes('申诉')));
 
   // A rejected appeal gives the task back to the authority.
-  const second = await closedCase(api, applicant, officer);
+  const second = await closedCase(api, CITY, applicant, officer);
   const bad = await rate(applicant, { case_number: second, level: 1 });
   const secondTask = (bad.json.task as { id: string; due_on: string }).id;
   await api.call('POST', `/staff/ratings/${String(bad.json.id)}/appeal`, { token: rectifier.token, body: { reason: '申请人情绪化评价' } });
@@ -326,11 +328,18 @@ test.serial('an appeal against a mistaken rating: filed only by the handling aut
   t.like(done.json, { state: 'resolved' });
 });
 
+test('the supervising authority is the same department one tier up, known here though another platform keeps it', async (t) => {
+  const db = fed.host.entities.find((e) => e.entity.id === SERVICES)!.runtime.db;
+  t.is(await supervisingAuthority(db, HEALTH), GUANGDONG_HEALTH, "Guangdong's health commission, not the national one");
+  t.is(await supervisingAuthority(db, POLICE), MINISTRY_OF_PUBLIC_SECURITY, 'no provincial police: the ministry');
+  t.is(await supervisingAuthority(db, MINISTRY_OF_PUBLIC_SECURITY), MINISTRY_OF_PUBLIC_SECURITY, 'national: its own supervisors');
+});
+
 test.serial('the public figures per authority and item match the ratings given, also from gov-id ratings stats', async (t) => {
   const before = await policeFigures();
   const levels = [5, 4, 3, 2, 1];
   for (const level of levels) {
-    const number = await closedCase(api, applicant, officer);
+    const number = await closedCase(api, CITY, applicant, officer);
     t.is((await rate(applicant, { case_number: number, level })).status, 201);
   }
   const after = await policeFigures();
@@ -342,9 +351,9 @@ test.serial('the public figures per authority and item match the ratings given, 
   t.true(after.annulled >= 1, 'the upheld appeal');
   t.true(after.rectification.on_time >= 2 && after.rectification.rater_satisfied >= 1);
 
-  const stats = await api.call('GET', `/ratings/stats?item=11440100000101002C3070101005000`);
+  const stats = await api.call('GET', `/ratings/stats?item=${BIRTH_REGISTRATION}`);
   const item = (stats.json.authorities as { items: { code: string; figures: Figures }[] }[])[0]!.items[0]!;
-  t.is(item.code, '11440100000101002C3070101005000');
+  t.is(item.code, BIRTH_REGISTRATION);
   t.deepEqual(item.figures.by_level, after.by_level);
   t.false(JSON.stringify(stats.json).includes('不满意') && JSON.stringify(stats.json).includes('comment'), 'no comments in figures');
 

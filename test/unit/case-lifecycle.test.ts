@@ -19,6 +19,7 @@ const open: CaseFacts = {
   opinionsMissing: 0,
   reviewMissing: [],
   extended: false,
+  handledElsewhere: false,
 };
 
 function codeOf(fn: () => unknown): string | null {
@@ -112,4 +113,14 @@ test('guards: on the spot, review methods, opinions, results of approvals only, 
     '409 already_extended',
   );
   t.is(nextState('reviewed', 'extend', open), 'reviewed');
+  t.is(
+    codeOf(() => nextState('received', 'accept', { ...open, handledElsewhere: true })),
+    '409 handled_elsewhere',
+  );
+  t.is(
+    codeOf(() => nextState('received', 'hand_off', open)),
+    '409 handled_here',
+  );
+  t.is(nextState('received', 'hand_off', { ...open, handledElsewhere: true }), 'handed_off');
+  t.deepEqual(eventsFrom('handed_off'), [], 'the receiving side takes no further step');
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError } from '../../infra/errors.ts';
-import { DEFAULT_TOPOLOGY, describeTopology, loadTopology, parseTopology, type Entity } from '../../federation/topology.ts';
+import { DEFAULT_TOPOLOGY, describeTopology, loadTopology, parseTopology, regionsAbove, type Entity } from '../../federation/topology.ts';
 
 /** A fresh, mutable copy of the demo file. */
 type Raw = any;
@@ -161,6 +161,13 @@ test('platformOfRegion: the most specific platform with a services entity whose 
   const fewer = parseTopology(raw);
   t.is(fewer.platformOfRegion('440100'), 'gd');
   t.is(fewer.nearestServices('gz').id, 'gd-services');
+});
+
+test('regionsAbove: a county has its city, province and national above it, a city its province and national, national none', (t) => {
+  t.deepEqual(regionsAbove('440100'), ['440000', '100000']);
+  t.deepEqual(regionsAbove('330106'), ['330100', '330000', '100000']);
+  t.deepEqual(regionsAbove('440000'), ['100000']);
+  t.deepEqual(regionsAbove('100000'), []);
 });
 
 test('a platform with a services entity needs a region that fits its tier and province', (t) => {
