@@ -44,6 +44,5 @@ VOLUME ["/var/lib/gov-id"]
 # GOV_ID_PORT: where this container's entity listens (gov-id serve reads it as --port).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "deploy/healthcheck.js"]
-# The flag as in bin/gov-id.js's first line (docs/performance.md).
-ENTRYPOINT ["node", "--experimental-async-context-frame", "bin/gov-id.js"]
+ENTRYPOINT ["node", "bin/gov-id.js"]
 CMD ["help"]

@@ -39,11 +39,14 @@ export interface FederationProcess {
 
 const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url));
 
-/** Starts the entities (with their superiors) in a child process, `env` added to its environment; resolves once they all listen. */
-export async function startFederationProcess(ids: string[], env: NodeJS.ProcessEnv = {}): Promise<FederationProcess> {
-  // As gov-id runs its servers (bin/gov-id.js).
-  const child = fork(SERVER, ids, {
-    execArgv: ['--experimental-async-context-frame', '--import', 'tsx'],
+/**
+ * Starts the entities (with their superiors) in a child process, `env` added to its environment;
+ * resolves once they all listen. `server`: another tree's bench/federation-server.ts, whose code
+ * then runs (bench/compare.ts).
+ */
+export async function startFederationProcess(ids: string[], env: NodeJS.ProcessEnv = {}, server = SERVER): Promise<FederationProcess> {
+  const child = fork(server, ids, {
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });

@@ -15,9 +15,9 @@ export interface OpWithPeople {
   people: { person: Person; refreshToken: string }[];
 }
 
-/** The caller closes `server`. */
-export async function startOpWithPeople(count: number): Promise<OpWithPeople> {
-  const server = await startFederationProcess(['gd', 'registries']);
+/** The caller closes `server`. `serverScript`: another tree's federation server (bench/compare.ts). */
+export async function startOpWithPeople(count: number, serverScript?: string): Promise<OpWithPeople> {
+  const server = await startFederationProcess(['gd', 'registries'], {}, serverScript);
   try {
     const rp = await relyingParty(server.fed, 'gd');
     const persons = await Promise.all(Array.from({ length: count }, () => newPerson(server.fed)));

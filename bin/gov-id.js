@@ -1,10 +1,8 @@
-#!/usr/bin/env -S node --experimental-async-context-frame
+#!/usr/bin/env node
 // `gov-id`: runs the compiled CLI in dist/ when it is up to date with the sources (`npm ci` builds
 // it; `npm run build` rebuilds it), else the TypeScript sources through tsx, so a checkout being
 // edited never runs stale code. npm scripts and npx put the project's pinned Node 22 (the `node`
-// devDependency) first on PATH. --experimental-async-context-frame (Node 24's default) keeps the
-// context of AsyncLocalStorage (oidc-provider's, request IDs) without a hook on every promise:
-// a server spends a fifth to a third less CPU per request (docs/performance.md).
+// devDependency) first on PATH.
 import { compiledMain } from '../scripts/dist.js';
 
 const compiled = compiledMain();
