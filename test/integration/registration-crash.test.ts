@@ -55,7 +55,8 @@ class FederationProcess {
   async start(): Promise<void> {
     const child = spawn(
       join(ROOT, 'node_modules/.bin/node'),
-      ['--import', 'tsx', join(ROOT, 'cli/main.ts'), 'start', '--topology', this.topologyFile, '--data', this.dataDir],
+      // One process: a crash point kills the process it is reached in, which a cluster's primary would replace.
+      ['--import', 'tsx', join(ROOT, 'cli/main.ts'), 'start', '--workers', '1', '--topology', this.topologyFile, '--data', this.dataDir],
       {
         cwd: ROOT,
         env: { ...process.env, GOV_ID_TEST_CRASH_FILE: this.crashFile, GOV_ID_SCHEMA_PREFIX: this.schemaPrefix, LOG_LEVEL: 'error' },
