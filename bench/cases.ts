@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BlindIndex, FieldCipher } from '../infra/crypto.ts';
-import { openDatabase, type Database } from '../infra/database.ts';
+import type { Database } from '../infra/database.ts';
 import { createLogger } from '../infra/log.ts';
 import { migrate } from '../infra/migrate.ts';
 import { CatalogService } from '../services/catalog/catalog-service.ts';
@@ -23,7 +23,17 @@ import { WorkingCalendar, chinaDate } from '../services/cases/working-calendar.t
 import { casesApi, personWithToken } from '../test/helpers/cases-api.ts';
 import { startTestFederation } from '../test/helpers/test-federation.ts';
 import { until } from '../test/helpers/until.ts';
-import { loopSettings, percentile, processCpuMs, round, storage, timedLoop, type BenchOptions, type Figures } from './measure.ts';
+import {
+  loopSettings,
+  onEachEngine,
+  percentile,
+  processCpuMs,
+  round,
+  storage,
+  timedLoop,
+  type BenchOptions,
+  type Figures,
+} from './measure.ts';
 
 /** 广州市新生儿入户一件事: every material comes from an e-license, so a submission needs no upload. */
 const ITEM = '11440100000101002C3200101013000';
@@ -150,22 +160,6 @@ async function queueOn(engine: string, db: Database, opts: BenchOptions, count: 
 export async function casesBenchmark(opts: BenchOptions): Promise<Figures> {
   const count = opts.smoke ? 2_000 : Number(process.env.BENCH_CASES ?? 1_000_000);
   const figures: Figures = { target_queue_p99_ms: 50, ...(await submissions(opts)) };
-  const schema = `bench_cases_${randomBytes(4).toString('hex')}`;
-  const pglite = await openDatabase({ dataDir: `memory://${schema}`, schema });
-  try {
-    Object.assign(figures, await queueOn('pglite', pglite, opts, count));
-  } finally {
-    await pglite.close();
-  }
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    const postgres = await openDatabase({ url, dataDir: '', schema });
-    try {
-      Object.assign(figures, await queueOn('postgres', postgres, opts, count));
-    } finally {
-      await postgres.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await postgres.close();
-    }
-  }
+  Object.assign(figures, await onEachEngine('bench_cases', (engine, db) => queueOn(engine, db, opts, count)));
   return figures;
 }

@@ -8,10 +8,9 @@
  *   BENCH_CATALOG_ITEMS   implementation items to reach (default 10,000; smoke: the demo catalog only)
  *   BENCH_SECONDS         length of each search loop (default 10)
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase, type Database } from '../infra/database.ts';
+import type { Database } from '../infra/database.ts';
 import { usccCheckCharacter } from '../infra/identifiers.ts';
 import { migrate } from '../infra/migrate.ts';
 import { PACKAGE_ROOT } from '../infra/package-root.ts';
@@ -19,7 +18,7 @@ import type { CatalogFile } from '../services/catalog/catalog-schema.ts';
 import { search } from '../services/catalog/catalog-search.ts';
 import { CatalogService } from '../services/catalog/catalog-service.ts';
 import { seedDemoCatalog } from '../services/catalog/demo-catalog.ts';
-import { percentile, timedLoop, type BenchOptions, type Figures } from './measure.ts';
+import { onEachEngine, percentile, timedLoop, type BenchOptions, type Figures } from './measure.ts';
 
 const QUERIES = [
   '证',
@@ -129,24 +128,10 @@ async function measureEngine(engine: string, db: Database, opts: BenchOptions, t
 
 export async function catalogBenchmark(opts: BenchOptions): Promise<Figures> {
   const target = Number(process.env.BENCH_CATALOG_ITEMS ?? 10_000);
-  const schema = `bench_catalog_${randomBytes(4).toString('hex')}`;
-  const figures: Figures = { target_p99_ms: 20 };
-  const pglite = await openDatabase({ dataDir: `memory://${schema}`, schema });
-  try {
-    Object.assign(figures, await measureEngine('pglite', pglite, opts, target));
-  } finally {
-    await pglite.close();
-  }
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    const postgres = await openDatabase({ url, dataDir: '', schema });
-    try {
-      Object.assign(figures, await measureEngine('postgres', postgres, opts, target));
-    } finally {
-      await postgres.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await postgres.close();
-    }
-  }
+  const figures: Figures = {
+    target_p99_ms: 20,
+    ...(await onEachEngine('bench_catalog', (engine, db) => measureEngine(engine, db, opts, target))),
+  };
   const p99s = Object.entries(figures)
     .filter(([k]) => k.endsWith('_search_p99_ms'))
     .map(([, v]) => v as number);

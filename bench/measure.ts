@@ -5,6 +5,8 @@
  */
 import { hashPassword, verifyPassword } from '../idp/accounts/password.ts';
 import { configFromEnv } from '../infra/config.ts';
+import { randomBytes } from 'node:crypto';
+import { openDatabase, type Database } from '../infra/database.ts';
 
 export interface BenchOptions {
   /** A handful of operations, to show that the benchmark still runs; its figures mean nothing. */
@@ -122,4 +124,33 @@ export const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 /** A benchmark's last line: one JSON object with its name and figures. */
 export function printFigures(benchmark: string, figures: Figures): void {
   console.log(JSON.stringify({ benchmark, ...figures }));
+}
+
+/**
+ * Runs `measure` on the embedded PGlite and, when DATABASE_URL is set, on PostgreSQL, each in a
+ * fresh schema named after `prefix` (dropped from PostgreSQL afterwards); their figures merged.
+ */
+export async function onEachEngine(
+  prefix: string,
+  measure: (engine: 'pglite' | 'postgres', db: Database) => Promise<Figures>,
+): Promise<Figures> {
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const figures: Figures = {};
+  const pglite = await openDatabase({ dataDir: `memory://${schema}`, schema });
+  try {
+    Object.assign(figures, await measure('pglite', pglite));
+  } finally {
+    await pglite.close();
+  }
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const postgres = await openDatabase({ url, dataDir: '', schema });
+    try {
+      Object.assign(figures, await measure('postgres', postgres));
+    } finally {
+      await postgres.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await postgres.close();
+    }
+  }
+  return figures;
 }
