@@ -29,6 +29,8 @@ test.after.always(async () => {
 
 /** `gov-id ARGS --topology FILE --data DIR` against the test federation. */
 const cli = (...args: string[]) => runCli([...args, '--topology', fed.topologyFile, '--data', fed.config.dataDir]);
+/** `admin client add` at gd with REDIRECT_URI registered, and `more` options. */
+const addGdClient = (...more: string[]) => cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, ...more);
 
 function json<T>(stdout: string): T {
   return JSON.parse(stdout) as T;
@@ -184,24 +186,13 @@ test('admin person add, client add and outbox drive a real registration', async 
 });
 
 test('admin client add --public gives no secret; --scope and --require-par are kept', async (t) => {
-  const pub = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--public');
+  const pub = await addGdClient('--public');
   t.is(pub.code, 0, pub.stderr);
   const p = json<{ client_id: string; client_secret?: string }>(pub.stdout);
   t.truthy(p.client_id);
   t.is(p.client_secret, undefined);
 
-  const par = await cli(
-    'admin',
-    'client',
-    'add',
-    '--entity',
-    'gd',
-    '--redirect-uri',
-    REDIRECT_URI,
-    '--require-par',
-    '--scope',
-    'openid profile id_number',
-  );
+  const par = await addGdClient('--require-par', '--scope', 'openid profile id_number');
   t.is(par.code, 0, par.stderr);
   const { client_id } = json<{ client_id: string }>(par.stdout);
   const res = await fetch(
@@ -220,17 +211,7 @@ function jwksFile(name: string, keys: unknown[]): string {
 
 test('admin client add --jwks registers a private_key_jwt client: no secret, it authenticates with its key alone, the audit names the method but no key', async (t) => {
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const added = await cli(
-    'admin',
-    'client',
-    'add',
-    '--entity',
-    'gd',
-    '--redirect-uri',
-    REDIRECT_URI,
-    '--jwks',
-    jwksFile('client-keys', [{ ...(await exportJWK(publicKey)), kid: 'client-1' }]),
-  );
+  const added = await addGdClient('--jwks', jwksFile('client-keys', [{ ...(await exportJWK(publicKey)), kid: 'client-1' }]));
   t.is(added.code, 0, added.stderr);
   const creds = json<{ client_id: string; client_secret?: string }>(added.stdout);
   t.deepEqual(Object.keys(creds), ['client_id'], 'no secret');
@@ -271,37 +252,16 @@ test('admin client add --jwks refuses private key material, a weak or broken key
     ['too-many', [1, 2, 3, 4].map((i) => ({ ...ec, kid: `client-${i}` })), /jwks\.keys: Too big/],
   ];
   for (const [name, keys, message] of refusals) {
-    const r = await cli('admin', 'client', 'add', '--entity', 'gd', '--redirect-uri', REDIRECT_URI, '--jwks', jwksFile(name, keys));
+    const r = await addGdClient('--jwks', jwksFile(name, keys));
     t.is(r.code, 2, name);
     t.regex(r.stderr, /gd refused: 400 invalid_request /, name);
     t.regex(r.stderr, message, `${name}: ${r.stderr}`);
     t.is(r.stdout, '', name);
   }
-  const pub = await cli(
-    'admin',
-    'client',
-    'add',
-    '--entity',
-    'gd',
-    '--redirect-uri',
-    REDIRECT_URI,
-    '--public',
-    '--jwks',
-    jwksFile('public', [ec]),
-  );
+  const pub = await addGdClient('--public', '--jwks', jwksFile('public', [ec]));
   t.is(pub.code, 2);
   t.regex(pub.stderr, /jwks: a public client has no keys/);
-  const missing = await cli(
-    'admin',
-    'client',
-    'add',
-    '--entity',
-    'gd',
-    '--redirect-uri',
-    REDIRECT_URI,
-    '--jwks',
-    join(scratch, 'no-such-keys.json'),
-  );
+  const missing = await addGdClient('--jwks', join(scratch, 'no-such-keys.json'));
   t.is(missing.code, 2);
   t.regex(missing.stderr, /--jwks .*no-such-keys\.json: ENOENT/);
 });

@@ -16,6 +16,7 @@ import { authorize, newPerson, oidc, passwordLogin, redeem, relyingParty, throug
 import { accountsOf, seededPerson } from '../helpers/integration-extra.ts';
 import { opSite, registerAt } from '../helpers/recognition-sites.ts';
 import { until } from '../helpers/until.ts';
+import { answersUnavailable, loginPagesThrough } from '../helpers/outage-traffic.ts';
 import { scrape, total } from '../helpers/metrics-scrape.ts';
 import { callAdmin } from '../../infra/admin-client.ts';
 import { HomeRegistry } from '../../federation/registry-of-homes.ts';
@@ -57,30 +58,9 @@ async function advisoryLocks(): Promise<number> {
 
 const runtime = (id: string) => fed.host.entities.find((e) => e.entity.id === id)!.runtime;
 
-/** Loads login pages in fresh browsers, one after another, until stopped, recording every status. */
-function loginPageTraffic() {
-  const statuses: number[] = [];
-  let stopped = false;
-  const done = (async () => {
-    while (!stopped) statuses.push((await authorize(rp, new UserAgent())).page.status);
-  })();
-  return {
-    statuses,
-    async stop() {
-      stopped = true;
-      await done;
-    },
-  };
-}
-
 async function unavailablePage(t: ExecutionContext, what: string, page: { status: number; html: string }) {
   t.is(page.status, 503, `${what}: ${page.html.slice(0, 500)}`);
   t.true(page.html.includes(UNAVAILABLE), `${what}: ${page.html.slice(0, 1500)}`);
-}
-
-async function answersUnavailable(t: ExecutionContext, what: string, res: Response) {
-  t.is(res.status, 503, what);
-  t.is(((await res.json()) as { error?: string }).error, 'temporarily_unavailable', what);
 }
 
 (privatePostgresMissing ? test.skip : test)(
@@ -99,19 +79,7 @@ async function answersUnavailable(t: ExecutionContext, what: string, res: Respon
     const passwordPage = await halfway.submit(interrupted.page, '/identifier', { identifier: person.id_number });
     t.is(passwordPage.status, 200);
 
-    const traffic = loginPageTraffic();
-    try {
-      await until(async () => traffic.statuses.includes(200), 'login pages to load before the outage', RECOVERY_BOUND_MS);
-      await pg.stop();
-      await until(async () => traffic.statuses.some((s) => s !== 200), 'a login page answered during the outage', RECOVERY_BOUND_MS);
-    } finally {
-      await traffic.stop();
-    }
-    t.deepEqual(
-      [...new Set(traffic.statuses)].filter((s) => s !== 200 && s !== 503),
-      [],
-      `every login page answered 200 or 503: ${traffic.statuses.join(' ')}`,
-    );
+    await loginPagesThrough(t, rp, () => pg.stop(), RECOVERY_BOUND_MS);
 
     // Pages, in the person's language; the OAuth endpoints; readiness.
     await unavailablePage(t, 'authorization', (await authorize(rp, new UserAgent())).page);

@@ -13,6 +13,7 @@ import { UserAgent } from '../helpers/user-agent.ts';
 import { authorize, oidc, passwordLogin, redeem, relyingParty, type RelyingParty } from '../helpers/flows.ts';
 import { seededPerson } from '../helpers/integration-extra.ts';
 import { until } from '../helpers/until.ts';
+import { answersUnavailable, loginPagesThrough } from '../helpers/outage-traffic.ts';
 import { lineText, recordingLogger, type LogLine } from '../helpers/recording-logger.ts';
 
 const PASSWORD = 'Outage-pass-42';
@@ -36,22 +37,6 @@ test.after.always(async () => {
   await redis?.kill();
 });
 
-/** Loads login pages in fresh browsers, one after another, until stopped, recording every status. */
-function loginPageTraffic() {
-  const statuses: number[] = [];
-  let stopped = false;
-  const done = (async () => {
-    while (!stopped) statuses.push((await authorize(rp, new UserAgent())).page.status);
-  })();
-  return {
-    statuses,
-    async stop() {
-      stopped = true;
-      await done;
-    },
-  };
-}
-
 async function unavailablePage(t: ExecutionContext, lang: 'zh' | 'en', load: (ua: UserAgent) => Promise<{ status: number; html: string }>) {
   const ua = new UserAgent();
   ua.acceptLanguage = lang === 'zh' ? 'zh-CN' : 'en';
@@ -60,11 +45,6 @@ async function unavailablePage(t: ExecutionContext, lang: 'zh' | 'en', load: (ua
   t.log(`answered ${page.status} in ${Date.now() - started} ms`);
   t.is(page.status, 503, page.html.slice(0, 500));
   t.true(page.html.includes(UNAVAILABLE[lang]), page.html.slice(0, 1500));
-}
-
-async function answersUnavailable(t: ExecutionContext, res: Response) {
-  t.is(res.status, 503);
-  t.is(((await res.json()) as { error?: string }).error, 'temporarily_unavailable');
 }
 
 (redisServerInstalled ? test : test.skip)(
@@ -79,19 +59,7 @@ async function answersUnavailable(t: ExecutionContext, res: Response) {
     const halfway = new UserAgent();
     const loginPage = (await authorize(rp, halfway)).page;
 
-    const traffic = loginPageTraffic();
-    try {
-      await until(async () => traffic.statuses.includes(200), 'login pages to load before the outage', RECOVERY_BOUND_MS);
-      await redis.kill();
-      await until(async () => traffic.statuses.some((s) => s !== 200), 'a login page answered during the outage', RECOVERY_BOUND_MS);
-    } finally {
-      await traffic.stop();
-    }
-    t.deepEqual(
-      [...new Set(traffic.statuses)].filter((s) => s !== 200 && s !== 503),
-      [],
-      `every login page answered 200 or 503: ${traffic.statuses.join(' ')}`,
-    );
+    await loginPagesThrough(t, rp, () => redis.kill(), RECOVERY_BOUND_MS);
 
     // The authorization endpoint (oidc-provider) and our interaction pages, in both languages.
     await unavailablePage(t, 'zh', async (ua) => (await authorize(rp, ua)).page);
@@ -100,9 +68,10 @@ async function answersUnavailable(t: ExecutionContext, res: Response) {
 
     // openid-client takes a 5xx for a non-conforming answer and hands over the response as it came.
     const refreshDuring = await t.throwsAsync<oidc.ClientError>(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!));
-    await answersUnavailable(t, refreshDuring?.cause as Response);
+    await answersUnavailable(t, 'refresh', refreshDuring?.cause as Response);
     await answersUnavailable(
       t,
+      'userinfo',
       await fetch(rp.config.serverMetadata().userinfo_endpoint!, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
     );
 
