@@ -479,7 +479,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const statementHandler = statement.callback();
   const listener: Listener = await listen(
     withRequestIds(
-      measuringRequests(runtime.metrics, (req, res) =>
+      measuringRequests(runtime.metrics, runtime.log, (req, res) =>
         withFetchSource(clientAddress(req), () =>
           (isEntityLevelPath(req.url) ||
             isFederationEndpointPath(req.url) ||

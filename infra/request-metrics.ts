@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EntityMetrics } from './metrics.ts';
+import type { Logger } from './log.ts';
 
 /** Routes noted by the routers, per request. */
 const routes = new WeakMap<IncomingMessage, string>();
@@ -43,8 +44,18 @@ function templateOf(path: string): string {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Wraps an entity's request handler: each request is counted and timed once it is answered or its client is gone. */
-export function measuringRequests(metrics: EntityMetrics, handler: Handler): Handler {
+/**
+ * A request answered (or abandoned) later than this is logged as slow, by route template and
+ * status only: an operator sees which route stalls without a dashboard, and no path (which may
+ * hold an interaction or case number) reaches the log.
+ */
+export const SLOW_REQUEST_MS = 5_000;
+
+/**
+ * Wraps an entity's request handler: each request is counted and timed once it is answered or its
+ * client is gone, and logged when it took longer than SLOW_REQUEST_MS.
+ */
+export function measuringRequests(metrics: EntityMetrics, log: Logger, handler: Handler): Handler {
   const unrouted = new Set<string>();
   const routeOf = (req: IncomingMessage, status: number): string => {
     const noted = routes.get(req);
@@ -60,7 +71,10 @@ export function measuringRequests(metrics: EntityMetrics, handler: Handler): Han
     const started = performance.now();
     res.once('close', () => {
       const status = res.writableFinished ? res.statusCode : 'aborted';
-      metrics.request(routeOf(req, res.statusCode), req.method ?? 'other', status, (performance.now() - started) / 1000);
+      const ms = performance.now() - started;
+      const route = routeOf(req, res.statusCode);
+      metrics.request(route, req.method ?? 'other', status, ms / 1000);
+      if (ms > SLOW_REQUEST_MS) log.warn('slow request', { route, method: req.method ?? 'other', status, ms: Math.round(ms) });
     });
     handler(req, res);
   };
