@@ -4,7 +4,8 @@
  * primary with DATABASE_REPLICA_URLS naming the standby. Catalog searches are served by the
  * standby: with its replay paused, an approved change is on the primary and not in search;
  * replayed, it is. A standby further behind than the bound, or stopped, serves nothing: searches
- * go to the primary without an error, and come back to the standby when it has caught up. Logins
+ * go to the primary without an error, and come back to the standby when it has caught up. While
+ * the primary is down, the standby goes on answering searches. Logins
  * and tokens never touch it: the standby logs every statement with its connection's
  * application_name, and all of them come from the services entity's lag-tolerant reads.
  */
@@ -170,6 +171,16 @@ async function approveWeddingChange(hours: string): Promise<number> {
     for (let i = 0; i < 5; i++) t.is((await searchWedding()).hit?.version, version, 'the primary answers while the standby is down');
     await standby.start();
     await searchUntilReplica('serving', 'the restarted standby to serve again');
+
+    // The primary down: nothing is being committed, and the standby that serves goes on answering searches.
+    await primary.stop();
+    try {
+      for (let i = 0; i < 3; i++) t.is((await searchWedding()).hit?.version, version, 'the standby answers while the primary is down');
+      t.is(await replicaState(), 'serving');
+    } finally {
+      await primary.start();
+    }
+    await searchUntilReplica('serving', 'the standby to serve once the primary is back');
 
     // Each change of the standby's state was logged once (a standby catching up after its start or
     // restart may be 'lagging' for a check or two between these).
