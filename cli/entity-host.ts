@@ -21,7 +21,7 @@ import { healthEndpoints, isHealthPath, readinessChecks } from '../infra/health-
 import { EntityMetrics } from '../infra/metrics.ts';
 import { checkedMetricsToken, METRICS_PATH, metricsEndpoint } from '../infra/metrics-endpoint.ts';
 import { measuringRequests } from '../infra/request-metrics.ts';
-import type { DeploymentConfig } from '../infra/config.ts';
+import { DEFAULT_REPLICA_MAX_LAG_SECONDS, type DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { casesPlatform } from './cases-platform.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
@@ -124,7 +124,12 @@ export function openEntityDatabase(opts: DeploymentConfig, entity: Entity, log?:
 function lagTolerantReads(opts: DeploymentConfig, db: Database, log: Logger): { reads: Queryable; replicas: ReplicaReads | null } {
   const urls = opts.databaseReplicaUrls ?? [];
   if (db.engine !== 'postgres' || urls.length === 0) return { reads: db, replicas: null };
-  const replicas = new ReplicaReads({ primary: db, urls, maxLagSeconds: opts.replicaMaxLagSeconds ?? 5, log });
+  const replicas = new ReplicaReads({
+    primary: db,
+    urls,
+    maxLagSeconds: opts.replicaMaxLagSeconds ?? DEFAULT_REPLICA_MAX_LAG_SECONDS,
+    log,
+  });
   return { reads: replicas, replicas };
 }
 

@@ -18,12 +18,16 @@
  * | LOG_LEVEL | debug, info, warn, error | info |
  */
 import { resolve } from 'node:path';
+import { ConfigurationError } from './errors.ts';
+
+/** How far behind a read replica may be and still serve reads, unless GOV_ID_REPLICA_MAX_LAG_SECONDS says otherwise. */
+export const DEFAULT_REPLICA_MAX_LAG_SECONDS = 5;
 
 export interface DeploymentConfig {
   databaseUrl?: string;
   /** Streaming replicas of the primary, for lag-tolerant reads (infra/read-replicas.ts). */
   databaseReplicaUrls?: string[];
-  /** Replicas further behind serve no reads (default 5). */
+  /** Replicas further behind serve no reads (DEFAULT_REPLICA_MAX_LAG_SECONDS when absent). */
   replicaMaxLagSeconds?: number;
   redisUrl?: string;
   dataDir: string;
@@ -38,10 +42,7 @@ export interface DeploymentConfig {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
-    databaseReplicaUrls: (env.DATABASE_REPLICA_URLS ?? '')
-      .split(',')
-      .map((url) => url.trim())
-      .filter(Boolean),
+    databaseReplicaUrls: replicaUrls(env.DATABASE_REPLICA_URLS),
     replicaMaxLagSeconds: maxLagSeconds(env.GOV_ID_REPLICA_MAX_LAG_SECONDS),
     redisUrl: env.REDIS_URL || undefined,
     dataDir: resolve(env.GOV_ID_DATA || 'data'),
@@ -52,10 +53,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentC
   };
 }
 
+function replicaUrls(raw: string | undefined): string[] {
+  const urls = (raw ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  const wrong = urls.find((url) => !/^postgres(ql)?:\/\//.test(url));
+  if (wrong !== undefined)
+    throw new ConfigurationError('DATABASE_REPLICA_URLS', `${wrong.replace(/:[^:@/]*@/, ':…@')} is not a postgres:// URL`);
+  return urls;
+}
+
 function maxLagSeconds(raw: string | undefined): number {
-  if (!raw) return 5;
+  if (!raw) return DEFAULT_REPLICA_MAX_LAG_SECONDS;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new Error(`GOV_ID_REPLICA_MAX_LAG_SECONDS: ${raw} is not a number of seconds above 0`);
+    throw new ConfigurationError('GOV_ID_REPLICA_MAX_LAG_SECONDS', `${raw} is not a number of seconds above 0`);
   return seconds;
 }

@@ -168,6 +168,7 @@ export class ReplicaReads implements Queryable {
       const { rows } = await replica.pool.query<{ standby: boolean; replay: string | null }>({
         text: 'SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS replay',
         query_timeout: CHECK_TIMEOUT_MS,
+        // pg honours query_timeout per query; its types know it per client only.
       } as pg.QueryConfig);
       ({ standby, replay } = rows[0]!);
     } catch (err) {

@@ -153,24 +153,32 @@ async function approveWeddingChange(hours: string): Promise<number> {
     );
 
     // Paused past the bound: the standby is lagging, searches go to the primary and find the change.
+    const pausedAt = Date.now();
     await searchUntilReplica('lagging', `the standby to be further behind than ${MAX_LAG_SECONDS} s`);
+    t.log(`lagging ${(Date.now() - pausedAt) / 1000} s after the pause (bound ${MAX_LAG_SECONDS} s)`);
     t.is((await searchWedding()).hit?.version, version, 'the primary answers while the standby lags');
     const lag = (await metrics(SERVICES)).find((s) => s.name === 'gov_id_read_replica_lag_seconds')?.value;
     t.true(lag !== undefined && lag > MAX_LAG_SECONDS, `lag measured: ${lag}`);
 
     // Replayed: the standby serves again, and has the change.
+    const resumedAt = Date.now();
     await onStandby('SELECT pg_wal_replay_resume()');
     await searchUntilReplica('serving', 'the standby to catch up and serve again');
+    t.log(`serving again ${(Date.now() - resumedAt) / 1000} s after replay resumed`);
     const servedAfterReplay = total(await metrics(SERVICES), 'gov_id_lag_tolerant_reads_total', { served_by: 'replica' });
     t.is((await searchWedding()).hit?.version, version, 'the change is visible through search once replayed');
     t.true(total(await metrics(SERVICES), 'gov_id_lag_tolerant_reads_total', { served_by: 'replica' }) > servedAfterReplay);
 
     // Stopped: every search still answers, from the primary; back on the standby once it runs again.
     await standby.stop();
+    const stoppedAt = Date.now();
     await searchUntilReplica('unreachable', 'the stopped standby to be found unreachable');
+    t.log(`unreachable ${(Date.now() - stoppedAt) / 1000} s after it stopped`);
     for (let i = 0; i < 5; i++) t.is((await searchWedding()).hit?.version, version, 'the primary answers while the standby is down');
     await standby.start();
+    const restartedAt = Date.now();
     await searchUntilReplica('serving', 'the restarted standby to serve again');
+    t.log(`serving ${(Date.now() - restartedAt) / 1000} s after it accepted connections again`);
 
     // The primary down: nothing is being committed, and the standby that serves goes on answering searches.
     await primary.stop();
