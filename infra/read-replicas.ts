@@ -19,6 +19,8 @@ import type { Logger } from './log.ts';
 const CHECK_INTERVAL_MS = 1_000;
 /** A replica that does not answer its check within this is down for now. */
 const CHECK_TIMEOUT_MS = 2_000;
+/** A read a replica has not answered within this is answered by the primary (a replica that stopped answering mid-query). */
+const READ_TIMEOUT_MS = 10_000;
 
 export type ReplicaState = 'unchecked' | 'serving' | 'unreachable' | 'lagging' | 'not_standby';
 
@@ -50,11 +52,17 @@ function serverOf(url: string): string {
 }
 
 /**
- * A query the replica ended rather than failed: one cancelled because replay had to remove rows it
- * read (SQLSTATE 40001, "conflict with recovery"). The primary answers it instead.
+ * A read the replica did not answer, rather than one it refused: the replica is unreachable, did
+ * not answer in time, or cancelled the query because replay had to remove rows it read (SQLSTATE
+ * 40001, "conflict with recovery"). The primary answers it instead.
  */
 function replicaGaveUp(err: unknown): boolean {
-  return isConnectionFailure(err) || (err as { code?: unknown } | null)?.code === '40001';
+  return isConnectionFailure(err) || isReadTimeout(err) || (err as { code?: unknown } | null)?.code === '40001';
+}
+
+/** pg's query_timeout (the client gives up; the pool drops that connection). */
+function isReadTimeout(err: unknown): boolean {
+  return /^Query read timeout/.test(String((err as { message?: unknown } | null)?.message ?? ''));
 }
 
 class Replica {
@@ -97,6 +105,7 @@ export class ReplicaReads implements Queryable {
         application_name: `gov-id reads ${o.primary.schema}`,
         idleTimeoutMillis: 10_000,
         connectionTimeoutMillis: CHECK_TIMEOUT_MS,
+        query_timeout: READ_TIMEOUT_MS,
       });
       pool.on('error', () => undefined);
       return new Replica(String(o.urls.indexOf(url) + 1), serverOf(url), pool);
@@ -114,7 +123,7 @@ export class ReplicaReads implements Queryable {
         return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
       } catch (err) {
         if (!replicaGaveUp(err)) throw err;
-        if (isConnectionFailure(err)) this.become(replica, 'unreachable', { err });
+        if (isConnectionFailure(err) || isReadTimeout(err)) this.become(replica, 'unreachable', { err });
       }
     }
     this.served.primary++;
