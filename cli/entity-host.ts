@@ -5,7 +5,8 @@
  * to each other over HTTP either way.
  */
 import Koa from 'koa';
-import { openDatabase, type Database } from '../infra/database.ts';
+import { openDatabase, type Database, type Queryable } from '../infra/database.ts';
+import { ReplicaReads } from '../infra/read-replicas.ts';
 import { openKeyValueStore, type KeyValueStore } from '../infra/key-value-store.ts';
 import { migrate } from '../infra/migrate.ts';
 import { loadMasterKey } from '../infra/crypto.ts';
@@ -20,7 +21,7 @@ import { healthEndpoints, isHealthPath, readinessChecks } from '../infra/health-
 import { EntityMetrics } from '../infra/metrics.ts';
 import { checkedMetricsToken, METRICS_PATH, metricsEndpoint } from '../infra/metrics-endpoint.ts';
 import { measuringRequests } from '../infra/request-metrics.ts';
-import type { DeploymentConfig } from '../infra/config.ts';
+import { DEFAULT_REPLICA_MAX_LAG_SECONDS, type DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { casesPlatform } from './cases-platform.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
@@ -113,6 +114,23 @@ const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
 export function openEntityDatabase(opts: DeploymentConfig, entity: Entity, log?: Logger): Promise<Database> {
   const dataDir = opts.pgliteDir ?? `${opts.dataDir}/pglite`;
   return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}`, ...(log ? { log } : {}) });
+}
+
+/**
+ * Where an entity's lag-tolerant reads go: its replicas on PostgreSQL when DATABASE_REPLICA_URLS
+ * names any, else its own database (the embedded engine has no replicas; the start line says the
+ * setting is ignored there).
+ */
+function lagTolerantReads(opts: DeploymentConfig, db: Database, log: Logger): { reads: Queryable; replicas: ReplicaReads | null } {
+  const urls = opts.databaseReplicaUrls ?? [];
+  if (db.engine !== 'postgres' || urls.length === 0) return { reads: db, replicas: null };
+  const replicas = new ReplicaReads({
+    primary: db,
+    urls,
+    maxLagSeconds: opts.replicaMaxLagSeconds ?? DEFAULT_REPLICA_MAX_LAG_SECONDS,
+    log,
+  });
+  return { reads: replicas, replicas };
 }
 
 export async function migrateEntity(opts: DeploymentConfig, entity: Entity): Promise<string[]> {
@@ -283,9 +301,11 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   const db = await openEntityDatabase(opts, entity, entityLog);
   await migrate(db, MIGRATION_SETS[entity.kind]);
   const secrets = deriveEntitySecrets(master, entity.url);
+  const { reads, replicas } = lagTolerantReads(opts, db, entityLog);
   const runtime: EntityRuntime = {
     self: { id: entity.id, url: entity.url, name: entity.name },
     db,
+    reads,
     kv: root.scoped(entity.id),
     log: entityLog,
     ...secrets,
@@ -293,6 +313,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     metrics: new EntityMetrics(entity.id, entityLog),
     demo: opts.demo,
   };
+  if (replicas) runtime.metrics.watchReplicas(replicas);
   // Other instances of this entity may rotate its keys.
   const stopFollowingKeys = await runtime.keyRing.follow(runtime.kv, runtime.log);
   const { topology } = opts;
@@ -496,7 +517,16 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   );
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
-  return { hosted: { entity, url: entity.url, runtime }, listener, db, trustMarkHolder, publisher, stopFollowingKeys, catalogFeed };
+  return {
+    hosted: { entity, url: entity.url, runtime },
+    listener,
+    db,
+    replicas,
+    trustMarkHolder,
+    publisher,
+    stopFollowingKeys,
+    catalogFeed,
+  };
 }
 
 export async function startHost(opts: HostOptions, ids: string[]): Promise<Host> {
@@ -512,6 +542,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
     await Promise.all(started.map((s) => s.publisher?.stop()));
     await Promise.all(started.map((s) => s.catalogFeed?.stop()));
     await Promise.all(started.map((s) => s.listener.close()));
+    await Promise.all(started.map((s) => s.replicas?.close()));
     await Promise.all(started.map((s) => s.db.close()));
     await root.close();
   };

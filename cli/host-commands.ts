@@ -40,6 +40,14 @@ function listenPort(value: string | undefined): number | undefined {
   return port;
 }
 
+/** The database part of the start line, with what becomes of DATABASE_REPLICA_URLS. */
+function databaseLine(config: CommandContext['config']): string {
+  const replicas = config.databaseReplicaUrls?.length ?? 0;
+  if (!config.databaseUrl)
+    return `embedded PGlite (${config.dataDir})${replicas ? ' (DATABASE_REPLICA_URLS ignored: the embedded database has no replicas)' : ''}`;
+  return replicas ? `PostgreSQL with ${replicas} read replica${replicas > 1 ? 's' : ''} for lag-tolerant reads` : 'PostgreSQL';
+}
+
 /**
  * Hosts the entities until SIGINT or SIGTERM, in `--workers` processes (workers.ts). The server
  * code loads only now: a usage error above never waits for it.
@@ -48,7 +56,7 @@ async function host(ctx: CommandContext, topology: Topology, ids: string[], demo
   const { config } = ctx;
   const workers = workerPlan(ctx.values.workers, config);
   const header = (entities: number) =>
-    `gov-id ${topology.name}: ${entities} entities on ${config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`}, ${config.redisUrl ? 'Redis' : 'in-process store'}`;
+    `gov-id ${topology.name}: ${entities} entities on ${databaseLine(config)}, ${config.redisUrl ? 'Redis' : 'in-process store'}`;
   if (workers.count > 1 && !isWorker()) return superviseWorkers(workers.count, header);
   const { startHost } = await import('./entity-host.ts');
   const host = await startHost({ ...config, topology, demo, ...(port ? { port } : {}) }, ids);

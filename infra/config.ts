@@ -4,6 +4,8 @@
  * | variable | meaning | default |
  * |---|---|---|
  * | DATABASE_URL | PostgreSQL URL; without it the embedded PGlite is used | (embedded) |
+ * | DATABASE_REPLICA_URLS | streaming replicas of DATABASE_URL's server, comma-separated: lag-tolerant reads go there (docs/operations.md, "PostgreSQL replicas"); ignored on the embedded PGlite | (none) |
+ * | GOV_ID_REPLICA_MAX_LAG_SECONDS | a replica further behind than this serves no reads until it catches up | 5 |
  * | REDIS_URL | Redis URL, or redis+cluster://host:port,host:port for a Redis Cluster; without it an in-process store is used | (in-process) |
  * | GOV_ID_DATA | data folder: embedded database, demo master key | ./data |
  * | GOV_ID_PGLITE | where the embedded database lives (`memory://NAME` keeps it in memory); one process at a time | DATA/pglite |
@@ -16,9 +18,17 @@
  * | LOG_LEVEL | debug, info, warn, error | info |
  */
 import { resolve } from 'node:path';
+import { ConfigurationError } from './errors.ts';
+
+/** How far behind a read replica may be and still serve reads, unless GOV_ID_REPLICA_MAX_LAG_SECONDS says otherwise. */
+export const DEFAULT_REPLICA_MAX_LAG_SECONDS = 5;
 
 export interface DeploymentConfig {
   databaseUrl?: string;
+  /** Streaming replicas of the primary, for lag-tolerant reads (infra/read-replicas.ts). */
+  databaseReplicaUrls?: string[];
+  /** Replicas further behind serve no reads (DEFAULT_REPLICA_MAX_LAG_SECONDS when absent). */
+  replicaMaxLagSeconds?: number;
   redisUrl?: string;
   dataDir: string;
   /** Folder of the embedded database, or memory://NAME. */
@@ -32,6 +42,8 @@ export interface DeploymentConfig {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
+    databaseReplicaUrls: replicaUrls(env.DATABASE_REPLICA_URLS),
+    replicaMaxLagSeconds: maxLagSeconds(env.GOV_ID_REPLICA_MAX_LAG_SECONDS),
     redisUrl: env.REDIS_URL || undefined,
     dataDir: resolve(env.GOV_ID_DATA || 'data'),
     pgliteDir: env.GOV_ID_PGLITE || undefined,
@@ -39,4 +51,23 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentC
     schemaPrefix: env.GOV_ID_SCHEMA_PREFIX ?? '',
     metricsToken: env.GOV_ID_METRICS_TOKEN || undefined,
   };
+}
+
+function replicaUrls(raw: string | undefined): string[] {
+  const urls = (raw ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  const wrong = urls.find((url) => !/^postgres(ql)?:\/\//.test(url));
+  if (wrong !== undefined)
+    throw new ConfigurationError('DATABASE_REPLICA_URLS', `${wrong.replace(/:[^:@/]*@/, ':…@')} is not a postgres:// URL`);
+  return urls;
+}
+
+function maxLagSeconds(raw: string | undefined): number {
+  if (!raw) return DEFAULT_REPLICA_MAX_LAG_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new ConfigurationError('GOV_ID_REPLICA_MAX_LAG_SECONDS', `${raw} is not a number of seconds above 0`);
+  return seconds;
 }

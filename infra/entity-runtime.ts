@@ -3,7 +3,7 @@
  * (cli/entity-host.ts) from the topology and configuration; components receive it and never
  * reach for globals.
  */
-import type { Database } from './database.ts';
+import type { Database, Queryable } from './database.ts';
 import type { KeyValueStore } from './key-value-store.ts';
 import type { Logger } from './log.ts';
 import type { EntityKeyRing } from './entity-key-ring.ts';
@@ -19,6 +19,12 @@ export interface EntityIdentity {
 export interface EntityRuntime {
   self: EntityIdentity;
   db: Database;
+  /**
+   * Where reads that may be a few seconds stale go (catalog search, public rating figures): a
+   * streaming replica while one is caught up, else `db` (infra/read-replicas.ts). Logins, tokens,
+   * registration and every read that follows a write of its own use `db`.
+   */
+  reads: Queryable;
   /** Scoped to this entity. */
   kv: KeyValueStore;
   log: Logger;

@@ -6,6 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from './log.ts';
+import type { ReplicaReads } from './read-replicas.ts';
 
 /** How a person proved who they are at a login, as the metrics name it. */
 export type LoginMethod = 'password' | 'sms' | 'recognized';
@@ -195,6 +196,45 @@ export class EntityMetrics {
   /** Measures an outbox's backlog at every scrape (a query: keep it to an indexed count). */
   watchOutbox(name: string, measure: () => Promise<OutboxBacklog>): void {
     this.outboxes.set(name, measure);
+  }
+
+  /**
+   * The entity's lag-tolerant reads (infra/read-replicas.ts): each replica's state and lag, and
+   * reads served by a replica or the primary. Read from memory at each scrape (the lag is measured
+   * once a second, not per scrape).
+   */
+  watchReplicas(reads: Pick<ReplicaReads, 'statuses' | 'servedCounts'>): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'gov_id_read_replica_serving',
+      help: 'Whether a read replica (by its place in DATABASE_REPLICA_URLS) serves lag-tolerant reads now (1), or not (0: state says why)',
+      labelNames: ['replica', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of reads.statuses()) this.set({ replica: r.replica, state: r.state }, r.state === 'serving' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gov_id_read_replica_lag_seconds',
+      help: "How stale a read replica is at most, from the primary's WAL position sampled each second (absent while unmeasured)",
+      labelNames: ['replica'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of reads.statuses()) if (r.lagSeconds !== null) this.set({ replica: r.replica }, r.lagSeconds);
+      },
+    });
+    new Counter({
+      name: 'gov_id_lag_tolerant_reads_total',
+      help: 'Lag-tolerant reads (catalog, public rating figures) by what served them: a replica, or the primary',
+      labelNames: ['served_by'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [servedBy, n] of Object.entries(reads.servedCounts())) this.inc({ served_by: servedBy }, n);
+      },
+    });
   }
 
   /** The exposition: this entity's metrics, then the process's. */

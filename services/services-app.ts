@@ -113,7 +113,7 @@ export async function createServicesApp({
     node.datasets.add(legalPersonFacts(legalPersons));
   }
   node.datasets.add(caseResults(runtime.db, runtime.blindIndex));
-  const catalog = new CatalogService(runtime.db, platform?.catalog);
+  const catalog = new CatalogService(runtime.db, platform?.catalog, runtime.reads);
   if (runtime.demo) await seedDemoCatalog(catalog);
   const feed = platform?.feedSource
     ? new FeedPuller({

@@ -35,7 +35,8 @@ export function catalogFeedRouter(o: FeedRoutesOptions): Router {
   router.get(FEED_PATH, async (ctx) => {
     await verifyEntityAssertion(ctx.get('authorization'), { audience: o.self, resolveKeys: o.resolveReaderKeys, replay: o.replay });
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await feedPage(o.catalog.db, o.catalog.platform.code, afterParam(ctx.query.after));
+    // A replica's page may end a few entries short: the reader's cursor takes the rest at its next pull.
+    ctx.body = await feedPage(o.catalog.publicReads.db, o.catalog.platform.code, afterParam(ctx.query.after));
   });
   router.post('/admin/catalog/feed/pull', requireAdmin(o.adminToken), async (ctx) => {
     if (!o.puller) throw new NotFound('this platform is the top of the federation: it pulls no feed');

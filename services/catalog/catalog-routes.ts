@@ -46,36 +46,38 @@ const actorOf = (body: { actor: string; person: string }): Actor => ({ authority
 export function catalogRouter(catalog: CatalogService, adminToken: string): Router {
   const router = new Router();
   const admin = requireAdmin(adminToken);
+  // What anyone reads may be seconds behind an approval (a replica's); the admin calls read and write the primary.
+  const published = catalog.publicReads;
 
   router.get('/catalog/items', async (ctx) => {
     const kind = ctx.query.kind === 'directory' ? 'directory' : 'implementation';
-    const rows = await catalog.list({ ...facetFilter(ctx.query), kind }, limitParam(ctx.query.limit ?? '100'));
+    const rows = await published.list({ ...facetFilter(ctx.query), kind }, limitParam(ctx.query.limit ?? '100'));
     ctx.body = { items: rows };
   });
   router.get('/catalog/items/:code', async (ctx) => {
-    const row = await catalog.version(ctx.params.code!, versionParam(ctx.query.version, 'version'));
+    const row = await published.version(ctx.params.code!, versionParam(ctx.query.version, 'version'));
     ctx.body = { code: row.item_code, kind: row.kind, version: row.version, effective_from: row.effective_from, item: row.content };
   });
   router.get('/catalog/items/:code/guide', async (ctx) => {
-    ctx.body = await catalog.guide(ctx.params.code!, versionParam(ctx.query.version, 'version'));
+    ctx.body = await published.guide(ctx.params.code!, versionParam(ctx.query.version, 'version'));
   });
   router.get('/catalog/items/:code/history', async (ctx) => {
-    ctx.body = { versions: (await catalog.history(ctx.params.code!)).map(({ content: _content, ...rest }) => rest) };
+    ctx.body = { versions: (await published.history(ctx.params.code!)).map(({ content: _content, ...rest }) => rest) };
   });
   router.get('/catalog/items/:code/diff', async (ctx) => {
     const from = versionParam(ctx.query.from, 'from') ?? badRequest('from: which version to compare from');
     const to = versionParam(ctx.query.to, 'to') ?? badRequest('to: which version to compare to');
-    ctx.body = await catalog.diff(ctx.params.code!, from, to);
+    ctx.body = await published.diff(ctx.params.code!, from, to);
   });
   router.get('/catalog/search', async (ctx) => {
-    ctx.body = { results: await search(catalog.db, ctx.query.q, facetFilter(ctx.query), limitParam(ctx.query.limit)) };
+    ctx.body = { results: await search(published.db, ctx.query.q, facetFilter(ctx.query), limitParam(ctx.query.limit)) };
   });
   router.get('/catalog/browse', async (ctx) => {
-    ctx.body = await browse(catalog.db, facetFilter(ctx.query));
+    ctx.body = await browse(published.db, facetFilter(ctx.query));
   });
   router.get('/catalog/narrow', async (ctx) => {
     ctx.body = await narrow(
-      catalog.db,
+      published.db,
       ctx.query.q,
       facetFilter(ctx.query),
       typeof ctx.query.code === 'string' ? ctx.query.code : undefined,

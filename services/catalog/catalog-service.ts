@@ -100,11 +100,67 @@ export interface CatalogPlatform {
 
 const WHOLE_CATALOG: CatalogPlatform = { code: 'national', platformOfRegion: () => 'national' };
 
-export class CatalogService {
+/**
+ * Reading the catalog's items, versions, diffs and guides over one source: the primary, or the
+ * entity's lag-tolerant reads (a replica that may be seconds behind) for the public API.
+ */
+export class CatalogReader {
   constructor(
-    readonly db: Database,
+    readonly db: Queryable,
     readonly platform: CatalogPlatform = WHOLE_CATALOG,
   ) {}
+
+  /** Items in force under the facets, by code. */
+  async list(filter: Partial<store.Facets>, limit: number) {
+    const rows = await store.listInForce(this.db, filter, limit);
+    return rows.map((r) => ({ code: r.item_code, name: r.name, version: r.version, effective_from: r.effective_from, facets: r.facets }));
+  }
+
+  /** An item's version in force, or the numbered version. */
+  async version(code: string, version?: number): Promise<store.VersionRow> {
+    const row = version === undefined ? await store.inForce(this.db, code) : await store.versionOf(this.db, code, version);
+    return row ?? notFound(version === undefined ? `no item ${code} in force` : `no version ${version} of ${code}`);
+  }
+
+  async history(code: string): Promise<store.VersionRow[]> {
+    const rows = await store.history(this.db, code);
+    return rows.length ? rows : notFound(`no item ${code}`);
+  }
+
+  async diff(code: string, from: number, to: number): Promise<{ from: number; to: number; differences: VersionDifference[] }> {
+    const [a, b] = [await this.version(code, from), await this.version(code, to)];
+    return { from, to, differences: diffVersions(a.content, b.content) };
+  }
+
+  /** The guide of an item's version, with the platform that handles it. */
+  async guide(code: string, version?: number): Promise<Guide & { platform: string }> {
+    const row = await this.version(code, version);
+    if (!isImplementation(row.content))
+      throw new BadRequest('invalid_request', `${code} is a directory item; guides belong to implementation items`);
+    const item = row.content;
+    const lookup = storeLookup(this.db);
+    const directory = (await lookup.directory(item.basic_code))!;
+    const names = new Map<string, string>();
+    for (const c of [item.implementing_authority, ...item.assisting_authorities]) names.set(c, (await lookup.authority(c))?.name ?? c);
+    return { ...guideOf(item, row.version, directory, (c) => names.get(c) ?? c), platform: row.held_from ?? this.platform.code };
+  }
+}
+
+/**
+ * The catalog as its management platform keeps it. Its own reads (inherited) go to the primary:
+ * changes check against them and cases pin the version they read. `publicReads` serves people and
+ * portals, whom an approved change may reach a few seconds late (docs/operations.md, "PostgreSQL replicas").
+ */
+export class CatalogService extends CatalogReader {
+  readonly publicReads: CatalogReader;
+  constructor(
+    override readonly db: Database,
+    platform: CatalogPlatform = WHOLE_CATALOG,
+    reads: Queryable = db,
+  ) {
+    super(db, platform);
+    this.publicReads = new CatalogReader(reads, platform);
+  }
 
   /** The platform that owns the item (by its owner's region), once its owner is known to `lookup`. */
   private async owningPlatform(item: CatalogItem, lookup: CatalogLookup): Promise<string> {
@@ -119,12 +175,6 @@ export class CatalogService {
 
   async isEmpty(): Promise<boolean> {
     return (await this.db.query('SELECT 1 FROM catalog_items LIMIT 1')).rows.length === 0;
-  }
-
-  /** Items in force under the facets, by code. */
-  async list(filter: Partial<store.Facets>, limit: number) {
-    const rows = await store.listInForce(this.db, filter, limit);
-    return rows.map((r) => ({ code: r.item_code, name: r.name, version: r.version, effective_from: r.effective_from, facets: r.facets }));
   }
 
   /** Imports a catalog file as the first published version of each of its items; a code already used is refused. */
@@ -408,35 +458,6 @@ export class CatalogService {
 
   changes(filter: { state?: store.VersionRow['state']; itemCode?: string }) {
     return store.changes(this.db, filter);
-  }
-
-  /** An item's version in force, or the numbered version. */
-  async version(code: string, version?: number): Promise<store.VersionRow> {
-    const row = version === undefined ? await store.inForce(this.db, code) : await store.versionOf(this.db, code, version);
-    return row ?? notFound(version === undefined ? `no item ${code} in force` : `no version ${version} of ${code}`);
-  }
-
-  async history(code: string): Promise<store.VersionRow[]> {
-    const rows = await store.history(this.db, code);
-    return rows.length ? rows : notFound(`no item ${code}`);
-  }
-
-  async diff(code: string, from: number, to: number): Promise<{ from: number; to: number; differences: VersionDifference[] }> {
-    const [a, b] = [await this.version(code, from), await this.version(code, to)];
-    return { from, to, differences: diffVersions(a.content, b.content) };
-  }
-
-  /** The guide of an item's version, with the platform that handles it. */
-  async guide(code: string, version?: number): Promise<Guide & { platform: string }> {
-    const row = await this.version(code, version);
-    if (!isImplementation(row.content))
-      throw new BadRequest('invalid_request', `${code} is a directory item; guides belong to implementation items`);
-    const item = row.content;
-    const lookup = storeLookup(this.db);
-    const directory = (await lookup.directory(item.basic_code))!;
-    const names = new Map<string, string>();
-    for (const c of [item.implementing_authority, ...item.assisting_authorities]) names.set(c, (await lookup.authority(c))?.name ?? c);
-    return { ...guideOf(item, row.version, directory, (c) => names.get(c) ?? c), platform: row.held_from ?? this.platform.code };
   }
 }
 

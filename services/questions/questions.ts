@@ -315,5 +315,5 @@ export async function publishQuestion(deps: VoiceDeps, staff: Staff, id: string,
 }
 
 export async function faq(deps: VoiceDeps, itemCode: string) {
-  return { item_code: itemCode, entries: await store.faqOf(deps.db, itemCode, 100) };
+  return { item_code: itemCode, entries: await store.faqOf(deps.publicReads, itemCode, 100) };
 }

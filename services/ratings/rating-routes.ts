@@ -37,7 +37,7 @@ export function ratingRouter(deps: VoiceDeps, access: ServiceAccess, adminToken:
   });
   router.get('/ratings/stats', async (ctx) => {
     ctx.set('Cache-Control', 'no-cache');
-    ctx.body = await ratingStats(deps.db, { authority: str(ctx.query.authority), item: str(ctx.query.item) }, deps.now());
+    ctx.body = await ratingStats(deps.publicReads, { authority: str(ctx.query.authority), item: str(ctx.query.item) }, deps.now());
   });
 
   router.post('/ratings', parseBody, async (ctx) => {

@@ -4,6 +4,7 @@
  * through the outbox, the injected time), the staff grants (answerer, rectifier and supervisor
  * are roles in the same grants), the key-value store (rate limits) and where e-licences are read.
  */
+import type { Queryable } from '../../infra/database.ts';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import type { CaseDeps } from '../cases/case-context.ts';
 import type { StaffGrants } from '../cases/staff-grants.ts';
@@ -13,4 +14,9 @@ export interface VoiceDeps extends CaseDeps {
   staff: StaffGrants;
   kv: KeyValueStore;
   licences: LicenceShelf;
+  /**
+   * Where what anyone may read is read (public rating figures, an item's FAQ): the entity's
+   * lag-tolerant reads, which a new rating or answer may reach a few seconds late.
+   */
+  publicReads: Queryable;
 }

@@ -22,7 +22,13 @@ export interface VoiceOptions {
 }
 
 export function voiceRouter(opts: VoiceOptions): Router {
-  const deps: VoiceDeps = { ...opts.deps, staff: opts.staff, kv: opts.runtime.kv, licences: opts.licences ?? noLicences };
+  const deps: VoiceDeps = {
+    ...opts.deps,
+    staff: opts.staff,
+    kv: opts.runtime.kv,
+    licences: opts.licences ?? noLicences,
+    publicReads: opts.runtime.reads,
+  };
   const router = new Router();
   for (const part of [
     ratingRouter(deps, opts.access, opts.runtime.adminToken),

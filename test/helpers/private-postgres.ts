@@ -47,32 +47,76 @@ export const privatePostgresMissing: string | null = !BIN
     ? 'running as root and there is no postgres user to run the server as'
     : null;
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export interface ServerOptions {
+  /** More `-c name=value` settings. */
+  settings?: Record<string, string>;
+  /** Every line the server writes to its log (stderr), as it comes. */
+  onLog?: (line: string) => void;
+}
+
+export async function startPrivatePostgres(opts: ServerOptions = {}): Promise<PrivatePostgres> {
   if (privatePostgresMissing) throw new Error(privatePostgresMissing);
   const user = runAs();
+  const folder = privateFolder(user);
+  const data = join(folder, 'data');
+  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C'], user);
+  return serve(folder, data, await freePort(), user, opts);
+}
+
+/**
+ * A streaming replica of `primary` (a server of startPrivatePostgres: its initdb lets replication
+ * connections in from loopback), from a base backup taken with `-R`: it follows the primary as a
+ * hot standby that answers reads.
+ */
+export async function startPrivateReplica(primary: PrivatePostgres, opts: ServerOptions = {}): Promise<PrivatePostgres> {
+  if (privatePostgresMissing) throw new Error(privatePostgresMissing);
+  const user = runAs();
+  const folder = privateFolder(user);
+  const data = join(folder, 'data');
+  const { port } = new URL(primary.url);
+  run('pg_basebackup', ['-D', data, '-h', '127.0.0.1', '-p', port, '-U', 'postgres', '-R', '-X', 'stream', '--no-sync'], user);
+  return serve(folder, data, await freePort(), user, opts);
+}
+
+function privateFolder(user: { uid: number; gid: number } | null): string {
   const folder = mkdtempSync(join(tmpdir(), 'gov-id-pg-'));
   if (user) chownSync(folder, user.uid, user.gid);
-  const data = join(folder, 'data');
-  const init = spawnSync(join(BIN!, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C'], {
-    encoding: 'utf8',
-    ...(user ?? {}),
-  });
-  if (init.status !== 0) throw new Error(`initdb failed:\n${init.stdout}\n${init.stderr}`);
-  const port = await freePort();
+  return folder;
+}
+
+function run(program: string, args: string[], user: { uid: number; gid: number } | null): void {
+  const done = spawnSync(join(BIN!, program), args, { encoding: 'utf8', ...(user ?? {}) });
+  if (done.status !== 0) throw new Error(`${program} failed:\n${done.stdout}\n${done.stderr}`);
+}
+
+async function serve(
+  folder: string,
+  data: string,
+  port: number,
+  user: { uid: number; gid: number } | null,
+  opts: ServerOptions,
+): Promise<PrivatePostgres> {
+  const settings = { listen_addresses: '127.0.0.1', fsync: 'off', max_connections: '200', ...opts.settings };
   let child: ChildProcess | undefined;
   const start = () =>
     new Promise<void>((resolve, reject) => {
       const server = spawn(
         join(BIN!, 'postgres'),
-        ['-D', data, '-p', String(port), '-k', folder, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
+        ['-D', data, '-p', String(port), '-k', folder, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
         { stdio: ['ignore', 'ignore', 'pipe'], ...(user ?? {}) },
       );
       // Read for as long as it runs (a full pipe would stall the server); kept until it is ready.
       let out: string | null = '';
+      let partial = '';
       server.stderr!.on('data', (chunk: Buffer) => {
+        if (opts.onLog) {
+          const lines = (partial + chunk.toString()).split('\n');
+          partial = lines.pop()!;
+          for (const line of lines) opts.onLog(line);
+        }
         if (out === null) return;
         out += chunk.toString();
-        if (out.includes('database system is ready to accept connections')) {
+        if (out.includes('database system is ready to accept')) {
           out = null;
           resolve();
         }

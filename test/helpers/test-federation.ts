@@ -48,6 +48,8 @@ export async function startTestFederation(
     embedded?: boolean;
     redisUrl?: string;
     databaseUrl?: string;
+    /** Further deployment settings (read replicas and their lag bound). */
+    deployment?: Pick<DeploymentConfig, 'databaseReplicaUrls' | 'replicaMaxLagSeconds'>;
     edit?: (raw: Record<string, unknown>) => void;
     log?: Logger;
     /** Runs before any entity starts: state the entities find at start, as after a restart. */
@@ -68,6 +70,7 @@ export async function startTestFederation(
         ...configFromEnv(),
         ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
         ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+        ...opts.deployment,
       };
   const config: DeploymentConfig = { ...env, dataDir, pgliteDir: `memory://${prefix}`, schemaPrefix: prefix, topologyPath: topologyFile };
   const log = opts.log ?? createLogger({}, (process.env.TEST_LOG_LEVEL as 'error') ?? 'error');
