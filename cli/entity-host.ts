@@ -21,7 +21,7 @@ import { healthEndpoints, isHealthPath, readinessChecks } from '../infra/health-
 import { EntityMetrics } from '../infra/metrics.ts';
 import { checkedMetricsToken, METRICS_PATH, metricsEndpoint } from '../infra/metrics-endpoint.ts';
 import { measuringRequests } from '../infra/request-metrics.ts';
-import { DEFAULT_REPLICA_MAX_LAG_SECONDS, type DeploymentConfig } from '../infra/config.ts';
+import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_REPLICA_MAX_LAG_SECONDS, type DeploymentConfig } from '../infra/config.ts';
 import type { Entity, Topology } from '../federation/topology.ts';
 import { casesPlatform } from './cases-platform.ts';
 import { ENTITY_CONFIGURATION_PATH, entityConfigurationMiddleware } from '../federation/entity-configuration.ts';
@@ -113,7 +113,13 @@ const MIGRATION_SETS: Record<Entity['kind'], string[]> = {
  */
 export function openEntityDatabase(opts: DeploymentConfig, entity: Entity, log?: Logger): Promise<Database> {
   const dataDir = opts.pgliteDir ?? `${opts.dataDir}/pglite`;
-  return openDatabase({ url: opts.databaseUrl, dataDir, schema: `${opts.schemaPrefix}${entity.id}`, ...(log ? { log } : {}) });
+  return openDatabase({
+    url: opts.databaseUrl,
+    dataDir,
+    schema: `${opts.schemaPrefix}${entity.id}`,
+    poolSize: opts.databasePoolSize ?? DEFAULT_DATABASE_POOL_SIZE,
+    ...(log ? { log } : {}),
+  });
 }
 
 /**

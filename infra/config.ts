@@ -4,6 +4,7 @@
  * | variable | meaning | default |
  * |---|---|---|
  * | DATABASE_URL | PostgreSQL URL; without it the embedded PGlite is used | (embedded) |
+ * | GOV_ID_DATABASE_POOL_SIZE | PostgreSQL connections each entity of a process may hold at once (idle ones close after 10 s); size max_connections for entities × processes × this (docs/operations.md, "Scale") | 4 |
  * | DATABASE_REPLICA_URLS | streaming replicas of DATABASE_URL's server, comma-separated: lag-tolerant reads go there (docs/operations.md, "PostgreSQL replicas"); ignored on the embedded PGlite | (none) |
  * | GOV_ID_REPLICA_MAX_LAG_SECONDS | a replica further behind than this serves no reads until it catches up | 5 |
  * | REDIS_URL | Redis URL, or redis+cluster://host:port,host:port for a Redis Cluster; without it an in-process store is used | (in-process) |
@@ -23,8 +24,13 @@ import { ConfigurationError } from './errors.ts';
 /** How far behind a read replica may be and still serve reads, unless GOV_ID_REPLICA_MAX_LAG_SECONDS says otherwise. */
 export const DEFAULT_REPLICA_MAX_LAG_SECONDS = 5;
 
+/** PostgreSQL connections per entity and process, unless GOV_ID_DATABASE_POOL_SIZE says otherwise. */
+export const DEFAULT_DATABASE_POOL_SIZE = 4;
+
 export interface DeploymentConfig {
   databaseUrl?: string;
+  /** Connections each entity's pool may hold (DEFAULT_DATABASE_POOL_SIZE when absent). */
+  databasePoolSize?: number;
   /** Streaming replicas of the primary, for lag-tolerant reads (infra/read-replicas.ts). */
   databaseReplicaUrls?: string[];
   /** Replicas further behind serve no reads (DEFAULT_REPLICA_MAX_LAG_SECONDS when absent). */
@@ -42,6 +48,7 @@ export interface DeploymentConfig {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolSize: poolSize(env.GOV_ID_DATABASE_POOL_SIZE),
     databaseReplicaUrls: replicaUrls(env.DATABASE_REPLICA_URLS),
     replicaMaxLagSeconds: maxLagSeconds(env.GOV_ID_REPLICA_MAX_LAG_SECONDS),
     redisUrl: env.REDIS_URL || undefined,
@@ -62,6 +69,14 @@ function replicaUrls(raw: string | undefined): string[] {
   if (wrong !== undefined)
     throw new ConfigurationError('DATABASE_REPLICA_URLS', `${wrong.replace(/:[^:@/]*@/, ':…@')} is not a postgres:// URL`);
   return urls;
+}
+
+function poolSize(raw: string | undefined): number {
+  if (!raw) return DEFAULT_DATABASE_POOL_SIZE;
+  const size = Number(raw);
+  if (!Number.isInteger(size) || size < 1 || size > 100)
+    throw new ConfigurationError('GOV_ID_DATABASE_POOL_SIZE', `${raw} is not a whole number of connections from 1 to 100`);
+  return size;
 }
 
 function maxLagSeconds(raw: string | undefined): number {

@@ -9,6 +9,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { mkdirSync } from 'node:fs';
 import { DatabaseUnavailable } from './errors.ts';
+import { DEFAULT_DATABASE_POOL_SIZE } from './config.ts';
 import type { Logger } from './log.ts';
 
 export interface QueryResult<R> {
@@ -275,7 +276,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
     const pool = new pg.Pool({
       connectionString: opts.url,
-      max: opts.poolSize ?? 4,
+      max: opts.poolSize ?? DEFAULT_DATABASE_POOL_SIZE,
       options: `-c search_path=${schema}`,
       idleTimeoutMillis: 10_000,
       // A server that does not answer is an outage (503) after this, not a request held for ever.
