@@ -4,6 +4,7 @@
  * runs in a process of its own; its CPU time per grant is the robust figure on a shared machine.
  *
  *   BENCH_SECONDS (default 10 per grant), BENCH_CONCURRENCY (default 4), BENCH_PROFILE (bench/federation-process.ts)
+ *   --workers N: the OP served by N processes (node:cluster; PostgreSQL and Redis), its CPU summed over them
  */
 import { availableParallelism } from 'node:os';
 import { oidc } from '../test/helpers/flows.ts';
@@ -13,13 +14,14 @@ import { argon2Figures, loopSettings, percentile, round, storage, timedLoop, typ
 
 export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
   const { concurrency, length, argon2Verifies } = loopSettings(opts);
-  const { server, rp, people } = await startOpWithPeople(concurrency);
+  const workers = opts.workers ?? 1;
+  const { server, rp, people } = await startOpWithPeople(concurrency, undefined, workers);
   try {
     const refreshTokens = people.map((p) => p.refreshToken);
     const cores = availableParallelism();
     const argon2 = await server.argon2Verify(argon2Verifies);
     console.log(
-      `storage: ${storage()}; ${cores} cores; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process)`,
+      `storage: ${storage()}; ${cores} cores; ${workers} server process${workers > 1 ? 'es' : ''}; argon2id verify ${argon2.ms.toFixed(1)} ms, ${argon2.cpuMs.toFixed(1)} ms CPU (server process)`,
     );
 
     const refresh = await withServerCpu(server, 'refresh', () =>
@@ -43,6 +45,7 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
     return {
       storage: storage(),
       cores,
+      workers,
       concurrency,
       refreshes: refresh.loop.ok,
       refresh_errors: refresh.loop.errors,
