@@ -2,12 +2,15 @@
  * Refresh and client-credentials grants at one OP (gd), each at a fixed concurrency (docs/DESIGN
  * "Targets": at least 1,200 per second per core; server CPU per grant at most 0.8 ms). The OP
  * runs in a process of its own; its CPU time per grant is the robust figure on a shared machine.
+ * A loop of `GET /healthz` follows, the floor under both: what any request costs the server.
+ * The client keeps its connections alive (fetch's pool), as relying parties do with a token endpoint.
  *
  *   BENCH_SECONDS (default 10 per grant), BENCH_CONCURRENCY (default 4), BENCH_PROFILE (bench/federation-process.ts)
  *   --workers N: the OP served by N processes (node:cluster; PostgreSQL and Redis), its CPU summed over them
  */
 import { availableParallelism } from 'node:os';
 import { oidc } from '../test/helpers/flows.ts';
+import { HEALTHZ_PATH } from '../infra/health-endpoints.ts';
 import { storeFigures, storeLine, withServerCpu } from './federation-process.ts';
 import { startOpWithPeople } from './op-with-people.ts';
 import { argon2Figures, loopSettings, percentile, round, storage, timedLoop, type BenchOptions, type Figures } from './measure.ts';
@@ -42,6 +45,16 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
       `  = ${(cc.loop.perSecond / cores).toFixed(0)} per core (target ≥ 1200); server CPU ${cc.cpuMsPerOp.toFixed(2)} ms per grant (target ≤ 0.8)`,
     );
     console.log(`  ${storeLine(cc.storePerOp)}`);
+    // The floor under both: what any request costs the server (HTTP, the edge middleware, metrics), over the same kept-alive connections.
+    const healthz = `${server.fed.url('gd')}${HEALTHZ_PATH}`;
+    const noop = await withServerCpu(server, 'no-op', () =>
+      timedLoop('GET /healthz', concurrency, length, async () => {
+        const response = await fetch(healthz);
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`GET /healthz: ${response.status}`);
+      }),
+    );
+    console.log(`  server CPU ${noop.cpuMsPerOp.toFixed(2)} ms per request that does nothing`);
     return {
       storage: storage(),
       cores,
@@ -63,6 +76,7 @@ export async function grantsBenchmark(opts: BenchOptions): Promise<Figures> {
       client_credentials_p99_ms: round(percentile(cc.loop.latencies, 0.99)),
       server_cpu_ms_per_client_credentials: round(cc.cpuMsPerOp, 3),
       ...storeFigures('client_credentials', cc.storePerOp),
+      server_cpu_ms_per_noop_request: round(noop.cpuMsPerOp, 3),
       ...argon2Figures(argon2),
     };
   } finally {
