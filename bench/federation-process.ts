@@ -15,7 +15,7 @@ import type { FederationAddresses } from '../test/helpers/flows.ts';
 import type { Argon2Verify, LoopResult } from './measure.ts';
 import type { StoreUse } from './store-use.ts';
 
-type Question =
+export type Question =
   { kind: 'cpu' } | { kind: 'store' } | { kind: 'argon2'; verifies: number } | { kind: 'profile'; name: string } | { kind: 'profile-end' };
 export type ServerQuestion = Question & { id: number };
 export type ServerAnswer = { id: number; value: unknown } | { id: number; error: string };
@@ -37,6 +37,36 @@ export interface FederationProcess {
   close(): Promise<void>;
 }
 
+/** What questions go over and how they come back: a child process, or a cluster worker (federation-server.ts). */
+interface QuestionChannel {
+  send(message: ServerQuestion): unknown;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+}
+
+/** Asks questions of another process over IPC; each answer settles its question. `exited` fails those pending. */
+export function questionsTo(peer: QuestionChannel, exited: Promise<number | null>, name: string): (q: Question) => Promise<unknown> {
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let nextId = 0;
+  peer.on('message', (m) => {
+    const a = m as ServerAnswer;
+    const p = pending.get(a.id);
+    if (!p) return;
+    pending.delete(a.id);
+    if ('error' in a) p.reject(new Error(`${name}: ${a.error}`));
+    else p.resolve(a.value);
+  });
+  void exited.then((code) => {
+    for (const p of pending.values()) p.reject(new Error(`${name} exited with ${code}`));
+    pending.clear();
+  });
+  return (q) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      peer.send({ ...q, id });
+    });
+}
+
 const SERVER = fileURLToPath(new URL('./federation-server.ts', import.meta.url));
 
 /**
@@ -56,26 +86,7 @@ export async function startFederationProcess(ids: string[], env: NodeJS.ProcessE
     void exited.then((code) => reject(new Error(`the federation process exited with ${code} before it was ready`)));
   });
 
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  let nextId = 0;
-  child.on('message', (m) => {
-    const a = m as ServerAnswer;
-    const p = pending.get(a.id);
-    pending.delete(a.id);
-    if ('error' in a) p?.reject(new Error(`federation process: ${a.error}`));
-    else p?.resolve(a.value);
-  });
-  void exited.then((code) => {
-    for (const p of pending.values()) p.reject(new Error(`the federation process exited with ${code}`));
-    pending.clear();
-  });
-  const ask = (q: Question) =>
-    new Promise<unknown>((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      child.send({ ...q, id });
-    });
-
+  const ask = questionsTo(child, exited, 'the federation process');
   const topology = parseTopology(JSON.parse(readFileSync(ready.topologyFile, 'utf8')), ready.topologyFile);
   return {
     fed: { topology, config: ready.config, url: (id) => topology.get(id).url },

@@ -17,6 +17,8 @@ export interface BenchOptions {
   minutes?: number;
   /** Operations started per second, for the benchmarks that take it (soak: `--rate`). */
   rate?: number;
+  /** `--workers N` (grants): the OP served by N processes (node:cluster), on PostgreSQL and Redis. */
+  workers?: number;
 }
 
 /** Figures of one benchmark, as its JSON line carries them. */

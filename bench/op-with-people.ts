@@ -15,9 +15,12 @@ export interface OpWithPeople {
   people: { person: Person; refreshToken: string }[];
 }
 
-/** The caller closes `server`. `serverScript`: another tree's federation server (bench/compare.ts). */
-export async function startOpWithPeople(count: number, serverScript?: string): Promise<OpWithPeople> {
-  const server = await startFederationProcess(['gd', 'registries'], {}, serverScript);
+/**
+ * The caller closes `server`. `serverScript`: another tree's federation server (bench/compare.ts).
+ * `workers`: processes serving the OP (bench/federation-server.ts; more than one needs PostgreSQL and Redis).
+ */
+export async function startOpWithPeople(count: number, serverScript?: string, workers = 1): Promise<OpWithPeople> {
+  const server = await startFederationProcess(['gd', 'registries'], { BENCH_WORKERS: String(workers) }, serverScript);
   try {
     const rp = await relyingParty(server.fed, 'gd');
     const persons = await Promise.all(Array.from({ length: count }, () => newPerson(server.fed)));

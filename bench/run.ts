@@ -20,6 +20,8 @@ import { casesBenchmark } from './cases.ts';
 import { SOAK_DEFAULTS, soakBenchmark } from './soak.ts';
 import { exchangeBenchmark } from './exchange.ts';
 import { registryBenchmark } from './registry.ts';
+import { workerPlan } from '../cli/workers.ts';
+import { configFromEnv } from '../infra/config.ts';
 
 const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => Promise<Figures>; onlyByName?: boolean }> = {
   login: { about: 'password logins at one OP (code flow with PKCE), server CPU per login, argon2id verify time', run: loginBenchmark },
@@ -48,7 +50,7 @@ const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => P
     onlyByName: true,
   },
 };
-const USAGE = `npm run bench -- <name>|all [--smoke] [--entries N] [--minutes N] [--rate R]
+const USAGE = `npm run bench -- <name>|all [--smoke] [--entries N] [--minutes N] [--rate R] [--workers N]
 
 ${Object.entries(BENCHMARKS)
   .map(([name, b]) => `  ${name.padEnd(12)} ${b.about}`)
@@ -57,7 +59,8 @@ ${Object.entries(BENCHMARKS)
   --smoke      a handful of operations each: shows that the benchmarks run; figures not judged
   --entries N  registry: entries to fill (default 10⁷ on PostgreSQL, 10⁵ on PGlite)
   --minutes N  soak: how long to run (minutes)
-  --rate R     soak: operations started per second`;
+  --rate R     soak: operations started per second
+  --workers N  grants: the OP served by N processes (node:cluster; needs DATABASE_URL and REDIS_URL)`;
 
 function usageError(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -69,6 +72,7 @@ const OPTIONS = {
   entries: { type: 'string' },
   minutes: { type: 'string' },
   rate: { type: 'string' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 function parse() {
@@ -98,6 +102,15 @@ function positive(option: string, raw: string | undefined): number | undefined {
   if (!Number.isFinite(value) || value <= 0) usageError(`--${option}: a positive number, not ${JSON.stringify(raw)}`);
   return value;
 }
+if (values.workers !== undefined && name !== 'grants') usageError('--workers is the grants benchmark’s');
+function workerCount(raw: string | undefined): number | undefined {
+  try {
+    return raw === undefined ? undefined : workerPlan(raw, configFromEnv()).count;
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+}
+const workers = workerCount(values.workers);
 const timing = { minutes: positive('minutes', values.minutes), rate: positive('rate', values.rate) };
 
 let failed = 0;
@@ -105,7 +118,10 @@ const chosen = name === 'all' ? Object.keys(BENCHMARKS).filter((b) => !BENCHMARK
 for (const benchmark of chosen) {
   console.log(`\n== ${benchmark}${values.smoke ? ' (smoke)' : ''}`);
   try {
-    printFigures(benchmark, { smoke: values.smoke, ...(await BENCHMARKS[benchmark]!.run({ smoke: values.smoke, entries, ...timing })) });
+    printFigures(benchmark, {
+      smoke: values.smoke,
+      ...(await BENCHMARKS[benchmark]!.run({ smoke: values.smoke, entries, workers, ...timing })),
+    });
   } catch (err) {
     failed++;
     console.error(`${benchmark} failed:`, err);

@@ -15,7 +15,12 @@ import { loadKeys, publicJwk } from '../infra/entity-keys.ts';
 import { recordAudit } from '../infra/audit-log.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
 import { isMessageKey, pickLocale, translator } from './i18n.ts';
-import { NaturalPersonAccounts, type HomePublication } from './accounts/natural-person-accounts.ts';
+import {
+  NaturalPersonAccounts,
+  naturalPersonFromJson,
+  naturalPersonJson,
+  type HomePublication,
+} from './accounts/natural-person-accounts.ts';
 import { LegalPersonAccounts } from './accounts/legal-person-accounts.ts';
 import { accountFinder } from './oidc/find-account.ts';
 import { interactionPolicyFor } from './oidc/interaction-policy.ts';
@@ -139,7 +144,11 @@ export async function createOp({
     providerConfiguration({
       entityId: runtime.self.id,
       issuer,
-      adapter: artifactAdapter(db, kv, clients, federationClients),
+      // A refresh grant reads the natural person with the token: its account lookup needs no statement of its own.
+      adapter: artifactAdapter(db, kv, clients, federationClients, {
+        sql: naturalPersonJson,
+        take: (subject, json) => directory.readInThisRequest(subject, { kind: 'natural', person: naturalPersonFromJson(json) }),
+      }),
       signingKeys,
       cookieKeys: runtime.cookieKeys,
       acrUris,

@@ -54,6 +54,18 @@ export class AccountDirectory {
     return found;
   }
 
+  /**
+   * An account read along with something else in the request oidc-provider is serving (the
+   * refresh token naming it): this request's lookups of the subject find it without a query.
+   */
+  readInThisRequest(subject: string, found: FoundAccount): void {
+    const request = this.currentRequest();
+    if (!request) return;
+    let answers = this.perRequest.get(request);
+    if (!answers) this.perRequest.set(request, (answers = new Map()));
+    if (!answers.has(subject)) answers.set(subject, Promise.resolve(found));
+  }
+
   private async lookup(subject: string): Promise<FoundAccount | null> {
     const hinted = this.kinds.get(subject);
     for (const kind of hinted ? [hinted, ...KINDS.filter((k) => k !== hinted)] : KINDS) {

@@ -56,6 +56,15 @@ interface Row {
 
 const COLUMNS = 'subject, name, loa, password_hash, id_number_index, phone_index, id_number_enc, phone_enc';
 
+/**
+ * The active natural person whose subject is the SQL expression `subject`, as one JSON value (null
+ * when there is none): for a statement that reads the account along with something else (the
+ * refresh token naming it, idp/oidc/artifact-adapter.ts). `naturalPersonFromJson` reads it back.
+ */
+export const naturalPersonJson = (subject: string) =>
+  `(SELECT row_to_json(p) FROM (SELECT ${COLUMNS} FROM natural_persons WHERE subject = ${subject} AND status = 'active') p)`;
+export const naturalPersonFromJson = (json: unknown): NaturalPerson => fromRow(json as Row);
+
 function fromRow(r: Row): NaturalPerson {
   return {
     subject: r.subject,

@@ -173,11 +173,22 @@ type ArtifactRow = { payload: AdapterPayload; consumed: number | null };
 const withConsumed = (row: ArtifactRow) => (row.consumed ? { ...row.payload, consumed: row.consumed } : row.payload);
 const EXPIRES = (secondsParam: string) => `CASE WHEN ${secondsParam}::int > 0 THEN now() + make_interval(secs => ${secondsParam}::int) END`;
 
+/**
+ * Something read in the statement that reads a refresh token, about the account the token names:
+ * `sql` is a scalar SQL expression of the account ID's expression, `take` gets its non-null value.
+ * The account's lookup later in the same request (the refresh grant's) then needs no statement.
+ */
+export interface ReadWithRefreshToken {
+  sql(accountId: string): string;
+  take(accountId: string, value: unknown): void;
+}
+
 class DatabaseAdapter implements Adapter {
   constructor(
     private readonly model: string,
     private readonly db: Database,
     private readonly revokeGrant: RevokeGrant,
+    private readonly withRefreshToken?: ReadWithRefreshToken,
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
@@ -231,10 +242,14 @@ class DatabaseAdapter implements Adapter {
     return rows[0] && withConsumed(rows[0]);
   }
 
-  /** A refresh token, with its grant read in the same statement for the grant oidc-provider loads next. */
+  /**
+   * A refresh token, with its grant read in the same statement for the grant oidc-provider loads
+   * next (and what `withRefreshToken` reads about its account, for the account lookup after that).
+   */
   private async findWithGrant(id: string) {
-    const { rows } = await this.db.query<ArtifactRow & { grant_id: string | null; grant: AdapterPayload | null }>(
-      `SELECT t.payload, extract(epoch FROM t.consumed_at)::int AS consumed, t.grant_id, g.payload AS grant
+    const also = this.withRefreshToken;
+    const { rows } = await this.db.query<ArtifactRow & { grant_id: string | null; grant: AdapterPayload | null; account: unknown }>(
+      `SELECT t.payload, extract(epoch FROM t.consumed_at)::int AS consumed, t.grant_id, g.payload AS grant${also ? `, ${also.sql("t.payload->>'accountId'")} AS account` : ''}
        FROM oidc_artifacts t
        LEFT JOIN oidc_artifacts g ON g.model = 'Grant' AND g.id = t.grant_id AND (g.expires_at IS NULL OR g.expires_at > now())
        WHERE t.model = 'RefreshToken' AND t.id = $1 AND (t.expires_at IS NULL OR t.expires_at > now())`,
@@ -243,6 +258,7 @@ class DatabaseAdapter implements Adapter {
     const row = rows[0];
     if (!row) return undefined;
     if (row.grant_id) perRequest.of()?.grants.set(row.grant_id, row.grant ?? undefined);
+    if (also && row.account != null && typeof row.payload.accountId === 'string') also.take(row.payload.accountId, row.account);
     return withConsumed(row);
   }
 
@@ -365,11 +381,17 @@ export async function hasGrant(db: Database, accountId: string, clientId: string
 }
 
 /** oidc-provider calls this once per model name. */
-export function artifactAdapter(db: Database, kv: KeyValueStore, clients: ClientStore, federation?: FederationClientResolver) {
+export function artifactAdapter(
+  db: Database,
+  kv: KeyValueStore,
+  clients: ClientStore,
+  federation?: FederationClientResolver,
+  withRefreshToken?: ReadWithRefreshToken,
+) {
   const make = (model: string): Adapter => {
     if (model === 'Client') return answeringOutages(new ClientAdapter(clients, federation));
     return LONG_LIVED.has(model)
-      ? answeringOutages(new DatabaseAdapter(model, db, revokeGrant))
+      ? answeringOutages(new DatabaseAdapter(model, db, revokeGrant, model === 'RefreshToken' ? withRefreshToken : undefined))
       : new KeyValueAdapter(model, kv, revokeGrant);
   };
   const revokeGrant: RevokeGrant = async (grantId) => {

@@ -18,6 +18,8 @@ const FIELDS: Record<string, string[]> = {
     'server_cpu_ms_per_client_credentials',
     'server_database_round_trips_per_refresh',
     'server_kv_operations_per_refresh',
+    'server_cpu_ms_per_client_credentials_jwt',
+    'server_cpu_ms_per_noop_request',
   ],
   'cross-tier': ['local_p50_ms', 'cross_p50_ms', 'added_p50_ms', 'argon2_verify_ms', 'process_cpu_ms_per_cross_login'],
   'trust-chain': [
@@ -105,4 +107,18 @@ test.serial('the soak takes --minutes and --rate, and only the soak does', async
   const other = await bench(['login', '--rate', '5'], 60_000);
   t.is(other.code, 2);
   t.regex(other.stderr, /--minutes and --rate are the soak/);
+});
+
+const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+
+test.serial('grants --workers 2 serves the OP by two workers (PostgreSQL and Redis); --workers is the grants benchmark’s', async (t) => {
+  t.timeout(6 * 60_000);
+  const other = await bench(['login', '--workers', '2'], 60_000);
+  t.is(other.code, 2);
+  t.regex(other.stderr, /--workers is the grants benchmark/);
+  if (!shared) return t.pass('two workers need DATABASE_URL and REDIS_URL');
+  const run = await bench(['grants', '--smoke', '--workers', '2'], 5 * 60_000);
+  t.is(run.code, 0, run.stderr.slice(-4000));
+  const [grants] = figuresOf(t, run.stdout);
+  t.is(grants?.workers, 2);
 });

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { parseTopology, type Topology } from '../../federation/topology.ts';
 import { demoTopologyOnFreePorts } from '../../cli/free-ports.ts';
-import { startHost, type Host } from '../../cli/entity-host.ts';
+import { startHost, type Host, type HostOptions } from '../../cli/entity-host.ts';
 import { configFromEnv, type DeploymentConfig } from '../../infra/config.ts';
 import { createLogger, type Logger } from '../../infra/log.ts';
 
@@ -54,6 +54,8 @@ export async function startTestFederation(
     log?: Logger;
     /** Runs before any entity starts: state the entities find at start, as after a restart. */
     prepare?: (config: DeploymentConfig, topology: Topology) => Promise<void>;
+    /** Hosts the entities instead of this process (bench/federation-server.ts: in worker processes). */
+    host?: (options: HostOptions, ids: string[]) => Promise<Host>;
   } = {},
 ): Promise<TestFederation> {
   const fresh = await testTopology();
@@ -84,7 +86,7 @@ export async function startTestFederation(
   };
   const wanted = [...new Set((ids ?? everyOp).flatMap(needs))];
   await opts.prepare?.(config, topology);
-  const host = await startHost({ ...config, topology, demo: true, log }, wanted);
+  const host = await (opts.host ?? startHost)({ ...config, topology, demo: true, log }, wanted);
   return {
     topology,
     topologyFile,

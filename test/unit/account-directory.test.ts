@@ -11,7 +11,7 @@ import type { Database } from '../../infra/database.ts';
 import { migrate } from '../../infra/migrate.ts';
 import { AccountDirectory } from '../../idp/accounts/account-directory.ts';
 import { LegalPersonAccounts } from '../../idp/accounts/legal-person-accounts.ts';
-import { NaturalPersonAccounts } from '../../idp/accounts/natural-person-accounts.ts';
+import { NaturalPersonAccounts, naturalPersonFromJson, naturalPersonJson } from '../../idp/accounts/natural-person-accounts.ts';
 import { RecognizedAccounts } from '../../idp/accounts/recognized-accounts.ts';
 import { randomDraw, syntheticIdNumber } from '../../services/population/synthetic-persons.ts';
 import { syntheticUscc } from '../../services/legal-persons/synthetic-organizations.ts';
@@ -70,7 +70,8 @@ async function accountsOf(engine: DatabaseEngine) {
   return {
     db,
     tables: queries.tables,
-    directory: () => new AccountDirectory(naturals, legals, recognized),
+    naturals,
+    directory: (currentRequest?: () => object | undefined) => new AccountDirectory(naturals, legals, recognized, currentRequest),
     person,
     organization,
     visitor,
@@ -140,3 +141,26 @@ forEngines(engines, 'the remembered kind is a hint: a subject gone from that tab
   t.is((await directory.find(a.visitor.subject))?.kind, 'natural');
   t.deepEqual(a.tables, ['natural_persons'], 'and its new kind is remembered');
 });
+
+forEngines(
+  engines,
+  'a natural person read along with another statement (naturalPersonJson) is found in that request without a query, and only there',
+  async (t, engine) => {
+    const a = await accountsOf(engine);
+    let request = {};
+    const directory = a.directory(() => request);
+    const readAlong = async () =>
+      (await a.db.query<{ account: unknown }>(`SELECT ${naturalPersonJson('$1')} AS account`, [a.person.subject])).rows[0]!.account;
+    directory.readInThisRequest(a.person.subject, { kind: 'natural', person: naturalPersonFromJson(await readAlong()) });
+    const found = await directory.find(a.person.subject);
+    t.deepEqual(a.tables, [], 'no query of its own');
+    t.deepEqual(found, { kind: 'natural', person: await a.naturals.findBySubject(a.person.subject) });
+    a.tables.length = 0;
+    request = {};
+    await directory.find(a.person.subject);
+    t.deepEqual(a.tables, ['natural_persons'], 'the next request asks the database');
+    // An account no longer active here is read as nothing: its lookup then asks the tables as ever.
+    await a.db.query("UPDATE natural_persons SET status = 'moved' WHERE subject = $1", [a.person.subject]);
+    t.is(await readAlong(), null);
+  },
+);
