@@ -85,8 +85,8 @@ export class FederationProcess {
 /**
  * Runs `attempt` until it succeeds, for steps that right after a start may meet a neighbour that
  * does not answer yet on a loaded machine (an OP that has not resolved a services entity yet
- * answers `invalid_target`; the SMS gateway call times out: 503). Only for steps that change
- * nothing when they fail; bounded by the start bound, then the last error.
+ * answers `invalid_target`; the SMS gateway call times out: 503). Only for steps with no crash
+ * point armed, that change nothing when they fail; bounded by the start bound, then the last error.
  */
 export async function settled<T>(what: string, attempt: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + START_BOUND_MS;
