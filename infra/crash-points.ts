@@ -14,7 +14,13 @@ export type CrashPoint =
   /** An outbox row is leased; not sent yet. */
   | 'outbox.claimed'
   /** The superior acknowledged a row; it is not deleted yet. */
-  | 'outbox.delivered';
+  | 'outbox.delivered'
+  /** An application's case, its materials, notice, SMS and audit entry committed; the receipt not answered yet. */
+  | 'case.received'
+  /** The handling platform committed a case handed over to it (its hand-off row with it); its signed receipt not answered yet. */
+  | 'handoff.received'
+  /** The receiving platform holds the handling platform's signed receipt; its own case and hand-off row not updated yet. */
+  | 'handoff.acknowledged';
 
 const armedBy = process.env.GOV_ID_TEST_CRASH_FILE;
 

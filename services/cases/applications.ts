@@ -7,6 +7,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { appendAudit } from '../../infra/audit-log.ts';
+import { crashPoint } from '../../infra/crash-points.ts';
 import { uniqueViolation } from '../../infra/database.ts';
 import { BadRequest, Conflict, Forbidden, HttpError } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
@@ -15,9 +16,9 @@ import { nextCaseNumber } from './case-numbers.ts';
 import { ADDRESS_AAD, MATERIAL_AAD, applicantIndex, sealPerson, today, type CaseDeps, type Caller, type Person } from './case-context.ts';
 import { clockColumns } from './case-deadlines.ts';
 import * as store from './case-store.ts';
-import { sendNotices, type PendingNotice } from './case-notices.ts';
+import { sendNotices } from './case-notices.ts';
 import { handlingRules, serviceCategories } from './handling-rules.ts';
-import { remoteItem } from './cross-region.ts';
+import { caseItem, remoteItem } from './cross-region.ts';
 import { authority as authorityOf } from '../catalog/catalog-store.ts';
 
 /** Accepted material formats, known by their first bytes (what the declared type must match). */
@@ -283,13 +284,14 @@ async function receiptOf(deps: CaseDeps, c: store.CaseRow, item: ImplementationI
   };
 }
 
+const uploadIdsOf = (body: ApplicationBody) => body.materials.flatMap((m) => (m.upload_id ? [m.upload_id] : []));
+
 /**
  * What identifies a submission under its key: the request, with each upload by its content's
  * digest, so that a form sent again with the same files (uploaded again) is the same application.
  */
 async function digestOf(deps: CaseDeps, ownerIndex: string, body: ApplicationBody): Promise<string> {
-  const ids = body.materials.flatMap((m) => (m.upload_id ? [m.upload_id] : []));
-  const digests = await store.uploadDigests(deps.db, ownerIndex, ids);
+  const digests = await store.uploadDigests(deps.db, ownerIndex, uploadIdsOf(body));
   const materials = body.materials.map((m) => ({
     slot: m.slot,
     ...(m.upload_id ? { content: digests.get(m.upload_id) ?? m.upload_id } : { reference: m.reference }),
@@ -325,8 +327,11 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
         'idempotency_key_reused',
         'Idempotency-Key: this key was used for a different application; use a new key for a new one',
       );
-    const pinned = await deps.catalog.version(existing.item_code, existing.item_version);
-    return receiptOf(deps, existing, pinned.content as ImplementationItem);
+    // The form sent again with its files uploaded again (after a lost answer): the case holds the same
+    // contents under the first uploads, so these copies are not kept as strays.
+    await store.discardStagedUploads(deps.db, applicant, uploadIdsOf(body));
+    // Pinned to its version: this catalog's, or the handling platform's kept with a case received for it.
+    return receiptOf(deps, existing, await caseItem(deps, existing));
   };
   const earlier = await store.caseByIdempotencyKey(deps.db, applicant, key);
   if (earlier) return replay(earlier);
@@ -351,7 +356,7 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
   const queryCode = newQueryCode();
   const at = deps.now();
   const receivedOn = today(deps);
-  const { pending, receipt } = await deps.db
+  const receipt = await deps.db
     .transaction(async (tx) => {
       const number = await nextCaseNumber(tx, deps.platform, receivedOn);
       const facts = {
@@ -404,19 +409,18 @@ export async function apply(deps: CaseDeps, caller: Caller, key: string, raw: un
         clientId: caller.login.clientId,
         detail: { item: item.implementing_code, version, platform: deps.platform, issuer: caller.login.issuer, acr: caller.login.level },
       });
-      const row = (await store.caseByNumber(tx, number))!;
-      const notice: PendingNotice = { phone: caller.person.phone, text };
-      return { pending: [notice], receipt: { row } };
+      await sendNotices(deps, [{ phone: caller.person.phone, text }], tx);
+      return { row: (await store.caseByNumber(tx, number))! };
     })
     .catch(async (err: unknown) => {
       // The same key submitted twice at once: the unique index lets one through; the other answers its receipt.
       if (uniqueViolation(err) === 'cases_applicant_index_idempotency_key_key') {
         const winner = await store.caseByIdempotencyKey(deps.db, applicant, key);
-        if (winner) return { pending: [], receipt: { row: winner, replayed: true } };
+        if (winner) return { row: winner, replayed: true };
       }
       throw err;
     });
   if ('replayed' in receipt) return replay(receipt.row);
-  await sendNotices(deps, pending);
+  crashPoint('case.received', deps.self);
   return receiptOf(deps, receipt.row, item, queryCode);
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { appendAudit } from '../../infra/audit-log.ts';
+import { crashPoint } from '../../infra/crash-points.ts';
 import type { Queryable } from '../../infra/database.ts';
 import { Forbidden, HttpError, NotFound } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
@@ -349,10 +350,9 @@ export async function settle(deps: CaseDeps, number: string): Promise<void> {
   const c = await store.caseByNumber(deps.db, number);
   if (!c || c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on || c.item_snapshot) return;
   const item = await pinnedItem(deps, number);
-  const notices = await deps.db.transaction(async (tx) =>
-    deemAcceptanceIfDue(deps, tx, (await store.caseByNumber(tx, number, true))!, item),
+  await deps.db.transaction(async (tx) =>
+    sendNotices(deps, await deemAcceptanceIfDue(deps, tx, (await store.caseByNumber(tx, number, true))!, item), tx),
   );
-  await sendNotices(deps, notices);
 }
 
 const ACCEPTANCE_EVENTS: readonly CaseEvent[] = ['accept', 'refuse', 'request_correction'];
@@ -372,6 +372,7 @@ export async function act(deps: CaseDeps, number: string, event: CaseEvent, acto
     const who = await acting(deps.db, c, event, actor, payload);
     nextState(c.state, event, await factsOf(deps.db, c));
     result = await sendHandoff(deps, c, who);
+    crashPoint('handoff.acknowledged', deps.self);
   }
   if (event === 'make_result') {
     const c = await store.caseByNumber(deps.db, number);
@@ -389,7 +390,7 @@ export async function act(deps: CaseDeps, number: string, event: CaseEvent, acto
     });
   }
   await settle(deps, number);
-  const notices = await deps.db.transaction(async (tx) => {
+  await deps.db.transaction(async (tx) => {
     let c = await store.caseByNumber(tx, number, true);
     if (!c) throw new NotFound(`no case ${number}`, 'unknown_case');
     if (actor.kind === 'applicant') c = ownCase(deps, c, number, actor.caller);
@@ -399,8 +400,7 @@ export async function act(deps: CaseDeps, number: string, event: CaseEvent, acto
         'acceptance_deemed',
         `the acceptance limit of ${number} passed: the application counts as accepted since it was received`,
       );
-    return fire(deps, tx, c, item, event, actor, payload, result);
+    await sendNotices(deps, await fire(deps, tx, c, item, event, actor, payload, result), tx);
   });
-  await sendNotices(deps, notices);
   return (await store.caseByNumber(deps.db, number))!;
 }

@@ -5,7 +5,7 @@
  * learns them from access tokens and the issuing OP.
  */
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
-import type { Database } from '../../infra/database.ts';
+import type { Database, Queryable } from '../../infra/database.ts';
 import type { EntityKeyResolver } from '../../infra/entity-assertion.ts';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import type { Logger } from '../../infra/log.ts';
@@ -39,8 +39,8 @@ export interface Caller {
   login: Login;
 }
 
-/** Sends a short message to a phone (the SMS gateway; in the demo, the outbox). */
-export type Notifier = (phone: string, text: string) => Promise<void>;
+/** Sends a short message to a phone (the SMS gateway; in the demo, the outbox), in `db`'s transaction when one is given. */
+export type Notifier = (phone: string, text: string, db?: Queryable) => Promise<void>;
 
 /** Makes the result of an approved case (an e-license) and says where it is. */
 export type ResultMaker = (c: {

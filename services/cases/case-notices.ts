@@ -1,10 +1,11 @@
 /**
- * What the applicant is told at each step: a line kept in their space (case_notices, written in
- * the step's transaction) and the same line by SMS through the outbox once the step is committed.
- * A message that cannot be sent is logged: the step stands, and the person still reads it in their
- * space.
+ * What the applicant is told at each step: a line kept in their space (case_notices) and the same
+ * line by SMS through the outbox, both written in the step's transaction (a crash keeps the step
+ * and its message, or neither). A message that cannot be queued (no valid phone) is logged: the
+ * step stands, and the person still reads it in their space.
  */
 import type { CaseEvent } from './case-lifecycle.ts';
+import type { Queryable } from '../../infra/database.ts';
 import type { CaseDeps } from './case-context.ts';
 import type { CaseRow } from './case-store.ts';
 
@@ -74,11 +75,19 @@ export function noticeText(
   }
 }
 
-export async function sendNotices(deps: Pick<CaseDeps, 'notify' | 'log'>, pending: readonly PendingNotice[]): Promise<void> {
+/**
+ * Queues the messages; `db`: the step's transaction, so that a crash never keeps a step and loses
+ * its message (nor sends one for a step rolled back).
+ */
+export async function sendNotices(
+  deps: Pick<CaseDeps, 'notify' | 'log'>,
+  pending: readonly PendingNotice[],
+  db?: Queryable,
+): Promise<void> {
   for (const n of pending) {
     if (!n.phone) continue;
     try {
-      await deps.notify(n.phone, n.text);
+      await deps.notify(n.phone, n.text, db);
     } catch (err) {
       deps.log.warn('case notice not sent', { reason: (err as Error).message });
     }

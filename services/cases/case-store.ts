@@ -434,6 +434,15 @@ export async function uploadDigests(db: Queryable, ownerIndex: string, uploadIds
   return new Map(rows.map((r) => [r.upload_id, r.digest]));
 }
 
+/** An owner's uploads not attached to any case, among `uploadIds`, deleted. */
+export async function discardStagedUploads(db: Queryable, ownerIndex: string, uploadIds: string[]): Promise<void> {
+  if (uploadIds.length === 0) return;
+  await db.query('DELETE FROM case_materials WHERE owner_index = $1 AND upload_id = ANY($2::text[]) AND case_id IS NULL', [
+    ownerIndex,
+    uploadIds,
+  ]);
+}
+
 export async function attachUpload(db: Queryable, uploadId: string, caseId: string, slot: number, round: number): Promise<void> {
   await db.query('UPDATE case_materials SET case_id = $2, slot = $3, round = $4 WHERE upload_id = $1', [uploadId, caseId, slot, round]);
 }

@@ -56,7 +56,7 @@ export function casesParts(opts: CasesOptions): { deps: CaseDeps; staff: StaffGr
     catalog: opts.catalog,
     platform: opts.platform ?? runtime.self.id,
     self: runtime.self.url,
-    notify: (phone, text) => opts.outbox.send(phone, text, runtime.self.url),
+    notify: (phone, text, db) => opts.outbox.send(phone, text, runtime.self.url, db),
     makeResult: opts.makeResult ?? documentResult(runtime.self.url),
     now: opts.now ?? (() => new Date()),
     log: runtime.log,

@@ -9,9 +9,11 @@
  * same timeline) and forwards their corrections.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { appendAudit } from '../../infra/audit-log.ts';
+import { canonicalJson } from '../../infra/canonical-json.ts';
+import { crashPoint } from '../../infra/crash-points.ts';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import { postAsEntity } from '../../infra/entity-request.ts';
 import { BadRequest, Conflict, Forbidden, HttpError, NotFound, Unauthorized, UpstreamUnavailable } from '../../infra/errors.ts';
@@ -152,6 +154,9 @@ function materialSchema() {
 }
 type HandedMaterial = z.infer<ReturnType<typeof materialSchema>>;
 
+/** The hand-off a JWS this side verified when it took it carries. */
+const handoffIn = (jws: string): Handoff => validate(z.object({ handoff: handoffSchema }), decodeJwt(jws)).handoff;
+
 const digestOf = (jws: string) => createHash('sha256').update(jws).digest('base64url');
 
 async function sign(key: PrivateJwk, typ: string, issuer: string, audience: string, claims: JWTPayload): Promise<string> {
@@ -165,16 +170,28 @@ async function sign(key: PrivateJwk, typ: string, issuer: string, audience: stri
     .sign(await importJWK(key, key.alg));
 }
 
-/** The payload of a JWS signed by `issuer` for us, checked with its keys through its trust chain. */
-async function verifySigned(deps: CaseDeps, jws: string, issuer: string, typ: string, maxAge: string | null): Promise<JWTPayload> {
+/**
+ * The payload of a JWS signed by `issuer` (for us, unless `audience` says otherwise), checked with
+ * its keys through its trust chain. A hand-off taken is `fresh` (signed within its lifetime); a
+ * `record` is one both sides keep, read again after its lifetime (a receipt answered again for a
+ * hand-off retried after a crash): its signature and parties are checked, not its age.
+ */
+async function verifySigned(
+  deps: CaseDeps,
+  jws: string,
+  issuer: string,
+  typ: string,
+  age: 'fresh' | 'record',
+  audience = deps.self,
+): Promise<JWTPayload> {
   const keys = await crossRegionOf(deps).resolveServicesKeys(issuer);
   if (!keys) throw new Unauthorized(`${issuer} is not a services entity of the federation`);
   try {
     const { payload } = await jwtVerify(jws, createLocalJWKSet(keys), {
       issuer,
-      audience: deps.self,
+      audience,
       typ,
-      ...(maxAge ? { maxTokenAge: maxAge } : {}),
+      ...(age === 'fresh' ? { maxTokenAge: `${LIFETIME_SECONDS}s` } : { currentDate: new Date(Number(decodeJwt(jws).iat) * 1000) }),
       requiredClaims: ['iat', 'exp', 'jti'],
     });
     return payload;
@@ -258,10 +275,18 @@ export async function sendHandoff(
       `${snapshot.handler.platform} did not take the hand-off: ${status} ${String(json.error ?? '')} ${String(json.error_description ?? '')}`,
     );
   const receipt = String(json.receipt ?? '');
-  const claims = await verifySigned(deps, receipt, snapshot.handler.url, RECEIPT_TYP, null);
-  if (claims.digest !== digestOf(jws) || claims.number !== c.number)
+  // A hand-off sent again after a crash lost the first answer: the handling side answers the
+  // hand-off it took then (signed by us, for this case) and its receipt, which both sides keep.
+  const held = typeof json.handoff === 'string' ? json.handoff : jws;
+  const claims = await verifySigned(deps, receipt, snapshot.handler.url, RECEIPT_TYP, 'record');
+  if (claims.digest !== digestOf(held) || claims.number !== c.number)
     throw new UpstreamUnavailable(`${snapshot.handler.platform}'s receipt is not for this hand-off`);
-  return { handled_by: snapshot.handler.url, handler_platform: snapshot.handler.platform, handoff: jws, receipt, digest: digestOf(jws) };
+  if (held !== jws) {
+    const taken = await verifySigned(deps, held, deps.self, HANDOFF_TYP, 'record', snapshot.handler.url);
+    if ((taken.handoff as Handoff | undefined)?.number !== c.number)
+      throw new UpstreamUnavailable(`${snapshot.handler.platform} holds a hand-off of another case under ${c.number}`);
+  }
+  return { handled_by: snapshot.handler.url, handler_platform: snapshot.handler.platform, handoff: held, receipt, digest: digestOf(held) };
 }
 
 /** The hand-off's effects on the receiving side, inside the transaction that records it. */
@@ -281,18 +306,34 @@ export async function recordSentHandoff(
 }
 
 /**
+ * The same application in two hand-offs of one case: all but the receiving side's steps, whose
+ * last one ends when the hand-off is signed (a hand-off signed again after a crash differs there).
+ */
+function sameApplication(a: Handoff, b: Handoff): boolean {
+  return canonicalJson({ ...a, steps: null }) === canonicalJson({ ...b, steps: null });
+}
+
+/**
  * The handling side takes a hand-off from `caller` (an entity assertion already checked): the case
  * under the same number, its materials and the receiving side's steps, then a signed receipt. The
- * same hand-off again answers the same receipt; another one for a number taken is refused.
+ * same hand-off again, or the same application handed over again by the same platform (signed
+ * anew after a crash lost the first answer), answers the hand-off taken first and its receipt, and
+ * creates nothing; another one for a number taken is refused.
  */
-export async function receiveHandoff(deps: CaseDeps, caller: string, jws: string): Promise<{ status: number; receipt: string }> {
+export async function receiveHandoff(
+  deps: CaseDeps,
+  caller: string,
+  jws: string,
+): Promise<{ status: number; receipt: string; handoff: string }> {
   const cross = crossRegionOf(deps);
-  const claims = await verifySigned(deps, jws, caller, HANDOFF_TYP, `${LIFETIME_SECONDS}s`);
+  const claims = await verifySigned(deps, jws, caller, HANDOFF_TYP, 'fresh');
   const h = validate(z.object({ handoff: handoffSchema }), claims).handoff;
   const digest = digestOf(jws);
   const earlier = await store.handoffOf(deps.db, h.number);
   if (earlier) {
-    if (earlier.direction === 'received' && earlier.digest === digest) return { status: 200, receipt: earlier.receipt };
+    const taken = earlier.direction === 'received' && earlier.peer === caller ? handoffIn(earlier.handoff) : null;
+    if (taken && (earlier.digest === digest || sameApplication(taken, h)))
+      return { status: 200, receipt: earlier.receipt, handoff: earlier.handoff };
     throw new Conflict('handoff_conflict', `case ${h.number} was handed over already, with other content`);
   }
   if (cross.handlerOf(h.item_code.slice(0, 18))) throw new BadRequest('not_handled_here', `${h.item_code} is not handled by this platform`);
@@ -398,9 +439,10 @@ export async function receiveHandoff(deps: CaseDeps, caller: string, jws: string
       subject: `case:${h.number}`,
       detail: { from: caller, digest, item: item.implementing_code },
     });
+    await sendNotices(deps, [{ phone: person.phone, text }], tx);
   });
-  await sendNotices(deps, [{ phone: person.phone, text }]);
-  return { status: 201, receipt };
+  crashPoint('handoff.received', deps.self);
+  return { status: 201, receipt, handoff: jws };
 }
 
 /** A case the handling side keeps for `caller`, which received it: refused for anyone else. */

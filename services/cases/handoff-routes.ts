@@ -1,7 +1,7 @@
 /**
  * The handling side of cross-region cases (cross-region.ts), for the services entities of the
  * federation only (an entity assertion checked through the caller's trust chain):
- * - `POST /case-handoffs` {handoff: JWS}: takes a case over; answers {receipt: JWS};
+ * - `POST /case-handoffs` {handoff: JWS}: takes a case over; answers {receipt: JWS, handoff: the JWS the receipt is for};
  * - `POST /case-handoffs/view` {number, view: applicant|public}: the case, for the platform that received it;
  * - `POST /case-handoffs/supply` {number, materials}: the applicant's correction, forwarded by that platform.
  */
@@ -48,9 +48,9 @@ export function handoffRouter(deps: CaseDeps, kv: KeyValueStore): Router {
 
   router.post(HANDOFF_PATH, parseHandoffBody, async (ctx) => {
     const caller = await callerOf(ctx);
-    const { status, receipt } = await receiveHandoff(deps, caller, validate(handoffBody, bodyOf(ctx)).handoff);
+    const { status, receipt, handoff } = await receiveHandoff(deps, caller, validate(handoffBody, bodyOf(ctx)).handoff);
     ctx.status = status;
-    ctx.body = { receipt };
+    ctx.body = { receipt, handoff };
   });
 
   router.post(`${HANDOFF_PATH}/view`, parseHandoffBody, async (ctx) => {

@@ -2,7 +2,7 @@
  * Stands in for the SMS gateway: OPs hand it one-time codes, it keeps them. In demo mode the
  * messages for a number can be read back, which is how people and tests receive their codes.
  */
-import type { Database } from '../../infra/database.ts';
+import type { Database, Queryable } from '../../infra/database.ts';
 import type { BlindIndex, FieldCipher } from '../../infra/crypto.ts';
 import { parsePhone } from '../../infra/identifiers.ts';
 
@@ -22,9 +22,10 @@ export class MessageOutbox {
     private readonly index: BlindIndex,
   ) {}
 
-  async send(to: string, body: string, sender: string): Promise<void> {
+  /** `db`: the transaction of the step the message tells of, so that the step and its message commit together. */
+  async send(to: string, body: string, sender: string, db: Queryable = this.db): Promise<void> {
     const phone = parsePhone(to);
-    await this.db.query('INSERT INTO message_outbox (to_index, to_enc, body, sender) VALUES ($1, $2, $3, $4)', [
+    await db.query('INSERT INTO message_outbox (to_index, to_enc, body, sender) VALUES ($1, $2, $3, $4)', [
       this.index.of('phone', phone),
       this.cipher.encrypt(phone, AAD),
       body,

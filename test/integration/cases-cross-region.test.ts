@@ -6,7 +6,7 @@
  * misdirected hand-off is refused, and both platforms audit the hand-off.
  */
 import test from 'ava';
-import { SignJWT, generateKeyPair } from 'jose';
+import { SignJWT, decodeJwt, generateKeyPair, importJWK } from 'jose';
 import { signEntityAssertion } from '../../infra/entity-assertion.ts';
 import type { EntityRuntime } from '../../infra/entity-runtime.ts';
 import { readAudit } from '../../infra/audit-log.ts';
@@ -94,10 +94,10 @@ const act = (api: CasesApi, who: { token: string }, number: string, action: stri
   api.call('POST', `/staff/cases/${number}/${action}`, { token: who.token, body });
 
 let keys = 0;
-const apply = (item: string) =>
+const apply = (item: string, key = `cross-${Date.now()}-${++keys}`) =>
   zj.call('POST', '/cases', {
     token: applicant.token,
-    headers: { 'idempotency-key': `cross-${Date.now()}-${++keys}` },
+    headers: { 'idempotency-key': key },
     body: {
       item_code: item,
       delivery: 'mail',
@@ -186,6 +186,15 @@ test('an item handled only where it is cannot be applied for elsewhere', async (
   problem(t, await apply(LOCAL_ONLY), 403, 'not_cross_region');
 });
 
+test('an application received for another platform, sent again under its key, answers its receipt', async (t) => {
+  const key = `cross-again-${Date.now()}`;
+  const first = await apply(PERMIT, key);
+  t.is(first.status, 201, JSON.stringify(first.json));
+  const again = await apply(PERMIT, key);
+  t.is(again.status, 200, JSON.stringify(again.json));
+  t.like(again.json, { number: first.json.number, replayed: true, item: first.json.item });
+});
+
 test('a forged, misdirected or replayed hand-off is refused; the same one again changes nothing', async (t) => {
   const number = String((await apply(PERMIT)).json.number);
   const handed = await act(zj, receiver, number, 'hand_off');
@@ -209,6 +218,30 @@ test('a forged, misdirected or replayed hand-off is refused; the same one again 
   // The same hand-off again, from Zhejiang: the same receipt, no second case.
   const again = await post(zjUrl, await signEntityAssertion(zjKey, zjUrl, gzUrl), { handoff });
   t.is(again.status, 200, JSON.stringify(again.json));
+  // The same application signed anew (as after a crash lost the answer): the hand-off taken first and its receipt.
+  const resign = async (claims: Record<string, unknown>) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: zjKey.alg!, kid: zjKey.kid, typ: 'case-handoff+jwt' })
+      .setIssuer(zjUrl)
+      .setAudience(gzUrl)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .setJti(`again-${number}-${Date.now()}`)
+      .sign(await importJWK(zjKey, zjKey.alg));
+  const taken = decodeJwt(handoff).handoff as { steps: { ended_at: string | null }[]; delivery: string };
+  const steps = taken.steps.map((s) => ({ ...s, ended_at: new Date().toISOString() }));
+  const signedAgain = await post(zjUrl, await signEntityAssertion(zjKey, zjUrl, gzUrl), {
+    handoff: await resign({ handoff: { ...taken, steps } }),
+  });
+  t.is(signedAgain.status, 200, JSON.stringify(signedAgain.json));
+  t.deepEqual(signedAgain.json, again.json, 'the first hand-off and its receipt');
+  t.is(signedAgain.json.handoff, handoff);
+  // Another application under the same number is a conflict.
+  const other = await post(zjUrl, await signEntityAssertion(zjKey, zjUrl, gzUrl), {
+    handoff: await resign({ handoff: { ...taken, delivery: taken.delivery === 'mail' ? 'pickup' : 'mail' } }),
+  });
+  t.is(other.status, 409, JSON.stringify(other.json));
+  t.is(other.json.error, 'handoff_conflict');
   // An entity assertion used twice.
   const assertion = await signEntityAssertion(zjKey, zjUrl, gzUrl);
   await post(zjUrl, assertion, { handoff });
