@@ -23,6 +23,7 @@ const zh = {
   'field.otp': '短信验证码',
   'hint.password': '8 至 64 位，须同时包含字母和数字，不能包含身份证号或手机号。',
   'hint.identifier': '请输入 18 位居民身份证号码或 11 位手机号码。',
+  'hint.password_elsewhere': '账号注册在其他地区平台的，这里无需输入密码：填写身份证号后点“下一步”，到注册地平台输入。',
   'action.next': '下一步',
   'action.login': '登录',
   'action.send_otp': '获取验证码',
@@ -201,6 +202,8 @@ const en: typeof zh = {
   'field.otp': 'SMS code',
   'hint.password': '8 to 64 characters with both letters and digits, not containing your ID or mobile number.',
   'hint.identifier': 'Your 18-digit resident ID number or 11-digit mobile number.',
+  'hint.password_elsewhere':
+    'Account registered on another region’s platform? Leave the password empty, enter your ID number and choose Next: you give the password at that platform.',
   'action.next': 'Next',
   'action.login': 'Sign in',
   'action.send_otp': 'Send code',

@@ -1,7 +1,8 @@
 /**
- * Login, identifier first: the ID number or phone, then the password — or an SMS code as the
- * second way in. Messages never reveal whether an account exists; failures count towards the
- * per-account lockout and the per-IP limit before any password work is done.
+ * Login: the ID number or phone with the password on one page (one POST), or the identifier
+ * first and then the password — or an SMS code as the second way in. Messages never reveal whether
+ * an account exists; failures count towards the per-account lockout and the per-IP limit before
+ * any password work is done.
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
@@ -9,7 +10,7 @@ import { recordAudit } from '../../infra/audit-log.ts';
 import { verifyPassword } from '../accounts/password.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import type { Refusal } from '../accounts/login-throttle.ts';
-import { identifierPage, loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
+import { loginPage, loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
 import { answeringOutages, orUnavailable } from '../upstream-outage.ts';
@@ -73,37 +74,48 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     if (typeof hint === 'string' && hint) return identified(ctx, deps, s, hint.trim().toUpperCase());
     // A neighbour relaying a login whose person chose the platform rather than give the identifier.
     if (await sendToHome(ctx, deps, s, null)) return;
-    sendPage(ctx, identifierPage(loginView(s, { federated: deps.recognition !== undefined })));
+    sendPage(ctx, loginPage(loginView(s, { federated: deps.recognition !== undefined })));
   });
 
-  router.post('/interaction/:uid/identifier', async (ctx) => {
-    const s = await interactionScope(ctx, deps);
-    await identified(ctx, deps, s, (s.body.identifier ?? '').trim().toUpperCase());
-  });
-
-  router.post('/interaction/:uid/password', async (ctx) => {
-    const s = await interactionScope(ctx, deps);
-    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
+  /**
+   * The password checked for the identifier given: the login page's one POST, or the password
+   * page's. An account whose home is elsewhere is sent there first, its password left unread.
+   */
+  const passwordStep = async (ctx: Koa.Context, s: InteractionScope, identifier: string, password: string) => {
     const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!index) return sendPage(ctx, loginPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
     const account = await accounts.findByIdentifierIndex(index);
-    // Not here: the registry may have learned the home since the identifier step (a registration
-    // elsewhere moments ago, or a directory that was unreachable then). The password stays unread.
+    // Not here: the home may be elsewhere (and the registry may have learned it since an earlier
+    // identifier step: a registration elsewhere moments ago, or a directory unreachable then).
     if (!account && (await sendToHome(ctx, deps, s, identifier))) return;
     const lockKey = account?.subject ?? index;
     const refused = await throttled(lockKey, ctx.ip);
     if (refused) return sendPage(ctx, passwordPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
-    if (await verifyPassword(account?.passwordHash ?? null, s.body.password ?? '')) return completeLogin(ctx, s, account!, 'password');
+    if (await verifyPassword(account?.passwordHash ?? null, password)) return completeLogin(ctx, s, account!, 'password');
     const nowRefused = await loginFailed(ctx, s, account, index, 'password', 'password');
     const message = nowRefused ? refusalMessage(nowRefused) : { error: 'error.credentials' as const };
     sendPage(ctx, passwordPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
+  };
+
+  // The login page's form: with a password, the whole login in this one request; without one,
+  // the password page (or the account's home elsewhere) comes next.
+  router.post('/interaction/:uid/identifier', async (ctx) => {
+    const s = await interactionScope(ctx, deps);
+    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
+    if (s.body.password) return passwordStep(ctx, s, identifier, s.body.password);
+    await identified(ctx, deps, s, identifier);
+  });
+
+  router.post('/interaction/:uid/password', async (ctx) => {
+    const s = await interactionScope(ctx, deps);
+    await passwordStep(ctx, s, (s.body.identifier ?? '').trim().toUpperCase(), s.body.password ?? '');
   });
 
   router.post('/interaction/:uid/otp/send', async (ctx) => {
     const s = await interactionScope(ctx, deps);
     const identifier = (s.body.identifier ?? '').trim().toUpperCase();
     const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!index) return sendPage(ctx, loginPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
     const ipWait = await throttle.ipRequestAllowed(ctx.ip);
     if (ipWait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.rate_limited' }), identifier }), 429);
     // Limits, storage and answers are keyed by the identifier, so an unknown account is
@@ -129,7 +141,7 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     const s = await interactionScope(ctx, deps);
     const identifier = (s.body.identifier ?? '').trim().toUpperCase();
     const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!index) return sendPage(ctx, loginPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
     const account = await accounts.findByIdentifierIndex(index);
     const refused = await throttled(account?.subject ?? index, ctx.ip);
     if (refused) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);

@@ -101,7 +101,14 @@ export function loginView(
   };
 }
 
-export function identifierPage(v: LoginView): string {
+/**
+ * The login page: identifier and password on one form, so that a local account signs in with one
+ * POST. The form posts to the identifier step, which checks the password when one is given and
+ * otherwise asks for it on the next page; an account whose home is another platform is sent there
+ * before its password is read (login-routes.ts), and in a federation the page says that only the
+ * ID number is needed for one ("Next").
+ */
+export function loginPage(v: LoginView): string {
   return layout(
     v,
     'page.login',
@@ -110,7 +117,10 @@ ${alert(v, v.error, v.errorVars)}
 <form method="post" action="${v.action}/identifier" novalidate>
 ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
 ${field(v, { name: 'identifier', label: 'field.identifier', value: v.identifier, autocomplete: 'username', hint: 'hint.identifier', maxlength: 20 })}
-<button type="submit">${v.t('action.next')}</button>
+${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128, required: false, ...(v.regionsUrl ? { hint: 'hint.password_elsewhere' as const } : {}) })}
+<button type="submit">${v.t('action.login')}</button>
+<button type="submit" class="secondary">${v.t('action.next')}</button>
+<button type="submit" class="secondary" formaction="${v.action}/otp/send">${v.t('action.use_otp')}</button>
 </form>
 <nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a>${v.regionsUrl ? html` <a href="${v.regionsUrl}">${v.t('action.login_elsewhere')}</a>` : ''}</nav>`,
   );

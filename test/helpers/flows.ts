@@ -122,9 +122,15 @@ export async function registerOnPage(fed: FederationAddresses, ua: UserAgent, pa
   return throughConsent(ua, done);
 }
 
+const asksForPassword = (page: Page) => page.status === 200 && /<form[^>]*action="[^"]*\/password"/.test(page.html);
+
+/**
+ * Signs in with the password: identifier and password in the login page's one POST; on a page of
+ * its own where the OP asks for it there (a login_hint's page, an OP that asks identifier first).
+ */
 export async function passwordLogin(ua: UserAgent, page: Page, identifier: string, password: string): Promise<Page> {
-  const pw = await ua.submit(page, '/identifier', { identifier });
-  return throughConsent(ua, await ua.submit(pw, '/password', { password }, REDIRECT_URI));
+  const next = asksForPassword(page) ? page : await ua.submit(page, '/identifier', { identifier, password }, REDIRECT_URI);
+  return throughConsent(ua, asksForPassword(next) ? await ua.submit(next, '/password', { password }, REDIRECT_URI) : next);
 }
 
 export async function redeem(rp: RelyingParty, callback: Page, a: Authorization) {

@@ -50,6 +50,29 @@ function normalized(page: Page, identifier: string): string {
     .join('IDENTIFIER');
 }
 
+test("the login page takes identifier and password in one POST; its failures are the password page's, told apart by nothing", async (t) => {
+  const person = await account();
+  const onLoginPage = async (identifier: string, password: string) => {
+    const ua = new UserAgent();
+    const auth = await authorize(env.rp, ua);
+    t.regex(auth.page.html, /<label for="password">密码<\/label>\n<input id="password" name="password" type="password"/);
+    return { ua, auth, page: await ua.submit(auth.page, '/identifier', { identifier, password }, REDIRECT_URI) };
+  };
+  const wrong = await onLoginPage(person.id_number, WRONG);
+  const unknownId = unknownIdNumber();
+  const unknown = await onLoginPage(unknownId, WRONG);
+  for (const page of [wrong.page, unknown.page]) {
+    t.is(page.status, 401);
+    t.is(pageError(page), ZH.credentials);
+  }
+  t.is(normalized(wrong.page, person.id_number), normalized(unknown.page, unknownId));
+  t.is(normalized(wrong.page, person.id_number), normalized(await tryPassword(person.id_number, WRONG), person.id_number));
+  // The right password: signed in by the one POST (the OP's redirects followed to the client).
+  const right = await onLoginPage(person.id_number, PASSWORD);
+  const tokens = await redeem(env.rp, await throughConsent(right.ua, right.page), right.auth);
+  t.deepEqual(tokens.claims()!.amr, ['pwd']);
+});
+
 test('a wrong password and an unknown identifier get the same 401 and the same generic message', async (t) => {
   const person = await account();
   const wrongPassword = await tryPassword(person.id_number, WRONG);

@@ -192,3 +192,16 @@ test('a person whose home the registry learned only after the identifier step is
   t.true(next.url.startsWith(fed.url('gz')), next.url);
   t.regex(next.html, /name="password"/);
 });
+
+test("a password typed on a visited platform's login page is left unread: the person is sent home and asked for it there", async (t) => {
+  const password = 'Typed-here-1';
+  const person = await registered(gz, password);
+  const ua = new UserAgent();
+  const login = await zj.start(ua);
+  t.regex(login.page.html, /在其他地区平台的，这里无需输入密码/);
+  const home = await ua.submit(login.page, '/identifier', { identifier: person.id_number, password });
+  t.true(home.url.startsWith(fed.url('gz')), home.url);
+  t.regex(home.html, /name="password"/);
+  const signedIn = await login.complete(await throughConsent(ua, await ua.submit(home, '/password', { password }, REDIRECT_URI)));
+  t.is(signedIn.home, fed.url('gz'));
+});
