@@ -9,7 +9,7 @@ import type Koa from 'koa';
 import { recordAudit } from '../../infra/audit-log.ts';
 import { verifyPassword } from '../accounts/password.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
-import type { Refusal } from '../accounts/login-throttle.ts';
+import type { Attempt, Refusal } from '../accounts/login-throttle.ts';
 import { loginPage, loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
@@ -26,10 +26,16 @@ function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<stri
 export function loginRoutes(router: Router, deps: OpDependencies) {
   const { accounts, throttle, otp, runtime } = deps;
 
-  const completeLogin = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson, method: 'password' | 'sms') => {
+  const completeLogin = async (
+    ctx: Koa.Context,
+    s: InteractionScope,
+    account: NaturalPerson,
+    method: 'password' | 'sms',
+    attempt: Attempt,
+  ) => {
     const amr = [method === 'password' ? 'pwd' : 'sms'];
     runtime.metrics.login(method, 'success');
-    await throttle.success(account.subject);
+    await throttle.success(account.subject, attempt);
     await recordAudit(runtime.db, {
       event: 'login.succeeded',
       subject: account.subject,
@@ -59,11 +65,11 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     return refusal;
   };
 
-  /** The lockout or IP limit that refuses this attempt before any credential is checked, if any. */
-  const throttled = async (lockKey: string, ip: string) => {
-    const refusal = await throttle.check(lockKey, ip);
-    if (refusal) runtime.metrics.loginRefused(refusal.reason);
-    return refusal;
+  /** The attempt as the limits see it: refused (lockout, IP limit) before any credential is checked, or not. */
+  const attempt = async (lockKey: string, ip: string) => {
+    const a = await throttle.attempt(lockKey, ip);
+    if (a.refusal) runtime.metrics.loginRefused(a.refusal.reason);
+    return a;
   };
 
   router.get('/interaction/:uid', async (ctx) => {
@@ -89,9 +95,9 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     // identifier step: a registration elsewhere moments ago, or a directory unreachable then).
     if (!account && (await sendToHome(ctx, deps, s, identifier))) return;
     const lockKey = account?.subject ?? index;
-    const refused = await throttled(lockKey, ctx.ip);
-    if (refused) return sendPage(ctx, passwordPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
-    if (await verifyPassword(account?.passwordHash ?? null, password)) return completeLogin(ctx, s, account!, 'password');
+    const tried = await attempt(lockKey, ctx.ip);
+    if (tried.refusal) return sendPage(ctx, passwordPage({ ...loginView(s, refusalMessage(tried.refusal)), identifier }), 429);
+    if (await verifyPassword(account?.passwordHash ?? null, password)) return completeLogin(ctx, s, account!, 'password', tried);
     const nowRefused = await loginFailed(ctx, s, account, index, 'password', 'password');
     const message = nowRefused ? refusalMessage(nowRefused) : { error: 'error.credentials' as const };
     sendPage(ctx, passwordPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
@@ -143,10 +149,10 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     const index = accounts.identifierIndex(identifier);
     if (!index) return sendPage(ctx, loginPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
     const account = await accounts.findByIdentifierIndex(index);
-    const refused = await throttled(account?.subject ?? index, ctx.ip);
-    if (refused) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
+    const tried = await attempt(account?.subject ?? index, ctx.ip);
+    if (tried.refusal) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(tried.refusal)), identifier }), 429);
     const problem = await otp.check('login', index, (s.body.otp ?? '').trim());
-    if (!problem && account) return completeLogin(ctx, s, account, 'sms');
+    if (!problem && account) return completeLogin(ctx, s, account, 'sms', tried);
     const nowRefused = await loginFailed(ctx, s, account, index, 'sms', problem ?? 'otp_invalid');
     const message = nowRefused ? refusalMessage(nowRefused) : { error: `error.${problem ?? 'otp_invalid'}` as MessageKey };
     sendPage(ctx, otpLoginPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
