@@ -1,8 +1,8 @@
 /**
- * Login: the ID number or phone with the password on one page (one POST), or the identifier
- * first and then the password — or an SMS code as the second way in. Messages never reveal whether
- * an account exists; failures count towards the per-account lockout and the per-IP limit before
- * any password work is done.
+ * Login: in a federation identifier first, the ID number or phone and then the password (here, or
+ * at the person's home elsewhere); outside any federation both on one page (one POST). An SMS code
+ * is the second way in. Messages never reveal whether an account exists; failures count towards
+ * the per-account lockout and the per-IP limit before any password work is done.
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
@@ -10,11 +10,11 @@ import { recordAudit } from '../../infra/audit-log.ts';
 import { verifyPassword } from '../accounts/password.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
 import type { Attempt, Refusal } from '../accounts/login-throttle.ts';
-import { loginPage, loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
+import { loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
 import { answeringOutages, orUnavailable } from '../upstream-outage.ts';
-import { authenticated, identified, sendToHome } from '../login/login-completion.ts';
+import { authenticated, identified, sendLoginPage, sendToHome } from '../login/login-completion.ts';
 import { interactionScope, sendPage, type InteractionScope } from './interaction-context.ts';
 
 function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<string, number> } {
@@ -80,16 +80,17 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     if (typeof hint === 'string' && hint) return identified(ctx, deps, s, hint.trim().toUpperCase());
     // A neighbour relaying a login whose person chose the platform rather than give the identifier.
     if (await sendToHome(ctx, deps, s, null)) return;
-    sendPage(ctx, loginPage(loginView(s, { federated: deps.recognition !== undefined })));
+    sendLoginPage(ctx, deps, s);
   });
 
   /**
-   * The password checked for the identifier given: the login page's one POST, or the password
-   * page's. An account whose home is elsewhere is sent there first, its password left unread.
+   * The password checked for the identifier given: the password page's, or the login page's one
+   * POST outside any federation. An account whose home is elsewhere is sent there first, its
+   * password left unread.
    */
   const passwordStep = async (ctx: Koa.Context, s: InteractionScope, identifier: string, password: string) => {
     const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, loginPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!index) return sendLoginPage(ctx, deps, s, { identifier, error: 'error.identifier_format' }, 400);
     const account = await accounts.findByIdentifierIndex(index);
     // Not here: the home may be elsewhere (and the registry may have learned it since an earlier
     // identifier step: a registration elsewhere moments ago, or a directory unreachable then).
@@ -103,11 +104,15 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     sendPage(ctx, passwordPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
   };
 
-  // The login page's form: with a password, the whole login in this one request; without one,
-  // the password page (or the account's home elsewhere) comes next.
+  // The login page's form: outside any federation, with a password, the whole login in this one
+  // request; otherwise the password page (or the account's home elsewhere) comes next.
   router.post('/interaction/:uid/identifier', async (ctx) => {
     const s = await interactionScope(ctx, deps);
     const identifier = (s.body.identifier ?? '').trim().toUpperCase();
+    // In a federation a password is only ever given at the person's home, after the identifier
+    // (DESIGN.md): one posted with it is refused, its value neither read nor logged.
+    if (deps.recognition && 'password' in s.body)
+      return sendLoginPage(ctx, deps, s, { identifier, error: 'error.password_not_with_identifier' }, 400);
     if (s.body.password) return passwordStep(ctx, s, identifier, s.body.password);
     await identified(ctx, deps, s, identifier);
   });
@@ -121,7 +126,7 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     const s = await interactionScope(ctx, deps);
     const identifier = (s.body.identifier ?? '').trim().toUpperCase();
     const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, loginPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!index) return sendLoginPage(ctx, deps, s, { identifier, error: 'error.identifier_format' }, 400);
     const ipWait = await throttle.ipRequestAllowed(ctx.ip);
     if (ipWait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.rate_limited' }), identifier }), 429);
     // Limits, storage and answers are keyed by the identifier, so an unknown account is
@@ -147,7 +152,7 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     const s = await interactionScope(ctx, deps);
     const identifier = (s.body.identifier ?? '').trim().toUpperCase();
     const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, loginPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!index) return sendLoginPage(ctx, deps, s, { identifier, error: 'error.identifier_format' }, 400);
     const account = await accounts.findByIdentifierIndex(index);
     const tried = await attempt(account?.subject ?? index, ctx.ip);
     if (tried.refusal) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(tried.refusal)), identifier }), 429);

@@ -68,8 +68,7 @@ test.serial('/metrics answers the metrics token and the admin token only, and is
 test.serial('requests are counted by route template, method and status, and timed, at the entity that answered', async (t) => {
   const person = await seededPerson(fed, 'gz', PASSWORD);
   const rp = await relyingParty(fed, 'gz');
-  // The login page's one POST (identifier and password), answered with the redirect to resume.
-  const loginRoute = { route: '/interaction/:uid/identifier', method: 'POST', status: '303' };
+  const passwordRoute = { route: '/interaction/:uid/password', method: 'POST', status: '303' };
   const [answered, timed, atZj] = await growth(
     'gz',
     async () => {
@@ -77,8 +76,8 @@ test.serial('requests are counted by route template, method and status, and time
       const a = await authorize(rp, ua);
       await redeem(rp, await passwordLogin(ua, a.page, person.id_number, PASSWORD), a);
     },
-    ['gov_id_http_requests_total', loginRoute],
-    ['gov_id_http_request_duration_seconds_count', { route: '/interaction/:uid/identifier', method: 'POST' }],
+    ['gov_id_http_requests_total', passwordRoute],
+    ['gov_id_http_request_duration_seconds_count', { route: '/interaction/:uid/password', method: 'POST' }],
     ['gov_id_http_requests_total', { entity: 'zj' }],
   );
   t.is(answered, 1);

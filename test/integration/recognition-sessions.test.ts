@@ -193,13 +193,18 @@ test('a person whose home the registry learned only after the identifier step is
   t.regex(next.html, /name="password"/);
 });
 
-test("a password typed on a visited platform's login page is left unread: the person is sent home and asked for it there", async (t) => {
+test('a visited platform asks for the identifier first and refuses a password posted with it: the password is given at home only', async (t) => {
   const password = 'Typed-here-1';
   const person = await registered(gz, password);
   const ua = new UserAgent();
   const login = await zj.start(ua);
-  t.regex(login.page.html, /在其他地区平台的，这里无需输入密码/);
-  const home = await ua.submit(login.page, '/identifier', { identifier: person.id_number, password });
+  t.notRegex(login.page.html, /name="password"/);
+  const refused = await ua.submit(login.page, '/identifier', { identifier: person.id_number, password });
+  t.is(refused.status, 400);
+  t.true(refused.url.startsWith(fed.url('zj')), refused.url);
+  t.regex(refused.html, /密码在下一步、您账号所在的平台输入/);
+  // The identifier alone sends the person home, where the password is asked for.
+  const home = await ua.submit(refused, '/identifier', { identifier: person.id_number });
   t.true(home.url.startsWith(fed.url('gz')), home.url);
   t.regex(home.html, /name="password"/);
   const signedIn = await login.complete(await throughConsent(ua, await ua.submit(home, '/password', { password }, REDIRECT_URI)));
