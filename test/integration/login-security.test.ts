@@ -91,6 +91,10 @@ test("outside any federation the login page takes identifier and password in one
   const tokens = await redeem(rp, await throughConsent(right.ua, right.page), right.auth);
   t.deepEqual(tokens.claims()!.amr, ['pwd']);
   t.is(tokens.claims()!.iss, op.url);
+  // The test flows' passwordLogin signs in on this page shape too.
+  const ua = new UserAgent();
+  const auth = await authorize(rp, ua);
+  t.deepEqual((await redeem(rp, await passwordLogin(ua, auth.page, person.id_number, PASSWORD), auth)).claims()!.amr, ['pwd']);
 });
 
 test('in a federation the login page asks for the identifier first, and a password posted with it is refused unread', async (t) => {
