@@ -78,6 +78,8 @@ const zh = {
   'error.id_number_check_digit': '身份证号码校验位错误，请核对。',
   'error.phone_format': '请输入有效的 11 位中国大陆手机号码。',
   'error.identifier_format': '请输入有效的身份证号码或手机号码。',
+  'error.password_not_with_identifier':
+    '此页只填写身份证号或手机号，点“下一步”；密码在下一步、您账号所在的平台输入。随此页提交的密码未被读取。',
   'error.name_format': '请输入与身份证一致的姓名。',
   'error.password_length': '密码长度应为 8 至 64 位。',
   'error.password_classes': '密码须同时包含字母和数字。',
@@ -259,6 +261,8 @@ const en: typeof zh = {
   'error.id_number_check_digit': 'The ID number check digit is wrong. Please check it.',
   'error.phone_format': 'Enter a valid 11-digit mainland China mobile number.',
   'error.identifier_format': 'Enter a valid ID number or mobile number.',
+  'error.password_not_with_identifier':
+    'Enter only your ID number or mobile number here and choose Next: you give your password at the next step, on the platform your account is at. The password sent with this page was not read.',
   'error.name_format': 'Enter your name as on your ID card.',
   'error.password_length': 'The password must have 8 to 64 characters.',
   'error.password_classes': 'The password must contain both letters and digits.',

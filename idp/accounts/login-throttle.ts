@@ -26,6 +26,12 @@ export const THROTTLE_POLICY = {
   homeLookupsPerIpPerHour: 300,
 };
 
+/** What `attempt` read before a login was tried: the refusal, if any, and the account's failures counted so far. */
+export interface Attempt {
+  refusal: Refusal | null;
+  accountFailures: number;
+}
+
 const seconds = (r: RateLimiterRes | null) => Math.max(1, Math.ceil((r?.msBeforeNext ?? 1000) / 1000));
 
 export class LoginThrottle {
@@ -55,10 +61,18 @@ export class LoginThrottle {
 
   /** Refuses before any password work when the account or the IP is locked. */
   async check(accountKey: string, ip: string): Promise<Refusal | null> {
+    return (await this.attempt(accountKey, ip)).refusal;
+  }
+
+  /** `check`, with what it read of the account's failures, for `success` to clear them only if there are any. */
+  async attempt(accountKey: string, ip: string): Promise<Attempt> {
     const [acct, byIp] = await Promise.all([this.perAccount.get(accountKey), this.perIp.get(ip)]);
-    if (acct && acct.consumedPoints >= this.policy.failuresPerAccount) return { reason: 'locked', retryAfterSeconds: seconds(acct) };
-    if (byIp && byIp.consumedPoints >= this.policy.failuresPerIp) return { reason: 'ip_limited', retryAfterSeconds: seconds(byIp) };
-    return null;
+    const accountFailures = acct?.consumedPoints ?? 0;
+    if (accountFailures >= this.policy.failuresPerAccount)
+      return { accountFailures, refusal: { reason: 'locked', retryAfterSeconds: seconds(acct) } };
+    if (byIp && byIp.consumedPoints >= this.policy.failuresPerIp)
+      return { accountFailures, refusal: { reason: 'ip_limited', retryAfterSeconds: seconds(byIp) } };
+    return { accountFailures, refusal: null };
   }
 
   /** Records a failure; returns the refusal it caused, if it was the last allowed. */
@@ -69,8 +83,13 @@ export class LoginThrottle {
       : null;
   }
 
-  async success(accountKey: string): Promise<void> {
-    await this.perAccount.delete(accountKey);
+  /**
+   * A login succeeded after `attempt`: the account's failures counted then are cleared. With none
+   * counted (most logins), nothing is written; a failure that a concurrent attempt counts
+   * meanwhile stays, as it would had it come just after.
+   */
+  async success(accountKey: string, attempt: Attempt): Promise<void> {
+    if (attempt.accountFailures > 0) await this.perAccount.delete(accountKey);
   }
 
   /** Null when a code may be sent to this phone now, otherwise seconds to wait. */

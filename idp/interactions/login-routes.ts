@@ -1,19 +1,20 @@
 /**
- * Login, identifier first: the ID number or phone, then the password — or an SMS code as the
- * second way in. Messages never reveal whether an account exists; failures count towards the
- * per-account lockout and the per-IP limit before any password work is done.
+ * Login: in a federation identifier first, the ID number or phone and then the password (here, or
+ * at the person's home elsewhere); outside any federation both on one page (one POST). An SMS code
+ * is the second way in. Messages never reveal whether an account exists; failures count towards
+ * the per-account lockout and the per-IP limit before any password work is done.
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { recordAudit } from '../../infra/audit-log.ts';
 import { verifyPassword } from '../accounts/password.ts';
 import type { NaturalPerson } from '../accounts/natural-person-accounts.ts';
-import type { Refusal } from '../accounts/login-throttle.ts';
-import { identifierPage, loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
+import type { Attempt, Refusal } from '../accounts/login-throttle.ts';
+import { loginView, otpLoginPage, passwordPage } from '../views/pages.ts';
 import type { MessageKey } from '../i18n.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
 import { answeringOutages, orUnavailable } from '../upstream-outage.ts';
-import { authenticated, identified, sendToHome } from '../login/login-completion.ts';
+import { authenticated, identified, sendLoginPage, sendToHome } from '../login/login-completion.ts';
 import { interactionScope, sendPage, type InteractionScope } from './interaction-context.ts';
 
 function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<string, number> } {
@@ -25,10 +26,16 @@ function refusalMessage(r: Refusal): { error: MessageKey; errorVars: Record<stri
 export function loginRoutes(router: Router, deps: OpDependencies) {
   const { accounts, throttle, otp, runtime } = deps;
 
-  const completeLogin = async (ctx: Koa.Context, s: InteractionScope, account: NaturalPerson, method: 'password' | 'sms') => {
+  const completeLogin = async (
+    ctx: Koa.Context,
+    s: InteractionScope,
+    account: NaturalPerson,
+    method: 'password' | 'sms',
+    attempt: Attempt,
+  ) => {
     const amr = [method === 'password' ? 'pwd' : 'sms'];
     runtime.metrics.login(method, 'success');
-    await throttle.success(account.subject);
+    await throttle.success(account.subject, attempt);
     await recordAudit(runtime.db, {
       event: 'login.succeeded',
       subject: account.subject,
@@ -58,11 +65,11 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     return refusal;
   };
 
-  /** The lockout or IP limit that refuses this attempt before any credential is checked, if any. */
-  const throttled = async (lockKey: string, ip: string) => {
-    const refusal = await throttle.check(lockKey, ip);
-    if (refusal) runtime.metrics.loginRefused(refusal.reason);
-    return refusal;
+  /** The attempt as the limits see it: refused (lockout, IP limit) before any credential is checked, or not. */
+  const attempt = async (lockKey: string, ip: string) => {
+    const a = await throttle.attempt(lockKey, ip);
+    if (a.refusal) runtime.metrics.loginRefused(a.refusal.reason);
+    return a;
   };
 
   router.get('/interaction/:uid', async (ctx) => {
@@ -73,37 +80,53 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     if (typeof hint === 'string' && hint) return identified(ctx, deps, s, hint.trim().toUpperCase());
     // A neighbour relaying a login whose person chose the platform rather than give the identifier.
     if (await sendToHome(ctx, deps, s, null)) return;
-    sendPage(ctx, identifierPage(loginView(s, { federated: deps.recognition !== undefined })));
+    sendLoginPage(ctx, deps, s);
   });
 
+  /**
+   * The password checked for the identifier given: the password page's, or the login page's one
+   * POST outside any federation. An account whose home is elsewhere is sent there first, its
+   * password left unread.
+   */
+  const passwordStep = async (ctx: Koa.Context, s: InteractionScope, identifier: string, password: string) => {
+    const index = accounts.identifierIndex(identifier);
+    if (!index) return sendLoginPage(ctx, deps, s, { identifier, error: 'error.identifier_format' }, 400);
+    const account = await accounts.findByIdentifierIndex(index);
+    // Not here: the home may be elsewhere (and the registry may have learned it since an earlier
+    // identifier step: a registration elsewhere moments ago, or a directory unreachable then).
+    if (!account && (await sendToHome(ctx, deps, s, identifier))) return;
+    const lockKey = account?.subject ?? index;
+    const tried = await attempt(lockKey, ctx.ip);
+    if (tried.refusal) return sendPage(ctx, passwordPage({ ...loginView(s, refusalMessage(tried.refusal)), identifier }), 429);
+    if (await verifyPassword(account?.passwordHash ?? null, password)) return completeLogin(ctx, s, account!, 'password', tried);
+    const nowRefused = await loginFailed(ctx, s, account, index, 'password', 'password');
+    const message = nowRefused ? refusalMessage(nowRefused) : { error: 'error.credentials' as const };
+    sendPage(ctx, passwordPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
+  };
+
+  // The login page's form: outside any federation, with a password, the whole login in this one
+  // request; otherwise the password page (or the account's home elsewhere) comes next.
   router.post('/interaction/:uid/identifier', async (ctx) => {
     const s = await interactionScope(ctx, deps);
-    await identified(ctx, deps, s, (s.body.identifier ?? '').trim().toUpperCase());
+    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
+    // In a federation a password is only ever given at the person's home, after the identifier
+    // (DESIGN.md): one posted with it is refused, its value neither read nor logged.
+    if (deps.recognition && 'password' in s.body)
+      return sendLoginPage(ctx, deps, s, { identifier, error: 'error.password_not_with_identifier' }, 400);
+    if (s.body.password) return passwordStep(ctx, s, identifier, s.body.password);
+    await identified(ctx, deps, s, identifier);
   });
 
   router.post('/interaction/:uid/password', async (ctx) => {
     const s = await interactionScope(ctx, deps);
-    const identifier = (s.body.identifier ?? '').trim().toUpperCase();
-    const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
-    const account = await accounts.findByIdentifierIndex(index);
-    // Not here: the registry may have learned the home since the identifier step (a registration
-    // elsewhere moments ago, or a directory that was unreachable then). The password stays unread.
-    if (!account && (await sendToHome(ctx, deps, s, identifier))) return;
-    const lockKey = account?.subject ?? index;
-    const refused = await throttled(lockKey, ctx.ip);
-    if (refused) return sendPage(ctx, passwordPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
-    if (await verifyPassword(account?.passwordHash ?? null, s.body.password ?? '')) return completeLogin(ctx, s, account!, 'password');
-    const nowRefused = await loginFailed(ctx, s, account, index, 'password', 'password');
-    const message = nowRefused ? refusalMessage(nowRefused) : { error: 'error.credentials' as const };
-    sendPage(ctx, passwordPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);
+    await passwordStep(ctx, s, (s.body.identifier ?? '').trim().toUpperCase(), s.body.password ?? '');
   });
 
   router.post('/interaction/:uid/otp/send', async (ctx) => {
     const s = await interactionScope(ctx, deps);
     const identifier = (s.body.identifier ?? '').trim().toUpperCase();
     const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!index) return sendLoginPage(ctx, deps, s, { identifier, error: 'error.identifier_format' }, 400);
     const ipWait = await throttle.ipRequestAllowed(ctx.ip);
     if (ipWait) return sendPage(ctx, otpLoginPage({ ...loginView(s, { error: 'error.rate_limited' }), identifier }), 429);
     // Limits, storage and answers are keyed by the identifier, so an unknown account is
@@ -129,12 +152,12 @@ export function loginRoutes(router: Router, deps: OpDependencies) {
     const s = await interactionScope(ctx, deps);
     const identifier = (s.body.identifier ?? '').trim().toUpperCase();
     const index = accounts.identifierIndex(identifier);
-    if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+    if (!index) return sendLoginPage(ctx, deps, s, { identifier, error: 'error.identifier_format' }, 400);
     const account = await accounts.findByIdentifierIndex(index);
-    const refused = await throttled(account?.subject ?? index, ctx.ip);
-    if (refused) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(refused)), identifier }), 429);
+    const tried = await attempt(account?.subject ?? index, ctx.ip);
+    if (tried.refusal) return sendPage(ctx, otpLoginPage({ ...loginView(s, refusalMessage(tried.refusal)), identifier }), 429);
     const problem = await otp.check('login', index, (s.body.otp ?? '').trim());
-    if (!problem && account) return completeLogin(ctx, s, account, 'sms');
+    if (!problem && account) return completeLogin(ctx, s, account, 'sms', tried);
     const nowRefused = await loginFailed(ctx, s, account, index, 'sms', problem ?? 'otp_invalid');
     const message = nowRefused ? refusalMessage(nowRefused) : { error: `error.${problem ?? 'otp_invalid'}` as MessageKey };
     sendPage(ctx, otpLoginPage({ ...loginView(s, message), identifier }), nowRefused ? 429 : 401);

@@ -27,14 +27,19 @@ import { TTL } from '../oidc/provider-config.ts';
 import type { MessageKey } from '../i18n.ts';
 import type { OpDependencies } from '../op-dependencies.ts';
 import { whenUnavailable } from '../upstream-outage.ts';
-import { identifierPage, loginView, orgPickerPage, passwordPage, type OrgPickerView } from '../views/pages.ts';
+import { loginPage, loginView, orgPickerPage, passwordPage, type LoginView, type OrgPickerView } from '../views/pages.ts';
 import { InteractionExpired, sendPage, type InteractionScope } from '../interactions/interaction-context.ts';
 import { RecognitionError, type HopResult } from './cross-tier-hops.ts';
+
+/** This OP's login page: identifier first in a federation, identifier and password on one form outside any. */
+export function sendLoginPage(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, extra: Partial<LoginView> = {}, status = 200) {
+  sendPage(ctx, loginPage(loginView(s, { ...extra, federated: deps.recognition !== undefined })), status);
+}
 
 /** 1. Identifier given: this OP's password page, or on to the account's home elsewhere. */
 export async function identified(ctx: Koa.Context, deps: OpDependencies, s: InteractionScope, identifier: string) {
   const index = deps.accounts.identifierIndex(identifier);
-  if (!index) return sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.identifier_format' })), 400);
+  if (!index) return sendLoginPage(ctx, deps, s, { identifier, error: 'error.identifier_format' }, 400);
   if (!(await deps.accounts.findByIdentifierIndex(index)) && (await sendToHome(ctx, deps, s, identifier))) return;
   sendPage(ctx, passwordPage({ ...loginView(s), identifier }));
 }
@@ -55,7 +60,7 @@ export async function sendToHome(ctx: Koa.Context, deps: OpDependencies, s: Inte
   if (!isIdNumber(identifier)) return false;
   // The person typing here (not a neighbour relaying): lookups are limited per address.
   if (!isHop(s) && (await deps.throttle.homeLookupAllowed(ctx.ip))) {
-    sendPage(ctx, identifierPage(loginView(s, { identifier, error: 'error.rate_limited' })), 429);
+    sendLoginPage(ctx, deps, s, { identifier, error: 'error.rate_limited' }, 429);
     return true;
   }
   let home: string | null;
@@ -263,7 +268,7 @@ async function refuse(ctx: Koa.Context, deps: OpDependencies, s: InteractionScop
       error: err.homeUnavailable ? 'temporarily_unavailable' : 'access_denied',
       error_description: `${deps.runtime.self.url}: ${err.message}`,
     });
-  sendPage(ctx, identifierPage(loginView(s, { identifier, ...refusalMessage(err) })), err.homeUnavailable ? 503 : 403);
+  sendLoginPage(ctx, deps, s, { identifier, ...refusalMessage(err) }, err.homeUnavailable ? 503 : 403);
 }
 
 function refusalMessage(err: RecognitionError): { error: MessageKey; errorVars?: Record<string, string> } {

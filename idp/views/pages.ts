@@ -77,7 +77,10 @@ ${f.hint ? html`<p class="hint" id="${f.name}-hint">${p.t(f.hint)}</p>` : ''}${f
 
 export interface LoginView extends FormContext {
   registerUrl: string;
-  /** The chooser of platforms (cross-tier login without giving the identifier here). */
+  /**
+   * In a federation only: the chooser of platforms (cross-tier login without giving the
+   * identifier here). The login page is then identifier first.
+   */
   regionsUrl?: string;
   clientName: string;
   identifier?: string;
@@ -101,7 +104,19 @@ export function loginView(
   };
 }
 
-export function identifierPage(v: LoginView): string {
+/**
+ * The login page. In a federation, identifier first (DESIGN.md, "Mutual recognition"): the ID
+ * number says where the person's home is, and a password is only ever typed there, on its
+ * password page. On an OP outside any federation an ID number can only be local: identifier and
+ * password on one form, so that a login is one POST (the form posts to the identifier step, which
+ * checks the password when one is given), with the SMS code as a button of the same form.
+ */
+export function loginPage(v: LoginView): string {
+  const credentials = v.regionsUrl
+    ? html`<button type="submit">${v.t('action.next')}</button>`
+    : html`${field(v, { name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password', maxlength: 128, required: false })}
+<button type="submit">${v.t('action.login')}</button>
+<button type="submit" class="secondary" formaction="${v.action}/otp/send">${v.t('action.use_otp')}</button>`;
   return layout(
     v,
     'page.login',
@@ -110,7 +125,7 @@ ${alert(v, v.error, v.errorVars)}
 <form method="post" action="${v.action}/identifier" novalidate>
 ${hidden('csrf', v.csrf)}${hidden('lang', v.locale)}
 ${field(v, { name: 'identifier', label: 'field.identifier', value: v.identifier, autocomplete: 'username', hint: 'hint.identifier', maxlength: 20 })}
-<button type="submit">${v.t('action.next')}</button>
+${credentials}
 </form>
 <nav class="links"><a href="${v.registerUrl}">${v.t('action.go_register')}</a>${v.regionsUrl ? html` <a href="${v.regionsUrl}">${v.t('action.login_elsewhere')}</a>` : ''}</nav>`,
   );

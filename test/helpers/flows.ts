@@ -122,9 +122,21 @@ export async function registerOnPage(fed: FederationAddresses, ua: UserAgent, pa
   return throughConsent(ua, done);
 }
 
+const asksForPassword = (page: Page) => page.status === 200 && /<form[^>]*action="[^"]*\/password"/.test(page.html);
+/** The login page of an OP outside any federation: the password goes with the identifier. */
+const takesPasswordWithIdentifier = (page: Page) =>
+  /<form[^>]*action="[^"]*\/identifier"[^>]*>(?:(?!<\/form>)[\s\S])*name="password"/.test(page.html);
+
+/**
+ * Signs in with the password: identifier and password in the login page's one POST where the OP
+ * takes them together (outside any federation); otherwise the identifier, then the password on a
+ * page of its own (identifier first in a federation; at once on a login_hint's page).
+ */
 export async function passwordLogin(ua: UserAgent, page: Page, identifier: string, password: string): Promise<Page> {
-  const pw = await ua.submit(page, '/identifier', { identifier });
-  return throughConsent(ua, await ua.submit(pw, '/password', { password }, REDIRECT_URI));
+  const next = asksForPassword(page)
+    ? page
+    : await ua.submit(page, '/identifier', takesPasswordWithIdentifier(page) ? { identifier, password } : { identifier }, REDIRECT_URI);
+  return throughConsent(ua, asksForPassword(next) ? await ua.submit(next, '/password', { password }, REDIRECT_URI) : next);
 }
 
 export async function redeem(rp: RelyingParty, callback: Page, a: Authorization) {

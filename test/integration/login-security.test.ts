@@ -8,7 +8,18 @@
  */
 import test from 'ava';
 import { UserAgent, findForm, pageError, type Page } from '../helpers/user-agent.ts';
-import { authorize, latestOtp, passwordLogin, redeem, throughConsent, REDIRECT_URI, type Person } from '../helpers/flows.ts';
+import {
+  authorize,
+  latestOtp,
+  passwordLogin,
+  redeem,
+  relyingParty,
+  throughConsent,
+  REDIRECT_URI,
+  type Person,
+  type RelyingParty,
+} from '../helpers/flows.ts';
+import { standaloneOp, type StandaloneOp } from '../helpers/standalone-op.ts';
 import { federationWithClient } from '../helpers/gd-fixture.ts';
 import { randomInt } from 'node:crypto';
 import { openRegisterPage, pageLang, seededPerson, unknownIdNumber, wrongCheckDigit } from '../helpers/integration-extra.ts';
@@ -23,21 +34,28 @@ const ZH = {
   otpSent: '如该账号存在，验证码已发送至其绑定的手机，5 分钟内有效。',
   sessionExpired: '登录会话已过期，请从原网站重新发起登录。',
   identifierFormat: '请输入有效的身份证号码或手机号码。',
+  passwordNotWithIdentifier: '此页只填写身份证号或手机号，点“下一步”；密码在下一步、您账号所在的平台输入。随此页提交的密码未被读取。',
 };
 
 const env = federationWithClient(['gd', 'registries'], 'gd');
 
 const account = (): Promise<Person> => seededPerson(env.fed, 'gd', PASSWORD);
 
+/** The same accounts at an OP outside any federation (standalone-op.ts), and a client there; started by the first test that needs it. */
+let outsideStarted: Promise<{ op: StandaloneOp; rp: RelyingParty }> | undefined;
+const outside = () =>
+  (outsideStarted ??= standaloneOp(env.fed, 'gd').then(async (op) => ({ op, rp: await relyingParty(op.addresses, 'gd') })));
+test.after.always(async () => (await outsideStarted)?.op.close());
+
 /** A fresh browser on the OP's password page for `identifier`. */
-async function passwordPageFor(identifier: string, ua = new UserAgent()) {
-  const auth = await authorize(env.rp, ua);
+async function passwordPageFor(identifier: string, ua = new UserAgent(), rp = env.rp) {
+  const auth = await authorize(rp, ua);
   const page = await ua.submit(auth.page, '/identifier', { identifier });
   return { ua, auth, page };
 }
 
-async function tryPassword(identifier: string, password: string): Promise<Page> {
-  const { ua, page } = await passwordPageFor(identifier);
+async function tryPassword(identifier: string, password: string, rp = env.rp): Promise<Page> {
+  const { ua, page } = await passwordPageFor(identifier, new UserAgent(), rp);
   return ua.submit(page, '/password', { password }, REDIRECT_URI);
 }
 
@@ -49,6 +67,50 @@ function normalized(page: Page, identifier: string): string {
     .split(identifier)
     .join('IDENTIFIER');
 }
+
+test("outside any federation the login page takes identifier and password in one POST; its failures are the password page's", async (t) => {
+  const person = await account();
+  const { op, rp } = await outside();
+  const onLoginPage = async (identifier: string, password: string) => {
+    const ua = new UserAgent();
+    const auth = await authorize(rp, ua);
+    t.regex(auth.page.html, /<label for="password">密码<\/label>\n<input id="password" name="password" type="password"/);
+    return { ua, auth, page: await ua.submit(auth.page, '/identifier', { identifier, password }, REDIRECT_URI) };
+  };
+  const wrong = await onLoginPage(person.id_number, WRONG);
+  const unknownId = unknownIdNumber();
+  const unknown = await onLoginPage(unknownId, WRONG);
+  for (const page of [wrong.page, unknown.page]) {
+    t.is(page.status, 401);
+    t.is(pageError(page), ZH.credentials);
+  }
+  t.is(normalized(wrong.page, person.id_number), normalized(unknown.page, unknownId));
+  t.is(normalized(wrong.page, person.id_number), normalized(await tryPassword(person.id_number, WRONG, rp), person.id_number));
+  // The right password: signed in by the one POST (the OP's redirects followed to the client).
+  const right = await onLoginPage(person.id_number, PASSWORD);
+  const tokens = await redeem(rp, await throughConsent(right.ua, right.page), right.auth);
+  t.deepEqual(tokens.claims()!.amr, ['pwd']);
+  t.is(tokens.claims()!.iss, op.url);
+  // The test flows' passwordLogin signs in on this page shape too.
+  const ua = new UserAgent();
+  const auth = await authorize(rp, ua);
+  t.deepEqual((await redeem(rp, await passwordLogin(ua, auth.page, person.id_number, PASSWORD), auth)).claims()!.amr, ['pwd']);
+});
+
+test('in a federation the login page asks for the identifier first, and a password posted with it is refused unread', async (t) => {
+  const person = await account();
+  const ua = new UserAgent();
+  const auth = await authorize(env.rp, ua);
+  t.notRegex(auth.page.html, /name="password"/);
+  t.regex(auth.page.html, /<button type="submit">下一步<\/button>\n<\/form>/);
+  const refused = await ua.submit(auth.page, '/identifier', { identifier: person.id_number, password: PASSWORD }, REDIRECT_URI);
+  t.is(refused.status, 400);
+  t.is(pageError(refused), ZH.passwordNotWithIdentifier);
+  t.false(refused.html.includes(PASSWORD));
+  t.notRegex(refused.html, /name="password"/);
+  // Nothing was tried: no failure counted, and the identifier, then the password, sign the person in.
+  t.truthy((await redeem(env.rp, await passwordLogin(ua, refused, person.id_number, PASSWORD), auth)).claims()!.sub);
+});
 
 test('a wrong password and an unknown identifier get the same 401 and the same generic message', async (t) => {
   const person = await account();

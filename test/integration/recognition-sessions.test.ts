@@ -192,3 +192,21 @@ test('a person whose home the registry learned only after the identifier step is
   t.true(next.url.startsWith(fed.url('gz')), next.url);
   t.regex(next.html, /name="password"/);
 });
+
+test('a visited platform asks for the identifier first and refuses a password posted with it: the password is given at home only', async (t) => {
+  const password = 'Typed-here-1';
+  const person = await registered(gz, password);
+  const ua = new UserAgent();
+  const login = await zj.start(ua);
+  t.notRegex(login.page.html, /name="password"/);
+  const refused = await ua.submit(login.page, '/identifier', { identifier: person.id_number, password });
+  t.is(refused.status, 400);
+  t.true(refused.url.startsWith(fed.url('zj')), refused.url);
+  t.regex(refused.html, /密码在下一步、您账号所在的平台输入/);
+  // The identifier alone sends the person home, where the password is asked for.
+  const home = await ua.submit(refused, '/identifier', { identifier: person.id_number });
+  t.true(home.url.startsWith(fed.url('gz')), home.url);
+  t.regex(home.html, /name="password"/);
+  const signedIn = await login.complete(await throughConsent(ua, await ua.submit(home, '/password', { password }, REDIRECT_URI)));
+  t.is(signedIn.home, fed.url('gz'));
+});
