@@ -2,31 +2,66 @@
  * The demo topology on free loopback ports, for everything that starts a throwaway federation
  * beside other processes (tests, benchmarks, the fuzz harness).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { parseTopology, DEFAULT_TOPOLOGY, type Topology } from '../federation/topology.ts';
 
-const taken = new Set<number>();
+/** Where processes side by side reserve the ports they picked, one file a port (its content: the reserving process's ID). */
+const RESERVATIONS = join(tmpdir(), 'gov-id-ports');
+const reserved = new Set<number>();
+const FIRST_PORT = 20000;
+const PORTS = 12000;
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
- * A port that is free now, picked below the kernel's ephemeral range (32768+): a port from that
- * range could be taken by an outgoing connection before the entity binds it. Processes running
- * side by side draw from disjoint slices (by process ID) and try until one binds.
+ * Reserves `port` for this process across the machine: a probe alone leaves a window, from the
+ * pick to the entity's bind seconds later, in which another process may pick the same port. A
+ * reservation whose process is gone is taken over; this process's go when it exits.
+ */
+function reserve(port: number): boolean {
+  const file = join(RESERVATIONS, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      if (reserved.size === 0) process.once('exit', () => reserved.forEach((p) => rmSync(join(RESERVATIONS, String(p)), { force: true })));
+      reserved.add(port);
+      return true;
+    } catch {
+      const owner = Number(readFileSync(file, { encoding: 'utf8', flag: 'a+' }));
+      if (owner === process.pid || running(owner)) return false;
+      rmSync(file, { force: true });
+    }
+  }
+  return false;
+}
+
+/**
+ * A port that is free now and reserved for this process, picked below the kernel's ephemeral
+ * range (32768+): a port from that range could be taken by an outgoing connection before the
+ * entity binds it.
  */
 export async function freePort(): Promise<number> {
-  const slice = 20000 + (process.pid % 24) * 500;
+  mkdirSync(RESERVATIONS, { recursive: true });
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = slice + Math.floor(Math.random() * 500);
+    const port = FIRST_PORT + Math.floor(Math.random() * PORTS);
+    if (reserved.has(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const srv = createServer();
       srv.once('error', () => resolve(false));
       srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-    if (free && !taken.has(port)) {
-      taken.add(port);
-      return port;
-    }
+    if (free && reserve(port)) return port;
   }
   throw new Error('no free port below the ephemeral range');
 }
