@@ -52,6 +52,8 @@ export async function startTestFederation(
     log?: Logger;
     /** Runs before any entity starts: state the entities find at start, as after a restart. */
     prepare?: (config: DeploymentConfig, topology: Topology) => Promise<void>;
+    /** Longest reuse of a resolved trust chain by an OP, in seconds (tests of the background refresh shorten it). */
+    trustCacheSeconds?: number;
   } = {},
 ): Promise<TestFederation> {
   const fresh = await testTopology();
@@ -81,7 +83,10 @@ export async function startTestFederation(
   };
   const wanted = [...new Set((ids ?? everyOp).flatMap(needs))];
   await opts.prepare?.(config, topology);
-  const host = await startHost({ ...config, topology, demo: true, log }, wanted);
+  const host = await startHost(
+    { ...config, topology, demo: true, log, ...(opts.trustCacheSeconds ? { trustCacheSeconds: opts.trustCacheSeconds } : {}) },
+    wanted,
+  );
   return {
     topology,
     topologyFile,
