@@ -76,7 +76,7 @@ export class TrustedOps {
   readonly fetcher: StatementFetcher;
   private readonly cacheSeconds: number;
   private configurationVersion: number | undefined;
-  /** Resolutions under way: concurrent first requests about one OP share one (a cold start does not multiply the fetches). */
+  /** Resolutions under way (see resolveOnce). */
   private readonly resolving = new Map<string, Promise<TrustChain>>();
 
   /** Validated chains, marks not checked (membership); `cache` and `known` hold the OPs trusted with logins. */
@@ -114,15 +114,23 @@ export class TrustedOps {
     const hit = this.chains.get(entityId, now);
     if (hit) return { chain: hit, anchors };
     if (!URL.canParse(entityId)) throw new UntrustedOp(entityId, 'not an entity identifier');
+    return { chain: await this.resolveOnce(entityId, anchors, now, 'on_demand'), anchors };
+  }
+
+  /**
+   * One resolution of the OP's chain at a time: concurrent first requests about one OP share one
+   * (a cold start does not multiply the fetches), and a background refresh and a request share one too.
+   */
+  private resolveOnce(entityId: string, anchors: TrustAnchor[], now: number, how: ChainResolution, fetcher?: StatementFetcher) {
     let pending = this.resolving.get(entityId);
     if (!pending) {
-      this.opts.onResolved?.('on_demand');
-      const started = this.resolve(entityId, anchors, now).finally(() => {
+      this.opts.onResolved?.(how);
+      const started = this.resolve(entityId, anchors, now, fetcher).finally(() => {
         if (this.resolving.get(entityId) === started) this.resolving.delete(entityId);
       });
       this.resolving.set(entityId, (pending = started));
     }
-    return { chain: await pending, anchors };
+    return pending;
   }
 
   private async anchors(): Promise<TrustAnchor[]> {
@@ -181,8 +189,7 @@ export class TrustedOps {
     this.followOwnConfiguration();
     const anchors = await this.anchors();
     const now = Math.floor(Date.now() / 1000);
-    this.opts.onResolved?.('ahead');
-    const chain = await this.resolve(entityId, anchors, now, opts.fetcher);
+    const chain = await this.resolveOnce(entityId, anchors, now, 'ahead', opts.fetcher);
     if (!opts.membershipOnly) await this.trust(entityId, chain, anchors, now);
     return federationPath(chain);
   }
