@@ -45,6 +45,12 @@ export interface NeighbourChainsOptions {
   retryMs?: number;
   /** Shared by the entities of one process: their rounds run one after another, never all at once (at start above all). */
   turns?: OneRoundAtATime;
+  /**
+   * A pause between two steps of a round (milliseconds; default 25): the refresh takes a small
+   * share of the process, so that the requests it is ahead of (a burst of logins right after
+   * start above all) do not wait behind it.
+   */
+  stepPauseMs?: number;
 }
 
 /** Runs the rounds of the entities it is shared by one at a time. */
@@ -82,6 +88,7 @@ export class NeighbourChains {
   readonly #o: NeighbourChainsOptions;
   readonly #periodMs: number;
   readonly #retryMs: number;
+  readonly #stepPauseMs: number;
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> | null = null;
   #stopped = false;
@@ -98,6 +105,7 @@ export class NeighbourChains {
     this.#o = opts;
     this.#periodMs = (opts.cacheSeconds ?? FEDERATION_DEFAULTS.trustCacheSeconds) * 1000;
     this.#retryMs = opts.retryMs ?? 1000;
+    this.#stepPauseMs = opts.stepPauseMs ?? 25;
   }
 
   /** The first round at once, then rounds ahead of expiry until stopped. */
@@ -151,6 +159,7 @@ export class NeighbourChains {
     let unreachable = 0;
     const step = async (what: string, run: () => Promise<unknown>) => {
       if (this.#stopped || (!full && !this.#failing.has(what))) return;
+      if (this.#stepPauseMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#stepPauseMs).unref());
       try {
         await run();
         if (this.#failing.delete(what)) this.#o.log.info('neighbour chains: refreshed again', { neighbour: what });

@@ -39,6 +39,7 @@ function setup(opts: { gzFailures: number }) {
       info: (msg, fields) => logs.push({ level: 'info', msg, ...(fields ? { fields } : {}) }),
     },
     retryMs: 5,
+    stepPauseMs: 0,
   });
   return { chains, refreshed, logs };
 }
