@@ -27,11 +27,14 @@
  *   BENCH_PROFILE=/tmp/prof npm run bench -- cross-tier   # V8 CPU profile of the first (b) logins
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { startTestFederation, type TestFederation } from '../test/helpers/test-federation.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { newPerson, type Person } from '../test/helpers/flows.ts';
 import { loginAt, opSite, registerAt, type SignedIn, type Site } from '../test/helpers/recognition-sites.ts';
 import { startCpuProfile } from './cpu-profile.ts';
+import { REQUEST_ID_HEADER } from '../infra/request-id.ts';
 import {
   argon2Figures,
   argon2Verify,
@@ -54,8 +57,12 @@ const TARGET_WARM_HOPS = 2;
 
 type Actor = 'browser' | 'portal';
 interface Call {
-  /** browser (the scripted user agent), portal (openid-client as the benchmark's RP) or server (an OP calling another). */
-  who: Actor | 'server';
+  /**
+   * browser (the scripted user agent), portal (openid-client as the benchmark's RP), server (an OP
+   * calling another while answering a request: the call carries that request's ID) or background
+   * (no request behind it: the refresh of neighbours' chains, registry publications).
+   */
+  who: Actor | 'server' | 'background';
   t0: number;
   t1: number;
   method: string;
@@ -71,7 +78,15 @@ const timedFetch = async (input: string | URL | Request, init?: RequestInit) => 
   if (!log) return realFetch(input, init);
   const url = new URL(input instanceof Request ? input.url : input.toString());
   const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-  const call: Call = { who: actor.getStore() ?? 'server', t0: performance.now(), t1: 0, method, url, status: 0 };
+  const requestId = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).has(REQUEST_ID_HEADER);
+  const call: Call = {
+    who: actor.getStore() ?? (requestId ? 'server' : 'background'),
+    t0: performance.now(),
+    t1: 0,
+    method,
+    url,
+    status: 0,
+  };
   try {
     const res = await realFetch(input, init);
     call.status = res.status;
@@ -81,6 +96,26 @@ const timedFetch = async (input: string | URL | Request, init?: RequestInit) => 
     log.push(call);
   }
 };
+
+// The trust layer fetches statements with node:http (federation/address-policy.ts guardedGet), not
+// fetch: those calls are seen through node:http's diagnostics channels.
+const httpStarted = new WeakMap<object, Call>();
+diagnostics.subscribe('http.client.request.start', (message) => {
+  const log = calls;
+  if (!log) return;
+  const { request } = message as { request: ClientRequest };
+  const url = new URL(request.path, `${request.protocol}//${String(request.getHeader('host'))}`);
+  const who = request.getHeader(REQUEST_ID_HEADER) === undefined ? 'background' : 'server';
+  httpStarted.set(request, { who, t0: performance.now(), t1: 0, method: request.method, url, status: 0 });
+});
+diagnostics.subscribe('http.client.response.finish', (message) => {
+  const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
+  const call = httpStarted.get(request);
+  if (!call || !calls) return;
+  call.status = response.statusCode ?? 0;
+  call.t1 = performance.now();
+  calls.push(call);
+});
 
 /** A user agent whose requests are told apart from the OPs' own. */
 class TimedAgent extends UserAgent {
@@ -177,6 +212,57 @@ function backChannel(f: Flow): string {
   }).join(', ');
 }
 
+/** What one OP of the route did in a flow (its visits there and back together). */
+interface HopCounts {
+  browser_requests: number;
+  redirects: number;
+  /** Calls to other entities made while it answered the browser (and the calls those caused). */
+  back_channel: number;
+}
+
+/** Per OP of the route, in route order. */
+function perHop(f: Flow): Map<string, HopCounts> {
+  const out = new Map<string, HopCounts>();
+  const server = f.calls.filter((c) => c.who === 'server');
+  for (const c of browserCalls(f)) {
+    const e = entityOf(c.url);
+    const hop = out.get(e) ?? { browser_requests: 0, redirects: 0, back_channel: 0 };
+    out.set(e, hop);
+    hop.browser_requests++;
+    if (c.status >= 300 && c.status < 400) hop.redirects++;
+    hop.back_channel += server.filter((s) => s.t0 >= c.t0 && s.t1 <= c.t1).length;
+  }
+  return out;
+}
+
+/** Per OP of the route, each count's p50 over the flows. */
+function perHopP50(fs: Flow[]): Record<string, HopCounts> {
+  const hopsOf = fs.map(perHop);
+  const entities = [...new Set(hopsOf.flatMap((h) => [...h.keys()]))];
+  const p50 = (e: string, k: keyof HopCounts) =>
+    pct(
+      hopsOf.map((h) => h.get(e)?.[k] ?? 0),
+      0.5,
+    );
+  return Object.fromEntries(
+    entities.map((e) => [
+      e,
+      { browser_requests: p50(e, 'browser_requests'), redirects: p50(e, 'redirects'), back_channel: p50(e, 'back_channel') },
+    ]),
+  );
+}
+
+/** Figures are flat: `PREFIX_OP_COUNT` (e.g. cross_hop_national_redirects). */
+const flatHops = (prefix: string, hops: Record<string, HopCounts>): Figures =>
+  Object.fromEntries(Object.entries(hops).flatMap(([e, h]) => Object.entries(h).map(([k, v]) => [`${prefix}_${e}_${k}`, v])));
+
+const backChannelCalls = (f: Flow) => f.calls.filter((c) => c.who === 'server').length;
+const trustChainFetches = (f: Flow) => f.calls.filter((c) => c.who === 'server' && category(c) === 'trust chain').length;
+const hopLine = (hops: Record<string, HopCounts>) =>
+  Object.entries(hops)
+    .map(([e, h]) => `${e} ${h.browser_requests} requests, ${h.redirects} redirects, ${h.back_channel} back-channel`)
+    .join('; ');
+
 // ---- figures ----------------------------------------------------------------------------------
 
 const pct = (xs: number[], p: number) => percentile(ascending(xs), p);
@@ -199,11 +285,16 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
   const started = performance.now();
   globalThis.fetch = timedFetch;
   try {
-    fed = await startTestFederation();
+    fed = await startTestFederation(undefined, { warmNeighbourChains: true });
   } catch (err) {
     globalThis.fetch = realFetch;
     throw err;
   }
+  // When every OP has its neighbours' chains (resolved in the background from the start on).
+  let warmAfterStartMs: number | null = null;
+  void Promise.all(fed.host.entities.map((h) => h.neighbourChains?.whenWarm())).then(
+    () => (warmAfterStartMs = performance.now() - started),
+  );
   try {
     for (const h of fed.host.entities) instrumentStores(h.entity.id, h.runtime.db, h.runtime.kv, () => storeUse);
     const gz = opSite(fed, 'gz');
@@ -262,17 +353,20 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
         return [...fs, f];
       }, Promise.resolve([]));
 
-    {
+    // The first cross login after start (the person's first visit at zj): against the first visits of the others below.
+    const cold = await (async () => {
       const [first] = people.splice(0, 1);
       const a = await localLogin(first!, 0);
       const ua = new TimedAgent();
       const b = await crossLogin(ua, first!, 0);
       const c = await warmVisits(ua, first!, 0);
       console.log(
-        `cold (first person)  local ${ms(a.ms)}  cross ${ms(b.ms)}  added ${ms(b.ms - a.ms)}  warm ${c.map((f, k) => `${warm[k]!.label} ${ms(f.ms)}`).join(', ')}`,
+        `cold (first person, ${((performance.now() - started) / 1000).toFixed(1)} s after start)  local ${ms(a.ms)}  cross ${ms(b.ms)}  added ${ms(b.ms - a.ms)}  warm ${c.map((f, k) => `${warm[k]!.label} ${ms(f.ms)}`).join(', ')}`,
       );
-      console.log(`  back-channel of the cold cross login: ${backChannel(b)}`);
-    }
+      console.log(`  back-channel of the cold cross login: ${backChannel(b) || 'none'}; trust chain fetches ${trustChainFetches(b)}`);
+      console.log(`  per hop: ${hopLine(perHopP50([b]))}`);
+      return { added: b.ms - a.ms, flow: b };
+    })();
 
     // In phases, one person at a time, so that a profile can cover the cross-tier logins alone.
     const [local, cpuLocal] = await cpuPerFlow(people.length, async () => {
@@ -312,6 +406,17 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
     );
     console.log(`    path: ${opPath(returning[0]!).join(' → ')}; password asked ${returning.filter((f) => f.passwordAsked).length}/${n}`);
     console.log(`    added (b − a, per person) ${p50p95(added)}   (target p50 ≤ ${TARGET_ADDED_MS} ms)`);
+    const returningHops = perHopP50(returning);
+    console.log(`    per hop (p50): ${hopLine(returningHops)}`);
+    const background = [...local, ...cross, ...returning].reduce((sum, f) => sum + f.calls.filter((c) => c.who === 'background').length, 0);
+    console.log(`    calls with no request behind them (background refresh, publications) during all measured flows: ${background}`);
+    console.log(
+      `    back-channel calls ${range(returning.map(backChannelCalls))} (trust chain fetches ${range(returning.map(trustChainFetches))}), besides the portal's own ${range(returning.map((f) => f.calls.filter((c) => c.who === 'portal').length))}`,
+    );
+    const coldExtra = cold.added - pct(firstAdded, 0.5);
+    console.log(
+      `    the cold first visit added ${ms(cold.added)}, ${ms(coldExtra)} more than a warm first visit's p50 (${ms(pct(firstAdded, 0.5))}); neighbours' chains ${warmAfterStartMs === null ? 'not warm yet' : `warm ${(warmAfterStartMs / 1000).toFixed(1)} s after start`}`,
+    );
     warm.forEach((site, k) => {
       const fs = warmFlows[k]!;
       console.log(
@@ -419,6 +524,21 @@ export async function crossTierLoginBenchmark(opts: BenchOptions): Promise<Figur
       added_p50_ms: round(pct(added, 0.5)),
       added_p95_ms: round(pct(added, 0.95)),
       cross_hops: Math.max(...returning.map(hops)),
+      ...flatHops('cross_hop', returningHops),
+      cross_browser_requests: pct(
+        returning.map((f) => browserCalls(f).length),
+        0.5,
+      ),
+      cross_redirects: pct(returning.map(redirects), 0.5),
+      cross_back_channel_calls: pct(returning.map(backChannelCalls), 0.5),
+      cross_trust_chain_fetches: pct(returning.map(trustChainFetches), 0.5),
+      background_calls_during_flows: background,
+      cold_cross_added_ms: round(cold.added),
+      cold_added_over_warm_ms: round(coldExtra),
+      cold_back_channel_calls: backChannelCalls(cold.flow),
+      cold_trust_chain_fetches: trustChainFetches(cold.flow),
+      ...flatHops('cold_hop', perHopP50([cold.flow])),
+      neighbour_chains_warm_after_start_ms: warmAfterStartMs === null ? null : round(warmAfterStartMs),
       warm_hops_max: Math.max(...warmHops),
       warm_passwords_asked: warmFlows.flat().filter((f) => f.passwordAsked).length,
       process_cpu_ms_per_local_login: round(cpuLocal),

@@ -57,6 +57,7 @@ import { isRegistryConflictsPath, registryConflictsAdmin } from '../federation/r
 import { CONFLICT_NOTICE_PATH, conflictNoticeEndpoint, sendConflictNotices } from '../federation/registry-conflict-notices.ts';
 import type { EntityKeyResolver } from '../infra/entity-assertion.ts';
 import { TrustedOps } from '../federation/trusted-op.ts';
+import { NeighbourChains, OneRoundAtATime } from '../federation/neighbour-chains.ts';
 import { TrustedResources } from '../federation/trusted-resources.ts';
 import { ExchangeNodes } from '../federation/exchange-nodes.ts';
 import { FederationTrust } from '../federation/federation-trust.ts';
@@ -76,12 +77,22 @@ export interface HostOptions extends DeploymentConfig {
   log?: Logger;
   /** Where a host of one entity listens instead of the topology's port (`gov-id serve --port`). */
   port?: number;
+  /** Longest reuse of a resolved trust chain by an OP (seconds; default: FEDERATION_DEFAULTS.trustCacheSeconds): tests shorten it. */
+  trustCacheSeconds?: number;
+  /**
+   * Whether OPs refresh their neighbours' trust chains in the background (neighbour-chains.ts);
+   * default true. Test federations, started by the dozen on a busy machine, leave it off unless a
+   * test is about it: its first round competes with the test's own first requests.
+   */
+  warmNeighbourChains?: boolean;
 }
 
 export interface HostedEntity {
   entity: Entity;
   url: string;
   runtime: EntityRuntime;
+  /** An OP's background refresh of its neighbours' trust chains. */
+  neighbourChains: NeighbourChains | null;
 }
 
 export interface Host {
@@ -161,6 +172,7 @@ function recognitionFor(
   authorityConfig: AuthorityConfigSource | null,
   fetcher: StatementFetcher,
   registrationsOpen: () => Promise<boolean>,
+  trustCacheSeconds: number | undefined,
 ) {
   const superior = entity.superior ? topology.get(entity.superior).url : null;
   const registry = authorityConfig ? new HomeRegistry(runtime.db, runtime.blindIndex) : null;
@@ -186,6 +198,8 @@ function recognitionFor(
     allowHttpEntityIds: allowHttpEntityIds(topology),
     fetcher,
     ...(authorityConfig ? { authorityConfig } : {}),
+    ...(trustCacheSeconds ? { cacheSeconds: trustCacheSeconds } : {}),
+    onResolved: (how) => runtime.metrics.chainResolved(how),
   });
   // Whom this OP trusts is the live federation's say, never the topology file's (federation-trust.ts).
   const subordinates = () => authorityConfig?.current().subordinates.map((s) => s.entity_id) ?? [];
@@ -302,7 +316,15 @@ class RegistrationGate {
   readonly open = async () => this.started && (await Promise.all(this.publishers.map((p) => p.backlogCleared()))).every(Boolean);
 }
 
-async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore, master: Buffer, log: Logger, gate: RegistrationGate) {
+async function hostEntity(
+  opts: HostOptions,
+  entity: Entity,
+  root: KeyValueStore,
+  master: Buffer,
+  log: Logger,
+  gate: RegistrationGate,
+  turns: OneRoundAtATime,
+) {
   const entityLog = log.child({ entity: entity.id });
   const db = await openEntityDatabase(opts, entity, entityLog);
   await migrate(db, MIGRATION_SETS[entity.kind]);
@@ -368,8 +390,29 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   let catalogFeed: FeedPuller | null = null;
   let registryApp: Koa.Middleware | null = null;
   let conflictNotices: Koa.Middleware | null = null;
+  let neighbourChains: NeighbourChains | null = null;
+  const neighbourChainsBase = (trust: FederationTrust) => ({
+    self: entity.url,
+    ops: () => topology.ops().map((e) => e.url),
+    refreshCallerKeys: async (id: string) => {
+      if (!(await trust.federationOpKeys(id, { fresh: true }))) throw new Error(`the federation keys of ${id} could not be read`);
+    },
+    fetcher,
+    log: runtime.log,
+    ...(opts.trustCacheSeconds ? { cacheSeconds: opts.trustCacheSeconds } : {}),
+    turns,
+  });
   if (entity.kind === 'op') {
-    const recognition = recognitionFor(topology, entity, runtime, authorityConfig, fetcher, gate.open);
+    const recognition = recognitionFor(topology, entity, runtime, authorityConfig, fetcher, gate.open, opts.trustCacheSeconds);
+    const federationClients = automaticRegistration({
+      trustAnchors: [topologyTrustAnchor(topology, fetcher)],
+      fetcher,
+      allowHttpEntityIds: allowHttpEntityIds(topology),
+      portalTrustMarkRequired: topology.policy.portal_trust_mark_required,
+      onRefused: (entityId, reason) => runtime.log.warn('automatic registration refused', { entity_id: entityId, reason }),
+      ...(opts.trustCacheSeconds ? { cacheSeconds: opts.trustCacheSeconds } : {}),
+      onResolved: (how) => runtime.metrics.chainResolved(how),
+    });
     publisher = recognition.publisher;
     if (publisher) {
       gate.publishers.push(publisher);
@@ -386,13 +429,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
           .filter((e) => e.kind === 'portal' && e.platform !== entity.id && topology.opOf(e.platform).id === entity.id)
           .map((e) => [e.url, { code: e.id, name: e.name, ...(e.color ? { color: e.color } : {}) }]),
       ),
-      federationClients: automaticRegistration({
-        trustAnchors: [topologyTrustAnchor(topology, fetcher)],
-        fetcher,
-        allowHttpEntityIds: allowHttpEntityIds(topology),
-        portalTrustMarkRequired: topology.policy.portal_trust_mark_required,
-        onRefused: (entityId, reason) => runtime.log.warn('automatic registration refused', { entity_id: entityId, reason }),
-      }),
+      federationClients,
       recognition: recognition.options,
       resources: new TrustedResources({
         trustAnchors: [topologyTrustAnchor(topology, fetcher)],
@@ -401,6 +438,14 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
       }),
     });
     app = op.app;
+    const { trustedOps, trust } = recognition.options;
+    const crossTierLogin = op.crossTierLogin!;
+    neighbourChains = new NeighbourChains({
+      ...neighbourChainsBase(trust),
+      trustedOps,
+      hops: { clients: federationClients, prepare: (id) => crossTierLogin.prepare(id) },
+      callers: 'below',
+    });
     metadata = {
       openid_provider: op.federationMetadata,
       openid_relying_party: op.relyingPartyMetadata,
@@ -413,6 +458,8 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
         allowHttpEntityIds: allowHttpEntityIds(topology),
         fetcher,
         ...(entityType ? { entityType } : {}),
+        ...(opts.trustCacheSeconds ? { cacheSeconds: opts.trustCacheSeconds } : {}),
+        onResolved: (how) => runtime.metrics.chainResolved(how),
       });
     // The base registries answer the OPs of the federation, as the live federation says (federation-trust.ts).
     const ops = trustIn();
@@ -420,6 +467,9 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     // The catalog feed answers the services entities of the federation (their chains validate as oauth_resource).
     const servicesEntities = trustIn('oauth_resource');
     const servicesKeys = cachedKeyResolver(() => true, fetcher);
+    // The OPs send messages through the national one during their logins.
+    if (entity.id === topology.services().id)
+      neighbourChains = new NeighbourChains({ ...neighbourChainsBase(trust), trustedOps: ops, membershipOnly: true, callers: 'every op' });
     const parent = topology.platform(entity.platform).parent;
     const servicesApp = await createServicesApp({
       runtime,
@@ -524,7 +574,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
   // Started once the entity listens; never waits for the issuer (it retries in the background).
   trustMarkHolder.start();
   return {
-    hosted: { entity, url: entity.url, runtime },
+    hosted: { entity, url: entity.url, runtime, neighbourChains },
     listener,
     db,
     replicas,
@@ -532,6 +582,7 @@ async function hostEntity(opts: HostOptions, entity: Entity, root: KeyValueStore
     publisher,
     stopFollowingKeys,
     catalogFeed,
+    neighbourChains,
   };
 }
 
@@ -542,8 +593,11 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   const root = await openKeyValueStore({ url: opts.redisUrl, namespace: `gov-id:${opts.topology.name}:${opts.schemaPrefix}`, log });
   const started: Awaited<ReturnType<typeof hostEntity>>[] = [];
   const gate = new RegistrationGate();
+  // The entities' refreshes of their neighbours' chains take turns (neighbour-chains.ts).
+  const turns = new OneRoundAtATime();
   const close = async () => {
     for (const s of started) s.trustMarkHolder.stop();
+    await Promise.all(started.map((s) => s.neighbourChains?.stop()));
     await Promise.all(started.map((s) => s.stopFollowingKeys()));
     await Promise.all(started.map((s) => s.publisher?.stop()));
     await Promise.all(started.map((s) => s.catalogFeed?.stop()));
@@ -553,7 +607,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
     await root.close();
   };
   try {
-    for (const id of ids) started.push(await hostEntity(opts, opts.topology.get(id), root, master, log, gate));
+    for (const id of ids) started.push(await hostEntity(opts, opts.topology.get(id), root, master, log, gate, turns));
     // Once every entity listens: the backlog goes up through brokers of this host too.
     await Promise.all(gate.publishers.map((p) => p.start()));
     gate.started = true;
@@ -567,5 +621,7 @@ export async function startHost(opts: HostOptions, ids: string[]): Promise<Host>
   for (const s of started) s.publisher?.start();
   // Likewise the catalogs: a platform's services entity reads the feed of the one above, perhaps hosted here.
   for (const s of started) s.catalogFeed?.start();
+  // And the neighbours' chains, so that no cross-tier login resolves one (neighbour-chains.ts).
+  if (opts.warmNeighbourChains ?? true) for (const s of started) s.neighbourChains?.start();
   return { entities: started.map((s) => s.hosted), close };
 }

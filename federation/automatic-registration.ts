@@ -7,7 +7,15 @@
  * shared. Resolved chains are cached until they (or the cache period) expire.
  */
 import type { JWK } from 'jose';
-import { httpStatementFetcher, resolveTrustChain, TrustChainCache, type StatementFetcher, type TrustAnchor } from './trust-chain.ts';
+import type { ChainResolution } from '../infra/metrics.ts';
+import {
+  httpStatementFetcher,
+  resolveTrustChain,
+  TrustChainCache,
+  type StatementFetcher,
+  type TrustAnchor,
+  type TrustChain,
+} from './trust-chain.ts';
 import { TrustChainError } from './federation-errors.ts';
 import { materializeTrustAnchor, type TrustAnchorSource } from './authority-endpoints.ts';
 import { FEDERATION_DEFAULTS } from './federation-defaults.ts';
@@ -28,6 +36,8 @@ export interface AutomaticRegistrationOptions {
   onRefused?: (entityId: string, reason: string) => void;
   /** Accept only portals holding a valid government-portal trust mark from an issuer the anchor names. */
   portalTrustMarkRequired?: boolean;
+  /** Told of every chain resolved: while a request waited (`on_demand`) or by `refresh` (`ahead`). */
+  onResolved?: (how: ChainResolution) => void;
 }
 
 /** Looks like an Entity Identifier rather than a client_id an administrator issued. */
@@ -35,47 +45,67 @@ export function isEntityIdentifier(clientId: string): boolean {
   return /^https?:\/\/[^/?#]+/.test(clientId);
 }
 
+/** A client whose chain did not validate, or whose marks the OP requires are missing. */
+class ClientRefused extends Error {}
+
+/** From client_id to oidc-provider client metadata, or null when not trusted. */
+export interface FederationClients {
+  (entityId: string): Promise<Record<string, unknown> | null>;
+  /**
+   * Resolves the client's chain anew, ahead of the remembered one's expiry, and replaces it: the
+   * background refresh of an OP's neighbours (neighbour-chains.ts), so that their requests keep
+   * finding it remembered. Throws with the reason when the client is not trusted (now).
+   */
+  refresh(entityId: string, fetcher?: StatementFetcher): Promise<void>;
+}
+
 /** Returns a function from client_id to oidc-provider client metadata, or null when not trusted. */
-export function automaticRegistration(opts: AutomaticRegistrationOptions) {
+export function automaticRegistration(opts: AutomaticRegistrationOptions): FederationClients {
   const cache = new TrustChainCache({ maxEntries: 1000 });
   const cacheSeconds = opts.cacheSeconds ?? FEDERATION_DEFAULTS.trustCacheSeconds;
-  return async (entityId: string): Promise<Record<string, unknown> | null> => {
+  const resolve = async (entityId: string, now: number, fetcher = opts.fetcher ?? httpStatementFetcher()): Promise<TrustChain> => {
+    const anchors = (await Promise.all(opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
+    let chain: TrustChain;
+    try {
+      chain = await resolveTrustChain(entityId, {
+        trustAnchors: anchors,
+        fetcher,
+        allowHttpEntityIds: opts.allowHttpEntityIds,
+        entityType: 'openid_relying_party',
+      });
+    } catch (err) {
+      if (!(err instanceof TrustChainError)) throw err;
+      throw new ClientRefused(err.message);
+    }
+    if (opts.portalTrustMarkRequired) {
+      const anchor = anchors.find((a) => a.entityId === chain.trustAnchor)!;
+      try {
+        await requireTrustMark(entityId, chain.trustMarks, GOVERNMENT_PORTAL, {
+          trustAnchor: trustAnchorTrustMarkConfig(chain.statements.at(-1)!),
+          issuerKeys: trustMarkIssuerKeyResolver({ trustAnchor: anchor, fetcher, allowHttpEntityIds: opts.allowHttpEntityIds }),
+        });
+      } catch (err) {
+        if (!(err instanceof TrustMarkError)) throw err;
+        throw new ClientRefused(err.message);
+      }
+    }
+    chain = { ...chain, expiresAt: Math.min(chain.expiresAt, now + cacheSeconds) };
+    cache.set(entityId, chain);
+    return chain;
+  };
+  const clients = async (entityId: string): Promise<Record<string, unknown> | null> => {
     if (!isEntityIdentifier(entityId)) return null;
     const now = Math.floor(Date.now() / 1000);
     let chain = cache.get(entityId, now);
     if (!chain) {
-      const anchors = (await Promise.all(opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
       try {
-        chain = await resolveTrustChain(entityId, {
-          trustAnchors: anchors,
-          fetcher: opts.fetcher ?? httpStatementFetcher(),
-          allowHttpEntityIds: opts.allowHttpEntityIds,
-          entityType: 'openid_relying_party',
-        });
+        opts.onResolved?.('on_demand');
+        chain = await resolve(entityId, now);
       } catch (err) {
-        if (!(err instanceof TrustChainError)) throw err;
+        if (!(err instanceof ClientRefused)) throw err;
         opts.onRefused?.(entityId, err.message);
         return null;
       }
-      if (opts.portalTrustMarkRequired) {
-        const anchor = anchors.find((a) => a.entityId === chain!.trustAnchor)!;
-        try {
-          await requireTrustMark(entityId, chain.trustMarks, GOVERNMENT_PORTAL, {
-            trustAnchor: trustAnchorTrustMarkConfig(chain.statements.at(-1)!),
-            issuerKeys: trustMarkIssuerKeyResolver({
-              trustAnchor: anchor,
-              fetcher: opts.fetcher ?? httpStatementFetcher(),
-              allowHttpEntityIds: opts.allowHttpEntityIds,
-            }),
-          });
-        } catch (err) {
-          if (!(err instanceof TrustMarkError)) throw err;
-          opts.onRefused?.(entityId, err.message);
-          return null;
-        }
-      }
-      chain = { ...chain, expiresAt: Math.min(chain.expiresAt, now + cacheSeconds) };
-      cache.set(entityId, chain);
     }
     const rp = chain.metadata.openid_relying_party;
     if (!rp) {
@@ -95,4 +125,11 @@ export function automaticRegistration(opts: AutomaticRegistrationOptions) {
       client_secret: undefined,
     };
   };
+  return Object.assign(clients, {
+    refresh: async (entityId: string, fetcher?: StatementFetcher) => {
+      if (!isEntityIdentifier(entityId)) throw new ClientRefused(`${entityId} is not an entity identifier`);
+      opts.onResolved?.('ahead');
+      await resolve(entityId, Math.floor(Date.now() / 1000), fetcher);
+    },
+  });
 }

@@ -20,6 +20,7 @@ import { federationPath } from './recognition-routing.ts';
 import { HttpError } from '../infra/errors.ts';
 import { REAL_NAME_OP, requireTrustMark, TrustMarkError, trustAnchorTrustMarkConfig, trustMarkIssuerKeyResolver } from './trust-marks.ts';
 import type { LoaLevel } from './loa.ts';
+import type { ChainResolution } from '../infra/metrics.ts';
 
 export interface TrustedOp {
   entityId: string;
@@ -64,6 +65,8 @@ export interface TrustedOpsOptions {
    * ({@link TrustedOps.pathOf}) serves other kinds too: `oauth_resource` for the services entities.
    */
   entityType?: string;
+  /** Told of every chain resolved: while a request waited (`on_demand`) or by {@link TrustedOps.refresh} (`ahead`). */
+  onResolved?: (how: ChainResolution) => void;
 }
 
 export class TrustedOps {
@@ -73,7 +76,7 @@ export class TrustedOps {
   readonly fetcher: StatementFetcher;
   private readonly cacheSeconds: number;
   private configurationVersion: number | undefined;
-  /** Resolutions under way: concurrent first requests about one OP share one (a cold start does not multiply the fetches). */
+  /** Resolutions under way (see resolveOnce). */
   private readonly resolving = new Map<string, Promise<TrustChain>>();
 
   /** Validated chains, marks not checked (membership); `cache` and `known` hold the OPs trusted with logins. */
@@ -106,28 +109,41 @@ export class TrustedOps {
   /** The OP's validated trust chain (resolved or reused), its trust marks not checked; throws UntrustedOp. */
   private async chain(entityId: string): Promise<{ chain: TrustChain; anchors: TrustAnchor[] }> {
     this.followOwnConfiguration();
-    const anchors = (await Promise.all(this.opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
+    const anchors = await this.anchors();
     const now = Math.floor(Date.now() / 1000);
     const hit = this.chains.get(entityId, now);
     if (hit) return { chain: hit, anchors };
     if (!URL.canParse(entityId)) throw new UntrustedOp(entityId, 'not an entity identifier');
+    return { chain: await this.resolveOnce(entityId, anchors, now, 'on_demand'), anchors };
+  }
+
+  /**
+   * One resolution of the OP's chain at a time: concurrent first requests about one OP share one
+   * (a cold start does not multiply the fetches), and a background refresh and a request share one too.
+   */
+  private resolveOnce(entityId: string, anchors: TrustAnchor[], now: number, how: ChainResolution, fetcher?: StatementFetcher) {
     let pending = this.resolving.get(entityId);
     if (!pending) {
-      const started = this.resolve(entityId, anchors, now).finally(() => {
+      this.opts.onResolved?.(how);
+      const started = this.resolve(entityId, anchors, now, fetcher).finally(() => {
         if (this.resolving.get(entityId) === started) this.resolving.delete(entityId);
       });
       this.resolving.set(entityId, (pending = started));
     }
-    return { chain: await pending, anchors };
+    return pending;
+  }
+
+  private async anchors(): Promise<TrustAnchor[]> {
+    return (await Promise.all(this.opts.trustAnchors.map(materializeTrustAnchor))).filter((a): a is TrustAnchor => a !== null);
   }
 
   /** Resolves the OP's chain and remembers it; throws UntrustedOp. */
-  private async resolve(entityId: string, anchors: TrustAnchor[], now: number): Promise<TrustChain> {
+  private async resolve(entityId: string, anchors: TrustAnchor[], now: number, fetcher = this.fetcher): Promise<TrustChain> {
     let chain;
     try {
       chain = await resolveTrustChain(entityId, {
         trustAnchors: anchors,
-        fetcher: this.fetcher,
+        fetcher,
         allowHttpEntityIds: this.opts.allowHttpEntityIds,
         entityType: this.opts.entityType ?? 'openid_provider',
       });
@@ -159,6 +175,27 @@ export class TrustedOps {
     const hit = this.known.get(entityId);
     if (hit && this.cache.get(entityId, now)) return hit;
     const { chain, anchors } = await this.chain(entityId);
+    return this.trust(entityId, chain, anchors, now);
+  }
+
+  /**
+   * Resolves the entity's chain anew, ahead of the remembered one's expiry, and replaces it (its
+   * real-name-op mark checked unless `membershipOnly`): the background refresh of a broker's
+   * neighbours (neighbour-chains.ts), so that logins keep finding them remembered. `fetcher`
+   * defaults to this entity's; a refresh round passes one that fetches each statement once.
+   * Returns [the entity, its superior, ..., the anchor].
+   */
+  async refresh(entityId: string, opts: { fetcher?: StatementFetcher; membershipOnly?: boolean } = {}): Promise<string[]> {
+    this.followOwnConfiguration();
+    const anchors = await this.anchors();
+    const now = Math.floor(Date.now() / 1000);
+    const chain = await this.resolveOnce(entityId, anchors, now, 'ahead', opts.fetcher);
+    if (!opts.membershipOnly) await this.trust(entityId, chain, anchors, now);
+    return federationPath(chain);
+  }
+
+  /** The OP trusted with logins through its validated chain and its real-name-op mark, remembered; throws UntrustedOp. */
+  private async trust(entityId: string, chain: TrustChain, anchors: TrustAnchor[], now: number): Promise<TrustedOp> {
     const anchor = anchors.find((a) => a.entityId === chain.trustAnchor)!;
     let mark;
     try {

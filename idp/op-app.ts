@@ -100,6 +100,8 @@ export interface OpInstance {
   federationMetadata: Record<string, unknown>;
   /** The `openid_relying_party` metadata: the OP as a client of its neighbours in cross-tier logins. */
   relyingPartyMetadata: Record<string, unknown>;
+  /** Its side of cross-tier logins (with `recognition`): the host readies its neighbours ahead of logins through it. */
+  crossTierLogin: CrossTierLogin | null;
 }
 
 /** A POSTed authorization or logout request becomes a URL no longer than this (browsers and proxies cope with 8 KiB). */
@@ -201,6 +203,17 @@ export async function createOp({
     if (subject && !passedUp.has(ctx.req)) void upstreamLogout.propagate(subject);
   });
 
+  const crossTierLogin = recognition
+    ? new CrossTierLogin({
+        self: issuer,
+        superior: recognition.superior,
+        ops: recognition.trustedOps,
+        clientKey: rpKey!,
+        kv,
+        acrUris,
+        pendingSeconds: TTL.Interaction,
+      })
+    : null;
   const deps: OpDependencies = {
     provider,
     runtime,
@@ -220,15 +233,7 @@ export async function createOp({
             trust: recognition.trust,
             siteName: recognition.siteName,
             platforms: recognition.platforms,
-            login: new CrossTierLogin({
-              self: issuer,
-              superior: recognition.superior,
-              ops: recognition.trustedOps,
-              clientKey: rpKey!,
-              kv,
-              acrUris,
-              pendingSeconds: TTL.Interaction,
-            }),
+            login: crossTierLogin!,
             relocation: new Relocation({
               self: issuer,
               accounts,
@@ -388,5 +393,5 @@ export async function createOp({
     jwks: { keys: [publicJwk(rpKey!)] },
     scope: 'openid profile phone id_number legal_person',
   };
-  return { app, provider, clients, federationMetadata, relyingPartyMetadata };
+  return { app, provider, clients, federationMetadata, relyingPartyMetadata, crossTierLogin };
 }

@@ -48,6 +48,9 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+/** How a trust chain came to be resolved: while a request waited, or ahead of need. */
+export type ChainResolution = 'on_demand' | 'ahead';
+
 export class EntityMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'route' | 'method' | 'status'>;
@@ -58,6 +61,7 @@ export class EntityMetrics {
   private readonly grants: Counter<'grant_type' | 'outcome'>;
   private readonly hops: Counter<'stage' | 'outcome'>;
   private readonly exchangeAccesses: Counter<'outcome'>;
+  private readonly chainResolutions: Counter<'how'>;
   private readonly outboxes = new Map<string, () => Promise<OutboxBacklog>>();
 
   constructor(
@@ -106,6 +110,12 @@ export class EntityMetrics {
       name: 'gov_id_cross_tier_hops_total',
       help: 'Cross-tier login hops through this OP: start (sent on towards the home), finish (answer back from it); outcome ok or the refusal reason',
       labelNames: ['stage', 'outcome'],
+      registers,
+    });
+    this.chainResolutions = new Counter({
+      name: 'gov_id_trust_chain_resolutions_total',
+      help: "Trust chains of other entities resolved: on_demand (a request waited for it: none was remembered), ahead (the background refresh of an OP's neighbours)",
+      labelNames: ['how'],
       registers,
     });
     this.exchangeAccesses = new Counter({
@@ -183,6 +193,11 @@ export class EntityMetrics {
   /** `outcome`: `ok`, or the refusal reason (idp/login/cross-tier-hops.ts, a fixed set). */
   hop(stage: HopStage, outcome: string): void {
     this.hops.inc({ stage, outcome });
+  }
+
+  /** A trust chain resolved while a request waited (`on_demand`) or ahead of need (`ahead`, federation/neighbour-chains.ts). */
+  chainResolved(how: ChainResolution): void {
+    this.chainResolutions.inc({ how });
   }
 
   /**

@@ -64,16 +64,41 @@ function levelOf(acr: unknown, acrUris: Record<LoaLevel, string>): LoaLevel | nu
   return LOA_LEVELS.find((l) => acrUris[l] === acr) ?? null;
 }
 
+/** A neighbour as openid-client knows it, with the metadata it was configured from. */
+interface Neighbour {
+  op: TrustedOp;
+  metadata: string;
+  config: oidc.Configuration;
+}
+
+/** A hop's back-channel calls (PAR, token, keys) carry the ID of the request that caused them. */
+const hopFetch = (url: string, options: { headers?: Record<string, string>; signal?: AbortSignal | null }) =>
+  fetch(url, { ...options, headers: { ...options.headers, ...requestIdHeaders() } } as RequestInit);
+
+function isJwks(value: unknown): value is oidc.JWKS {
+  const keys = (value as { keys?: unknown } | null)?.keys;
+  return Array.isArray(keys) && keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k));
+}
+
 export class CrossTierLogin implements CrossTierHops {
-  private readonly configs = new Map<string, { op: TrustedOp; config: oidc.Configuration }>();
+  private readonly configs = new Map<string, Neighbour>();
 
   constructor(private readonly o: CrossTierLoginOptions) {}
 
   /** openid-client configured for a neighbour from its resolved trust chain (never from unverified discovery). */
-  private async neighbour(entityId: string): Promise<{ op: TrustedOp; config: oidc.Configuration }> {
+  private async neighbour(entityId: string): Promise<Neighbour> {
     const op = await this.o.ops.get(entityId);
     const cached = this.configs.get(entityId);
     if (cached?.op === op) return cached;
+    // A chain resolved anew with the same metadata keeps the configuration, and with it the keys it holds.
+    const metadata = JSON.stringify(op.metadata);
+    if (cached?.metadata === metadata) return Object.assign(cached, { op });
+    const entry = await this.configure(op, metadata);
+    this.configs.set(entityId, entry);
+    return entry;
+  }
+
+  private async configure(op: TrustedOp, metadata: string): Promise<Neighbour> {
     const key = (await importJWK(this.o.clientKey, this.o.clientKey.alg)) as CryptoKey;
     const config = new oidc.Configuration(
       op.metadata as oidc.ServerMetadata,
@@ -81,18 +106,37 @@ export class CrossTierLogin implements CrossTierHops {
       { id_token_signed_response_alg: ID_TOKEN_ALG },
       oidc.PrivateKeyJwt({ key, kid: this.o.clientKey.kid }),
     );
-    if (insecureLoopback(entityId)) oidc.allowInsecureRequests(config);
+    if (insecureLoopback(op.entityId)) oidc.allowInsecureRequests(config);
     // The ID token must be signed by the neighbour's keys (its jwks_uri from the resolved chain):
     // openid-client checks the signature only when asked, and over plain http on loopback
     // nothing else authenticates the token endpoint's answer.
     oidc.enableNonRepudiationChecks(config);
     config.timeout = BROKER_TIMEOUTS.hopSeconds;
     // The hop's back-channel calls (PAR, token) carry the ID of the request that caused them.
-    config[oidc.customFetch] = (url, options) =>
-      fetch(url, { ...options, headers: { ...options.headers, ...requestIdHeaders() } } as RequestInit);
-    const entry = { op, config };
+    config[oidc.customFetch] = hopFetch;
+    return { op, metadata, config };
+  }
+
+  /**
+   * Readies a neighbour before any login needs it (the background refresh of neighbour-chains.ts,
+   * after its chain was resolved anew): a configuration holding the ID-token keys of its
+   * `jwks_uri`, fetched now, so that no hop's token redemption waits for them. openid-client keeps
+   * downloaded keys five minutes per configuration and would fetch them in the middle of a login
+   * after that; a fresh configuration with keys just fetched replaces the old one instead.
+   */
+  async prepare(entityId: string): Promise<void> {
+    const op = await this.o.ops.get(entityId);
+    const jwksUri = op.metadata.jwks_uri;
+    if (typeof jwksUri !== 'string') throw new Error(`${entityId} publishes no jwks_uri`);
+    const entry = await this.configure(op, JSON.stringify(op.metadata));
+    const res = await hopFetch(jwksUri, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(BROKER_TIMEOUTS.hopSeconds * 1000),
+    });
+    const jwks = res.ok ? ((await res.json()) as unknown) : null;
+    if (!isJwks(jwks)) throw new Error(`the keys of ${entityId} (${jwksUri}) could not be read: HTTP ${res.status}`);
+    oidc.setJwksCache(entry.config, { jwks, uat: Math.floor(Date.now() / 1000) });
     this.configs.set(entityId, entry);
-    return entry;
   }
 
   /**

@@ -56,6 +56,10 @@ export async function startTestFederation(
     prepare?: (config: DeploymentConfig, topology: Topology) => Promise<void>;
     /** Hosts the entities instead of this process (bench/federation-server.ts: in worker processes). */
     host?: (options: HostOptions, ids: string[]) => Promise<Host>;
+    /** Longest reuse of a resolved trust chain by an OP, in seconds (tests of the background refresh shorten it). */
+    trustCacheSeconds?: number;
+    /** OPs refresh their neighbours' trust chains in the background, as `gov-id start` does (off unless asked). */
+    warmNeighbourChains?: boolean;
   } = {},
 ): Promise<TestFederation> {
   const fresh = await testTopology();
@@ -86,7 +90,17 @@ export async function startTestFederation(
   };
   const wanted = [...new Set((ids ?? everyOp).flatMap(needs))];
   await opts.prepare?.(config, topology);
-  const host = await (opts.host ?? startHost)({ ...config, topology, demo: true, log }, wanted);
+  const host = await (opts.host ?? startHost)(
+    {
+      ...config,
+      topology,
+      demo: true,
+      log,
+      warmNeighbourChains: opts.warmNeighbourChains ?? false,
+      ...(opts.trustCacheSeconds ? { trustCacheSeconds: opts.trustCacheSeconds } : {}),
+    },
+    wanted,
+  );
   return {
     topology,
     topologyFile,
