@@ -4,15 +4,15 @@
  * new home on an entity-authenticated back channel (`POST /broker/accounts/import`, credentials
  * included: the home is where they live), and only once the new home has it marks it `moved`,
  * ends its sessions and publishes the move to its side of the registry, while the new home
- * publishes it to its own. So at no moment does the account work at two homes; a failed hand-over
- * puts it back. The old home keeps only where the account went, and sends logins there.
+ * publishes it to its own. So at no moment does the account work at two homes; a hand-over the
+ * new home refused, or never received, puts it back. The old home keeps only where the account went, and sends logins there.
  *
  * A move cut off by a crash is completed by asking for it again (docs/recognition.md, "Crashes
  * during a move"): the account stays stopped, bound to the home it was going to, and the new home
  * answers a repeated hand-over with the account it already took.
  */
 import { z } from 'zod';
-import { postAsEntity } from '../../infra/entity-request.ts';
+import { NeverSent, postAsEntity } from '../../infra/entity-request.ts';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import { BadRequest, Conflict, HttpError, NotFound, UpstreamUnavailable } from '../../infra/errors.ts';
 import { parseIdNumber, parsePhone } from '../../infra/identifiers.ts';
@@ -125,10 +125,16 @@ export class Relocation {
         timeoutMs: BROKER_TIMEOUTS.relocationMs,
       });
     } catch (err) {
-      await accounts.abortMove(account.subject);
+      // Without an answer the new home may have taken the account: putting it back here could make
+      // it work at two homes. It stays stopped for this move, which asked again completes.
+      if (err instanceof NeverSent) await accounts.abortMove(account.subject);
+      else if (err instanceof UpstreamUnavailable) throw new UpstreamUnavailable(`${err.message}; ask for the move again`);
       throw err;
     }
+    if (answer.status >= 500)
+      throw new UpstreamUnavailable(`${to} failed to take the account (HTTP ${answer.status}); ask for the move again`);
     if (answer.status !== 200 && answer.status !== 201) {
+      // A refusal: the new home took nothing.
       await accounts.abortMove(account.subject);
       const reason = typeof answer.json.error_description === 'string' ? answer.json.error_description : `HTTP ${answer.status}`;
       throw answer.status === 409
