@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 
 export type CrashPoint =
-  /** A registration (or move) and its outbox row committed; nothing delivered yet. */
+  /** A registration, or either side of a move (taken in, or marked moved), and its outbox row committed; nothing delivered yet. */
   | 'home.committed'
   /** A broker recorded a publication and its own row upward; not forwarded yet. */
   | 'registry.recorded'
@@ -15,6 +15,10 @@ export type CrashPoint =
   | 'outbox.claimed'
   /** The superior acknowledged a row; it is not deleted yet. */
   | 'outbox.delivered'
+  /** The old home of a move stopped the account (`moving`, bound to the new home); nothing handed over yet. */
+  | 'relocation.stopped'
+  /** The new home of a move committed the account it took (`account.moved_in`) and delivered its publication; the old home not answered yet. */
+  | 'relocation.taken'
   /** An application's case, its materials, notice, SMS and audit entry committed; the receipt not answered yet. */
   | 'case.received'
   /** The handling platform committed a case handed over to it (its hand-off row with it); its signed receipt not answered yet. */

@@ -2,7 +2,8 @@
  * One entity calling another's API: a JSON POST (or a GET) authenticated with an entity assertion for the
  * callee and bounded in time. Personal data travels only in the body, never in the URL. A callee
  * that cannot be reached or does not answer in time is UpstreamUnavailable; what a status means
- * is the caller's business. The request being handled, if any, passes its ID along.
+ * is the caller's business (NeverSent when the request surely never reached it). The request
+ * being handled, if any, passes its ID along.
  */
 import { signEntityAssertion } from './entity-assertion.ts';
 import type { PrivateJwk } from './entity-keys.ts';
@@ -19,6 +20,15 @@ export interface EntityRequest {
   body: unknown;
   timeoutMs: number;
 }
+
+/**
+ * The callee could not be reached at all (no connection was made): it surely did nothing. Any other
+ * UpstreamUnavailable (no answer in time, the connection cut) leaves open whether it acted.
+ */
+export class NeverSent extends UpstreamUnavailable {}
+
+/** Connection errors raised before a byte of the request was sent. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 export interface EntityResponse {
   status: number;
@@ -58,7 +68,8 @@ async function requestAsEntity(
     });
   } catch (err) {
     const e = err as Error & { cause?: { code?: unknown } };
-    throw new UpstreamUnavailable(`${req.to} is unreachable: ${typeof e.cause?.code === 'string' ? e.cause.code : e.name}`);
+    const code = typeof e.cause?.code === 'string' ? e.cause.code : e.name;
+    throw new (NOT_CONNECTED.has(code) ? NeverSent : UpstreamUnavailable)(`${req.to} is unreachable: ${code}`);
   }
   const json = await res.json().catch(() => null);
   if (signal.aborted) throw new UpstreamUnavailable(`${req.to} did not answer in time`);

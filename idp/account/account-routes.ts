@@ -188,7 +188,8 @@ export function accountRoutes(router: Router, deps: OpDependencies) {
     try {
       await relocation.moveAway(accounts.idNumberOf(s.person), home);
     } catch (err) {
-      // An outage (503: the store, or the new home, out of reach) is said as one: try later, nothing moved.
+      // An outage (503: the store, or the new home, out of reach) is said as one: try later. If the new
+      // home may have taken the account (no answer in time), it stays stopped until the move is asked again.
       if (!(err instanceof HttpError) || err.status >= 500) throw err;
       return showAccount(
         ctx,

@@ -192,20 +192,35 @@ export class NaturalPersonAccounts {
     return rows[0]?.moved_to ?? null;
   }
 
-  /** First step of a move: the account stops working here (and is not yet anywhere else). */
-  async beginMove(idNumber: string): Promise<NaturalPerson | null> {
+  /**
+   * First step of a move to `to`: the account stops working here (and is not yet anywhere else).
+   * A move to the same home that was cut off (a crash, a lost answer) is taken up again; one under
+   * way to another home is not (see `moveState`), so the account can never be handed to two homes.
+   */
+  async beginMove(idNumber: string, to: string): Promise<NaturalPerson | null> {
     const { rows } = await this.db.query<Row>(
-      `UPDATE natural_persons SET status = 'moving', updated_at = now() WHERE id_number_index = $1 AND status IN ('active', 'moving') RETURNING ${COLUMNS}`,
-      [this.idNumberIndex(idNumber)],
+      `UPDATE natural_persons SET status = 'moving', moved_to = $2, updated_at = now()
+       WHERE id_number_index = $1 AND (status = 'active' OR (status = 'moving' AND moved_to = $2)) RETURNING ${COLUMNS}`,
+      [this.idNumberIndex(idNumber), to],
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
+  /** Where the account with this ID number is going (`moving`) or went (`moved`), if it is leaving or left. */
+  async moveState(idNumber: string): Promise<{ status: 'moving' | 'moved'; to: string } | null> {
+    const { rows } = await this.db.query<{ status: 'moving' | 'moved'; moved_to: string }>(
+      "SELECT status, moved_to FROM natural_persons WHERE id_number_index = $1 AND status IN ('moving', 'moved')",
+      [this.idNumberIndex(idNumber)],
+    );
+    return rows[0] ? { status: rows[0].status, to: rows[0].moved_to } : null;
+  }
+
   /** The move failed before the new home took the account: it works here again. */
   async abortMove(subject: string): Promise<void> {
-    await this.db.query("UPDATE natural_persons SET status = 'active', updated_at = now() WHERE subject = $1 AND status = 'moving'", [
-      subject,
-    ]);
+    await this.db.query(
+      "UPDATE natural_persons SET status = 'active', moved_to = NULL, updated_at = now() WHERE subject = $1 AND status = 'moving'",
+      [subject],
+    );
   }
 
   /**

@@ -14,6 +14,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { createRemoteJWKSet, decodeJwt } from 'jose';
 import { recordAudit } from '../../infra/audit-log.ts';
+import { crashPoint } from '../../infra/crash-points.ts';
 import { verifyEntityAssertion } from '../../infra/entity-assertion.ts';
 import { BadRequest, Forbidden } from '../../infra/errors.ts';
 import { LOGOUT_TOKEN_MAX_AGE_SECONDS, LogoutTokenError, verifyLogoutToken } from '../../infra/logout-token.ts';
@@ -98,6 +99,7 @@ export function brokerRoutes(router: Router, deps: BrokerRouteDependencies) {
       caller,
       self,
     );
+    crashPoint('relocation.taken', self);
     ctx.status = 201;
     ctx.body = { subject: account.subject };
   });

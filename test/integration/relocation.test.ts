@@ -115,3 +115,20 @@ test('a person who acts for an organization of the old home cannot move before h
   const still = await loginAt(new UserAgent(), gz, agent.id_number, 'Org-stays-1');
   t.is(still.signedIn.home, fed.url('gz'));
 });
+
+test('a move cut off on its way (the account stopped for zj) completes when asked again, and goes nowhere else', async (t) => {
+  const person = await newPerson(fed);
+  await registerAt(fed, gz, person, 'Cut-off-1');
+  // As a crash leaves it right after gz stopped the account for its move to zj.
+  await accountsOf(fed, 'gz').beginMove(person.id_number, fed.url('zj'));
+  const elsewhere = await cli(['admin', 'account', 'move', '--entity', 'gz', '--id-number', person.id_number, '--to', 'sz']);
+  t.is(elsewhere.code, 2);
+  t.regex(elsewhere.stderr, /409 move_under_way/);
+  t.false(await accountExists(fed, 'sz', person.id_number));
+  const again = await cli(['admin', 'account', 'move', '--entity', 'gz', '--id-number', person.id_number, '--to', 'zj']);
+  t.is(again.code, 0, again.stderr);
+  t.true(await accountExists(fed, 'zj', person.id_number));
+  const done = await cli(['admin', 'account', 'move', '--entity', 'gz', '--id-number', person.id_number, '--to', 'zj']);
+  t.is(done.code, 2);
+  t.regex(done.stderr, /409 already_moved/);
+});
