@@ -7,6 +7,8 @@
  *   catalog     a catalog search (我要查) at the services entity
  *   login       a password login at gz in a fresh browser (PAR-less code flow with PKCE)
  *   cross-tier  a login at zj in a fresh browser: zj → national → gd → gz and back, password at gz
+ *   application an application to gz-services (新生儿入户一件事, materials from e-licences) with the
+ *               person's services access token, renewed by a sign-in when it is about to expire
  * in the proportions of MIX. Every REPORT interval a line: operations and errors per kind, p50/p99,
  * and the server process's resident memory, heap and CPU, read from an entity's /metrics (the
  * process's own figures, the same at every entity it hosts). Browsers come from many addresses
@@ -22,11 +24,18 @@ import { UserAgent } from '../test/helpers/user-agent.ts';
 import { authorize, newPerson, oidc, passwordLogin, redeem, registerOnPage, relyingParty, type Person } from '../test/helpers/flows.ts';
 import { loginAt, opSite } from '../test/helpers/recognition-sites.ts';
 import { scrape, total } from '../test/helpers/metrics-scrape.ts';
+import { PASSWORD, serviceToken } from '../test/helpers/service-tokens.ts';
+import { casesApi } from '../test/helpers/cases-api.ts';
+import { until } from '../test/helpers/until.ts';
+import { TTL } from '../idp/oidc/provider-config.ts';
 import { startFederationProcess, type FederationProcess } from './federation-process.ts';
 import { ascending, percentile, round, storage, type BenchOptions, type Figures } from './measure.ts';
 
-const PASSWORD = 'Bench-soak-1';
-const MIX = { refresh: 4, catalog: 3, login: 2, 'cross-tier': 1 } as const;
+const MIX = { refresh: 4, catalog: 3, login: 2, 'cross-tier': 1, application: 1 } as const;
+/** 广州市新生儿入户一件事 (as bench/cases.ts): every material comes from an e-licence, no upload. */
+const ITEM = '11440100000101002C3200101013000';
+/** A services token this close to its expiry is renewed before an application. */
+const TOKEN_MARGIN_MS = 60_000;
 type Kind = keyof typeof MIX;
 const KINDS = Object.keys(MIX) as Kind[];
 const QUERIES = ['身份证', '结婚登记', '营业执照', '社保转移', '公积金提取', '驾驶证', '户口迁移', '居民身分证换领'];
@@ -91,7 +100,10 @@ export async function soakBenchmark(opts: BenchOptions): Promise<Figures> {
   const rate = opts.smoke ? 4 : (opts.rate ?? SOAK_DEFAULTS.rate);
   const reportSeconds = opts.smoke ? 2 : Number(process.env.BENCH_SOAK_REPORT_SECONDS ?? 30);
   const metricsToken = randomBytes(32).toString('hex');
-  const server = await startFederationProcess(['gz', 'zj', 'registries'], { GOV_ID_METRICS_TOKEN: metricsToken, GOV_ID_TRUST_PROXY: '1' });
+  const server = await startFederationProcess(['gz', 'zj', 'registries', 'gz-services'], {
+    GOV_ID_METRICS_TOKEN: metricsToken,
+    GOV_ID_TRUST_PROXY: '1',
+  });
   try {
     const { fed } = server;
     const count = opts.smoke ? 2 : Number(process.env.BENCH_PERSONS ?? 8);
@@ -99,6 +111,22 @@ export async function soakBenchmark(opts: BenchOptions): Promise<Figures> {
     const { gz, zj, registered } = await people(server, count);
     const tokens = registered.flatMap((r, i) => r.refreshTokens.map((token) => ({ token, person: i })));
     const catalog = fed.topology.services().url;
+    const cases = casesApi(fed, 'gz-services');
+    const applicants = registered.map(({ person }) => ({ person, token: '', renewAt: 0 }));
+    const tokenOf = async (applicant: (typeof applicants)[number]) => {
+      if (Date.now() >= applicant.renewAt) {
+        const renewAt = Date.now() + TTL.AccessToken * 1000 - TOKEN_MARGIN_MS;
+        applicant.token = (
+          await serviceToken(fed, { op: 'gz', resource: cases.base, person: applicant.person, ua: new AddressedAgent() })
+        ).accessToken;
+        applicant.renewAt = renewAt;
+      }
+      return applicant.token;
+    };
+    // gz-services trusts gz's tokens once it has resolved gz's chain and trust mark.
+    const probe = await tokenOf(applicants[0]!);
+    await until(async () => (await cases.call('GET', '/me', { token: probe })).status === 200, 'gz-services to take gz tokens', 120_000);
+    let applications = 0;
 
     const operations: Record<Kind, () => Promise<void>> = {
       async refresh() {
@@ -125,6 +153,15 @@ export async function soakBenchmark(opts: BenchOptions): Promise<Figures> {
         const { person } = registered[randomInt(registered.length)]!;
         const { signedIn } = await loginAt(new AddressedAgent(), zj, person.id_number, PASSWORD);
         if (signedIn.home !== fed.url('gz')) throw new Error(`signed in at zj with home ${signedIn.home}`);
+      },
+      async application() {
+        const token = await tokenOf(applicants[randomInt(applicants.length)]!);
+        const reply = await cases.call('POST', '/cases', {
+          token,
+          headers: { 'idempotency-key': `soak-${process.pid}-${applications++}` },
+          body: { item_code: ITEM, delivery: 'pickup', materials: [0, 1, 2, 3].map((slot) => ({ slot, reference: `e-license:${slot}` })) },
+        });
+        if (reply.status !== 201) throw new Error(`application answered ${reply.status} ${JSON.stringify(reply.json)}`);
       },
     };
 
