@@ -93,3 +93,22 @@ forEngines(engines, 'a second registration of an organization, or of a live agen
   const twice = await t.throwsAsync(organizations.authorize(legal, mandate, rep.subject), { instanceOf: AgentAlreadyAuthorized });
   t.like(twice, { status: 409, code: 'agent_already_authorized' });
 });
+
+forEngines(
+  engines,
+  'a statement refused by a constraint keeps its connection: the next one does not wait for a new one',
+  async (t, engine) => {
+    const db = await idpDb(engine);
+    await db.exec('CREATE TABLE probe_kept (a text PRIMARY KEY)');
+    await db.query("INSERT INTO probe_kept VALUES ('1')");
+    const backend = async () => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    // Every connection of the pool made once, so that a new one would show as a new backend.
+    const before = new Set(await Promise.all(Array.from({ length: 8 }, backend)));
+    for (let i = 0; i < 3; i++) await t.throwsAsync(db.query("INSERT INTO probe_kept VALUES ('1')"));
+    const after = await Promise.all(Array.from({ length: 8 }, backend));
+    t.true(
+      after.every((pid) => before.has(pid)),
+      'no backend was started after the refusals',
+    );
+  },
+);
