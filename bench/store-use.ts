@@ -69,6 +69,8 @@ export function instrumentStores(id: string, db: Database, kv: KeyValueStore, si
         fn({
           exec: (sql) => tx.exec(sql),
           query: ((sql: string, params?: unknown[]) => counted('inner', () => tx.query(sql, params))) as Transaction['query'],
+          database: tx.database,
+          afterCommit: (done) => tx.afterCommit(done),
         }),
       ),
     )) as Database['transaction'];

@@ -14,7 +14,8 @@
  *
  * The neighbours are derived each round from what the entity knows (the OPs of its topology) and
  * from the chains just resolved (authority hints), never from a list kept by hand. A round
- * fetches each statement once (the chains of a federation share most of theirs). A failure is
+ * fetches each statement once (the chains of a federation share most of theirs), and the rounds
+ * of a process's entities made within seconds of each other share theirs (OneRoundAtATime). A failure is
  * logged once (again only after that neighbour succeeded in between) and retried with backoff; a
  * login never waits for a round and falls back to resolving on demand.
  */
@@ -53,20 +54,36 @@ export interface NeighbourChainsOptions {
   stepPauseMs?: number;
 }
 
-/** Runs the rounds of the entities it is shared by one at a time. */
+/**
+ * Runs the rounds of the entities it is shared by one at a time, and lets rounds close together
+ * share the statements they fetched: at start every entity of a process makes its first round
+ * within seconds of the others, and their chains share most statements (the anchor's, the
+ * brokers'). Statements are public and the same whoever asks; shared for `shareMs` (default 30 s,
+ * a tenth of the five-minute cache period), after which a round fetches everything anew.
+ */
 export class OneRoundAtATime {
   #last: Promise<unknown> = Promise.resolve();
+  #fetched = new Map<string, Promise<string>>();
+  #since = 0;
 
-  run<T>(round: () => Promise<T>): Promise<T> {
-    const next = this.#last.then(round, round);
+  constructor(private readonly shareMs = 30_000) {}
+
+  run<T>(round: (fetched: Map<string, Promise<string>>) => Promise<T>): Promise<T> {
+    const turn = () => {
+      if (Date.now() - this.#since > this.shareMs) {
+        this.#fetched = new Map();
+        this.#since = Date.now();
+      }
+      return round(this.#fetched);
+    };
+    const next = this.#last.then(turn, turn);
     this.#last = next.catch(() => {});
     return next;
   }
 }
 
-/** Within one round: each statement fetched once, however many chains share it. */
-function fetchingOnce(fetcher: StatementFetcher): StatementFetcher {
-  const fetched = new Map<string, Promise<string>>();
+/** Within one round (or rounds close together): each statement fetched once, however many chains share it. */
+function fetchingOnce(fetcher: StatementFetcher, fetched = new Map<string, Promise<string>>()): StatementFetcher {
   const once = (key: string, fetch: () => Promise<string>) => {
     let p = fetched.get(key);
     if (!p) {
@@ -132,7 +149,7 @@ export class NeighbourChains {
       // ahead of expiry); in between, after a failure, only what failed, sooner and backing off.
       const full = Date.now() >= this.#nextFullRoundAt;
       if (full) this.#nextFullRoundAt = Date.now() + this.#periodMs * (0.5 + 0.25 * Math.random());
-      const round = () => this.#refresh(full);
+      const round = (fetched?: Map<string, Promise<string>>) => this.#refresh(full, fetched);
       this.#round = (this.#o.turns ? this.#o.turns.run(round) : round())
         .catch((err: unknown) => {
           this.#o.log.warn('neighbour chains: refresh round failed', { err });
@@ -151,9 +168,9 @@ export class NeighbourChains {
   }
 
   /** One round (`full`: every neighbour, else only those that failed last); true when none failed. */
-  async #refresh(full: boolean): Promise<boolean> {
+  async #refresh(full: boolean, fetched?: Map<string, Promise<string>>): Promise<boolean> {
     const { self, trustedOps } = this.#o;
-    const fetcher = fetchingOnce(this.#o.fetcher);
+    const fetcher = fetchingOnce(this.#o.fetcher, fetched);
     const failures = new Map<string, string>();
     /** Failed because the neighbour could not be reached: retried, but no reason not to call the others warm. */
     let unreachable = 0;

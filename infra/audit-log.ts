@@ -4,7 +4,7 @@
  * Details must never carry ID numbers, phones or secrets: callers pass subjects and blind indexes.
  */
 import { createHash } from 'node:crypto';
-import { uniqueViolation, type Database, type Queryable } from './database.ts';
+import { uniqueViolation, type Database, type Queryable, type Transaction } from './database.ts';
 import { canonicalJson } from './canonical-json.ts';
 
 export interface AuditEntry {
@@ -60,10 +60,13 @@ const TYPES = ['bigint', 'timestamptz', 'text', 'text', 'text', 'jsonb', 'text',
 const placeholders = (rows: unknown[][]) =>
   rows.map((_, r) => `(${TYPES.map((type, c) => `$${r * TYPES.length + c + 1}::${type}`).join(', ')})`).join(', ');
 
-export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
+export async function appendAudit(tx: Transaction, entry: AuditEntry): Promise<void> {
   await tx.query(CHAIN_LOCK);
   const [row] = chained(await readHead(tx), [entry]);
   await tx.query(`${COLUMNS} VALUES ${placeholders([row!])}`, row);
+  // The entries of their own this process writes next follow this one, rather than guessing an
+  // older head, failing on the primary key and reading the head again.
+  tx.afterCommit(() => writerOf(tx.database).wrote({ seq: row![0] as number, hash: row![7] as string }));
 }
 
 /**
@@ -80,6 +83,11 @@ class AuditWriter {
   private writing = false;
 
   constructor(private readonly db: Database) {}
+
+  /** A later head written by this process in a transaction (appendAudit), unless a write of its own is under way. */
+  wrote(head: Head) {
+    if (!this.writing && this.head !== undefined && (this.head?.seq ?? 0) < head.seq) this.head = head;
+  }
 
   append(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -130,11 +138,15 @@ class AuditWriter {
 const GUESSES = 3;
 const writers = new WeakMap<Database, AuditWriter>();
 
-/** An entry of its own, for events that change nothing else (a failed login, a logout). */
-export async function recordAudit(db: Database, entry: AuditEntry): Promise<void> {
+function writerOf(db: Database): AuditWriter {
   let writer = writers.get(db);
   if (!writer) writers.set(db, (writer = new AuditWriter(db)));
-  await writer.append(entry);
+  return writer;
+}
+
+/** An entry of its own, for events that change nothing else (a failed login, a logout). */
+export async function recordAudit(db: Database, entry: AuditEntry): Promise<void> {
+  await writerOf(db).append(entry);
 }
 
 export interface AuditRecord extends AuditEntry {

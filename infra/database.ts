@@ -24,6 +24,10 @@ export interface Queryable {
 export interface Transaction extends Queryable {
   /** Runs several statements at once (migrations). */
   exec(sql: string): Promise<void>;
+  /** The database this transaction is on. */
+  readonly database: Database;
+  /** Runs `fn` once the transaction has committed (never after a rollback): what others may now see. */
+  afterCommit(fn: () => void): void;
 }
 
 export interface Database extends Queryable {
@@ -127,6 +131,7 @@ class PostgresDatabase implements Database {
     let broken: unknown;
     try {
       await client.query('BEGIN').catch(unreachable);
+      const committed: (() => void)[] = [];
       const tx: Transaction = {
         async query<R>(sql: string, params?: unknown[]) {
           const r = await client.query(sql, params as unknown[]).catch(unreachable);
@@ -135,9 +140,12 @@ class PostgresDatabase implements Database {
         async exec(sql: string) {
           await client.query(sql).catch(unreachable);
         },
+        database: this,
+        afterCommit: (fn) => void committed.push(fn),
       };
       const result = await fn(tx);
       await client.query('COMMIT').catch(unreachable);
+      for (const done of committed) done();
       return result;
     } catch (err) {
       if (err instanceof DatabaseUnavailable) broken = err;
@@ -251,12 +259,16 @@ class EmbeddedDatabase implements Database {
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.engineRef.run(this.schema, async () => {
       await this.engineRef.db.exec('BEGIN');
+      const committed: (() => void)[] = [];
       try {
         const result = await fn({
           query: (sql, params) => this.raw(sql, params),
           exec: async (sql) => void (await this.engineRef.db.exec(sql)),
+          database: this,
+          afterCommit: (done) => void committed.push(done),
         });
         await this.engineRef.db.exec('COMMIT');
+        for (const done of committed) done();
         return result;
       } catch (err) {
         await this.engineRef.db.exec('ROLLBACK').catch(() => undefined);

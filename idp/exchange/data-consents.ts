@@ -6,7 +6,7 @@
  * are final. Every change is audited in the same transaction.
  */
 import { randomToken } from '../../infra/crypto.ts';
-import type { Database, Queryable } from '../../infra/database.ts';
+import type { Database, Queryable, Transaction } from '../../infra/database.ts';
 import { appendAudit } from '../../infra/audit-log.ts';
 import { sameScope, type ConsentStatus, type RequestedDataAccess } from '../../infra/data-access-detail.ts';
 
@@ -184,7 +184,7 @@ export class DataConsents {
     });
   }
 
-  private async transition(tx: Queryable, r: Row, event: Event, by: string): Promise<void> {
+  private async transition(tx: Transaction, r: Row, event: Event, by: string): Promise<void> {
     const next = TRANSITIONS[stateOf(r)][event];
     if (!next) throw new Error(`consent ${r.id}: no ${event} from ${stateOf(r)}`);
     await tx.query(`UPDATE data_consents SET ${event === 'use' ? 'used_at' : 'revoked_at'} = now() WHERE id = $1`, [r.id]);

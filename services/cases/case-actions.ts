@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { appendAudit } from '../../infra/audit-log.ts';
 import { crashPoint } from '../../infra/crash-points.ts';
-import type { Queryable } from '../../infra/database.ts';
+import type { Queryable, Transaction } from '../../infra/database.ts';
 import { Forbidden, HttpError, NotFound } from '../../infra/errors.ts';
 import { validate } from '../../infra/validation.ts';
 import type { ImplementationItem } from '../catalog/catalog-schema.ts';
@@ -297,7 +297,7 @@ async function effectsOf(
 /** Fires one event on a locked case inside `tx`; returns the notices to send after commit. */
 async function fire(
   deps: CaseDeps,
-  tx: Queryable,
+  tx: Transaction,
   c: store.CaseRow,
   item: ImplementationItem,
   event: CaseEvent,
@@ -331,7 +331,7 @@ async function fire(
 }
 
 /** A case received and not answered within the acceptance limit counts as accepted (fired by the clock). */
-async function deemAcceptanceIfDue(deps: CaseDeps, tx: Queryable, c: store.CaseRow, item: ImplementationItem): Promise<PendingNotice[]> {
+async function deemAcceptanceIfDue(deps: CaseDeps, tx: Transaction, c: store.CaseRow, item: ImplementationItem): Promise<PendingNotice[]> {
   // A case received for another platform is accepted (or not) there, after the hand-off.
   if (c.state !== 'received' || c.due_on === null || today(deps) <= c.due_on || c.item_snapshot) return [];
   return fire(deps, tx, c, item, 'deem_accepted', { kind: 'system' }, {}, null);

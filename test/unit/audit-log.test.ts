@@ -211,3 +211,20 @@ forEngines(
     t.is((await readAudit(db, 1))[0]!.event, 'last');
   },
 );
+
+forEngines(
+  engines,
+  'an entry of its own after one appended in a transaction follows it in one statement, without a wrong guess',
+  async (t, engine) => {
+    const db = await auditDb(engine);
+    await recordAudit(db, { event: 'login.failed', clientId: 'client-1' });
+    await threeEntries(db);
+    const statements: string[] = [];
+    const query = db.query.bind(db);
+    db.query = ((sql: string, params?: unknown[]) => (statements.push(sql), query(sql, params))) as Database['query'];
+    await recordAudit(db, { event: 'logout', subject: 'sub-1' });
+    db.query = query;
+    t.is(statements.length, 1, 'the INSERT alone: no failed guess, no head read');
+    t.deepEqual(await verifyAuditChain(db), { entries: 5, brokenAt: null });
+  },
+);

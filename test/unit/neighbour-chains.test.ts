@@ -4,7 +4,7 @@
  * the failures that are not unreachability, and stop() ends the rounds.
  */
 import test from 'ava';
-import { NeighbourChains } from '../../federation/neighbour-chains.ts';
+import { NeighbourChains, OneRoundAtATime } from '../../federation/neighbour-chains.ts';
 import { UntrustedOp, type TrustedOps } from '../../federation/trusted-op.ts';
 import type { FederationClients } from '../../federation/automatic-registration.ts';
 import type { StatementFetcher } from '../../federation/trust-chain.ts';
@@ -64,4 +64,39 @@ test('stop() ends the rounds: an unreachable neighbour is no longer retried', as
   const tries = refreshed.length;
   await new Promise((r) => setTimeout(r, 50));
   t.is(refreshed.length, tries);
+});
+
+test('the rounds of the entities of a process made close together share the statements they fetch; a later round fetches them again', async (t) => {
+  const fetches = new Map<string, number>();
+  const fetcher = {
+    entityConfiguration: async (id: string) => (fetches.set(id, (fetches.get(id) ?? 0) + 1), `statement of ${id}`),
+  } as unknown as StatementFetcher;
+  // A chain's resolution fetches the configuration of every entity on its path, through the round's fetcher.
+  const trustedOps = {
+    async refresh(id: string, o: { fetcher: StatementFetcher }) {
+      for (const onPath of PATHS[id]!) await o.fetcher.entityConfiguration(onPath);
+      return PATHS[id]!;
+    },
+  } as unknown as TrustedOps;
+  const turns = new OneRoundAtATime(1500);
+  const entity = (self: string) =>
+    new NeighbourChains({
+      self,
+      ops: () => [NATIONAL, GD, GZ],
+      trustedOps,
+      callers: 'below',
+      refreshCallerKeys: async () => {},
+      fetcher,
+      log: { warn: () => {}, info: () => {} },
+      turns,
+      stepPauseMs: 0,
+      cacheSeconds: 4,
+    });
+  const all = [entity(NATIONAL), entity(GD), entity(GZ)];
+  t.teardown(() => Promise.all(all.map((c) => c.stop())));
+  for (const c of all) c.start();
+  await Promise.all(all.map((c) => c.whenWarm()));
+  t.deepEqual(Object.fromEntries(fetches), { [NATIONAL]: 1, [GD]: 1, [GZ]: 1 }, 'three first rounds, each statement fetched once');
+  await until(async () => (fetches.get(NATIONAL) ?? 0) >= 2, 'a later round fetching the anchor statement again');
+  t.pass();
 });
