@@ -5,7 +5,7 @@
  * the whole process tree (a master and its workers, a FastCGI manager and its servers).
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from '../../test/helpers/until.ts';
@@ -65,6 +65,15 @@ export function processTreeCpuMs(roots: number[]): number {
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/**
+ * Where the peers' folders go: in memory where the machine has /dev/shm, as gov-id's embedded
+ * database is (PGlite in memory), so that the run compares the servers and not this machine's
+ * disk. (On this machine's disk Glewlwyd's SQLite, which syncs every write, let through only 4
+ * to 7 logins per second, and from concurrency 4 its inserts of codes and tokens failed now
+ * and then: "Error executing sql query", logins ending in error responses.)
+ */
+const PEERS_BASE = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
 /** The processes of one peer, in their folder. */
 export class PeerProcesses {
   readonly dir: string;
@@ -73,7 +82,7 @@ export class PeerProcesses {
   private readonly killOnExit = () => this.children.forEach(({ child, ended }) => ended ?? child.kill('SIGTERM'));
 
   constructor(peer: string) {
-    this.dir = mkdtempSync(join(tmpdir(), `gov-id-peer-${peer}-`));
+    this.dir = mkdtempSync(join(PEERS_BASE, `gov-id-peer-${peer}-`));
     // The benchmark ends with process.exit(): no server may outlive it.
     process.once('exit', this.killOnExit);
   }
