@@ -20,6 +20,7 @@ import { casesBenchmark } from './cases.ts';
 import { SOAK_DEFAULTS, soakBenchmark } from './soak.ts';
 import { exchangeBenchmark } from './exchange.ts';
 import { registryBenchmark } from './registry.ts';
+import { peersBenchmark } from './peers.ts';
 import { workerPlan } from '../cli/workers.ts';
 import { configFromEnv } from '../infra/config.ts';
 
@@ -43,6 +44,10 @@ const BENCHMARKS: Record<string, { about: string; run: (opts: BenchOptions) => P
   registry: {
     about: 'the registry of homes filled to 10⁷ entries (--entries N): lookup p50/p99, publications per second',
     run: registryBenchmark,
+  },
+  peers: {
+    about: 'password logins at gov-id, Glewlwyd and LemonLDAP::NG (those installed) at concurrency 1, 4 and 8',
+    run: peersBenchmark,
   },
   soak: {
     about: `mixed traffic at --rate R per second (default ${SOAK_DEFAULTS.rate}) for --minutes N (default ${SOAK_DEFAULTS.minutes}): errors, latency, memory over time`,

@@ -43,6 +43,8 @@ const FIELDS: Record<string, string[]> = {
     'added_p50_ms',
   ],
   registry: ['entries', 'lookup_p50_ms', 'lookup_p99_ms', 'http_lookup_p99_ms', 'publications_per_s'],
+  // gov-id's figures only: the peers run where their packages are installed (CI has none).
+  peers: ['gov_id_logins_per_s_c1', 'gov_id_login_p50_ms_c4', 'gov_id_server_cpu_ms_per_login_c8', 'argon2_verify_ms'],
   soak: ['operations', 'achieved_per_s', 'login_p99_ms', 'cross_tier_p50_ms', 'rss_start_mb', 'rss_end_mb', 'heap_slope_mb_per_min'],
 };
 
@@ -72,8 +74,10 @@ function figuresOf(t: ExecutionContext, stdout: string): Record<string, unknown>
     t.is(f.smoke, true, name);
     for (const field of FIELDS[name] ?? [])
       t.true(typeof f[field] === 'number' && Number.isFinite(f[field]), `${name}: ${field} = ${JSON.stringify(f[field])}`);
-    // A benchmark whose operations fail is broken, whatever its figures.
-    for (const [field, value] of Object.entries(f)) if (/errors$/.test(field)) t.is(value, 0, `${name}: ${field}`);
+    // A benchmark whose operations fail is broken, whatever its figures. The peers' own failures are
+    // theirs (Glewlwyd's SQLite fails a write now and then under concurrent logins): reported, not judged.
+    for (const [field, value] of Object.entries(f))
+      if (/errors(_c\d+)?$/.test(field) && (name !== 'peers' || field.startsWith('gov_id_'))) t.is(value, 0, `${name}: ${field}`);
   }
   return figures;
 }
