@@ -186,11 +186,14 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       const accountId = ctx.oidc.session!.accountId!;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
       if (grantId) return Grant.find(grantId);
-      const earlierId = await c.earlierGrant(accountId, clientId);
+      // A client that needs no consent (a broker relaying a login, at every hop) gets what it asks
+      // for: no earlier consent to look up.
+      const skipsConsent = await c.maySkipConsent(clientId);
+      const earlierId = skipsConsent ? undefined : await c.earlierGrant(accountId, clientId);
       const found = earlierId ? await Grant.find(earlierId) : undefined;
       // A consent about to expire is asked for again rather than carried over for seconds.
       const earlier = found && found.remainingTTL > 60 ? found : undefined;
-      if (!earlier && !(await c.maySkipConsent(clientId))) return undefined;
+      if (!earlier && !skipsConsent) return undefined;
       const grant = new Grant({ accountId, clientId });
       if (earlier) {
         grant.addOIDCScope(earlier.getOIDCScope());
