@@ -184,13 +184,14 @@ export async function routedAhead(ctx: Koa.Context, deps: OpDependencies, intera
   const hint = interaction.params.login_hint;
   if (!deps.recognition || interaction.prompt.name !== 'login' || !isHop(interaction) || typeof hint !== 'string') return null;
   const identifier = hint.trim().toUpperCase();
-  const index = deps.accounts.identifierIndex(identifier);
-  if (!index || !isIdNumber(identifier)) return null;
+  if (!isIdNumber(identifier)) return null;
   let home;
   try {
     const hinted = await hintedHome(deps, interaction);
-    if (!hinted || (await deps.accounts.findByIdentifierIndex(index))) return null;
-    home = (await deps.accounts.movedTo(deps.accounts.idNumberIndex(identifier))) ?? hinted;
+    if (!hinted) return null;
+    const { here, movedTo } = await deps.accounts.standing(deps.accounts.idNumberIndex(identifier));
+    if (here) return null;
+    home = movedTo ?? hinted;
   } catch {
     return null;
   }

@@ -182,3 +182,11 @@ forEngines(
     t.is(rows[0]!.n, 2);
   },
 );
+
+forEngines(engines, 'standing: an account here, one that moved away (its new home), and none', async (t, engine) => {
+  const a = await accountsOf(engine);
+  t.deepEqual(await a.naturals.standing(a.naturals.idNumberIndex(a.idNumber)), { here: true, movedTo: null });
+  t.deepEqual(await a.naturals.standing(a.naturals.idNumberIndex(a.visitorIdNumber)), { here: false, movedTo: null });
+  await a.naturals.completeMove(a.person, 'https://zj.example.gov.cn', HOME);
+  t.deepEqual(await a.naturals.standing(a.naturals.idNumberIndex(a.idNumber)), { here: false, movedTo: 'https://zj.example.gov.cn' });
+});
