@@ -617,7 +617,6 @@ function opEndpoints(e: DiscoveredEntity, h: Helpers): Endpoint[] {
     interaction('POST', '/org/register', [f('uscc', SYNTHETIC.usccs), f('org_name', ['某公司'])]),
     interaction('GET', '/regions'),
     interaction('POST', '/regions', [f('home', ops)]),
-    interaction('GET', '/upstream', [f('code', ['x']), f('state', ['x']), f('iss', ops)]),
     interaction('GET', '/consent'),
     interaction('POST', '/consent'),
     interaction('POST', '/abort'),

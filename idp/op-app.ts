@@ -39,6 +39,7 @@ import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
 import { AccountDirectory } from './accounts/account-directory.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';
 import { BROKER_CALLBACK_PATH } from './login/cross-tier-hops.ts';
+import { routedAhead } from './login/login-completion.ts';
 import { SessionTermination } from './broker/session-termination.ts';
 import { UpstreamLogout } from './broker/upstream-logout.ts';
 import { BROKER_PATHS, brokerRoutes } from './broker/broker-routes.ts';
@@ -160,6 +161,8 @@ export async function createOp({
       findAccount,
       isResourceServer: (resource) => resources?.isResource(resource) ?? Promise.resolve(false),
       interactionPolicy: exchange ? withDataConsentCheck(policy, exchange.consents) : policy,
+      // deps is complete before the provider serves any request.
+      routedAhead: (ctx, interaction) => routedAhead(ctx, deps, interaction),
       ...(exchange && resources ? { richAuthorizationRequests: dataAccessAuthorization({ ...exchange, resources }) } : {}),
       renderError: async (ctx, out) => {
         const p = pageContext(ctx, runtime);

@@ -183,6 +183,16 @@ export class NaturalPersonAccounts {
     }
   }
 
+  /** In one statement: whether the account of this ID number is here (active), and its new home if it moved away. */
+  async standing(idNumberIndex: string): Promise<{ here: boolean; movedTo: string | null }> {
+    const { rows } = await this.db.query<{ status: string; moved_to: string | null }>(
+      "SELECT status, moved_to FROM natural_persons WHERE id_number_index = $1 AND status IN ('active', 'moved')",
+      [idNumberIndex],
+    );
+    const row = rows[0];
+    return { here: row?.status === 'active', movedTo: row?.status === 'moved' ? row.moved_to : null };
+  }
+
   /** The new home of an account that moved away from here, if it did. */
   async movedTo(idNumberIndex: string): Promise<string | null> {
     const { rows } = await this.db.query<{ moved_to: string }>(

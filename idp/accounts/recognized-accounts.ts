@@ -111,21 +111,22 @@ export class RecognizedAccounts {
   ): Promise<RecognizedAccount> {
     const index = this.identifierIndex(input.kind, input.identifier);
     const sealed = this.cipher.encrypt(JSON.stringify(input.claims), AAD_CLAIMS);
+    const own =
+      input.kind === 'natural'
+        ? "SELECT 1 FROM natural_persons WHERE id_number_index = $3 AND status <> 'moved'"
+        : 'SELECT 1 FROM legal_persons WHERE uscc_index = $3';
     return this.db.transaction(async (tx) => {
-      const own =
-        input.kind === 'natural'
-          ? "SELECT 1 FROM natural_persons WHERE id_number_index = $1 AND status <> 'moved'"
-          : 'SELECT 1 FROM legal_persons WHERE uscc_index = $1';
-      if ((await tx.query(own, [index])).rows.length) throw new LocalAccountExists();
+      // One statement: no row when the account is registered here (then it is no recognized one).
       const { rows } = await tx.query<Row & { created: boolean }>(
         `INSERT INTO recognized_accounts (subject, kind, identifier_index, home, upstream, upstream_subject, claims_enc, loa)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (${own})
          ON CONFLICT (kind, identifier_index) DO UPDATE SET home = EXCLUDED.home, upstream = EXCLUDED.upstream, upstream_subject = EXCLUDED.upstream_subject,
            claims_enc = EXCLUDED.claims_enc, loa = EXCLUDED.loa, updated_at = now()
          RETURNING ${COLUMNS}, (xmax = 0) AS created`,
         [randomToken(16), input.kind, index, input.home, input.upstream, input.upstreamSubject, sealed, input.loa],
       );
-      const row = rows[0]!;
+      const row = rows[0];
+      if (!row) throw new LocalAccountExists();
       if (row.created)
         await appendAudit(tx, {
           event: 'account.recognized',

@@ -149,7 +149,7 @@ export class CrossTierLogin implements CrossTierHops {
     kind: RecognizedKind,
     identifier: string | null,
     home: string,
-  ): Promise<{ url: string; next: string }> {
+  ): Promise<{ url: string; next: string; state: string }> {
     const { uid, params } = interaction;
     let route: string[];
     let next: string | null;
@@ -214,7 +214,7 @@ export class CrossTierLogin implements CrossTierHops {
     };
     await this.o.kv.set(pendingKey(state), JSON.stringify(pending), this.o.pendingSeconds);
     if (interaction.sessionUid) await this.o.kv.set(hopSessionKey(interaction.sessionUid), '1', this.o.pendingSeconds);
-    return { url: url.href, next };
+    return { url: url.href, next, state };
   }
 
   /** The interaction a callback belongs to (without consuming the hop), or null. */

@@ -1,7 +1,7 @@
 /**
  * The pages of mutual recognition: the chooser of platforms (a person who would rather pick where
  * their account is than give the identifier here), and the way back from a neighbour OP: its
- * answer arrives at `/broker/callback` and continues in the interaction it belongs to. The steps
+ * answer arrives at `/broker/callback` and finishes the interaction it belongs to there. The steps
  * themselves — where the account lives, routing there, signing in with the home's answer — are
  * those of login/login-completion.ts.
  */
@@ -10,7 +10,8 @@ import type { OpDependencies } from '../op-dependencies.ts';
 import { BROKER_CALLBACK_PATH } from '../login/cross-tier-hops.ts';
 import { returnedFromHome, routeToHome } from '../login/login-completion.ts';
 import { regionsPage } from '../views/pages.ts';
-import { interactionScope, InteractionExpired, sendPage, type InteractionScope } from './interaction-context.ts';
+import { hopStartedInThisBrowser } from '../login/hop-binding.ts';
+import { boundInteractionScope, interactionScope, InteractionExpired, sendPage, type InteractionScope } from './interaction-context.ts';
 
 export function crossTierRoutes(router: Router, deps: OpDependencies) {
   const platforms = (s: InteractionScope) =>
@@ -34,18 +35,14 @@ export function crossTierRoutes(router: Router, deps: OpDependencies) {
     await routeToHome(ctx, deps, s, null, home);
   });
 
-  // The neighbour sends the browser to the fixed redirect URI; the interaction cookie is scoped to
-  // the interaction's path, so the answer continues there, where the cookie binds it to the browser.
+  // The neighbour sends the browser to the fixed redirect URI, where the hop's own cookie (not the
+  // interaction's, scoped to /interaction/:uid) says this browser started it.
   router.get(BROKER_CALLBACK_PATH, async (ctx) => {
-    const uid = await deps.recognition?.login.pendingInteraction(String(ctx.query.state ?? ''));
-    if (!uid) throw new InteractionExpired();
-    ctx.status = 303;
-    ctx.redirect(`/interaction/${uid}/upstream${ctx.search}`);
-  });
-
-  router.get('/interaction/:uid/upstream', async (ctx) => {
     if (!deps.recognition) throw new InteractionExpired();
-    const s = await interactionScope(ctx, deps);
+    const state = String(ctx.query.state ?? '');
+    const uid = await deps.recognition.login.pendingInteraction(state);
+    if (!uid || !hopStartedInThisBrowser(ctx, deps.runtime, state, uid)) throw new InteractionExpired();
+    const s = await boundInteractionScope(ctx, deps, uid);
     await returnedFromHome(ctx, deps, s, ctx.search);
   });
 }

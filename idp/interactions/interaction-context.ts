@@ -45,16 +45,45 @@ export function csrfToken(macKey: Buffer, uid: string): string {
 
 /** Loads the interaction this request belongs to; throws InteractionExpired or Forbidden (CSRF). */
 export async function interactionScope(ctx: Koa.Context, deps: OpDependencies): Promise<InteractionScope> {
-  let details: Interaction;
+  const details = await loaded(deps.provider.interactionDetails(ctx.req, ctx.res));
+  // The cookie names the interaction; the URL must name the same one.
+  if (details.uid !== ctx.params.uid) throw new InteractionExpired();
+  return scopeOf(ctx, deps, details);
+}
+
+/**
+ * The interaction `uid`, for a request that showed otherwise that it comes from the browser of that
+ * interaction (a neighbour's answer: login/hop-binding.ts). The checks are those oidc-provider makes
+ * when it finds the interaction by its cookie: it exists, and its browser session still does, with
+ * the same person signed in.
+ */
+export async function boundInteractionScope(ctx: Koa.Context, deps: OpDependencies, uid: string): Promise<InteractionScope> {
+  const { Interaction, Session } = deps.provider;
+  const details = await loaded(
+    (async () => {
+      const interaction = await Interaction.find(uid);
+      if (!interaction) throw new InteractionExpired();
+      if (interaction.session?.uid) {
+        const session = await Session.findByUid(interaction.session.uid);
+        if (!session || session.accountId !== interaction.session.accountId) throw new InteractionExpired();
+      }
+      return interaction;
+    })(),
+  );
+  return scopeOf(ctx, deps, details);
+}
+
+/** The interaction loaded; any failure but a store outage (answered as such, op-app.ts) is an expired login. */
+async function loaded(finding: Promise<Interaction>): Promise<Interaction> {
   try {
-    details = await deps.provider.interactionDetails(ctx.req, ctx.res);
+    return await finding;
   } catch (err) {
-    // A store outage is not an expired login: it is answered as such (op-app.ts).
     if (err instanceof ProtocolStateUnavailable) throw err;
     throw new InteractionExpired();
   }
-  // The cookie names the interaction; the URL must name the same one.
-  if (details.uid !== ctx.params.uid) throw new InteractionExpired();
+}
+
+async function scopeOf(ctx: Koa.Context, deps: OpDependencies, details: Interaction): Promise<InteractionScope> {
   const body = ctx.method === 'POST' ? formFields(ctx.request.body) : {};
   const csrf = csrfToken(deps.runtime.macKey, details.uid);
   if (ctx.method === 'POST' && !safeEqual(body.csrf ?? '', csrf)) throw new Forbidden('csrf', 'missing or wrong CSRF token');

@@ -63,8 +63,16 @@ export interface HopInteraction {
 
 /** The hops of a cross-tier login; every failure is a RecognitionError. */
 export interface CrossTierHops {
-  /** Pushes the request on towards `home`; returns the URL the browser goes to and the neighbour it reaches. */
-  start(interaction: HopInteraction, kind: RecognizedKind, identifier: string | null, home: string): Promise<{ url: string; next: string }>;
+  /**
+   * Pushes the request on towards `home`; returns the URL the browser goes to, the neighbour it
+   * reaches and the hop's `state` (its answer comes back with it).
+   */
+  start(
+    interaction: HopInteraction,
+    kind: RecognizedKind,
+    identifier: string | null,
+    home: string,
+  ): Promise<{ url: string; next: string; state: string }>;
   /** The interaction a callback belongs to (without consuming the hop), or null. */
   pendingInteraction(state: string): Promise<string | null>;
   /** Redeems the code of a callback (its query string) and verifies the answer. */

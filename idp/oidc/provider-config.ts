@@ -2,7 +2,13 @@
  * oidc-provider configuration of a tier OP. Every choice here is a security decision; the
  * reason is given next to it. Reference: RFC 9700 (OAuth 2.0 Security BCP) and FAPI 2.0.
  */
-import { errors, type Configuration, type KoaContextWithOIDC, type RichAuthorizationRequestsActiveConfiguration } from 'oidc-provider';
+import {
+  errors,
+  type Configuration,
+  type Interaction,
+  type KoaContextWithOIDC,
+  type RichAuthorizationRequestsActiveConfiguration,
+} from 'oidc-provider';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
 import type { LoaLevel } from '../../federation/loa.ts';
 import { isLoopbackUrl } from '../../infra/loopback.ts';
@@ -36,6 +42,12 @@ export interface ProviderConfigInput {
   isResourceServer: (resource: string) => Promise<boolean>;
   /** RFC 9396 authorization details the OP takes (idp/exchange/data-access-authorization.ts); none when absent. */
   richAuthorizationRequests?: DataAccessRequests;
+  /**
+   * Where the browser goes instead of the interaction's pages, when the request can go on without
+   * them (a hop of a cross-tier login routed on at once: login-completion.ts `routedAhead`); null
+   * for the pages.
+   */
+  routedAhead?: (ctx: KoaContextWithOIDC, interaction: Interaction) => Promise<string | null>;
   logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
   postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
 }
@@ -174,11 +186,14 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       const accountId = ctx.oidc.session!.accountId!;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
       if (grantId) return Grant.find(grantId);
-      const earlierId = await c.earlierGrant(accountId, clientId);
+      // A client that needs no consent (a broker relaying a login, at every hop) gets what it asks
+      // for: no earlier consent to look up.
+      const skipsConsent = await c.maySkipConsent(clientId);
+      const earlierId = skipsConsent ? undefined : await c.earlierGrant(accountId, clientId);
       const found = earlierId ? await Grant.find(earlierId) : undefined;
       // A consent about to expire is asked for again rather than carried over for seconds.
       const earlier = found && found.remainingTTL > 60 ? found : undefined;
-      if (!earlier && !(await c.maySkipConsent(clientId))) return undefined;
+      if (!earlier && !skipsConsent) return undefined;
       const grant = new Grant({ accountId, clientId });
       if (earlier) {
         grant.addOIDCScope(earlier.getOIDCScope());
@@ -199,7 +214,13 @@ export function providerConfiguration(c: ProviderConfigInput): Configuration {
       return { ...(acr ? { acr } : {}), ...(token.grantId ? { gid: token.grantId } : {}) };
     },
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
-    interactions: { policy: c.interactionPolicy, url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // oidc-provider scopes its interaction cookie to the destination's path: a hop routed on at once
+    // leaves it on the next hop's path at this origin (`/auth`), where nothing reads it; the hop's
+    // answer is bound to the browser by a cookie of its own (login/hop-binding.ts).
+    interactions: {
+      policy: c.interactionPolicy,
+      url: async (ctx, interaction) => (await c.routedAhead?.(ctx, interaction)) ?? `/interaction/${interaction.uid}`,
+    },
     discovery: {
       ui_locales_supported: list(OP_METADATA.uiLocales),
       claims_locales_supported: list(OP_METADATA.claimsLocales),

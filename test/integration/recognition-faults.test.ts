@@ -1,8 +1,8 @@
 /**
  * Faults on the way of a cross-tier login. A home that is down or slow: the visited OP says so
  * within a bounded time and other logins go on. A registry entry pointing outside the federation,
- * a routing loop, a tampered, mixed-up or replayed answer, an OP asserting a level above its
- * trust mark: refused, with the reason in the audit log. A registration whose registry
+ * a routing loop, a tampered, mixed-up or replayed answer, an answer brought to another browser,
+ * an OP asserting a level above its trust mark: refused, with the reason in the audit log. A registration whose registry
  * publication fails leaves neither an account nor an entry.
  */
 import test from 'ava';
@@ -165,6 +165,48 @@ test('a tampered, mixed-up or replayed answer is refused at the hop that receive
   t.regex(replayed.html, /session_expired/);
   const reasons = await refusals('zj');
   t.true(reasons.filter((r) => r === 'invalid_response').length >= 2);
+});
+
+test('an answer brought to another browser than the one that started the hop is refused there, and stays good in the one that did', async (t) => {
+  const person = await newPerson(fed);
+  await registerAt(fed, gz, person, 'Inject-pass-1');
+  const started = new UserAgent();
+  const answer = await answerAtZj(started, person.id_number, 'Inject-pass-1');
+  // A code injected into another browser, one with a login of its own under way at zj.
+  const other = new UserAgent();
+  await identifierAtZj(other, person.id_number);
+  const injected = await other.navigate(answer, {}, REDIRECT_URI);
+  t.is(injected.status, 400);
+  t.regex(injected.html, /session_expired/);
+  // The person's first visit of the portal: signed in at zj, on to the consent page.
+  const accepted = await started.navigate(answer, {}, REDIRECT_URI);
+  t.is(accepted.status, 200);
+  t.regex(accepted.url, /\/interaction\/[^/]+\/consent/);
+});
+
+test('a hop in the middle of a route goes on from inside the authorization request, without its interaction pages', async (t) => {
+  const person = await newPerson(fed);
+  await registerAt(fed, gz, person, 'Ahead-pass-1');
+  const ua = new UserAgent();
+  const login = await zj.start(ua);
+  const atNational = await ua.submit(login.page, '/identifier', { identifier: person.id_number }, `${fed.url('national')}/auth`);
+  // national and gd: the pushed request names the person and the home; each sends the browser straight on.
+  const national = await ua.request(atNational.url);
+  t.is(national.status, 303);
+  const toGd = new URL(national.headers.get('location')!, atNational.url).href;
+  t.true(toGd.startsWith(`${fed.url('gd')}/auth?`), toGd);
+  const gd = await ua.request(toGd);
+  t.is(gd.status, 303);
+  const toGz = new URL(gd.headers.get('location')!, toGd).href;
+  t.true(toGz.startsWith(`${fed.url('gz')}/auth?`), toGz);
+  // The home has pages to show: the password.
+  const gzAuth = await ua.request(toGz);
+  t.regex(gzAuth.headers.get('location') ?? '', /^\/interaction\//);
+  const passwordPage = await ua.navigate(toGz);
+  const answer = await ua.submit(passwordPage, '/password', { password: 'Ahead-pass-1' }, `${fed.url('zj')}/broker/callback`);
+  t.true(answer.url.startsWith(`${fed.url('zj')}/broker/callback?`), answer.url);
+  const signedIn = await ua.navigate(answer.url, {}, REDIRECT_URI);
+  t.regex(signedIn.url, /\/interaction\/[^/]+\/consent/);
 });
 
 test('an OP asserting a level above its real-name-op trust mark is refused by the next hop', async (t) => {

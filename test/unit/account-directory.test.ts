@@ -12,7 +12,7 @@ import { migrate } from '../../infra/migrate.ts';
 import { AccountDirectory } from '../../idp/accounts/account-directory.ts';
 import { LegalPersonAccounts } from '../../idp/accounts/legal-person-accounts.ts';
 import { NaturalPersonAccounts, naturalPersonFromJson, naturalPersonJson } from '../../idp/accounts/natural-person-accounts.ts';
-import { RecognizedAccounts } from '../../idp/accounts/recognized-accounts.ts';
+import { LocalAccountExists, RecognizedAccounts } from '../../idp/accounts/recognized-accounts.ts';
 import { randomDraw, syntheticIdNumber } from '../../services/population/synthetic-persons.ts';
 import { syntheticUscc } from '../../services/legal-persons/synthetic-organizations.ts';
 import { databaseEngines, forEngines, type DatabaseEngine } from '../helpers/unit-engines.ts';
@@ -45,13 +45,12 @@ async function accountsOf(engine: DatabaseEngine) {
   const naturals = new NaturalPersonAccounts(queries.db, cipher, blindIndex);
   const legals = new LegalPersonAccounts(queries.db, cipher, blindIndex);
   const recognized = new RecognizedAccounts(queries.db, cipher, blindIndex);
-  const person = await naturals.register(
-    { name: '张三', idNumber: syntheticIdNumber(randomDraw), phone: '13800138000', passwordHash: PASSWORD_HASH, loa: 'loa2' },
-    null,
-  );
+  const idNumber = syntheticIdNumber(randomDraw);
+  const uscc = syntheticUscc(randomDraw);
+  const person = await naturals.register({ name: '张三', idNumber, phone: '13800138000', passwordHash: PASSWORD_HASH, loa: 'loa2' }, null);
   const organization = await legals.register(
     {
-      uscc: syntheticUscc(randomDraw),
+      uscc,
       orgName: '广州示例科技有限公司',
       orgType: null,
       representative: { subject: person.subject, name: person.name, idNumberIndex: person.idNumberIndex },
@@ -64,7 +63,8 @@ async function accountsOf(engine: DatabaseEngine) {
       'portal-1',
       { event: 'login.recognized', detail: {} },
     );
-  const visitor = await link('natural', syntheticIdNumber(randomDraw));
+  const visitorIdNumber = syntheticIdNumber(randomDraw);
+  const visitor = await link('natural', visitorIdNumber);
   const visitingOrganization = await link('legal', syntheticUscc(randomDraw));
   queries.tables.length = 0;
   return {
@@ -76,6 +76,10 @@ async function accountsOf(engine: DatabaseEngine) {
     organization,
     visitor,
     visitingOrganization,
+    link,
+    idNumber,
+    uscc,
+    visitorIdNumber,
   };
 }
 
@@ -164,3 +168,25 @@ forEngines(
     t.is(await readAlong(), null);
   },
 );
+
+forEngines(
+  engines,
+  'link: an account registered here is never linked as recognized; a returning visitor keeps their subject',
+  async (t, engine) => {
+    const a = await accountsOf(engine);
+    await t.throwsAsync(a.link('natural', a.idNumber), { instanceOf: LocalAccountExists });
+    await t.throwsAsync(a.link('legal', a.uscc), { instanceOf: LocalAccountExists });
+    const again = await a.link('natural', a.visitorIdNumber);
+    t.is(again.subject, a.visitor.subject);
+    const { rows } = await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM recognized_accounts');
+    t.is(rows[0]!.n, 2);
+  },
+);
+
+forEngines(engines, 'standing: an account here, one that moved away (its new home), and none', async (t, engine) => {
+  const a = await accountsOf(engine);
+  t.deepEqual(await a.naturals.standing(a.naturals.idNumberIndex(a.idNumber)), { here: true, movedTo: null });
+  t.deepEqual(await a.naturals.standing(a.naturals.idNumberIndex(a.visitorIdNumber)), { here: false, movedTo: null });
+  await a.naturals.completeMove(a.person, 'https://zj.example.gov.cn', HOME);
+  t.deepEqual(await a.naturals.standing(a.naturals.idNumberIndex(a.idNumber)), { here: false, movedTo: 'https://zj.example.gov.cn' });
+});

@@ -285,6 +285,10 @@ test('consent: a first-party client gets a grant for what it asks without a cons
   t.deepEqual(firstParty!.getOIDCScope().split(' ').sort(), ['openid', 'profile']);
   t.truthy(await p.Grant.find(firstParty!.jti), 'saved');
   t.is(await config.loadExistingGrant!(consentContext(p, PORTAL, accountId)), undefined, 'the portal asks for consent');
+  // The next login in a new session: what it asks for again, whatever an earlier grant held.
+  const again = await config.loadExistingGrant!(consentContext(p, FIRST_PARTY, accountId));
+  t.not(again!.jti, firstParty!.jti);
+  t.deepEqual(again!.getOIDCScope().split(' ').sort(), ['openid', 'profile']);
 });
 
 test('consent: a grant the person gave the portal before is reused in this session, and carried into a grant of its own in a new session', async (t) => {
