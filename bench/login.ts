@@ -4,8 +4,8 @@
  * the argon2id bound; server CPU per login at most the argon2id verify plus 3 ms). The OP runs in
  * a process of its own; its CPU time per login is the robust figure on a shared machine. Then the
  * same login with the relying party's `login_hint` naming the person (the password page comes
- * first: one request fewer), and logins one at a time showing the server's CPU for each request of
- * both (bench/cpu-by-request.ts).
+ * first: one request fewer), and logins one at a time showing the server's CPU and storage
+ * operations for each request of both (bench/cpu-by-request.ts).
  *
  * The figures of the first level keep their names (`server_cpu_ms_per_login`, …); every level's
  * carry its concurrency (`server_cpu_ms_per_login_c8`, `logins_per_s_c1`, `login_errors_c4`).
@@ -89,15 +89,23 @@ function named(f: LevelFigures, suffix = ''): Figures {
   };
 }
 
-/** Median server CPU per request of `runs` logins one at a time, printed, and as a figure. */
-async function cpuByRequest(server: FederationProcess, op: OpWithPeople, runs: number, hinted: boolean): Promise<string> {
+/**
+ * Median server CPU and storage operations per request of `runs` logins one at a time, printed,
+ * and as figures: `…cpu_ms_by_request` ("GET /auth 1.47; …") and `…storage_by_request` ("GET /auth
+ * 0 SQL + 1 KV; …"; rate-limiter calls not counted).
+ */
+async function byRequest(server: FederationProcess, op: OpWithPeople, runs: number, hinted: boolean) {
   const login = passwordLoginOf(op, hinted);
-  const byRequest = await serverCpuByRequest(server, new URL(op.rp.issuer).origin, runs, () => login(0));
+  const requests = await serverCpuByRequest(server, new URL(op.rp.issuer).origin, runs, () => login(0));
   console.log(
-    `server CPU by request${hinted ? ' (login_hint)' : ''}, median of ${runs} logins one at a time (the password's includes argon2id):`,
+    `server CPU and storage by request${hinted ? ' (login_hint)' : ''}, median of ${runs} logins one at a time (the password's includes argon2id):`,
   );
-  for (const { request, cpuMs } of byRequest) console.log(`  ${cpuMs.toFixed(2).padStart(7)} ms  ${request}`);
-  return byRequest.map(({ request, cpuMs }) => `${request} ${cpuMs.toFixed(2)}`).join('; ');
+  for (const { request, cpuMs, sql, kv } of requests)
+    console.log(`  ${cpuMs.toFixed(2).padStart(7)} ms  ${sql} SQL + ${kv} KV  ${request}`);
+  return {
+    cpu: requests.map(({ request, cpuMs }) => `${request} ${cpuMs.toFixed(2)}`).join('; '),
+    storage: requests.map(({ request, sql, kv }) => `${request} ${sql} SQL + ${kv} KV`).join('; '),
+  };
 }
 
 export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
@@ -143,6 +151,8 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
     );
 
     const runs = opts.smoke ? 2 : 20;
+    const plain = await byRequest(server, op, runs, false);
+    const withHint = await byRequest(server, op, runs, true);
     return {
       storage: storage(),
       cores,
@@ -153,7 +163,8 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
       ...argon2Figures(argon2),
       argon2_bound_per_s: round(bound),
       ...storeFigures('login', first.storePerOp),
-      server_cpu_ms_by_request: await cpuByRequest(server, op, runs, false),
+      server_cpu_ms_by_request: plain.cpu,
+      server_storage_by_request: plain.storage,
       ...atLevel,
       login_hint_logins: hinted.figures.logins,
       login_hint_errors: hinted.figures.errors,
@@ -162,7 +173,8 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
       login_hint_server_cpu_ms_per_login: hinted.figures.server_cpu_ms_per_login,
       login_hint_server_cpu_ms_per_login_beyond_argon2: hinted.figures.server_cpu_ms_per_login_beyond_argon2,
       ...storeFigures('login_hint', hinted.storePerOp),
-      login_hint_server_cpu_ms_by_request: await cpuByRequest(server, op, runs, true),
+      login_hint_server_cpu_ms_by_request: withHint.cpu,
+      login_hint_server_storage_by_request: withHint.storage,
     };
   } finally {
     await server.close();
