@@ -1,35 +1,50 @@
 /**
  * Where a flow's server CPU goes, request by request: the flow runs alone (nothing else asks the
  * server), and every request this process sends to the server is preceded by a reading of the
- * server's CPU time, so the CPU between the start of one request and the start of the next (the
- * last: the end of the flow) is that request's. The readings cost the server a little CPU of their
- * own (an IPC message): measured first and taken off each request.
+ * server's CPU time and storage operations, so the CPU and operations between the start of one
+ * request and the start of the next (the last: the end of the flow) are that request's. The
+ * readings cost the server a little CPU of their own (IPC messages): measured first and taken off
+ * each request.
  */
 import type { FederationProcess } from './federation-process.ts';
 
 /** A request as the figures name it: method and path, the long IDs in it shown as :id. */
 const requestLabel = (method: string, url: URL) => `${method} ${url.pathname.replace(/\/[A-Za-z0-9_-]{16,}(?=\/|$)/g, '/:id')}`;
 
-/** Median server CPU per request of `flow`, in the order the requests came, over `runs` runs of it. */
+/** One request's share: server CPU (ms), SQL statements and key-value operations. */
+interface Share {
+  cpuMs: number;
+  sql: number;
+  kv: number;
+}
+
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Median server CPU and storage operations per request of `flow`, in the order the requests came, over `runs` runs of it. */
 export async function serverCpuByRequest(
   server: FederationProcess,
   origin: string,
   runs: number,
   flow: () => Promise<void>,
-): Promise<{ request: string; cpuMs: number }[]> {
+): Promise<({ request: string } & Share)[]> {
+  const reading = async (): Promise<Share> => {
+    const cpuMs = await server.cpuMs();
+    const { sql, kv } = await server.storeUse();
+    return { cpuMs, sql, kv };
+  };
   // What one reading costs the server.
   const readings = 50;
-  const r0 = await server.cpuMs();
-  for (let i = 0; i < readings; i++) await server.cpuMs();
-  const perReading = ((await server.cpuMs()) - r0) / (readings + 1);
+  const r0 = await reading();
+  for (let i = 0; i < readings; i++) await reading();
+  const perReading = ((await reading()).cpuMs - r0.cpuMs) / (readings + 1);
 
-  const byRequest = new Map<string, number[]>();
+  const byRequest = new Map<string, Share[]>();
   const realFetch = globalThis.fetch;
-  let open: { label: string; cpu: number } | null = null;
-  const close = (cpu: number) => {
+  let open: ({ label: string } & Share) | null = null;
+  const close = (now: Share) => {
     if (!open) return;
     const list = byRequest.get(open.label) ?? [];
-    list.push(cpu - open.cpu - perReading);
+    list.push({ cpuMs: now.cpuMs - open.cpuMs - perReading, sql: now.sql - open.sql, kv: now.kv - open.kv });
     byRequest.set(open.label, list);
     open = null;
   };
@@ -37,19 +52,24 @@ export async function serverCpuByRequest(
     const request = new Request(input, init);
     const url = new URL(request.url);
     if (url.origin === origin) {
-      const cpu = await server.cpuMs();
-      close(cpu);
-      open = { label: requestLabel(request.method, url), cpu };
+      const now = await reading();
+      close(now);
+      open = { label: requestLabel(request.method, url), ...now };
     }
     return realFetch(request);
   };
   try {
     for (let i = 0; i < runs; i++) {
       await flow();
-      close(await server.cpuMs());
+      close(await reading());
     }
   } finally {
     globalThis.fetch = realFetch;
   }
-  return [...byRequest].map(([request, cpus]) => ({ request, cpuMs: cpus.sort((a, b) => a - b)[Math.floor(cpus.length / 2)]! }));
+  return [...byRequest].map(([request, shares]) => ({
+    request,
+    cpuMs: median(shares.map((s) => s.cpuMs)),
+    sql: median(shares.map((s) => s.sql)),
+    kv: median(shares.map((s) => s.kv)),
+  }));
 }

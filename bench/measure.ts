@@ -17,7 +17,7 @@ export interface BenchOptions {
   minutes?: number;
   /** Operations started per second, for the benchmarks that take it (soak: `--rate`). */
   rate?: number;
-  /** `--workers N` (grants): the OP served by N processes (node:cluster), on PostgreSQL and Redis. */
+  /** `--workers N` (grants, login): the OP served by N processes (node:cluster), on PostgreSQL and Redis. */
   workers?: number;
 }
 
@@ -28,10 +28,21 @@ export type Figures = Record<string, number | string | boolean | null>;
 export function loopSettings(opts: BenchOptions): { concurrency: number; length: LoopLength; argon2Verifies: number } {
   if (opts.smoke) return { concurrency: 2, length: { operationsPerSlot: 3 }, argon2Verifies: 2 };
   return {
-    concurrency: Number(process.env.BENCH_CONCURRENCY ?? 4),
+    // A benchmark measuring at one level takes the first of a list.
+    concurrency: concurrencyLevels([4])[0]!,
     length: { seconds: Number(process.env.BENCH_SECONDS ?? 10) },
     argon2Verifies: 20,
   };
+}
+
+/** BENCH_CONCURRENCY as levels to measure at, one or a list (`1,4,8`); `fallback` when unset. */
+export function concurrencyLevels(fallback: number[]): number[] {
+  const raw = process.env.BENCH_CONCURRENCY;
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const levels = raw.split(',').map((level) => Number(level.trim()));
+  if (!levels.every((level) => Number.isInteger(level) && level > 0))
+    throw new Error(`BENCH_CONCURRENCY: ${JSON.stringify(raw)} is not a positive number or a list of them (1,4,8)`);
+  return levels;
 }
 
 /** How long a loop runs: for a time, or a number of operations per slot (smoke mode). */

@@ -147,7 +147,7 @@ export async function createOp({
     providerConfiguration({
       entityId: runtime.self.id,
       issuer,
-      // A refresh grant reads the natural person with the token: its account lookup needs no statement of its own.
+      // A refresh token or a grant is read with the natural person it names: the account lookup after it needs no statement of its own.
       adapter: artifactAdapter(db, kv, clients, federationClients, {
         sql: naturalPersonJson,
         take: (subject, json) => directory.readInThisRequest(subject, { kind: 'natural', person: naturalPersonFromJson(json) }),

@@ -113,15 +113,30 @@ class AuditWriter {
     for (let attempt = 0; attempt < GUESSES; attempt++) {
       if (this.head === undefined) this.head = await readHead(this.db);
       const rows = chained(this.head, entries);
+      const first = rows[0]![0] as number;
+      // Rows after the guessed head already there (another process wrote them): nothing is
+      // inserted, and the statement answers with the head instead, for the next guess. Its
+      // snapshot may be older than a row committed while it waited for the lock: then the primary
+      // key refuses the INSERT, as it would without the check.
+      let answer;
       try {
-        await this.db.query(
-          `WITH serialized AS (${CHAIN_LOCK}) ${COLUMNS} SELECT v.* FROM serialized, (VALUES ${placeholders(rows)}) AS v`,
-          rows.flat(),
+        answer = await this.db.query<{ appended: number; seq: string | null; hash: string | null }>(
+          `WITH serialized AS (${CHAIN_LOCK}),
+             appended AS (${COLUMNS} SELECT v.* FROM serialized, (VALUES ${placeholders(rows)}) AS v
+               WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE seq >= $${rows.length * TYPES.length + 1}) RETURNING seq)
+           SELECT (SELECT count(*) FROM appended)::int AS appended, head.seq::text AS seq, head.hash
+           FROM (SELECT 1) AS one LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1) AS head ON true`,
+          [...rows.flat(), first],
         );
       } catch (err) {
         this.head = undefined;
         if (uniqueViolation(err) === 'audit_log_pkey') continue;
         throw err;
+      }
+      const { appended, seq, hash } = answer.rows[0]!;
+      if (appended === 0) {
+        this.head = seq === null ? null : { seq: Number(seq), hash: hash! };
+        continue;
       }
       const last = rows[rows.length - 1]!;
       this.head = { seq: last[0] as number, hash: last[7] as string };

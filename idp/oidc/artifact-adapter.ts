@@ -4,13 +4,13 @@
  * replay detection) goes to the key-value store with its TTL. Clients are read from the
  * administrator-managed client table.
  */
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Database } from '../../infra/database.ts';
 import type { KeyValueStore, KeyValueWrite } from '../../infra/key-value-store.ts';
 import { DatabaseUnavailable, StoreUnavailable } from '../../infra/errors.ts';
 import type { ClientStore } from './client-store.ts';
 import { hasUnfitCharacter } from '../../infra/request-guard.ts';
-import { PerProviderRequest } from './provider-request.ts';
+import { currentProviderRequest, PerProviderRequest } from './provider-request.ts';
 
 const LONG_LIVED = new Set(['Grant', 'RefreshToken']);
 /** Models whose artifacts belong to a grant and die with it. */
@@ -100,6 +100,9 @@ class KeyValueAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
+    // Saved back after it was taken (oidc-provider does when the resume switches accounts): stored again.
+    const scope = this.model === 'Interaction' ? perRequest.of() : undefined;
+    if (scope?.taken === id) scope.taken = undefined;
     const ttl = Math.max(1, expiresIn);
     const writes: KeyValueWrite[] = [{ set: this.key(id), value: JSON.stringify(payload), ttlSeconds: ttl }];
     if (payload.grantId) writes.push({ addToSet: `oidc:grant:${this.model}:${payload.grantId}`, member: id, ttlSeconds: ttl });
@@ -112,6 +115,7 @@ class KeyValueAdapter implements Adapter {
   }
 
   async find(id: string) {
+    if (this.model === 'Interaction' && resuming()) return this.take(id);
     if (!CONSUMABLE.has(this.model)) {
       const raw = await this.kv.get(this.key(id)).catch(inProviderTerms);
       return raw ? (JSON.parse(raw) as AdapterPayload) : undefined;
@@ -120,6 +124,18 @@ class KeyValueAdapter implements Adapter {
     if (!raw) return undefined;
     const payload = JSON.parse(raw) as AdapterPayload;
     return consumed ? { ...payload, consumed: Number(consumed) } : payload;
+  }
+
+  /**
+   * The interaction the authorization request resumes, read and deleted in one round trip: the
+   * resume uses it up (oidc-provider destroys it next; `destroy` has nothing left to do), and of
+   * two concurrent resumes of one interaction only one finds it.
+   */
+  private async take(id: string) {
+    const raw = await this.kv.take(this.key(id)).catch(inProviderTerms);
+    if (!raw) return undefined;
+    perRequest.of()!.taken = id;
+    return JSON.parse(raw) as AdapterPayload;
   }
 
   async findByUid(uid: string) {
@@ -145,6 +161,8 @@ class KeyValueAdapter implements Adapter {
   }
 
   async destroy(id: string) {
+    const scope = this.model === 'Interaction' ? perRequest.of() : undefined;
+    if (scope?.taken === id) return void (scope.taken = undefined);
     await this.kv.del(this.key(id)).catch(inProviderTerms);
   }
 
@@ -156,29 +174,35 @@ class KeyValueAdapter implements Adapter {
 }
 
 /**
- * What the request oidc-provider is serving has read or put off, so that a refresh grant is three
+ * What the request oidc-provider is serving has read or put off, so that a refresh grant is two
  * statements: the grant is read with the refresh token that names it (or with the earlier grant
  * an authorization carries consent over from), and the presented token is consumed by the
- * statement that stores its successor.
+ * statement that stores its successor. And the interaction a resumed authorization took.
  */
 interface RequestArtifacts {
   /** Grants read along with something else, each handed out once. */
   grants: Map<string, AdapterPayload | undefined>;
   /** The refresh token whose consumption waits for its successor. */
   consuming?: string;
+  /** The interaction taken from the store by this request (resuming it), not stored since. */
+  taken?: string;
 }
 const perRequest = new PerProviderRequest<RequestArtifacts>(() => ({ grants: new Map() }));
+
+/** Whether the request oidc-provider is serving resumes an authorization after its interaction. */
+const resuming = () => (currentProviderRequest() as Partial<KoaContextWithOIDC> | undefined)?.oidc?.route === 'resume';
 
 type ArtifactRow = { payload: AdapterPayload; consumed: number | null };
 const withConsumed = (row: ArtifactRow) => (row.consumed ? { ...row.payload, consumed: row.consumed } : row.payload);
 const EXPIRES = (secondsParam: string) => `CASE WHEN ${secondsParam}::int > 0 THEN now() + make_interval(secs => ${secondsParam}::int) END`;
 
 /**
- * Something read in the statement that reads a refresh token, about the account the token names:
- * `sql` is a scalar SQL expression of the account ID's expression, `take` gets its non-null value.
- * The account's lookup later in the same request (the refresh grant's) then needs no statement.
+ * Something read in the statement that reads a refresh token or a grant, about the account it
+ * names: `sql` is a scalar SQL expression of the account ID's expression, `take` gets its non-null
+ * value. The account's lookup later in the same request (the refresh grant's, the code exchange's)
+ * then needs no statement.
  */
-export interface ReadWithRefreshToken {
+export interface ReadWithAccount {
   sql(accountId: string): string;
   take(accountId: string, value: unknown): void;
 }
@@ -188,7 +212,7 @@ class DatabaseAdapter implements Adapter {
     private readonly model: string,
     private readonly db: Database,
     private readonly revokeGrant: RevokeGrant,
-    private readonly withRefreshToken?: ReadWithRefreshToken,
+    private readonly withAccount?: ReadWithAccount,
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
@@ -234,20 +258,31 @@ class DatabaseAdapter implements Adapter {
       scope.grants.delete(id);
       return grant;
     }
-    const { rows } = await this.db.query<ArtifactRow>(
-      `SELECT payload, extract(epoch FROM consumed_at)::int AS consumed FROM oidc_artifacts
-       WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())`,
+    // A grant is read by the request that is about to look up its account (the code exchange, single sign-on, userinfo).
+    const also = this.model === 'Grant' ? this.withAccount : undefined;
+    const { rows } = await this.db.query<ArtifactRow & { account?: unknown }>(
+      `SELECT payload, extract(epoch FROM consumed_at)::int AS consumed${also ? `, ${also.sql("payload->>'accountId'")} AS account` : ''}
+       FROM oidc_artifacts WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())`,
       [this.model, id],
     );
-    return rows[0] && withConsumed(rows[0]);
+    const row = rows[0];
+    if (!row) return undefined;
+    this.tookAccount(row);
+    return withConsumed(row);
+  }
+
+  /** Hands what `withAccount` read along with an artifact to the account lookup of this request. */
+  private tookAccount(row: ArtifactRow & { account?: unknown }) {
+    if (this.withAccount && row.account != null && typeof row.payload.accountId === 'string')
+      this.withAccount.take(row.payload.accountId, row.account);
   }
 
   /**
    * A refresh token, with its grant read in the same statement for the grant oidc-provider loads
-   * next (and what `withRefreshToken` reads about its account, for the account lookup after that).
+   * next (and what `withAccount` reads about its account, for the account lookup after that).
    */
   private async findWithGrant(id: string) {
-    const also = this.withRefreshToken;
+    const also = this.withAccount;
     const { rows } = await this.db.query<ArtifactRow & { grant_id: string | null; grant: AdapterPayload | null; account: unknown }>(
       `SELECT t.payload, extract(epoch FROM t.consumed_at)::int AS consumed, t.grant_id, g.payload AS grant${also ? `, ${also.sql("t.payload->>'accountId'")} AS account` : ''}
        FROM oidc_artifacts t
@@ -258,7 +293,7 @@ class DatabaseAdapter implements Adapter {
     const row = rows[0];
     if (!row) return undefined;
     if (row.grant_id) perRequest.of()?.grants.set(row.grant_id, row.grant ?? undefined);
-    if (also && row.account != null && typeof row.payload.accountId === 'string') also.take(row.payload.accountId, row.account);
+    this.tookAccount(row);
     return withConsumed(row);
   }
 
@@ -386,12 +421,12 @@ export function artifactAdapter(
   kv: KeyValueStore,
   clients: ClientStore,
   federation?: FederationClientResolver,
-  withRefreshToken?: ReadWithRefreshToken,
+  withAccount?: ReadWithAccount,
 ) {
   const make = (model: string): Adapter => {
     if (model === 'Client') return answeringOutages(new ClientAdapter(clients, federation));
     return LONG_LIVED.has(model)
-      ? answeringOutages(new DatabaseAdapter(model, db, revokeGrant, model === 'RefreshToken' ? withRefreshToken : undefined))
+      ? answeringOutages(new DatabaseAdapter(model, db, revokeGrant, withAccount))
       : new KeyValueAdapter(model, kv, revokeGrant);
   };
   const revokeGrant: RevokeGrant = async (grantId) => {

@@ -23,6 +23,9 @@ export interface SessionFacts {
   isEnded(sessionUid: string): Promise<boolean>;
 }
 
+/** oidc-provider's mark of a session made in this request, not loaded from the store (absent from its type definitions). */
+const isNew = (session: object) => (session as { new?: boolean }).new === true;
+
 /** The person authenticated in the interaction this request resumes: asking again would loop. */
 function justLoggedIn(ctx: KoaContextWithOIDC): boolean {
   return Boolean(ctx.oidc.result?.login);
@@ -34,7 +37,9 @@ export function interactionPolicyFor(facts: SessionFacts) {
   policy.get('login')!.checks.add(
     new interactionPolicy.Check('session_ended', 'the session was ended by a logout elsewhere', async (ctx: KoaContextWithOIDC) => {
       const { session } = ctx.oidc;
-      return session?.accountId ? facts.isEnded(session.uid) : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // A session made in this very request (a first login in this browser) was never stored, so
+      // no logout can have found its uid to end it: nothing to read.
+      return session?.accountId && !isNew(session) ? facts.isEnded(session.uid) : interactionPolicy.Check.NO_NEED_TO_PROMPT;
     }),
   );
   // A broker relaying someone else's login must not answer with the session it happens to hold.

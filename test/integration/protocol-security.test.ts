@@ -457,6 +457,19 @@ test('of concurrent redemptions of one authorization code at most one gets token
   t.true(active.length <= 1, `${active.length} access tokens from one code are active`);
 });
 
+test('of concurrent resumes of one finished login exactly one goes on to a code; the others find no interaction', async (t) => {
+  const { person } = await login(env.rp); // consent given: the resume goes straight to a code
+  const ua = new UserAgent();
+  const auth = await authorize(env.rp, ua);
+  const passwordPage = await ua.submit(auth.page, '/identifier', { identifier: person.id_number });
+  const resume = await ua.submit(passwordPage, '/password', { password: PASSWORD }, `${env.rp.issuer}/auth/`);
+  t.regex(resume.url, /\/auth\/[\w-]+$/, 'the browser is sent back to the authorization endpoint');
+  const answers = await Promise.all(Array.from({ length: RACERS }, () => ua.request(resume.url)));
+  const codes = answers.filter((r) => new URL(r.headers.get('location') ?? '/', resume.url).searchParams.has('code'));
+  t.is(codes.length, 1, `${codes.length} of ${RACERS} concurrent resumes got a code`);
+  for (const r of answers.filter((a) => !codes.includes(a))) t.is(r.status, 400, 'the others: the error page, no redirect');
+});
+
 test('of concurrent uses of one refresh token at most one gets a new one', async (t) => {
   const { callback, auth } = await login(env.rp);
   const tokens = await redeem(env.rp, callback, auth);

@@ -228,3 +228,24 @@ forEngines(
     t.deepEqual(await verifyAuditChain(db), { entries: 5, brokenAt: null });
   },
 );
+
+forEngines(engines, 'a wrong guess of the head costs one statement, which answers with the head: no failed INSERT', async (t, engine) => {
+  const db = await auditDb(engine);
+  const other = await engine.reopen(db.schema);
+  await recordAudit(db, { event: 'first' });
+  await recordAudit(other, { event: 'second' }); // db still guesses the head it wrote: seq 1
+  const statements: string[] = [];
+  const query = db.query.bind(db);
+  db.query = ((sql: string, params?: unknown[]) => (statements.push(sql), query(sql, params))) as Database['query'];
+  await recordAudit(db, { event: 'third' });
+  t.is(statements.length, 2, 'the guess answered with the head, then the entry after it');
+  t.deepEqual(await verifyAuditChain(db), { entries: 3, brokenAt: null });
+  t.deepEqual(
+    (await readAudit(db)).map((r) => [r.seq, r.event]),
+    [
+      [3, 'third'],
+      [2, 'second'],
+      [1, 'first'],
+    ],
+  );
+});
