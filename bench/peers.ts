@@ -10,6 +10,7 @@
  * process (nginx and the FastCGI servers too) from /proc.
  *
  * A peer not installed is said so and skipped. --smoke: one login per slot at each level.
+ * --workers N: gov-id's OP served by N processes (PostgreSQL and Redis), as in production.
  *   BENCH_SECONDS (default 10), BENCH_PROFILE (gov-id's server, bench/federation-process.ts)
  */
 import { availableParallelism } from 'node:os';
@@ -28,12 +29,12 @@ const PEERS: Peer[] = [glewlwyd, lemonldap];
 const LEVELS = [1, 4, 8];
 
 /** gov-id's OP as the login benchmark runs it, with a person registered for each slot. */
-async function startGovId(people: number) {
-  const { server, rp, people: registered } = await startOpWithPeople(people);
+async function startGovId(people: number, workers: number) {
+  const { server, rp, people: registered } = await startOpWithPeople(people, undefined, workers);
   const { memoryCost, timeCost, parallelism } = ARGON2_OPTIONS;
   const govId: LoginServer = {
     key: 'gov_id',
-    title: 'gov-id',
+    title: workers > 1 ? `gov-id ×${workers}` : 'gov-id',
     hashing: `argon2id, m=${memoryCost / 1024} MiB, t=${timeCost}, p=${parallelism}`,
     rp,
     scope: 'openid profile phone',
@@ -62,8 +63,9 @@ export async function peersBenchmark(opts: BenchOptions): Promise<Figures> {
   const slots = Math.max(...LEVELS);
   const length: LoopLength = opts.smoke ? { operationsPerSlot: 1 } : { seconds: Number(process.env.BENCH_SECONDS ?? 10) };
   const cores = availableParallelism();
-  const figures: Figures = { storage: storage(), cores };
-  const { govId, server } = await startGovId(slots);
+  const workers = opts.workers ?? 1;
+  const figures: Figures = { storage: storage(), cores, workers };
+  const { govId, server } = await startGovId(slots, workers);
   const servers: LoginServer[] = [govId];
   try {
     const argon2 = await server.argon2Verify(opts.smoke ? 2 : 20);

@@ -65,7 +65,7 @@ ${Object.entries(BENCHMARKS)
   --entries N  registry: entries to fill (default 10⁷ on PostgreSQL, 10⁵ on PGlite)
   --minutes N  soak: how long to run (minutes)
   --rate R     soak: operations started per second
-  --workers N  grants, login: the OP served by N processes (node:cluster; needs DATABASE_URL and REDIS_URL)`;
+  --workers N  grants, login, peers: gov-id's OP served by N processes (node:cluster; needs DATABASE_URL and REDIS_URL)`;
 
 function usageError(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -108,8 +108,8 @@ function positive(option: string, raw: string | undefined): number | undefined {
   return value;
 }
 /** The benchmarks whose OP may be served by workers (bench/federation-server.ts). */
-const WITH_WORKERS = ['grants', 'login'];
-if (values.workers !== undefined && !WITH_WORKERS.includes(name)) usageError('--workers is the grants and login benchmarks’');
+const WITH_WORKERS = ['grants', 'login', 'peers'];
+if (values.workers !== undefined && !WITH_WORKERS.includes(name)) usageError('--workers is the grants, login and peers benchmarks’');
 function workerCount(raw: string | undefined): number | undefined {
   try {
     return raw === undefined ? undefined : workerPlan(raw, configFromEnv()).count;

@@ -125,17 +125,20 @@ test.serial('the soak takes --minutes and --rate, and only the soak does', async
 
 const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 
-test.serial('grants and login --workers 2 serve the OP by two workers (PostgreSQL and Redis); --workers is theirs only', async (t) => {
-  t.timeout(10 * 60_000);
-  const other = await bench(['cross-tier', '--workers', '2'], 60_000);
-  t.is(other.code, 2);
-  t.regex(other.stderr, /--workers is the grants and login benchmarks/);
-  if (!shared) return t.pass('two workers need DATABASE_URL and REDIS_URL');
-  for (const benchmark of ['grants', 'login']) {
-    const run = await bench([benchmark, '--smoke', '--workers', '2'], 5 * 60_000);
-    t.is(run.code, 0, run.stderr.slice(-4000));
-    const [figures] = figuresOf(t, run.stdout);
-    t.is(figures?.benchmark, benchmark);
-    t.is(figures?.workers, 2);
-  }
-});
+test.serial(
+  'grants, login and peers --workers 2 serve the OP by two workers (PostgreSQL and Redis); --workers is theirs only',
+  async (t) => {
+    t.timeout(10 * 60_000);
+    const other = await bench(['cross-tier', '--workers', '2'], 60_000);
+    t.is(other.code, 2);
+    t.regex(other.stderr, /--workers is the grants, login and peers benchmarks/);
+    if (!shared) return t.pass('two workers need DATABASE_URL and REDIS_URL');
+    for (const benchmark of ['grants', 'login', 'peers']) {
+      const run = await bench([benchmark, '--smoke', '--workers', '2'], 5 * 60_000);
+      t.is(run.code, 0, run.stderr.slice(-4000));
+      const [figures] = figuresOf(t, run.stdout);
+      t.is(figures?.benchmark, benchmark);
+      t.is(figures?.workers, 2);
+    }
+  },
+);
