@@ -123,7 +123,7 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
     );
 
     const atLevel: Figures = {};
-    const measured = [];
+    let first: Awaited<ReturnType<typeof measureLogins>> | undefined;
     for (const concurrency of levels) {
       const level = await measureLogins(
         server,
@@ -135,10 +135,9 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
         argon2,
         bound,
       );
-      measured.push(level);
+      first ??= level;
       Object.assign(atLevel, named(level.figures, `_c${concurrency}`));
     }
-    const first = measured[0]!;
     const hinted = await measureLogins(
       server,
       'login-hint',
@@ -159,10 +158,10 @@ export async function loginBenchmark(opts: BenchOptions): Promise<Figures> {
       workers,
       concurrency: levels[0]!,
       concurrency_levels: levels.join(','),
-      ...named(first.figures),
+      ...named(first!.figures),
       ...argon2Figures(argon2),
       argon2_bound_per_s: round(bound),
-      ...storeFigures('login', first.storePerOp),
+      ...storeFigures('login', first!.storePerOp),
       server_cpu_ms_by_request: plain.cpu,
       server_storage_by_request: plain.storage,
       ...atLevel,
