@@ -9,6 +9,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { mkdirSync } from 'node:fs';
 import { DatabaseUnavailable } from './errors.ts';
+import { EmbeddedStatements } from './embedded-statements.ts';
 import { DEFAULT_DATABASE_POOL_SIZE } from './config.ts';
 import type { Logger } from './log.ts';
 
@@ -209,10 +210,13 @@ class EmbeddedEngine {
   private tail: Promise<unknown> = Promise.resolve();
   private currentSchema = '';
   private users = 0;
+  readonly statements: EmbeddedStatements;
   constructor(
     readonly db: PGlite,
     private readonly onIdle: () => void,
-  ) {}
+  ) {
+    this.statements = new EmbeddedStatements(db);
+  }
 
   acquire() {
     this.users++;
@@ -247,9 +251,8 @@ class EmbeddedDatabase implements Database {
     private readonly engineRef: EmbeddedEngine,
   ) {}
 
-  private async raw<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    const r = await this.engineRef.db.query<R>(sql, params);
-    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+  private raw<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    return this.engineRef.statements.run<R>(this.schema, sql, params);
   }
 
   query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
