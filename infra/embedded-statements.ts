@@ -23,8 +23,8 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as {
 
 /**
  * Prepared statements kept per PGlite at most. One is a parse tree and a plan or two in the
- * engine's memory; a process of all demo entities uses a few hundred. Past this the least
- * recently used one is closed.
+ * engine's memory; the whole demo federation in one process prepares about 200. Past this the
+ * least recently used one is closed.
  */
 export const MAX_PREPARED_STATEMENTS = 2_000;
 
