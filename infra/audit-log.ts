@@ -61,12 +61,53 @@ const placeholders = (rows: unknown[][]) =>
   rows.map((_, r) => `(${TYPES.map((type, c) => `$${r * TYPES.length + c + 1}::${type}`).join(', ')})`).join(', ');
 
 export async function appendAudit(tx: Transaction, entry: AuditEntry): Promise<void> {
-  await tx.query(CHAIN_LOCK);
-  const [row] = chained(await readHead(tx), [entry]);
-  await tx.query(`${COLUMNS} VALUES ${placeholders([row!])}`, row);
+  // On PostgreSQL the chain's lock serializes its writers until this transaction ends. The
+  // embedded engine runs one transaction or statement at a time: there is nobody to wait for.
+  if (tx.database.engine === 'postgres') await tx.query(CHAIN_LOCK);
+  // The head this process wrote last is usually still the head: one statement checks it and
+  // appends, or answers with the head, which nobody can move before this transaction ends.
+  let head = writerOf(tx.database).lastHead();
+  let rows: unknown[][] | undefined;
+  if (head !== undefined) {
+    const answer = await appendAfter(tx, head, [entry], { lock: false });
+    if ('rows' in answer) rows = answer.rows;
+    else head = answer.head;
+  }
+  if (!rows) {
+    rows = chained(head === undefined ? await readHead(tx) : head, [entry]);
+    await tx.query(`${COLUMNS} VALUES ${placeholders(rows)}`, rows.flat());
+  }
+  const row = rows[0]!;
   // The entries of their own this process writes next follow this one, rather than guessing an
   // older head, failing on the primary key and reading the head again.
-  tx.afterCommit(() => writerOf(tx.database).wrote({ seq: row![0] as number, hash: row![7] as string }));
+  tx.afterCommit(() => writerOf(tx.database).wrote({ seq: row[0] as number, hash: row[7] as string }));
+}
+
+/**
+ * Appends `entries` after the head `guess`, in one statement, unless entries at or after the
+ * first one's sequence number are there already (the guess is old): then nothing is inserted and
+ * the statement answers with the head instead, for the next guess. With `lock`, the statement
+ * takes the chain's lock itself; its snapshot may then be older than a row committed while it
+ * waited for the lock, and the primary key refuses the INSERT, as it would without the check.
+ */
+async function appendAfter(
+  db: Queryable,
+  guess: Head | null,
+  entries: AuditEntry[],
+  { lock }: { lock: boolean },
+): Promise<{ rows: unknown[][] } | { head: Head | null }> {
+  const rows = chained(guess, entries);
+  const answer = await db.query<{ appended: number; seq: string | null; hash: string | null }>(
+    `WITH ${lock ? `serialized AS (${CHAIN_LOCK}),` : ''}
+       appended AS (${COLUMNS} SELECT v.* FROM ${lock ? 'serialized, ' : ''}(VALUES ${placeholders(rows)}) AS v
+         WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE seq >= $${rows.length * TYPES.length + 1}) RETURNING seq)
+     SELECT (SELECT count(*) FROM appended)::int AS appended, head.seq::text AS seq, head.hash
+     FROM (SELECT 1) AS one LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1) AS head ON true`,
+    [...rows.flat(), rows[0]![0]],
+  );
+  const { appended, seq, hash } = answer.rows[0]!;
+  if (appended > 0) return { rows };
+  return { head: seq === null ? null : { seq: Number(seq), hash: hash! } };
 }
 
 /**
@@ -74,7 +115,7 @@ export async function appendAudit(tx: Transaction, entry: AuditEntry): Promise<v
  * process queue behind each other and are written together, in one INSERT, after the head this
  * process last wrote. That head is a guess (other processes write the chain too); a wrong one
  * makes the INSERT break the primary key and changes nothing, and the head is read again. The
- * INSERT takes the chain's lock, so that appendAudit (reading the head under that lock within a
+ * INSERT takes the chain's lock, so that appendAudit (checking the head under that lock within a
  * caller's transaction) never meets a row written behind its back.
  */
 class AuditWriter {
@@ -83,6 +124,11 @@ class AuditWriter {
   private writing = false;
 
   constructor(private readonly db: Database) {}
+
+  /** The head this process wrote or read last (a guess: other processes write too), or undefined when it knows none. */
+  lastHead(): Head | null | undefined {
+    return this.head;
+  }
 
   /** A later head written by this process in a transaction (appendAudit), unless a write of its own is under way. */
   wrote(head: Head) {
@@ -112,33 +158,19 @@ class AuditWriter {
   private async write(entries: AuditEntry[]) {
     for (let attempt = 0; attempt < GUESSES; attempt++) {
       if (this.head === undefined) this.head = await readHead(this.db);
-      const rows = chained(this.head, entries);
-      const first = rows[0]![0] as number;
-      // Rows after the guessed head already there (another process wrote them): nothing is
-      // inserted, and the statement answers with the head instead, for the next guess. Its
-      // snapshot may be older than a row committed while it waited for the lock: then the primary
-      // key refuses the INSERT, as it would without the check.
       let answer;
       try {
-        answer = await this.db.query<{ appended: number; seq: string | null; hash: string | null }>(
-          `WITH serialized AS (${CHAIN_LOCK}),
-             appended AS (${COLUMNS} SELECT v.* FROM serialized, (VALUES ${placeholders(rows)}) AS v
-               WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE seq >= $${rows.length * TYPES.length + 1}) RETURNING seq)
-           SELECT (SELECT count(*) FROM appended)::int AS appended, head.seq::text AS seq, head.hash
-           FROM (SELECT 1) AS one LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1) AS head ON true`,
-          [...rows.flat(), first],
-        );
+        answer = await appendAfter(this.db, this.head, entries, { lock: true });
       } catch (err) {
         this.head = undefined;
         if (uniqueViolation(err) === 'audit_log_pkey') continue;
         throw err;
       }
-      const { appended, seq, hash } = answer.rows[0]!;
-      if (appended === 0) {
-        this.head = seq === null ? null : { seq: Number(seq), hash: hash! };
+      if ('head' in answer) {
+        this.head = answer.head;
         continue;
       }
-      const last = rows[rows.length - 1]!;
+      const last = answer.rows[answer.rows.length - 1]!;
       this.head = { seq: last[0] as number, hash: last[7] as string };
       return;
     }

@@ -3,8 +3,8 @@
  * and on PostgreSQL (when DATABASE_URL is set).
  */
 import test from 'ava';
-import { appendAudit, readAudit, recordAudit, verifyAuditChain } from '../../infra/audit-log.ts';
-import type { Database } from '../../infra/database.ts';
+import { appendAudit, readAudit, recordAudit, verifyAuditChain, type AuditEntry } from '../../infra/audit-log.ts';
+import type { Database, Transaction } from '../../infra/database.ts';
 import { migrate } from '../../infra/migrate.ts';
 import { databaseEngines, forEngines, type DatabaseEngine } from '../helpers/unit-engines.ts';
 
@@ -249,3 +249,39 @@ forEngines(engines, 'a wrong guess of the head costs one statement, which answer
     ],
   );
 });
+
+forEngines(
+  engines,
+  'an entry in a transaction after the head this process knows: one statement checks the head and appends (after the lock on PostgreSQL)',
+  async (t, engine) => {
+    const db = await auditDb(engine);
+    await recordAudit(db, { event: 'first' });
+    const statements: string[] = [];
+    const appendCounted = (entry: AuditEntry) =>
+      db.transaction(async (tx) => {
+        const query = tx.query.bind(tx);
+        await appendAudit(
+          { ...tx, query: ((sql: string, params?: unknown[]) => (statements.push(sql), query(sql, params))) as Transaction['query'] },
+          entry,
+        );
+      });
+    const lock = engine.name === 'postgres' ? 1 : 0;
+    await appendCounted({ event: 'in.transaction' });
+    t.is(statements.length, lock + 1, 'no head read, no separate INSERT');
+    const other = await engine.reopen(db.schema);
+    await recordAudit(other, { event: 'from another process' });
+    statements.length = 0;
+    await appendCounted({ event: 'after a wrong guess' });
+    t.is(statements.length, lock + 2, 'the guess answered with the head, then the entry after it');
+    t.deepEqual(await verifyAuditChain(db), { entries: 4, brokenAt: null });
+    t.deepEqual(
+      (await readAudit(db)).map((r) => [r.seq, r.event]),
+      [
+        [4, 'after a wrong guess'],
+        [3, 'from another process'],
+        [2, 'in.transaction'],
+        [1, 'first'],
+      ],
+    );
+  },
+);
