@@ -130,9 +130,12 @@ class AuditWriter {
     return this.head;
   }
 
-  /** A later head written by this process in a transaction (appendAudit), unless a write of its own is under way. */
+  /**
+   * A head written by this process in a transaction (appendAudit): the next guess, when it is later
+   * than the one known (or none is), unless a write of its own is under way.
+   */
   wrote(head: Head) {
-    if (!this.writing && this.head !== undefined && (this.head?.seq ?? 0) < head.seq) this.head = head;
+    if (!this.writing && (this.head?.seq ?? 0) < head.seq) this.head = head;
   }
 
   append(entry: AuditEntry): Promise<void> {

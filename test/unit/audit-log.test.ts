@@ -255,7 +255,6 @@ forEngines(
   'an entry in a transaction after the head this process knows: one statement checks the head and appends (after the lock on PostgreSQL)',
   async (t, engine) => {
     const db = await auditDb(engine);
-    await recordAudit(db, { event: 'first' });
     const statements: string[] = [];
     const appendCounted = (entry: AuditEntry) =>
       db.transaction(async (tx) => {
@@ -266,8 +265,11 @@ forEngines(
         );
       });
     const lock = engine.name === 'postgres' ? 1 : 0;
+    await appendCounted({ event: 'first' });
+    t.is(statements.length, lock + 2, 'no head known yet: the head read, then the INSERT');
+    statements.length = 0;
     await appendCounted({ event: 'in.transaction' });
-    t.is(statements.length, lock + 1, 'no head read, no separate INSERT');
+    t.is(statements.length, lock + 1, 'the head written in the transaction before: no head read, no separate INSERT');
     const other = await engine.reopen(db.schema);
     await recordAudit(other, { event: 'from another process' });
     statements.length = 0;
