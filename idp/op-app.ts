@@ -15,12 +15,7 @@ import { loadKeys, publicJwk } from '../infra/entity-keys.ts';
 import { recordAudit } from '../infra/audit-log.ts';
 import type { EntityRuntime } from '../infra/entity-runtime.ts';
 import { isMessageKey, pickLocale, translator } from './i18n.ts';
-import {
-  NaturalPersonAccounts,
-  naturalPersonFromJson,
-  naturalPersonJson,
-  type HomePublication,
-} from './accounts/natural-person-accounts.ts';
+import { NaturalPersonAccounts, type HomePublication } from './accounts/natural-person-accounts.ts';
 import { LegalPersonAccounts } from './accounts/legal-person-accounts.ts';
 import { accountFinder } from './oidc/find-account.ts';
 import { interactionPolicyFor } from './oidc/interaction-policy.ts';
@@ -36,7 +31,7 @@ import { providerConfiguration, TTL } from './oidc/provider-config.ts';
 import { openidProviderMetadata } from './oidc/provider-metadata.ts';
 import { DEFAULT_ACR_URIS, type LoaLevel } from '../federation/loa.ts';
 import { RecognizedAccounts } from './accounts/recognized-accounts.ts';
-import { AccountDirectory } from './accounts/account-directory.ts';
+import { AccountDirectory, accountJson } from './accounts/account-directory.ts';
 import { BROKER_BACKCHANNEL_LOGOUT_PATH, CrossTierLogin } from './broker/cross-tier-login.ts';
 import { BROKER_CALLBACK_PATH } from './login/cross-tier-hops.ts';
 import { routedAhead } from './login/login-completion.ts';
@@ -147,10 +142,10 @@ export async function createOp({
     providerConfiguration({
       entityId: runtime.self.id,
       issuer,
-      // A refresh token or a grant is read with the natural person it names: the account lookup after it needs no statement of its own.
+      // A refresh token or a grant is read with the natural person or recognized account it names: the account lookup after it needs no statement of its own.
       adapter: artifactAdapter(db, kv, clients, federationClients, {
-        sql: naturalPersonJson,
-        take: (subject, json) => directory.readInThisRequest(subject, { kind: 'natural', person: naturalPersonFromJson(json) }),
+        sql: accountJson,
+        take: (subject, json) => directory.readInThisRequest(subject, json),
       }),
       signingKeys,
       cookieKeys: runtime.cookieKeys,

@@ -9,15 +9,26 @@
  * account's claims, whether it is an organization), the answer itself is kept: one query per
  * request, a change counting from the next.
  */
-import type { NaturalPerson, NaturalPersonAccounts } from './natural-person-accounts.ts';
+import { naturalPersonFromJson, naturalPersonJson, type NaturalPerson, type NaturalPersonAccounts } from './natural-person-accounts.ts';
 import type { LegalPerson, LegalPersonAccounts } from './legal-person-accounts.ts';
-import type { RecognizedAccount, RecognizedAccounts } from './recognized-accounts.ts';
+import { recognizedAccountJson, type RecognizedAccount, type RecognizedAccounts } from './recognized-accounts.ts';
 
 export type FoundAccount =
   { kind: 'natural'; person: NaturalPerson } | { kind: 'legal'; legal: LegalPerson } | { kind: 'recognized'; account: RecognizedAccount };
 type Kind = FoundAccount['kind'];
 
 const KINDS: Kind[] = ['natural', 'legal', 'recognized'];
+
+/**
+ * The natural person (active) or recognized account whose subject is the SQL expression
+ * `subject`, as one JSON value, `{"natural": …}` or `{"recognized": …}`, null for any other (a
+ * legal person's lookup depends on the grant): for a statement that reads the account along with
+ * the grant or refresh token naming it (idp/oidc/artifact-adapter.ts ReadWithAccount).
+ * `AccountDirectory.readInThisRequest` takes it.
+ */
+export const accountJson = (subject: string) =>
+  `(SELECT CASE WHEN n.j IS NOT NULL THEN json_build_object('natural', n.j) WHEN r.j IS NOT NULL THEN json_build_object('recognized', r.j) END
+    FROM (SELECT ${naturalPersonJson(subject)} AS j) n, (SELECT ${recognizedAccountJson(subject)} AS j) r)`;
 const REMEMBERED = 10_000;
 
 export class AccountDirectory {
@@ -56,11 +67,19 @@ export class AccountDirectory {
 
   /**
    * An account read along with something else in the request oidc-provider is serving (the
-   * refresh token naming it): this request's lookups of the subject find it without a query.
+   * refresh token or grant naming it), as `accountJson` gave it: this request's lookups of the
+   * subject find it without a query.
    */
-  readInThisRequest(subject: string, found: FoundAccount): void {
+  readInThisRequest(subject: string, json: unknown): void {
     const request = this.currentRequest();
     if (!request) return;
+    const read = json as { natural?: unknown; recognized?: unknown };
+    const found: FoundAccount | null = read.natural
+      ? { kind: 'natural', person: naturalPersonFromJson(read.natural) }
+      : read.recognized
+        ? { kind: 'recognized', account: this.recognized.fromJson(read.recognized) }
+        : null;
+    if (!found) return;
     let answers = this.perRequest.get(request);
     if (!answers) this.perRequest.set(request, (answers = new Map()));
     if (!answers.has(subject)) answers.set(subject, Promise.resolve(found));

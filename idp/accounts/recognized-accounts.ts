@@ -51,6 +51,14 @@ interface Row {
 
 const COLUMNS = 'subject, kind, identifier_index, home, upstream, upstream_subject, loa, claims_enc';
 
+/**
+ * The recognized account whose subject is the SQL expression `subject`, as one JSON value (null
+ * when there is none): for a statement that reads the account along with something else
+ * (account-directory.ts accountJson). `RecognizedAccounts.fromJson` reads it back.
+ */
+export const recognizedAccountJson = (subject: string) =>
+  `(SELECT row_to_json(r) FROM (SELECT ${COLUMNS} FROM recognized_accounts WHERE subject = ${subject}) r)`;
+
 export class RecognizedAccounts {
   constructor(
     private readonly db: Database,
@@ -61,6 +69,11 @@ export class RecognizedAccounts {
   /** The same blind indexes as the OP's own accounts: an ID number or USCC is one key here. */
   private identifierIndex(kind: RecognizedKind, identifier: string): string {
     return this.index.of(kind === 'natural' ? 'id_number' : 'uscc', identifier);
+  }
+
+  /** The account a `recognizedAccountJson` value holds. */
+  fromJson(json: unknown): RecognizedAccount {
+    return this.fromRow(json as Row);
   }
 
   private fromRow(r: Row): RecognizedAccount {

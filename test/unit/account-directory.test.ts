@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { BlindIndex, FieldCipher, randomToken } from '../../infra/crypto.ts';
 import type { Database } from '../../infra/database.ts';
 import { migrate } from '../../infra/migrate.ts';
-import { AccountDirectory } from '../../idp/accounts/account-directory.ts';
+import { AccountDirectory, accountJson } from '../../idp/accounts/account-directory.ts';
 import { LegalPersonAccounts } from '../../idp/accounts/legal-person-accounts.ts';
-import { NaturalPersonAccounts, naturalPersonFromJson, naturalPersonJson } from '../../idp/accounts/natural-person-accounts.ts';
+import { NaturalPersonAccounts } from '../../idp/accounts/natural-person-accounts.ts';
 import { LocalAccountExists, RecognizedAccounts } from '../../idp/accounts/recognized-accounts.ts';
 import { randomDraw, syntheticIdNumber } from '../../services/population/synthetic-persons.ts';
 import { syntheticUscc } from '../../services/legal-persons/synthetic-organizations.ts';
@@ -148,24 +148,28 @@ forEngines(engines, 'the remembered kind is a hint: a subject gone from that tab
 
 forEngines(
   engines,
-  'a natural person read along with another statement (naturalPersonJson) is found in that request without a query, and only there',
+  'a natural person or recognized account read along with another statement (accountJson) is found in that request without a query, and only there',
   async (t, engine) => {
     const a = await accountsOf(engine);
     let request = {};
     const directory = a.directory(() => request);
-    const readAlong = async () =>
-      (await a.db.query<{ account: unknown }>(`SELECT ${naturalPersonJson('$1')} AS account`, [a.person.subject])).rows[0]!.account;
-    directory.readInThisRequest(a.person.subject, { kind: 'natural', person: naturalPersonFromJson(await readAlong()) });
-    const found = await directory.find(a.person.subject);
+    const readAlong = async (subject: string) =>
+      (await a.db.query<{ account: unknown }>(`SELECT ${accountJson('$1')} AS account`, [subject])).rows[0]!.account;
+    for (const subject of [a.person.subject, a.visitor.subject]) directory.readInThisRequest(subject, await readAlong(subject));
+    const person = await directory.find(a.person.subject);
+    const visitor = await directory.find(a.visitor.subject);
     t.deepEqual(a.tables, [], 'no query of its own');
-    t.deepEqual(found, { kind: 'natural', person: await a.naturals.findBySubject(a.person.subject) });
+    t.deepEqual(person, { kind: 'natural', person: await a.naturals.findBySubject(a.person.subject) });
+    t.deepEqual(visitor, { kind: 'recognized', account: a.visitor });
     a.tables.length = 0;
     request = {};
     await directory.find(a.person.subject);
     t.deepEqual(a.tables, ['natural_persons'], 'the next request asks the database');
-    // An account no longer active here is read as nothing: its lookup then asks the tables as ever.
+    // A legal person is not read along (its claims depend on the grant); an account no longer
+    // active here is read as nothing: their lookups then ask the tables as ever.
+    t.is(await readAlong(a.organization), null);
     await a.db.query("UPDATE natural_persons SET status = 'moved' WHERE subject = $1", [a.person.subject]);
-    t.is(await readAlong(), null);
+    t.is(await readAlong(a.person.subject), null);
   },
 );
 
