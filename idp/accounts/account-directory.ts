@@ -18,6 +18,7 @@ export type FoundAccount =
 type Kind = FoundAccount['kind'];
 
 const KINDS: Kind[] = ['natural', 'legal', 'recognized'];
+const REMEMBERED = 10_000;
 
 /**
  * The natural person (active) or recognized account whose subject is the SQL expression
@@ -29,7 +30,6 @@ const KINDS: Kind[] = ['natural', 'legal', 'recognized'];
 export const accountJson = (subject: string) =>
   `(SELECT CASE WHEN n.j IS NOT NULL THEN json_build_object('natural', n.j) WHEN r.j IS NOT NULL THEN json_build_object('recognized', r.j) END
     FROM (SELECT ${naturalPersonJson(subject)} AS j) n, (SELECT ${recognizedAccountJson(subject)} AS j) r)`;
-const REMEMBERED = 10_000;
 
 export class AccountDirectory {
   private readonly kinds = new Map<string, Kind>();
@@ -73,7 +73,7 @@ export class AccountDirectory {
   readInThisRequest(subject: string, json: unknown): void {
     const request = this.currentRequest();
     if (!request) return;
-    const read = json as { natural?: unknown; recognized?: unknown };
+    const read = (json ?? {}) as { natural?: unknown; recognized?: unknown };
     const found: FoundAccount | null = read.natural
       ? { kind: 'natural', person: naturalPersonFromJson(read.natural) }
       : read.recognized
