@@ -15,6 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { parse, protocol, type PGlite } from '@electric-sql/pglite';
+import type { QueryResult } from './database.ts';
 
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as {
   /** What `pg` sends for a JS value: a string, a Buffer (sent in binary) or null. */
@@ -26,15 +27,10 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as {
  * engine's memory; the whole demo federation in one process prepares about 200. Past this the
  * least recently used one is closed.
  */
-export const MAX_PREPARED_STATEMENTS = 2_000;
+const MAX_PREPARED_STATEMENTS = 2_000;
 
 /** SQLSTATE 0A000 as PostgreSQL raises it when a table changed the shape of a prepared SELECT's rows. */
 const PLAN_SHAPE_CHANGED = /cached plan must not change result type/;
-
-export interface EmbeddedResult<R> {
-  rows: R[];
-  rowCount: number;
-}
 
 export class EmbeddedStatements {
   /** `schema \0 sql` → the statement's name, in least- to most-recently used order. */
@@ -52,7 +48,7 @@ export class EmbeddedStatements {
    * Runs `sql` with `params` in the schema `search_path` names now. The caller serializes all use
    * of the PGlite (one statement or transaction at a time), as the embedded engine's queue does.
    */
-  async run<R>(schema: string, sql: string, params: readonly unknown[] = []): Promise<EmbeddedResult<R>> {
+  async run<R>(schema: string, sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     const key = `${schema}\0${sql}`;
     const known = this.names.get(key);
     // A name is never reused: a statement whose Parse may or may not have happened is closed, not taken again.

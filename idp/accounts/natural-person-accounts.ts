@@ -195,11 +195,7 @@ export class NaturalPersonAccounts {
 
   /** The new home of an account that moved away from here, if it did. */
   async movedTo(idNumberIndex: string): Promise<string | null> {
-    const { rows } = await this.db.query<{ moved_to: string }>(
-      "SELECT moved_to FROM natural_persons WHERE id_number_index = $1 AND status = 'moved'",
-      [idNumberIndex],
-    );
-    return rows[0]?.moved_to ?? null;
+    return (await this.standing(idNumberIndex)).movedTo;
   }
 
   /**
