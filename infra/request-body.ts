@@ -38,24 +38,39 @@ function hasBody(req: IncomingMessage): boolean {
   );
 }
 
+/**
+ * The body's bytes, gathered from the stream's events: one promise per body rather than one per
+ * chunk as its async iterator makes (this runs on every POST). Beyond `limit` the stream is paused,
+ * not drained: the answer then says Connection: close (error-responses.ts).
+ */
+function gather(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const settle = (err?: HttpError) => {
+      req.off('data', onData).off('end', onEnd).off('error', onBroken).off('close', onBroken);
+      if (!err) return resolve(Buffer.concat(chunks, received));
+      req.pause();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) settle(tooLarge(limit));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => settle();
+    const onBroken = () => settle(new BadRequest('invalid_request', 'the request body was not received completely'));
+    req.on('data', onData).on('end', onEnd).on('error', onBroken).on('close', onBroken);
+  });
+}
+
 /** The raw body, refused as soon as it is known to exceed `limit` (413); also for binary uploads. */
 export async function readRaw(ctx: Koa.Context, limit: number): Promise<Buffer> {
   if ((ctx.request.length ?? 0) > limit) throw tooLarge(limit);
   if ((ctx.get('content-encoding') || 'identity').toLowerCase() !== 'identity')
     throw new HttpError(415, 'invalid_request', 'a compressed request body is not accepted');
-  const chunks: Buffer[] = [];
-  let received = 0;
-  try {
-    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-      received += chunk.length;
-      if (received > limit) throw tooLarge(limit);
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new BadRequest('invalid_request', 'the request body was not received completely');
-  }
-  return Buffer.concat(chunks, received);
+  return gather(ctx.req, limit);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -5,14 +5,18 @@
  * `Allow`, and only a real server fault writes an error line with a stack.
  */
 import test from 'ava';
+import { connect } from 'node:net';
 import Router from '@koa/router';
 import { createApp, listen, refuseOtherMethods, type Listener } from '../../infra/http-server.ts';
 import { parseBody, parseFormBody } from '../../infra/request-body.ts';
 import { BadRequest } from '../../infra/errors.ts';
 import { recordingLogger, type LogLine } from '../helpers/recording-logger.ts';
+import { until } from '../helpers/until.ts';
 
-async function serve(): Promise<{ url: string; lines: LogLine[]; listener: Listener }> {
+async function serve(): Promise<{ url: string; lines: LogLine[]; listener: Listener; settled: string[] }> {
   const lines: LogLine[] = [];
+  // Each request's path and final status, once its handling is over (answered or not).
+  const settled: string[] = [];
   const router = new Router();
   router.get('/echo', (ctx) => {
     ctx.body = ctx.query;
@@ -33,10 +37,17 @@ async function serve(): Promise<{ url: string; lines: LogLine[]; listener: Liste
     throw new BadRequest('invalid_request', 'field: wrong');
   });
   const app = createApp(recordingLogger(lines));
+  app.middleware.unshift(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      settled.push(`${ctx.path} ${ctx.status}`);
+    }
+  });
   app.use(router.routes());
   app.use(refuseOtherMethods);
   const listener = await listen(app.callback(), 0);
-  return { url: `http://127.0.0.1:${listener.port}`, lines, listener };
+  return { url: `http://127.0.0.1:${listener.port}`, lines, listener, settled };
 }
 
 const post = (url: string, type: string, body: string | Blob) => fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
@@ -109,6 +120,44 @@ test('malformed JSON is a 400 with a reason, never a 500 or a logged stack; prot
   t.deepEqual(await ok.json(), { received: { name: '王小明', n: [1, { b: true }] }, prototypeUntouched: true });
   t.is(({} as Record<string, unknown>).x, undefined, 'no prototype was touched');
   t.deepEqual(lines, [], 'client errors write no log line');
+});
+
+/** Writes a request in parts on a raw connection; what the server answered once it closed, or once `end` says so. */
+function rawExchange(port: number, parts: string[], end: 'after-parts' | 'wait-close'): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (answer += d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(answer));
+    void (async () => {
+      for (const part of parts) {
+        await new Promise<void>((written) => socket.write(part, () => written()));
+        await new Promise((next) => setImmediate(next));
+      }
+      if (end === 'after-parts') socket.end();
+    })();
+  });
+}
+
+test("a body sent in many pieces is read whole; one cut off mid-way is the client's 400, and the server carries on", async (t) => {
+  const { url, lines, listener, settled } = await serve();
+  t.teardown(() => listener.close());
+  const head = 'POST /json HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n';
+  const pieces = ['{"name":', '"王小明",', '"n":[1,2,3]}'].map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`);
+  const whole = await rawExchange(listener.port, [`${head}Connection: close\r\n\r\n`, ...pieces, '0\r\n\r\n'], 'wait-close');
+  t.regex(whole, /^HTTP\/1\.1 200/);
+  t.true(whole.includes('{"received":{"name":"王小明","n":[1,2,3]},"prototypeUntouched":true}'), whole);
+
+  // The client goes away after two of the three pieces: the read ends as the client's 400 (nothing
+  // is answered to a closed connection, nothing logged), rather than waiting for ever.
+  await rawExchange(listener.port, [`${head}\r\n`, ...pieces.slice(0, 2)], 'after-parts');
+  await until(async () => settled.length === 2, 'the cut-off request to be settled');
+  t.deepEqual(settled, ['/json 200', '/json 400']);
+  const after = await post(`${url}/json`, 'application/json', '{"a":1}');
+  t.is(after.status, 200);
+  t.deepEqual(lines, [], 'a body cut off is no server fault');
 });
 
 test('only a server fault logs an error with a stack; a library refusing input logs one line without it', async (t) => {
