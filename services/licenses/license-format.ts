@@ -6,7 +6,7 @@
  * disclosures it is the holder's full licence; with some of them and a Key Binding JWT, a
  * presentation. Parsing here only takes the text apart: every check is the verifier's.
  */
-import { randomBytes, createHash } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { digest } from '@sd-jwt/crypto-nodejs';
 import { LicenseCheckFailed } from './license-problems.ts';
 
@@ -30,7 +30,8 @@ export const hasher = (data: string | ArrayBuffer, alg: string) => {
 export const saltGenerator = () => randomBytes(16).toString('base64url');
 
 export function sha256Base64url(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
+  // The one-shot form: a third of createHash's cost, and a verification hashes every disclosure.
+  return hash('sha256', text, 'base64url');
 }
 
 export interface ParsedJwt {
