@@ -232,7 +232,7 @@ class EmbeddedEngine {
   run<T>(schema: string, fn: () => Promise<T>): Promise<T> {
     const next = this.tail.then(async () => {
       if (schema && schema !== this.currentSchema) {
-        await this.db.exec(`SET search_path TO "${schema}"`);
+        await this.statements.control(`SET search_path TO "${schema}"`);
         this.currentSchema = schema;
       }
       return fn();
@@ -261,7 +261,7 @@ class EmbeddedDatabase implements Database {
 
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.engineRef.run(this.schema, async () => {
-      await this.engineRef.db.exec('BEGIN');
+      await this.engineRef.statements.control('BEGIN');
       const committed: (() => void)[] = [];
       try {
         const result = await fn({
@@ -270,11 +270,11 @@ class EmbeddedDatabase implements Database {
           database: this,
           afterCommit: (done) => void committed.push(done),
         });
-        await this.engineRef.db.exec('COMMIT');
+        await this.engineRef.statements.control('COMMIT');
         for (const done of committed) done();
         return result;
       } catch (err) {
-        await this.engineRef.db.exec('ROLLBACK').catch(() => undefined);
+        await this.engineRef.statements.control('ROLLBACK').catch(() => undefined);
         throw err;
       }
     });

@@ -108,3 +108,33 @@ test('past its limit the least recently used statement is closed', async (t) => 
     [select(1), select(4), 'SELECT statement FROM pg_prepared_statements ORDER BY statement'],
   );
 });
+
+test('transaction control and search_path go as plain commands: they take effect, prepare nothing, and a refused one throws', async (t) => {
+  const db = await PGlite.create();
+  t.teardown(() => db.close());
+  const statements = new EmbeddedStatements(db);
+  await statements.control('CREATE SCHEMA elsewhere');
+  await statements.control('SET search_path TO "elsewhere"');
+  await statements.run('elsewhere', 'CREATE TABLE kept (v text)');
+  await statements.control('BEGIN');
+  await statements.run('elsewhere', 'INSERT INTO kept (v) VALUES ($1)', ['undone']);
+  await statements.control('ROLLBACK');
+  await statements.control('BEGIN');
+  await statements.run('elsewhere', 'INSERT INTO kept (v) VALUES ($1)', ['done']);
+  await statements.control('COMMIT');
+  t.deepEqual((await statements.run('elsewhere', 'SELECT v FROM kept')).rows, [{ v: 'done' }]);
+  const { rows } = await statements.run<{ statement: string }>(
+    'elsewhere',
+    'SELECT statement FROM pg_prepared_statements ORDER BY statement',
+  );
+  t.deepEqual(
+    rows.map((r) => r.statement),
+    [
+      'CREATE TABLE kept (v text)',
+      'INSERT INTO kept (v) VALUES ($1)',
+      'SELECT statement FROM pg_prepared_statements ORDER BY statement',
+      'SELECT v FROM kept',
+    ],
+  );
+  await t.throwsAsync(statements.control('SET no_such_setting TO 1'), { message: /no_such_setting/ });
+});
