@@ -10,6 +10,7 @@
  */
 import * as oidc from 'openid-client';
 import { requestIdHeaders } from '../../infra/request-id.ts';
+import { leanFetch, type LeanFetchOptions } from '../../infra/lean-fetch.ts';
 import { importJWK } from 'jose';
 import type { KeyValueStore } from '../../infra/key-value-store.ts';
 import type { PrivateJwk } from '../../infra/entity-keys.ts';
@@ -72,8 +73,8 @@ interface Neighbour {
 }
 
 /** A hop's back-channel calls (PAR, token, keys) carry the ID of the request that caused them. */
-const hopFetch = (url: string, options: { headers?: Record<string, string>; signal?: AbortSignal | null }) =>
-  fetch(url, { ...options, headers: { ...options.headers, ...requestIdHeaders() } } as RequestInit);
+const hopFetch = (url: string, options: LeanFetchOptions) =>
+  leanFetch(url, { ...options, headers: { ...options.headers, ...requestIdHeaders() } });
 
 function isJwks(value: unknown): value is oidc.JWKS {
   const keys = (value as { keys?: unknown } | null)?.keys;
