@@ -72,6 +72,8 @@ interface Call {
 
 const actor = new AsyncLocalStorage<Actor>();
 let calls: Call[] | null = null;
+/** Set while a call goes through fetch, which logs it itself: undici's channels below then skip it. */
+const throughFetch = new AsyncLocalStorage<true>();
 const realFetch = globalThis.fetch;
 const timedFetch = async (input: string | URL | Request, init?: RequestInit) => {
   const log = calls;
@@ -88,7 +90,7 @@ const timedFetch = async (input: string | URL | Request, init?: RequestInit) => 
     status: 0,
   };
   try {
-    const res = await realFetch(input, init);
+    const res = await throughFetch.run(true, () => realFetch(input, init));
     call.status = res.status;
     return res;
   } finally {
@@ -97,24 +99,56 @@ const timedFetch = async (input: string | URL | Request, init?: RequestInit) => 
   }
 };
 
-// The trust layer fetches statements with node:http (federation/address-policy.ts guardedGet), not
-// fetch: those calls are seen through node:http's diagnostics channels.
-const httpStarted = new WeakMap<object, Call>();
+// The entities' calls to each other (infra/entity-request.ts, the broker hops' infra/lean-fetch.ts)
+// go through undici's request, and the trust layer fetches statements with node:http
+// (federation/address-policy.ts guardedGet): both are seen through their diagnostics channels.
+const startedCalls = new WeakMap<object, Call>();
+const started = (request: object, call: Call) => {
+  if (calls) startedCalls.set(request, call);
+};
+const finished = (request: object, status: number) => {
+  const call = startedCalls.get(request);
+  if (!call || !calls) return;
+  startedCalls.delete(request);
+  call.status = status;
+  call.t1 = performance.now();
+  calls.push(call);
+};
 diagnostics.subscribe('http.client.request.start', (message) => {
-  const log = calls;
-  if (!log) return;
   const { request } = message as { request: ClientRequest };
   const url = new URL(request.path, `${request.protocol}//${String(request.getHeader('host'))}`);
   const who = request.getHeader(REQUEST_ID_HEADER) === undefined ? 'background' : 'server';
-  httpStarted.set(request, { who, t0: performance.now(), t1: 0, method: request.method, url, status: 0 });
+  started(request, { who, t0: performance.now(), t1: 0, method: request.method, url, status: 0 });
 });
 diagnostics.subscribe('http.client.response.finish', (message) => {
   const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
-  const call = httpStarted.get(request);
-  if (!call || !calls) return;
-  call.status = response.statusCode ?? 0;
-  call.t1 = performance.now();
-  calls.push(call);
+  finished(request, response.statusCode ?? 0);
+});
+interface UndiciRequest {
+  origin: string;
+  method: string;
+  path: string;
+  /** Names and values, one after the other. */
+  headers: string[];
+}
+diagnostics.subscribe('undici:request:create', (message) => {
+  if (throughFetch.getStore()) return;
+  const { request } = message as { request: UndiciRequest };
+  const names = request.headers.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
+  const who = actor.getStore() ?? (names.includes(REQUEST_ID_HEADER.toLowerCase()) ? 'server' : 'background');
+  started(request, { who, t0: performance.now(), t1: 0, method: request.method, url: new URL(request.path, request.origin), status: 0 });
+});
+diagnostics.subscribe('undici:request:headers', (message) => {
+  const { request, response } = message as { request: object; response: { statusCode: number } };
+  const call = startedCalls.get(request);
+  if (call) call.status = response.statusCode;
+});
+diagnostics.subscribe('undici:request:trailers', (message) => {
+  const { request } = message as { request: object };
+  finished(request, startedCalls.get(request)?.status ?? 0);
+});
+diagnostics.subscribe('undici:request:error', (message) => {
+  finished((message as { request: object }).request, 0);
 });
 
 /** A user agent whose requests are told apart from the OPs' own. */

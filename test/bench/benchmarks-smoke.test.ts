@@ -97,11 +97,17 @@ test.serial('every benchmark runs in smoke mode and ends with its JSON line', as
   t.timeout(15 * 60_000);
   const run = await bench(['all', '--smoke'], 14 * 60_000);
   t.is(run.code, 0, run.stderr.slice(-4000));
+  const figures = figuresOf(t, run.stdout);
   t.deepEqual(
-    figuresOf(t, run.stdout).map((f) => f.benchmark),
+    figures.map((f) => f.benchmark),
     Object.keys(FIELDS).filter((name) => name !== 'soak' && name !== 'exchange-routing'),
     'one JSON line per benchmark, in order (the soak and exchange-routing, part of exchange, run only when named)',
   );
+  // The counts of a cross login come from instrumenting the entities' HTTP clients: one that no
+  // longer sees them (a client changed) must fail here rather than report none. Each broker hop
+  // makes a PAR and a token redemption.
+  const cross = figures.find((f) => f.benchmark === 'cross-tier');
+  t.true(Number(cross?.cross_back_channel_calls) >= 6, `cross-tier: back-channel calls ${String(cross?.cross_back_channel_calls)}`);
 });
 
 test.serial('the soak runs in smoke mode: every kind of operation, no errors, memory read over time', async (t) => {
