@@ -1,103 +1,113 @@
 /**
  * Two instances of one OP (gd) on the same PostgreSQL and Redis, as `gov-id serve --workers 2` or
  * two containers behind a proxy run it: each its own process state (database pool, Redis
- * connection, caches), nothing shared but the two stores. Every request to gd, the browser's and
- * the relying party's alike, goes to the other instance than the one before, so each step of a
- * login, a refresh and a logout is answered by a different instance than the step before it.
+ * connection, caches), nothing shared but the two stores. gd's URL is a proxy's (the topology's
+ * `url`, as a deployment behind nginx has it) that sends every request to the other instance than
+ * the one before: the browser's, the relying party's and the other entities' back-channel calls
+ * alike, so each step of a login, a refresh, a logout and a cross-tier login through gd is
+ * answered by a different instance than the step before it.
  * Needs DATABASE_URL and REDIS_URL (the embedded defaults belong to one process).
  */
 import test from 'ava';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { startHost, type Host } from '../../cli/entity-host.ts';
 import { freePort, startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
-import { authorize, logOut, oidc, passwordLogin, POST_LOGOUT_URI, redeem, relyingParty, type RelyingParty } from '../helpers/flows.ts';
+import {
+  authorize,
+  logOut,
+  newPerson,
+  oidc,
+  passwordLogin,
+  POST_LOGOUT_URI,
+  redeem,
+  relyingParty,
+  type RelyingParty,
+} from '../helpers/flows.ts';
 import { seededPerson } from '../helpers/integration-extra.ts';
+import { loginAt, opSite, registerAt } from '../helpers/recognition-sites.ts';
 
 const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 const PASSWORD = 'Two-instances-1';
 
 let fed: TestFederation;
 let second: Host;
+let proxy: Server;
 let rp: RelyingParty;
-const realFetch = globalThis.fetch;
-/** Requests to gd answered by each instance: [the federation's, the second]. */
-const served = [0, 0];
+/** Every request the proxy passed to gd: which instance answered it (0 the federation's, 1 the second), and what it was. */
+const served: { instance: number; method: string; path: string }[] = [];
+/** The instances' ports, in turn; the second joins once it listens. */
+const instances: number[] = [];
+
+/** Headers that describe one connection, not the request or answer passed on. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
+const passedOn = (headers: IncomingHttpHeaders) => Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));
+
+/**
+ * A reverse proxy on 127.0.0.1:`port` taking turns among `instances` at every request, the Host
+ * header kept (hence the URLs oidc-provider builds stay gd's).
+ */
+async function alternatingProxy(port: number): Promise<Server> {
+  let next = 0;
+  const server = createServer((req, res) => {
+    const instance = next++ % instances.length;
+    served.push({ instance, method: req.method!, path: req.url!.split('?')[0]! });
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: instances[instance], method: req.method, path: req.url, headers: passedOn(req.headers) },
+      (answer) => {
+        res.writeHead(answer.statusCode!, passedOn(answer.headers));
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return server;
+}
 
 test.before(async () => {
   if (!shared) return;
-  fed = await startTestFederation(['gd', 'registries']);
-  const gd = fed.topology.get('gd');
+  const proxyPort = await freePort();
+  // gd (province) as a broker between zj and the city gz; its URL is the proxy's.
+  fed = await startTestFederation(['gz', 'zj', 'registries'], {
+    edit: (raw) => {
+      const gd = (raw.provinces as { code: string; port: number; url?: string }[]).find((p) => p.code === 'gd')!;
+      gd.url = `http://127.0.0.1:${proxyPort}`;
+      instances.push(gd.port);
+    },
+    prepare: async () => {
+      proxy = await alternatingProxy(proxyPort);
+    },
+  });
   const port = await freePort();
   second = await startHost({ ...fed.config, topology: fed.topology, demo: true, port, log: fed.host.entities[0]!.runtime.log }, ['gd']);
-  let next = 0;
-  globalThis.fetch = async (input, init) => {
-    const request = new Request(input, init);
-    const url = new URL(request.url);
-    if (url.origin !== new URL(gd.url).origin) return realFetch(request);
-    const instance = next++ % 2;
-    served[instance]!++;
-    return instance === 0 ? realFetch(request) : viaPort(request, port);
-  };
+  instances.push(port);
   rp = await relyingParty(fed, 'gd', { post_logout_redirect_uris: [POST_LOGOUT_URI] });
 });
 
-/**
- * `request` sent to another port of its host, as a proxy in front of the instances would pass it
- * on: the Host header (hence the URLs oidc-provider builds) stays the entity's. Redirects are not
- * followed; fetch cannot send another Host.
- */
-async function viaPort(request: Request, port: number): Promise<Response> {
-  const url = new URL(request.url);
-  const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
-  const headers: Record<string, string> = { host: url.host };
-  request.headers.forEach((value, name) => {
-    if (name !== 'host') headers[name] = value;
-  });
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port,
-        path: url.pathname + url.search,
-        method: request.method,
-        headers,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const answered = new Headers();
-          for (let i = 0; i < res.rawHeaders.length; i += 2) answered.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-          const status = res.statusCode!;
-          resolve(new Response([101, 204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: answered }));
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 test.after.always(async () => {
-  globalThis.fetch = realFetch;
   await second?.close();
   await fed?.close();
+  await new Promise((resolve) => (proxy ? (proxy.closeAllConnections(), proxy.close(resolve)) : resolve(undefined)));
 });
+
+/** How many requests each instance answered since `from` (an index into `served`). */
+const answeredSince = (from: number) => [0, 1].map((i) => served.slice(from).filter((r) => r.instance === i).length);
 
 const maybe = shared ? test.serial : test.skip;
 const skipped = shared ? '' : ' (skipped: DATABASE_URL and REDIS_URL are not both set)';
 
 maybe(`a login, refreshes, single sign-on and a logout whose requests alternate between two instances${skipped}`, async (t) => {
   const person = await seededPerson(fed, 'gd', PASSWORD);
-  const before = [...served];
+  const before = served.length;
   // Login: the authorization, its pages, the password, the code and its redemption.
   const ua = new UserAgent();
   const a = await authorize(rp, ua);
   const tokens = await redeem(rp, await passwordLogin(ua, a.page, person.id_number, PASSWORD), a);
   t.is(tokens.claims()!.name, person.name);
-  t.true(served[0]! - before[0]! >= 3 && served[1]! - before[1]! >= 3, `both instances answered the login: ${served.join(' / ')}`);
+  const answered = answeredSince(before);
+  t.true(answered[0]! >= 3 && answered[1]! >= 3, `both instances answered the login: ${answered.join(' / ')}`);
   const info = await oidc.fetchUserInfo(rp.config, tokens.access_token, tokens.claims()!.sub);
   t.is(info.name, person.name, 'an access token issued by one instance works at the other');
 
@@ -145,3 +155,31 @@ maybe(`concurrent refreshes of one token at both instances: at most one rotates$
   t.true(rotated.length <= 1, `${rotated.length} of 6 concurrent refreshes rotated`);
   for (const o of outcomes) if (o.status === 'rejected') t.is((o.reason as oidc.ResponseBodyError).error, 'invalid_grant');
 });
+
+maybe(
+  `a cross-tier login through gd: its pages and its neighbours' back-channel calls alternate between the instances${skipped}`,
+  async (t) => {
+    const person = await newPerson(fed);
+    await registerAt(fed, opSite(fed, 'gz'), person, PASSWORD);
+    const before = served.length;
+    // zj → national → gd → gz: at gd the browser's authorization, the callback from gz and the
+    // resumed authorization, and national's pushed request and code redemption.
+    const { signedIn, passwordPage } = await loginAt(new UserAgent(), opSite(fed, 'zj'), person.id_number, PASSWORD);
+    t.is(signedIn.home, fed.url('gz'));
+    t.true(signedIn.recognized);
+    t.true(passwordPage?.url.startsWith(fed.url('gz')), 'the password was given at home');
+    const atGd = served.slice(before);
+    const answered = answeredSince(before);
+    t.true(answered[0]! >= 2 && answered[1]! >= 2, `both instances answered the login: ${answered.join(' / ')}`);
+    for (const [method, path] of [
+      ['POST', '/request'],
+      ['GET', '/auth'],
+      ['GET', '/broker/callback'],
+      ['POST', '/token'],
+    ])
+      t.true(
+        atGd.some((r) => r.method === method && r.path === path),
+        `${method} ${path} went to gd through the proxy: ${atGd.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+      );
+  },
+);
