@@ -78,7 +78,7 @@ const OPERATIONS: Record<string, (script: string) => Promise<Side>> = {
 };
 
 const [other, operation, seconds = '20'] = process.argv.slice(2);
-const start = operation === undefined ? undefined : OPERATIONS[operation];
+const start = operation !== undefined && Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
 if (!other || !start || !(Number(seconds) > 0)) {
   console.error(`usage: node --import tsx bench/compare.ts OTHER_CHECKOUT ${Object.keys(OPERATIONS).join('|')} [SECONDS]`);
   process.exit(2);

@@ -49,7 +49,7 @@ export function getAsEntity(req: Omit<EntityRequest, 'body'> & { query?: Record<
 
 /**
  * Sent with undici's `request` rather than `fetch`: the same HTTP client without the WHATWG layer
- * (Request, Response and web streams), about a quarter of fetch's CPU per call on loopback
+ * (Request, Response and web streams), under a third of fetch's CPU per call on loopback
  * (docs/performance.md). Redirects are not followed, as with fetch's `redirect: 'error'`.
  */
 async function requestAsEntity(

@@ -2,7 +2,7 @@
  * `fetch`'s contract over undici's `request`, for a library that takes a fetch of our choosing
  * (openid-client's `customFetch`, on every broker hop's PAR and token redemption). The global
  * fetch runs the same client under the WHATWG layer (a Request, web streams both ways); this
- * reads the answer whole and hands back a Response made from it, for about half of fetch's CPU
+ * reads the answer whole and hands back a Response made from it, for under half of fetch's CPU
  * per call on loopback (docs/performance.md). Only what those callers use: no redirects followed
  * (`redirect: 'manual'` is what openid-client asks), bodies small enough to hold in memory.
  * Failures look as fetch's do: an abort rejects with the signal's reason, anything else with
