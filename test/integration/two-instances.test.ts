@@ -9,7 +9,8 @@
  * Needs DATABASE_URL and REDIS_URL (the embedded defaults belong to one process).
  */
 import test from 'ava';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { listen, type Listener } from '../../infra/http-server.ts';
 import { startHost, type Host } from '../../cli/entity-host.ts';
 import { freePort, startTestFederation, type TestFederation } from '../helpers/test-federation.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
@@ -32,7 +33,7 @@ const PASSWORD = 'Two-instances-1';
 
 let fed: TestFederation;
 let second: Host;
-let proxy: Server;
+let proxy: Listener | undefined;
 let rp: RelyingParty;
 /** Every request the proxy passed to gd: which instance answered it (0 the federation's, 1 the second), and what it was. */
 const served: { instance: number; method: string; path: string }[] = [];
@@ -47,9 +48,9 @@ const passedOn = (headers: IncomingHttpHeaders) => Object.fromEntries(Object.ent
  * A reverse proxy on 127.0.0.1:`port` taking turns among `instances` at every request, the Host
  * header kept (hence the URLs oidc-provider builds stay gd's).
  */
-async function alternatingProxy(port: number): Promise<Server> {
+async function alternatingProxy(port: number): Promise<Listener> {
   let next = 0;
-  const server = createServer((req, res) => {
+  return listen((req, res) => {
     const instance = next++ % instances.length;
     served.push({ instance, method: req.method!, path: req.url!.split('?')[0]! });
     const upstream = httpRequest(
@@ -59,11 +60,9 @@ async function alternatingProxy(port: number): Promise<Server> {
         answer.pipe(res);
       },
     );
-    upstream.on('error', () => res.writeHead(502).end());
+    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
     req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return server;
+  }, port);
 }
 
 test.before(async () => {
@@ -89,7 +88,7 @@ test.before(async () => {
 test.after.always(async () => {
   await second?.close();
   await fed?.close();
-  await new Promise((resolve) => (proxy ? (proxy.closeAllConnections(), proxy.close(resolve)) : resolve(undefined)));
+  await proxy?.close();
 });
 
 /** How many requests each instance answered since `from` (an index into `served`). */

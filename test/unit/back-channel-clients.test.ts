@@ -5,13 +5,14 @@
  * on the broker hops). Against a real server on loopback.
  */
 import test from 'ava';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeJwt } from 'jose';
 import { getAsEntity, NeverSent, postAsEntity } from '../../infra/entity-request.ts';
 import { generateKey } from '../../infra/entity-keys.ts';
 import { UpstreamUnavailable } from '../../infra/errors.ts';
 import { leanFetch } from '../../infra/lean-fetch.ts';
+import { listen } from '../../infra/http-server.ts';
+import { freePort } from '../../cli/free-ports.ts';
 
 interface Seen {
   method: string;
@@ -20,10 +21,10 @@ interface Seen {
   body: string;
 }
 
-/** A server that records each request and answers as `answer` says; never answers on /silent. */
+/** A server (infra/http-server.ts `listen`) that records each request and answers as `answer` says; never answers on /silent. */
 async function server(answer: (seen: Seen, res: ServerResponse) => void) {
   const seen: Seen[] = [];
-  const srv = createServer((req, res) => {
+  const listener = await listen((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -31,22 +32,12 @@ async function server(answer: (seen: Seen, res: ServerResponse) => void) {
       seen.push(s);
       if (s.url !== '/silent') answer(s, res);
     });
-  });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
-  return {
-    url,
-    seen,
-    close: () => new Promise<void>((resolve) => (srv.closeAllConnections(), srv.close(() => resolve()))),
-  };
+  }, 0);
+  return { url: `http://127.0.0.1:${listener.port}`, seen, close: () => listener.close() };
 }
 
-/** A loopback port nothing listens on: one a server just gave back. */
-async function closedPort(): Promise<string> {
-  const s = await server(() => undefined);
-  await s.close();
-  return s.url;
-}
+/** A loopback address nothing listens on: a port reserved for this process and never bound. */
+const nobodyThere = async () => `http://127.0.0.1:${await freePort()}`;
 
 test('an entity request: JSON both ways, an assertion for the callee, a body that is no JSON object read as {}', async (t) => {
   const s = await server((seen, res) => {
@@ -79,7 +70,7 @@ test('an entity request: JSON both ways, an assertion for the callee, a body tha
 test('an entity request no server takes is NeverSent; one left unanswered past its deadline is UpstreamUnavailable, not NeverSent', async (t) => {
   const key = await generateKey('ES256');
   const from = 'http://127.0.0.1:1/caller';
-  const refused = await t.throwsAsync(postAsEntity({ from, key, to: await closedPort(), path: '/x', body: {}, timeoutMs: 5_000 }));
+  const refused = await t.throwsAsync(postAsEntity({ from, key, to: await nobodyThere(), path: '/x', body: {}, timeoutMs: 5_000 }));
   t.true(refused instanceof NeverSent, String(refused));
   t.regex(refused.message, /ECONNREFUSED/);
 
@@ -135,7 +126,7 @@ test("lean fetch keeps fetch's contract: form bodies typed as fetch types them, 
 });
 
 test('lean fetch fails as fetch does: a refused connection is a TypeError with its cause, an abort rejects with the signal’s reason', async (t) => {
-  const refused = await t.throwsAsync(leanFetch(`${await closedPort()}/x`), { instanceOf: TypeError, message: 'fetch failed' });
+  const refused = await t.throwsAsync(leanFetch(`${await nobodyThere()}/x`), { instanceOf: TypeError, message: 'fetch failed' });
   t.is((refused.cause as { code?: string }).code, 'ECONNREFUSED');
 
   const s = await server(() => undefined);
